@@ -1,0 +1,333 @@
+/*
+ * dmbp.h - libdmbp: attribution maps for ONNX image classifiers on the CPU.
+ *
+ * A walkthrough that compiles (error checks shortened):
+ *
+ *   #include <dmbp.h>
+ *   #include <stdio.h>
+ *   int main(void) {
+ *       dmbp_model *model; dmbp_plan *plan; dmbp_image img, x;
+ *       dmbp_preprocess_options pre; dmbp_plan_options po;
+ *       float logits[10];
+ *       if (dmbp_model_load("models/fmnist_vgg.onnx", &model)) goto fail;
+ *       dmbp_model_preprocess_defaults(model, &pre);     // from the model
+ *       if (dmbp_image_load_png("models/samples/0_ankle_boot.png", &img))
+ *           goto fail;
+ *       if (dmbp_image_preprocess(&img, &pre, &x)) goto fail; // CxHxW floats
+ *       dmbp_plan_options_init(&po);                      // batch 1
+ *       po.height = x.height; po.width = x.width;
+ *       if (dmbp_plan_create(model, &po, &plan)) goto fail;
+ *       if (dmbp_plan_forward(plan, x.data, logits)) goto fail;
+ *       printf("class 0 logit %g\n", logits[0]);
+ *       dmbp_plan_free(plan); dmbp_image_free(&x); dmbp_image_free(&img);
+ *       dmbp_model_free(model);
+ *       return 0;
+ *   fail:
+ *       fprintf(stderr, "%s\n", dmbp_last_error());
+ *       return 1;
+ *   }
+ *
+ * Conventions.
+ *  - Every fallible call returns a dmbp_status (DMBP_OK == 0); the detail
+ *    of the last failure on the calling thread is in dmbp_last_error().
+ *  - Handles are opaque and come in create/free pairs; every *_free
+ *    accepts NULL.
+ *  - Options structs have an *_init function filling the defaults; set the
+ *    fields you care about after calling it, so that fields added later
+ *    never break your code.
+ *  - Thread safety: a dmbp_model is read-only after loading and may be
+ *    shared by any number of threads; a dmbp_plan is used by one thread at
+ *    a time; dmbp_op_register must not race with model loading.
+ *  - Tensors cross the API as plain row-major float32 arrays (NCHW for
+ *    images), owned by the caller unless a function says otherwise.
+ */
+#ifndef DMBP_H
+#define DMBP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(DMBP_BUILDING_LIBRARY) && defined(__GNUC__)
+#define DMBP_API __attribute__((visibility("default")))
+#else
+#define DMBP_API
+#endif
+
+#if defined(__GNUC__) && !defined(__cplusplus)
+#define DMBP_NODISCARD __attribute__((warn_unused_result))
+#else
+#define DMBP_NODISCARD
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Status and errors                                                  */
+/* ------------------------------------------------------------------ */
+
+typedef enum dmbp_status {
+    DMBP_OK = 0,
+    DMBP_ERR_ARG = 1,         /* invalid argument or option value        */
+    DMBP_ERR_IO = 2,          /* a file could not be opened/read/written */
+    DMBP_ERR_FORMAT = 3,      /* corrupt or truncated ONNX, not a PNG    */
+    DMBP_ERR_UNSUPPORTED = 4, /* op, attribute or data type not handled  */
+    DMBP_ERR_SHAPE = 5,       /* sizes do not fit together               */
+    DMBP_ERR_NONFINITE = 6,   /* NaN or infinity where numbers must be   */
+    DMBP_ERR_NOMEM = 7,       /* allocation failed                       */
+    DMBP_ERR_BACKEND = 8,     /* oneDNN refused or failed                */
+    DMBP_ERR_INTERNAL = 9     /* a bug in libdmbp: please report it      */
+} dmbp_status;
+
+/* Name of a status ("DMBP_ERR_FORMAT"); never NULL. */
+DMBP_API const char *dmbp_status_str(dmbp_status s);
+
+/* Human detail of the last failure on this thread, e.g.
+ * "model.onnx: node Conv_12 (op Conv): expected 4-D weights, got 3-D".
+ * Valid until the next failing call on this thread; never NULL. */
+DMBP_API const char *dmbp_last_error(void);
+
+/* Library version, "MAJOR.MINOR.PATCH". */
+DMBP_API const char *dmbp_version(void);
+
+/* ------------------------------------------------------------------ */
+/* Shapes                                                             */
+/* ------------------------------------------------------------------ */
+
+#define DMBP_MAX_DIMS 8
+
+typedef struct dmbp_shape {
+    int ndim;                      /* 0 for a scalar                 */
+    int64_t dims[DMBP_MAX_DIMS];   /* dims[0] is the batch for images */
+} dmbp_shape;
+
+/* Number of elements (1 for a scalar). */
+DMBP_API int64_t dmbp_shape_numel(const dmbp_shape *s);
+
+/* ------------------------------------------------------------------ */
+/* Models                                                             */
+/* ------------------------------------------------------------------ */
+
+typedef struct dmbp_model dmbp_model;
+
+/* Load an ONNX file. Weights stored as external data are read from files
+ * beside it. The graph is checked (every op supported, shapes consistent,
+ * weights finite) and simplified (Dropout/Identity removed,
+ * BatchNormalization folded into a preceding Conv, MatMul+Add made Gemm).
+ * On success *out owns everything; free it with dmbp_model_free. */
+DMBP_API DMBP_NODISCARD dmbp_status dmbp_model_load(const char *path,
+                                                    dmbp_model **out);
+
+/* The same from bytes in memory. name is used in messages; base_dir is
+ * where external-data files are looked for (NULL: none allowed). The
+ * buffer is not kept. */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_model_load_memory(const void *data, size_t size, const char *name,
+                       const char *base_dir, dmbp_model **out);
+
+DMBP_API void dmbp_model_free(dmbp_model *m);
+
+/* The graph's single runtime input, as declared (dynamic dimensions,
+ * e.g. a symbolic batch, are reported as 0). */
+DMBP_API dmbp_shape dmbp_model_input_shape(const dmbp_model *m);
+DMBP_API const char *dmbp_model_input_name(const dmbp_model *m);
+/* The graph's output, and the number of classes (last dimension of the
+ * logits: the output, or the input of a final Softmax). */
+DMBP_API const char *dmbp_model_output_name(const dmbp_model *m);
+DMBP_API int dmbp_model_num_classes(const dmbp_model *m);
+/* 1 when the graph ends in a Softmax (its input is taken as the logits). */
+DMBP_API int dmbp_model_has_softmax(const dmbp_model *m);
+/* Opset of the default ONNX domain, and the producer ("pytorch 1.13"). */
+DMBP_API int dmbp_model_opset(const dmbp_model *m);
+DMBP_API const char *dmbp_model_producer(const dmbp_model *m);
+/* Number of weights (float parameters) after simplification. */
+DMBP_API int64_t dmbp_model_num_params(const dmbp_model *m);
+
+/* Nodes after simplification, in execution order. */
+DMBP_API int dmbp_model_num_nodes(const dmbp_model *m);
+DMBP_API const char *dmbp_model_node_op(const dmbp_model *m, int i);
+DMBP_API const char *dmbp_model_node_name(const dmbp_model *m, int i);
+
+/* Model metadata (ONNX metadata_props), in file order. */
+DMBP_API int dmbp_model_num_metadata(const dmbp_model *m);
+DMBP_API void dmbp_model_metadata(const dmbp_model *m, int i,
+                                  const char **key, const char **value);
+
+/* Class label from the metadata key "dmbp.labels", or NULL. */
+DMBP_API const char *dmbp_model_label(const dmbp_model *m, int cls);
+
+/* ------------------------------------------------------------------ */
+/* Images and preprocessing                                           */
+/* ------------------------------------------------------------------ */
+
+/* A planar float image: data[c*height*width + y*width + x].
+ * Filled by the functions below, which allocate data; release it with
+ * dmbp_image_free. A caller may also fill one by hand (then it owns
+ * data and must not call dmbp_image_free on it). */
+typedef struct dmbp_image {
+    int channels; /* 1 (gray) or 3 (RGB) */
+    int height;
+    int width;
+    float *data;
+} dmbp_image;
+
+/* Read a PNG file: gray, gray+alpha, RGB, RGBA or palette, 8 or 16 bit.
+ * Alpha is dropped; values are scaled to [0, 1]. */
+DMBP_API DMBP_NODISCARD dmbp_status dmbp_image_load_png(const char *path,
+                                                        dmbp_image *out);
+
+/* Releases img->data and zeroes the struct. Accepts NULL. */
+DMBP_API void dmbp_image_free(dmbp_image *img);
+
+/* Metadata keys through which a model carries its preprocessing. */
+#define DMBP_META_RESIZE "dmbp.resize"   /* "256"; "0" = no resize      */
+#define DMBP_META_CROP "dmbp.crop"       /* "224"; "0" = no crop        */
+#define DMBP_META_MEAN "dmbp.mean"       /* "0.485,0.456,0.406"         */
+#define DMBP_META_STD "dmbp.std"         /* "0.229,0.224,0.225"         */
+#define DMBP_META_LABELS "dmbp.labels"   /* one label per line, '\n'    */
+
+typedef struct dmbp_preprocess_options {
+    int resize;      /* shorter side resized to this; 0: keep size      */
+    int crop;        /* centre crop to crop x crop; 0: no crop          */
+    int channels;    /* channels the model takes: 1 or 3                */
+    float mean[3];   /* per channel, subtracted after scaling to [0,1]  */
+    float std[3];    /* per channel, divides after the mean             */
+} dmbp_preprocess_options;
+
+/* ImageNet's defaults: resize 256, crop 224, 3 channels, mean
+ * 0.485 0.456 0.406, std 0.229 0.224 0.225. */
+DMBP_API void dmbp_preprocess_options_init(dmbp_preprocess_options *o);
+
+/* The model's defaults: ImageNet's, overridden by the model's metadata
+ * (DMBP_META_*), with channels taken from the model's input. A malformed
+ * metadata value is an error naming the key. */
+DMBP_API DMBP_NODISCARD dmbp_status dmbp_model_preprocess_defaults(
+    const dmbp_model *m, dmbp_preprocess_options *o);
+
+/* Colour conversion (gray replicated to RGB; RGB to gray as
+ * 0.299 R + 0.587 G + 0.114 B), then resize of the shorter side to
+ * o->resize (bilinear, antialiased when shrinking, like torchvision's
+ * Resize(antialias=True)), then a centre crop of o->crop, then
+ * (v - mean) / std per channel. out is allocated; free it with
+ * dmbp_image_free. */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_image_preprocess(const dmbp_image *in, const dmbp_preprocess_options *o,
+                      dmbp_image *out);
+
+/* ------------------------------------------------------------------ */
+/* Plans: a model compiled for one input shape and batch              */
+/* ------------------------------------------------------------------ */
+
+typedef struct dmbp_plan dmbp_plan;
+
+typedef struct dmbp_plan_options {
+    int batch;        /* images per forward call; default 1            */
+    int height;       /* input height; 0: the model's declared height  */
+    int width;        /* input width;  0: the model's declared width   */
+    dmbp_shape shape; /* if shape.ndim > 0: the whole input shape,
+                         overriding the three fields above            */
+} dmbp_plan_options;
+
+DMBP_API void dmbp_plan_options_init(dmbp_plan_options *o);
+
+/* Build oneDNN primitives and one memory arena for the given shape. The
+ * plan keeps a pointer to the model: free the plan first. */
+DMBP_API DMBP_NODISCARD dmbp_status dmbp_plan_create(const dmbp_model *m,
+                                                     const dmbp_plan_options *o,
+                                                     dmbp_plan **out);
+DMBP_API void dmbp_plan_free(dmbp_plan *p);
+
+DMBP_API dmbp_shape dmbp_plan_input_shape(const dmbp_plan *p);
+/* Shape of the logits ([batch, classes] for a classifier). */
+DMBP_API dmbp_shape dmbp_plan_logits_shape(const dmbp_plan *p);
+/* Shape of the graph's output (equal to the logits' unless a final
+ * Softmax). */
+DMBP_API dmbp_shape dmbp_plan_output_shape(const dmbp_plan *p);
+
+/* Run the network on input (plain row-major, dmbp_plan_input_shape) and
+ * write the logits (dmbp_plan_logits_shape) to logits, if not NULL.
+ * The plan keeps the trace of this pass (activations, pooling choices)
+ * for the reverse passes. Non-finite input is rejected. */
+DMBP_API DMBP_NODISCARD dmbp_status dmbp_plan_forward(dmbp_plan *p,
+                                                      const float *input,
+                                                      float *logits);
+
+/* After dmbp_plan_forward: the graph's output (after a final Softmax if
+ * the model has one), dmbp_plan_output_shape elements. */
+DMBP_API DMBP_NODISCARD dmbp_status dmbp_plan_output(dmbp_plan *p,
+                                                     float *out);
+
+/* Softmax of n logits into prob (may alias). */
+DMBP_API void dmbp_softmax(const float *logits, int n, float *prob);
+
+/* ------------------------------------------------------------------ */
+/* Operator plugins                                                   */
+/* ------------------------------------------------------------------ */
+
+/* A node as seen by an operator plugin. */
+typedef struct dmbp_node dmbp_node;
+
+DMBP_API const char *dmbp_node_name(const dmbp_node *n);
+DMBP_API const char *dmbp_node_op(const dmbp_node *n);
+DMBP_API int dmbp_node_num_inputs(const dmbp_node *n);
+/* Integer / float attribute, or def when absent. Fails (DMBP_ERR_ARG)
+ * when present with another type. */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_node_attr_int(const dmbp_node *n, const char *name, int64_t def,
+                   int64_t *out);
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_node_attr_float(const dmbp_node *n, const char *name, float def,
+                     float *out);
+/* Integer list: copies up to cap values, *count gets the full length
+ * (-1 when absent). */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_node_attr_ints(const dmbp_node *n, const char *name, int64_t *buf,
+                    int cap, int *count);
+/* Data of input i when it is a constant (initializer or Constant node),
+ * else NULL. */
+DMBP_API const float *dmbp_node_const_input(const dmbp_node *n, int i);
+
+/* One table entry per ONNX op type. Built-in ops are entries of the same
+ * table; a program adds its own with dmbp_op_register before loading the
+ * models that use it. Tensors given to a plugin are plain row-major
+ * float32. */
+typedef struct dmbp_op_def {
+    const char *op_type;  /* ONNX op_type, e.g. "HardSigmoid"            */
+    void *user;           /* passed back to every callback               */
+    /* Shape rule: fill out[0..n_out) from in[0..n_in). Also the place to
+     * reject attributes the op cannot handle (return an error and say
+     * why through dmbp_set_error). */
+    dmbp_status (*infer)(void *user, const dmbp_node *node, int n_in,
+                         const dmbp_shape *in, int n_out, dmbp_shape *out);
+    /* Forward: compute the outputs from the inputs. */
+    dmbp_status (*forward)(void *user, const dmbp_node *node, int n_in,
+                           const dmbp_shape *in_shapes,
+                           const float *const *in, int n_out,
+                           const dmbp_shape *out_shapes, float *const *out);
+} dmbp_op_def;
+
+DMBP_API void dmbp_op_def_init(dmbp_op_def *def);
+
+/* Add def to the table. The strings are copied. Fails with DMBP_ERR_ARG
+ * if an op of that type is already registered. Not thread-safe against
+ * concurrent loads. */
+DMBP_API DMBP_NODISCARD dmbp_status dmbp_op_register(const dmbp_op_def *def);
+
+/* Names of every op in the table, comma separated (static storage until
+ * the next dmbp_op_register). */
+DMBP_API const char *dmbp_op_list(void);
+
+/* For plugins: set the thread's error detail (printf format) and return
+ * status, so that `return dmbp_set_error(DMBP_ERR_ARG, "...")` works. */
+DMBP_API dmbp_status dmbp_set_error(dmbp_status status, const char *fmt, ...)
+#ifdef __GNUC__
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DMBP_H */

@@ -1,0 +1,236 @@
+/* After decoding: find each node's op, let it check its attributes, drop
+ * pass-through nodes, fold BatchNormalization into the Conv before it,
+ * infer shapes, and find the logits. */
+#include "internal.h"
+
+#include "ops/bn.h"
+
+/* A declared dynamic spatial size (dim_param) is taken as this at load,
+ * only to check the graph; plans use the real size. */
+#define DMBP_DYNAMIC_SPATIAL_DEFAULT 224
+
+static void replace_uses(dmbp_model *m, int from, int to)
+{
+    for (int i = 0; i < m->n_nodes; i++) {
+        dmbp_node *n = &m->nodes[i];
+        if (n->dead)
+            continue;
+        for (int k = 0; k < n->n_in; k++)
+            if (n->in[k] == from) {
+                n->in[k] = to;
+                m->values[from].consumers--;
+                m->values[to].consumers++;
+            }
+    }
+    if (m->output == from) {
+        m->output = to;
+        m->values[from].consumers--;
+        m->values[to].consumers++;
+    }
+}
+
+static bool is_passthrough(const dmbp_node *n)
+{
+    return n->op == &dmbp__op_identity || n->op == &dmbp__op_dropout;
+}
+
+static dmbp_status bypass(dmbp_model *m, dmbp_node *n)
+{
+    for (int k = 1; k < n->n_out; k++)
+        if (m->values[n->out[k]].consumers > 0)
+            return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "its output "
+                                    "'%s' (the dropout mask) is used; "
+                                    "inference graphs do not use it",
+                                    m->values[n->out[k]].name);
+    if (!dmbp__has_in(n, 0) || n->n_out < 1)
+        return dmbp__node_error(n, DMBP_ERR_FORMAT, "needs one input and "
+                                "one output");
+    replace_uses(m, n->out[0], n->in[0]);
+    for (int k = 0; k < n->n_in; k++)
+        if (n->in[k] >= 0)
+            m->values[n->in[k]].consumers--;
+    n->dead = true;
+    return DMBP_OK;
+}
+
+/* Conv -> BatchNormalization with nothing else reading the Conv output:
+ * W'[o] = W[o] * scale[o], b'[o] = b[o] * scale[o] + shift[o]. The
+ * network computes the same function and the reverse passes see one
+ * linear layer, as dmbp-method.md section 1 asks. */
+static dmbp_status fold_bn(dmbp_model *m, int bi)
+{
+    dmbp_node *bn = &m->nodes[bi];
+    int x = bn->in[0];
+    int ci = m->values[x].producer;
+    if (ci < 0 || m->nodes[ci].dead || m->nodes[ci].op != &dmbp__op_conv ||
+        m->values[x].consumers != 1 || x == m->output)
+        return DMBP_OK;
+    const bn_params *bp = bn->priv;
+    dmbp_node *c = &m->nodes[ci];
+    const value *w = &m->values[c->in[1]];
+    int64_t oc = w->shape.dims[0];
+    if (oc != bp->channels)
+        return dmbp__node_error(bn, DMBP_ERR_SHAPE, "%d channels after a "
+                                "Conv with %lld outputs", bp->channels,
+                                (long long)oc);
+    int64_t per = dmbp_shape_numel(&w->shape) / (oc ? oc : 1);
+    char nm[512];
+    snprintf(nm, sizeof nm, "%s.folded_weight", c->name);
+    int wi = dmbp__model_add_value(m, nm);
+    if (wi < 0)
+        return DMBP_ERR_NOMEM;
+    snprintf(nm, sizeof nm, "%s.folded_bias", c->name);
+    int bi2 = dmbp__model_add_value(m, nm);
+    if (bi2 < 0)
+        return DMBP_ERR_NOMEM;
+    /* add_value may move the array: take pointers only now. */
+    c = &m->nodes[ci];
+    bn = &m->nodes[bi];
+    w = &m->values[c->in[1]];
+    value *nw = &m->values[wi], *nb = &m->values[bi2];
+    nw->is_const = nb->is_const = true;
+    nw->dtype = nb->dtype = DT_FLOAT;
+    nw->shape = w->shape;
+    nb->shape.ndim = 1;
+    nb->shape.dims[0] = oc;
+    nw->f = dmbp__malloc((size_t)(oc * per) * sizeof(float));
+    nb->f = dmbp__malloc((size_t)oc * sizeof(float));
+    if (!nw->f || !nb->f)
+        return DMBP_ERR_NOMEM;
+    const float *ob = dmbp__has_in(c, 2) ? m->values[c->in[2]].f : NULL;
+    for (int64_t o = 0; o < oc; o++) {
+        for (int64_t j = 0; j < per; j++)
+            nw->f[o * per + j] = w->f[o * per + j] * bp->scale[o];
+        nb->f[o] = (ob ? ob[o] : 0.f) * bp->scale[o] + bp->shift[o];
+    }
+    m->values[c->in[1]].consumers--;
+    c->in[1] = wi;
+    nw->consumers = 1;
+    if (dmbp__has_in(c, 2)) {
+        m->values[c->in[2]].consumers--;
+        c->in[2] = bi2;
+    } else {
+        if (c->n_in < 3) {
+            int *ni = realloc(c->in, 3 * sizeof(int));
+            if (!ni)
+                return dmbp_set_error(DMBP_ERR_NOMEM, "out of memory");
+            c->in = ni;
+            c->n_in = 3;
+        }
+        c->in[2] = bi2;
+    }
+    nb->consumers = 1;
+    for (int k = 0; k < bn->n_in; k++)
+        if (bn->in[k] >= 0)
+            m->values[bn->in[k]].consumers--;
+    int y = bn->out[0];
+    c->out[0] = y;
+    m->values[y].producer = ci;
+    m->values[x].producer = -1;
+    bn->dead = true;
+    return DMBP_OK;
+}
+
+dmbp_status dmbp__graph_infer(const dmbp_model *m, dmbp_shape *shapes)
+{
+    dmbp_shape in[16], out[16];
+    for (int i = 0; i < m->n_nodes; i++) {
+        const dmbp_node *n = &m->nodes[i];
+        if (n->dead)
+            continue;
+        if (n->n_in > 16 || n->n_out > 16)
+            return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "more than 16 "
+                                    "inputs or outputs");
+        for (int k = 0; k < n->n_in; k++) {
+            if (n->in[k] < 0)
+                in[k].ndim = -1;
+            else
+                in[k] = shapes[n->in[k]];
+        }
+        memset(out, 0, sizeof out);
+        TRY(n->op->infer(n, in, out));
+        for (int k = 0; k < n->n_out; k++) {
+            for (int d = 0; d < out[k].ndim; d++)
+                if (out[k].dims[d] <= 0)
+                    return dmbp__node_error(n, DMBP_ERR_SHAPE, "output %d "
+                                            "would have an empty dimension",
+                                            k);
+            shapes[n->out[k]] = out[k];
+        }
+    }
+    return DMBP_OK;
+}
+
+static dmbp_status check_finite(const dmbp_model *m)
+{
+    for (int i = 0; i < m->n_values; i++) {
+        const value *v = &m->values[i];
+        if (!v->is_const || v->dtype != DT_FLOAT || !v->consumers)
+            continue;
+        int64_t n = dmbp_shape_numel(&v->shape);
+        for (int64_t k = 0; k < n; k++)
+            if (!isfinite(v->f[k]))
+                return dmbp_set_error(DMBP_ERR_NONFINITE, "%s: weight '%s' "
+                                      "holds %s at element %lld", m->name,
+                                      v->name, isnan(v->f[k]) ? "NaN"
+                                                             : "infinity",
+                                      (long long)k);
+    }
+    return DMBP_OK;
+}
+
+dmbp_status dmbp__graph_finish(dmbp_model *m)
+{
+    for (int i = 0; i < m->n_nodes; i++) {
+        dmbp_node *n = &m->nodes[i];
+        if (n->dead)
+            continue;
+        n->op = dmbp__op_find(n->op_type);
+        if (!n->op)
+            return dmbp_set_error(DMBP_ERR_UNSUPPORTED, "%s: node '%s': op "
+                                  "%s (opset %d) is not supported; "
+                                  "supported ops: %s", m->name, n->name,
+                                  n->op_type, m->opset, dmbp_op_list());
+    }
+    for (int i = 0; i < m->n_nodes; i++) {
+        dmbp_node *n = &m->nodes[i];
+        if (n->dead)
+            continue;
+        if (n->op->check)
+            TRY(n->op->check(m, n));
+        if (is_passthrough(n))
+            TRY(bypass(m, n));
+    }
+    if (m->values[m->output].is_const)
+        return dmbp_set_error(DMBP_ERR_UNSUPPORTED, "%s: the graph output "
+                              "'%s' is a constant", m->name,
+                              m->values[m->output].name);
+    for (int i = 0; i < m->n_nodes; i++)
+        if (!m->nodes[i].dead && m->nodes[i].op == &dmbp__op_batchnorm)
+            TRY(fold_bn(m, i));
+
+    /* Load-time shapes: dynamic dimensions become 1 (batch) or a default
+     * image size, only to check that the graph fits together. */
+    dmbp_shape *shapes = dmbp__calloc((size_t)m->n_values, sizeof *shapes);
+    if (!shapes)
+        return DMBP_ERR_NOMEM;
+    for (int i = 0; i < m->n_values; i++)
+        shapes[i] = m->values[i].shape;
+    dmbp_shape s = m->input_decl;
+    for (int d = 0; d < s.ndim; d++)
+        if (s.dims[d] == 0)
+            s.dims[d] = d >= 2 && s.ndim == 4 ? DMBP_DYNAMIC_SPATIAL_DEFAULT : 1;
+    shapes[m->input] = s;
+    dmbp_status st = dmbp__graph_infer(m, shapes);
+    if (!st)
+        for (int i = 0; i < m->n_values; i++)
+            m->values[i].shape = shapes[i];
+    free(shapes);
+    TRY(st);
+
+    m->logits = m->output;
+    int p = m->values[m->output].producer;
+    if (p >= 0 && m->nodes[p].op == &dmbp__op_softmax)
+        m->logits = m->nodes[p].in[0];
+    return check_finite(m);
+}

@@ -1,0 +1,346 @@
+/* Internal declarations shared by the library's files. Not installed. */
+#ifndef DMBP_INTERNAL_H
+#define DMBP_INTERNAL_H
+
+#include "config.h"
+
+#define DMBP_BUILDING_LIBRARY 1
+#include "dmbp.h"
+
+#include <dnnl.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- errors (error.c) ------------------------------------------------ */
+
+dmbp_status dmbp__prefix_error(dmbp_status status, const char *prefix);
+
+/* Evaluate a status-returning call; on failure return its status. */
+#define TRY(call)                                                           \
+    do {                                                                    \
+        dmbp_status try_st_ = (call);                                       \
+        if (try_st_ != DMBP_OK)                                             \
+            return try_st_;                                                 \
+    } while (0)
+
+/* Evaluate a oneDNN call; on failure set a backend error naming it. */
+#define DNNL_TRY(call)                                                      \
+    do {                                                                    \
+        dnnl_status_t dnnl_st_ = (call);                                    \
+        if (dnnl_st_ != dnnl_success)                                       \
+            return dmbp_set_error(DMBP_ERR_BACKEND, "oneDNN: %s failed (%s)", \
+                                  #call, dnnl__status_str(dnnl_st_));       \
+    } while (0)
+
+const char *dnnl__status_str(dnnl_status_t s);
+
+/* ---- small utilities (util.c) ----------------------------------------- */
+
+void *dmbp__malloc(size_t n);            /* sets DMBP_ERR_NOMEM on NULL */
+void *dmbp__calloc(size_t n, size_t size);
+char *dmbp__strdup(const char *s);
+/* "[2, 3, 224, 224]" into buf. */
+const char *dmbp__shape_str(const dmbp_shape *s, char *buf, size_t cap);
+bool dmbp__shape_eq(const dmbp_shape *a, const dmbp_shape *b);
+
+/* ---- the model's graph ------------------------------------------------ */
+
+typedef enum attr_type {
+    ATTR_OTHER = 0,
+    ATTR_FLOAT,
+    ATTR_INT,
+    ATTR_STRING,
+    ATTR_TENSOR,
+    ATTR_FLOATS,
+    ATTR_INTS
+} attr_type;
+
+typedef enum value_dtype { DT_FLOAT = 1, DT_INT64 = 7 } value_dtype;
+
+typedef struct node_attr {
+    char *name;
+    attr_type type;
+    float f;
+    int64_t i;
+    char *s;        /* ATTR_STRING, NUL-terminated */
+    int n;          /* ATTR_FLOATS / ATTR_INTS length */
+    float *floats;
+    int64_t *ints;
+    int tensor;     /* ATTR_TENSOR: index of a constant value */
+} node_attr;
+
+/* A tensor-valued edge of the graph: a runtime activation or a constant
+ * (initializer, Constant node output). Shapes are those at load time,
+ * with dynamic dimensions taken as 1; a plan re-infers them. */
+typedef struct value {
+    char *name;
+    dmbp_shape shape;
+    bool is_const;
+    value_dtype dtype;  /* constants only */
+    float *f;           /* DT_FLOAT constant data, plain row-major, owned */
+    int64_t *i64;       /* DT_INT64 constant data, owned */
+    int producer;       /* node index, -1 for inputs and constants */
+    int consumers;      /* number of node inputs reading it */
+} value;
+
+typedef struct op_entry op_entry;
+
+struct dmbp_node {
+    char *name;
+    char *op_type;
+    int n_in, n_out;
+    int *in;            /* value indices, -1 for an omitted optional input */
+    int *out;
+    int n_attr;
+    node_attr *attrs;
+    const op_entry *op;
+    void *priv;         /* the op's parsed parameters, freed by op->release */
+    const dmbp_model *model;
+    bool dead;          /* removed by simplification */
+};
+
+struct dmbp_model {
+    char *name;         /* file name, for messages */
+    int n_values, cap_values;
+    value *values;
+    int n_nodes;
+    dmbp_node *nodes;   /* execution order; dead nodes skipped */
+    int input;          /* the runtime input value */
+    int output;         /* the graph output value */
+    int logits;         /* output, or the input of a final Softmax */
+    dmbp_shape input_decl; /* as declared, dynamic dims 0 */
+    int opset;
+    char *producer;
+    int n_meta;
+    char **meta_key, **meta_val;
+    int n_labels;
+    char **labels;
+};
+
+/* Attribute lookup; NULL when absent. */
+const node_attr *dmbp__attr(const dmbp_node *n, const char *name);
+/* Node description for messages: "node 'conv1' (Conv)". */
+const char *dmbp__node_str(const dmbp_node *n, char *buf, size_t cap);
+/* Set an error "<model>: node 'x' (Op): <detail>". */
+dmbp_status dmbp__node_error(const dmbp_node *n, dmbp_status st,
+                             const char *fmt, ...)
+#ifdef __GNUC__
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/* Constant input i of n (NULL if absent or not constant). */
+const value *dmbp__const_in(const dmbp_node *n, int i);
+/* Input i present (not omitted)? */
+static inline bool dmbp__has_in(const dmbp_node *n, int i)
+{
+    return i < n->n_in && n->in[i] >= 0;
+}
+
+/* Add a value to the model; returns its index or -1 (NOMEM set). */
+int dmbp__model_add_value(dmbp_model *m, const char *name);
+
+/* graph.c: simplify, order, infer shapes at load. */
+dmbp_status dmbp__graph_finish(dmbp_model *m);
+/* Infer every value's shape from the input shape; shapes[] has n_values
+ * entries, constants pre-filled by the caller. */
+dmbp_status dmbp__graph_infer(const dmbp_model *m, dmbp_shape *shapes);
+
+/* ---- the op table (optable.c and src/ops/) -------------------------------- */
+
+typedef struct dmbp_plan_builder plan_builder;
+
+struct op_entry {
+    const char *type;
+    /* Parse and validate attributes once at load; may set n->priv. */
+    dmbp_status (*check)(dmbp_model *m, dmbp_node *n);
+    /* Output shapes from input shapes (in[i] for each input; an omitted
+     * optional input has ndim -1). */
+    dmbp_status (*infer)(const dmbp_node *n, const dmbp_shape *in,
+                         dmbp_shape *out);
+    /* Add the forward step(s) of n to the plan being built. */
+    dmbp_status (*plan)(plan_builder *b, const dmbp_node *n);
+    void (*release)(void *priv);
+    /* Whether the check keeps an int64 constant input (shape-like). */
+    bool user;          /* registered through dmbp_op_register */
+    dmbp_op_def def;    /* user ops: the program's callbacks */
+};
+
+const op_entry *dmbp__op_find(const char *type);
+
+/* Entries defined in src/ops/. */
+extern const op_entry dmbp__op_conv;
+extern const op_entry dmbp__op_relu;
+extern const op_entry dmbp__op_leakyrelu;
+extern const op_entry dmbp__op_clip;
+extern const op_entry dmbp__op_maxpool;
+extern const op_entry dmbp__op_averagepool;
+extern const op_entry dmbp__op_globalaveragepool;
+extern const op_entry dmbp__op_batchnorm;
+extern const op_entry dmbp__op_gemm;
+extern const op_entry dmbp__op_matmul;
+extern const op_entry dmbp__op_add;
+extern const op_entry dmbp__op_concat;
+extern const op_entry dmbp__op_pad;
+extern const op_entry dmbp__op_flatten;
+extern const op_entry dmbp__op_reshape;
+extern const op_entry dmbp__op_dropout;
+extern const op_entry dmbp__op_identity;
+extern const op_entry dmbp__op_softmax;
+extern const op_entry dmbp__op_user;   /* template for registered ops */
+
+/* Helpers shared by ops (ops/common.c). */
+/* Normalise axis into [0, rank) or fail naming the node. */
+dmbp_status dmbp__axis(const dmbp_node *n, int64_t axis, int rank, int *out);
+/* Read an int list attribute into buf (cap entries); *count = -1 if
+ * absent. Fails if longer than cap. */
+dmbp_status dmbp__attr_ints(const dmbp_node *n, const char *name,
+                            int64_t *buf, int cap, int *count);
+dmbp_status dmbp__attr_int(const dmbp_node *n, const char *name, int64_t def,
+                           int64_t *out);
+dmbp_status dmbp__attr_float(const dmbp_node *n, const char *name, float def,
+                             float *out);
+/* Reject any attribute not in the NULL-terminated list. */
+dmbp_status dmbp__attr_only(const dmbp_node *n, const char *const *allowed);
+/* Require input i to be a float constant. */
+dmbp_status dmbp__need_const(const dmbp_node *n, int i, const value **out);
+
+/* Spatial window parameters shared by Conv and the pools. */
+#define DMBP_MAX_SPATIAL 3
+typedef struct window {
+    int nsp;                         /* spatial dims: 1..3 */
+    int64_t kernel[DMBP_MAX_SPATIAL];
+    int64_t stride[DMBP_MAX_SPATIAL];
+    int64_t dilation[DMBP_MAX_SPATIAL];
+    int64_t pad_begin[DMBP_MAX_SPATIAL];
+    int64_t pad_end[DMBP_MAX_SPATIAL];
+    int auto_pad;                    /* WINDOW_PAD_* */
+    bool ceil_mode;
+} window;
+
+enum { WINDOW_PAD_NOTSET, WINDOW_PAD_VALID, WINDOW_PAD_SAME_UPPER,
+       WINDOW_PAD_SAME_LOWER };
+
+/* Read kernel_shape (or take kernel from weights), strides, dilations,
+ * pads, auto_pad, ceil_mode into w. */
+dmbp_status dmbp__window_parse(const dmbp_node *n, int nsp,
+                               const int64_t *kernel, bool allow_ceil,
+                               bool allow_dilation, window *w);
+/* Output spatial sizes for input spatial sizes; fills the effective pads
+ * (auto_pad resolved; ceil_mode overhang added to pad_end_eff). */
+dmbp_status dmbp__window_out(const dmbp_node *n, const window *w,
+                             const int64_t *in, int64_t *out,
+                             int64_t *pad_begin, int64_t *pad_end);
+
+/* ---- plans (plan.c) ---------------------------------------------------- */
+
+typedef struct pvalue {
+    dmbp_shape shape;
+    dnnl_memory_desc_t md;      /* layout chosen for it */
+    dnnl_memory_t mem;          /* bound into the arena (or constant) */
+    bool ready;
+    dnnl_memory_desc_t alt_md;  /* the last layout it was reordered to, */
+    dnnl_memory_t alt_mem;      /* kept for further readers of that layout */
+} pvalue;
+
+typedef struct plan_step plan_step;
+typedef dmbp_status (*step_fn)(dmbp_plan *p, const plan_step *s);
+
+struct plan_step {
+    dnnl_primitive_t prim;      /* a oneDNN primitive, or NULL: */
+    step_fn fn;                 /* a hand-written kernel */
+    int nargs;
+    dnnl_exec_arg_t *args;
+    void *data;                 /* fn's own data, freed with the plan */
+    const dmbp_node *node;
+};
+
+/* Everything that depends on the input shape. */
+struct dmbp_plan {
+    const dmbp_model *m;
+    dnnl_engine_t eng;
+    dnnl_stream_t strm;
+    pvalue *vals;               /* one per model value */
+    int n_steps, cap_steps;
+    plan_step *steps;
+    /* Arena: every intermediate tensor is a slice of one allocation. */
+    int n_bufs, cap_bufs;
+    size_t *buf_size;
+    size_t *buf_off;
+    int n_binds, cap_binds;
+    dnnl_memory_t *bind_mem;    /* memories whose handle is a buffer */
+    int *bind_buf;
+    char *arena;
+    size_t arena_size;
+    /* Memories and allocations owned by the plan (constants reordered to
+     * the primitive's layout, temporaries' memory objects). */
+    int n_owned_mem, cap_owned_mem;
+    dnnl_memory_t *owned_mem;
+    int n_owned_ptr, cap_owned_ptr;
+    void **owned_ptr;
+    size_t scratch_size;        /* shared by all primitives */
+    dnnl_memory_t scratch;
+    /* I/O: plain views of input and logits/output. */
+    dnnl_memory_t in_plain;      /* bound to the input value's buffer */
+    dnnl_primitive_t out_reorder; /* logits md -> plain */
+    dnnl_memory_t logits_plain;
+    dnnl_primitive_t outg_reorder;
+    dnnl_memory_t output_plain;
+    bool has_run;
+};
+
+/* What an op's plan hook may use. */
+struct dmbp_plan_builder {
+    dmbp_plan *p;
+};
+
+/* Current description and memory of value v (set by its producer). */
+const pvalue *dmbp__pval(plan_builder *b, int v);
+/* Memory holding value v in layout want: v's own memory if it already has
+ * that layout, else a temporary filled by a reorder step added now. */
+dmbp_status dmbp__plan_input_as(plan_builder *b, int v,
+                                const dnnl_memory_desc_t *want,
+                                dnnl_memory_t *out);
+/* Give value v layout md and a fresh arena buffer. */
+dmbp_status dmbp__plan_output(plan_builder *b, int v,
+                              const dnnl_memory_desc_t *md);
+/* Give value v layout md sharing the buffer of memory `of` (a view: same
+ * bytes, other dims; both plain). */
+dmbp_status dmbp__plan_output_alias(plan_builder *b, int v,
+                                    const dnnl_memory_desc_t *md,
+                                    dnnl_memory_t of);
+/* Another description (plain, same size or smaller) of the bytes of arena
+ * memory `of`. */
+dmbp_status dmbp__plan_view(plan_builder *b, const dnnl_memory_desc_t *md,
+                            dnnl_memory_t of, dnnl_memory_t *out);
+/* A constant tensor data (plain layout src_md) reordered now into layout
+ * want; the plan owns the result. */
+dmbp_status dmbp__plan_const(plan_builder *b, const float *data,
+                             const dnnl_memory_desc_t *src_md,
+                             const dnnl_memory_desc_t *want,
+                             dnnl_memory_t *out);
+/* A new arena buffer of layout md, for an op's private use (e.g. a pooling
+ * workspace). */
+dmbp_status dmbp__plan_scratch_mem(plan_builder *b,
+                                   const dnnl_memory_desc_t *md,
+                                   dnnl_memory_t *out);
+/* Create the primitive of pd (taking ownership of pd) and append a step
+ * with the given arguments (the scratchpad is added here). */
+dmbp_status dmbp__plan_prim(plan_builder *b, const dmbp_node *n,
+                            dnnl_primitive_desc_t pd,
+                            const dnnl_exec_arg_t *args, int nargs);
+/* Append a hand-written step; data (may be NULL) is freed with the plan. */
+dmbp_status dmbp__plan_fn(plan_builder *b, const dmbp_node *n, step_fn fn,
+                          void *data, const dnnl_exec_arg_t *args, int nargs);
+/* Attributes every primitive gets (user scratchpad). */
+dmbp_status dmbp__plan_attr(dnnl_primitive_attr_t *attr);
+/* Plain row-major md of a shape (a scalar as [1]). */
+dmbp_status dmbp__md_plain(const dmbp_shape *s, dnnl_memory_desc_t *md);
+/* Md with the same dims in "any" layout. */
+dmbp_status dmbp__md_any(const dmbp_shape *s, dnnl_memory_desc_t *md);
+/* Data pointer of a memory (arena bound at run time). */
+void *dmbp__mem_ptr(dnnl_memory_t mem);
+
+#endif /* DMBP_INTERNAL_H */

@@ -1,0 +1,282 @@
+/* Read-only queries on a loaded model, and the node view plugins get. */
+#include "internal.h"
+
+#include <stdarg.h>
+
+dmbp_shape dmbp_model_input_shape(const dmbp_model *m)
+{
+    return m->input_decl;
+}
+
+const char *dmbp_model_input_name(const dmbp_model *m)
+{
+    return m->values[m->input].name;
+}
+
+const char *dmbp_model_output_name(const dmbp_model *m)
+{
+    return m->values[m->output].name;
+}
+
+int dmbp_model_num_classes(const dmbp_model *m)
+{
+    const dmbp_shape *s = &m->values[m->logits].shape;
+    return s->ndim ? (int)s->dims[s->ndim - 1] : 1;
+}
+
+int dmbp_model_has_softmax(const dmbp_model *m)
+{
+    return m->logits != m->output;
+}
+
+int dmbp_model_opset(const dmbp_model *m)
+{
+    return m->opset;
+}
+
+const char *dmbp_model_producer(const dmbp_model *m)
+{
+    return m->producer;
+}
+
+int64_t dmbp_model_num_params(const dmbp_model *m)
+{
+    /* Count float constants that live nodes read: after BN folding the
+     * folded statistics are no longer read and not counted. */
+    int64_t total = 0;
+    char *seen = calloc((size_t)m->n_values, 1);
+    if (!seen)
+        return -1;
+    for (int i = 0; i < m->n_nodes; i++) {
+        const dmbp_node *n = &m->nodes[i];
+        if (n->dead)
+            continue;
+        for (int k = 0; k < n->n_in; k++) {
+            int v = n->in[k];
+            if (v >= 0 && !seen[v] && m->values[v].is_const &&
+                m->values[v].dtype == DT_FLOAT) {
+                seen[v] = 1;
+                total += dmbp_shape_numel(&m->values[v].shape);
+            }
+        }
+    }
+    free(seen);
+    return total;
+}
+
+/* Live nodes are numbered 0.. in execution order for the public API. */
+static const dmbp_node *live_node(const dmbp_model *m, int i)
+{
+    for (int k = 0; k < m->n_nodes; k++) {
+        if (m->nodes[k].dead)
+            continue;
+        if (i-- == 0)
+            return &m->nodes[k];
+    }
+    return NULL;
+}
+
+int dmbp_model_num_nodes(const dmbp_model *m)
+{
+    int c = 0;
+    for (int k = 0; k < m->n_nodes; k++)
+        c += !m->nodes[k].dead;
+    return c;
+}
+
+const char *dmbp_model_node_op(const dmbp_model *m, int i)
+{
+    const dmbp_node *n = live_node(m, i);
+    return n ? n->op_type : NULL;
+}
+
+const char *dmbp_model_node_name(const dmbp_model *m, int i)
+{
+    const dmbp_node *n = live_node(m, i);
+    return n ? n->name : NULL;
+}
+
+int dmbp_model_num_metadata(const dmbp_model *m)
+{
+    return m->n_meta;
+}
+
+void dmbp_model_metadata(const dmbp_model *m, int i, const char **key,
+                         const char **val)
+{
+    bool ok = i >= 0 && i < m->n_meta;
+    if (key)
+        *key = ok ? m->meta_key[i] : NULL;
+    if (val)
+        *val = ok ? m->meta_val[i] : NULL;
+}
+
+const char *dmbp_model_label(const dmbp_model *m, int cls)
+{
+    if (cls < 0 || cls >= m->n_labels)
+        return NULL;
+    return m->labels[cls];
+}
+
+static const char *meta(const dmbp_model *m, const char *key)
+{
+    for (int i = 0; i < m->n_meta; i++)
+        if (!strcmp(m->meta_key[i], key))
+            return m->meta_val[i];
+    return NULL;
+}
+
+static dmbp_status meta_int(const dmbp_model *m, const char *key, int *out)
+{
+    const char *s = meta(m, key);
+    if (!s)
+        return DMBP_OK;
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || v < 0 || v > (1 << 20))
+        return dmbp_set_error(DMBP_ERR_FORMAT, "%s: metadata %s = '%s' is "
+                              "not a size", m->name, key, s);
+    *out = (int)v;
+    return DMBP_OK;
+}
+
+/* "a,b,c" (or one value, used for every channel) into v[3]. */
+static dmbp_status meta_floats(const dmbp_model *m, const char *key,
+                               float *v)
+{
+    const char *s = meta(m, key);
+    if (!s)
+        return DMBP_OK;
+    float tmp[3];
+    int n = 0;
+    const char *c = s;
+    while (n < 3) {
+        char *end;
+        float x = strtof(c, &end);
+        if (end == c || !isfinite(x))
+            break;
+        tmp[n++] = x;
+        c = end;
+        while (*c == ' ')
+            c++;
+        if (*c != ',')
+            break;
+        c++;
+    }
+    if (*c || (n != 1 && n != 3))
+        return dmbp_set_error(DMBP_ERR_FORMAT, "%s: metadata %s = '%s' is "
+                              "not 1 or 3 comma-separated numbers", m->name,
+                              key, s);
+    for (int i = 0; i < 3; i++)
+        v[i] = tmp[n == 1 ? 0 : i];
+    return DMBP_OK;
+}
+
+dmbp_status dmbp_model_preprocess_defaults(const dmbp_model *m,
+                                           dmbp_preprocess_options *o)
+{
+    if (!m || !o)
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_model_preprocess_defaults: "
+                              "NULL argument");
+    dmbp_preprocess_options_init(o);
+    const dmbp_shape *s = &m->input_decl;
+    if (s->ndim == 4 && (s->dims[1] == 1 || s->dims[1] == 3))
+        o->channels = (int)s->dims[1];
+    TRY(meta_int(m, DMBP_META_RESIZE, &o->resize));
+    TRY(meta_int(m, DMBP_META_CROP, &o->crop));
+    TRY(meta_floats(m, DMBP_META_MEAN, o->mean));
+    TRY(meta_floats(m, DMBP_META_STD, o->std));
+    for (int i = 0; i < 3; i++)
+        if (o->std[i] == 0)
+            return dmbp_set_error(DMBP_ERR_FORMAT, "%s: metadata %s has a "
+                                  "zero standard deviation", m->name,
+                                  DMBP_META_STD);
+    return DMBP_OK;
+}
+
+/* ---- node view ---- */
+
+const node_attr *dmbp__attr(const dmbp_node *n, const char *name)
+{
+    for (int i = 0; i < n->n_attr; i++)
+        if (!strcmp(n->attrs[i].name, name))
+            return &n->attrs[i];
+    return NULL;
+}
+
+const char *dmbp__node_str(const dmbp_node *n, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "node '%s' (%s)", n->name, n->op_type);
+    return buf;
+}
+
+dmbp_status dmbp__node_error(const dmbp_node *n, dmbp_status st,
+                             const char *fmt, ...)
+{
+    char detail[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    return dmbp_set_error(st, "%s: node '%s' (%s, opset %d): %s",
+                          n->model->name, n->name, n->op_type,
+                          n->model->opset, detail);
+}
+
+const value *dmbp__const_in(const dmbp_node *n, int i)
+{
+    if (!dmbp__has_in(n, i))
+        return NULL;
+    const value *v = &n->model->values[n->in[i]];
+    return v->is_const ? v : NULL;
+}
+
+const char *dmbp_node_name(const dmbp_node *n)
+{
+    return n->name;
+}
+
+const char *dmbp_node_op(const dmbp_node *n)
+{
+    return n->op_type;
+}
+
+int dmbp_node_num_inputs(const dmbp_node *n)
+{
+    return n->n_in;
+}
+
+dmbp_status dmbp_node_attr_int(const dmbp_node *n, const char *name,
+                               int64_t def, int64_t *out)
+{
+    return dmbp__attr_int(n, name, def, out);
+}
+
+dmbp_status dmbp_node_attr_float(const dmbp_node *n, const char *name,
+                                 float def, float *out)
+{
+    return dmbp__attr_float(n, name, def, out);
+}
+
+dmbp_status dmbp_node_attr_ints(const dmbp_node *n, const char *name,
+                                int64_t *buf, int cap, int *count)
+{
+    const node_attr *a = dmbp__attr(n, name);
+    if (!a) {
+        *count = -1;
+        return DMBP_OK;
+    }
+    if (a->type != ATTR_INTS)
+        return dmbp__node_error(n, DMBP_ERR_ARG, "attribute '%s' is not a "
+                                "list of integers", name);
+    for (int i = 0; i < a->n && i < cap; i++)
+        buf[i] = a->ints[i];
+    *count = a->n;
+    return DMBP_OK;
+}
+
+const float *dmbp_node_const_input(const dmbp_node *n, int i)
+{
+    const value *v = dmbp__const_in(n, i);
+    return v && v->dtype == DT_FLOAT ? v->f : NULL;
+}

@@ -1,0 +1,708 @@
+/* ONNX file -> dmbp_model: decode the protobuf (proto/onnx.proto), turn
+ * initializers and Constant nodes into constant values, nodes into graph
+ * nodes; graph.c then checks and simplifies. */
+#include "internal.h"
+
+#include "proto/onnx.pb-c.h"
+
+#include <errno.h>
+#include <sys/stat.h>
+
+/* Opsets of the default domain we know the op semantics of. */
+#define DMBP_OPSET_MIN 6
+#define DMBP_OPSET_MAX 17
+
+/* A model file larger than this is refused before reading it whole
+ * (protobuf itself cannot address more than 2 GiB). */
+#define DMBP_MODEL_MAX_BYTES ((size_t)2 << 30)
+
+typedef struct loader {
+    dmbp_model *m;
+    const char *base_dir;
+} loader;
+
+static dmbp_status read_file(const char *path, uint8_t **data, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return dmbp_set_error(DMBP_ERR_IO, "%s: cannot open: %s", path,
+                              strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return dmbp_set_error(DMBP_ERR_IO, "%s: not a regular file", path);
+    }
+    if ((size_t)st.st_size > DMBP_MODEL_MAX_BYTES) {
+        fclose(f);
+        return dmbp_set_error(DMBP_ERR_FORMAT,
+                              "%s: %lld bytes is larger than an ONNX file "
+                              "can be (2 GiB)", path, (long long)st.st_size);
+    }
+    size_t n = (size_t)st.st_size;
+    uint8_t *buf = malloc(n ? n : 1);
+    if (!buf) {
+        fclose(f);
+        return dmbp_set_error(DMBP_ERR_NOMEM, "%s: out of memory reading "
+                              "%zu bytes", path, n);
+    }
+    if (n && fread(buf, 1, n, f) != n) {
+        free(buf);
+        fclose(f);
+        return dmbp_set_error(DMBP_ERR_IO, "%s: read error", path);
+    }
+    fclose(f);
+    *data = buf;
+    *size = n;
+    return DMBP_OK;
+}
+
+static const char *dtype_name(int t)
+{
+    static const char *const names[] = {
+        "UNDEFINED", "FLOAT", "UINT8", "INT8", "UINT16", "INT16", "INT32",
+        "INT64", "STRING", "BOOL", "FLOAT16", "DOUBLE", "UINT32", "UINT64",
+        "COMPLEX64", "COMPLEX128", "BFLOAT16"};
+    if (t >= 0 && t < (int)(sizeof names / sizeof names[0]))
+        return names[t];
+    return "unknown";
+}
+
+/* Read an external-data slice (TensorProto.external_data) of want bytes. */
+static dmbp_status read_external(loader *L, const Onnx__TensorProto *t,
+                                 const char *tname, size_t want, void *dst)
+{
+    const char *loc = NULL;
+    long long off = 0, len = -1;
+    for (size_t i = 0; i < t->n_external_data; i++) {
+        const Onnx__StringStringEntryProto *e = t->external_data[i];
+        if (!e->key || !e->value)
+            continue;
+        if (!strcmp(e->key, "location"))
+            loc = e->value;
+        else if (!strcmp(e->key, "offset"))
+            off = atoll(e->value);
+        else if (!strcmp(e->key, "length"))
+            len = atoll(e->value);
+    }
+    if (!loc)
+        return dmbp_set_error(DMBP_ERR_FORMAT, "%s: tensor '%s': external "
+                              "data without a location", L->m->name, tname);
+    if (!L->base_dir)
+        return dmbp_set_error(DMBP_ERR_ARG, "%s: tensor '%s' has external "
+                              "data but no directory was given to find it",
+                              L->m->name, tname);
+    /* The location must stay beside the model: no absolute paths, no "..". */
+    if (loc[0] == '/' || strstr(loc, ".."))
+        return dmbp_set_error(DMBP_ERR_FORMAT, "%s: tensor '%s': external "
+                              "data location '%s' leaves the model's "
+                              "directory", L->m->name, tname, loc);
+    if (off < 0 || (len >= 0 && (size_t)len != want))
+        return dmbp_set_error(DMBP_ERR_FORMAT, "%s: tensor '%s': external "
+                              "data length %lld, expected %zu bytes",
+                              L->m->name, tname, len, want);
+    size_t plen = strlen(L->base_dir) + strlen(loc) + 2;
+    char *path = malloc(plen);
+    if (!path)
+        return dmbp_set_error(DMBP_ERR_NOMEM, "out of memory");
+    snprintf(path, plen, "%s/%s", L->base_dir, loc);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        dmbp_status st = dmbp_set_error(DMBP_ERR_IO, "%s: tensor '%s': "
+                                        "cannot open external data %s: %s",
+                                        L->m->name, tname, path,
+                                        strerror(errno));
+        free(path);
+        return st;
+    }
+    dmbp_status st = DMBP_OK;
+    if (fseeko(f, (off_t)off, SEEK_SET) != 0 || fread(dst, 1, want, f) != want)
+        st = dmbp_set_error(DMBP_ERR_FORMAT, "%s: tensor '%s': external data "
+                            "%s is shorter than offset %lld + %zu bytes",
+                            L->m->name, tname, path, off, want);
+    fclose(f);
+    free(path);
+    return st;
+}
+
+/* Decode a TensorProto into constant value v (float32 or int64 data). */
+static dmbp_status decode_tensor(loader *L, const Onnx__TensorProto *t,
+                                 const char *tname, value *v)
+{
+    if (t->n_dims > DMBP_MAX_DIMS)
+        return dmbp_set_error(DMBP_ERR_UNSUPPORTED, "%s: tensor '%s' has %zu "
+                              "dimensions (at most %d)", L->m->name, tname,
+                              t->n_dims, DMBP_MAX_DIMS);
+    v->shape.ndim = (int)t->n_dims;
+    int64_t numel = 1;
+    for (size_t i = 0; i < t->n_dims; i++) {
+        /* Bound every factor so that numel * 8 bytes cannot overflow. */
+        if (t->dims[i] < 0 || t->dims[i] > ((int64_t)1 << 40) ||
+            (t->dims[i] && numel > (((int64_t)1 << 40) / t->dims[i])))
+            return dmbp_set_error(DMBP_ERR_FORMAT, "%s: tensor '%s' has an "
+                                  "invalid dimension %lld", L->m->name, tname,
+                                  (long long)t->dims[i]);
+        v->shape.dims[i] = t->dims[i];
+        numel *= t->dims[i];
+    }
+    v->is_const = true;
+    int dt = t->has_data_type ? t->data_type : 0;
+    bool external = t->has_data_location &&
+                    t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+    size_t n = (size_t)numel;
+    if (dt == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT) {
+        v->dtype = DT_FLOAT;
+        v->f = dmbp__malloc(n ? n * sizeof(float) : 1);
+        if (!v->f)
+            return DMBP_ERR_NOMEM;
+        if (external)
+            return read_external(L, t, tname, n * sizeof(float), v->f);
+        if (t->has_raw_data) {
+            if (t->raw_data.len != n * sizeof(float))
+                return dmbp_set_error(DMBP_ERR_FORMAT, "%s: tensor '%s': "
+                                      "%zu bytes of data for %zu floats",
+                                      L->m->name, tname, t->raw_data.len, n);
+            /* ONNX raw data is little-endian, as is every CPU we build for. */
+            memcpy(v->f, t->raw_data.data, n * sizeof(float));
+        } else {
+            if (t->n_float_data != n)
+                return dmbp_set_error(DMBP_ERR_FORMAT, "%s: tensor '%s': %zu "
+                                      "values for %zu elements", L->m->name,
+                                      tname, t->n_float_data, n);
+            memcpy(v->f, t->float_data, n * sizeof(float));
+        }
+        return DMBP_OK;
+    }
+    if (dt == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 ||
+        dt == ONNX__TENSOR_PROTO__DATA_TYPE__INT32) {
+        /* Integer tensors only feed shape-like inputs (Reshape's shape,
+         * Pad's pads); ops that need floats reject them. */
+        v->dtype = DT_INT64;
+        v->i64 = dmbp__malloc(n ? n * sizeof(int64_t) : 1);
+        if (!v->i64)
+            return DMBP_ERR_NOMEM;
+        size_t esz = dt == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 ? 8 : 4;
+        if (external || t->has_raw_data) {
+            uint8_t *tmp = NULL;
+            const uint8_t *src;
+            if (external) {
+                tmp = dmbp__malloc(n * esz + 1);
+                if (!tmp)
+                    return DMBP_ERR_NOMEM;
+                dmbp_status st = read_external(L, t, tname, n * esz, tmp);
+                if (st) {
+                    free(tmp);
+                    return st;
+                }
+                src = tmp;
+            } else {
+                if (t->raw_data.len != n * esz)
+                    return dmbp_set_error(DMBP_ERR_FORMAT, "%s: tensor '%s': "
+                                          "%zu bytes of data for %zu "
+                                          "integers", L->m->name, tname,
+                                          t->raw_data.len, n);
+                src = t->raw_data.data;
+            }
+            for (size_t i = 0; i < n; i++) {
+                if (esz == 8) {
+                    int64_t x;
+                    memcpy(&x, src + 8 * i, 8);
+                    v->i64[i] = x;
+                } else {
+                    int32_t x;
+                    memcpy(&x, src + 4 * i, 4);
+                    v->i64[i] = x;
+                }
+            }
+            free(tmp);
+        } else if (esz == 8) {
+            if (t->n_int64_data != n)
+                return dmbp_set_error(DMBP_ERR_FORMAT, "%s: tensor '%s': %zu "
+                                      "values for %zu elements", L->m->name,
+                                      tname, t->n_int64_data, n);
+            memcpy(v->i64, t->int64_data, n * sizeof(int64_t));
+        } else {
+            if (t->n_int32_data != n)
+                return dmbp_set_error(DMBP_ERR_FORMAT, "%s: tensor '%s': %zu "
+                                      "values for %zu elements", L->m->name,
+                                      tname, t->n_int32_data, n);
+            for (size_t i = 0; i < n; i++)
+                v->i64[i] = t->int32_data[i];
+        }
+        return DMBP_OK;
+    }
+    return dmbp_set_error(DMBP_ERR_UNSUPPORTED, "%s: tensor '%s' has data "
+                          "type %s; libdmbp reads float32 weights (and "
+                          "int64 shapes) only", L->m->name, tname,
+                          dtype_name(dt));
+}
+
+static int find_value(const dmbp_model *m, const char *name)
+{
+    /* Models have a few hundred values: a linear scan from the end (most
+     * lookups are of recent outputs) is cheap next to parsing. */
+    for (int i = m->n_values - 1; i >= 0; i--)
+        if (!strcmp(m->values[i].name, name))
+            return i;
+    return -1;
+}
+
+int dmbp__model_add_value(dmbp_model *m, const char *name)
+{
+    if (m->n_values == m->cap_values) {
+        int cap = m->cap_values ? 2 * m->cap_values : 64;
+        value *nv = realloc(m->values, (size_t)cap * sizeof *nv);
+        if (!nv) {
+            dmbp_set_error(DMBP_ERR_NOMEM, "out of memory");
+            return -1;
+        }
+        m->values = nv;
+        m->cap_values = cap;
+    }
+    value *v = &m->values[m->n_values];
+    memset(v, 0, sizeof *v);
+    v->producer = -1;
+    v->name = dmbp__strdup(name ? name : "");
+    if (!v->name)
+        return -1;
+    return m->n_values++;
+}
+
+/* Constant node: its value attribute becomes a constant value. */
+static dmbp_status load_constant(loader *L, const Onnx__NodeProto *np,
+                                 int vi)
+{
+    value *v = &L->m->values[vi];
+    for (size_t a = 0; a < np->n_attribute; a++) {
+        const Onnx__AttributeProto *ap = np->attribute[a];
+        if (!ap->name)
+            continue;
+        if (!strcmp(ap->name, "value") && ap->t)
+            return decode_tensor(L, ap->t, v->name, v);
+        if (!strcmp(ap->name, "value_float") || !strcmp(ap->name, "value_floats")) {
+            bool one = !strcmp(ap->name, "value_float");
+            size_t n = one ? 1 : ap->n_floats;
+            v->is_const = true;
+            v->dtype = DT_FLOAT;
+            v->shape.ndim = one ? 0 : 1;
+            v->shape.dims[0] = (int64_t)n;
+            v->f = dmbp__malloc(n ? n * sizeof(float) : 1);
+            if (!v->f)
+                return DMBP_ERR_NOMEM;
+            if (one)
+                v->f[0] = ap->f;
+            else
+                memcpy(v->f, ap->floats, n * sizeof(float));
+            return DMBP_OK;
+        }
+        if (!strcmp(ap->name, "value_int") || !strcmp(ap->name, "value_ints")) {
+            bool one = !strcmp(ap->name, "value_int");
+            size_t n = one ? 1 : ap->n_ints;
+            v->is_const = true;
+            v->dtype = DT_INT64;
+            v->shape.ndim = one ? 0 : 1;
+            v->shape.dims[0] = (int64_t)n;
+            v->i64 = dmbp__malloc(n ? n * sizeof(int64_t) : 1);
+            if (!v->i64)
+                return DMBP_ERR_NOMEM;
+            if (one)
+                v->i64[0] = ap->i;
+            else
+                memcpy(v->i64, ap->ints, n * sizeof(int64_t));
+            return DMBP_OK;
+        }
+    }
+    return dmbp_set_error(DMBP_ERR_UNSUPPORTED, "%s: Constant node '%s' has "
+                          "no float or integer tensor value", L->m->name,
+                          np->name ? np->name : "");
+}
+
+static dmbp_status load_attrs(loader *L, const Onnx__NodeProto *np,
+                              dmbp_node *n)
+{
+    n->attrs = dmbp__calloc(np->n_attribute ? np->n_attribute : 1,
+                            sizeof(node_attr));
+    if (!n->attrs)
+        return DMBP_ERR_NOMEM;
+    for (size_t a = 0; a < np->n_attribute; a++) {
+        const Onnx__AttributeProto *ap = np->attribute[a];
+        node_attr *t = &n->attrs[n->n_attr++];
+        t->name = dmbp__strdup(ap->name ? ap->name : "");
+        t->tensor = -1;
+        if (!t->name)
+            return DMBP_ERR_NOMEM;
+        switch (ap->type) {
+        case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT:
+            t->type = ATTR_FLOAT;
+            t->f = ap->f;
+            break;
+        case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT:
+            t->type = ATTR_INT;
+            t->i = ap->i;
+            break;
+        case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING:
+            t->type = ATTR_STRING;
+            t->s = dmbp__malloc(ap->s.len + 1);
+            if (!t->s)
+                return DMBP_ERR_NOMEM;
+            if (ap->s.len)
+                memcpy(t->s, ap->s.data, ap->s.len);
+            t->s[ap->s.len] = 0;
+            break;
+        case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS:
+            t->type = ATTR_FLOATS;
+            t->n = (int)ap->n_floats;
+            t->floats = dmbp__malloc(ap->n_floats * sizeof(float) + 1);
+            if (!t->floats)
+                return DMBP_ERR_NOMEM;
+            if (ap->n_floats)
+                memcpy(t->floats, ap->floats, ap->n_floats * sizeof(float));
+            break;
+        case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS:
+            t->type = ATTR_INTS;
+            t->n = (int)ap->n_ints;
+            t->ints = dmbp__malloc(ap->n_ints * sizeof(int64_t) + 1);
+            if (!t->ints)
+                return DMBP_ERR_NOMEM;
+            if (ap->n_ints)
+                memcpy(t->ints, ap->ints, ap->n_ints * sizeof(int64_t));
+            break;
+        case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR: {
+            t->type = ATTR_TENSOR;
+            if (!ap->t)
+                return dmbp_set_error(DMBP_ERR_FORMAT, "%s: node '%s': "
+                                      "tensor attribute '%s' has no tensor",
+                                      L->m->name, n->name, t->name);
+            int vi = dmbp__model_add_value(L->m, t->name);
+            if (vi < 0)
+                return DMBP_ERR_NOMEM;
+            t->tensor = vi;
+            TRY(decode_tensor(L, ap->t, t->name, &L->m->values[vi]));
+            break;
+        }
+        default:
+            t->type = ATTR_OTHER;
+            break;
+        }
+    }
+    return DMBP_OK;
+}
+
+static dmbp_status load_input_decl(loader *L, const Onnx__ValueInfoProto *vi,
+                                   dmbp_shape *s)
+{
+    const Onnx__TypeProto *tp = vi->type;
+    if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE ||
+        !tp->tensor_type)
+        return dmbp_set_error(DMBP_ERR_UNSUPPORTED, "%s: input '%s' is not a "
+                              "tensor", L->m->name, vi->name);
+    const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
+    if (tt->has_elem_type && tt->elem_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT)
+        return dmbp_set_error(DMBP_ERR_UNSUPPORTED, "%s: input '%s' has type "
+                              "%s; libdmbp takes float32 input",
+                              L->m->name, vi->name, dtype_name(tt->elem_type));
+    if (!tt->shape)
+        return dmbp_set_error(DMBP_ERR_UNSUPPORTED, "%s: input '%s' has no "
+                              "declared shape", L->m->name, vi->name);
+    if (tt->shape->n_dim > DMBP_MAX_DIMS)
+        return dmbp_set_error(DMBP_ERR_UNSUPPORTED, "%s: input '%s' has %zu "
+                              "dimensions (at most %d)", L->m->name, vi->name,
+                              tt->shape->n_dim, DMBP_MAX_DIMS);
+    s->ndim = (int)tt->shape->n_dim;
+    for (size_t i = 0; i < tt->shape->n_dim; i++) {
+        const Onnx__TensorShapeProto__Dimension *d = tt->shape->dim[i];
+        s->dims[i] = d->value_case ==
+                             ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE
+                         ? d->dim_value
+                         : 0;
+        if (s->dims[i] < 0)
+            return dmbp_set_error(DMBP_ERR_FORMAT, "%s: input '%s' has a "
+                                  "negative dimension", L->m->name, vi->name);
+    }
+    return DMBP_OK;
+}
+
+static dmbp_status load_graph(loader *L, const Onnx__ModelProto *mp)
+{
+    dmbp_model *m = L->m;
+    const Onnx__GraphProto *g = mp->graph;
+    if (!g)
+        return dmbp_set_error(DMBP_ERR_FORMAT, "%s: not an ONNX model (no "
+                              "graph; corrupt or truncated file?)", m->name);
+
+    m->opset = -1;
+    for (size_t i = 0; i < mp->n_opset_import; i++) {
+        const Onnx__OperatorSetIdProto *o = mp->opset_import[i];
+        if (!o->domain || !o->domain[0] || !strcmp(o->domain, "ai.onnx"))
+            m->opset = (int)o->version;
+    }
+    if (m->opset < 0) /* IR version 1/2 files carry no opset_import */
+        return dmbp_set_error(DMBP_ERR_FORMAT, "%s: no opset for the default "
+                              "ONNX domain (corrupt or truncated file?)",
+                              m->name);
+    if (m->opset < DMBP_OPSET_MIN || m->opset > DMBP_OPSET_MAX)
+        return dmbp_set_error(DMBP_ERR_UNSUPPORTED, "%s: opset %d is not "
+                              "supported (opsets %d to %d are)", m->name,
+                              m->opset, DMBP_OPSET_MIN, DMBP_OPSET_MAX);
+    char prod[256];
+    snprintf(prod, sizeof prod, "%s%s%s", mp->producer_name ? mp->producer_name : "",
+             mp->producer_version && mp->producer_version[0] ? " " : "",
+             mp->producer_version ? mp->producer_version : "");
+    m->producer = dmbp__strdup(prod);
+    if (!m->producer)
+        return DMBP_ERR_NOMEM;
+
+    for (size_t i = 0; i < g->n_initializer; i++) {
+        const Onnx__TensorProto *t = g->initializer[i];
+        const char *nm = t->name ? t->name : "";
+        int vi = dmbp__model_add_value(m, nm);
+        if (vi < 0)
+            return DMBP_ERR_NOMEM;
+        TRY(decode_tensor(L, t, nm, &m->values[vi]));
+    }
+
+    m->input = -1;
+    for (size_t i = 0; i < g->n_input; i++) {
+        const Onnx__ValueInfoProto *vip = g->input[i];
+        const char *nm = vip->name ? vip->name : "";
+        if (find_value(m, nm) >= 0) /* an initializer also listed as input */
+            continue;
+        if (m->input >= 0)
+            return dmbp_set_error(DMBP_ERR_UNSUPPORTED, "%s: the graph has "
+                                  "more than one runtime input ('%s', '%s'); "
+                                  "libdmbp takes one image input", m->name,
+                                  m->values[m->input].name, nm);
+        int vi = dmbp__model_add_value(m, nm);
+        if (vi < 0)
+            return DMBP_ERR_NOMEM;
+        TRY(load_input_decl(L, vip, &m->input_decl));
+        m->input = vi;
+    }
+    if (m->input < 0)
+        return dmbp_set_error(DMBP_ERR_FORMAT, "%s: the graph has no runtime "
+                              "input", m->name);
+
+    m->nodes = dmbp__calloc(g->n_node ? g->n_node : 1, sizeof(dmbp_node));
+    if (!m->nodes)
+        return DMBP_ERR_NOMEM;
+    for (size_t k = 0; k < g->n_node; k++) {
+        const Onnx__NodeProto *np = g->node[k];
+        dmbp_node *n = &m->nodes[m->n_nodes++];
+        n->model = m;
+        const char *op = np->op_type ? np->op_type : "";
+        char gen[64];
+        snprintf(gen, sizeof gen, "%s_%zu", op, k);
+        n->name = dmbp__strdup(np->name && np->name[0] ? np->name : gen);
+        n->op_type = dmbp__strdup(op);
+        if (!n->name || !n->op_type)
+            return DMBP_ERR_NOMEM;
+        if (np->domain && np->domain[0] && strcmp(np->domain, "ai.onnx")) {
+            if (!dmbp__op_find(op))
+                return dmbp_set_error(DMBP_ERR_UNSUPPORTED, "%s: node '%s' "
+                                      "(%s, domain %s): unsupported op "
+                                      "domain", m->name, n->name, op,
+                                      np->domain);
+        }
+        TRY(load_attrs(L, np, n));
+        n->in = dmbp__malloc((np->n_input + 1) * sizeof(int));
+        n->out = dmbp__malloc((np->n_output + 1) * sizeof(int));
+        if (!n->in || !n->out)
+            return DMBP_ERR_NOMEM;
+        for (size_t i = 0; i < np->n_input; i++) {
+            const char *nm = np->input[i];
+            int vi = -1;
+            if (nm && nm[0]) {
+                vi = find_value(m, nm);
+                if (vi < 0)
+                    return dmbp_set_error(DMBP_ERR_FORMAT, "%s: node '%s' "
+                                          "(%s) reads '%s', which no earlier "
+                                          "node produces (corrupt file, or "
+                                          "nodes not in topological order)",
+                                          m->name, n->name, op, nm);
+                m->values[vi].consumers++;
+            }
+            n->in[n->n_in++] = vi;
+        }
+        for (size_t i = 0; i < np->n_output; i++) {
+            const char *nm = np->output[i] ? np->output[i] : "";
+            if (nm[0] && find_value(m, nm) >= 0)
+                return dmbp_set_error(DMBP_ERR_FORMAT, "%s: node '%s' (%s) "
+                                      "writes '%s', which already exists",
+                                      m->name, n->name, op, nm);
+            int vi = dmbp__model_add_value(m, nm);
+            if (vi < 0)
+                return DMBP_ERR_NOMEM;
+            m->values[vi].producer = (int)k;
+            n->out[n->n_out++] = vi;
+        }
+        if (!strcmp(op, "Constant")) {
+            if (n->n_out != 1)
+                return dmbp_set_error(DMBP_ERR_FORMAT, "%s: Constant node "
+                                      "'%s' must have one output", m->name,
+                                      n->name);
+            TRY(load_constant(L, np, n->out[0]));
+            m->values[n->out[0]].producer = -1;
+            n->dead = true;
+        }
+    }
+
+    if (g->n_output != 1)
+        return dmbp_set_error(DMBP_ERR_UNSUPPORTED, "%s: the graph has %zu "
+                              "outputs; libdmbp takes classifiers with one "
+                              "output", m->name, g->n_output);
+    const char *on = g->output[0]->name ? g->output[0]->name : "";
+    m->output = find_value(m, on);
+    if (m->output < 0)
+        return dmbp_set_error(DMBP_ERR_FORMAT, "%s: graph output '%s' is not "
+                              "produced by any node", m->name, on);
+    m->values[m->output].consumers++; /* the caller reads it */
+
+    m->meta_key = dmbp__calloc(mp->n_metadata_props + 1, sizeof(char *));
+    m->meta_val = dmbp__calloc(mp->n_metadata_props + 1, sizeof(char *));
+    if (!m->meta_key || !m->meta_val)
+        return DMBP_ERR_NOMEM;
+    for (size_t i = 0; i < mp->n_metadata_props; i++) {
+        const Onnx__StringStringEntryProto *e = mp->metadata_props[i];
+        m->meta_key[m->n_meta] = dmbp__strdup(e->key ? e->key : "");
+        m->meta_val[m->n_meta] = dmbp__strdup(e->value ? e->value : "");
+        if (!m->meta_key[m->n_meta] || !m->meta_val[m->n_meta])
+            return DMBP_ERR_NOMEM;
+        m->n_meta++;
+    }
+    return DMBP_OK;
+}
+
+static dmbp_status load_labels(dmbp_model *m)
+{
+    for (int i = 0; i < m->n_meta; i++) {
+        if (strcmp(m->meta_key[i], DMBP_META_LABELS))
+            continue;
+        const char *s = m->meta_val[i];
+        int n = 1;
+        for (const char *c = s; *c; c++)
+            n += *c == '\n';
+        m->labels = dmbp__calloc((size_t)n, sizeof(char *));
+        if (!m->labels)
+            return DMBP_ERR_NOMEM;
+        const char *start = s;
+        for (;;) {
+            const char *end = strchr(start, '\n');
+            size_t len = end ? (size_t)(end - start) : strlen(start);
+            char *l = dmbp__malloc(len + 1);
+            if (!l)
+                return DMBP_ERR_NOMEM;
+            memcpy(l, start, len);
+            l[len] = 0;
+            m->labels[m->n_labels++] = l;
+            if (!end)
+                break;
+            start = end + 1;
+        }
+    }
+    return DMBP_OK;
+}
+
+dmbp_status dmbp_model_load_memory(const void *data, size_t size,
+                                   const char *name, const char *base_dir,
+                                   dmbp_model **out)
+{
+    if (!out || (!data && size))
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_model_load_memory: NULL "
+                              "argument");
+    *out = NULL;
+    if (!name)
+        name = "<memory>";
+    Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, size, data);
+    if (!mp)
+        return dmbp_set_error(DMBP_ERR_FORMAT, "%s: not an ONNX model "
+                              "(protobuf decoding failed: corrupt or "
+                              "truncated file?)", name);
+    dmbp_model *m = dmbp__calloc(1, sizeof *m);
+    dmbp_status st = DMBP_ERR_NOMEM;
+    if (m) {
+        m->name = dmbp__strdup(name);
+        loader L = {m, base_dir};
+        st = m->name ? load_graph(&L, mp) : DMBP_ERR_NOMEM;
+        if (!st)
+            st = load_labels(m);
+    }
+    onnx__model_proto__free_unpacked(mp, NULL);
+    if (!st)
+        st = dmbp__graph_finish(m);
+    if (st) {
+        dmbp_model_free(m);
+        return st;
+    }
+    *out = m;
+    return DMBP_OK;
+}
+
+dmbp_status dmbp_model_load(const char *path, dmbp_model **out)
+{
+    if (!path || !out)
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_model_load: NULL argument");
+    *out = NULL;
+    uint8_t *data = NULL;
+    size_t size = 0;
+    TRY(read_file(path, &data, &size));
+    if (size == 0) {
+        free(data);
+        return dmbp_set_error(DMBP_ERR_FORMAT, "%s: empty file, not an ONNX "
+                              "model", path);
+    }
+    /* External data lives beside the model file. */
+    char *dir = dmbp__strdup(path);
+    if (!dir) {
+        free(data);
+        return DMBP_ERR_NOMEM;
+    }
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = 0;
+    else
+        strcpy(dir, ".");
+    dmbp_status st = dmbp_model_load_memory(data, size, path, dir, out);
+    free(dir);
+    free(data);
+    return st;
+}
+
+void dmbp_model_free(dmbp_model *m)
+{
+    if (!m)
+        return;
+    for (int i = 0; i < m->n_nodes; i++) {
+        dmbp_node *n = &m->nodes[i];
+        if (n->op && n->op->release && n->priv)
+            n->op->release(n->priv);
+        for (int a = 0; a < n->n_attr; a++) {
+            free(n->attrs[a].name);
+            free(n->attrs[a].s);
+            free(n->attrs[a].floats);
+            free(n->attrs[a].ints);
+        }
+        free(n->attrs);
+        free(n->in);
+        free(n->out);
+        free(n->name);
+        free(n->op_type);
+    }
+    free(m->nodes);
+    for (int i = 0; i < m->n_values; i++) {
+        free(m->values[i].name);
+        free(m->values[i].f);
+        free(m->values[i].i64);
+    }
+    free(m->values);
+    for (int i = 0; i < m->n_meta; i++) {
+        free(m->meta_key[i]);
+        free(m->meta_val[i]);
+    }
+    free(m->meta_key);
+    free(m->meta_val);
+    for (int i = 0; i < m->n_labels; i++)
+        free(m->labels[i]);
+    free(m->labels);
+    free(m->producer);
+    free(m->name);
+    free(m);
+}

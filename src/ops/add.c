@@ -1,0 +1,120 @@
+/* Add: residual sums of two activations, or an activation plus a constant
+ * broadcast along leading dimensions (numpy rules; the bigger operand
+ * must have the output's shape). oneDNN binary in the layout of the
+ * first operand. */
+#include "internal.h"
+
+static dmbp_status add_check(dmbp_model *m, dmbp_node *n)
+{
+    static const char *const ok[] = {NULL};
+    TRY(dmbp__attr_only(n, ok));
+    if (n->n_in != 2 || !dmbp__has_in(n, 0) || !dmbp__has_in(n, 1) ||
+        n->n_out != 1)
+        return dmbp__node_error(n, DMBP_ERR_FORMAT, "needs two inputs and "
+                                "one output");
+    for (int i = 0; i < 2; i++) {
+        const value *v = dmbp__const_in(n, i);
+        if (v && v->dtype != DT_FLOAT)
+            return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "input %d "
+                                    "('%s') is not float32", i, v->name);
+    }
+    if (dmbp__const_in(n, 0) && dmbp__const_in(n, 1))
+        return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "both inputs are "
+                                "constants");
+    (void)m;
+    return DMBP_OK;
+}
+
+/* Numpy broadcast of a and b into out; fails if incompatible. */
+static dmbp_status broadcast(const dmbp_node *n, const dmbp_shape *a,
+                             const dmbp_shape *b, dmbp_shape *out)
+{
+    int r = a->ndim > b->ndim ? a->ndim : b->ndim;
+    out->ndim = r;
+    for (int i = 0; i < r; i++) {
+        int ia = i - (r - a->ndim), ib = i - (r - b->ndim);
+        int64_t da = ia >= 0 ? a->dims[ia] : 1, db = ib >= 0 ? b->dims[ib] : 1;
+        if (da != db && da != 1 && db != 1)
+            return dmbp__node_error(n, DMBP_ERR_SHAPE, "shapes do not "
+                                    "broadcast (dimension %d: %lld vs %lld)",
+                                    i, (long long)da, (long long)db);
+        out->dims[i] = da == 1 ? db : da;
+    }
+    return DMBP_OK;
+}
+
+static dmbp_status add_infer(const dmbp_node *n, const dmbp_shape *in,
+                             dmbp_shape *out)
+{
+    TRY(broadcast(n, &in[0], &in[1], out));
+    if (!dmbp__shape_eq(out, &in[0]) && !dmbp__shape_eq(out, &in[1]))
+        return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "neither input has "
+                                "the output's shape (two-sided broadcast)");
+    return DMBP_OK;
+}
+
+static dmbp_status add_plan(plan_builder *b, const dmbp_node *n)
+{
+    const dmbp_shape *ys = &b->p->vals[n->out[0]].shape;
+    /* The full-shaped operand is src0 (a constant one is read plainly). */
+    int i0 = 0, i1 = 1;
+    if (!dmbp__shape_eq(&b->p->vals[n->in[0]].shape, ys) ||
+        (dmbp__const_in(n, 0) &&
+         dmbp__shape_eq(&b->p->vals[n->in[1]].shape, ys))) {
+        i0 = 1;
+        i1 = 0;
+    }
+    const pvalue *x0 = dmbp__pval(b, n->in[i0]);
+    const pvalue *x1 = dmbp__pval(b, n->in[i1]);
+    if (!x0 || !x1)
+        return dmbp__node_error(n, DMBP_ERR_INTERNAL, "input not ready");
+    dnnl_memory_desc_t md0 = x0->md, md1;
+    dnnl_memory_t m0 = x0->mem, m1;
+    if (dmbp__shape_eq(&x1->shape, ys)) {
+        md1 = md0; /* same shape: read it in src0's layout */
+        TRY(dmbp__plan_input_as(b, n->in[i1], &md1, &m1));
+    } else {
+        /* Broadcast operand: plain, at the output's rank with leading 1s
+         * (the same bytes as its own plain layout). */
+        dmbp_shape s1;
+        s1.ndim = ys->ndim;
+        int off = ys->ndim - x1->shape.ndim;
+        for (int i = 0; i < ys->ndim; i++)
+            s1.dims[i] = i < off ? 1 : x1->shape.dims[i - off];
+        TRY(dmbp__md_plain(&s1, &md1));
+        if (dmbp__const_in(n, i1)) {
+            TRY(dmbp__plan_const(b, n->model->values[n->in[i1]].f, &md1,
+                                 &md1, &m1));
+        } else {
+            dnnl_memory_desc_t p1;
+            dnnl_memory_t plain1;
+            TRY(dmbp__md_plain(&x1->shape, &p1));
+            TRY(dmbp__plan_input_as(b, n->in[i1], &p1, &plain1));
+            TRY(dmbp__plan_view(b, &md1, plain1, &m1));
+        }
+    }
+    dnnl_binary_desc_t bd;
+    DNNL_TRY(dnnl_binary_desc_init(&bd, dnnl_binary_add, &md0, &md1, &md0));
+    dnnl_primitive_attr_t attr;
+    TRY(dmbp__plan_attr(&attr));
+    dnnl_primitive_desc_t pd;
+    dnnl_status_t s = dnnl_primitive_desc_create(&pd, &bd, attr, b->p->eng,
+                                                 NULL);
+    dnnl_primitive_attr_destroy(attr);
+    if (s != dnnl_success)
+        return dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN binary add: %s",
+                                dnnl__status_str(s));
+    dmbp_status st = dmbp__plan_output(b, n->out[0], &md0);
+    if (st) {
+        dnnl_primitive_desc_destroy(pd);
+        return st;
+    }
+    dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC_0, m0},
+                               {DNNL_ARG_SRC_1, m1},
+                               {DNNL_ARG_DST, b->p->vals[n->out[0]].mem}};
+    return dmbp__plan_prim(b, n, pd, args, 3);
+}
+
+const op_entry dmbp__op_add = {
+    .type = "Add", .check = add_check, .infer = add_infer,
+    .plan = add_plan};

@@ -1,0 +1,143 @@
+/* BatchNormalization (inference). Usually folded into the Conv before it
+ * (graph.c); otherwise (e.g. DenseNet's BN before ReLU) a per-channel
+ * y = scale * x + shift, run as oneDNN batch normalization with mean 0,
+ * variance 1 and epsilon 0 so that scale and shift are applied exactly as
+ * computed here. */
+#include "internal.h"
+
+#include "ops/bn.h"
+
+static void bn_release(void *priv)
+{
+    bn_params *bp = priv;
+    free(bp->scale);
+    free(bp->shift);
+    free(bp);
+}
+
+static dmbp_status bn_check(dmbp_model *m, dmbp_node *n)
+{
+    static const char *const ok[] = {"epsilon", "is_test", "momentum", "spatial",
+                                     "training_mode", NULL};
+    TRY(dmbp__attr_only(n, ok));
+    int64_t training, spatial;
+    TRY(dmbp__attr_int(n, "training_mode", 0, &training));
+    TRY(dmbp__attr_int(n, "spatial", 1, &spatial));
+    if (training)
+        return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "training_mode=1: "
+                                "export the model in eval mode");
+    if (!spatial)
+        return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "spatial=0 is not "
+                                "supported");
+    for (int k = 1; k < n->n_out; k++)
+        if (n->out[k] >= 0 && m->values[n->out[k]].consumers > 0)
+            return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "running "
+                                    "statistics outputs are not supported "
+                                    "(training graph?)");
+    if (n->n_in != 5)
+        return dmbp__node_error(n, DMBP_ERR_FORMAT, "needs 5 inputs, has %d",
+                                n->n_in);
+    const value *g, *beta, *mean, *var;
+    TRY(dmbp__need_const(n, 1, &g));
+    TRY(dmbp__need_const(n, 2, &beta));
+    TRY(dmbp__need_const(n, 3, &mean));
+    TRY(dmbp__need_const(n, 4, &var));
+    int64_t c = dmbp_shape_numel(&g->shape);
+    if (dmbp_shape_numel(&beta->shape) != c ||
+        dmbp_shape_numel(&mean->shape) != c ||
+        dmbp_shape_numel(&var->shape) != c)
+        return dmbp__node_error(n, DMBP_ERR_SHAPE, "scale, B, mean and var "
+                                "must have one value per channel");
+    float eps;
+    TRY(dmbp__attr_float(n, "epsilon", 1e-5f, &eps));
+    bn_params *bp = dmbp__calloc(1, sizeof *bp);
+    if (!bp)
+        return DMBP_ERR_NOMEM;
+    n->priv = bp;
+    bp->channels = (int)c;
+    bp->scale = dmbp__malloc((size_t)c * sizeof(float));
+    bp->shift = dmbp__malloc((size_t)c * sizeof(float));
+    if (!bp->scale || !bp->shift)
+        return DMBP_ERR_NOMEM;
+    for (int64_t i = 0; i < c; i++) {
+        double v = (double)var->f[i] + eps;
+        if (!(v > 0))
+            return dmbp__node_error(n, DMBP_ERR_FORMAT, "variance + epsilon "
+                                    "is not positive for channel %lld",
+                                    (long long)i);
+        double s = g->f[i] / sqrt(v);
+        bp->scale[i] = (float)s;
+        bp->shift[i] = (float)(beta->f[i] - mean->f[i] * s);
+    }
+    return DMBP_OK;
+}
+
+static dmbp_status bn_infer(const dmbp_node *n, const dmbp_shape *in,
+                            dmbp_shape *out)
+{
+    const bn_params *bp = n->priv;
+    if (in[0].ndim < 2 || in[0].dims[1] != bp->channels)
+        return dmbp__node_error(n, DMBP_ERR_SHAPE, "input must be [N, %d, "
+                                "...]", bp->channels);
+    out[0] = in[0];
+    return DMBP_OK;
+}
+
+static dmbp_status bn_plan(plan_builder *b, const dmbp_node *n)
+{
+    const bn_params *bp = n->priv;
+    const pvalue *x = dmbp__pval(b, n->in[0]);
+    dnnl_batch_normalization_desc_t bd;
+    DNNL_TRY(dnnl_batch_normalization_forward_desc_init(
+        &bd, dnnl_forward_inference, &x->md, 0.f,
+        dnnl_use_global_stats | dnnl_use_scale | dnnl_use_shift));
+    dnnl_primitive_attr_t attr;
+    TRY(dmbp__plan_attr(&attr));
+    dnnl_primitive_desc_t pd;
+    dnnl_status_t s = dnnl_primitive_desc_create(&pd, &bd, attr, b->p->eng,
+                                                 NULL);
+    dnnl_primitive_attr_destroy(attr);
+    if (s != dnnl_success)
+        return dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN batch "
+                                "normalization: %s", dnnl__status_str(s));
+    dmbp_shape cs = {1, {bp->channels}};
+    dnnl_memory_desc_t cmd;
+    float *zeros = calloc((size_t)bp->channels, sizeof(float));
+    float *ones = malloc((size_t)bp->channels * sizeof(float));
+    dnnl_memory_t mean = NULL, var = NULL, scale = NULL, shift = NULL;
+    dmbp_status st = zeros && ones ? DMBP_OK
+                                   : dmbp_set_error(DMBP_ERR_NOMEM,
+                                                    "out of memory");
+    for (int i = 0; !st && i < bp->channels; i++)
+        ones[i] = 1.f;
+    if (!st)
+        st = dmbp__md_plain(&cs, &cmd);
+    if (!st)
+        st = dmbp__plan_const(b, zeros, &cmd, &cmd, &mean);
+    if (!st)
+        st = dmbp__plan_const(b, ones, &cmd, &cmd, &var);
+    if (!st)
+        st = dmbp__plan_const(b, bp->scale, &cmd, &cmd, &scale);
+    if (!st)
+        st = dmbp__plan_const(b, bp->shift, &cmd, &cmd, &shift);
+    free(zeros);
+    free(ones);
+    dnnl_memory_t src = x->mem;
+    if (!st)
+        st = dmbp__plan_output(b, n->out[0], &x->md);
+    if (st) {
+        dnnl_primitive_desc_destroy(pd);
+        return st;
+    }
+    dnnl_exec_arg_t args[6] = {{DNNL_ARG_SRC, src},
+                               {DNNL_ARG_MEAN, mean},
+                               {DNNL_ARG_VARIANCE, var},
+                               {DNNL_ARG_SCALE, scale},
+                               {DNNL_ARG_SHIFT, shift},
+                               {DNNL_ARG_DST, b->p->vals[n->out[0]].mem}};
+    return dmbp__plan_prim(b, n, pd, args, 6);
+}
+
+const op_entry dmbp__op_batchnorm = {
+    .type = "BatchNormalization", .check = bn_check, .infer = bn_infer,
+    .plan = bn_plan, .release = bn_release};

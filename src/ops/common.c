@@ -1,0 +1,239 @@
+/* Attribute parsing and window arithmetic shared by the ops. */
+#include "internal.h"
+
+dmbp_status dmbp__axis(const dmbp_node *n, int64_t axis, int rank, int *out)
+{
+    if (axis < -rank || axis >= rank)
+        return dmbp__node_error(n, DMBP_ERR_ARG, "axis %lld is out of range "
+                                "for rank %d", (long long)axis, rank);
+    *out = (int)(axis < 0 ? axis + rank : axis);
+    return DMBP_OK;
+}
+
+dmbp_status dmbp__attr_ints(const dmbp_node *n, const char *name,
+                            int64_t *buf, int cap, int *count)
+{
+    const node_attr *a = dmbp__attr(n, name);
+    if (!a) {
+        *count = -1;
+        return DMBP_OK;
+    }
+    if (a->type != ATTR_INTS)
+        return dmbp__node_error(n, DMBP_ERR_FORMAT, "attribute '%s' should "
+                                "be a list of integers", name);
+    if (a->n > cap)
+        return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "attribute '%s' has "
+                                "%d values (at most %d)", name, a->n, cap);
+    memcpy(buf, a->ints, (size_t)a->n * sizeof(int64_t));
+    *count = a->n;
+    return DMBP_OK;
+}
+
+dmbp_status dmbp__attr_int(const dmbp_node *n, const char *name, int64_t def,
+                           int64_t *out)
+{
+    const node_attr *a = dmbp__attr(n, name);
+    if (!a) {
+        *out = def;
+        return DMBP_OK;
+    }
+    if (a->type != ATTR_INT)
+        return dmbp__node_error(n, DMBP_ERR_FORMAT, "attribute '%s' should "
+                                "be an integer", name);
+    *out = a->i;
+    return DMBP_OK;
+}
+
+dmbp_status dmbp__attr_float(const dmbp_node *n, const char *name, float def,
+                             float *out)
+{
+    const node_attr *a = dmbp__attr(n, name);
+    if (!a) {
+        *out = def;
+        return DMBP_OK;
+    }
+    if (a->type != ATTR_FLOAT)
+        return dmbp__node_error(n, DMBP_ERR_FORMAT, "attribute '%s' should "
+                                "be a float", name);
+    if (!isfinite(a->f))
+        return dmbp__node_error(n, DMBP_ERR_NONFINITE, "attribute '%s' is "
+                                "not finite", name);
+    *out = a->f;
+    return DMBP_OK;
+}
+
+dmbp_status dmbp__attr_only(const dmbp_node *n, const char *const *allowed)
+{
+    for (int i = 0; i < n->n_attr; i++) {
+        bool ok = false;
+        for (const char *const *a = allowed; *a && !ok; a++)
+            ok = !strcmp(*a, n->attrs[i].name);
+        if (!ok)
+            return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "attribute "
+                                    "'%s' is not supported",
+                                    n->attrs[i].name);
+    }
+    return DMBP_OK;
+}
+
+dmbp_status dmbp__need_const(const dmbp_node *n, int i, const value **out)
+{
+    const value *v = dmbp__const_in(n, i);
+    if (!v)
+        return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "input %d must be "
+                                "a constant (initializer)", i);
+    if (v->dtype != DT_FLOAT)
+        return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "input %d ('%s') "
+                                "must hold float32 data", i, v->name);
+    *out = v;
+    return DMBP_OK;
+}
+
+dmbp_status dmbp__window_parse(const dmbp_node *n, int nsp,
+                               const int64_t *kernel, bool allow_ceil,
+                               bool allow_dilation, window *w)
+{
+    memset(w, 0, sizeof *w);
+    if (nsp < 1 || nsp > DMBP_MAX_SPATIAL)
+        return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "%d spatial "
+                                "dimensions (1 to %d are supported)", nsp,
+                                DMBP_MAX_SPATIAL);
+    w->nsp = nsp;
+    int c;
+    int64_t tmp[2 * DMBP_MAX_SPATIAL];
+    TRY(dmbp__attr_ints(n, "kernel_shape", tmp, DMBP_MAX_SPATIAL, &c));
+    if (c >= 0) {
+        if (c != nsp)
+            return dmbp__node_error(n, DMBP_ERR_SHAPE, "kernel_shape has %d "
+                                    "values for %d spatial dimensions", c,
+                                    nsp);
+        for (int i = 0; i < nsp; i++)
+            if (kernel && tmp[i] != kernel[i])
+                return dmbp__node_error(n, DMBP_ERR_SHAPE, "kernel_shape "
+                                        "does not match the weights");
+        memcpy(w->kernel, tmp, (size_t)nsp * sizeof(int64_t));
+    } else if (kernel) {
+        memcpy(w->kernel, kernel, (size_t)nsp * sizeof(int64_t));
+    } else {
+        return dmbp__node_error(n, DMBP_ERR_FORMAT, "kernel_shape is "
+                                "required");
+    }
+    for (int i = 0; i < nsp; i++) {
+        w->stride[i] = 1;
+        w->dilation[i] = 1;
+        if (w->kernel[i] < 1)
+            return dmbp__node_error(n, DMBP_ERR_FORMAT, "kernel size %lld",
+                                    (long long)w->kernel[i]);
+    }
+    TRY(dmbp__attr_ints(n, "strides", tmp, DMBP_MAX_SPATIAL, &c));
+    if (c >= 0) {
+        if (c != nsp)
+            return dmbp__node_error(n, DMBP_ERR_SHAPE, "strides has %d "
+                                    "values for %d spatial dimensions", c,
+                                    nsp);
+        memcpy(w->stride, tmp, (size_t)nsp * sizeof(int64_t));
+    }
+    TRY(dmbp__attr_ints(n, "dilations", tmp, DMBP_MAX_SPATIAL, &c));
+    if (c >= 0) {
+        if (c != nsp)
+            return dmbp__node_error(n, DMBP_ERR_SHAPE, "dilations has %d "
+                                    "values for %d spatial dimensions", c,
+                                    nsp);
+        memcpy(w->dilation, tmp, (size_t)nsp * sizeof(int64_t));
+    }
+    TRY(dmbp__attr_ints(n, "pads", tmp, 2 * DMBP_MAX_SPATIAL, &c));
+    if (c >= 0) {
+        if (c != 2 * nsp)
+            return dmbp__node_error(n, DMBP_ERR_SHAPE, "pads has %d values "
+                                    "for %d spatial dimensions", c, nsp);
+        for (int i = 0; i < nsp; i++) {
+            w->pad_begin[i] = tmp[i];
+            w->pad_end[i] = tmp[nsp + i];
+        }
+    }
+    for (int i = 0; i < nsp; i++) {
+        if (w->stride[i] < 1 || w->dilation[i] < 1 || w->pad_begin[i] < 0 ||
+            w->pad_end[i] < 0)
+            return dmbp__node_error(n, DMBP_ERR_FORMAT, "strides and "
+                                    "dilations must be >= 1, pads >= 0");
+        if (!allow_dilation && w->dilation[i] != 1)
+            return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "dilations are "
+                                    "not supported for this op");
+    }
+    const node_attr *ap = dmbp__attr(n, "auto_pad");
+    if (ap) {
+        if (ap->type != ATTR_STRING)
+            return dmbp__node_error(n, DMBP_ERR_FORMAT, "auto_pad should be "
+                                    "a string");
+        if (!strcmp(ap->s, "NOTSET"))
+            w->auto_pad = WINDOW_PAD_NOTSET;
+        else if (!strcmp(ap->s, "VALID"))
+            w->auto_pad = WINDOW_PAD_VALID;
+        else if (!strcmp(ap->s, "SAME_UPPER"))
+            w->auto_pad = WINDOW_PAD_SAME_UPPER;
+        else if (!strcmp(ap->s, "SAME_LOWER"))
+            w->auto_pad = WINDOW_PAD_SAME_LOWER;
+        else
+            return dmbp__node_error(n, DMBP_ERR_FORMAT, "auto_pad '%s' is "
+                                    "not an ONNX value", ap->s);
+    }
+    int64_t ceil_v = 0;
+    TRY(dmbp__attr_int(n, "ceil_mode", 0, &ceil_v));
+    if (ceil_v && !allow_ceil)
+        return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "ceil_mode is not "
+                                "supported for this op");
+    w->ceil_mode = ceil_v != 0;
+    return DMBP_OK;
+}
+
+dmbp_status dmbp__window_out(const dmbp_node *n, const window *w,
+                             const int64_t *in, int64_t *out,
+                             int64_t *pad_begin, int64_t *pad_end)
+{
+    for (int i = 0; i < w->nsp; i++) {
+        int64_t ek = (w->kernel[i] - 1) * w->dilation[i] + 1;
+        int64_t s = w->stride[i], pb = w->pad_begin[i], pe = w->pad_end[i];
+        int64_t o;
+        switch (w->auto_pad) {
+        case WINDOW_PAD_VALID:
+            pb = pe = 0;
+            o = in[i] >= ek ? (in[i] - ek) / s + 1 : 0;
+            break;
+        case WINDOW_PAD_SAME_UPPER:
+        case WINDOW_PAD_SAME_LOWER: {
+            o = (in[i] + s - 1) / s;
+            int64_t total = (o - 1) * s + ek - in[i];
+            if (total < 0)
+                total = 0;
+            pb = w->auto_pad == WINDOW_PAD_SAME_UPPER ? total / 2
+                                                      : total - total / 2;
+            pe = total - pb;
+            break;
+        }
+        default: {
+            int64_t span = in[i] + pb + pe - ek;
+            if (span < 0) {
+                o = 0;
+                break;
+            }
+            o = (w->ceil_mode ? (span + s - 1) / s : span / s) + 1;
+            /* PyTorch's (and ONNX's) rule: the last window must start
+             * inside the input or the leading padding. */
+            if (w->ceil_mode && (o - 1) * s >= in[i] + pb)
+                o--;
+            break;
+        }
+        }
+        if (o < 1)
+            return dmbp__node_error(n, DMBP_ERR_SHAPE, "window %lld (with "
+                                    "padding) does not fit in input size "
+                                    "%lld", (long long)ek, (long long)in[i]);
+        /* oneDNN wants dst = (in + pb + pe - ek) / s + 1 exactly with floor
+         * division: ceil mode's overhang becomes extra end padding. */
+        int64_t need = (o - 1) * s + ek - in[i] - pb;
+        out[i] = o;
+        pad_begin[i] = pb;
+        pad_end[i] = need > pe ? need : pe;
+    }
+    return DMBP_OK;
+}

@@ -1,0 +1,92 @@
+/* Concat along any axis (SqueezeNet's fire modules and DenseNet's blocks
+ * along channels): oneDNN concat, inputs in whatever layouts they have. */
+#include "internal.h"
+
+#define CONCAT_MAX_INPUTS 64
+
+static dmbp_status concat_check(dmbp_model *m, dmbp_node *n)
+{
+    static const char *const ok[] = {"axis", NULL};
+    TRY(dmbp__attr_only(n, ok));
+    if (!dmbp__attr(n, "axis"))
+        return dmbp__node_error(n, DMBP_ERR_FORMAT, "the axis attribute is "
+                                "required");
+    if (n->n_in < 1 || n->n_in > CONCAT_MAX_INPUTS || n->n_out != 1)
+        return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "1 to %d inputs",
+                                CONCAT_MAX_INPUTS);
+    for (int i = 0; i < n->n_in; i++) {
+        if (!dmbp__has_in(n, i))
+            return dmbp__node_error(n, DMBP_ERR_FORMAT, "empty input name");
+        const value *v = dmbp__const_in(n, i);
+        if (v && v->dtype != DT_FLOAT)
+            return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "input %d is "
+                                    "not float32", i);
+    }
+    (void)m;
+    return DMBP_OK;
+}
+
+static dmbp_status concat_infer(const dmbp_node *n, const dmbp_shape *in,
+                                dmbp_shape *out)
+{
+    int64_t axis;
+    int ax;
+    TRY(dmbp__attr_int(n, "axis", 0, &axis));
+    TRY(dmbp__axis(n, axis, in[0].ndim, &ax));
+    *out = in[0];
+    for (int i = 1; i < n->n_in; i++) {
+        if (in[i].ndim != in[0].ndim)
+            return dmbp__node_error(n, DMBP_ERR_SHAPE, "input %d has rank "
+                                    "%d, input 0 rank %d", i, in[i].ndim,
+                                    in[0].ndim);
+        for (int d = 0; d < in[0].ndim; d++)
+            if (d != ax && in[i].dims[d] != in[0].dims[d])
+                return dmbp__node_error(n, DMBP_ERR_SHAPE, "input %d "
+                                        "differs in dimension %d", i, d);
+        out->dims[ax] += in[i].dims[ax];
+    }
+    return DMBP_OK;
+}
+
+static dmbp_status concat_plan(plan_builder *b, const dmbp_node *n)
+{
+    int64_t axis;
+    int ax;
+    const pvalue *x0 = dmbp__pval(b, n->in[0]);
+    TRY(dmbp__attr_int(n, "axis", 0, &axis));
+    TRY(dmbp__axis(n, axis, x0->shape.ndim, &ax));
+    dnnl_memory_desc_t mds[CONCAT_MAX_INPUTS];
+    dnnl_exec_arg_t args[CONCAT_MAX_INPUTS + 1];
+    for (int i = 0; i < n->n_in; i++) {
+        const pvalue *x = dmbp__pval(b, n->in[i]);
+        if (!x)
+            return dmbp__node_error(n, DMBP_ERR_INTERNAL, "input not ready");
+        mds[i] = x->md;
+        args[i].arg = DNNL_ARG_MULTIPLE_SRC + i;
+        args[i].memory = x->mem;
+    }
+    dnnl_primitive_attr_t attr;
+    TRY(dmbp__plan_attr(&attr));
+    dnnl_primitive_desc_t pd;
+    /* NULL destination: oneDNN picks the layout that suits the inputs. */
+    dnnl_status_t s = dnnl_concat_primitive_desc_create(
+        &pd, NULL, n->n_in, ax, mds, attr, b->p->eng);
+    dnnl_primitive_attr_destroy(attr);
+    if (s != dnnl_success)
+        return dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN concat: %s",
+                                dnnl__status_str(s));
+    const dnnl_memory_desc_t *dst_md =
+        dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
+    dmbp_status st = dmbp__plan_output(b, n->out[0], dst_md);
+    if (st) {
+        dnnl_primitive_desc_destroy(pd);
+        return st;
+    }
+    args[n->n_in].arg = DNNL_ARG_DST;
+    args[n->n_in].memory = b->p->vals[n->out[0]].mem;
+    return dmbp__plan_prim(b, n, pd, args, n->n_in + 1);
+}
+
+const op_entry dmbp__op_concat = {
+    .type = "Concat", .check = concat_check, .infer = concat_infer,
+    .plan = concat_plan};

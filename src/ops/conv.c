@@ -1,0 +1,151 @@
+/* Conv: oneDNN convolution with weights reordered once per plan into the
+ * primitive's preferred (blocked) layout. 1-D to 3-D, groups (depthwise
+ * included), dilations, strides, pads, auto_pad. */
+#include "internal.h"
+
+typedef struct conv_params {
+    window w;
+    int64_t group;
+} conv_params;
+
+static dmbp_status conv_check(dmbp_model *m, dmbp_node *n)
+{
+    static const char *const ok[] = {"auto_pad", "dilations", "group",
+                                     "kernel_shape", "pads", "strides", NULL};
+    TRY(dmbp__attr_only(n, ok));
+    if (n->n_in < 2 || n->n_out != 1)
+        return dmbp__node_error(n, DMBP_ERR_FORMAT, "needs inputs X, W and "
+                                "one output");
+    const value *w, *b;
+    TRY(dmbp__need_const(n, 1, &w));
+    if (dmbp__has_in(n, 2)) {
+        TRY(dmbp__need_const(n, 2, &b));
+        if (b->shape.ndim != 1 || b->shape.dims[0] != w->shape.dims[0])
+            return dmbp__node_error(n, DMBP_ERR_SHAPE, "bias must have one "
+                                    "value per output channel");
+    }
+    if (w->shape.ndim < 3)
+        return dmbp__node_error(n, DMBP_ERR_SHAPE, "weights '%s' have %d "
+                                "dimensions, expected 3 to 5", w->name,
+                                w->shape.ndim);
+    conv_params *cp = dmbp__calloc(1, sizeof *cp);
+    if (!cp)
+        return DMBP_ERR_NOMEM;
+    n->priv = cp;
+    TRY(dmbp__window_parse(n, w->shape.ndim - 2, w->shape.dims + 2, false,
+                           true, &cp->w));
+    TRY(dmbp__attr_int(n, "group", 1, &cp->group));
+    if (cp->group < 1 || w->shape.dims[0] % cp->group)
+        return dmbp__node_error(n, DMBP_ERR_SHAPE, "group %lld does not "
+                                "divide %lld output channels",
+                                (long long)cp->group,
+                                (long long)w->shape.dims[0]);
+    (void)m;
+    return DMBP_OK;
+}
+
+static dmbp_status conv_infer(const dmbp_node *n, const dmbp_shape *in,
+                              dmbp_shape *out)
+{
+    const conv_params *cp = n->priv;
+    const dmbp_shape *x = &in[0], *w = &in[1];
+    if (x->ndim != cp->w.nsp + 2)
+        return dmbp__node_error(n, DMBP_ERR_SHAPE, "input has %d dimensions, "
+                                "expected %d", x->ndim, cp->w.nsp + 2);
+    if (x->dims[1] != w->dims[1] * cp->group)
+        return dmbp__node_error(n, DMBP_ERR_SHAPE, "input has %lld channels, "
+                                "weights expect %lld",
+                                (long long)x->dims[1],
+                                (long long)(w->dims[1] * cp->group));
+    int64_t pb[DMBP_MAX_SPATIAL], pe[DMBP_MAX_SPATIAL];
+    out->ndim = x->ndim;
+    out->dims[0] = x->dims[0];
+    out->dims[1] = w->dims[0];
+    return dmbp__window_out(n, &cp->w, x->dims + 2, out->dims + 2, pb, pe);
+}
+
+static dmbp_status conv_plan(plan_builder *b, const dmbp_node *n)
+{
+    const conv_params *cp = n->priv;
+    const dmbp_model *m = n->model;
+    const pvalue *x = dmbp__pval(b, n->in[0]);
+    const value *wv = &m->values[n->in[1]];
+    const dmbp_shape *ys = &b->p->vals[n->out[0]].shape;
+    int nsp = cp->w.nsp;
+    int64_t o[DMBP_MAX_SPATIAL];
+    dnnl_dims_t strides, dil, pl, pr;
+    {
+        int64_t pb[DMBP_MAX_SPATIAL], pe[DMBP_MAX_SPATIAL];
+        TRY(dmbp__window_out(n, &cp->w, x->shape.dims + 2, o, pb, pe));
+        for (int i = 0; i < nsp; i++) {
+            strides[i] = cp->w.stride[i];
+            dil[i] = cp->w.dilation[i] - 1; /* oneDNN counts extra gaps */
+            pl[i] = pb[i];
+            pr[i] = pe[i];
+        }
+    }
+    /* Weights: [OC, IC/g, k...] in ONNX; oneDNN's grouped layout
+     * [g, OC/g, IC/g, k...] has the same bytes in row-major order. */
+    dmbp_shape ws = wv->shape;
+    if (cp->group > 1) {
+        ws.ndim = wv->shape.ndim + 1;
+        ws.dims[0] = cp->group;
+        ws.dims[1] = wv->shape.dims[0] / cp->group;
+        for (int i = 1; i < wv->shape.ndim; i++)
+            ws.dims[i + 1] = wv->shape.dims[i];
+    }
+    dnnl_memory_desc_t src_any, w_any, w_plain, dst_any, bias_md;
+    TRY(dmbp__md_any(&x->shape, &src_any));
+    TRY(dmbp__md_any(&ws, &w_any));
+    TRY(dmbp__md_plain(&ws, &w_plain));
+    TRY(dmbp__md_any(ys, &dst_any));
+    bool has_bias = dmbp__has_in(n, 2);
+    if (has_bias)
+        TRY(dmbp__md_plain(&m->values[n->in[2]].shape, &bias_md));
+    dnnl_convolution_desc_t cd;
+    DNNL_TRY(dnnl_dilated_convolution_forward_desc_init(
+        &cd, dnnl_forward_inference, dnnl_convolution_direct, &src_any,
+        &w_any, has_bias ? &bias_md : NULL, &dst_any, strides, dil, pl, pr));
+    dnnl_primitive_attr_t attr;
+    TRY(dmbp__plan_attr(&attr));
+    dnnl_primitive_desc_t pd;
+    dnnl_status_t s = dnnl_primitive_desc_create(&pd, &cd, attr, b->p->eng,
+                                                 NULL);
+    dnnl_primitive_attr_destroy(attr);
+    if (s != dnnl_success)
+        return dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN has no "
+                                "convolution for this shape (%s)",
+                                dnnl__status_str(s));
+    const dnnl_memory_desc_t *src_md =
+        dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
+    const dnnl_memory_desc_t *w_md =
+        dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+    const dnnl_memory_desc_t *dst_md =
+        dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
+    dnnl_memory_t src_mem, w_mem, bias_mem = NULL;
+    dmbp_status st = dmbp__plan_input_as(b, n->in[0], src_md, &src_mem);
+    if (!st)
+        st = dmbp__plan_const(b, wv->f, &w_plain, w_md, &w_mem);
+    if (!st && has_bias)
+        st = dmbp__plan_const(b, m->values[n->in[2]].f, &bias_md, &bias_md,
+                              &bias_mem);
+    if (!st)
+        st = dmbp__plan_output(b, n->out[0], dst_md);
+    if (st) {
+        dnnl_primitive_desc_destroy(pd);
+        return st;
+    }
+    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, src_mem},
+                               {DNNL_ARG_WEIGHTS, w_mem},
+                               {DNNL_ARG_DST, b->p->vals[n->out[0]].mem},
+                               {DNNL_ARG_BIAS, bias_mem}};
+    return dmbp__plan_prim(b, n, pd, args, has_bias ? 4 : 3);
+}
+
+const op_entry dmbp__op_conv = {
+    .type = "Conv",
+    .check = conv_check,
+    .infer = conv_infer,
+    .plan = conv_plan,
+    .release = free,
+};

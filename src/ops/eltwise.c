@@ -1,0 +1,127 @@
+/* Piecewise-linear activations: Relu, LeakyRelu, Clip. oneDNN eltwise in
+ * the layout of the input (no reorder). Their gates are what the reverse
+ * passes freeze (dmbp-method.md section 1). */
+#include "internal.h"
+
+#include <float.h>
+
+typedef struct eltwise_params {
+    dnnl_alg_kind_t alg;
+    float alpha, beta;
+} eltwise_params;
+
+static dmbp_status eltwise_new(dmbp_node *n, dnnl_alg_kind_t alg,
+                               float alpha, float beta)
+{
+    if (n->n_in < 1 || !dmbp__has_in(n, 0) || n->n_out != 1)
+        return dmbp__node_error(n, DMBP_ERR_FORMAT, "needs one input and "
+                                "one output");
+    if (dmbp__const_in(n, 0))
+        return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "its input is a "
+                                "constant");
+    eltwise_params *ep = dmbp__calloc(1, sizeof *ep);
+    if (!ep)
+        return DMBP_ERR_NOMEM;
+    ep->alg = alg;
+    ep->alpha = alpha;
+    ep->beta = beta;
+    n->priv = ep;
+    return DMBP_OK;
+}
+
+static dmbp_status relu_check(dmbp_model *m, dmbp_node *n)
+{
+    static const char *const ok[] = {NULL};
+    TRY(dmbp__attr_only(n, ok));
+    (void)m;
+    return eltwise_new(n, dnnl_eltwise_relu, 0.f, 0.f);
+}
+
+static dmbp_status leakyrelu_check(dmbp_model *m, dmbp_node *n)
+{
+    static const char *const ok[] = {"alpha", NULL};
+    TRY(dmbp__attr_only(n, ok));
+    float alpha;
+    TRY(dmbp__attr_float(n, "alpha", 0.01f, &alpha));
+    (void)m;
+    /* oneDNN's relu with a negative slope is LeakyRelu. */
+    return eltwise_new(n, dnnl_eltwise_relu, alpha, 0.f);
+}
+
+/* Clip bound: attribute before opset 11, optional constant input after. */
+static dmbp_status clip_bound(dmbp_model *m, dmbp_node *n, int idx,
+                              const char *name, float def, float *out)
+{
+    if (m->opset < 11)
+        return dmbp__attr_float(n, name, def, out);
+    *out = def;
+    if (!dmbp__has_in(n, idx))
+        return DMBP_OK;
+    const value *v;
+    TRY(dmbp__need_const(n, idx, &v));
+    if (dmbp_shape_numel(&v->shape) != 1)
+        return dmbp__node_error(n, DMBP_ERR_SHAPE, "%s must be a scalar",
+                                name);
+    if (isnan(v->f[0]))
+        return dmbp__node_error(n, DMBP_ERR_NONFINITE, "%s is NaN", name);
+    *out = v->f[0];
+    return DMBP_OK;
+}
+
+static dmbp_status clip_check(dmbp_model *m, dmbp_node *n)
+{
+    static const char *const ok9[] = {"min", "max", NULL};
+    static const char *const ok11[] = {NULL};
+    TRY(dmbp__attr_only(n, m->opset < 11 ? ok9 : ok11));
+    float lo, hi;
+    TRY(clip_bound(m, n, 1, "min", -FLT_MAX, &lo));
+    TRY(clip_bound(m, n, 2, "max", FLT_MAX, &hi));
+    /* ONNX: min(max(x, lo), hi), so hi wins when lo > hi; clip_v2 is the
+     * same expression. */
+    return eltwise_new(n, dnnl_eltwise_clip_v2, lo, hi);
+}
+
+static dmbp_status same_infer(const dmbp_node *n, const dmbp_shape *in,
+                              dmbp_shape *out)
+{
+    out[0] = in[0];
+    return DMBP_OK;
+}
+
+static dmbp_status eltwise_plan(plan_builder *b, const dmbp_node *n)
+{
+    const eltwise_params *ep = n->priv;
+    const pvalue *x = dmbp__pval(b, n->in[0]);
+    dnnl_eltwise_desc_t ed;
+    DNNL_TRY(dnnl_eltwise_forward_desc_init(&ed, dnnl_forward_inference,
+                                            ep->alg, &x->md, ep->alpha,
+                                            ep->beta));
+    dnnl_primitive_attr_t attr;
+    TRY(dmbp__plan_attr(&attr));
+    dnnl_primitive_desc_t pd;
+    dnnl_status_t s = dnnl_primitive_desc_create(&pd, &ed, attr, b->p->eng,
+                                                 NULL);
+    dnnl_primitive_attr_destroy(attr);
+    if (s != dnnl_success)
+        return dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN eltwise: %s",
+                                dnnl__status_str(s));
+    dnnl_memory_t src = x->mem;
+    dmbp_status st = dmbp__plan_output(b, n->out[0], &x->md);
+    if (st) {
+        dnnl_primitive_desc_destroy(pd);
+        return st;
+    }
+    dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, src},
+                               {DNNL_ARG_DST, b->p->vals[n->out[0]].mem}};
+    return dmbp__plan_prim(b, n, pd, args, 2);
+}
+
+const op_entry dmbp__op_relu = {
+    .type = "Relu", .check = relu_check, .infer = same_infer,
+    .plan = eltwise_plan, .release = free};
+const op_entry dmbp__op_leakyrelu = {
+    .type = "LeakyRelu", .check = leakyrelu_check, .infer = same_infer,
+    .plan = eltwise_plan, .release = free};
+const op_entry dmbp__op_clip = {
+    .type = "Clip", .check = clip_check, .infer = same_infer,
+    .plan = eltwise_plan, .release = free};

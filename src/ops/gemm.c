@@ -1,0 +1,216 @@
+/* Gemm and MatMul with constant weights: oneDNN matmul. Gemm's alpha is
+ * folded into the weights and beta into the bias at load, so the plan
+ * holds one weight matrix [K, N] in the primitive's layout. */
+#include "internal.h"
+
+typedef struct gemm_params {
+    int64_t k, n;
+    float *w;          /* [K, N] row-major, alpha folded; owned */
+    float *c;          /* bias, beta folded, c_rows x N (c_rows 1 or M) */
+    int64_t c_rows;
+    bool matmul;       /* MatMul: B may carry batch dims */
+    dmbp_shape b_shape;
+} gemm_params;
+
+static void gemm_release(void *priv)
+{
+    gemm_params *g = priv;
+    free(g->w);
+    free(g->c);
+    free(g);
+}
+
+static dmbp_status gemm_check(dmbp_model *m, dmbp_node *n)
+{
+    static const char *const ok[] = {"alpha", "beta", "transA", "transB",
+                                     "broadcast", NULL};
+    TRY(dmbp__attr_only(n, ok));
+    if (n->n_in < 2 || n->n_out != 1 || dmbp__const_in(n, 0))
+        return dmbp__node_error(n, DMBP_ERR_FORMAT, "needs a runtime A, a "
+                                "constant B and one output");
+    float alpha, beta;
+    int64_t ta, tb;
+    TRY(dmbp__attr_float(n, "alpha", 1.f, &alpha));
+    TRY(dmbp__attr_float(n, "beta", 1.f, &beta));
+    TRY(dmbp__attr_int(n, "transA", 0, &ta));
+    TRY(dmbp__attr_int(n, "transB", 0, &tb));
+    if (ta)
+        return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "transA=1 (the "
+                                "batch would be the inner dimension)");
+    const value *bv;
+    TRY(dmbp__need_const(n, 1, &bv));
+    if (bv->shape.ndim != 2)
+        return dmbp__node_error(n, DMBP_ERR_SHAPE, "B must be 2-D");
+    gemm_params *g = dmbp__calloc(1, sizeof *g);
+    if (!g)
+        return DMBP_ERR_NOMEM;
+    n->priv = g;
+    int64_t r = bv->shape.dims[0], c = bv->shape.dims[1];
+    g->k = tb ? c : r;
+    g->n = tb ? r : c;
+    g->w = dmbp__malloc((size_t)(g->k * g->n) * sizeof(float));
+    if (!g->w)
+        return DMBP_ERR_NOMEM;
+    for (int64_t i = 0; i < g->k; i++)
+        for (int64_t j = 0; j < g->n; j++)
+            g->w[i * g->n + j] =
+                alpha * (tb ? bv->f[j * c + i] : bv->f[i * c + j]);
+    g->c_rows = 1;
+    g->c = dmbp__calloc((size_t)g->n, sizeof(float));
+    if (!g->c)
+        return DMBP_ERR_NOMEM;
+    if (dmbp__has_in(n, 2)) {
+        const value *cv;
+        TRY(dmbp__need_const(n, 2, &cv));
+        const dmbp_shape *cs = &cv->shape;
+        /* C broadcasts to [M, N]: a scalar, [N], [1, N] or [1, 1] fold into
+         * a bias row; [M, N] and [M, 1] keep one row per batch row. */
+        int64_t cr = cs->ndim == 2 ? cs->dims[0] : 1;
+        int64_t cc = cs->ndim >= 1 ? cs->dims[cs->ndim - 1] : 1;
+        if (cs->ndim > 2 || (cc != 1 && cc != g->n))
+            return dmbp__node_error(n, DMBP_ERR_SHAPE, "C does not broadcast "
+                                    "to [M, %lld]", (long long)g->n);
+        if (cr != 1) {
+            free(g->c);
+            g->c = dmbp__malloc((size_t)(cr * g->n) * sizeof(float));
+            if (!g->c)
+                return DMBP_ERR_NOMEM;
+            g->c_rows = cr;
+        }
+        for (int64_t i = 0; i < g->c_rows; i++)
+            for (int64_t j = 0; j < g->n; j++)
+                g->c[i * g->n + j] = beta * cv->f[i * cc + (cc == 1 ? 0 : j)];
+    }
+    (void)m;
+    return DMBP_OK;
+}
+
+static dmbp_status gemm_infer(const dmbp_node *n, const dmbp_shape *in,
+                              dmbp_shape *out)
+{
+    const gemm_params *g = n->priv;
+    const dmbp_shape *a = &in[0];
+    if (g->matmul) {
+        const dmbp_shape *b = &g->b_shape;
+        if (a->ndim < 2 || a->dims[a->ndim - 1] != b->dims[b->ndim - 2])
+            return dmbp__node_error(n, DMBP_ERR_SHAPE, "A's last dimension "
+                                    "does not match B");
+        if (b->ndim > 2) {
+            if (b->ndim != a->ndim)
+                return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "batched B "
+                                        "must have A's rank");
+            for (int i = 0; i < a->ndim - 2; i++)
+                if (b->dims[i] != a->dims[i] && b->dims[i] != 1)
+                    return dmbp__node_error(n, DMBP_ERR_SHAPE, "batch "
+                                            "dimensions of A and B do not "
+                                            "broadcast");
+        }
+        *out = *a;
+        out->dims[a->ndim - 1] = b->dims[b->ndim - 1];
+        return DMBP_OK;
+    }
+    /* Gemm: ONNX says A is 2-D; older exporters relied on broadcast of
+     * [N, K] only. */
+    if (a->ndim != 2 || a->dims[1] != g->k)
+        return dmbp__node_error(n, DMBP_ERR_SHAPE, "A must be [M, %lld]",
+                                (long long)g->k);
+    if (g->c_rows != 1 && g->c_rows != a->dims[0])
+        return dmbp__node_error(n, DMBP_ERR_SHAPE, "C has %lld rows for "
+                                "M = %lld", (long long)g->c_rows,
+                                (long long)a->dims[0]);
+    out->ndim = 2;
+    out->dims[0] = a->dims[0];
+    out->dims[1] = g->n;
+    return DMBP_OK;
+}
+
+static dmbp_status matmul_check(dmbp_model *m, dmbp_node *n)
+{
+    static const char *const ok[] = {NULL};
+    TRY(dmbp__attr_only(n, ok));
+    if (n->n_in != 2 || n->n_out != 1 || dmbp__const_in(n, 0))
+        return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "needs a runtime A "
+                                "and a constant B");
+    const value *bv;
+    TRY(dmbp__need_const(n, 1, &bv));
+    if (bv->shape.ndim < 2)
+        return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "1-D B");
+    gemm_params *g = dmbp__calloc(1, sizeof *g);
+    if (!g)
+        return DMBP_ERR_NOMEM;
+    n->priv = g;
+    g->matmul = true;
+    g->b_shape = bv->shape;
+    g->k = bv->shape.dims[bv->shape.ndim - 2];
+    g->n = bv->shape.dims[bv->shape.ndim - 1];
+    (void)m;
+    return DMBP_OK;
+}
+
+static dmbp_status gemm_plan(plan_builder *b, const dmbp_node *n)
+{
+    const gemm_params *g = n->priv;
+    const dmbp_model *m = n->model;
+    const pvalue *a = dmbp__pval(b, n->in[0]);
+    const dmbp_shape *ys = &b->p->vals[n->out[0]].shape;
+    int r = a->shape.ndim;
+    dmbp_shape ws, cs = *ys;
+    const float *wdata = g->w;
+    if (g->matmul) {
+        /* B gets A's rank with leading ones, as matmul broadcasting wants. */
+        ws.ndim = r;
+        int off = r - g->b_shape.ndim;
+        for (int i = 0; i < r; i++)
+            ws.dims[i] = i < off ? 1 : g->b_shape.dims[i - off];
+        wdata = m->values[n->in[1]].f;
+    } else {
+        ws.ndim = 2;
+        ws.dims[0] = g->k;
+        ws.dims[1] = g->n;
+        cs.dims[0] = g->c_rows;
+    }
+    dnnl_memory_desc_t a_md, w_plain, w_any, c_md, y_md;
+    TRY(dmbp__md_plain(&a->shape, &a_md));
+    TRY(dmbp__md_plain(&ws, &w_plain));
+    TRY(dmbp__md_any(&ws, &w_any));
+    TRY(dmbp__md_plain(&cs, &c_md));
+    TRY(dmbp__md_plain(ys, &y_md));
+    dnnl_matmul_desc_t md;
+    DNNL_TRY(dnnl_matmul_desc_init(&md, &a_md, &w_any,
+                                   g->matmul ? NULL : &c_md, &y_md));
+    dnnl_primitive_attr_t attr;
+    TRY(dmbp__plan_attr(&attr));
+    dnnl_primitive_desc_t pd;
+    dnnl_status_t s = dnnl_primitive_desc_create(&pd, &md, attr, b->p->eng,
+                                                 NULL);
+    dnnl_primitive_attr_destroy(attr);
+    if (s != dnnl_success)
+        return dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN has no matmul "
+                                "for this shape (%s)", dnnl__status_str(s));
+    const dnnl_memory_desc_t *w_md =
+        dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+    dnnl_memory_t a_mem, w_mem, c_mem = NULL;
+    dmbp_status st = dmbp__plan_input_as(b, n->in[0], &a_md, &a_mem);
+    if (!st)
+        st = dmbp__plan_const(b, wdata, &w_plain, w_md, &w_mem);
+    if (!st && !g->matmul)
+        st = dmbp__plan_const(b, g->c, &c_md, &c_md, &c_mem);
+    if (!st)
+        st = dmbp__plan_output(b, n->out[0], &y_md);
+    if (st) {
+        dnnl_primitive_desc_destroy(pd);
+        return st;
+    }
+    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, a_mem},
+                               {DNNL_ARG_WEIGHTS, w_mem},
+                               {DNNL_ARG_DST, b->p->vals[n->out[0]].mem},
+                               {DNNL_ARG_BIAS, c_mem}};
+    return dmbp__plan_prim(b, n, pd, args, g->matmul ? 3 : 4);
+}
+
+const op_entry dmbp__op_gemm = {
+    .type = "Gemm", .check = gemm_check, .infer = gemm_infer,
+    .plan = gemm_plan, .release = gemm_release};
+const op_entry dmbp__op_matmul = {
+    .type = "MatMul", .check = matmul_check, .infer = gemm_infer,
+    .plan = gemm_plan, .release = gemm_release};

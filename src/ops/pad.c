@@ -1,0 +1,148 @@
+/* Pad, mode "constant" (zero or another constant), non-negative pads on
+ * any axes: a hand-written copy on plain layout. */
+#include "internal.h"
+
+typedef struct pad_params {
+    int n;                        /* 2 * rank entries as in ONNX */
+    int64_t pads[2 * DMBP_MAX_DIMS];
+    float value;
+} pad_params;
+
+typedef struct pad_run {
+    dmbp_shape in, out;
+    int64_t begin[DMBP_MAX_DIMS];
+    float value;
+} pad_run;
+
+static dmbp_status pad_check(dmbp_model *m, dmbp_node *n)
+{
+    static const char *const ok2[] = {"mode", "pads", "value", NULL};
+    static const char *const ok11[] = {"mode", NULL};
+    TRY(dmbp__attr_only(n, m->opset < 11 ? ok2 : ok11));
+    if (!dmbp__has_in(n, 0) || n->n_out != 1 || dmbp__const_in(n, 0))
+        return dmbp__node_error(n, DMBP_ERR_FORMAT, "needs a runtime input "
+                                "and one output");
+    const node_attr *mode = dmbp__attr(n, "mode");
+    if (mode && (mode->type != ATTR_STRING || strcmp(mode->s, "constant")))
+        return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "mode '%s' (only "
+                                "constant padding is supported)",
+                                mode->type == ATTR_STRING ? mode->s : "?");
+    pad_params *pp = dmbp__calloc(1, sizeof *pp);
+    if (!pp)
+        return DMBP_ERR_NOMEM;
+    n->priv = pp;
+    if (m->opset < 11) {
+        TRY(dmbp__attr_ints(n, "pads", pp->pads, 2 * DMBP_MAX_DIMS, &pp->n));
+        if (pp->n < 0)
+            return dmbp__node_error(n, DMBP_ERR_FORMAT, "pads is required");
+        TRY(dmbp__attr_float(n, "value", 0.f, &pp->value));
+    } else {
+        if (n->n_in > 3)
+            return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "the axes input "
+                                    "is not supported");
+        const value *pv = dmbp__const_in(n, 1);
+        if (!pv || pv->dtype != DT_INT64)
+            return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "pads must be a "
+                                    "constant int64 tensor");
+        int64_t cnt = dmbp_shape_numel(&pv->shape);
+        if (cnt > 2 * DMBP_MAX_DIMS)
+            return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "too many pads");
+        pp->n = (int)cnt;
+        memcpy(pp->pads, pv->i64, (size_t)cnt * sizeof(int64_t));
+        if (dmbp__has_in(n, 2)) {
+            const value *cv;
+            TRY(dmbp__need_const(n, 2, &cv));
+            if (dmbp_shape_numel(&cv->shape) != 1)
+                return dmbp__node_error(n, DMBP_ERR_SHAPE, "constant_value "
+                                        "must be a scalar");
+            pp->value = cv->f[0];
+        }
+    }
+    for (int i = 0; i < pp->n; i++)
+        if (pp->pads[i] < 0)
+            return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "negative pads "
+                                    "(cropping) are not supported");
+    return DMBP_OK;
+}
+
+static dmbp_status pad_infer(const dmbp_node *n, const dmbp_shape *in,
+                             dmbp_shape *out)
+{
+    const pad_params *pp = n->priv;
+    int r = in[0].ndim;
+    if (pp->n != 2 * r)
+        return dmbp__node_error(n, DMBP_ERR_SHAPE, "%d pads for rank %d",
+                                pp->n, r);
+    *out = in[0];
+    for (int i = 0; i < r; i++)
+        out->dims[i] += pp->pads[i] + pp->pads[r + i];
+    return DMBP_OK;
+}
+
+static dmbp_status pad_run_fn(dmbp_plan *p, const plan_step *s)
+{
+    const pad_run *pr = s->data;
+    const float *src = dmbp__mem_ptr(s->args[0].memory);
+    float *dst = dmbp__mem_ptr(s->args[1].memory);
+    int r = pr->in.ndim;
+    int64_t total = dmbp_shape_numel(&pr->out);
+    for (int64_t i = 0; i < total; i++)
+        dst[i] = pr->value;
+    int64_t inner = r ? pr->in.dims[r - 1] : 1;
+    int64_t rows = inner ? dmbp_shape_numel(&pr->in) / inner : 0;
+    int64_t ostride[DMBP_MAX_DIMS];
+    int64_t st = 1;
+    for (int d = r - 1; d >= 0; d--) {
+        ostride[d] = st;
+        st *= pr->out.dims[d];
+    }
+#pragma omp parallel for
+    for (int64_t row = 0; row < rows; row++) {
+        /* Row index -> input coordinates of every dim but the last. */
+        int64_t rem = row, off = 0;
+        for (int d = r - 2; d >= 0; d--) {
+            int64_t c = rem % pr->in.dims[d];
+            rem /= pr->in.dims[d];
+            off += (c + pr->begin[d]) * ostride[d];
+        }
+        if (r)
+            off += pr->begin[r - 1];
+        memcpy(dst + off, src + row * inner, (size_t)inner * sizeof(float));
+    }
+    (void)p;
+    return DMBP_OK;
+}
+
+static dmbp_status pad_plan(plan_builder *b, const dmbp_node *n)
+{
+    const pad_params *pp = n->priv;
+    const pvalue *x = dmbp__pval(b, n->in[0]);
+    pad_run *pr = dmbp__calloc(1, sizeof *pr);
+    if (!pr)
+        return DMBP_ERR_NOMEM;
+    pr->in = x->shape;
+    pr->out = b->p->vals[n->out[0]].shape;
+    for (int i = 0; i < x->shape.ndim; i++)
+        pr->begin[i] = pp->pads[i];
+    pr->value = pp->value;
+    dnnl_memory_desc_t xmd, ymd;
+    dnnl_memory_t src;
+    dmbp_status st = dmbp__md_plain(&x->shape, &xmd);
+    if (!st)
+        st = dmbp__md_plain(&pr->out, &ymd);
+    if (!st)
+        st = dmbp__plan_input_as(b, n->in[0], &xmd, &src);
+    if (!st)
+        st = dmbp__plan_output(b, n->out[0], &ymd);
+    if (st) {
+        free(pr);
+        return st;
+    }
+    dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, src},
+                               {DNNL_ARG_DST, b->p->vals[n->out[0]].mem}};
+    return dmbp__plan_fn(b, n, pad_run_fn, pr, args, 2);
+}
+
+const op_entry dmbp__op_pad = {
+    .type = "Pad", .check = pad_check, .infer = pad_infer,
+    .plan = pad_plan, .release = free};

@@ -1,0 +1,142 @@
+/* Flatten and Reshape: the same bytes under other dimensions. The input is
+ * brought to plain row-major layout (a reorder only if it was blocked) and
+ * the output is a view of it: no copy. */
+#include "internal.h"
+
+static dmbp_status flatten_check(dmbp_model *m, dmbp_node *n)
+{
+    static const char *const ok[] = {"axis", NULL};
+    (void)m;
+    if (!dmbp__has_in(n, 0) || n->n_out != 1 || dmbp__const_in(n, 0))
+        return dmbp__node_error(n, DMBP_ERR_FORMAT, "needs a runtime input "
+                                "and one output");
+    return dmbp__attr_only(n, ok);
+}
+
+static dmbp_status flatten_infer(const dmbp_node *n, const dmbp_shape *in,
+                                 dmbp_shape *out)
+{
+    int64_t axis;
+    TRY(dmbp__attr_int(n, "axis", 1, &axis));
+    int r = in[0].ndim;
+    if (axis < -r || axis > r)
+        return dmbp__node_error(n, DMBP_ERR_ARG, "axis %lld out of range for "
+                                "rank %d", (long long)axis, r);
+    if (axis < 0)
+        axis += r;
+    out->ndim = 2;
+    out->dims[0] = out->dims[1] = 1;
+    for (int i = 0; i < r; i++)
+        out->dims[i < axis ? 0 : 1] *= in[0].dims[i];
+    return DMBP_OK;
+}
+
+typedef struct reshape_params {
+    int n;
+    int64_t shape[DMBP_MAX_DIMS];
+    bool allowzero;
+} reshape_params;
+
+static dmbp_status reshape_check(dmbp_model *m, dmbp_node *n)
+{
+    static const char *const ok5[] = {"allowzero", NULL};
+    static const char *const ok1[] = {"shape", NULL};
+    if (!dmbp__has_in(n, 0) || n->n_out != 1 || dmbp__const_in(n, 0))
+        return dmbp__node_error(n, DMBP_ERR_FORMAT, "needs a runtime input "
+                                "and one output");
+    reshape_params *rp = dmbp__calloc(1, sizeof *rp);
+    if (!rp)
+        return DMBP_ERR_NOMEM;
+    n->priv = rp;
+    if (m->opset < 5) {
+        TRY(dmbp__attr_only(n, ok1));
+        int c;
+        TRY(dmbp__attr_ints(n, "shape", rp->shape, DMBP_MAX_DIMS, &c));
+        if (c < 0)
+            return dmbp__node_error(n, DMBP_ERR_FORMAT, "no shape");
+        rp->n = c;
+        return DMBP_OK;
+    }
+    TRY(dmbp__attr_only(n, ok5));
+    int64_t az;
+    TRY(dmbp__attr_int(n, "allowzero", 0, &az));
+    rp->allowzero = az != 0;
+    const value *s = dmbp__const_in(n, 1);
+    if (!s || s->dtype != DT_INT64)
+        return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "the shape must be "
+                                "a constant int64 tensor (computed shapes "
+                                "are not supported)");
+    int64_t cnt = dmbp_shape_numel(&s->shape);
+    if (s->shape.ndim != 1 || cnt > DMBP_MAX_DIMS)
+        return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "shape must be 1-D "
+                                "with at most %d entries", DMBP_MAX_DIMS);
+    rp->n = (int)cnt;
+    memcpy(rp->shape, s->i64, (size_t)cnt * sizeof(int64_t));
+    return DMBP_OK;
+}
+
+static dmbp_status reshape_infer(const dmbp_node *n, const dmbp_shape *in,
+                                 dmbp_shape *out)
+{
+    const reshape_params *rp = n->priv;
+    int64_t total = dmbp_shape_numel(&in[0]), known = 1;
+    int infer_at = -1;
+    out->ndim = rp->n;
+    for (int i = 0; i < rp->n; i++) {
+        int64_t d = rp->shape[i];
+        if (d == 0 && !rp->allowzero) {
+            if (i >= in[0].ndim)
+                return dmbp__node_error(n, DMBP_ERR_SHAPE, "0 at position %d "
+                                        "copies a dimension the input lacks",
+                                        i);
+            d = in[0].dims[i];
+        } else if (d == 0) {
+            return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "allowzero "
+                                    "with a zero dimension (empty tensor)");
+        } else if (d == -1) {
+            if (infer_at >= 0)
+                return dmbp__node_error(n, DMBP_ERR_SHAPE, "more than one "
+                                        "-1 in the shape");
+            infer_at = i;
+            d = 1;
+        } else if (d < 0) {
+            return dmbp__node_error(n, DMBP_ERR_SHAPE, "dimension %lld",
+                                    (long long)d);
+        }
+        out->dims[i] = d;
+        known *= d;
+    }
+    if (infer_at >= 0) {
+        if (known == 0 || total % known)
+            return dmbp__node_error(n, DMBP_ERR_SHAPE, "cannot infer -1: "
+                                    "%lld elements into blocks of %lld",
+                                    (long long)total, (long long)known);
+        out->dims[infer_at] = total / known;
+        known = total;
+    }
+    if (known != total) {
+        char a[128], c[128];
+        return dmbp__node_error(n, DMBP_ERR_SHAPE, "cannot reshape %s into "
+                                "%s", dmbp__shape_str(&in[0], a, sizeof a),
+                                dmbp__shape_str(out, c, sizeof c));
+    }
+    return DMBP_OK;
+}
+
+static dmbp_status view_plan(plan_builder *b, const dmbp_node *n)
+{
+    const pvalue *x = dmbp__pval(b, n->in[0]);
+    dnnl_memory_desc_t xplain, ymd;
+    TRY(dmbp__md_plain(&x->shape, &xplain));
+    TRY(dmbp__md_plain(&b->p->vals[n->out[0]].shape, &ymd));
+    dnnl_memory_t src;
+    TRY(dmbp__plan_input_as(b, n->in[0], &xplain, &src));
+    return dmbp__plan_output_alias(b, n->out[0], &ymd, src);
+}
+
+const op_entry dmbp__op_flatten = {
+    .type = "Flatten", .check = flatten_check, .infer = flatten_infer,
+    .plan = view_plan};
+const op_entry dmbp__op_reshape = {
+    .type = "Reshape", .check = reshape_check, .infer = reshape_infer,
+    .plan = view_plan, .release = free};

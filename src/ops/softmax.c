@@ -1,0 +1,75 @@
+/* Softmax, normally the graph's last op: the logits are its input
+ * (graph.c) and it runs only for dmbp_plan_output. Before opset 13 it
+ * works on the input coerced to 2-D at `axis`; from 13 on one axis. */
+#include "internal.h"
+
+static dmbp_status softmax_check(dmbp_model *m, dmbp_node *n)
+{
+    static const char *const ok[] = {"axis", NULL};
+    (void)m;
+    if (!dmbp__has_in(n, 0) || n->n_out != 1 || dmbp__const_in(n, 0))
+        return dmbp__node_error(n, DMBP_ERR_FORMAT, "needs a runtime input "
+                                "and one output");
+    return dmbp__attr_only(n, ok);
+}
+
+static dmbp_status softmax_infer(const dmbp_node *n, const dmbp_shape *in,
+                                 dmbp_shape *out)
+{
+    int64_t axis;
+    int ax;
+    TRY(dmbp__attr_int(n, "axis", n->model->opset < 13 ? 1 : -1, &axis));
+    TRY(dmbp__axis(n, axis, in[0].ndim ? in[0].ndim : 1, &ax));
+    *out = in[0];
+    return DMBP_OK;
+}
+
+static dmbp_status softmax_plan(plan_builder *b, const dmbp_node *n)
+{
+    const pvalue *x = dmbp__pval(b, n->in[0]);
+    int64_t axis;
+    int ax, r = x->shape.ndim ? x->shape.ndim : 1;
+    TRY(dmbp__attr_int(n, "axis", n->model->opset < 13 ? 1 : -1, &axis));
+    TRY(dmbp__axis(n, axis, r, &ax));
+    dnnl_memory_desc_t xplain, ymd, smd;
+    TRY(dmbp__md_plain(&x->shape, &xplain));
+    TRY(dmbp__md_plain(&b->p->vals[n->out[0]].shape, &ymd));
+    dnnl_memory_t src, view, dst;
+    TRY(dmbp__plan_input_as(b, n->in[0], &xplain, &src));
+    int sax = ax;
+    smd = xplain;
+    view = src;
+    if (n->model->opset < 13) {
+        dmbp_shape s2 = {2, {1, 1}};
+        for (int i = 0; i < x->shape.ndim; i++)
+            s2.dims[i < ax ? 0 : 1] *= x->shape.dims[i];
+        TRY(dmbp__md_plain(&s2, &smd));
+        TRY(dmbp__plan_view(b, &smd, src, &view));
+        sax = 1;
+    }
+    TRY(dmbp__plan_scratch_mem(b, &smd, &dst));
+    dnnl_softmax_v2_desc_t sd;
+    DNNL_TRY(dnnl_softmax_v2_forward_desc_init(&sd, dnnl_forward_inference,
+                                               dnnl_softmax_accurate, &smd,
+                                               &smd, sax));
+    dnnl_primitive_attr_t attr;
+    TRY(dmbp__plan_attr(&attr));
+    dnnl_primitive_desc_t pd;
+    dnnl_status_t s = dnnl_primitive_desc_create(&pd, &sd, attr, b->p->eng,
+                                                 NULL);
+    dnnl_primitive_attr_destroy(attr);
+    if (s != dnnl_success)
+        return dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN softmax: %s",
+                                dnnl__status_str(s));
+    dmbp_status st = dmbp__plan_output_alias(b, n->out[0], &ymd, dst);
+    if (st) {
+        dnnl_primitive_desc_destroy(pd);
+        return st;
+    }
+    dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, view}, {DNNL_ARG_DST, dst}};
+    return dmbp__plan_prim(b, n, pd, args, 2);
+}
+
+const op_entry dmbp__op_softmax = {
+    .type = "Softmax", .check = softmax_check, .infer = softmax_infer,
+    .plan = softmax_plan};

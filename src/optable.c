@@ -1,0 +1,104 @@
+/* The op table: built-in entries (src/ops/) and those a program registers
+ * through dmbp_op_register. */
+#include "internal.h"
+
+#include <pthread.h>
+
+static const op_entry *const builtin[] = {
+    &dmbp__op_conv,        &dmbp__op_relu,     &dmbp__op_leakyrelu,
+    &dmbp__op_clip,        &dmbp__op_maxpool,  &dmbp__op_averagepool,
+    &dmbp__op_globalaveragepool, &dmbp__op_batchnorm, &dmbp__op_gemm,
+    &dmbp__op_matmul,      &dmbp__op_add,      &dmbp__op_concat,
+    &dmbp__op_pad,         &dmbp__op_flatten,  &dmbp__op_reshape,
+    &dmbp__op_dropout,     &dmbp__op_identity, &dmbp__op_softmax,
+};
+#define N_BUILTIN ((int)(sizeof builtin / sizeof builtin[0]))
+
+/* Registered entries live until the process ends: models keep pointers
+ * to them. */
+static op_entry **user_ops;
+static int n_user_ops;
+static char *op_list_cache;
+static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
+
+const op_entry *dmbp__op_find(const char *type)
+{
+    for (int i = 0; i < N_BUILTIN; i++)
+        if (!strcmp(builtin[i]->type, type))
+            return builtin[i];
+    const op_entry *found = NULL;
+    pthread_mutex_lock(&table_lock);
+    for (int i = 0; i < n_user_ops && !found; i++)
+        if (!strcmp(user_ops[i]->type, type))
+            found = user_ops[i];
+    pthread_mutex_unlock(&table_lock);
+    return found;
+}
+
+void dmbp_op_def_init(dmbp_op_def *def)
+{
+    memset(def, 0, sizeof *def);
+}
+
+dmbp_status dmbp_op_register(const dmbp_op_def *def)
+{
+    if (!def || !def->op_type || !def->op_type[0] || !def->infer ||
+        !def->forward)
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_op_register: op_type, "
+                              "infer and forward are required");
+    if (dmbp__op_find(def->op_type))
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_op_register: op %s is "
+                              "already in the table", def->op_type);
+    op_entry *e = dmbp__calloc(1, sizeof *e);
+    char *type = dmbp__strdup(def->op_type);
+    if (!e || !type) {
+        free(e);
+        free(type);
+        return DMBP_ERR_NOMEM;
+    }
+    *e = dmbp__op_user;
+    e->type = type;
+    e->user = true;
+    e->def = *def;
+    e->def.op_type = type;
+    pthread_mutex_lock(&table_lock);
+    op_entry **nu = realloc(user_ops, (size_t)(n_user_ops + 1) * sizeof *nu);
+    if (!nu) {
+        pthread_mutex_unlock(&table_lock);
+        free(e);
+        free(type);
+        return dmbp_set_error(DMBP_ERR_NOMEM, "out of memory");
+    }
+    user_ops = nu;
+    user_ops[n_user_ops++] = e;
+    free(op_list_cache);
+    op_list_cache = NULL;
+    pthread_mutex_unlock(&table_lock);
+    return DMBP_OK;
+}
+
+const char *dmbp_op_list(void)
+{
+    pthread_mutex_lock(&table_lock);
+    if (!op_list_cache) {
+        size_t len = 1;
+        for (int i = 0; i < N_BUILTIN; i++)
+            len += strlen(builtin[i]->type) + 2;
+        for (int i = 0; i < n_user_ops; i++)
+            len += strlen(user_ops[i]->type) + 2;
+        op_list_cache = malloc(len);
+        if (op_list_cache) {
+            op_list_cache[0] = 0;
+            for (int i = 0; i < N_BUILTIN + n_user_ops; i++) {
+                const char *t = i < N_BUILTIN ? builtin[i]->type
+                                              : user_ops[i - N_BUILTIN]->type;
+                if (i)
+                    strcat(op_list_cache, ", ");
+                strcat(op_list_cache, t);
+            }
+        }
+    }
+    const char *r = op_list_cache ? op_list_cache : "";
+    pthread_mutex_unlock(&table_lock);
+    return r;
+}

@@ -1,0 +1,679 @@
+/* Plans: the model compiled for one input shape. Each op adds oneDNN
+ * primitives (or hand-written steps) that read and write memories bound
+ * to one arena; the forward pass runs the steps in order and the arena
+ * keeps every activation as the trace of that pass. */
+#include "internal.h"
+
+/* Arena slices start on cache-line (and AVX-512 vector) boundaries. */
+#define ARENA_ALIGN 64
+
+const char *dnnl__status_str(dnnl_status_t s)
+{
+    switch (s) {
+    case dnnl_success: return "success";
+    case dnnl_out_of_memory: return "out of memory";
+    case dnnl_invalid_arguments: return "invalid arguments";
+    case dnnl_unimplemented: return "unimplemented";
+    case dnnl_iterator_ends: return "iterator ends";
+    case dnnl_runtime_error: return "runtime error";
+    case dnnl_not_required: return "not required";
+    }
+    return "unknown status";
+}
+
+static size_t align_up(size_t n)
+{
+    return (n + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
+}
+
+#define GROW(arr, n, cap)                                                    \
+    do {                                                                     \
+        if ((n) == (cap)) {                                                  \
+            int nc_ = (cap) ? 2 * (cap) : 16;                                \
+            void *np_ = realloc((arr), (size_t)nc_ * sizeof *(arr));         \
+            if (!np_)                                                        \
+                return dmbp_set_error(DMBP_ERR_NOMEM, "out of memory");      \
+            (arr) = np_;                                                     \
+            (cap) = nc_;                                                     \
+        }                                                                    \
+    } while (0)
+
+static dmbp_status own_mem(dmbp_plan *p, dnnl_memory_t mem)
+{
+    GROW(p->owned_mem, p->n_owned_mem, p->cap_owned_mem);
+    p->owned_mem[p->n_owned_mem++] = mem;
+    return DMBP_OK;
+}
+
+static dmbp_status own_ptr(dmbp_plan *p, void *ptr)
+{
+    GROW(p->owned_ptr, p->n_owned_ptr, p->cap_owned_ptr);
+    p->owned_ptr[p->n_owned_ptr++] = ptr;
+    return DMBP_OK;
+}
+
+/* A memory of layout md whose bytes will be a new arena slice. */
+static dmbp_status arena_mem(dmbp_plan *p, const dnnl_memory_desc_t *md,
+                             dnnl_memory_t *out)
+{
+    GROW(p->buf_size, p->n_bufs, p->cap_bufs);
+    dnnl_memory_t mem;
+    DNNL_TRY(dnnl_memory_create(&mem, md, p->eng, DNNL_MEMORY_NONE));
+    TRY(own_mem(p, mem));
+    p->buf_size[p->n_bufs] = dnnl_memory_desc_get_size(md);
+    GROW(p->bind_mem, p->n_binds, p->cap_binds);
+    {
+        int cap = p->cap_binds;
+        int *nb = realloc(p->bind_buf, (size_t)cap * sizeof *nb);
+        if (!nb)
+            return dmbp_set_error(DMBP_ERR_NOMEM, "out of memory");
+        p->bind_buf = nb;
+    }
+    p->bind_mem[p->n_binds] = mem;
+    p->bind_buf[p->n_binds] = p->n_bufs;
+    p->n_binds++;
+    p->n_bufs++;
+    *out = mem;
+    return DMBP_OK;
+}
+
+/* A memory of layout md sharing the arena slice of memory `of`. */
+static dmbp_status arena_alias(dmbp_plan *p, const dnnl_memory_desc_t *md,
+                               dnnl_memory_t of, dnnl_memory_t *out)
+{
+    int buf = -1;
+    for (int i = 0; i < p->n_binds && buf < 0; i++)
+        if (p->bind_mem[i] == of)
+            buf = p->bind_buf[i];
+    if (buf < 0)
+        return dmbp_set_error(DMBP_ERR_INTERNAL, "alias of a memory outside "
+                              "the arena");
+    if (dnnl_memory_desc_get_size(md) > p->buf_size[buf])
+        return dmbp_set_error(DMBP_ERR_INTERNAL, "alias larger than its "
+                              "buffer");
+    dnnl_memory_t mem;
+    DNNL_TRY(dnnl_memory_create(&mem, md, p->eng, DNNL_MEMORY_NONE));
+    TRY(own_mem(p, mem));
+    GROW(p->bind_mem, p->n_binds, p->cap_binds);
+    {
+        int *nb = realloc(p->bind_buf, (size_t)p->cap_binds * sizeof *nb);
+        if (!nb)
+            return dmbp_set_error(DMBP_ERR_NOMEM, "out of memory");
+        p->bind_buf = nb;
+    }
+    p->bind_mem[p->n_binds] = mem;
+    p->bind_buf[p->n_binds] = buf;
+    p->n_binds++;
+    *out = mem;
+    return DMBP_OK;
+}
+
+dmbp_status dmbp__md_plain(const dmbp_shape *s, dnnl_memory_desc_t *md)
+{
+    dnnl_dims_t dims, strides;
+    int nd = s->ndim ? s->ndim : 1;
+    if (s->ndim == 0)
+        dims[0] = 1;
+    for (int i = 0; i < s->ndim; i++)
+        dims[i] = s->dims[i];
+    dnnl_dim_t st = 1;
+    for (int i = nd - 1; i >= 0; i--) {
+        strides[i] = st;
+        st *= dims[i];
+    }
+    DNNL_TRY(dnnl_memory_desc_init_by_strides(md, nd, dims, dnnl_f32,
+                                              strides));
+    return DMBP_OK;
+}
+
+dmbp_status dmbp__md_any(const dmbp_shape *s, dnnl_memory_desc_t *md)
+{
+    dnnl_dims_t dims;
+    int nd = s->ndim ? s->ndim : 1;
+    if (s->ndim == 0)
+        dims[0] = 1;
+    for (int i = 0; i < s->ndim; i++)
+        dims[i] = s->dims[i];
+    DNNL_TRY(dnnl_memory_desc_init_by_tag(md, nd, dims, dnnl_f32,
+                                          dnnl_format_tag_any));
+    return DMBP_OK;
+}
+
+void *dmbp__mem_ptr(dnnl_memory_t mem)
+{
+    void *h = NULL;
+    dnnl_memory_get_data_handle(mem, &h);
+    return h;
+}
+
+dmbp_status dmbp__plan_attr(dnnl_primitive_attr_t *attr)
+{
+    DNNL_TRY(dnnl_primitive_attr_create(attr));
+    /* One scratchpad for the whole plan instead of one per primitive. */
+    dnnl_status_t s = dnnl_primitive_attr_set_scratchpad_mode(
+        *attr, dnnl_scratchpad_mode_user);
+    if (s != dnnl_success) {
+        dnnl_primitive_attr_destroy(*attr);
+        return dmbp_set_error(DMBP_ERR_BACKEND, "oneDNN: scratchpad mode: %s",
+                              dnnl__status_str(s));
+    }
+    return DMBP_OK;
+}
+
+const pvalue *dmbp__pval(plan_builder *b, int v)
+{
+    dmbp_plan *p = b->p;
+    pvalue *pv = &p->vals[v];
+    if (!pv->ready) {
+        /* A constant read as a tensor: a plain view of the model's data,
+         * which is only ever read. */
+        const value *cv = &p->m->values[v];
+        if (!cv->is_const || cv->dtype != DT_FLOAT)
+            return NULL;
+        if (dmbp__md_plain(&pv->shape, &pv->md))
+            return NULL;
+        if (dnnl_memory_create(&pv->mem, &pv->md, p->eng, cv->f) !=
+            dnnl_success)
+            return NULL;
+        if (own_mem(p, pv->mem))
+            return NULL;
+        pv->ready = true;
+    }
+    return pv;
+}
+
+static dmbp_status add_step(dmbp_plan *p, const plan_step *s)
+{
+    GROW(p->steps, p->n_steps, p->cap_steps);
+    p->steps[p->n_steps++] = *s;
+    return DMBP_OK;
+}
+
+static dmbp_status copy_args(const dnnl_exec_arg_t *args, int nargs,
+                             int extra, dnnl_exec_arg_t **out)
+{
+    *out = dmbp__malloc((size_t)(nargs + extra) * sizeof **out);
+    if (!*out)
+        return DMBP_ERR_NOMEM;
+    if (nargs)
+        memcpy(*out, args, (size_t)nargs * sizeof **out);
+    return DMBP_OK;
+}
+
+dmbp_status dmbp__plan_prim(plan_builder *b, const dmbp_node *n,
+                            dnnl_primitive_desc_t pd,
+                            const dnnl_exec_arg_t *args, int nargs)
+{
+    dmbp_plan *p = b->p;
+    const dnnl_memory_desc_t *smd =
+        dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+    size_t ssz = smd ? dnnl_memory_desc_get_size(smd) : 0;
+    if (ssz > p->scratch_size)
+        p->scratch_size = ssz;
+    dnnl_primitive_t prim;
+    dnnl_status_t s = dnnl_primitive_create(&prim, pd);
+    dnnl_primitive_desc_destroy(pd);
+    if (s != dnnl_success)
+        return dmbp_set_error(DMBP_ERR_BACKEND, "oneDNN: creating the "
+                              "primitive for node '%s' failed (%s)",
+                              n ? n->name : "(plan)", dnnl__status_str(s));
+    plan_step st = {0};
+    st.prim = prim;
+    st.node = n;
+    dmbp_status ds = copy_args(args, nargs, 1, &st.args);
+    if (ds) {
+        dnnl_primitive_destroy(prim);
+        return ds;
+    }
+    st.nargs = nargs;
+    if (ssz) {
+        /* The scratchpad memory exists only after finalisation. */
+        st.args[st.nargs].arg = DNNL_ARG_SCRATCHPAD;
+        st.args[st.nargs].memory = NULL;
+        st.nargs++;
+    }
+    ds = add_step(p, &st);
+    if (ds) {
+        dnnl_primitive_destroy(prim);
+        free(st.args);
+    }
+    return ds;
+}
+
+dmbp_status dmbp__plan_fn(plan_builder *b, const dmbp_node *n, step_fn fn,
+                          void *data, const dnnl_exec_arg_t *args, int nargs)
+{
+    plan_step st = {0};
+    st.fn = fn;
+    st.node = n;
+    st.data = data;
+    dmbp_status ds = copy_args(args, nargs, 0, &st.args);
+    if (ds) {
+        free(data);
+        return ds;
+    }
+    st.nargs = nargs;
+    ds = add_step(b->p, &st);
+    if (ds) {
+        free(st.args);
+        free(data);
+    }
+    return ds;
+}
+
+static dmbp_status reorder_step(plan_builder *b, dnnl_memory_t src,
+                                const dnnl_memory_desc_t *src_md,
+                                dnnl_memory_t dst,
+                                const dnnl_memory_desc_t *dst_md)
+{
+    dmbp_plan *p = b->p;
+    dnnl_primitive_attr_t attr;
+    TRY(dmbp__plan_attr(&attr));
+    dnnl_primitive_desc_t pd;
+    dnnl_status_t s = dnnl_reorder_primitive_desc_create(&pd, src_md, p->eng,
+                                                         dst_md, p->eng, attr);
+    dnnl_primitive_attr_destroy(attr);
+    if (s != dnnl_success)
+        return dmbp_set_error(DMBP_ERR_BACKEND, "oneDNN: no reorder between "
+                              "layouts (%s)", dnnl__status_str(s));
+    dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}};
+    return dmbp__plan_prim(b, NULL, pd, args, 2);
+}
+
+dmbp_status dmbp__plan_input_as(plan_builder *b, int v,
+                                const dnnl_memory_desc_t *want,
+                                dnnl_memory_t *out)
+{
+    const pvalue *cpv = dmbp__pval(b, v);
+    if (!cpv || !cpv->mem)
+        return dmbp_set_error(DMBP_ERR_INTERNAL, "value '%s' used before it "
+                              "is computed", b->p->m->values[v].name);
+    pvalue *pv = &b->p->vals[v];
+    if (dnnl_memory_desc_equal(&pv->md, want)) {
+        *out = pv->mem;
+        return DMBP_OK;
+    }
+    if (pv->alt_mem && dnnl_memory_desc_equal(&pv->alt_md, want)) {
+        *out = pv->alt_mem;
+        return DMBP_OK;
+    }
+    dnnl_memory_t tmp;
+    TRY(arena_mem(b->p, want, &tmp));
+    TRY(reorder_step(b, pv->mem, &pv->md, tmp, want));
+    /* Residual branches read the same value in the same layout twice:
+     * remember the last conversion. */
+    pv->alt_md = *want;
+    pv->alt_mem = tmp;
+    *out = tmp;
+    return DMBP_OK;
+}
+
+dmbp_status dmbp__plan_output(plan_builder *b, int v,
+                              const dnnl_memory_desc_t *md)
+{
+    pvalue *pv = &b->p->vals[v];
+    pv->md = *md;
+    TRY(arena_mem(b->p, md, &pv->mem));
+    pv->ready = true;
+    return DMBP_OK;
+}
+
+dmbp_status dmbp__plan_output_alias(plan_builder *b, int v,
+                                    const dnnl_memory_desc_t *md,
+                                    dnnl_memory_t of)
+{
+    pvalue *pv = &b->p->vals[v];
+    pv->md = *md;
+    TRY(arena_alias(b->p, md, of, &pv->mem));
+    pv->ready = true;
+    return DMBP_OK;
+}
+
+dmbp_status dmbp__plan_view(plan_builder *b, const dnnl_memory_desc_t *md,
+                            dnnl_memory_t of, dnnl_memory_t *out)
+{
+    return arena_alias(b->p, md, of, out);
+}
+
+dmbp_status dmbp__plan_scratch_mem(plan_builder *b,
+                                   const dnnl_memory_desc_t *md,
+                                   dnnl_memory_t *out)
+{
+    return arena_mem(b->p, md, out);
+}
+
+dmbp_status dmbp__plan_const(plan_builder *b, const float *data,
+                             const dnnl_memory_desc_t *src_md,
+                             const dnnl_memory_desc_t *want,
+                             dnnl_memory_t *out)
+{
+    dmbp_plan *p = b->p;
+    size_t sz = dnnl_memory_desc_get_size(want);
+    void *buf = aligned_alloc(ARENA_ALIGN, align_up(sz ? sz : 1));
+    if (!buf)
+        return dmbp_set_error(DMBP_ERR_NOMEM, "out of memory (%zu bytes of "
+                              "weights)", sz);
+    dmbp_status ds = own_ptr(p, buf);
+    if (ds) {
+        free(buf);
+        return ds;
+    }
+    dnnl_memory_t dst, src;
+    DNNL_TRY(dnnl_memory_create(&dst, want, p->eng, buf));
+    TRY(own_mem(p, dst));
+    DNNL_TRY(dnnl_memory_create(&src, src_md, p->eng, (void *)data));
+    dnnl_primitive_desc_t pd;
+    dnnl_primitive_t prim;
+    dnnl_status_t s = dnnl_reorder_primitive_desc_create(&pd, src_md, p->eng,
+                                                         want, p->eng, NULL);
+    if (s == dnnl_success) {
+        s = dnnl_primitive_create(&prim, pd);
+        dnnl_primitive_desc_destroy(pd);
+        if (s == dnnl_success) {
+            dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, src},
+                                       {DNNL_ARG_TO, dst}};
+            s = dnnl_primitive_execute(prim, p->strm, 2, args);
+            if (s == dnnl_success)
+                s = dnnl_stream_wait(p->strm);
+            dnnl_primitive_destroy(prim);
+        }
+    }
+    dnnl_memory_destroy(src);
+    if (s != dnnl_success)
+        return dmbp_set_error(DMBP_ERR_BACKEND, "oneDNN: reordering weights "
+                              "failed (%s)", dnnl__status_str(s));
+    *out = dst;
+    return DMBP_OK;
+}
+
+void dmbp_plan_options_init(dmbp_plan_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->batch = 1;
+}
+
+static dmbp_status input_shape(const dmbp_model *m, const dmbp_plan_options *o,
+                               dmbp_shape *s)
+{
+    char buf[160];
+    if (o->shape.ndim > 0) {
+        *s = o->shape;
+        if (s->ndim != m->input_decl.ndim)
+            return dmbp_set_error(DMBP_ERR_SHAPE, "%s: input shape %s has "
+                                  "%d dimensions, the model's input %d",
+                                  m->name, dmbp__shape_str(s, buf, sizeof buf),
+                                  s->ndim, m->input_decl.ndim);
+    } else {
+        *s = m->input_decl;
+        if (o->batch < 1)
+            return dmbp_set_error(DMBP_ERR_ARG, "batch %d: must be >= 1",
+                                  o->batch);
+        if (o->height < 0 || o->width < 0)
+            return dmbp_set_error(DMBP_ERR_ARG, "negative input size");
+        if (s->ndim >= 1)
+            s->dims[0] = o->batch;
+        if (s->ndim == 4) {
+            if (o->height)
+                s->dims[2] = o->height;
+            if (o->width)
+                s->dims[3] = o->width;
+        }
+    }
+    for (int d = 0; d < s->ndim; d++)
+        if (s->dims[d] <= 0)
+            return dmbp_set_error(DMBP_ERR_SHAPE, "%s: input dimension %d is "
+                                  "dynamic in the model: give the input size",
+                                  m->name, d);
+        else if (m->input_decl.dims[d] && d > 0 && o->shape.ndim == 0 &&
+                 s->dims[d] != m->input_decl.dims[d])
+            return dmbp_set_error(DMBP_ERR_SHAPE, "%s: input %s does not "
+                                  "match the model's declared input %s",
+                                  m->name, dmbp__shape_str(s, buf, sizeof buf),
+                                  dmbp__shape_str(&m->input_decl, buf + 80, 80));
+    return DMBP_OK;
+}
+
+static dmbp_status out_reorder(dmbp_plan *p, int v, dnnl_primitive_t *prim,
+                               dnnl_memory_t *plain)
+{
+    pvalue *pv = &p->vals[v];
+    dnnl_memory_desc_t md;
+    TRY(dmbp__md_plain(&pv->shape, &md));
+    size_t sz = dnnl_memory_desc_get_size(&md);
+    void *buf = aligned_alloc(ARENA_ALIGN, align_up(sz));
+    if (!buf || own_ptr(p, buf)) {
+        free(buf);
+        return dmbp_set_error(DMBP_ERR_NOMEM, "out of memory");
+    }
+    DNNL_TRY(dnnl_memory_create(plain, &md, p->eng, buf));
+    TRY(own_mem(p, *plain));
+    dnnl_primitive_desc_t pd;
+    DNNL_TRY(dnnl_reorder_primitive_desc_create(&pd, &pv->md, p->eng, &md,
+                                                p->eng, NULL));
+    dnnl_status_t s = dnnl_primitive_create(prim, pd);
+    dnnl_primitive_desc_destroy(pd);
+    DNNL_TRY(s);
+    return DMBP_OK;
+}
+
+static dmbp_status finalise(dmbp_plan *p)
+{
+    p->buf_off = dmbp__malloc((size_t)(p->n_bufs ? p->n_bufs : 1) *
+                              sizeof(size_t));
+    if (!p->buf_off)
+        return DMBP_ERR_NOMEM;
+    size_t off = 0;
+    for (int i = 0; i < p->n_bufs; i++) {
+        p->buf_off[i] = off;
+        off += align_up(p->buf_size[i] ? p->buf_size[i] : 1);
+    }
+    p->arena_size = off;
+    p->arena = aligned_alloc(ARENA_ALIGN, off ? off : ARENA_ALIGN);
+    if (!p->arena)
+        return dmbp_set_error(DMBP_ERR_NOMEM, "out of memory (arena of %zu "
+                              "bytes)", off);
+    /* Zero once so that padding lanes of blocked layouts hold zeros. */
+    memset(p->arena, 0, off);
+    for (int i = 0; i < p->n_binds; i++)
+        DNNL_TRY(dnnl_memory_set_data_handle(
+            p->bind_mem[i], p->arena + p->buf_off[p->bind_buf[i]]));
+    if (p->scratch_size) {
+        dnnl_memory_desc_t md;
+        dnnl_dims_t d = {(dnnl_dim_t)p->scratch_size};
+        DNNL_TRY(dnnl_memory_desc_init_by_tag(&md, 1, d, dnnl_u8,
+                                              dnnl_a));
+        void *buf = aligned_alloc(ARENA_ALIGN, align_up(p->scratch_size));
+        if (!buf || own_ptr(p, buf)) {
+            free(buf);
+            return dmbp_set_error(DMBP_ERR_NOMEM, "out of memory");
+        }
+        DNNL_TRY(dnnl_memory_create(&p->scratch, &md, p->eng, buf));
+        TRY(own_mem(p, p->scratch));
+        for (int i = 0; i < p->n_steps; i++)
+            for (int k = 0; k < p->steps[i].nargs; k++)
+                if (p->steps[i].args[k].arg == DNNL_ARG_SCRATCHPAD)
+                    p->steps[i].args[k].memory = p->scratch;
+    }
+    return DMBP_OK;
+}
+
+static dmbp_status build(dmbp_plan *p, const dmbp_plan_options *o)
+{
+    const dmbp_model *m = p->m;
+    p->vals = dmbp__calloc((size_t)m->n_values, sizeof *p->vals);
+    if (!p->vals)
+        return DMBP_ERR_NOMEM;
+    dmbp_shape *shapes = dmbp__calloc((size_t)m->n_values, sizeof *shapes);
+    if (!shapes)
+        return DMBP_ERR_NOMEM;
+    for (int i = 0; i < m->n_values; i++)
+        shapes[i] = m->values[i].shape;
+    dmbp_status st = input_shape(m, o, &shapes[m->input]);
+    if (!st)
+        st = dmbp__graph_infer(m, shapes);
+    for (int i = 0; i < m->n_values; i++)
+        p->vals[i].shape = shapes[i];
+    free(shapes);
+    TRY(st);
+
+    DNNL_TRY(dnnl_engine_create(&p->eng, dnnl_cpu, 0));
+    DNNL_TRY(dnnl_stream_create(&p->strm, p->eng, dnnl_stream_default_flags));
+
+    plan_builder b = {p};
+    pvalue *in = &p->vals[m->input];
+    TRY(dmbp__md_plain(&in->shape, &in->md));
+    TRY(arena_mem(p, &in->md, &in->mem));
+    in->ready = true;
+    for (int i = 0; i < m->n_nodes; i++) {
+        const dmbp_node *n = &m->nodes[i];
+        if (n->dead)
+            continue;
+        TRY(n->op->plan(&b, n));
+        for (int k = 0; k < n->n_out; k++)
+            if (!p->vals[n->out[k]].ready &&
+                m->values[n->out[k]].consumers > 0)
+                return dmbp__node_error(n, DMBP_ERR_INTERNAL, "output %d "
+                                        "was not planned", k);
+    }
+    TRY(out_reorder(p, m->logits, &p->out_reorder, &p->logits_plain));
+    if (m->output != m->logits)
+        TRY(out_reorder(p, m->output, &p->outg_reorder, &p->output_plain));
+    return finalise(p);
+}
+
+dmbp_status dmbp_plan_create(const dmbp_model *m, const dmbp_plan_options *o,
+                             dmbp_plan **out)
+{
+    if (!m || !out)
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_plan_create: NULL argument");
+    *out = NULL;
+    dmbp_plan_options def;
+    if (!o) {
+        dmbp_plan_options_init(&def);
+        o = &def;
+    }
+    dmbp_plan *p = dmbp__calloc(1, sizeof *p);
+    if (!p)
+        return DMBP_ERR_NOMEM;
+    p->m = m;
+    dmbp_status st = build(p, o);
+    if (st) {
+        dmbp_plan_free(p);
+        return st;
+    }
+    *out = p;
+    return DMBP_OK;
+}
+
+void dmbp_plan_free(dmbp_plan *p)
+{
+    if (!p)
+        return;
+    for (int i = 0; i < p->n_steps; i++) {
+        if (p->steps[i].prim)
+            dnnl_primitive_destroy(p->steps[i].prim);
+        free(p->steps[i].args);
+        free(p->steps[i].data);
+    }
+    free(p->steps);
+    if (p->out_reorder)
+        dnnl_primitive_destroy(p->out_reorder);
+    if (p->outg_reorder)
+        dnnl_primitive_destroy(p->outg_reorder);
+    for (int i = 0; i < p->n_owned_mem; i++)
+        dnnl_memory_destroy(p->owned_mem[i]);
+    free(p->owned_mem);
+    for (int i = 0; i < p->n_owned_ptr; i++)
+        free(p->owned_ptr[i]);
+    free(p->owned_ptr);
+    free(p->buf_size);
+    free(p->buf_off);
+    free(p->bind_mem);
+    free(p->bind_buf);
+    free(p->arena);
+    free(p->vals);
+    if (p->strm)
+        dnnl_stream_destroy(p->strm);
+    if (p->eng)
+        dnnl_engine_destroy(p->eng);
+    free(p);
+}
+
+dmbp_shape dmbp_plan_input_shape(const dmbp_plan *p)
+{
+    return p->vals[p->m->input].shape;
+}
+
+dmbp_shape dmbp_plan_logits_shape(const dmbp_plan *p)
+{
+    return p->vals[p->m->logits].shape;
+}
+
+dmbp_shape dmbp_plan_output_shape(const dmbp_plan *p)
+{
+    return p->vals[p->m->output].shape;
+}
+
+static dmbp_status run_reorder(dmbp_plan *p, dnnl_primitive_t prim,
+                               dnnl_memory_t src, dnnl_memory_t dst)
+{
+    dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}};
+    DNNL_TRY(dnnl_primitive_execute(prim, p->strm, 2, args));
+    DNNL_TRY(dnnl_stream_wait(p->strm));
+    return DMBP_OK;
+}
+
+dmbp_status dmbp_plan_forward(dmbp_plan *p, const float *input, float *logits)
+{
+    if (!p || !input)
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_plan_forward: NULL "
+                              "argument");
+    const dmbp_model *m = p->m;
+    pvalue *in = &p->vals[m->input];
+    int64_t n = dmbp_shape_numel(&in->shape);
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(input[i]))
+            return dmbp_set_error(DMBP_ERR_NONFINITE, "input element %lld "
+                                  "is %s", (long long)i,
+                                  isnan(input[i]) ? "NaN" : "infinite");
+    memcpy(dmbp__mem_ptr(in->mem), input, (size_t)n * sizeof(float));
+    for (int i = 0; i < p->n_steps; i++) {
+        const plan_step *s = &p->steps[i];
+        if (s->prim) {
+            DNNL_TRY(dnnl_primitive_execute(s->prim, p->strm, s->nargs,
+                                            s->args));
+        } else {
+            DNNL_TRY(dnnl_stream_wait(p->strm));
+            TRY(s->fn(p, s));
+        }
+    }
+    DNNL_TRY(dnnl_stream_wait(p->strm));
+    TRY(run_reorder(p, p->out_reorder, p->vals[m->logits].mem,
+                    p->logits_plain));
+    p->has_run = true;
+    if (logits) {
+        int64_t k = dmbp_shape_numel(&p->vals[m->logits].shape);
+        memcpy(logits, dmbp__mem_ptr(p->logits_plain),
+               (size_t)k * sizeof(float));
+    }
+    return DMBP_OK;
+}
+
+dmbp_status dmbp_plan_output(dmbp_plan *p, float *out)
+{
+    if (!p || !out)
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_plan_output: NULL argument");
+    if (!p->has_run)
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_plan_output: call "
+                              "dmbp_plan_forward first");
+    const dmbp_model *m = p->m;
+    dnnl_memory_t src = p->logits_plain;
+    if (m->output != m->logits) {
+        TRY(run_reorder(p, p->outg_reorder, p->vals[m->output].mem,
+                        p->output_plain));
+        src = p->output_plain;
+    }
+    int64_t k = dmbp_shape_numel(&p->vals[m->output].shape);
+    memcpy(out, dmbp__mem_ptr(src), (size_t)k * sizeof(float));
+    return DMBP_OK;
+}
