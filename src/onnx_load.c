@@ -172,6 +172,21 @@ static dmbp_status decode_tensor(loader *L, const Onnx__TensorProto *t,
         }
         return DMBP_OK;
     }
+    if (dt == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL && !external) {
+        /* Flags such as Dropout's training_mode: 0 or 1 as integers. */
+        v->dtype = DT_INT64;
+        v->i64 = dmbp__malloc(n ? n * sizeof(int64_t) : 1);
+        if (!v->i64)
+            return DMBP_ERR_NOMEM;
+        if (t->has_raw_data ? t->raw_data.len != n : t->n_int32_data != n)
+            return dmbp_set_error(DMBP_ERR_FORMAT, "%s: tensor '%s': wrong "
+                                  "amount of data for %zu booleans",
+                                  L->m->name, tname, n);
+        for (size_t i = 0; i < n; i++)
+            v->i64[i] = t->has_raw_data ? t->raw_data.data[i] != 0
+                                        : t->int32_data[i] != 0;
+        return DMBP_OK;
+    }
     if (dt == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 ||
         dt == ONNX__TENSOR_PROTO__DATA_TYPE__INT32) {
         /* Integer tensors only feed shape-like inputs (Reshape's shape,
@@ -435,10 +450,12 @@ static dmbp_status load_graph(loader *L, const Onnx__ModelProto *mp)
         if (!o->domain || !o->domain[0] || !strcmp(o->domain, "ai.onnx"))
             m->opset = (int)o->version;
     }
-    if (m->opset < 0) /* IR version 1/2 files carry no opset_import */
-        return dmbp_set_error(DMBP_ERR_FORMAT, "%s: no opset for the default "
-                              "ONNX domain (corrupt or truncated file?)",
-                              m->name);
+    if (m->opset < 0 && mp->n_opset_import == 0)
+        return dmbp_set_error(DMBP_ERR_FORMAT, "%s: no opset_import (corrupt "
+                              "or truncated file?)", m->name);
+    if (m->opset < 0)
+        return dmbp_set_error(DMBP_ERR_UNSUPPORTED, "%s: the model imports no "
+                              "opset of the default ONNX domain", m->name);
     if (m->opset < DMBP_OPSET_MIN || m->opset > DMBP_OPSET_MAX)
         return dmbp_set_error(DMBP_ERR_UNSUPPORTED, "%s: opset %d is not "
                               "supported (opsets %d to %d are)", m->name,
@@ -478,8 +495,8 @@ static dmbp_status load_graph(loader *L, const Onnx__ModelProto *mp)
         m->input = vi;
     }
     if (m->input < 0)
-        return dmbp_set_error(DMBP_ERR_FORMAT, "%s: the graph has no runtime "
-                              "input", m->name);
+        return dmbp_set_error(DMBP_ERR_UNSUPPORTED, "%s: the graph has no "
+                              "runtime input", m->name);
 
     m->nodes = dmbp__calloc(g->n_node ? g->n_node : 1, sizeof(dmbp_node));
     if (!m->nodes)

@@ -25,9 +25,12 @@ static dmbp_status gemm_check(dmbp_model *m, dmbp_node *n)
     static const char *const ok[] = {"alpha", "beta", "transA", "transB",
                                      "broadcast", NULL};
     TRY(dmbp__attr_only(n, ok));
-    if (n->n_in < 2 || n->n_out != 1 || dmbp__const_in(n, 0))
-        return dmbp__node_error(n, DMBP_ERR_FORMAT, "needs a runtime A, a "
-                                "constant B and one output");
+    if (n->n_in < 2 || n->n_out != 1)
+        return dmbp__node_error(n, DMBP_ERR_FORMAT, "needs inputs A and B "
+                                "and one output");
+    if (dmbp__const_in(n, 0))
+        return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "a constant A (only "
+                                "B may be a constant)");
     float alpha, beta;
     int64_t ta, tb;
     TRY(dmbp__attr_float(n, "alpha", 1.f, &alpha));

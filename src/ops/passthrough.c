@@ -12,7 +12,8 @@ static dmbp_status dropout_check(dmbp_model *m, dmbp_node *n)
         if (!t)
             return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "training_mode "
                                     "must be a constant");
-        bool on = t->dtype == DT_FLOAT ? t->f[0] != 0 : t->i64[0] != 0;
+        bool on = dmbp_shape_numel(&t->shape) > 0 &&
+                  (t->dtype == DT_FLOAT ? t->f[0] != 0 : t->i64[0] != 0);
         if (on)
             return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "training_mode "
                                     "is true: export in eval mode");

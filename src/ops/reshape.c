@@ -40,7 +40,6 @@ typedef struct reshape_params {
 static dmbp_status reshape_check(dmbp_model *m, dmbp_node *n)
 {
     static const char *const ok5[] = {"allowzero", NULL};
-    static const char *const ok1[] = {"shape", NULL};
     if (!dmbp__has_in(n, 0) || n->n_out != 1 || dmbp__const_in(n, 0))
         return dmbp__node_error(n, DMBP_ERR_FORMAT, "needs a runtime input "
                                 "and one output");
@@ -48,15 +47,7 @@ static dmbp_status reshape_check(dmbp_model *m, dmbp_node *n)
     if (!rp)
         return DMBP_ERR_NOMEM;
     n->priv = rp;
-    if (m->opset < 5) {
-        TRY(dmbp__attr_only(n, ok1));
-        int c;
-        TRY(dmbp__attr_ints(n, "shape", rp->shape, DMBP_MAX_DIMS, &c));
-        if (c < 0)
-            return dmbp__node_error(n, DMBP_ERR_FORMAT, "no shape");
-        rp->n = c;
-        return DMBP_OK;
-    }
+    (void)m; /* opsets >= 5 (we read >= 6): the shape is an input */
     TRY(dmbp__attr_only(n, ok5));
     int64_t az;
     TRY(dmbp__attr_int(n, "allowzero", 0, &az));

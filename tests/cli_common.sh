@@ -1,0 +1,38 @@
+# Shared by the shell tests: locations and small assertions.
+set -u
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
+top_builddir=${top_builddir:-$(pwd)}
+DMBP="$top_builddir/dmbp"
+MODELS="$top_srcdir/models"
+API="$top_srcdir/tests/ref/data/api"
+IMG="$top_srcdir/tests/ref/data/img"
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/dmbp-test.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+failures=0
+
+fail() {
+    echo "FAIL: $*" >&2
+    failures=$((failures + 1))
+}
+
+# expect_exit CODE DESCRIPTION -- COMMAND...: run, check the status, keep
+# stdout in $TMP/out and stderr in $TMP/err.
+expect_exit() {
+    want=$1; what=$2; shift 3
+    "$@" >"$TMP/out" 2>"$TMP/err"
+    got=$?
+    if [ "$got" != "$want" ]; then
+        fail "$what: exit $got, want $want; stderr: $(cat "$TMP/err")"
+        return 1
+    fi
+    return 0
+}
+
+finish() {
+    if [ "$failures" -ne 0 ]; then
+        echo "$(basename "$0"): $failures failures" >&2
+        exit 1
+    fi
+    echo "$(basename "$0"): ok"
+    exit 0
+}
