@@ -11,7 +11,7 @@
  *       float logits[10];
  *       if (dmbp_model_load("models/fmnist_vgg.onnx", &model)) goto fail;
  *       dmbp_model_preprocess_defaults(model, &pre);     // from the model
- *       if (dmbp_image_load_png("models/samples/0_ankle_boot.png", &img))
+ *       if (dmbp_image_load_png("models/samples/ankle_boot.png", &img))
  *           goto fail;
  *       if (dmbp_image_preprocess(&img, &pre, &x)) goto fail; // CxHxW floats
  *       dmbp_plan_options_init(&po);                      // batch 1
@@ -84,7 +84,8 @@ typedef enum dmbp_status {
 DMBP_API const char *dmbp_status_str(dmbp_status s);
 
 /* Human detail of the last failure on this thread, e.g.
- * "model.onnx: node Conv_12 (op Conv): expected 4-D weights, got 3-D".
+ * "model.onnx: node 'conv1' (Conv, opset 13): group 3 does not divide 64
+ * output channels". Not cleared by successful calls; at most 1023 bytes.
  * Valid until the next failing call on this thread; never NULL. */
 DMBP_API const char *dmbp_last_error(void);
 
@@ -114,7 +115,8 @@ typedef struct dmbp_model dmbp_model;
 /* Load an ONNX file. Weights stored as external data are read from files
  * beside it. The graph is checked (every op supported, shapes consistent,
  * weights finite) and simplified (Dropout/Identity removed,
- * BatchNormalization folded into a preceding Conv, MatMul+Add made Gemm).
+ * BatchNormalization folded into the Conv before it when nothing else
+ * reads that Conv's output).
  * On success *out owns everything; free it with dmbp_model_free. */
 DMBP_API DMBP_NODISCARD dmbp_status dmbp_model_load(const char *path,
                                                     dmbp_model **out);
@@ -172,10 +174,16 @@ typedef struct dmbp_image {
     float *data;
 } dmbp_image;
 
-/* Read a PNG file: gray, gray+alpha, RGB, RGBA or palette, 8 or 16 bit.
- * Alpha is dropped; values are scaled to [0, 1]. */
+/* Read a PNG file: gray, gray+alpha, RGB, RGBA or palette, 1 to 16 bits
+ * per sample. Alpha is dropped (16-bit images with alpha lose colour
+ * precision where alpha is small: libpng returns them premultiplied);
+ * gamma and colour-profile chunks are ignored; values are the stored ones
+ * scaled to [0, 1]. Sides above DMBP_IMAGE_MAX_SIDE are refused. */
 DMBP_API DMBP_NODISCARD dmbp_status dmbp_image_load_png(const char *path,
                                                         dmbp_image *out);
+
+/* Largest image side read or produced by resizing. */
+#define DMBP_IMAGE_MAX_SIDE (1 << 14)
 
 /* Releases img->data and zeroes the struct. Accepts NULL. */
 DMBP_API void dmbp_image_free(dmbp_image *img);
@@ -271,8 +279,9 @@ typedef struct dmbp_node dmbp_node;
 DMBP_API const char *dmbp_node_name(const dmbp_node *n);
 DMBP_API const char *dmbp_node_op(const dmbp_node *n);
 DMBP_API int dmbp_node_num_inputs(const dmbp_node *n);
-/* Integer / float attribute, or def when absent. Fails (DMBP_ERR_ARG)
- * when present with another type. */
+/* Integer / float attribute, or def when absent. Fails (DMBP_ERR_FORMAT)
+ * when present with another type; a non-finite float attribute is
+ * DMBP_ERR_NONFINITE. */
 DMBP_API DMBP_NODISCARD dmbp_status
 dmbp_node_attr_int(const dmbp_node *n, const char *name, int64_t def,
                    int64_t *out);
@@ -280,7 +289,7 @@ DMBP_API DMBP_NODISCARD dmbp_status
 dmbp_node_attr_float(const dmbp_node *n, const char *name, float def,
                      float *out);
 /* Integer list: copies up to cap values, *count gets the full length
- * (-1 when absent). */
+ * (-1 when absent); DMBP_ERR_FORMAT when not an integer list. */
 DMBP_API DMBP_NODISCARD dmbp_status
 dmbp_node_attr_ints(const dmbp_node *n, const char *name, int64_t *buf,
                     int cap, int *count);

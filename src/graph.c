@@ -133,14 +133,14 @@ static dmbp_status fold_bn(dmbp_model *m, int bi)
 
 dmbp_status dmbp__graph_infer(const dmbp_model *m, dmbp_shape *shapes)
 {
-    dmbp_shape in[16], out[16];
+    dmbp_shape in[DMBP_MAX_NODE_IO], out[DMBP_MAX_NODE_IO];
     for (int i = 0; i < m->n_nodes; i++) {
         const dmbp_node *n = &m->nodes[i];
         if (n->dead)
             continue;
-        if (n->n_in > 16 || n->n_out > 16)
-            return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "more than 16 "
-                                    "inputs or outputs");
+        if (n->n_in > DMBP_MAX_NODE_IO || n->n_out > DMBP_MAX_NODE_IO)
+            return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "more than %d "
+                                    "inputs or outputs", DMBP_MAX_NODE_IO);
         for (int k = 0; k < n->n_in; k++) {
             if (n->in[k] < 0)
                 in[k].ndim = -1;

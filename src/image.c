@@ -16,7 +16,7 @@
  * 4 GiB or more) plus 3 GiB of floats: anything larger is a corrupt or
  * hostile header (a few kB of zlib can declare it), not an input a
  * classifier wants. It also keeps every size product far from overflow. */
-#define DMBP_IMAGE_MAX_SIDE (1 << 14)
+/* DMBP_IMAGE_MAX_SIDE comes from dmbp.h */
 
 /* Channel counts of the two image kinds. */
 #define GRAY_CHANNELS 1

@@ -48,6 +48,10 @@ bool dmbp__shape_eq(const dmbp_shape *a, const dmbp_shape *b);
 
 /* ---- the model's graph ------------------------------------------------ */
 
+/* Most inputs or outputs a node may have (Concat in DenseNet-style blocks
+ * is the widest). */
+#define DMBP_MAX_NODE_IO 64
+
 typedef enum attr_type {
     ATTR_OTHER = 0,
     ATTR_FLOAT,

@@ -267,8 +267,8 @@ dmbp_status dmbp_node_attr_ints(const dmbp_node *n, const char *name,
         return DMBP_OK;
     }
     if (a->type != ATTR_INTS)
-        return dmbp__node_error(n, DMBP_ERR_ARG, "attribute '%s' is not a "
-                                "list of integers", name);
+        return dmbp__node_error(n, DMBP_ERR_FORMAT, "attribute '%s' is not "
+                                "a list of integers", name);
     for (int i = 0; i < a->n && i < cap; i++)
         buf[i] = a->ints[i];
     *count = a->n;

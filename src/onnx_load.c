@@ -92,11 +92,17 @@ static dmbp_status read_external(loader *L, const Onnx__TensorProto *t,
                               "data but no directory was given to find it",
                               L->m->name, tname);
     /* The location must stay beside the model: no absolute paths, no "..". */
-    if (loc[0] == '/' || strstr(loc, ".."))
+    if (loc[0] == '/' || !strcmp(loc, "..") || !strncmp(loc, "../", 3) ||
+        strstr(loc, "/../") ||
+        (strlen(loc) >= 3 && !strcmp(loc + strlen(loc) - 3, "/..")))
         return dmbp_set_error(DMBP_ERR_FORMAT, "%s: tensor '%s': external "
                               "data location '%s' leaves the model's "
                               "directory", L->m->name, tname, loc);
-    if (off < 0 || (len >= 0 && (size_t)len != want))
+    if (off < 0)
+        return dmbp_set_error(DMBP_ERR_FORMAT, "%s: tensor '%s': negative "
+                              "external data offset %lld", L->m->name, tname,
+                              off);
+    if (len >= 0 && (size_t)len != want)
         return dmbp_set_error(DMBP_ERR_FORMAT, "%s: tensor '%s': external "
                               "data length %lld, expected %zu bytes",
                               L->m->name, tname, len, want);
@@ -591,8 +597,8 @@ static dmbp_status load_graph(loader *L, const Onnx__ModelProto *mp)
 static dmbp_status load_labels(dmbp_model *m)
 {
     for (int i = 0; i < m->n_meta; i++) {
-        if (strcmp(m->meta_key[i], DMBP_META_LABELS))
-            continue;
+        if (strcmp(m->meta_key[i], DMBP_META_LABELS) || m->labels)
+            continue; /* the first entry wins */
         const char *s = m->meta_val[i];
         int n = 1;
         for (const char *c = s; *c; c++)

@@ -37,7 +37,8 @@ const op_entry *dmbp__op_find(const char *type)
 
 void dmbp_op_def_init(dmbp_op_def *def)
 {
-    memset(def, 0, sizeof *def);
+    if (def)
+        memset(def, 0, sizeof *def);
 }
 
 dmbp_status dmbp_op_register(const dmbp_op_def *def)

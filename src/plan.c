@@ -388,6 +388,8 @@ dmbp_status dmbp__plan_const(plan_builder *b, const float *data,
 
 void dmbp_plan_options_init(dmbp_plan_options *o)
 {
+    if (!o)
+        return;
     memset(o, 0, sizeof *o);
     o->batch = 1;
 }

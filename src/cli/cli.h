@@ -15,7 +15,8 @@ enum {
     EXIT_FORMAT = 4,      /* not an ONNX model / not a PNG, corrupt */
     EXIT_UNSUPPORTED = 5, /* the model uses something we do not handle */
     EXIT_SHAPE = 6,       /* sizes do not fit (image vs model, ...) */
-    EXIT_NONFINITE = 7    /* NaN or infinity in weights or options */
+    EXIT_NONFINITE = 7    /* NaN or infinity in weights or input arrays
+                             (on the command line it is a usage error) */
 };
 
 /* Print "dmbp: <library detail>" and return the exit status for st. */

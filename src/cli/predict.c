@@ -215,6 +215,7 @@ static int ensure_plan(run *r, const dmbp_image *x, int batch)
     dmbp_plan_free(r->plan);
     r->plan = NULL;
     free(r->input);
+    r->input = NULL;
     dmbp_plan_options po;
     dmbp_plan_options_init(&po);
     po.batch = batch;
@@ -292,7 +293,13 @@ int cmd_predict(int argc, char **argv)
             st = dmbp_image_preprocess(&img, &pre, &x);
         dmbp_image_free(&img);
         if (st) {
-            rc = cli_fail(st);
+            /* Print what was already computed, then the error. */
+            dmbp_status err = st;
+            char msg[1024];
+            snprintf(msg, sizeof msg, "%s", dmbp_last_error());
+            if (r.plan)
+                flush(&r, &l, &o, k);
+            rc = cli_fail(dmbp_set_error(err, "%s", msg));
             break;
         }
         if (r.plan && (r.c != x.channels || r.h != x.height ||

@@ -4,7 +4,7 @@
 dmbp_status dmbp__axis(const dmbp_node *n, int64_t axis, int rank, int *out)
 {
     if (axis < -rank || axis >= rank)
-        return dmbp__node_error(n, DMBP_ERR_ARG, "axis %lld is out of range "
+        return dmbp__node_error(n, DMBP_ERR_FORMAT, "axis %lld is out of range "
                                 "for rank %d", (long long)axis, rank);
     *out = (int)(axis < 0 ? axis + rank : axis);
     return DMBP_OK;

@@ -2,7 +2,7 @@
  * along channels): oneDNN concat, inputs in whatever layouts they have. */
 #include "internal.h"
 
-#define CONCAT_MAX_INPUTS 64
+#define CONCAT_MAX_INPUTS DMBP_MAX_NODE_IO
 
 static dmbp_status concat_check(dmbp_model *m, dmbp_node *n)
 {

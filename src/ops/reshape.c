@@ -20,7 +20,7 @@ static dmbp_status flatten_infer(const dmbp_node *n, const dmbp_shape *in,
     TRY(dmbp__attr_int(n, "axis", 1, &axis));
     int r = in[0].ndim;
     if (axis < -r || axis > r)
-        return dmbp__node_error(n, DMBP_ERR_ARG, "axis %lld out of range for "
+        return dmbp__node_error(n, DMBP_ERR_FORMAT, "axis %lld out of range for "
                                 "rank %d", (long long)axis, r);
     if (axis < 0)
         axis += r;

@@ -1,5 +1,6 @@
 /* Softmax, normally the graph's last op: the logits are its input
- * (graph.c) and it runs only for dmbp_plan_output. Before opset 13 it
+ * (graph.c), the attribution methods start from them, and dmbp_plan_output
+ * gives the probabilities it computes. Before opset 13 it
  * works on the input coerced to 2-D at `axis`; from 13 on one axis. */
 #include "internal.h"
 

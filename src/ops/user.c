@@ -23,8 +23,11 @@ static dmbp_status user_infer(const dmbp_node *n, const dmbp_shape *in,
 {
     const dmbp_op_def *d = &n->op->def;
     dmbp_status st = d->infer(d->user, n, n->n_in, in, n->n_out, out);
-    if (st)
-        return dmbp__prefix_error(st, n->name);
+    if (st) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", dmbp_last_error());
+        return dmbp__node_error(n, st, "%s", msg);
+    }
     return DMBP_OK;
 }
 
@@ -41,8 +44,11 @@ static dmbp_status user_run_fn(dmbp_plan *p, const plan_step *s)
     dmbp_status st = d->forward(d->user, s->node, ur->n_in, ur->shapes, in,
                                 ur->n_out, ur->shapes + ur->n_in, out);
     (void)p;
-    if (st)
-        return dmbp__prefix_error(st, s->node->name);
+    if (st) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", dmbp_last_error());
+        return dmbp__node_error(s->node, st, "%s", msg);
+    }
     return DMBP_OK;
 }
 
