@@ -166,6 +166,13 @@ struct op_entry {
                          dmbp_shape *out);
     /* Add the forward step(s) of n to the plan being built. */
     dmbp_status (*plan)(plan_builder *b, const dmbp_node *n);
+    /* Reverse passes (dmbp-method.md section 2), both linear with the
+     * forward pass's gates frozen: `backward` adds steps taking the diff of
+     * n's output to its inputs' diffs (built in reverse node order);
+     * `tangent` adds steps pushing its inputs' tan to its output's tan,
+     * without biases (built in forward order). NULL: no reverse passes. */
+    dmbp_status (*backward)(plan_builder *b, const dmbp_node *n);
+    dmbp_status (*tangent)(plan_builder *b, const dmbp_node *n);
     void (*release)(void *priv);
     /* Whether the check keeps an int64 constant input (shape-like). */
     bool user;          /* registered through dmbp_op_register */
@@ -247,10 +254,30 @@ typedef struct pvalue {
     bool ready;
     dnnl_memory_desc_t alt_md;  /* the last layout it was reordered to, */
     dnnl_memory_t alt_mem;      /* kept for further readers of that layout */
+    /* Reverse passes (plans made with reverse = 1), same layout as mem: */
+    dnnl_memory_t diff;         /* backward: d(seed . logits)/d(value) */
+    dnnl_memory_t tan;          /* tangent: the pushed-forward signal */
+    bool diff_written;          /* a backward step already wrote diff */
+    bool relevant;              /* an ancestor of the logits */
+    dnnl_memory_t choice;       /* max pooling outputs: the chosen inputs */
 } pvalue;
 
 typedef struct plan_step plan_step;
 typedef dmbp_status (*step_fn)(dmbp_plan *p, const plan_step *s);
+
+typedef struct step_list {
+    int n, cap;
+    plan_step *s;
+} step_list;
+
+/* A mask layer: the output channels of a Conv or the units of a Gemm
+ * (dmbp-method.md section 2). */
+typedef struct mask_layer {
+    const dmbp_node *node;
+    int value;                  /* the node's output value */
+    int channels;
+    int64_t offset;             /* of its first mask in a lane's masks */
+} mask_layer;
 
 struct plan_step {
     dnnl_primitive_t prim;      /* a oneDNN primitive, or NULL: */
@@ -267,8 +294,22 @@ struct dmbp_plan {
     dnnl_engine_t eng;
     dnnl_stream_t strm;
     pvalue *vals;               /* one per model value */
-    int n_steps, cap_steps;
-    plan_step *steps;
+    step_list fwd, bwd, tan;    /* forward, backward and tangent passes */
+    step_list *cur;             /* where new steps go while building */
+    int lanes;                  /* the batch dimension of the input */
+    /* Reverse passes. */
+    bool reverse;
+    int n_mask_layers;
+    mask_layer *masks;
+    int64_t n_masks;            /* per lane */
+    float *mask_val;            /* lanes x n_masks, used by the passes */
+    float *mask_grad;           /* lanes x n_masks, tangent accumulates */
+    bool guided;                /* backward: guided backprop gating */
+    dnnl_memory_t seed_plain;   /* lanes x classes, reordered into diff */
+    dnnl_primitive_t seed_reorder;
+    dnnl_memory_t map_plain;    /* the input's diff, plain */
+    dnnl_memory_t tan_out_plain;
+    dnnl_primitive_t tan_out_reorder;
     /* Arena: every intermediate tensor is a slice of one allocation. */
     int n_bufs, cap_bufs;
     size_t *buf_size;
@@ -294,6 +335,65 @@ struct dmbp_plan {
     dnnl_memory_t output_plain;
     bool has_run;
 };
+
+/* Layout of a [N, C, spatial...] tensor as offsets: channel blocks of
+ * `block` (1 when unblocked) with strides per logical dimension. Covers
+ * nchw, nhwc, nChw8c and nChw16c, what oneDNN picks for activations. */
+typedef struct chan_layout {
+    int ndims;
+    int64_t dims[DNNL_MAX_NDIMS];
+    int64_t strides[DNNL_MAX_NDIMS]; /* of dim i (dim 1: per block) */
+    int64_t block;
+    int64_t spatial;                 /* product of dims[2..] */
+} chan_layout;
+
+dmbp_status dmbp__chan_layout(const dnnl_memory_desc_t *md, chan_layout *l);
+/* Offset of element (n, c, s) where s is the flat spatial index. */
+static inline int64_t dmbp__chan_off(const chan_layout *l, int64_t n,
+                                     int64_t c, int64_t s)
+{
+    int64_t off = n * l->strides[0] + (c / l->block) * l->strides[1] +
+                  c % l->block;
+    for (int d = l->ndims - 1; d >= 2; d--) {
+        off += (s % l->dims[d]) * l->strides[d];
+        s /= l->dims[d];
+    }
+    return off;
+}
+
+/* ---- reverse passes (reverse.c) ---------------------------------------- */
+
+/* Memory of value v's gradient (backward) to write: v's diff itself when
+ * this is the first write and the layout matches, else a temporary in
+ * layout md that dmbp__diff_commit adds in. */
+dmbp_status dmbp__diff_target(plan_builder *b, int v,
+                              const dnnl_memory_desc_t *md,
+                              dnnl_memory_t *out);
+dmbp_status dmbp__diff_commit(plan_builder *b, int v,
+                              const dnnl_memory_desc_t *md,
+                              dnnl_memory_t written);
+/* src (layout src_md) in layout want: src itself or a temporary filled by
+ * a reorder step added to the current list. */
+dmbp_status dmbp__to_layout(plan_builder *b, dnnl_memory_t src,
+                            const dnnl_memory_desc_t *src_md,
+                            const dnnl_memory_desc_t *want,
+                            dnnl_memory_t *out);
+/* The mask layer on node n's output, or NULL. */
+const mask_layer *dmbp__mask_of(const dmbp_plan *p, const dmbp_node *n);
+/* Steps for a mask layer: backward multiplies the arriving signal (kept in
+ * the output's diff) by the masks into `masked`; tangent adds
+ * sum_p diff * z into the mask gradient and scales z by the masks in
+ * place. */
+dmbp_status dmbp__mask_backward(plan_builder *b, const mask_layer *ml,
+                                dnnl_memory_t diff, dnnl_memory_t masked,
+                                const dnnl_memory_desc_t *md);
+dmbp_status dmbp__mask_tangent(plan_builder *b, const mask_layer *ml,
+                               dnnl_memory_t diff, dnnl_memory_t z,
+                               const dnnl_memory_desc_t *md);
+/* Build the backward and tangent step lists (after the forward ones). */
+dmbp_status dmbp__reverse_build(dmbp_plan *p);
+/* Run a step list. */
+dmbp_status dmbp__run_steps(dmbp_plan *p, const step_list *l);
 
 /* What an op's plan hook may use. */
 struct dmbp_plan_builder {
@@ -325,6 +425,11 @@ dmbp_status dmbp__plan_const(plan_builder *b, const float *data,
                              const dnnl_memory_desc_t *src_md,
                              const dnnl_memory_desc_t *want,
                              dnnl_memory_t *out);
+/* A reorder step src (src_md) -> dst (dst_md) in the current list. */
+dmbp_status dmbp__reorder_step(plan_builder *b, dnnl_memory_t src,
+                               const dnnl_memory_desc_t *src_md,
+                               dnnl_memory_t dst,
+                               const dnnl_memory_desc_t *dst_md);
 /* A new arena buffer of layout md, for an op's private use (e.g. a pooling
  * workspace). */
 dmbp_status dmbp__plan_scratch_mem(plan_builder *b,

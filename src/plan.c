@@ -184,8 +184,9 @@ const pvalue *dmbp__pval(plan_builder *b, int v)
 
 static dmbp_status add_step(dmbp_plan *p, const plan_step *s)
 {
-    GROW(p->steps, p->n_steps, p->cap_steps);
-    p->steps[p->n_steps++] = *s;
+    step_list *l = p->cur;
+    GROW(l->s, l->n, l->cap);
+    l->s[l->n++] = *s;
     return DMBP_OK;
 }
 
@@ -261,7 +262,7 @@ dmbp_status dmbp__plan_fn(plan_builder *b, const dmbp_node *n, step_fn fn,
     return ds;
 }
 
-static dmbp_status reorder_step(plan_builder *b, dnnl_memory_t src,
+dmbp_status dmbp__reorder_step(plan_builder *b, dnnl_memory_t src,
                                 const dnnl_memory_desc_t *src_md,
                                 dnnl_memory_t dst,
                                 const dnnl_memory_desc_t *dst_md)
@@ -299,7 +300,7 @@ dmbp_status dmbp__plan_input_as(plan_builder *b, int v,
     }
     dnnl_memory_t tmp;
     TRY(arena_mem(b->p, want, &tmp));
-    TRY(reorder_step(b, pv->mem, &pv->md, tmp, want));
+    TRY(dmbp__reorder_step(b, pv->mem, &pv->md, tmp, want));
     /* Residual branches read the same value in the same layout twice:
      * remember the last conversion. */
     pv->alt_md = *want;
@@ -491,10 +492,12 @@ static dmbp_status finalise(dmbp_plan *p)
         }
         DNNL_TRY(dnnl_memory_create(&p->scratch, &md, p->eng, buf));
         TRY(own_mem(p, p->scratch));
-        for (int i = 0; i < p->n_steps; i++)
-            for (int k = 0; k < p->steps[i].nargs; k++)
-                if (p->steps[i].args[k].arg == DNNL_ARG_SCRATCHPAD)
-                    p->steps[i].args[k].memory = p->scratch;
+        step_list *lists[3] = {&p->fwd, &p->bwd, &p->tan};
+        for (int l = 0; l < 3; l++)
+            for (int i = 0; i < lists[l]->n; i++)
+                for (int k = 0; k < lists[l]->s[i].nargs; k++)
+                    if (lists[l]->s[i].args[k].arg == DNNL_ARG_SCRATCHPAD)
+                        lists[l]->s[i].args[k].memory = p->scratch;
     }
     return DMBP_OK;
 }
@@ -522,7 +525,12 @@ static dmbp_status build(dmbp_plan *p, const dmbp_plan_options *o)
     DNNL_TRY(dnnl_stream_create(&p->strm, p->eng, dnnl_stream_default_flags));
 
     plan_builder b = {p};
+    p->cur = &p->fwd;
+    /* Ops add what the reverse passes need to the forward pass (e.g. max
+     * pooling's choices), so they must know now. */
+    p->reverse = o->reverse != 0;
     pvalue *in = &p->vals[m->input];
+    p->lanes = in->shape.ndim ? (int)in->shape.dims[0] : 1;
     TRY(dmbp__md_plain(&in->shape, &in->md));
     TRY(arena_mem(p, &in->md, &in->mem));
     in->ready = true;
@@ -540,6 +548,8 @@ static dmbp_status build(dmbp_plan *p, const dmbp_plan_options *o)
     TRY(out_reorder(p, m->logits, &p->out_reorder, &p->logits_plain));
     if (m->output != m->logits)
         TRY(out_reorder(p, m->output, &p->outg_reorder, &p->output_plain));
+    if (p->reverse)
+        TRY(dmbp__reverse_build(p));
     return finalise(p);
 }
 
@@ -571,13 +581,23 @@ void dmbp_plan_free(dmbp_plan *p)
 {
     if (!p)
         return;
-    for (int i = 0; i < p->n_steps; i++) {
-        if (p->steps[i].prim)
-            dnnl_primitive_destroy(p->steps[i].prim);
-        free(p->steps[i].args);
-        free(p->steps[i].data);
+    step_list *lists[3] = {&p->fwd, &p->bwd, &p->tan};
+    for (int l = 0; l < 3; l++) {
+        for (int i = 0; i < lists[l]->n; i++) {
+            if (lists[l]->s[i].prim)
+                dnnl_primitive_destroy(lists[l]->s[i].prim);
+            free(lists[l]->s[i].args);
+            free(lists[l]->s[i].data);
+        }
+        free(lists[l]->s);
     }
-    free(p->steps);
+    if (p->seed_reorder)
+        dnnl_primitive_destroy(p->seed_reorder);
+    if (p->tan_out_reorder)
+        dnnl_primitive_destroy(p->tan_out_reorder);
+    free(p->masks);
+    free(p->mask_val);
+    free(p->mask_grad);
     if (p->out_reorder)
         dnnl_primitive_destroy(p->out_reorder);
     if (p->outg_reorder)
@@ -639,17 +659,7 @@ dmbp_status dmbp_plan_forward(dmbp_plan *p, const float *input, float *logits)
                                   "is %s", (long long)i,
                                   isnan(input[i]) ? "NaN" : "infinite");
     memcpy(dmbp__mem_ptr(in->mem), input, (size_t)n * sizeof(float));
-    for (int i = 0; i < p->n_steps; i++) {
-        const plan_step *s = &p->steps[i];
-        if (s->prim) {
-            DNNL_TRY(dnnl_primitive_execute(s->prim, p->strm, s->nargs,
-                                            s->args));
-        } else {
-            DNNL_TRY(dnnl_stream_wait(p->strm));
-            TRY(s->fn(p, s));
-        }
-    }
-    DNNL_TRY(dnnl_stream_wait(p->strm));
+    TRY(dmbp__run_steps(p, &p->fwd));
     TRY(run_reorder(p, p->out_reorder, p->vals[m->logits].mem,
                     p->logits_plain));
     p->has_run = true;
@@ -658,6 +668,23 @@ dmbp_status dmbp_plan_forward(dmbp_plan *p, const float *input, float *logits)
         memcpy(logits, dmbp__mem_ptr(p->logits_plain),
                (size_t)k * sizeof(float));
     }
+    return DMBP_OK;
+}
+
+dmbp_status dmbp__run_steps(dmbp_plan *p, const step_list *l)
+{
+    for (int i = 0; i < l->n; i++) {
+        const plan_step *s = &l->s[i];
+        if (s->prim) {
+            DNNL_TRY(dnnl_primitive_execute(s->prim, p->strm, s->nargs,
+                                            s->args));
+        } else {
+            /* Hand-written kernels read what the primitives wrote. */
+            DNNL_TRY(dnnl_stream_wait(p->strm));
+            TRY(s->fn(p, s));
+        }
+    }
+    DNNL_TRY(dnnl_stream_wait(p->strm));
     return DMBP_OK;
 }
 

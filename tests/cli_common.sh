@@ -18,11 +18,11 @@ fail() {
 # expect_exit CODE DESCRIPTION -- COMMAND...: run, check the status, keep
 # stdout in $TMP/out and stderr in $TMP/err.
 expect_exit() {
-    want=$1; what=$2; shift 3
+    _ee_want=$1; _ee_what=$2; shift 3
     "$@" >"$TMP/out" 2>"$TMP/err"
-    got=$?
-    if [ "$got" != "$want" ]; then
-        fail "$what: exit $got, want $want; stderr: $(cat "$TMP/err")"
+    _ee_got=$?
+    if [ "$_ee_got" != "$_ee_want" ]; then
+        fail "$_ee_what: exit $_ee_got, want $_ee_want; stderr: $(cat "$TMP/err")"
         return 1
     fi
     return 0

@@ -8,7 +8,7 @@ PNG="$MODELS/samples/bag.png"
 
 # expect CODE NEEDLE DESCRIPTION -- COMMAND...
 expect() {
-    code=$1; needle=$2; what=$3; shift 3
+    code=$1; needle=$2; what=$3; shift 4
     expect_exit "$code" "$what" -- "$@" || return
     lines=$(wc -l <"$TMP/err")
     [ "$lines" -eq 1 ] || fail "$what: $lines lines on stderr: $(cat "$TMP/err")"
@@ -17,7 +17,7 @@ expect() {
 }
 
 # Usage: status 2.
-expect 2 "usage" "no arguments" -- "$DMBP"
+expect 2 "no command" "no arguments" -- "$DMBP"
 expect 2 "unknown command 'frobnicate'" "unknown command" -- "$DMBP" frobnicate
 expect 2 "--bogus" "unknown option" -- "$DMBP" predict "$VGG" "$PNG" --bogus
 expect 2 "--top" "--top 0" -- "$DMBP" predict "$VGG" "$PNG" --top 0

@@ -115,6 +115,59 @@ static dmbp_status add_plan(plan_builder *b, const dmbp_node *n)
     return dmbp__plan_prim(b, n, pd, args, 3);
 }
 
+/* Backward: each runtime operand receives the output's diff (a constant
+ * operand is a bias: nothing to pass). */
+static dmbp_status add_backward(plan_builder *b, const dmbp_node *n)
+{
+    const pvalue *y = &b->p->vals[n->out[0]];
+    for (int i = 0; i < 2; i++) {
+        if (dmbp__const_in(n, i))
+            continue;
+        const pvalue *x = &b->p->vals[n->in[i]];
+        if (!dmbp__shape_eq(&x->shape, &y->shape))
+            return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "reverse passes "
+                                    "through a broadcast activation");
+        dnnl_memory_t dx;
+        TRY(dmbp__diff_target(b, n->in[i], &y->md, &dx));
+        TRY(dmbp__reorder_step(b, y->diff, &y->md, dx, &y->md));
+        TRY(dmbp__diff_commit(b, n->in[i], &y->md, dx));
+    }
+    return DMBP_OK;
+}
+
+/* Tangent: the sum of the runtime operands' tangents; constants drop. */
+static dmbp_status add_tangent(plan_builder *b, const dmbp_node *n)
+{
+    const pvalue *y = &b->p->vals[n->out[0]];
+    dnnl_memory_t t[2];
+    int k = 0;
+    for (int i = 0; i < 2; i++) {
+        if (dmbp__const_in(n, i))
+            continue;
+        const pvalue *x = &b->p->vals[n->in[i]];
+        TRY(dmbp__to_layout(b, x->tan, &x->md, &y->md, &t[k]));
+        k++;
+    }
+    if (k == 1)
+        return dmbp__reorder_step(b, t[0], &y->md, y->tan, &y->md);
+    dnnl_binary_desc_t bd;
+    DNNL_TRY(dnnl_binary_desc_init(&bd, dnnl_binary_add, &y->md, &y->md,
+                                   &y->md));
+    dnnl_primitive_attr_t attr;
+    TRY(dmbp__plan_attr(&attr));
+    dnnl_primitive_desc_t pd;
+    dnnl_status_t s = dnnl_primitive_desc_create(&pd, &bd, attr, b->p->eng,
+                                                 NULL);
+    dnnl_primitive_attr_destroy(attr);
+    if (s != dnnl_success)
+        return dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN binary add: %s",
+                                dnnl__status_str(s));
+    dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC_0, t[0]},
+                               {DNNL_ARG_SRC_1, t[1]},
+                               {DNNL_ARG_DST, y->tan}};
+    return dmbp__plan_prim(b, n, pd, args, 3);
+}
+
 const op_entry dmbp__op_add = {
     .type = "Add", .check = add_check, .infer = add_infer,
-    .plan = add_plan};
+    .plan = add_plan, .backward = add_backward, .tangent = add_tangent};

@@ -138,6 +138,64 @@ static dmbp_status bn_plan(plan_builder *b, const dmbp_node *n)
     return dmbp__plan_prim(b, n, pd, args, 6);
 }
 
+/* Both reverse passes multiply channel c by scale[c] (the shift is a
+ * bias: dropped). */
+typedef struct bn_run {
+    chan_layout l;
+    const float *scale;
+} bn_run;
+
+static dmbp_status bn_scale_fn(dmbp_plan *p, const plan_step *s)
+{
+    const bn_run *r = s->data;
+    const float *in = dmbp__mem_ptr(s->args[0].memory);
+    float *out = dmbp__mem_ptr(s->args[1].memory);
+    const chan_layout *l = &r->l;
+#pragma omp parallel for collapse(2)
+    for (int64_t n = 0; n < l->dims[0]; n++)
+        for (int64_t c = 0; c < l->dims[1]; c++)
+            for (int64_t sp = 0; sp < l->spatial; sp++) {
+                int64_t o = dmbp__chan_off(l, n, c, sp);
+                out[o] = in[o] * r->scale[c];
+            }
+    (void)p;
+    return DMBP_OK;
+}
+
+static dmbp_status bn_scale_step(plan_builder *b, const dmbp_node *n,
+                                 const dnnl_memory_desc_t *md,
+                                 dnnl_memory_t in, dnnl_memory_t out)
+{
+    const bn_params *bp = n->priv;
+    bn_run *r = dmbp__malloc(sizeof *r);
+    if (!r)
+        return DMBP_ERR_NOMEM;
+    dmbp_status st = dmbp__chan_layout(md, &r->l);
+    if (st) {
+        free(r);
+        return st;
+    }
+    r->scale = bp->scale;
+    dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, in}, {DNNL_ARG_DST, out}};
+    return dmbp__plan_fn(b, n, bn_scale_fn, r, args, 2);
+}
+
+static dmbp_status bn_backward(plan_builder *b, const dmbp_node *n)
+{
+    const pvalue *x = &b->p->vals[n->in[0]], *y = &b->p->vals[n->out[0]];
+    dnnl_memory_t dx;
+    TRY(dmbp__diff_target(b, n->in[0], &x->md, &dx));
+    TRY(bn_scale_step(b, n, &x->md, y->diff, dx));
+    return dmbp__diff_commit(b, n->in[0], &x->md, dx);
+}
+
+static dmbp_status bn_tangent(plan_builder *b, const dmbp_node *n)
+{
+    const pvalue *x = &b->p->vals[n->in[0]], *y = &b->p->vals[n->out[0]];
+    return bn_scale_step(b, n, &x->md, x->tan, y->tan);
+}
+
 const op_entry dmbp__op_batchnorm = {
     .type = "BatchNormalization", .check = bn_check, .infer = bn_infer,
-    .plan = bn_plan, .release = bn_release};
+    .plan = bn_plan, .backward = bn_backward, .tangent = bn_tangent,
+    .release = bn_release};

@@ -87,6 +87,74 @@ static dmbp_status concat_plan(plan_builder *b, const dmbp_node *n)
     return dmbp__plan_prim(b, n, pd, args, n->n_in + 1);
 }
 
+/* Backward: each input's diff is its slice of the output's diff, cut from a
+ * plain copy (blocked layouts cannot be sliced at channel offsets that are
+ * not multiples of the block). */
+static dmbp_status concat_backward(plan_builder *b, const dmbp_node *n)
+{
+    const pvalue *y = &b->p->vals[n->out[0]];
+    int64_t axis;
+    int ax;
+    TRY(dmbp__attr_int(n, "axis", 0, &axis));
+    TRY(dmbp__axis(n, axis, y->shape.ndim, &ax));
+    dnnl_memory_desc_t yplain;
+    dnnl_memory_t dyp;
+    TRY(dmbp__md_plain(&y->shape, &yplain));
+    TRY(dmbp__to_layout(b, y->diff, &y->md, &yplain, &dyp));
+    dnnl_dims_t dims, offs = {0};
+    int64_t at = 0;
+    for (int i = 0; i < n->n_in; i++) {
+        const pvalue *x = &b->p->vals[n->in[i]];
+        for (int d = 0; d < x->shape.ndim; d++)
+            dims[d] = x->shape.dims[d];
+        offs[ax] = at;
+        at += x->shape.dims[ax];
+        if (dmbp__const_in(n, i))
+            continue;
+        dnnl_memory_desc_t sub;
+        DNNL_TRY(dnnl_memory_desc_init_submemory(&sub, &yplain, dims, offs));
+        dnnl_memory_t view, dx;
+        TRY(dmbp__plan_view(b, &sub, dyp, &view));
+        TRY(dmbp__diff_target(b, n->in[i], &x->md, &dx));
+        TRY(dmbp__reorder_step(b, view, &sub, dx, &x->md));
+        TRY(dmbp__diff_commit(b, n->in[i], &x->md, dx));
+    }
+    return DMBP_OK;
+}
+
+static dmbp_status concat_tangent(plan_builder *b, const dmbp_node *n)
+{
+    const pvalue *y = &b->p->vals[n->out[0]];
+    int64_t axis;
+    int ax;
+    TRY(dmbp__attr_int(n, "axis", 0, &axis));
+    TRY(dmbp__axis(n, axis, y->shape.ndim, &ax));
+    dnnl_memory_desc_t mds[CONCAT_MAX_INPUTS];
+    dnnl_exec_arg_t args[CONCAT_MAX_INPUTS + 1];
+    for (int i = 0; i < n->n_in; i++) {
+        if (dmbp__const_in(n, i))
+            return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "reverse passes "
+                                    "through a Concat with a constant input");
+        const pvalue *x = &b->p->vals[n->in[i]];
+        mds[i] = x->md;
+        args[i].arg = DNNL_ARG_MULTIPLE_SRC + i;
+        args[i].memory = x->tan;
+    }
+    dnnl_primitive_attr_t attr;
+    TRY(dmbp__plan_attr(&attr));
+    dnnl_primitive_desc_t pd;
+    dnnl_status_t s = dnnl_concat_primitive_desc_create(
+        &pd, &y->md, n->n_in, ax, mds, attr, b->p->eng);
+    dnnl_primitive_attr_destroy(attr);
+    if (s != dnnl_success)
+        return dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN concat: %s",
+                                dnnl__status_str(s));
+    args[n->n_in].arg = DNNL_ARG_DST;
+    args[n->n_in].memory = y->tan;
+    return dmbp__plan_prim(b, n, pd, args, n->n_in + 1);
+}
+
 const op_entry dmbp__op_concat = {
     .type = "Concat", .check = concat_check, .infer = concat_infer,
-    .plan = concat_plan};
+    .plan = concat_plan, .backward = concat_backward,
+    .tangent = concat_tangent};

@@ -142,10 +142,160 @@ static dmbp_status conv_plan(plan_builder *b, const dmbp_node *n)
     return dmbp__plan_prim(b, n, pd, args, has_bias ? 4 : 3);
 }
 
+/* Strides, dilations and pads of n for input x, in oneDNN's terms. */
+static dmbp_status conv_geometry(const dmbp_node *n, const dmbp_shape *x,
+                                 dnnl_dims_t strides, dnnl_dims_t dil,
+                                 dnnl_dims_t pl, dnnl_dims_t pr)
+{
+    const conv_params *cp = n->priv;
+    int64_t o[DMBP_MAX_SPATIAL], pb[DMBP_MAX_SPATIAL], pe[DMBP_MAX_SPATIAL];
+    TRY(dmbp__window_out(n, &cp->w, x->dims + 2, o, pb, pe));
+    for (int i = 0; i < cp->w.nsp; i++) {
+        strides[i] = cp->w.stride[i];
+        dil[i] = cp->w.dilation[i] - 1;
+        pl[i] = pb[i];
+        pr[i] = pe[i];
+    }
+    return DMBP_OK;
+}
+
+static void grouped_shape(const dmbp_node *n, dmbp_shape *ws)
+{
+    const conv_params *cp = n->priv;
+    const value *wv = &n->model->values[n->in[1]];
+    *ws = wv->shape;
+    if (cp->group > 1) {
+        ws->ndim = wv->shape.ndim + 1;
+        ws->dims[0] = cp->group;
+        ws->dims[1] = wv->shape.dims[0] / cp->group;
+        for (int i = 1; i < wv->shape.ndim; i++)
+            ws->dims[i + 1] = wv->shape.dims[i];
+    }
+}
+
+static dmbp_status make_pd(plan_builder *b, const_dnnl_op_desc_t d,
+                           const_dnnl_primitive_desc_t hint,
+                           const dmbp_node *n, dnnl_primitive_desc_t *pd)
+{
+    dnnl_primitive_attr_t attr;
+    TRY(dmbp__plan_attr(&attr));
+    dnnl_status_t s = dnnl_primitive_desc_create(pd, d, attr, b->p->eng, hint);
+    dnnl_primitive_attr_destroy(attr);
+    if (s != dnnl_success)
+        return dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN has no "
+                                "convolution pass for this shape (%s)",
+                                dnnl__status_str(s));
+    return DMBP_OK;
+}
+
+/* Backward: masked diff of the output, then convolution backward-data. */
+static dmbp_status conv_backward(plan_builder *b, const dmbp_node *n)
+{
+    dmbp_plan *p = b->p;
+    const pvalue *x = &p->vals[n->in[0]], *y = &p->vals[n->out[0]];
+    const value *wv = &n->model->values[n->in[1]];
+    dnnl_dims_t strides, dil, pl, pr;
+    TRY(conv_geometry(n, &x->shape, strides, dil, pl, pr));
+    dmbp_shape ws;
+    grouped_shape(n, &ws);
+    dnnl_memory_desc_t x_any, w_any, w_plain, y_any;
+    TRY(dmbp__md_any(&x->shape, &x_any));
+    TRY(dmbp__md_any(&ws, &w_any));
+    TRY(dmbp__md_plain(&ws, &w_plain));
+    TRY(dmbp__md_any(&y->shape, &y_any));
+    dnnl_convolution_desc_t fd, bd;
+    DNNL_TRY(dnnl_dilated_convolution_forward_desc_init(
+        &fd, dnnl_forward_training, dnnl_convolution_direct, &x_any, &w_any,
+        NULL, &y_any, strides, dil, pl, pr));
+    DNNL_TRY(dnnl_dilated_convolution_backward_data_desc_init(
+        &bd, dnnl_convolution_direct, &x_any, &w_any, &y_any, strides, dil,
+        pl, pr));
+    dnnl_primitive_desc_t hint, pd;
+    TRY(make_pd(b, &fd, NULL, n, &hint));
+    dmbp_status st = make_pd(b, &bd, hint, n, &pd);
+    dnnl_primitive_desc_destroy(hint);
+    TRY(st);
+    const dnnl_memory_desc_t *dx_md =
+        dnnl_primitive_desc_query_md(pd, dnnl_query_diff_src_md, 0);
+    const dnnl_memory_desc_t *w_md =
+        dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+    const dnnl_memory_desc_t *dy_md =
+        dnnl_primitive_desc_query_md(pd, dnnl_query_diff_dst_md, 0);
+    const mask_layer *ml = dmbp__mask_of(p, n);
+    dnnl_memory_t dy = y->diff, w, dyc, dx;
+    if (!st && ml) {
+        st = dmbp__plan_scratch_mem(b, &y->md, &dy);
+        if (!st)
+            st = dmbp__mask_backward(b, ml, y->diff, dy, &y->md);
+    }
+    if (!st)
+        st = dmbp__to_layout(b, dy, &y->md, dy_md, &dyc);
+    if (!st)
+        st = dmbp__plan_const(b, wv->f, &w_plain, w_md, &w);
+    if (!st)
+        st = dmbp__diff_target(b, n->in[0], dx_md, &dx);
+    if (st) {
+        dnnl_primitive_desc_destroy(pd);
+        return st;
+    }
+    dnnl_memory_desc_t dx_copy = *dx_md;
+    dnnl_exec_arg_t args[3] = {{DNNL_ARG_DIFF_DST, dyc},
+                               {DNNL_ARG_WEIGHTS, w},
+                               {DNNL_ARG_DIFF_SRC, dx}};
+    TRY(dmbp__plan_prim(b, n, pd, args, 3));
+    return dmbp__diff_commit(b, n->in[0], &dx_copy, dx);
+}
+
+/* Tangent: the convolution without its bias, then the mask layer. */
+static dmbp_status conv_tangent(plan_builder *b, const dmbp_node *n)
+{
+    dmbp_plan *p = b->p;
+    const pvalue *x = &p->vals[n->in[0]], *y = &p->vals[n->out[0]];
+    const value *wv = &n->model->values[n->in[1]];
+    dnnl_dims_t strides, dil, pl, pr;
+    TRY(conv_geometry(n, &x->shape, strides, dil, pl, pr));
+    dmbp_shape ws;
+    grouped_shape(n, &ws);
+    dnnl_memory_desc_t x_any, w_any, w_plain;
+    TRY(dmbp__md_any(&x->shape, &x_any));
+    TRY(dmbp__md_any(&ws, &w_any));
+    TRY(dmbp__md_plain(&ws, &w_plain));
+    dnnl_convolution_desc_t fd;
+    /* The output in the forward layout, so the mask sweep reads diff and
+     * tan alike. */
+    DNNL_TRY(dnnl_dilated_convolution_forward_desc_init(
+        &fd, dnnl_forward_inference, dnnl_convolution_direct, &x_any, &w_any,
+        NULL, &y->md, strides, dil, pl, pr));
+    dnnl_primitive_desc_t pd;
+    TRY(make_pd(b, &fd, NULL, n, &pd));
+    const dnnl_memory_desc_t *x_md =
+        dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
+    const dnnl_memory_desc_t *w_md =
+        dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+    dnnl_memory_t tx, w;
+    dmbp_status st = dmbp__to_layout(b, x->tan, &x->md, x_md, &tx);
+    if (!st)
+        st = dmbp__plan_const(b, wv->f, &w_plain, w_md, &w);
+    if (st) {
+        dnnl_primitive_desc_destroy(pd);
+        return st;
+    }
+    dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, tx},
+                               {DNNL_ARG_WEIGHTS, w},
+                               {DNNL_ARG_DST, y->tan}};
+    TRY(dmbp__plan_prim(b, n, pd, args, 3));
+    const mask_layer *ml = dmbp__mask_of(p, n);
+    if (ml)
+        TRY(dmbp__mask_tangent(b, ml, y->diff, y->tan, &y->md));
+    return DMBP_OK;
+}
+
 const op_entry dmbp__op_conv = {
     .type = "Conv",
     .check = conv_check,
     .infer = conv_infer,
     .plan = conv_plan,
+    .backward = conv_backward,
+    .tangent = conv_tangent,
     .release = free,
 };

@@ -116,12 +116,100 @@ static dmbp_status eltwise_plan(plan_builder *b, const dmbp_node *n)
     return dmbp__plan_prim(b, n, pd, args, 2);
 }
 
+/* The gate of the activation at its input u (dmbp-method.md section 1):
+ * ReLU 1[u>0], LeakyReLU 1 or its slope, Clip 1[lo<u<hi]. The same rules
+ * as PyTorch's backward functions, so ties at the kinks agree. */
+typedef struct gate_run {
+    eltwise_params e;
+    int64_t n;           /* elements in the buffers (with padding) */
+} gate_run;
+
+static inline float gate(const eltwise_params *e, float u)
+{
+    if (e->alg == dnnl_eltwise_clip_v2)
+        return u > e->alpha && u < e->beta ? 1.f : 0.f;
+    return u > 0 ? 1.f : e->alpha;
+}
+
+/* args: u (the forward input), signal in, signal out. */
+static dmbp_status gate_backward_fn(dmbp_plan *p, const plan_step *s)
+{
+    const gate_run *g = s->data;
+    const float *u = dmbp__mem_ptr(s->args[0].memory);
+    const float *dy = dmbp__mem_ptr(s->args[1].memory);
+    float *dx = dmbp__mem_ptr(s->args[2].memory);
+    bool guided = p->guided;
+#pragma omp parallel for simd
+    for (int64_t i = 0; i < g->n; i++) {
+        float v = dy[i] * gate(&g->e, u[i]);
+        dx[i] = guided && !(dy[i] > 0) ? 0.f : v;
+    }
+    return DMBP_OK;
+}
+
+static dmbp_status gate_tangent_fn(dmbp_plan *p, const plan_step *s)
+{
+    const gate_run *g = s->data;
+    const float *u = dmbp__mem_ptr(s->args[0].memory);
+    const float *tx = dmbp__mem_ptr(s->args[1].memory);
+    float *ty = dmbp__mem_ptr(s->args[2].memory);
+#pragma omp parallel for simd
+    for (int64_t i = 0; i < g->n; i++)
+        ty[i] = tx[i] * gate(&g->e, u[i]);
+    (void)p;
+    return DMBP_OK;
+}
+
+static dmbp_status gate_new(const dmbp_node *n, const pvalue *x,
+                            gate_run **out)
+{
+    gate_run *g = dmbp__malloc(sizeof *g);
+    if (!g)
+        return DMBP_ERR_NOMEM;
+    g->e = *(const eltwise_params *)n->priv;
+    g->n = (int64_t)(dnnl_memory_desc_get_size(&x->md) / sizeof(float));
+    *out = g;
+    return DMBP_OK;
+}
+
+static dmbp_status eltwise_backward(plan_builder *b, const dmbp_node *n)
+{
+    const pvalue *x = &b->p->vals[n->in[0]], *y = &b->p->vals[n->out[0]];
+    gate_run *g;
+    TRY(gate_new(n, x, &g));
+    dnnl_memory_t dx;
+    dmbp_status st = dmbp__diff_target(b, n->in[0], &x->md, &dx);
+    if (st) {
+        free(g);
+        return st;
+    }
+    dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, x->mem},
+                               {DNNL_ARG_DIFF_DST, y->diff},
+                               {DNNL_ARG_DIFF_SRC, dx}};
+    TRY(dmbp__plan_fn(b, n, gate_backward_fn, g, args, 3));
+    return dmbp__diff_commit(b, n->in[0], &x->md, dx);
+}
+
+static dmbp_status eltwise_tangent(plan_builder *b, const dmbp_node *n)
+{
+    const pvalue *x = &b->p->vals[n->in[0]], *y = &b->p->vals[n->out[0]];
+    gate_run *g;
+    TRY(gate_new(n, x, &g));
+    dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, x->mem},
+                               {DNNL_ARG_SRC_1, x->tan},
+                               {DNNL_ARG_DST, y->tan}};
+    return dmbp__plan_fn(b, n, gate_tangent_fn, g, args, 3);
+}
+
 const op_entry dmbp__op_relu = {
     .type = "Relu", .check = relu_check, .infer = same_infer,
-    .plan = eltwise_plan, .release = free};
+    .plan = eltwise_plan, .backward = eltwise_backward,
+    .tangent = eltwise_tangent, .release = free};
 const op_entry dmbp__op_leakyrelu = {
     .type = "LeakyRelu", .check = leakyrelu_check, .infer = same_infer,
-    .plan = eltwise_plan, .release = free};
+    .plan = eltwise_plan, .backward = eltwise_backward,
+    .tangent = eltwise_tangent, .release = free};
 const op_entry dmbp__op_clip = {
     .type = "Clip", .check = clip_check, .infer = same_infer,
-    .plan = eltwise_plan, .release = free};
+    .plan = eltwise_plan, .backward = eltwise_backward,
+    .tangent = eltwise_tangent, .release = free};

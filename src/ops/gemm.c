@@ -211,9 +211,123 @@ static dmbp_status gemm_plan(plan_builder *b, const dmbp_node *n)
     return dmbp__plan_prim(b, n, pd, args, g->matmul ? 3 : 4);
 }
 
+/* The weights [K, N] (alpha folded) of a Gemm, or of a MatMul with a 2-D
+ * B; batched B has no reverse passes. */
+static dmbp_status weights_2d(const dmbp_node *n, const float **w)
+{
+    const gemm_params *g = n->priv;
+    if (!g->matmul) {
+        *w = g->w;
+        return DMBP_OK;
+    }
+    if (g->b_shape.ndim != 2)
+        return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "reverse passes "
+                                "through a MatMul with a batched B");
+    *w = n->model->values[n->in[1]].f;
+    return DMBP_OK;
+}
+
+/* src [.., M, r] x weights [r, c] -> dst [.., M, c], all plain, weights
+ * given as plain data (rows x cols). */
+static dmbp_status matmul_step(plan_builder *b, const dmbp_node *n,
+                               const dmbp_shape *src_shape, dnnl_memory_t src,
+                               const float *w, int64_t rows, int64_t cols,
+                               dnnl_memory_t dst)
+{
+    int r = src_shape->ndim;
+    dmbp_shape ws, ds = *src_shape;
+    ws.ndim = r;
+    for (int i = 0; i < r - 2; i++)
+        ws.dims[i] = 1;
+    ws.dims[r - 2] = rows;
+    ws.dims[r - 1] = cols;
+    ds.dims[r - 1] = cols;
+    dnnl_memory_desc_t s_md, w_plain, w_any, d_md;
+    TRY(dmbp__md_plain(src_shape, &s_md));
+    TRY(dmbp__md_plain(&ws, &w_plain));
+    TRY(dmbp__md_any(&ws, &w_any));
+    TRY(dmbp__md_plain(&ds, &d_md));
+    dnnl_matmul_desc_t md;
+    DNNL_TRY(dnnl_matmul_desc_init(&md, &s_md, &w_any, NULL, &d_md));
+    dnnl_primitive_attr_t attr;
+    TRY(dmbp__plan_attr(&attr));
+    dnnl_primitive_desc_t pd;
+    dnnl_status_t s = dnnl_primitive_desc_create(&pd, &md, attr, b->p->eng,
+                                                 NULL);
+    dnnl_primitive_attr_destroy(attr);
+    if (s != dnnl_success)
+        return dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN has no matmul "
+                                "for this shape (%s)", dnnl__status_str(s));
+    dnnl_memory_t wm;
+    dmbp_status st = dmbp__plan_const(
+        b, w, &w_plain,
+        dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), &wm);
+    if (st) {
+        dnnl_primitive_desc_destroy(pd);
+        return st;
+    }
+    dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, src},
+                               {DNNL_ARG_WEIGHTS, wm},
+                               {DNNL_ARG_DST, dst}};
+    return dmbp__plan_prim(b, n, pd, args, 3);
+}
+
+/* Backward: dA = (masked dY) W^T. */
+static dmbp_status gemm_backward(plan_builder *b, const dmbp_node *n)
+{
+    const gemm_params *g = n->priv;
+    dmbp_plan *p = b->p;
+    const pvalue *a = &p->vals[n->in[0]], *y = &p->vals[n->out[0]];
+    const float *w;
+    TRY(weights_2d(n, &w));
+    float *wt = dmbp__malloc((size_t)(g->k * g->n) * sizeof(float));
+    if (!wt)
+        return DMBP_ERR_NOMEM;
+    for (int64_t i = 0; i < g->k; i++)
+        for (int64_t j = 0; j < g->n; j++)
+            wt[j * g->k + i] = w[i * g->n + j];
+    const mask_layer *ml = dmbp__mask_of(p, n);
+    dnnl_memory_t dy = y->diff, da;
+    dnnl_memory_desc_t a_plain;
+    dmbp_status st = dmbp__md_plain(&a->shape, &a_plain);
+    if (!st && ml) {
+        st = dmbp__plan_scratch_mem(b, &y->md, &dy);
+        if (!st)
+            st = dmbp__mask_backward(b, ml, y->diff, dy, &y->md);
+    }
+    if (!st)
+        st = dmbp__diff_target(b, n->in[0], &a_plain, &da);
+    if (!st)
+        st = matmul_step(b, n, &y->shape, dy, wt, g->n, g->k, da);
+    free(wt);
+    TRY(st);
+    return dmbp__diff_commit(b, n->in[0], &a_plain, da);
+}
+
+/* Tangent: Z = T(A) W without the bias, then the mask layer. */
+static dmbp_status gemm_tangent(plan_builder *b, const dmbp_node *n)
+{
+    const gemm_params *g = n->priv;
+    dmbp_plan *p = b->p;
+    const pvalue *a = &p->vals[n->in[0]], *y = &p->vals[n->out[0]];
+    const float *w;
+    TRY(weights_2d(n, &w));
+    dnnl_memory_desc_t a_plain;
+    dnnl_memory_t ta;
+    TRY(dmbp__md_plain(&a->shape, &a_plain));
+    TRY(dmbp__to_layout(b, a->tan, &a->md, &a_plain, &ta));
+    TRY(matmul_step(b, n, &a->shape, ta, w, g->k, g->n, y->tan));
+    const mask_layer *ml = dmbp__mask_of(p, n);
+    if (ml)
+        TRY(dmbp__mask_tangent(b, ml, y->diff, y->tan, &y->md));
+    return DMBP_OK;
+}
+
 const op_entry dmbp__op_gemm = {
     .type = "Gemm", .check = gemm_check, .infer = gemm_infer,
-    .plan = gemm_plan, .release = gemm_release};
+    .plan = gemm_plan, .backward = gemm_backward, .tangent = gemm_tangent,
+    .release = gemm_release};
 const op_entry dmbp__op_matmul = {
     .type = "MatMul", .check = matmul_check, .infer = gemm_infer,
-    .plan = gemm_plan, .release = gemm_release};
+    .plan = gemm_plan, .backward = gemm_backward, .tangent = gemm_tangent,
+    .release = gemm_release};

@@ -143,6 +143,92 @@ static dmbp_status pad_plan(plan_builder *b, const dmbp_node *n)
     return dmbp__plan_fn(b, n, pad_run_fn, pr, args, 2);
 }
 
+/* Backward: the diff of the output's interior. */
+static dmbp_status crop_fn(dmbp_plan *p, const plan_step *s)
+{
+    const pad_run *pr = s->data;
+    const float *src = dmbp__mem_ptr(s->args[0].memory); /* padded */
+    float *dst = dmbp__mem_ptr(s->args[1].memory);
+    int r = pr->in.ndim;
+    int64_t inner = r ? pr->in.dims[r - 1] : 1;
+    int64_t rows = inner ? dmbp_shape_numel(&pr->in) / inner : 0;
+    int64_t ostride[DMBP_MAX_DIMS];
+    int64_t st = 1;
+    for (int d = r - 1; d >= 0; d--) {
+        ostride[d] = st;
+        st *= pr->out.dims[d];
+    }
+#pragma omp parallel for
+    for (int64_t row = 0; row < rows; row++) {
+        int64_t rem = row, off = 0;
+        for (int d = r - 2; d >= 0; d--) {
+            int64_t c = rem % pr->in.dims[d];
+            rem /= pr->in.dims[d];
+            off += (c + pr->begin[d]) * ostride[d];
+        }
+        if (r)
+            off += pr->begin[r - 1];
+        memcpy(dst + row * inner, src + off, (size_t)inner * sizeof(float));
+    }
+    (void)p;
+    return DMBP_OK;
+}
+
+static dmbp_status pad_run_of(plan_builder *b, const dmbp_node *n,
+                              float fill, pad_run **out)
+{
+    const pad_params *pp = n->priv;
+    pad_run *pr = dmbp__calloc(1, sizeof *pr);
+    if (!pr)
+        return DMBP_ERR_NOMEM;
+    pr->in = b->p->vals[n->in[0]].shape;
+    pr->out = b->p->vals[n->out[0]].shape;
+    for (int i = 0; i < pr->in.ndim; i++)
+        pr->begin[i] = pp->pads[i];
+    pr->value = fill;
+    *out = pr;
+    return DMBP_OK;
+}
+
+static dmbp_status pad_backward(plan_builder *b, const dmbp_node *n)
+{
+    const pvalue *x = &b->p->vals[n->in[0]], *y = &b->p->vals[n->out[0]];
+    pad_run *pr;
+    TRY(pad_run_of(b, n, 0.f, &pr));
+    dnnl_memory_desc_t xplain;
+    dnnl_memory_t dx;
+    dmbp_status st = dmbp__md_plain(&x->shape, &xplain);
+    if (!st)
+        st = dmbp__diff_target(b, n->in[0], &xplain, &dx);
+    if (st) {
+        free(pr);
+        return st;
+    }
+    dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, y->diff}, {DNNL_ARG_DST, dx}};
+    TRY(dmbp__plan_fn(b, n, crop_fn, pr, args, 2));
+    return dmbp__diff_commit(b, n->in[0], &xplain, dx);
+}
+
+/* Tangent: padding with zeros (the constant is a bias). */
+static dmbp_status pad_tangent(plan_builder *b, const dmbp_node *n)
+{
+    const pvalue *x = &b->p->vals[n->in[0]], *y = &b->p->vals[n->out[0]];
+    pad_run *pr;
+    TRY(pad_run_of(b, n, 0.f, &pr));
+    dnnl_memory_desc_t xplain;
+    dnnl_memory_t tx;
+    dmbp_status st = dmbp__md_plain(&x->shape, &xplain);
+    if (!st)
+        st = dmbp__to_layout(b, x->tan, &x->md, &xplain, &tx);
+    if (st) {
+        free(pr);
+        return st;
+    }
+    dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, tx}, {DNNL_ARG_DST, y->tan}};
+    return dmbp__plan_fn(b, n, pad_run_fn, pr, args, 2);
+}
+
 const op_entry dmbp__op_pad = {
     .type = "Pad", .check = pad_check, .infer = pad_infer,
-    .plan = pad_plan, .release = free};
+    .plan = pad_plan, .backward = pad_backward, .tangent = pad_tangent,
+    .release = free};

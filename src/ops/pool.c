@@ -125,6 +125,297 @@ static dmbp_status pool_infer(const dmbp_node *n, const dmbp_shape *in,
     return DMBP_OK;
 }
 
+/* Max pooling's choices for the reverse passes: for every output, the
+ * flat spatial index of the input it took, the first maximum in scan order
+ * as PyTorch takes it. Computed by hand on a plain copy of the input, so
+ * the rule and the layout are ours, not oneDNN's workspace format. */
+typedef struct pool_run {
+    window w;
+    int64_t pb[DMBP_MAX_SPATIAL];
+    dmbp_shape x, y;
+    int32_t *choice;     /* numel(y), owned by the plan (arena) */
+} pool_run;
+
+static dmbp_status pool_run_new(plan_builder *b, const dmbp_node *n,
+                                pool_run **out)
+{
+    const pvalue *x = &b->p->vals[n->in[0]];
+    pool_run *r = dmbp__calloc(1, sizeof *r);
+    if (!r)
+        return DMBP_ERR_NOMEM;
+    int64_t o[DMBP_MAX_SPATIAL], pe[DMBP_MAX_SPATIAL];
+    dmbp_status st = pool_window(n, &x->shape, &r->w);
+    if (!st)
+        st = dmbp__window_out(n, &r->w, x->shape.dims + 2, o, r->pb, pe);
+    if (st) {
+        free(r);
+        return st;
+    }
+    r->x = x->shape;
+    r->y = b->p->vals[n->out[0]].shape;
+    *out = r;
+    return DMBP_OK;
+}
+
+/* Input plane offset of window element k (row-major over the kernel) of
+ * output position oy (flat), or -1 when it falls in the padding. */
+static int64_t window_at(const pool_run *r, int64_t oy, int64_t k)
+{
+    int nsp = r->w.nsp;
+    int64_t idx = 0;
+    int64_t oc[DMBP_MAX_SPATIAL], kc[DMBP_MAX_SPATIAL];
+    for (int d = nsp - 1; d >= 0; d--) {
+        oc[d] = oy % r->y.dims[2 + d];
+        oy /= r->y.dims[2 + d];
+        kc[d] = k % r->w.kernel[d];
+        k /= r->w.kernel[d];
+    }
+    for (int d = 0; d < nsp; d++) {
+        int64_t i = oc[d] * r->w.stride[d] - r->pb[d] + kc[d] * r->w.dilation[d];
+        if (i < 0 || i >= r->x.dims[2 + d])
+            return -1;
+        idx = idx * r->x.dims[2 + d] + i;
+    }
+    return idx;
+}
+
+static int64_t spatial(const dmbp_shape *s)
+{
+    int64_t n = 1;
+    for (int d = 2; d < s->ndim; d++)
+        n *= s->dims[d];
+    return n;
+}
+
+static int64_t kernel_size(const window *w)
+{
+    int64_t n = 1;
+    for (int d = 0; d < w->nsp; d++)
+        n *= w->kernel[d];
+    return n;
+}
+
+static dmbp_status choices_fn(dmbp_plan *p, const plan_step *s)
+{
+    const pool_run *r = s->data;
+    const float *x = dmbp__mem_ptr(s->args[0].memory);
+    int32_t *ch = dmbp__mem_ptr(s->args[1].memory);
+    int64_t planes = r->x.dims[0] * r->x.dims[1];
+    int64_t xs = spatial(&r->x), ys = spatial(&r->y), ks = kernel_size(&r->w);
+#pragma omp parallel for
+    for (int64_t pl = 0; pl < planes; pl++)
+        for (int64_t o = 0; o < ys; o++) {
+            int32_t best = -1;
+            float bv = 0;
+            for (int64_t k = 0; k < ks; k++) {
+                int64_t i = window_at(r, o, k);
+                if (i >= 0 && (best < 0 || x[pl * xs + i] > bv)) {
+                    best = (int32_t)i;
+                    bv = x[pl * xs + i];
+                }
+            }
+            ch[pl * ys + o] = best;
+        }
+    (void)p;
+    return DMBP_OK;
+}
+
+/* Scatter-add: overlapping windows may choose the same input. */
+static dmbp_status scatter_fn(dmbp_plan *p, const plan_step *s)
+{
+    const pool_run *r = s->data;
+    const int32_t *ch = dmbp__mem_ptr(s->args[0].memory);
+    const float *dy = dmbp__mem_ptr(s->args[1].memory);
+    float *dx = dmbp__mem_ptr(s->args[2].memory);
+    int64_t planes = r->x.dims[0] * r->x.dims[1];
+    int64_t xs = spatial(&r->x), ys = spatial(&r->y);
+#pragma omp parallel for
+    for (int64_t pl = 0; pl < planes; pl++) {
+        float *d = dx + pl * xs;
+        memset(d, 0, (size_t)xs * sizeof(float));
+        for (int64_t o = 0; o < ys; o++)
+            if (ch[pl * ys + o] >= 0)
+                d[ch[pl * ys + o]] += dy[pl * ys + o];
+    }
+    (void)p;
+    return DMBP_OK;
+}
+
+static dmbp_status gather_fn(dmbp_plan *p, const plan_step *s)
+{
+    const pool_run *r = s->data;
+    const int32_t *ch = dmbp__mem_ptr(s->args[0].memory);
+    const float *tx = dmbp__mem_ptr(s->args[1].memory);
+    float *ty = dmbp__mem_ptr(s->args[2].memory);
+    int64_t planes = r->x.dims[0] * r->x.dims[1];
+    int64_t xs = spatial(&r->x), ys = spatial(&r->y);
+#pragma omp parallel for
+    for (int64_t pl = 0; pl < planes; pl++)
+        for (int64_t o = 0; o < ys; o++) {
+            int32_t c = ch[pl * ys + o];
+            ty[pl * ys + o] = c >= 0 ? tx[pl * xs + c] : 0.f;
+        }
+    (void)p;
+    return DMBP_OK;
+}
+
+/* The choices buffer of node n (made by choices_plan): the plan keeps one
+ * per max-pooling node, found again by the reverse hooks. */
+static dmbp_status choices_md(const dmbp_shape *y, dnnl_memory_desc_t *md)
+{
+    dnnl_dims_t d = {(dnnl_dim_t)dmbp_shape_numel(y)};
+    DNNL_TRY(dnnl_memory_desc_init_by_tag(md, 1, d, dnnl_s32, dnnl_a));
+    return DMBP_OK;
+}
+
+static dmbp_status choices_plan(plan_builder *b, const dmbp_node *n)
+{
+    pool_run *r;
+    TRY(pool_run_new(b, n, &r));
+    dnnl_memory_desc_t xplain, cmd;
+    dnnl_memory_t xm, cm;
+    dmbp_status st = dmbp__md_plain(&r->x, &xplain);
+    if (!st)
+        st = dmbp__plan_input_as(b, n->in[0], &xplain, &xm);
+    if (!st)
+        st = choices_md(&r->y, &cmd);
+    if (!st)
+        st = dmbp__plan_scratch_mem(b, &cmd, &cm);
+    if (st) {
+        free(r);
+        return st;
+    }
+    /* The reverse hooks find the choices as this step's output. */
+    b->p->vals[n->out[0]].choice = cm;
+    dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, xm}, {DNNL_ARG_DST, cm}};
+    return dmbp__plan_fn(b, n, choices_fn, r, args, 2);
+}
+
+static dmbp_status maxpool_backward(plan_builder *b, const dmbp_node *n)
+{
+    const pvalue *x = &b->p->vals[n->in[0]], *y = &b->p->vals[n->out[0]];
+    pool_run *r;
+    TRY(pool_run_new(b, n, &r));
+    dnnl_memory_desc_t xplain, yplain;
+    dnnl_memory_t dy, dx;
+    dmbp_status st = dmbp__md_plain(&r->x, &xplain);
+    if (!st)
+        st = dmbp__md_plain(&r->y, &yplain);
+    if (!st)
+        st = dmbp__to_layout(b, y->diff, &y->md, &yplain, &dy);
+    if (!st)
+        st = dmbp__diff_target(b, n->in[0], &xplain, &dx);
+    if (st) {
+        free(r);
+        return st;
+    }
+    dnnl_exec_arg_t args[3] = {{DNNL_ARG_WORKSPACE, y->choice},
+                               {DNNL_ARG_DIFF_DST, dy},
+                               {DNNL_ARG_DIFF_SRC, dx}};
+    TRY(dmbp__plan_fn(b, n, scatter_fn, r, args, 3));
+    (void)x;
+    return dmbp__diff_commit(b, n->in[0], &xplain, dx);
+}
+
+static dmbp_status maxpool_tangent(plan_builder *b, const dmbp_node *n)
+{
+    const pvalue *x = &b->p->vals[n->in[0]], *y = &b->p->vals[n->out[0]];
+    pool_run *r;
+    TRY(pool_run_new(b, n, &r));
+    dnnl_memory_desc_t xplain, yplain;
+    dnnl_memory_t tx, ty;
+    dmbp_status st = dmbp__md_plain(&r->x, &xplain);
+    if (!st)
+        st = dmbp__md_plain(&r->y, &yplain);
+    if (!st)
+        st = dmbp__to_layout(b, x->tan, &x->md, &xplain, &tx);
+    ty = y->tan;
+    if (!st && !dnnl_memory_desc_equal(&yplain, &y->md))
+        st = dmbp__plan_scratch_mem(b, &yplain, &ty);
+    if (st) {
+        free(r);
+        return st;
+    }
+    dnnl_exec_arg_t args[3] = {{DNNL_ARG_WORKSPACE, y->choice},
+                               {DNNL_ARG_SRC, tx},
+                               {DNNL_ARG_DST, ty}};
+    TRY(dmbp__plan_fn(b, n, gather_fn, r, args, 3));
+    if (ty != y->tan)
+        TRY(dmbp__reorder_step(b, ty, &yplain, y->tan, &y->md));
+    return DMBP_OK;
+}
+
+/* Average pooling is linear: oneDNN's backward pass, and its forward pass
+ * again for the tangent. */
+static dmbp_status avg_pd(plan_builder *b, const dmbp_node *n, bool bwd,
+                          dnnl_primitive_desc_t *out)
+{
+    const pool_params *pp = n->priv;
+    const pvalue *x = &b->p->vals[n->in[0]], *y = &b->p->vals[n->out[0]];
+    window w;
+    TRY(pool_window(n, &x->shape, &w));
+    int64_t o[DMBP_MAX_SPATIAL], pb[DMBP_MAX_SPATIAL], pe[DMBP_MAX_SPATIAL];
+    TRY(dmbp__window_out(n, &w, x->shape.dims + 2, o, pb, pe));
+    dnnl_dims_t strides, kernel, dil, pl, pr;
+    for (int i = 0; i < w.nsp; i++) {
+        strides[i] = w.stride[i];
+        kernel[i] = w.kernel[i];
+        dil[i] = w.dilation[i] - 1;
+        pl[i] = pb[i];
+        pr[i] = pe[i];
+    }
+    dnnl_pooling_v2_desc_t fd, bd;
+    DNNL_TRY(dnnl_pooling_v2_forward_desc_init(
+        &fd, bwd ? dnnl_forward_training : dnnl_forward_inference, pp->alg,
+        &x->md, &y->md, strides, kernel, dil, pl, pr));
+    dnnl_primitive_attr_t attr;
+    TRY(dmbp__plan_attr(&attr));
+    dnnl_primitive_desc_t fpd;
+    dnnl_status_t s = dnnl_primitive_desc_create(&fpd, &fd, attr, b->p->eng,
+                                                 NULL);
+    if (s == dnnl_success && bwd) {
+        DNNL_TRY(dnnl_pooling_v2_backward_desc_init(
+            &bd, pp->alg, &x->md, &y->md, strides, kernel, dil, pl, pr));
+        dnnl_primitive_desc_t bpd;
+        s = dnnl_primitive_desc_create(&bpd, &bd, attr, b->p->eng, fpd);
+        dnnl_primitive_desc_destroy(fpd);
+        fpd = bpd;
+    }
+    dnnl_primitive_attr_destroy(attr);
+    if (s != dnnl_success)
+        return dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN has no pooling "
+                                "pass for this shape (%s)",
+                                dnnl__status_str(s));
+    *out = fpd;
+    return DMBP_OK;
+}
+
+static dmbp_status avgpool_backward(plan_builder *b, const dmbp_node *n)
+{
+    const pvalue *x = &b->p->vals[n->in[0]], *y = &b->p->vals[n->out[0]];
+    dnnl_primitive_desc_t pd;
+    TRY(avg_pd(b, n, true, &pd));
+    dnnl_memory_t dx;
+    dmbp_status st = dmbp__diff_target(b, n->in[0], &x->md, &dx);
+    if (st) {
+        dnnl_primitive_desc_destroy(pd);
+        return st;
+    }
+    dnnl_exec_arg_t args[2] = {{DNNL_ARG_DIFF_DST, y->diff},
+                               {DNNL_ARG_DIFF_SRC, dx}};
+    TRY(dmbp__plan_prim(b, n, pd, args, 2));
+    return dmbp__diff_commit(b, n->in[0], &x->md, dx);
+}
+
+static dmbp_status avgpool_tangent(plan_builder *b, const dmbp_node *n)
+{
+    const pvalue *x = &b->p->vals[n->in[0]], *y = &b->p->vals[n->out[0]];
+    dnnl_primitive_desc_t pd;
+    TRY(avg_pd(b, n, false, &pd));
+    dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, x->tan}, {DNNL_ARG_DST, y->tan}};
+    return dmbp__plan_prim(b, n, pd, args, 2);
+}
+
 static dmbp_status pool_plan(plan_builder *b, const dmbp_node *n)
 {
     const pool_params *pp = n->priv;
@@ -174,15 +465,21 @@ static dmbp_status pool_plan(plan_builder *b, const dmbp_node *n)
     dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, src},
                                {DNNL_ARG_DST, b->p->vals[n->out[0]].mem},
                                {DNNL_ARG_WORKSPACE, ws}};
-    return dmbp__plan_prim(b, n, pd, args, ws ? 3 : 2);
+    TRY(dmbp__plan_prim(b, n, pd, args, ws ? 3 : 2));
+    if (max && b->p->reverse)
+        TRY(choices_plan(b, n));
+    return DMBP_OK;
 }
 
 const op_entry dmbp__op_maxpool = {
     .type = "MaxPool", .check = maxpool_check, .infer = pool_infer,
-    .plan = pool_plan, .release = free};
+    .plan = pool_plan, .backward = maxpool_backward,
+    .tangent = maxpool_tangent, .release = free};
 const op_entry dmbp__op_averagepool = {
     .type = "AveragePool", .check = averagepool_check, .infer = pool_infer,
-    .plan = pool_plan, .release = free};
+    .plan = pool_plan, .backward = avgpool_backward,
+    .tangent = avgpool_tangent, .release = free};
 const op_entry dmbp__op_globalaveragepool = {
     .type = "GlobalAveragePool", .check = gap_check, .infer = pool_infer,
-    .plan = pool_plan, .release = free};
+    .plan = pool_plan, .backward = avgpool_backward,
+    .tangent = avgpool_tangent, .release = free};

@@ -125,9 +125,37 @@ static dmbp_status view_plan(plan_builder *b, const dmbp_node *n)
     return dmbp__plan_output_alias(b, n->out[0], &ymd, src);
 }
 
+/* Reverse passes move the same bytes back and forth under the other
+ * dimensions: the output's buffers are plain in its shape. */
+static dmbp_status view_backward(plan_builder *b, const dmbp_node *n)
+{
+    const pvalue *y = &b->p->vals[n->out[0]];
+    const pvalue *x = &b->p->vals[n->in[0]];
+    dnnl_memory_desc_t xplain;
+    dnnl_memory_t view;
+    TRY(dmbp__md_plain(&x->shape, &xplain));
+    TRY(dmbp__plan_view(b, &xplain, y->diff, &view));
+    dnnl_memory_t dx;
+    TRY(dmbp__diff_target(b, n->in[0], &xplain, &dx));
+    TRY(dmbp__reorder_step(b, view, &xplain, dx, &xplain));
+    return dmbp__diff_commit(b, n->in[0], &xplain, dx);
+}
+
+static dmbp_status view_tangent(plan_builder *b, const dmbp_node *n)
+{
+    const pvalue *y = &b->p->vals[n->out[0]];
+    const pvalue *x = &b->p->vals[n->in[0]];
+    dnnl_memory_desc_t xplain;
+    dnnl_memory_t view;
+    TRY(dmbp__md_plain(&x->shape, &xplain));
+    TRY(dmbp__plan_view(b, &xplain, y->tan, &view));
+    return dmbp__reorder_step(b, x->tan, &x->md, view, &xplain);
+}
+
 const op_entry dmbp__op_flatten = {
     .type = "Flatten", .check = flatten_check, .infer = flatten_infer,
-    .plan = view_plan};
+    .plan = view_plan, .backward = view_backward, .tangent = view_tangent};
 const op_entry dmbp__op_reshape = {
     .type = "Reshape", .check = reshape_check, .infer = reshape_infer,
-    .plan = view_plan, .release = free};
+    .plan = view_plan, .backward = view_backward, .tangent = view_tangent,
+    .release = free};

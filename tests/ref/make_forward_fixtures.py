@@ -50,9 +50,14 @@ def scaled_cfg(key, div):
     return [v if v == "M" else v // div for v in cfgs[key]]
 
 
-def small_vgg(key, batch_norm, div=16, hidden=128, num_classes=10):
+def small_vgg(key, batch_norm, random_conv_bias, div=16, hidden=128, num_classes=10):
     """torchvision VGG topology with widths / div and a hidden size of
-    `hidden` instead of 4096 in the classifier."""
+    `hidden` instead of 4096 in the classifier.
+
+    torchvision's VGG init zeroes every conv bias; the exporter then
+    de-duplicates the identical bias initializers into Identity nodes.
+    random_conv_bias=True gives each conv a distinct random bias instead.
+    The classifier gets He-normal weights so the logits are O(1)."""
     feats = make_layers(scaled_cfg(key, div), batch_norm=batch_norm)
     m = VGG(feats, num_classes=num_classes, init_weights=True)
     c = 512 // div
@@ -60,6 +65,15 @@ def small_vgg(key, batch_norm, div=16, hidden=128, num_classes=10):
         nn.Linear(c * 7 * 7, hidden), nn.ReLU(True), nn.Dropout(),
         nn.Linear(hidden, hidden), nn.ReLU(True), nn.Dropout(),
         nn.Linear(hidden, num_classes))
+    with torch.no_grad():
+        for mod in m.classifier:
+            if isinstance(mod, nn.Linear):
+                nn.init.kaiming_normal_(mod.weight, nonlinearity="relu")
+                mod.bias.uniform_(-0.1, 0.1)
+        if random_conv_bias:
+            for mod in m.features:
+                if isinstance(mod, nn.Conv2d):
+                    mod.bias.uniform_(-0.1, 0.1)
     return m
 
 
@@ -162,6 +176,17 @@ def run_onnx(model_or_path, x):
             else:
                 y = F.avg_pool2d(ins[0], k, s, pads, ceil_mode=ceil,
                                  count_include_pad=bool(a.get("count_include_pad", 0)))
+        elif op == "Pad":
+            mode = a.get("mode", b"constant")
+            mode = mode.decode() if isinstance(mode, bytes) else mode
+            assert mode == "constant", mode
+            p = [int(v) for v in (ins[1] if len(ins) > 1 else a["pads"])]
+            n = len(p) // 2
+            val = float(ins[2]) if len(ins) > 2 and ins[2] is not None else a.get("value", 0.0)
+            pad = []
+            for i in reversed(range(n)):
+                pad += [p[i], p[i + n]]
+            y = F.pad(ins[0], pad, value=val)
         elif op == "GlobalAveragePool":
             y = ins[0].mean(dim=(2, 3), keepdim=True)
         elif op == "Flatten":
@@ -315,14 +340,14 @@ def main():
         return seed
 
     s = seeded(1)
-    cases.append(torch_case("vgg16_small_op9", small_vgg("D", False), (2, 3, 224, 224), 9, s))
+    cases.append(torch_case("vgg16_small_op9", small_vgg("D", False, True), (2, 3, 224, 224), 9, s))
     s = seeded(1)  # same weights and input as op9, different opset
-    cases.append(torch_case("vgg16_small_op17", small_vgg("D", False), (2, 3, 224, 224), 17, s))
+    cases.append(torch_case("vgg16_small_op17", small_vgg("D", False, True), (2, 3, 224, 224), 17, s))
     s = seeded(2)
     cases.append(torch_case("resnet50_small_op13", SmallResNet(Bottleneck, [3, 4, 6, 3], div=8),
                             (2, 3, 64, 64), 13, s))
     s = seeded(3)
-    cases.append(torch_case("vgg11_bn_small_op11", small_vgg("A", True), (1, 3, 224, 224), 11, s,
+    cases.append(torch_case("vgg11_bn_small_op11", small_vgg("A", True, False), (1, 3, 224, 224), 11, s,
                             preserve_bn=True))
     s = seeded(4)
     cases.append(torch_case("mobilenet_v2_small_op12",
@@ -345,8 +370,9 @@ def main():
 
     with open(os.path.join(OUT, "forward_cases.txt"), "w") as f:
         f.write("\n".join(cases) + "\n")
-    total = sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT))
-    print("%d cases, %s: %.2f MB" % (len(cases), OUT, total / 1e6))
+    mine = [f for f in os.listdir(OUT) if f.split(".")[0] in cases]
+    total = sum(os.path.getsize(os.path.join(OUT, f)) for f in mine)
+    print("%d cases, %d files in %s: %.2f MB" % (len(cases), len(mine), OUT, total / 1e6))
 
 
 if __name__ == "__main__":

@@ -20,7 +20,11 @@ torch.manual_seed(0), eval mode) it
      max|ours - torch| / max|torch| <= 1e-4.
 
 Prints one PASS/FAIL line per model, then `N passed, N failed`; exits 1 if
-any model failed.  --torch-only skips step 3/4 (no dmbp binary needed) and
+any model failed.  Note: with this init, mobilenet_v2's logits are ~4e-9 and
+its top-6 logits differ by only ~5e-5 of max|logit| (less than the 1e-4
+tolerance), so its strict top-5 check is fragile; --allow-near-ties accepts
+rank swaps between classes whose torch logits are within the tolerance.
+--torch-only skips step 3/4 (no dmbp binary needed) and
 just prepares the cache and prints the torch side.
 """
 
@@ -115,7 +119,7 @@ def run_dmbp(dmbp, model_path, png, timeout):
     return parse_json_line(p.stdout)
 
 
-def compare(ref, obj):
+def compare(ref, obj, allow_near_ties=False):
     ours = np.asarray(obj["logits"], dtype=np.float64)
     if ours.shape != ref.shape:
         return False, "logits shape %s, expected %s" % (ours.shape, ref.shape)
@@ -127,8 +131,16 @@ def compare(ref, obj):
     msgs = ["max_rel_err=%.3e" % rel]
     ok = True
     if our_top != ref_top:
-        ok = False
-        msgs.append("top5 %s != torch %s" % (our_top, ref_top))
+        # A near-tie: at every rank where the classes differ, torch's own
+        # logits for the two classes are within the tolerance.
+        scale = np.abs(ref).max()
+        near = len(our_top) == 5 and all(
+            0 <= c < ref.size and abs(ref[c] - ref[r]) <= TOL * scale
+            for c, r in zip(our_top, ref_top))
+        msgs.append("top5 %s != torch %s%s" % (our_top, ref_top,
+                                                " (near-tie within tol)" if near else ""))
+        if not (near and allow_near_ties):
+            ok = False
     if not rel <= TOL:
         ok = False
         msgs.append("exceeds tol %.0e" % TOL)
@@ -143,6 +155,10 @@ def main():
     ap.add_argument("--models", default=",".join(MODELS),
                     help="comma-separated subset (default: all %d)" % len(MODELS))
     ap.add_argument("--timeout", type=float, default=900, help="seconds per dmbp run")
+    ap.add_argument("--allow-near-ties", action="store_true",
+                    help="accept a top-5 order that differs from torch's only between "
+                         "classes whose torch logits are within the tolerance "
+                         "(default: top-5 must be identical)")
     ap.add_argument("--torch-only", action="store_true",
                     help="only export and compute torch logits (no dmbp)")
     args = ap.parse_args()
@@ -179,7 +195,7 @@ def main():
                 print("TORCH %s top5=%s (%.1f s)" % (info, top, time.time() - t0), flush=True)
                 continue
             obj = run_dmbp(args.dmbp, path, png, args.timeout)
-            ok, msg = compare(ref, obj)
+            ok, msg = compare(ref, obj, args.allow_near_ties)
         except Exception as e:  # report and go on with the next model
             ok, msg, info = False, "error: %s" % e, name
         if ok:

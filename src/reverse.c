@@ -1,0 +1,503 @@
+/* The reverse engine (dmbp-method.md sections 1-2): with the gates and
+ * pooling choices of the last forward pass frozen, the network is a linear
+ * map L_x. Two passes over it, built once per plan as step lists like the
+ * forward pass:
+ *   backward(seed, m): the masked vector-Jacobian product from a seed at
+ *     the logits to the input; at each mask layer the arriving signal is
+ *     kept (it stays in the layer output's diff) before the masks scale it;
+ *   tangent(v, m): v pushed forward through L_x(.; m) without biases; at
+ *     each mask layer it adds sum_p diff * z (z before the masks) to the
+ *     mask gradient, which is dl/dm for V = v (section 2's identity).
+ * Every tensor lives in the plan's arena in the forward value's layout. */
+#include "internal.h"
+
+dmbp_status dmbp__chan_layout(const dnnl_memory_desc_t *md, chan_layout *l)
+{
+    memset(l, 0, sizeof *l);
+    if (md->format_kind != dnnl_blocked || md->ndims < 1)
+        return dmbp_set_error(DMBP_ERR_INTERNAL, "layout is not blocked");
+    const dnnl_blocking_desc_t *bd = &md->format_desc.blocking;
+    l->ndims = md->ndims;
+    l->block = 1;
+    if (bd->inner_nblks > 1 ||
+        (bd->inner_nblks == 1 && (bd->inner_idxs[0] != 1 || md->ndims < 2)))
+        return dmbp_set_error(DMBP_ERR_INTERNAL, "unexpected blocked layout "
+                              "(%d inner blocks)", bd->inner_nblks);
+    if (bd->inner_nblks == 1)
+        l->block = bd->inner_blks[0];
+    l->spatial = 1;
+    for (int i = 0; i < md->ndims; i++) {
+        l->dims[i] = md->dims[i];
+        l->strides[i] = bd->strides[i];
+        if (i >= 2)
+            l->spatial *= md->dims[i];
+    }
+    if (md->ndims == 1) {
+        /* [N] alone: one channel per lane. */
+        l->ndims = 2;
+        l->dims[1] = 1;
+        l->strides[1] = 1;
+    }
+    return DMBP_OK;
+}
+
+dmbp_status dmbp__to_layout(plan_builder *b, dnnl_memory_t src,
+                            const dnnl_memory_desc_t *src_md,
+                            const dnnl_memory_desc_t *want,
+                            dnnl_memory_t *out)
+{
+    if (dnnl_memory_desc_equal(src_md, want)) {
+        *out = src;
+        return DMBP_OK;
+    }
+    TRY(dmbp__plan_scratch_mem(b, want, out));
+    dnnl_primitive_desc_t pd;
+    dnnl_primitive_attr_t attr;
+    TRY(dmbp__plan_attr(&attr));
+    dnnl_status_t s = dnnl_reorder_primitive_desc_create(
+        &pd, src_md, b->p->eng, want, b->p->eng, attr);
+    dnnl_primitive_attr_destroy(attr);
+    if (s != dnnl_success)
+        return dmbp_set_error(DMBP_ERR_BACKEND, "oneDNN: no reorder between "
+                              "layouts (%s)", dnnl__status_str(s));
+    dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, *out}};
+    return dmbp__plan_prim(b, NULL, pd, args, 2);
+}
+
+dmbp_status dmbp__diff_target(plan_builder *b, int v,
+                              const dnnl_memory_desc_t *md,
+                              dnnl_memory_t *out)
+{
+    pvalue *pv = &b->p->vals[v];
+    if (!pv->diff)
+        return dmbp_set_error(DMBP_ERR_INTERNAL, "value '%s' has no diff",
+                              b->p->m->values[v].name);
+    if (!pv->diff_written && dnnl_memory_desc_equal(&pv->md, md)) {
+        pv->diff_written = true;
+        *out = pv->diff;
+        return DMBP_OK;
+    }
+    return dmbp__plan_scratch_mem(b, md, out);
+}
+
+/* diff += src, element-wise over the whole buffer (same layout). */
+static dmbp_status add_into_fn(dmbp_plan *p, const plan_step *s)
+{
+    float *dst = dmbp__mem_ptr(s->args[0].memory);
+    const float *src = dmbp__mem_ptr(s->args[1].memory);
+    int64_t n = *(const int64_t *)s->data;
+#pragma omp parallel for simd
+    for (int64_t i = 0; i < n; i++)
+        dst[i] += src[i];
+    (void)p;
+    return DMBP_OK;
+}
+
+dmbp_status dmbp__diff_commit(plan_builder *b, int v,
+                              const dnnl_memory_desc_t *md,
+                              dnnl_memory_t written)
+{
+    pvalue *pv = &b->p->vals[v];
+    if (written == pv->diff)
+        return DMBP_OK;
+    dnnl_memory_t same;
+    TRY(dmbp__to_layout(b, written, md, &pv->md, &same));
+    if (!pv->diff_written) {
+        /* First writer in another layout: the reorder above could have
+         * targeted diff directly; copy (rare: only at layout changes). */
+        pv->diff_written = true;
+        dnnl_primitive_desc_t pd;
+        DNNL_TRY(dnnl_reorder_primitive_desc_create(&pd, &pv->md, b->p->eng,
+                                                    &pv->md, b->p->eng,
+                                                    NULL));
+        dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, same},
+                                   {DNNL_ARG_DST, pv->diff}};
+        return dmbp__plan_prim(b, NULL, pd, args, 2);
+    }
+    int64_t *n = dmbp__malloc(sizeof *n);
+    if (!n)
+        return DMBP_ERR_NOMEM;
+    *n = (int64_t)(dnnl_memory_desc_get_size(&pv->md) / sizeof(float));
+    dnnl_exec_arg_t args[2] = {{DNNL_ARG_DST, pv->diff},
+                               {DNNL_ARG_SRC, same}};
+    return dmbp__plan_fn(b, NULL, add_into_fn, n, args, 2);
+}
+
+const mask_layer *dmbp__mask_of(const dmbp_plan *p, const dmbp_node *n)
+{
+    for (int i = 0; i < p->n_mask_layers; i++)
+        if (p->masks[i].node == n)
+            return &p->masks[i];
+    return NULL;
+}
+
+typedef struct mask_run {
+    chan_layout l;
+    int64_t offset;
+    int channels;
+} mask_run;
+
+static dmbp_status mask_run_new(const mask_layer *ml,
+                                const dnnl_memory_desc_t *md, mask_run **out)
+{
+    mask_run *r = dmbp__calloc(1, sizeof *r);
+    if (!r)
+        return DMBP_ERR_NOMEM;
+    dmbp_status st = dmbp__chan_layout(md, &r->l);
+    if (st) {
+        free(r);
+        return st;
+    }
+    r->offset = ml->offset;
+    r->channels = ml->channels;
+    *out = r;
+    return DMBP_OK;
+}
+
+static dmbp_status mask_backward_fn(dmbp_plan *p, const plan_step *s)
+{
+    const mask_run *r = s->data;
+    const float *diff = dmbp__mem_ptr(s->args[0].memory);
+    float *out = dmbp__mem_ptr(s->args[1].memory);
+    const chan_layout *l = &r->l;
+    int64_t lanes = l->dims[0], C = r->channels;
+#pragma omp parallel for collapse(2)
+    for (int64_t n = 0; n < lanes; n++)
+        for (int64_t c = 0; c < C; c++) {
+            float m = p->mask_val[n * p->n_masks + r->offset + c];
+            for (int64_t sp = 0; sp < l->spatial; sp++) {
+                int64_t o = dmbp__chan_off(l, n, c, sp);
+                out[o] = diff[o] * m;
+            }
+        }
+    return DMBP_OK;
+}
+
+static dmbp_status mask_tangent_fn(dmbp_plan *p, const plan_step *s)
+{
+    const mask_run *r = s->data;
+    const float *diff = dmbp__mem_ptr(s->args[0].memory);
+    float *z = dmbp__mem_ptr(s->args[1].memory);
+    const chan_layout *l = &r->l;
+    int64_t lanes = l->dims[0], C = r->channels;
+#pragma omp parallel for collapse(2)
+    for (int64_t n = 0; n < lanes; n++)
+        for (int64_t c = 0; c < C; c++) {
+            int64_t k = n * p->n_masks + r->offset + c;
+            float m = p->mask_val[k];
+            double acc = 0;
+            for (int64_t sp = 0; sp < l->spatial; sp++) {
+                int64_t o = dmbp__chan_off(l, n, c, sp);
+                acc += (double)diff[o] * z[o];
+                z[o] *= m;
+            }
+            /* One (lane, channel) per iteration: no two threads share k. */
+            p->mask_grad[k] += (float)acc;
+        }
+    return DMBP_OK;
+}
+
+dmbp_status dmbp__mask_backward(plan_builder *b, const mask_layer *ml,
+                                dnnl_memory_t diff, dnnl_memory_t masked,
+                                const dnnl_memory_desc_t *md)
+{
+    mask_run *r;
+    TRY(mask_run_new(ml, md, &r));
+    dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, diff}, {DNNL_ARG_DST, masked}};
+    return dmbp__plan_fn(b, ml->node, mask_backward_fn, r, args, 2);
+}
+
+dmbp_status dmbp__mask_tangent(plan_builder *b, const mask_layer *ml,
+                               dnnl_memory_t diff, dnnl_memory_t z,
+                               const dnnl_memory_desc_t *md)
+{
+    mask_run *r;
+    TRY(mask_run_new(ml, md, &r));
+    dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, diff}, {DNNL_ARG_DST, z}};
+    return dmbp__plan_fn(b, ml->node, mask_tangent_fn, r, args, 2);
+}
+
+static bool is_linear_layer(const dmbp_node *n)
+{
+    return n->op == &dmbp__op_conv || n->op == &dmbp__op_gemm ||
+           n->op == &dmbp__op_matmul;
+}
+
+/* Mask layers: every Conv, every Gemm/MatMul but the last one before the
+ * logits (the classifier: masking it would only rescale classes). */
+static dmbp_status assign_masks(dmbp_plan *p)
+{
+    const dmbp_model *m = p->m;
+    int last_fc = -1;
+    for (int i = 0; i < m->n_nodes; i++) {
+        const dmbp_node *n = &m->nodes[i];
+        if (!n->dead && p->vals[n->out[0]].relevant &&
+            (n->op == &dmbp__op_gemm || n->op == &dmbp__op_matmul))
+            last_fc = i;
+    }
+    p->masks = dmbp__calloc((size_t)m->n_nodes, sizeof *p->masks);
+    if (!p->masks)
+        return DMBP_ERR_NOMEM;
+    for (int i = 0; i < m->n_nodes; i++) {
+        const dmbp_node *n = &m->nodes[i];
+        if (n->dead || !p->vals[n->out[0]].relevant || !is_linear_layer(n) ||
+            i == last_fc)
+            continue;
+        const dmbp_shape *s = &p->vals[n->out[0]].shape;
+        if (n->op != &dmbp__op_conv && s->ndim != 2)
+            return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "masks on a "
+                                    "%d-D MatMul output (2-D only)", s->ndim);
+        mask_layer *ml = &p->masks[p->n_mask_layers++];
+        ml->node = n;
+        ml->value = n->out[0];
+        /* Conv: channels are dim 1; Gemm/MatMul: units are the last dim. */
+        ml->channels = (int)(n->op == &dmbp__op_conv ? s->dims[1]
+                                                      : s->dims[s->ndim - 1]);
+        ml->offset = p->n_masks;
+        p->n_masks += ml->channels;
+    }
+    size_t total = (size_t)p->lanes * (size_t)(p->n_masks ? p->n_masks : 1);
+    p->mask_val = dmbp__malloc(total * sizeof(float));
+    p->mask_grad = dmbp__calloc(total, sizeof(float));
+    if (!p->mask_val || !p->mask_grad)
+        return DMBP_ERR_NOMEM;
+    for (size_t i = 0; i < total; i++)
+        p->mask_val[i] = 1.f;
+    return DMBP_OK;
+}
+
+static void mark_relevant(dmbp_plan *p)
+{
+    const dmbp_model *m = p->m;
+    p->vals[m->logits].relevant = true;
+    for (int i = m->n_nodes - 1; i >= 0; i--) {
+        const dmbp_node *n = &m->nodes[i];
+        if (n->dead)
+            continue;
+        bool r = false;
+        for (int k = 0; k < n->n_out; k++)
+            r = r || p->vals[n->out[k]].relevant;
+        if (!r)
+            continue;
+        for (int k = 0; k < n->n_in; k++)
+            if (n->in[k] >= 0 && !m->values[n->in[k]].is_const)
+                p->vals[n->in[k]].relevant = true;
+    }
+}
+
+static dmbp_status plain_buffer(dmbp_plan *p, const dmbp_shape *s,
+                                dnnl_memory_t *out)
+{
+    plan_builder b = {p};
+    dnnl_memory_desc_t md;
+    TRY(dmbp__md_plain(s, &md));
+    return dmbp__plan_scratch_mem(&b, &md, out);
+}
+
+dmbp_status dmbp__reverse_build(dmbp_plan *p)
+{
+    const dmbp_model *m = p->m;
+    plan_builder b = {p};
+    p->reverse = true;
+    mark_relevant(p);
+    for (int i = 0; i < m->n_nodes; i++) {
+        const dmbp_node *n = &m->nodes[i];
+        if (n->dead || !p->vals[n->out[0]].relevant)
+            continue;
+        if (!n->op->backward || !n->op->tangent)
+            return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "this op has no "
+                                    "reverse passes (attribution methods "
+                                    "need them)");
+    }
+    for (int v = 0; v < m->n_values; v++) {
+        pvalue *pv = &p->vals[v];
+        if (!pv->relevant)
+            continue;
+        TRY(dmbp__plan_scratch_mem(&b, &pv->md, &pv->diff));
+        TRY(dmbp__plan_scratch_mem(&b, &pv->md, &pv->tan));
+    }
+    TRY(assign_masks(p));
+
+    /* Backward: seed -> logits' diff, then the nodes in reverse order. */
+    p->cur = &p->bwd;
+    pvalue *lg = &p->vals[m->logits];
+    TRY(plain_buffer(p, &lg->shape, &p->seed_plain));
+    {
+        dnnl_memory_desc_t pmd;
+        TRY(dmbp__md_plain(&lg->shape, &pmd));
+        dnnl_memory_t d;
+        TRY(dmbp__diff_target(&b, m->logits, &pmd, &d));
+        dnnl_primitive_desc_t pd;
+        DNNL_TRY(dnnl_reorder_primitive_desc_create(&pd, &pmd, p->eng, &pmd,
+                                                    p->eng, NULL));
+        dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, p->seed_plain},
+                                   {DNNL_ARG_DST, d}};
+        TRY(dmbp__plan_prim(&b, NULL, pd, args, 2));
+        TRY(dmbp__diff_commit(&b, m->logits, &pmd, d));
+    }
+    for (int i = m->n_nodes - 1; i >= 0; i--) {
+        const dmbp_node *n = &m->nodes[i];
+        if (n->dead || !p->vals[n->out[0]].relevant)
+            continue;
+        TRY(n->op->backward(&b, n));
+    }
+    for (int v = 0; v < m->n_values; v++)
+        if (p->vals[v].relevant && !p->vals[v].diff_written)
+            return dmbp_set_error(DMBP_ERR_INTERNAL, "reverse pass: value "
+                                  "'%s' receives no gradient",
+                                  m->values[v].name);
+
+    /* Tangent: the nodes in forward order from the input's tan. */
+    p->cur = &p->tan;
+    for (int i = 0; i < m->n_nodes; i++) {
+        const dmbp_node *n = &m->nodes[i];
+        if (n->dead || !p->vals[n->out[0]].relevant)
+            continue;
+        TRY(n->op->tangent(&b, n));
+    }
+    {
+        dnnl_memory_desc_t pmd;
+        TRY(dmbp__md_plain(&lg->shape, &pmd));
+        TRY(plain_buffer(p, &lg->shape, &p->tan_out_plain));
+        dnnl_primitive_desc_t pd;
+        DNNL_TRY(dnnl_reorder_primitive_desc_create(&pd, &lg->md, p->eng,
+                                                    &pmd, p->eng, NULL));
+        dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, lg->tan},
+                                   {DNNL_ARG_DST, p->tan_out_plain}};
+        TRY(dmbp__plan_prim(&b, NULL, pd, args, 2));
+    }
+    p->cur = &p->fwd;
+    return DMBP_OK;
+}
+
+/* ---- public calls ------------------------------------------------------ */
+
+static dmbp_status need_reverse(const dmbp_plan *p, const char *fn)
+{
+    if (!p)
+        return dmbp_set_error(DMBP_ERR_ARG, "%s: NULL plan", fn);
+    if (!p->reverse)
+        return dmbp_set_error(DMBP_ERR_ARG, "%s: the plan was made without "
+                              "reverse = 1", fn);
+    if (!p->has_run)
+        return dmbp_set_error(DMBP_ERR_ARG, "%s: run dmbp_plan_forward first "
+                              "(its gates are what the pass freezes)", fn);
+    return DMBP_OK;
+}
+
+static dmbp_status set_masks(dmbp_plan *p, const float *masks)
+{
+    size_t total = (size_t)p->lanes * (size_t)p->n_masks;
+    if (!masks) {
+        for (size_t i = 0; i < total; i++)
+            p->mask_val[i] = 1.f;
+        return DMBP_OK;
+    }
+    for (size_t i = 0; i < total; i++)
+        if (!isfinite(masks[i]))
+            return dmbp_set_error(DMBP_ERR_NONFINITE, "mask %zu is not "
+                                  "finite", i);
+    memcpy(p->mask_val, masks, total * sizeof(float));
+    return DMBP_OK;
+}
+
+static void *value_ptr(dnnl_memory_t m)
+{
+    return dmbp__mem_ptr(m);
+}
+
+int64_t dmbp_plan_num_masks(const dmbp_plan *p)
+{
+    return p && p->reverse ? p->n_masks : 0;
+}
+
+int dmbp_plan_num_mask_layers(const dmbp_plan *p)
+{
+    return p && p->reverse ? p->n_mask_layers : 0;
+}
+
+dmbp_status dmbp_plan_mask_layer(const dmbp_plan *p, int i, const char **name,
+                                 int *channels, int64_t *offset)
+{
+    if (!p || !p->reverse || i < 0 || i >= p->n_mask_layers)
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_plan_mask_layer: no mask "
+                              "layer %d", i);
+    if (name)
+        *name = p->masks[i].node->name;
+    if (channels)
+        *channels = p->masks[i].channels;
+    if (offset)
+        *offset = p->masks[i].offset;
+    return DMBP_OK;
+}
+
+dmbp_status dmbp_plan_backward(dmbp_plan *p, const float *seed,
+                               const float *masks, unsigned flags,
+                               float *mapping)
+{
+    TRY(need_reverse(p, "dmbp_plan_backward"));
+    if (!seed)
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_plan_backward: NULL seed");
+    if (flags & ~(unsigned)DMBP_BACKWARD_GUIDED)
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_plan_backward: unknown "
+                              "flags 0x%x", flags);
+    TRY(set_masks(p, masks));
+    const dmbp_model *m = p->m;
+    int64_t ns = dmbp_shape_numel(&p->vals[m->logits].shape);
+    for (int64_t i = 0; i < ns; i++)
+        if (!isfinite(seed[i]))
+            return dmbp_set_error(DMBP_ERR_NONFINITE, "seed element %lld is "
+                                  "not finite", (long long)i);
+    memcpy(value_ptr(p->seed_plain), seed, (size_t)ns * sizeof(float));
+    p->guided = (flags & DMBP_BACKWARD_GUIDED) != 0;
+    dmbp_status st = dmbp__run_steps(p, &p->bwd);
+    p->guided = false;
+    TRY(st);
+    if (mapping) {
+        int64_t n = dmbp_shape_numel(&p->vals[m->input].shape);
+        memcpy(mapping, value_ptr(p->vals[m->input].diff),
+               (size_t)n * sizeof(float));
+    }
+    return DMBP_OK;
+}
+
+static dmbp_status run_tangent(dmbp_plan *p, const float *v)
+{
+    const dmbp_model *m = p->m;
+    int64_t n = dmbp_shape_numel(&p->vals[m->input].shape);
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(v[i]))
+            return dmbp_set_error(DMBP_ERR_NONFINITE, "tangent input element "
+                                  "%lld is not finite", (long long)i);
+    memcpy(value_ptr(p->vals[m->input].tan), v, (size_t)n * sizeof(float));
+    memset(p->mask_grad, 0,
+           (size_t)p->lanes * (size_t)p->n_masks * sizeof(float));
+    return dmbp__run_steps(p, &p->tan);
+}
+
+dmbp_status dmbp_plan_tangent(dmbp_plan *p, const float *v,
+                              const float *masks, float *out)
+{
+    TRY(need_reverse(p, "dmbp_plan_tangent"));
+    if (!v)
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_plan_tangent: NULL input");
+    TRY(set_masks(p, masks));
+    TRY(run_tangent(p, v));
+    if (out) {
+        int64_t k = dmbp_shape_numel(&p->vals[p->m->logits].shape);
+        memcpy(out, value_ptr(p->tan_out_plain), (size_t)k * sizeof(float));
+    }
+    return DMBP_OK;
+}
+
+dmbp_status dmbp_plan_mask_grad(dmbp_plan *p, const float *v, float *grad)
+{
+    TRY(need_reverse(p, "dmbp_plan_mask_grad"));
+    if (!v || !grad)
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_plan_mask_grad: NULL "
+                              "argument");
+    TRY(run_tangent(p, v));
+    memcpy(grad, p->mask_grad,
+           (size_t)p->lanes * (size_t)p->n_masks * sizeof(float));
+    return DMBP_OK;
+}

@@ -1,0 +1,207 @@
+/* The reverse engine against algebra (no fixtures needed):
+ *  - adjoint identity <u, J v> = <J^T u, v> between tangent and backward,
+ *    with random masks, on every model we ship or test;
+ *  - the mask gradient against central differences: W(m) is linear in
+ *    each single mask, so the difference quotient is exact up to rounding;
+ *  - the input gradient against a difference quotient of the real network
+ *    (piecewise linear: exact unless a step crosses a kink). */
+#include "npy.h"
+
+#include <dmbp.h>
+
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The issue's contract for the adjoint identity. */
+#define ADJOINT_RTOL 1e-4
+/* Float32 rounding of sums over up to ~1e5 terms. */
+#define MASK_FD_RTOL 2e-3
+#define INPUT_FD_RTOL 2e-2
+#define N_FD_MASKS 12
+
+static int failures;
+
+#define CHECK(cond, ...)                                                     \
+    do {                                                                     \
+        if (!(cond)) {                                                       \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);            \
+            fprintf(stderr, __VA_ARGS__);                                    \
+            fputc('\n', stderr);                                             \
+            failures++;                                                      \
+        }                                                                    \
+    } while (0)
+
+static uint64_t rng_state = 12345;
+static double urand(void)
+{
+    rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return ((rng_state >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+}
+static float nrand(void)
+{
+    double u1 = urand(), u2 = urand();
+    return (float)(sqrt(-2 * log(u1)) * cos(6.283185307179586 * u2));
+}
+
+static double dot(const float *a, const float *b, int64_t n)
+{
+    double s = 0;
+    for (int64_t i = 0; i < n; i++)
+        s += (double)a[i] * b[i];
+    return s;
+}
+
+static double sum_abs_prod(const float *a, const float *b, int64_t n)
+{
+    double s = 0;
+    for (int64_t i = 0; i < n; i++)
+        s += fabs((double)a[i] * b[i]);
+    return s;
+}
+
+static void run(const char *model_path, const int64_t *in_dims, int in_nd,
+                const float *input0)
+{
+    dmbp_model *m = NULL;
+    dmbp_plan *p = NULL;
+    if (dmbp_model_load(model_path, &m)) {
+        CHECK(0, "%s: %s", model_path, dmbp_last_error());
+        return;
+    }
+    const int lanes = 2;
+    dmbp_plan_options po;
+    dmbp_plan_options_init(&po);
+    po.reverse = 1;
+    po.shape.ndim = in_nd;
+    for (int i = 0; i < in_nd; i++)
+        po.shape.dims[i] = in_dims[i];
+    po.shape.dims[0] = lanes;
+    if (dmbp_plan_create(m, &po, &p)) {
+        CHECK(0, "%s: plan: %s", model_path, dmbp_last_error());
+        dmbp_model_free(m);
+        return;
+    }
+    dmbp_shape is = dmbp_plan_input_shape(p), ls = dmbp_plan_logits_shape(p);
+    int64_t ni = dmbp_shape_numel(&is), nl = dmbp_shape_numel(&ls);
+    int64_t per = ni / lanes, K = dmbp_plan_num_masks(p);
+    float *x = malloc(ni * sizeof *x), *v = malloc(ni * sizeof *v);
+    float *w = malloc(ni * sizeof *w), *u = malloc(nl * sizeof *u);
+    float *jv = malloc(nl * sizeof *jv), *mk = malloc(lanes * K * sizeof *mk);
+    float *g = malloc(lanes * K * sizeof *g), *w2 = malloc(ni * sizeof *w2);
+    float *lg = malloc(nl * sizeof *lg), *lg2 = malloc(nl * sizeof *lg2);
+    float *xp = malloc(ni * sizeof *xp);
+    /* Lane 0: the given image (or noise), lane 1: noise. */
+    for (int64_t i = 0; i < ni; i++)
+        x[i] = input0 && i < per ? input0[i] : nrand();
+    for (int64_t i = 0; i < ni; i++)
+        v[i] = nrand();
+    for (int64_t i = 0; i < nl; i++)
+        u[i] = nrand();
+    for (int64_t i = 0; i < lanes * K; i++)
+        mk[i] = (float)(0.3 + 0.7 * urand());
+    CHECK(K > 0, "%s: no mask layers", model_path);
+    CHECK(!dmbp_plan_forward(p, x, lg), "forward: %s", dmbp_last_error());
+
+    /* Adjoint identity, with masks. */
+    CHECK(!dmbp_plan_backward(p, u, mk, 0, w), "backward: %s",
+          dmbp_last_error());
+    CHECK(!dmbp_plan_tangent(p, v, mk, jv), "tangent: %s", dmbp_last_error());
+    double lhs = dot(u, jv, nl), rhs = dot(w, v, ni);
+    double scale = sum_abs_prod(w, v, ni);
+    CHECK(fabs(lhs - rhs) <= ADJOINT_RTOL * scale,
+          "%s: adjoint <u,Jv> %.9g vs <J'u,v> %.9g (scale %g)", model_path,
+          lhs, rhs, scale);
+    printf("%-44s adjoint rel %.2e, %lld masks in %d layers\n", model_path,
+           fabs(lhs - rhs) / scale, (long long)K,
+           dmbp_plan_num_mask_layers(p));
+
+    /* Mask gradient of l(m) = <V, W(m)> with V = v, seed u. */
+    CHECK(!dmbp_plan_backward(p, u, mk, 0, w), "backward");
+    CHECK(!dmbp_plan_mask_grad(p, v, g), "mask grad: %s", dmbp_last_error());
+    double worst = 0;
+    for (int t = 0; t < N_FD_MASKS; t++) {
+        int64_t k = (int64_t)(urand() * lanes * K);
+        float keep = mk[k];
+        const float h = 0.25f;
+        mk[k] = keep + h;
+        CHECK(!dmbp_plan_backward(p, u, mk, 0, w2), "backward +h");
+        double lp = dot(v, w2, ni);
+        mk[k] = keep - h;
+        CHECK(!dmbp_plan_backward(p, u, mk, 0, w2), "backward -h");
+        double lm = dot(v, w2, ni);
+        mk[k] = keep;
+        double fd = (lp - lm) / (2 * h);
+        /* Exact up to rounding: relative to the entry, with a floor at the
+         * rounding of the whole sum. */
+        double tol = MASK_FD_RTOL * fabs(fd) + 1e-6 * sum_abs_prod(v, w, ni);
+        double err = fabs(fd - g[k]);
+        worst = err / tol > worst ? err / tol : worst;
+        CHECK(err <= tol, "%s: dl/dm[%lld] = %.9g, difference quotient "
+              "%.9g", model_path, (long long)k, g[k], fd);
+    }
+    printf("%-44s mask gradient vs differences: worst %.2f of tolerance\n",
+           model_path, worst);
+
+    /* Input gradient of logit t of lane 0 against the network itself. */
+    int64_t classes = nl / lanes;
+    int t = 0;
+    for (int c = 1; c < classes; c++)
+        t = lg[c] > lg[t] ? c : t;
+    memset(u, 0, nl * sizeof *u);
+    u[t] = 1;
+    CHECK(!dmbp_plan_backward(p, u, NULL, 0, w), "backward");
+    const float eps = 1e-3f;
+    for (int64_t i = 0; i < ni; i++)
+        xp[i] = x[i] + (i < per ? eps * v[i] : 0);
+    CHECK(!dmbp_plan_forward(p, xp, lg2), "forward +");
+    double up = lg2[t];
+    for (int64_t i = 0; i < ni; i++)
+        xp[i] = x[i] - (i < per ? eps * v[i] : 0);
+    CHECK(!dmbp_plan_forward(p, xp, lg2), "forward -");
+    double fd = (up - lg2[t]) / (2 * eps), an = dot(w, v, per);
+    /* Float32 logits resolve differences of ~4 ulp of the logit. */
+    double sc = sum_abs_prod(w, v, per) +
+                4 * FLT_EPSILON * fabs(lg[t]) / (2 * eps) / INPUT_FD_RTOL;
+    CHECK(fabs(fd - an) <= INPUT_FD_RTOL * sc, "%s: <grad, v> %.6g, "
+          "difference quotient %.6g", model_path, an, fd);
+    printf("%-44s input gradient vs differences: %.2e of sum|grad v|\n",
+           model_path, fabs(fd - an) / sc);
+
+    free(x); free(v); free(w); free(u); free(jv); free(mk); free(g);
+    free(w2); free(lg); free(lg2); free(xp);
+    dmbp_plan_free(p);
+    dmbp_model_free(m);
+}
+
+int main(void)
+{
+    int64_t fm[4] = {1, 1, 28, 28};
+    run(test_path("models/fmnist_vgg.onnx"), fm, 4, NULL);
+    run(test_path("models/fmnist_resnet.onnx"), fm, 4, NULL);
+    FILE *f = fopen(test_path("tests/ref/data/forward_cases.txt"), "r");
+    char line[256];
+    while (f && fgets(line, sizeof line, f)) {
+        line[strcspn(line, " \r\n#")] = 0;
+        if (!line[0] || strstr(line, "fmnist"))
+            continue;
+        char rel[512];
+        snprintf(rel, sizeof rel, "tests/ref/data/%s.input.npy", line);
+        float *x;
+        int64_t d[NPY_MAX_DIMS];
+        int nd;
+        if (npy_read_f32(test_path(rel), &x, d, &nd)) {
+            CHECK(0, "%s: no input", line);
+            continue;
+        }
+        snprintf(rel, sizeof rel, "tests/ref/data/%s.onnx", line);
+        run(test_path(rel), d, nd, x);
+        free(x);
+    }
+    if (f)
+        fclose(f);
+    printf("reverse: %d failures\n", failures);
+    return failures ? 1 : 0;
+}
