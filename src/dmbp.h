@@ -313,6 +313,137 @@ dmbp_plan_mask_grad(dmbp_plan *p, const float *v, float *grad);
 DMBP_API void dmbp_softmax(const float *logits, int n, float *prob);
 
 /* ------------------------------------------------------------------ */
+/* Attribution methods                                                */
+/* ------------------------------------------------------------------ */
+
+typedef enum dmbp_method {
+    DMBP_METHOD_SALIENCY = 0, /* gradient of the target logit            */
+    DMBP_METHOD_GXI,          /* gradient x input                        */
+    DMBP_METHOD_IG,           /* integrated gradients                    */
+    DMBP_METHOD_SMOOTHGRAD,   /* SmoothGrad (of gradient x input)        */
+    DMBP_METHOD_GUIDED,       /* guided backpropagation                  */
+    DMBP_METHOD_GRADCAM,      /* Grad-CAM                                */
+    DMBP_METHOD_DMBP          /* disentangled masked backpropagation     */
+} dmbp_method;
+
+/* "saliency", "gxi", "ig", "smoothgrad", "guided", "gradcam", "dmbp". */
+DMBP_API const char *dmbp_method_name(dmbp_method m);
+DMBP_API DMBP_NODISCARD dmbp_status dmbp_method_from_name(const char *name,
+                                                          dmbp_method *out);
+
+typedef enum dmbp_baseline {
+    DMBP_BASELINE_ZERO = 0, /* the all-zero model input (the mean colour) */
+    DMBP_BASELINE_BLACK,    /* a black image, normalised (needs mean/std) */
+    DMBP_BASELINE_BLUR      /* the input blurred (Gaussian, sigma 5)      */
+} dmbp_baseline;
+
+typedef enum dmbp_ig_rule {
+    DMBP_IG_MIDPOINT = 0, /* Captum's riemann_middle   */
+    DMBP_IG_TRAPEZOID,    /* Captum's riemann_trapezoid */
+    DMBP_IG_LEFT,         /* Captum's riemann_left      */
+    DMBP_IG_RIGHT         /* Captum's riemann_right     */
+} dmbp_ig_rule;
+
+/* Progress of a long method (DMBP): called after each iteration with the
+ * image range being optimised and the mean loss; return non-zero to stop
+ * early (the result then holds the masks reached so far). */
+typedef int (*dmbp_progress_fn)(void *user, int first_image, int n_images,
+                                int iteration, int iterations, double loss);
+
+typedef struct dmbp_explain_options {
+    dmbp_method method;      /* default DMBP_METHOD_DMBP                 */
+    /* saliency */
+    int abs;                 /* 1: max over channels of |gradient|        */
+    /* ig */
+    int steps;               /* default 32                                */
+    dmbp_baseline baseline;  /* default DMBP_BASELINE_ZERO                */
+    dmbp_ig_rule ig_rule;    /* default DMBP_IG_MIDPOINT                  */
+    /* smoothgrad, and DMBP's smoothed variant */
+    int samples;             /* smoothgrad default 16; dmbp default 1     */
+    float sigma;             /* noise sd as a fraction of max(x)-min(x);
+                                default 0.15 (dmbp: 0.1)                 */
+    uint64_t seed;           /* default 0                                 */
+    int smooth_of_gradient;  /* 1: SmoothGrad of the plain gradient      */
+    /* gradcam */
+    const char *layer;       /* node or value name; NULL: the last Conv
+                                (its activation's output if it has one)  */
+    /* The normalisation the input went through (for the black baseline). */
+    float mean[3], std[3];
+    /* dmbp (dmbp-method.md section 3) */
+    int iterations;          /* default 200                               */
+    float lr;                /* Adam learning rate, default 0.05          */
+    float init_logit;        /* initial mask logit theta, default 2.0     */
+    float w_completeness, w_sign, w_nuisance, w_evidence, w_sparsity;
+                             /* default preset "dmbp": 10, 3, 1, 0, 0.01  */
+    dmbp_progress_fn progress;
+    void *progress_user;
+    /* All methods: images processed together as lanes of one plan, at
+     * most this many lanes (memory bound); default 32. */
+    int max_lanes;
+} dmbp_explain_options;
+
+/* Defaults as documented above (method DMBP, preset "dmbp", ImageNet's
+ * mean and std). */
+DMBP_API void dmbp_explain_options_init(dmbp_explain_options *o);
+
+/* Set the DMBP loss weights of a preset: "dmbp" (completeness 10, sign 3,
+ * nuisance 1, evidence 0, sparsity 0.01) or "evidence" (evidence 1,
+ * sign 0.3, sparsity 0.01, the others 0). */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_explain_preset(dmbp_explain_options *o, const char *preset);
+
+typedef struct dmbp_result dmbp_result;
+
+/* Explain n images. x holds them as preprocessed model inputs, n x channels
+ * x height x width floats; targets (n ints, NULL for all automatic) the
+ * class to explain per image, -1 meaning the top class. On success *out
+ * holds per image: the target, its logit and probability, the method's
+ * arrays and scalars (below); free it with dmbp_result_free. */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_explain(const dmbp_model *m, const float *x, int n, int channels,
+             int height, int width, const int *targets,
+             const dmbp_explain_options *o, dmbp_result **out);
+
+DMBP_API void dmbp_result_free(dmbp_result *r);
+DMBP_API int dmbp_result_num_images(const dmbp_result *r);
+DMBP_API dmbp_method dmbp_result_method(const dmbp_result *r);
+DMBP_API int dmbp_result_target(const dmbp_result *r, int image);
+DMBP_API float dmbp_result_logit(const dmbp_result *r, int image);
+DMBP_API float dmbp_result_prob(const dmbp_result *r, int image);
+
+/* Arrays per image, each of dmbp_result_array_shape (C x H x W, or
+ * 1 x H x W for Grad-CAM and saliency with abs). Array 0 is the map to
+ * show ("map" for the baselines; DMBP's are "w_pos", "w_neg", "a_pos",
+ * "a_neg", "nuisance"). dmbp_result_signed tells whether array 0 has a
+ * sign (else it is non-negative). Pointers stay valid until the result is
+ * freed. */
+DMBP_API int dmbp_result_num_arrays(const dmbp_result *r);
+DMBP_API const char *dmbp_result_array_name(const dmbp_result *r, int k);
+DMBP_API dmbp_shape dmbp_result_array_shape(const dmbp_result *r);
+DMBP_API const float *dmbp_result_array(const dmbp_result *r, int image,
+                                        int k);
+DMBP_API int dmbp_result_signed(const dmbp_result *r);
+
+/* Named numbers per image (IG: "completeness_gap"; DMBP: "f", "F",
+ * "F_pos", "F_neg", "F_nuisance", "bias", "loss", "completeness", "sign",
+ * "nuisance", "evidence", "sparsity", "iterations", "seconds"). */
+DMBP_API int dmbp_result_num_scalars(const dmbp_result *r);
+DMBP_API const char *dmbp_result_scalar_name(const dmbp_result *r, int k);
+DMBP_API double dmbp_result_scalar(const dmbp_result *r, int image, int k);
+
+/* DMBP: the learned masks of image i (set 0: m+, set 1: m-), laid out by
+ * mask layer as dmbp_result_mask_layer tells; the loss per iteration. */
+DMBP_API int dmbp_result_num_mask_layers(const dmbp_result *r);
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_result_mask_layer(const dmbp_result *r, int layer, const char **name,
+                       int *channels, int64_t *offset);
+DMBP_API const float *dmbp_result_masks(const dmbp_result *r, int image,
+                                        int set);
+DMBP_API int dmbp_result_num_iterations(const dmbp_result *r);
+DMBP_API const float *dmbp_result_loss_curve(const dmbp_result *r,
+                                             int image);
+
+/* ------------------------------------------------------------------ */
 /* Rendering maps to PNG, arrays to .npy                              */
 /* ------------------------------------------------------------------ */
 

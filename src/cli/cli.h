@@ -46,7 +46,63 @@ bool cli_parse_floats3(const char *s, float *out);
 /* JSON string literal of s on f. */
 void cli_json_str(FILE *f, const char *s);
 
+/* Options of explain and masks, which share the DMBP settings
+ * (src/cli/explain.c). */
+typedef struct cli_xopts {
+    cli_pre pre;
+    dmbp_method method;
+    int target;            /* -1: the top class */
+    bool quiet;
+    const char *preset;    /* NULL: the library's default weights */
+    bool w_set[5];         /* completeness, sign, nuisance, evidence, sparsity */
+    float w[5];
+    bool abs, smooth_of_gradient;
+    int steps, samples, iters, max_lanes;
+    dmbp_baseline baseline;
+    dmbp_ig_rule ig_rule;
+    float sigma, lr, init_logit;
+    uint64_t seed;
+    const char *layer;
+    unsigned given;        /* bit per entry of the option table */
+} cli_xopts;
+
+/* Preprocessed images explained together, and what came back. */
+typedef struct cli_xrun {
+    dmbp_model *m;
+    dmbp_result *r;
+    dmbp_image *bg;        /* per image: the input in [0,1], not normalised */
+    int n, c, h, w;
+} cli_xrun;
+
+void cli_xopts_init(cli_xopts *x);
+/* Like cli_parse_pre for the method options (and the preprocessing ones);
+ * with dmbp_only, --method is not recognised. */
+int cli_xopts_parse(int argc, char **argv, int *i, cli_xopts *x,
+                    bool dmbp_only);
+/* After parsing: refuse options of another method (usage error). */
+int cli_xopts_check(const cli_xopts *x);
+/* Load the model, check the target, preprocess the images and explain them
+ * all in one dmbp_explain call (progress on a terminal for DMBP). On any
+ * failure the message is printed and the exit status returned; free run
+ * with cli_xrun_free either way. */
+int cli_xrun_explain(cli_xrun *run, const char *model, const char **images,
+                     int n, const cli_xopts *x);
+void cli_xrun_free(cli_xrun *run);
+/* Label of the class, or NULL. */
+const char *cli_xrun_label(const cli_xrun *run, int cls);
+/* Fail with EXIT_IO unless the directory part of path exists and is
+ * writable: checked before a long computation whose result would be lost. */
+int cli_check_writable_dir(const char *path);
+/* Basename of path without a final ".png" (any case), malloc'ed. */
+char *cli_stem(const char *path);
+
+/* DMBP masks of image i as JSON at path, atomically (src/cli/masks.c). */
+int cli_masks_write(const char *path, const cli_xrun *run, int image,
+                    const char *image_name);
+
 int cmd_info(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
+int cmd_masks(int argc, char **argv);
 
 #endif

@@ -1,0 +1,450 @@
+/* dmbp_explain: options, targets, the result object, and dispatch to the
+ * methods in src/methods/. */
+#include "internal.h"
+
+#include "methods/methods.h"
+
+#define DEFAULT_IG_STEPS 32
+#define DEFAULT_SMOOTH_SAMPLES 16
+#define DEFAULT_SMOOTH_SIGMA 0.15f
+#define DEFAULT_MAX_LANES 32
+/* dmbp-method.md section 3. */
+#define DEFAULT_DMBP_ITERATIONS 200
+#define DEFAULT_DMBP_LR 0.05f
+#define DEFAULT_DMBP_INIT_LOGIT 2.0f
+#define DEFAULT_DMBP_SIGMA 0.1f
+
+static const char *const method_names[] = {
+    "saliency", "gxi", "ig", "smoothgrad", "guided", "gradcam", "dmbp"};
+#define N_METHODS ((int)(sizeof method_names / sizeof method_names[0]))
+
+const char *dmbp_method_name(dmbp_method m)
+{
+    return (int)m >= 0 && (int)m < N_METHODS ? method_names[m] : "unknown";
+}
+
+dmbp_status dmbp_method_from_name(const char *name, dmbp_method *out)
+{
+    for (int i = 0; name && i < N_METHODS; i++)
+        if (!strcmp(name, method_names[i])) {
+            *out = (dmbp_method)i;
+            return DMBP_OK;
+        }
+    return dmbp_set_error(DMBP_ERR_ARG, "unknown method '%s' (methods: "
+                          "saliency, gxi, ig, smoothgrad, guided, gradcam, "
+                          "dmbp)", name ? name : "(null)");
+}
+
+dmbp_status dmbp_explain_preset(dmbp_explain_options *o, const char *preset)
+{
+    if (!o || !preset)
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_explain_preset: NULL "
+                              "argument");
+    if (!strcmp(preset, "dmbp")) {
+        o->w_completeness = 10.f;
+        o->w_sign = 3.f;
+        o->w_nuisance = 1.f;
+        o->w_evidence = 0.f;
+        o->w_sparsity = 0.01f;
+    } else if (!strcmp(preset, "evidence")) {
+        o->w_completeness = 0.f;
+        o->w_sign = 0.3f;
+        o->w_nuisance = 0.f;
+        o->w_evidence = 1.f;
+        o->w_sparsity = 0.01f;
+    } else {
+        return dmbp_set_error(DMBP_ERR_ARG, "unknown preset '%s' (presets: "
+                              "dmbp, evidence)", preset);
+    }
+    return DMBP_OK;
+}
+
+void dmbp_explain_options_init(dmbp_explain_options *o)
+{
+    if (!o)
+        return;
+    memset(o, 0, sizeof *o);
+    o->method = DMBP_METHOD_DMBP;
+    o->steps = DEFAULT_IG_STEPS;
+    o->baseline = DMBP_BASELINE_ZERO;
+    o->ig_rule = DMBP_IG_MIDPOINT;
+    o->samples = 0; /* per method: see samples_of() */
+    o->sigma = 0;   /* per method: see sigma_of() */
+    static const float mean[3] = {0.485f, 0.456f, 0.406f};
+    static const float sd[3] = {0.229f, 0.224f, 0.225f};
+    memcpy(o->mean, mean, sizeof mean);
+    memcpy(o->std, sd, sizeof sd);
+    o->iterations = DEFAULT_DMBP_ITERATIONS;
+    o->lr = DEFAULT_DMBP_LR;
+    o->init_logit = DEFAULT_DMBP_INIT_LOGIT;
+    dmbp_status known = dmbp_explain_preset(o, "dmbp"); /* cannot fail */
+    (void)known;
+    o->max_lanes = DEFAULT_MAX_LANES;
+}
+
+int dmbp__samples_of(const dmbp_explain_options *o)
+{
+    if (o->samples > 0)
+        return o->samples;
+    return o->method == DMBP_METHOD_SMOOTHGRAD ? DEFAULT_SMOOTH_SAMPLES : 1;
+}
+
+float dmbp__sigma_of(const dmbp_explain_options *o)
+{
+    if (o->sigma > 0)
+        return o->sigma;
+    return o->method == DMBP_METHOD_SMOOTHGRAD ? DEFAULT_SMOOTH_SIGMA
+                                               : DEFAULT_DMBP_SIGMA;
+}
+
+static dmbp_status check_options(const dmbp_explain_options *o)
+{
+    if ((int)o->method < 0 || (int)o->method >= N_METHODS)
+        return dmbp_set_error(DMBP_ERR_ARG, "unknown method %d", o->method);
+    if (o->steps < 1)
+        return dmbp_set_error(DMBP_ERR_ARG, "steps %d: must be >= 1",
+                              o->steps);
+    if (o->ig_rule == DMBP_IG_TRAPEZOID && o->steps < 2)
+        return dmbp_set_error(DMBP_ERR_ARG, "the trapezoid rule needs at "
+                              "least 2 steps");
+    if ((int)o->baseline < 0 || o->baseline > DMBP_BASELINE_BLUR)
+        return dmbp_set_error(DMBP_ERR_ARG, "unknown baseline %d",
+                              o->baseline);
+    if ((int)o->ig_rule < 0 || o->ig_rule > DMBP_IG_RIGHT)
+        return dmbp_set_error(DMBP_ERR_ARG, "unknown integration rule %d",
+                              o->ig_rule);
+    if (o->samples < 0)
+        return dmbp_set_error(DMBP_ERR_ARG, "samples %d: must be >= 1",
+                              o->samples);
+    if (!isfinite(o->sigma) || o->sigma < 0)
+        return dmbp_set_error(isfinite(o->sigma) ? DMBP_ERR_ARG
+                                                 : DMBP_ERR_NONFINITE,
+                              "sigma %g: must be a finite number >= 0",
+                              o->sigma);
+    if (o->max_lanes < 1)
+        return dmbp_set_error(DMBP_ERR_ARG, "max_lanes %d: must be >= 1",
+                              o->max_lanes);
+    if (o->iterations < 1)
+        return dmbp_set_error(DMBP_ERR_ARG, "iterations %d: must be >= 1",
+                              o->iterations);
+    const struct {
+        const char *name;
+        float v;
+        bool positive;
+    } nums[] = {{"lr", o->lr, true},
+                {"init_logit", o->init_logit, false},
+                {"w_completeness", o->w_completeness, false},
+                {"w_sign", o->w_sign, false},
+                {"w_nuisance", o->w_nuisance, false},
+                {"w_evidence", o->w_evidence, false},
+                {"w_sparsity", o->w_sparsity, false}};
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
+        if (!isfinite(nums[i].v))
+            return dmbp_set_error(DMBP_ERR_NONFINITE, "%s is not a finite "
+                                  "number", nums[i].name);
+        if (nums[i].positive && !(nums[i].v > 0))
+            return dmbp_set_error(DMBP_ERR_ARG, "%s %g: must be > 0",
+                                  nums[i].name, nums[i].v);
+        if (!strncmp(nums[i].name, "w_", 2) && nums[i].v < 0)
+            return dmbp_set_error(DMBP_ERR_ARG, "%s %g: weights must be >= 0",
+                                  nums[i].name, nums[i].v);
+    }
+    for (int c = 0; c < 3; c++)
+        if (!isfinite(o->mean[c]) || !isfinite(o->std[c]) || o->std[c] == 0)
+            return dmbp_set_error(DMBP_ERR_ARG, "mean/std: finite values "
+                                  "and a non-zero std are required");
+    return DMBP_OK;
+}
+
+dmbp_status dmbp__explain_plan(const dmbp_model *m, int lanes, int c, int h,
+                               int w, bool reverse, dmbp_plan **out)
+{
+    dmbp_plan_options po;
+    dmbp_plan_options_init(&po);
+    po.shape.ndim = 4;
+    po.shape.dims[0] = lanes;
+    po.shape.dims[1] = c;
+    po.shape.dims[2] = h;
+    po.shape.dims[3] = w;
+    po.reverse = reverse;
+    const dmbp_shape *d = &m->input_decl;
+    if (d->ndim != 4)
+        return dmbp_set_error(DMBP_ERR_UNSUPPORTED, "%s: attribution methods "
+                              "take image models (a 4-D input)", m->name);
+    if ((d->dims[1] && d->dims[1] != c) || (d->dims[2] && d->dims[2] != h) ||
+        (d->dims[3] && d->dims[3] != w))
+        return dmbp_set_error(DMBP_ERR_SHAPE, "%s: images of %dx%dx%d do not "
+                              "fit the model's input [%lld, %lld, %lld]",
+                              m->name, c, h, w, (long long)d->dims[1],
+                              (long long)d->dims[2], (long long)d->dims[3]);
+    return dmbp_plan_create(m, &po, out);
+}
+
+/* Forward the images (in chunks) for their logits: targets and the
+ * reported logit and probability. */
+static dmbp_status first_pass(const dmbp_model *m, const float *x, int n,
+                              int c, int h, int w, const int *targets,
+                              const dmbp_explain_options *o, dmbp_result *r)
+{
+    int k = dmbp_model_num_classes(m);
+    int lanes = n < o->max_lanes ? n : o->max_lanes;
+    dmbp_plan *p;
+    TRY(dmbp__explain_plan(m, lanes, c, h, w, false, &p));
+    size_t per = (size_t)c * h * w;
+    float *buf = dmbp__malloc((size_t)lanes * per * sizeof(float));
+    float *lg = dmbp__malloc((size_t)lanes * k * sizeof(float));
+    float *prob = dmbp__malloc((size_t)k * sizeof(float));
+    dmbp_status st = buf && lg && prob ? DMBP_OK : DMBP_ERR_NOMEM;
+    for (int i0 = 0; !st && i0 < n; i0 += lanes) {
+        int cnt = n - i0 < lanes ? n - i0 : lanes;
+        for (int l = 0; l < lanes; l++)
+            memcpy(buf + l * per, x + (size_t)(i0 + (l < cnt ? l : 0)) * per,
+                   per * sizeof(float));
+        st = dmbp_plan_forward(p, buf, lg);
+        for (int l = 0; !st && l < cnt; l++) {
+            const float *li = lg + (size_t)l * k;
+            int t = targets ? targets[i0 + l] : -1;
+            if (t < -1 || t >= k) {
+                st = dmbp_set_error(DMBP_ERR_ARG, "target class %d is out of "
+                                    "range (the model has classes 0 to %d)",
+                                    t, k - 1);
+                break;
+            }
+            if (t < 0) {
+                t = 0;
+                for (int j = 1; j < k; j++)
+                    t = li[j] > li[t] ? j : t;
+            }
+            dmbp_softmax(li, k, prob);
+            r->target[i0 + l] = t;
+            r->logit[i0 + l] = li[t];
+            r->prob[i0 + l] = prob[t];
+        }
+    }
+    free(buf);
+    free(lg);
+    free(prob);
+    dmbp_plan_free(p);
+    return st;
+}
+
+dmbp_status dmbp__result_alloc(dmbp_result *r, int n_arrays,
+                               const char *const *names, int channels,
+                               int h, int w, int n_scalars,
+                               const char *const *scalar_names)
+{
+    r->n_arrays = n_arrays;
+    r->array_names = names;
+    r->ashape.ndim = 3;
+    r->ashape.dims[0] = channels;
+    r->ashape.dims[1] = h;
+    r->ashape.dims[2] = w;
+    size_t per = (size_t)channels * h * w;
+    r->arrays = dmbp__calloc((size_t)r->n * n_arrays * per, sizeof(float));
+    r->n_scalars = n_scalars;
+    r->scalar_names = scalar_names;
+    r->scalars = dmbp__calloc((size_t)r->n * (n_scalars ? n_scalars : 1),
+                              sizeof(double));
+    return r->arrays && r->scalars ? DMBP_OK : DMBP_ERR_NOMEM;
+}
+
+float *dmbp__result_array(dmbp_result *r, int image, int k)
+{
+    size_t per = (size_t)dmbp_shape_numel(&r->ashape);
+    return r->arrays + ((size_t)image * r->n_arrays + k) * per;
+}
+
+dmbp_status dmbp_explain(const dmbp_model *m, const float *x, int n,
+                         int channels, int height, int width,
+                         const int *targets, const dmbp_explain_options *o,
+                         dmbp_result **out)
+{
+    if (!m || !x || !out || n < 1 || channels < 1 || height < 1 || width < 1)
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_explain: NULL argument or "
+                              "empty size");
+    *out = NULL;
+    dmbp_explain_options def;
+    if (!o) {
+        dmbp_explain_options_init(&def);
+        o = &def;
+    }
+    TRY(check_options(o));
+    int64_t total = (int64_t)n * channels * height * width;
+    for (int64_t i = 0; i < total; i++)
+        if (!isfinite(x[i]))
+            return dmbp_set_error(DMBP_ERR_NONFINITE, "input element %lld is "
+                                  "not finite", (long long)i);
+    dmbp_result *r = dmbp__calloc(1, sizeof *r);
+    if (!r)
+        return DMBP_ERR_NOMEM;
+    r->method = o->method;
+    r->n = n;
+    r->target = dmbp__calloc((size_t)n, sizeof(int));
+    r->logit = dmbp__calloc((size_t)n, sizeof(float));
+    r->prob = dmbp__calloc((size_t)n, sizeof(float));
+    dmbp_status st = r->target && r->logit && r->prob ? DMBP_OK
+                                                      : DMBP_ERR_NOMEM;
+    if (!st)
+        st = first_pass(m, x, n, channels, height, width, targets, o, r);
+    const dmbp_explain_ctx ctx = {m, x, n, channels, height, width, o};
+    if (!st) {
+        switch (o->method) {
+        case DMBP_METHOD_SALIENCY:
+        case DMBP_METHOD_GXI:
+        case DMBP_METHOD_GUIDED:
+            st = dmbp__method_gradient(&ctx, r);
+            break;
+        case DMBP_METHOD_IG:
+            st = dmbp__method_ig(&ctx, r);
+            break;
+        case DMBP_METHOD_SMOOTHGRAD:
+            st = dmbp__method_smoothgrad(&ctx, r);
+            break;
+        case DMBP_METHOD_GRADCAM:
+            st = dmbp__method_gradcam(&ctx, r);
+            break;
+        case DMBP_METHOD_DMBP:
+            st = dmbp__method_dmbp(&ctx, r);
+            break;
+        }
+    }
+    if (st) {
+        dmbp_result_free(r);
+        return st;
+    }
+    *out = r;
+    return DMBP_OK;
+}
+
+void dmbp_result_free(dmbp_result *r)
+{
+    if (!r)
+        return;
+    free(r->target);
+    free(r->logit);
+    free(r->prob);
+    free(r->arrays);
+    free(r->scalars);
+    for (int i = 0; i < r->n_mask_layers; i++)
+        free(r->ml_names[i]);
+    free(r->ml_names);
+    free(r->ml_channels);
+    free(r->ml_offset);
+    free(r->masks);
+    free(r->loss);
+    free(r);
+}
+
+int dmbp_result_num_images(const dmbp_result *r)
+{
+    return r ? r->n : 0;
+}
+
+dmbp_method dmbp_result_method(const dmbp_result *r)
+{
+    return r->method;
+}
+
+static bool image_ok(const dmbp_result *r, int i)
+{
+    return r && i >= 0 && i < r->n;
+}
+
+int dmbp_result_target(const dmbp_result *r, int image)
+{
+    return image_ok(r, image) ? r->target[image] : -1;
+}
+
+float dmbp_result_logit(const dmbp_result *r, int image)
+{
+    return image_ok(r, image) ? r->logit[image] : NAN;
+}
+
+float dmbp_result_prob(const dmbp_result *r, int image)
+{
+    return image_ok(r, image) ? r->prob[image] : NAN;
+}
+
+int dmbp_result_num_arrays(const dmbp_result *r)
+{
+    return r ? r->n_arrays : 0;
+}
+
+const char *dmbp_result_array_name(const dmbp_result *r, int k)
+{
+    return r && k >= 0 && k < r->n_arrays ? r->array_names[k] : NULL;
+}
+
+dmbp_shape dmbp_result_array_shape(const dmbp_result *r)
+{
+    return r->ashape;
+}
+
+const float *dmbp_result_array(const dmbp_result *r, int image, int k)
+{
+    if (!image_ok(r, image) || k < 0 || k >= r->n_arrays)
+        return NULL;
+    return dmbp__result_array((dmbp_result *)r, image, k);
+}
+
+int dmbp_result_signed(const dmbp_result *r)
+{
+    return r ? r->signed_map : 0;
+}
+
+int dmbp_result_num_scalars(const dmbp_result *r)
+{
+    return r ? r->n_scalars : 0;
+}
+
+const char *dmbp_result_scalar_name(const dmbp_result *r, int k)
+{
+    return r && k >= 0 && k < r->n_scalars ? r->scalar_names[k] : NULL;
+}
+
+double dmbp_result_scalar(const dmbp_result *r, int image, int k)
+{
+    if (!image_ok(r, image) || k < 0 || k >= r->n_scalars)
+        return NAN;
+    return r->scalars[(size_t)image * r->n_scalars + k];
+}
+
+int dmbp_result_num_mask_layers(const dmbp_result *r)
+{
+    return r ? r->n_mask_layers : 0;
+}
+
+dmbp_status dmbp_result_mask_layer(const dmbp_result *r, int layer,
+                                   const char **name, int *channels,
+                                   int64_t *offset)
+{
+    if (!r || layer < 0 || layer >= r->n_mask_layers)
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_result_mask_layer: no "
+                              "layer %d", layer);
+    if (name)
+        *name = r->ml_names[layer];
+    if (channels)
+        *channels = r->ml_channels[layer];
+    if (offset)
+        *offset = r->ml_offset[layer];
+    return DMBP_OK;
+}
+
+const float *dmbp_result_masks(const dmbp_result *r, int image, int set)
+{
+    if (!image_ok(r, image) || !r->masks || set < 0 || set > 1)
+        return NULL;
+    return r->masks + ((size_t)image * 2 + set) * (size_t)r->n_masks;
+}
+
+int dmbp_result_num_iterations(const dmbp_result *r)
+{
+    return r ? r->n_iters : 0;
+}
+
+const float *dmbp_result_loss_curve(const dmbp_result *r, int image)
+{
+    if (!image_ok(r, image) || !r->loss)
+        return NULL;
+    return r->loss + (size_t)image * r->n_iters;
+}

@@ -1,0 +1,156 @@
+/* Grad-CAM (Selvaraju et al. 2017): at a layer's activations A (K maps of
+ * h x w), alpha_k = mean over h, w of d f_t / d A_k, cam = relu(sum_k
+ * alpha_k A_k), bilinearly upsampled to the input (align_corners false,
+ * as torch.nn.functional.interpolate). Images are lanes. */
+#include "methods/methods.h"
+
+static const char *const map_names[] = {"map"};
+
+static bool is_activation(const dmbp_node *n)
+{
+    return n->op == &dmbp__op_relu || n->op == &dmbp__op_leakyrelu ||
+           n->op == &dmbp__op_clip;
+}
+
+/* The layer's value: a node (its first output) or value named `name`;
+ * by default the last Conv, or the activation right after it. */
+static dmbp_status find_layer(const dmbp_model *m, const char *name, int *out)
+{
+    if (!name) {
+        int last = -1;
+        for (int i = 0; i < m->n_nodes; i++)
+            if (!m->nodes[i].dead && m->nodes[i].op == &dmbp__op_conv)
+                last = i;
+        if (last < 0)
+            return dmbp_set_error(DMBP_ERR_UNSUPPORTED, "%s: Grad-CAM needs "
+                                  "a Conv layer and the model has none",
+                                  m->name);
+        int v = m->nodes[last].out[0];
+        if (m->values[v].consumers == 1)
+            for (int i = last + 1; i < m->n_nodes; i++) {
+                const dmbp_node *n = &m->nodes[i];
+                if (!n->dead && n->n_in > 0 && n->in[0] == v &&
+                    is_activation(n)) {
+                    v = n->out[0];
+                    break;
+                }
+            }
+        *out = v;
+        return DMBP_OK;
+    }
+    for (int i = 0; i < m->n_nodes; i++)
+        if (!m->nodes[i].dead && !strcmp(m->nodes[i].name, name)) {
+            *out = m->nodes[i].out[0];
+            return DMBP_OK;
+        }
+    for (int v = 0; v < m->n_values; v++)
+        if (!m->values[v].is_const && !strcmp(m->values[v].name, name) &&
+            (m->values[v].producer >= 0 || v == m->input)) {
+            *out = v;
+            return DMBP_OK;
+        }
+    char list[512] = "";
+    size_t len = 0;
+    for (int i = 0; i < m->n_nodes && len < sizeof list - 64; i++)
+        if (!m->nodes[i].dead && m->nodes[i].op == &dmbp__op_conv)
+            len += (size_t)snprintf(list + len, sizeof list - len, "%s%s",
+                                    len ? ", " : "", m->nodes[i].name);
+    return dmbp_set_error(DMBP_ERR_ARG, "%s: no layer '%s' (Conv layers: %s)",
+                          m->name, name, list);
+}
+
+/* PyTorch's source index for bilinear, align_corners=False. */
+static float src_index(float scale, int dst)
+{
+    float s = scale * ((float)dst + 0.5f) - 0.5f;
+    return s < 0 ? 0 : s;
+}
+
+static void upsample(const float *in, int h, int w, float *out, int H, int W)
+{
+    float sy = (float)h / (float)H, sx = (float)w / (float)W;
+    for (int y = 0; y < H; y++) {
+        float fy = src_index(sy, y);
+        int y0 = (int)fy, y1 = y0 + (y0 < h - 1);
+        float ly = fy - (float)y0;
+        for (int x = 0; x < W; x++) {
+            float fx = src_index(sx, x);
+            int x0 = (int)fx, x1 = x0 + (x0 < w - 1);
+            float lx = fx - (float)x0;
+            out[y * W + x] =
+                (1 - ly) * ((1 - lx) * in[y0 * w + x0] + lx * in[y0 * w + x1]) +
+                ly * ((1 - lx) * in[y1 * w + x0] + lx * in[y1 * w + x1]);
+        }
+    }
+}
+
+dmbp_status dmbp__method_gradcam(const dmbp_explain_ctx *c, dmbp_result *r)
+{
+    const dmbp_explain_options *o = c->o;
+    int v;
+    TRY(find_layer(c->m, o->layer, &v));
+    TRY(dmbp__result_alloc(r, 1, map_names, 1, c->h, c->w, 0, NULL));
+    r->signed_map = 0;
+    int lanes = c->n < o->max_lanes ? c->n : o->max_lanes;
+    int k = dmbp_model_num_classes(c->m);
+    size_t per = (size_t)c->c * c->h * c->w;
+    dmbp_plan *p;
+    TRY(dmbp__explain_plan(c->m, lanes, c->c, c->h, c->w, true, &p));
+    const dmbp_shape *as = &p->vals[v].shape;
+    if (as->ndim != 4 || !p->vals[v].relevant) {
+        dmbp_plan_free(p);
+        return dmbp_set_error(DMBP_ERR_ARG, "%s: layer '%s' is not a 4-D "
+                              "activation that the logits depend on",
+                              c->m->name, c->m->values[v].name);
+    }
+    int K = (int)as->dims[1], h = (int)as->dims[2], w = (int)as->dims[3];
+    size_t amap = (size_t)K * h * w;
+    float *in = dmbp__malloc((size_t)lanes * per * sizeof(float));
+    float *seed = dmbp__malloc((size_t)lanes * k * sizeof(float));
+    float *A = dmbp__malloc((size_t)lanes * amap * sizeof(float));
+    float *dA = dmbp__malloc((size_t)lanes * amap * sizeof(float));
+    float *cam = dmbp__malloc((size_t)h * w * sizeof(float));
+    int *t = dmbp__malloc((size_t)lanes * sizeof(int));
+    dmbp_status st = in && seed && A && dA && cam && t ? DMBP_OK
+                                                       : DMBP_ERR_NOMEM;
+    for (int i0 = 0; !st && i0 < c->n; i0 += lanes) {
+        int cnt = c->n - i0 < lanes ? c->n - i0 : lanes;
+        for (int l = 0; l < lanes; l++) {
+            int i = i0 + (l < cnt ? l : 0);
+            memcpy(in + l * per, c->x + (size_t)i * per, per * sizeof(float));
+            t[l] = r->target[i];
+        }
+        dmbp__one_hot(seed, lanes, k, t);
+        st = dmbp_plan_forward(p, in, NULL);
+        if (!st)
+            st = dmbp_plan_backward(p, seed, NULL, 0, NULL);
+        if (!st)
+            st = dmbp__plan_read(p, v, 0, A);
+        if (!st)
+            st = dmbp__plan_read(p, v, 1, dA);
+        for (int l = 0; !st && l < cnt; l++) {
+            const float *a = A + l * amap, *d = dA + l * amap;
+            memset(cam, 0, (size_t)h * w * sizeof(float));
+            for (int ch = 0; ch < K; ch++) {
+                double alpha = 0;
+                for (int s = 0; s < h * w; s++)
+                    alpha += d[(size_t)ch * h * w + s];
+                alpha /= (double)h * w;
+                for (int s = 0; s < h * w; s++)
+                    cam[s] += (float)(alpha * a[(size_t)ch * h * w + s]);
+            }
+            for (int s = 0; s < h * w; s++)
+                cam[s] = cam[s] > 0 ? cam[s] : 0;
+            upsample(cam, h, w, dmbp__result_array(r, i0 + l, 0), c->h,
+                     c->w);
+        }
+    }
+    free(in);
+    free(seed);
+    free(A);
+    free(dA);
+    free(cam);
+    free(t);
+    dmbp_plan_free(p);
+    return st;
+}

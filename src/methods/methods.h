@@ -1,0 +1,76 @@
+/* Shared by explain.c and the methods (one file each). */
+#ifndef DMBP_METHODS_H
+#define DMBP_METHODS_H
+
+#include "internal.h"
+
+struct dmbp_result {
+    dmbp_method method;
+    int n;                      /* images */
+    int *target;
+    float *logit, *prob;
+    dmbp_shape ashape;          /* one array: C x H x W */
+    int n_arrays;
+    const char *const *array_names;
+    float *arrays;              /* n x n_arrays x numel(ashape) */
+    int signed_map;
+    int n_scalars;
+    const char *const *scalar_names;
+    double *scalars;            /* n x n_scalars */
+    /* DMBP */
+    int n_mask_layers;
+    char **ml_names;
+    int *ml_channels;
+    int64_t *ml_offset;
+    int64_t n_masks;
+    float *masks;               /* n x 2 x n_masks */
+    int n_iters;
+    float *loss;                /* n x n_iters */
+};
+
+typedef struct dmbp_explain_ctx {
+    const dmbp_model *m;
+    const float *x;             /* n x C x H x W */
+    int n, c, h, w;
+    const dmbp_explain_options *o;
+} dmbp_explain_ctx;
+
+dmbp_status dmbp__explain_plan(const dmbp_model *m, int lanes, int c, int h,
+                               int w, bool reverse, dmbp_plan **out);
+dmbp_status dmbp__result_alloc(dmbp_result *r, int n_arrays,
+                               const char *const *names, int channels,
+                               int h, int w, int n_scalars,
+                               const char *const *scalar_names);
+float *dmbp__result_array(dmbp_result *r, int image, int k);
+int dmbp__samples_of(const dmbp_explain_options *o);
+float dmbp__sigma_of(const dmbp_explain_options *o);
+
+/* Seeds with e_target in each lane's row of the logits. */
+void dmbp__one_hot(float *seed, int lanes, int classes, const int *targets);
+
+/* The documented noise generator (SmoothGrad, DMBP's smoothed variant):
+ * splitmix64 seeded with seed + image index, uniforms in (0, 1], standard
+ * normals by Box-Muller in pairs (z0 then z1). */
+typedef struct dmbp_rng {
+    uint64_t state;
+    double spare;
+    bool has_spare;
+} dmbp_rng;
+void dmbp__rng_init(dmbp_rng *r, uint64_t seed);
+double dmbp__rng_normal(dmbp_rng *r);
+/* eps = (float)(z * sigma * (max x - min x)) for count values. */
+void dmbp__noise(dmbp_rng *r, const float *x, int64_t count, float sigma,
+                 float *eps);
+
+/* Read value v's activation (diff = 0) or its backward diff (diff = 1)
+ * into out as plain row-major floats. */
+dmbp_status dmbp__plan_read(dmbp_plan *p, int v, int diff, float *out);
+
+dmbp_status dmbp__method_gradient(const dmbp_explain_ctx *c, dmbp_result *r);
+dmbp_status dmbp__method_ig(const dmbp_explain_ctx *c, dmbp_result *r);
+dmbp_status dmbp__method_smoothgrad(const dmbp_explain_ctx *c,
+                                    dmbp_result *r);
+dmbp_status dmbp__method_gradcam(const dmbp_explain_ctx *c, dmbp_result *r);
+dmbp_status dmbp__method_dmbp(const dmbp_explain_ctx *c, dmbp_result *r);
+
+#endif
