@@ -47,7 +47,7 @@ bool cli_parse_floats3(const char *s, float *out);
 void cli_json_str(FILE *f, const char *s);
 
 /* Options of explain and masks, which share the DMBP settings
- * (src/cli/explain.c). */
+ * (src/cli/explain_run.c). */
 typedef struct cli_xopts {
     cli_pre pre;
     dmbp_method method;

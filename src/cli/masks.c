@@ -146,7 +146,7 @@ static int print_top(const cli_xrun *run, int top)
         int64_t off;
         if (dmbp_result_mask_layer(r, l, &name, &ch, &off))
             continue;
-        printf("%s (%d filters)\n", name, ch);
+        printf("%s (%d channels)\n", name, ch);
         for (int s = 0; s < 2; s++) {
             const float *m = dmbp_result_masks(r, 0, s) + off;
             int k = top_k(m, ch, top, idx, taken);

@@ -87,13 +87,14 @@ static void print_result(const dmbp_model *m, const labels *l,
     dmbp_softmax(logits, k, prob);
     for (int i = 0; i < k; i++)
         order[i] = i;
-    /* Selection of the top entries, ties to the lower class index. */
+    /* Selection of the top entries by logit (probabilities of nearly
+     * equal logits round to the same float), ties to the lower index. */
     int top = o->top < k ? o->top : k;
     for (int i = 0; i < top; i++) {
         int best = i;
         for (int j = i + 1; j < k; j++)
-            if (prob[order[j]] > prob[order[best]] ||
-                (prob[order[j]] == prob[order[best]] &&
+            if (logits[order[j]] > logits[order[best]] ||
+                (logits[order[j]] == logits[order[best]] &&
                  order[j] < order[best]))
                 best = j;
         int t = order[i];

@@ -1,10 +1,427 @@
-/* DMBP: see dmbp-method.md sections 3-4. */
+/* DMBP, Disentangled Masked Backpropagation (Ruiz, Agudo, Moreno-Noguer,
+ * ICCV 2021), exactly as dmbp-method.md sections 3-4 fix it.
+ *
+ * Lanes: image j, noisy copy k (K = samples, 1 without smoothing), mask set
+ * s (0: m+, 1: m-) is lane (j K + k) 2 + s of one reverse plan. Per
+ * iteration: one backward pass gives W(m) on every lane, the loss and its
+ * closed-form derivative V = dl/dW are computed per copy, one tangent pass
+ * turns V into dl/dm (section 2), and Adam steps the mask logits. */
 #include "methods/methods.h"
 
-dmbp_status dmbp__method_dmbp(const dmbp_explain_ctx *c, dmbp_result *r)
+#include <time.h>
+
+/* Adam as torch.optim.Adam (section 3). */
+#define ADAM_BETA1 0.9
+#define ADAM_BETA2 0.999
+#define ADAM_EPS 1e-8
+
+static const char *const array_names[] = {"w_pos", "w_neg", "a_pos", "a_neg",
+                                          "nuisance"};
+enum { A_WPOS, A_WNEG, A_APOS, A_ANEG, A_NUIS, N_ARRAYS };
+
+static const char *const scalar_names[] = {
+    "f",        "F",    "F_pos",    "F_neg",    "F_nuisance",
+    "bias",     "loss", "completeness", "sign", "nuisance",
+    "evidence", "sparsity", "iterations", "seconds"};
+enum {
+    S_F_LOGIT, S_F, S_FPOS, S_FNEG, S_FNUIS, S_BIAS, S_LOSS, S_COMPL, S_SIGN,
+    S_NUIS, S_EVID, S_SPARS, S_ITERS, S_SECONDS, N_SCALARS
+};
+
+/* The loss terms of one image (mean over its copies). */
+typedef struct terms {
+    double compl, sign, nuis, evid, spars, loss;
+} terms;
+
+typedef struct dmbp_run {
+    const dmbp_explain_ctx *c;
+    dmbp_plan *p;
+    int K;             /* copies per image */
+    int imgs;          /* images in this chunk */
+    int lanes;
+    int classes;
+    size_t per;        /* values per image */
+    int64_t nm;        /* masks per set */
+    float *in;         /* lanes x per: the copies (both sets) */
+    float *seed;
+    float *w1;         /* lanes x per: W(1) */
+    float *w;          /* lanes x per: W(m) this iteration */
+    float *v;          /* lanes x per: dl/dW */
+    float *mvals;      /* lanes x nm: masks as the plan takes them */
+    float *mgrad;      /* lanes x nm */
+    double *theta, *am, *av; /* imgs x 2 x nm: logits, Adam moments */
+    double *F, *S;     /* per copy: sum A1, sum |A1| */
+} dmbp_run;
+
+static float sigmoid(double t)
 {
-    (void)c;
-    (void)r;
-    return dmbp_set_error(DMBP_ERR_UNSUPPORTED, "the dmbp method is not "
-                          "built yet");
+    return (float)(1.0 / (1.0 + exp(-t)));
+}
+
+static int lane_of(const dmbp_run *r, int j, int k, int s)
+{
+    return (j * r->K + k) * 2 + s;
+}
+
+static void set_masks(dmbp_run *r)
+{
+    for (int j = 0; j < r->imgs; j++)
+        for (int s = 0; s < 2; s++) {
+            const double *th = r->theta + ((size_t)j * 2 + s) * r->nm;
+            for (int k = 0; k < r->K; k++) {
+                float *m = r->mvals + (size_t)lane_of(r, j, k, s) * r->nm;
+                for (int64_t q = 0; q < r->nm; q++)
+                    m[q] = sigmoid(th[q]);
+            }
+        }
+}
+
+/* Loss of image j at the current W (section 3's table) and, when v is
+ * wanted, V = dl/dW per lane (the closed form, divided by K for the mean
+ * over copies). */
+static terms loss_of(dmbp_run *r, int j, bool want_v)
+{
+    const dmbp_explain_options *o = r->c->o;
+    terms t = {0};
+    for (int k = 0; k < r->K; k++) {
+        int lp = lane_of(r, j, k, 0), ln = lane_of(r, j, k, 1);
+        const float *x = r->in + (size_t)lp * r->per;
+        const float *wp = r->w + (size_t)lp * r->per;
+        const float *wn = r->w + (size_t)ln * r->per;
+        const float *w1 = r->w1 + (size_t)lp * r->per;
+        double S = r->S[j * r->K + k], F = r->F[j * r->K + k];
+        double Fp = 0, Fn = 0, neg_pos = 0, pos_neg = 0, nabs = 0;
+        for (size_t i = 0; i < r->per; i++) {
+            double ap = (double)wp[i] * x[i], an = (double)wn[i] * x[i];
+            double nu = (double)w1[i] * x[i] - ap - an;
+            Fp += ap;
+            Fn += an;
+            neg_pos += ap < 0 ? -ap : 0;
+            pos_neg += an > 0 ? an : 0;
+            nabs += fabs(nu);
+        }
+        double rr = (Fp + Fn - F) / S;
+        t.compl += rr * rr;
+        t.sign += (neg_pos + pos_neg) / S;
+        t.nuis += nabs / S;
+        t.evid += (-Fp + Fn) / S;
+        if (!want_v)
+            continue;
+        float *vp = r->v + (size_t)lp * r->per, *vn = r->v + (size_t)ln * r->per;
+        double common = 2 * o->w_completeness * rr;
+        for (size_t i = 0; i < r->per; i++) {
+            double ap = (double)wp[i] * x[i], an = (double)wn[i] * x[i];
+            double nu = (double)w1[i] * x[i] - ap - an;
+            double sn = nu > 0 ? 1 : nu < 0 ? -1 : 0;
+            double gp = common - o->w_sign * (ap < 0) - o->w_nuisance * sn -
+                        o->w_evidence;
+            double gn = common + o->w_sign * (an > 0) - o->w_nuisance * sn +
+                        o->w_evidence;
+            vp[i] = (float)(x[i] * gp / (S * r->K));
+            vn[i] = (float)(x[i] * gn / (S * r->K));
+        }
+    }
+    t.compl /= r->K;
+    t.sign /= r->K;
+    t.nuis /= r->K;
+    t.evid /= r->K;
+    double sp = 0;
+    for (int s = 0; s < 2; s++) {
+        const double *th = r->theta + ((size_t)j * 2 + s) * r->nm;
+        double sum = 0;
+        for (int64_t q = 0; q < r->nm; q++)
+            sum += sigmoid(th[q]);
+        sp += sum / (double)r->nm;
+    }
+    t.spars = sp;
+    t.loss = o->w_completeness * t.compl + o->w_sign * t.sign +
+             o->w_nuisance * t.nuis + o->w_evidence * t.evid +
+             o->w_sparsity * t.spars;
+    return t;
+}
+
+/* One Adam step on every image's logits from the plan's mask gradient. */
+static void adam_step(dmbp_run *r, int step)
+{
+    const dmbp_explain_options *o = r->c->o;
+    double bc1 = 1 - pow(ADAM_BETA1, step), bc2 = 1 - pow(ADAM_BETA2, step);
+    double sp_grad = o->w_sparsity / (double)r->nm;
+    for (int j = 0; j < r->imgs; j++)
+        for (int s = 0; s < 2; s++) {
+            size_t base = ((size_t)j * 2 + s) * r->nm;
+            for (int64_t q = 0; q < r->nm; q++) {
+                double g = sp_grad;
+                for (int k = 0; k < r->K; k++)
+                    g += r->mgrad[(size_t)lane_of(r, j, k, s) * r->nm + q];
+                double m = sigmoid(r->theta[base + q]);
+                g *= m * (1 - m);
+                double *am = &r->am[base + q], *av = &r->av[base + q];
+                *am = ADAM_BETA1 * *am + (1 - ADAM_BETA1) * g;
+                *av = ADAM_BETA2 * *av + (1 - ADAM_BETA2) * g * g;
+                /* torch.optim.Adam's arithmetic, step for step. */
+                double denom = sqrt(*av) / sqrt(bc2) + ADAM_EPS;
+                r->theta[base + q] -= o->lr / bc1 * *am / denom;
+            }
+        }
+}
+
+static dmbp_status backward_all(dmbp_run *r, const float *masks, float *out)
+{
+    return dmbp_plan_backward(r->p, r->seed, masks, 0, out);
+}
+
+static void write_outputs(dmbp_run *r, int j0, dmbp_result *res,
+                          const terms *t, int iters, double seconds)
+{
+    for (int j = 0; j < r->imgs; j++) {
+        int img = j0 + j;
+        const float *x = r->c->x + (size_t)img * r->per;
+        float *wp = dmbp__result_array(res, img, A_WPOS);
+        float *wn = dmbp__result_array(res, img, A_WNEG);
+        float *ap = dmbp__result_array(res, img, A_APOS);
+        float *an = dmbp__result_array(res, img, A_ANEG);
+        float *nu = dmbp__result_array(res, img, A_NUIS);
+        double F = 0, Fp = 0, Fm = 0, Fnu = 0;
+        for (size_t i = 0; i < r->per; i++) {
+            double sp = 0, sn = 0, s1 = 0;
+            for (int k = 0; k < r->K; k++) {
+                size_t lp = (size_t)lane_of(r, j, k, 0) * r->per + i;
+                size_t ln = (size_t)lane_of(r, j, k, 1) * r->per + i;
+                sp += r->w[lp];
+                sn += r->w[ln];
+                s1 += r->w1[lp];
+            }
+            wp[i] = (float)(sp / r->K);
+            wn[i] = (float)(sn / r->K);
+            ap[i] = wp[i] * x[i];
+            an[i] = wn[i] * x[i];
+            /* N = A1 - A+ - A-, so that F+ + F- + Fn = F by construction. */
+            float a1 = (float)(s1 / r->K) * x[i];
+            nu[i] = a1 - ap[i] - an[i];
+            F += a1;
+            Fp += ap[i];
+            Fm += an[i];
+            Fnu += nu[i];
+        }
+        double *sc = res->scalars + (size_t)img * N_SCALARS;
+        sc[S_F_LOGIT] = res->logit[img];
+        sc[S_F] = F;
+        sc[S_FPOS] = Fp;
+        sc[S_FNEG] = Fm;
+        sc[S_FNUIS] = Fnu;
+        sc[S_BIAS] = res->logit[img] - F;
+        sc[S_LOSS] = t[j].loss;
+        sc[S_COMPL] = t[j].compl;
+        sc[S_SIGN] = t[j].sign;
+        sc[S_NUIS] = t[j].nuis;
+        sc[S_EVID] = t[j].evid;
+        sc[S_SPARS] = t[j].spars;
+        sc[S_ITERS] = iters;
+        sc[S_SECONDS] = seconds;
+        for (int s = 0; s < 2; s++) {
+            float *dst = res->masks + ((size_t)img * 2 + s) * r->nm;
+            const double *th = r->theta + ((size_t)j * 2 + s) * r->nm;
+            for (int64_t q = 0; q < r->nm; q++)
+                dst[q] = sigmoid(th[q]);
+        }
+    }
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Optimise images j0 .. j0 + r->imgs - 1. */
+static dmbp_status run_chunk(dmbp_run *r, int j0, dmbp_result *res)
+{
+    const dmbp_explain_ctx *c = r->c;
+    const dmbp_explain_options *o = c->o;
+    double t0 = now();
+    float sigma = dmbp__sigma_of(o);
+    /* Inputs: copy k of image j on both its lanes; unused lanes (short
+     * last chunk) are not there: the plan is sized per chunk. */
+    for (int j = 0; j < r->imgs; j++) {
+        const float *x = c->x + (size_t)(j0 + j) * r->per;
+        dmbp_rng rng;
+        dmbp__rng_init(&rng, o->seed + (uint64_t)(j0 + j));
+        for (int k = 0; k < r->K; k++) {
+            float *dst = r->in + (size_t)lane_of(r, j, k, 0) * r->per;
+            if (r->K > 1) {
+                dmbp__noise(&rng, x, (int64_t)r->per, sigma, dst);
+                for (size_t i = 0; i < r->per; i++)
+                    dst[i] += x[i];
+            } else {
+                memcpy(dst, x, r->per * sizeof(float));
+            }
+            memcpy(r->in + (size_t)lane_of(r, j, k, 1) * r->per, dst,
+                   r->per * sizeof(float));
+        }
+    }
+    int *tg = dmbp__malloc((size_t)r->lanes * sizeof(int));
+    if (!tg)
+        return DMBP_ERR_NOMEM;
+    for (int l = 0; l < r->lanes; l++)
+        tg[l] = res->target[j0 + l / (2 * r->K)];
+    dmbp__one_hot(r->seed, r->lanes, r->classes, tg);
+    free(tg);
+    TRY(dmbp_plan_forward(r->p, r->in, NULL));
+    TRY(backward_all(r, NULL, r->w1));
+    for (int j = 0; j < r->imgs; j++)
+        for (int k = 0; k < r->K; k++) {
+            size_t l = (size_t)lane_of(r, j, k, 0) * r->per;
+            double F = 0, S = 0;
+            for (size_t i = 0; i < r->per; i++) {
+                double a = (double)r->w1[l + i] * r->in[l + i];
+                F += a;
+                S += fabs(a);
+            }
+            if (!(S > 0))
+                return dmbp_set_error(DMBP_ERR_NONFINITE, "image %d: the "
+                                      "gradient x input is zero everywhere; "
+                                      "DMBP has nothing to disentangle",
+                                      j0 + j);
+            r->F[j * r->K + k] = F;
+            r->S[j * r->K + k] = S;
+        }
+    for (size_t q = 0; q < (size_t)r->imgs * 2 * r->nm; q++) {
+        r->theta[q] = o->init_logit;
+        r->am[q] = r->av[q] = 0;
+    }
+    terms t[r->imgs];
+    int it;
+    for (it = 0; it < o->iterations; it++) {
+        set_masks(r);
+        TRY(backward_all(r, r->mvals, r->w));
+        double mean = 0;
+        for (int j = 0; j < r->imgs; j++) {
+            t[j] = loss_of(r, j, true);
+            res->loss[(size_t)(j0 + j) * res->n_iters + it] = (float)t[j].loss;
+            mean += t[j].loss / r->imgs;
+        }
+        TRY(dmbp_plan_mask_grad(r->p, r->v, r->mgrad));
+        adam_step(r, it + 1);
+        if (o->progress && o->progress(o->progress_user, j0, r->imgs, it + 1,
+                                       o->iterations, mean)) {
+            it++;
+            break;
+        }
+    }
+    /* The result at the final logits. */
+    set_masks(r);
+    TRY(backward_all(r, r->mvals, r->w));
+    for (int j = 0; j < r->imgs; j++)
+        t[j] = loss_of(r, j, false);
+    write_outputs(r, j0, res, t, it, now() - t0);
+    return DMBP_OK;
+}
+
+static void run_free(dmbp_run *r)
+{
+    dmbp_plan_free(r->p);
+    free(r->in);
+    free(r->seed);
+    free(r->w1);
+    free(r->w);
+    free(r->v);
+    free(r->mvals);
+    free(r->mgrad);
+    free(r->theta);
+    free(r->am);
+    free(r->av);
+    free(r->F);
+    free(r->S);
+    memset(r, 0, sizeof *r);
+}
+
+static dmbp_status run_alloc(dmbp_run *r, const dmbp_explain_ctx *c, int K,
+                             int imgs)
+{
+    memset(r, 0, sizeof *r);
+    r->c = c;
+    r->K = K;
+    r->imgs = imgs;
+    r->lanes = 2 * K * imgs;
+    r->classes = dmbp_model_num_classes(c->m);
+    r->per = (size_t)c->c * c->h * c->w;
+    TRY(dmbp__explain_plan(c->m, r->lanes, c->c, c->h, c->w, true, &r->p));
+    r->nm = dmbp_plan_num_masks(r->p);
+    if (r->nm < 1)
+        return dmbp_set_error(DMBP_ERR_UNSUPPORTED, "%s: no Conv or hidden "
+                              "Gemm layer to mask", c->m->name);
+    size_t L = (size_t)r->lanes, P = r->per, M = (size_t)r->nm;
+    r->in = dmbp__malloc(L * P * sizeof(float));
+    r->seed = dmbp__malloc(L * (size_t)r->classes * sizeof(float));
+    r->w1 = dmbp__malloc(L * P * sizeof(float));
+    r->w = dmbp__malloc(L * P * sizeof(float));
+    r->v = dmbp__malloc(L * P * sizeof(float));
+    r->mvals = dmbp__malloc(L * M * sizeof(float));
+    r->mgrad = dmbp__malloc(L * M * sizeof(float));
+    r->theta = dmbp__malloc((size_t)imgs * 2 * M * sizeof(double));
+    r->am = dmbp__malloc((size_t)imgs * 2 * M * sizeof(double));
+    r->av = dmbp__malloc((size_t)imgs * 2 * M * sizeof(double));
+    r->F = dmbp__malloc((size_t)imgs * K * sizeof(double));
+    r->S = dmbp__malloc((size_t)imgs * K * sizeof(double));
+    if (!r->in || !r->seed || !r->w1 || !r->w || !r->v || !r->mvals ||
+        !r->mgrad || !r->theta || !r->am || !r->av || !r->F || !r->S)
+        return DMBP_ERR_NOMEM;
+    return DMBP_OK;
+}
+
+static dmbp_status mask_layers(dmbp_result *res, const dmbp_plan *p)
+{
+    int nl = dmbp_plan_num_mask_layers(p);
+    res->n_mask_layers = 0;
+    res->ml_names = dmbp__calloc((size_t)nl, sizeof(char *));
+    res->ml_channels = dmbp__calloc((size_t)nl, sizeof(int));
+    res->ml_offset = dmbp__calloc((size_t)nl, sizeof(int64_t));
+    if (!res->ml_names || !res->ml_channels || !res->ml_offset)
+        return DMBP_ERR_NOMEM;
+    for (int i = 0; i < nl; i++) {
+        const char *name;
+        TRY(dmbp_plan_mask_layer(p, i, &name, &res->ml_channels[i],
+                                 &res->ml_offset[i]));
+        res->ml_names[i] = dmbp__strdup(name);
+        if (!res->ml_names[i])
+            return DMBP_ERR_NOMEM;
+        res->n_mask_layers++;
+    }
+    return DMBP_OK;
+}
+
+dmbp_status dmbp__method_dmbp(const dmbp_explain_ctx *c, dmbp_result *res)
+{
+    const dmbp_explain_options *o = c->o;
+    int K = dmbp__samples_of(o);
+    TRY(dmbp__result_alloc(res, N_ARRAYS, array_names, c->c, c->h, c->w,
+                           N_SCALARS, scalar_names));
+    res->signed_map = 1;
+    res->n_iters = o->iterations;
+    res->loss = dmbp__calloc((size_t)c->n * o->iterations, sizeof(float));
+    if (!res->loss)
+        return DMBP_ERR_NOMEM;
+    int per_chunk = o->max_lanes / (2 * K);
+    if (per_chunk < 1)
+        per_chunk = 1;
+    dmbp_run r = {0};
+    dmbp_status st = DMBP_OK;
+    for (int j0 = 0; !st && j0 < c->n; j0 += per_chunk) {
+        int imgs = c->n - j0 < per_chunk ? c->n - j0 : per_chunk;
+        if (r.imgs != imgs) {
+            run_free(&r);
+            st = run_alloc(&r, c, K, imgs);
+            if (!st && !res->masks) {
+                res->n_masks = r.nm;
+                res->masks = dmbp__calloc((size_t)c->n * 2 * r.nm,
+                                          sizeof(float));
+                st = res->masks ? mask_layers(res, r.p) : DMBP_ERR_NOMEM;
+            }
+        }
+        if (!st)
+            st = run_chunk(&r, j0, res);
+    }
+    run_free(&r);
+    return st;
 }

@@ -1,0 +1,319 @@
+/* DMBP (dmbp-method.md section 3) as a program sees it:
+ *  - against the autograd reference of tests/ref/make_dmbp_fixtures.py
+ *    (same init, same Adam, same iterations): masks and maps with Pearson
+ *    correlation >= 0.999, final loss within 1e-3 relative;
+ *  - F+ + F- + Fn = F to float precision; the loss decreases;
+ *  - the same call twice is bitwise identical;
+ *  - bad options are clear errors; the progress callback can stop it. */
+#include "npy.h"
+
+#include <dmbp.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The contract. */
+#define MIN_PEARSON 0.999
+#define LOSS_RTOL 1e-3
+/* F+ + F- + Fn = F: sums of ~1e3 float32 terms. */
+#define SUM_RTOL 1e-5
+
+static int failures;
+
+#define CHECK(cond, ...)                                                     \
+    do {                                                                     \
+        if (!(cond)) {                                                       \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);            \
+            fprintf(stderr, __VA_ARGS__);                                    \
+            fputc('\n', stderr);                                             \
+            failures++;                                                      \
+        }                                                                    \
+    } while (0)
+
+static double pearson(const float *a, const float *b, int64_t n)
+{
+    double ma = 0, mb = 0;
+    for (int64_t i = 0; i < n; i++) {
+        ma += a[i];
+        mb += b[i];
+    }
+    ma /= n;
+    mb /= n;
+    double sab = 0, saa = 0, sbb = 0;
+    for (int64_t i = 0; i < n; i++) {
+        sab += (a[i] - ma) * (b[i] - mb);
+        saa += (a[i] - ma) * (a[i] - ma);
+        sbb += (b[i] - mb) * (b[i] - mb);
+    }
+    if (saa == 0 && sbb == 0)
+        return 1; /* both constant */
+    return sab / sqrt(saa * sbb);
+}
+
+static int scalar_index(const dmbp_result *r, const char *name)
+{
+    for (int k = 0; k < dmbp_result_num_scalars(r); k++)
+        if (!strcmp(dmbp_result_scalar_name(r, k), name))
+            return k;
+    return -1;
+}
+
+static double scalar(const dmbp_result *r, const char *name)
+{
+    return dmbp_result_scalar(r, 0, scalar_index(r, name));
+}
+
+static int load_image(const dmbp_model *m, const char *png, dmbp_image *x)
+{
+    dmbp_preprocess_options pre;
+    dmbp_image img;
+    if (dmbp_model_preprocess_defaults(m, &pre) ||
+        dmbp_image_load_png(test_path(png), &img))
+        return -1;
+    int rc = dmbp_image_preprocess(&img, &pre, x) ? -1 : 0;
+    dmbp_image_free(&img);
+    return rc;
+}
+
+static float *fixture(const char *cs, const char *name, int64_t *n)
+{
+    char rel[512];
+    snprintf(rel, sizeof rel, "tests/ref/data/dmbp/%s.%s.npy", cs, name);
+    float *d;
+    int64_t dims[NPY_MAX_DIMS];
+    int nd;
+    if (npy_read_f32(test_path(rel), &d, dims, &nd))
+        return NULL;
+    *n = npy_numel(dims, nd);
+    return d;
+}
+
+static void reference_case(const char *cs, const char *model, const char *png,
+                           int iters, int samples, float sigma,
+                           unsigned long long seed, const char *preset)
+{
+    dmbp_model *m;
+    if (dmbp_model_load(test_path(model), &m)) {
+        CHECK(0, "%s: %s", cs, dmbp_last_error());
+        return;
+    }
+    dmbp_image x;
+    if (load_image(m, png, &x)) {
+        CHECK(0, "%s: %s", cs, dmbp_last_error());
+        dmbp_model_free(m);
+        return;
+    }
+    int64_t nin;
+    float *xin = fixture(cs, "input", &nin);
+    if (xin) {
+        /* Our preprocessing must give the reference's input. */
+        double d = 0;
+        for (int64_t i = 0; i < nin; i++)
+            d = fmax(d, fabs(xin[i] - x.data[i]));
+        CHECK(d < 1e-6, "%s: input differs from the fixture by %g", cs, d);
+        free(xin);
+    }
+    dmbp_explain_options o;
+    dmbp_explain_options_init(&o);
+    CHECK(!dmbp_explain_preset(&o, preset), "preset %s", preset);
+    o.iterations = iters;
+    o.samples = samples;
+    o.sigma = sigma;
+    o.seed = seed;
+    dmbp_result *r;
+    dmbp_status st = dmbp_explain(m, x.data, 1, x.channels, x.height, x.width,
+                                  NULL, &o, &r);
+    CHECK(!st, "%s: %s", cs, dmbp_last_error());
+    if (!st) {
+        static const char *const arrays[] = {"w_pos", "w_neg", "a_pos",
+                                             "a_neg", "nuisance"};
+        printf("%s\n", cs);
+        for (int k = 0; k < 5; k++) {
+            int64_t n;
+            float *want = fixture(cs, arrays[k], &n);
+            if (!want) {
+                CHECK(0, "%s: no %s fixture", cs, arrays[k]);
+                continue;
+            }
+            double pr = pearson(dmbp_result_array(r, 0, k), want, n);
+            CHECK(pr >= MIN_PEARSON, "%s %s: Pearson %.6f", cs, arrays[k],
+                  pr);
+            printf("  %-10s Pearson %.6f\n", arrays[k], pr);
+            free(want);
+        }
+        for (int s = 0; s < 2; s++) {
+            int64_t n;
+            float *want = fixture(cs, s ? "m_neg" : "m_pos", &n);
+            if (!want) {
+                CHECK(0, "%s: no mask fixture", cs);
+                continue;
+            }
+            double pr = pearson(dmbp_result_masks(r, 0, s), want, n);
+            CHECK(pr >= MIN_PEARSON, "%s %s: Pearson %.6f", cs,
+                  s ? "m-" : "m+", pr);
+            printf("  %-10s Pearson %.6f\n", s ? "m-" : "m+", pr);
+            free(want);
+        }
+        int64_t nf;
+        float *fin = fixture(cs, "final", &nf);
+        if (fin && nf >= 6) {
+            double ours = scalar(r, "loss"), ref = fin[5];
+            CHECK(fabs(ours - ref) <= LOSS_RTOL * fabs(ref),
+                  "%s: final loss %.6g, reference %.6g", cs, ours, ref);
+            printf("  final loss %.6g, reference %.6g (%.2e relative)\n",
+                   ours, ref, fabs(ours - ref) / fabs(ref));
+        } else {
+            CHECK(0, "%s: no final-values fixture", cs);
+        }
+        free(fin);
+        dmbp_result_free(r);
+    }
+    dmbp_image_free(&x);
+    dmbp_model_free(m);
+}
+
+static int stop_after(void *user, int first, int n, int it, int iters,
+                      double loss)
+{
+    (void)first;
+    (void)n;
+    (void)iters;
+    (void)loss;
+    return it >= *(int *)user;
+}
+
+static void properties(void)
+{
+    dmbp_model *m;
+    if (dmbp_model_load(test_path("models/fmnist_resnet.onnx"), &m)) {
+        CHECK(0, "%s", dmbp_last_error());
+        return;
+    }
+    dmbp_image a, b;
+    if (load_image(m, "models/samples/coat.png", &a) ||
+        load_image(m, "models/samples/sandal.png", &b)) {
+        CHECK(0, "%s", dmbp_last_error());
+        dmbp_model_free(m);
+        return;
+    }
+    size_t per = (size_t)a.channels * a.height * a.width;
+    float *two = malloc(2 * per * sizeof *two);
+    memcpy(two, a.data, per * sizeof *two);
+    memcpy(two + per, b.data, per * sizeof *two);
+    dmbp_explain_options o;
+    dmbp_explain_options_init(&o);
+    o.iterations = 60;
+    dmbp_result *r1 = NULL, *r2 = NULL, *r3 = NULL;
+    CHECK(!dmbp_explain(m, two, 2, a.channels, a.height, a.width, NULL, &o,
+                        &r1), "two images: %s", dmbp_last_error());
+    CHECK(!dmbp_explain(m, two, 2, a.channels, a.height, a.width, NULL, &o,
+                        &r2), "again: %s", dmbp_last_error());
+    if (r1 && r2) {
+        dmbp_shape s = dmbp_result_array_shape(r1);
+        size_t n = (size_t)dmbp_shape_numel(&s);
+        for (int i = 0; i < 2; i++)
+            for (int k = 0; k < dmbp_result_num_arrays(r1); k++)
+                CHECK(!memcmp(dmbp_result_array(r1, i, k),
+                              dmbp_result_array(r2, i, k), n * sizeof(float)),
+                      "image %d array %d differs between two runs", i, k);
+        for (int i = 0; i < 2; i++) {
+            const float *c = dmbp_result_loss_curve(r1, i);
+            CHECK(c[59] < c[0], "image %d: loss %g -> %g did not decrease", i,
+                  c[0], c[59]);
+            double F = dmbp_result_scalar(r1, i, scalar_index(r1, "F"));
+            double Fp = dmbp_result_scalar(r1, i, scalar_index(r1, "F_pos"));
+            double Fm = dmbp_result_scalar(r1, i, scalar_index(r1, "F_neg"));
+            double Fn = dmbp_result_scalar(r1, i,
+                                           scalar_index(r1, "F_nuisance"));
+            CHECK(fabs(Fp + Fm + Fn - F) <= SUM_RTOL * (fabs(Fp) + fabs(Fm) +
+                                                       fabs(Fn) + fabs(F)),
+                  "image %d: F+ + F- + Fn = %.9g, F = %.9g", i, Fp + Fm + Fn,
+                  F);
+            double f = dmbp_result_scalar(r1, i, scalar_index(r1, "f"));
+            double bias = dmbp_result_scalar(r1, i, scalar_index(r1, "bias"));
+            CHECK(fabs(f - F - bias) <= 1e-5 * (fabs(f) + fabs(F)),
+                  "bias part");
+        }
+        /* Two images batched = each alone (independent problems). */
+        o.max_lanes = 2;
+        CHECK(!dmbp_explain(m, two + per, 1, a.channels, a.height, a.width,
+                            NULL, &o, &r3), "alone: %s", dmbp_last_error());
+        if (r3) {
+            dmbp_shape s3 = dmbp_result_array_shape(r3);
+            double pr = pearson(dmbp_result_array(r3, 0, 2),
+                                dmbp_result_array(r1, 1, 2),
+                                dmbp_shape_numel(&s3));
+            CHECK(pr > 0.99999, "image alone vs batched: Pearson %.7f", pr);
+        }
+    }
+    dmbp_result_free(r1);
+    dmbp_result_free(r2);
+    dmbp_result_free(r3);
+
+    /* Early stop. */
+    int stop = 7;
+    dmbp_explain_options_init(&o);
+    o.progress = stop_after;
+    o.progress_user = &stop;
+    dmbp_result *r = NULL;
+    CHECK(!dmbp_explain(m, a.data, 1, a.channels, a.height, a.width, NULL, &o,
+                        &r), "early stop: %s", dmbp_last_error());
+    if (r)
+        CHECK(scalar(r, "iterations") == 7, "stopped after %g iterations",
+              scalar(r, "iterations"));
+    dmbp_result_free(r);
+
+    /* Bad options. */
+    dmbp_explain_options_init(&o);
+    o.iterations = -1;
+    CHECK(dmbp_explain(m, a.data, 1, 1, 28, 28, NULL, &o, &r) == DMBP_ERR_ARG
+          && strstr(dmbp_last_error(), "iterations"), "negative iterations");
+    dmbp_explain_options_init(&o);
+    o.w_sign = NAN;
+    CHECK(dmbp_explain(m, a.data, 1, 1, 28, 28, NULL, &o, &r) ==
+              DMBP_ERR_NONFINITE && strstr(dmbp_last_error(), "w_sign"),
+          "NaN weight");
+    dmbp_explain_options_init(&o);
+    CHECK(dmbp_explain_preset(&o, "nope") == DMBP_ERR_ARG &&
+              strstr(dmbp_last_error(), "nope"), "unknown preset");
+    o.lr = 0;
+    CHECK(dmbp_explain(m, a.data, 1, 1, 28, 28, NULL, &o, &r) == DMBP_ERR_ARG,
+          "lr 0");
+    dmbp_explain_options_init(&o);
+    int bad_target = 10;
+    CHECK(dmbp_explain(m, a.data, 1, 1, 28, 28, &bad_target, &o, &r) ==
+              DMBP_ERR_ARG, "target 10 of 10 classes");
+    free(two);
+    dmbp_image_free(&a);
+    dmbp_image_free(&b);
+    dmbp_model_free(m);
+}
+
+int main(void)
+{
+    properties();
+    FILE *f = fopen(test_path("tests/ref/data/dmbp/cases.txt"), "r");
+    int cases = 0;
+    char line[512];
+    while (f && fgets(line, sizeof line, f)) {
+        if (line[0] == '#' || line[0] == '\n')
+            continue;
+        char cs[128], model[256], png[256], preset[64];
+        int iters, samples;
+        float sigma;
+        unsigned long long seed;
+        if (sscanf(line, "%127s %255s %255s %d %d %f %llu %63s", cs, model,
+                   png, &iters, &samples, &sigma, &seed, preset) != 8)
+            continue;
+        reference_case(cs, model, png, iters, samples, sigma, seed, preset);
+        cases++;
+    }
+    if (f)
+        fclose(f);
+    CHECK(cases >= 4, "only %d reference cases (tests/ref/data/dmbp/"
+          "cases.txt)", cases);
+    printf("dmbp: %d reference cases, %d failures\n", cases, failures);
+    return failures ? 1 : 0;
+}
