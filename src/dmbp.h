@@ -305,7 +305,9 @@ dmbp_plan_tangent(dmbp_plan *p, const float *v, const float *masks,
 
 /* After dmbp_plan_backward with masks m: grad (lanes x masks) =
  * d(sum V . W(m))/dm for V = v (input shape), where W(m) is that backward's
- * mapping. Any loss of the mapping has this gradient for V = dloss/dW. */
+ * mapping. Any loss of the mapping has this gradient for V = dloss/dW.
+ * DMBP_ERR_ARG unless a successful dmbp_plan_backward came after the last
+ * forward pass and no dmbp_plan_tangent changed the masks since. */
 DMBP_API DMBP_NODISCARD dmbp_status
 dmbp_plan_mask_grad(dmbp_plan *p, const float *v, float *grad);
 
@@ -345,8 +347,9 @@ typedef enum dmbp_ig_rule {
 } dmbp_ig_rule;
 
 /* Progress of a long method (DMBP): called after each iteration with the
- * image range being optimised and the mean loss; return non-zero to stop
- * early (the result then holds the masks reached so far). */
+ * group of images being optimised together and their mean loss; return
+ * non-zero to stop that group early (its results hold the masks reached
+ * so far, its "iterations" scalar how many ran; later groups still run). */
 typedef int (*dmbp_progress_fn)(void *user, int first_image, int n_images,
                                 int iteration, int iterations, double loss);
 
@@ -359,9 +362,11 @@ typedef struct dmbp_explain_options {
     dmbp_baseline baseline;  /* default DMBP_BASELINE_ZERO                */
     dmbp_ig_rule ig_rule;    /* default DMBP_IG_MIDPOINT                  */
     /* smoothgrad, and DMBP's smoothed variant */
-    int samples;             /* smoothgrad default 16; dmbp default 1     */
+    int samples;             /* 0 (default): the method's default, 16 for
+                                smoothgrad and 1 (no smoothing) for dmbp  */
     float sigma;             /* noise sd as a fraction of max(x)-min(x);
-                                default 0.15 (dmbp: 0.1)                 */
+                                0 (default): 0.15 for smoothgrad, 0.1 for
+                                dmbp                                      */
     uint64_t seed;           /* default 0                                 */
     int smooth_of_gradient;  /* 1: SmoothGrad of the plain gradient      */
     /* gradcam */
@@ -377,8 +382,11 @@ typedef struct dmbp_explain_options {
                              /* default preset "dmbp": 10, 3, 1, 0, 0.01  */
     dmbp_progress_fn progress;
     void *progress_user;
-    /* All methods: images processed together as lanes of one plan, at
-     * most this many lanes (memory bound); default 32. */
+    /* Lanes of one plan, which bounds memory; default 32. Saliency, gxi,
+     * guided and Grad-CAM run up to max_lanes images at once; IG and
+     * SmoothGrad one image at a time with up to max_lanes of its steps or
+     * samples (IG at least 2); DMBP as many images as fit in max_lanes at
+     * 2 x samples lanes each (at least one image). */
     int max_lanes;
 } dmbp_explain_options;
 
@@ -412,11 +420,11 @@ DMBP_API float dmbp_result_logit(const dmbp_result *r, int image);
 DMBP_API float dmbp_result_prob(const dmbp_result *r, int image);
 
 /* Arrays per image, each of dmbp_result_array_shape (C x H x W, or
- * 1 x H x W for Grad-CAM and saliency with abs). Array 0 is the map to
- * show ("map" for the baselines; DMBP's are "w_pos", "w_neg", "a_pos",
- * "a_neg", "nuisance"). dmbp_result_signed tells whether array 0 has a
- * sign (else it is non-negative). Pointers stay valid until the result is
- * freed. */
+ * 1 x H x W for Grad-CAM and saliency with abs). The baselines have one,
+ * "map"; DMBP has "w_pos", "w_neg" (the mappings), "a_pos", "a_neg" (the
+ * attributions, shown as the overlay) and "nuisance". dmbp_result_signed
+ * tells whether the maps have a sign (else they are non-negative).
+ * Pointers stay valid until the result is freed. */
 DMBP_API int dmbp_result_num_arrays(const dmbp_result *r);
 DMBP_API const char *dmbp_result_array_name(const dmbp_result *r, int k);
 DMBP_API dmbp_shape dmbp_result_array_shape(const dmbp_result *r);
@@ -439,9 +447,102 @@ dmbp_result_mask_layer(const dmbp_result *r, int layer, const char **name,
                        int *channels, int64_t *offset);
 DMBP_API const float *dmbp_result_masks(const dmbp_result *r, int image,
                                         int set);
+/* Masks per set (the length of dmbp_result_masks' arrays). */
+DMBP_API int64_t dmbp_result_num_masks(const dmbp_result *r);
 DMBP_API int dmbp_result_num_iterations(const dmbp_result *r);
 DMBP_API const float *dmbp_result_loss_curve(const dmbp_result *r,
                                              int image);
+
+/* ------------------------------------------------------------------ */
+/* Faithfulness metrics                                               */
+/* ------------------------------------------------------------------ */
+
+/* What removed pixels become. */
+typedef enum dmbp_substrate {
+    DMBP_SUBSTRATE_ZERO = 0, /* 0 in normalised space (the dataset mean)  */
+    DMBP_SUBSTRATE_BLUR,     /* the image blurred: Gaussian, kernel 11,
+                                sigma 5 (RISE's insertion start)          */
+    DMBP_SUBSTRATE_MEAN      /* the image's own per-channel mean          */
+} dmbp_substrate;
+
+typedef struct dmbp_eval_options {
+    int steps;                  /* deletion/insertion steps; default 20   */
+    int step_pixels;            /* > 0: pixels per step instead (RISE uses
+                                   224); the last step takes the rest     */
+    dmbp_substrate deletion_substrate;  /* default DMBP_SUBSTRATE_ZERO   */
+    dmbp_substrate insertion_start;     /* default DMBP_SUBSTRATE_BLUR   */
+    uint64_t seed;              /* tie-breaking permutation and AOPC noise;
+                                   default 0                               */
+    int region_size;            /* AOPC: square regions; default 9         */
+    int regions;                /* AOPC: regions removed; default 20       */
+    int max_lanes;              /* perturbed images per forward call;
+                                   default 32                              */
+} dmbp_eval_options;
+
+DMBP_API void dmbp_eval_options_init(dmbp_eval_options *o);
+
+/* The score of every pixel (h x w) from an attribution of c x h x w:
+ * mean over channels of the positive part (sign > 0) or of the negative
+ * part's magnitude (sign < 0), or of the value itself for a non-negative
+ * map (sign == 0). */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_eval_pixel_scores(const float *map, int c, int h, int w, int sign,
+                       float *scores);
+
+/* Deletion and insertion (Petsiuk et al., RISE): pixels ranked by score,
+ * highest first (ties in a fixed seeded order); at step i the first
+ * n_i pixels (all channels) are removed (deletion: replaced by the
+ * substrate) or inserted (insertion: copied into the start image). The
+ * curve (steps + 1 points, from 0 removed to all) is the softmax
+ * probability of the target; *auc the trapezoid area with the x axis
+ * normalised to [0, 1]. x is one preprocessed image c x h x w. */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_eval_deletion(const dmbp_model *m, const float *x, int c, int h, int w,
+                   int target, const float *scores,
+                   const dmbp_eval_options *o, float *curve, double *auc);
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_eval_insertion(const dmbp_model *m, const float *x, int c, int h, int w,
+                    int target, const float *scores,
+                    const dmbp_eval_options *o, float *curve, double *auc);
+/* Number of points of those curves for o and an h x w image. */
+DMBP_API int dmbp_eval_curve_points(const dmbp_eval_options *o, int h,
+                                    int w);
+
+/* Negative evidence: remove (deletion substrate) the pixels whose score is
+ * highest (pass the negative part's scores, sign < 0) and report the rise
+ * of the target logit after removing fractions[0..n) of the pixels. */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_eval_negative(const dmbp_model *m, const float *x, int c, int h, int w,
+                   int target, const float *scores, const double *fractions,
+                   int n, const dmbp_eval_options *o, double *rise);
+
+/* AOPC (Samek et al. 2017, region perturbation, most relevant first):
+ * regions of region_size^2 pixels ranked by their summed score; the k-th
+ * most relevant is replaced by uniform noise in [min x, max x] (seeded);
+ * curve[k] = f_t(x) - f_t(x after k regions), k = 0..regions;
+ * *aopc = mean of curve[0..regions]. Regions are non-overlapping tiles. */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_eval_aopc(const dmbp_model *m, const float *x, int c, int h, int w,
+               int target, const float *scores, const dmbp_eval_options *o,
+               float *curve, double *aopc);
+
+/* Spearman rank correlation of two arrays (average ranks for ties). */
+DMBP_API double dmbp_spearman(const float *a, const float *b, int64_t n);
+
+/* Model-randomisation sanity check (Adebayo et al. 2018), cascading from
+ * the top: stage s re-draws the weights of the last s layers that have
+ * weights (Conv, Gemm, MatMul; biases and BN folded in) with a seeded
+ * normal of each layer's own standard deviation; for each stage the
+ * Spearman correlation between |map| of the trained and of the
+ * randomised model (per pixel scores, sign 0 of |map|) for method o.
+ * rho has one entry per stage, stages = the number of such layers (see
+ * dmbp_model_num_weight_layers); layer_names (may be NULL) get the name
+ * of the layer randomised at each stage. */
+DMBP_API int dmbp_model_num_weight_layers(const dmbp_model *m);
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_eval_randomization(const dmbp_model *m, const float *x, int c, int h,
+                        int w, int target, const dmbp_explain_options *o,
+                        uint64_t seed, double *rho, const char **layer_names);
 
 /* ------------------------------------------------------------------ */
 /* Rendering maps to PNG, arrays to .npy                              */
@@ -455,10 +556,6 @@ DMBP_API const float *dmbp_result_loss_curve(const dmbp_result *r,
  * an option out of range), DMBP_ERR_NONFINITE (NaN or infinity in a map or
  * background; the message names which), DMBP_ERR_IO (the message names the
  * path and the system's reason), DMBP_ERR_NOMEM. */
-
-/* ------------------------------------------------------------------ */
-/* Rendering                                                          */
-/* ------------------------------------------------------------------ */
 
 /* Default min_side: maps of small inputs (28 x 28) are upscaled to at
  * least the size of an ImageNet crop, so that they can be looked at. */

@@ -25,6 +25,9 @@ const char *dmbp_method_name(dmbp_method m)
 
 dmbp_status dmbp_method_from_name(const char *name, dmbp_method *out)
 {
+    if (!out)
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_method_from_name: NULL "
+                              "out");
     for (int i = 0; name && i < N_METHODS; i++)
         if (!strcmp(name, method_names[i])) {
             *out = (dmbp_method)i;
@@ -114,8 +117,8 @@ static dmbp_status check_options(const dmbp_explain_options *o)
         return dmbp_set_error(DMBP_ERR_ARG, "unknown integration rule %d",
                               o->ig_rule);
     if (o->samples < 0)
-        return dmbp_set_error(DMBP_ERR_ARG, "samples %d: must be >= 1",
-                              o->samples);
+        return dmbp_set_error(DMBP_ERR_ARG, "samples %d: must be >= 1 (or 0 "
+                              "for the method's default)", o->samples);
     if (!isfinite(o->sigma) || o->sigma < 0)
         return dmbp_set_error(isfinite(o->sigma) ? DMBP_ERR_ARG
                                                  : DMBP_ERR_NONFINITE,
@@ -149,16 +152,22 @@ static dmbp_status check_options(const dmbp_explain_options *o)
             return dmbp_set_error(DMBP_ERR_ARG, "%s %g: weights must be >= 0",
                                   nums[i].name, nums[i].v);
     }
-    for (int c = 0; c < 3; c++)
-        if (!isfinite(o->mean[c]) || !isfinite(o->std[c]) || o->std[c] == 0)
-            return dmbp_set_error(DMBP_ERR_ARG, "mean/std: finite values "
-                                  "and a non-zero std are required");
+    for (int c = 0; c < 3; c++) {
+        if (!isfinite(o->mean[c]) || !isfinite(o->std[c]))
+            return dmbp_set_error(DMBP_ERR_NONFINITE, "mean/std: %s is not "
+                                  "finite", isfinite(o->mean[c]) ? "std"
+                                                                 : "mean");
+        if (o->std[c] == 0)
+            return dmbp_set_error(DMBP_ERR_ARG, "std: must not be 0");
+    }
     return DMBP_OK;
 }
 
-dmbp_status dmbp__explain_plan(const dmbp_model *m, int lanes, int c, int h,
-                               int w, bool reverse, dmbp_plan **out)
+dmbp_status dmbp__explain_plan(const dmbp_explain_ctx *ctx, int lanes,
+                               bool reverse, dmbp_plan **out)
 {
+    const dmbp_model *m = ctx->m;
+    int c = ctx->c, h = ctx->h, w = ctx->w;
     dmbp_plan_options po;
     dmbp_plan_options_init(&po);
     po.shape.ndim = 4;
@@ -177,19 +186,21 @@ dmbp_status dmbp__explain_plan(const dmbp_model *m, int lanes, int c, int h,
                               "fit the model's input [%lld, %lld, %lld]",
                               m->name, c, h, w, (long long)d->dims[1],
                               (long long)d->dims[2], (long long)d->dims[3]);
-    return dmbp_plan_create(m, &po, out);
+    return dmbp__plan_create_with(m, &po, ctx->over, out);
 }
 
 /* Forward the images (in chunks) for their logits: targets and the
  * reported logit and probability. */
-static dmbp_status first_pass(const dmbp_model *m, const float *x, int n,
-                              int c, int h, int w, const int *targets,
-                              const dmbp_explain_options *o, dmbp_result *r)
+static dmbp_status first_pass(const dmbp_explain_ctx *ctx, const int *targets,
+                              dmbp_result *r)
 {
-    int k = dmbp_model_num_classes(m);
+    const float *x = ctx->x;
+    int n = ctx->n, c = ctx->c, h = ctx->h, w = ctx->w;
+    const dmbp_explain_options *o = ctx->o;
+    int k = dmbp_model_num_classes(ctx->m);
     int lanes = n < o->max_lanes ? n : o->max_lanes;
     dmbp_plan *p;
-    TRY(dmbp__explain_plan(m, lanes, c, h, w, false, &p));
+    TRY(dmbp__explain_plan(ctx, lanes, false, &p));
     size_t per = (size_t)c * h * w;
     float *buf = dmbp__malloc((size_t)lanes * per * sizeof(float));
     float *lg = dmbp__malloc((size_t)lanes * k * sizeof(float));
@@ -259,10 +270,21 @@ dmbp_status dmbp_explain(const dmbp_model *m, const float *x, int n,
                          const int *targets, const dmbp_explain_options *o,
                          dmbp_result **out)
 {
+    return dmbp__explain_with(m, NULL, x, n, channels, height, width,
+                              targets, o, out);
+}
+
+dmbp_status dmbp__explain_with(const dmbp_model *m, const float *const *over,
+                               const float *x, int n, int channels,
+                               int height, int width, const int *targets,
+                               const dmbp_explain_options *o,
+                               dmbp_result **out)
+{
+    if (out)
+        *out = NULL;
     if (!m || !x || !out || n < 1 || channels < 1 || height < 1 || width < 1)
         return dmbp_set_error(DMBP_ERR_ARG, "dmbp_explain: NULL argument or "
                               "empty size");
-    *out = NULL;
     dmbp_explain_options def;
     if (!o) {
         dmbp_explain_options_init(&def);
@@ -284,9 +306,9 @@ dmbp_status dmbp_explain(const dmbp_model *m, const float *x, int n,
     r->prob = dmbp__calloc((size_t)n, sizeof(float));
     dmbp_status st = r->target && r->logit && r->prob ? DMBP_OK
                                                       : DMBP_ERR_NOMEM;
+    const dmbp_explain_ctx ctx = {m, x, n, channels, height, width, o, over};
     if (!st)
-        st = first_pass(m, x, n, channels, height, width, targets, o, r);
-    const dmbp_explain_ctx ctx = {m, x, n, channels, height, width, o};
+        st = first_pass(&ctx, targets, r);
     if (!st) {
         switch (o->method) {
         case DMBP_METHOD_SALIENCY:
@@ -342,7 +364,7 @@ int dmbp_result_num_images(const dmbp_result *r)
 
 dmbp_method dmbp_result_method(const dmbp_result *r)
 {
-    return r->method;
+    return r ? r->method : DMBP_METHOD_SALIENCY;
 }
 
 static bool image_ok(const dmbp_result *r, int i)
@@ -377,7 +399,13 @@ const char *dmbp_result_array_name(const dmbp_result *r, int k)
 
 dmbp_shape dmbp_result_array_shape(const dmbp_result *r)
 {
-    return r->ashape;
+    dmbp_shape none = {0, {0}};
+    return r ? r->ashape : none;
+}
+
+int64_t dmbp_result_num_masks(const dmbp_result *r)
+{
+    return r && r->masks ? r->n_masks : 0;
 }
 
 const float *dmbp_result_array(const dmbp_result *r, int image, int k)

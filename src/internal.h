@@ -305,6 +305,7 @@ struct dmbp_plan {
     float *mask_val;            /* lanes x n_masks, used by the passes */
     float *mask_grad;           /* lanes x n_masks, tangent accumulates */
     bool guided;                /* backward: guided backprop gating */
+    bool kept_valid;            /* the kept signals match mask_val */
     dnnl_memory_t seed_plain;   /* lanes x classes, reordered into diff */
     dnnl_primitive_t seed_reorder;
     dnnl_memory_t map_plain;    /* the input's diff, plain */
@@ -334,6 +335,7 @@ struct dmbp_plan {
     dnnl_primitive_t outg_reorder;
     dnnl_memory_t output_plain;
     bool has_run;
+    const float *const *over;   /* weight overrides during creation */
 };
 
 /* Layout of a [N, C, spatial...] tensor as offsets: channel blocks of
@@ -445,6 +447,17 @@ dmbp_status dmbp__plan_fn(plan_builder *b, const dmbp_node *n, step_fn fn,
                           void *data, const dnnl_exec_arg_t *args, int nargs);
 /* Attributes every primitive gets (user scratchpad). */
 dmbp_status dmbp__plan_attr(dnnl_primitive_attr_t *attr);
+/* A float constant's data for this plan: the model's, unless the plan was
+ * made with other weights for it (dmbp__plan_create_with). */
+const float *dmbp__const_f(plan_builder *b, int v);
+bool dmbp__plan_override(plan_builder *b, int v);
+/* dmbp_plan_create with some weights replaced: over has one entry per
+ * model value, NULL to keep the model's data (read, not copied: it must
+ * outlive plan creation only). */
+dmbp_status dmbp__plan_create_with(const dmbp_model *m,
+                                   const dmbp_plan_options *o,
+                                   const float *const *over,
+                                   dmbp_plan **out);
 /* Plain row-major md of a shape (a scalar as [1]). */
 dmbp_status dmbp__md_plain(const dmbp_shape *s, dnnl_memory_desc_t *md);
 /* Md with the same dims in "any" layout. */

@@ -553,8 +553,27 @@ static dmbp_status build(dmbp_plan *p, const dmbp_plan_options *o)
     return finalise(p);
 }
 
+const float *dmbp__const_f(plan_builder *b, int v)
+{
+    if (b->p->over && b->p->over[v])
+        return b->p->over[v];
+    return b->p->m->values[v].f;
+}
+
+bool dmbp__plan_override(plan_builder *b, int v)
+{
+    return b->p->over && b->p->over[v];
+}
+
 dmbp_status dmbp_plan_create(const dmbp_model *m, const dmbp_plan_options *o,
                              dmbp_plan **out)
+{
+    return dmbp__plan_create_with(m, o, NULL, out);
+}
+
+dmbp_status dmbp__plan_create_with(const dmbp_model *m,
+                                   const dmbp_plan_options *o,
+                                   const float *const *over, dmbp_plan **out)
 {
     if (!m || !out)
         return dmbp_set_error(DMBP_ERR_ARG, "dmbp_plan_create: NULL argument");
@@ -568,7 +587,9 @@ dmbp_status dmbp_plan_create(const dmbp_model *m, const dmbp_plan_options *o,
     if (!p)
         return DMBP_ERR_NOMEM;
     p->m = m;
+    p->over = over;
     dmbp_status st = build(p, o);
+    p->over = NULL; /* weights were copied into the plan's layouts */
     if (st) {
         dmbp_plan_free(p);
         return st;
@@ -659,6 +680,7 @@ dmbp_status dmbp_plan_forward(dmbp_plan *p, const float *input, float *logits)
                                   "is %s", (long long)i,
                                   isnan(input[i]) ? "NaN" : "infinite");
     memcpy(dmbp__mem_ptr(in->mem), input, (size_t)n * sizeof(float));
+    p->kept_valid = false; /* new gates: the kept signals are stale */
     TRY(dmbp__run_steps(p, &p->fwd));
     TRY(run_reorder(p, p->out_reorder, p->vals[m->logits].mem,
                     p->logits_plain));

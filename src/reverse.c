@@ -450,9 +450,11 @@ dmbp_status dmbp_plan_backward(dmbp_plan *p, const float *seed,
                                   "not finite", (long long)i);
     memcpy(value_ptr(p->seed_plain), seed, (size_t)ns * sizeof(float));
     p->guided = (flags & DMBP_BACKWARD_GUIDED) != 0;
+    p->kept_valid = false;
     dmbp_status st = dmbp__run_steps(p, &p->bwd);
     p->guided = false;
     TRY(st);
+    p->kept_valid = true;
     if (mapping) {
         int64_t n = dmbp_shape_numel(&p->vals[m->input].shape);
         memcpy(mapping, value_ptr(p->vals[m->input].diff),
@@ -481,6 +483,10 @@ dmbp_status dmbp_plan_tangent(dmbp_plan *p, const float *v,
     TRY(need_reverse(p, "dmbp_plan_tangent"));
     if (!v)
         return dmbp_set_error(DMBP_ERR_ARG, "dmbp_plan_tangent: NULL input");
+    if (masks || p->kept_valid) {
+        /* Other masks than the kept signals were computed with. */
+        p->kept_valid = false;
+    }
     TRY(set_masks(p, masks));
     TRY(run_tangent(p, v));
     if (out) {
@@ -496,6 +502,10 @@ dmbp_status dmbp_plan_mask_grad(dmbp_plan *p, const float *v, float *grad)
     if (!v || !grad)
         return dmbp_set_error(DMBP_ERR_ARG, "dmbp_plan_mask_grad: NULL "
                               "argument");
+    if (!p->kept_valid)
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_plan_mask_grad: run "
+                              "dmbp_plan_backward (after the forward pass, "
+                              "with the masks to differentiate) first");
     TRY(run_tangent(p, v));
     memcpy(grad, p->mask_grad,
            (size_t)p->lanes * (size_t)p->n_masks * sizeof(float));

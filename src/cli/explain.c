@@ -279,26 +279,18 @@ static void free_paths(char **paths)
     }
 }
 
-/* The file names of image i (NULL where not written). */
-static int make_paths(const explain_opts *e, const char *image, int i, int n,
-                      char **paths)
+/* The file names of image i of n, from its prefix (NULL where not
+ * written). */
+static int make_paths(const explain_opts *e, const char *prefix, int i,
+                      int n, char **paths)
 {
-    static const char *const suffix[OUT_N] = {".png", "-pos.png", "-neg.png",
-                                              "-mappings.png", ".npy", NULL};
+    static const char *const suffix[OUT_MASKS] = {
+        ".png", "-pos.png", "-neg.png", "-mappings.png", ".npy"};
     bool dmbp = e->x.method == DMBP_METHOD_DMBP;
-    char *prefix = prefix_for(e->out, image, i, n, e->x.method);
-    if (!prefix)
-        return out_of_memory();
-    for (int k = 0; k < OUT_MASKS; k++) {
-        if (!dmbp && k != OUT_PNG && k != OUT_NPY)
-            continue;
-        paths[k] = concat3(prefix, suffix[k], "");
-        if (!paths[k]) {
-            free(prefix);
+    for (int k = 0; k < OUT_MASKS; k++)
+        if ((dmbp || k == OUT_PNG || k == OUT_NPY) &&
+            !(paths[k] = concat3(prefix, suffix[k], "")))
             return out_of_memory();
-        }
-    }
-    free(prefix);
     if (e->masks && !(paths[OUT_MASKS] = masks_path_for(e->masks, i, n)))
         return out_of_memory();
     return EXIT_OK;
@@ -401,7 +393,7 @@ int cmd_explain(int argc, char **argv)
         rc = writer_init(&wr, &run);
     for (int i = 0; i < n && !rc; i++) {
         char *paths[OUT_N] = {NULL};
-        rc = make_paths(&e, images[i], i, n, paths);
+        rc = make_paths(&e, prefixes[i], i, n, paths);
         if (!rc)
             rc = write_image(&wr, i, images[i], paths);
         if (!rc)

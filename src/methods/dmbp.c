@@ -279,7 +279,7 @@ static dmbp_status run_chunk(dmbp_run *r, int j0, dmbp_result *res)
                 S += fabs(a);
             }
             if (!(S > 0))
-                return dmbp_set_error(DMBP_ERR_NONFINITE, "image %d: the "
+                return dmbp_set_error(DMBP_ERR_ARG, "image %d: the "
                                       "gradient x input is zero everywhere; "
                                       "DMBP has nothing to disentangle",
                                       j0 + j);
@@ -346,7 +346,7 @@ static dmbp_status run_alloc(dmbp_run *r, const dmbp_explain_ctx *c, int K,
     r->lanes = 2 * K * imgs;
     r->classes = dmbp_model_num_classes(c->m);
     r->per = (size_t)c->c * c->h * c->w;
-    TRY(dmbp__explain_plan(c->m, r->lanes, c->c, c->h, c->w, true, &r->p));
+    TRY(dmbp__explain_plan(c, r->lanes, true, &r->p));
     r->nm = dmbp_plan_num_masks(r->p);
     if (r->nm < 1)
         return dmbp_set_error(DMBP_ERR_UNSUPPORTED, "%s: no Conv or hidden "

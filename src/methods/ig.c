@@ -34,7 +34,7 @@ static void rule(dmbp_ig_rule rl, int n, int k, double *alpha, double *w)
     }
 }
 
-static void blur(const float *x, int c, int h, int w, float *out, float *tmp)
+void dmbp__blur(const float *x, int c, int h, int w, float *out, float *tmp)
 {
     double k[2 * BLUR_RADIUS + 1], sum = 0;
     for (int i = -BLUR_RADIUS; i <= BLUR_RADIUS; i++)
@@ -77,7 +77,7 @@ static void baseline(const dmbp_explain_ctx *c, const float *x, float *x0,
                 x0[ch * plane + s] = -c->o->mean[ch % 3] / c->o->std[ch % 3];
         break;
     case DMBP_BASELINE_BLUR:
-        blur(x, c->c, c->h, c->w, x0, tmp);
+        dmbp__blur(x, c->c, c->h, c->w, x0, tmp);
         break;
     default:
         memset(x0, 0, (size_t)c->c * plane * sizeof(float));
@@ -98,7 +98,7 @@ dmbp_status dmbp__method_ig(const dmbp_explain_ctx *c, dmbp_result *r)
     int k = dmbp_model_num_classes(c->m);
     size_t per = (size_t)c->c * c->h * c->w;
     dmbp_plan *p;
-    TRY(dmbp__explain_plan(c->m, lanes, c->c, c->h, c->w, true, &p));
+    TRY(dmbp__explain_plan(c, lanes, true, &p));
     float *in = dmbp__malloc((size_t)lanes * per * sizeof(float));
     float *g = dmbp__malloc((size_t)lanes * per * sizeof(float));
     float *seed = dmbp__malloc((size_t)lanes * k * sizeof(float));

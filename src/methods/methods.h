@@ -33,15 +33,28 @@ typedef struct dmbp_explain_ctx {
     const float *x;             /* n x C x H x W */
     int n, c, h, w;
     const dmbp_explain_options *o;
+    const float *const *over;   /* weight overrides (randomisation) */
 } dmbp_explain_ctx;
 
-dmbp_status dmbp__explain_plan(const dmbp_model *m, int lanes, int c, int h,
-                               int w, bool reverse, dmbp_plan **out);
+/* A plan of `lanes` images of the context's size. */
+dmbp_status dmbp__explain_plan(const dmbp_explain_ctx *c, int lanes,
+                               bool reverse, dmbp_plan **out);
+/* dmbp_explain with some weights replaced (see dmbp__plan_create_with). */
+dmbp_status dmbp__explain_with(const dmbp_model *m, const float *const *over,
+                               const float *x, int n, int channels,
+                               int height, int width, const int *targets,
+                               const dmbp_explain_options *o,
+                               dmbp_result **out);
 dmbp_status dmbp__result_alloc(dmbp_result *r, int n_arrays,
                                const char *const *names, int channels,
                                int h, int w, int n_scalars,
                                const char *const *scalar_names);
 float *dmbp__result_array(dmbp_result *r, int image, int k);
+/* The Gaussian of the blur baseline (ig.c), also the metrics' blur
+ * substrate: kernel 11 (radius 5), sigma 5, weights normalised, separable
+ * (rows then columns, in double, the row pass stored as float in tmp, h*w
+ * floats), edges clamped. */
+void dmbp__blur(const float *x, int c, int h, int w, float *out, float *tmp);
 int dmbp__samples_of(const dmbp_explain_options *o);
 float dmbp__sigma_of(const dmbp_explain_options *o);
 

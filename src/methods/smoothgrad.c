@@ -17,7 +17,7 @@ dmbp_status dmbp__method_smoothgrad(const dmbp_explain_ctx *c, dmbp_result *r)
     int k = dmbp_model_num_classes(c->m);
     size_t per = (size_t)c->c * c->h * c->w;
     dmbp_plan *p;
-    TRY(dmbp__explain_plan(c->m, lanes, c->c, c->h, c->w, true, &p));
+    TRY(dmbp__explain_plan(c, lanes, true, &p));
     float *in = dmbp__malloc((size_t)lanes * per * sizeof(float));
     float *g = dmbp__malloc((size_t)lanes * per * sizeof(float));
     float *seed = dmbp__malloc((size_t)lanes * k * sizeof(float));

@@ -125,9 +125,9 @@ static dmbp_status conv_plan(plan_builder *b, const dmbp_node *n)
     dnnl_memory_t src_mem, w_mem, bias_mem = NULL;
     dmbp_status st = dmbp__plan_input_as(b, n->in[0], src_md, &src_mem);
     if (!st)
-        st = dmbp__plan_const(b, wv->f, &w_plain, w_md, &w_mem);
+        st = dmbp__plan_const(b, dmbp__const_f(b, n->in[1]), &w_plain, w_md, &w_mem);
     if (!st && has_bias)
-        st = dmbp__plan_const(b, m->values[n->in[2]].f, &bias_md, &bias_md,
+        st = dmbp__plan_const(b, dmbp__const_f(b, n->in[2]), &bias_md, &bias_md,
                               &bias_mem);
     if (!st)
         st = dmbp__plan_output(b, n->out[0], dst_md);
@@ -193,7 +193,6 @@ static dmbp_status conv_backward(plan_builder *b, const dmbp_node *n)
 {
     dmbp_plan *p = b->p;
     const pvalue *x = &p->vals[n->in[0]], *y = &p->vals[n->out[0]];
-    const value *wv = &n->model->values[n->in[1]];
     dnnl_dims_t strides, dil, pl, pr;
     TRY(conv_geometry(n, &x->shape, strides, dil, pl, pr));
     dmbp_shape ws;
@@ -231,7 +230,7 @@ static dmbp_status conv_backward(plan_builder *b, const dmbp_node *n)
     if (!st)
         st = dmbp__to_layout(b, dy, &y->md, dy_md, &dyc);
     if (!st)
-        st = dmbp__plan_const(b, wv->f, &w_plain, w_md, &w);
+        st = dmbp__plan_const(b, dmbp__const_f(b, n->in[1]), &w_plain, w_md, &w);
     if (!st)
         st = dmbp__diff_target(b, n->in[0], dx_md, &dx);
     if (st) {
@@ -251,7 +250,6 @@ static dmbp_status conv_tangent(plan_builder *b, const dmbp_node *n)
 {
     dmbp_plan *p = b->p;
     const pvalue *x = &p->vals[n->in[0]], *y = &p->vals[n->out[0]];
-    const value *wv = &n->model->values[n->in[1]];
     dnnl_dims_t strides, dil, pl, pr;
     TRY(conv_geometry(n, &x->shape, strides, dil, pl, pr));
     dmbp_shape ws;
@@ -275,7 +273,7 @@ static dmbp_status conv_tangent(plan_builder *b, const dmbp_node *n)
     dnnl_memory_t tx, w;
     dmbp_status st = dmbp__to_layout(b, x->tan, &x->md, x_md, &tx);
     if (!st)
-        st = dmbp__plan_const(b, wv->f, &w_plain, w_md, &w);
+        st = dmbp__plan_const(b, dmbp__const_f(b, n->in[1]), &w_plain, w_md, &w);
     if (st) {
         dnnl_primitive_desc_destroy(pd);
         return st;

@@ -10,7 +10,30 @@ typedef struct gemm_params {
     int64_t c_rows;
     bool matmul;       /* MatMul: B may carry batch dims */
     dmbp_shape b_shape;
+    /* How w and c were folded, to fold other weights the same way (a plan
+     * may override a model's weights: the randomisation check). */
+    float alpha, beta;
+    bool trans_b;
+    int64_t b_cols, c_cols;  /* B's stored columns; C's last dimension */
 } gemm_params;
+
+/* w = alpha * (B or B^T) as [K, N]. */
+static void fold_w(const gemm_params *g, const float *B, float *w)
+{
+    for (int64_t i = 0; i < g->k; i++)
+        for (int64_t j = 0; j < g->n; j++)
+            w[i * g->n + j] = g->alpha * (g->trans_b ? B[j * g->b_cols + i]
+                                                     : B[i * g->b_cols + j]);
+}
+
+/* c = beta * C broadcast to c_rows x N (zeros without C). */
+static void fold_c(const gemm_params *g, const float *C, float *c)
+{
+    for (int64_t i = 0; i < g->c_rows; i++)
+        for (int64_t j = 0; j < g->n; j++)
+            c[i * g->n + j] =
+                C ? g->beta * C[i * g->c_cols + (g->c_cols == 1 ? 0 : j)] : 0;
+}
 
 static void gemm_release(void *priv)
 {
@@ -51,13 +74,15 @@ static dmbp_status gemm_check(dmbp_model *m, dmbp_node *n)
     int64_t r = bv->shape.dims[0], c = bv->shape.dims[1];
     g->k = tb ? c : r;
     g->n = tb ? r : c;
+    g->alpha = alpha;
+    g->beta = beta;
+    g->trans_b = tb != 0;
+    g->b_cols = c;
+    g->c_cols = 1;
     g->w = dmbp__malloc((size_t)(g->k * g->n) * sizeof(float));
     if (!g->w)
         return DMBP_ERR_NOMEM;
-    for (int64_t i = 0; i < g->k; i++)
-        for (int64_t j = 0; j < g->n; j++)
-            g->w[i * g->n + j] =
-                alpha * (tb ? bv->f[j * c + i] : bv->f[i * c + j]);
+    fold_w(g, bv->f, g->w);
     g->c_rows = 1;
     g->c = dmbp__calloc((size_t)g->n, sizeof(float));
     if (!g->c)
@@ -80,9 +105,8 @@ static dmbp_status gemm_check(dmbp_model *m, dmbp_node *n)
                 return DMBP_ERR_NOMEM;
             g->c_rows = cr;
         }
-        for (int64_t i = 0; i < g->c_rows; i++)
-            for (int64_t j = 0; j < g->n; j++)
-                g->c[i * g->n + j] = beta * cv->f[i * cc + (cc == 1 ? 0 : j)];
+        g->c_cols = cc;
+        fold_c(g, cv->f, g->c);
     }
     (void)m;
     return DMBP_OK;
@@ -153,19 +177,35 @@ static dmbp_status matmul_check(dmbp_model *m, dmbp_node *n)
 static dmbp_status gemm_plan(plan_builder *b, const dmbp_node *n)
 {
     const gemm_params *g = n->priv;
-    const dmbp_model *m = n->model;
     const pvalue *a = dmbp__pval(b, n->in[0]);
     const dmbp_shape *ys = &b->p->vals[n->out[0]].shape;
     int r = a->shape.ndim;
     dmbp_shape ws, cs = *ys;
-    const float *wdata = g->w;
+    const float *wdata = g->w, *cdata = g->c;
+    float *wown = NULL, *cown = NULL;
+    if (!g->matmul && (dmbp__plan_override(b, n->in[1]) ||
+                       (dmbp__has_in(n, 2) &&
+                        dmbp__plan_override(b, n->in[2])))) {
+        wown = dmbp__malloc((size_t)(g->k * g->n) * sizeof(float));
+        cown = dmbp__malloc((size_t)(g->c_rows * g->n) * sizeof(float));
+        if (!wown || !cown) {
+            free(wown);
+            free(cown);
+            return DMBP_ERR_NOMEM;
+        }
+        fold_w(g, dmbp__const_f(b, n->in[1]), wown);
+        fold_c(g, dmbp__has_in(n, 2) ? dmbp__const_f(b, n->in[2]) : NULL,
+               cown);
+        wdata = wown;
+        cdata = cown;
+    }
     if (g->matmul) {
         /* B gets A's rank with leading ones, as matmul broadcasting wants. */
         ws.ndim = r;
         int off = r - g->b_shape.ndim;
         for (int i = 0; i < r; i++)
             ws.dims[i] = i < off ? 1 : g->b_shape.dims[i - off];
-        wdata = m->values[n->in[1]].f;
+        wdata = dmbp__const_f(b, n->in[1]);
     } else {
         ws.ndim = 2;
         ws.dims[0] = g->k;
@@ -173,31 +213,46 @@ static dmbp_status gemm_plan(plan_builder *b, const dmbp_node *n)
         cs.dims[0] = g->c_rows;
     }
     dnnl_memory_desc_t a_md, w_plain, w_any, c_md, y_md;
-    TRY(dmbp__md_plain(&a->shape, &a_md));
-    TRY(dmbp__md_plain(&ws, &w_plain));
-    TRY(dmbp__md_any(&ws, &w_any));
-    TRY(dmbp__md_plain(&cs, &c_md));
-    TRY(dmbp__md_plain(ys, &y_md));
+    dnnl_primitive_desc_t pd = NULL;
+    dmbp_status st = dmbp__md_plain(&a->shape, &a_md);
+    if (!st)
+        st = dmbp__md_plain(&ws, &w_plain);
+    if (!st)
+        st = dmbp__md_any(&ws, &w_any);
+    if (!st)
+        st = dmbp__md_plain(&cs, &c_md);
+    if (!st)
+        st = dmbp__md_plain(ys, &y_md);
     dnnl_matmul_desc_t md;
-    DNNL_TRY(dnnl_matmul_desc_init(&md, &a_md, &w_any,
-                                   g->matmul ? NULL : &c_md, &y_md));
+    if (!st && dnnl_matmul_desc_init(&md, &a_md, &w_any,
+                                     g->matmul ? NULL : &c_md, &y_md))
+        st = dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN matmul desc");
     dnnl_primitive_attr_t attr;
-    TRY(dmbp__plan_attr(&attr));
-    dnnl_primitive_desc_t pd;
-    dnnl_status_t s = dnnl_primitive_desc_create(&pd, &md, attr, b->p->eng,
-                                                 NULL);
-    dnnl_primitive_attr_destroy(attr);
-    if (s != dnnl_success)
-        return dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN has no matmul "
-                                "for this shape (%s)", dnnl__status_str(s));
+    if (!st)
+        st = dmbp__plan_attr(&attr);
+    if (!st) {
+        dnnl_status_t s = dnnl_primitive_desc_create(&pd, &md, attr,
+                                                     b->p->eng, NULL);
+        dnnl_primitive_attr_destroy(attr);
+        if (s != dnnl_success)
+            st = dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN has no matmul "
+                                  "for this shape (%s)", dnnl__status_str(s));
+    }
+    if (st) {
+        free(wown);
+        free(cown);
+        return st;
+    }
     const dnnl_memory_desc_t *w_md =
         dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
     dnnl_memory_t a_mem, w_mem, c_mem = NULL;
-    dmbp_status st = dmbp__plan_input_as(b, n->in[0], &a_md, &a_mem);
+    st = dmbp__plan_input_as(b, n->in[0], &a_md, &a_mem);
     if (!st)
         st = dmbp__plan_const(b, wdata, &w_plain, w_md, &w_mem);
     if (!st && !g->matmul)
-        st = dmbp__plan_const(b, g->c, &c_md, &c_md, &c_mem);
+        st = dmbp__plan_const(b, cdata, &c_md, &c_md, &c_mem);
+    free(wown);
+    free(cown);
     if (!st)
         st = dmbp__plan_output(b, n->out[0], &y_md);
     if (st) {
@@ -213,17 +268,26 @@ static dmbp_status gemm_plan(plan_builder *b, const dmbp_node *n)
 
 /* The weights [K, N] (alpha folded) of a Gemm, or of a MatMul with a 2-D
  * B; batched B has no reverse passes. */
-static dmbp_status weights_2d(const dmbp_node *n, const float **w)
+static dmbp_status weights_2d(plan_builder *b, const dmbp_node *n,
+                              const float **w, float **owned)
 {
     const gemm_params *g = n->priv;
+    *owned = NULL;
     if (!g->matmul) {
         *w = g->w;
+        if (dmbp__plan_override(b, n->in[1])) {
+            *owned = dmbp__malloc((size_t)(g->k * g->n) * sizeof(float));
+            if (!*owned)
+                return DMBP_ERR_NOMEM;
+            fold_w(g, dmbp__const_f(b, n->in[1]), *owned);
+            *w = *owned;
+        }
         return DMBP_OK;
     }
     if (g->b_shape.ndim != 2)
         return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "reverse passes "
                                 "through a MatMul with a batched B");
-    *w = n->model->values[n->in[1]].f;
+    *w = dmbp__const_f(b, n->in[1]);
     return DMBP_OK;
 }
 
@@ -279,13 +343,17 @@ static dmbp_status gemm_backward(plan_builder *b, const dmbp_node *n)
     dmbp_plan *p = b->p;
     const pvalue *a = &p->vals[n->in[0]], *y = &p->vals[n->out[0]];
     const float *w;
-    TRY(weights_2d(n, &w));
+    float *owned;
+    TRY(weights_2d(b, n, &w, &owned));
     float *wt = dmbp__malloc((size_t)(g->k * g->n) * sizeof(float));
-    if (!wt)
+    if (!wt) {
+        free(owned);
         return DMBP_ERR_NOMEM;
+    }
     for (int64_t i = 0; i < g->k; i++)
         for (int64_t j = 0; j < g->n; j++)
             wt[j * g->k + i] = w[i * g->n + j];
+    free(owned);
     const mask_layer *ml = dmbp__mask_of(p, n);
     dnnl_memory_t dy = y->diff, da;
     dnnl_memory_desc_t a_plain;
@@ -311,12 +379,17 @@ static dmbp_status gemm_tangent(plan_builder *b, const dmbp_node *n)
     dmbp_plan *p = b->p;
     const pvalue *a = &p->vals[n->in[0]], *y = &p->vals[n->out[0]];
     const float *w;
-    TRY(weights_2d(n, &w));
+    float *owned;
+    TRY(weights_2d(b, n, &w, &owned));
     dnnl_memory_desc_t a_plain;
     dnnl_memory_t ta;
-    TRY(dmbp__md_plain(&a->shape, &a_plain));
-    TRY(dmbp__to_layout(b, a->tan, &a->md, &a_plain, &ta));
-    TRY(matmul_step(b, n, &a->shape, ta, w, g->k, g->n, y->tan));
+    dmbp_status st = dmbp__md_plain(&a->shape, &a_plain);
+    if (!st)
+        st = dmbp__to_layout(b, a->tan, &a->md, &a_plain, &ta);
+    if (!st)
+        st = matmul_step(b, n, &a->shape, ta, w, g->k, g->n, y->tan);
+    free(owned);
+    TRY(st);
     const mask_layer *ml = dmbp__mask_of(p, n);
     if (ml)
         TRY(dmbp__mask_tangent(b, ml, y->diff, y->tan, &y->md));
