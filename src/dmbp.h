@@ -493,9 +493,10 @@ dmbp_eval_pixel_scores(const float *map, int c, int h, int w, int sign,
  * highest first (ties in a fixed seeded order); at step i the first
  * n_i pixels (all channels) are removed (deletion: replaced by the
  * substrate) or inserted (insertion: copied into the start image). The
- * curve (steps + 1 points, from 0 removed to all) is the softmax
- * probability of the target; *auc the trapezoid area with the x axis
- * normalised to [0, 1]. x is one preprocessed image c x h x w. */
+ * curve (dmbp_eval_curve_points points: steps + 1, or with step_pixels
+ * ceil(h w / step_pixels) + 1, from none to all) is the softmax
+ * probability of the target; *auc the trapezoid area with the points
+ * spaced evenly on [0, 1]. x is one preprocessed image c x h x w. */
 DMBP_API DMBP_NODISCARD dmbp_status
 dmbp_eval_deletion(const dmbp_model *m, const float *x, int c, int h, int w,
                    int target, const float *scores,
@@ -519,14 +520,17 @@ dmbp_eval_negative(const dmbp_model *m, const float *x, int c, int h, int w,
 /* AOPC (Samek et al. 2017, region perturbation, most relevant first):
  * regions of region_size^2 pixels ranked by their summed score; the k-th
  * most relevant is replaced by uniform noise in [min x, max x] (seeded);
- * curve[k] = f_t(x) - f_t(x after k regions), k = 0..regions;
- * *aopc = mean of curve[0..regions]. Regions are non-overlapping tiles. */
+ * curve[k] = f_t(x) - f_t(x after k regions), k = 0..R with
+ * R = min(regions, number of tiles) (allocate regions + 1 floats; entries
+ * past R are not written); *aopc = mean of curve[0..R]. Regions are
+ * non-overlapping tiles from the top-left corner (edge tiles smaller). */
 DMBP_API DMBP_NODISCARD dmbp_status
 dmbp_eval_aopc(const dmbp_model *m, const float *x, int c, int h, int w,
                int target, const float *scores, const dmbp_eval_options *o,
                float *curve, double *aopc);
 
-/* Spearman rank correlation of two arrays (average ranks for ties). */
+/* Spearman rank correlation of two arrays (average ranks for ties); NaN
+ * for n < 2, NULL, NaN input or a constant array. */
 DMBP_API double dmbp_spearman(const float *a, const float *b, int64_t n);
 
 /* Model-randomisation sanity check (Adebayo et al. 2018), cascading from
