@@ -340,7 +340,15 @@ int main(int argc, char **argv)
             }
             dmbp_result *res;
             CHECK(dmbp_explain(model, x, nimg, c, h, w, NULL, &eo, &res));
-            check = dmbp_result_scalar(res, 0, 0 /* f, or IG's gap */);
+            /* DMBP: F+ + F- of image 0 (comparable with the PyTorch
+             * peer's check); IG: the completeness gap. */
+            check = 0;
+            for (int k = 0; k < dmbp_result_num_scalars(res); k++) {
+                const char *sn = dmbp_result_scalar_name(res, k);
+                if (!strcmp(sn, "F_pos") || !strcmp(sn, "F_neg") ||
+                    !strcmp(sn, "completeness_gap"))
+                    check += dmbp_result_scalar(res, 0, k);
+            }
             dmbp_result_free(res);
         } else {
             usage();

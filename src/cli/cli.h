@@ -104,5 +104,6 @@ int cmd_info(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_masks(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 
 #endif

@@ -28,6 +28,20 @@ static void usage(FILE *f)
           "      [--out FILE (IMAGE-masks.json)] [--top K (5)]\n"
           "      [--target CLASS|auto] [--quiet] [--max-lanes N]\n"
           "      [dmbp options] [preprocessing options]\n"
+          "  eval MODEL --images SPEC     faithfulness of the methods: deletion\n"
+          "                               and insertion AUC, negative evidence,\n"
+          "                               AOPC, model randomisation; a table\n"
+          "      SPEC: a file listing PNG paths, a directory of PNGs, or\n"
+          "      idx:FILE (IDX3, gzipped or not)\n"
+          "      [--methods M,M,... (all)] [--n N (all)] [--offset K (0)]\n"
+          "      [--steps N (20) | --step-pixels N] [--substrate\n"
+          "      zero|blur|mean (zero)] [--insertion-start blur|zero|mean\n"
+          "      (blur)] [--regions N (20)] [--region-size N (9)]\n"
+          "      [--randomization-images K (8)] [--seed N (0)]\n"
+          "      [--against M] [--csv FILE] [--json FILE] [--plot FILE.svg]\n"
+          "      [--markdown FILE] [--batch N (64)] [--abs] [--quiet]\n"
+          "      [--target CLASS|auto] [--max-lanes N] [dmbp options]\n"
+          "      [preprocessing options]\n"
           "\n"
           "Methods (--method, default dmbp) and their options (defaults):\n"
           "  saliency    the gradient; --abs: max over channels of |gradient|\n"
@@ -48,7 +62,7 @@ static void usage(FILE *f)
           "              PREFIX-pos.png, PREFIX-neg.png, PREFIX-mappings.png\n"
           "              and PREFIX.npy (5xCxHxW: W+, W-, A+, A-, nuisance)\n"
           "\n"
-          "Preprocessing options (predict, explain, masks):\n"
+          "Preprocessing options (predict, explain, masks, eval):\n"
           "  --resize N | --no-resize  --crop N  --mean M  --std S\n"
           "\n"
           "Options:\n"
@@ -82,5 +96,7 @@ int main(int argc, char **argv)
         return cmd_explain(argc - 1, argv + 1);
     if (!strcmp(cmd, "masks"))
         return cmd_masks(argc - 1, argv + 1);
+    if (!strcmp(cmd, "eval"))
+        return cmd_eval(argc - 1, argv + 1);
     return cli_usage_error("unknown command '%s'", cmd);
 }

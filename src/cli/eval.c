@@ -1,0 +1,786 @@
+/* dmbp eval MODEL --images SPEC --methods LIST: faithfulness of attribution
+ * methods on many images. Per method: the maps of every image (dmbp_explain
+ * over batches of images), then per image deletion, insertion, negative
+ * evidence and AOPC (dmbp_eval_*), and the model-randomisation check on
+ * the first few images; then means, standard errors, paired differences,
+ * and the table, CSV, JSON, SVG and Markdown outputs (eval_out.c,
+ * eval_plot.c). */
+#include "eval.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define EV_DEFAULT_METHODS "dmbp,saliency,gxi,ig,smoothgrad,guided,gradcam"
+/* Images per dmbp_explain call: enough to fill DMBP's lanes (16 images at
+ * the default 32), few enough that progress moves. */
+#define EV_DEFAULT_BATCH 64
+#define EV_DEFAULT_RAND_IMAGES 8
+/* Bounds of the integer options: beyond any useful value, small enough
+ * that no count overflows. */
+#define EV_MAX_IMAGES (1 << 28)
+#define EV_MAX_STEPS 100000
+#define EV_MAX_REGIONS 100000
+#define EV_MAX_BATCH 65536
+/* Redraw the progress line at most this often (seconds). */
+#define PROGRESS_INTERVAL 0.1
+
+const ev_metric_info ev_metric[EV_METRICS] = {
+    [EV_DELETION] = {"deletion_auc", "deletion", -1},
+    [EV_INSERTION] = {"insertion_auc", "insertion", +1},
+    [EV_NEG5] = {"neg_rise_5", "neg 5%", +1},
+    [EV_NEG10] = {"neg_rise_10", "neg 10%", +1},
+    [EV_NEG20] = {"neg_rise_20", "neg 20%", +1},
+    [EV_AOPC] = {"aopc", "AOPC", +1},
+    [EV_RAND] = {"randomization_rho", "rand rho", -1},
+};
+
+static int out_of_memory(void)
+{
+    fprintf(stderr, "dmbp: out of memory\n");
+    return EXIT_INTERNAL;
+}
+
+int ev_fail_about(const char *what, dmbp_status st)
+{
+    char detail[1024];
+    snprintf(detail, sizeof detail, "%s", dmbp_last_error());
+    dmbp_set_error(st, "%s: %s", what, detail);
+    return cli_fail(st);
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ------------------------------------------------------------------ */
+/* Statistics                                                         */
+/* ------------------------------------------------------------------ */
+
+ev_stat ev_stats(const double *v, int n, int stride)
+{
+    double s = 0;
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if (isfinite(v[(size_t)i * stride])) {
+            s += v[(size_t)i * stride];
+            k++;
+        }
+    ev_stat st = {NAN, NAN, k};
+    if (k == 0)
+        return st;
+    st.mean = s / k;
+    if (k < 2)
+        return st;
+    double ss = 0;
+    for (int i = 0; i < n; i++) {
+        double x = v[(size_t)i * stride];
+        if (isfinite(x))
+            ss += (x - st.mean) * (x - st.mean);
+    }
+    /* The sample standard deviation over sqrt(k). */
+    st.se = sqrt(ss / (k - 1) / k);
+    return st;
+}
+
+void ev_paired(const ev_run *r, int method, int k, double *d)
+{
+    const ev_method *m = &r->m[method], *a = &r->m[r->against];
+    for (int i = 0; i < r->n; i++)
+        d[i] = m->v[(size_t)i * EV_METRICS + k] -
+               a->v[(size_t)i * EV_METRICS + k];
+}
+
+double ev_curve_x(const ev_run *r, int i)
+{
+    int64_t hw = (int64_t)r->images->h * r->images->w;
+    int64_t n = r->eo.step_pixels > 0 ? (int64_t)i * r->eo.step_pixels
+                                      : (int64_t)i * hw / r->eo.steps;
+    return (double)(n < hw ? n : hw) / (double)hw;
+}
+
+/* ------------------------------------------------------------------ */
+/* Options                                                            */
+/* ------------------------------------------------------------------ */
+
+typedef struct eval_opts {
+    cli_xopts x;              /* DMBP, --target, --max-lanes, --quiet,
+                                 preprocessing                          */
+    const char *dmbp_opt;     /* a DMBP-only option given, for messages  */
+    bool init_logit_given;
+    const char *images, *methods, *against;
+    const char *csv, *json, *plot, *markdown;
+    int n, offset, batch, rand_images;
+    bool steps_given, step_pixels_given, abs;
+    uint64_t seed;
+    dmbp_eval_options eo;
+} eval_opts;
+
+enum {
+    EO_IMAGES, EO_METHODS, EO_N, EO_OFFSET, EO_STEPS, EO_STEP_PIXELS,
+    EO_SUBSTRATE, EO_INSERTION_START, EO_REGIONS, EO_REGION_SIZE, EO_SEED,
+    EO_RAND_IMAGES, EO_AGAINST, EO_CSV, EO_JSON, EO_PLOT, EO_MARKDOWN,
+    EO_BATCH, EO_ABS, EO_COUNT
+};
+
+static const char *const eo_names[EO_COUNT] = {
+    "--images", "--methods", "--n", "--offset", "--steps", "--step-pixels",
+    "--substrate", "--insertion-start", "--regions", "--region-size",
+    "--seed", "--randomization-images", "--against", "--csv", "--json",
+    "--plot", "--markdown", "--batch", "--abs"};
+
+static bool parse_u64(const char *s, uint64_t *out)
+{
+    if (*s < '0' || *s > '9')
+        return false; /* strtoull would accept and negate a '-' */
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*end || errno == ERANGE)
+        return false;
+    *out = (uint64_t)v;
+    return true;
+}
+
+static bool parse_substrate(const char *s, dmbp_substrate *out)
+{
+    if (!strcmp(s, "zero"))
+        *out = DMBP_SUBSTRATE_ZERO;
+    else if (!strcmp(s, "blur"))
+        *out = DMBP_SUBSTRATE_BLUR;
+    else if (!strcmp(s, "mean"))
+        *out = DMBP_SUBSTRATE_MEAN;
+    else
+        return false;
+    return true;
+}
+
+const char *ev_substrate_name(dmbp_substrate s)
+{
+    return s == DMBP_SUBSTRATE_BLUR ? "blur"
+           : s == DMBP_SUBSTRATE_MEAN ? "mean" : "zero";
+}
+
+/* Options that cli_xopts_parse takes for every method (the rest of what
+ * it takes in DMBP-only mode belongs to DMBP). */
+static bool is_general_xopt(const char *a)
+{
+    static const char *const general[] = {
+        "--target", "--max-lanes", "--quiet", "--resize", "--no-resize",
+        "--crop", "--mean", "--std"};
+    for (size_t k = 0; k < sizeof general / sizeof general[0]; k++)
+        if (!strcmp(a, general[k]))
+            return true;
+    return false;
+}
+
+/* One of eval's own options at argv[*i]: 1 if consumed, 0 if not one,
+ * minus the exit status (message printed) on a bad value. */
+static int parse_own(int argc, char **argv, int *i, eval_opts *e)
+{
+    const char *a = argv[*i];
+    int k = 0;
+    while (k < EO_COUNT && strcmp(a, eo_names[k]))
+        k++;
+    if (k == EO_COUNT)
+        return 0;
+    if (k == EO_ABS) {
+        e->abs = true;
+        return 1;
+    }
+    if (*i + 1 >= argc)
+        return -cli_usage_error("%s needs a value", a);
+    const char *v = argv[++*i];
+    int *ip = NULL, lo = 1, hi = EV_MAX_IMAGES;
+    switch (k) {
+    case EO_IMAGES: e->images = v; break;
+    case EO_METHODS: e->methods = v; break;
+    case EO_AGAINST: e->against = v; break;
+    case EO_CSV: e->csv = v; break;
+    case EO_JSON: e->json = v; break;
+    case EO_PLOT: e->plot = v; break;
+    case EO_MARKDOWN: e->markdown = v; break;
+    case EO_N: ip = &e->n; break;
+    case EO_OFFSET: ip = &e->offset; lo = 0; break;
+    case EO_RAND_IMAGES: ip = &e->rand_images; lo = 0; break;
+    case EO_BATCH: ip = &e->batch; hi = EV_MAX_BATCH; break;
+    case EO_STEPS:
+        ip = &e->eo.steps;
+        hi = EV_MAX_STEPS;
+        e->steps_given = true;
+        break;
+    case EO_STEP_PIXELS:
+        ip = &e->eo.step_pixels;
+        hi = INT32_MAX;
+        e->step_pixels_given = true;
+        break;
+    case EO_REGIONS: ip = &e->eo.regions; hi = EV_MAX_REGIONS; break;
+    case EO_REGION_SIZE:
+        ip = &e->eo.region_size;
+        hi = DMBP_IMAGE_MAX_SIDE;
+        break;
+    case EO_SUBSTRATE:
+    case EO_INSERTION_START:
+        if (!parse_substrate(v, k == EO_SUBSTRATE
+                                    ? &e->eo.deletion_substrate
+                                    : &e->eo.insertion_start))
+            return -cli_usage_error("%s '%s': expected zero, blur or mean",
+                                    a, v);
+        break;
+    case EO_SEED:
+        if (!parse_u64(v, &e->seed))
+            return -cli_usage_error("%s '%s': expected an integer from 0 to "
+                                    "%llu", a, v,
+                                    (unsigned long long)UINT64_MAX);
+        e->eo.seed = e->seed;
+        break;
+    }
+    if (ip && !cli_parse_int(v, lo, hi, ip))
+        return -cli_usage_error("%s '%s': expected an integer from %d to %d",
+                                a, v, lo, hi);
+    if ((k == EO_CSV || k == EO_JSON || k == EO_PLOT || k == EO_MARKDOWN ||
+         k == EO_IMAGES) && !*v)
+        return -cli_usage_error("%s: the name is empty", a);
+    return 1;
+}
+
+/* "saliency, gxi, ... or dmbp". */
+static void all_methods(char *buf, size_t cap)
+{
+    buf[0] = 0;
+    for (int m = DMBP_METHOD_SALIENCY; m <= DMBP_METHOD_DMBP; m++) {
+        size_t len = strlen(buf);
+        snprintf(buf + len, cap - len, "%s%s",
+                 m == DMBP_METHOD_SALIENCY ? ""
+                 : m == DMBP_METHOD_DMBP ? " or " : ", ",
+                 dmbp_method_name((dmbp_method)m));
+    }
+}
+
+/* --methods LIST into r->m (allocated), --against into r->against. */
+static int parse_methods(const eval_opts *e, ev_run *r)
+{
+    const char *list = e->methods ? e->methods : EV_DEFAULT_METHODS;
+    char names[128];
+    all_methods(names, sizeof names);
+    int cap = 1;
+    for (const char *c = list; *c; c++)
+        cap += *c == ',';
+    r->m = calloc((size_t)cap, sizeof *r->m);
+    if (!r->m)
+        return out_of_memory();
+    r->against = -1;
+    for (const char *c = list;;) {
+        const char *end = strchr(c, ',');
+        size_t len = end ? (size_t)(end - c) : strlen(c);
+        char name[32];
+        dmbp_method m;
+        if (len == 0)
+            return cli_usage_error("--methods '%s': an empty method name",
+                                   list);
+        snprintf(name, sizeof name, "%.*s", (int)(len < 31 ? len : 31), c);
+        if (len >= sizeof name || dmbp_method_from_name(name, &m))
+            return cli_usage_error("--methods: unknown method '%.*s' "
+                                   "(expected %s)", (int)len, c, names);
+        for (int k = 0; k < r->n_methods; k++)
+            if (r->m[k].method == m)
+                return cli_usage_error("--methods: %s is listed twice", name);
+        r->m[r->n_methods++].method = m;
+        if (!end)
+            break;
+        c = end + 1;
+    }
+    if (e->against) {
+        dmbp_method a;
+        if (dmbp_method_from_name(e->against, &a))
+            return cli_usage_error("--against '%s': expected %s", e->against,
+                                   names);
+        for (int k = 0; k < r->n_methods; k++)
+            if (r->m[k].method == a)
+                r->against = k;
+        if (r->against < 0)
+            return cli_usage_error("--against %s: not among --methods %s",
+                                   e->against, list);
+    }
+    return EXIT_OK;
+}
+
+static bool has_method(const ev_run *r, dmbp_method m)
+{
+    for (int k = 0; k < r->n_methods; k++)
+        if (r->m[k].method == m)
+            return true;
+    return false;
+}
+
+static int parse(int argc, char **argv, eval_opts *e, const char **model,
+                 ev_run *r)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int rc = parse_own(argc, argv, &i, e);
+        if (rc < 0)
+            return -rc;
+        if (rc > 0)
+            continue;
+        if (!strcmp(a, "--init-logit"))
+            e->init_logit_given = true;
+        rc = cli_xopts_parse(argc, argv, &i, &e->x, true);
+        if (rc < 0)
+            return EXIT_USAGE;
+        if (rc > 0) {
+            if (!is_general_xopt(a) && !e->dmbp_opt)
+                e->dmbp_opt = a;
+            continue;
+        }
+        if (a[0] == '-' && a[1])
+            return cli_usage_error("eval: unknown option '%s'", a);
+        if (*model)
+            return cli_usage_error("eval: one model at a time ('%s' and "
+                                   "'%s'); images go to --images", *model,
+                                   a);
+        *model = a;
+    }
+    if (!*model)
+        return cli_usage_error("eval: which model?");
+    if (!e->images)
+        return cli_usage_error("eval: --images is required (a file listing "
+                               "PNG paths, a directory or idx:PATH)");
+    if (e->steps_given && e->step_pixels_given)
+        return cli_usage_error("--steps and --step-pixels exclude each "
+                               "other");
+    int rc = parse_methods(e, r);
+    if (rc)
+        return rc;
+    if (e->abs && !has_method(r, DMBP_METHOD_SALIENCY))
+        return cli_usage_error("--abs applies to saliency, which --methods "
+                               "does not list");
+    if (e->dmbp_opt && !has_method(r, DMBP_METHOD_DMBP))
+        return cli_usage_error("%s applies to dmbp, which --methods does "
+                               "not list", e->dmbp_opt);
+    const char *outs[4] = {e->csv, e->json, e->plot, e->markdown};
+    for (int k = 0; k < 4; k++)
+        if (outs[k] && (rc = cli_check_writable_dir(outs[k])))
+            return rc;
+    return EXIT_OK;
+}
+
+/* The library's options for method m: its defaults, the DMBP options,
+ * the seed, and the normalisation the images went through. */
+static int explain_options(const eval_opts *e, dmbp_method m,
+                           const dmbp_preprocess_options *pre,
+                           dmbp_explain_options *o)
+{
+    const cli_xopts *x = &e->x;
+    dmbp_explain_options_init(o);
+    o->method = m;
+    o->seed = e->seed;
+    if (x->max_lanes)
+        o->max_lanes = x->max_lanes;
+    if (m == DMBP_METHOD_SALIENCY)
+        o->abs = e->abs;
+    if (m == DMBP_METHOD_DMBP) {
+        if (x->preset) {
+            dmbp_status st = dmbp_explain_preset(o, x->preset);
+            if (st)
+                return cli_fail(st);
+        }
+        float *w[5] = {&o->w_completeness, &o->w_sign, &o->w_nuisance,
+                       &o->w_evidence, &o->w_sparsity};
+        for (int k = 0; k < 5; k++)
+            if (x->w_set[k])
+                *w[k] = x->w[k];
+        /* cli_xopts_parse refuses 0 for these: 0 means not given. */
+        if (x->iters)
+            o->iterations = x->iters;
+        if (x->lr > 0)
+            o->lr = x->lr;
+        if (x->samples)
+            o->samples = x->samples;
+        if (x->sigma > 0)
+            o->sigma = x->sigma;
+        if (e->init_logit_given)
+            o->init_logit = x->init_logit;
+    }
+    for (int c = 0; c < 3; c++) {
+        int s = pre->channels == 1 ? 0 : c;
+        o->mean[c] = pre->mean[s];
+        o->std[c] = pre->std[s];
+    }
+    return EXIT_OK;
+}
+
+static void describe_dmbp(const dmbp_explain_options *o, char *buf,
+                          size_t cap)
+{
+    snprintf(buf, cap, "%d iterations, lr %g, init logit %g, weights "
+             "completeness %g sign %g nuisance %g evidence %g sparsity %g, "
+             "samples %d", o->iterations, (double)o->lr,
+             (double)o->init_logit, (double)o->w_completeness,
+             (double)o->w_sign, (double)o->w_nuisance,
+             (double)o->w_evidence, (double)o->w_sparsity,
+             o->samples ? o->samples : 1);
+}
+
+/* ------------------------------------------------------------------ */
+/* Progress on a terminal                                             */
+/* ------------------------------------------------------------------ */
+
+typedef struct progress {
+    bool on;
+    const char *method;
+    int k, n_methods, n;      /* method k of n_methods, images */
+    const char *stage;        /* "maps", "metrics", "randomisation" */
+    int done, total;
+    int first, count;         /* the batch being explained */
+    double last;
+    int width;
+} progress;
+
+static void progress_draw(progress *p, bool force, const char *extra)
+{
+    if (!p->on)
+        return;
+    double now = now_seconds();
+    if (!force && p->width && now - p->last < PROGRESS_INTERVAL)
+        return;
+    p->last = now;
+    char line[200];
+    int len = snprintf(line, sizeof line, "dmbp eval: %s (%d/%d): %s %d/%d%s",
+                       p->method, p->k + 1, p->n_methods, p->stage, p->done,
+                       p->total, extra ? extra : "");
+    if (len >= (int)sizeof line)
+        len = (int)sizeof line - 1;
+    fprintf(stderr, "\r%s%*s", line, p->width > len ? p->width - len : 0,
+            "");
+    fflush(stderr);
+    if (len > p->width)
+        p->width = len;
+}
+
+static void progress_clear(progress *p)
+{
+    if (p->on && p->width)
+        fprintf(stderr, "\r%*s\r", p->width, "");
+    fflush(stderr);
+    p->width = 0;
+}
+
+static int on_dmbp_progress(void *user, int first_image, int n_images,
+                            int iteration, int iterations, double loss)
+{
+    progress *p = user;
+    char extra[96];
+    snprintf(extra, sizeof extra, " (images %d-%d: iteration %d/%d)",
+             p->first + first_image + 1, p->first + first_image + n_images,
+             iteration, iterations);
+    (void)loss;
+    progress_draw(p, false, extra);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The computation                                                    */
+/* ------------------------------------------------------------------ */
+
+static int array_index(const dmbp_result *res, const char *name)
+{
+    for (int k = 0; k < dmbp_result_num_arrays(res); k++)
+        if (!strcmp(dmbp_result_array_name(res, k), name))
+            return k;
+    return -1;
+}
+
+/* Scratch space of one method's metrics. */
+typedef struct scratch {
+    float *pos, *neg;         /* pixel scores, h x w */
+    float *del, *ins, *aopc;  /* one image's curves */
+} scratch;
+
+/* The metrics of image i (batch position j of res) for method em. */
+static int image_metrics(ev_run *r, ev_method *em, const dmbp_result *res,
+                         int j, int i, scratch *s)
+{
+    const ev_images *im = r->images;
+    int c = im->c, h = im->h, w = im->w;
+    const float *x = im->x + (size_t)i * c * h * w;
+    dmbp_shape sh = dmbp_result_array_shape(res);
+    int mc = (int)sh.dims[0];
+    bool dmbp = em->method == DMBP_METHOD_DMBP;
+    int kp = dmbp ? array_index(res, "a_pos") : 0;
+    int kn = dmbp ? array_index(res, "a_neg") : 0;
+    if (kp < 0 || kn < 0 || sh.ndim != 3 || sh.dims[1] != h ||
+        sh.dims[2] != w) {
+        fprintf(stderr, "dmbp: internal error: %s's result has no usable "
+                "map\n", dmbp_method_name(em->method));
+        return EXIT_INTERNAL;
+    }
+    int t = dmbp_result_target(res, j);
+    em->target[i] = t;
+    em->prob[i] = dmbp_result_prob(res, j);
+    double *v = em->v + (size_t)i * EV_METRICS;
+    const dmbp_eval_options *eo = &r->eo;
+    dmbp_status st = dmbp_eval_pixel_scores(dmbp_result_array(res, j, kp),
+                                            mc, h, w,
+                                            em->has_negative ? 1 : 0, s->pos);
+    if (!st)
+        st = dmbp_eval_deletion(r->model, x, c, h, w, t, s->pos, eo, s->del,
+                                &v[EV_DELETION]);
+    if (!st)
+        st = dmbp_eval_insertion(r->model, x, c, h, w, t, s->pos, eo, s->ins,
+                                 &v[EV_INSERTION]);
+    if (!st)
+        st = dmbp_eval_aopc(r->model, x, c, h, w, t, s->pos, eo, s->aopc,
+                            &v[EV_AOPC]);
+    v[EV_NEG5] = v[EV_NEG10] = v[EV_NEG20] = NAN;
+    if (!st && em->has_negative) {
+        static const double fractions[3] = EV_NEG_FRACTIONS;
+        st = dmbp_eval_pixel_scores(dmbp_result_array(res, j, kn), mc, h, w,
+                                    -1, s->neg);
+        if (!st)
+            st = dmbp_eval_negative(r->model, x, c, h, w, t, s->neg,
+                                    fractions, 3, eo, &v[EV_NEG5]);
+    }
+    if (st)
+        return ev_fail_about(im->names[i], st);
+    for (int p = 0; p < r->points; p++) {
+        em->del_curve[p] += s->del[p];
+        em->ins_curve[p] += s->ins[p];
+    }
+    for (int p = 0; p < r->aopc_points; p++)
+        em->aopc_curve[p] += s->aopc[p];
+    return EXIT_OK;
+}
+
+static int alloc_method(ev_run *r, ev_method *em)
+{
+    size_t n = (size_t)r->n;
+    em->v = malloc(n * EV_METRICS * sizeof *em->v);
+    em->target = calloc(n, sizeof *em->target);
+    em->prob = calloc(n, sizeof *em->prob);
+    em->del_curve = calloc((size_t)r->points, sizeof(double));
+    em->ins_curve = calloc((size_t)r->points, sizeof(double));
+    em->aopc_curve = calloc((size_t)r->aopc_points, sizeof(double));
+    em->rho = malloc(((size_t)r->rand_images * r->stages + 1) *
+                     sizeof(double));
+    if (!em->v || !em->target || !em->prob || !em->del_curve ||
+        !em->ins_curve || !em->aopc_curve || !em->rho)
+        return out_of_memory();
+    for (size_t i = 0; i < n * EV_METRICS; i++)
+        em->v[i] = NAN;
+    return EXIT_OK;
+}
+
+static void free_method(ev_method *em)
+{
+    free(em->v);
+    free(em->target);
+    free(em->prob);
+    free(em->del_curve);
+    free(em->ins_curve);
+    free(em->aopc_curve);
+    free(em->rho);
+}
+
+/* Maps and metrics of every image, then the randomisation check, for
+ * method k. */
+static int run_method(ev_run *r, int k, const eval_opts *e,
+                      const dmbp_preprocess_options *pre, progress *p)
+{
+    ev_method *em = &r->m[k];
+    const ev_images *im = r->images;
+    int c = im->c, h = im->h, w = im->w;
+    size_t per = (size_t)c * h * w;
+    dmbp_explain_options o;
+    int rc = explain_options(e, em->method, pre, &o);
+    if (rc)
+        return rc;
+    if (em->method == DMBP_METHOD_DMBP)
+        describe_dmbp(&o, r->dmbp_settings, sizeof r->dmbp_settings);
+    if (p->on && em->method == DMBP_METHOD_DMBP) {
+        o.progress = on_dmbp_progress;
+        o.progress_user = p;
+    }
+    scratch s = {0};
+    s.pos = malloc((size_t)h * w * sizeof(float));
+    s.neg = malloc((size_t)h * w * sizeof(float));
+    s.del = malloc((size_t)r->points * sizeof(float));
+    s.ins = malloc((size_t)r->points * sizeof(float));
+    s.aopc = malloc((size_t)r->aopc_points * sizeof(float));
+    int *targets = malloc((size_t)e->batch * sizeof(int));
+    if (!s.pos || !s.neg || !s.del || !s.ins || !s.aopc || !targets)
+        rc = out_of_memory();
+    for (int b = 0; b < e->batch && !rc; b++)
+        targets[b] = e->x.target;
+    p->method = dmbp_method_name(em->method);
+    p->k = k;
+    p->total = r->n;
+    for (int first = 0; !rc && first < r->n; first += e->batch) {
+        int cnt = r->n - first < e->batch ? r->n - first : e->batch;
+        p->stage = "images";
+        p->done = first;
+        p->first = first;
+        p->count = cnt;
+        progress_draw(p, true, " (maps)");
+        dmbp_result *res = NULL;
+        double t0 = now_seconds();
+        dmbp_status st = dmbp_explain(r->model, im->x + (size_t)first * per,
+                                      cnt, c, h, w, targets, &o, &res);
+        double t1 = now_seconds();
+        em->t_explain += t1 - t0;
+        if (st) {
+            rc = cli_fail(st);
+            break;
+        }
+        if (first == 0)
+            em->has_negative = dmbp_result_signed(res) != 0;
+        for (int j = 0; j < cnt && !rc; j++) {
+            p->done = first + j;
+            progress_draw(p, false, " (metrics)");
+            rc = image_metrics(r, em, res, j, first + j, &s);
+        }
+        em->t_metrics += now_seconds() - t1;
+        dmbp_result_free(res);
+    }
+    /* Randomisation: one explanation per stage and image, so only the
+     * first few images. Progress of the explanations inside is not
+     * shown: they are single images. */
+    o.progress = NULL;
+    double t0 = now_seconds();
+    p->stage = "randomisation";
+    p->total = r->rand_images;
+    for (int i = 0; !rc && i < r->rand_images; i++) {
+        p->done = i;
+        progress_draw(p, true, NULL);
+        double *rho = em->rho + (size_t)i * r->stages;
+        dmbp_status st = dmbp_eval_randomization(
+            r->model, im->x + (size_t)i * per, c, h, w, em->target[i], &o,
+            e->seed, rho, i == 0 && k == 0 ? r->layer_names : NULL);
+        if (st)
+            rc = ev_fail_about(im->names[i], st);
+        else
+            em->v[(size_t)i * EV_METRICS + EV_RAND] =
+                ev_stats(rho, r->stages, 1).mean;
+    }
+    em->t_rand = now_seconds() - t0;
+    if (!rc) {
+        for (int q = 0; q < r->points; q++) {
+            em->del_curve[q] /= r->n;
+            em->ins_curve[q] /= r->n;
+        }
+        for (int q = 0; q < r->aopc_points; q++)
+            em->aopc_curve[q] /= r->n;
+    }
+    free(s.pos);
+    free(s.neg);
+    free(s.del);
+    free(s.ins);
+    free(s.aopc);
+    free(targets);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* The command                                                        */
+/* ------------------------------------------------------------------ */
+
+int cmd_eval(int argc, char **argv)
+{
+    eval_opts e = {.batch = EV_DEFAULT_BATCH,
+                   .rand_images = EV_DEFAULT_RAND_IMAGES};
+    cli_xopts_init(&e.x);
+    dmbp_eval_options_init(&e.eo);
+    ev_run r = {.against = -1};
+    ev_images im = {0};
+    dmbp_model *model = NULL;
+    const char *model_path = NULL;
+    double t_start = now_seconds();
+    int rc = parse(argc, argv, &e, &model_path, &r);
+    if (rc)
+        goto done;
+    if (e.x.max_lanes)
+        e.eo.max_lanes = e.x.max_lanes;
+
+    dmbp_status st = dmbp_model_load(model_path, &model);
+    if (st) {
+        rc = cli_fail(st);
+        goto done;
+    }
+    int classes = dmbp_model_num_classes(model);
+    if (e.x.target >= classes) {
+        rc = cli_usage_error("--target %d: the model has %d classes (0 to "
+                             "%d)", e.x.target, classes, classes - 1);
+        goto done;
+    }
+    dmbp_preprocess_options pre;
+    rc = cli_apply_pre(model, &e.x.pre, &pre);
+    if (!rc)
+        rc = ev_images_load(e.images, e.offset, e.n, &pre, &im);
+    if (rc)
+        goto done;
+
+    r.model_path = model_path;
+    r.images_spec = e.images;
+    r.model = model;
+    r.images = &im;
+    r.n = im.n;
+    r.offset = e.offset;
+    r.eo = e.eo;
+    r.points = dmbp_eval_curve_points(&e.eo, im.h, im.w);
+    if (r.points < 2) {
+        rc = cli_usage_error("--step-pixels %d: the curves need at least "
+                             "two points", e.eo.step_pixels);
+        goto done;
+    }
+    int rs = e.eo.region_size;
+    int tiles = ((im.h + rs - 1) / rs) * ((im.w + rs - 1) / rs);
+    r.aopc_points = (e.eo.regions < tiles ? e.eo.regions : tiles) + 1;
+    r.stages = dmbp_model_num_weight_layers(model);
+    r.rand_images = e.rand_images < r.n ? e.rand_images : r.n;
+    if (r.stages < 1)
+        r.rand_images = 0;
+    r.layer_names = calloc((size_t)r.stages + 1, sizeof *r.layer_names);
+    if (!r.layer_names) {
+        rc = out_of_memory();
+        goto done;
+    }
+    for (int k = 0; k < r.n_methods && !rc; k++)
+        rc = alloc_method(&r, &r.m[k]);
+
+    progress p = {.on = !e.x.quiet && isatty(2), .n_methods = r.n_methods,
+                  .n = r.n};
+    for (int k = 0; k < r.n_methods && !rc; k++)
+        rc = run_method(&r, k, &e, &pre, &p);
+    progress_clear(&p);
+    if (rc)
+        goto done;
+    r.seconds = now_seconds() - t_start;
+
+    if (e.csv)
+        rc = ev_write_atomic(e.csv, ev_write_csv, &r);
+    if (!rc && e.json)
+        rc = ev_write_atomic(e.json, ev_write_json, &r);
+    if (!rc && e.plot)
+        rc = ev_write_atomic(e.plot, ev_write_svg, &r);
+    if (!rc && e.markdown)
+        rc = ev_write_atomic(e.markdown, ev_write_markdown, &r);
+    if (!rc) {
+        ev_print_table(stdout, &r);
+        fflush(stdout);
+    }
+done:
+    if (r.m)
+        for (int k = 0; k < r.n_methods; k++)
+            free_method(&r.m[k]);
+    free(r.m);
+    free(r.layer_names);
+    ev_images_free(&im);
+    dmbp_model_free(model);
+    return rc;
+}

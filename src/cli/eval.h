@@ -1,0 +1,119 @@
+/* dmbp eval: what its files share (src/cli/eval*.c). */
+#ifndef DMBP_CLI_EVAL_H
+#define DMBP_CLI_EVAL_H
+
+#include "cli.h"
+
+/* The metrics of one image and method, in this order everywhere (table,
+ * CSV columns, JSON keys). NAN where a metric does not apply. */
+enum {
+    EV_DELETION,    /* deletion AUC, lower is better                     */
+    EV_INSERTION,   /* insertion AUC, higher is better                   */
+    EV_NEG5,        /* target logit rise after removing the 5 % ...      */
+    EV_NEG10,       /* ... 10 % and ...                                  */
+    EV_NEG20,       /* ... 20 % most negative pixels; higher is better   */
+    EV_AOPC,        /* AOPC, higher is better                            */
+    EV_RAND,        /* randomisation: mean Spearman over stages, lower   */
+    EV_METRICS
+};
+
+typedef struct ev_metric_info {
+    const char *key;     /* CSV column and JSON key */
+    const char *title;   /* table heading */
+    int better;          /* +1 higher is better, -1 lower */
+} ev_metric_info;
+
+extern const ev_metric_info ev_metric[EV_METRICS];
+
+/* Fractions of the pixels removed for the negative-evidence metrics. */
+#define EV_NEG_FRACTIONS {0.05, 0.10, 0.20}
+
+/* ---- images (eval_images.c) ------------------------------------------ */
+
+/* The selected images, preprocessed for the model. */
+typedef struct ev_images {
+    int n;
+    char **names;       /* a PNG's path, or "PATH#INDEX" for IDX       */
+    int *index;         /* position in the source (offset included)   */
+    int c, h, w;
+    float *x;           /* n x c x h x w, as the model takes them      */
+} ev_images;
+
+/* --images SPEC: "idx:PATH" (an IDX3 file of unsigned bytes, gzipped or
+ * not: values / 255 as gray images), a directory (its *.png, sorted by
+ * name) or a file listing PNG paths, one per line. Images offset ..
+ * offset + count - 1 (count 0: all to the end), each through
+ * dmbp_image_preprocess with pre. On failure a message is printed and the
+ * exit status returned; free out with ev_images_free either way. */
+int ev_images_load(const char *spec, int offset, int count,
+                   const dmbp_preprocess_options *pre, ev_images *out);
+void ev_images_free(ev_images *im);
+
+/* Print "dmbp: WHAT: <library detail>" and return the exit status for st
+ * (as cli_fail). */
+int ev_fail_about(const char *what, dmbp_status st);
+
+/* ---- the run ----------------------------------------------------------- */
+
+typedef struct ev_stat {
+    double mean, se; /* se NAN when n < 2; both NAN when n == 0 */
+    int n;
+} ev_stat;
+
+/* Mean and standard error of the finite values among v[0..n) (stride
+ * apart). */
+ev_stat ev_stats(const double *v, int n, int stride);
+
+typedef struct ev_method {
+    dmbp_method method;
+    bool has_negative;        /* signed map: negative evidence measured */
+    double *v;                /* n x EV_METRICS                         */
+    int *target;              /* n                                      */
+    float *prob;              /* n                                      */
+    double *del_curve, *ins_curve;  /* points: the mean over images     */
+    double *aopc_curve;       /* aopc_points: the mean                  */
+    double *rho;              /* rand_images x stages                   */
+    double t_explain, t_metrics, t_rand;   /* seconds                   */
+} ev_method;
+
+typedef struct ev_run {
+    const char *model_path;
+    const char *images_spec;
+    const dmbp_model *model;
+    const ev_images *images;
+    int n, offset;
+    dmbp_eval_options eo;
+    int points;               /* deletion / insertion curve points      */
+    int aopc_points;          /* regions + 1 (fewer if fewer tiles)     */
+    int rand_images, stages;  /* randomisation                          */
+    const char **layer_names; /* stages, top layer first                */
+    int n_methods;
+    ev_method *m;
+    int against;              /* index in m, or -1                      */
+    char dmbp_settings[256];  /* DMBP's options, for the reports        */
+    double seconds;           /* the whole run                          */
+} ev_run;
+
+/* "zero", "blur" or "mean". */
+const char *ev_substrate_name(dmbp_substrate s);
+
+/* Fraction of the pixels removed/inserted at curve point i. */
+double ev_curve_x(const ev_run *r, int i);
+
+/* Per-image paired differences m - against for metric k into d (n). */
+void ev_paired(const ev_run *r, int method, int k, double *d);
+
+/* ---- output (eval_out.c, eval_plot.c) ---------------------------------- */
+
+/* Write path through a temporary file beside it, renamed over it once
+ * written; a message is printed and EXIT_IO returned on failure. */
+int ev_write_atomic(const char *path, void (*write)(FILE *, const ev_run *),
+                    const ev_run *r);
+
+void ev_print_table(FILE *f, const ev_run *r);
+void ev_write_csv(FILE *f, const ev_run *r);
+void ev_write_json(FILE *f, const ev_run *r);
+void ev_write_markdown(FILE *f, const ev_run *r);
+void ev_write_svg(FILE *f, const ev_run *r);
+
+#endif

@@ -1,0 +1,343 @@
+/* dmbp eval --images: a list file, a directory of PNGs, or an IDX3 file
+ * (the MNIST format, as Debian's dataset-fashion-mnist ships it, gzipped),
+ * each image preprocessed for the model as it is read. */
+#include "eval.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <zlib.h>
+
+/* IDX magic: two zero bytes, type 0x08 (unsigned byte), 3 dimensions. */
+#define IDX3_UBYTE_MAGIC 0x00000803u
+/* Largest list-file line (a path). */
+#define LIST_LINE_MAX 8192
+
+static int out_of_memory(void)
+{
+    fprintf(stderr, "dmbp: out of memory\n");
+    return EXIT_INTERNAL;
+}
+
+void ev_images_free(ev_images *im)
+{
+    if (im->names)
+        for (int i = 0; i < im->n; i++)
+            free(im->names[i]);
+    free(im->names);
+    free(im->index);
+    free(im->x);
+    memset(im, 0, sizeof *im);
+}
+
+static int alloc_images(ev_images *im, int n)
+{
+    im->names = calloc((size_t)n, sizeof *im->names);
+    im->index = calloc((size_t)n, sizeof *im->index);
+    return im->names && im->index ? EXIT_OK : out_of_memory();
+}
+
+/* Preprocess raw into slot i of im (the first image fixes the size). */
+static int add_image(ev_images *im, int i, const dmbp_image *raw,
+                     const dmbp_preprocess_options *pre, int cap)
+{
+    dmbp_image x = {0};
+    dmbp_status st = dmbp_image_preprocess(raw, pre, &x);
+    if (st) /* the library's detail does not name the image */
+        return ev_fail_about(im->names[i], st);
+    int rc = EXIT_OK;
+    if (i == 0) {
+        im->c = x.channels;
+        im->h = x.height;
+        im->w = x.width;
+        im->x = malloc((size_t)cap * im->c * im->h * im->w * sizeof(float));
+        if (!im->x)
+            rc = out_of_memory();
+    } else if (x.channels != im->c || x.height != im->h ||
+               x.width != im->w) {
+        fprintf(stderr, "dmbp: %s: preprocessed to %dx%dx%d, %s to "
+                "%dx%dx%d: evaluated images must have one size (see "
+                "--crop)\n", im->names[i], x.channels, x.height, x.width,
+                im->names[0], im->c, im->h, im->w);
+        rc = EXIT_SHAPE;
+    }
+    if (!rc) {
+        size_t per = (size_t)im->c * im->h * im->w;
+        memcpy(im->x + (size_t)i * per, x.data, per * sizeof(float));
+    }
+    dmbp_image_free(&x);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* IDX3                                                               */
+/* ------------------------------------------------------------------ */
+
+static int idx_read(gzFile g, const char *path, void *buf, unsigned len,
+                    const char *what)
+{
+    int got = gzread(g, buf, len);
+    if (got == (int)len)
+        return EXIT_OK;
+    int zerr;
+    const char *msg = gzerror(g, &zerr);
+    if (got < 0 || zerr < 0) {
+        if (zerr == Z_ERRNO)
+            fprintf(stderr, "dmbp: %s: read error: %s\n", path,
+                    strerror(errno));
+        else
+            fprintf(stderr, "dmbp: %s: corrupt compressed data: %s\n", path,
+                    msg);
+        return zerr == Z_ERRNO ? EXIT_IO : EXIT_FORMAT;
+    }
+    fprintf(stderr, "dmbp: %s: truncated: the file ends in %s\n", path,
+            what);
+    return EXIT_FORMAT;
+}
+
+static uint32_t be32(const unsigned char *b)
+{
+    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
+           (uint32_t)b[2] << 8 | b[3];
+}
+
+static int load_idx(const char *path, int offset, int count,
+                    const dmbp_preprocess_options *pre, ev_images *im)
+{
+    errno = 0;
+    gzFile g = gzopen(path, "rb");
+    if (!g) {
+        fprintf(stderr, "dmbp: %s: cannot open: %s\n", path,
+                errno ? strerror(errno) : "out of memory");
+        return errno ? EXIT_IO : EXIT_INTERNAL;
+    }
+    unsigned char head[16];
+    int rc = idx_read(g, path, head, sizeof head, "its header");
+    uint32_t magic = be32(head), total = be32(head + 4);
+    uint32_t rows = be32(head + 8), cols = be32(head + 12);
+    if (!rc && magic != IDX3_UBYTE_MAGIC) {
+        fprintf(stderr, "dmbp: %s: not an IDX3 file of unsigned bytes "
+                "(magic 0x%08x, expected 0x%08x)\n", path, (unsigned)magic,
+                IDX3_UBYTE_MAGIC);
+        rc = EXIT_FORMAT;
+    }
+    if (!rc && (rows < 1 || cols < 1 || rows > DMBP_IMAGE_MAX_SIDE ||
+                cols > DMBP_IMAGE_MAX_SIDE || total > INT32_MAX)) {
+        fprintf(stderr, "dmbp: %s: implausible IDX3 sizes %u x %u x %u\n",
+                path, (unsigned)total, (unsigned)rows, (unsigned)cols);
+        rc = EXIT_FORMAT;
+    }
+    if (!rc && (uint32_t)offset >= total) {
+        rc = cli_usage_error("--offset %d: %s holds %u images", offset, path,
+                             (unsigned)total);
+    }
+    int n = 0;
+    if (!rc) {
+        n = (int)total - offset;
+        if (count > 0 && count < n)
+            n = count;
+        rc = alloc_images(im, n);
+    }
+    size_t plane = (size_t)rows * cols;
+    unsigned char *bytes = rc ? NULL : malloc(plane);
+    float *data = rc ? NULL : malloc(plane * sizeof(float));
+    if (!rc && (!bytes || !data))
+        rc = out_of_memory();
+    /* Skip to the offset by reading: gzseek would do the same. */
+    for (int i = 0; !rc && i < offset; i++)
+        rc = idx_read(g, path, bytes, (unsigned)plane, "an image");
+    size_t len = strlen(path) + 16;
+    for (int i = 0; !rc && i < n; i++) {
+        char what[64];
+        snprintf(what, sizeof what, "image %d", offset + i);
+        rc = idx_read(g, path, bytes, (unsigned)plane, what);
+        if (rc)
+            break;
+        im->names[i] = malloc(len);
+        if (!im->names[i]) {
+            rc = out_of_memory();
+            break;
+        }
+        snprintf(im->names[i], len, "%s#%d", path, offset + i);
+        im->index[i] = offset + i;
+        im->n = i + 1;
+        for (size_t p = 0; p < plane; p++)
+            data[p] = bytes[p] / 255.0f;
+        dmbp_image raw = {1, (int)rows, (int)cols, data};
+        rc = add_image(im, i, &raw, pre, n);
+    }
+    free(bytes);
+    free(data);
+    gzclose(g);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* PNG paths: a directory or a list file                              */
+/* ------------------------------------------------------------------ */
+
+typedef struct paths {
+    int n, cap;
+    char **p;
+} paths;
+
+static void paths_free(paths *ps)
+{
+    for (int i = 0; i < ps->n; i++)
+        free(ps->p[i]);
+    free(ps->p);
+}
+
+/* Takes ownership of s (NULL: out of memory). */
+static int paths_add(paths *ps, char *s)
+{
+    if (!s)
+        return out_of_memory();
+    if (ps->n == ps->cap) {
+        int cap = ps->cap ? 2 * ps->cap : 64;
+        char **np = realloc(ps->p, (size_t)cap * sizeof *np);
+        if (!np) {
+            free(s);
+            return out_of_memory();
+        }
+        ps->p = np;
+        ps->cap = cap;
+    }
+    ps->p[ps->n++] = s;
+    return EXIT_OK;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int list_dir(const char *dir, paths *ps)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        fprintf(stderr, "dmbp: %s: cannot open: %s\n", dir, strerror(errno));
+        return EXIT_IO;
+    }
+    int rc = EXIT_OK;
+    struct dirent *e;
+    size_t dl = strlen(dir);
+    bool slash = dl && dir[dl - 1] == '/';
+    while (!rc && (e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        if (len <= 4 || e->d_name[0] == '.' ||
+            strcasecmp(e->d_name + len - 4, ".png"))
+            continue;
+        char *full = malloc(dl + len + 2);
+        if (full)
+            snprintf(full, dl + len + 2, "%s%s%s", dir, slash ? "" : "/",
+                     e->d_name);
+        struct stat sb;
+        if (full && (stat(full, &sb) != 0 || !S_ISREG(sb.st_mode))) {
+            free(full);
+            continue;
+        }
+        rc = paths_add(ps, full);
+    }
+    closedir(d);
+    if (!rc && ps->n == 0)
+        rc = cli_usage_error("--images %s: the directory has no .png file",
+                             dir);
+    if (!rc)
+        qsort(ps->p, (size_t)ps->n, sizeof *ps->p, by_name);
+    return rc;
+}
+
+static int list_file(const char *file, paths *ps)
+{
+    FILE *f = fopen(file, "r");
+    if (!f) {
+        fprintf(stderr, "dmbp: %s: cannot open: %s\n", file, strerror(errno));
+        return EXIT_IO;
+    }
+    static const unsigned char png_sig[8] = {137, 80, 78, 71, 13, 10, 26, 10};
+    unsigned char sig[8];
+    size_t got = fread(sig, 1, sizeof sig, f);
+    if (got == sizeof sig && !memcmp(sig, png_sig, sizeof sig)) {
+        fclose(f);
+        return cli_usage_error("--images %s: a PNG image; --images takes a "
+                               "file listing PNG paths, a directory or "
+                               "idx:PATH", file);
+    }
+    rewind(f);
+    char line[LIST_LINE_MAX];
+    int rc = EXIT_OK, lineno = 0;
+    while (!rc && fgets(line, sizeof line, f)) {
+        lineno++;
+        size_t len = strlen(line);
+        if (len == sizeof line - 1 && line[len - 1] != '\n') {
+            fprintf(stderr, "dmbp: %s: line %d is longer than %d bytes\n",
+                    file, lineno, LIST_LINE_MAX - 2);
+            rc = EXIT_FORMAT;
+            break;
+        }
+        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = 0;
+        if (len)
+            rc = paths_add(ps, strdup(line));
+    }
+    if (!rc && ferror(f)) {
+        fprintf(stderr, "dmbp: %s: read error: %s\n", file, strerror(errno));
+        rc = EXIT_IO;
+    }
+    fclose(f);
+    if (!rc && ps->n == 0)
+        rc = cli_usage_error("--images %s: the list names no image", file);
+    return rc;
+}
+
+static int load_pngs(const char *spec, bool dir, int offset, int count,
+                     const dmbp_preprocess_options *pre, ev_images *im)
+{
+    paths ps = {0};
+    int rc = dir ? list_dir(spec, &ps) : list_file(spec, &ps);
+    if (!rc && offset >= ps.n)
+        rc = cli_usage_error("--offset %d: %s has %d images", offset, spec,
+                             ps.n);
+    int n = rc ? 0 : ps.n - offset;
+    if (count > 0 && count < n)
+        n = count;
+    if (!rc)
+        rc = alloc_images(im, n);
+    for (int i = 0; !rc && i < n; i++) {
+        /* The name moves to im. */
+        im->names[i] = ps.p[offset + i];
+        ps.p[offset + i] = NULL;
+        im->index[i] = offset + i;
+        im->n = i + 1;
+        dmbp_image raw = {0};
+        dmbp_status st = dmbp_image_load_png(im->names[i], &raw);
+        if (st)
+            rc = cli_fail(st);
+        else
+            rc = add_image(im, i, &raw, pre, n);
+        dmbp_image_free(&raw);
+    }
+    paths_free(&ps);
+    return rc;
+}
+
+int ev_images_load(const char *spec, int offset, int count,
+                   const dmbp_preprocess_options *pre, ev_images *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!strncmp(spec, "idx:", 4)) {
+        if (!spec[4])
+            return cli_usage_error("--images idx: needs a file name");
+        return load_idx(spec + 4, offset, count, pre, out);
+    }
+    struct stat sb;
+    if (stat(spec, &sb) != 0) {
+        fprintf(stderr, "dmbp: %s: cannot open: %s\n", spec, strerror(errno));
+        return EXIT_IO;
+    }
+    return load_pngs(spec, S_ISDIR(sb.st_mode), offset, count, pre, out);
+}
