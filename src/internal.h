@@ -347,7 +347,19 @@ typedef struct chan_layout {
     int64_t strides[DNNL_MAX_NDIMS]; /* of dim i (dim 1: per block) */
     int64_t block;
     int64_t spatial;                 /* product of dims[2..] */
+    int64_t sp_step;                 /* spatial index s sits at s * sp_step
+                                        (the dense layouts above), 0 if
+                                        not so simple                      */
 } chan_layout;
+
+/* Offset of (n, c, spatial 0); with sp_step, element s follows at
+ * s * sp_step. In a blocked layout the channels of one block are
+ * adjacent: kernels loop over them innermost. */
+static inline int64_t dmbp__chan_base(const chan_layout *l, int64_t n,
+                                      int64_t c)
+{
+    return n * l->strides[0] + (c / l->block) * l->strides[1] + c % l->block;
+}
 
 dmbp_status dmbp__chan_layout(const dnnl_memory_desc_t *md, chan_layout *l);
 /* Offset of element (n, c, s) where s is the flat spatial index. */

@@ -38,6 +38,15 @@ dmbp_status dmbp__chan_layout(const dnnl_memory_desc_t *md, chan_layout *l)
         l->dims[1] = 1;
         l->strides[1] = 1;
     }
+    /* Dense spatial dimensions: the innermost has the smallest stride q
+     * and each outer one is the product of the inner sizes times q. */
+    int64_t q = l->ndims > 2 ? l->strides[l->ndims - 1] : 0, expect = q;
+    for (int d = l->ndims - 1; d >= 2 && q; d--) {
+        if (l->strides[d] != expect)
+            q = 0;
+        expect *= l->dims[d];
+    }
+    l->sp_step = l->ndims > 2 ? q : 1;
     return DMBP_OK;
 }
 
@@ -154,20 +163,43 @@ static dmbp_status mask_run_new(const mask_layer *ml,
     return DMBP_OK;
 }
 
+/* The sweeps below run over (lane, channel block) in parallel and, inside,
+ * over the spatial positions with the block's channels innermost: in
+ * oneDNN's nChw16c that is memory order, 16 adjacent floats at a time. */
+#define MAX_BLOCK 64
+
 static dmbp_status mask_backward_fn(dmbp_plan *p, const plan_step *s)
 {
     const mask_run *r = s->data;
     const float *diff = dmbp__mem_ptr(s->args[0].memory);
     float *out = dmbp__mem_ptr(s->args[1].memory);
     const chan_layout *l = &r->l;
-    int64_t lanes = l->dims[0], C = r->channels;
+    int64_t lanes = l->dims[0], C = r->channels, B = l->block;
+    int64_t nb = (C + B - 1) / B;
+    if (!l->sp_step || B > MAX_BLOCK) {
+#pragma omp parallel for collapse(2)
+        for (int64_t n = 0; n < lanes; n++)
+            for (int64_t c = 0; c < C; c++) {
+                float m = p->mask_val[n * p->n_masks + r->offset + c];
+                for (int64_t sp = 0; sp < l->spatial; sp++) {
+                    int64_t o = dmbp__chan_off(l, n, c, sp);
+                    out[o] = diff[o] * m;
+                }
+            }
+        return DMBP_OK;
+    }
 #pragma omp parallel for collapse(2)
     for (int64_t n = 0; n < lanes; n++)
-        for (int64_t c = 0; c < C; c++) {
-            float m = p->mask_val[n * p->n_masks + r->offset + c];
+        for (int64_t cb = 0; cb < nb; cb++) {
+            int64_t c0 = cb * B, cn = C - c0 < B ? C - c0 : B;
+            const float *m = p->mask_val + n * p->n_masks + r->offset + c0;
+            int64_t base = dmbp__chan_base(l, n, c0);
+            /* With B == 1 the "block" is one channel: cstride unused. */
             for (int64_t sp = 0; sp < l->spatial; sp++) {
-                int64_t o = dmbp__chan_off(l, n, c, sp);
-                out[o] = diff[o] * m;
+                int64_t o = base + sp * l->sp_step;
+#pragma omp simd
+                for (int64_t ci = 0; ci < cn; ci++)
+                    out[o + ci] = diff[o + ci] * m[ci];
             }
         }
     return DMBP_OK;
@@ -179,7 +211,32 @@ static dmbp_status mask_tangent_fn(dmbp_plan *p, const plan_step *s)
     const float *diff = dmbp__mem_ptr(s->args[0].memory);
     float *z = dmbp__mem_ptr(s->args[1].memory);
     const chan_layout *l = &r->l;
-    int64_t lanes = l->dims[0], C = r->channels;
+    int64_t lanes = l->dims[0], C = r->channels, B = l->block;
+    int64_t nb = (C + B - 1) / B;
+    if (l->sp_step && B <= MAX_BLOCK) {
+#pragma omp parallel for collapse(2)
+        for (int64_t n = 0; n < lanes; n++)
+            for (int64_t cb = 0; cb < nb; cb++) {
+                int64_t c0 = cb * B, cn = C - c0 < B ? C - c0 : B;
+                int64_t k0 = n * p->n_masks + r->offset + c0;
+                const float *m = p->mask_val + k0;
+                int64_t base = dmbp__chan_base(l, n, c0);
+                double acc[MAX_BLOCK] = {0};
+                for (int64_t sp = 0; sp < l->spatial; sp++) {
+                    int64_t o = base + sp * l->sp_step;
+#pragma omp simd
+                    for (int64_t ci = 0; ci < cn; ci++) {
+                        acc[ci] += (double)diff[o + ci] * z[o + ci];
+                        z[o + ci] *= m[ci];
+                    }
+                }
+                /* One (lane, block) per iteration: no two threads share
+                 * a mask. */
+                for (int64_t ci = 0; ci < cn; ci++)
+                    p->mask_grad[k0 + ci] += (float)acc[ci];
+            }
+        return DMBP_OK;
+    }
 #pragma omp parallel for collapse(2)
     for (int64_t n = 0; n < lanes; n++)
         for (int64_t c = 0; c < C; c++) {

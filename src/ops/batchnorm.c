@@ -151,6 +151,25 @@ static dmbp_status bn_scale_fn(dmbp_plan *p, const plan_step *s)
     const float *in = dmbp__mem_ptr(s->args[0].memory);
     float *out = dmbp__mem_ptr(s->args[1].memory);
     const chan_layout *l = &r->l;
+    int64_t B = l->block, nb = (l->dims[1] + B - 1) / B;
+    if (l->sp_step) {
+#pragma omp parallel for collapse(2)
+        for (int64_t n = 0; n < l->dims[0]; n++)
+            for (int64_t cb = 0; cb < nb; cb++) {
+                int64_t c0 = cb * B;
+                int64_t cn = l->dims[1] - c0 < B ? l->dims[1] - c0 : B;
+                int64_t base = dmbp__chan_base(l, n, c0);
+                const float *sc = r->scale + c0;
+                for (int64_t sp = 0; sp < l->spatial; sp++) {
+                    int64_t o = base + sp * l->sp_step;
+#pragma omp simd
+                    for (int64_t ci = 0; ci < cn; ci++)
+                        out[o + ci] = in[o + ci] * sc[ci];
+                }
+            }
+        (void)p;
+        return DMBP_OK;
+    }
 #pragma omp parallel for collapse(2)
     for (int64_t n = 0; n < l->dims[0]; n++)
         for (int64_t c = 0; c < l->dims[1]; c++)
