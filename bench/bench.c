@@ -16,10 +16,11 @@
  *              one iteration inside dmbp_explain.
  *   dmbp       dmbp_explain, DMBP_METHOD_DMBP, --iterations (default 200),
  *              one image
- *   ig         dmbp_explain, DMBP_METHOD_IG, 32 steps (the default)
+ *   ig         dmbp_explain, DMBP_METHOD_IG, 32 steps (the default), as
+ *              32 lanes (max_lanes default) or --lanes L at a time
  *   dmbp8      dmbp_explain DMBP over every image of --input (8) with
- *              max_lanes --lanes: 16 = all images as lanes of one plan,
- *              2 = one image at a time
+ *              max_lanes --lanes (default 16): 16 = all images as lanes of
+ *              one plan, 2 = one image at a time
  *
  * The thread count is OMP_NUM_THREADS (the API has no thread setting); the
  * JSON reports it.  Peak RSS is getrusage(RUSAGE_SELF).ru_maxrss.
@@ -190,7 +191,7 @@ int main(int argc, char **argv)
 {
     const char *model_path = NULL, *input_path = NULL, *what = NULL;
     const char *fpmath = "f32";
-    int repeat = 3, warmup = 1, iterations = 200, lanes = 16;
+    int repeat = 3, warmup = 1, iterations = 200, lanes = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (i + 1 >= argc)
@@ -216,13 +217,13 @@ int main(int argc, char **argv)
             usage();
     }
     if (!model_path || !input_path || !what || repeat < 1 || warmup < 0 ||
-        iterations < 1 || lanes < 1)
+        iterations < 1 || lanes < 0)
         usage();
     if (strcmp(fpmath, "f32") != 0) {
         /* dmbp.h has no reduced-precision option: say so, fake nothing. */
         printf("{\"impl\":\"libdmbp\",\"what\":\"%s\",\"fpmath\":\"%s\","
-               "\"error\":\"%s: not available (dmbp.h has no fpmath "
-               "option)\"}\n", what, fpmath, fpmath);
+               "\"error\":\"not available (dmbp.h has no fpmath "
+               "option)\"}\n", what, fpmath);
         return 3;
     }
     const char *threads = getenv("OMP_NUM_THREADS");
@@ -303,9 +304,13 @@ int main(int argc, char **argv)
                      (long long)it.nm);
         }
     }
+    if (!strcmp(what, "dmbp8") && lanes == 0)
+        lanes = 16;
     if (!strcmp(what, "dmbp8"))
         snprintf(extra, sizeof extra, ",\"images\":%d,\"lanes\":%d,"
                  "\"iterations\":%d", n, lanes, iterations);
+    else if (!strcmp(what, "ig"))
+        snprintf(extra, sizeof extra, ",\"max_lanes\":%d", lanes);
     else if (!strcmp(what, "dmbp"))
         snprintf(extra, sizeof extra, ",\"iterations\":%d", iterations);
     t_setup = now() - t_setup;
@@ -328,15 +333,15 @@ int main(int argc, char **argv)
             dmbp_explain_options eo;
             dmbp_explain_options_init(&eo);
             int nimg = 1;
+            if (lanes > 0) /* else the library's default (32) */
+                eo.max_lanes = lanes;
             if (!strcmp(what, "ig")) {
                 eo.method = DMBP_METHOD_IG;
             } else {
                 eo.method = DMBP_METHOD_DMBP;
                 eo.iterations = iterations;
-                if (!strcmp(what, "dmbp8")) {
+                if (!strcmp(what, "dmbp8"))
                     nimg = n;
-                    eo.max_lanes = lanes;
-                }
             }
             dmbp_result *res;
             CHECK(dmbp_explain(model, x, nimg, c, h, w, NULL, &eo, &res));

@@ -12,14 +12,13 @@ section holds.  Python 3 standard library only.
 import argparse
 import json
 import statistics
-import sys
 from collections import defaultdict
 
 NAMES = [
     ("forward", "forward"),
     ("grad", "input gradient"),
     ("dmbp_iter", "one DMBP iteration"),
-    ("ig", "IG, 32 steps"),
+    ("ig", "IG, 32 steps{iglanes}"),
     ("dmbp", "full DMBP, {iters} iterations"),
 ]
 
@@ -102,10 +101,12 @@ def main():
     w = out.append
     w("<!-- BEGIN make bench results -->")
     w("Measured %s with `%s` on %s (%s logical CPUs), %d threads for both, "
-      "batch 1 (one image), fp32. PyTorch %s, oneDNN (Debian libdnnl2) %s. "
-      "Load average at start %s, at end %s."
+      "%s batch 1 (one image), fp32. PyTorch %s, oneDNN "
+      "(Debian libdnnl2) %s. Load average at start %s, at end %s."
       % (system.get("date", "?"), system.get("command", "make bench"),
          system.get("cpu", "?"), system.get("nproc", "?"), th,
+         ("%.0f GiB RAM," % (system["mem_total_kb"] / 1048576.0)
+          if system.get("mem_total_kb") else ""),
          system.get("torch", "?"), system.get("onednn_pkg", "?"),
          system.get("load_start", "?"), system.get("load_end", "?")))
     if iters != 200:
@@ -135,7 +136,9 @@ def main():
     w("|---|---|---:|---:|---|---:|---:|---:|")
     for m in models:
         for what, label in NAMES:
-            label = label.format(iters=iters)
+            label = label.format(iters=iters, iglanes=(
+                "" if int(system.get("ig_lanes", 32)) >= 32 else
+                " (libdmbp: %s lanes at a time)" % system.get("ig_lanes")))
             ours = med(m, what, "libdmbp", th)
             variants = (["torch-explicit", "torch-autograd"]
                         if what in ("dmbp_iter", "dmbp") else ["torch"])

@@ -15,10 +15,14 @@
 #   BENCH_FULL_REPEAT=2    rounds of the full DMBP (no warm-up, 1 run each)
 #   BENCH_ITERATIONS=200   DMBP iterations (lower it for a smoke test only)
 #   BENCH_LANES_REPEAT=1   rounds of the 8-image DMBP (lanes vs one by one)
-#   BENCH_MODELS='resnet50 vgg16'   BENCH_LANES_MODELS (default: the same)
+#   BENCH_IG_LANES=32      libdmbp's max_lanes for IG (32: all steps at once;
+#                          lower it if memory is short: VGG16 needs ~0.65 GB
+#                          per lane)
+#   BENCH_MODELS='resnet50 vgg16'   BENCH_LANES_MODELS (default: the same;
+#                          empty: skip the 8-image measurement)
 #   BENCH_SCALING=1        also time forward/grad/dmbp_iter with 1 thread
 #   BENCH_CACHE=DIR        exported models (default ~/.cache/dmbp-bench)
-#   BENCH_OUT=DIR          results (default ./bench-results)
+#   BENCH_OUT=DIR          results (default bench/results in the build tree)
 #   BENCH_PYTHON=/usr/bin/python3   (needs python3-torch, -torchvision, -onnx)
 #   BENCH_FPMATH=f32|bf16  same as --fpmath
 set -eu
@@ -32,18 +36,22 @@ INNER=${BENCH_INNER:-3}
 FULL_REPEAT=${BENCH_FULL_REPEAT:-2}
 ITERS=${BENCH_ITERATIONS:-200}
 LANES_REPEAT=${BENCH_LANES_REPEAT:-1}
+IG_LANES=${BENCH_IG_LANES:-32}
 MODELS=${BENCH_MODELS:-resnet50 vgg16}
-LANES_MODELS=${BENCH_LANES_MODELS:-$MODELS}
+LANES_MODELS=${BENCH_LANES_MODELS-$MODELS}
 SCALING=${BENCH_SCALING:-1}
 FPMATH=${BENCH_FPMATH:-f32}
-OUT=${BENCH_OUT:-$builddir/bench-results}
+OUT=${BENCH_OUT:-$builddir/bench/results}
+# Nothing written into the source tree (it may be read-only).
+PYTHONDONTWRITEBYTECODE=1
+export PYTHONDONTWRITEBYTECODE
 
 while [ $# -gt 0 ]; do
     case $1 in
     --fpmath) [ $# -ge 2 ] || { echo "run.sh: --fpmath needs a value" >&2; exit 2; }
               FPMATH=$2; shift 2 ;;
     --fpmath=*) FPMATH=${1#--fpmath=}; shift ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^set -eu$/p' "$0" | sed '$d'; exit 0 ;;
     *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -65,7 +73,8 @@ mkdir -p "$OUT"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 RES=$OUT/bench-$stamp.jsonl
 : > "$RES"
-CMDLINE="make bench${BENCH_FLAGS:+ BENCH_FLAGS='$BENCH_FLAGS'}"
+# The exact command: make bench, with every BENCH_* setting of this run.
+CMDLINE="$(env | grep '^BENCH_' | grep -v '^BENCH_FLAGS=' | sort | tr '\n' ' ')make bench${BENCH_FLAGS:+ BENCH_FLAGS='$BENCH_FLAGS'}"
 
 # ---- the machine ---------------------------------------------------------
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
@@ -73,10 +82,11 @@ has() { grep -qw "$1" /proc/cpuinfo && echo true || echo false; }
 dnnl_ver=$(dpkg-query -W -f '${Version}' libdnnl2 2>/dev/null || echo unknown)
 torch_ver=$("$PY" -c 'import torch; print(torch.__version__)')
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
-printf '{"impl":"system","cpu":"%s","nproc":%s,"avx512_bf16":%s,"amx_bf16":%s,"avx512f":%s,"onednn_pkg":"%s","torch":"%s","load_start":"%s","date":"%s","command":"%s","threads":%s,"repeat":%s,"inner":%s,"full_repeat":%s,"iterations":%s,"fpmath":"%s"}\n' \
+mem_kb=$(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo)
+printf '{"impl":"system","cpu":"%s","nproc":%s,"avx512_bf16":%s,"amx_bf16":%s,"avx512f":%s,"mem_total_kb":%s,"onednn_pkg":"%s","torch":"%s","load_start":"%s","date":"%s","command":"%s","threads":%s,"repeat":%s,"inner":%s,"full_repeat":%s,"iterations":%s,"ig_lanes":%s,"fpmath":"%s"}\n' \
     "$cpu" "$(nproc)" "$(has avx512_bf16)" "$(has amx_bf16)" "$(has avx512f)" \
-    "$dnnl_ver" "$torch_ver" "$load0" "$stamp" "$CMDLINE" "$THREADS" \
-    "$REPEAT" "$INNER" "$FULL_REPEAT" "$ITERS" "$FPMATH" >> "$RES"
+    "${mem_kb:-0}" "$dnnl_ver" "$torch_ver" "$load0" "$stamp" "$CMDLINE" "$THREADS" \
+    "$REPEAT" "$INNER" "$FULL_REPEAT" "$ITERS" "$IG_LANES" "$FPMATH" >> "$RES"
 
 # ---- models --------------------------------------------------------------
 models_csv=$(echo $MODELS $LANES_MODELS | tr ' ' '\n' | sort -u | paste -sd, -)
@@ -88,7 +98,7 @@ echo "bench: models in $CACHE; results in $RES" >&2
 # (the last line of its output) goes to the results.
 run() {
     t=$1; label=$2; shift 2
-    printf 'bench: %-44s' "$label (threads $t)" >&2
+    printf 'bench: %-48s ' "$label (threads $t)" >&2
     if line=$(OMP_NUM_THREADS=$t "$@" 2>"$OUT/last.err" | tail -n 1) &&
        [ -n "$line" ]; then
         echo "$line" >> "$RES"
@@ -102,13 +112,14 @@ ours() {   # THREADS MODEL WHAT REPEAT WARMUP [more bench args]
     t=$1; m=$2; w=$3; r=$4; wu=$5; shift 5
     input=$CACHE/input.npy
     [ "$w" = dmbp8 ] && input=$CACHE/input8.npy
-    run "$t" "$m $w libdmbp $*" "$BENCH" --model "$CACHE/$m.onnx" \
+    run "$t" "$m $w libdmbp${*:+ $*}" "$BENCH" --model "$CACHE/$m.onnx" \
         --input "$input" --what "$w" --repeat "$r" --warmup "$wu" \
         --iterations "$ITERS" "$@"
 }
 peer() {   # THREADS MODEL WHAT REPEAT WARMUP [variant]
     t=$1; m=$2; w=$3; r=$4; wu=$5; v=${6:-explicit}
-    run "$t" "$m $w torch $v" "$PY" "$PEER" --model "$m" --what "$w" \
+    case $w in dmbp*) lab="torch $v" ;; *) lab=torch ;; esac
+    run "$t" "$m $w $lab" "$PY" "$PEER" --model "$m" --what "$w" \
         --variant "$v" --threads "$t" --repeat "$r" --warmup "$wu" \
         --iterations "$ITERS" --cache "$CACHE"
 }
@@ -134,7 +145,7 @@ for m in $MODELS; do
         peer "$THREADS" "$m" dmbp_iter "$INNER" 1 autograd
     done
     for i in $(seq "$REPEAT"); do
-        ours "$THREADS" "$m" ig 1 1
+        ours "$THREADS" "$m" ig 1 1 --lanes "$IG_LANES"
         peer "$THREADS" "$m" ig 1 1
     done
 done

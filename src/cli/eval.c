@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -435,15 +436,17 @@ static void describe_dmbp(const dmbp_explain_options *o, char *buf,
 typedef struct progress {
     bool on;
     const char *method;
-    int k, n_methods, n;      /* method k of n_methods, images */
-    const char *stage;        /* "maps", "metrics", "randomisation" */
-    int done, total;
-    int first, count;         /* the batch being explained */
+    int k, n_methods;         /* method k of n_methods */
+    int first, count, n;      /* the batch being explained, of n images */
     double last;
-    int width;
+    int width;                /* length of the line on screen; 0: none */
 } progress;
 
-static void progress_draw(progress *p, bool force, const char *extra)
+/* Redraw the line (at most every PROGRESS_INTERVAL unless forced):
+ * "dmbp eval: METHOD (k/K): WHAT". */
+static void progress_draw(progress *p, bool force, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void progress_draw(progress *p, bool force, const char *fmt, ...)
 {
     if (!p->on)
         return;
@@ -452,11 +455,17 @@ static void progress_draw(progress *p, bool force, const char *extra)
         return;
     p->last = now;
     char line[200];
-    int len = snprintf(line, sizeof line, "dmbp eval: %s (%d/%d): %s %d/%d%s",
-                       p->method, p->k + 1, p->n_methods, p->stage, p->done,
-                       p->total, extra ? extra : "");
+    int len = snprintf(line, sizeof line, "dmbp eval: %s (%d/%d): ",
+                       p->method, p->k + 1, p->n_methods);
+    va_list ap;
+    va_start(ap, fmt);
+    if (len < (int)sizeof line)
+        len += vsnprintf(line + len, sizeof line - (size_t)len, fmt, ap);
+    va_end(ap);
     if (len >= (int)sizeof line)
         len = (int)sizeof line - 1;
+    /* One line redrawn in place, padded over a longer previous one; no
+     * escape sequences, so that a dumb terminal shows it right. */
     fprintf(stderr, "\r%s%*s", line, p->width > len ? p->width - len : 0,
             "");
     fflush(stderr);
@@ -476,12 +485,11 @@ static int on_dmbp_progress(void *user, int first_image, int n_images,
                             int iteration, int iterations, double loss)
 {
     progress *p = user;
-    char extra[96];
-    snprintf(extra, sizeof extra, " (images %d-%d: iteration %d/%d)",
-             p->first + first_image + 1, p->first + first_image + n_images,
-             iteration, iterations);
     (void)loss;
-    progress_draw(p, false, extra);
+    progress_draw(p, false, "maps of images %d-%d of %d, iteration %d/%d",
+                  p->first + first_image + 1,
+                  p->first + first_image + n_images, p->n, iteration,
+                  iterations);
     return 0;
 }
 
@@ -620,15 +628,17 @@ static int run_method(ev_run *r, int k, const eval_opts *e,
         targets[b] = e->x.target;
     p->method = dmbp_method_name(em->method);
     p->k = k;
-    p->total = r->n;
+    p->n = r->n;
     for (int first = 0; !rc && first < r->n; first += e->batch) {
         int cnt = r->n - first < e->batch ? r->n - first : e->batch;
-        p->stage = "images";
-        p->done = first;
         p->first = first;
         p->count = cnt;
-        progress_draw(p, true, " (maps)");
+        progress_draw(p, true, "maps of images %d-%d of %d", first + 1,
+                      first + cnt, r->n);
         dmbp_result *res = NULL;
+        /* The library seeds image j of a call with seed + j: so image i
+         * gets seed + i whatever the batches. */
+        o.seed = e->seed + (uint64_t)first;
         double t0 = now_seconds();
         dmbp_status st = dmbp_explain(r->model, im->x + (size_t)first * per,
                                       cnt, c, h, w, targets, &o, &res);
@@ -641,8 +651,8 @@ static int run_method(ev_run *r, int k, const eval_opts *e,
         if (first == 0)
             em->has_negative = dmbp_result_signed(res) != 0;
         for (int j = 0; j < cnt && !rc; j++) {
-            p->done = first + j;
-            progress_draw(p, false, " (metrics)");
+            progress_draw(p, false, "metrics, image %d of %d", first + j + 1,
+                          r->n);
             rc = image_metrics(r, em, res, j, first + j, &s);
         }
         em->t_metrics += now_seconds() - t1;
@@ -653,12 +663,11 @@ static int run_method(ev_run *r, int k, const eval_opts *e,
      * shown: they are single images. */
     o.progress = NULL;
     double t0 = now_seconds();
-    p->stage = "randomisation";
-    p->total = r->rand_images;
     for (int i = 0; !rc && i < r->rand_images; i++) {
-        p->done = i;
-        progress_draw(p, true, NULL);
+        progress_draw(p, true, "randomisation, image %d of %d", i + 1,
+                      r->rand_images);
         double *rho = em->rho + (size_t)i * r->stages;
+        o.seed = e->seed + (uint64_t)i;
         dmbp_status st = dmbp_eval_randomization(
             r->model, im->x + (size_t)i * per, c, h, w, em->target[i], &o,
             e->seed, rho, i == 0 && k == 0 ? r->layer_names : NULL);
@@ -753,8 +762,7 @@ int cmd_eval(int argc, char **argv)
     for (int k = 0; k < r.n_methods && !rc; k++)
         rc = alloc_method(&r, &r.m[k]);
 
-    progress p = {.on = !e.x.quiet && isatty(2), .n_methods = r.n_methods,
-                  .n = r.n};
+    progress p = {.on = !e.x.quiet && isatty(2), .n_methods = r.n_methods};
     for (int k = 0; k < r.n_methods && !rc; k++)
         rc = run_method(&r, k, &e, &pre, &p);
     progress_clear(&p);

@@ -164,15 +164,19 @@ void ev_print_table(FILE *f, const ev_run *r)
         fprintf(f, "  %.3f\n", per_image(&r->m[m], r->n));
     }
     if (r->rand_images > 0) {
+        int lw = 5;
+        for (int s = 0; s < r->stages; s++)
+            if (r->layer_names[s] && (int)strlen(r->layer_names[s]) > lw)
+                lw = (int)strlen(r->layer_names[s]);
         fprintf(f, "\nrandomisation: mean Spearman rho of |map|, trained vs "
                 "randomised down to the layer (top layer first), %d "
-                "images\n%-6s %-20s", r->rand_images, "stage", "layer");
+                "images\n%-6s %-*s", r->rand_images, "stage", lw, "layer");
         for (int m = 0; m < r->n_methods; m++)
             fprintf(f, " %10s", name_of(r, m));
         fputc('\n', f);
         for (int s = 0; s < r->stages; s++) {
             const char *ln = r->layer_names[s] ? r->layer_names[s] : "?";
-            fprintf(f, "%-6d %-20.20s", s + 1, ln);
+            fprintf(f, "%-6d %-*s", s + 1, lw, ln);
             for (int m = 0; m < r->n_methods; m++) {
                 ev_stat st = rho_stat(r, m, s);
                 if (st.n)

@@ -6,15 +6,15 @@
 #include <string.h>
 
 /* Layout, in SVG user units (pixels). */
-#define SVG_W 960
+#define SVG_W 1000
 #define PANEL_W 380
 #define PANEL_H 280
-#define PANEL_TOP 70
+#define PANEL_TOP 92
 #define PANEL_LEFT0 80
-#define PANEL_LEFT1 (PANEL_LEFT0 + PANEL_W + 110)
-#define LEGEND_TOP (PANEL_TOP + PANEL_H + 62)
-#define LEGEND_COLS 3
-#define LEGEND_COL_W 300
+#define PANEL_LEFT1 (PANEL_LEFT0 + PANEL_W + 120)
+#define LEGEND_TOP (PANEL_TOP + PANEL_H + 90)
+#define LEGEND_COLS 4
+#define LEGEND_COL_W 225
 #define LEGEND_ROW_H 22
 
 /* One colour per method, the same on every plot: Okabe and Ito's
@@ -56,11 +56,14 @@ static void stroke(FILE *f, dmbp_method m, double width)
 /* Axes, grid, ticks and labels of a panel whose plot area starts at
  * (left, PANEL_TOP); x and y both span [0, 1]. */
 static void panel_frame(FILE *f, int left, const char *title,
-                        const char *xlabel)
+                        const char *subtitle, const char *xlabel)
 {
     fprintf(f, "<text x=\"%d\" y=\"%d\" class=\"title\">", left,
-            PANEL_TOP - 14);
+            PANEL_TOP - 30);
     xml_text(f, title);
+    fprintf(f, "</text>\n<text x=\"%d\" y=\"%d\" class=\"tick\">", left,
+            PANEL_TOP - 12);
+    xml_text(f, subtitle);
     fputs("</text>\n", f);
     for (int t = 0; t <= 5; t++) {
         double v = t / 5.0;
@@ -127,16 +130,25 @@ void ev_write_svg(FILE *f, const ev_run *r)
     xml_text(f, base);
     fprintf(f, ": mean curves over %d images</text>\n", r->n);
 
-    panel_frame(f, PANEL_LEFT0, "Deletion: most relevant pixels removed "
-                "first (lower is better)", "fraction of the pixels removed");
-    panel_frame(f, PANEL_LEFT1, "Insertion: into a blurred image "
-                "(higher is better)", "fraction of the pixels inserted");
-    if (r->eo.insertion_start != DMBP_SUBSTRATE_BLUR) {
-        /* The title above says blur: correct it for the other starts. */
-        fprintf(f, "<text x=\"%d\" y=\"%d\" class=\"tick\">start: %s "
-                "image</text>\n", PANEL_LEFT1 + 6, PANEL_TOP + 16,
-                ev_substrate_name(r->eo.insertion_start));
-    }
+    static const char *const del_sub[] = {
+        [DMBP_SUBSTRATE_ZERO] = "most relevant pixels first, set to 0 "
+                                "(the dataset mean)",
+        [DMBP_SUBSTRATE_BLUR] = "most relevant pixels first, blurred",
+        [DMBP_SUBSTRATE_MEAN] = "most relevant pixels first, set to the "
+                                "image's mean"};
+    static const char *const ins_sub[] = {
+        [DMBP_SUBSTRATE_ZERO] = "most relevant pixels first, into an image "
+                                "of 0 (the dataset mean)",
+        [DMBP_SUBSTRATE_BLUR] = "most relevant pixels first, into the "
+                                "blurred image",
+        [DMBP_SUBSTRATE_MEAN] = "most relevant pixels first, into the "
+                                "image's mean"};
+    panel_frame(f, PANEL_LEFT0, "Deletion (lower is better)",
+                del_sub[r->eo.deletion_substrate],
+                "fraction of the pixels removed");
+    panel_frame(f, PANEL_LEFT1, "Insertion (higher is better)",
+                ins_sub[r->eo.insertion_start],
+                "fraction of the pixels inserted");
     /* DMBP last, on top of the others. */
     for (int pass = 0; pass < 2; pass++)
         for (int k = 0; k < r->n_methods; k++) {
@@ -146,6 +158,9 @@ void ev_write_svg(FILE *f, const ev_run *r)
             curve(f, r, PANEL_LEFT0, m, m->del_curve);
             curve(f, r, PANEL_LEFT1, m, m->ins_curve);
         }
+    fprintf(f, "<text x=\"%d\" y=\"%d\" class=\"legend\">method, and "
+            "its mean AUC: deletion / insertion</text>\n", PANEL_LEFT0,
+            LEGEND_TOP - 24);
     for (int k = 0; k < r->n_methods; k++) {
         const ev_method *m = &r->m[k];
         int x = PANEL_LEFT0 + (k % LEGEND_COLS) * LEGEND_COL_W;
@@ -157,7 +172,7 @@ void ev_write_svg(FILE *f, const ev_run *r)
         ev_stat del = ev_stats(m->v + EV_DELETION, r->n, EV_METRICS);
         ev_stat ins = ev_stats(m->v + EV_INSERTION, r->n, EV_METRICS);
         fprintf(f, "/>\n<text x=\"%d\" y=\"%d\" class=\"legend\"%s>%s  "
-                "(AUC: deletion %.3f, insertion %.3f)</text>\n", x + 36, y,
+                "%.3f / %.3f</text>\n", x + 36, y,
                 dmbp ? " font-weight=\"bold\"" : "",
                 dmbp_method_name(m->method), del.mean, ins.mean);
     }

@@ -42,6 +42,8 @@ static void usage(FILE *f)
           "      [--markdown FILE] [--batch N (64)] [--abs] [--quiet]\n"
           "      [--target CLASS|auto] [--max-lanes N] [dmbp options]\n"
           "      [preprocessing options]\n"
+          "      Methods run with their defaults, dmbp with the dmbp options;\n"
+          "      --steps here are the curves' steps, not IG's\n"
           "\n"
           "Methods (--method, default dmbp) and their options (defaults):\n"
           "  saliency    the gradient; --abs: max over channels of |gradient|\n"
