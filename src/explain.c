@@ -163,8 +163,23 @@ static dmbp_status check_options(const dmbp_explain_options *o)
     return DMBP_OK;
 }
 
+static dmbp_status explain_plan(const dmbp_explain_ctx *ctx, int lanes,
+                                bool reverse, bool keep, dmbp_plan **out);
+
 dmbp_status dmbp__explain_plan(const dmbp_explain_ctx *ctx, int lanes,
                                bool reverse, dmbp_plan **out)
+{
+    return explain_plan(ctx, lanes, reverse, false, out);
+}
+
+dmbp_status dmbp__explain_plan_keep(const dmbp_explain_ctx *ctx, int lanes,
+                                    dmbp_plan **out)
+{
+    return explain_plan(ctx, lanes, true, true, out);
+}
+
+static dmbp_status explain_plan(const dmbp_explain_ctx *ctx, int lanes,
+                                bool reverse, bool keep, dmbp_plan **out)
 {
     const dmbp_model *m = ctx->m;
     int c = ctx->c, h = ctx->h, w = ctx->w;
@@ -186,7 +201,7 @@ dmbp_status dmbp__explain_plan(const dmbp_explain_ctx *ctx, int lanes,
                               "fit the model's input [%lld, %lld, %lld]",
                               m->name, c, h, w, (long long)d->dims[1],
                               (long long)d->dims[2], (long long)d->dims[3]);
-    return dmbp__plan_create_with(m, &po, ctx->over, out);
+    return dmbp__plan_create_with(m, &po, ctx->over, keep, out);
 }
 
 /* Forward the images (in chunks) for their logits: targets and the

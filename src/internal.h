@@ -336,6 +336,12 @@ struct dmbp_plan {
     dnnl_memory_t output_plain;
     bool has_run;
     const float *const *over;   /* weight overrides during creation */
+    bool keep_diffs;            /* keep every gradient after backward */
+    /* Constants already in a primitive's layout (one copy per layout). */
+    int n_consts, cap_consts;
+    const float **const_src;
+    dnnl_memory_desc_t *const_md;
+    dnnl_memory_t *const_mem;
 };
 
 /* Layout of a [N, C, spatial...] tensor as offsets: channel blocks of
@@ -444,6 +450,11 @@ dmbp_status dmbp__reorder_step(plan_builder *b, dnnl_memory_t src,
                                const dnnl_memory_desc_t *src_md,
                                dnnl_memory_t dst,
                                const dnnl_memory_desc_t *dst_md);
+/* The same for data that is freed after the call (not shared). */
+dmbp_status dmbp__plan_const_tmp(plan_builder *b, const float *data,
+                                 const dnnl_memory_desc_t *src_md,
+                                 const dnnl_memory_desc_t *want,
+                                 dnnl_memory_t *out);
 /* A new arena buffer of layout md, for an op's private use (e.g. a pooling
  * workspace). */
 dmbp_status dmbp__plan_scratch_mem(plan_builder *b,
@@ -468,7 +479,7 @@ bool dmbp__plan_override(plan_builder *b, int v);
  * outlive plan creation only). */
 dmbp_status dmbp__plan_create_with(const dmbp_model *m,
                                    const dmbp_plan_options *o,
-                                   const float *const *over,
+                                   const float *const *over, bool keep_diffs,
                                    dmbp_plan **out);
 /* Plain row-major md of a shape (a scalar as [1]). */
 dmbp_status dmbp__md_plain(const dmbp_shape *s, dnnl_memory_desc_t *md);

@@ -343,12 +343,41 @@ dmbp_status dmbp__plan_scratch_mem(plan_builder *b,
     return arena_mem(b->p, md, out);
 }
 
+static dmbp_status plan_const(plan_builder *b, const float *data,
+                              const dnnl_memory_desc_t *src_md,
+                              const dnnl_memory_desc_t *want, bool cache,
+                              dnnl_memory_t *out);
+
 dmbp_status dmbp__plan_const(plan_builder *b, const float *data,
                              const dnnl_memory_desc_t *src_md,
                              const dnnl_memory_desc_t *want,
                              dnnl_memory_t *out)
 {
+    return plan_const(b, data, src_md, want, true, out);
+}
+
+dmbp_status dmbp__plan_const_tmp(plan_builder *b, const float *data,
+                                 const dnnl_memory_desc_t *src_md,
+                                 const dnnl_memory_desc_t *want,
+                                 dnnl_memory_t *out)
+{
+    return plan_const(b, data, src_md, want, false, out);
+}
+
+static dmbp_status plan_const(plan_builder *b, const float *data,
+                              const dnnl_memory_desc_t *src_md,
+                              const dnnl_memory_desc_t *want, bool cache,
+                              dnnl_memory_t *out)
+{
     dmbp_plan *p = b->p;
+    /* The forward and tangent passes of a layer usually want its weights
+     * in the same layout: one copy serves both. */
+    for (int i = 0; cache && i < p->n_consts; i++)
+        if (p->const_src[i] == data && dnnl_memory_desc_equal(&p->const_md[i],
+                                                              want)) {
+            *out = p->const_mem[i];
+            return DMBP_OK;
+        }
     size_t sz = dnnl_memory_desc_get_size(want);
     void *buf = aligned_alloc(ARENA_ALIGN, align_up(sz ? sz : 1));
     if (!buf)
@@ -384,6 +413,30 @@ dmbp_status dmbp__plan_const(plan_builder *b, const float *data,
         return dmbp_set_error(DMBP_ERR_BACKEND, "oneDNN: reordering weights "
                               "failed (%s)", dnnl__status_str(s));
     *out = dst;
+    if (!cache)
+        return DMBP_OK;
+    if (p->n_consts == p->cap_consts) {
+        int cap = p->cap_consts ? 2 * p->cap_consts : 32;
+        const float **ns = realloc(p->const_src, (size_t)cap * sizeof *ns);
+        if (ns)
+            p->const_src = ns;
+        dnnl_memory_desc_t *nm = realloc(p->const_md, (size_t)cap * sizeof *nm);
+        if (nm)
+            p->const_md = nm;
+        dnnl_memory_t *nmem = realloc(p->const_mem, (size_t)cap * sizeof *nmem);
+        if (nmem)
+            p->const_mem = nmem;
+        if (!ns || !nm || !nmem)
+            return DMBP_OK; /* only the sharing is lost */
+        p->cap_consts = cap;
+    }
+    /* Only data that outlives the plan's creation is remembered (callers
+     * with temporaries use dmbp__plan_const_tmp: a freed address may come
+     * back with other contents). */
+    p->const_src[p->n_consts] = data;
+    p->const_md[p->n_consts] = *want;
+    p->const_mem[p->n_consts] = dst;
+    p->n_consts++;
     return DMBP_OK;
 }
 
@@ -459,6 +512,136 @@ static dmbp_status out_reorder(dmbp_plan *p, int v, dnnl_primitive_t *prim,
     return DMBP_OK;
 }
 
+/* Buffer of an arena memory, or -1. */
+static int buf_of(const dmbp_plan *p, dnnl_memory_t mem)
+{
+    for (int i = 0; i < p->n_binds; i++)
+        if (p->bind_mem[i] == mem)
+            return p->bind_buf[i];
+    return -1;
+}
+
+static void mark(const dmbp_plan *p, char *keep, dnnl_memory_t mem)
+{
+    int b = mem ? buf_of(p, mem) : -1;
+    if (b >= 0)
+        keep[b] = 1;
+}
+
+typedef struct span {
+    int buf;
+    long first, last;  /* steps on the timeline fwd | bwd | tan */
+} span;
+
+static int by_size_desc(const void *a, const void *b, void *ctx)
+{
+    const size_t *size = ctx;
+    size_t x = size[((const span *)a)->buf], y = size[((const span *)b)->buf];
+    if (x != y)
+        return x < y ? 1 : -1;
+    return ((const span *)a)->buf - ((const span *)b)->buf;
+}
+
+/* Where every arena buffer goes. Persistent buffers (the trace: every
+ * value's activation and pooling choices; what the caller writes or reads
+ * between passes; the signals kept at mask layers) get their own bytes.
+ * Every other buffer lives only between its first and last use on the
+ * timeline "forward steps, then backward, then tangent": buffers whose
+ * lifetimes do not overlap share bytes (first fit, largest first). The
+ * passes repeat in the order backward, tangent, backward, ... and each
+ * buffer is written before it is read within its span, so the reuse holds
+ * across repetitions. */
+static dmbp_status place_buffers(dmbp_plan *p, size_t *total)
+{
+    int nb = p->n_bufs;
+    char *keep = dmbp__calloc((size_t)(nb ? nb : 1), 1);
+    span *sp = dmbp__malloc((size_t)(nb ? nb : 1) * sizeof *sp);
+    if (!keep || !sp) {
+        free(keep);
+        free(sp);
+        return DMBP_ERR_NOMEM;
+    }
+    const dmbp_model *m = p->m;
+    for (int v = 0; v < m->n_values; v++) {
+        const pvalue *pv = &p->vals[v];
+        mark(p, keep, pv->mem);
+        mark(p, keep, pv->choice);
+        if (p->keep_diffs)
+            mark(p, keep, pv->diff);
+    }
+    if (p->reverse) {
+        for (int i = 0; i < p->n_mask_layers; i++)
+            mark(p, keep, p->vals[p->masks[i].value].diff);
+        mark(p, keep, p->vals[m->input].diff);
+        mark(p, keep, p->vals[m->input].tan);
+        mark(p, keep, p->seed_plain);
+        mark(p, keep, p->tan_out_plain);
+    }
+    for (int i = 0; i < nb; i++) {
+        sp[i].buf = i;
+        sp[i].first = -1;
+        sp[i].last = -1;
+    }
+    const step_list *lists[3] = {&p->fwd, &p->bwd, &p->tan};
+    long t = 0;
+    for (int l = 0; l < 3; l++)
+        for (int i = 0; i < lists[l]->n; i++, t++)
+            for (int k = 0; k < lists[l]->s[i].nargs; k++) {
+                int b = buf_of(p, lists[l]->s[i].args[k].memory);
+                if (b < 0)
+                    continue;
+                if (sp[b].first < 0)
+                    sp[b].first = t;
+                sp[b].last = t;
+            }
+    size_t off = 0;
+    for (int i = 0; i < nb; i++)
+        if (keep[i]) {
+            p->buf_off[i] = off;
+            off += align_up(p->buf_size[i] ? p->buf_size[i] : 1);
+        }
+    size_t base = off, top = off;
+    int nt = 0;
+    for (int i = 0; i < nb; i++)
+        if (!keep[i])
+            sp[nt++] = sp[i];
+    qsort_r(sp, (size_t)nt, sizeof *sp, by_size_desc, p->buf_size);
+    /* Placed transient buffers, as (offset, size, span) in sp[0..i). */
+    for (int i = 0; i < nt; i++) {
+        int b = sp[i].buf;
+        size_t need = align_up(p->buf_size[b] ? p->buf_size[b] : 1);
+        size_t at = base;
+        if (sp[i].first >= 0) {
+            /* Lowest offset clear of every placed buffer alive at the same
+             * time; retry after each conflict (few conflicts in practice). */
+            bool moved = true;
+            while (moved) {
+                moved = false;
+                for (int j = 0; j < i; j++) {
+                    int c = sp[j].buf;
+                    if (sp[j].first < 0 || sp[j].last < sp[i].first ||
+                        sp[j].first > sp[i].last)
+                        continue;
+                    size_t co = p->buf_off[c];
+                    size_t ce = co + align_up(p->buf_size[c] ? p->buf_size[c]
+                                                             : 1);
+                    if (at < ce && co < at + need) {
+                        at = ce;
+                        moved = true;
+                    }
+                }
+            }
+        }
+        p->buf_off[b] = at;
+        if (at + need > top)
+            top = at + need;
+    }
+    free(keep);
+    free(sp);
+    *total = top;
+    return DMBP_OK;
+}
+
 static dmbp_status finalise(dmbp_plan *p)
 {
     p->buf_off = dmbp__malloc((size_t)(p->n_bufs ? p->n_bufs : 1) *
@@ -466,10 +649,7 @@ static dmbp_status finalise(dmbp_plan *p)
     if (!p->buf_off)
         return DMBP_ERR_NOMEM;
     size_t off = 0;
-    for (int i = 0; i < p->n_bufs; i++) {
-        p->buf_off[i] = off;
-        off += align_up(p->buf_size[i] ? p->buf_size[i] : 1);
-    }
+    TRY(place_buffers(p, &off));
     p->arena_size = off;
     p->arena = aligned_alloc(ARENA_ALIGN, off ? off : ARENA_ALIGN);
     if (!p->arena)
@@ -568,12 +748,13 @@ bool dmbp__plan_override(plan_builder *b, int v)
 dmbp_status dmbp_plan_create(const dmbp_model *m, const dmbp_plan_options *o,
                              dmbp_plan **out)
 {
-    return dmbp__plan_create_with(m, o, NULL, out);
+    return dmbp__plan_create_with(m, o, NULL, false, out);
 }
 
 dmbp_status dmbp__plan_create_with(const dmbp_model *m,
                                    const dmbp_plan_options *o,
-                                   const float *const *over, dmbp_plan **out)
+                                   const float *const *over, bool keep_diffs,
+                                   dmbp_plan **out)
 {
     if (!m || !out)
         return dmbp_set_error(DMBP_ERR_ARG, "dmbp_plan_create: NULL argument");
@@ -588,6 +769,7 @@ dmbp_status dmbp__plan_create_with(const dmbp_model *m,
         return DMBP_ERR_NOMEM;
     p->m = m;
     p->over = over;
+    p->keep_diffs = keep_diffs;
     dmbp_status st = build(p, o);
     p->over = NULL; /* weights were copied into the plan's layouts */
     if (st) {
@@ -619,6 +801,9 @@ void dmbp_plan_free(dmbp_plan *p)
     free(p->masks);
     free(p->mask_val);
     free(p->mask_grad);
+    free(p->const_src);
+    free(p->const_md);
+    free(p->const_mem);
     if (p->out_reorder)
         dnnl_primitive_destroy(p->out_reorder);
     if (p->outg_reorder)

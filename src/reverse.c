@@ -200,6 +200,11 @@ static dmbp_status mask_backward_fn(dmbp_plan *p, const plan_step *s)
 #pragma omp simd
                 for (int64_t ci = 0; ci < cn; ci++)
                     out[o + ci] = diff[o + ci] * m[ci];
+                /* The padding lanes of a last, partial block: oneDNN reads
+                 * them and they must hold zeros (out may be a reused
+                 * buffer). */
+                for (int64_t ci = cn; ci < B && B > 1; ci++)
+                    out[o + ci] = 0;
             }
         }
     return DMBP_OK;

@@ -95,7 +95,7 @@ dmbp_status dmbp__method_gradcam(const dmbp_explain_ctx *c, dmbp_result *r)
     int k = dmbp_model_num_classes(c->m);
     size_t per = (size_t)c->c * c->h * c->w;
     dmbp_plan *p;
-    TRY(dmbp__explain_plan(c, lanes, true, &p));
+    TRY(dmbp__explain_plan_keep(c, lanes, &p));
     const dmbp_shape *as = &p->vals[v].shape;
     if (as->ndim != 4 || !p->vals[v].relevant) {
         dmbp_plan_free(p);

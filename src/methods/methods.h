@@ -39,6 +39,10 @@ typedef struct dmbp_explain_ctx {
 /* A plan of `lanes` images of the context's size. */
 dmbp_status dmbp__explain_plan(const dmbp_explain_ctx *c, int lanes,
                                bool reverse, dmbp_plan **out);
+/* The same, keeping every value's gradient after backward (else the arena
+ * reuses the bytes of those not needed later). */
+dmbp_status dmbp__explain_plan_keep(const dmbp_explain_ctx *c, int lanes,
+                                    dmbp_plan **out);
 /* dmbp_explain with some weights replaced (see dmbp__plan_create_with). */
 dmbp_status dmbp__explain_with(const dmbp_model *m, const float *const *over,
                                const float *x, int n, int channels,

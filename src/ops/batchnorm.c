@@ -113,9 +113,9 @@ static dmbp_status bn_plan(plan_builder *b, const dmbp_node *n)
     if (!st)
         st = dmbp__md_plain(&cs, &cmd);
     if (!st)
-        st = dmbp__plan_const(b, zeros, &cmd, &cmd, &mean);
+        st = dmbp__plan_const_tmp(b, zeros, &cmd, &cmd, &mean);
     if (!st)
-        st = dmbp__plan_const(b, ones, &cmd, &cmd, &var);
+        st = dmbp__plan_const_tmp(b, ones, &cmd, &cmd, &var);
     if (!st)
         st = dmbp__plan_const(b, bp->scale, &cmd, &cmd, &scale);
     if (!st)
@@ -165,6 +165,9 @@ static dmbp_status bn_scale_fn(dmbp_plan *p, const plan_step *s)
 #pragma omp simd
                     for (int64_t ci = 0; ci < cn; ci++)
                         out[o + ci] = in[o + ci] * sc[ci];
+                    /* Padding lanes of a partial block stay zero. */
+                    for (int64_t ci = cn; ci < B && B > 1; ci++)
+                        out[o + ci] = 0;
                 }
             }
         (void)p;

@@ -248,9 +248,11 @@ static dmbp_status gemm_plan(plan_builder *b, const dmbp_node *n)
     dnnl_memory_t a_mem, w_mem, c_mem = NULL;
     st = dmbp__plan_input_as(b, n->in[0], &a_md, &a_mem);
     if (!st)
-        st = dmbp__plan_const(b, wdata, &w_plain, w_md, &w_mem);
+        st = (wown ? dmbp__plan_const_tmp : dmbp__plan_const)(
+            b, wdata, &w_plain, w_md, &w_mem);
     if (!st && !g->matmul)
-        st = dmbp__plan_const(b, cdata, &c_md, &c_md, &c_mem);
+        st = (cown ? dmbp__plan_const_tmp : dmbp__plan_const)(
+            b, cdata, &c_md, &c_md, &c_mem);
     free(wown);
     free(cown);
     if (!st)
@@ -295,8 +297,8 @@ static dmbp_status weights_2d(plan_builder *b, const dmbp_node *n,
  * given as plain data (rows x cols). */
 static dmbp_status matmul_step(plan_builder *b, const dmbp_node *n,
                                const dmbp_shape *src_shape, dnnl_memory_t src,
-                               const float *w, int64_t rows, int64_t cols,
-                               dnnl_memory_t dst)
+                               const float *w, bool w_tmp, int64_t rows,
+                               int64_t cols, dnnl_memory_t dst)
 {
     int r = src_shape->ndim;
     dmbp_shape ws, ds = *src_shape;
@@ -323,7 +325,7 @@ static dmbp_status matmul_step(plan_builder *b, const dmbp_node *n,
         return dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN has no matmul "
                                 "for this shape (%s)", dnnl__status_str(s));
     dnnl_memory_t wm;
-    dmbp_status st = dmbp__plan_const(
+    dmbp_status st = (w_tmp ? dmbp__plan_const_tmp : dmbp__plan_const)(
         b, w, &w_plain,
         dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), &wm);
     if (st) {
@@ -366,7 +368,7 @@ static dmbp_status gemm_backward(plan_builder *b, const dmbp_node *n)
     if (!st)
         st = dmbp__diff_target(b, n->in[0], &a_plain, &da);
     if (!st)
-        st = matmul_step(b, n, &y->shape, dy, wt, g->n, g->k, da);
+        st = matmul_step(b, n, &y->shape, dy, wt, true, g->n, g->k, da);
     free(wt);
     TRY(st);
     return dmbp__diff_commit(b, n->in[0], &a_plain, da);
@@ -387,7 +389,8 @@ static dmbp_status gemm_tangent(plan_builder *b, const dmbp_node *n)
     if (!st)
         st = dmbp__to_layout(b, a->tan, &a->md, &a_plain, &ta);
     if (!st)
-        st = matmul_step(b, n, &a->shape, ta, w, g->k, g->n, y->tan);
+        st = matmul_step(b, n, &a->shape, ta, w, owned != NULL, g->k, g->n,
+                         y->tan);
     free(owned);
     TRY(st);
     const mask_layer *ml = dmbp__mask_of(p, n);
