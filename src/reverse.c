@@ -47,6 +47,12 @@ dmbp_status dmbp__chan_layout(const dnnl_memory_desc_t *md, chan_layout *l)
         expect *= l->dims[d];
     }
     l->sp_step = l->ndims > 2 ? q : 1;
+    /* Channels last (nhwc, what oneDNN picks for 1x1 convolutions): all
+     * channels of a position are adjacent, so treat them as one block;
+     * the sweeps then walk memory in order instead of striding by C. */
+    if (l->block == 1 && l->ndims > 2 && l->strides[1] == 1 &&
+        l->dims[1] > 1 && l->sp_step == l->dims[1])
+        l->block = l->dims[1];
     return DMBP_OK;
 }
 
@@ -95,9 +101,13 @@ static dmbp_status add_into_fn(dmbp_plan *p, const plan_step *s)
     float *dst = dmbp__mem_ptr(s->args[0].memory);
     const float *src = dmbp__mem_ptr(s->args[1].memory);
     int64_t n = *(const int64_t *)s->data;
-#pragma omp parallel for simd
-    for (int64_t i = 0; i < n; i++)
-        dst[i] += src[i];
+    int64_t chunks = (n + DMBP_SWEEP_CHUNK - 1) / DMBP_SWEEP_CHUNK;
+#pragma omp parallel for
+    for (int64_t k = 0; k < chunks; k++) {
+        int64_t i0 = k * DMBP_SWEEP_CHUNK;
+        dmbp__k_add(dst + i0, src + i0,
+                    n - i0 < DMBP_SWEEP_CHUNK ? n - i0 : DMBP_SWEEP_CHUNK);
+    }
     (void)p;
     return DMBP_OK;
 }
@@ -166,7 +176,9 @@ static dmbp_status mask_run_new(const mask_layer *ml,
 /* The sweeps below run over (lane, channel block) in parallel and, inside,
  * over the spatial positions with the block's channels innermost: in
  * oneDNN's nChw16c that is memory order, 16 adjacent floats at a time. */
-#define MAX_BLOCK 64
+/* Largest channel block the fast sweeps take (channels-last tensors are
+ * one block of all channels). */
+#define MAX_BLOCK 8192
 
 static dmbp_status mask_backward_fn(dmbp_plan *p, const plan_step *s)
 {
@@ -194,18 +206,10 @@ static dmbp_status mask_backward_fn(dmbp_plan *p, const plan_step *s)
             int64_t c0 = cb * B, cn = C - c0 < B ? C - c0 : B;
             const float *m = p->mask_val + n * p->n_masks + r->offset + c0;
             int64_t base = dmbp__chan_base(l, n, c0);
-            /* With B == 1 the "block" is one channel: cstride unused. */
-            for (int64_t sp = 0; sp < l->spatial; sp++) {
-                int64_t o = base + sp * l->sp_step;
-#pragma omp simd
-                for (int64_t ci = 0; ci < cn; ci++)
-                    out[o + ci] = diff[o + ci] * m[ci];
-                /* The padding lanes of a last, partial block: oneDNN reads
-                 * them and they must hold zeros (out may be a reused
-                 * buffer). */
-                for (int64_t ci = cn; ci < B && B > 1; ci++)
-                    out[o + ci] = 0;
-            }
+            /* The padding lanes of a last, partial block are written as 0:
+             * oneDNN reads them, and out may be a reused buffer. */
+            dmbp__k_scale_block(diff + base, out + base, m, cn, B,
+                                l->spatial, l->sp_step);
         }
     return DMBP_OK;
 }
@@ -226,15 +230,9 @@ static dmbp_status mask_tangent_fn(dmbp_plan *p, const plan_step *s)
                 int64_t k0 = n * p->n_masks + r->offset + c0;
                 const float *m = p->mask_val + k0;
                 int64_t base = dmbp__chan_base(l, n, c0);
-                double acc[MAX_BLOCK] = {0};
-                for (int64_t sp = 0; sp < l->spatial; sp++) {
-                    int64_t o = base + sp * l->sp_step;
-#pragma omp simd
-                    for (int64_t ci = 0; ci < cn; ci++) {
-                        acc[ci] += (double)diff[o + ci] * z[o + ci];
-                        z[o + ci] *= m[ci];
-                    }
-                }
+                double acc[cn];
+                dmbp__k_mask_reduce(diff + base, z + base, m, cn, B,
+                                    l->spatial, l->sp_step, acc);
                 /* One (lane, block) per iteration: no two threads share
                  * a mask. */
                 for (int64_t ci = 0; ci < cn; ci++)

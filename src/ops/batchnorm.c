@@ -159,16 +159,8 @@ static dmbp_status bn_scale_fn(dmbp_plan *p, const plan_step *s)
                 int64_t c0 = cb * B;
                 int64_t cn = l->dims[1] - c0 < B ? l->dims[1] - c0 : B;
                 int64_t base = dmbp__chan_base(l, n, c0);
-                const float *sc = r->scale + c0;
-                for (int64_t sp = 0; sp < l->spatial; sp++) {
-                    int64_t o = base + sp * l->sp_step;
-#pragma omp simd
-                    for (int64_t ci = 0; ci < cn; ci++)
-                        out[o + ci] = in[o + ci] * sc[ci];
-                    /* Padding lanes of a partial block stay zero. */
-                    for (int64_t ci = cn; ci < B && B > 1; ci++)
-                        out[o + ci] = 0;
-                }
+                dmbp__k_scale_block(in + base, out + base, r->scale + c0, cn,
+                                    B, l->spatial, l->sp_step);
             }
         (void)p;
         return DMBP_OK;

@@ -202,18 +202,47 @@ static dmbp_status conv_backward(plan_builder *b, const dmbp_node *n)
     TRY(dmbp__md_any(&ws, &w_any));
     TRY(dmbp__md_plain(&ws, &w_plain));
     TRY(dmbp__md_any(&y->shape, &y_any));
-    dnnl_convolution_desc_t fd, bd;
-    DNNL_TRY(dnnl_dilated_convolution_forward_desc_init(
-        &fd, dnnl_forward_training, dnnl_convolution_direct, &x_any, &w_any,
-        NULL, &y_any, strides, dil, pl, pr));
-    DNNL_TRY(dnnl_dilated_convolution_backward_data_desc_init(
-        &bd, dnnl_convolution_direct, &x_any, &w_any, &y_any, strides, dil,
-        pl, pr));
-    dnnl_primitive_desc_t hint, pd;
-    TRY(make_pd(b, &fd, NULL, n, &hint));
-    dmbp_status st = make_pd(b, &bd, hint, n, &pd);
-    dnnl_primitive_desc_destroy(hint);
-    TRY(st);
+    dnnl_primitive_desc_t pd = NULL;
+    dmbp_status st = DMBP_OK;
+    /* First in the forward pass's layouts, so that the signal flows with
+     * no reorder; then in whatever oneDNN prefers. */
+    for (int attempt = 0; attempt < 2 && !pd; attempt++) {
+        const dnnl_memory_desc_t *xm = attempt ? &x_any : &x->md;
+        const dnnl_memory_desc_t *ym = attempt ? &y_any : &y->md;
+        dnnl_convolution_desc_t fd, bd;
+        DNNL_TRY(dnnl_dilated_convolution_forward_desc_init(
+            &fd, dnnl_forward_training, dnnl_convolution_direct, xm, &w_any,
+            NULL, ym, strides, dil, pl, pr));
+        DNNL_TRY(dnnl_dilated_convolution_backward_data_desc_init(
+            &bd, dnnl_convolution_direct, xm, &w_any, ym, strides, dil, pl,
+            pr));
+        dnnl_primitive_attr_t attr;
+        TRY(dmbp__plan_attr(&attr));
+        dnnl_primitive_desc_t hint = NULL;
+        dnnl_status_t s = dnnl_primitive_desc_create(&hint, &fd, attr,
+                                                     b->p->eng, NULL);
+        if (s == dnnl_success)
+            s = dnnl_primitive_desc_create(&pd, &bd, attr, b->p->eng, hint);
+        if (s != dnnl_success) {
+            pd = NULL;
+        } else if (!attempt) {
+            /* Only a fast kernel is worth the layout: oneDNN's reference
+             * implementation is two orders of magnitude slower than a
+             * reorder. */
+            const char *impl = NULL;
+            dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
+            if (!impl || !strncmp(impl, "ref", 3)) {
+                dnnl_primitive_desc_destroy(pd);
+                pd = NULL;
+            }
+        }
+        if (hint)
+            dnnl_primitive_desc_destroy(hint);
+        dnnl_primitive_attr_destroy(attr);
+    }
+    if (!pd)
+        return dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN has no "
+                                "convolution backward pass for this shape");
     const dnnl_memory_desc_t *dx_md =
         dnnl_primitive_desc_query_md(pd, dnnl_query_diff_src_md, 0);
     const dnnl_memory_desc_t *w_md =

@@ -124,12 +124,6 @@ typedef struct gate_run {
     int64_t n;           /* elements in the buffers (with padding) */
 } gate_run;
 
-static inline float gate(const eltwise_params *e, float u)
-{
-    if (e->alg == dnnl_eltwise_clip_v2)
-        return u > e->alpha && u < e->beta ? 1.f : 0.f;
-    return u > 0 ? 1.f : e->alpha;
-}
 
 /* args: u (the forward input), signal in, signal out. */
 static dmbp_status gate_backward_fn(dmbp_plan *p, const plan_step *s)
@@ -138,11 +132,16 @@ static dmbp_status gate_backward_fn(dmbp_plan *p, const plan_step *s)
     const float *u = dmbp__mem_ptr(s->args[0].memory);
     const float *dy = dmbp__mem_ptr(s->args[1].memory);
     float *dx = dmbp__mem_ptr(s->args[2].memory);
-    bool guided = p->guided;
-#pragma omp parallel for simd
-    for (int64_t i = 0; i < g->n; i++) {
-        float v = dy[i] * gate(&g->e, u[i]);
-        dx[i] = guided && !(dy[i] > 0) ? 0.f : v;
+    int guided = p->guided;
+    int clip = g->e.alg == dnnl_eltwise_clip_v2;
+    int64_t chunks = (g->n + DMBP_SWEEP_CHUNK - 1) / DMBP_SWEEP_CHUNK;
+#pragma omp parallel for
+    for (int64_t k = 0; k < chunks; k++) {
+        int64_t i0 = k * DMBP_SWEEP_CHUNK;
+        int64_t len = g->n - i0 < DMBP_SWEEP_CHUNK ? g->n - i0
+                                                   : DMBP_SWEEP_CHUNK;
+        dmbp__k_gate(u + i0, dy + i0, dx + i0, len, clip, g->e.alpha,
+                     g->e.beta, guided);
     }
     return DMBP_OK;
 }
@@ -153,9 +152,16 @@ static dmbp_status gate_tangent_fn(dmbp_plan *p, const plan_step *s)
     const float *u = dmbp__mem_ptr(s->args[0].memory);
     const float *tx = dmbp__mem_ptr(s->args[1].memory);
     float *ty = dmbp__mem_ptr(s->args[2].memory);
-#pragma omp parallel for simd
-    for (int64_t i = 0; i < g->n; i++)
-        ty[i] = tx[i] * gate(&g->e, u[i]);
+    int clip = g->e.alg == dnnl_eltwise_clip_v2;
+    int64_t chunks = (g->n + DMBP_SWEEP_CHUNK - 1) / DMBP_SWEEP_CHUNK;
+#pragma omp parallel for
+    for (int64_t k = 0; k < chunks; k++) {
+        int64_t i0 = k * DMBP_SWEEP_CHUNK;
+        int64_t len = g->n - i0 < DMBP_SWEEP_CHUNK ? g->n - i0
+                                                   : DMBP_SWEEP_CHUNK;
+        dmbp__k_gate(u + i0, tx + i0, ty + i0, len, clip, g->e.alpha,
+                     g->e.beta, 0);
+    }
     (void)p;
     return DMBP_OK;
 }
