@@ -219,13 +219,11 @@ int main(int argc, char **argv)
     if (!model_path || !input_path || !what || repeat < 1 || warmup < 0 ||
         iterations < 1 || lanes < 0)
         usage();
-    if (strcmp(fpmath, "f32") != 0) {
-        /* dmbp.h has no reduced-precision option: say so, fake nothing. */
-        printf("{\"impl\":\"libdmbp\",\"what\":\"%s\",\"fpmath\":\"%s\","
-               "\"error\":\"not available (dmbp.h has no fpmath "
-               "option)\"}\n", what, fpmath);
-        return 3;
-    }
+    dmbp_fpmath fpm = DMBP_FPMATH_STRICT;
+    if (!strcmp(fpmath, "bf16"))
+        fpm = DMBP_FPMATH_BF16;
+    else if (strcmp(fpmath, "f32") != 0)
+        usage();
     const char *threads = getenv("OMP_NUM_THREADS");
 
     double t_setup = now();
@@ -246,6 +244,7 @@ int main(int argc, char **argv)
     {
         dmbp_plan_options po;
         dmbp_plan_options_init(&po);
+        po.fpmath = fpm;
         po.height = h;
         po.width = w;
         CHECK(dmbp_plan_create(model, &po, &plan));
@@ -265,6 +264,7 @@ int main(int argc, char **argv)
         int lanes_p = !strcmp(what, "grad") ? 1 : 2;
         dmbp_plan_options po;
         dmbp_plan_options_init(&po);
+        po.fpmath = fpm;
         po.batch = lanes_p;
         po.height = h;
         po.width = w;
@@ -332,6 +332,7 @@ int main(int argc, char **argv)
                    !strcmp(what, "dmbp8")) {
             dmbp_explain_options eo;
             dmbp_explain_options_init(&eo);
+            eo.fpmath = fpm;
             int nimg = 1;
             if (lanes > 0) /* else the library's default (32) */
                 eo.max_lanes = lanes;

@@ -229,6 +229,15 @@ dmbp_image_preprocess(const dmbp_image *in, const dmbp_preprocess_options *o,
 
 typedef struct dmbp_plan dmbp_plan;
 
+/* Arithmetic oneDNN may use inside convolutions and matrix products. */
+typedef enum dmbp_fpmath {
+    DMBP_FPMATH_STRICT = 0, /* float32 throughout                        */
+    DMBP_FPMATH_BF16        /* inputs rounded to bfloat16 where the CPU
+                               has AVX512-BF16 or AMX (oneDNN's fpmath
+                               mode bf16; elsewhere float32), float32
+                               accumulation: faster, less exact          */
+} dmbp_fpmath;
+
 typedef struct dmbp_plan_options {
     int batch;        /* images per forward call; default 1            */
     int height;       /* input height; 0: the model's declared height  */
@@ -237,6 +246,7 @@ typedef struct dmbp_plan_options {
                          overriding the three fields above            */
     int reverse;      /* 1: also build the reverse passes (backward,
                          tangent, masks); 0 (default): forward only     */
+    dmbp_fpmath fpmath; /* DMBP_FPMATH_STRICT (default) or _BF16       */
 } dmbp_plan_options;
 
 DMBP_API void dmbp_plan_options_init(dmbp_plan_options *o);
@@ -382,6 +392,7 @@ typedef struct dmbp_explain_options {
                              /* default preset "dmbp": 10, 3, 1, 0, 0.01  */
     dmbp_progress_fn progress;
     void *progress_user;
+    dmbp_fpmath fpmath;      /* default DMBP_FPMATH_STRICT                */
     /* Lanes of one plan, which bounds memory; default 32. Saliency, gxi,
      * guided and Grad-CAM run up to max_lanes images at once; IG and
      * SmoothGrad one image at a time with up to max_lanes of its steps or

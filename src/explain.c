@@ -124,6 +124,9 @@ static dmbp_status check_options(const dmbp_explain_options *o)
                                                  : DMBP_ERR_NONFINITE,
                               "sigma %g: must be a finite number >= 0",
                               o->sigma);
+    if (o->fpmath != DMBP_FPMATH_STRICT && o->fpmath != DMBP_FPMATH_BF16)
+        return dmbp_set_error(DMBP_ERR_ARG, "unknown fpmath mode %d",
+                              o->fpmath);
     if (o->max_lanes < 1)
         return dmbp_set_error(DMBP_ERR_ARG, "max_lanes %d: must be >= 1",
                               o->max_lanes);
@@ -191,6 +194,7 @@ static dmbp_status explain_plan(const dmbp_explain_ctx *ctx, int lanes,
     po.shape.dims[2] = h;
     po.shape.dims[3] = w;
     po.reverse = reverse;
+    po.fpmath = ctx->o->fpmath;
     const dmbp_shape *d = &m->input_decl;
     if (d->ndim != 4)
         return dmbp_set_error(DMBP_ERR_UNSUPPORTED, "%s: attribution methods "

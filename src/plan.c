@@ -146,9 +146,20 @@ void *dmbp__mem_ptr(dnnl_memory_t mem)
     return h;
 }
 
+/* The fpmath mode of the plan being built on this thread: every
+ * primitive's attributes are made by dmbp__plan_attr, which has no plan
+ * at hand. */
+static _Thread_local dnnl_fpmath_mode_t building_fpmath = dnnl_fpmath_mode_strict;
+
 dmbp_status dmbp__plan_attr(dnnl_primitive_attr_t *attr)
 {
     DNNL_TRY(dnnl_primitive_attr_create(attr));
+    if (building_fpmath != dnnl_fpmath_mode_strict &&
+        dnnl_primitive_attr_set_fpmath_mode(*attr, building_fpmath) !=
+            dnnl_success) {
+        dnnl_primitive_attr_destroy(*attr);
+        return dmbp_set_error(DMBP_ERR_BACKEND, "oneDNN: fpmath mode");
+    }
     /* One scratchpad for the whole plan instead of one per primitive. */
     dnnl_status_t s = dnnl_primitive_attr_set_scratchpad_mode(
         *attr, dnnl_scratchpad_mode_user);
@@ -770,7 +781,15 @@ dmbp_status dmbp__plan_create_with(const dmbp_model *m,
     p->m = m;
     p->over = over;
     p->keep_diffs = keep_diffs;
+    if (o->fpmath != DMBP_FPMATH_STRICT && o->fpmath != DMBP_FPMATH_BF16) {
+        dmbp_plan_free(p);
+        return dmbp_set_error(DMBP_ERR_ARG, "unknown fpmath mode %d",
+                              o->fpmath);
+    }
+    building_fpmath = o->fpmath == DMBP_FPMATH_BF16 ? dnnl_fpmath_mode_bf16
+                                                    : dnnl_fpmath_mode_strict;
     dmbp_status st = build(p, o);
+    building_fpmath = dnnl_fpmath_mode_strict;
     p->over = NULL; /* weights were copied into the plan's layouts */
     if (st) {
         dmbp_plan_free(p);

@@ -58,6 +58,7 @@ typedef struct cli_xopts {
     float w[5];
     bool abs, smooth_of_gradient;
     int steps, samples, iters, max_lanes;
+    bool bf16;
     dmbp_baseline baseline;
     dmbp_ig_rule ig_rule;
     float sigma, lr, init_logit;

@@ -30,7 +30,7 @@ enum {
     XO_METHOD, XO_TARGET, XO_MAX_LANES_OPT, XO_QUIET, XO_ABS, XO_STEPS,
     XO_BASELINE, XO_IG_RULE, XO_SAMPLES, XO_SIGMA, XO_SEED, XO_OF, XO_LAYER,
     XO_ITERS, XO_LR, XO_PRESET, XO_W_COMPLETENESS, XO_W_SIGN, XO_W_NUISANCE,
-    XO_W_EVIDENCE, XO_W_SPARSITY, XO_INIT_LOGIT, XO_COUNT
+    XO_W_EVIDENCE, XO_W_SPARSITY, XO_INIT_LOGIT, XO_FPMATH, XO_COUNT
 };
 
 #define M(x) (1u << DMBP_METHOD_##x)
@@ -48,6 +48,7 @@ static const struct {
     [XO_TARGET] = {"--target", true, M_ALL},
     [XO_MAX_LANES_OPT] = {"--max-lanes", true, M_ALL},
     [XO_QUIET] = {"--quiet", false, M_ALL},
+    [XO_FPMATH] = {"--fpmath", true, M_ALL},
     [XO_ABS] = {"--abs", false, M(SALIENCY)},
     [XO_STEPS] = {"--steps", true, M(IG)},
     [XO_BASELINE] = {"--baseline", true, M(IG)},
@@ -177,6 +178,16 @@ int cli_xopts_parse(int argc, char **argv, int *i, cli_xopts *x,
         }
         break;
     case XO_QUIET: x->quiet = true; break;
+    case XO_FPMATH:
+        if (!strcmp(v, "strict") || !strcmp(v, "f32"))
+            x->bf16 = false;
+        else if (!strcmp(v, "bf16"))
+            x->bf16 = true;
+        else {
+            cli_usage_error("%s '%s': expected strict (f32) or bf16", a, v);
+            return -1;
+        }
+        break;
     case XO_ABS: x->abs = true; break;
     case XO_STEPS:
         if (!cli_parse_int(v, 1, XO_MAX_STEPS, &x->steps)) {
@@ -347,6 +358,8 @@ static int xopts_build(const cli_xopts *x, const dmbp_preprocess_options *pre,
         o->init_logit = x->init_logit;
     if (GIVEN(XO_MAX_LANES_OPT))
         o->max_lanes = x->max_lanes;
+    if (GIVEN(XO_FPMATH))
+        o->fpmath = x->bf16 ? DMBP_FPMATH_BF16 : DMBP_FPMATH_STRICT;
 #undef GIVEN
     for (int c = 0; c < 3; c++) {
         int s = pre->channels == 1 ? 0 : c;
