@@ -549,7 +549,8 @@ DMBP_API double dmbp_spearman(const float *a, const float *b, int64_t n);
  * weights (Conv, Gemm, MatMul; biases and BN folded in) with a seeded
  * normal of each layer's own standard deviation; for each stage the
  * Spearman correlation between |map| of the trained and of the
- * randomised model (per pixel scores, sign 0 of |map|) for method o.
+ * randomised model (per pixel scores, sign 0 of |map|) for method o;
+ * for DMBP the map is its attribution, |A+| + |A-|.
  * rho has one entry per stage, stages = the number of such layers (see
  * dmbp_model_num_weight_layers); layer_names (may be NULL) get the name
  * of the layer randomised at each stage. */

@@ -43,17 +43,29 @@ static float *redraw(const value *v, dmbp_rng *rng)
     return out;
 }
 
-/* |map| per pixel: mean over channels of the magnitude. */
+static int array_index(const dmbp_result *r, const char *name)
+{
+    for (int k = 0; k < dmbp_result_num_arrays(r); k++)
+        if (!strcmp(dmbp_result_array_name(r, k), name))
+            return k;
+    return -1;
+}
+
+/* |map| per pixel: mean over channels of the magnitude of the attribution
+ * the method shows: the map, or for DMBP |A+| + |A-| (not its mappings
+ * W+-, which are gradients and would make it a gradient's check). */
 static dmbp_status abs_scores(const dmbp_result *r, float *scores)
 {
     dmbp_shape s = dmbp_result_array_shape(r);
     int c = (int)s.dims[0], h = (int)s.dims[1], w = (int)s.dims[2];
-    const float *map = dmbp_result_array(r, 0, 0);
+    int kp = array_index(r, "a_pos"), kn = array_index(r, "a_neg");
+    const float *map = dmbp_result_array(r, 0, kp >= 0 ? kp : 0);
+    const float *neg = kn >= 0 ? dmbp_result_array(r, 0, kn) : NULL;
     float *mag = dmbp__malloc((size_t)c * h * w * sizeof(float));
     if (!mag)
         return DMBP_ERR_NOMEM;
     for (int64_t i = 0; i < (int64_t)c * h * w; i++)
-        mag[i] = fabsf(map[i]);
+        mag[i] = fabsf(map[i]) + (neg ? fabsf(neg[i]) : 0.f);
     dmbp_status st = dmbp_eval_pixel_scores(mag, c, h, w, 0, scores);
     free(mag);
     return st;

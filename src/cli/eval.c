@@ -740,6 +740,7 @@ int cmd_eval(int argc, char **argv)
     r.images = &im;
     r.n = im.n;
     r.offset = e.offset;
+    r.target = e.x.target;
     r.eo = e.eo;
     r.points = dmbp_eval_curve_points(&e.eo, im.h, im.w);
     if (r.points < 2) {

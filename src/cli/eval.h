@@ -82,6 +82,7 @@ typedef struct ev_run {
     const dmbp_model *model;
     const ev_images *images;
     int n, offset;
+    int target;               /* --target, or -1: each image's top class */
     dmbp_eval_options eo;
     int points;               /* deletion / insertion curve points      */
     int aopc_points;          /* regions + 1 (fewer if fewer tiles)     */

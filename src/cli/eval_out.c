@@ -144,7 +144,10 @@ void ev_print_table(FILE *f, const ev_run *r)
     fprintf(f, "%s: %d images (%s", r->model_path, r->n, r->images_spec);
     if (r->offset)
         fprintf(f, " from %d", r->offset);
-    fprintf(f, "); targets: %s\n", "each image's top class unless --target");
+    if (r->target >= 0)
+        fprintf(f, "); target: class %d\n", r->target);
+    else
+        fprintf(f, "); target: each image's top class\n");
     settings_line(f, r);
     fprintf(f, "; negative evidence: target logit rise after removing the "
             "%g/%g/%g %% most negative pixels; AOPC: %d regions of %dx%d, "
@@ -300,7 +303,13 @@ void ev_write_json(FILE *f, const ev_run *r)
     cli_json_str(f, r->model_path);
     fputs(", \"images\": ", f);
     cli_json_str(f, r->images_spec);
-    fprintf(f, ", \"n\": %d, \"offset\": %d, \"seconds\": ", r->n, r->offset);
+    fprintf(f, ", \"n\": %d, \"offset\": %d, \"target\": ", r->n,
+            r->offset);
+    if (r->target >= 0)
+        fprintf(f, "%d", r->target);
+    else
+        fputs("\"auto\"", f);
+    fputs(", \"seconds\": ", f);
     json_num(f, r->seconds);
     fprintf(f, ",\n \"settings\": {\"steps\": %d, \"step_pixels\": %d, "
             "\"curve_points\": %d, \"substrate\": \"%s\", "
@@ -437,7 +446,10 @@ void ev_write_markdown(FILE *f, const ev_run *r)
     fprintf(f, "%d images (`%s`", r->n, r->images_spec);
     if (r->offset)
         fprintf(f, " from index %d", r->offset);
-    fputs("), each explained for its top class; ", f);
+    if (r->target >= 0)
+        fprintf(f, "), each explained for class %d; ", r->target);
+    else
+        fputs("), each explained for its top class; ", f);
     settings_line(f, r);
     fprintf(f, ". Mean ± standard error over the images; the best mean of "
             "each column in bold. Run time %.0f s.\n\n", r->seconds);
