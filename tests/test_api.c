@@ -1,6 +1,7 @@
 /* The public API as a program sees it (linked against the shared library):
  * op plugins, external data, and every error class with its status. The
  * fixtures come from tests/ref/make_api_fixtures.py. */
+#include "check.h"
 #include "npy.h"
 
 #include <dmbp.h>
@@ -10,17 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int failures;
-
-#define CHECK(cond, ...)                                                     \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);            \
-            fprintf(stderr, __VA_ARGS__);                                    \
-            fputc('\n', stderr);                                             \
-            failures++;                                                      \
-        }                                                                    \
-    } while (0)
 
 static const char *api(const char *name)
 {

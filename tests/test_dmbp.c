@@ -5,6 +5,7 @@
  *  - F+ + F- + Fn = F to float precision; the loss decreases;
  *  - the same call twice is bitwise identical;
  *  - bad options are clear errors; the progress callback can stop it. */
+#include "check.h"
 #include "npy.h"
 
 #include <dmbp.h>
@@ -20,17 +21,6 @@
 /* F+ + F- + Fn = F: sums of ~1e3 float32 terms. */
 #define SUM_RTOL 1e-5
 
-static int failures;
-
-#define CHECK(cond, ...)                                                     \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);            \
-            fprintf(stderr, __VA_ARGS__);                                    \
-            fputc('\n', stderr);                                             \
-            failures++;                                                      \
-        }                                                                    \
-    } while (0)
 
 static double pearson(const float *a, const float *b, int64_t n)
 {

@@ -5,6 +5,7 @@
  *  - that running each image alone gives the same logits (batching does
  *    not change the answer beyond float reassociation);
  *  - that the same call twice is bitwise identical. */
+#include "check.h"
 #include "npy.h"
 
 #include <dmbp.h>
@@ -19,17 +20,6 @@
 /* One image alone vs in a batch: oneDNN may pick other kernels. */
 #define BATCH_RTOL 1e-5
 
-static int failures;
-
-#define CHECK(cond, ...)                                                     \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);            \
-            fprintf(stderr, __VA_ARGS__);                                    \
-            fputc('\n', stderr);                                             \
-            failures++;                                                      \
-        }                                                                    \
-    } while (0)
 
 static double max_abs(const float *a, int64_t n)
 {

@@ -16,6 +16,7 @@
  *    probabilities and AUCs to 1e-4 absolute, logit differences (negative
  *    evidence, AOPC) to 1e-3 relative.
  */
+#include "check.h"
 #include "npy.h"
 
 #include <dmbp.h>
@@ -31,17 +32,6 @@
 /* Hand cases: float32 logits of a 16-term dot product. */
 #define HAND_TOL 2e-6
 
-static int failures;
-
-#define CHECK(cond, ...)                                                     \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);            \
-            fprintf(stderr, __VA_ARGS__);                                    \
-            fputc('\n', stderr);                                             \
-            failures++;                                                      \
-        }                                                                    \
-    } while (0)
 
 /* ---- the linear model ---------------------------------------------------- */
 

@@ -6,6 +6,7 @@
  * of weight layers, and fully random weights decorrelate the saliency map
  * of a trained model (rho well below 1), while randomising nothing (a
  * stage-0 comparison of the map with itself) would give exactly 1. */
+#include "check.h"
 #include "npy.h"
 
 #include <dmbp.h>
@@ -15,17 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int failures;
-
-#define CHECK(cond, ...)                                                     \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);            \
-            fprintf(stderr, __VA_ARGS__);                                    \
-            fputc('\n', stderr);                                             \
-            failures++;                                                      \
-        }                                                                    \
-    } while (0)
 
 /* A trained model's saliency keeps some structure of the image even with
  * random weights (edges); what must go is most of the agreement. */

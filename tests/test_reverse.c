@@ -5,6 +5,7 @@
  *    each single mask, so the difference quotient is exact up to rounding;
  *  - the input gradient against a difference quotient of the real network
  *    (piecewise linear: exact unless a step crosses a kink). */
+#include "check.h"
 #include "npy.h"
 
 #include <dmbp.h>
@@ -22,17 +23,6 @@
 #define INPUT_FD_RTOL 2e-2
 #define N_FD_MASKS 12
 
-static int failures;
-
-#define CHECK(cond, ...)                                                     \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);            \
-            fprintf(stderr, __VA_ARGS__);                                    \
-            fputc('\n', stderr);                                             \
-            failures++;                                                      \
-        }                                                                    \
-    } while (0)
 
 static uint64_t rng_state = 12345;
 static double urand(void)
