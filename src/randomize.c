@@ -77,9 +77,9 @@ dmbp_status dmbp_eval_randomization(const dmbp_model *m, const float *x,
                                     uint64_t seed, double *rho,
                                     const char **layer_names)
 {
-    if (!m || !x || !rho)
+    if (!m || !x || !rho || c < 1 || h < 1 || w < 1)
         return dmbp_set_error(DMBP_ERR_ARG, "dmbp_eval_randomization: NULL "
-                              "argument");
+                              "argument or empty size");
     int L = dmbp_model_num_weight_layers(m);
     if (L < 1)
         return dmbp_set_error(DMBP_ERR_UNSUPPORTED, "%s: no layer with "
@@ -97,6 +97,11 @@ dmbp_status dmbp_eval_randomization(const dmbp_model *m, const float *x,
         st = dmbp_explain(m, x, 1, c, h, w, &target, o, &r);
     if (!st)
         st = abs_scores(r, s0);
+    /* Every stage explains the trained model's class, also when the
+     * caller asked for the top one (-1): a randomised model's own top
+     * class would change the question. */
+    if (!st)
+        target = dmbp_result_target(r, 0);
     dmbp_result_free(r);
     r = NULL;
     /* Stage s randomises the top s layers; the draws of a layer depend on
@@ -112,6 +117,8 @@ dmbp_status dmbp_eval_randomization(const dmbp_model *m, const float *x,
             float *nw = redraw(&m->values[n->in[k]], &rng);
             if (!nw)
                 st = DMBP_ERR_NOMEM;
+            /* A constant shared by two layers is re-drawn at each. */
+            free((void *)over[n->in[k]]);
             over[n->in[k]] = nw;
         }
         if (!st)
