@@ -43,6 +43,11 @@ int cli_apply_pre(const dmbp_model *m, const cli_pre *p,
 bool cli_parse_int(const char *s, int lo, int hi, int *out);
 bool cli_parse_floats3(const char *s, float *out);
 
+/* Write path through write(f, ctx) atomically: to a temporary file beside
+ * it, renamed over it once complete (error printed, exit status returned). */
+int cli_write_atomic(const char *path, void (*write)(FILE *, const void *),
+                     const void *ctx);
+
 /* JSON string literal of s on f. */
 void cli_json_str(FILE *f, const char *s);
 

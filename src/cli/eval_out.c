@@ -9,60 +9,26 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Temporary names tried before giving up (another process's leftovers). */
-#define TMP_NAME_TRIES 100
-/* Outputs are readable by all, as any file the user creates (umask). */
-#define NEW_FILE_MODE 0666
 /* |mean| beyond this many standard errors is flagged in the paired table
  * (roughly p < 0.05 for a normal mean). */
 #define EV_FLAG_SE 2.0
 
+typedef struct ev_write_ctx {
+    void (*write)(FILE *, const ev_run *);
+    const ev_run *run;
+} ev_write_ctx;
+
+static void ev_write_thunk(FILE *f, const void *ctx)
+{
+    const ev_write_ctx *c = ctx;
+    c->write(f, c->run);
+}
+
 int ev_write_atomic(const char *path, void (*write)(FILE *, const ev_run *),
                     const ev_run *r)
 {
-    size_t cap = strlen(path) + 64;
-    char *tmp = malloc(cap);
-    if (!tmp) {
-        fprintf(stderr, "dmbp: out of memory\n");
-        return EXIT_INTERNAL;
-    }
-    int fd = -1, err = 0;
-    for (int t = 0; t < TMP_NAME_TRIES && fd < 0; t++) {
-        snprintf(tmp, cap, "%s.tmp.%ld.%d", path, (long)getpid(), t);
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-                  NEW_FILE_MODE);
-        err = errno;
-        if (fd < 0 && err != EEXIST)
-            break;
-    }
-    if (fd < 0) {
-        fprintf(stderr, "dmbp: %s: cannot create temporary file %s: %s\n",
-                path, tmp, strerror(err));
-        free(tmp);
-        return EXIT_IO;
-    }
-    FILE *f = fdopen(fd, "w");
-    if (!f) {
-        err = errno;
-        close(fd);
-    } else {
-        errno = 0;
-        write(f, r);
-        err = ferror(f) ? (errno ? errno : EIO) : 0;
-        /* fclose reports what the buffer deferred (a full disk, NFS). */
-        if (fclose(f) != 0 && !err)
-            err = errno ? errno : EIO;
-        if (!err && rename(tmp, path) != 0)
-            err = errno;
-    }
-    if (err) {
-        unlink(tmp);
-        fprintf(stderr, "dmbp: %s: write error: %s\n", path, strerror(err));
-        free(tmp);
-        return EXIT_IO;
-    }
-    free(tmp);
-    return EXIT_OK;
+    ev_write_ctx c = {write, r};
+    return cli_write_atomic(path, ev_write_thunk, &c);
 }
 
 static ev_stat metric_stat(const ev_run *r, int method, int k)

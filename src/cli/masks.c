@@ -10,8 +10,6 @@
 #include <unistd.h>
 
 #define MASKS_DEFAULT_TOP 5
-#define NEW_FILE_MODE 0666 /* less the umask, as for any new file */
-#define TMP_NAME_TRIES 100
 
 static void json_number(FILE *f, double v)
 {
@@ -56,52 +54,23 @@ static void json_masks(FILE *f, const cli_xrun *run, int image,
 
 /* Written to a temporary file beside path, renamed over it once complete:
  * a failure leaves neither a partial file nor the temporary one. */
+typedef struct masks_ctx {
+    const cli_xrun *run;
+    int image;
+    const char *image_name;
+} masks_ctx;
+
+static void write_masks(FILE *f, const void *ctx)
+{
+    const masks_ctx *c = ctx;
+    json_masks(f, c->run, c->image, c->image_name);
+}
+
 int cli_masks_write(const char *path, const cli_xrun *run, int image,
                     const char *image_name)
 {
-    size_t cap = strlen(path) + 64;
-    char *tmp = malloc(cap);
-    if (!tmp) {
-        fprintf(stderr, "dmbp: out of memory\n");
-        return EXIT_INTERNAL;
-    }
-    int fd = -1, err = 0;
-    for (int t = 0; t < TMP_NAME_TRIES && fd < 0; t++) {
-        snprintf(tmp, cap, "%s.tmp.%ld.%d", path, (long)getpid(), t);
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-                  NEW_FILE_MODE);
-        err = errno;
-        if (fd < 0 && err != EEXIST)
-            break;
-    }
-    if (fd < 0) {
-        fprintf(stderr, "dmbp: %s: cannot create temporary file %s: %s\n",
-                path, tmp, strerror(err));
-        free(tmp);
-        return EXIT_IO;
-    }
-    FILE *f = fdopen(fd, "w");
-    if (!f) {
-        err = errno;
-        close(fd);
-    } else {
-        errno = 0;
-        json_masks(f, run, image, image_name);
-        err = ferror(f) ? (errno ? errno : EIO) : 0;
-        /* fclose reports what the buffer deferred (a full disk, NFS). */
-        if (fclose(f) != 0 && !err)
-            err = errno ? errno : EIO;
-        if (!err && rename(tmp, path) != 0)
-            err = errno;
-    }
-    if (err) {
-        unlink(tmp);
-        fprintf(stderr, "dmbp: %s: write error: %s\n", path, strerror(err));
-        free(tmp);
-        return EXIT_IO;
-    }
-    free(tmp);
-    return EXIT_OK;
+    masks_ctx c = {run, image, image_name};
+    return cli_write_atomic(path, write_masks, &c);
 }
 
 /* The k largest of v[0..n), ties to the lower index, into idx. */
