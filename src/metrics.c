@@ -363,6 +363,44 @@ static void curve_counts(const dmbp_eval_options *o, int64_t hw, int points,
     }
 }
 
+/* What deletion, insertion and negative evidence share: the pixels ranked
+ * (ties by the seeded permutation) and the substrate image. */
+typedef struct ranking {
+    float *img;   /* c x h x w substrate */
+    int *order;   /* h w pixel indices, highest score first */
+} ranking;
+
+static void ranking_free(ranking *rk)
+{
+    free(rk->img);
+    free(rk->order);
+}
+
+static dmbp_status ranking_init(const float *x, int c, int h, int w,
+                               const float *scores, uint64_t seed,
+                               dmbp_substrate sub, ranking *rk)
+{
+    int hw = h * w;
+    rk->img = dmbp__malloc((size_t)c * hw * sizeof(float));
+    rk->order = dmbp__malloc((size_t)hw * sizeof(int));
+    float *tmp = dmbp__malloc((size_t)hw * sizeof(float));
+    double *sc = dmbp__malloc((size_t)hw * sizeof(double));
+    dmbp_status st = rk->img && rk->order && tmp && sc ? DMBP_OK
+                                                       : DMBP_ERR_NOMEM;
+    if (!st) {
+        for (int i = 0; i < hw; i++)
+            sc[i] = scores[i];
+        st = rank_items(sc, hw, seed, rk->order);
+    }
+    if (!st)
+        substrate(sub, x, c, h, w, rk->img, tmp);
+    free(tmp);
+    free(sc);
+    if (st)
+        ranking_free(rk);
+    return st;
+}
+
 /* Deletion (insertion = 0) or insertion (1). */
 static dmbp_status del_ins(const char *fn, int insertion, const dmbp_model *m,
                            const float *x, int c, int h, int w, int target,
@@ -382,27 +420,16 @@ static dmbp_status del_ins(const char *fn, int insertion, const dmbp_model *m,
         return dmbp_set_error(DMBP_ERR_ARG, "%s: steps %d: too many curve "
                               "points", fn, o->steps);
     int hw = h * w;
-    size_t per = (size_t)c * hw;
-    float *img = dmbp__malloc(per * sizeof(float));
-    float *tmp = dmbp__malloc((size_t)hw * sizeof(float));
-    double *sc = dmbp__malloc((size_t)hw * sizeof(double));
-    int *order = dmbp__malloc((size_t)hw * sizeof(int));
+    ranking rk;
+    TRY(ranking_init(x, c, h, w, scores, o->seed, sub, &rk));
     int *counts = dmbp__malloc((size_t)points * sizeof(int));
     double *y = dmbp__malloc((size_t)points * sizeof(double));
-    dmbp_status st = img && tmp && sc && order && counts && y
-                         ? DMBP_OK
-                         : DMBP_ERR_NOMEM;
+    dmbp_status st = counts && y ? DMBP_OK : DMBP_ERR_NOMEM;
     if (!st) {
-        for (int i = 0; i < hw; i++)
-            sc[i] = scores[i];
-        st = rank_items(sc, hw, o->seed, order);
-    }
-    if (!st) {
-        substrate(sub, x, c, h, w, img, tmp);
         curve_counts(o, hw, points, counts);
         prefix_run r = {m, c, h, w, target,
-                        insertion ? img : x, insertion ? x : img,
-                        order, counts, points, o->max_lanes};
+                        insertion ? rk.img : x, insertion ? x : rk.img,
+                        rk.order, counts, points, o->max_lanes};
         st = run_prefixes(fn, &r, NULL, y);
     }
     if (!st) {
@@ -414,10 +441,7 @@ static dmbp_status del_ins(const char *fn, int insertion, const dmbp_model *m,
         }
         *auc = a / (points - 1);
     }
-    free(img);
-    free(tmp);
-    free(sc);
-    free(order);
+    ranking_free(&rk);
     free(counts);
     free(y);
     return st;
@@ -462,23 +486,13 @@ dmbp_status dmbp_eval_negative(const dmbp_model *m, const float *x, int c,
                                   "must be in [0, 1]", fn, k, fractions[k]);
     TRY(check_substrate(fn, "deletion_substrate", o->deletion_substrate));
     int hw = h * w, points = n + 1;
-    size_t per = (size_t)c * hw;
-    float *img = dmbp__malloc(per * sizeof(float));
-    float *tmp = dmbp__malloc((size_t)hw * sizeof(float));
-    double *sc = dmbp__malloc((size_t)hw * sizeof(double));
-    int *order = dmbp__malloc((size_t)hw * sizeof(int));
+    ranking rk;
+    TRY(ranking_init(x, c, h, w, scores, o->seed, o->deletion_substrate,
+                    &rk));
     int *counts = dmbp__malloc((size_t)points * sizeof(int));
     double *lg = dmbp__malloc((size_t)points * sizeof(double));
-    dmbp_status st = img && tmp && sc && order && counts && lg
-                         ? DMBP_OK
-                         : DMBP_ERR_NOMEM;
+    dmbp_status st = counts && lg ? DMBP_OK : DMBP_ERR_NOMEM;
     if (!st) {
-        for (int i = 0; i < hw; i++)
-            sc[i] = scores[i];
-        st = rank_items(sc, hw, o->seed, order);
-    }
-    if (!st) {
-        substrate(o->deletion_substrate, x, c, h, w, img, tmp);
         /* Point 0 is x itself, so that the reference logit comes from the
          * same plan as the others. */
         counts[0] = 0;
@@ -486,17 +500,14 @@ dmbp_status dmbp_eval_negative(const dmbp_model *m, const float *x, int c,
             int64_t q = (int64_t)floor(fractions[k] * hw + 0.5);
             counts[k + 1] = (int)(q < hw ? q : hw);
         }
-        prefix_run r = {m, c, h, w, target, x, img, order, counts, points,
-                        o->max_lanes};
+        prefix_run r = {m, c, h, w, target, x, rk.img, rk.order, counts,
+                        points, o->max_lanes};
         st = run_prefixes(fn, &r, lg, NULL);
     }
     if (!st)
         for (int k = 0; k < n; k++)
             rise[k] = lg[k + 1] - lg[0];
-    free(img);
-    free(tmp);
-    free(sc);
-    free(order);
+    ranking_free(&rk);
     free(counts);
     free(lg);
     return st;
