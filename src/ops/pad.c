@@ -79,15 +79,13 @@ static dmbp_status pad_infer(const dmbp_node *n, const dmbp_shape *in,
     return DMBP_OK;
 }
 
-static dmbp_status pad_run_fn(dmbp_plan *p, const plan_step *s)
+/* Copy every innermost row of the unpadded tensor between its place in
+ * src and its place in the padded tensor: into the padding (pad) or out
+ * of it (crop). */
+static void copy_rows(const pad_run *pr, const float *src, float *dst,
+                      bool pad)
 {
-    const pad_run *pr = s->data;
-    const float *src = dmbp__mem_ptr(s->args[0].memory);
-    float *dst = dmbp__mem_ptr(s->args[1].memory);
     int r = pr->in.ndim;
-    int64_t total = dmbp_shape_numel(&pr->out);
-    for (int64_t i = 0; i < total; i++)
-        dst[i] = pr->value;
     int64_t inner = r ? pr->in.dims[r - 1] : 1;
     int64_t rows = inner ? dmbp_shape_numel(&pr->in) / inner : 0;
     int64_t ostride[DMBP_MAX_DIMS];
@@ -107,8 +105,22 @@ static dmbp_status pad_run_fn(dmbp_plan *p, const plan_step *s)
         }
         if (r)
             off += pr->begin[r - 1];
-        memcpy(dst + off, src + row * inner, (size_t)inner * sizeof(float));
+        if (pad)
+            memcpy(dst + off, src + row * inner, (size_t)inner * sizeof(float));
+        else
+            memcpy(dst + row * inner, src + off, (size_t)inner * sizeof(float));
     }
+}
+
+static dmbp_status pad_run_fn(dmbp_plan *p, const plan_step *s)
+{
+    const pad_run *pr = s->data;
+    const float *src = dmbp__mem_ptr(s->args[0].memory);
+    float *dst = dmbp__mem_ptr(s->args[1].memory);
+    int64_t total = dmbp_shape_numel(&pr->out);
+    for (int64_t i = 0; i < total; i++)
+        dst[i] = pr->value;
+    copy_rows(pr, src, dst, true);
     (void)p;
     return DMBP_OK;
 }
@@ -149,27 +161,7 @@ static dmbp_status crop_fn(dmbp_plan *p, const plan_step *s)
     const pad_run *pr = s->data;
     const float *src = dmbp__mem_ptr(s->args[0].memory); /* padded */
     float *dst = dmbp__mem_ptr(s->args[1].memory);
-    int r = pr->in.ndim;
-    int64_t inner = r ? pr->in.dims[r - 1] : 1;
-    int64_t rows = inner ? dmbp_shape_numel(&pr->in) / inner : 0;
-    int64_t ostride[DMBP_MAX_DIMS];
-    int64_t st = 1;
-    for (int d = r - 1; d >= 0; d--) {
-        ostride[d] = st;
-        st *= pr->out.dims[d];
-    }
-#pragma omp parallel for
-    for (int64_t row = 0; row < rows; row++) {
-        int64_t rem = row, off = 0;
-        for (int d = r - 2; d >= 0; d--) {
-            int64_t c = rem % pr->in.dims[d];
-            rem /= pr->in.dims[d];
-            off += (c + pr->begin[d]) * ostride[d];
-        }
-        if (r)
-            off += pr->begin[r - 1];
-        memcpy(dst + row * inner, src + off, (size_t)inner * sizeof(float));
-    }
+    copy_rows(pr, src, dst, false);
     (void)p;
     return DMBP_OK;
 }
