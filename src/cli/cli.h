@@ -42,6 +42,8 @@ int cli_apply_pre(const dmbp_model *m, const cli_pre *p,
 /* Parse a whole non-negative int / a finite float list "a,b,c" (1 or 3). */
 bool cli_parse_int(const char *s, int lo, int hi, int *out);
 bool cli_parse_floats3(const char *s, float *out);
+/* A whole unsigned 64-bit decimal number (no sign). */
+bool cli_parse_u64(const char *s, uint64_t *out);
 
 /* Write path through write(f, ctx) atomically: to a temporary file beside
  * it, renamed over it once complete (error printed, exit status returned). */

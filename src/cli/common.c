@@ -45,6 +45,19 @@ bool cli_parse_int(const char *s, int lo, int hi, int *out)
     return true;
 }
 
+bool cli_parse_u64(const char *s, uint64_t *out)
+{
+    if (*s < '0' || *s > '9')
+        return false; /* strtoull would accept and negate a '-' */
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*end || errno == ERANGE)
+        return false;
+    *out = (uint64_t)v;
+    return true;
+}
+
 bool cli_parse_floats3(const char *s, float *out)
 {
     float tmp[3];

@@ -136,19 +136,6 @@ static const char *const eo_names[EO_COUNT] = {
     "--seed", "--randomization-images", "--against", "--csv", "--json",
     "--plot", "--markdown", "--batch", "--abs"};
 
-static bool parse_u64(const char *s, uint64_t *out)
-{
-    if (*s < '0' || *s > '9')
-        return false; /* strtoull would accept and negate a '-' */
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (*end || errno == ERANGE)
-        return false;
-    *out = (uint64_t)v;
-    return true;
-}
-
 static bool parse_substrate(const char *s, dmbp_substrate *out)
 {
     if (!strcmp(s, "zero"))
@@ -235,7 +222,7 @@ static int parse_own(int argc, char **argv, int *i, eval_opts *e)
                                     a, v);
         break;
     case EO_SEED:
-        if (!parse_u64(v, &e->seed))
+        if (!cli_parse_u64(v, &e->seed))
             return -cli_usage_error("%s '%s': expected an integer from 0 to "
                                     "%llu", a, v,
                                     (unsigned long long)UINT64_MAX);

@@ -87,19 +87,6 @@ static bool parse_float(const char *s, float *out)
     return true;
 }
 
-static bool parse_u64(const char *s, uint64_t *out)
-{
-    if (*s < '0' || *s > '9')
-        return false; /* strtoull would accept and negate a '-' */
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (*end || errno == ERANGE)
-        return false;
-    *out = (uint64_t)v;
-    return true;
-}
-
 /* "a, b or c": the names of the methods in mask. */
 static void method_list(unsigned mask, char *buf, size_t cap)
 {
@@ -235,7 +222,7 @@ int cli_xopts_parse(int argc, char **argv, int *i, cli_xopts *x,
         }
         break;
     case XO_SEED:
-        if (!parse_u64(v, &x->seed)) {
+        if (!cli_parse_u64(v, &x->seed)) {
             cli_usage_error("%s '%s': expected an integer from 0 to %llu", a,
                             v, (unsigned long long)UINT64_MAX);
             return -1;
