@@ -692,6 +692,40 @@ dmbp_node_attr_ints(const dmbp_node *n, const char *name, int64_t *buf,
  * else NULL. */
 DMBP_API const float *dmbp_node_const_input(const dmbp_node *n, int i);
 
+/* What an op is, declared by its table entry (built-in or plugin). The
+ * rest of the library asks these traits and never names an op:
+ *  - DMBP_OP_WEIGHTS: a linear layer with weights (Conv, Gemm, MatMul): a
+ *    DMBP mask site on its output channels, a layer the randomisation
+ *    check re-draws.
+ *  - DMBP_OP_FEATURE_MAP: its output is a spatial feature map Grad-CAM may
+ *    explain at (Conv).
+ *  - DMBP_OP_GATE: an element-wise activation; Grad-CAM's default layer is
+ *    the activation after the last feature map.
+ *  - DMBP_OP_LAYOUT: moves or reshapes values without arithmetic.
+ *  - DMBP_OP_POOL: a pooling (window or global) op.
+ *  - DMBP_OP_PASSTHROUGH: the identity at inference (Dropout, Identity):
+ *    removed when the model is simplified.
+ *  - DMBP_OP_CHANNEL_AFFINE: a per-channel affine map (inference
+ *    BatchNormalization) that the simplifier folds into a preceding
+ *    DMBP_OP_FOLD_TARGET op.
+ *  - DMBP_OP_FOLD_TARGET: absorbs a following per-channel affine (Conv):
+ *    its weights are input 1 with the output channels first, its optional
+ *    bias input 2.
+ *  - DMBP_OP_OUTPUT_NORMALIZER: a final normalisation of the logits
+ *    (Softmax): when it produces the graph output, its input are the
+ *    logits that methods explain. */
+enum dmbp_op_trait {
+    DMBP_OP_WEIGHTS = 1u << 0,
+    DMBP_OP_FEATURE_MAP = 1u << 1,
+    DMBP_OP_GATE = 1u << 2,
+    DMBP_OP_LAYOUT = 1u << 3,
+    DMBP_OP_POOL = 1u << 4,
+    DMBP_OP_PASSTHROUGH = 1u << 5,
+    DMBP_OP_CHANNEL_AFFINE = 1u << 6,
+    DMBP_OP_FOLD_TARGET = 1u << 7,
+    DMBP_OP_OUTPUT_NORMALIZER = 1u << 8
+};
+
 /* One table entry per ONNX op type. Built-in ops are entries of the same
  * table; a program adds its own with dmbp_op_register before loading the
  * models that use it. Tensors given to a plugin are plain row-major

@@ -3,7 +3,6 @@
  * infer shapes, and find the logits. */
 #include "internal.h"
 
-#include "ops/bn.h"
 
 /* A declared dynamic spatial size (dim_param) is taken as this at load,
  * only to check the graph; plans use the real size. */
@@ -31,7 +30,7 @@ static void replace_uses(dmbp_model *m, int from, int to)
 
 static bool is_passthrough(const dmbp_node *n)
 {
-    return n->op == &dmbp__op_identity || n->op == &dmbp__op_dropout;
+    return n->op && (n->op->traits & DMBP_OP_PASSTHROUGH);
 }
 
 static dmbp_status bypass(dmbp_model *m, dmbp_node *n)
@@ -62,16 +61,20 @@ static dmbp_status fold_bn(dmbp_model *m, int bi)
     dmbp_node *bn = &m->nodes[bi];
     int x = bn->in[0];
     int ci = m->values[x].producer;
-    if (ci < 0 || m->nodes[ci].dead || m->nodes[ci].op != &dmbp__op_conv ||
+    if (ci < 0 || !bn->op->channel_affine ||
+        !dmbp__op_is(&m->nodes[ci], DMBP_OP_FOLD_TARGET) ||
         m->values[x].consumers != 1 || x == m->output)
         return DMBP_OK;
-    const bn_params *bp = bn->priv;
+    int bn_channels;
+    const float *bn_scale, *bn_shift;
+    bn->op->channel_affine(bn, &bn_channels, &bn_scale, &bn_shift);
     dmbp_node *c = &m->nodes[ci];
     const value *w = &m->values[c->in[1]];
     int64_t oc = w->shape.dims[0];
-    if (oc != bp->channels)
+    if (oc != bn_channels)
         return dmbp__node_error(bn, DMBP_ERR_SHAPE, "%d channels after a "
-                                "Conv with %lld outputs", bp->channels,
+                                "%s with %lld outputs", bn_channels,
+                                m->nodes[ci].op_type,
                                 (long long)oc);
     int64_t per = dmbp_shape_numel(&w->shape) / (oc ? oc : 1);
     char nm[512];
@@ -100,8 +103,8 @@ static dmbp_status fold_bn(dmbp_model *m, int bi)
     const float *ob = dmbp__has_in(c, 2) ? m->values[c->in[2]].f : NULL;
     for (int64_t o = 0; o < oc; o++) {
         for (int64_t j = 0; j < per; j++)
-            nw->f[o * per + j] = w->f[o * per + j] * bp->scale[o];
-        nb->f[o] = (ob ? ob[o] : 0.f) * bp->scale[o] + bp->shift[o];
+            nw->f[o * per + j] = w->f[o * per + j] * bn_scale[o];
+        nb->f[o] = (ob ? ob[o] : 0.f) * bn_scale[o] + bn_shift[o];
     }
     m->values[c->in[1]].consumers--;
     c->in[1] = wi;
@@ -206,7 +209,7 @@ dmbp_status dmbp__graph_finish(dmbp_model *m)
                               "'%s' is a constant", m->name,
                               m->values[m->output].name);
     for (int i = 0; i < m->n_nodes; i++)
-        if (!m->nodes[i].dead && m->nodes[i].op == &dmbp__op_batchnorm)
+        if (dmbp__op_is(&m->nodes[i], DMBP_OP_CHANNEL_AFFINE))
             TRY(fold_bn(m, i));
 
     /* Load-time shapes: dynamic dimensions become 1 (batch) or a default
@@ -230,7 +233,7 @@ dmbp_status dmbp__graph_finish(dmbp_model *m)
 
     m->logits = m->output;
     int p = m->values[m->output].producer;
-    if (p >= 0 && m->nodes[p].op == &dmbp__op_softmax)
+    if (p >= 0 && dmbp__op_is(&m->nodes[p], DMBP_OP_OUTPUT_NORMALIZER))
         m->logits = m->nodes[p].in[0];
     return check_finite(m);
 }

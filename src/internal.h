@@ -39,6 +39,9 @@ const char *dnnl__status_str(dnnl_status_t s);
 
 /* ---- small utilities (util.c) ----------------------------------------- */
 
+#include "checked.h"
+
+
 void *dmbp__malloc(size_t n);            /* sets DMBP_ERR_NOMEM on NULL */
 void *dmbp__calloc(size_t n, size_t size);
 char *dmbp__strdup(const char *s);
@@ -174,12 +177,22 @@ struct op_entry {
     dmbp_status (*backward)(plan_builder *b, const dmbp_node *n);
     dmbp_status (*tangent)(plan_builder *b, const dmbp_node *n);
     void (*release)(void *priv);
-    /* Whether the check keeps an int64 constant input (shape-like). */
+    unsigned traits;    /* DMBP_OP_* (dmbp.h): what the op is */
+    /* DMBP_OP_CHANNEL_AFFINE ops: y[c] = scale[c] * x[c] + shift[c], the
+     * arrays owned by the node (valid after check). */
+    void (*channel_affine)(const dmbp_node *n, int *channels,
+                           const float **scale, const float **shift);
     bool user;          /* registered through dmbp_op_register */
     dmbp_op_def def;    /* user ops: the program's callbacks */
 };
 
 const op_entry *dmbp__op_find(const char *type);
+/* Does node n's op declare every trait in t (DMBP_OP_*)? Dead nodes have
+ * none. */
+static inline bool dmbp__op_is(const dmbp_node *n, unsigned t)
+{
+    return n && !n->dead && n->op && (n->op->traits & t) == t;
+}
 
 /* Entries defined in src/ops/. */
 extern const op_entry dmbp__op_conv;

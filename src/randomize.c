@@ -6,8 +6,7 @@
 
 static bool is_weight_layer(const dmbp_node *n)
 {
-    return !n->dead && (n->op == &dmbp__op_conv || n->op == &dmbp__op_gemm ||
-                        n->op == &dmbp__op_matmul);
+    return dmbp__op_is(n, DMBP_OP_WEIGHTS);
 }
 
 int dmbp_model_num_weight_layers(const dmbp_model *m)

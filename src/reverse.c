@@ -279,12 +279,13 @@ dmbp_status dmbp__mask_tangent(plan_builder *b, const mask_layer *ml,
 
 static bool is_linear_layer(const dmbp_node *n)
 {
-    return n->op == &dmbp__op_conv || n->op == &dmbp__op_gemm ||
-           n->op == &dmbp__op_matmul;
+    return dmbp__op_is(n, DMBP_OP_WEIGHTS);
 }
 
-/* Mask layers: every Conv, every Gemm/MatMul but the last one before the
- * logits (the classifier: masking it would only rescale classes). */
+/* Mask layers: every op with weights (DMBP_OP_WEIGHTS): the feature-map
+ * ones (Conv) on their channels (dim 1), the others (Gemm, MatMul) on
+ * their units (last dim), except the last of those before the logits
+ * (the classifier: masking it would only rescale classes). */
 static dmbp_status assign_masks(dmbp_plan *p)
 {
     const dmbp_model *m = p->m;
@@ -292,7 +293,7 @@ static dmbp_status assign_masks(dmbp_plan *p)
     for (int i = 0; i < m->n_nodes; i++) {
         const dmbp_node *n = &m->nodes[i];
         if (!n->dead && p->vals[n->out[0]].relevant &&
-            (n->op == &dmbp__op_gemm || n->op == &dmbp__op_matmul))
+            is_linear_layer(n) && !dmbp__op_is(n, DMBP_OP_FEATURE_MAP))
             last_fc = i;
     }
     p->masks = dmbp__calloc((size_t)m->n_nodes, sizeof *p->masks);
@@ -304,15 +305,14 @@ static dmbp_status assign_masks(dmbp_plan *p)
             i == last_fc)
             continue;
         const dmbp_shape *s = &p->vals[n->out[0]].shape;
-        if (n->op != &dmbp__op_conv && s->ndim != 2)
+        bool fmap = dmbp__op_is(n, DMBP_OP_FEATURE_MAP);
+        if (!fmap && s->ndim != 2)
             return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "masks on a "
-                                    "%d-D MatMul output (2-D only)", s->ndim);
+                                    "%d-D %s output (2-D only)", s->ndim, n->op_type);
         mask_layer *ml = &p->masks[p->n_mask_layers++];
         ml->node = n;
         ml->value = n->out[0];
-        /* Conv: channels are dim 1; Gemm/MatMul: units are the last dim. */
-        ml->channels = (int)(n->op == &dmbp__op_conv ? s->dims[1]
-                                                      : s->dims[s->ndim - 1]);
+        ml->channels = (int)(fmap ? s->dims[1] : s->dims[s->ndim - 1]);
         ml->offset = p->n_masks;
         p->n_masks += ml->channels;
     }

@@ -6,20 +6,15 @@
 
 static const char *const map_names[] = {"map"};
 
-static bool is_activation(const dmbp_node *n)
-{
-    return n->op == &dmbp__op_relu || n->op == &dmbp__op_leakyrelu ||
-           n->op == &dmbp__op_clip;
-}
 
 /* The layer's value: a node (its first output) or value named `name`;
- * by default the last Conv, or the activation right after it. */
+ * by default the last feature-map layer (Conv), or the activation right after it. */
 static dmbp_status find_layer(const dmbp_model *m, const char *name, int *out)
 {
     if (!name) {
         int last = -1;
         for (int i = 0; i < m->n_nodes; i++)
-            if (!m->nodes[i].dead && m->nodes[i].op == &dmbp__op_conv)
+            if (dmbp__op_is(&m->nodes[i], DMBP_OP_FEATURE_MAP))
                 last = i;
         if (last < 0)
             return dmbp_set_error(DMBP_ERR_UNSUPPORTED, "%s: Grad-CAM needs "
@@ -30,7 +25,7 @@ static dmbp_status find_layer(const dmbp_model *m, const char *name, int *out)
             for (int i = last + 1; i < m->n_nodes; i++) {
                 const dmbp_node *n = &m->nodes[i];
                 if (!n->dead && n->n_in > 0 && n->in[0] == v &&
-                    is_activation(n)) {
+                    dmbp__op_is(n, DMBP_OP_GATE)) {
                     v = n->out[0];
                     break;
                 }
@@ -52,7 +47,7 @@ static dmbp_status find_layer(const dmbp_model *m, const char *name, int *out)
     char list[512] = "";
     size_t len = 0;
     for (int i = 0; i < m->n_nodes && len < sizeof list - 64; i++)
-        if (!m->nodes[i].dead && m->nodes[i].op == &dmbp__op_conv)
+        if (dmbp__op_is(&m->nodes[i], DMBP_OP_FEATURE_MAP))
             len += (size_t)snprintf(list + len, sizeof list - len, "%s%s",
                                     len ? ", " : "", m->nodes[i].name);
     return dmbp_set_error(DMBP_ERR_ARG, "%s: no layer '%s' (Conv layers: %s)",

@@ -209,7 +209,18 @@ static dmbp_status bn_tangent(plan_builder *b, const dmbp_node *n)
     return bn_scale_step(b, n, &x->md, x->tan, y->tan);
 }
 
+static void bn_affine(const dmbp_node *n, int *channels, const float **scale,
+                      const float **shift)
+{
+    const bn_params *bp = n->priv;
+    *channels = bp->channels;
+    *scale = bp->scale;
+    *shift = bp->shift;
+}
+
 const op_entry dmbp__op_batchnorm = {
     .type = "BatchNormalization", .check = bn_check, .infer = bn_infer,
     .plan = bn_plan, .backward = bn_backward, .tangent = bn_tangent,
-    .release = bn_release};
+    .release = bn_release,
+    .traits = DMBP_OP_CHANNEL_AFFINE,
+    .channel_affine = bn_affine};

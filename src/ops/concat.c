@@ -157,4 +157,5 @@ static dmbp_status concat_tangent(plan_builder *b, const dmbp_node *n)
 const op_entry dmbp__op_concat = {
     .type = "Concat", .check = concat_check, .infer = concat_infer,
     .plan = concat_plan, .backward = concat_backward,
-    .tangent = concat_tangent};
+    .tangent = concat_tangent,
+    .traits = DMBP_OP_LAYOUT};

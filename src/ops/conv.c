@@ -325,4 +325,4 @@ const op_entry dmbp__op_conv = {
     .backward = conv_backward,
     .tangent = conv_tangent,
     .release = free,
-};
+    .traits = DMBP_OP_WEIGHTS | DMBP_OP_FEATURE_MAP | DMBP_OP_FOLD_TARGET};

@@ -210,12 +210,15 @@ static dmbp_status eltwise_tangent(plan_builder *b, const dmbp_node *n)
 const op_entry dmbp__op_relu = {
     .type = "Relu", .check = relu_check, .infer = same_infer,
     .plan = eltwise_plan, .backward = eltwise_backward,
-    .tangent = eltwise_tangent, .release = free};
+    .tangent = eltwise_tangent, .release = free,
+    .traits = DMBP_OP_GATE};
 const op_entry dmbp__op_leakyrelu = {
     .type = "LeakyRelu", .check = leakyrelu_check, .infer = same_infer,
     .plan = eltwise_plan, .backward = eltwise_backward,
-    .tangent = eltwise_tangent, .release = free};
+    .tangent = eltwise_tangent, .release = free,
+    .traits = DMBP_OP_GATE};
 const op_entry dmbp__op_clip = {
     .type = "Clip", .check = clip_check, .infer = same_infer,
     .plan = eltwise_plan, .backward = eltwise_backward,
-    .tangent = eltwise_tangent, .release = free};
+    .tangent = eltwise_tangent, .release = free,
+    .traits = DMBP_OP_GATE};

@@ -402,8 +402,10 @@ static dmbp_status gemm_tangent(plan_builder *b, const dmbp_node *n)
 const op_entry dmbp__op_gemm = {
     .type = "Gemm", .check = gemm_check, .infer = gemm_infer,
     .plan = gemm_plan, .backward = gemm_backward, .tangent = gemm_tangent,
-    .release = gemm_release};
+    .release = gemm_release,
+    .traits = DMBP_OP_WEIGHTS};
 const op_entry dmbp__op_matmul = {
     .type = "MatMul", .check = matmul_check, .infer = gemm_infer,
     .plan = gemm_plan, .backward = gemm_backward, .tangent = gemm_tangent,
-    .release = gemm_release};
+    .release = gemm_release,
+    .traits = DMBP_OP_WEIGHTS};

@@ -223,4 +223,5 @@ static dmbp_status pad_tangent(plan_builder *b, const dmbp_node *n)
 const op_entry dmbp__op_pad = {
     .type = "Pad", .check = pad_check, .infer = pad_infer,
     .plan = pad_plan, .backward = pad_backward, .tangent = pad_tangent,
-    .release = free};
+    .release = free,
+    .traits = DMBP_OP_LAYOUT};

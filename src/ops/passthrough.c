@@ -45,7 +45,9 @@ static dmbp_status bypassed_plan(plan_builder *b, const dmbp_node *n)
 
 const op_entry dmbp__op_dropout = {
     .type = "Dropout", .check = dropout_check, .infer = same_infer,
-    .plan = bypassed_plan};
+    .plan = bypassed_plan,
+    .traits = DMBP_OP_PASSTHROUGH};
 const op_entry dmbp__op_identity = {
     .type = "Identity", .check = identity_check, .infer = same_infer,
-    .plan = bypassed_plan};
+    .plan = bypassed_plan,
+    .traits = DMBP_OP_PASSTHROUGH};

@@ -474,12 +474,15 @@ static dmbp_status pool_plan(plan_builder *b, const dmbp_node *n)
 const op_entry dmbp__op_maxpool = {
     .type = "MaxPool", .check = maxpool_check, .infer = pool_infer,
     .plan = pool_plan, .backward = maxpool_backward,
-    .tangent = maxpool_tangent, .release = free};
+    .tangent = maxpool_tangent, .release = free,
+    .traits = DMBP_OP_POOL};
 const op_entry dmbp__op_averagepool = {
     .type = "AveragePool", .check = averagepool_check, .infer = pool_infer,
     .plan = pool_plan, .backward = avgpool_backward,
-    .tangent = avgpool_tangent, .release = free};
+    .tangent = avgpool_tangent, .release = free,
+    .traits = DMBP_OP_POOL};
 const op_entry dmbp__op_globalaveragepool = {
     .type = "GlobalAveragePool", .check = gap_check, .infer = pool_infer,
     .plan = pool_plan, .backward = avgpool_backward,
-    .tangent = avgpool_tangent, .release = free};
+    .tangent = avgpool_tangent, .release = free,
+    .traits = DMBP_OP_POOL};

@@ -154,8 +154,10 @@ static dmbp_status view_tangent(plan_builder *b, const dmbp_node *n)
 
 const op_entry dmbp__op_flatten = {
     .type = "Flatten", .check = flatten_check, .infer = flatten_infer,
-    .plan = view_plan, .backward = view_backward, .tangent = view_tangent};
+    .plan = view_plan, .backward = view_backward, .tangent = view_tangent,
+    .traits = DMBP_OP_LAYOUT};
 const op_entry dmbp__op_reshape = {
     .type = "Reshape", .check = reshape_check, .infer = reshape_infer,
     .plan = view_plan, .backward = view_backward, .tangent = view_tangent,
-    .release = free};
+    .release = free,
+    .traits = DMBP_OP_LAYOUT};

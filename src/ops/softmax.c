@@ -73,4 +73,5 @@ static dmbp_status softmax_plan(plan_builder *b, const dmbp_node *n)
 
 const op_entry dmbp__op_softmax = {
     .type = "Softmax", .check = softmax_check, .infer = softmax_infer,
-    .plan = softmax_plan};
+    .plan = softmax_plan,
+    .traits = DMBP_OP_OUTPUT_NORMALIZER};
