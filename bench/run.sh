@@ -25,6 +25,8 @@
 #   BENCH_OUT=DIR          results (default bench/results in the build tree)
 #   BENCH_PYTHON=/usr/bin/python3   (needs python3-torch, -torchvision, -onnx)
 #   BENCH_FPMATH=f32|bf16  same as --fpmath
+#   BENCH_BUSY=1           also bench/busy.sh: the shipped model's DMBP with
+#                          1 and 2 threads beside a CPU-bound process (0: skip)
 set -eu
 
 srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -189,6 +191,12 @@ if [ "$FPMATH" = bf16 ]; then
             echo "$line" | sed "s/^{/{\"model\":\"$m\",\"bf16_probe\":true,/" >> "$RES"
         fi
     done
+fi
+
+# ---- a busy machine: 1 vs 2 threads with a competing process -----------------
+if [ "${BENCH_BUSY:-1}" != 0 ]; then
+    echo "bench: busy machine (bench/busy.sh)" >&2
+    BUSY_OUT="$OUT/busy-$stamp.md" sh "$srcdir/bench/busy.sh" >&2 || true
 fi
 
 printf '{"impl":"system","load_end":"%s"}\n' "$(cut -d' ' -f1-3 /proc/loadavg)" >> "$RES"

@@ -159,6 +159,9 @@ DMBP_API int64_t dmbp_model_num_params(const dmbp_model *m);
 DMBP_API int dmbp_model_num_nodes(const dmbp_model *m);
 DMBP_API const char *dmbp_model_node_op(const dmbp_model *m, int i);
 DMBP_API const char *dmbp_model_node_name(const dmbp_model *m, int i);
+/* Node i's op traits (DMBP_OP_* bits, from the op table), 0 if i is out
+ * of range. */
+DMBP_API unsigned dmbp_model_node_traits(const dmbp_model *m, int i);
 
 /* Model metadata (ONNX metadata_props), in file order. */
 DMBP_API int dmbp_model_num_metadata(const dmbp_model *m);
@@ -298,6 +301,10 @@ DMBP_API DMBP_NODISCARD dmbp_status dmbp_plan_output(dmbp_plan *p,
 
 #define DMBP_BACKWARD_GUIDED 1u /* guided backprop: activations also pass
                                    only positive incoming signal */
+
+/* The shape of node i's (first) output in this plan, numbered as
+ * dmbp_model_node_op; ndim 0 if i is out of range. */
+DMBP_API dmbp_shape dmbp_plan_node_output_shape(const dmbp_plan *p, int i);
 
 /* Masks per lane (0 for a forward-only plan), mask layers, and layer i's
  * name (its node), channel count and offset in a lane's masks. */

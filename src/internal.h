@@ -153,6 +153,9 @@ static inline bool dmbp__has_in(const dmbp_node *n, int i)
 /* Add a value to the model; returns its index or -1 (NOMEM set). */
 int dmbp__model_add_value(dmbp_model *m, const char *name);
 
+/* model.c: live node i (the public numbering), or NULL. */
+const dmbp_node *dmbp__live_node(const dmbp_model *m, int i);
+
 /* graph.c: simplify, order, infer shapes at load. */
 dmbp_status dmbp__graph_finish(dmbp_model *m);
 /* Infer every value's shape from the input shape; shapes[] has n_values

@@ -65,7 +65,7 @@ int64_t dmbp_model_num_params(const dmbp_model *m)
 }
 
 /* Live nodes are numbered 0.. in execution order for the public API. */
-static const dmbp_node *live_node(const dmbp_model *m, int i)
+const dmbp_node *dmbp__live_node(const dmbp_model *m, int i)
 {
     for (int k = 0; k < m->n_nodes; k++) {
         if (m->nodes[k].dead)
@@ -86,14 +86,20 @@ int dmbp_model_num_nodes(const dmbp_model *m)
 
 const char *dmbp_model_node_op(const dmbp_model *m, int i)
 {
-    const dmbp_node *n = live_node(m, i);
+    const dmbp_node *n = dmbp__live_node(m, i);
     return n ? n->op_type : NULL;
 }
 
 const char *dmbp_model_node_name(const dmbp_model *m, int i)
 {
-    const dmbp_node *n = live_node(m, i);
+    const dmbp_node *n = dmbp__live_node(m, i);
     return n ? n->name : NULL;
+}
+
+unsigned dmbp_model_node_traits(const dmbp_model *m, int i)
+{
+    const dmbp_node *n = dmbp__live_node(m, i);
+    return n && n->op ? n->op->traits : 0;
 }
 
 int dmbp_model_num_metadata(const dmbp_model *m)

@@ -756,6 +756,13 @@ bool dmbp__plan_override(plan_builder *b, int v)
     return b->p->over && b->p->over[v];
 }
 
+dmbp_shape dmbp_plan_node_output_shape(const dmbp_plan *p, int i)
+{
+    dmbp_shape none = {0};
+    const dmbp_node *n = p ? dmbp__live_node(p->m, i) : NULL;
+    return n && n->n_out > 0 ? p->vals[n->out[0]].shape : none;
+}
+
 dmbp_status dmbp_plan_create(const dmbp_model *m, const dmbp_plan_options *o,
                              dmbp_plan **out)
 {

@@ -21,6 +21,12 @@ enum {
                              (on the command line it is a usage error) */
 };
 
+/* A growing list of malloc'ed strings. */
+typedef struct cli_names {
+    int n, cap;
+    char **v;
+} cli_names;
+
 /* Print "dmbp: <library detail>" and return the exit status for st. */
 int cli_fail(dmbp_status st);
 /* Print "dmbp: <message>" for a command-line problem; returns EXIT_USAGE. */
@@ -64,6 +70,7 @@ void cli_json_str(FILE *f, const char *s);
 /* Preprocessed images explained together, and what came back. */
 typedef struct cli_xrun {
     dmbp_model *m;
+    cli_names labels;      /* --labels, or none */
     dmbp_result *r;
     dmbp_image *bg;        /* per image: the input in [0,1], not normalised */
     int n, c, h, w;
@@ -81,8 +88,41 @@ const char *cli_xrun_label(const cli_xrun *run, int cls);
 /* Fail with EXIT_IO unless the directory part of path exists and is
  * writable: checked before a long computation whose result would be lost. */
 int cli_check_writable_dir(const char *path);
-/* Basename of path without a final ".png" (any case), malloc'ed. */
+/* ---- inputs and outputs (src/cli/inputs.c) ---- */
+
+
+void cli_names_free(cli_names *l);
+int cli_names_add(cli_names *l, const char *s);
+/* dir's PNG and JPEG files (by extension, *.truth.png and hidden files
+ * excepted), sorted by name, appended to out; EXIT_IO if there are none. */
+int cli_list_dir(const char *dir, cli_names *out);
+/* IMAGE arguments: a directory becomes its images, "-" stays (standard
+ * input, at most once), anything else is a file. Message printed and exit
+ * status returned on failure; free out with cli_names_free either way. */
+int cli_expand_images(const char *const *args, int n, cli_names *out);
+/* Load one image: a file, or "-" for standard input (read whole once). */
+dmbp_status cli_load_image(const char *path, dmbp_image *out);
+/* Basename of path without a final .png/.jpg/.jpeg (any case), "stdin"
+ * for "-"; malloc'ed. */
 char *cli_stem(const char *path);
+/* ---- labels and targets (src/cli/targets.c) ---- */
+
+/* --labels FILE: one per line; fewer than classes is EXIT_FORMAT. */
+int cli_labels_read(const char *path, int classes, cli_names *l);
+/* Class c's label: from l if it has any, else the model's; or NULL. */
+const char *cli_label(const dmbp_model *m, const cli_names *l, int c);
+/* targets[i] for image i of n from --target or --targets FILE: a class,
+ * or -1 (auto: the top class). "top:K" runs the model on the images xs
+ * (n x c x h x w) once; with xs NULL it is refused. Labels match exactly,
+ * else ignoring case. */
+int cli_targets_resolve(const cli_flags *f, const dmbp_model *m,
+                        const cli_names *labels, const float *xs, int n,
+                        int c, int h, int w, int *targets);
+
+/* May the run write path? Not if it is one of the inputs (status 2) or a
+ * directory (3); an existing file only with force (else 2). */
+int cli_check_output(const char *path, const char *const *inputs,
+                     int n_inputs, bool force);
 
 /* DMBP masks of image i as JSON at path, atomically (src/cli/masks.c). */
 int cli_masks_write(const char *path, const cli_xrun *run, int image,

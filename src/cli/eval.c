@@ -511,6 +511,7 @@ int cmd_eval(int argc, char **argv)
     dmbp_eval_options_init(&e.eo);
     ev_run r = {.against = -1};
     ev_images im = {0};
+    cli_names labels = {0};
     dmbp_model *model = NULL;
     const char *model_path = NULL;
     double t_start = cli_now();
@@ -528,14 +529,17 @@ int cmd_eval(int argc, char **argv)
         rc = cli_fail(st);
         goto done;
     }
-    int classes = dmbp_model_num_classes(model);
     int target = -1;
-    if (f->target && strcmp(f->target, "auto") &&
-        !cli_parse_int(f->target, 0, classes - 1, &target)) {
-        rc = cli_usage_error("--target '%s': expected auto or a class from "
-                             "0 to %d", f->target, classes - 1);
+    if (f->labels)
+        rc = cli_labels_read(f->labels, dmbp_model_num_classes(model),
+                             &labels);
+    /* One target for every image: top:K, which needs each image's
+     * logits, is explain's. */
+    if (!rc)
+        rc = cli_targets_resolve(f, model, &labels, NULL, 1, 0, 0, 0,
+                                 &target);
+    if (rc)
         goto done;
-    }
     dmbp_preprocess_options pre;
     rc = cli_apply_pre(model, f, &pre);
     if (!rc)
@@ -550,6 +554,7 @@ int cmd_eval(int argc, char **argv)
     r.n = im.n;
     r.offset = e.offset;
     r.target = target;
+    r.labels = &labels;
     r.eo = e.eo;
     r.points = dmbp_eval_curve_points(&e.eo, im.h, im.w);
     if (r.points < 2) {
@@ -605,6 +610,7 @@ done:
     free(r.layer_names);
     ev_images_free(&im);
     dmbp_model_free(model);
+    cli_names_free(&labels);
     cli_args_free(&e.a);
     return rc;
 }

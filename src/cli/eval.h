@@ -83,6 +83,7 @@ typedef struct ev_run {
     const ev_images *images;
     int n, offset;
     int target;               /* --target, or -1: each image's top class */
+    const cli_names *labels;  /* --labels, or empty: the model's        */
     dmbp_eval_options eo;
     int points;               /* deletion / insertion curve points      */
     int aopc_points;          /* regions + 1 (fewer if fewer tiles)     */

@@ -210,44 +210,16 @@ static int paths_add(paths *ps, char *s)
     return EXIT_OK;
 }
 
-static int by_name(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
+/* A directory's images, by the rules IMAGE arguments follow. */
 static int list_dir(const char *dir, paths *ps)
 {
-    DIR *d = opendir(dir);
-    if (!d) {
-        fprintf(stderr, "dmbp: %s: cannot open: %s\n", dir, strerror(errno));
-        return EXIT_IO;
+    cli_names l = {0};
+    int rc = cli_list_dir(dir, &l);
+    for (int i = 0; !rc && i < l.n; i++) {
+        rc = paths_add(ps, l.v[i]);
+        l.v[i] = NULL;
     }
-    int rc = EXIT_OK;
-    struct dirent *e;
-    size_t dl = strlen(dir);
-    bool slash = dl && dir[dl - 1] == '/';
-    while (!rc && (e = readdir(d))) {
-        size_t len = strlen(e->d_name);
-        if (len <= 4 || e->d_name[0] == '.' ||
-            strcasecmp(e->d_name + len - 4, ".png"))
-            continue;
-        char *full = malloc(dl + len + 2);
-        if (full)
-            snprintf(full, dl + len + 2, "%s%s%s", dir, slash ? "" : "/",
-                     e->d_name);
-        struct stat sb;
-        if (full && (stat(full, &sb) != 0 || !S_ISREG(sb.st_mode))) {
-            free(full);
-            continue;
-        }
-        rc = paths_add(ps, full);
-    }
-    closedir(d);
-    if (!rc && ps->n == 0)
-        rc = cli_usage_error("--images %s: the directory has no .png file",
-                             dir);
-    if (!rc)
-        qsort(ps->p, (size_t)ps->n, sizeof *ps->p, by_name);
+    cli_names_free(&l);
     return rc;
 }
 
@@ -314,7 +286,7 @@ static int load_pngs(const char *spec, bool dir, int offset, int count,
         im->index[i] = offset + i;
         im->n = i + 1;
         dmbp_image raw = {0};
-        dmbp_status st = dmbp_image_load_png(im->names[i], &raw);
+        dmbp_status st = cli_load_image(im->names[i], &raw);
         if (st)
             rc = cli_fail(st);
         else

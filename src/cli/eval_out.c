@@ -217,7 +217,7 @@ void ev_write_csv(FILE *f, const ev_run *r)
             csv_str(f, r->images->names[i]);
             fprintf(f, ",%d,%s,%d,", r->images->index[i], name_of(r, m),
                     em->target[i]);
-            const char *label = dmbp_model_label(r->model, em->target[i]);
+            const char *label = cli_label(r->model, r->labels, em->target[i]);
             csv_str(f, label ? label : "");
             csv_num(f, em->prob[i]);
             for (int k = 0; k < EV_METRICS; k++)

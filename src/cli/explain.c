@@ -2,10 +2,12 @@
  * arrays (the options and the computation are in explain_run.c). */
 #include "cli.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 static int out_of_memory(void)
 {
@@ -30,22 +32,91 @@ static char *concat3(const char *a, const char *b, const char *c)
     return s;
 }
 
-/* Image i's output prefix: -o as given for one image, "<o>-<i>" for
- * several, else "<stem>-<method>" in the current directory. */
-static char *prefix_for(const char *out, const char *image, int i, int n,
-                        dmbp_method method)
+typedef struct explain_opts {
+    cli_args a;
+    dmbp_method method;
+    const char *out;    /* -o PREFIX */
+    const char *masks;  /* --masks FILE */
+    bool json;
+} explain_opts;
+
+/* Extensions of our outputs: -o out.png means the prefix "out". */
+static const char *const out_ext[] = {".png", ".npy"};
+
+/* Where outputs go: a directory (-O DIR, or -o naming one), or a -o
+ * prefix without its extension; NULL both: the current directory. */
+typedef struct out_naming {
+    char *dir, *prefix;
+} out_naming;
+
+static int naming_init(const explain_opts *e, out_naming *nm)
 {
-    char num[16];
-    if (out && n == 1)
-        return concat3(out, "", "");
-    if (out) {
-        snprintf(num, sizeof num, "-%d", i + 1);
-        return concat3(out, num, "");
+    const char *o = e->out, *d = e->a.f.output_dir;
+    if (o && d)
+        return cli_usage_error("-o and -O (--output-dir) exclude each other");
+    struct stat sb;
+    size_t len = o ? strlen(o) : 0;
+    if (o && (o[len - 1] == '/' || (stat(o, &sb) == 0 && S_ISDIR(sb.st_mode))))
+        d = o, o = NULL;
+    if (d) {
+        /* One level is created; a missing parent is the user's typo. */
+        if (mkdir(d, 0777) != 0 && errno != EEXIST) {
+            fprintf(stderr, "dmbp: %s: cannot create the output directory: "
+                    "%s\n", d, strerror(errno));
+            return EXIT_IO;
+        }
+        if (stat(d, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+            fprintf(stderr, "dmbp: %s: not a directory\n", d);
+            return EXIT_IO;
+        }
+        if (!(nm->dir = strdup(d)))
+            return out_of_memory();
+        size_t dl = strlen(nm->dir);
+        while (dl > 1 && nm->dir[dl - 1] == '/')
+            nm->dir[--dl] = 0;
     }
+    if (o) {
+        for (size_t k = 0; k < sizeof out_ext / sizeof *out_ext; k++) {
+            size_t lx = strlen(out_ext[k]);
+            if (len > lx && !strcasecmp(o + len - lx, out_ext[k])) {
+                len -= lx;
+                break;
+            }
+        }
+        if (!(nm->prefix = strndup(o, len)))
+            return out_of_memory();
+    }
+    return EXIT_OK;
+}
+
+/* Image i of n's output prefix: DIR/<stem>-<method>, the -o prefix for one
+ * image, PREFIX-<NN>-<stem> for several (numbers zero-padded so that they
+ * sort), else <stem>-<method> in the current directory. */
+static char *prefix_for(const out_naming *nm, const char *image, int i,
+                        int n, dmbp_method method)
+{
+    if (nm->prefix && n == 1)
+        return strdup(nm->prefix);
     char *stem = cli_stem(image);
     if (!stem)
         return NULL;
-    char *s = concat3(stem, "-", dmbp_method_name(method));
+    int digits = 2;
+    for (int m = n; m >= 100; m /= 10)
+        digits++;
+    const char *dir = nm->dir ? nm->dir : "";
+    size_t cap = strlen(dir) + strlen(stem) + 64 +
+                 (nm->prefix ? strlen(nm->prefix) : 0);
+    char *s = malloc(cap);
+    if (s) {
+        char num[16];
+        snprintf(num, sizeof num, "%0*d", digits & 15, i + 1);
+        if (nm->prefix)
+            snprintf(s, cap, "%s-%s-%s", nm->prefix, num, stem);
+        else
+            snprintf(s, cap, "%s%s%s-%s", dir,
+                     nm->dir && strcmp(dir, "/") ? "/" : "", stem,
+                     dmbp_method_name(method));
+    }
     free(stem);
     return s;
 }
@@ -76,13 +147,6 @@ static char *masks_path_for(const char *file, int i, int n)
 /* Writing the results                                                */
 /* ------------------------------------------------------------------ */
 
-typedef struct explain_opts {
-    cli_args a;
-    dmbp_method method;
-    const char *out;    /* -o PREFIX */
-    const char *masks;  /* --masks FILE */
-    bool json;
-} explain_opts;
 
 /* One image's output files, in the order they are written. */
 enum { OUT_PNG, OUT_POS, OUT_NEG, OUT_MAPPINGS, OUT_NPY, OUT_MASKS, OUT_N };
@@ -330,22 +394,56 @@ static int parse(int argc, char **argv, explain_opts *e, const char **model,
     return cli_check_methods(&e->a, 1u << e->method, what);
 }
 
+/* Every file the run will write, checked before any work: not an input,
+ * not an existing file unless --force, somewhere writable. */
+static int check_outputs(const explain_opts *e, const char *model,
+                         const cli_names *imgs, char **prefixes)
+{
+    const char **inputs = malloc(((size_t)imgs->n + 1) * sizeof *inputs);
+    if (!inputs)
+        return out_of_memory();
+    inputs[0] = model;
+    memcpy(inputs + 1, imgs->v, (size_t)imgs->n * sizeof *inputs);
+    int rc = cli_check_writable_dir(prefixes[0]);
+    if (!rc && e->masks)
+        rc = cli_check_writable_dir(e->masks);
+    for (int i = 0; i < imgs->n && !rc; i++) {
+        char *paths[OUT_N] = {NULL};
+        rc = make_paths(e, prefixes[i], i, imgs->n, paths);
+        for (int k = 0; k < OUT_N && !rc; k++)
+            if (paths[k])
+                rc = cli_check_output(paths[k], inputs, imgs->n + 1,
+                                      e->a.f.force);
+        free_paths(paths);
+    }
+    free(inputs);
+    return rc;
+}
+
 int cmd_explain(int argc, char **argv)
 {
     explain_opts e = {.out = NULL};
     const char *model = NULL;
-    const char **images = NULL;
+    const char **args = NULL;
     char **prefixes = NULL;
-    int n = 0;
+    int n_args = 0;
+    cli_names imgs = {0};
+    out_naming nm = {NULL, NULL};
     cli_xrun run = {0};
     writer wr = {0};
-    int rc = parse(argc, argv, &e, &model, &images, &n);
+    int rc = parse(argc, argv, &e, &model, &args, &n_args);
     if (rc < 0) {
         rc = EXIT_OK; /* --help */
         goto done;
     }
+    if (!rc)
+        rc = naming_init(&e, &nm);
+    if (!rc)
+        rc = cli_expand_images(args, n_args, &imgs);
     if (rc)
         goto done;
+    int n = imgs.n;
+    char **images = imgs.v;
 
     /* Before any work: two images must not write the same files, and the
      * files must have somewhere to go. */
@@ -355,7 +453,7 @@ int cmd_explain(int argc, char **argv)
         goto done;
     }
     for (int i = 0; i < n && !rc; i++) {
-        prefixes[i] = prefix_for(e.out, images[i], i, n, e.method);
+        prefixes[i] = prefix_for(&nm, images[i], i, n, e.method);
         if (!prefixes[i]) {
             rc = out_of_memory();
             break;
@@ -369,13 +467,12 @@ int cmd_explain(int argc, char **argv)
             }
     }
     if (!rc)
-        rc = cli_check_writable_dir(prefixes[0]);
-    if (!rc && e.masks)
-        rc = cli_check_writable_dir(e.masks);
+        rc = check_outputs(&e, model, &imgs, prefixes);
     if (rc)
         goto done;
 
-    rc = cli_xrun_explain(&run, model, images, n, &e.a, e.method);
+    rc = cli_xrun_explain(&run, model, (const char **)images, n, &e.a,
+                          e.method);
     if (!rc)
         rc = writer_init(&wr, &run);
     for (int i = 0; i < n && !rc; i++) {
@@ -391,9 +488,12 @@ done:
     writer_free(&wr);
     cli_xrun_free(&run);
     if (prefixes)
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < imgs.n; i++)
             free(prefixes[i]);
     free(prefixes);
+    free(nm.dir);
+    free(nm.prefix);
+    cli_names_free(&imgs);
     cli_args_free(&e.a);
     return rc;
 }

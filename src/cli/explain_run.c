@@ -49,12 +49,13 @@ void cli_xrun_free(cli_xrun *run)
             dmbp_image_free(&run->bg[i]);
     free(run->bg);
     dmbp_model_free(run->m);
+    cli_names_free(&run->labels);
     memset(run, 0, sizeof *run);
 }
 
 const char *cli_xrun_label(const cli_xrun *run, int cls)
 {
-    return dmbp_model_label(run->m, cls);
+    return cli_label(run->m, &run->labels, cls);
 }
 
 static int out_of_memory(void)
@@ -74,7 +75,7 @@ static int load_image(const char *path, const dmbp_preprocess_options *pre,
         raw.std[c] = 1;
     }
     dmbp_image img = {0};
-    dmbp_status st = dmbp_image_load_png(path, &img);
+    dmbp_status st = cli_load_image(path, &img);
     if (!st)
         st = dmbp_image_preprocess(&img, pre, x);
     if (!st)
@@ -90,12 +91,12 @@ int cli_xrun_explain(cli_xrun *run, const char *model, const char **images,
     dmbp_status st = dmbp_model_load(model, &run->m);
     if (st)
         return cli_fail(st);
-    int classes = dmbp_model_num_classes(run->m);
-    int target = -1;
-    if (f->target && strcmp(f->target, "auto") &&
-        !cli_parse_int(f->target, 0, classes - 1, &target))
-        return cli_usage_error("--target '%s': expected auto or a class "
-                               "from 0 to %d", f->target, classes - 1);
+    if (f->labels) {
+        int rc = cli_labels_read(f->labels, dmbp_model_num_classes(run->m),
+                                 &run->labels);
+        if (rc)
+            return rc;
+    }
     dmbp_preprocess_options pre;
     int rc = cli_apply_pre(run->m, f, &pre);
     if (rc)
@@ -155,8 +156,10 @@ int cli_xrun_explain(cli_xrun *run, const char *model, const char **images,
         rc = out_of_memory();
         goto done;
     }
-    for (int i = 0; i < n; i++)
-        targets[i] = target;
+    rc = cli_targets_resolve(f, run->m, &run->labels, xs, n, run->c, run->h,
+                             run->w, targets);
+    if (rc)
+        goto done;
 
     cli_progress p;
     cli_progress_start(&p, f->quiet);
@@ -179,21 +182,6 @@ done:
 /* ------------------------------------------------------------------ */
 /* Output names                                                       */
 /* ------------------------------------------------------------------ */
-
-char *cli_stem(const char *path)
-{
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    size_t len = strlen(base);
-    if (len > 4 && !strcasecmp(base + len - 4, ".png"))
-        len -= 4;
-    char *s = malloc(len + 1);
-    if (s) {
-        memcpy(s, base, len);
-        s[len] = 0;
-    }
-    return s;
-}
 
 int cli_check_writable_dir(const char *path)
 {

@@ -20,6 +20,80 @@ static void shape_str(const dmbp_shape *s, char *buf, size_t cap)
         snprintf(buf + k, cap - k, "]");
 }
 
+/* Layer i's mask-layer channels in plan p, or 0 if it is not a mask
+ * site (the plan names its mask layers by their node's name). */
+static int mask_channels(const dmbp_plan *p, const char *node)
+{
+    for (int k = 0; k < dmbp_plan_num_mask_layers(p); k++) {
+        const char *name;
+        int ch;
+        int64_t off;
+        if (!dmbp_plan_mask_layer(p, k, &name, &ch, &off) && name && node &&
+            !strcmp(name, node))
+            return ch;
+    }
+    return 0;
+}
+
+/* A reverse plan for one image of the preprocessed size: its shapes and
+ * mask layers are what explain uses. */
+static int layers_plan(const dmbp_model *m, const dmbp_preprocess_options *pre,
+                       dmbp_plan **p)
+{
+    dmbp_plan_options po;
+    dmbp_plan_options_init(&po);
+    dmbp_shape in = dmbp_model_input_shape(m);
+    po.reverse = 1;
+    if (in.ndim == 4) {
+        po.height = in.dims[2] ? (int)in.dims[2] : pre->crop;
+        po.width = in.dims[3] ? (int)in.dims[3] : pre->crop;
+    }
+    dmbp_status st = dmbp_plan_create(m, &po, p);
+    return st ? cli_fail(st) : EXIT_OK;
+}
+
+static void print_layers(const dmbp_model *m, const dmbp_plan *p, bool json)
+{
+    char buf[160];
+    int n = dmbp_model_num_nodes(m);
+    if (json) {
+        printf(", \"layers\": [");
+        for (int i = 0; i < n; i++) {
+            dmbp_shape s = dmbp_plan_node_output_shape(p, i);
+            printf("%s{\"name\": ", i ? ", " : "");
+            cli_json_str(stdout, dmbp_model_node_name(m, i));
+            printf(", \"op\": ");
+            cli_json_str(stdout, dmbp_model_node_op(m, i));
+            printf(", \"shape\": [");
+            for (int d = 0; d < s.ndim; d++)
+                printf("%s%lld", d ? ", " : "", (long long)s.dims[d]);
+            int ch = mask_channels(p, dmbp_model_node_name(m, i));
+            printf("], \"mask_site\": %s, \"feature_map\": %s}",
+                   ch ? "true" : "false",
+                   dmbp_model_node_traits(m, i) & DMBP_OP_FEATURE_MAP
+                       ? "true" : "false");
+        }
+        printf("]");
+        return;
+    }
+    dmbp_shape in = dmbp_plan_input_shape(p);
+    shape_str(&in, buf, sizeof buf);
+    printf("layers      %d, output shapes for an input of %s; mask: a DMBP "
+           "mask site and its channels\n", n, buf);
+    printf("  %-4s %-34s %-14s %-20s %s\n", "#", "name", "op", "output",
+           "mask");
+    for (int i = 0; i < n; i++) {
+        dmbp_shape s = dmbp_plan_node_output_shape(p, i);
+        shape_str(&s, buf, sizeof buf);
+        int ch = mask_channels(p, dmbp_model_node_name(m, i));
+        char mask[32] = "-";
+        if (ch)
+            snprintf(mask, sizeof mask, "yes (%d)", ch);
+        printf("  %-4d %-34s %-14s %-20s %s\n", i, dmbp_model_node_name(m, i),
+               dmbp_model_node_op(m, i), buf, mask);
+    }
+}
+
 int cmd_info(int argc, char **argv)
 {
     cli_args a;
@@ -29,7 +103,7 @@ int cmd_info(int argc, char **argv)
     if (!rc && a.n_pos > 1)
         rc = cli_usage_error("info: one model at a time");
     const char *path = rc ? NULL : a.pos[0];
-    bool json = a.f.json;
+    bool json = a.f.json, layers = a.f.layers;
     cli_args_free(&a);
     if (rc)
         return rc < 0 ? EXIT_OK : rc;
@@ -42,6 +116,11 @@ int cmd_info(int argc, char **argv)
     if (st) {
         dmbp_model_free(m);
         return cli_fail(st);
+    }
+    dmbp_plan *plan = NULL;
+    if (layers && (rc = layers_plan(m, &pre, &plan))) {
+        dmbp_model_free(m);
+        return rc;
     }
     const char *types[INFO_MAX_OP_TYPES];
     int counts[INFO_MAX_OP_TYPES], nt = 0;
@@ -91,7 +170,10 @@ int cmd_info(int argc, char **argv)
             printf("%s", c ? ", " : "");
             cli_json_str(stdout, dmbp_model_label(m, c));
         }
-        printf("]}\n");
+        printf("]");
+        if (plan)
+            print_layers(m, plan, true);
+        printf("}\n");
     } else {
         printf("model       %s\n", path);
         printf("producer    %s\n", dmbp_model_producer(m));
@@ -125,7 +207,10 @@ int cmd_info(int argc, char **argv)
             if (strcmp(k, DMBP_META_LABELS))
                 printf("metadata    %s = %s\n", k, v);
         }
+        if (plan)
+            print_layers(m, plan, false);
     }
+    dmbp_plan_free(plan);
     dmbp_model_free(m);
     return EXIT_OK;
 }

@@ -1,9 +1,30 @@
 /* dmbp: explain what an ONNX image classifier looked at. */
 #include "cli.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-int main(int argc, char **argv)
+/* A failed write to standard output or error (a full disk, a closed
+ * pipe, /dev/full) is an I/O error: flush both and check them before
+ * exiting, so that a lost report is never status 0. */
+static int finish(int rc)
+{
+    errno = 0;
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        int err = errno ? errno : EIO;
+        fprintf(stderr, "dmbp: standard output: write error: %s\n",
+                strerror(err));
+        rc = EXIT_IO;
+    }
+    errno = 0;
+    if (fflush(stderr) != 0 || ferror(stderr))
+        rc = EXIT_IO; /* nowhere left to say so */
+    return rc;
+}
+
+static int run(int argc, char **argv)
 {
     if (argc < 2)
         return cli_usage_error("no command given");
@@ -27,4 +48,29 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "eval"))
         return cmd_eval(argc - 1, argv + 1);
     return cli_usage_error("unknown command '%s'", cmd);
+}
+
+/* OpenMP threads that wait for work sleep instead of spinning: on a
+ * machine where another process holds a core, spinning threads take the
+ * CPU from the one thread still working, and every barrier then waits for
+ * a scheduler time slice (DMBP on the shipped model: 70-100 s with 2
+ * threads against 5 s with one; passive: 5-6.5 s, see docs/performance.md).
+ * The runtime reads the policy once, when the program is loaded, so it is
+ * set here and the program started again; a policy the user chose
+ * (OMP_WAIT_POLICY or GOMP_SPINCOUNT) is kept. */
+static void passive_wait_policy(char **argv)
+{
+    if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT"))
+        return;
+    if (setenv("OMP_WAIT_POLICY", "passive", 1) != 0)
+        return;
+    execv("/proc/self/exe", argv);
+    /* No /proc: go on with the runtime's default policy. */
+    unsetenv("OMP_WAIT_POLICY");
+}
+
+int main(int argc, char **argv)
+{
+    passive_wait_policy(argv);
+    return finish(run(argc, argv));
 }

@@ -151,7 +151,17 @@ int cmd_masks(int argc, char **argv)
         return rc < 0 ? EXIT_OK : rc;
     }
     model = a.pos[0];
-    image = a.pos[1];
+    cli_names imgs = {0};
+    rc = cli_expand_images(&a.pos[1], 1, &imgs);
+    if (!rc && imgs.n != 1)
+        rc = cli_usage_error("masks: one image at a time (%s holds %d)",
+                             a.pos[1], imgs.n);
+    if (rc) {
+        cli_names_free(&imgs);
+        cli_args_free(&a);
+        return rc;
+    }
+    image = imgs.v[0];
     out = a.f.out;
     if (a.f.given[CLI_O_TOP])
         top = a.f.top;
@@ -172,6 +182,9 @@ int cmd_masks(int argc, char **argv)
         return EXIT_INTERNAL;
     }
     rc = cli_check_writable_dir(path);
+    const char *inputs[2] = {model, image};
+    if (!rc)
+        rc = cli_check_output(path, inputs, 2, a.f.force);
     if (!rc)
         rc = cli_xrun_explain(&run, model, &image, 1, &a, DMBP_METHOD_DMBP);
     if (!rc)
@@ -186,6 +199,7 @@ int cmd_masks(int argc, char **argv)
     }
     cli_xrun_free(&run);
     free(path);
+    cli_names_free(&imgs);
     cli_args_free(&a);
     return rc;
 }

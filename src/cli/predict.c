@@ -10,61 +10,6 @@
 #define PREDICT_DEFAULT_TOP 5
 #define PREDICT_DEFAULT_BATCH 8
 #define PREDICT_MAX_BATCH 1024
-#define LABEL_MAX_LEN 4096
-
-typedef struct labels {
-    int n;
-    char **text;
-} labels;
-
-static void labels_free(labels *l)
-{
-    for (int i = 0; i < l->n; i++)
-        free(l->text[i]);
-    free(l->text);
-}
-
-static int labels_read(const char *path, labels *l)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        fprintf(stderr, "dmbp: %s: cannot open labels: %s\n", path,
-                strerror(errno));
-        return EXIT_IO;
-    }
-    char line[LABEL_MAX_LEN];
-    int cap = 0;
-    while (fgets(line, sizeof line, f)) {
-        size_t len = strlen(line);
-        if (len == sizeof line - 1 && line[len - 1] != '\n') {
-            fclose(f);
-            fprintf(stderr, "dmbp: %s: line %d is longer than %d bytes\n",
-                    path, l->n + 1, LABEL_MAX_LEN - 2);
-            return EXIT_FORMAT;
-        }
-        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-            line[--len] = 0;
-        if (l->n == cap) {
-            cap = cap ? 2 * cap : 64;
-            char **nt = realloc(l->text, (size_t)cap * sizeof *nt);
-            if (!nt) {
-                fclose(f);
-                fprintf(stderr, "dmbp: out of memory\n");
-                return EXIT_INTERNAL;
-            }
-            l->text = nt;
-        }
-        l->text[l->n] = strdup(line);
-        if (!l->text[l->n]) {
-            fclose(f);
-            fprintf(stderr, "dmbp: out of memory\n");
-            return EXIT_INTERNAL;
-        }
-        l->n++;
-    }
-    fclose(f);
-    return EXIT_OK;
-}
 
 typedef struct predict_opts {
     int top, batch;
@@ -72,14 +17,12 @@ typedef struct predict_opts {
     const char *labels_path;
 } predict_opts;
 
-static const char *label_of(const dmbp_model *m, const labels *l, int c)
+static const char *label_of(const dmbp_model *m, const cli_names *l, int c)
 {
-    if (l->n)
-        return c < l->n ? l->text[c] : NULL;
-    return dmbp_model_label(m, c);
+    return cli_label(m, l, c);
 }
 
-static void print_result(const dmbp_model *m, const labels *l,
+static void print_result(const dmbp_model *m, const cli_names *l,
                          const predict_opts *o, const char *image,
                          const float *logits, float *prob, int *order, int k)
 {
@@ -154,6 +97,15 @@ static int parse(int argc, char **argv, cli_args *a, predict_opts *o,
     return EXIT_OK;
 }
 
+/* The images: directories listed, "-" kept. */
+static int expand(cli_names *l, const char ***images, int *n_images)
+{
+    int rc = cli_expand_images(*images, *n_images, l);
+    *images = (const char **)l->v;
+    *n_images = l->n;
+    return rc;
+}
+
 typedef struct run {
     dmbp_model *m;
     dmbp_plan *plan;
@@ -166,7 +118,7 @@ typedef struct run {
     int pending;
 } run;
 
-static int flush(run *r, const labels *l, const predict_opts *o, int k)
+static int flush(run *r, const cli_names *l, const predict_opts *o, int k)
 {
     if (!r->pending)
         return EXIT_OK;
@@ -230,9 +182,12 @@ int cmd_predict(int argc, char **argv)
     const char *model = NULL;
     const char **images = NULL;
     int n_images = 0;
-    labels l = {0};
+    cli_names l = {0};
     run r = {0};
+    cli_names names = {0};
     int rc = parse(argc, argv, &a, &o, &model, &images, &n_images);
+    if (!rc)
+        rc = expand(&names, &images, &n_images);
     dmbp_preprocess_options pre;
     if (rc < 0) {
         rc = EXIT_OK; /* --help */
@@ -250,15 +205,9 @@ int cmd_predict(int argc, char **argv)
         goto done;
     int k = dmbp_model_num_classes(r.m);
     if (o.labels_path) {
-        rc = labels_read(o.labels_path, &l);
+        rc = cli_labels_read(o.labels_path, k, &l);
         if (rc)
             goto done;
-        if (l.n < k) {
-            fprintf(stderr, "dmbp: %s: %d labels for a model with %d "
-                    "classes\n", o.labels_path, l.n, k);
-            rc = EXIT_FORMAT;
-            goto done;
-        }
     }
     int batch = n_images < o.batch ? n_images : o.batch;
     r.logits = malloc((size_t)batch * k * sizeof(float));
@@ -272,7 +221,7 @@ int cmd_predict(int argc, char **argv)
     }
     for (int i = 0; i < n_images && !rc; i++) {
         dmbp_image img = {0}, x = {0};
-        st = dmbp_image_load_png(images[i], &img);
+        st = cli_load_image(images[i], &img);
         if (!st)
             st = dmbp_image_preprocess(&img, &pre, &x);
         dmbp_image_free(&img);
@@ -310,7 +259,8 @@ done:
     free(r.prob);
     free(r.order);
     free(r.names);
-    labels_free(&l);
+    cli_names_free(&l);
+    cli_names_free(&names);
     cli_args_free(&a);
     return rc;
 }
