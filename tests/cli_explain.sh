@@ -60,10 +60,10 @@ rm -rf "$OUT"; mkdir "$OUT"
 ( cd "$OUT" && "$DMBP" explain "$VGG" "$PNG" --method gxi >/dev/null 2>&1 ) || fail "default prefix: failed"
 [ -f "$OUT/bag-gxi.png" ] && [ -f "$OUT/bag-gxi.npy" ] || fail "default prefix: $(ls "$OUT")"
 expect_exit 0 "two images" -- "$DMBP" explain "$VGG" "$PNG" "$MODELS/samples/coat.png" --method gxi -o "$OUT/two" &&
-    for i in 1 2; do
+    for i in 01-bag 02-coat; do
         is_png "$OUT/two-$i.png" && npy_shape "$OUT/two-$i.npy" "1, 28, 28" || fail "two images: two-$i"
     done
-grep -q "coat.png: class 4 (Coat) .* -> $OUT/two-2.png" "$TMP/out" || fail "two images: stdout: $(cat "$TMP/out")"
+grep -q "coat.png: class 4 (Coat) .* -> $OUT/two-02-coat.png" "$TMP/out" || fail "two images: stdout: $(cat "$TMP/out")"
 rm -rf "$OUT"; mkdir "$OUT"
 
 # JSON: one line per image with the documented keys.

@@ -67,6 +67,9 @@ refused 3 "cannot create the output directory" "-O in a missing parent" -- "$DMB
 [ -s "$W/coat-masks.json" ] || fail "masks: no coat-masks.json"
 (cd "$W" && refused 2 "--force overwrites it" "masks again" -- "$DMBP" masks "$VGG" coat.png --iters 2)
 (cd "$W" && expect_exit 0 "masks --force" -- "$DMBP" masks "$VGG" coat.png --iters 2 --force)
+(cd "$W" && expect_exit 0 "masks --json" -- "$DMBP" masks "$VGG" coat.png --iters 2 --force --json)
+[ "$(wc -l <"$TMP/out")" -eq 1 ] && grep -q '^{"image": "coat.png", "target": 4, "layers": \[{"name": ' "$TMP/out" ||
+    fail "masks --json: not the masks document: $(cut -c1-200 "$TMP/out")"
 
 # ---- IMAGE: directories and standard input --------------------------------
 

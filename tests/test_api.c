@@ -7,6 +7,7 @@
 #include <dmbp.h>
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -217,6 +218,59 @@ static void test_shipped_defaults(void)
     dmbp_model_free(m);
 }
 
+static void *threads_seen(void *arg)
+{
+    *(int *)arg = dmbp_get_num_threads();
+    return NULL;
+}
+
+/* dmbp_set_num_threads reaches other threads; node traits and shapes. */
+static void test_threads_and_layers(void)
+{
+    int def = dmbp_get_num_threads();
+    CHECK(def >= 1, "default threads %d", def);
+    CHECK(dmbp_set_num_threads(-1) == DMBP_ERR_ARG, "-1 threads accepted");
+    CHECK(!dmbp_set_num_threads(1) && dmbp_get_num_threads() == 1,
+          "1 thread: %d", dmbp_get_num_threads());
+    int other = -1;
+    pthread_t t;
+    CHECK(!pthread_create(&t, NULL, threads_seen, &other) &&
+          !pthread_join(t, NULL) && other == 1,
+          "another thread sees %d threads, not 1", other);
+    CHECK(!dmbp_set_num_threads(0) && dmbp_get_num_threads() == def,
+          "0: back to the default %d, got %d", def, dmbp_get_num_threads());
+
+    dmbp_model *m = NULL;
+    if (dmbp_model_load(test_path("models/fmnist_vgg.onnx"), &m)) {
+        CHECK(0, "shipped model: %s", dmbp_last_error());
+        return;
+    }
+    /* Node 0 is a Conv, node 1 its ReLU (see dmbp info --layers). */
+    CHECK(!strcmp(dmbp_model_node_op(m, 0), "Conv") &&
+          dmbp_model_node_traits(m, 0) ==
+              (DMBP_OP_WEIGHTS | DMBP_OP_FEATURE_MAP | DMBP_OP_FOLD_TARGET),
+          "Conv traits 0x%x", dmbp_model_node_traits(m, 0));
+    CHECK(dmbp_model_node_traits(m, 1) & DMBP_OP_GATE, "Relu traits 0x%x",
+          dmbp_model_node_traits(m, 1));
+    CHECK(dmbp_model_node_traits(m, 1000) == 0, "traits out of range");
+    dmbp_plan_options po;
+    dmbp_plan_options_init(&po);
+    po.batch = 2;
+    dmbp_plan *p = NULL;
+    CHECK(!dmbp_plan_create(m, &po, &p), "plan: %s", dmbp_last_error());
+    if (p) {
+        dmbp_shape s = dmbp_plan_node_output_shape(p, 0);
+        CHECK(s.ndim == 4 && s.dims[0] == 2 && s.dims[1] == 32 &&
+              s.dims[2] == 28 && s.dims[3] == 28, "Conv output shape");
+        s = dmbp_plan_node_output_shape(p, dmbp_model_num_nodes(m) - 1);
+        CHECK(s.ndim == 2 && s.dims[0] == 2 && s.dims[1] == 10,
+              "last node's shape");
+        CHECK(dmbp_plan_node_output_shape(p, -1).ndim == 0, "node -1");
+    }
+    dmbp_plan_free(p);
+    dmbp_model_free(m);
+}
+
 int main(void)
 {
     expect_load_error("unsupported_op.onnx", DMBP_ERR_UNSUPPORTED, "Sigmoid");
@@ -228,6 +282,7 @@ int main(void)
     test_external();
     test_memory_and_misc();
     test_shipped_defaults();
+    test_threads_and_layers();
     printf("api: %d failures\n", failures);
     return failures ? 1 : 0;
 }

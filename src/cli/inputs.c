@@ -137,7 +137,9 @@ int cli_expand_images(const char *const *args, int n, cli_names *out)
 /* ------------------------------------------------------------------ */
 
 /* Standard input, read whole into a temporary file once (the PNG loader
- * wants a path); removed at exit. */
+ * wants a path); removed at exit. When the library loads images from
+ * memory and detects their format, cli_load_image becomes those two calls
+ * and this copy goes. */
 static char stdin_copy[64];
 
 static void remove_stdin_copy(void)

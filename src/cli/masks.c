@@ -189,7 +189,10 @@ int cmd_masks(int argc, char **argv)
         rc = cli_xrun_explain(&run, model, &image, 1, &a, DMBP_METHOD_DMBP);
     if (!rc)
         rc = cli_masks_write(path, &run, 0, image);
-    if (!rc) {
+    if (!rc && a.f.json) {
+        /* --json: the file's document, one line, on stdout too. */
+        json_masks(stdout, &run, 0, image);
+    } else if (!rc) {
         int t = dmbp_result_target(run.r, 0);
         const char *label = cli_xrun_label(&run, t);
         printf("%s: class %d (%s) logit %.4f p=%.4f -> %s\n", image, t,
