@@ -95,6 +95,11 @@ int cli_xopts_check(const cli_xopts *x);
  * with cli_xrun_free either way. */
 int cli_xrun_explain(cli_xrun *run, const char *model, const char **images,
                      int n, const cli_xopts *x);
+/* The same in two steps: load the model (and check the target) once, then
+ * explain one set of images after another with it. */
+int cli_xrun_prepare(cli_xrun *run, const char *model, const cli_xopts *x);
+int cli_xrun_images(cli_xrun *run, const char **images, int n,
+                    const cli_xopts *x);
 void cli_xrun_free(cli_xrun *run);
 /* Label of the class, or NULL. */
 const char *cli_xrun_label(const cli_xrun *run, int cls);

@@ -1,6 +1,10 @@
 /* dmbp explain MODEL IMAGE...: attribution maps as PNG overlays and .npy
  * arrays (the options and the computation are in explain_run.c). */
+#include "batch.h"
 #include "cli.h"
+
+#include <errno.h>
+#include <sys/stat.h>
 
 #include <math.h>
 #include <stdlib.h>
@@ -81,7 +85,22 @@ typedef struct explain_opts {
     const char *out;    /* -o PREFIX */
     const char *masks;  /* --masks FILE */
     bool json;
+    /* Image sets (batch.h): */
+    const char *outdir; /* --output-dir DIR: the set mode */
+    bool resume;
+    int max_failures, chunk;
 } explain_opts;
+
+/* Items handed to a rank at a time unless --chunk says otherwise: small,
+ * so that the last images spread over the ranks; the agent asks for the
+ * next chunk while its worker computes, so no rank waits for one. */
+#define DEFAULT_CHUNK 2
+#define MAX_CHUNK 1000000
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
 /* One image's output files, in the order they are written. */
 enum { OUT_PNG, OUT_POS, OUT_NEG, OUT_MAPPINGS, OUT_NPY, OUT_MASKS, OUT_N };
@@ -205,70 +224,82 @@ static int write_image(writer *wr, int i, const char *image,
     return EXIT_OK;
 }
 
-static void json_number(double v)
+static void json_number(FILE *f, double v)
 {
     if (isfinite(v))
-        printf("%.9g", v);
+        fprintf(f, "%.9g", v);
     else
-        printf("null");
+        fprintf(f, "null");
 }
 
-static void print_image(const cli_xrun *run, int i, const char *image,
-                        char *const *paths, bool json)
+/* Image i's result as JSON object members (no braces): what --json prints
+ * after "image", and what the manifest records. */
+static void json_members(FILE *f, const cli_xrun *run, int i,
+                         char *const *paths)
+{
+    const dmbp_result *r = run->r;
+    int t = dmbp_result_target(r, i);
+    const char *label = cli_xrun_label(run, t);
+    fprintf(f, "\"method\": \"%s\", \"target\": %d, \"label\": ",
+            dmbp_method_name(dmbp_result_method(r)), t);
+    if (label)
+        cli_json_str(f, label);
+    else
+        fprintf(f, "null");
+    fprintf(f, ", \"logit\": ");
+    json_number(f, dmbp_result_logit(r, i));
+    fprintf(f, ", \"prob\": ");
+    json_number(f, dmbp_result_prob(r, i));
+    fprintf(f, ", \"outputs\": {");
+    for (int k = 0, first = 1; k < OUT_N; k++) {
+        if (!paths[k])
+            continue;
+        fprintf(f, "%s\"%s\": ", first ? "" : ", ", out_kind[k]);
+        cli_json_str(f, paths[k]);
+        first = 0;
+    }
+    fprintf(f, "}, \"scalars\": {");
+    for (int k = 0; k < dmbp_result_num_scalars(r); k++) {
+        fprintf(f, "%s", k ? ", " : "");
+        cli_json_str(f, dmbp_result_scalar_name(r, k));
+        fprintf(f, ": ");
+        json_number(f, dmbp_result_scalar(r, i, k));
+    }
+    fprintf(f, "}");
+}
+
+/* The line printed for image i. */
+static void print_image(FILE *f, const cli_xrun *run, int i,
+                        const char *image, char *const *paths, bool json)
 {
     const dmbp_result *r = run->r;
     int t = dmbp_result_target(r, i);
     const char *label = cli_xrun_label(run, t);
     dmbp_method method = dmbp_result_method(r);
     if (json) {
-        printf("{\"image\": ");
-        cli_json_str(stdout, image);
-        printf(", \"method\": \"%s\", \"target\": %d, \"label\": ",
-               dmbp_method_name(method), t);
-        if (label)
-            cli_json_str(stdout, label);
-        else
-            printf("null");
-        printf(", \"logit\": ");
-        json_number(dmbp_result_logit(r, i));
-        printf(", \"prob\": ");
-        json_number(dmbp_result_prob(r, i));
-        printf(", \"outputs\": {");
-        for (int k = 0, first = 1; k < OUT_N; k++) {
-            if (!paths[k])
-                continue;
-            printf("%s\"%s\": ", first ? "" : ", ", out_kind[k]);
-            cli_json_str(stdout, paths[k]);
-            first = 0;
-        }
-        printf("}, \"scalars\": {");
-        for (int k = 0; k < dmbp_result_num_scalars(r); k++) {
-            printf("%s", k ? ", " : "");
-            cli_json_str(stdout, dmbp_result_scalar_name(r, k));
-            printf(": ");
-            json_number(dmbp_result_scalar(r, i, k));
-        }
-        printf("}}\n");
+        fprintf(f, "{\"image\": ");
+        cli_json_str(f, image);
+        fprintf(f, ", ");
+        json_members(f, run, i, paths);
+        fprintf(f, "}");
     } else {
-        printf("%s: class %d (%s) logit %.4f p=%.4f -> %s", image, t,
-               label ? label : "-", dmbp_result_logit(r, i),
-               dmbp_result_prob(r, i), paths[OUT_PNG]);
+        fprintf(f, "%s: class %d (%s) logit %.4f p=%.4f -> %s", image, t,
+                label ? label : "-", dmbp_result_logit(r, i),
+                dmbp_result_prob(r, i), paths[OUT_PNG]);
         int k = scalar_index(r, "completeness_gap");
         if (method == DMBP_METHOD_IG && k >= 0)
-            printf(" completeness gap %.4g", dmbp_result_scalar(r, i, k));
+            fprintf(f, " completeness gap %.4g", dmbp_result_scalar(r, i, k));
         if (method == DMBP_METHOD_DMBP) {
             static const char *const shown[3][2] = {
                 {"F+", "F_pos"}, {"F-", "F_neg"}, {"Fn", "F_nuisance"}};
             for (int s = 0; s < 3; s++) {
                 k = scalar_index(r, shown[s][1]);
                 if (k >= 0)
-                    printf(" %s %.4g", shown[s][0],
-                           dmbp_result_scalar(r, i, k));
+                    fprintf(f, " %s %.4g", shown[s][0],
+                            dmbp_result_scalar(r, i, k));
             }
         }
-        printf("\n");
     }
-    fflush(stdout);
 }
 
 static void free_paths(char **paths)
@@ -300,12 +331,74 @@ static int make_paths(const explain_opts *e, const char *prefix, int i,
 /* The command                                                        */
 /* ------------------------------------------------------------------ */
 
-static int parse(int argc, char **argv, explain_opts *e, const char **model,
-                 const char ***images, int *n_images)
+/* The images named on the command line and in --images lists. */
+typedef struct image_args {
+    const char **v;
+    int n, cap;
+    char **owned;       /* lines read from lists */
+    int n_owned;
+} image_args;
+
+static int image_add(image_args *a, const char *path)
 {
-    *images = calloc((size_t)argc, sizeof **images);
-    if (!*images)
-        return out_of_memory();
+    if (a->n == a->cap) {
+        int cap = a->cap ? 2 * a->cap : 64;
+        const char **v = realloc(a->v, (size_t)cap * sizeof *v);
+        char **o = realloc(a->owned, (size_t)cap * sizeof *o);
+        if (v)
+            a->v = v;
+        if (o)
+            a->owned = o;
+        if (!v || !o)
+            return out_of_memory();
+        a->cap = cap;
+    }
+    a->v[a->n++] = path;
+    return EXIT_OK;
+}
+
+static void image_args_free(image_args *a)
+{
+    for (int k = 0; k < a->n_owned; k++)
+        free(a->owned[k]);
+    free(a->owned);
+    free(a->v);
+}
+
+/* --images LIST: one path per line; blank lines and lines starting with
+ * '#' are skipped. */
+static int image_list(image_args *a, const char *list)
+{
+    FILE *f = fopen(list, "r");
+    if (!f) {
+        fprintf(stderr, "dmbp: %s: %s\n", list, strerror(errno));
+        return EXIT_IO;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    int rc = EXIT_OK;
+    while (!rc && (len = getline(&line, &cap, f)) >= 0) {
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = 0;
+        if (!len || line[0] == '#')
+            continue;
+        char *copy = strdup(line);
+        if (!copy || (rc = image_add(a, copy))) {
+            free(copy);
+            rc = out_of_memory();
+            break;
+        }
+        a->owned[a->n_owned++] = copy;
+    }
+    free(line);
+    fclose(f);
+    return rc;
+}
+
+static int parse(int argc, char **argv, explain_opts *e, const char **model,
+                 image_args *images)
+{
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int r = cli_xopts_parse(argc, argv, &i, &e->x, false);
@@ -315,27 +408,48 @@ static int parse(int argc, char **argv, explain_opts *e, const char **model,
             continue;
         if (!strcmp(a, "--json")) {
             e->json = true;
-        } else if (!strcmp(a, "-o") || !strcmp(a, "--masks")) {
+        } else if (!strcmp(a, "--resume")) {
+            e->resume = true;
+        } else if (!strcmp(a, "-o") || !strcmp(a, "--masks") ||
+                   !strcmp(a, "--output-dir") || !strcmp(a, "-O") ||
+                   !strcmp(a, "--images") || !strcmp(a, "--max-failures") ||
+                   !strcmp(a, "--chunk")) {
             if (i + 1 >= argc)
                 return cli_usage_error("%s needs a value", a);
             const char *v = argv[++i];
             if (!*v)
-                return cli_usage_error("%s: the name is empty", a);
+                return cli_usage_error("%s: the value is empty", a);
+            int rc = EXIT_OK;
             if (!strcmp(a, "-o"))
                 e->out = v;
-            else
+            else if (!strcmp(a, "--masks"))
                 e->masks = v;
+            else if (!strcmp(a, "--images"))
+                rc = image_list(images, v);
+            else if (!strcmp(a, "--max-failures")) {
+                if (!cli_parse_int(v, 0, INT32_MAX, &e->max_failures))
+                    return cli_usage_error("--max-failures '%s': expected a "
+                                           "whole number >= 0", v);
+            } else if (!strcmp(a, "--chunk")) {
+                if (!cli_parse_int(v, 1, MAX_CHUNK, &e->chunk))
+                    return cli_usage_error("--chunk '%s': expected a whole "
+                                           "number from 1 to %d", v,
+                                           MAX_CHUNK);
+            } else
+                e->outdir = v;
+            if (rc)
+                return rc;
         } else if (a[0] == '-' && a[1]) {
             return cli_usage_error("explain: unknown option '%s'", a);
         } else if (!*model) {
             *model = a;
-        } else {
-            (*images)[(*n_images)++] = a;
+        } else if (image_add(images, a)) {
+            return EXIT_INTERNAL;
         }
     }
     if (!*model)
         return cli_usage_error("explain: which model?");
-    if (!*n_images)
+    if (!images->n)
         return cli_usage_error("explain: no images given");
     int rc = cli_xopts_check(&e->x);
     if (rc)
@@ -343,7 +457,96 @@ static int parse(int argc, char **argv, explain_opts *e, const char **model,
     if (e->masks && e->x.method != DMBP_METHOD_DMBP)
         return cli_usage_error("--masks applies only to --method dmbp, "
                                "not %s", dmbp_method_name(e->x.method));
+    if (!e->outdir && (e->resume || e->max_failures || e->chunk))
+        return cli_usage_error("--resume, --max-failures and --chunk need "
+                               "--output-dir");
+    if (e->outdir && e->out)
+        return cli_usage_error("-o and --output-dir: choose one");
+    if (e->outdir && e->masks)
+        return cli_usage_error("--masks is not available with --output-dir");
     return EXIT_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Image sets: --output-dir (batch.h), alone or on MPI ranks           */
+/* ------------------------------------------------------------------ */
+
+typedef struct set_ctx {
+    const explain_opts *e;
+    const char *model;
+    const char **images;
+    char **prefixes;
+    cli_xrun run;       /* the model, loaded by the first item */
+} set_ctx;
+
+/* One image on its own (so that its result does not depend on which
+ * images share its batch, or its rank): written, then described. */
+static int set_item(void *vctx, int idx, cli_item_result *res)
+{
+    set_ctx *c = vctx;
+    int rc;
+    if (!c->run.m && (rc = cli_xrun_prepare(&c->run, c->model, &c->e->x)))
+        return rc;
+    dmbp_set_error(DMBP_OK, "%s", "");
+    writer wr = {0};
+    char *paths[OUT_N] = {NULL};
+    rc = cli_xrun_images(&c->run, &c->images[idx], 1, &c->e->x);
+    if (!rc)
+        rc = writer_init(&wr, &c->run);
+    if (!rc)
+        rc = make_paths(c->e, c->prefixes[idx], 0, 1, paths);
+    if (!rc)
+        rc = write_image(&wr, 0, c->images[idx], paths);
+    if (rc) {
+        res->status = rc;
+        if (*dmbp_last_error())
+            snprintf(res->error, sizeof res->error, "%s", dmbp_last_error());
+        else
+            snprintf(res->error, sizeof res->error, "exit status %d (the "
+                     "message above says why)", rc);
+    } else {
+        size_t len;
+        FILE *f = open_memstream(&res->fragment, &len);
+        if (f) {
+            json_members(f, &c->run, 0, paths);
+            fclose(f);
+        }
+        f = open_memstream(&res->text, &len);
+        if (f) {
+            print_image(f, &c->run, 0, c->images[idx], paths, false);
+            fclose(f);
+        }
+        if (!res->fragment || !res->text)
+            rc = out_of_memory();
+    }
+    free_paths(paths);
+    writer_free(&wr);
+    return rc == EXIT_INTERNAL ? rc : EXIT_OK;
+}
+
+static int explain_set(const explain_opts *e, const char *model,
+                       const char **images, int n, char **prefixes)
+{
+    if (mkdir(e->outdir, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "dmbp: %s: cannot create the directory: %s\n",
+                e->outdir, strerror(errno));
+        return EXIT_IO;
+    }
+    set_ctx c = {.e = e, .model = model, .images = images,
+                 .prefixes = prefixes};
+    /* The model's problems end the run before any rank starts. */
+    int rc = cli_xrun_prepare(&c.run, model, &e->x);
+    cli_xrun_free(&c.run);
+    if (rc)
+        return rc;
+    cli_batch b = {.inputs = images, .n = n, .dir = e->outdir,
+                   .resume = e->resume, .quiet = e->x.quiet,
+                   .json = e->json, .max_failures = e->max_failures,
+                   .chunk = e->chunk ? e->chunk : DEFAULT_CHUNK,
+                   .fn = set_item, .ctx = &c};
+    rc = cli_batch_run(&b);
+    cli_xrun_free(&c.run);
+    return rc;
 }
 
 int cmd_explain(int argc, char **argv)
@@ -351,12 +554,14 @@ int cmd_explain(int argc, char **argv)
     explain_opts e = {.out = NULL};
     cli_xopts_init(&e.x);
     const char *model = NULL;
-    const char **images = NULL;
+    image_args ia = {0};
     char **prefixes = NULL;
     int n = 0;
     cli_xrun run = {0};
     writer wr = {0};
-    int rc = parse(argc, argv, &e, &model, &images, &n);
+    int rc = parse(argc, argv, &e, &model, &ia);
+    const char **images = ia.v;
+    n = ia.n;
     if (rc)
         goto done;
 
@@ -368,21 +573,50 @@ int cmd_explain(int argc, char **argv)
         goto done;
     }
     for (int i = 0; i < n && !rc; i++) {
-        prefixes[i] = prefix_for(e.out, images[i], i, n, e.x.method);
+        char *p = prefix_for(e.out, images[i], i, n, e.x.method);
+        if (p && e.outdir) {
+            prefixes[i] = concat3(e.outdir, "/", p);
+            free(p);
+        } else {
+            prefixes[i] = p;
+        }
         if (!prefixes[i]) {
             rc = out_of_memory();
             break;
         }
-        for (int j = 0; j < i; j++)
-            if (!strcmp(prefixes[i], prefixes[j])) {
-                rc = cli_usage_error("%s and %s would both write %s.png "
-                                     "(use -o)", images[j], images[i],
-                                     prefixes[i]);
-                break;
-            }
     }
-    if (!rc)
-        rc = cli_check_writable_dir(prefixes[0]);
+    /* Sorted copies find duplicate names in n log n (sets are large). */
+    if (!rc) {
+        char **sorted = malloc((size_t)n * sizeof *sorted);
+        if (!sorted) {
+            rc = out_of_memory();
+            goto done;
+        }
+        memcpy(sorted, prefixes, (size_t)n * sizeof *sorted);
+        qsort(sorted, (size_t)n, sizeof *sorted, cmp_str);
+        for (int i = 1; i < n && !rc; i++)
+            if (!strcmp(sorted[i], sorted[i - 1])) {
+                int a = -1, b = -1;
+                for (int j = 0; j < n; j++)
+                    if (!strcmp(prefixes[j], sorted[i])) {
+                        if (a < 0)
+                            a = j;
+                        else if (b < 0)
+                            b = j;
+                    }
+                rc = cli_usage_error("%s and %s would both write %s.png "
+                                     "(use -o)", images[a], images[b],
+                                     sorted[i]);
+            }
+        free(sorted);
+    }
+    if (rc)
+        goto done;
+    if (e.outdir) {
+        rc = explain_set(&e, model, images, n, prefixes);
+        goto done;
+    }
+    rc = cli_check_writable_dir(prefixes[0]);
     if (!rc && e.masks)
         rc = cli_check_writable_dir(e.masks);
     if (rc)
@@ -396,8 +630,11 @@ int cmd_explain(int argc, char **argv)
         rc = make_paths(&e, prefixes[i], i, n, paths);
         if (!rc)
             rc = write_image(&wr, i, images[i], paths);
-        if (!rc)
-            print_image(&run, i, images[i], paths, e.json);
+        if (!rc) {
+            print_image(stdout, &run, i, images[i], paths, e.json);
+            printf("\n");
+            fflush(stdout);
+        }
         free_paths(paths);
     }
 done:
@@ -407,6 +644,6 @@ done:
         for (int i = 0; i < n; i++)
             free(prefixes[i]);
     free(prefixes);
-    free(images);
+    image_args_free(&ia);
     return rc;
 }

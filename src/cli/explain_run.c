@@ -465,6 +465,12 @@ static int load_image(const char *path, const dmbp_preprocess_options *pre,
 int cli_xrun_explain(cli_xrun *run, const char *model, const char **images,
                      int n, const cli_xopts *x)
 {
+    int rc = cli_xrun_prepare(run, model, x);
+    return rc ? rc : cli_xrun_images(run, images, n, x);
+}
+
+int cli_xrun_prepare(cli_xrun *run, const char *model, const cli_xopts *x)
+{
     dmbp_status st = dmbp_model_load(model, &run->m);
     if (st)
         return cli_fail(st);
@@ -472,6 +478,22 @@ int cli_xrun_explain(cli_xrun *run, const char *model, const char **images,
     if (x->target >= classes)
         return cli_usage_error("--target %d: the model has %d classes "
                                "(0 to %d)", x->target, classes, classes - 1);
+    return EXIT_OK;
+}
+
+int cli_xrun_images(cli_xrun *run, const char **images, int n,
+                    const cli_xopts *x)
+{
+    /* A run explains one set at a time: drop the previous one's. */
+    dmbp_result_free(run->r);
+    run->r = NULL;
+    if (run->bg)
+        for (int i = 0; i < run->n; i++)
+            dmbp_image_free(&run->bg[i]);
+    free(run->bg);
+    run->bg = NULL;
+    run->n = 0;
+    dmbp_status st;
     dmbp_preprocess_options pre;
     int rc = cli_apply_pre(run->m, &x->pre, &pre);
     if (rc)

@@ -1,4 +1,5 @@
 /* dmbp: explain what an ONNX image classifier looked at. */
+#include "batch.h"
 #include "cli.h"
 
 #include <string.h>
@@ -22,6 +23,10 @@ static void usage(FILE *f)
           "      PREFIX: IMAGE's name without .png, '-', the method, in the\n"
           "      current directory; -o PREFIX for one image, PREFIX-1,\n"
           "      PREFIX-2, ... for several\n"
+          "      Image sets: [--output-dir|-O DIR] [--images LIST] [--resume]\n"
+          "      [--max-failures K] [--chunk N (2)]: each image on its own,\n"
+          "      DIR/<name>-<method>.*, DIR/manifest.jsonl; under mpirun or\n"
+          "      srun the images are spread over the ranks (docs/cluster.md)\n"
           "  masks MODEL IMAGE            DMBP's filter masks as JSON, and the\n"
           "                               K filters per layer with the largest\n"
           "                               m+ and m-\n"
@@ -79,6 +84,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    cli_argv = argv;
     if (argc < 2)
         return cli_usage_error("no command given");
     const char *cmd = argv[1];
