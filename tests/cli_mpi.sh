@@ -123,6 +123,22 @@ expect_exit 8 "max failures" -- "$DMBP" explain "$VGG" --images "$TMP/list2" \
 manifest_ok "$TMP/maxf" 1
 grep -q "2 not started (--max-failures)" "$TMP/err" || fail "max failures: $(cat "$TMP/err")"
 
+# ---- eval: the same numbers from 3 ranks ---------------------------------
+# --batch 3: four batches to share out; the timing columns alone differ.
+ev="eval $VGG --images $SAMPLES --methods gxi,dmbp --iters 5 --batch 3 --randomization-images 3 --quiet"
+expect_exit 0 "eval alone" -- "$DMBP" $ev --csv "$TMP/e1.csv" \
+    --json "$TMP/e1.json" --plot "$TMP/e1.svg" --markdown "$TMP/e1.md"
+mv "$TMP/out" "$TMP/e1.txt"
+expect_exit 0 "eval on 3 ranks" -- mpi 3 $ev --csv "$TMP/e3.csv" \
+    --json "$TMP/e3.json" --plot "$TMP/e3.svg" --markdown "$TMP/e3.md"
+cmp -s "$TMP/e1.csv" "$TMP/e3.csv" || fail "eval: CSV differs"
+cmp -s "$TMP/e1.svg" "$TMP/e3.svg" || fail "eval: SVG differs"
+untimed() { sed 's/"seconds": {[^}]*}//; s/"seconds": [0-9.e+-]*//; s/Run time [0-9]* s//; s/[0-9.]* |$//; s/ *[0-9.]*$//' "$1"; }
+for k in txt json md; do
+    [ "$(untimed "$TMP/e1.$k")" = "$(untimed "$TMP/e3.$k")" ] || fail "eval: $k differs beyond timings"
+done
+[ "$(wc -l <"$TMP/e3.txt")" -gt 3 ] || fail "eval on 3 ranks: no table"
+
 # ---- a manifest whose writer was killed mid-line -------------------------
 cp -r "$TMP/one" "$TMP/torn"
 sed -i 's#"'"$TMP"'/one/#"'"$TMP"'/torn/#g' "$TMP/torn/manifest.jsonl"

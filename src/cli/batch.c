@@ -517,8 +517,8 @@ int cli_ledger_record(cli_ledger *l, const char *line, int rank)
             printf("%s\n", text);
         fflush(stdout);
     } else {
+        /* The worker already said why on stderr; the manifest keeps it. */
         l->failed++;
-        fprintf(stderr, "dmbp: %s: failed: %s\n", b->inputs[idx], error);
     }
     free(buf);
     free(text);

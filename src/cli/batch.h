@@ -81,6 +81,20 @@ int cli_mpi_run(const cli_batch *b);
 /* The name of the launcher variable that made this an MPI run, or NULL. */
 const char *cli_mpi_launcher(void);
 
+/* SPMD runs (dmbp eval): every rank runs the same command on its share.
+ * begin initialises MPI when an MPI launcher started the program (and the
+ * program has MPI), else rank 0 of 1; end finalises it. */
+int cli_spmd_begin(int *rank, int *size);
+void cli_spmd_end(void);
+/* Collective: the largest rc over the ranks (so that all stop together). */
+int cli_spmd_agree(int rc);
+/* Collective: items 0..n-1 of item_bytes each in buf; rank owner(i) has
+ * item i; afterwards every rank has all of them. */
+int cli_spmd_share(void *buf, size_t item_bytes, int n, int every,
+                   int (*owner)(int i, int every, int size));
+/* Collective: the sum over the ranks. */
+double cli_spmd_sum(double v);
+
 /* main()'s argv, for re-executing the program as a worker. */
 extern char **cli_argv;
 
