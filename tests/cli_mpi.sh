@@ -127,10 +127,11 @@ grep -q "2 not started (--max-failures)" "$TMP/err" || fail "max failures: $(cat
 # --batch 3: four batches to share out; the timing columns alone differ.
 ev="eval $VGG --images $SAMPLES --methods gxi,dmbp --iters 5 --batch 3 --randomization-images 3 --quiet"
 expect_exit 0 "eval alone" -- "$DMBP" $ev --csv "$TMP/e1.csv" \
-    --json "$TMP/e1.json" --plot "$TMP/e1.svg" --markdown "$TMP/e1.md"
+    --json-out "$TMP/e1.json" --plot "$TMP/e1.svg" --markdown "$TMP/e1.md"
 mv "$TMP/out" "$TMP/e1.txt"
 expect_exit 0 "eval on 3 ranks" -- mpi 3 $ev --csv "$TMP/e3.csv" \
-    --json "$TMP/e3.json" --plot "$TMP/e3.svg" --markdown "$TMP/e3.md"
+    --json-out "$TMP/e3.json" --plot "$TMP/e3.svg" --markdown "$TMP/e3.md"
+mv "$TMP/out" "$TMP/e3.txt"
 cmp -s "$TMP/e1.csv" "$TMP/e3.csv" || fail "eval: CSV differs"
 cmp -s "$TMP/e1.svg" "$TMP/e3.svg" || fail "eval: SVG differs"
 untimed() { sed 's/"seconds": {[^}]*}//; s/"seconds": [0-9.e+-]*//; s/Run time [0-9]* s//; s/[0-9.]* |$//; s/ *[0-9.]*$//' "$1"; }

@@ -81,21 +81,18 @@ static char *masks_path_for(const char *file, int i, int n)
 /* ------------------------------------------------------------------ */
 
 typedef struct explain_opts {
-    cli_xopts x;
+    cli_args a;
+    dmbp_method method;
     const char *out;    /* -o PREFIX */
     const char *masks;  /* --masks FILE */
     bool json;
-    /* Image sets (batch.h): */
-    const char *outdir; /* --output-dir DIR: the set mode */
-    bool resume;
-    int max_failures, chunk;
+    const char *outdir; /* --output-dir DIR: the image-set mode (batch.h) */
 } explain_opts;
 
 /* Items handed to a rank at a time unless --chunk says otherwise: small,
- * so that the last images spread over the ranks; the agent asks for the
+ * so that the last images spread over the ranks; an agent asks for the
  * next chunk while its worker computes, so no rank waits for one. */
 #define DEFAULT_CHUNK 2
-#define MAX_CHUNK 1000000
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -268,7 +265,7 @@ static void json_members(FILE *f, const cli_xrun *run, int i,
     fprintf(f, "}");
 }
 
-/* The line printed for image i. */
+/* The line printed for image i (without its newline). */
 static void print_image(FILE *f, const cli_xrun *run, int i,
                         const char *image, char *const *paths, bool json)
 {
@@ -317,7 +314,7 @@ static int make_paths(const explain_opts *e, const char *prefix, int i,
 {
     static const char *const suffix[OUT_MASKS] = {
         ".png", "-pos.png", "-neg.png", "-mappings.png", ".npy"};
-    bool dmbp = e->x.method == DMBP_METHOD_DMBP;
+    bool dmbp = e->method == DMBP_METHOD_DMBP;
     for (int k = 0; k < OUT_MASKS; k++)
         if ((dmbp || k == OUT_PNG || k == OUT_NPY) &&
             !(paths[k] = concat3(prefix, suffix[k], "")))
@@ -331,31 +328,13 @@ static int make_paths(const explain_opts *e, const char *prefix, int i,
 /* The command                                                        */
 /* ------------------------------------------------------------------ */
 
-/* The images named on the command line and in --images lists. */
+/* The images named on the command line and in an --images list. */
 typedef struct image_args {
     const char **v;
-    int n, cap;
-    char **owned;       /* lines read from lists */
+    int n;
+    char **owned;       /* lines read from the list */
     int n_owned;
 } image_args;
-
-static int image_add(image_args *a, const char *path)
-{
-    if (a->n == a->cap) {
-        int cap = a->cap ? 2 * a->cap : 64;
-        const char **v = realloc(a->v, (size_t)cap * sizeof *v);
-        char **o = realloc(a->owned, (size_t)cap * sizeof *o);
-        if (v)
-            a->v = v;
-        if (o)
-            a->owned = o;
-        if (!v || !o)
-            return out_of_memory();
-        a->cap = cap;
-    }
-    a->v[a->n++] = path;
-    return EXIT_OK;
-}
 
 static void image_args_free(image_args *a)
 {
@@ -365,31 +344,54 @@ static void image_args_free(image_args *a)
     free(a->v);
 }
 
-/* --images LIST: one path per line; blank lines and lines starting with
- * '#' are skipped. */
-static int image_list(image_args *a, const char *list)
+/* pos (the positional images) then --images LIST: one path per line;
+ * blank lines and lines starting with '#' are skipped. */
+static int image_args_make(image_args *a, const char **pos, int n_pos,
+                           const char *list)
 {
+    size_t cap = (size_t)n_pos + 16;
+    a->v = malloc(cap * sizeof *a->v);
+    a->owned = malloc(cap * sizeof *a->owned);
+    if (!a->v || !a->owned)
+        return out_of_memory();
+    for (int k = 0; k < n_pos; k++)
+        a->v[a->n++] = pos[k];
+    if (!list)
+        return EXIT_OK;
     FILE *f = fopen(list, "r");
     if (!f) {
         fprintf(stderr, "dmbp: %s: %s\n", list, strerror(errno));
         return EXIT_IO;
     }
     char *line = NULL;
-    size_t cap = 0;
+    size_t lcap = 0;
     ssize_t len;
     int rc = EXIT_OK;
-    while (!rc && (len = getline(&line, &cap, f)) >= 0) {
+    while ((len = getline(&line, &lcap, f)) >= 0) {
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
             line[--len] = 0;
         if (!len || line[0] == '#')
             continue;
+        if ((size_t)a->n == cap) {
+            cap *= 2;
+            const char **v = realloc(a->v, cap * sizeof *v);
+            if (v)
+                a->v = v;
+            char **o = realloc(a->owned, cap * sizeof *o);
+            if (o)
+                a->owned = o;
+            if (!v || !o) {
+                rc = out_of_memory();
+                break;
+            }
+        }
         char *copy = strdup(line);
-        if (!copy || (rc = image_add(a, copy))) {
-            free(copy);
+        if (!copy) {
             rc = out_of_memory();
             break;
         }
         a->owned[a->n_owned++] = copy;
+        a->v[a->n++] = copy;
     }
     free(line);
     fclose(f);
@@ -399,72 +401,39 @@ static int image_list(image_args *a, const char *list)
 static int parse(int argc, char **argv, explain_opts *e, const char **model,
                  image_args *images)
 {
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int r = cli_xopts_parse(argc, argv, &i, &e->x, false);
-        if (r < 0)
-            return EXIT_USAGE;
-        if (r > 0)
-            continue;
-        if (!strcmp(a, "--json")) {
-            e->json = true;
-        } else if (!strcmp(a, "--resume")) {
-            e->resume = true;
-        } else if (!strcmp(a, "-o") || !strcmp(a, "--masks") ||
-                   !strcmp(a, "--output-dir") || !strcmp(a, "-O") ||
-                   !strcmp(a, "--images") || !strcmp(a, "--max-failures") ||
-                   !strcmp(a, "--chunk")) {
-            if (i + 1 >= argc)
-                return cli_usage_error("%s needs a value", a);
-            const char *v = argv[++i];
-            if (!*v)
-                return cli_usage_error("%s: the value is empty", a);
-            int rc = EXIT_OK;
-            if (!strcmp(a, "-o"))
-                e->out = v;
-            else if (!strcmp(a, "--masks"))
-                e->masks = v;
-            else if (!strcmp(a, "--images"))
-                rc = image_list(images, v);
-            else if (!strcmp(a, "--max-failures")) {
-                if (!cli_parse_int(v, 0, INT32_MAX, &e->max_failures))
-                    return cli_usage_error("--max-failures '%s': expected a "
-                                           "whole number >= 0", v);
-            } else if (!strcmp(a, "--chunk")) {
-                if (!cli_parse_int(v, 1, MAX_CHUNK, &e->chunk))
-                    return cli_usage_error("--chunk '%s': expected a whole "
-                                           "number from 1 to %d", v,
-                                           MAX_CHUNK);
-            } else
-                e->outdir = v;
-            if (rc)
-                return rc;
-        } else if (a[0] == '-' && a[1]) {
-            return cli_usage_error("explain: unknown option '%s'", a);
-        } else if (!*model) {
-            *model = a;
-        } else if (image_add(images, a)) {
-            return EXIT_INTERNAL;
-        }
-    }
-    if (!*model)
-        return cli_usage_error("explain: which model?");
-    if (!images->n)
-        return cli_usage_error("explain: no images given");
-    int rc = cli_xopts_check(&e->x);
+    int rc = cli_args_parse(CMD_EXPLAIN, argc, argv, &e->a);
     if (rc)
         return rc;
-    if (e->masks && e->x.method != DMBP_METHOD_DMBP)
-        return cli_usage_error("--masks applies only to --method dmbp, "
-                               "not %s", dmbp_method_name(e->x.method));
-    if (!e->outdir && (e->resume || e->max_failures || e->chunk))
+    const cli_flags *f = &e->a.f;
+    e->method = DMBP_METHOD_DMBP;
+    if (f->given[CLI_O_METHOD]) {
+        char name[32];
+        if (dmbp_method_from_name(cli_choice(CLI_O_METHOD, f->method, name,
+                                             sizeof name), &e->method))
+            return cli_usage_error("--method '%s': unknown", name);
+    }
+    e->out = f->output;
+    e->masks = f->masks;
+    e->json = f->json;
+    e->outdir = f->output_dir;
+    if (e->a.n_pos < 1)
+        return cli_usage_error("explain: which model?");
+    *model = e->a.pos[0];
+    rc = image_args_make(images, e->a.pos + 1, e->a.n_pos - 1, f->images);
+    if (rc)
+        return rc;
+    if (images->n < 1)
+        return cli_usage_error("explain: no images given");
+    if (!e->outdir && (f->resume || f->max_failures || f->chunk))
         return cli_usage_error("--resume, --max-failures and --chunk need "
                                "--output-dir");
     if (e->outdir && e->out)
         return cli_usage_error("-o and --output-dir: choose one");
     if (e->outdir && e->masks)
         return cli_usage_error("--masks is not available with --output-dir");
-    return EXIT_OK;
+    char what[64];
+    snprintf(what, sizeof what, "--method %s", dmbp_method_name(e->method));
+    return cli_check_methods(&e->a, 1u << e->method, what);
 }
 
 /* ------------------------------------------------------------------ */
@@ -485,12 +454,13 @@ static int set_item(void *vctx, int idx, cli_item_result *res)
 {
     set_ctx *c = vctx;
     int rc;
-    if (!c->run.m && (rc = cli_xrun_prepare(&c->run, c->model, &c->e->x)))
+    if (!c->run.m && (rc = cli_xrun_prepare(&c->run, c->model, &c->e->a)))
         return rc;
     dmbp_set_error(DMBP_OK, "%s", "");
     writer wr = {0};
     char *paths[OUT_N] = {NULL};
-    rc = cli_xrun_images(&c->run, &c->images[idx], 1, &c->e->x);
+    rc = cli_xrun_images(&c->run, &c->images[idx], 1, &c->e->a,
+                         c->e->method);
     if (!rc)
         rc = writer_init(&wr, &c->run);
     if (!rc)
@@ -532,17 +502,18 @@ static int explain_set(const explain_opts *e, const char *model,
                 e->outdir, strerror(errno));
         return EXIT_IO;
     }
+    const cli_flags *f = &e->a.f;
     set_ctx c = {.e = e, .model = model, .images = images,
                  .prefixes = prefixes};
     /* The model's problems end the run before any rank starts. */
-    int rc = cli_xrun_prepare(&c.run, model, &e->x);
+    int rc = cli_xrun_prepare(&c.run, model, &e->a);
     cli_xrun_free(&c.run);
     if (rc)
         return rc;
     cli_batch b = {.inputs = images, .n = n, .dir = e->outdir,
-                   .resume = e->resume, .quiet = e->x.quiet,
-                   .json = e->json, .max_failures = e->max_failures,
-                   .chunk = e->chunk ? e->chunk : DEFAULT_CHUNK,
+                   .resume = f->resume, .quiet = f->quiet, .json = e->json,
+                   .max_failures = f->max_failures,
+                   .chunk = f->chunk ? f->chunk : DEFAULT_CHUNK,
                    .fn = set_item, .ctx = &c};
     rc = cli_batch_run(&b);
     cli_xrun_free(&c.run);
@@ -552,7 +523,6 @@ static int explain_set(const explain_opts *e, const char *model,
 int cmd_explain(int argc, char **argv)
 {
     explain_opts e = {.out = NULL};
-    cli_xopts_init(&e.x);
     const char *model = NULL;
     image_args ia = {0};
     char **prefixes = NULL;
@@ -562,6 +532,10 @@ int cmd_explain(int argc, char **argv)
     int rc = parse(argc, argv, &e, &model, &ia);
     const char **images = ia.v;
     n = ia.n;
+    if (rc < 0) {
+        rc = EXIT_OK; /* --help */
+        goto done;
+    }
     if (rc)
         goto done;
 
@@ -573,17 +547,15 @@ int cmd_explain(int argc, char **argv)
         goto done;
     }
     for (int i = 0; i < n && !rc; i++) {
-        char *p = prefix_for(e.out, images[i], i, n, e.x.method);
+        char *p = prefix_for(e.out, images[i], i, n, e.method);
         if (p && e.outdir) {
             prefixes[i] = concat3(e.outdir, "/", p);
             free(p);
         } else {
             prefixes[i] = p;
         }
-        if (!prefixes[i]) {
+        if (!prefixes[i])
             rc = out_of_memory();
-            break;
-        }
     }
     /* Sorted copies find duplicate names in n log n (sets are large). */
     if (!rc) {
@@ -622,7 +594,7 @@ int cmd_explain(int argc, char **argv)
     if (rc)
         goto done;
 
-    rc = cli_xrun_explain(&run, model, images, n, &e.x);
+    rc = cli_xrun_explain(&run, model, images, n, &e.a, e.method);
     if (!rc)
         rc = writer_init(&wr, &run);
     for (int i = 0; i < n && !rc; i++) {
@@ -645,5 +617,6 @@ done:
             free(prefixes[i]);
     free(prefixes);
     image_args_free(&ia);
+    cli_args_free(&e.a);
     return rc;
 }
