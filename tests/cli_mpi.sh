@@ -84,6 +84,11 @@ grep -q "0 images to compute" "$TMP/err" || fail "resume finished: $(cat "$TMP/e
 [ -s "$TMP/out" ] && fail "resume finished: printed results"
 cmp -s "$TMP/before" "$TMP/gxi2/manifest.jsonl" || fail "resume finished: manifest changed"
 
+# Another method's lines in the same directory do not count as done.
+expect_exit 0 "resume, other method" -- "$DMBP" explain "$VGG" \
+    "$SAMPLES/bag.png" --method saliency -O "$TMP/gxi2" --resume --quiet
+[ "$(wc -l <"$TMP/out")" -eq 1 ] || fail "resume, other method: skipped saliency for gxi's line"
+
 # ---- a worker killed after its first image -----------------------------
 DMBP_TEST_DIE_AFTER=1
 export DMBP_TEST_DIE_AFTER

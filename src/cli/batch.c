@@ -157,6 +157,17 @@ static void mline_free(mline *m)
     memset(m, 0, sizeof *m);
 }
 
+/* path is among m's outputs (NULL: any line will do). */
+static bool has_output(const mline *m, const char *path)
+{
+    if (!path)
+        return true;
+    for (int k = 0; k < m->n_outputs; k++)
+        if (!strcmp(m->outputs[k], path))
+            return true;
+    return false;
+}
+
 static bool mline_parse(const char *p, mline *m)
 {
     memset(m, 0, sizeof *m);
@@ -295,13 +306,15 @@ static int read_manifest(cli_ledger *l, bool *done)
                 int mid = (lo + hi) / 2;
                 int c = strcmp(m.input, b->inputs[order[mid]]);
                 if (c == 0) {
-                    /* Duplicates of a name are all done. */
-                    for (int j = mid; j >= 0 && !strcmp(m.input,
-                                         b->inputs[order[j]]); j--)
-                        done[order[j]] = true;
-                    for (int j = mid + 1; j < b->n && !strcmp(m.input,
-                                         b->inputs[order[j]]); j++)
-                        done[order[j]] = true;
+                    /* Every item of that name whose outputs these are. */
+                    int j = mid;
+                    while (j > 0 && !strcmp(m.input, b->inputs[order[j - 1]]))
+                        j--;
+                    for (; j < b->n && !strcmp(m.input, b->inputs[order[j]]);
+                         j++)
+                        if (has_output(&m, b->expect ?
+                                               b->expect[order[j]] : NULL))
+                            done[order[j]] = true;
                     break;
                 }
                 if (c < 0)

@@ -36,6 +36,10 @@ typedef struct cli_batch {
     int chunk;                  /* items handed to a rank at a time */
     cli_item_fn fn;
     void *ctx;
+    /* Optional, per item: a path its outputs must include for a manifest
+     * line to count as this item done (another method's line in the same
+     * directory does not). */
+    const char *const *expect;
 } cli_batch;
 
 /* Exit status of a run that completed but lost or failed some images. */

@@ -510,13 +510,25 @@ static int explain_set(const explain_opts *e, const char *model,
     cli_xrun_free(&c.run);
     if (rc)
         return rc;
+    /* --resume counts a manifest line only with this run's picture. */
+    char **expect = calloc((size_t)n, sizeof *expect);
+    if (!expect)
+        return out_of_memory();
+    for (int i = 0; i < n && !rc; i++)
+        if (!(expect[i] = concat3(prefixes[i], ".png", "")))
+            rc = out_of_memory();
     cli_batch b = {.inputs = images, .n = n, .dir = e->outdir,
                    .resume = f->resume, .quiet = f->quiet, .json = e->json,
                    .max_failures = f->max_failures,
                    .chunk = f->chunk ? f->chunk : DEFAULT_CHUNK,
-                   .fn = set_item, .ctx = &c};
-    rc = cli_batch_run(&b);
+                   .fn = set_item, .ctx = &c,
+                   .expect = (const char *const *)expect};
+    if (!rc)
+        rc = cli_batch_run(&b);
     cli_xrun_free(&c.run);
+    for (int i = 0; i < n; i++)
+        free(expect[i]);
+    free(expect);
     return rc;
 }
 
