@@ -82,6 +82,12 @@ typedef struct cli_xrun {
  * with cli_xrun_free either way. */
 int cli_xrun_explain(cli_xrun *run, const char *model, const char **images,
                      int n, const cli_args *a, dmbp_method method);
+/* The same in two steps: load the model (and check --target) once, then
+ * explain one set of images after another with it. */
+int cli_xrun_prepare(cli_xrun *run, const char *model, const cli_args *a);
+int cli_xrun_images(cli_xrun *run, const char **images, int n,
+                    const cli_args *a, dmbp_method method);
+/* --target for the loaded model: -1 (auto) or the class (usage error). */
 void cli_xrun_free(cli_xrun *run);
 /* Label of the class, or NULL. */
 const char *cli_xrun_label(const cli_xrun *run, int cls);

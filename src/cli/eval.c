@@ -6,6 +6,7 @@
  * and the table, CSV, JSON, SVG and Markdown outputs (eval_out.c,
  * eval_plot.c). */
 #include "eval.h"
+#include "batch.h"
 
 #include <errno.h>
 #include <math.h>
@@ -361,12 +362,12 @@ static int image_metrics(ev_run *r, ev_method *em, const dmbp_result *res,
     }
     if (st)
         return ev_fail_about(im->names[i], st);
-    for (int p = 0; p < r->points; p++) {
-        em->del_curve[p] += s->del[p];
-        em->ins_curve[p] += s->ins[p];
-    }
-    for (int p = 0; p < r->aopc_points; p++)
-        em->aopc_curve[p] += s->aopc[p];
+    memcpy(em->del_img + (size_t)i * r->points, s->del,
+           (size_t)r->points * sizeof *s->del);
+    memcpy(em->ins_img + (size_t)i * r->points, s->ins,
+           (size_t)r->points * sizeof *s->ins);
+    memcpy(em->aopc_img + (size_t)i * r->aopc_points, s->aopc,
+           (size_t)r->aopc_points * sizeof *s->aopc);
     return EXIT_OK;
 }
 
@@ -381,8 +382,12 @@ static int alloc_method(ev_run *r, ev_method *em)
     em->aopc_curve = calloc((size_t)r->aopc_points, sizeof(double));
     em->rho = malloc(((size_t)r->rand_images * r->stages + 1) *
                      sizeof(double));
+    em->del_img = calloc(n * (size_t)r->points + 1, sizeof(float));
+    em->ins_img = calloc(n * (size_t)r->points + 1, sizeof(float));
+    em->aopc_img = calloc(n * (size_t)r->aopc_points + 1, sizeof(float));
     if (!em->v || !em->target || !em->prob || !em->del_curve ||
-        !em->ins_curve || !em->aopc_curve || !em->rho)
+        !em->ins_curve || !em->aopc_curve || !em->rho || !em->del_img ||
+        !em->ins_img || !em->aopc_img)
         return out_of_memory();
     for (size_t i = 0; i < n * EV_METRICS; i++)
         em->v[i] = NAN;
@@ -398,7 +403,26 @@ static void free_method(ev_method *em)
     free(em->ins_curve);
     free(em->aopc_curve);
     free(em->rho);
+    free(em->del_img);
+    free(em->ins_img);
+    free(em->aopc_img);
 }
+
+/* Under MPI (cli_spmd_*), whole batches go round the ranks, so that every
+ * image is explained in exactly the batch, with exactly the seed, of a
+ * single process; randomisation images go round one by one. */
+static int batch_owner(int i, int batch, int size)
+{
+    return (i / batch) % size;
+}
+
+static int rand_owner(int i, int unused, int size)
+{
+    (void)unused;
+    return i % size;
+}
+
+static int spmd_rank, spmd_size = 1;
 
 /* Maps and metrics of every image, then the randomisation check, for
  * method k. */
@@ -434,7 +458,10 @@ static int run_method(ev_run *r, int k, const eval_opts *e,
     p->method = dmbp_method_name(em->method);
     p->k = k;
     p->n = r->n;
+    bool seen = false;
     for (int first = 0; !rc && first < r->n; first += e->batch) {
+        if (batch_owner(first, e->batch, spmd_size) != spmd_rank)
+            continue;
         int cnt = r->n - first < e->batch ? r->n - first : e->batch;
         p->first = first;
         p->count = cnt;
@@ -453,8 +480,9 @@ static int run_method(ev_run *r, int k, const eval_opts *e,
             rc = cli_fail(st);
             break;
         }
-        if (first == 0)
+        if (!seen)
             em->has_negative = dmbp_result_signed(res) != 0;
+        seen = true;
         for (int j = 0; j < cnt && !rc; j++) {
             progress_draw(p, false, "metrics, image %d of %d", first + j + 1,
                           r->n);
@@ -463,12 +491,43 @@ static int run_method(ev_run *r, int k, const eval_opts *e,
         em->t_metrics += cli_now() - t1;
         dmbp_result_free(res);
     }
+    /* Every rank gets every image's numbers (bytes copied, not
+     * combined); the curves are then summed in image order, as one
+     * process would. */
+    rc = cli_spmd_agree(rc);
+    if (!rc) {
+        size_t n = (size_t)r->n;
+        em->has_negative = cli_spmd_sum(em->has_negative) > 0;
+        if (cli_spmd_share(em->v, EV_METRICS * sizeof *em->v, r->n,
+                           e->batch, batch_owner) ||
+            cli_spmd_share(em->target, sizeof *em->target, r->n, e->batch,
+                           batch_owner) ||
+            cli_spmd_share(em->prob, sizeof *em->prob, r->n, e->batch,
+                           batch_owner) ||
+            cli_spmd_share(em->del_img, r->points * sizeof(float), r->n,
+                           e->batch, batch_owner) ||
+            cli_spmd_share(em->ins_img, r->points * sizeof(float), r->n,
+                           e->batch, batch_owner) ||
+            cli_spmd_share(em->aopc_img, r->aopc_points * sizeof(float),
+                           r->n, e->batch, batch_owner))
+            rc = out_of_memory();
+        for (size_t i = 0; i < n && !rc; i++) {
+            for (int q = 0; q < r->points; q++) {
+                em->del_curve[q] += em->del_img[i * r->points + q];
+                em->ins_curve[q] += em->ins_img[i * r->points + q];
+            }
+            for (int q = 0; q < r->aopc_points; q++)
+                em->aopc_curve[q] += em->aopc_img[i * r->aopc_points + q];
+        }
+    }
     /* Randomisation: one explanation per stage and image, so only the
      * first few images. Progress of the explanations inside is not
      * shown: they are single images. */
     o.progress = NULL;
     double t0 = cli_now();
     for (int i = 0; !rc && i < r->rand_images; i++) {
+        if (rand_owner(i, 0, spmd_size) != spmd_rank)
+            continue;
         progress_draw(p, true, "randomisation, image %d of %d", i + 1,
                       r->rand_images);
         double *rho = em->rho + (size_t)i * r->stages;
@@ -483,6 +542,25 @@ static int run_method(ev_run *r, int k, const eval_opts *e,
                 ev_stats(rho, r->stages, 1).mean;
     }
     em->t_rand = cli_now() - t0;
+    rc = cli_spmd_agree(rc);
+    if (!rc && spmd_size > 1) {
+        /* Times: the ranks' sum, comparable with one process's. */
+        em->t_explain = cli_spmd_sum(em->t_explain);
+        em->t_metrics = cli_spmd_sum(em->t_metrics);
+        em->t_rand = cli_spmd_sum(em->t_rand);
+        double *rv = malloc(((size_t)r->rand_images + 1) * sizeof *rv);
+        if (!rv)
+            return out_of_memory();
+        for (int i = 0; i < r->rand_images; i++)
+            rv[i] = em->v[(size_t)i * EV_METRICS + EV_RAND];
+        if (cli_spmd_share(em->rho, r->stages * sizeof *em->rho,
+                           r->rand_images, 0, rand_owner) ||
+            cli_spmd_share(rv, sizeof *rv, r->rand_images, 0, rand_owner))
+            rc = out_of_memory();
+        for (int i = 0; i < r->rand_images; i++)
+            em->v[(size_t)i * EV_METRICS + EV_RAND] = rv[i];
+        free(rv);
+    }
     if (!rc) {
         for (int q = 0; q < r->points; q++) {
             em->del_curve[q] /= r->n;
@@ -523,6 +601,10 @@ int cmd_eval(int argc, char **argv)
     if (rc)
         goto done;
     const cli_flags *f = &e.a.f;
+    /* Under mpirun/srun: the images are shared out (docs/cluster.md). */
+    rc = cli_spmd_begin(&spmd_rank, &spmd_size);
+    if (rc)
+        goto done;
 
     dmbp_status st = dmbp_model_load(model_path, &model);
     if (st) {
@@ -578,13 +660,16 @@ int cmd_eval(int argc, char **argv)
         rc = alloc_method(&r, &r.m[k]);
 
     progress p = {.n_methods = r.n_methods};
-    cli_progress_start(&p.line, f->quiet);
+    cli_progress_start(&p.line, f->quiet || spmd_rank != 0);
     for (int k = 0; k < r.n_methods && !rc; k++)
         rc = run_method(&r, k, &e, &pre, &p);
     cli_progress_clear(&p.line);
     if (rc)
         goto done;
     r.seconds = cli_now() - t_start;
+    /* Rank 0 alone reports. */
+    if (spmd_rank != 0)
+        goto done;
 
     if (f->csv)
         rc = ev_write_atomic(f->csv, ev_write_csv, &r);
@@ -612,5 +697,6 @@ done:
     dmbp_model_free(model);
     cli_names_free(&labels);
     cli_args_free(&e.a);
+    cli_spmd_end();
     return rc;
 }

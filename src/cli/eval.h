@@ -71,6 +71,8 @@ typedef struct ev_method {
     int *target;              /* n                                      */
     float *prob;              /* n                                      */
     double *del_curve, *ins_curve;  /* points: the mean over images     */
+    float *del_img, *ins_img, *aopc_img; /* per image: its curves, summed
+                                            in image order afterwards     */
     double *aopc_curve;       /* aopc_points: the mean                  */
     double *rho;              /* rand_images x stages                   */
     double t_explain, t_metrics, t_rand;   /* seconds                   */

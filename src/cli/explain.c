@@ -1,5 +1,6 @@
 /* dmbp explain MODEL IMAGE...: attribution maps as PNG overlays and .npy
  * arrays (the options and the computation are in explain_run.c). */
+#include "batch.h"
 #include "cli.h"
 
 #include <errno.h>
@@ -38,6 +39,7 @@ typedef struct explain_opts {
     const char *out;    /* -o PREFIX */
     const char *masks;  /* --masks FILE */
     bool json;
+    const char *outdir; /* -O DIR: the image-set mode (batch.h) */
 } explain_opts;
 
 /* Extensions of our outputs: -o out.png means the prefix "out". */
@@ -147,6 +149,16 @@ static char *masks_path_for(const char *file, int i, int n)
 /* Writing the results                                                */
 /* ------------------------------------------------------------------ */
 
+
+/* Items handed to a rank at a time unless --chunk says otherwise: small,
+ * so that the last images spread over the ranks; an agent asks for the
+ * next chunk while its worker computes, so no rank waits for one. */
+#define DEFAULT_CHUNK 2
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
 /* One image's output files, in the order they are written. */
 enum { OUT_PNG, OUT_POS, OUT_NEG, OUT_MAPPINGS, OUT_NPY, OUT_MASKS, OUT_N };
@@ -270,70 +282,82 @@ static int write_image(writer *wr, int i, const char *image,
     return EXIT_OK;
 }
 
-static void json_number(double v)
+static void json_number(FILE *f, double v)
 {
     if (isfinite(v))
-        printf("%.9g", v);
+        fprintf(f, "%.9g", v);
     else
-        printf("null");
+        fprintf(f, "null");
 }
 
-static void print_image(const cli_xrun *run, int i, const char *image,
-                        char *const *paths, bool json)
+/* Image i's result as JSON object members (no braces): what --json prints
+ * after "image", and what the manifest records. */
+static void json_members(FILE *f, const cli_xrun *run, int i,
+                         char *const *paths)
+{
+    const dmbp_result *r = run->r;
+    int t = dmbp_result_target(r, i);
+    const char *label = cli_xrun_label(run, t);
+    fprintf(f, "\"method\": \"%s\", \"target\": %d, \"label\": ",
+            dmbp_method_name(dmbp_result_method(r)), t);
+    if (label)
+        cli_json_str(f, label);
+    else
+        fprintf(f, "null");
+    fprintf(f, ", \"logit\": ");
+    json_number(f, dmbp_result_logit(r, i));
+    fprintf(f, ", \"prob\": ");
+    json_number(f, dmbp_result_prob(r, i));
+    fprintf(f, ", \"outputs\": {");
+    for (int k = 0, first = 1; k < OUT_N; k++) {
+        if (!paths[k])
+            continue;
+        fprintf(f, "%s\"%s\": ", first ? "" : ", ", out_kind[k]);
+        cli_json_str(f, paths[k]);
+        first = 0;
+    }
+    fprintf(f, "}, \"scalars\": {");
+    for (int k = 0; k < dmbp_result_num_scalars(r); k++) {
+        fprintf(f, "%s", k ? ", " : "");
+        cli_json_str(f, dmbp_result_scalar_name(r, k));
+        fprintf(f, ": ");
+        json_number(f, dmbp_result_scalar(r, i, k));
+    }
+    fprintf(f, "}");
+}
+
+/* The line printed for image i (without its newline). */
+static void print_image(FILE *f, const cli_xrun *run, int i,
+                        const char *image, char *const *paths, bool json)
 {
     const dmbp_result *r = run->r;
     int t = dmbp_result_target(r, i);
     const char *label = cli_xrun_label(run, t);
     dmbp_method method = dmbp_result_method(r);
     if (json) {
-        printf("{\"image\": ");
-        cli_json_str(stdout, image);
-        printf(", \"method\": \"%s\", \"target\": %d, \"label\": ",
-               dmbp_method_name(method), t);
-        if (label)
-            cli_json_str(stdout, label);
-        else
-            printf("null");
-        printf(", \"logit\": ");
-        json_number(dmbp_result_logit(r, i));
-        printf(", \"prob\": ");
-        json_number(dmbp_result_prob(r, i));
-        printf(", \"outputs\": {");
-        for (int k = 0, first = 1; k < OUT_N; k++) {
-            if (!paths[k])
-                continue;
-            printf("%s\"%s\": ", first ? "" : ", ", out_kind[k]);
-            cli_json_str(stdout, paths[k]);
-            first = 0;
-        }
-        printf("}, \"scalars\": {");
-        for (int k = 0; k < dmbp_result_num_scalars(r); k++) {
-            printf("%s", k ? ", " : "");
-            cli_json_str(stdout, dmbp_result_scalar_name(r, k));
-            printf(": ");
-            json_number(dmbp_result_scalar(r, i, k));
-        }
-        printf("}}\n");
+        fprintf(f, "{\"image\": ");
+        cli_json_str(f, image);
+        fprintf(f, ", ");
+        json_members(f, run, i, paths);
+        fprintf(f, "}");
     } else {
-        printf("%s: class %d (%s) logit %.4f p=%.4f -> %s", image, t,
-               label ? label : "-", dmbp_result_logit(r, i),
-               dmbp_result_prob(r, i), paths[OUT_PNG]);
+        fprintf(f, "%s: class %d (%s) logit %.4f p=%.4f -> %s", image, t,
+                label ? label : "-", dmbp_result_logit(r, i),
+                dmbp_result_prob(r, i), paths[OUT_PNG]);
         int k = scalar_index(r, "completeness_gap");
         if (method == DMBP_METHOD_IG && k >= 0)
-            printf(" completeness gap %.4g", dmbp_result_scalar(r, i, k));
+            fprintf(f, " completeness gap %.4g", dmbp_result_scalar(r, i, k));
         if (method == DMBP_METHOD_DMBP) {
             static const char *const shown[3][2] = {
                 {"F+", "F_pos"}, {"F-", "F_neg"}, {"Fn", "F_nuisance"}};
             for (int s = 0; s < 3; s++) {
                 k = scalar_index(r, shown[s][1]);
                 if (k >= 0)
-                    printf(" %s %.4g", shown[s][0],
-                           dmbp_result_scalar(r, i, k));
+                    fprintf(f, " %s %.4g", shown[s][0],
+                            dmbp_result_scalar(r, i, k));
             }
         }
-        printf("\n");
     }
-    fflush(stdout);
 }
 
 static void free_paths(char **paths)
@@ -365,8 +389,78 @@ static int make_paths(const explain_opts *e, const char *prefix, int i,
 /* The command                                                        */
 /* ------------------------------------------------------------------ */
 
+/* The images named on the command line and in an --images list. */
+typedef struct image_args {
+    const char **v;
+    int n;
+    char **owned;       /* lines read from the list */
+    int n_owned;
+} image_args;
+
+static void image_args_free(image_args *a)
+{
+    for (int k = 0; k < a->n_owned; k++)
+        free(a->owned[k]);
+    free(a->owned);
+    free(a->v);
+}
+
+/* pos (the positional images) then --images LIST: one path per line;
+ * blank lines and lines starting with '#' are skipped. */
+static int image_args_make(image_args *a, const char **pos, int n_pos,
+                           const char *list)
+{
+    size_t cap = (size_t)n_pos + 16;
+    a->v = malloc(cap * sizeof *a->v);
+    a->owned = malloc(cap * sizeof *a->owned);
+    if (!a->v || !a->owned)
+        return out_of_memory();
+    for (int k = 0; k < n_pos; k++)
+        a->v[a->n++] = pos[k];
+    if (!list)
+        return EXIT_OK;
+    FILE *f = fopen(list, "r");
+    if (!f) {
+        fprintf(stderr, "dmbp: %s: %s\n", list, strerror(errno));
+        return EXIT_IO;
+    }
+    char *line = NULL;
+    size_t lcap = 0;
+    ssize_t len;
+    int rc = EXIT_OK;
+    while ((len = getline(&line, &lcap, f)) >= 0) {
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = 0;
+        if (!len || line[0] == '#')
+            continue;
+        if ((size_t)a->n == cap) {
+            cap *= 2;
+            const char **v = realloc(a->v, cap * sizeof *v);
+            if (v)
+                a->v = v;
+            char **o = realloc(a->owned, cap * sizeof *o);
+            if (o)
+                a->owned = o;
+            if (!v || !o) {
+                rc = out_of_memory();
+                break;
+            }
+        }
+        char *copy = strdup(line);
+        if (!copy) {
+            rc = out_of_memory();
+            break;
+        }
+        a->owned[a->n_owned++] = copy;
+        a->v[a->n++] = copy;
+    }
+    free(line);
+    fclose(f);
+    return rc;
+}
+
 static int parse(int argc, char **argv, explain_opts *e, const char **model,
-                 const char ***images, int *n_images)
+                 image_args *images)
 {
     int rc = cli_args_parse(CMD_EXPLAIN, argc, argv, &e->a);
     if (rc)
@@ -382,13 +476,22 @@ static int parse(int argc, char **argv, explain_opts *e, const char **model,
     e->out = f->output;
     e->masks = f->masks;
     e->json = f->json;
+    e->outdir = f->output_dir;
     if (e->a.n_pos < 1)
         return cli_usage_error("explain: which model?");
-    if (e->a.n_pos < 2)
-        return cli_usage_error("explain: no images given");
     *model = e->a.pos[0];
-    *images = e->a.pos + 1;
-    *n_images = e->a.n_pos - 1;
+    rc = image_args_make(images, e->a.pos + 1, e->a.n_pos - 1, f->images);
+    if (rc)
+        return rc;
+    if (images->n < 1)
+        return cli_usage_error("explain: no images given");
+    if (!e->outdir && (f->resume || f->max_failures || f->chunk))
+        return cli_usage_error("--resume, --max-failures and --chunk need "
+                               "--output-dir");
+    if (e->outdir && e->out)
+        return cli_usage_error("-o and --output-dir: choose one");
+    if (e->outdir && e->masks)
+        return cli_usage_error("--masks is not available with --output-dir");
     char what[64];
     snprintf(what, sizeof what, "--method %s", dmbp_method_name(e->method));
     return cli_check_methods(&e->a, 1u << e->method, what);
@@ -420,18 +523,113 @@ static int check_outputs(const explain_opts *e, const char *model,
     return rc;
 }
 
+/* ------------------------------------------------------------------ */
+/* Image sets: --output-dir (batch.h), alone or on MPI ranks           */
+/* ------------------------------------------------------------------ */
+
+typedef struct set_ctx {
+    const explain_opts *e;
+    const char *model;
+    const char **images;
+    char **prefixes;
+    cli_xrun run;       /* the model, loaded by the first item */
+} set_ctx;
+
+/* One image on its own (so that its result does not depend on which
+ * images share its batch, or its rank): written, then described. */
+static int set_item(void *vctx, int idx, cli_item_result *res)
+{
+    set_ctx *c = vctx;
+    int rc;
+    if (!c->run.m && (rc = cli_xrun_prepare(&c->run, c->model, &c->e->a)))
+        return rc;
+    dmbp_set_error(DMBP_OK, "%s", "");
+    writer wr = {0};
+    char *paths[OUT_N] = {NULL};
+    rc = cli_xrun_images(&c->run, &c->images[idx], 1, &c->e->a,
+                         c->e->method);
+    if (!rc)
+        rc = writer_init(&wr, &c->run);
+    if (!rc)
+        rc = make_paths(c->e, c->prefixes[idx], 0, 1, paths);
+    if (!rc)
+        rc = write_image(&wr, 0, c->images[idx], paths);
+    if (rc) {
+        res->status = rc;
+        if (*dmbp_last_error())
+            snprintf(res->error, sizeof res->error, "%s", dmbp_last_error());
+        else
+            snprintf(res->error, sizeof res->error, "exit status %d (the "
+                     "message above says why)", rc);
+    } else {
+        size_t len;
+        FILE *f = open_memstream(&res->fragment, &len);
+        if (f) {
+            json_members(f, &c->run, 0, paths);
+            fclose(f);
+        }
+        f = open_memstream(&res->text, &len);
+        if (f) {
+            print_image(f, &c->run, 0, c->images[idx], paths, false);
+            fclose(f);
+        }
+        if (!res->fragment || !res->text)
+            rc = out_of_memory();
+    }
+    free_paths(paths);
+    writer_free(&wr);
+    return rc == EXIT_INTERNAL ? rc : EXIT_OK;
+}
+
+static int explain_set(const explain_opts *e, const char *model,
+                       const char **images, int n, char **prefixes)
+{
+    if (mkdir(e->outdir, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "dmbp: %s: cannot create the directory: %s\n",
+                e->outdir, strerror(errno));
+        return EXIT_IO;
+    }
+    const cli_flags *f = &e->a.f;
+    set_ctx c = {.e = e, .model = model, .images = images,
+                 .prefixes = prefixes};
+    /* The model's problems end the run before any rank starts. */
+    int rc = cli_xrun_prepare(&c.run, model, &e->a);
+    cli_xrun_free(&c.run);
+    if (rc)
+        return rc;
+    /* --resume counts a manifest line only with this run's picture. */
+    char **expect = calloc((size_t)n, sizeof *expect);
+    if (!expect)
+        return out_of_memory();
+    for (int i = 0; i < n && !rc; i++)
+        if (!(expect[i] = concat3(prefixes[i], ".png", "")))
+            rc = out_of_memory();
+    cli_batch b = {.inputs = images, .n = n, .dir = e->outdir,
+                   .resume = f->resume, .quiet = f->quiet, .json = e->json,
+                   .max_failures = f->max_failures,
+                   .chunk = f->chunk ? f->chunk : DEFAULT_CHUNK,
+                   .fn = set_item, .ctx = &c,
+                   .expect = (const char *const *)expect};
+    if (!rc)
+        rc = cli_batch_run(&b);
+    cli_xrun_free(&c.run);
+    for (int i = 0; i < n; i++)
+        free(expect[i]);
+    free(expect);
+    return rc;
+}
+
 int cmd_explain(int argc, char **argv)
 {
     explain_opts e = {.out = NULL};
     const char *model = NULL;
-    const char **args = NULL;
+    image_args ia = {0};
     char **prefixes = NULL;
-    int n_args = 0;
     cli_names imgs = {0};
     out_naming nm = {NULL, NULL};
     cli_xrun run = {0};
     writer wr = {0};
-    int rc = parse(argc, argv, &e, &model, &args, &n_args);
+    int rc = parse(argc, argv, &e, &model, &ia);
     if (rc < 0) {
         rc = EXIT_OK; /* --help */
         goto done;
@@ -439,7 +637,7 @@ int cmd_explain(int argc, char **argv)
     if (!rc)
         rc = naming_init(&e, &nm);
     if (!rc)
-        rc = cli_expand_images(args, n_args, &imgs);
+        rc = cli_expand_images(ia.v, ia.n, &imgs);
     if (rc)
         goto done;
     int n = imgs.n;
@@ -454,22 +652,43 @@ int cmd_explain(int argc, char **argv)
     }
     for (int i = 0; i < n && !rc; i++) {
         prefixes[i] = prefix_for(&nm, images[i], i, n, e.method);
-        if (!prefixes[i]) {
+        if (!prefixes[i])
             rc = out_of_memory();
-            break;
-        }
-        for (int j = 0; j < i; j++)
-            if (!strcmp(prefixes[i], prefixes[j])) {
-                rc = cli_usage_error("%s and %s would both write %s.png "
-                                     "(use -o)", images[j], images[i],
-                                     prefixes[i]);
-                break;
-            }
     }
-    if (!rc)
+    /* Sorted copies find duplicate names in n log n (sets are large). */
+    if (!rc) {
+        char **sorted = malloc((size_t)n * sizeof *sorted);
+        if (!sorted) {
+            rc = out_of_memory();
+            goto done;
+        }
+        memcpy(sorted, prefixes, (size_t)n * sizeof *sorted);
+        qsort(sorted, (size_t)n, sizeof *sorted, cmp_str);
+        for (int i = 1; i < n && !rc; i++)
+            if (!strcmp(sorted[i], sorted[i - 1])) {
+                int a = -1, b = -1;
+                for (int j = 0; j < n; j++)
+                    if (!strcmp(prefixes[j], sorted[i])) {
+                        if (a < 0)
+                            a = j;
+                        else if (b < 0)
+                            b = j;
+                    }
+                rc = cli_usage_error("%s and %s would both write %s.png "
+                                     "(use -o)", images[a], images[b],
+                                     sorted[i]);
+            }
+        free(sorted);
+    }
+    /* A resumed set keeps the outputs its manifest records. */
+    if (!rc && !(e.outdir && e.a.f.resume))
         rc = check_outputs(&e, model, &imgs, prefixes);
     if (rc)
         goto done;
+    if (e.outdir) {
+        rc = explain_set(&e, model, (const char **)images, n, prefixes);
+        goto done;
+    }
 
     rc = cli_xrun_explain(&run, model, (const char **)images, n, &e.a,
                           e.method);
@@ -481,7 +700,7 @@ int cmd_explain(int argc, char **argv)
         if (!rc)
             rc = write_image(&wr, i, images[i], paths);
         if (!rc)
-            print_image(&run, i, images[i], paths, e.json);
+            print_image(stdout, &run, i, images[i], paths, e.json);
         free_paths(paths);
     }
 done:
@@ -494,6 +713,7 @@ done:
     free(nm.dir);
     free(nm.prefix);
     cli_names_free(&imgs);
+    image_args_free(&ia);
     cli_args_free(&e.a);
     return rc;
 }

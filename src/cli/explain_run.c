@@ -87,6 +87,12 @@ static int load_image(const char *path, const dmbp_preprocess_options *pre,
 int cli_xrun_explain(cli_xrun *run, const char *model, const char **images,
                      int n, const cli_args *a, dmbp_method method)
 {
+    int rc = cli_xrun_prepare(run, model, a);
+    return rc ? rc : cli_xrun_images(run, images, n, a, method);
+}
+
+int cli_xrun_prepare(cli_xrun *run, const char *model, const cli_args *a)
+{
     const cli_flags *f = &a->f;
     dmbp_status st = dmbp_model_load(model, &run->m);
     if (st)
@@ -97,8 +103,26 @@ int cli_xrun_explain(cli_xrun *run, const char *model, const char **images,
         if (rc)
             return rc;
     }
+    return EXIT_OK;
+}
+
+int cli_xrun_images(cli_xrun *run, const char **images, int n,
+                    const cli_args *a, dmbp_method method)
+{
+    const cli_flags *f = &a->f;
+    /* A run explains one set at a time: drop the previous one's. */
+    dmbp_result_free(run->r);
+    run->r = NULL;
+    if (run->bg)
+        for (int i = 0; i < run->n; i++)
+            dmbp_image_free(&run->bg[i]);
+    free(run->bg);
+    run->bg = NULL;
+    run->n = 0;
+    dmbp_status st;
+    int rc;
     dmbp_preprocess_options pre;
-    int rc = cli_apply_pre(run->m, f, &pre);
+    rc = cli_apply_pre(run->m, f, &pre);
     if (rc)
         return rc;
     dmbp_explain_options o;

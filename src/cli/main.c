@@ -1,4 +1,5 @@
 /* dmbp: explain what an ONNX image classifier looked at. */
+#include "batch.h"
 #include "cli.h"
 
 #include <errno.h>
@@ -26,6 +27,7 @@ static int finish(int rc)
 
 static int run(int argc, char **argv)
 {
+    cli_argv = argv;
     if (argc < 2)
         return cli_usage_error("no command given");
     const char *cmd = argv[1];

@@ -152,8 +152,16 @@ typedef float cli_float3[3];
     X(W_SPARSITY, "w-sparsity", 0, K_FLOAT_NONNEG, float, w_sparsity, 0, 0,  \
       NULL, CMD_ATTR, MB(DMBP), "X", "DMBP's sparsity weight (0.01)")        \
     X(IMAGES, "images", 0, K_NAME, const char *, images, 0, 0, NULL,         \
-      CMD_EVAL, 0, "SPEC",                                                   \
-      "a file listing image paths, a directory, or idx:FILE (required)")    \
+      CMD_EXPLAIN | CMD_EVAL, 0, "SPEC",                                     \
+      "eval: a file listing image paths, a directory, or idx:FILE "          \
+      "(required); explain: a file listing image paths")                    \
+    X(RESUME, "resume", 0, K_SWITCH, bool, resume, 0, 0, NULL, CMD_EXPLAIN,  \
+      0, NULL, "with -O: skip images DIR/manifest.jsonl records as done")   \
+    X(MAX_FAILURES, "max-failures", 0, K_INT, int, max_failures, 1,          \
+      INT32_MAX, NULL, CMD_EXPLAIN, 0, "K",                                  \
+      "with -O: stop after K failed or lost images")                        \
+    X(CHUNK, "chunk", 0, K_INT, int, chunk, 1, 1000000, NULL, CMD_EXPLAIN,   \
+      0, "N", "with -O under MPI: images handed to a rank at a time (2)")   \
     X(METHODS, "methods", 0, K_NAME, const char *, methods, 0, 0, NULL,      \
       CMD_EVAL, 0, "M,M,...", "methods compared (all)")                      \
     X(N, "n", 0, K_INT, int, n, 1, 1 << 28, NULL, CMD_EVAL, 0, "N",          \

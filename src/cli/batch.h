@@ -1,0 +1,105 @@
+/* Image sets with an output directory: a list of work items, a per-item
+ * callback, DIR/manifest.jsonl, --resume, failures, progress; run in this
+ * process, or across MPI ranks when an MPI launcher started the program
+ * (src/cli/batch.c, src/cli/mpi_run.c). Nothing here knows what an item
+ * computes. */
+#ifndef DMBP_CLI_BATCH_H
+#define DMBP_CLI_BATCH_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+/* What the callback reports for one item. */
+typedef struct cli_item_result {
+    int status;        /* EXIT_OK, or the exit status this image failed with */
+    char *fragment;    /* on success, malloc'ed JSON object members for the
+                          manifest: "outputs": {"kind": "path", ...},
+                          "target": T, "scalars": {...} (and anything else) */
+    char *text;        /* on success, malloc'ed line for stdout (no '\n') */
+    char error[512];   /* on failure: the one-line reason */
+} cli_item_result;
+
+/* Compute item index (outputs written, atomically, before it returns).
+ * Returns EXIT_OK when the item was handled, failed or not (see
+ * res->status); any other value stops the whole run with that status (out
+ * of memory, the model cannot be loaded). */
+typedef int (*cli_item_fn)(void *ctx, int index, cli_item_result *res);
+
+typedef struct cli_batch {
+    const char *const *inputs;  /* item names, as recorded in the manifest */
+    int n;
+    const char *dir;            /* the output directory (holds the manifest) */
+    bool resume;                /* skip items the manifest records as done */
+    bool quiet;                 /* no progress */
+    bool json;                  /* stdout: the manifest lines, not text */
+    int max_failures;           /* stop after this many (0: no limit) */
+    int chunk;                  /* items handed to a rank at a time */
+    cli_item_fn fn;
+    void *ctx;
+    /* Optional, per item: a path its outputs must include for a manifest
+     * line to count as this item done (another method's line in the same
+     * directory does not). */
+    const char *const *expect;
+} cli_batch;
+
+/* Exit status of a run that completed but lost or failed some images. */
+#define EXIT_INCOMPLETE 8
+
+/* Run every item (see dmbp(1), "Image sets"). Chooses by itself: a worker
+ * process of an MPI rank (DMBP_MPI_WORKER set), an MPI run (launched by
+ * mpirun/srun and built with MPI), or this process alone. */
+int cli_batch_run(const cli_batch *b);
+
+/* ---- shared by batch.c and mpi_run.c ---------------------------------- */
+
+/* Rank 0's bookkeeping: which items remain, the manifest, progress. */
+typedef struct cli_ledger cli_ledger;
+
+int cli_ledger_open(const cli_batch *b, int ranks, cli_ledger **out);
+/* Items still to compute, in order (valid until the ledger is freed). */
+const int *cli_ledger_todo(const cli_ledger *l, int *count);
+/* Record a finished item from a worker's result line (see
+ * cli_result_format); prints its stdout line and appends the manifest
+ * line. Returns EXIT_OK or an I/O error status (the manifest). */
+int cli_ledger_record(cli_ledger *l, const char *line, int rank);
+/* An item lost with its rank. */
+void cli_ledger_lost(cli_ledger *l, int index, const char *why);
+/* True once failures + lost reached --max-failures. */
+bool cli_ledger_stop(const cli_ledger *l);
+/* Final summary on stderr; returns the run's exit status; frees l. */
+int cli_ledger_close(cli_ledger *l);
+
+/* One item computed through the callback, as a result line:
+ * "<index> ok <seconds> <json-string text> <fragment>" or
+ * "<index> fail <status> <seconds> <json-string error>" (malloc'ed, no
+ * '\n'), or NULL with *rc set when the run must stop. */
+char *cli_result_format(const cli_batch *b, int index, int *rc);
+
+/* The worker side of an MPI rank: item indices arrive one per line on
+ * fd_in, result lines leave on fd_out (src/cli/batch.c). */
+int cli_batch_worker(const cli_batch *b, int fd_in, int fd_out, int rank);
+
+/* Launcher detection and the MPI scheduler (src/cli/mpi_run.c). Returns
+ * -1 when this is not an MPI run (not built with MPI, or no launcher). */
+int cli_mpi_run(const cli_batch *b);
+/* The name of the launcher variable that made this an MPI run, or NULL. */
+const char *cli_mpi_launcher(void);
+
+/* SPMD runs (dmbp eval): every rank runs the same command on its share.
+ * begin initialises MPI when an MPI launcher started the program (and the
+ * program has MPI), else rank 0 of 1; end finalises it. */
+int cli_spmd_begin(int *rank, int *size);
+void cli_spmd_end(void);
+/* Collective: the largest rc over the ranks (so that all stop together). */
+int cli_spmd_agree(int rc);
+/* Collective: items 0..n-1 of item_bytes each in buf; rank owner(i) has
+ * item i; afterwards every rank has all of them. */
+int cli_spmd_share(void *buf, size_t item_bytes, int n, int every,
+                   int (*owner)(int i, int every, int size));
+/* Collective: the sum over the ranks. */
+double cli_spmd_sum(double v);
+
+/* main()'s argv, for re-executing the program as a worker. */
+extern char **cli_argv;
+
+#endif

@@ -1,0 +1,160 @@
+#!/bin/sh
+# Image sets on MPI ranks (docs/cluster.md): results bitwise equal to one
+# process, --resume, a killed worker, a bad image, a torn manifest line.
+# Skipped (status 77) without mpirun or without an MPI build.
+. "${top_srcdir:-$(dirname "$0")/..}/tests/cli_common.sh"
+
+if [ "${DMBP_HAVE_MPI:-no}" != yes ]; then
+    echo "cli_mpi.sh: skipped: dmbp was built without MPI (configure found no Open MPI)"
+    exit 77
+fi
+if ! command -v mpirun >/dev/null 2>&1; then
+    echo "cli_mpi.sh: skipped: no mpirun (apt-get install openmpi-bin)"
+    exit 77
+fi
+
+VGG="$MODELS/fmnist_vgg.onnx"
+SAMPLES="$MODELS/samples"
+# Every rank and the single process on one thread: the same arithmetic.
+export OMP_NUM_THREADS=1
+# Tests run as root in CI containers; several ranks on two cores.
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+# A wedged run fails the test instead of hanging make check.
+LIMIT=300
+mpi() {
+    np=$1; shift
+    # Local ranks inherit this environment (DMBP_TEST_DIE_AFTER too).
+    timeout "$LIMIT" mpirun --oversubscribe -np "$np" "$DMBP" "$@"
+}
+
+# same_files A B DESCRIPTION: every .npy and .png of A is in B, byte for
+# byte, and B has no others.
+same_files() {
+    na=$(ls "$1" | grep -c '\.\(npy\|png\)$')
+    nb=$(ls "$2" | grep -c '\.\(npy\|png\)$')
+    [ "$na" -gt 0 ] && [ "$na" = "$nb" ] || fail "$3: $na files vs $nb"
+    for f in "$1"/*.npy "$1"/*.png; do
+        cmp -s "$f" "$2/$(basename "$f")" || fail "$3: $(basename "$f") differs"
+    done
+}
+
+# manifest_ok DIR N: N complete lines, each an object with its input, a
+# status, its rank and seconds, and (ok lines) outputs that exist.
+manifest_ok() {
+    m="$1/manifest.jsonl"
+    [ -f "$m" ] || { fail "$m missing"; return; }
+    [ "$(wc -l <"$m")" -eq "$2" ] || fail "$m: $(wc -l <"$m") lines, want $2"
+    [ "$(tail -c 1 "$m" | od -An -c | tr -d ' ')" = '\n' ] || fail "$m: last line incomplete"
+    bad=$(grep -vc '^{"input": ".*", "status": "\(ok\|failed\)", .*"rank": [0-9]*, "seconds": [0-9.]*}$' "$m")
+    [ "$bad" -eq 0 ] || fail "$m: $bad malformed lines"
+    for p in $(grep '"status": "ok"' "$m" | grep -o '"\(png\|npy\|pos\|neg\|mappings\)": "[^"]*"' | sed 's/.*: "//; s/"$//'); do
+        [ -f "$p" ] || fail "$m: output $p missing"
+    done
+}
+
+# ---- gxi: one process, then 2 and 3 ranks ------------------------------
+expect_exit 0 "gxi alone" -- "$DMBP" explain "$VGG" "$SAMPLES"/*.png \
+    --method gxi -O "$TMP/one" --quiet
+manifest_ok "$TMP/one" 10
+for np in 2 3; do
+    expect_exit 0 "gxi on $np ranks" -- mpi $np explain "$VGG" \
+        "$SAMPLES"/*.png --method gxi -O "$TMP/gxi$np"
+    manifest_ok "$TMP/gxi$np" 10
+    same_files "$TMP/one" "$TMP/gxi$np" "gxi on $np ranks"
+    [ "$(wc -l <"$TMP/out")" -eq 10 ] || fail "gxi on $np ranks: $(wc -l <"$TMP/out") stdout lines"
+    grep -q "10/10 images" "$TMP/err" || fail "gxi on $np ranks: no final progress line"
+done
+
+# ---- a short DMBP -------------------------------------------------------
+set -- "$SAMPLES/bag.png" "$SAMPLES/coat.png" "$SAMPLES/sandal.png" \
+    "$SAMPLES/trouser.png"
+expect_exit 0 "dmbp alone" -- "$DMBP" explain "$VGG" "$@" --iters 5 \
+    -O "$TMP/dm1" --quiet
+expect_exit 0 "dmbp on 3 ranks" -- mpi 3 explain "$VGG" "$@" --iters 5 \
+    -O "$TMP/dm3" --quiet
+manifest_ok "$TMP/dm3" 4
+same_files "$TMP/dm1" "$TMP/dm3" "dmbp on 3 ranks"
+[ "$(ls "$TMP/dm3" | grep -c 'mappings.png$')" -eq 4 ] || fail "dmbp on 3 ranks: mappings missing"
+
+# ---- --resume after a finished run computes nothing -------------------
+cp "$TMP/gxi2/manifest.jsonl" "$TMP/before"
+expect_exit 0 "resume finished" -- mpi 2 explain "$VGG" "$SAMPLES"/*.png \
+    --method gxi -O "$TMP/gxi2" --resume
+grep -q "0 images to compute" "$TMP/err" || fail "resume finished: $(cat "$TMP/err")"
+[ -s "$TMP/out" ] && fail "resume finished: printed results"
+cmp -s "$TMP/before" "$TMP/gxi2/manifest.jsonl" || fail "resume finished: manifest changed"
+
+# Another method's lines in the same directory do not count as done.
+expect_exit 0 "resume, other method" -- "$DMBP" explain "$VGG" \
+    "$SAMPLES/bag.png" --method saliency -O "$TMP/gxi2" --resume --quiet
+[ "$(wc -l <"$TMP/out")" -eq 1 ] || fail "resume, other method: skipped saliency for gxi's line"
+
+# ---- a worker killed after its first image -----------------------------
+DMBP_TEST_DIE_AFTER=1
+export DMBP_TEST_DIE_AFTER
+expect_exit 8 "worker killed" -- mpi 3 explain "$VGG" "$SAMPLES"/*.png \
+    --method gxi -O "$TMP/kill"
+unset DMBP_TEST_DIE_AFTER
+grep -q "lost (its worker was killed by signal 9" "$TMP/err" || fail "worker killed: no lost image reported: $(cat "$TMP/err")"
+lost=$(grep -c ": lost (" "$TMP/err")
+[ "$lost" -eq 1 ] || fail "worker killed: $lost images lost, want 1"
+manifest_ok "$TMP/kill" 9
+grep -q '"rank": 1,' "$TMP/kill/manifest.jsonl" || fail "worker killed: rank 1 finished nothing before dying"
+missing=$(sed -n 's/^dmbp: \(.*\): lost (.*/\1/p' "$TMP/err")
+expect_exit 0 "resume killed" -- mpi 2 explain "$VGG" "$SAMPLES"/*.png \
+    --method gxi -O "$TMP/kill" --resume
+grep -q "1 image to compute" "$TMP/err" || fail "resume killed: $(cat "$TMP/err")"
+[ "$(wc -l <"$TMP/out")" -eq 1 ] && grep -qF "$missing:" "$TMP/out" || fail "resume killed: computed $(cat "$TMP/out"), want $missing"
+manifest_ok "$TMP/kill" 10
+same_files "$TMP/one" "$TMP/kill" "resumed after a kill"
+
+# ---- a bad image among good ones ----------------------------------------
+printf 'not a PNG\n' >"$TMP/broken.png"
+printf '%s\n' "$SAMPLES/bag.png" "$TMP/broken.png" "$SAMPLES/coat.png" \
+    "$SAMPLES/dress.png" >"$TMP/list"
+expect_exit 8 "bad image" -- mpi 2 explain "$VGG" --images "$TMP/list" \
+    --method gxi -O "$TMP/bad"
+manifest_ok "$TMP/bad" 4
+[ "$(grep -c '"status": "ok"' "$TMP/bad/manifest.jsonl")" -eq 3 ] || fail "bad image: not 3 done"
+grep -q '"input": ".*broken.png", "status": "failed", "exit_status": 4, "error": ".*broken.png' \
+    "$TMP/bad/manifest.jsonl" || fail "bad image: no failed line: $(cat "$TMP/bad/manifest.jsonl")"
+[ -e "$TMP/bad/broken-gxi.png" ] && fail "bad image: left an output"
+
+# --max-failures 1: the first failure stops the hand-out (one process:
+# deterministic order).
+printf '%s\n' "$TMP/broken.png" "$SAMPLES/bag.png" "$SAMPLES/coat.png" >"$TMP/list2"
+expect_exit 8 "max failures" -- "$DMBP" explain "$VGG" --images "$TMP/list2" \
+    --method gxi -O "$TMP/maxf" --max-failures 1
+manifest_ok "$TMP/maxf" 1
+grep -q "2 not started (--max-failures)" "$TMP/err" || fail "max failures: $(cat "$TMP/err")"
+
+# ---- eval: the same numbers from 3 ranks ---------------------------------
+# --batch 3: four batches to share out; the timing columns alone differ.
+ev="eval $VGG --images $SAMPLES --methods gxi,dmbp --iters 5 --batch 3 --randomization-images 3 --quiet"
+expect_exit 0 "eval alone" -- "$DMBP" $ev --csv "$TMP/e1.csv" \
+    --json-out "$TMP/e1.json" --plot "$TMP/e1.svg" --markdown "$TMP/e1.md"
+mv "$TMP/out" "$TMP/e1.txt"
+expect_exit 0 "eval on 3 ranks" -- mpi 3 $ev --csv "$TMP/e3.csv" \
+    --json-out "$TMP/e3.json" --plot "$TMP/e3.svg" --markdown "$TMP/e3.md"
+mv "$TMP/out" "$TMP/e3.txt"
+cmp -s "$TMP/e1.csv" "$TMP/e3.csv" || fail "eval: CSV differs"
+cmp -s "$TMP/e1.svg" "$TMP/e3.svg" || fail "eval: SVG differs"
+untimed() { sed 's/"seconds": {[^}]*}//; s/"seconds": [0-9.e+-]*//; s/Run time [0-9]* s//; s/[0-9.]* |$//; s/ *[0-9.]*$//' "$1"; }
+for k in txt json md; do
+    [ "$(untimed "$TMP/e1.$k")" = "$(untimed "$TMP/e3.$k")" ] || fail "eval: $k differs beyond timings"
+done
+[ "$(wc -l <"$TMP/e3.txt")" -gt 3 ] || fail "eval on 3 ranks: no table"
+
+# ---- a manifest whose writer was killed mid-line -------------------------
+cp -r "$TMP/one" "$TMP/torn"
+sed -i 's#"'"$TMP"'/one/#"'"$TMP"'/torn/#g' "$TMP/torn/manifest.jsonl"
+head -n 9 "$TMP/torn/manifest.jsonl" >"$TMP/nine"
+{ cat "$TMP/nine"; tail -n 1 "$TMP/torn/manifest.jsonl" | head -c 40; } \
+    >"$TMP/torn/manifest.jsonl"
+expect_exit 0 "torn line" -- "$DMBP" explain "$VGG" "$SAMPLES"/*.png \
+    --method gxi -O "$TMP/torn" --resume
+grep -q "ignoring an incomplete last line" "$TMP/err" || fail "torn line: not reported: $(cat "$TMP/err")"
+grep -q "1 image to compute" "$TMP/err" || fail "torn line: $(cat "$TMP/err")"
+manifest_ok "$TMP/torn" 10
+
+finish
