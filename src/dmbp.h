@@ -11,7 +11,7 @@
  *       float logits[10];
  *       if (dmbp_model_load("models/fmnist_vgg.onnx", &model)) goto fail;
  *       dmbp_model_preprocess_defaults(model, &pre);     // from the model
- *       if (dmbp_image_load_png("models/samples/ankle_boot.png", &img))
+ *       if (dmbp_image_load("models/samples/ankle_boot.png", NULL, &img))
  *           goto fail;
  *       if (dmbp_image_preprocess(&img, &pre, &x)) goto fail; // CxHxW floats
  *       dmbp_plan_options_init(&po);                      // batch 1
@@ -174,16 +174,63 @@ typedef struct dmbp_image {
     float *data;
 } dmbp_image;
 
-/* Read a PNG file: gray, gray+alpha, RGB, RGBA or palette, 1 to 16 bits
- * per sample. Alpha is dropped (16-bit images with alpha lose colour
- * precision where alpha is small: libpng returns them premultiplied);
- * gamma and colour-profile chunks are ignored; values are the stored ones
- * scaled to [0, 1]. Sides above DMBP_IMAGE_MAX_SIDE are refused. */
-DMBP_API DMBP_NODISCARD dmbp_status dmbp_image_load_png(const char *path,
-                                                        dmbp_image *out);
-
 /* Largest image side read or produced by resizing. */
 #define DMBP_IMAGE_MAX_SIDE (1 << 14)
+/* Default pixel budget of a decoded image: 8192 x 8192 (67 Mpx), room
+ * for an 8K photograph (7680 x 4320, 33 Mpx) and for 48 Mpx phone
+ * cameras. At 3 channels it costs 0.8 GB of floats. */
+#define DMBP_IMAGE_DEFAULT_MAX_PIXELS ((int64_t)8192 * 8192)
+
+typedef struct dmbp_image_load_options {
+    /* Non-zero: apply the EXIF Orientation tag of a JPEG (as PIL's
+     * ImageOps.exif_transpose); default 0, the pixels as stored, which is
+     * what Image.open(path).convert("RGB") gives. */
+    int exif_rotate;
+    /* Largest width x height accepted, checked from the file's header
+     * before any pixel is decoded (DMBP_ERR_SHAPE beyond it). Default
+     * DMBP_IMAGE_DEFAULT_MAX_PIXELS; 0 = no budget (sides are still
+     * limited to DMBP_IMAGE_MAX_SIDE); must be >= 0. */
+    int64_t max_pixels;
+} dmbp_image_load_options;
+
+/* Fill the defaults. Accepts NULL. */
+DMBP_API void dmbp_image_load_options_init(dmbp_image_load_options *o);
+
+/* Read a PNG or JPEG image, the format recognised from the content (the
+ * file's first bytes), not from the name. o may be NULL for the defaults.
+ *
+ * PNG: gray, gray+alpha, RGB, RGBA or palette, 1 to 16 bits per sample.
+ * Alpha is dropped (16-bit images with alpha lose colour precision where
+ * alpha is small: libpng returns them premultiplied); gamma and
+ * colour-profile chunks are ignored; values are the stored ones scaled to
+ * [0, 1].
+ *
+ * JPEG (libjpeg-turbo): baseline or progressive, 8 bits per sample, gray
+ * (1 channel), YCbCr or RGB (3 channels), or CMYK / YCCK with an Adobe
+ * marker (Adobe's inverted polarity), converted to RGB as PIL's
+ * convert("RGB"). Decoded as PIL decodes by default (accurate integer
+ * IDCT, fancy upsampling), so the values are PIL's bytes / 255 exactly.
+ * ICC profiles are ignored (as PIL does).
+ *
+ * Failures: DMBP_ERR_IO (cannot read), DMBP_ERR_FORMAT (neither format,
+ * truncated or corrupt data, a side above DMBP_IMAGE_MAX_SIDE, a 12-bit
+ * JPEG, CMYK without an Adobe marker), DMBP_ERR_SHAPE
+ * (more pixels than o->max_pixels), DMBP_ERR_ARG, DMBP_ERR_NOMEM. Each
+ * message starts with the path. */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_image_load(const char *path, const dmbp_image_load_options *o,
+                dmbp_image *out);
+
+/* As dmbp_image_load, from size bytes in memory (standard input, say);
+ * name is used in messages only (NULL: "<memory>"). data is not kept. */
+DMBP_API DMBP_NODISCARD dmbp_status dmbp_image_load_memory(
+    const void *data, size_t size, const char *name,
+    const dmbp_image_load_options *o, dmbp_image *out);
+
+/* dmbp_image_load with the default options, for PNG files only (a JPEG
+ * is refused as "not a PNG file"). Kept for existing callers. */
+DMBP_API DMBP_NODISCARD dmbp_status dmbp_image_load_png(const char *path,
+                                                        dmbp_image *out);
 
 /* Releases img->data and zeroes the struct. Accepts NULL. */
 DMBP_API void dmbp_image_free(dmbp_image *img);

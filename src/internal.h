@@ -37,6 +37,25 @@ dmbp_status dmbp__prefix_error(dmbp_status status, const char *prefix);
 
 const char *dnnl__status_str(dnnl_status_t s);
 
+/* ---- image decoders (image.c, jpeg.c; dispatched by image_load.c) ---- */
+
+/* Refuse a width x height image beyond DMBP_IMAGE_MAX_SIDE per side
+ * (DMBP_ERR_FORMAT) or beyond o->max_pixels (DMBP_ERR_SHAPE); decoders
+ * call it from the header, before allocating pixels. */
+dmbp_status dmbp__image_check_size(const char *name, uint64_t width,
+                                   uint64_t height,
+                                   const dmbp_image_load_options *o);
+/* Decode a whole file held in memory into *out (zeroed by the caller).
+ * The PNG decoder edits buf in place. */
+dmbp_status dmbp__png_decode(unsigned char *buf, size_t size,
+                             const char *name,
+                             const dmbp_image_load_options *o,
+                             dmbp_image *out);
+dmbp_status dmbp__jpeg_decode(const unsigned char *buf, size_t size,
+                              const char *name,
+                              const dmbp_image_load_options *o,
+                              dmbp_image *out);
+
 /* ---- small utilities (util.c) ----------------------------------------- */
 
 #include "checked.h"

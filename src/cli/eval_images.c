@@ -314,7 +314,7 @@ static int load_pngs(const char *spec, bool dir, int offset, int count,
         im->index[i] = offset + i;
         im->n = i + 1;
         dmbp_image raw = {0};
-        dmbp_status st = dmbp_image_load_png(im->names[i], &raw);
+        dmbp_status st = dmbp_image_load(im->names[i], NULL, &raw);
         if (st)
             rc = cli_fail(st);
         else

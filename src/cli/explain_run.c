@@ -453,7 +453,7 @@ static int load_image(const char *path, const dmbp_preprocess_options *pre,
         raw.std[c] = 1;
     }
     dmbp_image img = {0};
-    dmbp_status st = dmbp_image_load_png(path, &img);
+    dmbp_status st = dmbp_image_load(path, NULL, &img);
     if (!st)
         st = dmbp_image_preprocess(&img, pre, x);
     if (!st)

@@ -289,7 +289,7 @@ int cmd_predict(int argc, char **argv)
     }
     for (int i = 0; i < n_images && !rc; i++) {
         dmbp_image img = {0}, x = {0};
-        st = dmbp_image_load_png(images[i], &img);
+        st = dmbp_image_load(images[i], NULL, &img);
         if (!st)
             st = dmbp_image_preprocess(&img, &pre, &x);
         dmbp_image_free(&img);
