@@ -422,6 +422,61 @@ static int centre_offset(int d)
     return q;
 }
 
+dmbp_status dmbp__preprocess_geometry(int h, int w,
+                                      const dmbp_preprocess_options *o,
+                                      int *rh, int *rw, int *top_out,
+                                      int *left_out, int *crop_h,
+                                      int *crop_w)
+{
+    int oh = h, ow = w;
+    if (o->resize > 0) {
+        /* torchvision: the shorter side becomes resize, the longer
+         * int(resize * long / short) (a double division, truncated). */
+        int shorter = w <= h ? w : h, longer = w <= h ? h : w;
+        int64_t new_long =
+            (int64_t)((double)((int64_t)o->resize * longer) / shorter);
+        if (o->resize > DMBP_IMAGE_MAX_SIDE ||
+            new_long > DMBP_IMAGE_MAX_SIDE || new_long < 1)
+            return dmbp_set_error(DMBP_ERR_SHAPE,
+                                  "resizing a %dx%d image to a shorter side "
+                                  "of %d gives a longer side of %lld, "
+                                  "outside 1..%d",
+                                  w, h, o->resize, (long long)new_long,
+                                  DMBP_IMAGE_MAX_SIDE);
+        if (w <= h) {
+            ow = o->resize;
+            oh = (int)new_long;
+        } else {
+            oh = o->resize;
+            ow = (int)new_long;
+        }
+    }
+    if (o->crop > 0 && (o->crop > oh || o->crop > ow)) {
+        if (o->resize > 0)
+            return dmbp_set_error(DMBP_ERR_SHAPE,
+                                  "image %dx%d (%dx%d after resizing to %d) "
+                                  "is smaller than the crop %dx%d",
+                                  w, h, ow, oh, o->resize, o->crop, o->crop);
+        return dmbp_set_error(DMBP_ERR_SHAPE,
+                              "image %dx%d is smaller than the crop %dx%d",
+                              w, h, o->crop, o->crop);
+    }
+
+    int top = 0, left = 0, ch_h = oh, ch_w = ow;
+    if (o->crop > 0) {
+        top = centre_offset(oh - o->crop);
+        left = centre_offset(ow - o->crop);
+        ch_h = ch_w = o->crop;
+    }
+    *rh = oh;
+    *rw = ow;
+    *top_out = top;
+    *left_out = left;
+    *crop_h = ch_h;
+    *crop_w = ch_w;
+    return DMBP_OK;
+}
+
 static dmbp_status check_options(const dmbp_preprocess_options *o)
 {
     if (o->channels != GRAY_CHANNELS && o->channels != RGB_CHANNELS)
@@ -523,39 +578,10 @@ dmbp_status dmbp_image_preprocess(const dmbp_image *in,
         return st;
 
     int h = in->height, w = in->width, ch = o->channels;
-    int oh = h, ow = w;
-    if (o->resize > 0) {
-        /* torchvision: the shorter side becomes resize, the longer
-         * int(resize * long / short) (a double division, truncated). */
-        int shorter = w <= h ? w : h, longer = w <= h ? h : w;
-        int64_t new_long =
-            (int64_t)((double)((int64_t)o->resize * longer) / shorter);
-        if (o->resize > DMBP_IMAGE_MAX_SIDE ||
-            new_long > DMBP_IMAGE_MAX_SIDE || new_long < 1)
-            return dmbp_set_error(DMBP_ERR_SHAPE,
-                                  "resizing a %dx%d image to a shorter side "
-                                  "of %d gives a longer side of %lld, "
-                                  "outside 1..%d",
-                                  w, h, o->resize, (long long)new_long,
-                                  DMBP_IMAGE_MAX_SIDE);
-        if (w <= h) {
-            ow = o->resize;
-            oh = (int)new_long;
-        } else {
-            oh = o->resize;
-            ow = (int)new_long;
-        }
-    }
-    if (o->crop > 0 && (o->crop > oh || o->crop > ow)) {
-        if (o->resize > 0)
-            return dmbp_set_error(DMBP_ERR_SHAPE,
-                                  "image %dx%d (%dx%d after resizing to %d) "
-                                  "is smaller than the crop %dx%d",
-                                  w, h, ow, oh, o->resize, o->crop, o->crop);
-        return dmbp_set_error(DMBP_ERR_SHAPE,
-                              "image %dx%d is smaller than the crop %dx%d",
-                              w, h, o->crop, o->crop);
-    }
+    int oh, ow, top, left, ch_h, ch_w;
+    if ((st = dmbp__preprocess_geometry(h, w, o, &oh, &ow, &top, &left,
+                                        &ch_h, &ch_w)))
+        return st;
 
     const float *conv;
     float *conv_owned, *resized = NULL;
@@ -571,12 +597,6 @@ dmbp_status dmbp_image_preprocess(const dmbp_image *in,
         cur = resized;
     }
 
-    int top = 0, left = 0, ch_h = oh, ch_w = ow;
-    if (o->crop > 0) {
-        top = centre_offset(oh - o->crop);
-        left = centre_offset(ow - o->crop);
-        ch_h = ch_w = o->crop;
-    }
     float *res = malloc((size_t)ch * (size_t)ch_h * (size_t)ch_w *
                         sizeof(float));
     if (!res) {
