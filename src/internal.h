@@ -95,6 +95,10 @@ dmbp_status dmbp__preprocess_geometry(int h, int w,
 #include "checked.h"
 
 
+/* Apply dmbp_set_num_threads to the calling thread: every public entry
+ * point that computes calls it first (OpenMP's thread count is per
+ * thread). */
+void dmbp__threads_apply(void);
 void *dmbp__malloc(size_t n);            /* sets DMBP_ERR_NOMEM on NULL */
 void *dmbp__calloc(size_t n, size_t size);
 char *dmbp__strdup(const char *s);
