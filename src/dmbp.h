@@ -665,8 +665,7 @@ typedef struct dmbp_render_options {
      * ceil(min_side / min(height, width)) when that is > 1, reduced so
      * that no side exceeds DMBP_RENDER_MAX_SIDE (never below 1).
      * Default DMBP_RENDER_MIN_SIDE; 0 = no upscaling; must be >= 0.
-     * Not applied to the _original renderings (drawn at the picture's
-     * own size). */
+     * For the _original renderings the picture's size counts. */
     int min_side;
     /* Heatmap opacity over the background, in [0, 1]; default 0.7. */
     float alpha;
@@ -735,8 +734,9 @@ dmbp_render_sequential(const float *map, int height, int width,
  * (before dmbp_image_preprocess with pre), the map is at the model's input
  * resolution (pre's crop) and is mapped back through the crop and resize
  * with dmbp_map_to_original. Pixels outside the crop show the picture
- * dimmed to DMBP_RENDER_DIM of its brightness, without heatmap. No
- * upscaling (min_side is not used). DMBP_ERR_SHAPE when the map's size is
+ * dimmed to DMBP_RENDER_DIM of its brightness, without heatmap (with
+ * heatmap_only: grey 1 - DMBP_RENDER_DIM). Upscaled as o->min_side says
+ * when the picture itself is small. DMBP_ERR_SHAPE when the map's size is
  * not what pre gives for the original's size. */
 #define DMBP_RENDER_DIM 0.35
 DMBP_API DMBP_NODISCARD dmbp_status dmbp_render_signed_original(

@@ -443,8 +443,8 @@ dmbp_status dmbp__render_compose(const char *fn, const char *path,
     free(back);
     free(inside);
 
-    /* Upscale (the model's view only), then add the bar strip. */
-    int f = pre ? 1 : dmbp__render_upscale(o->min_side, h, w);
+    /* Upscale (small pictures only), then add the bar strip. */
+    int f = dmbp__render_upscale(o->min_side, h, w);
     int k = 1, strip = o->colorbar ? bar_strip_height(w * f, &k) : 0;
     canvas cv = {NULL, w * f, h * f + strip};
     cv.px = dmbp__malloc((size_t)cv.w * (size_t)cv.h * RGB8_BYTES);

@@ -154,8 +154,12 @@ static void pictures(void)
     const char *p1 = "test_overlay.tmp1.png", *p2 = "test_overlay.tmp2.png";
     int h, w;
 
+    /* At the picture's own size (a 70x50 picture would otherwise be
+     * upscaled x5 to reach min_side). */
+    o.min_side = 0;
     dmbp_status st = dmbp_render_signed_original(map, map, 1, CROP, CROP,
                                                  &orig, &pre, &o, p1);
+    o.min_side = DMBP_RENDER_MIN_SIDE;
     CHECK(st == DMBP_OK, "signed original: %s", dmbp_last_error());
     unsigned char *px = read_png(p1, &h, &w);
     CHECK(px && h == OH && w == OW, "original size: %dx%d", w, h);

@@ -228,8 +228,11 @@ static int list_dir(const char *dir, paths *ps)
     bool slash = dl && dir[dl - 1] == '/';
     while (!rc && (e = readdir(d))) {
         size_t len = strlen(e->d_name);
-        if (len <= 4 || e->d_name[0] == '.' ||
-            strcasecmp(e->d_name + len - 4, ".png"))
+        /* PNG and JPEG files by name; the loader then checks content. */
+        if (e->d_name[0] == '.' ||
+            !((len > 4 && (!strcasecmp(e->d_name + len - 4, ".png") ||
+                           !strcasecmp(e->d_name + len - 4, ".jpg"))) ||
+              (len > 5 && !strcasecmp(e->d_name + len - 5, ".jpeg"))))
             continue;
         char *full = malloc(dl + len + 2);
         if (full)
@@ -244,7 +247,8 @@ static int list_dir(const char *dir, paths *ps)
     }
     closedir(d);
     if (!rc && ps->n == 0)
-        rc = cli_usage_error("--images %s: the directory has no .png file",
+        rc = cli_usage_error("--images %s: the directory has no .png, .jpg "
+                             "or .jpeg file",
                              dir);
     if (!rc)
         qsort(ps->p, (size_t)ps->n, sizeof *ps->p, by_name);
@@ -294,8 +298,9 @@ static int list_file(const char *file, paths *ps)
     return rc;
 }
 
-static int load_pngs(const char *spec, bool dir, int offset, int count,
-                     const dmbp_preprocess_options *pre, ev_images *im)
+static int load_files(const char *spec, bool dir, int offset, int count,
+                      const dmbp_preprocess_options *pre,
+                      const cli_flags *f, ev_images *im)
 {
     paths ps = {0};
     int rc = dir ? list_dir(spec, &ps) : list_file(spec, &ps);
@@ -314,7 +319,7 @@ static int load_pngs(const char *spec, bool dir, int offset, int count,
         im->index[i] = offset + i;
         im->n = i + 1;
         dmbp_image raw = {0};
-        dmbp_status st = dmbp_image_load(im->names[i], NULL, &raw);
+        dmbp_status st = cli_load_image(im->names[i], f, &raw);
         if (st)
             rc = cli_fail(st);
         else
@@ -326,7 +331,8 @@ static int load_pngs(const char *spec, bool dir, int offset, int count,
 }
 
 int ev_images_load(const char *spec, int offset, int count,
-                   const dmbp_preprocess_options *pre, ev_images *out)
+                   const dmbp_preprocess_options *pre, const cli_flags *f,
+                   ev_images *out)
 {
     memset(out, 0, sizeof *out);
     if (!strncmp(spec, "idx:", 4)) {
@@ -339,5 +345,6 @@ int ev_images_load(const char *spec, int offset, int count,
         fprintf(stderr, "dmbp: %s: cannot open: %s\n", spec, strerror(errno));
         return EXIT_IO;
     }
-    return load_pngs(spec, S_ISDIR(sb.st_mode), offset, count, pre, out);
+    return load_files(spec, S_ISDIR(sb.st_mode), offset, count, pre, f,
+                      out);
 }
