@@ -676,9 +676,9 @@ typedef struct dmbp_render_options {
      * (REDS, INFERNO): another is DMBP_ERR_ARG. */
     int colormap;
     /* > 0: the value shown at full colour, instead of the map's own
-     * percentile scale, so that several maps share one scale (see
-     * dmbp_render_scale); larger values saturate. Default 0 (per map);
-     * must be finite and >= 0. */
+     * scale (the parts are still clipped at their percentiles), so that
+     * several maps share one scale (see dmbp_render_scale); larger values
+     * saturate. Default 0 (per map); must be finite and >= 0. */
     double scale;
     /* Non-zero: a colour bar under the picture, labelled with the scale's
      * values (-s, 0, s for signed maps; 0, s/2, s otherwise). Default 0. */

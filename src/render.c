@@ -474,16 +474,14 @@ static dmbp_status normalise(const float *a_pos, const float *a_neg,
     mean_part(a_pos, 1.0, channels, np, pos);
     if (a_neg)
         mean_part(a_neg, -1.0, channels, np, neg);
-    double m = opt->scale;
-    if (m <= 0.0) {
-        double mp = clip_at_percentile(pos, np, opt->percentile, scratch);
-        double mn =
-            a_neg ? clip_at_percentile(neg, np, opt->percentile, scratch)
-                  : 0.0;
-        /* One scale for both parts keeps their relative strength
-         * visible. */
-        m = mp > mn ? mp : mn;
-    }
+    /* Each part is clipped at its own percentile whatever the scale, so
+     * that a map rendered at its own scale given explicitly (a shared
+     * scale it sets) looks as it does alone. */
+    double mp = clip_at_percentile(pos, np, opt->percentile, scratch);
+    double mn = a_neg ? clip_at_percentile(neg, np, opt->percentile, scratch)
+                      : 0.0;
+    /* One scale for both parts keeps their relative strength visible. */
+    double m = opt->scale > 0.0 ? opt->scale : mp > mn ? mp : mn;
     for (size_t i = 0; i < np; i++) {
         double v = m > 0.0 ? pos[i] / m - (a_neg ? neg[i] / m : 0.0) : 0.0;
         /* A fixed scale may be exceeded: saturate. */

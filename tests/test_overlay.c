@@ -225,13 +225,13 @@ static void pictures(void)
     b = read_png(p2, &h2, &w2);
     /* Pixel of the positive peak (6, 6), upscaled x10. Alone, the full
      * map's peak is 1: seismic dark red (0.5, 0, 0); on the full map's
-     * scale the half map's peak is 0.5 / s_full (s_full = 0.993, the
-     * 99.99th percentile sits just under the peak of 1): just past red
-     * (1, 0, 0), where seismic's red falls by 1 per unit. Blended at 0.7
-     * over 0.8. */
+     * scale the half map's peak, clipped at its own percentile (s_half),
+     * is s_half / s_full = 0.5: red (1, 0, 0); seismic's red falls by 1
+     * per unit past 0.5 (rounding). Blended at 0.7 over 0.8. */
     size_t pk = ((size_t)65 * w + 65) * 3;
-    double hv = 0.5 / s_full;
-    int want = (int)floor((0.7 * (1.0 - (hv - 0.5)) + 0.3 * 0.8) * 255 + 0.5);
+    double hv = s_half / s_full;
+    double red = hv > 0.5 ? 1.0 - (hv - 0.5) : 1.0;
+    int want = (int)floor((0.7 * red + 0.3 * 0.8) * 255 + 0.5);
     CHECK(!st && a && b && a[pk] == 150 && b[pk] == want,
           "shared scale: peak red %d (full, own scale), %d (half, shared; "
           "want %d)",
