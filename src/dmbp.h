@@ -11,7 +11,7 @@
  *       float logits[10];
  *       if (dmbp_model_load("models/fmnist_vgg.onnx", &model)) goto fail;
  *       dmbp_model_preprocess_defaults(model, &pre);     // from the model
- *       if (dmbp_image_load_png("models/samples/ankle_boot.png", &img))
+ *       if (dmbp_image_load("models/samples/ankle_boot.png", NULL, &img))
  *           goto fail;
  *       if (dmbp_image_preprocess(&img, &pre, &x)) goto fail; // CxHxW floats
  *       dmbp_plan_options_init(&po);                      // batch 1
@@ -186,16 +186,63 @@ typedef struct dmbp_image {
     float *data;
 } dmbp_image;
 
-/* Read a PNG file: gray, gray+alpha, RGB, RGBA or palette, 1 to 16 bits
- * per sample. Alpha is dropped (16-bit images with alpha lose colour
- * precision where alpha is small: libpng returns them premultiplied);
- * gamma and colour-profile chunks are ignored; values are the stored ones
- * scaled to [0, 1]. Sides above DMBP_IMAGE_MAX_SIDE are refused. */
-DMBP_API DMBP_NODISCARD dmbp_status dmbp_image_load_png(const char *path,
-                                                        dmbp_image *out);
-
 /* Largest image side read or produced by resizing. */
 #define DMBP_IMAGE_MAX_SIDE (1 << 14)
+/* Default pixel budget of a decoded image: 8192 x 8192 (67 Mpx), room
+ * for an 8K photograph (7680 x 4320, 33 Mpx) and for 48 Mpx phone
+ * cameras. At 3 channels it costs 0.8 GB of floats. */
+#define DMBP_IMAGE_DEFAULT_MAX_PIXELS ((int64_t)8192 * 8192)
+
+typedef struct dmbp_image_load_options {
+    /* Non-zero: apply the EXIF Orientation tag of a JPEG (as PIL's
+     * ImageOps.exif_transpose); default 0, the pixels as stored, which is
+     * what Image.open(path).convert("RGB") gives. */
+    int exif_rotate;
+    /* Largest width x height accepted, checked from the file's header
+     * before any pixel is decoded (DMBP_ERR_SHAPE beyond it). Default
+     * DMBP_IMAGE_DEFAULT_MAX_PIXELS; 0 = no budget (sides are still
+     * limited to DMBP_IMAGE_MAX_SIDE); must be >= 0. */
+    int64_t max_pixels;
+} dmbp_image_load_options;
+
+/* Fill the defaults. Accepts NULL. */
+DMBP_API void dmbp_image_load_options_init(dmbp_image_load_options *o);
+
+/* Read a PNG or JPEG image, the format recognised from the content (the
+ * file's first bytes), not from the name. o may be NULL for the defaults.
+ *
+ * PNG: gray, gray+alpha, RGB, RGBA or palette, 1 to 16 bits per sample.
+ * Alpha is dropped (16-bit images with alpha lose colour precision where
+ * alpha is small: libpng returns them premultiplied); gamma and
+ * colour-profile chunks are ignored; values are the stored ones scaled to
+ * [0, 1].
+ *
+ * JPEG (libjpeg-turbo): baseline or progressive, 8 bits per sample, gray
+ * (1 channel), YCbCr or RGB (3 channels), or CMYK / YCCK with an Adobe
+ * marker (Adobe's inverted polarity), converted to RGB as PIL's
+ * convert("RGB"). Decoded as PIL decodes by default (accurate integer
+ * IDCT, fancy upsampling), so the values are PIL's bytes / 255 exactly.
+ * ICC profiles are ignored (as PIL does).
+ *
+ * Failures: DMBP_ERR_IO (cannot read), DMBP_ERR_FORMAT (neither format,
+ * truncated or corrupt data, a side above DMBP_IMAGE_MAX_SIDE, a 12-bit
+ * JPEG, CMYK without an Adobe marker), DMBP_ERR_SHAPE
+ * (more pixels than o->max_pixels), DMBP_ERR_ARG, DMBP_ERR_NOMEM. Each
+ * message starts with the path. */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_image_load(const char *path, const dmbp_image_load_options *o,
+                dmbp_image *out);
+
+/* As dmbp_image_load, from size bytes in memory (standard input, say);
+ * name is used in messages only (NULL: "<memory>"). data is not kept. */
+DMBP_API DMBP_NODISCARD dmbp_status dmbp_image_load_memory(
+    const void *data, size_t size, const char *name,
+    const dmbp_image_load_options *o, dmbp_image *out);
+
+/* dmbp_image_load with the default options, for PNG files only (a JPEG
+ * is refused as "not a PNG file"). Kept for existing callers. */
+DMBP_API DMBP_NODISCARD dmbp_status dmbp_image_load_png(const char *path,
+                                                        dmbp_image *out);
 
 /* Releases img->data and zeroes the struct. Accepts NULL. */
 DMBP_API void dmbp_image_free(dmbp_image *img);
@@ -603,16 +650,49 @@ dmbp_eval_randomization(const dmbp_model *m, const float *x, int c, int h,
  * dmbp_render_mappings. */
 #define DMBP_RENDER_GAP 8
 
+/* Colormaps of the rendered maps. */
+typedef enum dmbp_colormap {
+    DMBP_COLORMAP_DEFAULT = 0, /* seismic for signed maps, reds otherwise */
+    DMBP_COLORMAP_SEISMIC,     /* diverging: dark blue, blue, white, red,
+                                  dark red (matplotlib's "seismic")      */
+    DMBP_COLORMAP_BWR,         /* diverging: blue, white, red ("bwr")     */
+    DMBP_COLORMAP_REDS,        /* sequential: white, red, dark red (the
+                                  positive half of seismic)              */
+    DMBP_COLORMAP_INFERNO      /* sequential: matplotlib's "inferno",
+                                  black to yellow (17 of its 256 entries,
+                                  linear between)                        */
+} dmbp_colormap;
+
+/* Height in pixels of one glyph of the colour bar's labels before their
+ * integer scaling. */
+#define DMBP_RENDER_GLYPH_HEIGHT 5
+
 typedef struct dmbp_render_options {
     /* Nearest-neighbour upscaling by the integer factor
      * ceil(min_side / min(height, width)) when that is > 1, reduced so
      * that no side exceeds DMBP_RENDER_MAX_SIDE (never below 1).
-     * Default DMBP_RENDER_MIN_SIDE; 0 = no upscaling; must be >= 0. */
+     * Default DMBP_RENDER_MIN_SIDE; 0 = no upscaling; must be >= 0.
+     * For the _original renderings the picture's size counts. */
     int min_side;
     /* Heatmap opacity over the background, in [0, 1]; default 0.7. */
     float alpha;
     /* Clipping percentile, in (0, 100]; default 99.99. */
     double percentile;
+    /* A dmbp_colormap; default DMBP_COLORMAP_DEFAULT. Signed maps need a
+     * diverging one (SEISMIC, BWR), non-negative maps a sequential one
+     * (REDS, INFERNO): another is DMBP_ERR_ARG. */
+    int colormap;
+    /* > 0: the value shown at full colour, instead of the map's own
+     * scale (the parts are still clipped at their percentiles), so that
+     * several maps share one scale (see dmbp_render_scale); larger values
+     * saturate. Default 0 (per map); must be finite and >= 0. */
+    double scale;
+    /* Non-zero: a colour bar under the picture, labelled with the scale's
+     * values (-s, 0, s for signed maps; 0, s/2, s otherwise). Default 0. */
+    int colorbar;
+    /* Non-zero: the coloured map alone, without the background (alpha is
+     * then not used). Default 0. */
+    int heatmap_only;
 } dmbp_render_options;
 
 /* Fill the defaults. Accepts NULL. */
@@ -655,6 +735,51 @@ DMBP_API DMBP_NODISCARD dmbp_status
 dmbp_render_sequential(const float *map, int height, int width,
                        const dmbp_image *background,
                        const dmbp_render_options *o, const char *path);
+
+/* As dmbp_render_signed and dmbp_render_sequential, drawn on the user's
+ * original picture at its own size: original is the image as loaded
+ * (before dmbp_image_preprocess with pre), the map is at the model's input
+ * resolution (pre's crop) and is mapped back through the crop and resize
+ * with dmbp_map_to_original. Pixels outside the crop show the picture
+ * dimmed to DMBP_RENDER_DIM of its brightness, without heatmap (with
+ * heatmap_only: grey 1 - DMBP_RENDER_DIM). Upscaled as o->min_side says
+ * when the picture itself is small. DMBP_ERR_SHAPE when the map's size is
+ * not what pre gives for the original's size. */
+#define DMBP_RENDER_DIM 0.35
+DMBP_API DMBP_NODISCARD dmbp_status dmbp_render_signed_original(
+    const float *a_pos, const float *a_neg, int channels, int height,
+    int width, const dmbp_image *original,
+    const dmbp_preprocess_options *pre, const dmbp_render_options *o,
+    const char *path);
+DMBP_API DMBP_NODISCARD dmbp_status dmbp_render_sequential_original(
+    const float *map, int height, int width, const dmbp_image *original,
+    const dmbp_preprocess_options *pre, const dmbp_render_options *o,
+    const char *path);
+
+/* The scale a rendering with o would use for this map when o->scale is 0
+ * (o->scale itself is ignored): the larger of the two parts' percentile
+ * clipped maxima for a signed map (a_pos, a_neg as dmbp_render_signed),
+ * or the clipped maximum of a non-negative map (a_neg NULL). Take the
+ * largest over several maps and pass it as o->scale to render them on
+ * one scale. 0 for an all-zero map. */
+DMBP_API DMBP_NODISCARD dmbp_status dmbp_render_scale(
+    const float *a_pos, const float *a_neg, int channels, int height,
+    int width, const dmbp_render_options *o, double *scale);
+
+/* Map a height x width map at the model's input resolution back onto an
+ * orig_height x orig_width original image preprocessed with pre (the
+ * resize and centre crop of dmbp_image_preprocess): original pixel (x, y),
+ * centre (x + 0.5, y + 0.5), lies at resized coordinate
+ * (x + 0.5) * rw / orig_width (rw the resized width; likewise y), and the
+ * map is sampled there, shifted by the crop offset, with bilinear
+ * interpolation between pixel centres (clamped at the map's edges). out
+ * (orig_height x orig_width) is 0 outside the crop; inside (same size,
+ * may be NULL) is 1 inside the crop, 0 outside. DMBP_ERR_SHAPE when the
+ * map's size is not pre's crop of that original. */
+DMBP_API DMBP_NODISCARD dmbp_status dmbp_map_to_original(
+    const float *map, int height, int width,
+    const dmbp_preprocess_options *pre, int orig_height, int orig_width,
+    float *out, unsigned char *inside);
 
 /* Mappings W+ and W- (each channels x height x width, channels 1 or 3)
  * as an 8-bit RGB PNG: W+ on the left, -W- on the right, separated by

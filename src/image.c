@@ -1,8 +1,7 @@
-/* PNG loading and the torchvision-compatible preprocessing (colour
+/* PNG decoding and the torchvision-compatible preprocessing (colour
  * conversion, antialiased bilinear resize, centre crop, normalisation). */
 #include "internal.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -37,9 +36,6 @@
 #define PNG_IHDR_COLOR_TYPE 9
 #define PNG_IHDR_LEN 13
 
-/* Files are read whole, growing the buffer from this size. */
-#define READ_CHUNK_INITIAL (1 << 16)
-
 /* ITU-R 601 luma, as PIL's convert("L") (which rounds; we do not). */
 #define LUMA_R 0.299f
 #define LUMA_G 0.587f
@@ -67,62 +63,8 @@ void dmbp_image_free(dmbp_image *img)
 }
 
 /* ------------------------------------------------------------------ */
-/* PNG loading                                                        */
+/* PNG decoding (files are read and recognised in image_load.c)      */
 /* ------------------------------------------------------------------ */
-
-static dmbp_status read_whole_file(const char *path, unsigned char **data,
-                                   size_t *size)
-{
-    *data = NULL;
-    *size = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return dmbp_set_error(DMBP_ERR_IO, "%s: cannot open: %s", path,
-                              strerror(errno));
-    /* Grow as we go rather than trust ftell: works for pipes too. */
-    size_t cap = READ_CHUNK_INITIAL, len = 0;
-    unsigned char *buf = malloc(cap);
-    if (!buf) {
-        fclose(f);
-        return dmbp_set_error(DMBP_ERR_NOMEM, "%s: out of memory", path);
-    }
-    for (;;) {
-        if (len == cap) {
-            if (cap > SIZE_MAX / 2) {
-                free(buf);
-                fclose(f);
-                return dmbp_set_error(DMBP_ERR_NOMEM, "%s: file too large",
-                                      path);
-            }
-            unsigned char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                return dmbp_set_error(DMBP_ERR_NOMEM, "%s: out of memory",
-                                      path);
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (got == 0 || len < cap) {
-            if (ferror(f)) {
-                int err = errno;
-                free(buf);
-                fclose(f);
-                return dmbp_set_error(DMBP_ERR_IO, "%s: read error: %s",
-                                      path, strerror(err));
-            }
-            if (feof(f))
-                break;
-        }
-    }
-    fclose(f);
-    *data = buf;
-    *size = len;
-    return DMBP_OK;
-}
 
 static uint32_t be32(const unsigned char *p)
 {
@@ -183,33 +125,14 @@ static size_t strip_colour_chunks(unsigned char *buf, size_t len)
     return len - (r - w);
 }
 
-dmbp_status dmbp_image_load_png(const char *path, dmbp_image *out)
+/* file is the whole PNG (signature checked by the caller); it is edited
+ * in place (colour chunks removed) but not freed. */
+dmbp_status dmbp__png_decode(unsigned char *file, size_t size,
+                             const char *path,
+                             const dmbp_image_load_options *o,
+                             dmbp_image *out)
 {
-    static const unsigned char signature[PNG_SIGNATURE_LEN] = {
-        137, 80, 78, 71, 13, 10, 26, 10};
-    if (out)
-        memset(out, 0, sizeof *out);
-    if (!path || !out)
-        return dmbp_set_error(DMBP_ERR_ARG,
-                              "dmbp_image_load_png: %s is NULL",
-                              path ? "out" : "path");
-
-    unsigned char *file;
-    size_t size;
-    dmbp_status st = read_whole_file(path, &file, &size);
-    if (st)
-        return st;
-    if (size == 0) {
-        free(file);
-        return dmbp_set_error(DMBP_ERR_FORMAT,
-                              "%s: not a PNG file (empty file)", path);
-    }
-    if (size < PNG_SIGNATURE_LEN ||
-        memcmp(file, signature, PNG_SIGNATURE_LEN) != 0) {
-        free(file);
-        return dmbp_set_error(DMBP_ERR_FORMAT,
-                              "%s: not a PNG file (bad signature)", path);
-    }
+    dmbp_status st;
     size = strip_colour_chunks(file, size);
 
     png_image png;
@@ -220,17 +143,12 @@ dmbp_status dmbp_image_load_png(const char *path, dmbp_image *out)
                             "%s: truncated or corrupt PNG (libpng: %s)", path,
                             png.message);
         png_image_free(&png);
-        free(file);
         return st;
     }
-    if (png.width > DMBP_IMAGE_MAX_SIDE || png.height > DMBP_IMAGE_MAX_SIDE) {
-        st = dmbp_set_error(DMBP_ERR_FORMAT,
-                            "%s: image %ux%u exceeds the maximum of %d pixels "
-                            "per side",
-                            path, (unsigned)png.width, (unsigned)png.height,
-                            DMBP_IMAGE_MAX_SIDE);
+    /* Before any pixel memory: a few kB of zlib can declare 16384^2
+     * RGBA16 (2 GiB of samples, 3 GiB of floats). */
+    if ((st = dmbp__image_check_size(path, png.width, png.height, o))) {
         png_image_free(&png);
-        free(file);
         return st;
     }
 
@@ -256,7 +174,6 @@ dmbp_status dmbp_image_load_png(const char *path, dmbp_image *out)
         free(pixels);
         free(data);
         png_image_free(&png);
-        free(file);
         return dmbp_set_error(DMBP_ERR_NOMEM,
                               "%s: out of memory for a %ux%u image", path,
                               (unsigned)png.width, (unsigned)png.height);
@@ -269,13 +186,11 @@ dmbp_status dmbp_image_load_png(const char *path, dmbp_image *out)
         free(pixels);
         free(data);
         png_image_free(&png);
-        free(file);
         return st;
     }
     /* Warnings (e.g. a bad CRC in an ancillary chunk) leave a usable
      * image: ignore them as PIL does. */
     png_image_free(&png);
-    free(file);
 
     if (!wide) {
         const unsigned char *px = pixels;
@@ -507,6 +422,61 @@ static int centre_offset(int d)
     return q;
 }
 
+dmbp_status dmbp__preprocess_geometry(int h, int w,
+                                      const dmbp_preprocess_options *o,
+                                      int *rh, int *rw, int *top_out,
+                                      int *left_out, int *crop_h,
+                                      int *crop_w)
+{
+    int oh = h, ow = w;
+    if (o->resize > 0) {
+        /* torchvision: the shorter side becomes resize, the longer
+         * int(resize * long / short) (a double division, truncated). */
+        int shorter = w <= h ? w : h, longer = w <= h ? h : w;
+        int64_t new_long =
+            (int64_t)((double)((int64_t)o->resize * longer) / shorter);
+        if (o->resize > DMBP_IMAGE_MAX_SIDE ||
+            new_long > DMBP_IMAGE_MAX_SIDE || new_long < 1)
+            return dmbp_set_error(DMBP_ERR_SHAPE,
+                                  "resizing a %dx%d image to a shorter side "
+                                  "of %d gives a longer side of %lld, "
+                                  "outside 1..%d",
+                                  w, h, o->resize, (long long)new_long,
+                                  DMBP_IMAGE_MAX_SIDE);
+        if (w <= h) {
+            ow = o->resize;
+            oh = (int)new_long;
+        } else {
+            oh = o->resize;
+            ow = (int)new_long;
+        }
+    }
+    if (o->crop > 0 && (o->crop > oh || o->crop > ow)) {
+        if (o->resize > 0)
+            return dmbp_set_error(DMBP_ERR_SHAPE,
+                                  "image %dx%d (%dx%d after resizing to %d) "
+                                  "is smaller than the crop %dx%d",
+                                  w, h, ow, oh, o->resize, o->crop, o->crop);
+        return dmbp_set_error(DMBP_ERR_SHAPE,
+                              "image %dx%d is smaller than the crop %dx%d",
+                              w, h, o->crop, o->crop);
+    }
+
+    int top = 0, left = 0, ch_h = oh, ch_w = ow;
+    if (o->crop > 0) {
+        top = centre_offset(oh - o->crop);
+        left = centre_offset(ow - o->crop);
+        ch_h = ch_w = o->crop;
+    }
+    *rh = oh;
+    *rw = ow;
+    *top_out = top;
+    *left_out = left;
+    *crop_h = ch_h;
+    *crop_w = ch_w;
+    return DMBP_OK;
+}
+
 static dmbp_status check_options(const dmbp_preprocess_options *o)
 {
     if (o->channels != GRAY_CHANNELS && o->channels != RGB_CHANNELS)
@@ -609,39 +579,10 @@ dmbp_status dmbp_image_preprocess(const dmbp_image *in,
         return st;
 
     int h = in->height, w = in->width, ch = o->channels;
-    int oh = h, ow = w;
-    if (o->resize > 0) {
-        /* torchvision: the shorter side becomes resize, the longer
-         * int(resize * long / short) (a double division, truncated). */
-        int shorter = w <= h ? w : h, longer = w <= h ? h : w;
-        int64_t new_long =
-            (int64_t)((double)((int64_t)o->resize * longer) / shorter);
-        if (o->resize > DMBP_IMAGE_MAX_SIDE ||
-            new_long > DMBP_IMAGE_MAX_SIDE || new_long < 1)
-            return dmbp_set_error(DMBP_ERR_SHAPE,
-                                  "resizing a %dx%d image to a shorter side "
-                                  "of %d gives a longer side of %lld, "
-                                  "outside 1..%d",
-                                  w, h, o->resize, (long long)new_long,
-                                  DMBP_IMAGE_MAX_SIDE);
-        if (w <= h) {
-            ow = o->resize;
-            oh = (int)new_long;
-        } else {
-            oh = o->resize;
-            ow = (int)new_long;
-        }
-    }
-    if (o->crop > 0 && (o->crop > oh || o->crop > ow)) {
-        if (o->resize > 0)
-            return dmbp_set_error(DMBP_ERR_SHAPE,
-                                  "image %dx%d (%dx%d after resizing to %d) "
-                                  "is smaller than the crop %dx%d",
-                                  w, h, ow, oh, o->resize, o->crop, o->crop);
-        return dmbp_set_error(DMBP_ERR_SHAPE,
-                              "image %dx%d is smaller than the crop %dx%d",
-                              w, h, o->crop, o->crop);
-    }
+    int oh, ow, top, left, ch_h, ch_w;
+    if ((st = dmbp__preprocess_geometry(h, w, o, &oh, &ow, &top, &left,
+                                        &ch_h, &ch_w)))
+        return st;
 
     const float *conv;
     float *conv_owned, *resized = NULL;
@@ -657,12 +598,6 @@ dmbp_status dmbp_image_preprocess(const dmbp_image *in,
         cur = resized;
     }
 
-    int top = 0, left = 0, ch_h = oh, ch_w = ow;
-    if (o->crop > 0) {
-        top = centre_offset(oh - o->crop);
-        left = centre_offset(ow - o->crop);
-        ch_h = ch_w = o->crop;
-    }
     float *res = malloc((size_t)ch * (size_t)ch_h * (size_t)ch_w *
                         sizeof(float));
     if (!res) {

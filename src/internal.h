@@ -37,6 +37,59 @@ dmbp_status dmbp__prefix_error(dmbp_status status, const char *prefix);
 
 const char *dnnl__status_str(dnnl_status_t s);
 
+/* ---- image decoders (image.c, jpeg.c; dispatched by image_load.c) ---- */
+
+/* Refuse a width x height image beyond DMBP_IMAGE_MAX_SIDE per side
+ * (DMBP_ERR_FORMAT) or beyond o->max_pixels (DMBP_ERR_SHAPE); decoders
+ * call it from the header, before allocating pixels. */
+dmbp_status dmbp__image_check_size(const char *name, uint64_t width,
+                                   uint64_t height,
+                                   const dmbp_image_load_options *o);
+/* Decode a whole file held in memory into *out (zeroed by the caller).
+ * The PNG decoder edits buf in place. */
+dmbp_status dmbp__png_decode(unsigned char *buf, size_t size,
+                             const char *name,
+                             const dmbp_image_load_options *o,
+                             dmbp_image *out);
+dmbp_status dmbp__jpeg_decode(const unsigned char *buf, size_t size,
+                              const char *name,
+                              const dmbp_image_load_options *o,
+                              dmbp_image *out);
+
+/* ---- rendering (render.c, render_view.c) ----------------------------- */
+
+unsigned char dmbp__render_byte(double v);          /* [0, 1] to 0..255 */
+double dmbp__percentile(double *v, size_t n, double pct); /* sorts v */
+dmbp_status dmbp__write_png_rgb8(const char *path, const unsigned char *rgb,
+                                 int height, int width);
+int dmbp__render_upscale(int min_side, int height, int width);
+void dmbp__render_blit(unsigned char *out, size_t out_w, size_t x0,
+                       const unsigned char *panel, int h, int w, int f);
+dmbp_status dmbp__render_options(const char *fn,
+                                 const dmbp_render_options *o,
+                                 dmbp_render_options *out);
+dmbp_status dmbp__render_check_size(const char *fn, int channels,
+                                    int height, int width);
+dmbp_status dmbp__render_check_finite(const char *fn, const char *what,
+                                      const float *v, int channels,
+                                      int height, int width);
+/* Colour a normalised map (values in [-1, 1] when is_signed, else
+ * [0, 1]; scale is what 1 stands for, for the colour bar) over the
+ * background (map-sized, or the original picture when pre is given),
+ * add the colour bar and write the PNG. */
+dmbp_status dmbp__render_compose(const char *fn, const char *path,
+                                 const double *map, int is_signed,
+                                 double scale, int height, int width,
+                                 const dmbp_image *background,
+                                 const dmbp_preprocess_options *pre,
+                                 const dmbp_render_options *o);
+/* The resize and crop dmbp_image_preprocess applies to an h x w image:
+ * resized size rh x rw, crop offset (top, left), crop size ch x cw. */
+dmbp_status dmbp__preprocess_geometry(int h, int w,
+                                      const dmbp_preprocess_options *o,
+                                      int *rh, int *rw, int *top, int *left,
+                                      int *ch, int *cw);
+
 /* ---- small utilities (util.c) ----------------------------------------- */
 
 #include "checked.h"

@@ -54,47 +54,8 @@
 /* Colormaps                                                          */
 /* ------------------------------------------------------------------ */
 
-typedef struct colour_stop {
-    double at;
-    double rgb[RGB_CHANNELS];
-} colour_stop;
-
-/* matplotlib's "seismic" as section 5 gives it, on [-1, 1]. */
-static const colour_stop seismic[] = {
-    {-1.0, {0.0, 0.0, 0.3}}, {-0.5, {0.0, 0.0, 1.0}},
-    {0.0, {1.0, 1.0, 1.0}},  {0.5, {1.0, 0.0, 0.0}},
-    {1.0, {0.5, 0.0, 0.0}},
-};
-
-/* Its positive half on [0, 1] for non-negative maps: white, red, dark
- * red, so that a colour means the same in signed and sequential
- * renderings (see dmbp_render_sequential). */
-static const colour_stop seismic_positive[] = {
-    {0.0, {1.0, 1.0, 1.0}},
-    {0.5, {1.0, 0.0, 0.0}},
-    {1.0, {0.5, 0.0, 0.0}},
-};
-
-#define N_STOPS(t) (sizeof(t) / sizeof *(t))
-
-/* Piecewise-linear colour at v, v clamped to the table's range. */
-static void colour_at(const colour_stop *stops, size_t n, double v,
-                      double rgb[RGB_CHANNELS])
-{
-    if (!(v > stops[0].at))
-        v = stops[0].at;
-    if (v > stops[n - 1].at)
-        v = stops[n - 1].at;
-    size_t k = 0;
-    while (k + 2 < n && v > stops[k + 1].at)
-        k++;
-    double t = (v - stops[k].at) / (stops[k + 1].at - stops[k].at);
-    for (int c = 0; c < RGB_CHANNELS; c++)
-        rgb[c] = stops[k].rgb[c] + (stops[k + 1].rgb[c] - stops[k].rgb[c]) * t;
-}
-
 /* [0, 1] to a byte, rounding half up. */
-static unsigned char to_byte(double v)
+unsigned char dmbp__render_byte(double v)
 {
     double s = floor(v * PNG_MAX8 + 0.5);
     if (!(s > 0.0))
@@ -118,7 +79,7 @@ static int cmp_double(const void *a, const void *b)
  * 1.22+ computes it (same float operations, so the same result for the
  * same doubles). Sorts v in place. A full sort rather than a selection
  * for simplicity: a 224 x 224 map sorts in a few milliseconds. */
-static double percentile(double *v, size_t n, double pct)
+double dmbp__percentile(double *v, size_t n, double pct)
 {
     qsort(v, n, sizeof *v, cmp_double);
     double q = pct / PERCENT;
@@ -258,7 +219,7 @@ static void png_rgb8_init(png_image *png, int height, int width)
 
 /* Encode an 8-bit RGB image (rows of 3 * width bytes) in memory, so that
  * libpng's failures and the file's are told apart, and write it. */
-static dmbp_status write_png_rgb8(const char *path, const unsigned char *rgb,
+dmbp_status dmbp__write_png_rgb8(const char *path, const unsigned char *rgb,
                                   int height, int width)
 {
     png_image png;
@@ -305,10 +266,14 @@ void dmbp_render_options_init(dmbp_render_options *o)
     o->min_side = DMBP_RENDER_MIN_SIDE;
     o->alpha = DEFAULT_ALPHA;
     o->percentile = DEFAULT_PERCENTILE;
+    o->colormap = DMBP_COLORMAP_DEFAULT;
+    o->scale = 0.0;
+    o->colorbar = 0;
+    o->heatmap_only = 0;
 }
 
 /* *out = *o, or the defaults for NULL, checked. */
-static dmbp_status get_options(const char *fn, const dmbp_render_options *o,
+dmbp_status dmbp__render_options(const char *fn, const dmbp_render_options *o,
                                dmbp_render_options *out)
 {
     if (!o) {
@@ -329,10 +294,21 @@ static dmbp_status get_options(const char *fn, const dmbp_render_options *o,
                               "%s: option percentile must be in (0, 100], "
                               "got %g",
                               fn, o->percentile);
+    if (!(o->scale >= 0.0 && isfinite(o->scale)))
+        return dmbp_set_error(DMBP_ERR_ARG,
+                              "%s: option scale must be finite and >= 0, "
+                              "got %g",
+                              fn, o->scale);
+    if (o->colormap < DMBP_COLORMAP_DEFAULT ||
+        o->colormap > DMBP_COLORMAP_INFERNO)
+        return dmbp_set_error(DMBP_ERR_ARG,
+                              "%s: option colormap %d is not a "
+                              "DMBP_COLORMAP_* value",
+                              fn, o->colormap);
     return DMBP_OK;
 }
 
-static dmbp_status check_size(const char *fn, int channels, int height,
+dmbp_status dmbp__render_check_size(const char *fn, int channels, int height,
                               int width)
 {
     if (channels != GRAY_CHANNELS && channels != RGB_CHANNELS)
@@ -356,7 +332,7 @@ static dmbp_status check_size(const char *fn, int channels, int height,
 }
 
 /* Every value of a channels x height x width array finite? */
-static dmbp_status check_finite(const char *fn, const char *what,
+dmbp_status dmbp__render_check_finite(const char *fn, const char *what,
                                 const float *v, int channels, int height,
                                 int width)
 {
@@ -373,8 +349,10 @@ static dmbp_status check_finite(const char *fn, const char *what,
     return DMBP_OK;
 }
 
+/* any_size: the user's original picture, which may have any size up to
+ * the image side limit. */
 static dmbp_status check_background(const char *fn, const dmbp_image *bg,
-                                    int height, int width)
+                                    int height, int width, int any_size)
 {
     if (!bg->data)
         return dmbp_set_error(DMBP_ERR_ARG, "%s: background has no data",
@@ -384,13 +362,24 @@ static dmbp_status check_background(const char *fn, const dmbp_image *bg,
                               "%s: background has %d channels, expected 1 "
                               "or 3",
                               fn, bg->channels);
-    if (bg->height != height || bg->width != width)
+    if (any_size) {
+        height = bg->height;
+        width = bg->width;
+        if (height <= 0 || width <= 0 || height > DMBP_IMAGE_MAX_SIDE ||
+            width > DMBP_IMAGE_MAX_SIDE)
+            return dmbp_set_error(DMBP_ERR_ARG,
+                                  "%s: original image %dx%d is outside "
+                                  "1..%d per side",
+                                  fn, bg->width, bg->height,
+                                  DMBP_IMAGE_MAX_SIDE);
+    } else if (bg->height != height || bg->width != width) {
         return dmbp_set_error(DMBP_ERR_ARG,
                               "%s: background is %dx%d, the map %dx%d "
                               "(width x height)",
                               fn, bg->width, bg->height, width, height);
-    return check_finite(fn, "background", bg->data, bg->channels, height,
-                        width);
+    }
+    return dmbp__render_check_finite(fn, "background", bg->data,
+                                     bg->channels, height, width);
 }
 
 /* ------------------------------------------------------------------ */
@@ -398,7 +387,7 @@ static dmbp_status check_background(const char *fn, const dmbp_image *bg,
 /* ------------------------------------------------------------------ */
 
 /* The nearest-neighbour upscaling factor of a height x width panel. */
-static int upscale_factor(int min_side, int height, int width)
+int dmbp__render_upscale(int min_side, int height, int width)
 {
     if (min_side <= 0)
         return 1;
@@ -413,7 +402,7 @@ static int upscale_factor(int min_side, int height, int width)
 
 /* Copy an h x w RGB8 panel into out (rows of out_w pixels) at column x0,
  * each pixel as an f x f block. */
-static void blit_scaled(unsigned char *out, size_t out_w, size_t x0,
+void dmbp__render_blit(unsigned char *out, size_t out_w, size_t x0,
                         const unsigned char *panel, int h, int w, int f)
 {
     size_t sf = (size_t)f, row = (size_t)w * RGB8_BYTES;
@@ -424,52 +413,6 @@ static void blit_scaled(unsigned char *out, size_t out_w, size_t x0,
             memcpy(dst + x * RGB8_BYTES, src + x / sf * RGB8_BYTES,
                    RGB8_BYTES);
     }
-}
-
-/* Upscale an h x w RGB8 image by the options' factor and write it. */
-static dmbp_status emit_single(const char *path, const unsigned char *rgb,
-                               int h, int w, int min_side)
-{
-    int f = upscale_factor(min_side, h, w);
-    if (f == 1)
-        return write_png_rgb8(path, rgb, h, w);
-    size_t oh = (size_t)h * (size_t)f, ow = (size_t)w * (size_t)f;
-    unsigned char *out = dmbp__malloc(oh * ow * RGB8_BYTES);
-    if (!out)
-        return DMBP_ERR_NOMEM;
-    blit_scaled(out, ow, 0, rgb, h, w, f);
-    dmbp_status st = write_png_rgb8(path, out, (int)oh, (int)ow);
-    free(out);
-    return st;
-}
-
-/* Colour a map of values in the colormap's range, blend it over the
- * background and write it. */
-static dmbp_status emit_overlay(const char *path, const double *map,
-                                const colour_stop *stops, size_t n_stops,
-                                const dmbp_image *bg, int h, int w,
-                                const dmbp_render_options *o)
-{
-    size_t np = (size_t)h * (size_t)w;
-    unsigned char *rgb = dmbp__malloc(np * RGB8_BYTES);
-    if (!rgb)
-        return DMBP_ERR_NOMEM;
-    double alpha = o->alpha;
-    for (size_t i = 0; i < np; i++) {
-        double col[RGB_CHANNELS];
-        colour_at(stops, n_stops, map[i], col);
-        for (int c = 0; c < RGB_CHANNELS; c++) {
-            /* Gray backgrounds are replicated: channel 0 for all. */
-            int bc = bg->channels == RGB_CHANNELS ? c : 0;
-            double b = bg->data[(size_t)bc * np + i];
-            b = b < 0.0 ? 0.0 : b > 1.0 ? 1.0 : b;
-            rgb[i * RGB8_BYTES + (size_t)c] =
-                to_byte(alpha * col[c] + (1.0 - alpha) * b);
-        }
-    }
-    dmbp_status st = emit_single(path, rgb, h, w, o->min_side);
-    free(rgb);
-    return st;
 }
 
 /* mean_c max(sign * v, 0) of a channels x np array into out. */
@@ -491,7 +434,7 @@ static double clip_at_percentile(double *v, size_t np, double pct,
                                  double *scratch)
 {
     memcpy(scratch, v, np * sizeof *v);
-    double p = percentile(scratch, np, pct);
+    double p = dmbp__percentile(scratch, np, pct);
     double most = 0.0;
     for (size_t i = 0; i < np; i++) {
         if (v[i] > p)
@@ -506,6 +449,78 @@ static double clip_at_percentile(double *v, size_t np, double pct,
 /* Public entry points                                                */
 /* ------------------------------------------------------------------ */
 
+/* The signed map normalised as dmbp_render_signed documents, into a
+ * fresh height x width array (*map) with values in [-1, 1]; *scale is
+ * the value that maps to 1 (0 when the map is all 0). a_neg NULL: a
+ * non-negative map (negative values clamped), normalised to [0, 1]. */
+static dmbp_status normalise(const float *a_pos, const float *a_neg,
+                             int channels, int height, int width,
+                             const dmbp_render_options *opt, double **map,
+                             double *scale)
+{
+    size_t np = (size_t)height * (size_t)width;
+    *map = NULL;
+    double *pos = dmbp__malloc(np * sizeof *pos);
+    double *neg = a_neg ? dmbp__malloc(np * sizeof *neg) : NULL;
+    double *scratch = dmbp__malloc(np * sizeof *scratch);
+    if (!pos || (a_neg && !neg) || !scratch) {
+        free(pos);
+        free(neg);
+        free(scratch);
+        return DMBP_ERR_NOMEM;
+    }
+    /* Clamping before the channel mean: a part's leakage of the other
+     * sign would otherwise become an offset. */
+    mean_part(a_pos, 1.0, channels, np, pos);
+    if (a_neg)
+        mean_part(a_neg, -1.0, channels, np, neg);
+    /* Each part is clipped at its own percentile whatever the scale, so
+     * that a map rendered at its own scale given explicitly (a shared
+     * scale it sets) looks as it does alone. */
+    double mp = clip_at_percentile(pos, np, opt->percentile, scratch);
+    double mn = a_neg ? clip_at_percentile(neg, np, opt->percentile, scratch)
+                      : 0.0;
+    /* One scale for both parts keeps their relative strength visible. */
+    double m = opt->scale > 0.0 ? opt->scale : mp > mn ? mp : mn;
+    for (size_t i = 0; i < np; i++) {
+        double v = m > 0.0 ? pos[i] / m - (a_neg ? neg[i] / m : 0.0) : 0.0;
+        /* A fixed scale may be exceeded: saturate. */
+        pos[i] = v < -1.0 ? -1.0 : v > 1.0 ? 1.0 : v;
+    }
+    free(neg);
+    free(scratch);
+    *map = pos;
+    *scale = m;
+    return DMBP_OK;
+}
+
+/* Shared by the four rendering entry points; original/pre non-NULL: the
+ * background is the user's picture and the map goes back through pre. */
+static dmbp_status render_map(const char *fn, const float *a_pos,
+                              const float *a_neg, int channels, int height,
+                              int width, const dmbp_image *background,
+                              const dmbp_preprocess_options *pre,
+                              const dmbp_render_options *o, const char *path)
+{
+    dmbp_render_options opt;
+    TRY(dmbp__render_options(fn, o, &opt));
+    TRY(dmbp__render_check_size(fn, channels, height, width));
+    TRY(check_background(fn, background, height, width, pre != NULL));
+    TRY(dmbp__render_check_finite(fn, a_neg ? "a_pos" : "map", a_pos,
+                                  channels, height, width));
+    if (a_neg && a_neg != a_pos)
+        TRY(dmbp__render_check_finite(fn, "a_neg", a_neg, channels, height,
+                                      width));
+    double *map, scale;
+    TRY(normalise(a_pos, a_neg, channels, height, width, &opt, &map,
+                  &scale));
+    dmbp_status st = dmbp__render_compose(fn, path, map, a_neg != NULL,
+                                          scale, height, width, background,
+                                          pre, &opt);
+    free(map);
+    return st;
+}
+
 dmbp_status dmbp_render_signed(const float *a_pos, const float *a_neg,
                                int channels, int height, int width,
                                const dmbp_image *background,
@@ -518,40 +533,8 @@ dmbp_status dmbp_render_signed(const float *a_pos, const float *a_neg,
                               : !a_neg ? "a_neg"
                               : !background ? "background"
                                             : "path");
-    dmbp_render_options opt;
-    TRY(get_options(fn, o, &opt));
-    TRY(check_size(fn, channels, height, width));
-    TRY(check_background(fn, background, height, width));
-    TRY(check_finite(fn, "a_pos", a_pos, channels, height, width));
-    if (a_neg != a_pos)
-        TRY(check_finite(fn, "a_neg", a_neg, channels, height, width));
-
-    size_t np = (size_t)height * (size_t)width;
-    double *pos = dmbp__malloc(np * sizeof *pos);
-    double *neg = dmbp__malloc(np * sizeof *neg);
-    double *scratch = dmbp__malloc(np * sizeof *scratch);
-    if (!pos || !neg || !scratch) {
-        free(pos);
-        free(neg);
-        free(scratch);
-        return DMBP_ERR_NOMEM;
-    }
-    /* Clamping before the channel mean: a part's leakage of the other
-     * sign would otherwise become an offset. */
-    mean_part(a_pos, 1.0, channels, np, pos);
-    mean_part(a_neg, -1.0, channels, np, neg);
-    double mp = clip_at_percentile(pos, np, opt.percentile, scratch);
-    double mn = clip_at_percentile(neg, np, opt.percentile, scratch);
-    /* One scale for both parts keeps their relative strength visible. */
-    double m = mp > mn ? mp : mn;
-    for (size_t i = 0; i < np; i++)
-        pos[i] = m > 0.0 ? pos[i] / m - neg[i] / m : 0.0;
-    free(neg);
-    free(scratch);
-    dmbp_status st = emit_overlay(path, pos, seismic, N_STOPS(seismic),
-                                  background, height, width, &opt);
-    free(pos);
-    return st;
+    return render_map(fn, a_pos, a_neg, channels, height, width, background,
+                      NULL, o, path);
 }
 
 dmbp_status dmbp_render_sequential(const float *map, int height, int width,
@@ -565,30 +548,66 @@ dmbp_status dmbp_render_sequential(const float *map, int height, int width,
                               !map          ? "map"
                               : !background ? "background"
                                             : "path");
-    dmbp_render_options opt;
-    TRY(get_options(fn, o, &opt));
-    TRY(check_size(fn, GRAY_CHANNELS, height, width));
-    TRY(check_background(fn, background, height, width));
-    TRY(check_finite(fn, "map", map, GRAY_CHANNELS, height, width));
+    return render_map(fn, map, NULL, GRAY_CHANNELS, height, width,
+                      background, NULL, o, path);
+}
 
-    size_t np = (size_t)height * (size_t)width;
-    double *v = dmbp__malloc(np * sizeof *v);
-    double *scratch = dmbp__malloc(np * sizeof *scratch);
-    if (!v || !scratch) {
-        free(v);
-        free(scratch);
-        return DMBP_ERR_NOMEM;
-    }
-    mean_part(map, 1.0, GRAY_CHANNELS, np, v);
-    double m = clip_at_percentile(v, np, opt.percentile, scratch);
-    free(scratch);
-    for (size_t i = 0; i < np; i++)
-        v[i] = m > 0.0 ? v[i] / m : 0.0;
-    dmbp_status st =
-        emit_overlay(path, v, seismic_positive, N_STOPS(seismic_positive),
-                     background, height, width, &opt);
-    free(v);
-    return st;
+dmbp_status dmbp_render_signed_original(
+    const float *a_pos, const float *a_neg, int channels, int height,
+    int width, const dmbp_image *original,
+    const dmbp_preprocess_options *pre, const dmbp_render_options *o,
+    const char *path)
+{
+    static const char fn[] = "dmbp_render_signed_original";
+    if (!a_pos || !a_neg || !original || !pre || !path)
+        return dmbp_set_error(DMBP_ERR_ARG, "%s: %s is NULL", fn,
+                              !a_pos      ? "a_pos"
+                              : !a_neg    ? "a_neg"
+                              : !original ? "original"
+                              : !pre      ? "pre"
+                                          : "path");
+    return render_map(fn, a_pos, a_neg, channels, height, width, original,
+                      pre, o, path);
+}
+
+dmbp_status dmbp_render_sequential_original(
+    const float *map, int height, int width, const dmbp_image *original,
+    const dmbp_preprocess_options *pre, const dmbp_render_options *o,
+    const char *path)
+{
+    static const char fn[] = "dmbp_render_sequential_original";
+    if (!map || !original || !pre || !path)
+        return dmbp_set_error(DMBP_ERR_ARG, "%s: %s is NULL", fn,
+                              !map        ? "map"
+                              : !original ? "original"
+                              : !pre      ? "pre"
+                                          : "path");
+    return render_map(fn, map, NULL, GRAY_CHANNELS, height, width, original,
+                      pre, o, path);
+}
+
+dmbp_status dmbp_render_scale(const float *a_pos, const float *a_neg,
+                              int channels, int height, int width,
+                              const dmbp_render_options *o, double *scale)
+{
+    static const char fn[] = "dmbp_render_scale";
+    if (!a_pos || !scale)
+        return dmbp_set_error(DMBP_ERR_ARG, "%s: %s is NULL", fn,
+                              !a_pos ? "a_pos" : "scale");
+    *scale = 0.0;
+    dmbp_render_options opt;
+    TRY(dmbp__render_options(fn, o, &opt));
+    TRY(dmbp__render_check_size(fn, channels, height, width));
+    TRY(dmbp__render_check_finite(fn, "a_pos", a_pos, channels, height,
+                                  width));
+    if (a_neg && a_neg != a_pos)
+        TRY(dmbp__render_check_finite(fn, "a_neg", a_neg, channels, height,
+                                      width));
+    opt.scale = 0.0; /* the percentile scale, whatever o says */
+    double *map;
+    TRY(normalise(a_pos, a_neg, channels, height, width, &opt, &map, scale));
+    free(map);
+    return DMBP_OK;
 }
 
 dmbp_status dmbp_render_mappings(const float *w_pos, const float *w_neg,
@@ -603,10 +622,10 @@ dmbp_status dmbp_render_mappings(const float *w_pos, const float *w_neg,
                               : !w_neg ? "w_neg"
                                        : "path");
     dmbp_render_options opt;
-    TRY(get_options(fn, o, &opt));
-    TRY(check_size(fn, channels, height, width));
-    TRY(check_finite(fn, "w_pos", w_pos, channels, height, width));
-    TRY(check_finite(fn, "w_neg", w_neg, channels, height, width));
+    TRY(dmbp__render_options(fn, o, &opt));
+    TRY(dmbp__render_check_size(fn, channels, height, width));
+    TRY(dmbp__render_check_finite(fn, "w_pos", w_pos, channels, height, width));
+    TRY(dmbp__render_check_finite(fn, "w_neg", w_neg, channels, height, width));
 
     size_t np = (size_t)height * (size_t)width;
     size_t n = np * (size_t)channels; /* values per panel */
@@ -622,7 +641,7 @@ dmbp_status dmbp_render_mappings(const float *w_pos, const float *w_neg,
         v[i] = fabs((double)w_pos[i]);
         v[n + i] = fabs((double)w_neg[i]);
     }
-    double p = percentile(v, 2 * n, opt.percentile);
+    double p = dmbp__percentile(v, 2 * n, opt.percentile);
     double lo = INFINITY, hi = -INFINITY;
     for (size_t i = 0; i < 2 * n; i++) {
         double x = i < n ? (double)w_pos[i] : -(double)w_neg[i - n];
@@ -639,11 +658,11 @@ dmbp_status dmbp_render_mappings(const float *w_pos, const float *w_neg,
                 double x = v[k * n + (size_t)sc * np + i];
                 /* A constant result has no range to show: 0. */
                 double s = hi > lo ? (x - lo) / (hi - lo) : 0.0;
-                panels[(k * np + i) * RGB8_BYTES + (size_t)c] = to_byte(s);
+                panels[(k * np + i) * RGB8_BYTES + (size_t)c] = dmbp__render_byte(s);
             }
     free(v);
 
-    int f = upscale_factor(opt.min_side, height, width);
+    int f = dmbp__render_upscale(opt.min_side, height, width);
     size_t ph = (size_t)height * (size_t)f, pw = (size_t)width * (size_t)f;
     size_t ow = 2 * pw + DMBP_RENDER_GAP;
     unsigned char *out = dmbp__malloc(ph * ow * RGB8_BYTES);
@@ -653,11 +672,11 @@ dmbp_status dmbp_render_mappings(const float *w_pos, const float *w_neg,
     }
     /* White everywhere first: what the panels leave is the gap. */
     memset(out, (int)PNG_MAX8, ph * ow * RGB8_BYTES);
-    blit_scaled(out, ow, 0, panels, height, width, f);
-    blit_scaled(out, ow, pw + DMBP_RENDER_GAP, panels + np * RGB8_BYTES,
+    dmbp__render_blit(out, ow, 0, panels, height, width, f);
+    dmbp__render_blit(out, ow, pw + DMBP_RENDER_GAP, panels + np * RGB8_BYTES,
                 height, width, f);
     free(panels);
-    dmbp_status st = write_png_rgb8(path, out, (int)ph, (int)ow);
+    dmbp_status st = dmbp__write_png_rgb8(path, out, (int)ph, (int)ow);
     free(out);
     return st;
 }

@@ -37,6 +37,15 @@ int cli_usage_error(const char *fmt, ...)
 int cli_apply_pre(const dmbp_model *m, const cli_flags *f,
                   dmbp_preprocess_options *o);
 
+/* Every image the CLI reads goes through here: a PNG or JPEG file, or
+ * standard input for "-", with --exif-rotate and --max-pixels. The
+ * library's status (message set, not printed). */
+dmbp_status cli_load_image(const char *path, const cli_flags *f,
+                           dmbp_image *out);
+/* The rendering options from --alpha, --colormap, --percentile,
+ * --colorbar and --heatmap-only (library defaults otherwise). */
+void cli_render_options(const cli_flags *f, dmbp_render_options *o);
+
 /* Parse a whole non-negative int / a finite float list "a,b,c" (1 or 3). */
 bool cli_parse_int(const char *s, int lo, int hi, int *out);
 bool cli_parse_floats3(const char *s, float *out);
@@ -72,7 +81,8 @@ typedef struct cli_xrun {
     dmbp_model *m;
     cli_names labels;      /* --labels, or none */
     dmbp_result *r;
-    dmbp_image *bg;        /* per image: the input in [0,1], not normalised */
+    dmbp_image *bg;        /* per image: the picture as loaded, in [0,1] */
+    dmbp_preprocess_options pre; /* what made the model's input of it */
     int n, c, h, w;
 } cli_xrun;
 

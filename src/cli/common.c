@@ -25,6 +25,75 @@ int cli_fail(dmbp_status st)
     }
 }
 
+/* Standard input is read whole, growing the buffer from this size. */
+#define STDIN_CHUNK (1 << 16)
+
+static dmbp_status load_stdin(const dmbp_image_load_options *o,
+                              dmbp_image *out)
+{
+    size_t cap = STDIN_CHUNK, len = 0;
+    unsigned char *buf = malloc(cap);
+    for (;;) {
+        if (!buf)
+            return dmbp_set_error(DMBP_ERR_NOMEM,
+                                  "<stdin>: out of memory");
+        size_t got = fread(buf + len, 1, cap - len, stdin);
+        len += got;
+        if (got == 0) {
+            if (ferror(stdin)) {
+                free(buf);
+                return dmbp_set_error(DMBP_ERR_IO, "<stdin>: read error: %s",
+                                      strerror(errno));
+            }
+            break;
+        }
+        if (len == cap) {
+            unsigned char *nb = cap <= SIZE_MAX / 2 ? realloc(buf, cap * 2)
+                                                    : NULL;
+            if (!nb)
+                free(buf);
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    dmbp_status st = dmbp_image_load_memory(buf, len, "<stdin>", o, out);
+    free(buf);
+    return st;
+}
+
+dmbp_status cli_load_image(const char *path, const cli_flags *f,
+                           dmbp_image *out)
+{
+    dmbp_image_load_options o;
+    dmbp_image_load_options_init(&o);
+    o.exif_rotate = f->exif_rotate;
+    if (f->given[CLI_O_MAX_PIXELS])
+        o.max_pixels = f->max_pixels > INT64_MAX ? INT64_MAX
+                                                 : (int64_t)f->max_pixels;
+    if (!strcmp(path, "-"))
+        return load_stdin(&o, out);
+    return dmbp_image_load(path, &o, out);
+}
+
+/* --colormap's choices are the enum's values in order. */
+_Static_assert(DMBP_COLORMAP_DEFAULT == 0 && DMBP_COLORMAP_SEISMIC == 1 &&
+                   DMBP_COLORMAP_BWR == 2 && DMBP_COLORMAP_REDS == 3 &&
+                   DMBP_COLORMAP_INFERNO == 4,
+               "--colormap choices out of step with dmbp_colormap");
+
+void cli_render_options(const cli_flags *f, dmbp_render_options *o)
+{
+    dmbp_render_options_init(o);
+    if (f->given[CLI_O_ALPHA])
+        o->alpha = f->alpha;
+    if (f->given[CLI_O_PERCENTILE])
+        o->percentile = f->percentile;
+    if (f->given[CLI_O_COLORMAP])
+        o->colormap = f->colormap; /* the choices follow dmbp_colormap */
+    o->colorbar = f->colorbar;
+    o->heatmap_only = f->heatmap_only;
+}
+
 int cli_usage_error(const char *fmt, ...)
 {
     va_list ap;

@@ -625,7 +625,7 @@ int cmd_eval(int argc, char **argv)
     dmbp_preprocess_options pre;
     rc = cli_apply_pre(model, f, &pre);
     if (!rc)
-        rc = ev_images_load(f->images, e.offset, e.n, &pre, &im);
+        rc = ev_images_load(f->images, e.offset, e.n, &pre, f, &im);
     if (rc)
         goto done;
 

@@ -41,12 +41,14 @@ typedef struct ev_images {
 
 /* --images SPEC: "idx:PATH" (an IDX3 file of unsigned bytes, gzipped or
  * not: values / 255 as gray images), a directory (its *.png, sorted by
- * name) or a file listing PNG paths, one per line. Images offset ..
+ * name; .png, .jpg and .jpeg files) or a file listing image paths, one
+ * per line (read with cli_load_image and the flags f). Images offset ..
  * offset + count - 1 (count 0: all to the end), each through
  * dmbp_image_preprocess with pre. On failure a message is printed and the
  * exit status returned; free out with ev_images_free either way. */
 int ev_images_load(const char *spec, int offset, int count,
-                   const dmbp_preprocess_options *pre, ev_images *out);
+                   const dmbp_preprocess_options *pre, const cli_flags *f,
+                   ev_images *out);
 void ev_images_free(ev_images *im);
 
 /* Print "dmbp: WHAT: <library detail>" and return the exit status for st

@@ -266,8 +266,9 @@ static int list_file(const char *file, paths *ps)
     return rc;
 }
 
-static int load_pngs(const char *spec, bool dir, int offset, int count,
-                     const dmbp_preprocess_options *pre, ev_images *im)
+static int load_files(const char *spec, bool dir, int offset, int count,
+                      const dmbp_preprocess_options *pre,
+                      const cli_flags *f, ev_images *im)
 {
     paths ps = {0};
     int rc = dir ? list_dir(spec, &ps) : list_file(spec, &ps);
@@ -286,7 +287,7 @@ static int load_pngs(const char *spec, bool dir, int offset, int count,
         im->index[i] = offset + i;
         im->n = i + 1;
         dmbp_image raw = {0};
-        dmbp_status st = cli_load_image(im->names[i], &raw);
+        dmbp_status st = cli_load_image(im->names[i], f, &raw);
         if (st)
             rc = cli_fail(st);
         else
@@ -298,7 +299,8 @@ static int load_pngs(const char *spec, bool dir, int offset, int count,
 }
 
 int ev_images_load(const char *spec, int offset, int count,
-                   const dmbp_preprocess_options *pre, ev_images *out)
+                   const dmbp_preprocess_options *pre, const cli_flags *f,
+                   ev_images *out)
 {
     memset(out, 0, sizeof *out);
     if (!strncmp(spec, "idx:", 4)) {
@@ -311,5 +313,6 @@ int ev_images_load(const char *spec, int offset, int count,
         fprintf(stderr, "dmbp: %s: cannot open: %s\n", spec, strerror(errno));
         return EXIT_IO;
     }
-    return load_pngs(spec, S_ISDIR(sb.st_mode), offset, count, pre, out);
+    return load_files(spec, S_ISDIR(sb.st_mode), offset, count, pre, f,
+                      out);
 }

@@ -172,14 +172,69 @@ typedef struct writer {
     float *scratch;     /* 5 arrays: the DMBP .npy, or a channel mean */
     float *zeros;       /* one array of zeros */
     int dmbp_idx[5];    /* w_pos, w_neg, a_pos, a_neg, nuisance */
+    dmbp_render_options ro; /* from the flags; scale set by --shared-scale */
 } writer;
 
 static const char *const dmbp_arrays[5] = {"w_pos", "w_neg", "a_pos",
                                            "a_neg", "nuisance"};
 
-static int writer_init(writer *wr, const cli_xrun *run)
+/* Image i's map as rendered: a signed pair (*neg non-NULL) or a
+ * non-negative one-channel map (channels averaged into wr->scratch). */
+static void image_map(writer *wr, int i, const float **pos,
+                      const float **neg, int *channels)
+{
+    const dmbp_result *r = wr->run->r;
+    int c = (int)wr->dims[0];
+    size_t np = (size_t)wr->dims[1] * (size_t)wr->dims[2];
+    *channels = c;
+    if (dmbp_result_method(r) == DMBP_METHOD_DMBP) {
+        *pos = dmbp_result_array(r, i, wr->dmbp_idx[2]);
+        *neg = dmbp_result_array(r, i, wr->dmbp_idx[3]);
+        return;
+    }
+    const float *map = dmbp_result_array(r, i, 0);
+    if (dmbp_result_signed(r)) {
+        *pos = *neg = map;
+        return;
+    }
+    *neg = NULL;
+    *pos = map;
+    *channels = 1;
+    if (c > 1) {
+        for (size_t p = 0; p < np; p++) {
+            double s = 0;
+            for (int ch = 0; ch < c; ch++)
+                s += map[ch * np + p];
+            wr->scratch[p] = (float)(s / c);
+        }
+        *pos = wr->scratch;
+    }
+}
+
+/* --shared-scale: the largest of the images' own scales for all. */
+static int shared_scale(writer *wr)
+{
+    double most = 0;
+    for (int i = 0; i < wr->run->n; i++) {
+        const float *pos, *neg;
+        int c;
+        image_map(wr, i, &pos, &neg, &c);
+        double s;
+        dmbp_status st = dmbp_render_scale(pos, neg, c, (int)wr->dims[1],
+                                           (int)wr->dims[2], &wr->ro, &s);
+        if (st)
+            return cli_fail(st);
+        most = s > most ? s : most;
+    }
+    /* All maps zero: nothing to share; each renders as all 0. */
+    wr->ro.scale = most;
+    return EXIT_OK;
+}
+
+static int writer_init(writer *wr, const cli_xrun *run, const cli_flags *f)
 {
     wr->run = run;
+    cli_render_options(f, &wr->ro);
     dmbp_shape s = dmbp_result_array_shape(run->r);
     if (s.ndim != 3) {
         fprintf(stderr, "dmbp: internal error: the result's arrays have %d "
@@ -206,6 +261,8 @@ static int writer_init(writer *wr, const cli_xrun *run)
     wr->zeros = calloc(wr->per, sizeof(float));
     if (!wr->scratch || !wr->zeros)
         return out_of_memory();
+    if (f->shared_scale)
+        return shared_scale(wr);
     return EXIT_OK;
 }
 
@@ -223,51 +280,46 @@ static int scalar_index(const dmbp_result *r, const char *name)
     return -1;
 }
 
+/* Draw a map on the picture as loaded (mapped back through the resize
+ * and crop). */
+static dmbp_status draw(const writer *wr, int i, const float *pos,
+                        const float *neg, int c, const char *path)
+{
+    const cli_xrun *run = wr->run;
+    int h = (int)wr->dims[1], w = (int)wr->dims[2];
+    if (neg)
+        return dmbp_render_signed_original(pos, neg, c, h, w, &run->bg[i],
+                                           &run->pre, &wr->ro, path);
+    return dmbp_render_sequential_original(pos, h, w, &run->bg[i],
+                                           &run->pre, &wr->ro, path);
+}
+
 /* Write image i's files; paths[k] is NULL for outputs not written. */
 static int write_image(writer *wr, int i, const char *image,
                        char *const *paths)
 {
     const dmbp_result *r = wr->run->r;
-    const dmbp_image *bg = &wr->run->bg[i];
     int c = (int)wr->dims[0], h = (int)wr->dims[1], w = (int)wr->dims[2];
-    dmbp_status st;
+    const float *pos, *neg;
+    int mc;
+    image_map(wr, i, &pos, &neg, &mc);
+    dmbp_status st = draw(wr, i, pos, neg, mc, paths[OUT_PNG]);
     if (dmbp_result_method(r) != DMBP_METHOD_DMBP) {
-        const float *map = dmbp_result_array(r, i, 0);
-        if (dmbp_result_signed(r)) {
-            st = dmbp_render_signed(map, map, c, h, w, bg, NULL,
-                                    paths[OUT_PNG]);
-        } else {
-            /* A non-negative map with channels is shown as their mean. */
-            const float *flat = map;
-            if (c > 1) {
-                size_t np = (size_t)h * w;
-                for (size_t p = 0; p < np; p++) {
-                    double s = 0;
-                    for (int ch = 0; ch < c; ch++)
-                        s += map[ch * np + p];
-                    wr->scratch[p] = (float)(s / c);
-                }
-                flat = wr->scratch;
-            }
-            st = dmbp_render_sequential(flat, h, w, bg, NULL, paths[OUT_PNG]);
-        }
         if (!st)
-            st = dmbp_write_npy(paths[OUT_NPY], map, wr->dims, 3);
+            st = dmbp_write_npy(paths[OUT_NPY], dmbp_result_array(r, i, 0),
+                                wr->dims, 3);
         return st ? cli_fail(st) : EXIT_OK;
     }
     const float *a[5];
     for (int k = 0; k < 5; k++)
         a[k] = dmbp_result_array(r, i, wr->dmbp_idx[k]);
     const float *w_pos = a[0], *w_neg = a[1], *a_pos = a[2], *a_neg = a[3];
-    st = dmbp_render_signed(a_pos, a_neg, c, h, w, bg, NULL, paths[OUT_PNG]);
     if (!st)
-        st = dmbp_render_signed(a_pos, wr->zeros, c, h, w, bg, NULL,
-                                paths[OUT_POS]);
+        st = draw(wr, i, a_pos, wr->zeros, c, paths[OUT_POS]);
     if (!st)
-        st = dmbp_render_signed(wr->zeros, a_neg, c, h, w, bg, NULL,
-                                paths[OUT_NEG]);
+        st = draw(wr, i, wr->zeros, a_neg, c, paths[OUT_NEG]);
     if (!st)
-        st = dmbp_render_mappings(w_pos, w_neg, c, h, w, NULL,
+        st = dmbp_render_mappings(w_pos, w_neg, c, h, w, &wr->ro,
                                   paths[OUT_MAPPINGS]);
     if (!st) {
         for (int k = 0; k < 5; k++)
@@ -693,7 +745,7 @@ int cmd_explain(int argc, char **argv)
     rc = cli_xrun_explain(&run, model, (const char **)images, n, &e.a,
                           e.method);
     if (!rc)
-        rc = writer_init(&wr, &run);
+        rc = writer_init(&wr, &run, &e.a.f);
     for (int i = 0; i < n && !rc; i++) {
         char *paths[OUT_N] = {NULL};
         rc = make_paths(&e, prefixes[i], i, n, paths);

@@ -64,23 +64,14 @@ static int out_of_memory(void)
     return EXIT_INTERNAL;
 }
 
-/* Image i preprocessed twice: for the model, and with mean 0 and std 1
- * (same resize and crop) as the background the maps are drawn over. */
+/* Image i as the model's input, and as loaded (the picture the maps are
+ * drawn on, mapped back through the resize and crop). */
 static int load_image(const char *path, const dmbp_preprocess_options *pre,
-                      dmbp_image *x, dmbp_image *bg)
+                      const cli_flags *f, dmbp_image *x, dmbp_image *orig)
 {
-    dmbp_preprocess_options raw = *pre;
-    for (int c = 0; c < 3; c++) {
-        raw.mean[c] = 0;
-        raw.std[c] = 1;
-    }
-    dmbp_image img = {0};
-    dmbp_status st = cli_load_image(path, &img);
+    dmbp_status st = cli_load_image(path, f, orig);
     if (!st)
-        st = dmbp_image_preprocess(&img, pre, x);
-    if (!st)
-        st = dmbp_image_preprocess(&img, &raw, bg);
-    dmbp_image_free(&img);
+        st = dmbp_image_preprocess(orig, pre, x);
     return st ? cli_fail(st) : EXIT_OK;
 }
 
@@ -130,6 +121,7 @@ int cli_xrun_images(cli_xrun *run, const char **images, int n,
     if (rc)
         return rc;
 
+    run->pre = pre;
     run->bg = calloc((size_t)n, sizeof *run->bg);
     if (!run->bg)
         return out_of_memory();
@@ -139,7 +131,7 @@ int cli_xrun_images(cli_xrun *run, const char **images, int n,
     size_t per = 0;
     for (int i = 0; i < n; i++) {
         dmbp_image img = {0};
-        rc = load_image(images[i], &pre, &img, &run->bg[i]);
+        rc = load_image(images[i], &pre, f, &img, &run->bg[i]);
         if (rc)
             goto done;
         if (i == 0) {

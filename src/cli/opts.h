@@ -151,6 +151,24 @@ typedef float cli_float3[3];
       NULL, CMD_ATTR, MB(DMBP), "X", "DMBP's evidence weight (0)")           \
     X(W_SPARSITY, "w-sparsity", 0, K_FLOAT_NONNEG, float, w_sparsity, 0, 0,  \
       NULL, CMD_ATTR, MB(DMBP), "X", "DMBP's sparsity weight (0.01)")        \
+    X(EXIF_ROTATE, "exif-rotate", 0, K_SWITCH, bool, exif_rotate, 0, 0,     \
+      NULL, CMD_RUN, 0, NULL,                                                \
+      "turn JPEGs upright by their EXIF orientation")                       \
+    X(MAX_PIXELS, "max-pixels", 0, K_U64, uint64_t, max_pixels, 0, 0, NULL,  \
+      CMD_RUN, 0, "N", "largest image accepted, in pixels (67108864; 0: any)")\
+    X(ALPHA, "alpha", 0, K_FLOAT_NONNEG, float, alpha, 0, 0, NULL,           \
+      CMD_EXPLAIN, 0, "A", "heatmap opacity over the picture, 0..1 (0.7)")   \
+    X(COLORMAP, "colormap", 0, K_CHOICE, int, colormap, 0, 0,                \
+      "default|seismic|bwr|reds|inferno", CMD_EXPLAIN, 0, "NAME",            \
+      "seismic/bwr (signed maps), reds/inferno (non-negative)")             \
+    X(PERCENTILE, "percentile", 0, K_FLOAT_POS, float, percentile, 0, 0,     \
+      NULL, CMD_EXPLAIN, 0, "P", "clip the map at its P-th percentile (99.99)")\
+    X(COLORBAR, "colorbar", 0, K_SWITCH, bool, colorbar, 0, 0, NULL,         \
+      CMD_EXPLAIN, 0, NULL, "a colour bar with the scale's values")          \
+    X(HEATMAP_ONLY, "heatmap-only", 0, K_SWITCH, bool, heatmap_only, 0, 0,   \
+      NULL, CMD_EXPLAIN, 0, NULL, "the map alone, without the picture")      \
+    X(SHARED_SCALE, "shared-scale", 0, K_SWITCH, bool, shared_scale, 0, 0,   \
+      NULL, CMD_EXPLAIN, 0, NULL, "one colour scale for all images of the run")\
     X(IMAGES, "images", 0, K_NAME, const char *, images, 0, 0, NULL,         \
       CMD_EXPLAIN | CMD_EVAL, 0, "SPEC",                                     \
       "eval: a file listing image paths, a directory, or idx:FILE "          \

@@ -221,7 +221,7 @@ int cmd_predict(int argc, char **argv)
     }
     for (int i = 0; i < n_images && !rc; i++) {
         dmbp_image img = {0}, x = {0};
-        st = cli_load_image(images[i], &img);
+        st = cli_load_image(images[i], &a.f, &img);
         if (!st)
             st = dmbp_image_preprocess(&img, &pre, &x);
         dmbp_image_free(&img);
