@@ -42,6 +42,10 @@ int cli_apply_pre(const dmbp_model *m, const cli_pre *p,
 /* Parse a whole non-negative int / a finite float list "a,b,c" (1 or 3). */
 bool cli_parse_int(const char *s, int lo, int hi, int *out);
 bool cli_parse_floats3(const char *s, float *out);
+/* --max-memory (main.c): each plan's budget in bytes, 0 for the
+ * library's default. */
+extern size_t cli_max_memory;
+
 /* A whole unsigned 64-bit decimal number (no sign). */
 bool cli_parse_u64(const char *s, uint64_t *out);
 

@@ -367,6 +367,7 @@ static int explain_options(const eval_opts *e, dmbp_method m,
 {
     const cli_xopts *x = &e->x;
     dmbp_explain_options_init(o);
+    o->max_memory = cli_max_memory;
     o->method = m;
     o->seed = e->seed;
     if (x->max_lanes)

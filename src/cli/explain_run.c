@@ -305,6 +305,7 @@ static int xopts_build(const cli_xopts *x, const dmbp_preprocess_options *pre,
                        dmbp_explain_options *o)
 {
     dmbp_explain_options_init(o);
+    o->max_memory = cli_max_memory;
     o->method = x->method;
     if (x->preset) {
         dmbp_status st = dmbp_explain_preset(o, x->preset);

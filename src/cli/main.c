@@ -1,7 +1,61 @@
 /* dmbp: explain what an ONNX image classifier looked at. */
 #include "cli.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+
+size_t cli_max_memory;
+
+/* "SIZE" with an optional K, M, G or T (powers of 1024) suffix. */
+static bool parse_size(const char *s, size_t *out)
+{
+    if (!s || !(*s >= '0' && *s <= '9'))
+        return false;
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s)
+        return false;
+    int shift = 0;
+    switch (*end) {
+    case 'K': case 'k': shift = 10; end++; break;
+    case 'M': case 'm': shift = 20; end++; break;
+    case 'G': case 'g': shift = 30; end++; break;
+    case 'T': case 't': shift = 40; end++; break;
+    default: break;
+    }
+    if (*end == 'B' || *end == 'b')
+        end++;
+    if (*end || v == 0 || v > (SIZE_MAX >> shift))
+        return false;
+    *out = (size_t)v << shift;
+    return true;
+}
+
+/* --max-memory SIZE applies to every command that makes plans and may
+ * stand anywhere after the command: take it out before the command's own
+ * parser sees the arguments. */
+static int take_max_memory(int *argc, char **argv)
+{
+    int w = 0;
+    for (int i = 0; i < *argc; i++) {
+        if (strcmp(argv[i], "--max-memory")) {
+            argv[w++] = argv[i];
+            continue;
+        }
+        if (i + 1 >= *argc)
+            return cli_usage_error("--max-memory: missing value");
+        if (!parse_size(argv[i + 1], &cli_max_memory))
+            return cli_usage_error("--max-memory '%s': expected a positive "
+                                   "size in bytes, with K, M, G or T",
+                                   argv[i + 1]);
+        i++;
+    }
+    *argc = w;
+    argv[w] = NULL;
+    return EXIT_OK;
+}
 
 static void usage(FILE *f)
 {
@@ -68,6 +122,9 @@ static void usage(FILE *f)
           "  --resize N | --no-resize  --crop N  --mean M  --std S\n"
           "\n"
           "Options:\n"
+          "  --max-memory SIZE  (predict, explain, masks, eval) memory\n"
+          "                  budget of each plan, e.g. 4G; default half of\n"
+          "                  the physical memory; more: exit 6\n"
           "  -h, --help      this text\n"
           "  -V, --version   the version\n"
           "\n"
@@ -90,6 +147,9 @@ int main(int argc, char **argv)
         printf("dmbp %s\n", dmbp_version());
         return EXIT_OK;
     }
+    int st = take_max_memory(&argc, argv);
+    if (st != EXIT_OK)
+        return st;
     if (!strcmp(cmd, "info"))
         return cmd_info(argc - 1, argv + 1);
     if (!strcmp(cmd, "predict"))
