@@ -254,7 +254,14 @@ dmbp_status dmbp__graph_finish(dmbp_model *m)
         if (s.dims[d] == 0)
             s.dims[d] = d >= 2 && s.ndim == 4 ? DMBP_DYNAMIC_SPATIAL_DEFAULT : 1;
     shapes[m->input] = s;
-    dmbp_status st = dmbp__graph_infer(m, shapes);
+    int64_t in_numel;
+    dmbp_status st = DMBP_OK;
+    if (!dmbp__numel_i64(s.dims, s.ndim, &in_numel))
+        st = dmbp_set_error(DMBP_ERR_FORMAT, "%s: the declared input holds "
+                            "more than %lld elements", m->name,
+                            (long long)DMBP_MAX_ELEMS);
+    if (!st)
+        st = dmbp__graph_infer(m, shapes);
     if (!st)
         for (int i = 0; i < m->n_values; i++)
             m->values[i].shape = shapes[i];

@@ -788,6 +788,14 @@ static dmbp_status build(dmbp_plan *p, const dmbp_plan_options *o)
     for (int i = 0; i < m->n_values; i++)
         shapes[i] = m->values[i].shape;
     dmbp_status st = input_shape(m, o, &shapes[m->input]);
+    if (!st && dmbp_shape_numel(&shapes[m->input]) < 0) {
+        char buf[160];
+        st = dmbp_set_error(DMBP_ERR_SHAPE, "%s: input %s holds more than "
+                            "%lld elements", m->name,
+                            dmbp__shape_str(&shapes[m->input], buf,
+                                            sizeof buf),
+                            (long long)DMBP_MAX_ELEMS);
+    }
     if (!st)
         st = dmbp__graph_infer(m, shapes);
     for (int i = 0; i < m->n_values; i++)
