@@ -150,6 +150,9 @@ int main(int argc, char **argv)
     int st = take_max_memory(&argc, argv);
     if (st != EXIT_OK)
         return st;
+    if (!strcmp(cmd, "explain") || !strcmp(cmd, "masks") ||
+        !strcmp(cmd, "eval"))
+        cli_signals_install();
     if (!strcmp(cmd, "info"))
         return cmd_info(argc - 1, argv + 1);
     if (!strcmp(cmd, "predict"))

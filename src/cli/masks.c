@@ -199,8 +199,10 @@ int cmd_masks(int argc, char **argv)
     rc = cli_check_writable_dir(path);
     if (!rc)
         rc = cli_xrun_explain(&run, model, &image, 1, &x);
-    if (!rc)
-        rc = cli_masks_write(path, &run, 0, image);
+    if (!rc) {
+        cli_write_begin();
+        rc = cli_write_end(cli_masks_write(path, &run, 0, image));
+    }
     if (!rc) {
         int t = dmbp_result_target(run.r, 0);
         const char *label = cli_xrun_label(&run, t);
