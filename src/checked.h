@@ -14,6 +14,11 @@
  * and sums of a few such counts far from int64 overflow. */
 #define DMBP_MAX_ELEMS ((int64_t)1 << 40)
 
+/* Largest value of any size-like attribute read from a file (a pad, a
+ * stride, a dilation, a kernel size, a shape entry): no tensor can use
+ * more, and two such values multiply without int64 overflow. */
+#define DMBP_MAX_DIM DMBP_MAX_ELEMS
+
 static inline bool dmbp__mul_i64(int64_t a, int64_t b, int64_t *out)
 {
     if (a < 0 || b < 0)
@@ -45,6 +50,20 @@ static inline bool dmbp__numel_i64(const int64_t *dims, int n, int64_t *out)
             return false;
     *out = p;
     return true;
+}
+
+/* a * b + c for non-negative operands. */
+static inline bool dmbp__muladd_i64(int64_t a, int64_t b, int64_t c,
+                                    int64_t *out)
+{
+    int64_t t;
+    return dmbp__mul_i64(a, b, &t) && c >= 0 && dmbp__add_i64(t, c, out);
+}
+
+/* A size-like value from a file within [lo, DMBP_MAX_DIM]. */
+static inline bool dmbp__dim_ok(int64_t v, int64_t lo)
+{
+    return v >= lo && v <= DMBP_MAX_DIM;
 }
 
 #endif /* DMBP_CHECKED_H */

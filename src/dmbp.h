@@ -112,7 +112,9 @@ typedef struct dmbp_shape {
     int64_t dims[DMBP_MAX_DIMS];   /* dims[0] is the batch for images */
 } dmbp_shape;
 
-/* Number of elements (1 for a scalar). */
+/* Number of elements (1 for a scalar); -1 when a dimension is negative or
+ * the product exceeds 2^40 elements (the library's limit for any tensor,
+ * so shapes from dmbp_plan_* calls never give -1). */
 DMBP_API int64_t dmbp_shape_numel(const dmbp_shape *s);
 
 /* ------------------------------------------------------------------ */
@@ -306,7 +308,24 @@ typedef struct dmbp_plan_options {
     int reverse;      /* 1: also build the reverse passes (backward,
                          tangent, masks); 0 (default): forward only     */
     dmbp_fpmath fpmath; /* DMBP_FPMATH_STRICT (default) or _BF16       */
+    size_t max_memory; /* bytes the plan may allocate (arena, weights in
+                         the primitives' layouts, scratchpad); 0
+                         (default): DMBP_DEFAULT_MEMORY_PERCENT % of the
+                         physical memory. Larger: DMBP_ERR_SHAPE at
+                         creation, naming the size asked for          */
+    int whole_tensor; /* 0 (default): a classifier plan. The logits must
+                         be [batch, classes] with classes ==
+                         dmbp_model_num_classes, and every value computed
+                         from the input keeps the batch as its axis 0
+                         (ops that mix images of a batch, e.g. Pad or
+                         Concat on axis 0, are refused naming the node).
+                         1: any tensor function (testing single ops):
+                         the logits may have any shape and the explain
+                         and metrics functions are not for such plans  */
 } dmbp_plan_options;
+
+/* The default plan memory budget, in percent of the physical memory. */
+#define DMBP_DEFAULT_MEMORY_PERCENT 50
 
 DMBP_API void dmbp_plan_options_init(dmbp_plan_options *o);
 
@@ -456,6 +475,8 @@ typedef struct dmbp_explain_options {
     dmbp_progress_fn progress;
     void *progress_user;
     dmbp_fpmath fpmath;      /* default DMBP_FPMATH_STRICT                */
+    size_t max_memory;       /* each plan's budget, as in
+                                dmbp_plan_options (0: the default)        */
     /* Lanes of one plan, which bounds memory; default 32. Saliency, gxi,
      * guided and Grad-CAM run up to max_lanes images at once; IG and
      * SmoothGrad one image at a time with up to max_lanes of its steps or

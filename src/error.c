@@ -59,8 +59,9 @@ const char *dmbp_version(void)
 
 int64_t dmbp_shape_numel(const dmbp_shape *s)
 {
-    int64_t n = 1;
-    for (int i = 0; i < s->ndim; i++)
-        n *= s->dims[i];
+    int64_t n;
+    if (!s || s->ndim < 0 || s->ndim > DMBP_MAX_DIMS ||
+        !dmbp__numel_i64(s->dims, s->ndim, &n))
+        return -1;
     return n;
 }

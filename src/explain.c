@@ -195,6 +195,7 @@ static dmbp_status explain_plan(const dmbp_explain_ctx *ctx, int lanes,
     po.shape.dims[3] = w;
     po.reverse = reverse;
     po.fpmath = ctx->o->fpmath;
+    po.max_memory = ctx->o->max_memory;
     const dmbp_shape *d = &m->input_decl;
     if (d->ndim != 4)
         return dmbp_set_error(DMBP_ERR_UNSUPPORTED, "%s: attribution methods "

@@ -8,23 +8,20 @@
  * only to check the graph; plans use the real size. */
 #define DMBP_DYNAMIC_SPATIAL_DEFAULT 224
 
-static void replace_uses(dmbp_model *m, int from, int to)
+/* Point node n's inputs at the values that bypassed nodes' outputs stand
+ * for (alias[v] >= 0). Each node is resolved once, when the pass reaches
+ * it: its inputs' producers come earlier and are already final, so the
+ * whole simplification stays linear in the node count. */
+static void resolve_inputs(dmbp_model *m, dmbp_node *n, const int *alias,
+                           int n_alias)
 {
-    for (int i = 0; i < m->n_nodes; i++) {
-        dmbp_node *n = &m->nodes[i];
-        if (n->dead)
+    for (int k = 0; k < n->n_in; k++) {
+        int v = n->in[k];
+        if (v < 0 || v >= n_alias || alias[v] < 0)
             continue;
-        for (int k = 0; k < n->n_in; k++)
-            if (n->in[k] == from) {
-                n->in[k] = to;
-                m->values[from].consumers--;
-                m->values[to].consumers++;
-            }
-    }
-    if (m->output == from) {
-        m->output = to;
-        m->values[from].consumers--;
-        m->values[to].consumers++;
+        n->in[k] = alias[v];
+        m->values[v].consumers--;
+        m->values[alias[v]].consumers++;
     }
 }
 
@@ -33,7 +30,8 @@ static bool is_passthrough(const dmbp_node *n)
     return n->op && (n->op->traits & DMBP_OP_PASSTHROUGH);
 }
 
-static dmbp_status bypass(dmbp_model *m, dmbp_node *n)
+static dmbp_status bypass(dmbp_model *m, dmbp_node *n, int *alias,
+                          int n_alias)
 {
     for (int k = 1; k < n->n_out; k++)
         if (m->values[n->out[k]].consumers > 0)
@@ -44,7 +42,8 @@ static dmbp_status bypass(dmbp_model *m, dmbp_node *n)
     if (!dmbp__has_in(n, 0) || n->n_out < 1)
         return dmbp__node_error(n, DMBP_ERR_FORMAT, "needs one input and "
                                 "one output");
-    replace_uses(m, n->out[0], n->in[0]);
+    if (n->out[0] < n_alias)
+        alias[n->out[0]] = n->in[0];
     for (int k = 0; k < n->n_in; k++)
         if (n->in[k] >= 0)
             m->values[n->in[k]].consumers--;
@@ -153,11 +152,27 @@ dmbp_status dmbp__graph_infer(const dmbp_model *m, dmbp_shape *shapes)
         memset(out, 0, sizeof out);
         TRY(n->op->infer(n, in, out));
         for (int k = 0; k < n->n_out; k++) {
+            int64_t numel;
+            if (out[k].ndim < 0 || out[k].ndim > DMBP_MAX_DIMS)
+                return dmbp__node_error(n, DMBP_ERR_INTERNAL, "output %d "
+                                        "has rank %d", k, out[k].ndim);
             for (int d = 0; d < out[k].ndim; d++)
                 if (out[k].dims[d] <= 0)
                     return dmbp__node_error(n, DMBP_ERR_SHAPE, "output %d "
                                             "would have an empty dimension",
                                             k);
+            /* The one place every inferred shape passes: no tensor larger
+             * than DMBP_MAX_ELEMS reaches a plan, so later size
+             * arithmetic on shapes cannot overflow. */
+            if (!dmbp__numel_i64(out[k].dims, out[k].ndim, &numel)) {
+                char buf[160];
+                return dmbp__node_error(n, DMBP_ERR_SHAPE, "output %d would "
+                                        "have shape %s, more than %lld "
+                                        "elements", k,
+                                        dmbp__shape_str(&out[k], buf,
+                                                        sizeof buf),
+                                        (long long)DMBP_MAX_ELEMS);
+            }
             shapes[n->out[k]] = out[k];
         }
     }
@@ -195,15 +210,30 @@ dmbp_status dmbp__graph_finish(dmbp_model *m)
                                   "supported ops: %s", m->name, n->name,
                                   n->op_type, m->opset, dmbp_op_list());
     }
-    for (int i = 0; i < m->n_nodes; i++) {
+    int n_alias = m->n_values;
+    int *alias = dmbp__malloc((size_t)(n_alias ? n_alias : 1) * sizeof *alias);
+    if (!alias)
+        return DMBP_ERR_NOMEM;
+    for (int v = 0; v < n_alias; v++)
+        alias[v] = -1;
+    dmbp_status cst = DMBP_OK;
+    for (int i = 0; i < m->n_nodes && !cst; i++) {
         dmbp_node *n = &m->nodes[i];
         if (n->dead)
             continue;
+        resolve_inputs(m, n, alias, n_alias);
         if (n->op->check)
-            TRY(n->op->check(m, n));
-        if (is_passthrough(n))
-            TRY(bypass(m, n));
+            cst = n->op->check(m, n);
+        if (!cst && is_passthrough(n))
+            cst = bypass(m, n, alias, n_alias);
     }
+    if (!cst && m->output < n_alias && alias[m->output] >= 0) {
+        m->values[m->output].consumers--;
+        m->output = alias[m->output];
+        m->values[m->output].consumers++;
+    }
+    free(alias);
+    TRY(cst);
     if (m->values[m->output].is_const)
         return dmbp_set_error(DMBP_ERR_UNSUPPORTED, "%s: the graph output "
                               "'%s' is a constant", m->name,
@@ -224,7 +254,14 @@ dmbp_status dmbp__graph_finish(dmbp_model *m)
         if (s.dims[d] == 0)
             s.dims[d] = d >= 2 && s.ndim == 4 ? DMBP_DYNAMIC_SPATIAL_DEFAULT : 1;
     shapes[m->input] = s;
-    dmbp_status st = dmbp__graph_infer(m, shapes);
+    int64_t in_numel;
+    dmbp_status st = DMBP_OK;
+    if (!dmbp__numel_i64(s.dims, s.ndim, &in_numel))
+        st = dmbp_set_error(DMBP_ERR_FORMAT, "%s: the declared input holds "
+                            "more than %lld elements", m->name,
+                            (long long)DMBP_MAX_ELEMS);
+    if (!st)
+        st = dmbp__graph_infer(m, shapes);
     if (!st)
         for (int i = 0; i < m->n_values; i++)
             m->values[i].shape = shapes[i];
@@ -235,5 +272,53 @@ dmbp_status dmbp__graph_finish(dmbp_model *m)
     int p = m->values[m->output].producer;
     if (p >= 0 && dmbp__op_is(&m->nodes[p], DMBP_OP_OUTPUT_NORMALIZER))
         m->logits = m->nodes[p].in[0];
+    /* Live nodes by public index, so that dmbp_model_node_* are O(1). */
+    m->live = dmbp__malloc((size_t)(m->n_nodes ? m->n_nodes : 1) *
+                           sizeof *m->live);
+    if (!m->live)
+        return DMBP_ERR_NOMEM;
+    m->n_live = 0;
+    for (int i = 0; i < m->n_nodes; i++)
+        if (!m->nodes[i].dead)
+            m->live[m->n_live++] = i;
     return check_finite(m);
+}
+
+dmbp_status dmbp__graph_check_lanes(const dmbp_model *m,
+                                    const dmbp_shape *shapes, int64_t lanes)
+{
+    /* Values computed from the input: every one must keep the batch as
+     * its axis 0. A node whose output does not (Pad or Concat on axis 0,
+     * a Reshape or Flatten that folds the batch, ...) mixes lanes. */
+    bool *dep = dmbp__calloc((size_t)m->n_values, sizeof *dep);
+    if (!dep)
+        return DMBP_ERR_NOMEM;
+    dep[m->input] = true;
+    dmbp_status st = DMBP_OK;
+    for (int i = 0; i < m->n_nodes && !st; i++) {
+        const dmbp_node *n = &m->nodes[i];
+        if (n->dead)
+            continue;
+        bool d = false;
+        for (int k = 0; k < n->n_in; k++)
+            d = d || (n->in[k] >= 0 && dep[n->in[k]]);
+        if (!d)
+            continue;
+        for (int k = 0; k < n->n_out && !st; k++) {
+            const dmbp_shape *s = &shapes[n->out[k]];
+            dep[n->out[k]] = true;
+            if (s->ndim >= 1 && s->dims[0] == lanes)
+                continue;
+            char buf[160];
+            st = dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "mixes the batch "
+                                  "axis: output %d has shape %s for a batch "
+                                  "of %lld; classifier plans need axis 0 to "
+                                  "stay the batch (lanes are independent "
+                                  "images)", k,
+                                  dmbp__shape_str(s, buf, sizeof buf),
+                                  (long long)lanes);
+        }
+    }
+    free(dep);
+    return st;
 }

@@ -182,6 +182,8 @@ struct dmbp_model {
     char **meta_key, **meta_val;
     int n_labels;
     char **labels;
+    int n_live;         /* live nodes: their indices in nodes[] */
+    int *live;
 };
 
 /* Attribute lookup; NULL when absent. */
@@ -214,6 +216,10 @@ dmbp_status dmbp__graph_finish(dmbp_model *m);
 /* Infer every value's shape from the input shape; shapes[] has n_values
  * entries, constants pre-filled by the caller. */
 dmbp_status dmbp__graph_infer(const dmbp_model *m, dmbp_shape *shapes);
+/* Refuse (naming the node) a graph where a value computed from the input
+ * does not keep the batch (lanes) as its axis 0. */
+dmbp_status dmbp__graph_check_lanes(const dmbp_model *m,
+                                    const dmbp_shape *shapes, int64_t lanes);
 
 /* ---- the op table (optable.c and src/ops/) -------------------------------- */
 
@@ -413,6 +419,10 @@ struct dmbp_plan {
     /* Constants already in a primitive's layout (one copy per layout). */
     int n_consts, cap_consts;
     const float **const_src;
+    /* Memory budget (dmbp_plan_options.max_memory) and what the plan has
+     * allocated or will allocate so far. */
+    size_t max_memory, mem_used;
+    bool whole_tensor;          /* dmbp_plan_options.whole_tensor */
     dnnl_memory_desc_t *const_md;
     dnnl_memory_t *const_mem;
 };
@@ -570,6 +580,9 @@ dmbp_status dmbp__plan_create_with(const dmbp_model *m,
                                    const dmbp_plan_options *o,
                                    const float *const *over, bool keep_diffs,
                                    dmbp_plan **out);
+/* Count bytes the plan is about to allocate against its budget; fails
+ * with DMBP_ERR_SHAPE naming the total (what says what for). */
+dmbp_status dmbp__plan_charge(dmbp_plan *p, size_t bytes, const char *what);
 /* Plain row-major md of a shape (a scalar as [1]). */
 dmbp_status dmbp__md_plain(const dmbp_shape *s, dnnl_memory_desc_t *md);
 /* Md with the same dims in "any" layout. */

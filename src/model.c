@@ -67,21 +67,14 @@ int64_t dmbp_model_num_params(const dmbp_model *m)
 /* Live nodes are numbered 0.. in execution order for the public API. */
 const dmbp_node *dmbp__live_node(const dmbp_model *m, int i)
 {
-    for (int k = 0; k < m->n_nodes; k++) {
-        if (m->nodes[k].dead)
-            continue;
-        if (i-- == 0)
-            return &m->nodes[k];
-    }
-    return NULL;
+    if (i < 0 || i >= m->n_live)
+        return NULL;
+    return &m->nodes[m->live[i]];
 }
 
 int dmbp_model_num_nodes(const dmbp_model *m)
 {
-    int c = 0;
-    for (int k = 0; k < m->n_nodes; k++)
-        c += !m->nodes[k].dead;
-    return c;
+    return m->n_live;
 }
 
 const char *dmbp_model_node_op(const dmbp_model *m, int i)

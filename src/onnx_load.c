@@ -19,6 +19,12 @@
 typedef struct loader {
     dmbp_model *m;
     const char *base_dir;
+    /* Value names -> indices: an open-addressing hash table over
+     * m->values[0..n_indexed), the later of two equal names winning, so
+     * that loading stays linear in the node count. */
+    int *index;
+    size_t index_cap;   /* a power of two, or 0 */
+    int n_indexed;
 } loader;
 
 static dmbp_status read_file(const char *path, uint8_t **data, size_t *size)
@@ -67,9 +73,11 @@ static const char *dtype_name(int t)
     return "unknown";
 }
 
-/* Read an external-data slice (TensorProto.external_data) of want bytes. */
+/* Read an external-data slice (TensorProto.external_data) of want bytes
+ * into a new allocation *dst, allocated only once the file is known to
+ * hold that many bytes: a tensor's declared size is not trusted. */
 static dmbp_status read_external(loader *L, const Onnx__TensorProto *t,
-                                 const char *tname, size_t want, void *dst)
+                                 const char *tname, size_t want, void **dst)
 {
     const char *loc = NULL;
     long long off = 0, len = -1;
@@ -102,7 +110,7 @@ static dmbp_status read_external(loader *L, const Onnx__TensorProto *t,
         return dmbp_set_error(DMBP_ERR_FORMAT, "%s: tensor '%s': negative "
                               "external data offset %lld", L->m->name, tname,
                               off);
-    if (len >= 0 && (size_t)len != want)
+    if (len >= 0 && (unsigned long long)len != want)
         return dmbp_set_error(DMBP_ERR_FORMAT, "%s: tensor '%s': external "
                               "data length %lld, expected %zu bytes",
                               L->m->name, tname, len, want);
@@ -121,13 +129,41 @@ static dmbp_status read_external(loader *L, const Onnx__TensorProto *t,
         return st;
     }
     dmbp_status st = DMBP_OK;
-    if (fseeko(f, (off_t)off, SEEK_SET) != 0 || fread(dst, 1, want, f) != want)
+    struct stat sb;
+    void *buf = NULL;
+    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode) ||
+        (unsigned long long)off > (unsigned long long)sb.st_size ||
+        (unsigned long long)sb.st_size - (unsigned long long)off < want)
+        st = dmbp_set_error(DMBP_ERR_FORMAT, "%s: tensor '%s': external data "
+                            "%s is shorter than offset %lld + %zu bytes",
+                            L->m->name, tname, path, off, want);
+    else if (!(buf = dmbp__malloc(want ? want : 1)))
+        st = DMBP_ERR_NOMEM;
+    else if (fseeko(f, (off_t)off, SEEK_SET) != 0 ||
+             (want && fread(buf, 1, want, f) != want))
         st = dmbp_set_error(DMBP_ERR_FORMAT, "%s: tensor '%s': external data "
                             "%s is shorter than offset %lld + %zu bytes",
                             L->m->name, tname, path, off, want);
     fclose(f);
     free(path);
-    return st;
+    if (st) {
+        free(buf);
+        return st;
+    }
+    *dst = buf;
+    return DMBP_OK;
+}
+
+/* Check that the data present holds n elements before anything of the
+ * declared size is allocated (a few bytes must not ask for terabytes). */
+static dmbp_status data_count(loader *L, const char *tname, size_t have,
+                              size_t n, const char *what)
+{
+    if (have != n)
+        return dmbp_set_error(DMBP_ERR_FORMAT, "%s: tensor '%s': data for "
+                              "%zu %s, its shape declares %zu", L->m->name,
+                              tname, have, what, n);
+    return DMBP_OK;
 }
 
 /* Decode a TensorProto into constant value v (float32 or int64 data). */
@@ -139,55 +175,54 @@ static dmbp_status decode_tensor(loader *L, const Onnx__TensorProto *t,
                               "dimensions (at most %d)", L->m->name, tname,
                               t->n_dims, DMBP_MAX_DIMS);
     v->shape.ndim = (int)t->n_dims;
-    int64_t numel = 1;
-    for (size_t i = 0; i < t->n_dims; i++) {
-        /* Bound every factor so that numel * 8 bytes cannot overflow. */
-        if (t->dims[i] < 0 || t->dims[i] > ((int64_t)1 << 40) ||
-            (t->dims[i] && numel > (((int64_t)1 << 40) / t->dims[i])))
-            return dmbp_set_error(DMBP_ERR_FORMAT, "%s: tensor '%s' has an "
-                                  "invalid dimension %lld", L->m->name, tname,
-                                  (long long)t->dims[i]);
+    for (size_t i = 0; i < t->n_dims; i++)
         v->shape.dims[i] = t->dims[i];
-        numel *= t->dims[i];
+    int64_t numel;
+    if (!dmbp__numel_i64(v->shape.dims, v->shape.ndim, &numel)) {
+        char buf[160];
+        return dmbp_set_error(DMBP_ERR_FORMAT, "%s: tensor '%s' has invalid "
+                              "dimensions %s (negative, or more than %lld "
+                              "elements)", L->m->name, tname,
+                              dmbp__shape_str(&v->shape, buf, sizeof buf),
+                              (long long)DMBP_MAX_ELEMS);
     }
     v->is_const = true;
     int dt = t->has_data_type ? t->data_type : 0;
     bool external = t->has_data_location &&
                     t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+    /* numel <= 2^40: byte counts below cannot overflow. */
     size_t n = (size_t)numel;
     if (dt == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT) {
         v->dtype = DT_FLOAT;
+        if (external)
+            return read_external(L, t, tname, n * sizeof(float),
+                                 (void **)&v->f);
+        if (t->has_raw_data)
+            TRY(data_count(L, tname, t->raw_data.len / sizeof(float) +
+                           (t->raw_data.len % sizeof(float) != 0), n,
+                           "floats"));
+        else
+            TRY(data_count(L, tname, t->n_float_data, n, "floats"));
         v->f = dmbp__malloc(n ? n * sizeof(float) : 1);
         if (!v->f)
             return DMBP_ERR_NOMEM;
-        if (external)
-            return read_external(L, t, tname, n * sizeof(float), v->f);
-        if (t->has_raw_data) {
-            if (t->raw_data.len != n * sizeof(float))
-                return dmbp_set_error(DMBP_ERR_FORMAT, "%s: tensor '%s': "
-                                      "%zu bytes of data for %zu floats",
-                                      L->m->name, tname, t->raw_data.len, n);
-            /* ONNX raw data is little-endian, as is every CPU we build for. */
-            memcpy(v->f, t->raw_data.data, n * sizeof(float));
-        } else {
-            if (t->n_float_data != n)
-                return dmbp_set_error(DMBP_ERR_FORMAT, "%s: tensor '%s': %zu "
-                                      "values for %zu elements", L->m->name,
-                                      tname, t->n_float_data, n);
-            memcpy(v->f, t->float_data, n * sizeof(float));
-        }
+        /* ONNX raw data is little-endian, as is every CPU we build for.
+         * n == 0: the source may be NULL, which memcpy may not take. */
+        if (n)
+            memcpy(v->f, t->has_raw_data ? (const void *)t->raw_data.data
+                                         : (const void *)t->float_data,
+                   n * sizeof(float));
         return DMBP_OK;
     }
     if (dt == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL && !external) {
         /* Flags such as Dropout's training_mode: 0 or 1 as integers. */
         v->dtype = DT_INT64;
+        TRY(data_count(L, tname, t->has_raw_data ? t->raw_data.len
+                                                 : t->n_int32_data,
+                       n, "booleans"));
         v->i64 = dmbp__malloc(n ? n * sizeof(int64_t) : 1);
         if (!v->i64)
             return DMBP_ERR_NOMEM;
-        if (t->has_raw_data ? t->raw_data.len != n : t->n_int32_data != n)
-            return dmbp_set_error(DMBP_ERR_FORMAT, "%s: tensor '%s': wrong "
-                                  "amount of data for %zu booleans",
-                                  L->m->name, tname, n);
         for (size_t i = 0; i < n; i++)
             v->i64[i] = t->has_raw_data ? t->raw_data.data[i] != 0
                                         : t->int32_data[i] != 0;
@@ -198,57 +233,40 @@ static dmbp_status decode_tensor(loader *L, const Onnx__TensorProto *t,
         /* Integer tensors only feed shape-like inputs (Reshape's shape,
          * Pad's pads); ops that need floats reject them. */
         v->dtype = DT_INT64;
-        v->i64 = dmbp__malloc(n ? n * sizeof(int64_t) : 1);
-        if (!v->i64)
-            return DMBP_ERR_NOMEM;
         size_t esz = dt == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 ? 8 : 4;
-        if (external || t->has_raw_data) {
-            uint8_t *tmp = NULL;
-            const uint8_t *src;
-            if (external) {
-                tmp = dmbp__malloc(n * esz + 1);
-                if (!tmp)
-                    return DMBP_ERR_NOMEM;
-                dmbp_status st = read_external(L, t, tname, n * esz, tmp);
-                if (st) {
-                    free(tmp);
-                    return st;
-                }
-                src = tmp;
-            } else {
-                if (t->raw_data.len != n * esz)
-                    return dmbp_set_error(DMBP_ERR_FORMAT, "%s: tensor '%s': "
-                                          "%zu bytes of data for %zu "
-                                          "integers", L->m->name, tname,
-                                          t->raw_data.len, n);
-                src = t->raw_data.data;
-            }
-            for (size_t i = 0; i < n; i++) {
-                if (esz == 8) {
-                    int64_t x;
-                    memcpy(&x, src + 8 * i, 8);
-                    v->i64[i] = x;
-                } else {
-                    int32_t x;
-                    memcpy(&x, src + 4 * i, 4);
-                    v->i64[i] = x;
-                }
-            }
-            free(tmp);
-        } else if (esz == 8) {
-            if (t->n_int64_data != n)
-                return dmbp_set_error(DMBP_ERR_FORMAT, "%s: tensor '%s': %zu "
-                                      "values for %zu elements", L->m->name,
-                                      tname, t->n_int64_data, n);
-            memcpy(v->i64, t->int64_data, n * sizeof(int64_t));
+        uint8_t *tmp = NULL;
+        const uint8_t *src = NULL;
+        if (external) {
+            TRY(read_external(L, t, tname, n * esz, (void **)&tmp));
+            src = tmp;
+        } else if (t->has_raw_data) {
+            TRY(data_count(L, tname, t->raw_data.len / esz +
+                           (t->raw_data.len % esz != 0), n, "integers"));
+            src = t->raw_data.data;
         } else {
-            if (t->n_int32_data != n)
-                return dmbp_set_error(DMBP_ERR_FORMAT, "%s: tensor '%s': %zu "
-                                      "values for %zu elements", L->m->name,
-                                      tname, t->n_int32_data, n);
-            for (size_t i = 0; i < n; i++)
-                v->i64[i] = t->int32_data[i];
+            TRY(data_count(L, tname, esz == 8 ? t->n_int64_data
+                                              : t->n_int32_data,
+                           n, "integers"));
         }
+        v->i64 = dmbp__malloc(n ? n * sizeof(int64_t) : 1);
+        if (!v->i64) {
+            free(tmp);
+            return DMBP_ERR_NOMEM;
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (src && esz == 8) {
+                int64_t x;
+                memcpy(&x, src + 8 * i, 8);
+                v->i64[i] = x;
+            } else if (src) {
+                int32_t x;
+                memcpy(&x, src + 4 * i, 4);
+                v->i64[i] = x;
+            } else {
+                v->i64[i] = esz == 8 ? t->int64_data[i] : t->int32_data[i];
+            }
+        }
+        free(tmp);
         return DMBP_OK;
     }
     return dmbp_set_error(DMBP_ERR_UNSUPPORTED, "%s: tensor '%s' has data "
@@ -257,14 +275,52 @@ static dmbp_status decode_tensor(loader *L, const Onnx__TensorProto *t,
                           dtype_name(dt));
 }
 
-static int find_value(const dmbp_model *m, const char *name)
+static uint64_t name_hash(const char *s)
 {
-    /* Models have a few hundred values: a linear scan from the end (most
-     * lookups are of recent outputs) is cheap next to parsing. */
-    for (int i = m->n_values - 1; i >= 0; i--)
-        if (!strcmp(m->values[i].name, name))
-            return i;
-    return -1;
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+/* Slot of name in the table: its entry, or the empty slot to put it in. */
+static size_t index_slot(const loader *L, const char *name)
+{
+    size_t mask = L->index_cap - 1, i = name_hash(name) & mask;
+    while (L->index[i] >= 0 && strcmp(L->m->values[L->index[i]].name, name))
+        i = (i + 1) & mask;
+    return i;
+}
+
+/* Bring the table up to date with values added since the last lookup. */
+static dmbp_status index_values(loader *L)
+{
+    const dmbp_model *m = L->m;
+    if ((size_t)m->n_values * 2 >= L->index_cap) {
+        size_t cap = L->index_cap ? L->index_cap : 256;
+        while ((size_t)m->n_values * 2 >= cap)
+            cap *= 2;
+        int *t = malloc(cap * sizeof *t);
+        if (!t)
+            return dmbp_set_error(DMBP_ERR_NOMEM, "out of memory");
+        free(L->index);
+        L->index = t;
+        L->index_cap = cap;
+        for (size_t i = 0; i < cap; i++)
+            t[i] = -1;
+        L->n_indexed = 0;
+    }
+    for (; L->n_indexed < m->n_values; L->n_indexed++)
+        L->index[index_slot(L, m->values[L->n_indexed].name)] = L->n_indexed;
+    return DMBP_OK;
+}
+
+/* Index of the value called name, -1 if none; -2 when out of memory. */
+static int find_value(loader *L, const char *name)
+{
+    if (index_values(L))
+        return -2;
+    return L->index[index_slot(L, name)];
 }
 
 int dmbp__model_add_value(dmbp_model *m, const char *name)
@@ -311,7 +367,7 @@ static dmbp_status load_constant(loader *L, const Onnx__NodeProto *np,
                 return DMBP_ERR_NOMEM;
             if (one)
                 v->f[0] = ap->f;
-            else
+            else if (n)
                 memcpy(v->f, ap->floats, n * sizeof(float));
             return DMBP_OK;
         }
@@ -327,7 +383,7 @@ static dmbp_status load_constant(loader *L, const Onnx__NodeProto *np,
                 return DMBP_ERR_NOMEM;
             if (one)
                 v->i64[0] = ap->i;
-            else
+            else if (n)
                 memcpy(v->i64, ap->ints, n * sizeof(int64_t));
             return DMBP_OK;
         }
@@ -435,9 +491,11 @@ static dmbp_status load_input_decl(loader *L, const Onnx__ValueInfoProto *vi,
                              ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE
                          ? d->dim_value
                          : 0;
-        if (s->dims[i] < 0)
-            return dmbp_set_error(DMBP_ERR_FORMAT, "%s: input '%s' has a "
-                                  "negative dimension", L->m->name, vi->name);
+        if (s->dims[i] < 0 || s->dims[i] > DMBP_MAX_DIM)
+            return dmbp_set_error(DMBP_ERR_FORMAT, "%s: input '%s' has "
+                                  "dimension %lld (0 to %lld)", L->m->name,
+                                  vi->name, (long long)s->dims[i],
+                                  (long long)DMBP_MAX_DIM);
     }
     return DMBP_OK;
 }
@@ -487,7 +545,10 @@ static dmbp_status load_graph(loader *L, const Onnx__ModelProto *mp)
     for (size_t i = 0; i < g->n_input; i++) {
         const Onnx__ValueInfoProto *vip = g->input[i];
         const char *nm = vip->name ? vip->name : "";
-        if (find_value(m, nm) >= 0) /* an initializer also listed as input */
+        int fv = find_value(L, nm);
+        if (fv == -2)
+            return DMBP_ERR_NOMEM;
+        if (fv >= 0) /* an initializer also listed as input */
             continue;
         if (m->input >= 0)
             return dmbp_set_error(DMBP_ERR_UNSUPPORTED, "%s: the graph has "
@@ -534,7 +595,9 @@ static dmbp_status load_graph(loader *L, const Onnx__ModelProto *mp)
             const char *nm = np->input[i];
             int vi = -1;
             if (nm && nm[0]) {
-                vi = find_value(m, nm);
+                vi = find_value(L, nm);
+                if (vi == -2)
+                    return DMBP_ERR_NOMEM;
                 if (vi < 0)
                     return dmbp_set_error(DMBP_ERR_FORMAT, "%s: node '%s' "
                                           "(%s) reads '%s', which no earlier "
@@ -547,7 +610,10 @@ static dmbp_status load_graph(loader *L, const Onnx__ModelProto *mp)
         }
         for (size_t i = 0; i < np->n_output; i++) {
             const char *nm = np->output[i] ? np->output[i] : "";
-            if (nm[0] && find_value(m, nm) >= 0)
+            int fv = nm[0] ? find_value(L, nm) : -1;
+            if (fv == -2)
+                return DMBP_ERR_NOMEM;
+            if (fv >= 0)
                 return dmbp_set_error(DMBP_ERR_FORMAT, "%s: node '%s' (%s) "
                                       "writes '%s', which already exists",
                                       m->name, n->name, op, nm);
@@ -573,7 +639,9 @@ static dmbp_status load_graph(loader *L, const Onnx__ModelProto *mp)
                               "outputs; libdmbp takes classifiers with one "
                               "output", m->name, g->n_output);
     const char *on = g->output[0]->name ? g->output[0]->name : "";
-    m->output = find_value(m, on);
+    m->output = find_value(L, on);
+    if (m->output == -2)
+        return DMBP_ERR_NOMEM;
     if (m->output < 0)
         return dmbp_set_error(DMBP_ERR_FORMAT, "%s: graph output '%s' is not "
                               "produced by any node", m->name, on);
@@ -643,8 +711,9 @@ dmbp_status dmbp_model_load_memory(const void *data, size_t size,
     dmbp_status st = DMBP_ERR_NOMEM;
     if (m) {
         m->name = dmbp__strdup(name);
-        loader L = {m, base_dir};
+        loader L = {m, base_dir, NULL, 0, 0};
         st = m->name ? load_graph(&L, mp) : DMBP_ERR_NOMEM;
+        free(L.index);
         if (!st)
             st = load_labels(m);
     }
@@ -710,6 +779,7 @@ void dmbp_model_free(dmbp_model *m)
         free(n->op_type);
     }
     free(m->nodes);
+    free(m->live);
     for (int i = 0; i < m->n_values; i++) {
         free(m->values[i].name);
         free(m->values[i].f);

@@ -4,6 +4,8 @@
  * keeps every activation as the trace of that pass. */
 #include "internal.h"
 
+#include <unistd.h>
+
 /* Arena slices start on cache-line (and AVX-512 vector) boundaries. */
 #define ARENA_ALIGN 64
 
@@ -24,6 +26,34 @@ const char *dnnl__status_str(dnnl_status_t s)
 static size_t align_up(size_t n)
 {
     return (n + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
+}
+
+#define MIB ((size_t)1 << 20)
+
+dmbp_status dmbp__plan_charge(dmbp_plan *p, size_t bytes, const char *what)
+{
+    size_t total;
+    if (!dmbp__add_size(p->mem_used, bytes, &total) || total > p->max_memory)
+        return dmbp_set_error(DMBP_ERR_SHAPE, "%s: the plan needs more than "
+                              "%zu MiB (%zu MiB for %s), over its memory "
+                              "budget of %zu MiB (max_memory, dmbp "
+                              "--max-memory)", p->m->name,
+                              (p->mem_used + MIB - 1) / MIB +
+                                  (bytes + MIB - 1) / MIB,
+                              (bytes + MIB - 1) / MIB, what,
+                              p->max_memory / MIB);
+    p->mem_used = total;
+    return DMBP_OK;
+}
+
+/* The default budget: a share of the physical memory, so that a hostile
+ * model fails with a size error before the machine starts swapping. */
+static size_t default_max_memory(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    if (pages <= 0 || page <= 0)
+        return SIZE_MAX;
+    return (size_t)pages / 100 * DMBP_DEFAULT_MEMORY_PERCENT * (size_t)page;
 }
 
 #define GROW(arr, n, cap)                                                    \
@@ -116,10 +146,16 @@ dmbp_status dmbp__md_plain(const dmbp_shape *s, dnnl_memory_desc_t *md)
         dims[0] = 1;
     for (int i = 0; i < s->ndim; i++)
         dims[i] = s->dims[i];
-    dnnl_dim_t st = 1;
+    int64_t st = 1;
     for (int i = nd - 1; i >= 0; i--) {
         strides[i] = st;
-        st *= dims[i];
+        if (!dmbp__mul_i64(st, dims[i], &st) || st > DMBP_MAX_ELEMS) {
+            char buf[160];
+            return dmbp_set_error(DMBP_ERR_SHAPE, "tensor of shape %s holds "
+                                  "more than %lld elements",
+                                  dmbp__shape_str(s, buf, sizeof buf),
+                                  (long long)DMBP_MAX_ELEMS);
+        }
     }
     DNNL_TRY(dnnl_memory_desc_init_by_strides(md, nd, dims, dnnl_f32,
                                               strides));
@@ -390,6 +426,7 @@ static dmbp_status plan_const(plan_builder *b, const float *data,
             return DMBP_OK;
         }
     size_t sz = dnnl_memory_desc_get_size(want);
+    TRY(dmbp__plan_charge(p, align_up(sz ? sz : 1), "weights"));
     void *buf = aligned_alloc(ARENA_ALIGN, align_up(sz ? sz : 1));
     if (!buf)
         return dmbp_set_error(DMBP_ERR_NOMEM, "out of memory (%zu bytes of "
@@ -507,6 +544,7 @@ static dmbp_status out_reorder(dmbp_plan *p, int v, dnnl_primitive_t *prim,
     dnnl_memory_desc_t md;
     TRY(dmbp__md_plain(&pv->shape, &md));
     size_t sz = dnnl_memory_desc_get_size(&md);
+    TRY(dmbp__plan_charge(p, align_up(sz), "the output"));
     void *buf = aligned_alloc(ARENA_ALIGN, align_up(sz));
     if (!buf || own_ptr(p, buf)) {
         free(buf);
@@ -661,6 +699,8 @@ static dmbp_status finalise(dmbp_plan *p)
         return DMBP_ERR_NOMEM;
     size_t off = 0;
     TRY(place_buffers(p, &off));
+    TRY(dmbp__plan_charge(p, off, "activations"));
+    TRY(dmbp__plan_charge(p, align_up(p->scratch_size), "scratchpad"));
     p->arena_size = off;
     p->arena = aligned_alloc(ARENA_ALIGN, off ? off : ARENA_ALIGN);
     if (!p->arena)
@@ -693,6 +733,49 @@ static dmbp_status finalise(dmbp_plan *p)
     return DMBP_OK;
 }
 
+/* Before any primitive or buffer: a classifier plan's logits are
+ * [lanes, classes] (callers size their buffers so), its lanes are
+ * independent, and no single tensor exceeds the memory budget. */
+static dmbp_status check_shapes(dmbp_plan *p, const dmbp_shape *shapes)
+{
+    const dmbp_model *m = p->m;
+    const dmbp_shape *in = &shapes[m->input];
+    int64_t lanes = in->ndim ? in->dims[0] : 1;
+    for (int v = 0; v < m->n_values; v++) {
+        if (m->values[v].is_const)
+            continue;
+        int64_t n = dmbp_shape_numel(&shapes[v]);
+        if (n >= 0 && (uint64_t)n * sizeof(float) > p->max_memory)
+            return dmbp_set_error(DMBP_ERR_SHAPE, "%s: value '%s' alone "
+                                  "needs %llu MiB, over the plan's memory "
+                                  "budget of %zu MiB (max_memory, dmbp "
+                                  "--max-memory)", m->name, m->values[v].name,
+                                  (unsigned long long)((uint64_t)n * 4 / MIB),
+                                  p->max_memory / MIB);
+    }
+    if (p->whole_tensor)
+        return DMBP_OK;
+    if (lanes > INT32_MAX)
+        return dmbp_set_error(DMBP_ERR_SHAPE, "%s: batch of %lld", m->name,
+                              (long long)lanes);
+    TRY(dmbp__graph_check_lanes(m, shapes, lanes));
+    const dmbp_shape *ls = &shapes[m->logits];
+    int classes = dmbp_model_num_classes(m);
+    if (ls->ndim != 2 || ls->dims[0] != lanes || ls->dims[1] != classes) {
+        char buf[160];
+        bool size_only = ls->ndim == 2 && ls->dims[0] == lanes;
+        return dmbp_set_error(size_only ? DMBP_ERR_SHAPE
+                                        : DMBP_ERR_UNSUPPORTED,
+                              "%s: the logits '%s' "
+                              "have shape %s for this input; a classifier "
+                              "gives [%lld, %d] (batch, classes)", m->name,
+                              m->values[m->logits].name,
+                              dmbp__shape_str(ls, buf, sizeof buf),
+                              (long long)lanes, classes);
+    }
+    return DMBP_OK;
+}
+
 static dmbp_status build(dmbp_plan *p, const dmbp_plan_options *o)
 {
     const dmbp_model *m = p->m;
@@ -705,10 +788,20 @@ static dmbp_status build(dmbp_plan *p, const dmbp_plan_options *o)
     for (int i = 0; i < m->n_values; i++)
         shapes[i] = m->values[i].shape;
     dmbp_status st = input_shape(m, o, &shapes[m->input]);
+    if (!st && dmbp_shape_numel(&shapes[m->input]) < 0) {
+        char buf[160];
+        st = dmbp_set_error(DMBP_ERR_SHAPE, "%s: input %s holds more than "
+                            "%lld elements", m->name,
+                            dmbp__shape_str(&shapes[m->input], buf,
+                                            sizeof buf),
+                            (long long)DMBP_MAX_ELEMS);
+    }
     if (!st)
         st = dmbp__graph_infer(m, shapes);
     for (int i = 0; i < m->n_values; i++)
         p->vals[i].shape = shapes[i];
+    if (!st)
+        st = check_shapes(p, shapes);
     free(shapes);
     TRY(st);
 
@@ -789,6 +882,8 @@ dmbp_status dmbp__plan_create_with(const dmbp_model *m,
     p->m = m;
     p->over = over;
     p->keep_diffs = keep_diffs;
+    p->max_memory = o->max_memory ? o->max_memory : default_max_memory();
+    p->whole_tensor = o->whole_tensor != 0;
     if (o->fpmath != DMBP_FPMATH_STRICT && o->fpmath != DMBP_FPMATH_BF16) {
         dmbp_plan_free(p);
         return dmbp_set_error(DMBP_ERR_ARG, "unknown fpmath mode %d",

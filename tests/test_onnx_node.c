@@ -352,6 +352,7 @@ static outcome run_data_set(const char *name, Onnx__ModelProto *mp,
     }
     dmbp_plan_options po;
     dmbp_plan_options_init(&po);
+    po.whole_tensor = 1; /* single ops: outputs of any shape */
     po.shape.ndim = (int)t0->n_dims;
     for (size_t i = 0; i < t0->n_dims; i++)
         po.shape.dims[i] = t0->dims[i];

@@ -49,6 +49,19 @@ void cli_render_options(const cli_flags *f, dmbp_render_options *o);
 /* Parse a whole non-negative int / a finite float list "a,b,c" (1 or 3). */
 bool cli_parse_int(const char *s, int lo, int hi, int *out);
 bool cli_parse_floats3(const char *s, float *out);
+/* SIGINT/SIGTERM (signals.c): install the handlers; bracket every output
+ * write with cli_write_begin / cli_write_end(rc), which returns rc or,
+ * when a signal came meanwhile, exits with 128 + its number. */
+void cli_signals_install(void);
+void cli_write_begin(void);
+int cli_write_end(int rc);
+
+/* --max-memory (main.c): each plan's budget in bytes, 0 for the
+ * library's default. */
+extern size_t cli_max_memory;
+/* "SIZE" with an optional K, M, G or T (powers of 1024) suffix. */
+bool cli_parse_size(const char *s, size_t *out);
+
 /* A whole unsigned 64-bit decimal number (no sign). */
 bool cli_parse_u64(const char *s, uint64_t *out);
 

@@ -28,7 +28,8 @@ int ev_write_atomic(const char *path, void (*write)(FILE *, const ev_run *),
                     const ev_run *r)
 {
     ev_write_ctx c = {write, r};
-    return cli_write_atomic(path, ev_write_thunk, &c);
+    cli_write_begin();
+    return cli_write_end(cli_write_atomic(path, ev_write_thunk, &c));
 }
 
 static ev_stat metric_stat(const ev_run *r, int method, int k)

@@ -749,8 +749,10 @@ int cmd_explain(int argc, char **argv)
     for (int i = 0; i < n && !rc; i++) {
         char *paths[OUT_N] = {NULL};
         rc = make_paths(&e, prefixes[i], i, n, paths);
-        if (!rc)
-            rc = write_image(&wr, i, images[i], paths);
+        if (!rc) {
+            cli_write_begin();
+            rc = cli_write_end(write_image(&wr, i, images[i], paths));
+        }
         if (!rc)
             print_image(stdout, &run, i, images[i], paths, e.json);
         free_paths(paths);

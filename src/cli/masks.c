@@ -187,8 +187,10 @@ int cmd_masks(int argc, char **argv)
         rc = cli_check_output(path, inputs, 2, a.f.force);
     if (!rc)
         rc = cli_xrun_explain(&run, model, &image, 1, &a, DMBP_METHOD_DMBP);
-    if (!rc)
-        rc = cli_masks_write(path, &run, 0, image);
+    if (!rc) {
+        cli_write_begin();
+        rc = cli_write_end(cli_masks_write(path, &run, 0, image));
+    }
     if (!rc && a.f.json) {
         /* --json: the file's document, one line, on stdout too. */
         json_masks(stdout, &run, 0, image);

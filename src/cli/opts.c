@@ -441,6 +441,10 @@ int cli_args_parse(unsigned cmd, int argc, char **argv, cli_args *a)
         if (rc)
             return rc;
     }
+    if (a->f.given[CLI_O_MAX_MEMORY] &&
+        !cli_parse_size(a->f.max_memory, &cli_max_memory))
+        return cli_usage_error("--max-memory '%s': expected a positive size "
+                               "in bytes, with K, M, G or T", a->f.max_memory);
     if (a->f.given[CLI_O_THREADS]) {
         dmbp_status st = dmbp_set_num_threads(a->f.threads);
         if (st)
@@ -473,6 +477,7 @@ int cli_explain_options(const cli_flags *f, dmbp_method m,
 {
     dmbp_explain_options_init(o);
     o->method = m;
+    o->max_memory = cli_max_memory;
 /* Given on the command line, and a setting of method m. */
 #define APPLIES(ID) \
     (f->given[CLI_O_##ID] && ((table[CLI_O_##ID].methods >> m) & 1))

@@ -63,6 +63,10 @@ typedef float cli_float3[3];
       NULL, "no progress line or notes on standard error")                   \
     X(THREADS, "threads", 0, K_INT, int, threads, 1, 4096, NULL, CMD_RUN, 0, \
       "N", "threads to compute with (default: all cores)")                  \
+    X(MAX_MEMORY, "max-memory", 0, K_NAME, const char *, max_memory, 0, 0,  \
+      NULL, CMD_RUN, 0, "SIZE",                                              \
+      "memory budget of each plan, e.g. 4G (default: half the physical "    \
+      "memory); more is exit 6")                                            \
     X(FPMATH, "fpmath", 0, K_CHOICE, int, fpmath, 0, 0, "strict|f32|bf16",   \
       CMD_RUN, MB_ALL, "MODE",                                               \
       "strict (f32, default) or bf16 (AVX512-BF16/AMX CPUs)")                \

@@ -150,6 +150,7 @@ static int ensure_plan(run *r, const dmbp_image *x, int batch)
     r->input = NULL;
     dmbp_plan_options po;
     dmbp_plan_options_init(&po);
+    po.max_memory = cli_max_memory;
     po.batch = batch;
     po.height = x->height;
     po.width = x->width;

@@ -121,9 +121,11 @@ dmbp_status dmbp__window_parse(const dmbp_node *n, int nsp,
     for (int i = 0; i < nsp; i++) {
         w->stride[i] = 1;
         w->dilation[i] = 1;
-        if (w->kernel[i] < 1)
-            return dmbp__node_error(n, DMBP_ERR_FORMAT, "kernel size %lld",
-                                    (long long)w->kernel[i]);
+        if (!dmbp__dim_ok(w->kernel[i], 1))
+            return dmbp__node_error(n, DMBP_ERR_FORMAT, "kernel_shape[%d] = "
+                                    "%lld (1 to %lld)", i,
+                                    (long long)w->kernel[i],
+                                    (long long)DMBP_MAX_DIM);
     }
     TRY(dmbp__attr_ints(n, "strides", tmp, DMBP_MAX_SPATIAL, &c));
     if (c >= 0) {
@@ -152,10 +154,20 @@ dmbp_status dmbp__window_parse(const dmbp_node *n, int nsp,
         }
     }
     for (int i = 0; i < nsp; i++) {
-        if (w->stride[i] < 1 || w->dilation[i] < 1 || w->pad_begin[i] < 0 ||
-            w->pad_end[i] < 0)
-            return dmbp__node_error(n, DMBP_ERR_FORMAT, "strides and "
-                                    "dilations must be >= 1, pads >= 0");
+        struct {
+            const char *name;
+            int64_t v, lo;
+        } chk[4] = {{"strides", w->stride[i], 1},
+                    {"dilations", w->dilation[i], 1},
+                    {"pads", w->pad_begin[i], 0},
+                    {"pads", w->pad_end[i], 0}};
+        for (int k = 0; k < 4; k++)
+            if (!dmbp__dim_ok(chk[k].v, chk[k].lo))
+                return dmbp__node_error(n, DMBP_ERR_FORMAT, "attribute '%s' "
+                                        "holds %lld (%lld to %lld)",
+                                        chk[k].name, (long long)chk[k].v,
+                                        (long long)chk[k].lo,
+                                        (long long)DMBP_MAX_DIM);
         if (!allow_dilation && w->dilation[i] != 1)
             return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "dilations are "
                                     "not supported for this op");
@@ -191,9 +203,18 @@ dmbp_status dmbp__window_out(const dmbp_node *n, const window *w,
                              int64_t *pad_begin, int64_t *pad_end)
 {
     for (int i = 0; i < w->nsp; i++) {
-        int64_t ek = (w->kernel[i] - 1) * w->dilation[i] + 1;
-        int64_t s = w->stride[i], pb = w->pad_begin[i], pe = w->pad_end[i];
-        int64_t o;
+        /* Every operand is at most DMBP_MAX_DIM (checked at load and by
+         * shape inference), but products of two can still exceed int64:
+         * the checked helpers say so instead of wrapping. */
+        int64_t ek, s = w->stride[i], pb = w->pad_begin[i],
+                    pe = w->pad_end[i];
+        int64_t o, span;
+        if (!dmbp__muladd_i64(w->kernel[i] - 1, w->dilation[i], 1, &ek) ||
+            ek > DMBP_MAX_DIM || !dmbp__add_i64(in[i], pb, &span) ||
+            !dmbp__add_i64(span, pe, &span))
+            return dmbp__node_error(n, DMBP_ERR_SHAPE, "window or padding "
+                                    "too large for input size %lld",
+                                    (long long)in[i]);
         switch (w->auto_pad) {
         case WINDOW_PAD_VALID:
             pb = pe = 0;
@@ -201,7 +222,8 @@ dmbp_status dmbp__window_out(const dmbp_node *n, const window *w,
             break;
         case WINDOW_PAD_SAME_UPPER:
         case WINDOW_PAD_SAME_LOWER: {
-            o = (in[i] + s - 1) / s;
+            o = in[i] / s + (in[i] % s != 0);
+            /* (o - 1) * s <= in - 1: no overflow. */
             int64_t total = (o - 1) * s + ek - in[i];
             if (total < 0)
                 total = 0;
@@ -211,12 +233,12 @@ dmbp_status dmbp__window_out(const dmbp_node *n, const window *w,
             break;
         }
         default: {
-            int64_t span = in[i] + pb + pe - ek;
+            span -= ek;
             if (span < 0) {
                 o = 0;
                 break;
             }
-            o = (w->ceil_mode ? (span + s - 1) / s : span / s) + 1;
+            o = (w->ceil_mode ? span / s + (span % s != 0) : span / s) + 1;
             /* PyTorch's (and ONNX's) rule: the last window must start
              * inside the input or the leading padding. */
             if (w->ceil_mode && (o - 1) * s >= in[i] + pb)

@@ -43,7 +43,11 @@ static dmbp_status concat_infer(const dmbp_node *n, const dmbp_shape *in,
             if (d != ax && in[i].dims[d] != in[0].dims[d])
                 return dmbp__node_error(n, DMBP_ERR_SHAPE, "input %d "
                                         "differs in dimension %d", i, d);
-        out->dims[ax] += in[i].dims[ax];
+        if (!dmbp__add_i64(out->dims[ax], in[i].dims[ax], &out->dims[ax]) ||
+            out->dims[ax] > DMBP_MAX_DIM)
+            return dmbp__node_error(n, DMBP_ERR_SHAPE, "axis %d would "
+                                    "exceed %lld", ax,
+                                    (long long)DMBP_MAX_DIM);
     }
     return DMBP_OK;
 }

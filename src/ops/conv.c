@@ -52,11 +52,13 @@ static dmbp_status conv_infer(const dmbp_node *n, const dmbp_shape *in,
     if (x->ndim != cp->w.nsp + 2)
         return dmbp__node_error(n, DMBP_ERR_SHAPE, "input has %d dimensions, "
                                 "expected %d", x->ndim, cp->w.nsp + 2);
-    if (x->dims[1] != w->dims[1] * cp->group)
+    int64_t want_c;
+    if (!dmbp__mul_i64(w->dims[1], cp->group, &want_c) ||
+        x->dims[1] != want_c)
         return dmbp__node_error(n, DMBP_ERR_SHAPE, "input has %lld channels, "
-                                "weights expect %lld",
-                                (long long)x->dims[1],
-                                (long long)(w->dims[1] * cp->group));
+                                "weights expect %lld x group %lld",
+                                (long long)x->dims[1], (long long)w->dims[1],
+                                (long long)cp->group);
     int64_t pb[DMBP_MAX_SPATIAL], pe[DMBP_MAX_SPATIAL];
     out->ndim = x->ndim;
     out->dims[0] = x->dims[0];

@@ -58,10 +58,19 @@ static dmbp_status pad_check(dmbp_model *m, dmbp_node *n)
             pp->value = cv->f[0];
         }
     }
-    for (int i = 0; i < pp->n; i++)
+    for (int i = 0; i < pp->n; i++) {
         if (pp->pads[i] < 0)
             return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "negative pads "
                                     "(cropping) are not supported");
+        if (!dmbp__dim_ok(pp->pads[i], 0))
+            return dmbp__node_error(n, DMBP_ERR_FORMAT, "pads[%d] = %lld is "
+                                    "larger than any tensor (at most %lld)",
+                                    i, (long long)pp->pads[i],
+                                    (long long)DMBP_MAX_DIM);
+    }
+    if (!isfinite(pp->value))
+        return dmbp__node_error(n, DMBP_ERR_NONFINITE, "the padding value "
+                                "is not finite");
     return DMBP_OK;
 }
 
@@ -75,7 +84,12 @@ static dmbp_status pad_infer(const dmbp_node *n, const dmbp_shape *in,
                                 pp->n, r);
     *out = in[0];
     for (int i = 0; i < r; i++)
-        out->dims[i] += pp->pads[i] + pp->pads[r + i];
+        if (!dmbp__add_i64(out->dims[i], pp->pads[i], &out->dims[i]) ||
+            !dmbp__add_i64(out->dims[i], pp->pads[r + i], &out->dims[i]) ||
+            out->dims[i] > DMBP_MAX_DIM)
+            return dmbp__node_error(n, DMBP_ERR_SHAPE, "padding axis %d to "
+                                    "more than %lld", i,
+                                    (long long)DMBP_MAX_DIM);
     return DMBP_OK;
 }
 

@@ -26,8 +26,13 @@ static dmbp_status flatten_infer(const dmbp_node *n, const dmbp_shape *in,
         axis += r;
     out->ndim = 2;
     out->dims[0] = out->dims[1] = 1;
-    for (int i = 0; i < r; i++)
-        out->dims[i < axis ? 0 : 1] *= in[0].dims[i];
+    for (int i = 0; i < r; i++) {
+        int64_t *d = &out->dims[i < axis ? 0 : 1];
+        if (!dmbp__mul_i64(*d, in[0].dims[i], d) || *d > DMBP_MAX_ELEMS)
+            return dmbp__node_error(n, DMBP_ERR_SHAPE, "the flattened size "
+                                    "exceeds %lld elements",
+                                    (long long)DMBP_MAX_ELEMS);
+    }
     return DMBP_OK;
 }
 
@@ -62,7 +67,14 @@ static dmbp_status reshape_check(dmbp_model *m, dmbp_node *n)
         return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "shape must be 1-D "
                                 "with at most %d entries", DMBP_MAX_DIMS);
     rp->n = (int)cnt;
-    memcpy(rp->shape, s->i64, (size_t)cnt * sizeof(int64_t));
+    for (int i = 0; i < rp->n; i++) {
+        rp->shape[i] = s->i64[i];
+        if (rp->shape[i] < -1 || rp->shape[i] > DMBP_MAX_DIM)
+            return dmbp__node_error(n, DMBP_ERR_FORMAT, "shape[%d] = %lld "
+                                    "(-1 to %lld)", i,
+                                    (long long)rp->shape[i],
+                                    (long long)DMBP_MAX_DIM);
+    }
     return DMBP_OK;
 }
 
@@ -95,7 +107,10 @@ static dmbp_status reshape_infer(const dmbp_node *n, const dmbp_shape *in,
                                     (long long)d);
         }
         out->dims[i] = d;
-        known *= d;
+        if (!dmbp__mul_i64(known, d, &known) || known > DMBP_MAX_ELEMS)
+            return dmbp__node_error(n, DMBP_ERR_SHAPE, "the shape holds "
+                                    "more than %lld elements",
+                                    (long long)DMBP_MAX_ELEMS);
     }
     if (infer_at >= 0) {
         if (known == 0 || total % known)

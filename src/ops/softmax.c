@@ -32,6 +32,12 @@ static dmbp_status softmax_plan(plan_builder *b, const dmbp_node *n)
     int ax, r = x->shape.ndim ? x->shape.ndim : 1;
     TRY(dmbp__attr_int(n, "axis", n->model->opset < 13 ? 1 : -1, &axis));
     TRY(dmbp__axis(n, axis, r, &ax));
+    /* Axis 0 normalises across the images of a batch (before opset 13,
+     * any axis 0 coerces the whole batch into one row). */
+    if (ax == 0 && !b->p->whole_tensor)
+        return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "mixes the batch "
+                                "axis: softmax over axis 0 of a batched "
+                                "tensor");
     dnnl_memory_desc_t xplain, ymd, smd;
     TRY(dmbp__md_plain(&x->shape, &xplain));
     TRY(dmbp__md_plain(&b->p->vals[n->out[0]].shape, &ymd));

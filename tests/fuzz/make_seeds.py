@@ -1,0 +1,149 @@
+#!/usr/bin/python3
+"""Seed corpora of the fuzz targets (tests/fuzz/corpus/TARGET/): tiny
+ONNX models using every supported op family on an 8x8 input, a few small
+PNGs from tests/ref/data/img, labels files, and IDX and image-list files
+for the eval readers (first byte: 1 = idx, 0 = list). Small on purpose:
+each replays in milliseconds in make check.
+
+    /usr/bin/python3 tests/fuzz/make_seeds.py"""
+import os
+import shutil
+import struct
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+CORPUS = os.path.join(HERE, "corpus")
+RNG = np.random.default_rng(11)
+
+
+def w(name, *shape):
+    return numpy_helper.from_array(
+        (RNG.standard_normal(shape) * 0.3).astype(np.float32), name)
+
+
+def i64(name, vals):
+    return numpy_helper.from_array(np.array(vals, dtype=np.int64), name)
+
+
+def save(nodes, inits, fname, in_shape=("N", 1, 8, 8), opset=13,
+         classes=3):
+    g = helper.make_graph(
+        nodes, "seed",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT,
+                                       list(in_shape))],
+        [helper.make_tensor_value_info(nodes[-1].output[0],
+                                       TensorProto.FLOAT, ["N", classes])],
+        initializer=inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+    m.ir_version = 8
+    with open(os.path.join(CORPUS, "onnx", fname), "wb") as f:
+        f.write(m.SerializeToString())
+
+
+def head(x, c, classes=3, p="h"):
+    return ([helper.make_node("GlobalAveragePool", [x], [p + "g"]),
+             helper.make_node("Flatten", [p + "g"], [p + "f"]),
+             helper.make_node("Gemm", [p + "f", p + "w", p + "b"],
+                              ["logits"], transB=1)],
+            [w(p + "w", classes, c), w(p + "b", classes)])
+
+
+def onnx_seeds():
+    os.makedirs(os.path.join(CORPUS, "onnx"), exist_ok=True)
+    # Conv, ReLU, MaxPool, Gemm.
+    n, i = head("p", 4)
+    save([helper.make_node("Conv", ["x", "cw", "cb"], ["c"], pads=[1] * 4),
+          helper.make_node("Relu", ["c"], ["r"]),
+          helper.make_node("MaxPool", ["r"], ["p"], kernel_shape=[2, 2],
+                           strides=[2, 2])] + n,
+         [w("cw", 4, 1, 3, 3), w("cb", 4)] + i, "conv_relu_pool.onnx")
+    # BatchNormalization (folded), LeakyReLU, AveragePool, Softmax.
+    n, i = head("a", 2)
+    n[-1].output[0] = "lg"
+    save([helper.make_node("Conv", ["x", "cw"], ["c"]),
+          helper.make_node("BatchNormalization", ["c", "s", "bb", "mu",
+                                                  "var"], ["bn"]),
+          helper.make_node("LeakyRelu", ["bn"], ["l"], alpha=0.1),
+          helper.make_node("AveragePool", ["l"], ["a"], kernel_shape=[3, 3],
+                           pads=[1] * 4, strides=[2, 2])] + n +
+         [helper.make_node("Softmax", ["lg"], ["logits"], axis=1)],
+         [w("cw", 2, 1, 1, 1), w("s", 2), w("bb", 2), w("mu", 2),
+          numpy_helper.from_array(np.ones(2, np.float32), "var")] + i,
+         "bn_leaky_avg_softmax.onnx")
+    # Residual Add, Clip, Concat on channels, Pad.
+    n, i = head("cat", 4)
+    save([helper.make_node("Conv", ["x", "w1"], ["a"], pads=[1] * 4),
+          helper.make_node("Clip", ["a", "lo", "hi"], ["ca"]),
+          helper.make_node("Conv", ["ca", "w2"], ["b"], pads=[1] * 4),
+          helper.make_node("Add", ["ca", "b"], ["s"]),
+          helper.make_node("Pad", ["s", "pads"], ["ps"]),
+          helper.make_node("Conv", ["ps", "w3"], ["t"]),
+          helper.make_node("Concat", ["s", "t"], ["cat"], axis=1)] + n,
+         [w("w1", 2, 1, 3, 3), w("w2", 2, 2, 3, 3), w("w3", 2, 2, 3, 3),
+          numpy_helper.from_array(np.float32(0), "lo"),
+          numpy_helper.from_array(np.float32(6), "hi"),
+          i64("pads", [0, 0, 1, 1, 0, 0, 1, 1])] + i, "add_clip_concat_pad.onnx")
+    # Reshape keeping the batch, MatMul, Dropout and Identity.
+    save([helper.make_node("Identity", ["x"], ["xi"]),
+          helper.make_node("Reshape", ["xi", "shape"], ["r"]),
+          helper.make_node("Dropout", ["r"], ["d"]),
+          helper.make_node("MatMul", ["d", "mw"], ["logits"])],
+         [i64("shape", [0, -1]), w("mw", 64, 3)], "reshape_matmul.onnx")
+    # Grouped and dilated convolution, strided, opset 11 Pad and Flatten.
+    n, i = head("c2", 4)
+    save([helper.make_node("Conv", ["x", "w1"], ["c1"], dilations=[2, 2],
+                           pads=[2] * 4),
+          helper.make_node("Conv", ["c1", "w2"], ["c2"], group=2,
+                           strides=[2, 2], auto_pad="SAME_UPPER")] + n,
+         [w("w1", 4, 1, 3, 3), w("w2", 4, 2, 3, 3)] + i, "group_dilate.onnx",
+         opset=11)
+    # Old opset Softmax and Gemm without bias, fixed batch 1.
+    save([helper.make_node("Flatten", ["x"], ["f"]),
+          helper.make_node("Gemm", ["f", "gw"], ["g"], transB=1, alpha=0.5),
+          helper.make_node("Softmax", ["g"], ["logits"])],
+         [w("gw", 3, 64)], "gemm_softmax_op9.onnx", in_shape=(1, 1, 8, 8),
+         opset=9)
+    # The regressions are added to the ONNX seeds by make fuzz.
+
+
+def png_seeds():
+    d = os.path.join(CORPUS, "png")
+    os.makedirs(d, exist_ok=True)
+    for f in ["gray1_13x5.png", "gray4_19x11.png", "ga16_17x9.png",
+              "pal8_37x23.png", "rgb8i_37x23.png", "rgba16_23x37.png",
+              "pal4t_50x64.png", "bad_crc.png", "bad_truncated.png",
+              "bad_huge.png"]:
+        shutil.copy(os.path.join(TOP, "tests/ref/data/img", f), d)
+
+
+def text_seeds():
+    d = os.path.join(CORPUS, "labels")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "ten.txt"), "w") as f:
+        f.write("".join("class %d\n" % i for i in range(10)))
+    with open(os.path.join(d, "crlf_noeol.txt"), "wb") as f:
+        f.write(b"T-shirt/top\r\nTrouser\r\n\r\nlast")
+    d = os.path.join(CORPUS, "images")
+    os.makedirs(d, exist_ok=True)
+    # IDX3 of unsigned bytes: magic 0x00000803, count, rows, cols, data.
+    img = RNG.integers(0, 256, (3, 4, 5), dtype=np.uint8)
+    with open(os.path.join(d, "idx3_3x4x5"), "wb") as f:
+        f.write(b"\1" + struct.pack(">IIII", 0x803, 3, 4, 5) + img.tobytes())
+    with open(os.path.join(d, "list"), "wb") as f:
+        f.write(b"\0" + b"# a comment\n\nnot-there.png\n")
+
+
+def main():
+    onnx_seeds()
+    png_seeds()
+    text_seeds()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
