@@ -207,9 +207,11 @@ typedef struct dmbp_preprocess_options {
  * 0.485 0.456 0.406, std 0.229 0.224 0.225. */
 DMBP_API void dmbp_preprocess_options_init(dmbp_preprocess_options *o);
 
-/* The model's defaults: ImageNet's, overridden by the model's metadata
- * (DMBP_META_*), with channels taken from the model's input. A malformed
- * metadata value is an error naming the key. */
+/* The model's defaults: ImageNet's; then the declared input: channels
+ * (1 or 3) and, for a static square S x S input, crop S and resize
+ * round(S * 256 / 224); then the model's metadata (DMBP_META_*). A
+ * program's own flags go last. A malformed metadata value is an error
+ * naming the key. */
 DMBP_API DMBP_NODISCARD dmbp_status dmbp_model_preprocess_defaults(
     const dmbp_model *m, dmbp_preprocess_options *o);
 

@@ -217,6 +217,34 @@ static void test_shipped_defaults(void)
     dmbp_model_free(m);
 }
 
+/* No dmbp.* metadata: a static square input is the default crop, resized
+ * by ImageNet's ratio (hand algebra: 28 * 256 / 224 = 32); dynamic sizes
+ * keep ImageNet's 256 and 224; metadata (test_shipped_defaults) wins over
+ * the declared size. */
+static void test_declared_size_defaults(void)
+{
+    static const struct {
+        const char *file;
+        int resize, crop;
+    } cases[] = {{"tests/ref/data/pre/static28.onnx", 32, 28},
+                 {"tests/ref/data/pre/dynamic_hw.onnx", 256, 224}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        dmbp_model *m = NULL;
+        dmbp_status st = dmbp_model_load(test_path(cases[i].file), &m);
+        CHECK(!st, "%s: %s", cases[i].file, dmbp_last_error());
+        if (st)
+            continue;
+        dmbp_preprocess_options o;
+        CHECK(!dmbp_model_preprocess_defaults(m, &o), "defaults");
+        CHECK(o.resize == cases[i].resize && o.crop == cases[i].crop &&
+                  o.channels == 1 && fabsf(o.mean[0] - 0.485f) < 1e-6f,
+              "%s: resize %d crop %d channels %d, want %d %d 1",
+              cases[i].file, o.resize, o.crop, o.channels, cases[i].resize,
+              cases[i].crop);
+        dmbp_model_free(m);
+    }
+}
+
 int main(void)
 {
     expect_load_error("unsupported_op.onnx", DMBP_ERR_UNSUPPORTED, "Sigmoid");
@@ -228,6 +256,7 @@ int main(void)
     test_external();
     test_memory_and_misc();
     test_shipped_defaults();
+    test_declared_size_defaults();
     printf("api: %d failures\n", failures);
     return failures ? 1 : 0;
 }
