@@ -118,7 +118,80 @@ static void test_custom_op(void)
               "NaN input accepted");
         dmbp_plan_free(p);
     }
+    /* No reverse callbacks: it predicts (above), and the reverse passes
+     * that every method needs fail naming the node. */
+    dmbp_plan_options po;
+    dmbp_plan_options_init(&po);
+    po.reverse = 1;
+    p = NULL;
+    st = dmbp_plan_create(m, &po, &p);
+    CHECK(st == DMBP_ERR_UNSUPPORTED &&
+              strstr(dmbp_last_error(), "'scale' (ScaleBy") &&
+              strstr(dmbp_last_error(), "reverse"),
+          "reverse plan without callbacks: %s %s", dmbp_status_str(st),
+          dmbp_last_error());
+    dmbp_plan_free(st ? NULL : p);
     dmbp_model_free(m);
+}
+
+static dmbp_status scale_backward(void *user, const dmbp_node *node,
+                                  int n_in, const dmbp_shape *in_shapes,
+                                  const float *const *in, int n_out,
+                                  const dmbp_shape *out_shapes,
+                                  const float *const *out,
+                                  const float *const *dout, float *const *din)
+{
+    (void)user, (void)node, (void)n_in, (void)in_shapes, (void)in;
+    (void)n_out, (void)out_shapes, (void)out, (void)dout, (void)din;
+    return DMBP_OK;
+}
+
+/* The op-definition struct's versions: a version-1 caller (no
+ * struct_size) through the old symbols, and what dmbp_op_register
+ * refuses. */
+static void test_op_def_versions(void)
+{
+    struct v1_def {   /* dmbp_op_def as the version-1 header had it */
+        const char *op_type;
+        void *user;
+        dmbp_status (*infer)(void *, const dmbp_node *, int,
+                             const dmbp_shape *, int, dmbp_shape *);
+        dmbp_status (*forward)(void *, const dmbp_node *, int,
+                               const dmbp_shape *, const float *const *,
+                               int, const dmbp_shape *, float *const *);
+    } v1 = {"ScaleByV1", NULL, scale_infer, scale_forward};
+    CHECK((dmbp_op_register)((const dmbp_op_def *)(const void *)&v1) ==
+              DMBP_OK,
+          "version-1 register: %s", dmbp_last_error());
+    CHECK(strstr(dmbp_op_list(), "ScaleByV1") != NULL, "v1 op not listed");
+
+    dmbp_op_def def;
+    dmbp_op_def_init(&def);
+    CHECK(def.struct_size == sizeof def, "struct_size %zu", def.struct_size);
+    def.op_type = "ScaleByV2";
+    def.infer = scale_infer;
+    def.forward = scale_forward;
+    def.backward = scale_backward;
+    CHECK(dmbp_op_register(&def) == DMBP_ERR_ARG &&
+              strstr(dmbp_last_error(), "tangent"),
+          "backward without tangent: %s", dmbp_last_error());
+    def.backward = NULL;
+    def.traits = DMBP_OP_WEIGHTS;
+    CHECK(dmbp_op_register(&def) == DMBP_ERR_ARG &&
+              strstr(dmbp_last_error(), "traits"),
+          "weights trait: %s", dmbp_last_error());
+    def.traits = DMBP_OP_GATE;
+    def.struct_size = 0;
+    CHECK(dmbp_op_register(&def) == DMBP_ERR_ARG &&
+              strstr(dmbp_last_error(), "dmbp_op_def_init"),
+          "struct_size 0: %s", dmbp_last_error());
+    def.struct_size = sizeof def + 8;
+    CHECK(dmbp_op_register(&def) == DMBP_ERR_ARG &&
+              strstr(dmbp_last_error(), "newer"),
+          "larger struct_size: %s", dmbp_last_error());
+    def.struct_size = sizeof def;
+    CHECK(dmbp_op_register(&def) == DMBP_OK, "v2 register: %s",
+          dmbp_last_error());
 }
 
 static void test_external(void)
@@ -253,6 +326,7 @@ int main(void)
     expect_load_error("truncated.onnx", DMBP_ERR_FORMAT, "");
     expect_load_error("external_escape.onnx", DMBP_ERR_FORMAT, "leaves");
     test_custom_op();
+    test_op_def_versions();
     test_external();
     test_memory_and_misc();
     test_shipped_defaults();

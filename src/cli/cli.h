@@ -19,6 +19,10 @@ enum {
                              (on the command line it is a usage error) */
 };
 
+/* Load every `--plugin FILE` of argv (src/cli/plugin.c) and remove those
+ * flags from argv; an exit status (message printed) on failure. */
+int cli_load_plugins(int *argc, char **argv);
+
 /* Print "dmbp: <library detail>" and return the exit status for st. */
 int cli_fail(dmbp_status st);
 /* Print "dmbp: <message>" for a command-line problem; returns EXIT_USAGE. */

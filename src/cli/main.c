@@ -70,6 +70,9 @@ static void usage(FILE *f)
           "Options:\n"
           "  -h, --help      this text\n"
           "  -V, --version   the version\n"
+          "  --plugin FILE   load an operator plugin (a shared object\n"
+          "                  exporting dmbp_plugin_register) before the\n"
+          "                  command; repeatable, with any command\n"
           "\n"
           "Exit status: 0 success, 1 internal error, 2 usage, 3 I/O,\n"
           "4 bad file format, 5 unsupported model, 6 size mismatch,\n"
@@ -79,6 +82,9 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    int prc = cli_load_plugins(&argc, argv);
+    if (prc)
+        return prc;
     if (argc < 2)
         return cli_usage_error("no command given");
     const char *cmd = argv[1];
