@@ -771,7 +771,9 @@ typedef struct dmbp_op_def {
      * backward: from the gradient of the outputs dout[0..n_out), write
      *   (overwrite) the gradient of each input din[i] = sum_k
      *   J_ki^T dout[k]; din[i] is NULL for inputs that need none
-     *   (constants, omitted inputs).
+     *   (constants, omitted inputs), dout[k] NULL for an output the
+     *   logits do not depend on (zero). Under guided backpropagation a
+     *   DMBP_OP_GATE op gets dout[0] with its negative part removed.
      * tangent: from a perturbation of the inputs tin[i] (NULL for
      *   constants: zero), write tout[k] = sum_i J_ki tin[i], the
      *   Jacobian-vector product, without any constant offset (a bias). */
