@@ -268,9 +268,11 @@ typedef struct dmbp_preprocess_options {
  * 0.485 0.456 0.406, std 0.229 0.224 0.225. */
 DMBP_API void dmbp_preprocess_options_init(dmbp_preprocess_options *o);
 
-/* The model's defaults: ImageNet's, overridden by the model's metadata
- * (DMBP_META_*), with channels taken from the model's input. A malformed
- * metadata value is an error naming the key. */
+/* The model's defaults: ImageNet's; then the declared input: channels
+ * (1 or 3) and, for a static square S x S input, crop S and resize
+ * round(S * 256 / 224); then the model's metadata (DMBP_META_*). A
+ * program's own flags go last. A malformed metadata value is an error
+ * naming the key. */
 DMBP_API DMBP_NODISCARD dmbp_status dmbp_model_preprocess_defaults(
     const dmbp_model *m, dmbp_preprocess_options *o);
 
@@ -889,9 +891,20 @@ enum dmbp_op_trait {
 };
 
 /* One table entry per ONNX op type. Built-in ops are entries of the same
- * table; a program adds its own with dmbp_op_register before loading the
- * models that use it. Tensors given to a plugin are plain row-major
- * float32. */
+ * table; a program (or a `dmbp --plugin` shared object) adds its own with
+ * dmbp_op_register before loading the models that use it. Tensors given
+ * to a plugin are plain row-major float32; an integer constant input is
+ * passed as NULL (its shape is still given).
+ *
+ * Versions: the fields up to `forward` are version 1 (libdmbp before
+ * plugins had reverse passes); `struct_size` and what follows are version
+ * 2. dmbp_op_def_init and dmbp_op_register are macros passing
+ * sizeof(dmbp_op_def) as the program saw it, so a plugin compiled against
+ * an older header keeps loading: the library reads only the fields that
+ * header had and takes the rest as zero; binaries built against the
+ * version-1 header, which had no struct_size, call the functions named
+ * dmbp_op_def_init and dmbp_op_register, kept for them. Fields are only
+ * ever added at the end. */
 typedef struct dmbp_op_def {
     const char *op_type;  /* ONNX op_type, e.g. "HardSigmoid"            */
     void *user;           /* passed back to every callback               */
@@ -905,14 +918,66 @@ typedef struct dmbp_op_def {
                            const dmbp_shape *in_shapes,
                            const float *const *in, int n_out,
                            const dmbp_shape *out_shapes, float *const *out);
+    /* ---- version 2 ---- */
+    size_t struct_size;   /* set by dmbp_op_def_init; leave it alone      */
+    unsigned traits;      /* DMBP_OP_*: what the op is (see above). A
+                           * plugin may declare GATE, LAYOUT, POOL,
+                           * FEATURE_MAP, PASSTHROUGH and
+                           * OUTPUT_NORMALIZER; the others need hooks that
+                           * only built-in ops have (DMBP_ERR_ARG). */
+    /* Reverse passes (every attribution method needs both; without them
+     * the op still predicts and methods fail naming the node). Both are
+     * the op linearised at the last forward pass: they get that pass's
+     * inputs `in` and outputs `out` (so an element-wise op recomputes its
+     * local derivative f'(x) from them), and are linear in the signal.
+     * backward: from the gradient of the outputs dout[0..n_out), write
+     *   (overwrite) the gradient of each input din[i] = sum_k
+     *   J_ki^T dout[k]; din[i] is NULL for inputs that need none
+     *   (constants, omitted inputs), dout[k] NULL for an output the
+     *   logits do not depend on (zero). Under guided backpropagation a
+     *   DMBP_OP_GATE op gets dout[0] with its negative part removed.
+     * tangent: from a perturbation of the inputs tin[i] (NULL for
+     *   constants: zero), write tout[k] = sum_i J_ki tin[i], the
+     *   Jacobian-vector product, without any constant offset (a bias). */
+    dmbp_status (*backward)(void *user, const dmbp_node *node, int n_in,
+                            const dmbp_shape *in_shapes,
+                            const float *const *in, int n_out,
+                            const dmbp_shape *out_shapes,
+                            const float *const *out,
+                            const float *const *dout, float *const *din);
+    dmbp_status (*tangent)(void *user, const dmbp_node *node, int n_in,
+                           const dmbp_shape *in_shapes,
+                           const float *const *in, int n_out,
+                           const dmbp_shape *out_shapes,
+                           const float *const *out,
+                           const float *const *tin, float *const *tout);
 } dmbp_op_def;
 
-DMBP_API void dmbp_op_def_init(dmbp_op_def *def);
+/* Zero *def (the first struct_size bytes) and set def->struct_size. */
+DMBP_API void dmbp_op_def_init_sized(dmbp_op_def *def, size_t struct_size);
+#define dmbp_op_def_init(def) dmbp_op_def_init_sized((def), sizeof *(def))
 
 /* Add def to the table. The strings are copied. Fails with DMBP_ERR_ARG
- * if an op of that type is already registered. Not thread-safe against
- * concurrent loads. */
-DMBP_API DMBP_NODISCARD dmbp_status dmbp_op_register(const dmbp_op_def *def);
+ * if an op of that type is already registered, if op_type, infer or
+ * forward is missing, if only one of backward and tangent is given, or if
+ * struct_size is not one this library knows (def not made by
+ * dmbp_op_def_init). Not thread-safe against concurrent loads. */
+DMBP_API DMBP_NODISCARD dmbp_status dmbp_op_register_sized(
+    const dmbp_op_def *def);
+#define dmbp_op_register(def) dmbp_op_register_sized(def)
+
+/* The version-1 entry points keep their symbols for binaries built
+ * against that header (the parentheses stop the macros above): they
+ * touch only the version-1 fields. New code uses the macros. */
+DMBP_API void(dmbp_op_def_init)(dmbp_op_def *def);
+DMBP_API DMBP_NODISCARD dmbp_status(dmbp_op_register)(const dmbp_op_def *def);
+
+/* What a `dmbp --plugin FILE.so` shared object exports: the CLI
+ * dlopen()s FILE and calls this function once, before loading the model;
+ * it registers its ops with dmbp_op_register and returns DMBP_OK (or an
+ * error status with dmbp_set_error's message). */
+#define DMBP_PLUGIN_REGISTER_SYMBOL "dmbp_plugin_register"
+typedef dmbp_status (*dmbp_plugin_register_fn)(void);
 
 /* Names of every op in the table, comma separated (static storage until
  * the next dmbp_op_register). */

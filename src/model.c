@@ -181,6 +181,18 @@ dmbp_status dmbp_model_preprocess_defaults(const dmbp_model *m,
     const dmbp_shape *s = &m->input_decl;
     if (s->ndim == 4 && (s->dims[1] == 1 || s->dims[1] == 3))
         o->channels = (int)s->dims[1];
+    /* A model that declares a static square input takes only that size:
+     * crop to it, and resize by ImageNet's ratio (resize/crop) scaled to
+     * it, so that a 224 model keeps ImageNet's 256 -> 224 recipe. Dynamic
+     * or non-square sizes keep ImageNet's defaults. Metadata, read next,
+     * overrides either. */
+    if (s->ndim == 4 && s->dims[2] > 0 && s->dims[2] == s->dims[3] &&
+        s->dims[2] <= DMBP_IMAGE_MAX_SIDE) {
+        int side = (int)s->dims[2];
+        int64_t r = ((int64_t)side * o->resize + o->crop / 2) / o->crop;
+        o->crop = side;
+        o->resize = (int)(r < DMBP_IMAGE_MAX_SIDE ? r : DMBP_IMAGE_MAX_SIDE);
+    }
     TRY(meta_int(m, DMBP_META_RESIZE, &o->resize));
     TRY(meta_int(m, DMBP_META_CROP, &o->crop));
     TRY(meta_floats(m, DMBP_META_MEAN, o->mean));

@@ -3,6 +3,7 @@
 #include "internal.h"
 
 #include <pthread.h>
+#include <stddef.h>
 
 static const op_entry *const builtin[] = {
     &dmbp__op_conv,        &dmbp__op_relu,     &dmbp__op_leakyrelu,
@@ -35,23 +36,56 @@ const op_entry *dmbp__op_find(const char *type)
     return found;
 }
 
-void dmbp_op_def_init(dmbp_op_def *def)
+/* Bytes of a version-1 dmbp_op_def (before struct_size existed). */
+#define OP_DEF_V1_SIZE offsetof(dmbp_op_def, struct_size)
+/* Smallest struct_size a version-2 header can have set. */
+#define OP_DEF_V2_MIN (offsetof(dmbp_op_def, struct_size) + sizeof(size_t))
+/* Traits a plugin may declare: the others need hooks (channel_affine,
+ * mask sites on weights, BN folding into the weights) that the plugin
+ * interface does not have. */
+#define PLUGIN_TRAITS                                                       \
+    (DMBP_OP_GATE | DMBP_OP_LAYOUT | DMBP_OP_POOL | DMBP_OP_FEATURE_MAP |   \
+     DMBP_OP_PASSTHROUGH | DMBP_OP_OUTPUT_NORMALIZER)
+
+void dmbp_op_def_init_sized(dmbp_op_def *def, size_t struct_size)
 {
-    if (def)
-        memset(def, 0, sizeof *def);
+    if (!def || struct_size < OP_DEF_V2_MIN)
+        return;
+    memset(def, 0, struct_size);
+    def->struct_size = struct_size;
 }
 
-dmbp_status dmbp_op_register(const dmbp_op_def *def)
+void(dmbp_op_def_init)(dmbp_op_def *def)
 {
-    if (!def || !def->op_type || !def->op_type[0] || !def->infer ||
-        !def->forward)
+    if (def)
+        memset(def, 0, OP_DEF_V1_SIZE);
+}
+
+/* Register the first `size` bytes of def_in (the rest taken as zero). */
+static dmbp_status op_register(const dmbp_op_def *def_in, size_t size)
+{
+    dmbp_op_def def;
+    memset(&def, 0, sizeof def);
+    memcpy(&def, def_in, size);
+    def.struct_size = sizeof def;
+    if (!def.op_type || !def.op_type[0] || !def.infer || !def.forward)
         return dmbp_set_error(DMBP_ERR_ARG, "dmbp_op_register: op_type, "
                               "infer and forward are required");
-    if (dmbp__op_find(def->op_type))
+    if (!def.backward != !def.tangent)
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_op_register: op %s has "
+                              "only one of backward and tangent (give both "
+                              "or neither)", def.op_type);
+    if (def.traits & ~(unsigned)PLUGIN_TRAITS)
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_op_register: op %s: "
+                              "traits 0x%x are not available to plugins "
+                              "(allowed: 0x%x)", def.op_type,
+                              def.traits & ~(unsigned)PLUGIN_TRAITS,
+                              (unsigned)PLUGIN_TRAITS);
+    if (dmbp__op_find(def.op_type))
         return dmbp_set_error(DMBP_ERR_ARG, "dmbp_op_register: op %s is "
-                              "already in the table", def->op_type);
+                              "already in the table", def.op_type);
     op_entry *e = dmbp__calloc(1, sizeof *e);
-    char *type = dmbp__strdup(def->op_type);
+    char *type = dmbp__strdup(def.op_type);
     if (!e || !type) {
         free(e);
         free(type);
@@ -60,8 +94,15 @@ dmbp_status dmbp_op_register(const dmbp_op_def *def)
     *e = dmbp__op_user;
     e->type = type;
     e->user = true;
-    e->def = *def;
+    e->def = def;
     e->def.op_type = type;
+    e->traits = def.traits;
+    if (!def.backward) {
+        /* Predicts; the reverse engine names the node when a method
+         * needs its reverse passes. */
+        e->backward = NULL;
+        e->tangent = NULL;
+    }
     pthread_mutex_lock(&table_lock);
     op_entry **nu = realloc(user_ops, (size_t)(n_user_ops + 1) * sizeof *nu);
     if (!nu) {
@@ -76,6 +117,29 @@ dmbp_status dmbp_op_register(const dmbp_op_def *def)
     op_list_cache = NULL;
     pthread_mutex_unlock(&table_lock);
     return DMBP_OK;
+}
+
+dmbp_status dmbp_op_register_sized(const dmbp_op_def *def)
+{
+    if (!def)
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_op_register: NULL def");
+    if (def->struct_size < OP_DEF_V2_MIN)
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_op_register: struct_size "
+                              "%zu: make the definition with "
+                              "dmbp_op_def_init", def->struct_size);
+    if (def->struct_size > sizeof *def)
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_op_register: struct_size "
+                              "%zu: the op was built against a newer libdmbp "
+                              "(this one knows %zu bytes)", def->struct_size,
+                              sizeof *def);
+    return op_register(def, def->struct_size);
+}
+
+dmbp_status(dmbp_op_register)(const dmbp_op_def *def)
+{
+    if (!def)
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_op_register: NULL def");
+    return op_register(def, OP_DEF_V1_SIZE);
 }
 
 const char *dmbp_op_list(void)

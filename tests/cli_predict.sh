@@ -57,4 +57,15 @@ expect_exit 0 "rgb input" -- "$DMBP" predict "$MODELS/fmnist_vgg.onnx" "$IMG/pre
 cmp -s "$TMP/d1" "$TMP/d2" || fail "explicit default flags changed the result"
 "$DMBP" predict "$MODELS/fmnist_vgg.onnx" "$MODELS/samples/bag.png" --mean 0.5 >"$TMP/d3"
 cmp -s "$TMP/d1" "$TMP/d3" && fail "--mean had no effect"
+
+# No metadata: the model's declared 28x28 input is the default crop, so
+# --no-resize takes an image of exactly that size (and crops a larger one);
+# a model with dynamic sizes keeps ImageNet's crop 224.
+PRE="$top_srcdir/tests/ref/data/pre"
+expect_exit 0 "--no-resize at the declared size" -- "$DMBP" predict "$PRE/static28.onnx" "$PRE/gray28.png" --no-resize || true
+expect_exit 0 "--no-resize, larger image" -- "$DMBP" predict "$PRE/static28.onnx" "$PRE/gray30.png" --no-resize || true
+expect_exit 0 "info: declared size" -- "$DMBP" info "$PRE/static28.onnx" &&
+    grep -q "^preprocess  *resize 32, crop 28," "$TMP/out" || fail "info static28: $(cat "$TMP/out")"
+expect_exit 6 "dynamic size: ImageNet crop" -- "$DMBP" predict "$PRE/dynamic_hw.onnx" "$PRE/gray28.png" --no-resize &&
+    grep -q "smaller than the crop 224x224" "$TMP/err" || fail "dynamic_hw: $(cat "$TMP/err")"
 finish

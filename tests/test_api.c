@@ -119,7 +119,80 @@ static void test_custom_op(void)
               "NaN input accepted");
         dmbp_plan_free(p);
     }
+    /* No reverse callbacks: it predicts (above), and the reverse passes
+     * that every method needs fail naming the node. */
+    dmbp_plan_options po;
+    dmbp_plan_options_init(&po);
+    po.reverse = 1;
+    p = NULL;
+    st = dmbp_plan_create(m, &po, &p);
+    CHECK(st == DMBP_ERR_UNSUPPORTED &&
+              strstr(dmbp_last_error(), "'scale' (ScaleBy") &&
+              strstr(dmbp_last_error(), "reverse"),
+          "reverse plan without callbacks: %s %s", dmbp_status_str(st),
+          dmbp_last_error());
+    dmbp_plan_free(st ? NULL : p);
     dmbp_model_free(m);
+}
+
+static dmbp_status scale_backward(void *user, const dmbp_node *node,
+                                  int n_in, const dmbp_shape *in_shapes,
+                                  const float *const *in, int n_out,
+                                  const dmbp_shape *out_shapes,
+                                  const float *const *out,
+                                  const float *const *dout, float *const *din)
+{
+    (void)user, (void)node, (void)n_in, (void)in_shapes, (void)in;
+    (void)n_out, (void)out_shapes, (void)out, (void)dout, (void)din;
+    return DMBP_OK;
+}
+
+/* The op-definition struct's versions: a version-1 caller (no
+ * struct_size) through the old symbols, and what dmbp_op_register
+ * refuses. */
+static void test_op_def_versions(void)
+{
+    struct v1_def {   /* dmbp_op_def as the version-1 header had it */
+        const char *op_type;
+        void *user;
+        dmbp_status (*infer)(void *, const dmbp_node *, int,
+                             const dmbp_shape *, int, dmbp_shape *);
+        dmbp_status (*forward)(void *, const dmbp_node *, int,
+                               const dmbp_shape *, const float *const *,
+                               int, const dmbp_shape *, float *const *);
+    } v1 = {"ScaleByV1", NULL, scale_infer, scale_forward};
+    CHECK((dmbp_op_register)((const dmbp_op_def *)(const void *)&v1) ==
+              DMBP_OK,
+          "version-1 register: %s", dmbp_last_error());
+    CHECK(strstr(dmbp_op_list(), "ScaleByV1") != NULL, "v1 op not listed");
+
+    dmbp_op_def def;
+    dmbp_op_def_init(&def);
+    CHECK(def.struct_size == sizeof def, "struct_size %zu", def.struct_size);
+    def.op_type = "ScaleByV2";
+    def.infer = scale_infer;
+    def.forward = scale_forward;
+    def.backward = scale_backward;
+    CHECK(dmbp_op_register(&def) == DMBP_ERR_ARG &&
+              strstr(dmbp_last_error(), "tangent"),
+          "backward without tangent: %s", dmbp_last_error());
+    def.backward = NULL;
+    def.traits = DMBP_OP_WEIGHTS;
+    CHECK(dmbp_op_register(&def) == DMBP_ERR_ARG &&
+              strstr(dmbp_last_error(), "traits"),
+          "weights trait: %s", dmbp_last_error());
+    def.traits = DMBP_OP_GATE;
+    def.struct_size = 0;
+    CHECK(dmbp_op_register(&def) == DMBP_ERR_ARG &&
+              strstr(dmbp_last_error(), "dmbp_op_def_init"),
+          "struct_size 0: %s", dmbp_last_error());
+    def.struct_size = sizeof def + 8;
+    CHECK(dmbp_op_register(&def) == DMBP_ERR_ARG &&
+              strstr(dmbp_last_error(), "newer"),
+          "larger struct_size: %s", dmbp_last_error());
+    def.struct_size = sizeof def;
+    CHECK(dmbp_op_register(&def) == DMBP_OK, "v2 register: %s",
+          dmbp_last_error());
 }
 
 static void test_external(void)
@@ -269,6 +342,30 @@ static void test_threads_and_layers(void)
     }
     dmbp_plan_free(p);
     dmbp_model_free(m);
+/* No dmbp.* metadata: a static square input is the default crop, resized
+ * by ImageNet's ratio (hand algebra: 28 * 256 / 224 = 32); dynamic sizes
+ * keep ImageNet's 256 and 224; metadata (test_shipped_defaults) wins over
+ * the declared size. */
+static void test_declared_size_defaults(void)
+    static const struct {
+        const char *file;
+        int resize, crop;
+    } cases[] = {{"tests/ref/data/pre/static28.onnx", 32, 28},
+                 {"tests/ref/data/pre/dynamic_hw.onnx", 256, 224}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        dmbp_model *m = NULL;
+        dmbp_status st = dmbp_model_load(test_path(cases[i].file), &m);
+        CHECK(!st, "%s: %s", cases[i].file, dmbp_last_error());
+        if (st)
+            continue;
+        dmbp_preprocess_options o;
+        CHECK(!dmbp_model_preprocess_defaults(m, &o), "defaults");
+        CHECK(o.resize == cases[i].resize && o.crop == cases[i].crop &&
+                  o.channels == 1 && fabsf(o.mean[0] - 0.485f) < 1e-6f,
+              "%s: resize %d crop %d channels %d, want %d %d 1",
+              cases[i].file, o.resize, o.crop, o.channels, cases[i].resize,
+              cases[i].crop);
+        dmbp_model_free(m);
 }
 
 int main(void)
@@ -279,10 +376,12 @@ int main(void)
     expect_load_error("truncated.onnx", DMBP_ERR_FORMAT, "");
     expect_load_error("external_escape.onnx", DMBP_ERR_FORMAT, "leaves");
     test_custom_op();
+    test_op_def_versions();
     test_external();
     test_memory_and_misc();
     test_shipped_defaults();
     test_threads_and_layers();
+    test_declared_size_defaults();
     printf("api: %d failures\n", failures);
     return failures ? 1 : 0;
 }

@@ -26,6 +26,9 @@ typedef struct cli_names {
     int n, cap;
     char **v;
 } cli_names;
+/* Load every `--plugin FILE` of argv (src/cli/plugin.c) and remove those
+ * flags from argv; an exit status (message printed) on failure. */
+int cli_load_plugins(int *argc, char **argv);
 
 /* Print "dmbp: <library detail>" and return the exit status for st. */
 int cli_fail(dmbp_status st);

@@ -56,6 +56,9 @@ bool cli_parse_size(const char *s, size_t *out)
 static int run(int argc, char **argv)
 {
     cli_argv = argv;
+    int prc = cli_load_plugins(&argc, argv);
+    if (prc)
+        return prc;
     if (argc < 2)
         return cli_usage_error("no command given");
     const char *cmd = argv[1];

@@ -63,6 +63,10 @@ typedef float cli_float3[3];
       NULL, "no progress line or notes on standard error")                   \
     X(THREADS, "threads", 0, K_INT, int, threads, 1, 4096, NULL, CMD_RUN, 0, \
       "N", "threads to compute with (default: all cores)")                  \
+    X(PLUGIN, "plugin", 0, K_NAME, const char *, plugin, 0, 0, NULL,         \
+      CMD_ALL, 0, "FILE",                                                    \
+      "load an operator plugin (a shared object exporting "                 \
+      "dmbp_plugin_register); repeatable")                                   \
     X(MAX_MEMORY, "max-memory", 0, K_NAME, const char *, max_memory, 0, 0,  \
       NULL, CMD_RUN, 0, "SIZE",                                              \
       "memory budget of each plan, e.g. 4G (default: half the physical "    \

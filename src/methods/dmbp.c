@@ -349,8 +349,9 @@ static dmbp_status run_alloc(dmbp_run *r, const dmbp_explain_ctx *c, int K,
     TRY(dmbp__explain_plan(c, r->lanes, true, &r->p));
     r->nm = dmbp_plan_num_masks(r->p);
     if (r->nm < 1)
-        return dmbp_set_error(DMBP_ERR_UNSUPPORTED, "%s: no Conv or hidden "
-                              "Gemm layer to mask", c->m->name);
+        return dmbp_set_error(DMBP_ERR_UNSUPPORTED, "%s: no layer with "
+                              "weights to mask (the classifier itself is "
+                              "never masked)", c->m->name);
     size_t L = (size_t)r->lanes, P = r->per, M = (size_t)r->nm;
     r->in = dmbp__malloc(L * P * sizeof(float));
     r->seed = dmbp__malloc(L * (size_t)r->classes * sizeof(float));

@@ -8,7 +8,8 @@ static const char *const map_names[] = {"map"};
 
 
 /* The layer's value: a node (its first output) or value named `name`;
- * by default the last feature-map layer (Conv), or the activation right after it. */
+ * by default the last feature-map layer (DMBP_OP_FEATURE_MAP), or the
+ * activation (DMBP_OP_GATE) right after it. */
 static dmbp_status find_layer(const dmbp_model *m, const char *name, int *out)
 {
     if (!name) {
@@ -18,7 +19,8 @@ static dmbp_status find_layer(const dmbp_model *m, const char *name, int *out)
                 last = i;
         if (last < 0)
             return dmbp_set_error(DMBP_ERR_UNSUPPORTED, "%s: Grad-CAM needs "
-                                  "a Conv layer and the model has none",
+                                  "a feature-map layer (a convolution) and "
+                                  "the model has none",
                                   m->name);
         int v = m->nodes[last].out[0];
         if (m->values[v].consumers == 1)
@@ -50,7 +52,7 @@ static dmbp_status find_layer(const dmbp_model *m, const char *name, int *out)
         if (dmbp__op_is(&m->nodes[i], DMBP_OP_FEATURE_MAP))
             len += (size_t)snprintf(list + len, sizeof list - len, "%s%s",
                                     len ? ", " : "", m->nodes[i].name);
-    return dmbp_set_error(DMBP_ERR_ARG, "%s: no layer '%s' (Conv layers: %s)",
+    return dmbp_set_error(DMBP_ERR_ARG, "%s: no layer '%s' (feature-map layers: %s)",
                           m->name, name, list);
 }
 
