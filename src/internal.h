@@ -213,6 +213,16 @@ extern const op_entry dmbp__op_reshape;
 extern const op_entry dmbp__op_dropout;
 extern const op_entry dmbp__op_identity;
 extern const op_entry dmbp__op_softmax;
+extern const op_entry dmbp__op_sigmoid;
+extern const op_entry dmbp__op_hardsigmoid;
+extern const op_entry dmbp__op_hardswish;
+extern const op_entry dmbp__op_tanh;
+extern const op_entry dmbp__op_erf;
+extern const op_entry dmbp__op_sqrt;
+extern const op_entry dmbp__op_pow;
+extern const op_entry dmbp__op_mul;
+extern const op_entry dmbp__op_sub;
+extern const op_entry dmbp__op_div;
 extern const op_entry dmbp__op_user;   /* template for registered ops */
 
 /* Helpers shared by ops (ops/common.c). */
