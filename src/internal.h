@@ -223,6 +223,11 @@ extern const op_entry dmbp__op_pow;
 extern const op_entry dmbp__op_mul;
 extern const op_entry dmbp__op_sub;
 extern const op_entry dmbp__op_div;
+extern const op_entry dmbp__op_reducemean;
+extern const op_entry dmbp__op_transpose;
+extern const op_entry dmbp__op_slice;
+extern const op_entry dmbp__op_squeeze;
+extern const op_entry dmbp__op_unsqueeze;
 extern const op_entry dmbp__op_user;   /* template for registered ops */
 
 /* Helpers shared by ops (ops/common.c). */

@@ -63,61 +63,6 @@ static dmbp_status arith_infer(const dmbp_node *n, const dmbp_shape *in,
     return DMBP_OK;
 }
 
-/* A step: args[0] = y, args[1..nops] the operands. */
-typedef struct nd_step {
-    nd_map map;
-    nd_op op;
-    bool acc;
-} nd_step;
-
-static dmbp_status nd_step_fn(dmbp_plan *p, const plan_step *s)
-{
-    const nd_step *d = s->data;
-    const float *q[ND_MAX_OPS] = {NULL, NULL, NULL};
-    for (int k = 1; k < s->nargs; k++)
-        q[k - 1] = dmbp__mem_ptr(s->args[k].memory);
-    nd_run(&d->map, d->op, d->acc, dmbp__mem_ptr(s->args[0].memory), q[0],
-           q[1], q[2]);
-    (void)p;
-    return DMBP_OK;
-}
-
-static dmbp_status reduce_fn(dmbp_plan *p, const plan_step *s)
-{
-    nd_reduce_run(s->data, dmbp__mem_ptr(s->args[1].memory),
-                  dmbp__mem_ptr(s->args[0].memory), 1.f);
-    (void)p;
-    return DMBP_OK;
-}
-
-/* Add the step y (op)= f(operands) over y's shape. */
-static dmbp_status add_nd_step(plan_builder *b, const dmbp_node *n,
-                               const dmbp_shape *ys, nd_op op, bool acc,
-                               dnnl_memory_t y, const int *vals,
-                               const dnnl_memory_t *mems, int nops)
-{
-    nd_step *d = dmbp__calloc(1, sizeof *d);
-    if (!d)
-        return DMBP_ERR_NOMEM;
-    const dmbp_shape *s[ND_MAX_OPS];
-    for (int k = 0; k < nops; k++)
-        s[k] = n->model->values[vals[k]].is_const
-                   ? &n->model->values[vals[k]].shape
-                   : &b->p->vals[vals[k]].shape;
-    dmbp_status st = nd_map_make(n, ys, s, nops, &d->map);
-    if (st) {
-        free(d);
-        return st;
-    }
-    d->op = op;
-    d->acc = acc;
-    dnnl_exec_arg_t args[1 + ND_MAX_OPS];
-    args[0] = (dnnl_exec_arg_t){DNNL_ARG_DST, y};
-    for (int k = 0; k < nops; k++)
-        args[1 + k] = (dnnl_exec_arg_t){DNNL_ARG_MULTIPLE_SRC + k, mems[k]};
-    return dmbp__plan_fn(b, n, nd_step_fn, d, args, 1 + nops);
-}
-
 /* Input i as a plain memory (a constant: the plan's copy). */
 static dmbp_status operand(plan_builder *b, const dmbp_node *n, int i,
                            dnnl_memory_t *mem)
@@ -144,7 +89,7 @@ static dmbp_status arith_plan(plan_builder *b, const dmbp_node *n)
     TRY(dmbp__md_plain(ys, &ymd));
     TRY(dmbp__plan_output(b, n->out[0], &ymd));
     dnnl_memory_t mems[2] = {a, c};
-    return add_nd_step(b, n, ys, fwd_op[k], false,
+    return nd_add_step(b, n, ys, fwd_op[k], false, 0.f,
                        b->p->vals[n->out[0]].mem, n->in, mems, 2);
 }
 
@@ -175,29 +120,27 @@ static dmbp_status arith_backward(plan_builder *b, const dmbp_node *n)
         if (k == AR_MUL) {
             vals[1] = n->in[1 - i];
             mems[1] = i ? a : c;
-            TRY(add_nd_step(b, n, &y->shape, ND_MUL, false, g, vals, mems,
+            TRY(nd_add_step(b, n, &y->shape, ND_MUL, false, 0.f, g, vals, mems,
                             2));
         } else if (k == AR_SUB) {
-            TRY(add_nd_step(b, n, &y->shape, i ? ND_NEG : ND_COPY, false, g,
+            TRY(nd_add_step(b, n, &y->shape, i ? ND_NEG : ND_COPY, false, 0.f, g,
                             vals, mems, 1));
         } else if (i == 0) {
             vals[1] = n->in[1];
             mems[1] = c;
-            TRY(add_nd_step(b, n, &y->shape, ND_DIV, false, g, vals, mems,
+            TRY(nd_add_step(b, n, &y->shape, ND_DIV, false, 0.f, g, vals, mems,
                             2));
         } else {
             /* d(a/b)/db = -y / b */
             int v3[3] = {n->out[0], n->out[0], n->in[1]};
             dnnl_memory_t m3[3] = {y->diff, y->mem, c};
-            TRY(add_nd_step(b, n, &y->shape, ND_NEG_MULDIV, false, g, v3, m3,
+            TRY(nd_add_step(b, n, &y->shape, ND_NEG_MULDIV, false, 0.f, g, v3, m3,
                             3));
         }
         if (bc) {
             nd_reduce *r;
             TRY(nd_reduce_make(&y->shape, xs, &r));
-            dnnl_exec_arg_t args[2] = {{DNNL_ARG_DST, dx},
-                                       {DNNL_ARG_SRC, g}};
-            TRY(dmbp__plan_fn(b, n, reduce_fn, r, args, 2));
+            TRY(nd_add_reduce(b, n, r, 1.f, dx, g));
         }
         TRY(dmbp__diff_commit(b, v, &xmd, dx));
     }
@@ -221,18 +164,18 @@ static dmbp_status arith_tangent(plan_builder *b, const dmbp_node *n)
         int vals[3] = {n->in[i], n->in[1 - i], n->in[1]};
         dnnl_memory_t mems[3] = {t, i ? a : c, c};
         if (k == AR_MUL) {
-            TRY(add_nd_step(b, n, &y->shape, ND_MUL, acc, y->tan, vals, mems,
+            TRY(nd_add_step(b, n, &y->shape, ND_MUL, acc, 0.f, y->tan, vals, mems,
                             2));
         } else if (k == AR_SUB) {
-            TRY(add_nd_step(b, n, &y->shape, i ? ND_NEG : ND_COPY, acc,
-                            y->tan, vals, mems, 1));
+            TRY(nd_add_step(b, n, &y->shape, i ? ND_NEG : ND_COPY, acc,
+                            0.f, y->tan, vals, mems, 1));
         } else if (i == 0) {
-            TRY(add_nd_step(b, n, &y->shape, ND_DIV, acc, y->tan, vals, mems,
+            TRY(nd_add_step(b, n, &y->shape, ND_DIV, acc, 0.f, y->tan, vals, mems,
                             2));
         } else {
             int v3[3] = {n->in[1], n->out[0], n->in[1]};
             dnnl_memory_t m3[3] = {t, y->mem, c};
-            TRY(add_nd_step(b, n, &y->shape, ND_NEG_MULDIV, acc, y->tan, v3,
+            TRY(nd_add_step(b, n, &y->shape, ND_NEG_MULDIV, acc, 0.f, y->tan, v3,
                             m3, 3));
         }
         acc = true;

@@ -86,7 +86,7 @@ dmbp_status nd_map_make(const dmbp_node *n, const dmbp_shape *y,
     return DMBP_OK;
 }
 
-static inline float nd_f(nd_op op, float a, float b, float c)
+static inline float nd_f(nd_op op, float a, float b, float c, float k)
 {
     switch (op) {
     case ND_COPY: return a;
@@ -96,31 +96,34 @@ static inline float nd_f(nd_op op, float a, float b, float c)
     case ND_MUL: return a * b;
     case ND_DIV: return a / b;
     case ND_NEG_MULDIV: return -a * b / c;
+    case ND_SCALE: return k * a;
     }
     return 0;
 }
 
 /* One run along the innermost dimension; the switch is hoisted out of the
  * loop by inlining with a constant op. */
-static inline void nd_row(nd_op op, bool acc, float *y, const float *p0,
+static inline void nd_row(nd_op op, bool acc, float k, float *y,
+                          const float *p0,
                           const float *p1, const float *p2, int64_t s0,
                           int64_t s1, int64_t s2, int64_t len)
 {
     if (acc)
         for (int64_t j = 0; j < len; j++)
             y[j] += nd_f(op, p0[j * s0], p1 ? p1[j * s1] : 0,
-                         p2 ? p2[j * s2] : 0);
+                         p2 ? p2[j * s2] : 0, k);
     else
         for (int64_t j = 0; j < len; j++)
             y[j] = nd_f(op, p0[j * s0], p1 ? p1[j * s1] : 0,
-                        p2 ? p2[j * s2] : 0);
+                        p2 ? p2[j * s2] : 0, k);
 }
 
-void nd_run(const nd_map *m, nd_op op, bool acc, float *y, const float *p0,
-            const float *p1, const float *p2)
+void nd_run(const nd_map *m, nd_op op, bool acc, float k, float *y,
+            const float *p0, const float *p1, const float *p2)
 {
     const float *p[ND_MAX_OPS] = {p0, p1, p2};
     int nd = m->nd;
+    float kc = k;
     int64_t inner = m->dims[nd - 1];
     int64_t chunks = (m->total + DMBP_SWEEP_CHUNK - 1) / DMBP_SWEEP_CHUNK;
 #pragma omp parallel for
@@ -134,24 +137,25 @@ void nd_run(const nd_map *m, nd_op op, bool acc, float *y, const float *p0,
             for (int d = nd - 1; d >= 0; d--) {
                 int64_t id = rest % m->dims[d];
                 rest /= m->dims[d];
-                for (int k = 0; k < m->nops; k++)
-                    off[k] += id * m->st[k][d];
+                for (int o = 0; o < m->nops; o++)
+                    off[o] += id * m->st[o][d];
             }
             int64_t j0 = i % inner;
             int64_t len = inner - j0 < end - i ? inner - j0 : end - i;
             const float *q[ND_MAX_OPS];
-            for (int k = 0; k < ND_MAX_OPS; k++)
-                q[k] = k < m->nops && p[k] ? p[k] + off[k] : NULL;
+            for (int o = 0; o < ND_MAX_OPS; o++)
+                q[o] = o < m->nops && p[o] ? p[o] + off[o] : NULL;
             int64_t s0 = m->st[0][nd - 1], s1 = m->st[1][nd - 1],
                     s2 = m->st[2][nd - 1];
             switch (op) {
-            case ND_COPY: nd_row(ND_COPY, acc, y + i, q[0], NULL, NULL, s0, 0, 0, len); break;
-            case ND_NEG: nd_row(ND_NEG, acc, y + i, q[0], NULL, NULL, s0, 0, 0, len); break;
-            case ND_ADD: nd_row(ND_ADD, acc, y + i, q[0], q[1], NULL, s0, s1, 0, len); break;
-            case ND_SUB: nd_row(ND_SUB, acc, y + i, q[0], q[1], NULL, s0, s1, 0, len); break;
-            case ND_MUL: nd_row(ND_MUL, acc, y + i, q[0], q[1], NULL, s0, s1, 0, len); break;
-            case ND_DIV: nd_row(ND_DIV, acc, y + i, q[0], q[1], NULL, s0, s1, 0, len); break;
-            case ND_NEG_MULDIV: nd_row(ND_NEG_MULDIV, acc, y + i, q[0], q[1], q[2], s0, s1, s2, len); break;
+            case ND_COPY: nd_row(ND_COPY, acc, kc, y + i, q[0], NULL, NULL, s0, 0, 0, len); break;
+            case ND_NEG: nd_row(ND_NEG, acc, kc, y + i, q[0], NULL, NULL, s0, 0, 0, len); break;
+            case ND_ADD: nd_row(ND_ADD, acc, kc, y + i, q[0], q[1], NULL, s0, s1, 0, len); break;
+            case ND_SUB: nd_row(ND_SUB, acc, kc, y + i, q[0], q[1], NULL, s0, s1, 0, len); break;
+            case ND_MUL: nd_row(ND_MUL, acc, kc, y + i, q[0], q[1], NULL, s0, s1, 0, len); break;
+            case ND_DIV: nd_row(ND_DIV, acc, kc, y + i, q[0], q[1], NULL, s0, s1, 0, len); break;
+            case ND_SCALE: nd_row(ND_SCALE, acc, kc, y + i, q[0], NULL, NULL, s0, 0, 0, len); break;
+            case ND_NEG_MULDIV: nd_row(ND_NEG_MULDIV, acc, kc, y + i, q[0], q[1], q[2], s0, s1, s2, len); break;
             }
             i += len;
         }
@@ -211,6 +215,7 @@ dmbp_status nd_reduce_make(const dmbp_shape *src, const dmbp_shape *dst,
             dstv[j] = off;
         }
     }
+    rd->scale = 1.f;
     rd->contiguous = true;
     for (int64_t k = 0; k < n_red && rd->contiguous; k++)
         rd->contiguous = rd->red_off[k] == k;
@@ -251,4 +256,121 @@ dmbp_status nd_plain_tan(plan_builder *b, int v, dnnl_memory_t *mem)
     dnnl_memory_desc_t md;
     TRY(dmbp__md_plain(&x->shape, &md));
     return dmbp__to_layout(b, x->tan, &x->md, &md, mem);
+}
+
+/* A step: args[0] = y, args[1..nops] the operands. */
+typedef struct nd_step {
+    nd_map map;
+    nd_op op;
+    bool acc;
+    float c;
+} nd_step;
+
+static dmbp_status nd_step_fn(dmbp_plan *p, const plan_step *s)
+{
+    const nd_step *d = s->data;
+    const float *q[ND_MAX_OPS] = {NULL, NULL, NULL};
+    for (int k = 1; k < s->nargs; k++)
+        q[k - 1] = dmbp__mem_ptr(s->args[k].memory);
+    nd_run(&d->map, d->op, d->acc, d->c, dmbp__mem_ptr(s->args[0].memory),
+           q[0], q[1], q[2]);
+    (void)p;
+    return DMBP_OK;
+}
+
+dmbp_status nd_add_step_s(plan_builder *b, const dmbp_node *n,
+                          const dmbp_shape *ys, nd_op op, bool acc, float c,
+                          dnnl_memory_t y, const dmbp_shape *const *s,
+                          const dnnl_memory_t *mems, int nops)
+{
+    nd_step *d = dmbp__calloc(1, sizeof *d);
+    if (!d)
+        return DMBP_ERR_NOMEM;
+    dmbp_status st = nd_map_make(n, ys, s, nops, &d->map);
+    if (st) {
+        free(d);
+        return st;
+    }
+    d->op = op;
+    d->acc = acc;
+    d->c = c;
+    dnnl_exec_arg_t args[1 + ND_MAX_OPS];
+    args[0] = (dnnl_exec_arg_t){DNNL_ARG_DST, y};
+    for (int k = 0; k < nops; k++)
+        args[1 + k] = (dnnl_exec_arg_t){DNNL_ARG_MULTIPLE_SRC + k, mems[k]};
+    return dmbp__plan_fn(b, n, nd_step_fn, d, args, 1 + nops);
+}
+
+dmbp_status nd_add_step(plan_builder *b, const dmbp_node *n,
+                        const dmbp_shape *ys, nd_op op, bool acc, float c,
+                        dnnl_memory_t y, const int *vals,
+                        const dnnl_memory_t *mems, int nops)
+{
+    const dmbp_shape *s[ND_MAX_OPS] = {NULL, NULL, NULL};
+    for (int k = 0; k < nops; k++)
+        s[k] = n->model->values[vals[k]].is_const
+                   ? &n->model->values[vals[k]].shape
+                   : &b->p->vals[vals[k]].shape;
+    return nd_add_step_s(b, n, ys, op, acc, c, y, s, mems, nops);
+}
+
+static dmbp_status reduce_fn(dmbp_plan *p, const plan_step *s)
+{
+    const nd_reduce *r = s->data;
+    nd_reduce_run(r, dmbp__mem_ptr(s->args[1].memory),
+                  dmbp__mem_ptr(s->args[0].memory), r->scale);
+    (void)p;
+    return DMBP_OK;
+}
+
+dmbp_status nd_add_reduce(plan_builder *b, const dmbp_node *n, nd_reduce *r,
+                          float scale, dnnl_memory_t dst, dnnl_memory_t src)
+{
+    r->scale = scale;
+    dnnl_exec_arg_t args[2] = {{DNNL_ARG_DST, dst}, {DNNL_ARG_SRC, src}};
+    return dmbp__plan_fn(b, n, reduce_fn, r, args, 2);
+}
+
+dmbp_status nd_axes(const dmbp_node *n, const char *attr, int input,
+                    int64_t *buf, int *count)
+{
+    TRY(dmbp__attr_ints(n, attr, buf, DMBP_MAX_DIMS, count));
+    if (input < 0 || !dmbp__has_in(n, input))
+        return DMBP_OK;
+    if (*count >= 0)
+        return dmbp__node_error(n, DMBP_ERR_FORMAT, "axes given both as an "
+                                "attribute and an input");
+    const value *v = dmbp__const_in(n, input);
+    if (!v || v->dtype != DT_INT64)
+        return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "input %d (the "
+                                "axes) must be a constant int64 tensor",
+                                input);
+    int64_t k = dmbp_shape_numel(&v->shape);
+    if (v->shape.ndim > 1 || k > DMBP_MAX_DIMS)
+        return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "input %d has %lld "
+                                "axes (at most %d)", input, (long long)k,
+                                DMBP_MAX_DIMS);
+    memcpy(buf, v->i64, (size_t)k * sizeof(int64_t));
+    *count = (int)k;
+    return DMBP_OK;
+}
+
+dmbp_status nd_axes_mask(const dmbp_node *n, const int64_t *axes, int count,
+                         int rank, bool *mask)
+{
+    for (int d = 0; d < rank; d++)
+        mask[d] = false;
+    for (int i = 0; i < count; i++) {
+        int a;
+        TRY(dmbp__axis(n, axes[i], rank, &a));
+        if (mask[a])
+            return dmbp__node_error(n, DMBP_ERR_FORMAT, "axis %lld is "
+                                    "listed twice", (long long)axes[i]);
+        if (a == 0)
+            return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "axes include "
+                                    "the batch axis 0 (the images of a "
+                                    "batch must stay independent)");
+        mask[a] = true;
+    }
+    return DMBP_OK;
 }

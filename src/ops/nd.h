@@ -29,7 +29,8 @@ typedef enum nd_op {
     ND_SUB,        /* p0 - p1 */
     ND_MUL,        /* p0 * p1 */
     ND_DIV,        /* p0 / p1 */
-    ND_NEG_MULDIV  /* -p0 * p1 / p2 */
+    ND_NEG_MULDIV, /* -p0 * p1 / p2 */
+    ND_SCALE       /* c * p0 */
 } nd_op;
 
 /* Build the map of output shape y for operands s[0..nops). Fails (ERR_SHAPE
@@ -37,7 +38,7 @@ typedef enum nd_op {
 dmbp_status nd_map_make(const dmbp_node *n, const dmbp_shape *y,
                         const dmbp_shape *const *s, int nops, nd_map *out);
 /* y = f(...) or, with acc, y += f(...). */
-void nd_run(const nd_map *m, nd_op op, bool acc, float *y,
+void nd_run(const nd_map *m, nd_op op, bool acc, float c, float *y,
             const float *p0, const float *p1, const float *p2);
 
 /* NumPy broadcast of a and b into out; fails naming n. */
@@ -52,6 +53,7 @@ typedef struct nd_reduce {
     int64_t *dst_base;            /* src offset of each dst element's first */
     int64_t *red_off;             /* offsets of the summed positions */
     bool contiguous;              /* red_off[k] == k */
+    float scale;                  /* for nd_add_reduce */
 } nd_reduce;
 
 /* One allocation: free() releases it. */
@@ -59,6 +61,21 @@ dmbp_status nd_reduce_make(const dmbp_shape *src, const dmbp_shape *dst,
                            nd_reduce **out);
 void nd_reduce_run(const nd_reduce *r, const float *src, float *dst,
                    float scale);
+
+/* A plan step running nd_run: args[0] = y, args[1..nops] the operands
+ * (vals: their values, for the shapes). */
+dmbp_status nd_add_step(plan_builder *b, const dmbp_node *n,
+                        const dmbp_shape *ys, nd_op op, bool acc, float c,
+                        dnnl_memory_t y, const int *vals,
+                        const dnnl_memory_t *mems, int nops);
+/* The same with the operands' shapes given. */
+dmbp_status nd_add_step_s(plan_builder *b, const dmbp_node *n,
+                          const dmbp_shape *ys, nd_op op, bool acc, float c,
+                          dnnl_memory_t y, const dmbp_shape *const *s,
+                          const dnnl_memory_t *mems, int nops);
+/* A plan step dst = scale * (src summed by r); takes r. */
+dmbp_status nd_add_reduce(plan_builder *b, const dmbp_node *n, nd_reduce *r,
+                          float scale, dnnl_memory_t dst, dnnl_memory_t src);
 
 /* Plain md of shape s and the memory holding value v in it (a reorder
  * step when v is in another layout). */
@@ -71,5 +88,15 @@ dmbp_status nd_plain_tan(plan_builder *b, int v, dnnl_memory_t *mem);
  * axis: broadcasting it along axis 0 would mix the lanes of a batch. */
 dmbp_status nd_keep_batch(const dmbp_node *n, const dmbp_shape *x,
                           const dmbp_shape *y, int input);
+
+/* An axes list: attribute `attr` (older opsets) or the constant int64
+ * input `input` (newer; -1: none). *count = -1 when absent. */
+dmbp_status nd_axes(const dmbp_node *n, const char *attr, int input,
+                    int64_t *buf, int *count);
+/* Normalise axes into [0, rank) as a mask over dimensions; fails naming n
+ * on a repeat, a value out of range, or the batch axis 0 (what = "axes"
+ * for the messages). */
+dmbp_status nd_axes_mask(const dmbp_node *n, const int64_t *axes, int count,
+                         int rank, bool *mask);
 
 #endif /* DMBP_OPS_ND_H */
