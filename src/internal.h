@@ -228,6 +228,7 @@ extern const op_entry dmbp__op_transpose;
 extern const op_entry dmbp__op_slice;
 extern const op_entry dmbp__op_squeeze;
 extern const op_entry dmbp__op_unsqueeze;
+extern const op_entry dmbp__op_layernorm;
 extern const op_entry dmbp__op_user;   /* template for registered ops */
 
 /* Helpers shared by ops (ops/common.c). */

@@ -16,6 +16,7 @@ static const op_entry *const builtin[] = {
     &dmbp__op_pow,         &dmbp__op_mul,      &dmbp__op_sub,
     &dmbp__op_div,         &dmbp__op_reducemean, &dmbp__op_transpose,
     &dmbp__op_slice,       &dmbp__op_squeeze,  &dmbp__op_unsqueeze,
+    &dmbp__op_layernorm,
 };
 #define N_BUILTIN ((int)(sizeof builtin / sizeof builtin[0]))
 
