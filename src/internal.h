@@ -231,6 +231,17 @@ extern const op_entry dmbp__op_unsqueeze;
 extern const op_entry dmbp__op_layernorm;
 extern const op_entry dmbp__op_user;   /* template for registered ops */
 
+/* Load-time folding of shape subgraphs (ops/fold.c): if node n computes
+ * a constant from constants (Shape: from a value's shape in shapes[]),
+ * make its output that constant, n dead, and set *done. marks[v] has bit
+ * k set when entry k of constant v is the (dynamic) batch size. */
+dmbp_status dmbp__fold_node(dmbp_model *m, dmbp_node *n,
+                            const dmbp_shape *shapes, uint64_t *marks,
+                            bool *done);
+/* Refuse a node that reads a batch-size entry anywhere but position 0 of
+ * a Reshape's shape. */
+dmbp_status dmbp__fold_check_use(const dmbp_node *n, const uint64_t *marks);
+
 /* Helpers shared by ops (ops/common.c). */
 /* Normalise axis into [0, rank) or fail naming the node. */
 dmbp_status dmbp__axis(const dmbp_node *n, int64_t axis, int rank, int *out);
