@@ -317,6 +317,8 @@ typedef struct mask_layer {
     int value;                  /* the node's output value */
     int channels;
     int64_t offset;             /* of its first mask in a lane's masks */
+    bool last_axis;             /* units on the last axis of a plain N-D
+                                   output (else dimension 1) */
 } mask_layer;
 
 struct plan_step {

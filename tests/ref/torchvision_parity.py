@@ -147,9 +147,8 @@ def pearson(a, b):
     return float((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum()))
 
 
-def one(args, name, opset, png, x):
-    """The table row of one model at one opset."""
-    row = {"model": name, "opset": opset, "logits": "-", "gxi": "-", "dmbp": "-", "ok": False}
+def one(args, name, opset, png, x, row):
+    """Fill the table row of one model at one opset (kept on an error)."""
     model = build(name)
     path = os.path.join(args.cache, "%s_op%d.onnx" % (name, opset))
     ensure_onnx(name, model, path, opset)
@@ -181,7 +180,6 @@ def one(args, name, opset, png, x):
     fin = bool(np.all(np.isfinite(d)))
     row["dmbp"] = "ok (%.0f s)" % (time.time() - t0) if fin else "non-finite"
     row["ok"] = ok and fin
-    return row
 
 
 def main():
@@ -220,11 +218,14 @@ def main():
             ensure_png(png, size)
             x = load_input(png)
             t0 = time.time()
+            row = {"model": name, "opset": opset, "logits": "-", "gxi": "-", "dmbp": "-",
+                   "ok": False}
             try:
-                row = one(args, name, opset, png, x)
+                one(args, name, opset, png, x, row)
             except Exception as e:  # report and go on with the next model
-                row = {"model": name, "opset": opset, "logits": "-", "gxi": "-",
-                       "dmbp": "error: %s" % str(e).replace("\n", " ")[:200], "ok": False}
+                row["ok"] = False
+                row["dmbp" if row["gxi"] != "-" else "gxi" if row["logits"] != "-"
+                    else "logits"] = "error: %s" % str(e).replace("\n", " ")[:200]
             rows.append(row)
             print("%s %s opset %d: logits %s, gxi Pearson %s, dmbp %s (%.0f s)" % (
                 "PASS" if row["ok"] else "FAIL", name, opset, row["logits"], row["gxi"],
