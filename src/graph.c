@@ -133,49 +133,50 @@ static dmbp_status fold_bn(dmbp_model *m, int bi)
     return DMBP_OK;
 }
 
-dmbp_status dmbp__graph_infer(const dmbp_model *m, dmbp_shape *shapes)
+static dmbp_status infer_node(const dmbp_node *n, dmbp_shape *shapes)
 {
     dmbp_shape in[DMBP_MAX_NODE_IO], out[DMBP_MAX_NODE_IO];
-    for (int i = 0; i < m->n_nodes; i++) {
-        const dmbp_node *n = &m->nodes[i];
-        if (n->dead)
-            continue;
-        if (n->n_in > DMBP_MAX_NODE_IO || n->n_out > DMBP_MAX_NODE_IO)
-            return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "more than %d "
-                                    "inputs or outputs", DMBP_MAX_NODE_IO);
-        for (int k = 0; k < n->n_in; k++) {
-            if (n->in[k] < 0)
-                in[k].ndim = -1;
-            else
-                in[k] = shapes[n->in[k]];
-        }
-        memset(out, 0, sizeof out);
-        TRY(n->op->infer(n, in, out));
-        for (int k = 0; k < n->n_out; k++) {
-            int64_t numel;
-            if (out[k].ndim < 0 || out[k].ndim > DMBP_MAX_DIMS)
-                return dmbp__node_error(n, DMBP_ERR_INTERNAL, "output %d "
-                                        "has rank %d", k, out[k].ndim);
-            for (int d = 0; d < out[k].ndim; d++)
-                if (out[k].dims[d] <= 0)
-                    return dmbp__node_error(n, DMBP_ERR_SHAPE, "output %d "
-                                            "would have an empty dimension",
-                                            k);
-            /* The one place every inferred shape passes: no tensor larger
-             * than DMBP_MAX_ELEMS reaches a plan, so later size
-             * arithmetic on shapes cannot overflow. */
-            if (!dmbp__numel_i64(out[k].dims, out[k].ndim, &numel)) {
-                char buf[160];
-                return dmbp__node_error(n, DMBP_ERR_SHAPE, "output %d would "
-                                        "have shape %s, more than %lld "
-                                        "elements", k,
-                                        dmbp__shape_str(&out[k], buf,
-                                                        sizeof buf),
-                                        (long long)DMBP_MAX_ELEMS);
-            }
-            shapes[n->out[k]] = out[k];
-        }
+    if (n->n_in > DMBP_MAX_NODE_IO || n->n_out > DMBP_MAX_NODE_IO)
+        return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "more than %d "
+                                "inputs or outputs", DMBP_MAX_NODE_IO);
+    for (int k = 0; k < n->n_in; k++) {
+        if (n->in[k] < 0)
+            in[k].ndim = -1;
+        else
+            in[k] = shapes[n->in[k]];
     }
+    memset(out, 0, sizeof out);
+    TRY(n->op->infer(n, in, out));
+    for (int k = 0; k < n->n_out; k++) {
+        int64_t numel;
+        if (out[k].ndim < 0 || out[k].ndim > DMBP_MAX_DIMS)
+            return dmbp__node_error(n, DMBP_ERR_INTERNAL, "output %d has "
+                                    "rank %d", k, out[k].ndim);
+        for (int d = 0; d < out[k].ndim; d++)
+            if (out[k].dims[d] <= 0)
+                return dmbp__node_error(n, DMBP_ERR_SHAPE, "output %d "
+                                        "would have an empty dimension",
+                                        k);
+        /* The one place every inferred shape passes: no tensor larger than
+         * DMBP_MAX_ELEMS reaches a plan, so later size arithmetic on shapes
+         * cannot overflow. */
+        if (!dmbp__numel_i64(out[k].dims, out[k].ndim, &numel)) {
+            char buf[160];
+            return dmbp__node_error(n, DMBP_ERR_SHAPE, "output %d would have "
+                                    "shape %s, more than %lld elements", k,
+                                    dmbp__shape_str(&out[k], buf, sizeof buf),
+                                    (long long)DMBP_MAX_ELEMS);
+        }
+        shapes[n->out[k]] = out[k];
+    }
+    return DMBP_OK;
+}
+
+dmbp_status dmbp__graph_infer(const dmbp_model *m, dmbp_shape *shapes)
+{
+    for (int i = 0; i < m->n_nodes; i++)
+        if (!m->nodes[i].dead)
+            TRY(infer_node(&m->nodes[i], shapes));
     return DMBP_OK;
 }
 
@@ -197,56 +198,10 @@ static dmbp_status check_finite(const dmbp_model *m)
     return DMBP_OK;
 }
 
-dmbp_status dmbp__graph_finish(dmbp_model *m)
+/* Load-time shapes: dynamic dimensions become 1 (batch) or a default
+ * image size, only to check that the graph fits together. */
+static dmbp_status load_shapes(const dmbp_model *m, dmbp_shape *shapes)
 {
-    for (int i = 0; i < m->n_nodes; i++) {
-        dmbp_node *n = &m->nodes[i];
-        if (n->dead)
-            continue;
-        n->op = dmbp__op_find(n->op_type);
-        if (!n->op)
-            return dmbp_set_error(DMBP_ERR_UNSUPPORTED, "%s: node '%s': op "
-                                  "%s (opset %d) is not supported; "
-                                  "supported ops: %s", m->name, n->name,
-                                  n->op_type, m->opset, dmbp_op_list());
-    }
-    int n_alias = m->n_values;
-    int *alias = dmbp__malloc((size_t)(n_alias ? n_alias : 1) * sizeof *alias);
-    if (!alias)
-        return DMBP_ERR_NOMEM;
-    for (int v = 0; v < n_alias; v++)
-        alias[v] = -1;
-    dmbp_status cst = DMBP_OK;
-    for (int i = 0; i < m->n_nodes && !cst; i++) {
-        dmbp_node *n = &m->nodes[i];
-        if (n->dead)
-            continue;
-        resolve_inputs(m, n, alias, n_alias);
-        if (n->op->check)
-            cst = n->op->check(m, n);
-        if (!cst && is_passthrough(n))
-            cst = bypass(m, n, alias, n_alias);
-    }
-    if (!cst && m->output < n_alias && alias[m->output] >= 0) {
-        m->values[m->output].consumers--;
-        m->output = alias[m->output];
-        m->values[m->output].consumers++;
-    }
-    free(alias);
-    TRY(cst);
-    if (m->values[m->output].is_const)
-        return dmbp_set_error(DMBP_ERR_UNSUPPORTED, "%s: the graph output "
-                              "'%s' is a constant", m->name,
-                              m->values[m->output].name);
-    for (int i = 0; i < m->n_nodes; i++)
-        if (dmbp__op_is(&m->nodes[i], DMBP_OP_CHANNEL_AFFINE))
-            TRY(fold_bn(m, i));
-
-    /* Load-time shapes: dynamic dimensions become 1 (batch) or a default
-     * image size, only to check that the graph fits together. */
-    dmbp_shape *shapes = dmbp__calloc((size_t)m->n_values, sizeof *shapes);
-    if (!shapes)
-        return DMBP_ERR_NOMEM;
     for (int i = 0; i < m->n_values; i++)
         shapes[i] = m->values[i].shape;
     dmbp_shape s = m->input_decl;
@@ -255,11 +210,83 @@ dmbp_status dmbp__graph_finish(dmbp_model *m)
             s.dims[d] = d >= 2 && s.ndim == 4 ? DMBP_DYNAMIC_SPATIAL_DEFAULT : 1;
     shapes[m->input] = s;
     int64_t in_numel;
-    dmbp_status st = DMBP_OK;
     if (!dmbp__numel_i64(s.dims, s.ndim, &in_numel))
-        st = dmbp_set_error(DMBP_ERR_FORMAT, "%s: the declared input holds "
-                            "more than %lld elements", m->name,
-                            (long long)DMBP_MAX_ELEMS);
+        return dmbp_set_error(DMBP_ERR_FORMAT, "%s: the declared input holds "
+                              "more than %lld elements", m->name,
+                              (long long)DMBP_MAX_ELEMS);
+    return DMBP_OK;
+}
+
+/* In node order: fold shape subgraphs into constants (they need the
+ * shapes of the values before them), find each other node's op, let it
+ * check its attributes, drop pass-through nodes, infer shapes. */
+static dmbp_status resolve_nodes(dmbp_model *m, dmbp_shape *shapes,
+                                 uint64_t *marks, int *alias, int n_alias)
+{
+    TRY(load_shapes(m, shapes));
+    for (int i = 0; i < m->n_nodes; i++) {
+        dmbp_node *n = &m->nodes[i];
+        if (n->dead)
+            continue;
+        resolve_inputs(m, n, alias, n_alias);
+        bool folded;
+        TRY(dmbp__fold_node(m, n, shapes, marks, &folded));
+        if (folded) {
+            shapes[n->out[0]] = m->values[n->out[0]].shape;
+            continue;
+        }
+        TRY(dmbp__fold_check_use(n, marks));
+        n->op = dmbp__op_find(n->op_type);
+        if (!n->op)
+            return dmbp_set_error(DMBP_ERR_UNSUPPORTED, "%s: node '%s': op "
+                                  "%s (opset %d) is not supported; "
+                                  "supported ops: %s", m->name, n->name,
+                                  n->op_type, m->opset, dmbp_op_list());
+        if (n->op->check)
+            TRY(n->op->check(m, n));
+        if (is_passthrough(n)) {
+            TRY(bypass(m, n, alias, n_alias));
+            continue;
+        }
+        TRY(infer_node(n, shapes));
+    }
+    return DMBP_OK;
+}
+
+dmbp_status dmbp__graph_finish(dmbp_model *m)
+{
+    int n_alias = m->n_values;
+    dmbp_shape *shapes = dmbp__calloc((size_t)m->n_values, sizeof *shapes);
+    uint64_t *marks = dmbp__calloc((size_t)m->n_values, sizeof *marks);
+    int *alias = dmbp__malloc((size_t)(n_alias ? n_alias : 1) * sizeof *alias);
+    dmbp_status st = DMBP_ERR_NOMEM;
+    if (shapes && marks && alias) {
+        for (int v = 0; v < n_alias; v++)
+            alias[v] = -1;
+        st = resolve_nodes(m, shapes, marks, alias, n_alias);
+    }
+    if (!st && m->output < n_alias && alias[m->output] >= 0) {
+        m->values[m->output].consumers--;
+        m->output = alias[m->output];
+        m->values[m->output].consumers++;
+    }
+    free(shapes);
+    free(marks);
+    free(alias);
+    TRY(st);
+    if (m->values[m->output].is_const)
+        return dmbp_set_error(DMBP_ERR_UNSUPPORTED, "%s: the graph output "
+                              "'%s' is a constant", m->name,
+                              m->values[m->output].name);
+    for (int i = 0; i < m->n_nodes; i++)
+        if (dmbp__op_is(&m->nodes[i], DMBP_OP_CHANNEL_AFFINE))
+            TRY(fold_bn(m, i));
+
+    /* Again after folding BatchNormalization into convolutions. */
+    shapes = dmbp__calloc((size_t)m->n_values, sizeof *shapes);
+    if (!shapes)
+        return DMBP_ERR_NOMEM;
+    st = load_shapes(m, shapes);
     if (!st)
         st = dmbp__graph_infer(m, shapes);
     if (!st)

@@ -279,7 +279,34 @@ extern const op_entry dmbp__op_reshape;
 extern const op_entry dmbp__op_dropout;
 extern const op_entry dmbp__op_identity;
 extern const op_entry dmbp__op_softmax;
+extern const op_entry dmbp__op_sigmoid;
+extern const op_entry dmbp__op_hardsigmoid;
+extern const op_entry dmbp__op_hardswish;
+extern const op_entry dmbp__op_tanh;
+extern const op_entry dmbp__op_erf;
+extern const op_entry dmbp__op_sqrt;
+extern const op_entry dmbp__op_pow;
+extern const op_entry dmbp__op_mul;
+extern const op_entry dmbp__op_sub;
+extern const op_entry dmbp__op_div;
+extern const op_entry dmbp__op_reducemean;
+extern const op_entry dmbp__op_transpose;
+extern const op_entry dmbp__op_slice;
+extern const op_entry dmbp__op_squeeze;
+extern const op_entry dmbp__op_unsqueeze;
+extern const op_entry dmbp__op_layernorm;
 extern const op_entry dmbp__op_user;   /* template for registered ops */
+
+/* Load-time folding of shape subgraphs (ops/fold.c): if node n computes
+ * a constant from constants (Shape: from a value's shape in shapes[]),
+ * make its output that constant, n dead, and set *done. marks[v] has bit
+ * k set when entry k of constant v is the (dynamic) batch size. */
+dmbp_status dmbp__fold_node(dmbp_model *m, dmbp_node *n,
+                            const dmbp_shape *shapes, uint64_t *marks,
+                            bool *done);
+/* Refuse a node that reads a batch-size entry anywhere but position 0 of
+ * a Reshape's shape. */
+dmbp_status dmbp__fold_check_use(const dmbp_node *n, const uint64_t *marks);
 
 /* Helpers shared by ops (ops/common.c). */
 /* Normalise axis into [0, rank) or fail naming the node. */
@@ -356,6 +383,8 @@ typedef struct mask_layer {
     int value;                  /* the node's output value */
     int channels;
     int64_t offset;             /* of its first mask in a lane's masks */
+    bool last_axis;             /* units on the last axis of a plain N-D
+                                   output (else dimension 1) */
 } mask_layer;
 
 struct plan_step {

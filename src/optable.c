@@ -12,6 +12,12 @@ static const op_entry *const builtin[] = {
     &dmbp__op_matmul,      &dmbp__op_add,      &dmbp__op_concat,
     &dmbp__op_pad,         &dmbp__op_flatten,  &dmbp__op_reshape,
     &dmbp__op_dropout,     &dmbp__op_identity, &dmbp__op_softmax,
+    &dmbp__op_sigmoid,     &dmbp__op_hardsigmoid, &dmbp__op_hardswish,
+    &dmbp__op_tanh,        &dmbp__op_erf,      &dmbp__op_sqrt,
+    &dmbp__op_pow,         &dmbp__op_mul,      &dmbp__op_sub,
+    &dmbp__op_div,         &dmbp__op_reducemean, &dmbp__op_transpose,
+    &dmbp__op_slice,       &dmbp__op_squeeze,  &dmbp__op_unsqueeze,
+    &dmbp__op_layernorm,
 };
 #define N_BUILTIN ((int)(sizeof builtin / sizeof builtin[0]))
 

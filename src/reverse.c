@@ -162,6 +162,23 @@ static dmbp_status mask_run_new(const mask_layer *ml,
     mask_run *r = dmbp__calloc(1, sizeof *r);
     if (!r)
         return DMBP_ERR_NOMEM;
+    /* Units on the last axis of a plain [N, ..., U] tensor (a MatMul on
+     * channels-last activations): the same bytes seen as [N, U, rest] with
+     * the units adjacent, which the sweeps take as one channel block. */
+    dnnl_memory_desc_t last;
+    if (ml->last_axis && md->ndims > 2) {
+        dnnl_dims_t dims = {md->dims[0], md->dims[md->ndims - 1], 1};
+        for (int d = 1; d < md->ndims - 1; d++)
+            dims[2] *= md->dims[d];
+        dnnl_dims_t strides = {dims[1] * dims[2], 1, dims[1]};
+        if (dnnl_memory_desc_init_by_strides(&last, 3, dims, dnnl_f32,
+                                             strides) != dnnl_success) {
+            free(r);
+            return dmbp_set_error(DMBP_ERR_BACKEND, "oneDNN: no view of a "
+                                  "mask layer's units");
+        }
+        md = &last;
+    }
     dmbp_status st = dmbp__chan_layout(md, &r->l);
     if (st) {
         free(r);
@@ -306,10 +323,19 @@ static dmbp_status assign_masks(dmbp_plan *p)
             continue;
         const dmbp_shape *s = &p->vals[n->out[0]].shape;
         bool fmap = dmbp__op_is(n, DMBP_OP_FEATURE_MAP);
-        if (!fmap && s->ndim != 2)
+        if (!fmap && s->ndim < 2)
             return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "masks on a "
-                                    "%d-D %s output (2-D only)", s->ndim, n->op_type);
+                                    "%d-D %s output", s->ndim, n->op_type);
+        if (!fmap && s->ndim > 2) {
+            dnnl_memory_desc_t plain;
+            TRY(dmbp__md_plain(s, &plain));
+            if (!dnnl_memory_desc_equal(&plain, &p->vals[n->out[0]].md))
+                return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "masks on "
+                                        "a %d-D %s output that is not "
+                                        "plain", s->ndim, n->op_type);
+        }
         mask_layer *ml = &p->masks[p->n_mask_layers++];
+        ml->last_axis = !fmap && s->ndim > 2;
         ml->node = n;
         ml->value = n->out[0];
         ml->channels = (int)(fmap ? s->dims[1] : s->dims[s->ndim - 1]);

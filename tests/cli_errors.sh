@@ -46,7 +46,7 @@ echo "only-one-label" >"$TMP/short.txt"
 expect 4 "short.txt" "too few labels" -- "$DMBP" predict "$VGG" "$PNG" --labels "$TMP/short.txt"
 
 # Unsupported model: status 5, naming the op and the supported list.
-expect 5 "Sigmoid" "unsupported op" -- "$DMBP" info "$API/unsupported_op.onnx"
+expect 5 "Selu" "unsupported op" -- "$DMBP" info "$API/unsupported_op.onnx"
 grep -q "supported ops: Conv" "$TMP/err" || fail "unsupported op: no list of supported ops"
 expect 5 "INT8" "int8 weights" -- "$DMBP" info "$API/int8_weight.onnx"
 

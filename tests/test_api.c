@@ -370,7 +370,7 @@ static void test_declared_size_defaults(void)
 
 int main(void)
 {
-    expect_load_error("unsupported_op.onnx", DMBP_ERR_UNSUPPORTED, "Sigmoid");
+    expect_load_error("unsupported_op.onnx", DMBP_ERR_UNSUPPORTED, "Selu");
     expect_load_error("nan_weight.onnx", DMBP_ERR_NONFINITE, "NaN");
     expect_load_error("int8_weight.onnx", DMBP_ERR_UNSUPPORTED, "INT8");
     expect_load_error("truncated.onnx", DMBP_ERR_FORMAT, "");

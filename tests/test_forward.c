@@ -145,13 +145,15 @@ out:
     free(one);
 }
 
-int main(void)
+/* Run every case listed in rel; returns how many. */
+static int run_list(const char *rel)
 {
-    FILE *f = fopen(test_path("tests/ref/data/forward_cases.txt"), "r");
+    FILE *f = fopen(test_path(rel), "r");
     if (!f) {
-        fprintf(stderr, "FAIL: tests/ref/data/forward_cases.txt not found "
-                "(top_srcdir=%s)\n", getenv("top_srcdir"));
-        return 1;
+        fprintf(stderr, "FAIL: %s not found (top_srcdir=%s)\n", rel,
+                getenv("top_srcdir"));
+        failures++;
+        return 0;
     }
     char line[256];
     int cases = 0;
@@ -163,6 +165,15 @@ int main(void)
         cases++;
     }
     fclose(f);
+    return cases;
+}
+
+int main(void)
+{
+    /* forward_only_cases.txt: models whose reverse passes
+     * tests/test_reverse does not check (yet); see that file. */
+    int cases = run_list("tests/ref/data/forward_cases.txt") +
+                run_list("tests/ref/data/forward_only_cases.txt");
     CHECK(cases >= 8, "only %d forward cases listed", cases);
     printf("forward parity: %d cases, %d failures\n", cases, failures);
     return failures ? 1 : 0;

@@ -1,7 +1,8 @@
-/* Flatten and Reshape: the same bytes under other dimensions. The input is
+/* Flatten, Reshape, Squeeze and Unsqueeze: the same bytes under other
+ * dimensions. The input is
  * brought to plain row-major layout (a reorder only if it was blocked) and
  * the output is a view of it: no copy. */
-#include "internal.h"
+#include "nd.h"
 
 static dmbp_status flatten_check(dmbp_model *m, dmbp_node *n)
 {
@@ -167,12 +168,84 @@ static dmbp_status view_tangent(plan_builder *b, const dmbp_node *n)
     return dmbp__reorder_step(b, x->tan, &x->md, view, &xplain);
 }
 
+/* Squeeze and Unsqueeze: axes as an attribute (before opset 13) or a
+ * constant input. Never axis 0: removing or inserting a leading axis
+ * would move the batch. */
+typedef struct squeeze_params {
+    int n;
+    int64_t axes[DMBP_MAX_DIMS];
+} squeeze_params;
+
+static dmbp_status squeeze_check(dmbp_model *m, dmbp_node *n)
+{
+    static const char *const ok[] = {"axes", NULL};
+    TRY(dmbp__attr_only(n, ok));
+    if (!dmbp__has_in(n, 0) || n->n_out != 1 || dmbp__const_in(n, 0))
+        return dmbp__node_error(n, DMBP_ERR_FORMAT, "needs a runtime input "
+                                "and one output");
+    squeeze_params *sp = dmbp__calloc(1, sizeof *sp);
+    if (!sp)
+        return DMBP_ERR_NOMEM;
+    n->priv = sp;
+    TRY(nd_axes(n, "axes", m->opset >= 13 ? 1 : -1, sp->axes, &sp->n));
+    if (sp->n <= 0)
+        return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "no axes: every "
+                                "dimension of size 1 would go, the batch "
+                                "axis too when it is 1");
+    return DMBP_OK;
+}
+
+static dmbp_status squeeze_infer(const dmbp_node *n, const dmbp_shape *in,
+                                 dmbp_shape *out)
+{
+    const squeeze_params *sp = n->priv;
+    bool mask[DMBP_MAX_DIMS];
+    TRY(nd_axes_mask(n, sp->axes, sp->n, in[0].ndim, mask));
+    out->ndim = 0;
+    for (int d = 0; d < in[0].ndim; d++) {
+        if (!mask[d]) {
+            out->dims[out->ndim++] = in[0].dims[d];
+        } else if (in[0].dims[d] != 1) {
+            return dmbp__node_error(n, DMBP_ERR_SHAPE, "axis %d has size "
+                                    "%lld, not 1", d,
+                                    (long long)in[0].dims[d]);
+        }
+    }
+    return DMBP_OK;
+}
+
+static dmbp_status unsqueeze_infer(const dmbp_node *n, const dmbp_shape *in,
+                                   dmbp_shape *out)
+{
+    const squeeze_params *sp = n->priv;
+    int r = in[0].ndim + sp->n;
+    if (r > DMBP_MAX_DIMS)
+        return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "output rank %d "
+                                "(at most %d)", r, DMBP_MAX_DIMS);
+    bool mask[DMBP_MAX_DIMS];
+    TRY(nd_axes_mask(n, sp->axes, sp->n, r, mask));
+    out->ndim = r;
+    for (int d = 0, k = 0; d < r; d++)
+        out->dims[d] = mask[d] ? 1 : in[0].dims[k++];
+    return DMBP_OK;
+}
+
 const op_entry dmbp__op_flatten = {
     .type = "Flatten", .check = flatten_check, .infer = flatten_infer,
     .plan = view_plan, .backward = view_backward, .tangent = view_tangent,
     .traits = DMBP_OP_LAYOUT};
 const op_entry dmbp__op_reshape = {
     .type = "Reshape", .check = reshape_check, .infer = reshape_infer,
+    .plan = view_plan, .backward = view_backward, .tangent = view_tangent,
+    .release = free,
+    .traits = DMBP_OP_LAYOUT};
+const op_entry dmbp__op_squeeze = {
+    .type = "Squeeze", .check = squeeze_check, .infer = squeeze_infer,
+    .plan = view_plan, .backward = view_backward, .tangent = view_tangent,
+    .release = free,
+    .traits = DMBP_OP_LAYOUT};
+const op_entry dmbp__op_unsqueeze = {
+    .type = "Unsqueeze", .check = squeeze_check, .infer = unsqueeze_infer,
     .plan = view_plan, .backward = view_backward, .tangent = view_tangent,
     .release = free,
     .traits = DMBP_OP_LAYOUT};

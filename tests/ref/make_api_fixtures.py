@@ -47,8 +47,8 @@ m = helper.make_model(tiny_graph(nodes, []),
                       opset_imports=opset() + [helper.make_opsetid("org.dmbp.test", 1)])
 onnx.save(m, os.path.join(OUT, "custom_op.onnx"))  # checker rejects unknown ops
 
-# 2. An unsupported op (Sigmoid).
-nodes = [helper.make_node("Sigmoid", ["x"], ["s"], name="sig"),
+# 2. An unsupported op (Selu).
+nodes = [helper.make_node("Selu", ["x"], ["s"], name="selu"),
          helper.make_node("GlobalAveragePool", ["s"], ["g"]),
          helper.make_node("Flatten", ["g"], ["y"])]
 save(helper.make_model(tiny_graph(nodes, []), opset_imports=opset()),

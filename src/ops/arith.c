@@ -1,0 +1,194 @@
+/* Mul, Sub and Div with NumPy broadcasting: one operand constant (a
+ * scale, an offset) or both computed (x * sigmoid(x), squeeze-excitation's
+ * per-channel scale, a normalisation's division by its deviation). Plain
+ * row-major tensors and hand-written sweeps (ops/nd.c).
+ *
+ * Reverse passes (dmbp-method.md section 1): a product of two computed
+ * tensors is not linear in the input; like autograd, its reverse passes
+ * use the local derivatives at the forward pass's operands, so
+ * d(a b) = b da + a db and d(a / b) = da / b - (a / b^2) db with a and b
+ * from the trace. A broadcast operand's gradient sums over the positions
+ * it was repeated on. */
+#include "nd.h"
+
+typedef enum arith_kind { AR_MUL, AR_SUB, AR_DIV } arith_kind;
+
+static const arith_kind kinds[] = {AR_MUL, AR_SUB, AR_DIV};
+
+static dmbp_status arith_check(dmbp_model *m, dmbp_node *n, arith_kind k)
+{
+    static const char *const ok[] = {NULL};
+    TRY(dmbp__attr_only(n, ok));
+    (void)m;
+    if (n->n_in != 2 || !dmbp__has_in(n, 0) || !dmbp__has_in(n, 1) ||
+        n->n_out != 1)
+        return dmbp__node_error(n, DMBP_ERR_FORMAT, "needs two inputs and "
+                                "one output");
+    for (int i = 0; i < 2; i++) {
+        const value *v = dmbp__const_in(n, i);
+        if (v && v->dtype != DT_FLOAT)
+            return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "input %d "
+                                    "('%s') is not float32", i, v->name);
+    }
+    if (dmbp__const_in(n, 0) && dmbp__const_in(n, 1))
+        return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "both inputs are "
+                                "constants");
+    n->priv = (void *)&kinds[k];
+    return DMBP_OK;
+}
+
+static dmbp_status mul_check(dmbp_model *m, dmbp_node *n)
+{
+    return arith_check(m, n, AR_MUL);
+}
+static dmbp_status sub_check(dmbp_model *m, dmbp_node *n)
+{
+    return arith_check(m, n, AR_SUB);
+}
+static dmbp_status div_check(dmbp_model *m, dmbp_node *n)
+{
+    return arith_check(m, n, AR_DIV);
+}
+
+static dmbp_status arith_infer(const dmbp_node *n, const dmbp_shape *in,
+                               dmbp_shape *out)
+{
+    TRY(nd_broadcast(n, &in[0], &in[1], out));
+    int64_t total;
+    if (!dmbp__numel_i64(out->dims, out->ndim, &total))
+        return dmbp__node_error(n, DMBP_ERR_SHAPE, "output too large");
+    for (int i = 0; i < 2; i++)
+        if (!dmbp__const_in(n, i))
+            TRY(nd_keep_batch(n, &in[i], out, i));
+    return DMBP_OK;
+}
+
+/* Input i as a plain memory (a constant: the plan's copy). */
+static dmbp_status operand(plan_builder *b, const dmbp_node *n, int i,
+                           dnnl_memory_t *mem)
+{
+    int v = n->in[i];
+    dnnl_memory_desc_t md;
+    if (dmbp__const_in(n, i)) {
+        TRY(dmbp__md_plain(&n->model->values[v].shape, &md));
+        return dmbp__plan_const(b, dmbp__const_f(b, v), &md, &md, mem);
+    }
+    return nd_plain_in(b, v, &md, mem);
+}
+
+static const nd_op fwd_op[] = {ND_MUL, ND_SUB, ND_DIV};
+
+static dmbp_status arith_plan(plan_builder *b, const dmbp_node *n)
+{
+    arith_kind k = *(const arith_kind *)n->priv;
+    dnnl_memory_t a, c;
+    TRY(operand(b, n, 0, &a));
+    TRY(operand(b, n, 1, &c));
+    const dmbp_shape *ys = &b->p->vals[n->out[0]].shape;
+    dnnl_memory_desc_t ymd;
+    TRY(dmbp__md_plain(ys, &ymd));
+    TRY(dmbp__plan_output(b, n->out[0], &ymd));
+    dnnl_memory_t mems[2] = {a, c};
+    return nd_add_step(b, n, ys, fwd_op[k], false, 0.f,
+                       b->p->vals[n->out[0]].mem, n->in, mems, 2);
+}
+
+static dmbp_status arith_backward(plan_builder *b, const dmbp_node *n)
+{
+    arith_kind k = *(const arith_kind *)n->priv;
+    const pvalue *y = &b->p->vals[n->out[0]];
+    dnnl_memory_t a, c;
+    TRY(operand(b, n, 0, &a));
+    TRY(operand(b, n, 1, &c));
+    for (int i = 0; i < 2; i++) {
+        if (dmbp__const_in(n, i))
+            continue;
+        int v = n->in[i];
+        const dmbp_shape *xs = &b->p->vals[v].shape;
+        dnnl_memory_desc_t xmd;
+        TRY(dmbp__md_plain(xs, &xmd));
+        dnnl_memory_t dx, g;
+        TRY(dmbp__diff_target(b, v, &xmd, &dx));
+        bool bc = !dmbp__shape_eq(xs, &y->shape);
+        if (bc)
+            TRY(dmbp__plan_scratch_mem(b, &y->md, &g));
+        else
+            g = dx;
+        /* g = dy * d(y)/d(input i), over the output's shape. */
+        int vals[3] = {n->out[0], n->in[0], n->in[1]};
+        dnnl_memory_t mems[3] = {y->diff, a, c};
+        if (k == AR_MUL) {
+            vals[1] = n->in[1 - i];
+            mems[1] = i ? a : c;
+            TRY(nd_add_step(b, n, &y->shape, ND_MUL, false, 0.f, g, vals, mems,
+                            2));
+        } else if (k == AR_SUB) {
+            TRY(nd_add_step(b, n, &y->shape, i ? ND_NEG : ND_COPY, false, 0.f, g,
+                            vals, mems, 1));
+        } else if (i == 0) {
+            vals[1] = n->in[1];
+            mems[1] = c;
+            TRY(nd_add_step(b, n, &y->shape, ND_DIV, false, 0.f, g, vals, mems,
+                            2));
+        } else {
+            /* d(a/b)/db = -y / b */
+            int v3[3] = {n->out[0], n->out[0], n->in[1]};
+            dnnl_memory_t m3[3] = {y->diff, y->mem, c};
+            TRY(nd_add_step(b, n, &y->shape, ND_NEG_MULDIV, false, 0.f, g, v3, m3,
+                            3));
+        }
+        if (bc) {
+            nd_reduce *r;
+            TRY(nd_reduce_make(&y->shape, xs, &r));
+            TRY(nd_add_reduce(b, n, r, 1.f, dx, g));
+        }
+        TRY(dmbp__diff_commit(b, v, &xmd, dx));
+    }
+    return DMBP_OK;
+}
+
+/* Tangent: the sum over computed operands of (d y / d input) * tan. */
+static dmbp_status arith_tangent(plan_builder *b, const dmbp_node *n)
+{
+    arith_kind k = *(const arith_kind *)n->priv;
+    const pvalue *y = &b->p->vals[n->out[0]];
+    dnnl_memory_t a, c;
+    TRY(operand(b, n, 0, &a));
+    TRY(operand(b, n, 1, &c));
+    bool acc = false;
+    for (int i = 0; i < 2; i++) {
+        if (dmbp__const_in(n, i))
+            continue;
+        dnnl_memory_t t;
+        TRY(nd_plain_tan(b, n->in[i], &t));
+        int vals[3] = {n->in[i], n->in[1 - i], n->in[1]};
+        dnnl_memory_t mems[3] = {t, i ? a : c, c};
+        if (k == AR_MUL) {
+            TRY(nd_add_step(b, n, &y->shape, ND_MUL, acc, 0.f, y->tan, vals, mems,
+                            2));
+        } else if (k == AR_SUB) {
+            TRY(nd_add_step(b, n, &y->shape, i ? ND_NEG : ND_COPY, acc,
+                            0.f, y->tan, vals, mems, 1));
+        } else if (i == 0) {
+            TRY(nd_add_step(b, n, &y->shape, ND_DIV, acc, 0.f, y->tan, vals, mems,
+                            2));
+        } else {
+            int v3[3] = {n->in[1], n->out[0], n->in[1]};
+            dnnl_memory_t m3[3] = {t, y->mem, c};
+            TRY(nd_add_step(b, n, &y->shape, ND_NEG_MULDIV, acc, 0.f, y->tan, v3,
+                            m3, 3));
+        }
+        acc = true;
+    }
+    return DMBP_OK;
+}
+
+#define ARITH_ENTRY(var, name, chk)                                         \
+    const op_entry var = {                                                  \
+        .type = name, .check = chk, .infer = arith_infer,                   \
+        .plan = arith_plan, .backward = arith_backward,                     \
+        .tangent = arith_tangent}
+
+ARITH_ENTRY(dmbp__op_mul, "Mul", mul_check);
+ARITH_ENTRY(dmbp__op_sub, "Sub", sub_check);
+ARITH_ENTRY(dmbp__op_div, "Div", div_check);
