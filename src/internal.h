@@ -308,6 +308,8 @@ struct dmbp_plan {
     dnnl_stream_t strm;
     pvalue *vals;               /* one per model value */
     step_list fwd, bwd, tan;    /* forward, backward and tangent passes */
+    int tan_mask_end;           /* tan.s[0 .. tan_mask_end): all the mask
+                                   gradient needs (see reverse.c)       */
     step_list *cur;             /* where new steps go while building */
     int lanes;                  /* the batch dimension of the input */
     /* Reverse passes. */
