@@ -399,6 +399,14 @@ typedef struct dmbp_explain_options {
      * samples (IG at least 2); DMBP as many images as fit in max_lanes at
      * 2 x samples lanes each (at least one image). */
     int max_lanes;
+    /* DMBP convergence stop: an image stops when its loss changed by at
+     * most tol (relative) over the last tol_window iterations,
+     * |l[i] - l[i - tol_window]| <= tol |l[i - tol_window]|; its
+     * "iterations" scalar then says how many ran and its loss curve is 0
+     * after that. tol 0 (default): always the full iterations. tol_window
+     * 0: the default, 10. */
+    float tol;
+    int tol_window;
 } dmbp_explain_options;
 
 /* Defaults as documented above (method DMBP, preset "dmbp", ImageNet's

@@ -68,7 +68,7 @@ typedef struct cli_xopts {
     bool bf16;
     dmbp_baseline baseline;
     dmbp_ig_rule ig_rule;
-    float sigma, lr, init_logit;
+    float sigma, lr, init_logit, tol;
     uint64_t seed;
     const char *layer;
     unsigned given;        /* bit per entry of the option table */

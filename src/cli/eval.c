@@ -395,6 +395,8 @@ static int explain_options(const eval_opts *e, dmbp_method m,
             o->sigma = x->sigma;
         if (e->init_logit_given)
             o->init_logit = x->init_logit;
+        if (x->tol > 0)
+            o->tol = x->tol;
     }
     for (int c = 0; c < 3; c++) {
         int s = pre->channels == 1 ? 0 : c;
@@ -414,6 +416,9 @@ static void describe_dmbp(const dmbp_explain_options *o, char *buf,
              (double)o->w_sign, (double)o->w_nuisance,
              (double)o->w_evidence, (double)o->w_sparsity,
              o->samples ? o->samples : 1);
+    size_t len = strlen(buf);
+    if (o->tol > 0 && len < cap)
+        snprintf(buf + len, cap - len, ", tol %g", (double)o->tol);
 }
 
 /* ------------------------------------------------------------------ */

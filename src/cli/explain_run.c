@@ -30,7 +30,7 @@ enum {
     XO_METHOD, XO_TARGET, XO_MAX_LANES_OPT, XO_QUIET, XO_ABS, XO_STEPS,
     XO_BASELINE, XO_IG_RULE, XO_SAMPLES, XO_SIGMA, XO_SEED, XO_OF, XO_LAYER,
     XO_ITERS, XO_LR, XO_PRESET, XO_W_COMPLETENESS, XO_W_SIGN, XO_W_NUISANCE,
-    XO_W_EVIDENCE, XO_W_SPARSITY, XO_INIT_LOGIT, XO_FPMATH, XO_COUNT
+    XO_W_EVIDENCE, XO_W_SPARSITY, XO_INIT_LOGIT, XO_FPMATH, XO_TOL, XO_COUNT
 };
 
 #define M(x) (1u << DMBP_METHOD_##x)
@@ -67,6 +67,7 @@ static const struct {
     [XO_W_EVIDENCE] = {"--w-evidence", true, M(DMBP)},
     [XO_W_SPARSITY] = {"--w-sparsity", true, M(DMBP)},
     [XO_INIT_LOGIT] = {"--init-logit", true, M(DMBP)},
+    [XO_TOL] = {"--tol", true, M(DMBP)},
 };
 
 void cli_xopts_init(cli_xopts *x)
@@ -273,6 +274,12 @@ int cli_xopts_parse(int argc, char **argv, int *i, cli_xopts *x,
             return -1;
         }
         break;
+    case XO_TOL:
+        if (!parse_float(v, &x->tol) || x->tol < 0) {
+            cli_usage_error("%s '%s': expected a finite number >= 0", a, v);
+            return -1;
+        }
+        break;
     }
     if (w >= 0) {
         if (!parse_float(v, &f) || f < 0) {
@@ -343,6 +350,8 @@ static int xopts_build(const cli_xopts *x, const dmbp_preprocess_options *pre,
         o->lr = x->lr;
     if (GIVEN(XO_INIT_LOGIT))
         o->init_logit = x->init_logit;
+    if (GIVEN(XO_TOL))
+        o->tol = x->tol;
     if (GIVEN(XO_MAX_LANES_OPT))
         o->max_lanes = x->max_lanes;
     if (GIVEN(XO_FPMATH))
