@@ -89,7 +89,8 @@ int main(int argc, char **argv)
         return EXIT_OK;
     }
     if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
-        printf("dmbp %s\n", dmbp_version());
+        printf("dmbp %s\noneDNN ISA: %s\n", dmbp_version(),
+               dmbp_backend_isa());
         return EXIT_OK;
     }
     if (!strcmp(cmd, "info"))
