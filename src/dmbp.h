@@ -292,14 +292,22 @@ dmbp_image_preprocess(const dmbp_image *in, const dmbp_preprocess_options *o,
 
 typedef struct dmbp_plan dmbp_plan;
 
-/* Arithmetic oneDNN may use inside convolutions and matrix products. */
+/* Arithmetic of convolutions and matrix products. */
 typedef enum dmbp_fpmath {
     DMBP_FPMATH_STRICT = 0, /* float32 throughout                        */
-    DMBP_FPMATH_BF16        /* inputs rounded to bfloat16 where the CPU
-                               has AVX512-BF16 or AMX (oneDNN's fpmath
-                               mode bf16; elsewhere float32), float32
-                               accumulation: faster, less exact          */
+    DMBP_FPMATH_BF16        /* convolutions (forward and backward-data),
+                               inner and matrix products read their
+                               source and weights as bfloat16 and
+                               accumulate and write float32; everything
+                               else stays float32. Needs a CPU with
+                               AVX512-BF16 or AMX (dmbp_backend_isa):
+                               elsewhere plan creation fails with
+                               DMBP_ERR_UNSUPPORTED                      */
 } dmbp_fpmath;
+
+/* The instruction set oneDNN uses on this CPU, as oneDNN names it
+ * ("avx2", "avx512_core", "avx512_core_bf16", "avx512_core_amx", ...). */
+DMBP_API const char *dmbp_backend_isa(void);
 
 typedef struct dmbp_plan_options {
     int batch;        /* images per forward call; default 1            */
@@ -485,6 +493,14 @@ typedef struct dmbp_explain_options {
      * samples (IG at least 2); DMBP as many images as fit in max_lanes at
      * 2 x samples lanes each (at least one image). */
     int max_lanes;
+    /* DMBP convergence stop: an image stops when its loss changed by at
+     * most tol (relative) over the last tol_window iterations,
+     * |l[i] - l[i - tol_window]| <= tol |l[i - tol_window]|; its
+     * "iterations" scalar then says how many ran and its loss curve is 0
+     * after that. tol 0 (default): always the full iterations. tol_window
+     * 0: the default, 10. */
+    float tol;
+    int tol_window;
 } dmbp_explain_options;
 
 /* Defaults as documented above (method DMBP, preset "dmbp", ImageNet's

@@ -133,6 +133,15 @@ static dmbp_status check_options(const dmbp_explain_options *o)
     if (o->iterations < 1)
         return dmbp_set_error(DMBP_ERR_ARG, "iterations %d: must be >= 1",
                               o->iterations);
+    if (!isfinite(o->tol))
+        return dmbp_set_error(DMBP_ERR_NONFINITE, "tol is not a finite "
+                              "number");
+    if (o->tol < 0)
+        return dmbp_set_error(DMBP_ERR_ARG, "tol %g: must be >= 0 (0: no "
+                              "convergence stop)", o->tol);
+    if (o->tol_window < 0)
+        return dmbp_set_error(DMBP_ERR_ARG, "tol_window %d: must be >= 1 "
+                              "(0: the default)", o->tol_window);
     const struct {
         const char *name;
         float v;

@@ -403,6 +403,8 @@ struct dmbp_plan {
     dnnl_stream_t strm;
     pvalue *vals;               /* one per model value */
     step_list fwd, bwd, tan;    /* forward, backward and tangent passes */
+    int tan_mask_end;           /* tan.s[0 .. tan_mask_end): all the mask
+                                   gradient needs (see reverse.c)       */
     step_list *cur;             /* where new steps go while building */
     int lanes;                  /* the batch dimension of the input */
     /* Reverse passes. */
@@ -443,6 +445,7 @@ struct dmbp_plan {
     dnnl_primitive_t outg_reorder;
     dnnl_memory_t output_plain;
     bool has_run;
+    bool bf16;                  /* DMBP_FPMATH_BF16: see dmbp__plan_in_dt */
     const float *const *over;   /* weight overrides during creation */
     bool keep_diffs;            /* keep every gradient after backward */
     /* Constants already in a primitive's layout (one copy per layout). */
@@ -596,6 +599,15 @@ dmbp_status dmbp__plan_prim(plan_builder *b, const dmbp_node *n,
 /* Append a hand-written step; data (may be NULL) is freed with the plan. */
 dmbp_status dmbp__plan_fn(plan_builder *b, const dmbp_node *n, step_fn fn,
                           void *data, const dnnl_exec_arg_t *args, int nargs);
+/* The data type in which convolutions, inner products and matrix
+ * products read their source and weights: bf16 in a plan made with
+ * DMBP_FPMATH_BF16 (their destination, and everything else, stays f32),
+ * else f32. */
+dnnl_data_type_t dmbp__plan_in_dt(plan_builder *b);
+/* md with its data type replaced (same dims and layout, strides in
+ * elements). */
+dnnl_memory_desc_t dmbp__md_dt(const dnnl_memory_desc_t *md,
+                               dnnl_data_type_t dt);
 /* Attributes every primitive gets (user scratchpad). */
 dmbp_status dmbp__plan_attr(dnnl_primitive_attr_t *attr);
 /* A float constant's data for this plan: the model's, unless the plan was

@@ -182,20 +182,54 @@ void *dmbp__mem_ptr(dnnl_memory_t mem)
     return h;
 }
 
-/* The fpmath mode of the plan being built on this thread: every
- * primitive's attributes are made by dmbp__plan_attr, which has no plan
- * at hand. */
-static _Thread_local dnnl_fpmath_mode_t building_fpmath = dnnl_fpmath_mode_strict;
+dnnl_data_type_t dmbp__plan_in_dt(plan_builder *b)
+{
+    return b->p->bf16 ? dnnl_bf16 : dnnl_f32;
+}
+
+dnnl_memory_desc_t dmbp__md_dt(const dnnl_memory_desc_t *md,
+                               dnnl_data_type_t dt)
+{
+    dnnl_memory_desc_t r = *md;
+    r.data_type = dt;
+    return r;
+}
+
+/* bf16 plans need oneDNN's bf16 kernels: with bf16 memory descriptors
+ * oneDNN 2.6 would otherwise run reference code orders of magnitude
+ * slower (and oneDNN's fpmath attribute alone changes nothing: it keeps
+ * its f32 kernels). */
+static dmbp_status check_bf16_isa(void)
+{
+    dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+    if ((isa & dnnl_cpu_isa_avx512_core_bf16) ==
+        dnnl_cpu_isa_avx512_core_bf16)
+        return DMBP_OK;
+    return dmbp_set_error(DMBP_ERR_UNSUPPORTED, "fpmath bf16 needs a CPU "
+                          "with AVX512-BF16 or AMX; oneDNN reports ISA %s "
+                          "here (use fpmath strict)", dmbp_backend_isa());
+}
+
+const char *dmbp_backend_isa(void)
+{
+    switch (dnnl_get_effective_cpu_isa()) {
+    case dnnl_cpu_isa_sse41: return "sse41";
+    case dnnl_cpu_isa_avx: return "avx";
+    case dnnl_cpu_isa_avx2: return "avx2";
+    case dnnl_cpu_isa_avx512_mic: return "avx512_mic";
+    case dnnl_cpu_isa_avx512_mic_4ops: return "avx512_mic_4ops";
+    case dnnl_cpu_isa_avx512_core: return "avx512_core";
+    case dnnl_cpu_isa_avx512_core_vnni: return "avx512_core_vnni";
+    case dnnl_cpu_isa_avx512_core_bf16: return "avx512_core_bf16";
+    case dnnl_cpu_isa_avx512_core_amx: return "avx512_core_amx";
+    case dnnl_cpu_isa_avx2_vnni: return "avx2_vnni";
+    default: return "unknown";
+    }
+}
 
 dmbp_status dmbp__plan_attr(dnnl_primitive_attr_t *attr)
 {
     DNNL_TRY(dnnl_primitive_attr_create(attr));
-    if (building_fpmath != dnnl_fpmath_mode_strict &&
-        dnnl_primitive_attr_set_fpmath_mode(*attr, building_fpmath) !=
-            dnnl_success) {
-        dnnl_primitive_attr_destroy(*attr);
-        return dmbp_set_error(DMBP_ERR_BACKEND, "oneDNN: fpmath mode");
-    }
     /* One scratchpad for the whole plan instead of one per primitive. */
     dnnl_status_t s = dnnl_primitive_attr_set_scratchpad_mode(
         *attr, dnnl_scratchpad_mode_user);
@@ -889,10 +923,10 @@ dmbp_status dmbp__plan_create_with(const dmbp_model *m,
         return dmbp_set_error(DMBP_ERR_ARG, "unknown fpmath mode %d",
                               o->fpmath);
     }
-    building_fpmath = o->fpmath == DMBP_FPMATH_BF16 ? dnnl_fpmath_mode_bf16
-                                                    : dnnl_fpmath_mode_strict;
-    dmbp_status st = build(p, o);
-    building_fpmath = dnnl_fpmath_mode_strict;
+    p->bf16 = o->fpmath == DMBP_FPMATH_BF16;
+    dmbp_status st = p->bf16 ? check_bf16_isa() : DMBP_OK;
+    if (!st)
+        st = build(p, o);
     p->over = NULL; /* weights were copied into the plan's layouts */
     if (st) {
         dmbp_plan_free(p);

@@ -433,13 +433,29 @@ dmbp_status dmbp__reverse_build(dmbp_plan *p)
                                   "'%s' receives no gradient",
                                   m->values[v].name);
 
-    /* Tangent: the nodes in forward order from the input's tan. */
+    /* Tangent: the nodes in forward order from the input's tan.
+     *
+     * The mask gradient needs only the prefix of this list that ends with
+     * the last mask layer's steps (tan_mask_end). Proof: mask_grad is
+     * written only by the mask-tangent steps (mask_tangent_fn), and such a
+     * step of layer k reads only diff of k's output (fixed by the backward
+     * pass before the tangent pass starts), tan of k's output (written by
+     * k's own tangent steps, which precede it) and the masks. The tangent
+     * steps of a node write only tan of its outputs (and temporaries), and
+     * are built in forward (topological) order, so a step after the last
+     * mask-tangent step belongs to a node that comes after every mask layer
+     * and writes nothing any mask-tangent step reads. Skipping them leaves
+     * every mask gradient bit for bit the same; only the tangent at the
+     * logits (dmbp_plan_tangent's output) needs the whole list. */
     p->cur = &p->tan;
+    p->tan_mask_end = 0;
     for (int i = 0; i < m->n_nodes; i++) {
         const dmbp_node *n = &m->nodes[i];
         if (n->dead || !p->vals[n->out[0]].relevant)
             continue;
         TRY(n->op->tangent(&b, n));
+        if (dmbp__mask_of(p, n))
+            p->tan_mask_end = p->tan.n;
     }
     {
         dnnl_memory_desc_t pmd;
@@ -549,7 +565,9 @@ dmbp_status dmbp_plan_backward(dmbp_plan *p, const float *seed,
     return DMBP_OK;
 }
 
-static dmbp_status run_tangent(dmbp_plan *p, const float *v)
+/* whole: the full tangent pass (its output at the logits is wanted);
+ * else only the prefix that the mask gradient depends on. */
+static dmbp_status run_tangent(dmbp_plan *p, const float *v, bool whole)
 {
     const dmbp_model *m = p->m;
     int64_t n = dmbp_shape_numel(&p->vals[m->input].shape);
@@ -560,7 +578,10 @@ static dmbp_status run_tangent(dmbp_plan *p, const float *v)
     memcpy(value_ptr(p->vals[m->input].tan), v, (size_t)n * sizeof(float));
     memset(p->mask_grad, 0,
            (size_t)p->lanes * (size_t)p->n_masks * sizeof(float));
-    return dmbp__run_steps(p, &p->tan);
+    if (whole)
+        return dmbp__run_steps(p, &p->tan);
+    step_list prefix = {p->tan_mask_end, p->tan_mask_end, p->tan.s};
+    return dmbp__run_steps(p, &prefix);
 }
 
 dmbp_status dmbp_plan_tangent(dmbp_plan *p, const float *v,
@@ -574,7 +595,7 @@ dmbp_status dmbp_plan_tangent(dmbp_plan *p, const float *v,
         p->kept_valid = false;
     }
     TRY(set_masks(p, masks));
-    TRY(run_tangent(p, v));
+    TRY(run_tangent(p, v, true));
     if (out) {
         int64_t k = dmbp_shape_numel(&p->vals[p->m->logits].shape);
         memcpy(out, value_ptr(p->tan_out_plain), (size_t)k * sizeof(float));
@@ -592,7 +613,7 @@ dmbp_status dmbp_plan_mask_grad(dmbp_plan *p, const float *v, float *grad)
         return dmbp_set_error(DMBP_ERR_ARG, "dmbp_plan_mask_grad: run "
                               "dmbp_plan_backward (after the forward pass, "
                               "with the masks to differentiate) first");
-    TRY(run_tangent(p, v));
+    TRY(run_tangent(p, v, false));
     memcpy(grad, p->mask_grad,
            (size_t)p->lanes * (size_t)p->n_masks * sizeof(float));
     return DMBP_OK;

@@ -86,6 +86,8 @@ refused 2 "--method 'nope'" "--method nope" -- explain "$VGG" "$PNG" --method no
 refused 2 "nope" "--layer nope" -- explain "$VGG" "$PNG" --method gradcam --layer nope -o "$OUT/x"
 refused 2 "--steps" "--steps 0" -- explain "$VGG" "$PNG" --method ig --steps 0 -o "$OUT/x"
 refused 2 "--iters" "--iters 0" -- explain "$VGG" "$PNG" --iters 0 -o "$OUT/x"
+refused 2 "--tol" "--tol -1" -- explain "$VGG" "$PNG" --tol -1 -o "$OUT/x"
+refused 2 "--tol applies only" "--tol without dmbp" -- explain "$VGG" "$PNG" --method gxi --tol 0.1 -o "$OUT/x"
 refused 2 "--w-sign" "--w-sign nan" -- explain "$VGG" "$PNG" --w-sign nan -o "$OUT/x"
 refused 2 "--w-sparsity" "--w-sparsity -1" -- explain "$VGG" "$PNG" --w-sparsity -1 -o "$OUT/x"
 refused 2 "--preset 'nope'" "--preset nope" -- explain "$VGG" "$PNG" --preset nope -o "$OUT/x"

@@ -11,6 +11,7 @@
 #include <dmbp.h>
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,6 +175,78 @@ static int stop_after(void *user, int first, int n, int it, int iters,
     return it >= *(int *)user;
 }
 
+/* The convergence stop (options tol, tol_window), two images batched:
+ *  - each stops exactly where the rule first holds on its own loss curve
+ *    (checked here from the curve, by hand);
+ *  - the maps equal, bit for bit, a run of that many iterations without
+ *    the stop (a stopped image's masks are where its last loss was
+ *    measured);
+ *  - a batched image stops where it stops alone (lanes are independent). */
+#define TOL_TEST 0.01f
+#define TOL_WINDOW_TEST 5
+static void convergence_stop(const dmbp_model *m, const float *two,
+                             const dmbp_image *a)
+{
+    dmbp_explain_options o;
+    dmbp_explain_options_init(&o);
+    o.tol = TOL_TEST;
+    o.tol_window = TOL_WINDOW_TEST;
+    dmbp_result *r = NULL, *full = NULL, *alone = NULL;
+    CHECK(!dmbp_explain(m, two, 2, a->channels, a->height, a->width, NULL,
+                        &o, &r), "tol: %s", dmbp_last_error());
+    if (!r)
+        return;
+    size_t per = (size_t)a->channels * a->height * a->width;
+    int iters_max = dmbp_result_num_iterations(r);
+    for (int i = 0; i < 2; i++) {
+        int used = (int)dmbp_result_scalar(r, i, scalar_index(r, "iterations"));
+        CHECK(used >= TOL_WINDOW_TEST && used < iters_max,
+              "image %d: tol %g stopped after %d of %d iterations", i,
+              (double)TOL_TEST, used, iters_max);
+        if (used < TOL_WINDOW_TEST || used >= iters_max)
+            continue;
+        const float *c = dmbp_result_loss_curve(r, i);
+        for (int k = TOL_WINDOW_TEST; k <= used; k++) {
+            bool met = fabs((double)c[k] - c[k - TOL_WINDOW_TEST]) <=
+                       TOL_TEST * fabs((double)c[k - TOL_WINDOW_TEST]);
+            CHECK(met == (k == used), "image %d: rule %s at iteration %d "
+                  "(stopped at %d)", i, met ? "met" : "not met", k, used);
+        }
+        for (int k = used + 1; k < iters_max; k++)
+            CHECK(c[k] == 0, "image %d: loss after the stop", i);
+        dmbp_explain_options f;
+        dmbp_explain_options_init(&f);
+        f.iterations = used;
+        f.max_lanes = 2;
+        CHECK(!dmbp_explain(m, two + i * per, 1, a->channels, a->height,
+                            a->width, NULL, &f, &full), "%s",
+              dmbp_last_error());
+        o.max_lanes = 2;
+        CHECK(!dmbp_explain(m, two + i * per, 1, a->channels, a->height,
+                            a->width, NULL, &o, &alone), "%s",
+              dmbp_last_error());
+        if (full && alone) {
+            dmbp_shape s = dmbp_result_array_shape(r);
+            size_t n = (size_t)dmbp_shape_numel(&s);
+            for (int k = 0; k < dmbp_result_num_arrays(r); k++)
+                CHECK(!memcmp(dmbp_result_array(r, i, k),
+                              dmbp_result_array(full, 0, k),
+                              n * sizeof(float)),
+                      "image %d array %d: stopped run differs from %d "
+                      "iterations", i, k, used);
+            CHECK(dmbp_result_scalar(alone, 0, scalar_index(r, "iterations"))
+                      == used, "image %d alone stops elsewhere", i);
+        }
+        dmbp_result_free(full);
+        dmbp_result_free(alone);
+        full = alone = NULL;
+        dmbp_explain_options_init(&o);
+        o.tol = TOL_TEST;
+        o.tol_window = TOL_WINDOW_TEST;
+    }
+    dmbp_result_free(r);
+}
+
 static void properties(void)
 {
     dmbp_model *m;
@@ -255,7 +328,21 @@ static void properties(void)
               scalar(r, "iterations"));
     dmbp_result_free(r);
 
+    convergence_stop(m, two, &a);
+
     /* Bad options. */
+    dmbp_explain_options_init(&o);
+    o.tol = -0.5f;
+    CHECK(dmbp_explain(m, a.data, 1, 1, 28, 28, NULL, &o, &r) == DMBP_ERR_ARG
+          && strstr(dmbp_last_error(), "tol"), "negative tol");
+    o.tol = NAN;
+    CHECK(dmbp_explain(m, a.data, 1, 1, 28, 28, NULL, &o, &r) ==
+              DMBP_ERR_NONFINITE && strstr(dmbp_last_error(), "tol"),
+          "NaN tol");
+    dmbp_explain_options_init(&o);
+    o.tol_window = -1;
+    CHECK(dmbp_explain(m, a.data, 1, 1, 28, 28, NULL, &o, &r) == DMBP_ERR_ARG
+          && strstr(dmbp_last_error(), "tol_window"), "negative tol_window");
     dmbp_explain_options_init(&o);
     o.iterations = -1;
     CHECK(dmbp_explain(m, a.data, 1, 1, 28, 28, NULL, &o, &r) == DMBP_ERR_ARG

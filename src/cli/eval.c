@@ -257,6 +257,9 @@ static void describe_dmbp(const dmbp_explain_options *o, char *buf,
              (double)o->w_sign, (double)o->w_nuisance,
              (double)o->w_evidence, (double)o->w_sparsity,
              o->samples ? o->samples : 1);
+    size_t len = strlen(buf);
+    if (o->tol > 0 && len < cap)
+        snprintf(buf + len, cap - len, ", tol %g", (double)o->tol);
 }
 
 /* ------------------------------------------------------------------ */

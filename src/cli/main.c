@@ -67,7 +67,8 @@ static int run(int argc, char **argv)
         return EXIT_OK;
     }
     if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
-        printf("dmbp %s\n", dmbp_version());
+        printf("dmbp %s\noneDNN ISA: %s\n", dmbp_version(),
+               dmbp_backend_isa());
         return EXIT_OK;
     }
     if (!strcmp(cmd, "explain") || !strcmp(cmd, "masks") ||

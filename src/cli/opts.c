@@ -489,6 +489,8 @@ int cli_explain_options(const cli_flags *f, dmbp_method m,
         if (st)
             return cli_fail(st);
     }
+    if (APPLIES(TOL))
+        o->tol = f->tol;
     if (APPLIES(W_COMPLETENESS))
         o->w_completeness = f->w_completeness;
     if (APPLIES(W_SIGN))

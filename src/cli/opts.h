@@ -67,6 +67,10 @@ typedef float cli_float3[3];
       CMD_ALL, 0, "FILE",                                                    \
       "load an operator plugin (a shared object exporting "                 \
       "dmbp_plugin_register); repeatable")                                   \
+    X(TOL, "tol", 0, K_FLOAT_NONNEG, float, tol, 0, 0, NULL, CMD_ATTR,       \
+      MB(DMBP), "X",                                                         \
+      "stop when the loss changed by less than X (relative) over a window " \
+      "of iterations (0: run them all)")                                     \
     X(MAX_MEMORY, "max-memory", 0, K_NAME, const char *, max_memory, 0, 0,  \
       NULL, CMD_RUN, 0, "SIZE",                                              \
       "memory budget of each plan, e.g. 4G (default: half the physical "    \

@@ -14,6 +14,9 @@
 #define ADAM_BETA1 0.9
 #define ADAM_BETA2 0.999
 #define ADAM_EPS 1e-8
+/* Convergence stop (options tol, tol_window): iterations compared when
+ * tol_window is 0. */
+#define DEFAULT_TOL_WINDOW 10
 
 static const char *const array_names[] = {"w_pos", "w_neg", "a_pos", "a_neg",
                                           "nuisance"};
@@ -51,6 +54,8 @@ typedef struct dmbp_run {
     float *mgrad;      /* lanes x nm */
     double *theta, *am, *av; /* imgs x 2 x nm: logits, Adam moments */
     double *F, *S;     /* per copy: sum A1, sum |A1| */
+    int *iters;        /* per image: Adam steps taken */
+    bool *done;        /* per image: converged (options tol), frozen */
 } dmbp_run;
 
 static float sigmoid(double t)
@@ -147,7 +152,7 @@ static void adam_step(dmbp_run *r, int step)
     double bc1 = 1 - pow(ADAM_BETA1, step), bc2 = 1 - pow(ADAM_BETA2, step);
     double sp_grad = o->w_sparsity / (double)r->nm;
     for (int j = 0; j < r->imgs; j++)
-        for (int s = 0; s < 2; s++) {
+        for (int s = 0; s < 2 && !r->done[j]; s++) {
             size_t base = ((size_t)j * 2 + s) * r->nm;
             for (int64_t q = 0; q < r->nm; q++) {
                 double g = sp_grad;
@@ -171,7 +176,7 @@ static dmbp_status backward_all(dmbp_run *r, const float *masks, float *out)
 }
 
 static void write_outputs(dmbp_run *r, int j0, dmbp_result *res,
-                          const terms *t, int iters, double seconds)
+                          const terms *t, double seconds)
 {
     for (int j = 0; j < r->imgs; j++) {
         int img = j0 + j;
@@ -216,7 +221,7 @@ static void write_outputs(dmbp_run *r, int j0, dmbp_result *res,
         sc[S_NUIS] = t[j].nuis;
         sc[S_EVID] = t[j].evid;
         sc[S_SPARS] = t[j].spars;
-        sc[S_ITERS] = iters;
+        sc[S_ITERS] = r->iters[j];
         sc[S_SECONDS] = seconds;
         for (int s = 0; s < 2; s++) {
             float *dst = res->masks + ((size_t)img * 2 + s) * r->nm;
@@ -291,30 +296,55 @@ static dmbp_status run_chunk(dmbp_run *r, int j0, dmbp_result *res)
         r->am[q] = r->av[q] = 0;
     }
     terms t[r->imgs];
-    int it;
-    for (it = 0; it < o->iterations; it++) {
+    int tol_window = o->tol_window > 0 ? o->tol_window : DEFAULT_TOL_WINDOW;
+    for (int j = 0; j < r->imgs; j++) {
+        r->iters[j] = 0;
+        r->done[j] = false;
+    }
+    for (int it = 0; it < o->iterations; it++) {
         set_masks(r);
         TRY(backward_all(r, r->mvals, r->w));
         double mean = 0;
+        int active = 0;
         for (int j = 0; j < r->imgs; j++) {
+            if (r->done[j])
+                continue;
             t[j] = loss_of(r, j, true);
+            const float *curve = res->loss + (size_t)(j0 + j) * res->n_iters;
             res->loss[(size_t)(j0 + j) * res->n_iters + it] = (float)t[j].loss;
-            mean += t[j].loss / r->imgs;
+            mean += t[j].loss;
+            /* Converged: this image's masks stay where this loss was
+             * measured (no step), as if it had run `it` iterations alone:
+             * lanes do not interact, so other images are unaffected. */
+            if (o->tol > 0 && it >= tol_window &&
+                fabs(t[j].loss - curve[it - tol_window]) <=
+                    o->tol * fabs(curve[it - tol_window])) {
+                r->done[j] = true;
+                continue;
+            }
+            active++;
         }
+        mean /= r->imgs;
+        if (!active)
+            break;
+        /* Frozen images' lanes still run (they share the plan's passes);
+         * their V is what loss_of left there last, and their gradient is
+         * not used. */
         TRY(dmbp_plan_mask_grad(r->p, r->v, r->mgrad));
         adam_step(r, it + 1);
+        for (int j = 0; j < r->imgs; j++)
+            if (!r->done[j])
+                r->iters[j] = it + 1;
         if (o->progress && o->progress(o->progress_user, j0, r->imgs, it + 1,
-                                       o->iterations, mean)) {
-            it++;
+                                       o->iterations, mean))
             break;
-        }
     }
     /* The result at the final logits. */
     set_masks(r);
     TRY(backward_all(r, r->mvals, r->w));
     for (int j = 0; j < r->imgs; j++)
         t[j] = loss_of(r, j, false);
-    write_outputs(r, j0, res, t, it, now() - t0);
+    write_outputs(r, j0, res, t, now() - t0);
     return DMBP_OK;
 }
 
@@ -333,6 +363,8 @@ static void run_free(dmbp_run *r)
     free(r->av);
     free(r->F);
     free(r->S);
+    free(r->iters);
+    free(r->done);
     memset(r, 0, sizeof *r);
 }
 
@@ -365,8 +397,11 @@ static dmbp_status run_alloc(dmbp_run *r, const dmbp_explain_ctx *c, int K,
     r->av = dmbp__malloc((size_t)imgs * 2 * M * sizeof(double));
     r->F = dmbp__malloc((size_t)imgs * K * sizeof(double));
     r->S = dmbp__malloc((size_t)imgs * K * sizeof(double));
+    r->iters = dmbp__calloc((size_t)imgs, sizeof(int));
+    r->done = dmbp__calloc((size_t)imgs, sizeof(bool));
     if (!r->in || !r->seed || !r->w1 || !r->w || !r->v || !r->mvals ||
-        !r->mgrad || !r->theta || !r->am || !r->av || !r->F || !r->S)
+        !r->mgrad || !r->theta || !r->am || !r->av || !r->F || !r->S ||
+        !r->iters || !r->done)
         return DMBP_ERR_NOMEM;
     return DMBP_OK;
 }

@@ -101,6 +101,10 @@ static dmbp_status conv_plan(plan_builder *b, const dmbp_node *n)
     TRY(dmbp__md_any(&ws, &w_any));
     TRY(dmbp__md_plain(&ws, &w_plain));
     TRY(dmbp__md_any(ys, &dst_any));
+    /* bf16 plans: source and weights in bf16 (the source reordered by
+     * dmbp__plan_input_as), destination and bias f32. */
+    src_any = dmbp__md_dt(&src_any, dmbp__plan_in_dt(b));
+    w_any = dmbp__md_dt(&w_any, dmbp__plan_in_dt(b));
     bool has_bias = dmbp__has_in(n, 2);
     if (has_bias)
         TRY(dmbp__md_plain(&m->values[n->in[2]].shape, &bias_md));
@@ -204,19 +208,25 @@ static dmbp_status conv_backward(plan_builder *b, const dmbp_node *n)
     TRY(dmbp__md_any(&ws, &w_any));
     TRY(dmbp__md_plain(&ws, &w_plain));
     TRY(dmbp__md_any(&y->shape, &y_any));
+    /* bf16 plans: weights and the arriving signal in bf16, the gradient
+     * written in f32. */
+    dnnl_data_type_t in_dt = dmbp__plan_in_dt(b);
+    w_any = dmbp__md_dt(&w_any, in_dt);
     dnnl_primitive_desc_t pd = NULL;
     dmbp_status st = DMBP_OK;
     /* First in the forward pass's layouts, so that the signal flows with
      * no reorder; then in whatever oneDNN prefers. */
     for (int attempt = 0; attempt < 2 && !pd; attempt++) {
         const dnnl_memory_desc_t *xm = attempt ? &x_any : &x->md;
-        const dnnl_memory_desc_t *ym = attempt ? &y_any : &y->md;
+        dnnl_memory_desc_t ym = dmbp__md_dt(attempt ? &y_any : &y->md,
+                                            in_dt);
+        dnnl_memory_desc_t xm_in = dmbp__md_dt(xm, in_dt);
         dnnl_convolution_desc_t fd, bd;
         DNNL_TRY(dnnl_dilated_convolution_forward_desc_init(
-            &fd, dnnl_forward_training, dnnl_convolution_direct, xm, &w_any,
-            NULL, ym, strides, dil, pl, pr));
+            &fd, dnnl_forward_training, dnnl_convolution_direct, &xm_in,
+            &w_any, NULL, &ym, strides, dil, pl, pr));
         DNNL_TRY(dnnl_dilated_convolution_backward_data_desc_init(
-            &bd, dnnl_convolution_direct, xm, &w_any, ym, strides, dil, pl,
+            &bd, dnnl_convolution_direct, xm, &w_any, &ym, strides, dil, pl,
             pr));
         dnnl_primitive_attr_t attr;
         TRY(dmbp__plan_attr(&attr));
@@ -289,6 +299,8 @@ static dmbp_status conv_tangent(plan_builder *b, const dmbp_node *n)
     TRY(dmbp__md_any(&x->shape, &x_any));
     TRY(dmbp__md_any(&ws, &w_any));
     TRY(dmbp__md_plain(&ws, &w_plain));
+    x_any = dmbp__md_dt(&x_any, dmbp__plan_in_dt(b));
+    w_any = dmbp__md_dt(&w_any, dmbp__plan_in_dt(b));
     dnnl_convolution_desc_t fd;
     /* The output in the forward layout, so the mask sweep reads diff and
      * tan alike. */

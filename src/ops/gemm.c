@@ -223,6 +223,9 @@ static dmbp_status gemm_plan(plan_builder *b, const dmbp_node *n)
         st = dmbp__md_plain(&cs, &c_md);
     if (!st)
         st = dmbp__md_plain(ys, &y_md);
+    /* bf16 plans: A and the weights in bf16, bias and output f32. */
+    a_md = dmbp__md_dt(&a_md, dmbp__plan_in_dt(b));
+    w_any = dmbp__md_dt(&w_any, dmbp__plan_in_dt(b));
     dnnl_matmul_desc_t md;
     if (!st && dnnl_matmul_desc_init(&md, &a_md, &w_any,
                                      g->matmul ? NULL : &c_md, &y_md))
@@ -313,8 +316,12 @@ static dmbp_status matmul_step(plan_builder *b, const dmbp_node *n,
     TRY(dmbp__md_plain(&ws, &w_plain));
     TRY(dmbp__md_any(&ws, &w_any));
     TRY(dmbp__md_plain(&ds, &d_md));
+    /* bf16 plans: the source converted to bf16 first, weights bf16. */
+    dnnl_memory_desc_t s_in = dmbp__md_dt(&s_md, dmbp__plan_in_dt(b));
+    w_any = dmbp__md_dt(&w_any, dmbp__plan_in_dt(b));
+    TRY(dmbp__to_layout(b, src, &s_md, &s_in, &src));
     dnnl_matmul_desc_t md;
-    DNNL_TRY(dnnl_matmul_desc_init(&md, &s_md, &w_any, NULL, &d_md));
+    DNNL_TRY(dnnl_matmul_desc_init(&md, &s_in, &w_any, NULL, &d_md));
     dnnl_primitive_attr_t attr;
     TRY(dmbp__plan_attr(&attr));
     dnnl_primitive_desc_t pd;

@@ -1,0 +1,186 @@
+/* fpmath bf16 (convolutions, inner and matrix products reading bf16
+ * source and weights, f32 accumulation) against float32:
+ *  - on a CPU without a bf16 ISA, plan creation is refused with
+ *    DMBP_ERR_UNSUPPORTED and a message naming oneDNN's ISA (then the
+ *    accuracy part is skipped: exit 77 when nothing else ran);
+ *  - with one, DMBP at its defaults (200 iterations) on both shipped models
+ *    and four samples each: the same top-1 class, A+, A- and both mask sets
+ *    with Pearson >= MIN_PEARSON against float32, and
+ *    |F - F_f32| <= BF16_F_RTOL (|F+| + |F-| + |Fn|).
+ * Thresholds, honestly: issue #13 asks for Pearson >= 0.99. Measured on
+ * all ten samples of both models (docs/performance.md) bf16 reaches it
+ * for A+ and A- on 8 of 10 fmnist_resnet images and 4 of 10 fmnist_vgg
+ * ones (lowest: 0.983 and 0.939, m- of VGG's last layers drifting over
+ * 200 Adam steps), so 0.99 is NOT what bf16 delivers here and is not
+ * tested. The bounds below are regression floors set after that
+ * measurement, at about twice the worst deviation seen (1 - 0.939; F off
+ * by at most 0.048 of |F+| + |F-| + |Fn|): they catch a broken bf16 path
+ * (wrong layouts, missing conversion), not the size of bf16's error.
+ * F is compared on the scale of its parts because F itself is a sum with
+ * cancellation (|F - F_f32| / |F| reaches 1.0 on fmnist_resnet's
+ * t-shirt, where F is small). */
+#include "check.h"
+#include "npy.h"
+
+#include <dmbp.h>
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MIN_PEARSON 0.88
+#define BF16_F_RTOL 0.1
+#define TEST_SKIP 77
+
+static double pearson(const float *a, const float *b, int64_t n)
+{
+    double ma = 0, mb = 0;
+    for (int64_t i = 0; i < n; i++) {
+        ma += a[i];
+        mb += b[i];
+    }
+    ma /= n;
+    mb /= n;
+    double sab = 0, saa = 0, sbb = 0;
+    for (int64_t i = 0; i < n; i++) {
+        sab += (a[i] - ma) * (b[i] - mb);
+        saa += (a[i] - ma) * (a[i] - ma);
+        sbb += (b[i] - mb) * (b[i] - mb);
+    }
+    if (saa == 0 && sbb == 0)
+        return 1;
+    return sab / sqrt(saa * sbb);
+}
+
+static int scalar_index(const dmbp_result *r, const char *name)
+{
+    for (int k = 0; k < dmbp_result_num_scalars(r); k++)
+        if (!strcmp(dmbp_result_scalar_name(r, k), name))
+            return k;
+    return -1;
+}
+
+static const char *const samples[] = {"bag", "coat", "sandal", "trouser"};
+#define N_SAMPLES 4
+
+static void compare(const char *model)
+{
+    dmbp_model *m;
+    if (dmbp_model_load(test_path(model), &m)) {
+        CHECK(0, "%s", dmbp_last_error());
+        return;
+    }
+    dmbp_preprocess_options pre;
+    CHECK(!dmbp_model_preprocess_defaults(m, &pre), "%s", dmbp_last_error());
+    float *x = NULL;
+    size_t per = 0;
+    int c = 0, h = 0, w = 0;
+    for (int i = 0; i < N_SAMPLES; i++) {
+        char rel[256];
+        snprintf(rel, sizeof rel, "models/samples/%s.png", samples[i]);
+        dmbp_image img, t;
+        if (dmbp_image_load_png(test_path(rel), &img) ||
+            dmbp_image_preprocess(&img, &pre, &t)) {
+            CHECK(0, "%s: %s", rel, dmbp_last_error());
+            dmbp_model_free(m);
+            free(x);
+            return;
+        }
+        dmbp_image_free(&img);
+        if (!x) {
+            c = t.channels;
+            h = t.height;
+            w = t.width;
+            per = (size_t)c * h * w;
+            x = malloc(N_SAMPLES * per * sizeof *x);
+        }
+        memcpy(x + i * per, t.data, per * sizeof *x);
+        dmbp_image_free(&t);
+    }
+    dmbp_explain_options o;
+    dmbp_explain_options_init(&o);
+    dmbp_result *r32 = NULL, *r16 = NULL;
+    CHECK(!dmbp_explain(m, x, N_SAMPLES, c, h, w, NULL, &o, &r32), "%s f32: %s",
+          model, dmbp_last_error());
+    o.fpmath = DMBP_FPMATH_BF16;
+    CHECK(!dmbp_explain(m, x, N_SAMPLES, c, h, w, NULL, &o, &r16),
+          "%s bf16: %s", model, dmbp_last_error());
+    if (r32 && r16) {
+        dmbp_shape s = dmbp_result_array_shape(r32);
+        int64_t n = dmbp_shape_numel(&s), nm = dmbp_result_num_masks(r32);
+        int kf = scalar_index(r32, "F");
+        for (int i = 0; i < N_SAMPLES; i++) {
+            double pa = pearson(dmbp_result_array(r32, i, 2),
+                                dmbp_result_array(r16, i, 2), n);
+            double pn = pearson(dmbp_result_array(r32, i, 3),
+                                dmbp_result_array(r16, i, 3), n);
+            double mp = pearson(dmbp_result_masks(r32, i, 0),
+                                dmbp_result_masks(r16, i, 0), nm);
+            double mn = pearson(dmbp_result_masks(r32, i, 1),
+                                dmbp_result_masks(r16, i, 1), nm);
+            double F = dmbp_result_scalar(r32, i, kf);
+            double F16 = dmbp_result_scalar(r16, i, kf);
+            double parts =
+                fabs(dmbp_result_scalar(r32, i, scalar_index(r32, "F_pos"))) +
+                fabs(dmbp_result_scalar(r32, i, scalar_index(r32, "F_neg"))) +
+                fabs(dmbp_result_scalar(r32, i,
+                                        scalar_index(r32, "F_nuisance")));
+            double rel = fabs(F16 - F) / parts;
+            printf("%s %-8s top-1 %d/%d  Pearson A+ %.5f A- %.5f m+ %.5f "
+                   "m- %.5f  |F-F32|/parts %.2e\n", model, samples[i],
+                   dmbp_result_target(r32, i), dmbp_result_target(r16, i),
+                   pa, pn, mp, mn, rel);
+            CHECK(dmbp_result_target(r32, i) == dmbp_result_target(r16, i),
+                  "%s %s: top-1 %d (f32) vs %d (bf16)", model, samples[i],
+                  dmbp_result_target(r32, i), dmbp_result_target(r16, i));
+            CHECK(pa >= MIN_PEARSON && pn >= MIN_PEARSON,
+                  "%s %s: A+ Pearson %.5f, A- %.5f", model, samples[i], pa,
+                  pn);
+            CHECK(mp >= MIN_PEARSON && mn >= MIN_PEARSON,
+                  "%s %s: m+ Pearson %.5f, m- %.5f", model, samples[i], mp,
+                  mn);
+            CHECK(rel <= BF16_F_RTOL, "%s %s: F %.6g (f32) vs %.6g (bf16)",
+                  model, samples[i], F, F16);
+        }
+    }
+    dmbp_result_free(r32);
+    dmbp_result_free(r16);
+    free(x);
+    dmbp_model_free(m);
+}
+
+int main(void)
+{
+    const char *isa = dmbp_backend_isa();
+    CHECK(isa && *isa, "no ISA name");
+    dmbp_model *m;
+    if (dmbp_model_load(test_path("models/fmnist_vgg.onnx"), &m)) {
+        CHECK(0, "%s", dmbp_last_error());
+        return 1;
+    }
+    dmbp_plan_options po;
+    dmbp_plan_options_init(&po);
+    po.fpmath = DMBP_FPMATH_BF16;
+    po.reverse = 1;
+    dmbp_plan *p = NULL;
+    dmbp_status st = dmbp_plan_create(m, &po, &p);
+    bool has_bf16 = st == DMBP_OK;
+    if (!has_bf16)
+        CHECK(st == DMBP_ERR_UNSUPPORTED &&
+                  strstr(dmbp_last_error(), isa) &&
+                  strstr(dmbp_last_error(), "bf16"),
+              "bf16 refused with status %d: %s", (int)st, dmbp_last_error());
+    dmbp_plan_free(p);
+    dmbp_model_free(m);
+    if (!has_bf16) {
+        printf("bf16: oneDNN ISA %s has no bf16 kernels: refusal checked, "
+               "accuracy skipped\n", isa);
+        return failures ? 1 : TEST_SKIP;
+    }
+    compare("models/fmnist_resnet.onnx");
+    compare("models/fmnist_vgg.onnx");
+    printf("bf16 (ISA %s): %d failures\n", isa, failures);
+    return failures ? 1 : 0;
+}
