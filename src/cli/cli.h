@@ -132,8 +132,6 @@ int cli_list_dir(const char *dir, cli_names *out);
  * input, at most once), anything else is a file. Message printed and exit
  * status returned on failure; free out with cli_names_free either way. */
 int cli_expand_images(const char *const *args, int n, cli_names *out);
-/* Load one image: a file, or "-" for standard input (read whole once). */
-dmbp_status cli_load_image(const char *path, dmbp_image *out);
 /* Basename of path without a final .png/.jpg/.jpeg (any case), "stdin"
  * for "-"; malloc'ed. */
 char *cli_stem(const char *path);

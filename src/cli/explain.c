@@ -601,7 +601,7 @@ static int set_item(void *vctx, int idx, cli_item_result *res)
     rc = cli_xrun_images(&c->run, &c->images[idx], 1, &c->e->a,
                          c->e->method);
     if (!rc)
-        rc = writer_init(&wr, &c->run);
+        rc = writer_init(&wr, &c->run, &c->e->a.f);
     if (!rc)
         rc = make_paths(c->e, c->prefixes[idx], 0, 1, paths);
     if (!rc)
