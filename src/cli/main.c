@@ -27,31 +27,6 @@ static int finish(int rc)
 
 size_t cli_max_memory;
 
-/* "SIZE" with an optional K, M, G or T (powers of 1024) suffix. */
-bool cli_parse_size(const char *s, size_t *out)
-{
-    if (!s || !(*s >= '0' && *s <= '9'))
-        return false;
-    errno = 0;
-    char *end;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s)
-        return false;
-    int shift = 0;
-    switch (*end) {
-    case 'K': case 'k': shift = 10; end++; break;
-    case 'M': case 'm': shift = 20; end++; break;
-    case 'G': case 'g': shift = 30; end++; break;
-    case 'T': case 't': shift = 40; end++; break;
-    default: break;
-    }
-    if (*end == 'B' || *end == 'b')
-        end++;
-    if (*end || v == 0 || v > (SIZE_MAX >> shift))
-        return false;
-    *out = (size_t)v << shift;
-    return true;
-}
 
 static int run(int argc, char **argv)
 {

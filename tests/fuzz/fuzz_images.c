@@ -29,10 +29,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     pre.crop = 0;
     ev_images im;
     memset(&im, 0, sizeof im);
+    cli_flags flags; /* the defaults: no option given */
+    memset(&flags, 0, sizeof flags);
     FILE *saved = stderr;
     stderr = fopen("/dev/null", "w");
     /* At most a few images: the reader's framing is what is tested. */
-    (void)ev_images_load(spec, 0, 4, &pre, &im);
+    (void)ev_images_load(spec, 0, 4, &pre, &flags, &im);
     if (stderr)
         fclose(stderr);
     stderr = saved;

@@ -1,27 +1,30 @@
-/* Fuzz target: dmbp predict's --labels file reader (src/cli/predict.c,
- * compiled in here for its static labels_read). */
+/* Fuzz target: the --labels file reader (src/cli/targets.c,
+ * cli_labels_read), with the class count taken from the first byte. */
 #include "fuzz.h"
 
-#include "cli/predict.c"
+#include "cli/cli.h"
 
 size_t cli_max_memory;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char path[256];
-    if (fuzz_file(data, size, ".txt", path, sizeof path))
+    if (size < 1)
         return 0;
-    labels l = {0, NULL};
+    int classes = 1 + data[0] % 16;
+    char path[256];
+    if (fuzz_file(data + 1, size - 1, ".txt", path, sizeof path))
+        return 0;
+    cli_names l = {0};
     /* Messages go to stderr: keep the fuzzer's output readable. */
     FILE *saved = stderr;
     stderr = fopen("/dev/null", "w");
-    if (!labels_read(path, &l))
+    if (!cli_labels_read(path, classes, &l))
         for (int i = 0; i < l.n; i++)
-            (void)strlen(l.text[i]);
+            (void)strlen(l.v[i]);
     if (stderr)
         fclose(stderr);
     stderr = saved;
-    labels_free(&l);
+    cli_names_free(&l);
     unlink(path);
     return 0;
 }
