@@ -37,7 +37,18 @@ const ev_metric_info ev_metric[EV_METRICS] = {
     [EV_NEG20] = {"neg_rise_20", "neg 20%", +1},
     [EV_AOPC] = {"aopc", "AOPC", +1},
     [EV_RAND] = {"randomization_rho", "rand rho", -1},
+    [EV_POS_MASS] = {"pos_mass_accuracy", "pos mass", +1},
+    [EV_NEG_MASS] = {"neg_mass_accuracy", "neg mass", +1},
+    [EV_POS_RANK] = {"pos_rank_accuracy", "pos rank", +1},
+    [EV_NEG_RANK] = {"neg_rank_accuracy", "neg rank", +1},
+    [EV_POS_POINT] = {"pos_pointing", "pos pointing", +1},
+    [EV_NEG_POINT] = {"neg_pointing", "neg pointing", +1},
 };
+
+int ev_num_metrics(const ev_run *r)
+{
+    return r->ground_truth ? EV_METRICS : EV_GT_FIRST;
+}
 
 static int out_of_memory(void)
 {
@@ -118,7 +129,7 @@ typedef struct eval_opts {
     const char *images, *methods, *against;
     const char *csv, *json, *plot, *markdown;
     int n, offset, batch, rand_images;
-    bool steps_given, step_pixels_given, abs;
+    bool steps_given, step_pixels_given, abs, ground_truth;
     uint64_t seed;
     dmbp_eval_options eo;
 } eval_opts;
@@ -127,14 +138,14 @@ enum {
     EO_IMAGES, EO_METHODS, EO_N, EO_OFFSET, EO_STEPS, EO_STEP_PIXELS,
     EO_SUBSTRATE, EO_INSERTION_START, EO_REGIONS, EO_REGION_SIZE, EO_SEED,
     EO_RAND_IMAGES, EO_AGAINST, EO_CSV, EO_JSON, EO_PLOT, EO_MARKDOWN,
-    EO_BATCH, EO_ABS, EO_COUNT
+    EO_BATCH, EO_ABS, EO_GROUND_TRUTH, EO_COUNT
 };
 
 static const char *const eo_names[EO_COUNT] = {
     "--images", "--methods", "--n", "--offset", "--steps", "--step-pixels",
     "--substrate", "--insertion-start", "--regions", "--region-size",
     "--seed", "--randomization-images", "--against", "--csv", "--json",
-    "--plot", "--markdown", "--batch", "--abs"};
+    "--plot", "--markdown", "--batch", "--abs", "--ground-truth"};
 
 static bool parse_substrate(const char *s, dmbp_substrate *out)
 {
@@ -180,6 +191,10 @@ static int parse_own(int argc, char **argv, int *i, eval_opts *e)
         return 0;
     if (k == EO_ABS) {
         e->abs = true;
+        return 1;
+    }
+    if (k == EO_GROUND_TRUTH) {
+        e->ground_truth = true;
         return 1;
     }
     if (*i + 1 >= argc)
@@ -498,6 +513,40 @@ typedef struct scratch {
     float *del, *ins, *aopc;  /* one image's curves */
 } scratch;
 
+/* The ground-truth metrics of image i: the positive evidence against the
+ * truth's "for" pixels, the negative (signed maps only) against its
+ * "against" pixels. map: DMBP's A+ (a_neg its A-), else the map. */
+static dmbp_status truth_metrics(const ev_run *r, const ev_method *em,
+                                 const float *map, const float *a_neg,
+                                 int mc, int i, scratch *s, double *v)
+{
+    int h = r->images->h, w = r->images->w;
+    const uint8_t *truth = r->images->truth + (size_t)i * h * w;
+    dmbp_status st = a_neg ? dmbp_eval_truth_maps_split(map, a_neg, mc, h,
+                                                        w, s->pos, s->neg)
+                           : dmbp_eval_truth_maps(map, mc, h, w, s->pos,
+                                                  s->neg);
+    dmbp_truth_scores t;
+    if (!st)
+        st = dmbp_eval_truth(s->pos, truth, h, w, DMBP_TRUTH_FOR,
+                             DMBP_POINTING_TOLERANCE, &t);
+    if (st)
+        return st;
+    v[EV_POS_MASS] = t.mass_accuracy;
+    v[EV_POS_RANK] = t.rank_accuracy;
+    v[EV_POS_POINT] = t.pointing;
+    if (!em->has_negative)
+        return DMBP_OK;
+    st = dmbp_eval_truth(s->neg, truth, h, w, DMBP_TRUTH_AGAINST,
+                         DMBP_POINTING_TOLERANCE, &t);
+    if (st)
+        return st;
+    v[EV_NEG_MASS] = t.mass_accuracy;
+    v[EV_NEG_RANK] = t.rank_accuracy;
+    v[EV_NEG_POINT] = t.pointing;
+    return DMBP_OK;
+}
+
 /* The metrics of image i (batch position j of res) for method em. */
 static int image_metrics(ev_run *r, ev_method *em, const dmbp_result *res,
                          int j, int i, scratch *s)
@@ -542,6 +591,10 @@ static int image_metrics(ev_run *r, ev_method *em, const dmbp_result *res,
             st = dmbp_eval_negative(r->model, x, c, h, w, t, s->neg,
                                     fractions, 3, eo, &v[EV_NEG5]);
     }
+    if (!st && r->ground_truth)
+        st = truth_metrics(r, em, dmbp_result_array(res, j, kp),
+                           dmbp ? dmbp_result_array(res, j, kn) : NULL, mc,
+                           i, s, v);
     if (st)
         return ev_fail_about(im->names[i], st);
     for (int p = 0; p < r->points; p++) {
@@ -717,7 +770,8 @@ int cmd_eval(int argc, char **argv)
     dmbp_preprocess_options pre;
     rc = cli_apply_pre(model, &e.x.pre, &pre);
     if (!rc)
-        rc = ev_images_load(e.images, e.offset, e.n, &pre, &im);
+        rc = ev_images_load(e.images, e.offset, e.n, &pre, e.ground_truth,
+                            &im);
     if (rc)
         goto done;
 
@@ -728,6 +782,7 @@ int cmd_eval(int argc, char **argv)
     r.n = im.n;
     r.offset = e.offset;
     r.target = e.x.target;
+    r.ground_truth = e.ground_truth;
     r.eo = e.eo;
     r.points = dmbp_eval_curve_points(&e.eo, im.h, im.w);
     if (r.points < 2) {
