@@ -34,7 +34,7 @@ MODELS="vgg resnet"
 command_for() {
     echo "dmbp eval models/fmnist_$1.onnx --images idx:$IDX --n $N" \
         "--methods $METHODS --against $AGAINST --csv $OUT/$1.csv" \
-        "--json $OUT/$1.json --plot $OUT/$1.svg --markdown $OUT/$1.md"
+        "--json-out $OUT/$1.json --plot $OUT/$1.svg --markdown $OUT/$1.md"
 }
 
 run_model() {

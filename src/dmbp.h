@@ -92,6 +92,15 @@ DMBP_API const char *dmbp_last_error(void);
 /* Library version, "MAJOR.MINOR.PATCH". */
 DMBP_API const char *dmbp_version(void);
 
+/* Threads that oneDNN's primitives and the library's own OpenMP loops use
+ * from now on, in every thread that calls the library: n >= 1, or 0 for
+ * the default (OMP_NUM_THREADS, else every core the process may run on).
+ * DMBP_ERR_ARG for n < 0. Plans made before the call keep the thread
+ * count they were made with for oneDNN's primitives. */
+DMBP_API DMBP_NODISCARD dmbp_status dmbp_set_num_threads(int n);
+/* The thread count the next call will use (the default resolved). */
+DMBP_API int dmbp_get_num_threads(void);
+
 /* ------------------------------------------------------------------ */
 /* Shapes                                                             */
 /* ------------------------------------------------------------------ */

@@ -289,6 +289,7 @@ dmbp_status dmbp_explain(const dmbp_model *m, const float *x, int n,
                          const int *targets, const dmbp_explain_options *o,
                          dmbp_result **out)
 {
+    dmbp__threads_apply();
     return dmbp__explain_with(m, NULL, x, n, channels, height, width,
                               targets, o, out);
 }

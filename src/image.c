@@ -576,6 +576,7 @@ dmbp_status dmbp_image_preprocess(const dmbp_image *in,
                                   const dmbp_preprocess_options *o,
                                   dmbp_image *out)
 {
+    dmbp__threads_apply();
     if (!in || !o || !out)
         return dmbp_set_error(DMBP_ERR_ARG,
                               "dmbp_image_preprocess: %s is NULL",

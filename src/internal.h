@@ -42,6 +42,10 @@ const char *dnnl__status_str(dnnl_status_t s);
 #include "checked.h"
 
 
+/* Apply dmbp_set_num_threads to the calling thread: every public entry
+ * point that computes calls it first (OpenMP's thread count is per
+ * thread). */
+void dmbp__threads_apply(void);
 void *dmbp__malloc(size_t n);            /* sets DMBP_ERR_NOMEM on NULL */
 void *dmbp__calloc(size_t n, size_t size);
 char *dmbp__strdup(const char *s);

@@ -767,6 +767,7 @@ dmbp_status dmbp__plan_create_with(const dmbp_model *m,
                                    const float *const *over, bool keep_diffs,
                                    dmbp_plan **out)
 {
+    dmbp__threads_apply();
     if (!m || !out)
         return dmbp_set_error(DMBP_ERR_ARG, "dmbp_plan_create: NULL argument");
     *out = NULL;
@@ -872,6 +873,7 @@ static dmbp_status run_reorder(dmbp_plan *p, dnnl_primitive_t prim,
 
 dmbp_status dmbp_plan_forward(dmbp_plan *p, const float *input, float *logits)
 {
+    dmbp__threads_apply();
     if (!p || !input)
         return dmbp_set_error(DMBP_ERR_ARG, "dmbp_plan_forward: NULL "
                               "argument");

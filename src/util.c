@@ -1,6 +1,40 @@
 /* Allocation wrappers that set the error detail, and shape helpers. */
 #include "internal.h"
 
+#include <omp.h>
+#include <stdatomic.h>
+
+/* 0: the OpenMP default; otherwise dmbp_set_num_threads's n. */
+static atomic_int num_threads;
+/* The calling thread's OpenMP default, read before we first change it. */
+static _Thread_local int thread_default;
+
+dmbp_status dmbp_set_num_threads(int n)
+{
+    if (n < 0)
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_set_num_threads: %d "
+                              "threads", n);
+    atomic_store(&num_threads, n);
+    dmbp__threads_apply();
+    return DMBP_OK;
+}
+
+void dmbp__threads_apply(void)
+{
+    if (!thread_default)
+        thread_default = omp_get_max_threads();
+    int n = atomic_load(&num_threads);
+    int want = n ? n : thread_default;
+    if (omp_get_max_threads() != want)
+        omp_set_num_threads(want);
+}
+
+int dmbp_get_num_threads(void)
+{
+    dmbp__threads_apply();
+    return omp_get_max_threads();
+}
+
 void *dmbp__malloc(size_t n)
 {
     void *p = malloc(n ? n : 1);

@@ -39,7 +39,7 @@ refused() {
 # The whole run: a list file, every output.
 # shellcheck disable=SC2086 # $CHEAP is several words
 if expect_exit 0 "eval" -- "$DMBP" eval "$VGG" --images "$TMP/list" $CHEAP --against gxi \
-    --csv "$OUT/e.csv" --json "$OUT/e.json" --plot "$OUT/e.svg" --markdown "$OUT/e.md"; then
+    --csv "$OUT/e.csv" --json-out "$OUT/e.json" --plot "$OUT/e.svg" --markdown "$OUT/e.md"; then
     [ -s "$TMP/err" ] && fail "eval: stderr not empty (not a terminal): $(cat "$TMP/err")"
     # The table: a heading with every metric, a row per method with a
     # number (and its standard error) in every applicable column.
@@ -126,7 +126,7 @@ refused 2 "--insertion-start 'sky'" "bad insertion start" -- "$VGG" --images "$T
 refused 2 "--images is required" "no --images" -- "$VGG" --methods gxi --csv "$OUT/x.csv"
 refused 2 "--against ig: not among" "--against outside --methods" -- "$VGG" --images "$TMP/list" --methods gxi --against ig --csv "$OUT/x.csv"
 refused 2 "exclude each other" "--steps and --step-pixels" -- "$VGG" --images "$TMP/list" --steps 10 --step-pixels 224 --csv "$OUT/x.csv"
-refused 2 "--iters applies to dmbp" "dmbp option without dmbp" -- "$VGG" --images "$TMP/list" --methods gxi --iters 3 --csv "$OUT/x.csv"
+refused 2 "--iters applies only to dmbp" "dmbp option without dmbp" -- "$VGG" --images "$TMP/list" --methods gxi --iters 3 --csv "$OUT/x.csv"
 refused 2 "unknown option '--bogus'" "unknown option" -- "$VGG" --images "$TMP/list" --bogus
 refused 2 "a PNG image" "a PNG as --images" -- "$VGG" --images "$SAMPLES/bag.png" --methods gxi --csv "$OUT/x.csv"
 refused 3 "$TMP/missing" "missing images" -- "$VGG" --images "$TMP/missing" --csv "$OUT/x.csv"
@@ -143,7 +143,7 @@ for n in test_00000 test_00001 test_00002; do
     cp "$EVS/$n.png" "$EVS/$n.truth.png" "$TMP/ev/"
 done
 if expect_exit 0 "ground truth" -- "$DMBP" eval "$EV" --images "$TMP/ev" --methods gxi,gradcam,dmbp \
-    --iters 3 --steps 2 --randomization-images 0 --ground-truth --csv "$OUT/g.csv" --json "$OUT/g.json" \
+    --iters 3 --steps 2 --randomization-images 0 --ground-truth --csv "$OUT/g.csv" --json-out "$OUT/g.json" \
     --markdown "$OUT/g.md"; then
     gt="pos_mass_accuracy,neg_mass_accuracy,pos_rank_accuracy,neg_rank_accuracy,pos_pointing,neg_pointing"
     head -n 1 "$OUT/g.csv" | tr -d '\r' | grep -q ",randomization_rho,$gt,rho_stage_1," ||

@@ -81,7 +81,7 @@ grep -qF '"target": 3, "label": "Dress"' "$TMP/out" || fail "--target 3: $(cat "
 rm -rf "$OUT"; mkdir "$OUT"
 
 # Refused: usage errors (2), before anything is written.
-refused 2 "--target 10" "--target 10" -- explain "$VGG" "$PNG" --method gxi --target 10 -o "$OUT/x"
+refused 2 "--target '10'" "--target 10" -- explain "$VGG" "$PNG" --method gxi --target 10 -o "$OUT/x"
 refused 2 "--method 'nope'" "--method nope" -- explain "$VGG" "$PNG" --method nope -o "$OUT/x"
 refused 2 "nope" "--layer nope" -- explain "$VGG" "$PNG" --method gradcam --layer nope -o "$OUT/x"
 refused 2 "--steps" "--steps 0" -- explain "$VGG" "$PNG" --method ig --steps 0 -o "$OUT/x"
@@ -135,7 +135,7 @@ fi
 ( cd "$OUT" && "$DMBP" masks "$VGG" "$PNG" --iters 2 --quiet >/dev/null 2>&1 ) && [ -f "$OUT/bag-masks.json" ] ||
     fail "masks: default output name"
 rm -rf "$OUT"; mkdir "$OUT"
-refused 2 "unknown option '--method'" "masks --method" -- masks "$VGG" "$PNG" --method gxi --out "$OUT/m.json"
+refused 2 "--method is an option of explain only" "masks --method" -- masks "$VGG" "$PNG" --method gxi --out "$OUT/m.json"
 refused 2 "one image" "masks two images" -- masks "$VGG" "$PNG" "$PNG" --out "$OUT/m.json"
 refused 3 "$OUT/nowhere" "masks unwritable" -- masks "$VGG" "$PNG" --iters 1 --out "$OUT/nowhere/m.json"
 finish

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "opts.h"
+
 /* Exit statuses, documented in dmbp(1). */
 enum {
     EXIT_OK = 0,
@@ -25,18 +27,8 @@ int cli_fail(dmbp_status st);
 int cli_usage_error(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 
-/* Preprocessing flags shared by the subcommands that read images. */
-typedef struct cli_pre {
-    bool resize_set, crop_set, mean_set, std_set, no_resize;
-    int resize, crop;
-    float mean[3], std[3];
-} cli_pre;
-
-/* If argv[*i] is a preprocessing flag, consume it (and its value) and
- * return 1; 0 if not one; -1 (message printed) on a bad value. */
-int cli_parse_pre(int argc, char **argv, int *i, cli_pre *p);
-/* Model defaults overridden by the flags. */
-int cli_apply_pre(const dmbp_model *m, const cli_pre *p,
+/* The model's preprocessing defaults overridden by the flags. */
+int cli_apply_pre(const dmbp_model *m, const cli_flags *f,
                   dmbp_preprocess_options *o);
 
 /* Parse a whole non-negative int / a finite float list "a,b,c" (1 or 3). */
@@ -50,29 +42,24 @@ bool cli_parse_u64(const char *s, uint64_t *out);
 int cli_write_atomic(const char *path, void (*write)(FILE *, const void *),
                      const void *ctx);
 
+/* A progress line on standard error, redrawn in place; only on a terminal
+ * and without --quiet. */
+typedef struct cli_progress {
+    bool on;
+    double t0, last;    /* start and last redraw, seconds */
+    int width;          /* length of the line on screen; 0: none */
+    int total;          /* images in the whole run, for the caller */
+} cli_progress;
+
+double cli_now(void);
+void cli_progress_start(cli_progress *p, bool quiet);
+/* Redraw (at most every 0.1 s unless forced). */
+void cli_progress_draw(cli_progress *p, bool force, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void cli_progress_clear(cli_progress *p);
+
 /* JSON string literal of s on f. */
 void cli_json_str(FILE *f, const char *s);
-
-/* Options of explain and masks, which share the DMBP settings
- * (src/cli/explain_run.c). */
-typedef struct cli_xopts {
-    cli_pre pre;
-    dmbp_method method;
-    int target;            /* -1: the top class */
-    bool quiet;
-    const char *preset;    /* NULL: the library's default weights */
-    bool w_set[5];         /* completeness, sign, nuisance, evidence, sparsity */
-    float w[5];
-    bool abs, smooth_of_gradient;
-    int steps, samples, iters, max_lanes;
-    bool bf16;
-    dmbp_baseline baseline;
-    dmbp_ig_rule ig_rule;
-    float sigma, lr, init_logit;
-    uint64_t seed;
-    const char *layer;
-    unsigned given;        /* bit per entry of the option table */
-} cli_xopts;
 
 /* Preprocessed images explained together, and what came back. */
 typedef struct cli_xrun {
@@ -82,19 +69,12 @@ typedef struct cli_xrun {
     int n, c, h, w;
 } cli_xrun;
 
-void cli_xopts_init(cli_xopts *x);
-/* Like cli_parse_pre for the method options (and the preprocessing ones);
- * with dmbp_only, --method is not recognised. */
-int cli_xopts_parse(int argc, char **argv, int *i, cli_xopts *x,
-                    bool dmbp_only);
-/* After parsing: refuse options of another method (usage error). */
-int cli_xopts_check(const cli_xopts *x);
 /* Load the model, check the target, preprocess the images and explain them
  * all in one dmbp_explain call (progress on a terminal for DMBP). On any
  * failure the message is printed and the exit status returned; free run
  * with cli_xrun_free either way. */
 int cli_xrun_explain(cli_xrun *run, const char *model, const char **images,
-                     int n, const cli_xopts *x);
+                     int n, const cli_args *a, dmbp_method method);
 void cli_xrun_free(cli_xrun *run);
 /* Label of the class, or NULL. */
 const char *cli_xrun_label(const cli_xrun *run, int cls);

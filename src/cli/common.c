@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 int cli_fail(dmbp_status st)
@@ -83,75 +84,22 @@ bool cli_parse_floats3(const char *s, float *out)
     return true;
 }
 
-/* Largest --resize / --crop accepted: far above any model's input, small
- * enough that sizes cannot overflow. */
-#define CLI_MAX_SIDE 16384
-
-int cli_parse_pre(int argc, char **argv, int *i, cli_pre *p)
-{
-    const char *a = argv[*i];
-    if (!strcmp(a, "--no-resize")) {
-        p->no_resize = true;
-        return 1;
-    }
-    bool is_resize = !strcmp(a, "--resize"), is_crop = !strcmp(a, "--crop");
-    bool is_mean = !strcmp(a, "--mean"), is_std = !strcmp(a, "--std");
-    if (!is_resize && !is_crop && !is_mean && !is_std)
-        return 0;
-    if (*i + 1 >= argc) {
-        cli_usage_error("%s needs a value", a);
-        return -1;
-    }
-    const char *v = argv[++*i];
-    if (is_resize || is_crop) {
-        int x;
-        if (!cli_parse_int(v, 0, CLI_MAX_SIDE, &x)) {
-            cli_usage_error("%s '%s': expected a size from 0 to %d", a, v,
-                            CLI_MAX_SIDE);
-            return -1;
-        }
-        if (is_resize) {
-            p->resize = x;
-            p->resize_set = true;
-        } else {
-            p->crop = x;
-            p->crop_set = true;
-        }
-        return 1;
-    }
-    float *dst = is_mean ? p->mean : p->std;
-    if (!cli_parse_floats3(v, dst)) {
-        cli_usage_error("%s '%s': expected 1 or 3 finite numbers separated "
-                        "by commas", a, v);
-        return -1;
-    }
-    if (is_std && (dst[0] == 0 || dst[1] == 0 || dst[2] == 0)) {
-        cli_usage_error("--std '%s': a standard deviation cannot be 0", v);
-        return -1;
-    }
-    if (is_mean)
-        p->mean_set = true;
-    else
-        p->std_set = true;
-    return 1;
-}
-
-int cli_apply_pre(const dmbp_model *m, const cli_pre *p,
+int cli_apply_pre(const dmbp_model *m, const cli_flags *f,
                   dmbp_preprocess_options *o)
 {
     dmbp_status st = dmbp_model_preprocess_defaults(m, o);
     if (st)
         return cli_fail(st);
-    if (p->resize_set)
-        o->resize = p->resize;
-    if (p->no_resize)
+    if (f->given[CLI_O_RESIZE])
+        o->resize = f->resize;
+    if (f->no_resize)
         o->resize = 0;
-    if (p->crop_set)
-        o->crop = p->crop;
-    if (p->mean_set)
-        memcpy(o->mean, p->mean, sizeof o->mean);
-    if (p->std_set)
-        memcpy(o->std, p->std, sizeof o->std);
+    if (f->given[CLI_O_CROP])
+        o->crop = f->crop;
+    if (f->given[CLI_O_MEAN])
+        memcpy(o->mean, f->mean, sizeof o->mean);
+    if (f->given[CLI_O_STD])
+        memcpy(o->std, f->std, sizeof o->std);
     return EXIT_OK;
 }
 
@@ -230,3 +178,55 @@ int cli_write_atomic(const char *path, void (*write)(FILE *, const void *),
     return EXIT_OK;
 }
 
+
+/* Redraw the progress line at most this often (seconds). */
+#define PROGRESS_INTERVAL 0.1
+
+double cli_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void cli_progress_start(cli_progress *p, bool quiet)
+{
+    memset(p, 0, sizeof *p);
+    p->on = !quiet && isatty(2);
+    p->t0 = cli_now();
+}
+
+void cli_progress_draw(cli_progress *p, bool force, const char *fmt, ...)
+{
+    if (!p->on)
+        return;
+    double now = cli_now();
+    if (!force && p->width && now - p->last < PROGRESS_INTERVAL)
+        return;
+    p->last = now;
+    char line[200];
+    va_list ap;
+    va_start(ap, fmt);
+    int len = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (len < 0)
+        return;
+    if (len >= (int)sizeof line)
+        len = (int)sizeof line - 1;
+    /* One line redrawn in place, padded over a longer previous one; no
+     * escape sequences, so that a dumb terminal shows it right. */
+    fprintf(stderr, "\r%s%*s", line, p->width > len ? p->width - len : 0,
+            "");
+    fflush(stderr);
+    if (len > p->width)
+        p->width = len;
+}
+
+void cli_progress_clear(cli_progress *p)
+{
+    if (p->on && p->width) {
+        fprintf(stderr, "\r%*s\r", p->width, "");
+        fflush(stderr);
+    }
+    p->width = 0;
+}

@@ -26,8 +26,6 @@
 #define EV_MAX_STEPS 100000
 #define EV_MAX_REGIONS 100000
 #define EV_MAX_BATCH 65536
-/* Redraw the progress line at most this often (seconds). */
-#define PROGRESS_INTERVAL 0.1
 
 const ev_metric_info ev_metric[EV_METRICS] = {
     [EV_DELETION] = {"deletion_auc", "deletion", -1},
@@ -64,12 +62,6 @@ int ev_fail_about(const char *what, dmbp_status st)
     return cli_fail(st);
 }
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* ------------------------------------------------------------------ */
 /* Statistics                                                         */
@@ -122,135 +114,16 @@ double ev_curve_x(const ev_run *r, int i)
 /* ------------------------------------------------------------------ */
 
 typedef struct eval_opts {
-    cli_xopts x;              /* DMBP, --target, --max-lanes, --quiet,
-                                 preprocessing                          */
-    const char *dmbp_opt;     /* a DMBP-only option given, for messages  */
-    bool init_logit_given;
-    const char *images, *methods, *against;
-    const char *csv, *json, *plot, *markdown;
+    cli_args a;
     int n, offset, batch, rand_images;
-    bool steps_given, step_pixels_given, abs, ground_truth;
     uint64_t seed;
     dmbp_eval_options eo;
 } eval_opts;
-
-enum {
-    EO_IMAGES, EO_METHODS, EO_N, EO_OFFSET, EO_STEPS, EO_STEP_PIXELS,
-    EO_SUBSTRATE, EO_INSERTION_START, EO_REGIONS, EO_REGION_SIZE, EO_SEED,
-    EO_RAND_IMAGES, EO_AGAINST, EO_CSV, EO_JSON, EO_PLOT, EO_MARKDOWN,
-    EO_BATCH, EO_ABS, EO_GROUND_TRUTH, EO_COUNT
-};
-
-static const char *const eo_names[EO_COUNT] = {
-    "--images", "--methods", "--n", "--offset", "--steps", "--step-pixels",
-    "--substrate", "--insertion-start", "--regions", "--region-size",
-    "--seed", "--randomization-images", "--against", "--csv", "--json",
-    "--plot", "--markdown", "--batch", "--abs", "--ground-truth"};
-
-static bool parse_substrate(const char *s, dmbp_substrate *out)
-{
-    if (!strcmp(s, "zero"))
-        *out = DMBP_SUBSTRATE_ZERO;
-    else if (!strcmp(s, "blur"))
-        *out = DMBP_SUBSTRATE_BLUR;
-    else if (!strcmp(s, "mean"))
-        *out = DMBP_SUBSTRATE_MEAN;
-    else
-        return false;
-    return true;
-}
 
 const char *ev_substrate_name(dmbp_substrate s)
 {
     return s == DMBP_SUBSTRATE_BLUR ? "blur"
            : s == DMBP_SUBSTRATE_MEAN ? "mean" : "zero";
-}
-
-/* Options that cli_xopts_parse takes for every method (the rest of what
- * it takes in DMBP-only mode belongs to DMBP). */
-static bool is_general_xopt(const char *a)
-{
-    static const char *const general[] = {
-        "--target", "--max-lanes", "--quiet", "--resize", "--no-resize",
-        "--crop", "--mean", "--std"};
-    for (size_t k = 0; k < sizeof general / sizeof general[0]; k++)
-        if (!strcmp(a, general[k]))
-            return true;
-    return false;
-}
-
-/* One of eval's own options at argv[*i]: 1 if consumed, 0 if not one,
- * minus the exit status (message printed) on a bad value. */
-static int parse_own(int argc, char **argv, int *i, eval_opts *e)
-{
-    const char *a = argv[*i];
-    int k = 0;
-    while (k < EO_COUNT && strcmp(a, eo_names[k]))
-        k++;
-    if (k == EO_COUNT)
-        return 0;
-    if (k == EO_ABS) {
-        e->abs = true;
-        return 1;
-    }
-    if (k == EO_GROUND_TRUTH) {
-        e->ground_truth = true;
-        return 1;
-    }
-    if (*i + 1 >= argc)
-        return -cli_usage_error("%s needs a value", a);
-    const char *v = argv[++*i];
-    int *ip = NULL, lo = 1, hi = EV_MAX_IMAGES;
-    switch (k) {
-    case EO_IMAGES: e->images = v; break;
-    case EO_METHODS: e->methods = v; break;
-    case EO_AGAINST: e->against = v; break;
-    case EO_CSV: e->csv = v; break;
-    case EO_JSON: e->json = v; break;
-    case EO_PLOT: e->plot = v; break;
-    case EO_MARKDOWN: e->markdown = v; break;
-    case EO_N: ip = &e->n; break;
-    case EO_OFFSET: ip = &e->offset; lo = 0; break;
-    case EO_RAND_IMAGES: ip = &e->rand_images; lo = 0; break;
-    case EO_BATCH: ip = &e->batch; hi = EV_MAX_BATCH; break;
-    case EO_STEPS:
-        ip = &e->eo.steps;
-        hi = EV_MAX_STEPS;
-        e->steps_given = true;
-        break;
-    case EO_STEP_PIXELS:
-        ip = &e->eo.step_pixels;
-        hi = INT32_MAX;
-        e->step_pixels_given = true;
-        break;
-    case EO_REGIONS: ip = &e->eo.regions; hi = EV_MAX_REGIONS; break;
-    case EO_REGION_SIZE:
-        ip = &e->eo.region_size;
-        hi = DMBP_IMAGE_MAX_SIDE;
-        break;
-    case EO_SUBSTRATE:
-    case EO_INSERTION_START:
-        if (!parse_substrate(v, k == EO_SUBSTRATE
-                                    ? &e->eo.deletion_substrate
-                                    : &e->eo.insertion_start))
-            return -cli_usage_error("%s '%s': expected zero, blur or mean",
-                                    a, v);
-        break;
-    case EO_SEED:
-        if (!cli_parse_u64(v, &e->seed))
-            return -cli_usage_error("%s '%s': expected an integer from 0 to "
-                                    "%llu", a, v,
-                                    (unsigned long long)UINT64_MAX);
-        e->eo.seed = e->seed;
-        break;
-    }
-    if (ip && !cli_parse_int(v, lo, hi, ip))
-        return -cli_usage_error("%s '%s': expected an integer from %d to %d",
-                                a, v, lo, hi);
-    if ((k == EO_CSV || k == EO_JSON || k == EO_PLOT || k == EO_MARKDOWN ||
-         k == EO_IMAGES) && !*v)
-        return -cli_usage_error("%s: the name is empty", a);
-    return 1;
 }
 
 /* "saliency, gxi, ... or dmbp". */
@@ -269,7 +142,7 @@ static void all_methods(char *buf, size_t cap)
 /* --methods LIST into r->m (allocated), --against into r->against. */
 static int parse_methods(const eval_opts *e, ev_run *r)
 {
-    const char *list = e->methods ? e->methods : EV_DEFAULT_METHODS;
+    const char *list = e->a.f.methods ? e->a.f.methods : EV_DEFAULT_METHODS;
     char names[128];
     all_methods(names, sizeof names);
     int cap = 1;
@@ -299,123 +172,88 @@ static int parse_methods(const eval_opts *e, ev_run *r)
             break;
         c = end + 1;
     }
-    if (e->against) {
+    const char *against = e->a.f.against;
+    if (against) {
         dmbp_method a;
-        if (dmbp_method_from_name(e->against, &a))
-            return cli_usage_error("--against '%s': expected %s", e->against,
+        if (dmbp_method_from_name(against, &a))
+            return cli_usage_error("--against '%s': expected %s", against,
                                    names);
         for (int k = 0; k < r->n_methods; k++)
             if (r->m[k].method == a)
                 r->against = k;
         if (r->against < 0)
             return cli_usage_error("--against %s: not among --methods %s",
-                                   e->against, list);
+                                   against, list);
     }
     return EXIT_OK;
-}
-
-static bool has_method(const ev_run *r, dmbp_method m)
-{
-    for (int k = 0; k < r->n_methods; k++)
-        if (r->m[k].method == m)
-            return true;
-    return false;
 }
 
 static int parse(int argc, char **argv, eval_opts *e, const char **model,
                  ev_run *r)
 {
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int rc = parse_own(argc, argv, &i, e);
-        if (rc < 0)
-            return -rc;
-        if (rc > 0)
-            continue;
-        if (!strcmp(a, "--init-logit"))
-            e->init_logit_given = true;
-        rc = cli_xopts_parse(argc, argv, &i, &e->x, true);
-        if (rc < 0)
-            return EXIT_USAGE;
-        if (rc > 0) {
-            if (!is_general_xopt(a) && !e->dmbp_opt)
-                e->dmbp_opt = a;
-            continue;
-        }
-        if (a[0] == '-' && a[1])
-            return cli_usage_error("eval: unknown option '%s'", a);
-        if (*model)
-            return cli_usage_error("eval: one model at a time ('%s' and "
-                                   "'%s'); images go to --images", *model,
-                                   a);
-        *model = a;
-    }
-    if (!*model)
-        return cli_usage_error("eval: which model?");
-    if (!e->images)
-        return cli_usage_error("eval: --images is required (a file listing "
-                               "PNG paths, a directory or idx:PATH)");
-    if (e->steps_given && e->step_pixels_given)
-        return cli_usage_error("--steps and --step-pixels exclude each "
-                               "other");
-    int rc = parse_methods(e, r);
+    int rc = cli_args_parse(CMD_EVAL, argc, argv, &e->a);
     if (rc)
         return rc;
-    if (e->abs && !has_method(r, DMBP_METHOD_SALIENCY))
-        return cli_usage_error("--abs applies to saliency, which --methods "
-                               "does not list");
-    if (e->dmbp_opt && !has_method(r, DMBP_METHOD_DMBP))
-        return cli_usage_error("%s applies to dmbp, which --methods does "
-                               "not list", e->dmbp_opt);
-    const char *outs[4] = {e->csv, e->json, e->plot, e->markdown};
+    const cli_flags *f = &e->a.f;
+    if (e->a.n_pos < 1)
+        return cli_usage_error("eval: which model?");
+    if (e->a.n_pos > 1)
+        return cli_usage_error("eval: one model at a time ('%s' and '%s'); "
+                               "images go to --images", e->a.pos[0],
+                               e->a.pos[1]);
+    *model = e->a.pos[0];
+    if (!f->images)
+        return cli_usage_error("eval: --images is required (a file listing "
+                               "image paths, a directory or idx:PATH)");
+    if (f->given[CLI_O_CURVE_STEPS] && f->given[CLI_O_STEP_PIXELS])
+        return cli_usage_error("--steps and --step-pixels exclude each "
+                               "other");
+    if (f->given[CLI_O_N])
+        e->n = f->n;
+    if (f->given[CLI_O_OFFSET])
+        e->offset = f->offset;
+    if (f->given[CLI_O_BATCH])
+        e->batch = f->batch;
+    if (f->given[CLI_O_RAND_IMAGES])
+        e->rand_images = f->rand_images;
+    if (f->given[CLI_O_CURVE_STEPS])
+        e->eo.steps = f->curve_steps;
+    if (f->given[CLI_O_STEP_PIXELS])
+        e->eo.step_pixels = f->step_pixels;
+    if (f->given[CLI_O_REGIONS])
+        e->eo.regions = f->regions;
+    if (f->given[CLI_O_REGION_SIZE])
+        e->eo.region_size = f->region_size;
+    if (f->given[CLI_O_MAX_LANES])
+        e->eo.max_lanes = f->max_lanes;
+    static const dmbp_substrate sub[3] = {
+        DMBP_SUBSTRATE_ZERO, DMBP_SUBSTRATE_BLUR, DMBP_SUBSTRATE_MEAN};
+    static const dmbp_substrate ins[3] = {
+        DMBP_SUBSTRATE_BLUR, DMBP_SUBSTRATE_ZERO, DMBP_SUBSTRATE_MEAN};
+    if (f->given[CLI_O_SUBSTRATE])
+        e->eo.deletion_substrate = sub[f->substrate];
+    if (f->given[CLI_O_INSERTION_START])
+        e->eo.insertion_start = ins[f->insertion_start];
+    if (f->given[CLI_O_EVAL_SEED]) {
+        e->seed = f->eval_seed;
+        e->eo.seed = f->eval_seed;
+    }
+    rc = parse_methods(e, r);
+    if (rc)
+        return rc;
+    unsigned listed = 0;
+    for (int k = 0; k < r->n_methods; k++)
+        listed |= 1u << r->m[k].method;
+    char what[160];
+    snprintf(what, sizeof what, "--methods %s",
+             f->methods ? f->methods : EV_DEFAULT_METHODS);
+    rc = cli_check_methods(&e->a, listed, what);
+    if (rc)
+        return rc;
+    const char *outs[4] = {f->csv, f->json_out, f->plot, f->markdown};
     for (int k = 0; k < 4; k++)
         if (outs[k] && (rc = cli_check_writable_dir(outs[k])))
             return rc;
-    return EXIT_OK;
-}
-
-/* The library's options for method m: its defaults, the DMBP options,
- * the seed, and the normalisation the images went through. */
-static int explain_options(const eval_opts *e, dmbp_method m,
-                           const dmbp_preprocess_options *pre,
-                           dmbp_explain_options *o)
-{
-    const cli_xopts *x = &e->x;
-    dmbp_explain_options_init(o);
-    o->method = m;
-    o->seed = e->seed;
-    if (x->max_lanes)
-        o->max_lanes = x->max_lanes;
-    if (m == DMBP_METHOD_SALIENCY)
-        o->abs = e->abs;
-    if (m == DMBP_METHOD_DMBP) {
-        if (x->preset) {
-            dmbp_status st = dmbp_explain_preset(o, x->preset);
-            if (st)
-                return cli_fail(st);
-        }
-        float *w[5] = {&o->w_completeness, &o->w_sign, &o->w_nuisance,
-                       &o->w_evidence, &o->w_sparsity};
-        for (int k = 0; k < 5; k++)
-            if (x->w_set[k])
-                *w[k] = x->w[k];
-        /* cli_xopts_parse refuses 0 for these: 0 means not given. */
-        if (x->iters)
-            o->iterations = x->iters;
-        if (x->lr > 0)
-            o->lr = x->lr;
-        if (x->samples)
-            o->samples = x->samples;
-        if (x->sigma > 0)
-            o->sigma = x->sigma;
-        if (e->init_logit_given)
-            o->init_logit = x->init_logit;
-    }
-    for (int c = 0; c < 3; c++) {
-        int s = pre->channels == 1 ? 0 : c;
-        o->mean[c] = pre->mean[s];
-        o->std[c] = pre->std[s];
-    }
     return EXIT_OK;
 }
 
@@ -436,51 +274,26 @@ static void describe_dmbp(const dmbp_explain_options *o, char *buf,
 /* ------------------------------------------------------------------ */
 
 typedef struct progress {
-    bool on;
+    cli_progress line;
     const char *method;
     int k, n_methods;         /* method k of n_methods */
     int first, count, n;      /* the batch being explained, of n images */
-    double last;
-    int width;                /* length of the line on screen; 0: none */
 } progress;
 
-/* Redraw the line (at most every PROGRESS_INTERVAL unless forced):
- * "dmbp eval: METHOD (k/K): WHAT". */
+/* "dmbp eval: METHOD (k/K): WHAT". */
 static void progress_draw(progress *p, bool force, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void progress_draw(progress *p, bool force, const char *fmt, ...)
 {
-    if (!p->on)
+    if (!p->line.on)
         return;
-    double now = now_seconds();
-    if (!force && p->width && now - p->last < PROGRESS_INTERVAL)
-        return;
-    p->last = now;
-    char line[200];
-    int len = snprintf(line, sizeof line, "dmbp eval: %s (%d/%d): ",
-                       p->method, p->k + 1, p->n_methods);
+    char what[160];
     va_list ap;
     va_start(ap, fmt);
-    if (len < (int)sizeof line)
-        len += vsnprintf(line + len, sizeof line - (size_t)len, fmt, ap);
+    vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    if (len >= (int)sizeof line)
-        len = (int)sizeof line - 1;
-    /* One line redrawn in place, padded over a longer previous one; no
-     * escape sequences, so that a dumb terminal shows it right. */
-    fprintf(stderr, "\r%s%*s", line, p->width > len ? p->width - len : 0,
-            "");
-    fflush(stderr);
-    if (len > p->width)
-        p->width = len;
-}
-
-static void progress_clear(progress *p)
-{
-    if (p->on && p->width)
-        fprintf(stderr, "\r%*s\r", p->width, "");
-    fflush(stderr);
-    p->width = 0;
+    cli_progress_draw(&p->line, force, "dmbp eval: %s (%d/%d): %s",
+                      p->method, p->k + 1, p->n_methods, what);
 }
 
 static int on_dmbp_progress(void *user, int first_image, int n_images,
@@ -646,12 +459,13 @@ static int run_method(ev_run *r, int k, const eval_opts *e,
     int c = im->c, h = im->h, w = im->w;
     size_t per = (size_t)c * h * w;
     dmbp_explain_options o;
-    int rc = explain_options(e, em->method, pre, &o);
+    int rc = cli_explain_options(&e->a.f, em->method, pre, &o);
     if (rc)
         return rc;
+    o.seed = e->seed;
     if (em->method == DMBP_METHOD_DMBP)
         describe_dmbp(&o, r->dmbp_settings, sizeof r->dmbp_settings);
-    if (p->on && em->method == DMBP_METHOD_DMBP) {
+    if (p->line.on && em->method == DMBP_METHOD_DMBP) {
         o.progress = on_dmbp_progress;
         o.progress_user = p;
     }
@@ -665,7 +479,7 @@ static int run_method(ev_run *r, int k, const eval_opts *e,
     if (!s.pos || !s.neg || !s.del || !s.ins || !s.aopc || !targets)
         rc = out_of_memory();
     for (int b = 0; b < e->batch && !rc; b++)
-        targets[b] = e->x.target;
+        targets[b] = r->target;
     p->method = dmbp_method_name(em->method);
     p->k = k;
     p->n = r->n;
@@ -679,10 +493,10 @@ static int run_method(ev_run *r, int k, const eval_opts *e,
         /* The library seeds image j of a call with seed + j: so image i
          * gets seed + i whatever the batches. */
         o.seed = e->seed + (uint64_t)first;
-        double t0 = now_seconds();
+        double t0 = cli_now();
         dmbp_status st = dmbp_explain(r->model, im->x + (size_t)first * per,
                                       cnt, c, h, w, targets, &o, &res);
-        double t1 = now_seconds();
+        double t1 = cli_now();
         em->t_explain += t1 - t0;
         if (st) {
             rc = cli_fail(st);
@@ -695,14 +509,14 @@ static int run_method(ev_run *r, int k, const eval_opts *e,
                           r->n);
             rc = image_metrics(r, em, res, j, first + j, &s);
         }
-        em->t_metrics += now_seconds() - t1;
+        em->t_metrics += cli_now() - t1;
         dmbp_result_free(res);
     }
     /* Randomisation: one explanation per stage and image, so only the
      * first few images. Progress of the explanations inside is not
      * shown: they are single images. */
     o.progress = NULL;
-    double t0 = now_seconds();
+    double t0 = cli_now();
     for (int i = 0; !rc && i < r->rand_images; i++) {
         progress_draw(p, true, "randomisation, image %d of %d", i + 1,
                       r->rand_images);
@@ -717,7 +531,7 @@ static int run_method(ev_run *r, int k, const eval_opts *e,
             em->v[(size_t)i * EV_METRICS + EV_RAND] =
                 ev_stats(rho, r->stages, 1).mean;
     }
-    em->t_rand = now_seconds() - t0;
+    em->t_rand = cli_now() - t0;
     if (!rc) {
         for (int q = 0; q < r->points; q++) {
             em->del_curve[q] /= r->n;
@@ -743,18 +557,20 @@ int cmd_eval(int argc, char **argv)
 {
     eval_opts e = {.batch = EV_DEFAULT_BATCH,
                    .rand_images = EV_DEFAULT_RAND_IMAGES};
-    cli_xopts_init(&e.x);
     dmbp_eval_options_init(&e.eo);
     ev_run r = {.against = -1};
     ev_images im = {0};
     dmbp_model *model = NULL;
     const char *model_path = NULL;
-    double t_start = now_seconds();
+    double t_start = cli_now();
     int rc = parse(argc, argv, &e, &model_path, &r);
+    if (rc < 0) {
+        rc = EXIT_OK; /* --help */
+        goto done;
+    }
     if (rc)
         goto done;
-    if (e.x.max_lanes)
-        e.eo.max_lanes = e.x.max_lanes;
+    const cli_flags *f = &e.a.f;
 
     dmbp_status st = dmbp_model_load(model_path, &model);
     if (st) {
@@ -762,27 +578,29 @@ int cmd_eval(int argc, char **argv)
         goto done;
     }
     int classes = dmbp_model_num_classes(model);
-    if (e.x.target >= classes) {
-        rc = cli_usage_error("--target %d: the model has %d classes (0 to "
-                             "%d)", e.x.target, classes, classes - 1);
+    int target = -1;
+    if (f->target && strcmp(f->target, "auto") &&
+        !cli_parse_int(f->target, 0, classes - 1, &target)) {
+        rc = cli_usage_error("--target '%s': expected auto or a class from "
+                             "0 to %d", f->target, classes - 1);
         goto done;
     }
     dmbp_preprocess_options pre;
-    rc = cli_apply_pre(model, &e.x.pre, &pre);
+    rc = cli_apply_pre(model, f, &pre);
     if (!rc)
-        rc = ev_images_load(e.images, e.offset, e.n, &pre, e.ground_truth,
+        rc = ev_images_load(f->images, e.offset, e.n, &pre, f->ground_truth,
                             &im);
     if (rc)
         goto done;
 
     r.model_path = model_path;
-    r.images_spec = e.images;
+    r.images_spec = f->images;
     r.model = model;
     r.images = &im;
     r.n = im.n;
     r.offset = e.offset;
-    r.target = e.x.target;
-    r.ground_truth = e.ground_truth;
+    r.target = target;
+    r.ground_truth = f->ground_truth;
     r.eo = e.eo;
     r.points = dmbp_eval_curve_points(&e.eo, im.h, im.w);
     if (r.points < 2) {
@@ -805,24 +623,29 @@ int cmd_eval(int argc, char **argv)
     for (int k = 0; k < r.n_methods && !rc; k++)
         rc = alloc_method(&r, &r.m[k]);
 
-    progress p = {.on = !e.x.quiet && isatty(2), .n_methods = r.n_methods};
+    progress p = {.n_methods = r.n_methods};
+    cli_progress_start(&p.line, f->quiet);
     for (int k = 0; k < r.n_methods && !rc; k++)
         rc = run_method(&r, k, &e, &pre, &p);
-    progress_clear(&p);
+    cli_progress_clear(&p.line);
     if (rc)
         goto done;
-    r.seconds = now_seconds() - t_start;
+    r.seconds = cli_now() - t_start;
 
-    if (e.csv)
-        rc = ev_write_atomic(e.csv, ev_write_csv, &r);
-    if (!rc && e.json)
-        rc = ev_write_atomic(e.json, ev_write_json, &r);
-    if (!rc && e.plot)
-        rc = ev_write_atomic(e.plot, ev_write_svg, &r);
-    if (!rc && e.markdown)
-        rc = ev_write_atomic(e.markdown, ev_write_markdown, &r);
+    if (f->csv)
+        rc = ev_write_atomic(f->csv, ev_write_csv, &r);
+    if (!rc && f->json_out)
+        rc = ev_write_atomic(f->json_out, ev_write_json, &r);
+    if (!rc && f->plot)
+        rc = ev_write_atomic(f->plot, ev_write_svg, &r);
+    if (!rc && f->markdown)
+        rc = ev_write_atomic(f->markdown, ev_write_markdown, &r);
     if (!rc) {
-        ev_print_table(stdout, &r);
+        /* --json: the results as JSON on stdout instead of the table. */
+        if (f->json)
+            ev_write_json(stdout, &r);
+        else
+            ev_print_table(stdout, &r);
         fflush(stdout);
     }
 done:
@@ -833,5 +656,6 @@ done:
     free(r.layer_names);
     ev_images_free(&im);
     dmbp_model_free(model);
+    cli_args_free(&e.a);
     return rc;
 }

@@ -77,7 +77,8 @@ static char *masks_path_for(const char *file, int i, int n)
 /* ------------------------------------------------------------------ */
 
 typedef struct explain_opts {
-    cli_xopts x;
+    cli_args a;
+    dmbp_method method;
     const char *out;    /* -o PREFIX */
     const char *masks;  /* --masks FILE */
     bool json;
@@ -286,7 +287,7 @@ static int make_paths(const explain_opts *e, const char *prefix, int i,
 {
     static const char *const suffix[OUT_MASKS] = {
         ".png", "-pos.png", "-neg.png", "-mappings.png", ".npy"};
-    bool dmbp = e->x.method == DMBP_METHOD_DMBP;
+    bool dmbp = e->method == DMBP_METHOD_DMBP;
     for (int k = 0; k < OUT_MASKS; k++)
         if ((dmbp || k == OUT_PNG || k == OUT_NPY) &&
             !(paths[k] = concat3(prefix, suffix[k], "")))
@@ -303,53 +304,35 @@ static int make_paths(const explain_opts *e, const char *prefix, int i,
 static int parse(int argc, char **argv, explain_opts *e, const char **model,
                  const char ***images, int *n_images)
 {
-    *images = calloc((size_t)argc, sizeof **images);
-    if (!*images)
-        return out_of_memory();
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int r = cli_xopts_parse(argc, argv, &i, &e->x, false);
-        if (r < 0)
-            return EXIT_USAGE;
-        if (r > 0)
-            continue;
-        if (!strcmp(a, "--json")) {
-            e->json = true;
-        } else if (!strcmp(a, "-o") || !strcmp(a, "--masks")) {
-            if (i + 1 >= argc)
-                return cli_usage_error("%s needs a value", a);
-            const char *v = argv[++i];
-            if (!*v)
-                return cli_usage_error("%s: the name is empty", a);
-            if (!strcmp(a, "-o"))
-                e->out = v;
-            else
-                e->masks = v;
-        } else if (a[0] == '-' && a[1]) {
-            return cli_usage_error("explain: unknown option '%s'", a);
-        } else if (!*model) {
-            *model = a;
-        } else {
-            (*images)[(*n_images)++] = a;
-        }
-    }
-    if (!*model)
-        return cli_usage_error("explain: which model?");
-    if (!*n_images)
-        return cli_usage_error("explain: no images given");
-    int rc = cli_xopts_check(&e->x);
+    int rc = cli_args_parse(CMD_EXPLAIN, argc, argv, &e->a);
     if (rc)
         return rc;
-    if (e->masks && e->x.method != DMBP_METHOD_DMBP)
-        return cli_usage_error("--masks applies only to --method dmbp, "
-                               "not %s", dmbp_method_name(e->x.method));
-    return EXIT_OK;
+    const cli_flags *f = &e->a.f;
+    e->method = DMBP_METHOD_DMBP;
+    if (f->given[CLI_O_METHOD]) {
+        char name[32];
+        if (dmbp_method_from_name(cli_choice(CLI_O_METHOD, f->method, name,
+                                             sizeof name), &e->method))
+            return cli_usage_error("--method '%s': unknown", name);
+    }
+    e->out = f->output;
+    e->masks = f->masks;
+    e->json = f->json;
+    if (e->a.n_pos < 1)
+        return cli_usage_error("explain: which model?");
+    if (e->a.n_pos < 2)
+        return cli_usage_error("explain: no images given");
+    *model = e->a.pos[0];
+    *images = e->a.pos + 1;
+    *n_images = e->a.n_pos - 1;
+    char what[64];
+    snprintf(what, sizeof what, "--method %s", dmbp_method_name(e->method));
+    return cli_check_methods(&e->a, 1u << e->method, what);
 }
 
 int cmd_explain(int argc, char **argv)
 {
     explain_opts e = {.out = NULL};
-    cli_xopts_init(&e.x);
     const char *model = NULL;
     const char **images = NULL;
     char **prefixes = NULL;
@@ -357,6 +340,10 @@ int cmd_explain(int argc, char **argv)
     cli_xrun run = {0};
     writer wr = {0};
     int rc = parse(argc, argv, &e, &model, &images, &n);
+    if (rc < 0) {
+        rc = EXIT_OK; /* --help */
+        goto done;
+    }
     if (rc)
         goto done;
 
@@ -368,7 +355,7 @@ int cmd_explain(int argc, char **argv)
         goto done;
     }
     for (int i = 0; i < n && !rc; i++) {
-        prefixes[i] = prefix_for(e.out, images[i], i, n, e.x.method);
+        prefixes[i] = prefix_for(e.out, images[i], i, n, e.method);
         if (!prefixes[i]) {
             rc = out_of_memory();
             break;
@@ -388,7 +375,7 @@ int cmd_explain(int argc, char **argv)
     if (rc)
         goto done;
 
-    rc = cli_xrun_explain(&run, model, images, n, &e.x);
+    rc = cli_xrun_explain(&run, model, images, n, &e.a, e.method);
     if (!rc)
         rc = writer_init(&wr, &run);
     for (int i = 0; i < n && !rc; i++) {
@@ -407,6 +394,6 @@ done:
         for (int i = 0; i < n; i++)
             free(prefixes[i]);
     free(prefixes);
-    free(images);
+    cli_args_free(&e.a);
     return rc;
 }

@@ -22,20 +22,17 @@ static void shape_str(const dmbp_shape *s, char *buf, size_t cap)
 
 int cmd_info(int argc, char **argv)
 {
-    const char *path = NULL;
-    bool json = false;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--json"))
-            json = true;
-        else if (argv[i][0] == '-' && argv[i][1])
-            return cli_usage_error("info: unknown option '%s'", argv[i]);
-        else if (path)
-            return cli_usage_error("info: one model at a time");
-        else
-            path = argv[i];
-    }
-    if (!path)
-        return cli_usage_error("info: which model?");
+    cli_args a;
+    int rc = cli_args_parse(CMD_INFO, argc, argv, &a);
+    if (!rc && a.n_pos < 1)
+        rc = cli_usage_error("info: which model?");
+    if (!rc && a.n_pos > 1)
+        rc = cli_usage_error("info: one model at a time");
+    const char *path = rc ? NULL : a.pos[0];
+    bool json = a.f.json;
+    cli_args_free(&a);
+    if (rc)
+        return rc < 0 ? EXIT_OK : rc;
     dmbp_model *m;
     dmbp_status st = dmbp_model_load(path, &m);
     if (st)

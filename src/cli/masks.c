@@ -130,56 +130,31 @@ static int print_top(const cli_xrun *run, int top)
     return EXIT_OK;
 }
 
-static int parse(int argc, char **argv, cli_xopts *x, const char **model,
-                 const char **image, const char **out, int *top)
-{
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int r = cli_xopts_parse(argc, argv, &i, x, true);
-        if (r < 0)
-            return EXIT_USAGE;
-        if (r > 0)
-            continue;
-        if (!strcmp(a, "--out") || !strcmp(a, "--top")) {
-            if (i + 1 >= argc)
-                return cli_usage_error("%s needs a value", a);
-            const char *v = argv[++i];
-            if (!strcmp(a, "--out")) {
-                if (!*v)
-                    return cli_usage_error("--out: the name is empty");
-                *out = v;
-            } else if (!cli_parse_int(v, 1, 1 << 30, top)) {
-                return cli_usage_error("--top '%s': expected a positive "
-                                       "integer", v);
-            }
-        } else if (a[0] == '-' && a[1]) {
-            return cli_usage_error("masks: unknown option '%s'", a);
-        } else if (!*model) {
-            *model = a;
-        } else if (!*image) {
-            *image = a;
-        } else {
-            return cli_usage_error("masks: one image at a time");
-        }
-    }
-    if (!*model)
-        return cli_usage_error("masks: which model?");
-    if (!*image)
-        return cli_usage_error("masks: no image given");
-    return cli_xopts_check(x);
-}
-
 int cmd_masks(int argc, char **argv)
 {
-    cli_xopts x;
-    cli_xopts_init(&x);
+    cli_args a;
     const char *model = NULL, *image = NULL, *out = NULL;
     int top = MASKS_DEFAULT_TOP;
     char *path = NULL;
     cli_xrun run = {0};
-    int rc = parse(argc, argv, &x, &model, &image, &out, &top);
-    if (rc)
-        return rc;
+    int rc = cli_args_parse(CMD_MASKS, argc, argv, &a);
+    if (!rc && a.n_pos < 1)
+        rc = cli_usage_error("masks: which model?");
+    if (!rc && a.n_pos < 2)
+        rc = cli_usage_error("masks: no image given");
+    if (!rc && a.n_pos > 2)
+        rc = cli_usage_error("masks: one image at a time");
+    if (!rc)
+        rc = cli_check_methods(&a, MB(DMBP), "masks (DMBP)");
+    if (rc) {
+        cli_args_free(&a);
+        return rc < 0 ? EXIT_OK : rc;
+    }
+    model = a.pos[0];
+    image = a.pos[1];
+    out = a.f.out;
+    if (a.f.given[CLI_O_TOP])
+        top = a.f.top;
     if (out) {
         path = strdup(out);
     } else {
@@ -198,7 +173,7 @@ int cmd_masks(int argc, char **argv)
     }
     rc = cli_check_writable_dir(path);
     if (!rc)
-        rc = cli_xrun_explain(&run, model, &image, 1, &x);
+        rc = cli_xrun_explain(&run, model, &image, 1, &a, DMBP_METHOD_DMBP);
     if (!rc)
         rc = cli_masks_write(path, &run, 0, image);
     if (!rc) {
@@ -211,5 +186,6 @@ int cmd_masks(int argc, char **argv)
     }
     cli_xrun_free(&run);
     free(path);
+    cli_args_free(&a);
     return rc;
 }

@@ -70,7 +70,6 @@ typedef struct predict_opts {
     int top, batch;
     bool json;
     const char *labels_path;
-    cli_pre pre;
 } predict_opts;
 
 static const char *label_of(const dmbp_model *m, const labels *l, int c)
@@ -128,50 +127,30 @@ static void print_result(const dmbp_model *m, const labels *l,
     }
 }
 
-static int parse(int argc, char **argv, predict_opts *o, const char **model,
-                 const char ***images, int *n_images)
+static int parse(int argc, char **argv, cli_args *a, predict_opts *o,
+                 const char **model, const char ***images, int *n_images)
 {
-    *images = calloc((size_t)argc, sizeof **images);
-    if (!*images) {
-        fprintf(stderr, "dmbp: out of memory\n");
-        return EXIT_INTERNAL;
+    int rc = cli_args_parse(CMD_PREDICT, argc, argv, a);
+    if (rc)
+        return rc;
+    const cli_flags *f = &a->f;
+    if (f->given[CLI_O_TOP])
+        o->top = f->top;
+    if (f->given[CLI_O_BATCH]) {
+        if (f->batch > PREDICT_MAX_BATCH)
+            return cli_usage_error("--batch '%d': expected 1 to %d", f->batch,
+                                   PREDICT_MAX_BATCH);
+        o->batch = f->batch;
     }
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int r = cli_parse_pre(argc, argv, &i, &o->pre);
-        if (r < 0)
-            return EXIT_USAGE;
-        if (r > 0)
-            continue;
-        if (!strcmp(a, "--json")) {
-            o->json = true;
-        } else if (!strcmp(a, "--top") || !strcmp(a, "--batch") ||
-                   !strcmp(a, "--labels")) {
-            if (i + 1 >= argc)
-                return cli_usage_error("%s needs a value", a);
-            const char *v = argv[++i];
-            if (!strcmp(a, "--labels"))
-                o->labels_path = v;
-            else if (!strcmp(a, "--top") &&
-                     !cli_parse_int(v, 1, 1 << 30, &o->top))
-                return cli_usage_error("--top '%s': expected a positive "
-                                       "integer", v);
-            else if (!strcmp(a, "--batch") &&
-                     !cli_parse_int(v, 1, PREDICT_MAX_BATCH, &o->batch))
-                return cli_usage_error("--batch '%s': expected 1 to %d", v,
-                                       PREDICT_MAX_BATCH);
-        } else if (a[0] == '-' && a[1]) {
-            return cli_usage_error("predict: unknown option '%s'", a);
-        } else if (!*model) {
-            *model = a;
-        } else {
-            (*images)[(*n_images)++] = a;
-        }
-    }
-    if (!*model)
+    o->json = f->json;
+    o->labels_path = f->labels;
+    if (a->n_pos < 1)
         return cli_usage_error("predict: which model?");
-    if (!*n_images)
+    if (a->n_pos < 2)
         return cli_usage_error("predict: no images given");
+    *model = a->pos[0];
+    *images = a->pos + 1;
+    *n_images = a->n_pos - 1;
     return EXIT_OK;
 }
 
@@ -246,15 +225,19 @@ static int ensure_plan(run *r, const dmbp_image *x, int batch)
 
 int cmd_predict(int argc, char **argv)
 {
-    predict_opts o = {PREDICT_DEFAULT_TOP, PREDICT_DEFAULT_BATCH, false, NULL,
-                      {0}};
+    predict_opts o = {PREDICT_DEFAULT_TOP, PREDICT_DEFAULT_BATCH, false, NULL};
+    cli_args a;
     const char *model = NULL;
     const char **images = NULL;
     int n_images = 0;
     labels l = {0};
     run r = {0};
-    int rc = parse(argc, argv, &o, &model, &images, &n_images);
+    int rc = parse(argc, argv, &a, &o, &model, &images, &n_images);
     dmbp_preprocess_options pre;
+    if (rc < 0) {
+        rc = EXIT_OK; /* --help */
+        goto done;
+    }
     if (rc)
         goto done;
     dmbp_status st = dmbp_model_load(model, &r.m);
@@ -262,7 +245,7 @@ int cmd_predict(int argc, char **argv)
         rc = cli_fail(st);
         goto done;
     }
-    rc = cli_apply_pre(r.m, &o.pre, &pre);
+    rc = cli_apply_pre(r.m, &a.f, &pre);
     if (rc)
         goto done;
     int k = dmbp_model_num_classes(r.m);
@@ -328,6 +311,6 @@ done:
     free(r.order);
     free(r.names);
     labels_free(&l);
-    free(images);
+    cli_args_free(&a);
     return rc;
 }

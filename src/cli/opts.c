@@ -1,0 +1,538 @@
+/* One option parser for every subcommand, driven by the CLI_OPTIONS table
+ * (opts.h): getopt_long's conventions (--opt=value, --opt value, -o value,
+ * -ovalue, -- ends the options), with two rules that getopt lacks: a value
+ * is never a word naming a known option (so `-o --json` is a missing value,
+ * not a file called --json), and an unknown option names the nearest
+ * known one. */
+#include "cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct cli_opt {
+    const char *name;
+    char short_name;
+    cli_kind kind;
+    size_t offset;        /* of the value in cli_flags */
+    long long lo, hi;     /* K_INT bounds */
+    const char *choices;  /* K_CHOICE: "a|b|c" */
+    unsigned commands, methods;
+    const char *arg, *help;
+} cli_opt;
+
+static const cli_opt table[CLI_O_COUNT] = {
+#define CLI_OPT_ROW(ID, NAME, SH, KIND, TYPE, FIELD, LO, HI, CHOICES, CMDS, \
+                    METHODS, ARG, HELP)                                     \
+    [CLI_O_##ID] = {NAME,    SH,   KIND, offsetof(cli_flags, FIELD),        \
+                    LO,      HI,   CHOICES, CMDS,                           \
+                    METHODS, ARG,  HELP},
+    CLI_OPTIONS(CLI_OPT_ROW)
+#undef CLI_OPT_ROW
+};
+
+static const struct {
+    unsigned cmd;
+    const char *name, *synopsis, *what;
+} commands[] = {
+    {CMD_INFO, "info", "MODEL",
+     "inputs, outputs, ops, parameters, preprocessing defaults"},
+    {CMD_PREDICT, "predict", "MODEL IMAGE...", "classify images"},
+    {CMD_EXPLAIN, "explain", "MODEL IMAGE...",
+     "attribution maps: per image a picture (.png) and the array (.npy)"},
+    {CMD_MASKS, "masks", "MODEL IMAGE",
+     "DMBP's filter masks as JSON, and the filters per layer with the "
+     "largest m+ and m-"},
+    {CMD_EVAL, "eval", "MODEL --images SPEC",
+     "faithfulness of the methods: deletion and insertion AUC, negative "
+     "evidence, AOPC, model randomisation"},
+};
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+/* Longest option name we suggest against (longer words are not typos). */
+#define MAX_NAME 64
+
+static const char *command_name(unsigned cmd)
+{
+    for (size_t k = 0; k < N_COMMANDS; k++)
+        if (commands[k].cmd == cmd)
+            return commands[k].name;
+    return "dmbp";
+}
+
+/* ------------------------------------------------------------------ */
+/* Help                                                               */
+/* ------------------------------------------------------------------ */
+
+/* "a, b or c": the method names in mask. */
+static void method_list(unsigned mask, const char *last_sep, char *buf,
+                        size_t cap)
+{
+    int total = 0, k = 0;
+    for (int m = DMBP_METHOD_SALIENCY; m <= DMBP_METHOD_DMBP; m++)
+        total += (mask >> m) & 1;
+    buf[0] = 0;
+    for (int m = DMBP_METHOD_SALIENCY; m <= DMBP_METHOD_DMBP; m++) {
+        if (!((mask >> m) & 1))
+            continue;
+        size_t len = strlen(buf);
+        snprintf(buf + len, cap - len, "%s%s",
+                 k == 0 ? "" : k + 1 == total ? last_sep : ", ",
+                 dmbp_method_name((dmbp_method)m));
+        k++;
+    }
+}
+
+static void option_line(FILE *f, const cli_opt *o, unsigned cmd)
+{
+    char head[96];
+    int len;
+    if (o->short_name)
+        len = snprintf(head, sizeof head, "  -%c, --%s", o->short_name,
+                       o->name);
+    else
+        len = snprintf(head, sizeof head, "      --%s", o->name);
+    if (o->arg && len < (int)sizeof head)
+        snprintf(head + len, sizeof head - (size_t)len, " %s", o->arg);
+    fprintf(f, "%-30s %s", head, o->help);
+    if (o->methods && o->methods != MB_ALL) {
+        char list[128];
+        method_list(o->methods, " and ", list, sizeof list);
+        fprintf(f, " [%s]", list);
+    }
+    if (!cmd) {
+        fputs(" {", f);
+        int k = 0;
+        for (size_t c = 0; c < N_COMMANDS; c++)
+            if (o->commands & commands[c].cmd)
+                fprintf(f, "%s%s", k++ ? " " : "", commands[c].name);
+        fputs("}", f);
+    }
+    fputc('\n', f);
+}
+
+static const char *const image_note =
+    "IMAGE: a PNG or JPEG file, a directory (its PNG and JPEG files in\n"
+    "sorted order, *.truth.png excepted) or - (one image on standard "
+    "input).\n";
+
+static const char *const exit_note =
+    "Exit status: 0 success, 1 internal error, 2 usage, 3 I/O,\n"
+    "4 bad file format, 5 unsupported model, 6 size mismatch,\n"
+    "7 NaN or infinity. See dmbp(1).\n";
+
+void cli_usage(FILE *f, unsigned cmd)
+{
+    if (cmd) {
+        for (size_t k = 0; k < N_COMMANDS; k++)
+            if (commands[k].cmd == cmd)
+                fprintf(f, "usage: dmbp %s %s [OPTIONS]\n%s.\n\n",
+                        commands[k].name, commands[k].synopsis,
+                        commands[k].what);
+        if (cmd != CMD_INFO)
+            fprintf(f, "%s\n", image_note);
+        if (cmd == CMD_EXPLAIN)
+            fputs("Outputs: <stem>-<method>.png and .npy in the current\n"
+                  "directory (DMBP adds -pos.png, -neg.png, -mappings.png),\n"
+                  "DIR/<stem>-<method>... with -O DIR; -o PREFIX for one\n"
+                  "image, PREFIX-NN-<stem> for several. Existing files are\n"
+                  "not overwritten without --force.\n\n",
+                  f);
+        fputs("Options:\n", f);
+        for (int i = 0; i < CLI_O_COUNT; i++)
+            if (table[i].commands & cmd)
+                option_line(f, &table[i], cmd);
+        fprintf(f, "\n%s", exit_note);
+        return;
+    }
+    fputs("usage: dmbp COMMAND [ARGS] [OPTIONS]\n\nCommands:\n", f);
+    for (size_t k = 0; k < N_COMMANDS; k++)
+        fprintf(f, "  %-8s %-20s %s\n", commands[k].name,
+                commands[k].synopsis, commands[k].what);
+    fprintf(f, "\n%s\n", image_note);
+    fputs("`dmbp COMMAND --help` shows one command's options. Every option,\n"
+          "[the methods it applies to] and {the commands that take it}:\n",
+          f);
+    for (int i = 0; i < CLI_O_COUNT; i++)
+        option_line(f, &table[i], 0);
+    fputs("  -V, --version                 the version\n\n", f);
+    fputs(exit_note, f);
+}
+
+const char *cli_choice(int id, int index, char *buf, size_t cap)
+{
+    const char *c = table[id].choices;
+    for (int k = 0; c && k < index; k++) {
+        c = strchr(c, '|');
+        if (c)
+            c++;
+    }
+    if (!c) {
+        buf[0] = 0;
+        return buf;
+    }
+    size_t len = strcspn(c, "|");
+    snprintf(buf, cap, "%.*s", (int)len, c);
+    return buf;
+}
+
+/* ------------------------------------------------------------------ */
+/* Parsing                                                            */
+/* ------------------------------------------------------------------ */
+
+/* The row of --name (len bytes) for cmd, or -1. */
+static int find_long(unsigned cmd, const char *name, size_t len)
+{
+    for (int i = 0; i < CLI_O_COUNT; i++)
+        if ((table[i].commands & cmd) && strlen(table[i].name) == len &&
+            !strncmp(table[i].name, name, len))
+            return i;
+    return -1;
+}
+
+static int find_short(unsigned cmd, char c)
+{
+    for (int i = 0; i < CLI_O_COUNT; i++)
+        if ((table[i].commands & cmd) && table[i].short_name == c)
+            return i;
+    return -1;
+}
+
+/* Does word name an option of any subcommand (so it cannot be a value)? */
+static bool names_option(const char *w)
+{
+    if (w[0] != '-' || !w[1])
+        return false;
+    if (w[1] != '-')
+        return w[1] == 'V' || find_short(CMD_ALL, w[1]) >= 0;
+    if (!w[2])
+        return true; /* "--" */
+    size_t len = strcspn(w + 2, "=");
+    return find_long(CMD_ALL, w + 2, len) >= 0 ||
+           (len == 7 && !strncmp(w + 2, "version", 7));
+}
+
+static int edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > MAX_NAME || lb > MAX_NAME)
+        return MAX_NAME;
+    int d[MAX_NAME + 1][MAX_NAME + 1];
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = (int)i;
+    for (size_t j = 0; j <= lb; j++)
+        d[0][j] = (int)j;
+    for (size_t i = 1; i <= la; i++)
+        for (size_t j = 1; j <= lb; j++) {
+            int sub = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            int del = d[i - 1][j] + 1, ins = d[i][j - 1] + 1;
+            d[i][j] = sub < del ? (sub < ins ? sub : ins)
+                                : (del < ins ? del : ins);
+        }
+    return d[la][lb];
+}
+
+static int unknown_option(unsigned cmd, const char *word)
+{
+    const char *cname = command_name(cmd);
+    char name[MAX_NAME + 1];
+    const char *w = word[1] == '-' ? word + 2 : word + 1;
+    snprintf(name, sizeof name, "%.*s", (int)strcspn(w, "="), w);
+    if (word[1] == '-') {
+        /* Another subcommand's option: say whose. */
+        for (int i = 0; i < CLI_O_COUNT; i++)
+            if (!strcmp(table[i].name, name)) {
+                char who[64] = "";
+                for (size_t c = 0; c < N_COMMANDS; c++)
+                    if (table[i].commands & commands[c].cmd) {
+                        size_t len = strlen(who);
+                        snprintf(who + len, sizeof who - len, "%s%s",
+                                 len ? ", " : "", commands[c].name);
+                    }
+                return cli_usage_error("%s: --%s is an option of %s only",
+                                       cname, name, who);
+            }
+    }
+    int best = -1, best_d = MAX_NAME;
+    for (int i = 0; i < CLI_O_COUNT; i++) {
+        if (!(table[i].commands & cmd))
+            continue;
+        int d = edit_distance(name, table[i].name);
+        /* A prefix counts as close: --out for --output. */
+        if (!strncmp(table[i].name, name, strlen(name)) && strlen(name) > 1)
+            d = 1;
+        if (d < best_d) {
+            best_d = d;
+            best = i;
+        }
+    }
+    int allowed = (int)strlen(name) / 3 + 1;
+    if (best >= 0 && best_d <= allowed)
+        return cli_usage_error("%s: unknown option '%s'; did you mean --%s?",
+                               cname, word, table[best].name);
+    return cli_usage_error("%s: unknown option '%s' (dmbp %s --help lists "
+                           "them)", cname, word, cname);
+}
+
+static bool parse_float(const char *s, float *out)
+{
+    char *end;
+    errno = 0;
+    float v = strtof(s, &end);
+    if (end == s || *end || !isfinite(v))
+        return false;
+    *out = v;
+    return true;
+}
+
+/* Store v into option i's field; usage error on a bad value. */
+static int set_value(cli_flags *f, int i, const char *shown, const char *v)
+{
+    const cli_opt *o = &table[i];
+    void *p = (char *)f + o->offset;
+    switch (o->kind) {
+    case K_SWITCH:
+        *(bool *)p = true;
+        break;
+    case K_NAME:
+        if (!*v)
+            return cli_usage_error("%s: the name is empty", shown);
+        /* fall through */
+    case K_STRING:
+        *(const char **)p = v;
+        break;
+    case K_INT: {
+        char *end;
+        errno = 0;
+        long long x = strtoll(v, &end, 10);
+        if (end == v || *end || errno || x < o->lo || x > o->hi)
+            return cli_usage_error("%s '%s': expected an integer from %lld "
+                                   "to %lld", shown, v, o->lo, o->hi);
+        *(int *)p = (int)x;
+        break;
+    }
+    case K_U64:
+        if (!cli_parse_u64(v, (uint64_t *)p))
+            return cli_usage_error("%s '%s': expected an integer from 0 to "
+                                   "%llu", shown, v,
+                                   (unsigned long long)UINT64_MAX);
+        break;
+    case K_FLOAT:
+    case K_FLOAT_POS:
+    case K_FLOAT_NONNEG: {
+        float x;
+        bool ok = parse_float(v, &x);
+        if (ok && o->kind == K_FLOAT_POS && !(x > 0))
+            ok = false;
+        if (ok && o->kind == K_FLOAT_NONNEG && !(x >= 0))
+            ok = false;
+        if (!ok)
+            return cli_usage_error(
+                "%s '%s': expected a finite number%s", shown, v,
+                o->kind == K_FLOAT_POS      ? " > 0"
+                : o->kind == K_FLOAT_NONNEG ? " >= 0"
+                                            : "");
+        *(float *)p = x;
+        break;
+    }
+    case K_FLOAT3: {
+        float *dst = p;
+        if (!cli_parse_floats3(v, dst))
+            return cli_usage_error("%s '%s': expected 1 or 3 finite numbers "
+                                   "separated by commas", shown, v);
+        if (i == CLI_O_STD && (dst[0] == 0 || dst[1] == 0 || dst[2] == 0))
+            return cli_usage_error("%s '%s': a standard deviation cannot be "
+                                   "0", shown, v);
+        break;
+    }
+    case K_CHOICE: {
+        char buf[64];
+        for (int k = 0;; k++) {
+            cli_choice(i, k, buf, sizeof buf);
+            if (!buf[0]) {
+                char list[160];
+                snprintf(list, sizeof list, "%s", o->choices);
+                for (char *c = list; *c; c++)
+                    if (*c == '|')
+                        *c = ',';
+                return cli_usage_error("%s '%s': expected one of %s", shown,
+                                       v, list);
+            }
+            if (!strcmp(buf, v)) {
+                *(int *)p = k;
+                break;
+            }
+        }
+        break;
+    }
+    }
+    f->given[i] = true;
+    return EXIT_OK;
+}
+
+void cli_args_free(cli_args *a)
+{
+    free(a->pos);
+    a->pos = NULL;
+    a->n_pos = 0;
+}
+
+int cli_args_parse(unsigned cmd, int argc, char **argv, cli_args *a)
+{
+    memset(a, 0, sizeof *a);
+    a->cmd = cmd;
+    a->cmd_name = command_name(cmd);
+    a->pos = calloc((size_t)argc + 1, sizeof *a->pos);
+    if (!a->pos) {
+        fprintf(stderr, "dmbp: out of memory\n");
+        return EXIT_INTERNAL;
+    }
+    /* --help wins over anything else on the line, even a bad option. */
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            cli_usage(stdout, cmd);
+            return -1;
+        }
+    bool options_done = false;
+    for (int i = 1; i < argc; i++) {
+        const char *w = argv[i];
+        if (!options_done && !strcmp(w, "--")) {
+            options_done = true;
+            continue;
+        }
+        if (options_done || w[0] != '-' || !w[1]) {
+            a->pos[a->n_pos++] = w;
+            continue;
+        }
+        int k;
+        const char *v = NULL;
+        char shown[MAX_NAME + 4];
+        if (w[1] == '-') {
+            size_t len = strcspn(w + 2, "=");
+            k = find_long(cmd, w + 2, len);
+            if (w[2 + len] == '=')
+                v = w + 3 + len;
+            snprintf(shown, sizeof shown, "--%.*s", (int)len, w + 2);
+        } else {
+            k = find_short(cmd, w[1]);
+            if (w[2])
+                v = w + 2; /* -oPREFIX */
+            snprintf(shown, sizeof shown, "-%c", w[1]);
+        }
+        if (k < 0)
+            return unknown_option(cmd, w);
+        if (table[k].kind == K_SWITCH) {
+            if (v)
+                return cli_usage_error("%s takes no value ('%s')", shown, w);
+        } else if (!v) {
+            if (i + 1 >= argc)
+                return cli_usage_error("%s: missing value", shown);
+            if (names_option(argv[i + 1]))
+                return cli_usage_error("%s: missing value ('%s' is an "
+                                       "option; write %s=%s if you mean it)",
+                                       shown, argv[i + 1],
+                                       w[1] == '-' ? shown : "--name",
+                                       argv[i + 1]);
+            v = argv[++i];
+        }
+        int rc = set_value(&a->f, k, shown, v);
+        if (rc)
+            return rc;
+    }
+    if (a->f.given[CLI_O_THREADS]) {
+        dmbp_status st = dmbp_set_num_threads(a->f.threads);
+        if (st)
+            return cli_fail(st);
+    }
+    return EXIT_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Flags -> the library's options                                     */
+/* ------------------------------------------------------------------ */
+
+int cli_check_methods(const cli_args *a, unsigned methods, const char *what)
+{
+    for (int i = 0; i < CLI_O_COUNT; i++) {
+        if (!a->f.given[i] || !table[i].methods ||
+            (table[i].methods & methods))
+            continue;
+        char list[128];
+        method_list(table[i].methods, " or ", list, sizeof list);
+        return cli_usage_error("--%s applies only to %s, not to %s",
+                               table[i].name, list, what);
+    }
+    return EXIT_OK;
+}
+
+int cli_explain_options(const cli_flags *f, dmbp_method m,
+                        const dmbp_preprocess_options *pre,
+                        dmbp_explain_options *o)
+{
+    dmbp_explain_options_init(o);
+    o->method = m;
+/* Given on the command line, and a setting of method m. */
+#define APPLIES(ID) \
+    (f->given[CLI_O_##ID] && ((table[CLI_O_##ID].methods >> m) & 1))
+    if (APPLIES(PRESET)) {
+        char name[32];
+        /* First, so that the single weights override it. */
+        dmbp_status st = dmbp_explain_preset(
+            o, cli_choice(CLI_O_PRESET, f->preset, name, sizeof name));
+        if (st)
+            return cli_fail(st);
+    }
+    if (APPLIES(W_COMPLETENESS))
+        o->w_completeness = f->w_completeness;
+    if (APPLIES(W_SIGN))
+        o->w_sign = f->w_sign;
+    if (APPLIES(W_NUISANCE))
+        o->w_nuisance = f->w_nuisance;
+    if (APPLIES(W_EVIDENCE))
+        o->w_evidence = f->w_evidence;
+    if (APPLIES(W_SPARSITY))
+        o->w_sparsity = f->w_sparsity;
+    if (APPLIES(ABS))
+        o->abs = 1;
+    if (APPLIES(STEPS))
+        o->steps = f->steps;
+    if (APPLIES(BASELINE)) {
+        static const dmbp_baseline b[] = {
+            DMBP_BASELINE_ZERO, DMBP_BASELINE_BLACK, DMBP_BASELINE_BLUR};
+        o->baseline = b[f->baseline];
+    }
+    if (APPLIES(IG_RULE)) {
+        static const dmbp_ig_rule r[] = {DMBP_IG_MIDPOINT, DMBP_IG_TRAPEZOID,
+                                         DMBP_IG_LEFT, DMBP_IG_RIGHT};
+        o->ig_rule = r[f->ig_rule];
+    }
+    if (APPLIES(SAMPLES))
+        o->samples = f->samples;
+    if (APPLIES(SIGMA))
+        o->sigma = f->sigma;
+    if (APPLIES(SEED))
+        o->seed = f->seed;
+    if (APPLIES(OF))
+        o->smooth_of_gradient = f->of == 0; /* "grad|gxi" */
+    if (APPLIES(LAYER))
+        o->layer = f->layer;
+    if (APPLIES(ITERS))
+        o->iterations = f->iters;
+    if (APPLIES(LR))
+        o->lr = f->lr;
+    if (APPLIES(INIT_LOGIT))
+        o->init_logit = f->init_logit;
+    if (APPLIES(MAX_LANES))
+        o->max_lanes = f->max_lanes;
+    if (APPLIES(FPMATH))
+        o->fpmath = f->fpmath == 2 ? DMBP_FPMATH_BF16 : DMBP_FPMATH_STRICT;
+#undef APPLIES
+    for (int c = 0; c < 3; c++) {
+        int s = pre->channels == 1 ? 0 : c;
+        o->mean[c] = pre->mean[s];
+        o->std[c] = pre->std[s];
+    }
+    return EXIT_OK;
+}

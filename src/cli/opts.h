@@ -1,0 +1,240 @@
+/* The options of every subcommand in one table (src/cli/opts.c parses
+ * them, prints the help and suggests the nearest name).
+ *
+ * Adding an option is one row of CLI_OPTIONS below: the row declares the
+ * field of cli_flags that receives the value, the enum id (CLI_O_<ID>)
+ * that cli_flags.given[] is indexed by, the subcommands that accept it,
+ * the methods it applies to, and its line of --help. Then use the field in
+ * the subcommand (or in cli_explain_options for a method setting). */
+#ifndef DMBP_CLI_OPTS_H
+#define DMBP_CLI_OPTS_H
+
+#include <dmbp.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Subcommands, as bits of a row's commands. */
+enum {
+    CMD_INFO = 1u << 0,
+    CMD_PREDICT = 1u << 1,
+    CMD_EXPLAIN = 1u << 2,
+    CMD_MASKS = 1u << 3,
+    CMD_EVAL = 1u << 4
+};
+#define CMD_ALL (CMD_INFO | CMD_PREDICT | CMD_EXPLAIN | CMD_MASKS | CMD_EVAL)
+/* The subcommands that run the network. */
+#define CMD_RUN (CMD_PREDICT | CMD_EXPLAIN | CMD_MASKS | CMD_EVAL)
+/* The subcommands that compute attributions. */
+#define CMD_ATTR (CMD_EXPLAIN | CMD_MASKS | CMD_EVAL)
+
+/* Methods, as bits of a row's methods (0: not a method setting). */
+#define MB(x) (1u << DMBP_METHOD_##x)
+#define MB_ALL (MB(SALIENCY) | MB(GXI) | MB(IG) | MB(SMOOTHGRAD) | \
+                MB(GUIDED) | MB(GRADCAM) | MB(DMBP))
+
+/* How a value is read (and its C type in cli_flags). */
+typedef enum cli_kind {
+    K_SWITCH,      /* bool: no value                                      */
+    K_STRING,      /* const char *: any word, even empty                  */
+    K_NAME,        /* const char *: a non-empty word (a file, a name)     */
+    K_INT,         /* int in [lo, hi]                                     */
+    K_U64,         /* uint64_t: a whole decimal number                    */
+    K_FLOAT,       /* float: finite                                       */
+    K_FLOAT_POS,   /* float: finite, > 0                                  */
+    K_FLOAT_NONNEG,/* float: finite, >= 0                                 */
+    K_FLOAT3,      /* float[3]: 1 or 3 finite numbers "a,b,c"             */
+    K_CHOICE       /* int: the index of the value in "a|b|c"              */
+} cli_kind;
+
+typedef float cli_float3[3];
+
+/* X(ID, "long-name", 'short' or 0, kind, C type, field, lo, hi,
+ *   "choice|list" or NULL, commands, methods, "ARG" or NULL, "help").
+ * Two rows may share a name if they belong to different subcommands (eval's
+ * --steps are the curves' steps, explain's are IG's). */
+#define CLI_OPTIONS(X)                                                       \
+    X(HELP, "help", 'h', K_SWITCH, bool, help, 0, 0, NULL, CMD_ALL, 0,       \
+      NULL, "this subcommand's usage")                                       \
+    X(JSON, "json", 0, K_SWITCH, bool, json, 0, 0, NULL, CMD_ALL, 0, NULL,   \
+      "JSON lines on standard output instead of text")                       \
+    X(QUIET, "quiet", 'q', K_SWITCH, bool, quiet, 0, 0, NULL, CMD_ALL, 0,    \
+      NULL, "no progress line or notes on standard error")                   \
+    X(THREADS, "threads", 0, K_INT, int, threads, 1, 4096, NULL, CMD_RUN, 0, \
+      "N", "threads to compute with (default: all cores)")                  \
+    X(FPMATH, "fpmath", 0, K_CHOICE, int, fpmath, 0, 0, "strict|f32|bf16",   \
+      CMD_RUN, MB_ALL, "MODE",                                               \
+      "strict (f32, default) or bf16 (AVX512-BF16/AMX CPUs)")                \
+    X(LABELS, "labels", 0, K_NAME, const char *, labels, 0, 0, NULL,         \
+      CMD_PREDICT | CMD_EXPLAIN | CMD_MASKS | CMD_EVAL, 0, "FILE",           \
+      "class names, one per line (default: the model's)")                    \
+    X(LAYERS, "layers", 0, K_SWITCH, bool, layers, 0, 0, NULL, CMD_INFO, 0,  \
+      NULL, "every layer: name, op, output shape, mask site")                \
+    X(TOP, "top", 0, K_INT, int, top, 1, 1 << 30, NULL,                      \
+      CMD_PREDICT | CMD_MASKS, 0, "K", "classes shown (5); masks: filters")  \
+    X(BATCH, "batch", 0, K_INT, int, batch, 1, 65536, NULL,                  \
+      CMD_PREDICT | CMD_EVAL, 0, "N",                                        \
+      "images per forward pass (predict 8, at most 1024; eval 64)")          \
+    X(RESIZE, "resize", 0, K_INT, int, resize, 0, 16384, NULL, CMD_RUN, 0,   \
+      "N", "shorter side resized to N (model default)")                     \
+    X(NO_RESIZE, "no-resize", 0, K_SWITCH, bool, no_resize, 0, 0, NULL,      \
+      CMD_RUN, 0, NULL, "no resize")                                         \
+    X(CROP, "crop", 0, K_INT, int, crop, 0, 16384, NULL, CMD_RUN, 0, "N",    \
+      "centre crop to NxN (model default)")                                  \
+    X(MEAN, "mean", 0, K_FLOAT3, cli_float3, mean, 0, 0, NULL, CMD_RUN, 0,   \
+      "M", "normalisation mean, 1 or 3 numbers a,b,c")                      \
+    X(STD, "std", 0, K_FLOAT3, cli_float3, std, 0, 0, NULL, CMD_RUN, 0, "S", \
+      "normalisation standard deviation, 1 or 3 numbers, not 0")             \
+    X(METHOD, "method", 'm', K_CHOICE, int, method, 0, 0,                    \
+      "saliency|gxi|ig|smoothgrad|guided|gradcam|dmbp", CMD_EXPLAIN, 0, "M", \
+      "attribution method (dmbp)")                                           \
+    X(TARGET, "target", 0, K_NAME, const char *, target, 0, 0, NULL,         \
+      CMD_ATTR, 0, "T",                                                      \
+      "class explained: auto (top class), an index, a label or top:K "      \
+      "(the K-th class)")                                                    \
+    X(TARGETS, "targets", 0, K_NAME, const char *, targets, 0, 0, NULL,      \
+      CMD_EXPLAIN, 0, "FILE", "one target per image, one per line")         \
+    X(OUTPUT, "output", 'o', K_NAME, const char *, output, 0, 0, NULL,       \
+      CMD_EXPLAIN, 0, "PREFIX",                                              \
+      "output name (a directory if it ends in / or is one)")                \
+    X(OUTPUT_DIR, "output-dir", 'O', K_NAME, const char *, output_dir, 0, 0, \
+      NULL, CMD_EXPLAIN, 0, "DIR", "write DIR/<image>-<method>... files")   \
+    X(FORCE, "force", 'f', K_SWITCH, bool, force, 0, 0, NULL,                \
+      CMD_EXPLAIN | CMD_MASKS, 0, NULL,                                      \
+      "overwrite existing files this run did not create")                   \
+    X(MASKS, "masks", 0, K_NAME, const char *, masks, 0, 0, NULL,            \
+      CMD_EXPLAIN, MB(DMBP), "FILE", "also DMBP's masks as JSON")           \
+    X(OUT, "out", 0, K_NAME, const char *, out, 0, 0, NULL, CMD_MASKS, 0,    \
+      "FILE", "the masks JSON (IMAGE-masks.json)")                           \
+    X(MAX_LANES, "max-lanes", 0, K_INT, int, max_lanes, 1, 65536, NULL,      \
+      CMD_ATTR, MB_ALL, "N", "images x samples computed together (32)")     \
+    X(ABS, "abs", 0, K_SWITCH, bool, abs, 0, 0, NULL,                        \
+      CMD_EXPLAIN | CMD_EVAL, MB(SALIENCY), NULL,                            \
+      "saliency: max over channels of |gradient|")                          \
+    X(STEPS, "steps", 0, K_INT, int, steps, 1, 100000, NULL, CMD_EXPLAIN,    \
+      MB(IG), "N", "IG's steps (32)")                                        \
+    X(BASELINE, "baseline", 0, K_CHOICE, int, baseline, 0, 0,                \
+      "zero|black|blur", CMD_EXPLAIN, MB(IG), "B", "IG's baseline (zero)")   \
+    X(IG_RULE, "ig-rule", 0, K_CHOICE, int, ig_rule, 0, 0,                   \
+      "midpoint|trapezoid|left|right", CMD_EXPLAIN, MB(IG), "R",             \
+      "IG's quadrature (midpoint)")                                          \
+    X(SAMPLES, "samples", 0, K_INT, int, samples, 1, 100000, NULL, CMD_ATTR, \
+      MB(SMOOTHGRAD) | MB(DMBP), "N", "noisy samples (smoothgrad 16, dmbp 1)")\
+    X(SIGMA, "sigma", 0, K_FLOAT_POS, float, sigma, 0, 0, NULL, CMD_ATTR,    \
+      MB(SMOOTHGRAD) | MB(DMBP), "S",                                        \
+      "noise level (smoothgrad 0.15, dmbp 0.1)")                             \
+    X(SEED, "seed", 0, K_U64, uint64_t, seed, 0, 0, NULL,                    \
+      CMD_EXPLAIN | CMD_MASKS, MB(SMOOTHGRAD) | MB(DMBP), "N",               \
+      "noise seed (0)")                                                      \
+    X(OF, "of", 0, K_CHOICE, int, of, 0, 0, "grad|gxi", CMD_EXPLAIN,         \
+      MB(SMOOTHGRAD), "grad|gxi", "what SmoothGrad averages (gxi)")          \
+    X(LAYER, "layer", 0, K_NAME, const char *, layer, 0, 0, NULL,            \
+      CMD_EXPLAIN, MB(GRADCAM), "NAME",                                      \
+      "Grad-CAM's layer (the last Conv; see info --layers)")                \
+    X(ITERS, "iters", 0, K_INT, int, iters, 1, 1000000, NULL, CMD_ATTR,      \
+      MB(DMBP), "N", "DMBP's iterations (200)")                              \
+    X(LR, "lr", 0, K_FLOAT_POS, float, lr, 0, 0, NULL, CMD_ATTR, MB(DMBP),   \
+      "X", "DMBP's learning rate (0.05)")                                    \
+    X(INIT_LOGIT, "init-logit", 0, K_FLOAT, float, init_logit, 0, 0, NULL,   \
+      CMD_ATTR, MB(DMBP), "X", "DMBP's initial mask logit (2)")              \
+    X(PRESET, "preset", 0, K_CHOICE, int, preset, 0, 0, "dmbp|evidence",     \
+      CMD_ATTR, MB(DMBP), "P", "DMBP's weights preset (dmbp)")               \
+    X(W_COMPLETENESS, "w-completeness", 0, K_FLOAT_NONNEG, float,            \
+      w_completeness, 0, 0, NULL, CMD_ATTR, MB(DMBP), "X",                   \
+      "DMBP's completeness weight (10)")                                     \
+    X(W_SIGN, "w-sign", 0, K_FLOAT_NONNEG, float, w_sign, 0, 0, NULL,        \
+      CMD_ATTR, MB(DMBP), "X", "DMBP's sign weight (3)")                     \
+    X(W_NUISANCE, "w-nuisance", 0, K_FLOAT_NONNEG, float, w_nuisance, 0, 0,  \
+      NULL, CMD_ATTR, MB(DMBP), "X", "DMBP's nuisance weight (1)")           \
+    X(W_EVIDENCE, "w-evidence", 0, K_FLOAT_NONNEG, float, w_evidence, 0, 0,  \
+      NULL, CMD_ATTR, MB(DMBP), "X", "DMBP's evidence weight (0)")           \
+    X(W_SPARSITY, "w-sparsity", 0, K_FLOAT_NONNEG, float, w_sparsity, 0, 0,  \
+      NULL, CMD_ATTR, MB(DMBP), "X", "DMBP's sparsity weight (0.01)")        \
+    X(IMAGES, "images", 0, K_NAME, const char *, images, 0, 0, NULL,         \
+      CMD_EVAL, 0, "SPEC",                                                   \
+      "a file listing image paths, a directory, or idx:FILE (required)")    \
+    X(METHODS, "methods", 0, K_NAME, const char *, methods, 0, 0, NULL,      \
+      CMD_EVAL, 0, "M,M,...", "methods compared (all)")                      \
+    X(N, "n", 0, K_INT, int, n, 1, 1 << 28, NULL, CMD_EVAL, 0, "N",          \
+      "images used (all)")                                                   \
+    X(OFFSET, "offset", 0, K_INT, int, offset, 0, 1 << 28, NULL, CMD_EVAL,   \
+      0, "K", "first image used (0)")                                        \
+    X(CURVE_STEPS, "steps", 0, K_INT, int, curve_steps, 1, 100000, NULL,     \
+      CMD_EVAL, 0, "N", "deletion/insertion curve steps (20)")              \
+    X(STEP_PIXELS, "step-pixels", 0, K_INT, int, step_pixels, 1, INT32_MAX,  \
+      NULL, CMD_EVAL, 0, "N", "pixels per curve step instead of --steps")   \
+    X(SUBSTRATE, "substrate", 0, K_CHOICE, int, substrate, 0, 0,             \
+      "zero|blur|mean", CMD_EVAL, 0, "S", "what deleted pixels become (zero)")\
+    X(INSERTION_START, "insertion-start", 0, K_CHOICE, int, insertion_start, \
+      0, 0, "blur|zero|mean", CMD_EVAL, 0, "S",                              \
+      "what insertion starts from (blur)")                                   \
+    X(REGIONS, "regions", 0, K_INT, int, regions, 1, 100000, NULL, CMD_EVAL, \
+      0, "N", "AOPC regions (20)")                                           \
+    X(REGION_SIZE, "region-size", 0, K_INT, int, region_size, 1,             \
+      DMBP_IMAGE_MAX_SIDE, NULL, CMD_EVAL, 0, "N", "AOPC region side (9)")   \
+    X(EVAL_SEED, "seed", 0, K_U64, uint64_t, eval_seed, 0, 0, NULL,          \
+      CMD_EVAL, 0, "N", "seed of the noise and the randomisation (0)")       \
+    X(RAND_IMAGES, "randomization-images", 0, K_INT, int, rand_images, 0,    \
+      1 << 28, NULL, CMD_EVAL, 0, "K", "images of the randomisation check (8)")\
+    X(AGAINST, "against", 0, K_NAME, const char *, against, 0, 0, NULL,      \
+      CMD_EVAL, 0, "M", "paired differences against method M")              \
+    X(CSV, "csv", 0, K_NAME, const char *, csv, 0, 0, NULL, CMD_EVAL, 0,     \
+      "FILE", "per-image metrics as CSV")                                    \
+    X(JSON_OUT, "json-out", 0, K_NAME, const char *, json_out, 0, 0, NULL,   \
+      CMD_EVAL, 0, "FILE", "the full results as JSON")                       \
+    X(PLOT, "plot", 0, K_NAME, const char *, plot, 0, 0, NULL, CMD_EVAL, 0,  \
+      "FILE.svg", "the mean curves as SVG")                                  \
+    X(MARKDOWN, "markdown", 0, K_NAME, const char *, markdown, 0, 0, NULL,   \
+      CMD_EVAL, 0, "FILE", "the tables as Markdown")                         \
+    X(GROUND_TRUTH, "ground-truth", 0, K_SWITCH, bool, ground_truth, 0, 0,   \
+      NULL, CMD_EVAL, 0, NULL,                                               \
+      "also score the maps against NAME.truth.png beside each image")
+
+#define CLI_OPT_ID(ID, ...) CLI_O_##ID,
+enum { CLI_OPTIONS(CLI_OPT_ID) CLI_O_COUNT };
+#undef CLI_OPT_ID
+
+/* Every option's value; given[CLI_O_X] says whether X was on the command
+ * line (the value of an option not given is zero, not its default). */
+typedef struct cli_flags {
+#define CLI_OPT_FIELD(ID, NAME, SH, KIND, TYPE, FIELD, ...) TYPE FIELD;
+    CLI_OPTIONS(CLI_OPT_FIELD)
+#undef CLI_OPT_FIELD
+    bool given[CLI_O_COUNT];
+} cli_flags;
+
+/* A parsed command line: the flags and the words that are not options. */
+typedef struct cli_args {
+    unsigned cmd;         /* CMD_* */
+    const char *cmd_name;
+    cli_flags f;
+    int n_pos;
+    const char **pos;     /* malloc'ed, pointing into argv */
+} cli_args;
+
+/* Parse argv[1..argc) of subcommand cmd (argv[0] is its name). Returns
+ * EXIT_OK, EXIT_USAGE (message printed), or -1 when --help was asked and
+ * printed (the caller exits 0). Free a with cli_args_free either way. */
+int cli_args_parse(unsigned cmd, int argc, char **argv, cli_args *a);
+void cli_args_free(cli_args *a);
+
+/* Usage of one subcommand (from the table), or of dmbp with every option
+ * (cmd 0). */
+void cli_usage(FILE *f, unsigned cmd);
+
+/* The choice names of option id, "a|b|c", and the index'th of them in buf. */
+const char *cli_choice(int id, int index, char *buf, size_t cap);
+
+/* Refuse options of methods not in `methods` (bits MB(...)), naming
+ * `what` (e.g. "--method ig" or "--methods saliency,gxi"): usage error. */
+int cli_check_methods(const cli_args *a, unsigned methods, const char *what);
+
+/* The library's explain options for method m from the flags: defaults,
+ * then the preset, then every method option given that applies to m; the
+ * normalisation of pre. The one path from flags to dmbp_explain_options. */
+int cli_explain_options(const cli_flags *f, dmbp_method m,
+                        const dmbp_preprocess_options *pre,
+                        dmbp_explain_options *o);
+
+#endif

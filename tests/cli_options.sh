@@ -1,0 +1,104 @@
+#!/bin/sh
+# The option parser every subcommand shares (src/cli/opts.c): getopt_long's
+# conventions, a value never taken from a word that names an option,
+# per-subcommand --help, suggestions, the same names everywhere, and
+# `dmbp --help`, dmbp(1) and the README listing the same options.
+. "${top_srcdir:-$(dirname "$0")/..}/tests/cli_common.sh"
+
+VGG="$MODELS/fmnist_vgg.onnx"
+PNG="$MODELS/samples/bag.png"
+W="$TMP/work"
+mkdir "$W"
+
+# refused CODE NEEDLE DESCRIPTION -- COMMAND...: status CODE, one stderr
+# line starting "dmbp: " and naming NEEDLE.
+refused() {
+    code=$1; needle=$2; what=$3; shift 4
+    expect_exit "$code" "$what" -- "$@" || return
+    lines=$(wc -l <"$TMP/err")
+    [ "$lines" -eq 1 ] || fail "$what: $lines lines on stderr: $(cat "$TMP/err")"
+    grep -q "^dmbp: " "$TMP/err" || fail "$what: stderr does not start with 'dmbp: '"
+    grep -qF -- "$needle" "$TMP/err" || fail "$what: stderr lacks '$needle': $(cat "$TMP/err")"
+}
+
+# A value-taking option does not swallow the next option (issue 10's first
+# two examples): a usage error, and no file named after the option.
+cp "$PNG" "$W/coat.png"
+ls "$MODELS/samples/"*.png | head -3 >"$W/list"
+(cd "$W" && refused 2 "--csv: missing value" "--csv --quiet" -- \
+    "$DMBP" eval "$VGG" --images list --methods gxi --n 2 --csv --quiet)
+[ ! -e "$W/--quiet" ] || fail "--csv --quiet: wrote a file named --quiet"
+(cd "$W" && refused 2 "-o: missing value" "-o --json" -- \
+    "$DMBP" explain "$VGG" coat.png --method gxi -o --json)
+[ -z "$(ls "$W" | grep -v -e '^coat.png$' -e '^list$')" ] || fail "-o --json: left files: $(ls "$W")"
+refused 2 "--top: missing value" "--top at the end" -- "$DMBP" predict "$VGG" "$PNG" --top
+refused 2 "--labels: missing value" "--labels --json" -- "$DMBP" predict "$VGG" "$PNG" --labels --json
+refused 2 "--target: missing value" "--target -o" -- "$DMBP" explain "$VGG" "$PNG" --target -o "$W/x"
+
+# Negative numbers stay values: --init-logit -2 (and the --opt=value form).
+expect_exit 0 "--init-logit -2" -- "$DMBP" explain "$VGG" "$PNG" --iters 1 --init-logit -2 --quiet -o "$W/neg"
+[ -s "$W/neg.png" ] || fail "--init-logit -2: no picture"
+expect_exit 0 "--init-logit=-2" -- "$DMBP" explain "$VGG" "$PNG" --iters 1 --init-logit=-2 --quiet -o "$W/neg2" --force
+refused 2 "--iters '-3'" "--iters -3" -- "$DMBP" explain "$VGG" "$PNG" --iters -3
+
+# --opt=value is --opt value.
+expect_exit 0 "--top=2" -- "$DMBP" predict "$VGG" "$PNG" --top=2
+[ "$(wc -l <"$TMP/out")" -eq 3 ] || fail "--top=2: $(cat "$TMP/out")"
+expect_exit 0 "--top 2" -- "$DMBP" predict "$VGG" "$PNG" --top 2
+[ "$(wc -l <"$TMP/out")" -eq 3 ] || fail "--top 2: $(cat "$TMP/out")"
+refused 2 "--json takes no value" "--json=yes" -- "$DMBP" predict "$VGG" "$PNG" --json=yes
+refused 2 "--labels: the name is empty" "empty --labels=" -- "$DMBP" predict "$VGG" "$PNG" --labels=
+# Short options take their value attached or apart.
+expect_exit 0 "-o attached" -- "$DMBP" explain "$VGG" "$PNG" --method gxi "-o$W/att"
+[ -s "$W/att.png" ] || fail "-oPREFIX: no $W/att.png"
+
+# -- ends the options: a file whose name starts with '-'.
+cp "$PNG" "$W/-dash.png"
+(cd "$W" && expect_exit 0 "-- then -dash.png" -- "$DMBP" predict "$VGG" --top 1 -- -dash.png)
+grep -q "^-dash.png" "$TMP/out" || fail "--: the image -dash.png was not classified: $(cat "$TMP/out")"
+(cd "$W" && refused 2 "unknown option '-dash.png'" "-dash.png without --" -- "$DMBP" predict "$VGG" -dash.png)
+
+# Every subcommand has --help and -h: its usage on stdout, status 0, even
+# after a bad option.
+for sub in info predict explain masks eval; do
+    for h in --help -h; do
+        expect_exit 0 "$sub $h" -- "$DMBP" $sub $h
+        grep -q "^usage: dmbp $sub " "$TMP/out" || fail "$sub $h: no usage: $(head -2 "$TMP/out")"
+        [ ! -s "$TMP/err" ] || fail "$sub $h: stderr: $(cat "$TMP/err")"
+    done
+done
+expect_exit 0 "explain --bogus --help" -- "$DMBP" explain --bogus --help
+grep -q -- "--method" "$TMP/out" || fail "explain --help lacks --method"
+grep -q -- "--fpmath" "$TMP/out" || fail "explain --help lacks --fpmath"
+expect_exit 0 "predict --help" -- "$DMBP" predict --help
+grep -q -- "--method" "$TMP/out" && fail "predict --help lists explain's --method"
+
+# An unknown option names the nearest one; another subcommand's option
+# says whose it is.
+refused 2 "did you mean --method?" "--metod" -- "$DMBP" explain "$VGG" "$PNG" --metod gxi
+refused 2 "did you mean --labels?" "--lables" -- "$DMBP" predict "$VGG" "$PNG" --lables x
+refused 2 "--layers is an option of info only" "predict --layers" -- "$DMBP" predict "$VGG" "$PNG" --layers
+refused 2 "unknown option '--zzzzzz'" "far from everything" -- "$DMBP" info "$VGG" --zzzzzz
+
+# The same names everywhere: --quiet and --json in every subcommand,
+# --threads and --fpmath wherever the network runs, --labels wherever
+# labels are printed; eval's JSON file is --json-out.
+expect_exit 0 "info --quiet" -- "$DMBP" info "$VGG" --quiet
+expect_exit 0 "predict --quiet --threads 1 --fpmath strict" -- "$DMBP" predict "$VGG" "$PNG" --quiet --threads 1 --fpmath strict
+ls "$MODELS/samples/"*.png | head -2 >"$TMP/list"
+expect_exit 0 "eval --json" -- "$DMBP" eval "$VGG" --images "$TMP/list" --methods gxi --randomization-images 0 --json --quiet --json-out "$W/e.json"
+head -c 1 "$TMP/out" | grep -q '{' || fail "eval --json: stdout is not JSON: $(head -2 "$TMP/out")"
+[ -s "$W/e.json" ] || fail "eval --json-out: no file"
+refused 2 "--json takes no value" "eval --json=FILE" -- "$DMBP" eval "$VGG" --images "$TMP/list" --json="$W/x.json"
+refused 2 "--threads '0'" "--threads 0" -- "$DMBP" predict "$VGG" "$PNG" --threads 0
+
+# dmbp --help, dmbp(1) and the README list the same options.
+"$DMBP" --help >"$TMP/help" || fail "dmbp --help: non-zero status"
+opts=$(grep -o -e '^  -., --[a-z0-9-]*' -e '^      --[a-z0-9-]*' "$TMP/help" | sed 's/.*--/--/' | sort -u)
+[ "$(echo "$opts" | wc -l)" -gt 40 ] || fail "dmbp --help lists only $(echo "$opts" | wc -l) options"
+for o in $opts; do
+    man=$(echo "$o" | sed 's/-/\\\\-/g')
+    grep -q -- "$man\b" "$top_srcdir/man/dmbp.1" || fail "dmbp(1) does not document $o"
+    grep -q -- "$o\b" "$top_srcdir/README.md" || fail "README.md does not list $o"
+done
+finish
