@@ -663,6 +663,61 @@ dmbp_eval_randomization(const dmbp_model *m, const float *x, int c, int h,
                         uint64_t seed, double *rho, const char **layer_names);
 
 /* ------------------------------------------------------------------ */
+/* Ground truth: where the evidence for and against the class is      */
+/* ------------------------------------------------------------------ */
+
+/* Values of a truth mask (h x w bytes, as models/make_evidence.py writes
+ * NAME.truth.png): pixels of no evidence, of evidence for the explained
+ * class and of evidence against it. */
+#define DMBP_TRUTH_NEITHER 0
+#define DMBP_TRUTH_FOR 1
+#define DMBP_TRUTH_AGAINST 2
+/* The pointing game's tolerance in pixels at the model's input
+ * resolution: TorchRay's 15 px at 224 x 224 scaled to 64 x 64 (4.3),
+ * rounded down. */
+#define DMBP_POINTING_TOLERANCE 4
+
+/* The two evidence maps (h x w, non-negative) of a map of c x h x w:
+ * the channels are summed, then pos = max(sum, 0) and neg = max(-sum, 0)
+ * (neg may be NULL). For a non-negative map (Grad-CAM, |gradient|) pos is
+ * the channel sum and neg is 0. */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_eval_truth_maps(const float *map, int c, int h, int w, float *pos,
+                     float *neg);
+/* The same for DMBP's two attributions: pos = sum over channels of
+ * max(A+, 0), neg = sum over channels of max(-A-, 0). */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_eval_truth_maps_split(const float *a_pos, const float *a_neg, int c,
+                           int h, int w, float *pos, float *neg);
+
+typedef struct dmbp_truth_scores {
+    /* Relevance mass accuracy: the share of the map's total inside the
+     * mask; 0 for a map that is 0 everywhere (it found nothing). */
+    double mass_accuracy;
+    /* Relevance rank accuracy: the share of the |mask| highest-scoring
+     * pixels that lie inside the mask. Pixels tied at the last place
+     * count by the chance that a random order of the ties picks them;
+     * pixels of score 0 are never among the highest. */
+    double rank_accuracy;
+    /* Pointing game: 1 if the map's maximum (the first in row-major order)
+     * lies within the tolerance (Euclidean distance, pixels) of a mask
+     * pixel, else 0; 0 for a map that is 0 everywhere. */
+    double pointing;
+} dmbp_truth_scores;
+
+/* Sets every field to NaN. */
+DMBP_API void dmbp_truth_scores_init(dmbp_truth_scores *s);
+
+/* Scores of one evidence map (h x w, every value >= 0 and finite) against
+ * the mask {truth == value}. All three are NaN when the mask is empty
+ * (there is nothing to find). Errors: DMBP_ERR_ARG (NULL, sizes, a
+ * negative evidence value, value outside 0..255, tolerance < 0),
+ * DMBP_ERR_NONFINITE, DMBP_ERR_NOMEM. */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_eval_truth(const float *evidence, const uint8_t *truth, int h, int w,
+                int value, int tolerance, dmbp_truth_scores *out);
+
+/* ------------------------------------------------------------------ */
 /* Rendering maps to PNG, arrays to .npy                              */
 /* ------------------------------------------------------------------ */
 

@@ -134,4 +134,55 @@ refused 3 "$OUT/nowhere" "unwritable --csv" -- "$VGG" --images "$TMP/list" --met
 refused 4 "not an IDX3 file" "idx: of a PNG" -- "$VGG" --images "idx:$SAMPLES/bag.png" --methods gxi --csv "$OUT/x.csv"
 echo "$TMP/missing.png" >"$TMP/badlist"
 refused 3 "$TMP/missing.png" "list naming a missing PNG" -- "$VGG" --images "$TMP/badlist" --methods gxi --csv "$OUT/x.csv"
+# --ground-truth on the evidence model's samples: a directory never takes
+# its *.truth.png files as images; the six columns, a second table.
+EV="$MODELS/evidence_cnn.onnx"
+EVS="$MODELS/evidence"
+mkdir "$TMP/ev"
+for n in test_00000 test_00001 test_00002; do
+    cp "$EVS/$n.png" "$EVS/$n.truth.png" "$TMP/ev/"
+done
+if expect_exit 0 "ground truth" -- "$DMBP" eval "$EV" --images "$TMP/ev" --methods gxi,gradcam,dmbp \
+    --iters 3 --steps 2 --randomization-images 0 --ground-truth --csv "$OUT/g.csv" --json-out "$OUT/g.json" \
+    --markdown "$OUT/g.md"; then
+    gt="pos_mass_accuracy,neg_mass_accuracy,pos_rank_accuracy,neg_rank_accuracy,pos_pointing,neg_pointing"
+    head -n 1 "$OUT/g.csv" | tr -d '\r' | grep -q ",randomization_rho,$gt,rho_stage_1," ||
+        fail "ground truth: csv header: $(head -n 1 "$OUT/g.csv")"
+    [ "$(wc -l <"$OUT/g.csv")" -eq 10 ] || fail "ground truth: $(wc -l <"$OUT/g.csv") csv lines, want 1 + 3 x 3 (no truth as image)"
+    grep -q "truth.png," "$OUT/g.csv" && fail "ground truth: a truth file evaluated as an image"
+    # gradcam has no sign: empty negative columns (the 2nd, 4th, 6th).
+    tr -d '\r' <"$OUT/g.csv" | awk -F, '$3 == "gradcam" && ($15 != "" || $17 != "" || $19 != "" || $14 == "") { bad = 1 } END { exit bad }' ||
+        fail "ground truth: gradcam row: $(grep gradcam "$OUT/g.csv" | head -n 1)"
+    tr -d '\r' <"$OUT/g.csv" | awk -F, 'NR > 1 && $3 == "dmbp" && ($14 == "" || $18 == "") { bad = 1 } END { exit bad }' ||
+        fail "ground truth: dmbp row: $(grep dmbp "$OUT/g.csv" | head -n 1)"
+    for h in "pos mass" "neg mass" "pos rank" "neg rank" "pos pointing" "neg pointing"; do
+        grep -q "^method .*$h" "$TMP/out" || fail "ground truth: table lacks '$h'"
+    done
+    grep -q '"pos_mass_accuracy": {"mean": ' "$OUT/g.json" && grep -q '"ground_truth": true' "$OUT/g.json" ||
+        fail "ground truth: json"
+    grep -q "^| method | + mass" "$OUT/g.md" || fail "ground truth: markdown table"
+fi
+rm -rf "$OUT"; mkdir "$OUT"
+# Without --ground-truth the directory still skips the truths.
+expect_exit 0 "truths skipped" -- "$DMBP" eval "$EV" --images "$TMP/ev" --methods gxi --steps 2 \
+    --randomization-images 0 --csv "$OUT/s.csv"
+[ "$(wc -l <"$OUT/s.csv")" -eq 4 ] || fail "truths skipped: $(wc -l <"$OUT/s.csv") csv lines, want 4"
+head -n 1 "$OUT/s.csv" | grep -q pos_mass && fail "no --ground-truth: ground-truth columns present"
+rm -rf "$OUT"; mkdir "$OUT"
+# Bad truths: missing (3), not gray or another value (4), another size (6);
+# with idx: (2).
+mkdir "$TMP/evbad"
+cp "$EVS/test_00000.png" "$TMP/evbad/"
+refused 3 "test_00000.truth.png" "missing truth" -- "$EV" --images "$TMP/evbad" --methods gxi --ground-truth --csv "$OUT/x.csv"
+cp "$EVS/test_00001.png" "$TMP/evbad/test_00000.truth.png"
+refused 4 "test_00000.truth.png" "RGB truth" -- "$EV" --images "$TMP/evbad" --methods gxi --ground-truth --csv "$OUT/x.csv"
+cp "$SAMPLES/bag.png" "$TMP/evbad/test_00000.truth.png"
+refused 4 "test_00000.truth.png" "truth with other values" -- "$EV" --images "$TMP/evbad" --methods gxi --ground-truth --csv "$OUT/x.csv"
+cp "$SAMPLES/bag.png" "$TMP/evbad/bag.png"
+cp "$EVS/test_00000.truth.png" "$TMP/evbad/bag.truth.png"
+rm "$TMP/evbad/test_00000.png" "$TMP/evbad/test_00000.truth.png"
+refused 6 "bag.truth.png" "truth of another size" -- "$VGG" --images "$TMP/evbad" --methods gxi --ground-truth --csv "$OUT/x.csv"
+if [ -r "$IDX_FILE" ]; then
+    refused 2 "--ground-truth needs PNG" "ground truth with idx" -- "$VGG" --images "idx:$IDX_FILE" --ground-truth --csv "$OUT/x.csv"
+fi
 finish

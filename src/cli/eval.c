@@ -36,7 +36,18 @@ const ev_metric_info ev_metric[EV_METRICS] = {
     [EV_NEG20] = {"neg_rise_20", "neg 20%", +1},
     [EV_AOPC] = {"aopc", "AOPC", +1},
     [EV_RAND] = {"randomization_rho", "rand rho", -1},
+    [EV_POS_MASS] = {"pos_mass_accuracy", "pos mass", +1},
+    [EV_NEG_MASS] = {"neg_mass_accuracy", "neg mass", +1},
+    [EV_POS_RANK] = {"pos_rank_accuracy", "pos rank", +1},
+    [EV_NEG_RANK] = {"neg_rank_accuracy", "neg rank", +1},
+    [EV_POS_POINT] = {"pos_pointing", "pos pointing", +1},
+    [EV_NEG_POINT] = {"neg_pointing", "neg pointing", +1},
 };
+
+int ev_num_metrics(const ev_run *r)
+{
+    return r->ground_truth ? EV_METRICS : EV_GT_FIRST;
+}
 
 static int out_of_memory(void)
 {
@@ -319,6 +330,40 @@ typedef struct scratch {
     float *del, *ins, *aopc;  /* one image's curves */
 } scratch;
 
+/* The ground-truth metrics of image i: the positive evidence against the
+ * truth's "for" pixels, the negative (signed maps only) against its
+ * "against" pixels. map: DMBP's A+ (a_neg its A-), else the map. */
+static dmbp_status truth_metrics(const ev_run *r, const ev_method *em,
+                                 const float *map, const float *a_neg,
+                                 int mc, int i, scratch *s, double *v)
+{
+    int h = r->images->h, w = r->images->w;
+    const uint8_t *truth = r->images->truth + (size_t)i * h * w;
+    dmbp_status st = a_neg ? dmbp_eval_truth_maps_split(map, a_neg, mc, h,
+                                                        w, s->pos, s->neg)
+                           : dmbp_eval_truth_maps(map, mc, h, w, s->pos,
+                                                  s->neg);
+    dmbp_truth_scores t;
+    if (!st)
+        st = dmbp_eval_truth(s->pos, truth, h, w, DMBP_TRUTH_FOR,
+                             DMBP_POINTING_TOLERANCE, &t);
+    if (st)
+        return st;
+    v[EV_POS_MASS] = t.mass_accuracy;
+    v[EV_POS_RANK] = t.rank_accuracy;
+    v[EV_POS_POINT] = t.pointing;
+    if (!em->has_negative)
+        return DMBP_OK;
+    st = dmbp_eval_truth(s->neg, truth, h, w, DMBP_TRUTH_AGAINST,
+                         DMBP_POINTING_TOLERANCE, &t);
+    if (st)
+        return st;
+    v[EV_NEG_MASS] = t.mass_accuracy;
+    v[EV_NEG_RANK] = t.rank_accuracy;
+    v[EV_NEG_POINT] = t.pointing;
+    return DMBP_OK;
+}
+
 /* The metrics of image i (batch position j of res) for method em. */
 static int image_metrics(ev_run *r, ev_method *em, const dmbp_result *res,
                          int j, int i, scratch *s)
@@ -363,6 +408,10 @@ static int image_metrics(ev_run *r, ev_method *em, const dmbp_result *res,
             st = dmbp_eval_negative(r->model, x, c, h, w, t, s->neg,
                                     fractions, 3, eo, &v[EV_NEG5]);
     }
+    if (!st && r->ground_truth)
+        st = truth_metrics(r, em, dmbp_result_array(res, j, kp),
+                           dmbp ? dmbp_result_array(res, j, kn) : NULL, mc,
+                           i, s, v);
     if (st)
         return ev_fail_about(im->names[i], st);
     memcpy(em->del_img + (size_t)i * r->points, s->del,
@@ -640,6 +689,7 @@ int cmd_eval(int argc, char **argv)
     r.offset = e.offset;
     r.target = target;
     r.labels = &labels;
+    r.ground_truth = f->ground_truth;
     r.eo = e.eo;
     r.points = dmbp_eval_curve_points(&e.eo, im.h, im.w);
     if (r.points < 2) {

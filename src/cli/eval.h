@@ -14,8 +14,18 @@ enum {
     EV_NEG20,       /* ... 20 % most negative pixels; higher is better   */
     EV_AOPC,        /* AOPC, higher is better                            */
     EV_RAND,        /* randomisation: mean Spearman over stages, lower   */
+    /* --ground-truth only (dmbp_eval_truth), all higher is better: */
+    EV_POS_MASS,    /* relevance mass accuracy of the positive map       */
+    EV_NEG_MASS,    /* ... of the negative map (signed maps only)        */
+    EV_POS_RANK,    /* relevance rank accuracy                           */
+    EV_NEG_RANK,
+    EV_POS_POINT,   /* pointing game                                     */
+    EV_NEG_POINT,
     EV_METRICS
 };
+/* The first ground-truth metric: without --ground-truth the reports stop
+ * before it. */
+#define EV_GT_FIRST EV_POS_MASS
 
 typedef struct ev_metric_info {
     const char *key;     /* CSV column and JSON key */
@@ -37,12 +47,19 @@ typedef struct ev_images {
     int *index;         /* position in the source (offset included)   */
     int c, h, w;
     float *x;           /* n x c x h x w, as the model takes them      */
+    uint8_t *truth;     /* n x h x w DMBP_TRUTH_* (--ground-truth), or
+                           NULL                                         */
 } ev_images;
+
+/* "NAME.truth.png" for "NAME.png": the ground truth beside an image. */
+#define EV_TRUTH_SUFFIX ".truth.png"
 
 /* --images SPEC: "idx:PATH" (an IDX3 file of unsigned bytes, gzipped or
  * not: values / 255 as gray images), a directory (its *.png, sorted by
  * name; .png, .jpg and .jpeg files) or a file listing image paths, one
- * per line (read with cli_load_image and the flags f). Images offset ..
+ * per line (read with cli_load_image and the flags f). With
+ * f->ground_truth, each PNG's NAME.truth.png too, through the same resize
+ * and crop. Images offset ..
  * offset + count - 1 (count 0: all to the end), each through
  * dmbp_image_preprocess with pre. On failure a message is printed and the
  * exit status returned; free out with ev_images_free either way. */
@@ -88,6 +105,7 @@ typedef struct ev_run {
     int n, offset;
     int target;               /* --target, or -1: each image's top class */
     const cli_names *labels;  /* --labels, or empty: the model's        */
+    bool ground_truth;        /* --ground-truth: the EV_GT_FIRST.. metrics */
     dmbp_eval_options eo;
     int points;               /* deletion / insertion curve points      */
     int aopc_points;          /* regions + 1 (fewer if fewer tiles)     */
@@ -102,6 +120,10 @@ typedef struct ev_run {
 
 /* "zero", "blur" or "mean". */
 const char *ev_substrate_name(dmbp_substrate s);
+
+/* The metrics reported: EV_METRICS with --ground-truth, else
+ * EV_GT_FIRST. */
+int ev_num_metrics(const ev_run *r);
 
 /* Fraction of the pixels removed/inserted at curve point i. */
 double ev_curve_x(const ev_run *r, int i);

@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -30,6 +31,7 @@ void ev_images_free(ev_images *im)
     free(im->names);
     free(im->index);
     free(im->x);
+    free(im->truth);
     memset(im, 0, sizeof *im);
 }
 
@@ -266,10 +268,110 @@ static int list_file(const char *file, paths *ps)
     return rc;
 }
 
+/* A truth pixel keeps its class where at least half of it, after the
+ * resize, was that class. */
+#define TRUTH_COVERAGE 0.5f
+/* Slack when reading the byte values 0, 1, 2 back from [0, 1] floats. */
+#define TRUTH_BYTE_EPS 1e-3
+
+/* NAME.truth.png of image i (raw: the image as read), brought to the
+ * model's input grid by the image's own resize and crop: each class is a
+ * channel of a 0/1 picture that goes through dmbp_image_preprocess
+ * without normalisation. */
+static int add_truth(ev_images *im, int i, const dmbp_image *raw,
+                     const dmbp_preprocess_options *pre)
+{
+    const char *name = im->names[i];
+    size_t len = strlen(name);
+    if (len < 4 || strcasecmp(name + len - 4, ".png")) {
+        fprintf(stderr, "dmbp: %s: --ground-truth needs PNG files named "
+                "NAME.png (the truth is NAME%s)\n", name, EV_TRUTH_SUFFIX);
+        return EXIT_USAGE;
+    }
+    char *path = malloc(len + strlen(EV_TRUTH_SUFFIX) + 1);
+    if (!path)
+        return out_of_memory();
+    snprintf(path, len + strlen(EV_TRUTH_SUFFIX) + 1, "%.*s%s",
+             (int)(len - 4), name, EV_TRUTH_SUFFIX);
+    dmbp_image t = {0}, planes = {0}, out = {0};
+    int rc = EXIT_OK;
+    dmbp_status st = dmbp_image_load_png(path, &t);
+    if (st) {
+        rc = cli_fail(st);
+        goto done;
+    }
+    if (t.channels != 1) {
+        fprintf(stderr, "dmbp: %s: a ground truth must be a gray PNG; this "
+                "one has %d channels\n", path, t.channels);
+        rc = EXIT_FORMAT;
+        goto done;
+    }
+    size_t plane = (size_t)t.height * t.width;
+    planes.channels = 3;
+    planes.height = t.height;
+    planes.width = t.width;
+    planes.data = calloc(3 * plane, sizeof(float));
+    if (!planes.data) {
+        rc = out_of_memory();
+        goto done;
+    }
+    for (size_t p = 0; p < plane; p++) {
+        double v = t.data[p] * 255.0;
+        long b = lround(v);
+        if (fabs(v - (double)b) > TRUTH_BYTE_EPS || b < DMBP_TRUTH_NEITHER ||
+            b > DMBP_TRUTH_AGAINST) {
+            fprintf(stderr, "dmbp: %s: pixel (%zu, %zu) is %.6g: a ground "
+                    "truth holds only %d (neither), %d (for) and %d "
+                    "(against)\n", path, p % (size_t)t.width,
+                    p / (size_t)t.width, v, DMBP_TRUTH_NEITHER,
+                    DMBP_TRUTH_FOR, DMBP_TRUTH_AGAINST);
+            rc = EXIT_FORMAT;
+            goto done;
+        }
+        if (b == DMBP_TRUTH_FOR)
+            planes.data[p] = 1;
+        else if (b == DMBP_TRUTH_AGAINST)
+            planes.data[plane + p] = 1;
+    }
+    if (t.height != raw->height || t.width != raw->width) {
+        fprintf(stderr, "dmbp: %s: the ground truth is %dx%d, its image "
+                "%dx%d: they must have one size\n", path, t.width,
+                t.height, raw->width, raw->height);
+        rc = EXIT_SHAPE;
+        goto done;
+    }
+    dmbp_preprocess_options geo = *pre;
+    geo.channels = 3;
+    for (int c = 0; c < 3; c++) {
+        geo.mean[c] = 0;
+        geo.std[c] = 1;
+    }
+    st = dmbp_image_preprocess(&planes, &geo, &out);
+    if (st) {
+        rc = ev_fail_about(path, st);
+        goto done;
+    }
+    /* The image was preprocessed by the same options: same grid. */
+    size_t oplane = (size_t)im->h * im->w;
+    uint8_t *dst = im->truth + (size_t)i * oplane;
+    for (size_t p = 0; p < oplane; p++)
+        dst[p] = out.data[p] >= TRUTH_COVERAGE ? DMBP_TRUTH_FOR
+                 : out.data[oplane + p] >= TRUTH_COVERAGE
+                     ? DMBP_TRUTH_AGAINST
+                     : DMBP_TRUTH_NEITHER;
+done:
+    free(planes.data);
+    dmbp_image_free(&out);
+    dmbp_image_free(&t);
+    free(path);
+    return rc;
+}
+
 static int load_files(const char *spec, bool dir, int offset, int count,
                       const dmbp_preprocess_options *pre,
                       const cli_flags *f, ev_images *im)
 {
+    bool truth = f->ground_truth;
     paths ps = {0};
     int rc = dir ? list_dir(spec, &ps) : list_file(spec, &ps);
     if (!rc && offset >= ps.n)
@@ -292,6 +394,13 @@ static int load_files(const char *spec, bool dir, int offset, int count,
             rc = cli_fail(st);
         else
             rc = add_image(im, i, &raw, pre, n);
+        if (!rc && truth && i == 0) {
+            im->truth = malloc((size_t)n * im->h * im->w);
+            if (!im->truth)
+                rc = out_of_memory();
+        }
+        if (!rc && truth)
+            rc = add_truth(im, i, &raw, pre);
         dmbp_image_free(&raw);
     }
     paths_free(&ps);
@@ -303,9 +412,14 @@ int ev_images_load(const char *spec, int offset, int count,
                    ev_images *out)
 {
     memset(out, 0, sizeof *out);
+    bool truth = f->ground_truth;
     if (!strncmp(spec, "idx:", 4)) {
         if (!spec[4])
             return cli_usage_error("--images idx: needs a file name");
+        if (truth)
+            return cli_usage_error("--ground-truth needs PNG images with "
+                                   "NAME%s beside each NAME.png, not "
+                                   "--images %s", EV_TRUTH_SUFFIX, spec);
         return load_idx(spec + 4, offset, count, pre, out);
     }
     struct stat sb;

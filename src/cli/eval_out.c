@@ -99,11 +99,45 @@ static void cell(FILE *f, ev_stat s, bool flag)
     fprintf(f, "  %-*s", CELL, buf);
 }
 
-static void header(FILE *f, const char *first)
+static void header(FILE *f, const char *first, int k0, int k1)
 {
     fprintf(f, "%-10s", first);
-    for (int k = 0; k < EV_METRICS; k++)
+    for (int k = k0; k < k1; k++)
         fprintf(f, "  %-*s", CELL, ev_metric[k].title);
+}
+
+/* The metrics [k0, k1) of every method, as mean (s.e.) or, with paired,
+ * as paired differences to --against. */
+static void table_rows(FILE *f, const ev_run *r, int k0, int k1,
+                       bool paired, bool time)
+{
+    header(f, "method", k0, k1);
+    fputs(time ? "  s/image\n" : "\n", f);
+    for (int m = 0; m < r->n_methods; m++) {
+        if (paired && m == r->against)
+            continue;
+        fprintf(f, "%-10s", name_of(r, m));
+        for (int k = k0; k < k1; k++) {
+            if (!paired) {
+                cell(f, metric_stat(r, m, k), false);
+                continue;
+            }
+            ev_stat s = paired_stat(r, m, k);
+            cell(f, s, isfinite(s.se) && fabs(s.mean) > EV_FLAG_SE * s.se);
+        }
+        if (time)
+            fprintf(f, "  %.3f", per_image(&r->m[m], r->n));
+        fputc('\n', f);
+    }
+}
+
+static void truth_line(FILE *f)
+{
+    fprintf(f, "ground truth (NAME%s): the positive evidence against the "
+            "pixels of evidence for the class, the negative against those "
+            "of evidence against it; mass and rank accuracy, pointing game "
+            "within %d pixels; higher is better; unsigned maps have no "
+            "negative columns\n", EV_TRUTH_SUFFIX, DMBP_POINTING_TOLERANCE);
 }
 
 void ev_print_table(FILE *f, const ev_run *r)
@@ -125,13 +159,11 @@ void ev_print_table(FILE *f, const ev_run *r)
             (unsigned long long)r->eo.seed);
     fprintf(f, "mean (standard error); lower is better for deletion and "
             "rand rho, higher for the others\n\n");
-    header(f, "method");
-    fprintf(f, "  s/image\n");
-    for (int m = 0; m < r->n_methods; m++) {
-        fprintf(f, "%-10s", name_of(r, m));
-        for (int k = 0; k < EV_METRICS; k++)
-            cell(f, metric_stat(r, m, k), false);
-        fprintf(f, "  %.3f\n", per_image(&r->m[m], r->n));
+    table_rows(f, r, 0, EV_GT_FIRST, false, true);
+    if (r->ground_truth) {
+        fputc('\n', f);
+        truth_line(f);
+        table_rows(f, r, EV_GT_FIRST, EV_METRICS, false, false);
     }
     if (r->rand_images > 0) {
         int lw = 5;
@@ -161,19 +193,7 @@ void ev_print_table(FILE *f, const ev_run *r)
         fprintf(f, "\npaired differences, method - %s: mean (standard "
                 "error), * where |mean| > %g s.e.\n", name_of(r, r->against),
                 EV_FLAG_SE);
-        header(f, "method");
-        fputc('\n', f);
-        for (int m = 0; m < r->n_methods; m++) {
-            if (m == r->against)
-                continue;
-            fprintf(f, "%-10s", name_of(r, m));
-            for (int k = 0; k < EV_METRICS; k++) {
-                ev_stat s = paired_stat(r, m, k);
-                cell(f, s, isfinite(s.se) &&
-                               fabs(s.mean) > EV_FLAG_SE * s.se);
-            }
-            fputc('\n', f);
-        }
+        table_rows(f, r, 0, ev_num_metrics(r), true, false);
     }
 }
 
@@ -206,8 +226,9 @@ static void csv_num(FILE *f, double v)
 
 void ev_write_csv(FILE *f, const ev_run *r)
 {
+    int nk = ev_num_metrics(r);
     fputs("image,index,method,target,label,prob", f);
-    for (int k = 0; k < EV_METRICS; k++)
+    for (int k = 0; k < nk; k++)
         fprintf(f, ",%s", ev_metric[k].key);
     for (int s = 0; s < r->stages; s++)
         fprintf(f, ",rho_stage_%d", s + 1);
@@ -221,7 +242,7 @@ void ev_write_csv(FILE *f, const ev_run *r)
             const char *label = cli_label(r->model, r->labels, em->target[i]);
             csv_str(f, label ? label : "");
             csv_num(f, em->prob[i]);
-            for (int k = 0; k < EV_METRICS; k++)
+            for (int k = 0; k < nk; k++)
                 csv_num(f, em->v[(size_t)i * EV_METRICS + k]);
             for (int s = 0; s < r->stages; s++)
                 csv_num(f, i < r->rand_images
@@ -282,13 +303,15 @@ void ev_write_json(FILE *f, const ev_run *r)
             "\"curve_points\": %d, \"substrate\": \"%s\", "
             "\"insertion_start\": \"%s\", \"negative_fractions\": [%g, %g, "
             "%g], \"regions\": %d, \"region_size\": %d, \"seed\": %llu, "
-            "\"randomization_images\": %d, \"dmbp\": ",
+            "\"randomization_images\": %d, \"ground_truth\": %s, "
+            "\"pointing_tolerance\": %d, \"dmbp\": ",
             o->step_pixels > 0 ? 0 : o->steps, o->step_pixels, r->points,
             ev_substrate_name(o->deletion_substrate),
             ev_substrate_name(o->insertion_start),
             neg_fractions[0], neg_fractions[1], neg_fractions[2],
             r->aopc_points - 1, o->region_size, (unsigned long long)o->seed,
-            r->rand_images);
+            r->rand_images, r->ground_truth ? "true" : "false",
+            DMBP_POINTING_TOLERANCE);
     if (r->dmbp_settings[0])
         cli_json_str(f, r->dmbp_settings);
     else
@@ -313,7 +336,7 @@ void ev_write_json(FILE *f, const ev_run *r)
         fputs(", \"randomization\": ", f);
         json_num(f, em->t_rand);
         fputs("},\n   \"metrics\": {", f);
-        for (int k = 0; k < EV_METRICS; k++) {
+        for (int k = 0; k < ev_num_metrics(r); k++) {
             fprintf(f, "%s\"%s\": ", k ? ", " : "", ev_metric[k].key);
             json_stat(f, metric_stat(r, m, k));
         }
@@ -332,7 +355,7 @@ void ev_write_json(FILE *f, const ev_run *r)
         if (r->against >= 0 && m != r->against) {
             fprintf(f, ",\n   \"against\": {\"method\": \"%s\", "
                     "\"metrics\": {", name_of(r, r->against));
-            for (int k = 0; k < EV_METRICS; k++) {
+            for (int k = 0; k < ev_num_metrics(r); k++) {
                 fprintf(f, "%s\"%s\": ", k ? ", " : "", ev_metric[k].key);
                 json_stat(f, paired_stat(r, m, k));
             }
@@ -355,6 +378,12 @@ static const char *const md_title[EV_METRICS] = {
     [EV_NEG20] = "20 % ↑",
     [EV_AOPC] = "AOPC ↑",
     [EV_RAND] = "randomisation ρ ↓",
+    [EV_POS_MASS] = "+ mass ↑",
+    [EV_NEG_MASS] = "− mass ↑",
+    [EV_POS_RANK] = "+ rank ↑",
+    [EV_NEG_RANK] = "− rank ↑",
+    [EV_POS_POINT] = "+ pointing ↑",
+    [EV_NEG_POINT] = "− pointing ↑",
 };
 
 /* The method with the best mean for metric k (-1: none): the randomisation
@@ -390,19 +419,47 @@ static void md_cell(FILE *f, ev_stat s, bool bold, bool flag)
     fprintf(f, "%s |", flag ? " \\*" : "");
 }
 
-static void md_header(FILE *f, const char *first, bool time)
+static void md_header(FILE *f, const char *first, int k0, int k1,
+                      bool time)
 {
     fprintf(f, "| %s |", first);
-    for (int k = 0; k < EV_METRICS; k++)
+    for (int k = k0; k < k1; k++)
         fprintf(f, " %s |", md_title[k]);
     if (time)
         fputs(" s / image |", f);
     fputs("\n|---|", f);
-    for (int k = 0; k < EV_METRICS; k++)
+    for (int k = k0; k < k1; k++)
         fputs("---:|", f);
     if (time)
         fputs("---:|", f);
     fputc('\n', f);
+}
+
+/* The metrics [k0, k1) of every method: means with the best in bold and
+ * the time per image, or (paired) differences to --against. */
+static void md_rows(FILE *f, const ev_run *r, int k0, int k1, bool paired)
+{
+    md_header(f, "method", k0, k1, !paired);
+    int best[EV_METRICS];
+    for (int k = k0; k < k1; k++)
+        best[k] = best_method(r, k);
+    for (int m = 0; m < r->n_methods; m++) {
+        if (paired && m == r->against)
+            continue;
+        fprintf(f, "| %s |", name_of(r, m));
+        for (int k = k0; k < k1; k++) {
+            if (!paired) {
+                md_cell(f, metric_stat(r, m, k), m == best[k], false);
+                continue;
+            }
+            ev_stat s = paired_stat(r, m, k);
+            md_cell(f, s, false,
+                    isfinite(s.se) && fabs(s.mean) > EV_FLAG_SE * s.se);
+        }
+        if (!paired)
+            fprintf(f, " %.3f |", per_image(&r->m[m], r->n));
+        fputc('\n', f);
+    }
 }
 
 void ev_write_markdown(FILE *f, const ev_run *r)
@@ -420,32 +477,26 @@ void ev_write_markdown(FILE *f, const ev_run *r)
     settings_line(f, r);
     fprintf(f, ". Mean ± standard error over the images; the best mean of "
             "each column in bold. Run time %.0f s.\n\n", r->seconds);
-    md_header(f, "method", true);
-    int best[EV_METRICS];
-    for (int k = 0; k < EV_METRICS; k++)
-        best[k] = best_method(r, k);
-    for (int m = 0; m < r->n_methods; m++) {
-        fprintf(f, "| %s |", name_of(r, m));
-        for (int k = 0; k < EV_METRICS; k++)
-            md_cell(f, metric_stat(r, m, k), m == best[k], false);
-        fprintf(f, " %.3f |\n", per_image(&r->m[m], r->n));
+    md_rows(f, r, 0, EV_GT_FIRST, false);
+    if (r->ground_truth) {
+        fprintf(f, "\nGround truth (`NAME%s` beside each image): the "
+                "positive evidence (+) against the pixels of evidence for "
+                "the class, the negative (−) against those of evidence "
+                "against it: relevance mass and rank accuracy, pointing "
+                "game within %d pixels. Unsigned maps have no − columns; an "
+                "image without pixels of a kind does not count in its "
+                "columns.\n\n", EV_TRUTH_SUFFIX, DMBP_POINTING_TOLERANCE);
+        md_rows(f, r, EV_GT_FIRST, EV_METRICS, false);
     }
     if (r->against >= 0) {
         fprintf(f, "\nPaired differences, method − %s, over the same "
                 "images (for ↓ columns a negative difference favours the "
                 "method); \\* where |mean| > %g s.e.:\n\n",
                 name_of(r, r->against), EV_FLAG_SE);
-        md_header(f, "method", false);
-        for (int m = 0; m < r->n_methods; m++) {
-            if (m == r->against)
-                continue;
-            fprintf(f, "| %s |", name_of(r, m));
-            for (int k = 0; k < EV_METRICS; k++) {
-                ev_stat s = paired_stat(r, m, k);
-                md_cell(f, s, false, isfinite(s.se) &&
-                                         fabs(s.mean) > EV_FLAG_SE * s.se);
-            }
+        md_rows(f, r, 0, EV_GT_FIRST, true);
+        if (r->ground_truth) {
             fputc('\n', f);
+            md_rows(f, r, EV_GT_FIRST, EV_METRICS, true);
         }
     }
     if (r->rand_images > 0) {

@@ -224,7 +224,10 @@ typedef float cli_float3[3];
     X(PLOT, "plot", 0, K_NAME, const char *, plot, 0, 0, NULL, CMD_EVAL, 0,  \
       "FILE.svg", "the mean curves as SVG")                                  \
     X(MARKDOWN, "markdown", 0, K_NAME, const char *, markdown, 0, 0, NULL,   \
-      CMD_EVAL, 0, "FILE", "the tables as Markdown")
+      CMD_EVAL, 0, "FILE", "the tables as Markdown")                         \
+    X(GROUND_TRUTH, "ground-truth", 0, K_SWITCH, bool, ground_truth, 0, 0,   \
+      NULL, CMD_EVAL, 0, NULL,                                               \
+      "also score the maps against NAME.truth.png beside each image")
 
 #define CLI_OPT_ID(ID, ...) CLI_O_##ID,
 enum { CLI_OPTIONS(CLI_OPT_ID) CLI_O_COUNT };
