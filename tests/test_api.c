@@ -342,11 +342,14 @@ static void test_threads_and_layers(void)
     }
     dmbp_plan_free(p);
     dmbp_model_free(m);
+}
+
 /* No dmbp.* metadata: a static square input is the default crop, resized
  * by ImageNet's ratio (hand algebra: 28 * 256 / 224 = 32); dynamic sizes
  * keep ImageNet's 256 and 224; metadata (test_shipped_defaults) wins over
  * the declared size. */
 static void test_declared_size_defaults(void)
+{
     static const struct {
         const char *file;
         int resize, crop;
@@ -366,6 +369,7 @@ static void test_declared_size_defaults(void)
               cases[i].file, o.resize, o.crop, o.channels, cases[i].resize,
               cases[i].crop);
         dmbp_model_free(m);
+    }
 }
 
 int main(void)
