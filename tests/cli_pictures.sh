@@ -25,7 +25,7 @@ expect_exit 0 "colorbar" -- "$DMBP" explain "$VGG" "$BOOT" -m gxi --colorbar -o 
 # Options change the picture but not the arrays.
 for opt in "--alpha 0.3" "--percentile 90" "--heatmap-only" "--colormap bwr"; do
     # shellcheck disable=SC2086
-    expect_exit 0 "$opt" -- "$DMBP" explain "$VGG" "$BOOT" -m gxi $opt -o "$TMP/c" || continue
+    expect_exit 0 "$opt" -- "$DMBP" explain "$VGG" "$BOOT" -m gxi $opt --force -o "$TMP/c" || continue
     cmp -s "$TMP/a.png" "$TMP/c.png" && fail "$opt: same picture as the default"
     cmp -s "$TMP/a.npy" "$TMP/c.npy" || fail "$opt: the .npy changed"
 done
@@ -37,8 +37,12 @@ expect_exit 0 "own scales" -- "$DMBP" explain "$VGG" "$BOOT" "$BAG" -m gxi -o "$
 expect_exit 0 "shared" -- "$DMBP" explain "$VGG" "$BOOT" "$BAG" -m gxi --shared-scale -o "$TMP/sh" &&
 {
     same=0
-    cmp -s "$TMP/own-1.png" "$TMP/sh-1.png" && same=$((same + 1))
-    cmp -s "$TMP/own-2.png" "$TMP/sh-2.png" && same=$((same + 1))
+    # Several images with -o: PREFIX-NN-<stem>.
+    for k in 01 02; do
+        o=$(ls "$TMP"/own-$k-*.png | grep -v -- '-pos\|-neg\|-mappings')
+        s=$(ls "$TMP"/sh-$k-*.png | grep -v -- '-pos\|-neg\|-mappings')
+        cmp -s "$o" "$s" && same=$((same + 1))
+    done
     [ "$same" -eq 1 ] || fail "--shared-scale: $same of 2 pictures unchanged, want 1"
 }
 

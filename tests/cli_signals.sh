@@ -14,7 +14,7 @@ cp -r out before
 # interrupt SIGNAL STATUS: signal an explain that would run for minutes.
 interrupt() {
     _sig=$1; _want=$2
-    "$DMBP" explain --quiet --iters 1000000 -o "$TMP/out/x" \
+    "$DMBP" explain --quiet --iters 1000000 --force -o "$TMP/out/x" \
         "$MODELS/fmnist_vgg.onnx" "$IMG1" >"$TMP/stdout" 2>"$TMP/stderr" &
     _pid=$!
     sleep 3

@@ -100,6 +100,10 @@ typedef struct cli_xrun {
     dmbp_image *bg;        /* per image: the picture as loaded, in [0,1] */
     dmbp_preprocess_options pre; /* what made the model's input of it */
     int n, c, h, w;
+    /* The images explained now are images first .. first + n - 1 of a set
+     * of set_size (0: of n), for --targets FILE's lines (image sets
+     * explain one image at a time). */
+    int first, set_size;
 } cli_xrun;
 
 /* Load the model, check the target, preprocess the images and explain them
@@ -145,9 +149,13 @@ const char *cli_label(const dmbp_model *m, const cli_names *l, int c);
  * or -1 (auto: the top class). "top:K" runs the model on the images xs
  * (n x c x h x w) once; with xs NULL it is refused. Labels match exactly,
  * else ignoring case. */
+/* --targets FILE has one line per image of a set of n (image sets check
+ * this before any image is computed). */
+int cli_targets_check_count(const cli_flags *f, int n);
 int cli_targets_resolve(const cli_flags *f, const dmbp_model *m,
                         const cli_names *labels, const float *xs, int n,
-                        int c, int h, int w, int *targets);
+                        int c, int h, int w, int first, int set_size,
+                        int *targets);
 
 /* May the run write path? Not if it is one of the inputs (status 2) or a
  * directory (3); an existing file only with force (else 2). */

@@ -36,13 +36,13 @@ static dmbp_status load_stdin(const dmbp_image_load_options *o,
     for (;;) {
         if (!buf)
             return dmbp_set_error(DMBP_ERR_NOMEM,
-                                  "<stdin>: out of memory");
+                                  "standard input: out of memory");
         size_t got = fread(buf + len, 1, cap - len, stdin);
         len += got;
         if (got == 0) {
             if (ferror(stdin)) {
                 free(buf);
-                return dmbp_set_error(DMBP_ERR_IO, "<stdin>: read error: %s",
+                return dmbp_set_error(DMBP_ERR_IO, "standard input: read error: %s",
                                       strerror(errno));
             }
             break;
@@ -56,7 +56,7 @@ static dmbp_status load_stdin(const dmbp_image_load_options *o,
             cap *= 2;
         }
     }
-    dmbp_status st = dmbp_image_load_memory(buf, len, "<stdin>", o, out);
+    dmbp_status st = dmbp_image_load_memory(buf, len, "standard input", o, out);
     free(buf);
     return st;
 }

@@ -670,7 +670,7 @@ int cmd_eval(int argc, char **argv)
     /* One target for every image: top:K, which needs each image's
      * logits, is explain's. */
     if (!rc)
-        rc = cli_targets_resolve(f, model, &labels, NULL, 1, 0, 0, 0,
+        rc = cli_targets_resolve(f, model, &labels, NULL, 1, 0, 0, 0, 0, 0,
                                  &target);
     if (rc)
         goto done;

@@ -541,7 +541,7 @@ static int parse(int argc, char **argv, explain_opts *e, const char **model,
         return cli_usage_error("--resume, --max-failures and --chunk need "
                                "--output-dir");
     if (e->outdir && e->out)
-        return cli_usage_error("-o and --output-dir: choose one");
+        return cli_usage_error("-o and -O (--output-dir) exclude each other");
     if (e->outdir && e->masks)
         return cli_usage_error("--masks is not available with --output-dir");
     char what[64];
@@ -583,6 +583,7 @@ typedef struct set_ctx {
     const explain_opts *e;
     const char *model;
     const char **images;
+    int n;              /* images in the set */
     char **prefixes;
     cli_xrun run;       /* the model, loaded by the first item */
 } set_ctx;
@@ -598,6 +599,8 @@ static int set_item(void *vctx, int idx, cli_item_result *res)
     dmbp_set_error(DMBP_OK, "%s", "");
     writer wr = {0};
     char *paths[OUT_N] = {NULL};
+    c->run.first = idx;
+    c->run.set_size = c->n;
     rc = cli_xrun_images(&c->run, &c->images[idx], 1, &c->e->a,
                          c->e->method);
     if (!rc)
@@ -642,10 +645,12 @@ static int explain_set(const explain_opts *e, const char *model,
         return EXIT_IO;
     }
     const cli_flags *f = &e->a.f;
-    set_ctx c = {.e = e, .model = model, .images = images,
+    set_ctx c = {.e = e, .model = model, .images = images, .n = n,
                  .prefixes = prefixes};
     /* The model's problems end the run before any rank starts. */
-    int rc = cli_xrun_prepare(&c.run, model, &e->a);
+    int rc = cli_targets_check_count(f, n);
+    if (!rc)
+        rc = cli_xrun_prepare(&c.run, model, &e->a);
     cli_xrun_free(&c.run);
     if (rc)
         return rc;
@@ -755,6 +760,8 @@ int cmd_explain(int argc, char **argv)
         }
         if (!rc)
             print_image(stdout, &run, i, images[i], paths, e.json);
+        if (!rc)
+            putchar('\n');
         free_paths(paths);
     }
 done:

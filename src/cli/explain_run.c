@@ -173,7 +173,7 @@ int cli_xrun_images(cli_xrun *run, const char **images, int n,
         goto done;
     }
     rc = cli_targets_resolve(f, run->m, &run->labels, xs, n, run->c, run->h,
-                             run->w, targets);
+                             run->w, run->first, run->set_size, targets);
     if (rc)
         goto done;
 

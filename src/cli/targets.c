@@ -151,29 +151,32 @@ static int class_of_rank(dmbp_plan **plan, const dmbp_model *m,
 
 int cli_targets_resolve(const cli_flags *f, const dmbp_model *m,
                         const cli_names *labels, const float *xs, int n,
-                        int c, int h, int w, int *targets)
+                        int c, int h, int w, int first, int set_size,
+                        int *targets)
 {
+    if (set_size <= 0)
+        set_size = n;
     if (f->target && f->targets)
         return cli_usage_error("--target and --targets exclude each other");
     cli_names specs = {0};
     int rc = EXIT_OK;
     if (f->targets) {
         rc = read_lines(f->targets, "targets", &specs);
-        if (!rc && specs.n != n) {
+        if (!rc && specs.n != set_size) {
             fprintf(stderr, "dmbp: %s: %d targets for %d images (one line "
-                    "per image)\n", f->targets, specs.n, n);
+                    "per image)\n", f->targets, specs.n, set_size);
             rc = EXIT_FORMAT;
         }
     }
     dmbp_plan *plan = NULL;
     size_t per = (size_t)c * h * w;
     for (int i = 0; !rc && i < n; i++) {
-        const char *spec = f->targets ? specs.v[i]
+        const char *spec = f->targets ? specs.v[first + i]
                            : f->target ? f->target : "auto";
         char where[64];
         if (f->targets)
             snprintf(where, sizeof where, "%.40s: line %d", f->targets,
-                     i + 1);
+                     first + i + 1);
         else
             snprintf(where, sizeof where, "--target");
         int rank;
@@ -190,6 +193,23 @@ int cli_targets_resolve(const cli_flags *f, const dmbp_model *m,
             rc = EXIT_FORMAT; /* a bad line of a file, not of argv */
     }
     dmbp_plan_free(plan);
+    cli_names_free(&specs);
+    return rc;
+}
+
+int cli_targets_check_count(const cli_flags *f, int n)
+{
+    if (!f->targets)
+        return EXIT_OK;
+    if (f->target)
+        return cli_usage_error("--target and --targets exclude each other");
+    cli_names specs = {0};
+    int rc = read_lines(f->targets, "targets", &specs);
+    if (!rc && specs.n != n) {
+        fprintf(stderr, "dmbp: %s: %d targets for %d images (one line per "
+                "image)\n", f->targets, specs.n, n);
+        rc = EXIT_FORMAT;
+    }
     cli_names_free(&specs);
     return rc;
 }
