@@ -431,10 +431,9 @@ int cli_args_parse(unsigned cmd, int argc, char **argv, cli_args *a)
                 return cli_usage_error("%s: missing value", shown);
             if (names_option(argv[i + 1]))
                 return cli_usage_error("%s: missing value ('%s' is an "
-                                       "option; write %s=%s if you mean it)",
-                                       shown, argv[i + 1],
-                                       w[1] == '-' ? shown : "--name",
-                                       argv[i + 1]);
+                                       "option; write --%s=%s if you mean "
+                                       "it)", shown, argv[i + 1],
+                                       table[k].name, argv[i + 1]);
             v = argv[++i];
         }
         int rc = set_value(&a->f, k, shown, v);
