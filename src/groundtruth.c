@@ -9,27 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static dmbp_status check_plane(const char *fn, int c, int h, int w)
-{
-    if (c < 1 || h < 1 || w < 1)
-        return dmbp_set_error(DMBP_ERR_ARG, "%s: sizes %dx%dx%d: channels, "
-                              "height and width must be >= 1", fn, c, h, w);
-    if ((int64_t)c * h * w > DMBP_MAX_ELEMS)
-        return dmbp_set_error(DMBP_ERR_ARG, "%s: %dx%dx%d is too large "
-                              "(at most %lld values)", fn, c, h, w,
-                              (long long)DMBP_MAX_ELEMS);
-    return DMBP_OK;
-}
-
-static dmbp_status check_finite(const char *fn, const char *what,
-                                const float *v, int64_t n)
-{
-    for (int64_t i = 0; i < n; i++)
-        if (!isfinite(v[i]))
-            return dmbp_set_error(DMBP_ERR_NONFINITE, "%s: %s[%lld] is %g",
-                                  fn, what, (long long)i, (double)v[i]);
-    return DMBP_OK;
-}
 
 dmbp_status dmbp_eval_truth_maps(const float *map, int c, int h, int w,
                                  float *pos, float *neg)
@@ -38,8 +17,8 @@ dmbp_status dmbp_eval_truth_maps(const float *map, int c, int h, int w,
     if (!map || !pos)
         return dmbp_set_error(DMBP_ERR_ARG, "%s: NULL %s", fn,
                               !map ? "map" : "pos");
-    TRY(check_plane(fn, c, h, w));
-    TRY(check_finite(fn, "map", map, (int64_t)c * h * w));
+    TRY(dmbp__check_map_sizes(fn, c, h, w));
+    TRY(dmbp__check_finite(fn, "map", map, (int64_t)c * h * w));
     size_t plane = (size_t)h * w;
     /* Channels are summed before the sign is taken: a pixel whose
      * channels disagree counts for what its total says. */
@@ -61,9 +40,9 @@ dmbp_status dmbp_eval_truth_maps_split(const float *a_pos,
     static const char fn[] = "dmbp_eval_truth_maps_split";
     if (!a_pos || !a_neg || !pos || !neg)
         return dmbp_set_error(DMBP_ERR_ARG, "%s: NULL argument", fn);
-    TRY(check_plane(fn, c, h, w));
-    TRY(check_finite(fn, "a_pos", a_pos, (int64_t)c * h * w));
-    TRY(check_finite(fn, "a_neg", a_neg, (int64_t)c * h * w));
+    TRY(dmbp__check_map_sizes(fn, c, h, w));
+    TRY(dmbp__check_finite(fn, "a_pos", a_pos, (int64_t)c * h * w));
+    TRY(dmbp__check_finite(fn, "a_neg", a_neg, (int64_t)c * h * w));
     size_t plane = (size_t)h * w;
     /* Clamped per channel first, as the display does (dmbp-method.md 5):
      * sign leakage of A+ (negative values) is not positive evidence. */
@@ -137,7 +116,7 @@ dmbp_status dmbp_eval_truth(const float *evidence, const uint8_t *truth,
     if (!evidence || !truth || !out)
         return dmbp_set_error(DMBP_ERR_ARG, "%s: NULL argument", fn);
     dmbp_truth_scores_init(out);
-    TRY(check_plane(fn, 1, h, w));
+    TRY(dmbp__check_map_sizes(fn, 1, h, w));
     if (want < 0 || want > 255)
         return dmbp_set_error(DMBP_ERR_ARG, "%s: truth value %d is not a "
                               "byte", fn, want);
@@ -145,7 +124,7 @@ dmbp_status dmbp_eval_truth(const float *evidence, const uint8_t *truth,
         return dmbp_set_error(DMBP_ERR_ARG, "%s: tolerance %d: must be >= "
                               "0", fn, tolerance);
     size_t n = (size_t)h * w;
-    TRY(check_finite(fn, "evidence", evidence, (int64_t)n));
+    TRY(dmbp__check_finite(fn, "evidence", evidence, (int64_t)n));
     double total = 0, inside = 0;
     size_t k = 0, arg = 0;
     for (size_t i = 0; i < n; i++) {

@@ -138,7 +138,7 @@ static dmbp_status rank_items(const double *score, int n, uint64_t seed,
 /* Largest c * h * w accepted: indices stay in int, buffers reasonable. */
 #define MAX_ELEMS ((int64_t)1 << 30)
 
-static dmbp_status check_sizes(const char *fn, int c, int h, int w)
+dmbp_status dmbp__check_map_sizes(const char *fn, int c, int h, int w)
 {
     if (c < 1 || h < 1 || w < 1)
         return dmbp_set_error(DMBP_ERR_ARG, "%s: sizes %dx%dx%d: channels, "
@@ -150,8 +150,8 @@ static dmbp_status check_sizes(const char *fn, int c, int h, int w)
     return DMBP_OK;
 }
 
-static dmbp_status check_finite(const char *fn, const char *what,
-                                const float *v, int64_t n)
+dmbp_status dmbp__check_finite(const char *fn, const char *what,
+                               const float *v, int64_t n)
 {
     for (int64_t i = 0; i < n; i++)
         if (!isfinite(v[i]))
@@ -181,7 +181,7 @@ static dmbp_status check_common(const char *fn, const dmbp_model *m,
         return dmbp_set_error(DMBP_ERR_ARG, "%s: NULL %s", fn,
                               !m ? "model" : !x ? "image" : !scores
                                   ? "scores" : "options");
-    TRY(check_sizes(fn, c, h, w));
+    TRY(dmbp__check_map_sizes(fn, c, h, w));
     int k = dmbp_model_num_classes(m);
     if (target < 0 || target >= k)
         return dmbp_set_error(DMBP_ERR_ARG, "%s: target class %d is out of "
@@ -190,8 +190,8 @@ static dmbp_status check_common(const char *fn, const dmbp_model *m,
     if (o->max_lanes < 1)
         return dmbp_set_error(DMBP_ERR_ARG, "%s: max_lanes %d: must be >= 1",
                               fn, o->max_lanes);
-    TRY(check_finite(fn, "x", x, (int64_t)c * h * w));
-    return check_finite(fn, "scores", scores, (int64_t)h * w);
+    TRY(dmbp__check_finite(fn, "x", x, (int64_t)c * h * w));
+    return dmbp__check_finite(fn, "scores", scores, (int64_t)h * w);
 }
 
 static dmbp_status check_steps(const char *fn, const dmbp_eval_options *o)
@@ -325,8 +325,8 @@ dmbp_status dmbp_eval_pixel_scores(const float *map, int c, int h, int w,
     if (!map || !scores)
         return dmbp_set_error(DMBP_ERR_ARG, "%s: NULL %s", fn,
                               !map ? "map" : "scores");
-    TRY(check_sizes(fn, c, h, w));
-    TRY(check_finite(fn, "map", map, (int64_t)c * h * w));
+    TRY(dmbp__check_map_sizes(fn, c, h, w));
+    TRY(dmbp__check_finite(fn, "map", map, (int64_t)c * h * w));
     size_t plane = (size_t)h * w;
     for (size_t i = 0; i < plane; i++) {
         double s = 0;
