@@ -630,10 +630,10 @@ static int by_size_desc(const void *a, const void *b, void *ctx)
  * between passes; the signals kept at mask layers) get their own bytes.
  * Every other buffer lives only between its first and last use on the
  * timeline "forward steps, then backward, then tangent": buffers whose
- * lifetimes do not overlap share bytes (first fit, largest first). The
- * passes repeat in the order backward, tangent, backward, ... and each
- * buffer is written before it is read within its span, so the reuse holds
- * across repetitions. */
+ * lifetimes do not overlap share bytes (first fit, largest first). Such a
+ * buffer is used by one pass only and written before it is read within
+ * it, so the reuse holds however the passes repeat; buffers shared by two
+ * passes are persistent (below). */
 static dmbp_status place_buffers(dmbp_plan *p, size_t *total)
 {
     int nb = p->n_bufs;
@@ -665,6 +665,13 @@ static dmbp_status place_buffers(dmbp_plan *p, size_t *total)
         sp[i].first = -1;
         sp[i].last = -1;
     }
+    /* Which passes use each buffer (bit l for lists[l]). */
+    unsigned char *used = dmbp__calloc((size_t)(nb ? nb : 1), 1);
+    if (!used) {
+        free(keep);
+        free(sp);
+        return DMBP_ERR_NOMEM;
+    }
     const step_list *lists[3] = {&p->fwd, &p->bwd, &p->tan};
     long t = 0;
     for (int l = 0; l < 3; l++)
@@ -676,7 +683,20 @@ static dmbp_status place_buffers(dmbp_plan *p, size_t *total)
                 if (sp[b].first < 0)
                     sp[b].first = t;
                 sp[b].last = t;
+                used[b] |= (unsigned char)(1u << l);
             }
+    /* A buffer that one pass writes and another reads (a plain copy of an
+     * activation made by the forward pass and read by the backward or
+     * tangent pass) must survive the passes that run in between: the
+     * backward and tangent passes repeat in any order without a forward
+     * pass (backward, tangent, tangent, backward, ...), so a timeline span
+     * ending in one pass says nothing about the next repetition. Only a
+     * buffer confined to one pass is written before it is read each time
+     * that pass runs; the others get their own bytes. */
+    for (int i = 0; i < nb; i++)
+        if (used[i] & (used[i] - 1))
+            keep[i] = 1;
+    free(used);
     size_t off = 0;
     for (int i = 0; i < nb; i++)
         if (keep[i]) {

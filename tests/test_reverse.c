@@ -4,7 +4,9 @@
  *  - the mask gradient against central differences: W(m) is linear in
  *    each single mask, so the difference quotient is exact up to rounding;
  *  - the input gradient against a difference quotient of the real network
- *    (piecewise linear: exact unless a step crosses a kink). */
+ *    (piecewise linear: exact unless a step crosses a kink);
+ *  - repeated backward and tangent passes against the first ones.
+ * With arguments (tests/ref/data/<case> without .onnx): only those cases. */
 #include "check.h"
 #include "npy.h"
 
@@ -22,6 +24,9 @@
 #define MASK_FD_RTOL 2e-3
 #define INPUT_FD_RTOL 2e-2
 #define N_FD_MASKS 12
+/* The same pass twice on the same data: the same kernels in the same
+ * order, so only a nondeterministic reduction could differ (none known). */
+#define REPEAT_RTOL 1e-6
 
 
 static uint64_t rng_state = 12345;
@@ -104,6 +109,27 @@ static void run(const char *model_path, const int64_t *in_dims, int in_nd,
     CHECK(fabs(lhs - rhs) <= ADJOINT_RTOL * scale,
           "%s: adjoint <u,Jv> %.9g vs <J'u,v> %.9g (scale %g)", model_path,
           lhs, rhs, scale);
+    /* The passes repeat in any order after one forward pass (DMBP: backward,
+     * mask gradient, backward, ...): a second backward and a second
+     * tangent give what the first ones gave. Issue #9: a forward-pass copy
+     * that the backward pass reads shared its bytes with a tangent-only
+     * buffer, so every pass after the first read garbage. */
+    CHECK(!dmbp_plan_backward(p, u, mk, 0, w2), "backward again");
+    double wmax = 0, wdiff = 0;
+    for (int64_t i = 0; i < ni; i++) {
+        wmax = fmax(wmax, fabs(w[i]));
+        wdiff = fmax(wdiff, fabs(w2[i] - w[i]));
+    }
+    CHECK(wdiff <= REPEAT_RTOL * wmax, "%s: a second backward pass differs "
+          "from the first by %g (max |w| %g)", model_path, wdiff, wmax);
+    CHECK(!dmbp_plan_tangent(p, v, mk, lg2), "tangent again");
+    double jmax = 0, jdiff = 0;
+    for (int64_t i = 0; i < nl; i++) {
+        jmax = fmax(jmax, fabs(jv[i]));
+        jdiff = fmax(jdiff, fabs(lg2[i] - jv[i]));
+    }
+    CHECK(jdiff <= REPEAT_RTOL * jmax, "%s: a second tangent pass differs "
+          "from the first by %g (max |Jv| %g)", model_path, jdiff, jmax);
     printf("%-44s adjoint rel %.2e, %lld masks in %d layers\n", model_path,
            fabs(lhs - rhs) / scale, (long long)K,
            dmbp_plan_num_mask_layers(p));
@@ -166,8 +192,32 @@ static void run(const char *model_path, const int64_t *in_dims, int in_nd,
     dmbp_model_free(m);
 }
 
-int main(void)
+/* <stem>.onnx with its input <stem>.input.npy. */
+static void run_case(const char *stem)
 {
+    char rel[512];
+    snprintf(rel, sizeof rel, "%s.input.npy", stem);
+    float *x;
+    int64_t d[NPY_MAX_DIMS];
+    int nd;
+    if (npy_read_f32(test_path(rel), &x, d, &nd)) {
+        CHECK(0, "%s: no input", stem);
+        return;
+    }
+    snprintf(rel, sizeof rel, "%s.onnx", stem);
+    run(test_path(rel), d, nd, x);
+    free(x);
+}
+
+/* With arguments: only those cases (paths without .onnx), for debugging. */
+int main(int argc, char **argv)
+{
+    if (argc > 1) {
+        for (int i = 1; i < argc; i++)
+            run_case(argv[i]);
+        printf("reverse: %d failures\n", failures);
+        return failures ? 1 : 0;
+    }
     int64_t fm[4] = {1, 1, 28, 28};
     run(test_path("models/fmnist_vgg.onnx"), fm, 4, NULL);
     run(test_path("models/fmnist_resnet.onnx"), fm, 4, NULL);
@@ -177,18 +227,9 @@ int main(void)
         line[strcspn(line, " \r\n#")] = 0;
         if (!line[0] || strstr(line, "fmnist"))
             continue;
-        char rel[512];
-        snprintf(rel, sizeof rel, "tests/ref/data/%s.input.npy", line);
-        float *x;
-        int64_t d[NPY_MAX_DIMS];
-        int nd;
-        if (npy_read_f32(test_path(rel), &x, d, &nd)) {
-            CHECK(0, "%s: no input", line);
-            continue;
-        }
-        snprintf(rel, sizeof rel, "tests/ref/data/%s.onnx", line);
-        run(test_path(rel), d, nd, x);
-        free(x);
+        char stem[300];
+        snprintf(stem, sizeof stem, "tests/ref/data/%s", line);
+        run_case(stem);
     }
     if (f)
         fclose(f);

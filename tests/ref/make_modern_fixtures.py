@@ -89,9 +89,10 @@ CASES = [("mobilenet_v3_small_small_op13", mobilenet_v3_small, 13),
          ("convnext_tiny_small_op17", convnext_tiny, 17)]
 
 
-# A known failure of tests/test_reverse, kept out of its list until fixed:
-# EfficientNet's mask gradient disagrees with difference quotients.
-FORWARD_ONLY = ["efficientnet_b0_small_op13"]
+# Models kept out of tests/test_reverse's list (known failures). Empty since
+# the arena fix of issue #9 (EfficientNet's mask gradient had disagreed
+# with difference quotients: see make_reverse_fixtures.py).
+FORWARD_ONLY = []
 
 
 def randomize(model, gen):
