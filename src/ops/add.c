@@ -3,50 +3,19 @@
  * must have the output's shape). oneDNN binary in the layout of the
  * first operand. */
 #include "internal.h"
+#include "ops/nd.h"
 
 static dmbp_status add_check(dmbp_model *m, dmbp_node *n)
 {
-    static const char *const ok[] = {NULL};
-    TRY(dmbp__attr_only(n, ok));
-    if (n->n_in != 2 || !dmbp__has_in(n, 0) || !dmbp__has_in(n, 1) ||
-        n->n_out != 1)
-        return dmbp__node_error(n, DMBP_ERR_FORMAT, "needs two inputs and "
-                                "one output");
-    for (int i = 0; i < 2; i++) {
-        const value *v = dmbp__const_in(n, i);
-        if (v && v->dtype != DT_FLOAT)
-            return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "input %d "
-                                    "('%s') is not float32", i, v->name);
-    }
-    if (dmbp__const_in(n, 0) && dmbp__const_in(n, 1))
-        return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "both inputs are "
-                                "constants");
+    TRY(nd_check_binary(n));
     (void)m;
-    return DMBP_OK;
-}
-
-/* Numpy broadcast of a and b into out; fails if incompatible. */
-static dmbp_status broadcast(const dmbp_node *n, const dmbp_shape *a,
-                             const dmbp_shape *b, dmbp_shape *out)
-{
-    int r = a->ndim > b->ndim ? a->ndim : b->ndim;
-    out->ndim = r;
-    for (int i = 0; i < r; i++) {
-        int ia = i - (r - a->ndim), ib = i - (r - b->ndim);
-        int64_t da = ia >= 0 ? a->dims[ia] : 1, db = ib >= 0 ? b->dims[ib] : 1;
-        if (da != db && da != 1 && db != 1)
-            return dmbp__node_error(n, DMBP_ERR_SHAPE, "shapes do not "
-                                    "broadcast (dimension %d: %lld vs %lld)",
-                                    i, (long long)da, (long long)db);
-        out->dims[i] = da == 1 ? db : da;
-    }
     return DMBP_OK;
 }
 
 static dmbp_status add_infer(const dmbp_node *n, const dmbp_shape *in,
                              dmbp_shape *out)
 {
-    TRY(broadcast(n, &in[0], &in[1], out));
+    TRY(nd_broadcast(n, &in[0], &in[1], out));
     if (!dmbp__shape_eq(out, &in[0]) && !dmbp__shape_eq(out, &in[1]))
         return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "neither input has "
                                 "the output's shape (two-sided broadcast)");

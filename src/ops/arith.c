@@ -17,22 +17,8 @@ static const arith_kind kinds[] = {AR_MUL, AR_SUB, AR_DIV};
 
 static dmbp_status arith_check(dmbp_model *m, dmbp_node *n, arith_kind k)
 {
-    static const char *const ok[] = {NULL};
-    TRY(dmbp__attr_only(n, ok));
     (void)m;
-    if (n->n_in != 2 || !dmbp__has_in(n, 0) || !dmbp__has_in(n, 1) ||
-        n->n_out != 1)
-        return dmbp__node_error(n, DMBP_ERR_FORMAT, "needs two inputs and "
-                                "one output");
-    for (int i = 0; i < 2; i++) {
-        const value *v = dmbp__const_in(n, i);
-        if (v && v->dtype != DT_FLOAT)
-            return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "input %d "
-                                    "('%s') is not float32", i, v->name);
-    }
-    if (dmbp__const_in(n, 0) && dmbp__const_in(n, 1))
-        return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "both inputs are "
-                                "constants");
+    TRY(nd_check_binary(n));
     n->priv = (void *)&kinds[k];
     return DMBP_OK;
 }

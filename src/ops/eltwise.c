@@ -2,6 +2,7 @@
  * the layout of the input (no reorder). Their gates are what the reverse
  * passes freeze (dmbp-method.md section 1). */
 #include "internal.h"
+#include "ops/nd.h"
 
 #include <float.h>
 
@@ -13,12 +14,7 @@ typedef struct eltwise_params {
 static dmbp_status eltwise_new(dmbp_node *n, dnnl_alg_kind_t alg,
                                float alpha, float beta)
 {
-    if (n->n_in < 1 || !dmbp__has_in(n, 0) || n->n_out != 1)
-        return dmbp__node_error(n, DMBP_ERR_FORMAT, "needs one input and "
-                                "one output");
-    if (dmbp__const_in(n, 0))
-        return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "its input is a "
-                                "constant");
+    TRY(nd_check_unary(n));
     eltwise_params *ep = dmbp__calloc(1, sizeof *ep);
     if (!ep)
         return DMBP_ERR_NOMEM;

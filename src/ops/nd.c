@@ -3,6 +3,37 @@
  * parallel over their output elements. */
 #include "nd.h"
 
+dmbp_status nd_check_unary(const dmbp_node *n)
+{
+    if (n->n_in < 1 || !dmbp__has_in(n, 0) || n->n_out != 1)
+        return dmbp__node_error(n, DMBP_ERR_FORMAT, "needs one input and "
+                                "one output");
+    if (dmbp__const_in(n, 0))
+        return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "its input is a "
+                                "constant");
+    return DMBP_OK;
+}
+
+dmbp_status nd_check_binary(const dmbp_node *n)
+{
+    static const char *const ok[] = {NULL};
+    TRY(dmbp__attr_only(n, ok));
+    if (n->n_in != 2 || !dmbp__has_in(n, 0) || !dmbp__has_in(n, 1) ||
+        n->n_out != 1)
+        return dmbp__node_error(n, DMBP_ERR_FORMAT, "needs two inputs and "
+                                "one output");
+    for (int i = 0; i < 2; i++) {
+        const value *v = dmbp__const_in(n, i);
+        if (v && v->dtype != DT_FLOAT)
+            return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "input %d "
+                                    "('%s') is not float32", i, v->name);
+    }
+    if (dmbp__const_in(n, 0) && dmbp__const_in(n, 1))
+        return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "both inputs are "
+                                "constants");
+    return DMBP_OK;
+}
+
 dmbp_status nd_broadcast(const dmbp_node *n, const dmbp_shape *a,
                          const dmbp_shape *b, dmbp_shape *out)
 {

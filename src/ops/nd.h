@@ -42,6 +42,11 @@ void nd_run(const nd_map *m, nd_op op, bool acc, float c, float *y,
             const float *p0, const float *p1, const float *p2);
 
 /* NumPy broadcast of a and b into out; fails naming n. */
+/* An element-wise op's input: one, computed (not a constant), one output. */
+dmbp_status nd_check_unary(const dmbp_node *n);
+/* A binary element-wise op's inputs: two, one output, float constants,
+ * not both constant; no attributes. */
+dmbp_status nd_check_binary(const dmbp_node *n);
 dmbp_status nd_broadcast(const dmbp_node *n, const dmbp_shape *a,
                          const dmbp_shape *b, dmbp_shape *out);
 

@@ -7,6 +7,7 @@
  * section 1), so backward and tangent are the transposes of one linear
  * map and backward is exactly autograd's gradient. */
 #include "internal.h"
+#include "ops/nd.h"
 
 #include <float.h>
 
@@ -29,12 +30,7 @@ typedef struct smooth_params {
 static dmbp_status smooth_new(dmbp_node *n, smooth_kind k, float alpha,
                               float beta)
 {
-    if (n->n_in < 1 || !dmbp__has_in(n, 0) || n->n_out != 1)
-        return dmbp__node_error(n, DMBP_ERR_FORMAT, "needs one input and "
-                                "one output");
-    if (dmbp__const_in(n, 0))
-        return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "its input is a "
-                                "constant");
+    TRY(nd_check_unary(n));
     smooth_params *sp = dmbp__calloc(1, sizeof *sp);
     if (!sp)
         return DMBP_ERR_NOMEM;
