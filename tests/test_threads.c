@@ -33,6 +33,9 @@ static const char *model_files[N_MODELS] = {"models/fmnist_vgg.onnx",
 static const char *sample_files[N_IMAGES] = {"models/samples/ankle_boot.png",
                                              "models/samples/coat.png"};
 
+/* Resolved once, before any thread starts: test_path's buffers are not
+ * for threads. */
+static char model_paths[N_MODELS][4096];
 static dmbp_model *models[N_MODELS];
 static float *inputs[N_MODELS]; /* N_IMAGES preprocessed images each */
 static int chans[N_MODELS], height[N_MODELS], width[N_MODELS];
@@ -204,7 +207,7 @@ static void *load_worker(void *arg)
 {
     load_case *c = arg;
     dmbp_model *m = NULL;
-    if (dmbp_model_load(test_path(model_files[c->mi]), &m)) {
+    if (dmbp_model_load(model_paths[c->mi], &m)) {
         fprintf(stderr, "thread load: %s\n", dmbp_last_error());
         return NULL;
     }
@@ -238,7 +241,9 @@ static void test_concurrent_loads(void)
 static int setup(void)
 {
     for (int mi = 0; mi < N_MODELS; mi++) {
-        if (dmbp_model_load(test_path(model_files[mi]), &models[mi])) {
+        snprintf(model_paths[mi], sizeof model_paths[mi], "%s",
+                 test_path(model_files[mi]));
+        if (dmbp_model_load(model_paths[mi], &models[mi])) {
             fprintf(stderr, "FAIL: %s\n", dmbp_last_error());
             return -1;
         }
