@@ -8,6 +8,21 @@ API="$top_srcdir/tests/ref/data/api"
 IMG="$top_srcdir/tests/ref/data/img"
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/dmbp-test.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
+# DMBP_WRAPPER (make check-valgrind sets it): a command that prefixes every
+# dmbp run, e.g. "valgrind --error-exitcode=99 ...". libtool --mode=execute
+# makes it run the real program, not libtool's wrapper script, and
+# OMP_WAIT_POLICY set up front stops dmbp from starting itself again
+# (src/cli/main.c), which would leave the wrapper watching only the
+# first instant of the run.
+if [ -n "${DMBP_WRAPPER:-}" ]; then
+    cat >"$TMP/dmbp-wrapped" <<EOF
+#!/bin/sh
+OMP_WAIT_POLICY=\${OMP_WAIT_POLICY:-passive}; export OMP_WAIT_POLICY
+exec "$top_builddir/libtool" --mode=execute $DMBP_WRAPPER "$DMBP" "\$@"
+EOF
+    chmod +x "$TMP/dmbp-wrapped"
+    DMBP="$TMP/dmbp-wrapped"
+fi
 failures=0
 
 fail() {
