@@ -48,31 +48,19 @@ static dmbp_status no_attr_check(dmbp_node *n, smooth_kind k)
     return smooth_new(n, k, 0.f, 0.f);
 }
 
-static dmbp_status sigmoid_check(dmbp_model *m, dmbp_node *n)
-{
-    (void)m;
-    return no_attr_check(n, SM_SIGMOID);
-}
-static dmbp_status tanh_check(dmbp_model *m, dmbp_node *n)
-{
-    (void)m;
-    return no_attr_check(n, SM_TANH);
-}
-static dmbp_status erf_check(dmbp_model *m, dmbp_node *n)
-{
-    (void)m;
-    return no_attr_check(n, SM_ERF);
-}
-static dmbp_status sqrt_check(dmbp_model *m, dmbp_node *n)
-{
-    (void)m;
-    return no_attr_check(n, SM_SQRT);
-}
-static dmbp_status hardswish_check(dmbp_model *m, dmbp_node *n)
-{
-    (void)m;
-    return no_attr_check(n, SM_HARDSWISH);
-}
+/* The checks of the attribute-free activations: one per op entry. */
+#define NO_ATTR_CHECK(name, kind)                                            \
+    static dmbp_status name(dmbp_model *m, dmbp_node *n)                     \
+    {                                                                        \
+        (void)m;                                                             \
+        return no_attr_check(n, kind);                                       \
+    }
+NO_ATTR_CHECK(sigmoid_check, SM_SIGMOID)
+NO_ATTR_CHECK(tanh_check, SM_TANH)
+NO_ATTR_CHECK(erf_check, SM_ERF)
+NO_ATTR_CHECK(sqrt_check, SM_SQRT)
+NO_ATTR_CHECK(hardswish_check, SM_HARDSWISH)
+#undef NO_ATTR_CHECK
 
 static dmbp_status hardsigmoid_check(dmbp_model *m, dmbp_node *n)
 {
