@@ -1,8 +1,17 @@
 /* Allocation wrappers that set the error detail, and shape helpers. */
 #include "internal.h"
 
-#include <omp.h>
 #include <stdatomic.h>
+
+/* configure requires OpenMP; only the fuzz build (make fuzz: clang, whose
+ * libomp Debian does not install) compiles the library without it, and
+ * runs single-threaded. */
+#ifdef _OPENMP
+#include <omp.h>
+#else
+static int omp_get_max_threads(void) { return 1; }
+static void omp_set_num_threads(int n) { (void)n; }
+#endif
 
 /* 0: the OpenMP default; otherwise dmbp_set_num_threads's n. */
 static atomic_int num_threads;

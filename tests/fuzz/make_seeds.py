@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Seed corpora of the fuzz targets (tests/fuzz/corpus/TARGET/): tiny
 ONNX models using every supported op family on an 8x8 input, a few small
-PNGs from tests/ref/data/img, labels files, and IDX and image-list files
+PNGs from tests/ref/data/img, small JPEGs from tests/ref/data/jpeg,
+labels files, and IDX and image-list files
 for the eval readers (first byte: 1 = idx, 0 = list). Small on purpose:
 each replays in milliseconds in make check.
 
@@ -121,6 +122,23 @@ def png_seeds():
         shutil.copy(os.path.join(TOP, "tests/ref/data/img", f), d)
 
 
+def jpeg_seeds():
+    """The small JPEG fixtures of tests/test_jpeg, each behind one byte
+    that fuzz_jpeg reads as the EXIF setting (0: pixels as stored, 1:
+    apply the Orientation tag)."""
+    d = os.path.join(CORPUS, "jpeg")
+    os.makedirs(d, exist_ok=True)
+    src = os.path.join(TOP, "tests/ref/data/jpeg")
+    for f, exif in [("gray", 0), ("gray_progressive", 0),
+                    ("progressive_420", 0), ("baseline_422", 0),
+                    ("cmyk", 0), ("ycck", 0), ("rgb_adobe", 0),
+                    ("bad_truncated_data", 0), ("exif_6", 1),
+                    ("exif_3", 1)]:
+        with open(os.path.join(src, f + ".jpg"), "rb") as fin, \
+                open(os.path.join(d, f), "wb") as fout:
+            fout.write(bytes([exif]) + fin.read())
+
+
 def text_seeds():
     d = os.path.join(CORPUS, "labels")
     os.makedirs(d, exist_ok=True)
@@ -141,6 +159,7 @@ def text_seeds():
 def main():
     onnx_seeds()
     png_seeds()
+    jpeg_seeds()
     text_seeds()
     return 0
 
