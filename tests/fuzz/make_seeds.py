@@ -109,6 +109,71 @@ def onnx_seeds():
           helper.make_node("Softmax", ["g"], ["logits"])],
          [w("gw", 3, 64)], "gemm_softmax_op9.onnx", in_shape=(1, 1, 8, 8),
          opset=9)
+    # Squeeze-excitation as EfficientNet and MobileNetV3 export it:
+    # Sigmoid, HardSigmoid, HardSwish, a per-channel Mul, ReduceMean.
+    n, i = head("se", 4)
+    save([helper.make_node("Conv", ["x", "w1"], ["c"], pads=[1] * 4),
+          helper.make_node("Sigmoid", ["c"], ["sg"]),
+          helper.make_node("Mul", ["c", "sg"], ["silu"]),
+          helper.make_node("ReduceMean", ["silu"], ["m"], axes=[2, 3],
+                           keepdims=1),
+          helper.make_node("Conv", ["m", "w2"], ["z"]),
+          helper.make_node("HardSigmoid", ["z"], ["hs"], alpha=1 / 6,
+                           beta=0.5),
+          helper.make_node("Mul", ["silu", "hs"], ["sc"]),
+          helper.make_node("HardSwish", ["sc"], ["se"])] + n,
+         [w("w1", 4, 1, 3, 3), w("w2", 4, 4, 1, 1)] + i,
+         "se_sigmoid_hardswish.onnx", opset=14)
+    # ConvNeXt's pieces at opset 17: Transpose to channels-last,
+    # LayerNormalization, GELU via Div, Erf, Add, Mul, a layer scale Mul.
+    n, i = head("th", 4, p="cx")
+    save([helper.make_node("Conv", ["x", "w1"], ["c"], pads=[1] * 4),
+          helper.make_node("Transpose", ["c"], ["t"], perm=[0, 2, 3, 1]),
+          helper.make_node("LayerNormalization", ["t", "g", "b"], ["ln"],
+                           axis=-1, epsilon=1e-6),
+          helper.make_node("Div", ["ln", "sq2"], ["d"]),
+          helper.make_node("Erf", ["d"], ["e"]),
+          helper.make_node("Add", ["e", "one"], ["e1"]),
+          helper.make_node("Mul", ["ln", "e1"], ["gx"]),
+          helper.make_node("Mul", ["gx", "half"], ["gelu"]),
+          helper.make_node("Transpose", ["gelu"], ["tb"], perm=[0, 3, 1, 2]),
+          helper.make_node("Tanh", ["tb"], ["th"])] + n,
+         [w("w1", 4, 1, 3, 3), w("g", 4), w("b", 4),
+          numpy_helper.from_array(np.float32(1.4142135), "sq2"),
+          numpy_helper.from_array(np.float32(1), "one"),
+          numpy_helper.from_array(np.float32(0.5), "half")] + i,
+         "convnext_ln_gelu.onnx", opset=17)
+    # LayerNorm decomposed as opset 13 exports it: ReduceMean, Sub, Pow,
+    # Sqrt, Div; Squeeze, Unsqueeze and Slice.
+    n, i = head("sl", 4, p="lh")
+    save([helper.make_node("Conv", ["x", "w1"], ["c"], pads=[1] * 4),
+          helper.make_node("ReduceMean", ["c"], ["mu"], axes=[1]),
+          helper.make_node("Sub", ["c", "mu"], ["xc"]),
+          helper.make_node("Pow", ["xc", "two"], ["sq"]),
+          helper.make_node("ReduceMean", ["sq"], ["var"], axes=[1]),
+          helper.make_node("Add", ["var", "eps"], ["ve"]),
+          helper.make_node("Sqrt", ["ve"], ["sd"]),
+          helper.make_node("Div", ["xc", "sd"], ["nx"]),
+          helper.make_node("Unsqueeze", ["nx", "ax4"], ["u"]),
+          helper.make_node("Squeeze", ["u", "ax4"], ["sqz"]),
+          helper.make_node("Slice", ["sqz", "st", "en", "axs"], ["sl"])] + n,
+         [w("w1", 4, 1, 3, 3), numpy_helper.from_array(np.float32(2), "two"),
+          numpy_helper.from_array(np.float32(1e-5), "eps"),
+          i64("ax4", [4]), i64("st", [0]), i64("en", [4]), i64("axs", [1])]
+         + i, "layernorm13_slice.onnx")
+    # A shape subgraph folded at load: x.view(x.size(0), -1) at opset 9
+    # style (Shape, Gather, Unsqueeze, Concat, Cast, Reshape).
+    save([helper.make_node("Conv", ["x", "w1"], ["c"]),
+          helper.make_node("Shape", ["c"], ["s"]),
+          helper.make_node("Gather", ["s", "zero"], ["n"], axis=0),
+          helper.make_node("Unsqueeze", ["n", "ax0"], ["nu"]),
+          helper.make_node("Concat", ["nu", "minus1"], ["shp"], axis=0),
+          helper.make_node("Cast", ["shp"], ["shp64"], to=7),
+          helper.make_node("Reshape", ["c", "shp64"], ["r"]),
+          helper.make_node("MatMul", ["r", "mw"], ["logits"])],
+         [w("w1", 2, 1, 3, 3), i64("zero", 0), i64("ax0", [0]),
+          i64("minus1", [-1]), w("mw", 72, 3)],
+         "shape_fold_view.onnx", in_shape=(1, 1, 8, 8))
     # The regressions are added to the ONNX seeds by make fuzz.
 
 
