@@ -665,6 +665,83 @@ int cli_batch_worker(const cli_batch *b, int fd_in, int fd_out, int rank)
 }
 
 /* ------------------------------------------------------------------ */
+/* One output file per image                                          */
+/* ------------------------------------------------------------------ */
+
+bool cli_batch_is_worker(void)
+{
+    return getenv("DMBP_MPI_WORKER") != NULL;
+}
+
+void cli_set_paths_free(char **paths, int n)
+{
+    for (int i = 0; paths && i < n; i++)
+        free(paths[i]);
+    free(paths);
+}
+
+static int cmp_path(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int cli_set_paths(const char *dir, const char *const *images, int n,
+                  const char *suffix, const char *model, bool resume,
+                  bool force, char ***out)
+{
+    char **p = calloc((size_t)n + 1, sizeof *p);
+    char **sorted = malloc(((size_t)n + 1) * sizeof *sorted);
+    const char **inputs = malloc(((size_t)n + 1) * sizeof *inputs);
+    *out = p;
+    int rc = p && sorted && inputs ? EXIT_OK : EXIT_INTERNAL;
+    for (int i = 0; i < n && !rc; i++) {
+        char *stem = cli_stem(images[i]);
+        size_t len = stem ? strlen(dir) + strlen(stem) + strlen(suffix) + 2
+                          : 0;
+        p[i] = stem ? malloc(len) : NULL;
+        if (p[i])
+            snprintf(p[i], len, "%s/%s%s", dir, stem, suffix);
+        else
+            rc = EXIT_INTERNAL;
+        free(stem);
+    }
+    if (rc == EXIT_INTERNAL)
+        fprintf(stderr, "dmbp: out of memory\n");
+    /* Sorted copies find duplicate names in n log n (sets are large). */
+    if (!rc) {
+        memcpy(sorted, p, (size_t)n * sizeof *sorted);
+        qsort(sorted, (size_t)n, sizeof *sorted, cmp_path);
+        for (int i = 1; i < n && !rc; i++)
+            if (!strcmp(sorted[i], sorted[i - 1])) {
+                int a = -1, b = -1;
+                for (int j = 0; j < n; j++)
+                    if (!strcmp(p[j], sorted[i])) {
+                        if (a < 0)
+                            a = j;
+                        else if (b < 0)
+                            b = j;
+                    }
+                rc = cli_usage_error("%s and %s would both write %s",
+                                     images[a], images[b], sorted[i]);
+            }
+    }
+    if (!rc && !resume && !cli_batch_is_worker()) {
+        inputs[0] = model;
+        memcpy(inputs + 1, images, (size_t)n * sizeof *inputs);
+        for (int i = 0; i < n && !rc; i++)
+            rc = cli_check_output(p[i], inputs, n + 1, force);
+    }
+    if (!rc && mkdir(dir, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "dmbp: %s: cannot create the directory: %s\n", dir,
+                strerror(errno));
+        rc = EXIT_IO;
+    }
+    free(sorted);
+    free(inputs);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
 /* The run                                                            */
 /* ------------------------------------------------------------------ */
 

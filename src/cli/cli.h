@@ -95,6 +95,7 @@ void cli_json_str(FILE *f, const char *s);
 /* Preprocessed images explained together, and what came back. */
 typedef struct cli_xrun {
     dmbp_model *m;
+    dmbp_explainer *ex;    /* m's plans, kept from one set to the next */
     cli_names labels;      /* --labels, or none */
     dmbp_result *r;
     dmbp_image *bg;        /* per image: the picture as loaded, in [0,1] */

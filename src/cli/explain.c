@@ -153,7 +153,6 @@ static char *masks_path_for(const char *file, int i, int n)
 /* Items handed to a rank at a time unless --chunk says otherwise: small,
  * so that the last images spread over the ranks; an agent asks for the
  * next chunk while its worker computes, so no rank waits for one. */
-#define DEFAULT_CHUNK 2
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -664,7 +663,7 @@ static int explain_set(const explain_opts *e, const char *model,
     cli_batch b = {.inputs = images, .n = n, .dir = e->outdir,
                    .resume = f->resume, .quiet = f->quiet, .json = e->json,
                    .max_failures = f->max_failures,
-                   .chunk = f->chunk ? f->chunk : DEFAULT_CHUNK,
+                   .chunk = f->chunk ? f->chunk : CLI_DEFAULT_CHUNK,
                    .fn = set_item, .ctx = &c,
                    .expect = (const char *const *)expect};
     if (!rc)
