@@ -254,6 +254,8 @@ struct cli_ledger {
     double t0, last_progress;
     int progress_width;     /* characters of the terminal line drawn */
     bool tty;
+    bool mpi;               /* an MPI run: ranks, lost images, the manifest
+                               named (one process says only what it did) */
 };
 
 static int by_input(const void *a, const void *b, void *ctx)
@@ -389,15 +391,20 @@ int cli_ledger_open(const cli_batch *b, int ranks, cli_ledger **out)
         return rc;
     }
     l->tty = isatty(2);
+    l->mpi = ranks > 1 || cli_mpi_launcher();
     l->t0 = l->last_progress = now_seconds();
-    if (!b->quiet)
+    if (!b->quiet && l->mpi)
         fprintf(stderr, "dmbp: %d image%s to compute%s on %d rank%s, "
                 "manifest %s\n", l->n_todo, l->n_todo == 1 ? "" : "s",
                 l->skipped ? " (the others are done)" : "", ranks,
                 ranks == 1 ? "" : "s", l->path);
     if (l->skipped && !b->quiet)
-        fprintf(stderr, "dmbp: --resume: %d image%s already done\n",
-                l->skipped, l->skipped == 1 ? "" : "s");
+        fprintf(stderr, "dmbp: --resume: %d image%s already done%s\n",
+                l->skipped, l->skipped == 1 ? "" : "s",
+                l->mpi ? "" : l->n_todo == 0 ? ", 0 images to compute"
+                : l->n_todo == 1 ? ", 1 image to compute" : "");
+    if (l->skipped && !b->quiet && !l->mpi && l->n_todo > 1)
+        fprintf(stderr, "dmbp: %d images to compute\n", l->n_todo);
     *out = l;
     return EXIT_OK;
 }
@@ -434,10 +441,12 @@ static void progress(cli_ledger *l, bool final)
         snprintf(eta, sizeof eta, ", %ld:%02ld:%02ld left", s / 3600,
                  s / 60 % 60, s % 60);
     }
-    char line[200];
-    int len = snprintf(line, sizeof line, "dmbp: %d/%d images (%d failed, "
-                       "%d lost), %.1f images/min%s", done, l->n_todo,
-                       l->failed, l->lost, rate, eta);
+    char line[200], lost[32] = "";
+    if (l->mpi)
+        snprintf(lost, sizeof lost, ", %d lost", l->lost);
+    int len = snprintf(line, sizeof line, "dmbp: %d/%d images (%d failed%s)"
+                       ", %.1f images/min%s", done, l->n_todo, l->failed,
+                       lost, rate, eta);
     if (len >= (int)sizeof line)
         len = (int)sizeof line - 1;
     if (l->tty) {
@@ -559,11 +568,16 @@ int cli_ledger_close(cli_ledger *l)
 {
     progress(l, true);
     int not_done = l->n_todo - l->ok - l->failed - l->lost;
-    if (!l->b->quiet || l->failed || l->lost || not_done)
+    if (l->mpi && (!l->b->quiet || l->failed || l->lost || not_done))
         fprintf(stderr, "dmbp: %d done, %d failed, %d lost, %d not started"
                 "%s, %d skipped (--resume); %.1f s\n", l->ok, l->failed,
                 l->lost, not_done, cli_ledger_stop(l) ? " (--max-failures)"
                 : "", l->skipped, now_seconds() - l->t0);
+    else if (l->failed || not_done)
+        /* One process: only what went wrong (the progress said the rest). */
+        fprintf(stderr, "dmbp: %d done, %d failed, %d not started%s\n",
+                l->ok, l->failed, not_done,
+                cli_ledger_stop(l) ? " (--max-failures)" : "");
     int rc = EXIT_OK;
     if (l->failed + l->lost + not_done > 0)
         rc = EXIT_INCOMPLETE;
@@ -732,8 +746,8 @@ int cli_set_paths(const char *dir, const char *const *images, int n,
             rc = cli_check_output(p[i], inputs, n + 1, force);
     }
     if (!rc && mkdir(dir, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "dmbp: %s: cannot create the directory: %s\n", dir,
-                strerror(errno));
+        fprintf(stderr, "dmbp: %s: cannot create the output directory: "
+                "%s\n", dir, strerror(errno));
         rc = EXIT_IO;
     }
     free(sorted);

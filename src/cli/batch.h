@@ -104,6 +104,13 @@ int cli_batch_worker(const cli_batch *b, int fd_in, int fd_out, int rank);
 int cli_mpi_run(const cli_batch *b);
 /* The name of the launcher variable that made this an MPI run, or NULL. */
 const char *cli_mpi_launcher(void);
+/* Ranks of the job the launcher started (1 without a launcher, or when
+ * the launcher does not say). */
+int cli_launcher_ranks(void);
+/* The subcommands without an image-set mode in use (no -O) would do the
+ * same work on every rank: under a launcher with several ranks, rank 0
+ * says so and every rank returns EXIT_USAGE; else EXIT_OK. */
+int cli_refuse_replicated(const char *cmd);
 
 /* SPMD runs (dmbp eval): every rank runs the same command on its share.
  * begin initialises MPI when an MPI launcher started the program (and the

@@ -736,8 +736,10 @@ int cmd_explain(int argc, char **argv)
             }
         free(sorted);
     }
-    /* A resumed set keeps the outputs its manifest records. */
-    if (!rc && !(e.outdir && e.a.f.resume))
+    /* A resumed set keeps the outputs its manifest records; an MPI rank's
+     * worker starts when its rank has checked, and other ranks may have
+     * written some outputs since. */
+    if (!rc && !(e.outdir && (e.a.f.resume || cli_batch_is_worker())))
         rc = check_outputs(&e, model, &imgs, prefixes);
     if (rc)
         goto done;
@@ -745,6 +747,9 @@ int cmd_explain(int argc, char **argv)
         rc = explain_set(&e, model, (const char **)images, n, prefixes);
         goto done;
     }
+    rc = cli_refuse_replicated("explain");
+    if (rc)
+        goto done;
 
     rc = cli_xrun_explain(&run, model, (const char **)images, n, &e.a,
                           e.method);

@@ -285,7 +285,9 @@ int cmd_masks(int argc, char **argv)
         cli_args_free(&a);
         return rc;
     }
-    rc = cli_expand_images(&a.pos[1], 1, &imgs);
+    rc = cli_refuse_replicated("masks");
+    if (!rc)
+        rc = cli_expand_images(&a.pos[1], 1, &imgs);
     if (!rc && imgs.n != 1)
         rc = cli_usage_error("masks: one image at a time (%s holds %d)",
                              a.pos[1], imgs.n);

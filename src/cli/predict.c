@@ -369,6 +369,9 @@ int cmd_predict(int argc, char **argv)
         rc = predict_set(&a, &o, model, images, n_images);
         goto done;
     }
+    rc = cli_refuse_replicated("predict");
+    if (rc)
+        goto done;
     dmbp_status st = dmbp_model_load(model, &r.m);
     if (st) {
         rc = cli_fail(st);
