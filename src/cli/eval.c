@@ -1,8 +1,9 @@
 /* dmbp eval MODEL --images SPEC --methods LIST: faithfulness of attribution
  * methods on many images. Per method: the maps of every image (an
- * explainer over batches of images), then per image deletion, insertion, negative
- * evidence and AOPC (dmbp_eval_*), and the model-randomisation check on
- * the first few images; then means, standard errors, paired differences,
+ * explainer over batches of images), then per image deletion, insertion,
+ * negative evidence and AOPC (dmbp_eval_*, their plans kept in another
+ * explainer), and the model-randomisation check on the first few images;
+ * then means, standard errors, paired differences,
  * and the table, CSV, JSON, SVG and Markdown outputs (eval_out.c,
  * eval_plot.c). */
 #include "eval.h"
