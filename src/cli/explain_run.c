@@ -187,9 +187,13 @@ int cli_xrun_images(cli_xrun *run, const char **images, int n,
         o.progress = on_progress;
         o.progress_user = &p;
     }
-    /* Image sets come here one image at a time: the explainer's plans
-     * serve them all. */
-    st = dmbp_explainer_run(run->ex, xs, n, run->c, run->h, run->w, targets,
+    /* Image sets (set_size > 0) come here one image at a time: the
+     * explainer's plans serve them all. One call alone frees each plan
+     * before it makes the next, which keeps its peak memory lower. */
+    st = run->set_size > 0
+             ? dmbp_explainer_run(run->ex, xs, n, run->c, run->h, run->w,
+                                  targets, &o, &run->r)
+             : dmbp_explain(run->m, xs, n, run->c, run->h, run->w, targets,
                             &o, &run->r);
     cli_progress_clear(&p);
     if (st)
