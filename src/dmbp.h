@@ -36,8 +36,9 @@
  *    fields you care about after calling it, so that fields added later
  *    never break your code.
  *  - Thread safety: a dmbp_model is read-only after loading and may be
- *    shared by any number of threads; a dmbp_plan is used by one thread at
- *    a time; dmbp_op_register must not race with model loading.
+ *    shared by any number of threads; a dmbp_plan and a dmbp_explainer
+ *    are used by one thread at a time; dmbp_op_register must not race
+ *    with model loading.
  *  - Tensors cross the API as plain row-major float32 arrays (NCHW for
  *    images), owned by the caller unless a function says otherwise.
  */
@@ -525,6 +526,39 @@ dmbp_explain(const dmbp_model *m, const float *x, int n, int channels,
              int height, int width, const int *targets,
              const dmbp_explain_options *o, dmbp_result **out);
 
+/* An explainer: a model and the plans that explaining its images needs,
+ * kept from one call to the next. dmbp_explain makes its plans (one for
+ * the targets' forward pass, one or two for the method) and frees them
+ * before it returns; over a data set, that is most of the time of the
+ * fast methods. An explainer keeps them, one set per input shape and
+ * lane count, so that a second call of the same shape makes none.
+ *
+ * dmbp_explainer_run(e, ...) returns exactly what dmbp_explain(m, ...)
+ * does, bit for bit, for any options (each call may pass other options:
+ * a plan is reused only if everything it was made from is the same).
+ * It holds at most DMBP_EXPLAINER_MAX_PLANS plans, the least recently
+ * used freed first; the plans' memory stays taken until
+ * dmbp_explainer_free. An explainer is used by one thread at a time;
+ * threads explaining with one model each create their own. The model must
+ * outlive the explainer. */
+typedef struct dmbp_explainer dmbp_explainer;
+#define DMBP_EXPLAINER_MAX_PLANS 8
+
+/* On success *out is an explainer of m, with no plans yet; free it with
+ * dmbp_explainer_free. */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_explainer_create(const dmbp_model *m, dmbp_explainer **out);
+/* dmbp_explain with e's model and plans; o NULL: the defaults. */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_explainer_run(dmbp_explainer *e, const float *x, int n, int channels,
+                   int height, int width, const int *targets,
+                   const dmbp_explain_options *o, dmbp_result **out);
+/* Plans e has made so far (each miss of its cache): a check that plans
+ * are reused (0 for NULL). */
+DMBP_API int64_t dmbp_explainer_plans_created(const dmbp_explainer *e);
+/* Frees e and its plans; accepts NULL. */
+DMBP_API void dmbp_explainer_free(dmbp_explainer *e);
+
 DMBP_API void dmbp_result_free(dmbp_result *r);
 DMBP_API int dmbp_result_num_images(const dmbp_result *r);
 DMBP_API dmbp_method dmbp_result_method(const dmbp_result *r);
@@ -590,6 +624,13 @@ typedef struct dmbp_eval_options {
     int regions;                /* AOPC: regions removed; default 20       */
     int max_lanes;              /* perturbed images per forward call;
                                    default 32                              */
+    dmbp_explainer *plans;      /* NULL (default): each call makes its
+                                   forward plan and frees it. An explainer
+                                   of the same model: the metrics take
+                                   their plans from it and leave them
+                                   there for the next image (the same
+                                   numbers, bit for bit). Not const: one
+                                   thread at a time, as the explainer    */
 } dmbp_eval_options;
 
 DMBP_API void dmbp_eval_options_init(dmbp_eval_options *o);

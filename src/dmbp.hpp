@@ -18,8 +18,12 @@ struct model_deleter {
 struct plan_deleter {
     void operator()(dmbp_plan *p) const { dmbp_plan_free(p); }
 };
+struct explainer_deleter {
+    void operator()(dmbp_explainer *e) const { dmbp_explainer_free(e); }
+};
 using model_ptr = std::unique_ptr<dmbp_model, model_deleter>;
 using plan_ptr = std::unique_ptr<dmbp_plan, plan_deleter>;
+using explainer_ptr = std::unique_ptr<dmbp_explainer, explainer_deleter>;
 
 // Thrown by check(): the status and dmbp_last_error()'s text.
 class error : public std::runtime_error {

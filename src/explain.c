@@ -215,7 +215,12 @@ static dmbp_status explain_plan(const dmbp_explain_ctx *ctx, int lanes,
                               "fit the model's input [%lld, %lld, %lld]",
                               m->name, c, h, w, (long long)d->dims[1],
                               (long long)d->dims[2], (long long)d->dims[3]);
-    return dmbp__plan_create_with(m, &po, ctx->over, keep, out);
+    return dmbp__cache_plan(ctx->cache, m, &po, ctx->over, keep, out);
+}
+
+void dmbp__explain_plan_done(const dmbp_explain_ctx *ctx, dmbp_plan *p)
+{
+    dmbp__plan_release(ctx->cache, p);
 }
 
 /* Forward the images (in chunks) for their logits: targets and the
@@ -264,7 +269,7 @@ static dmbp_status first_pass(const dmbp_explain_ctx *ctx, const int *targets,
     free(buf);
     free(lg);
     free(prob);
-    dmbp_plan_free(p);
+    dmbp__explain_plan_done(ctx, p);
     return st;
 }
 
@@ -310,6 +315,18 @@ dmbp_status dmbp__explain_with(const dmbp_model *m, const float *const *over,
                                const dmbp_explain_options *o,
                                dmbp_result **out)
 {
+    return dmbp__explain_cached(m, over, NULL, x, n, channels, height, width,
+                                targets, o, out);
+}
+
+dmbp_status dmbp__explain_cached(const dmbp_model *m,
+                                 const float *const *over,
+                                 dmbp_plan_cache *cache, const float *x,
+                                 int n, int channels, int height, int width,
+                                 const int *targets,
+                                 const dmbp_explain_options *o,
+                                 dmbp_result **out)
+{
     if (out)
         *out = NULL;
     if (!m || !x || !out || n < 1 || channels < 1 || height < 1 || width < 1)
@@ -336,7 +353,8 @@ dmbp_status dmbp__explain_with(const dmbp_model *m, const float *const *over,
     r->prob = dmbp__calloc((size_t)n, sizeof(float));
     dmbp_status st = r->target && r->logit && r->prob ? DMBP_OK
                                                       : DMBP_ERR_NOMEM;
-    const dmbp_explain_ctx ctx = {m, x, n, channels, height, width, o, over};
+    const dmbp_explain_ctx ctx = {m, x, n, channels, height, width,
+                                 o, over, cache};
     if (!st)
         st = first_pass(&ctx, targets, r);
     if (!st) {

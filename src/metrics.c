@@ -231,9 +231,12 @@ static void substrate(dmbp_substrate s, const float *x, int c, int h, int w,
     }
 }
 
-/* The model's input must be c x h x w images (dynamic dimensions free). */
-static dmbp_status make_plan(const char *fn, const dmbp_model *m, int lanes,
-                             int c, int h, int w, dmbp_plan **out)
+/* The model's input must be c x h x w images (dynamic dimensions free).
+ * With o->plans the plan is the explainer's (give it back with
+ * dmbp__plan_release), else a new one. */
+static dmbp_status make_plan(const char *fn, const dmbp_model *m,
+                             const dmbp_eval_options *o, int lanes, int c,
+                             int h, int w, dmbp_plan **out)
 {
     dmbp_shape d = dmbp_model_input_shape(m);
     if (d.ndim != 4)
@@ -252,7 +255,12 @@ static dmbp_status make_plan(const char *fn, const dmbp_model *m, int lanes,
     po.shape.dims[1] = c;
     po.shape.dims[2] = h;
     po.shape.dims[3] = w;
-    return dmbp_plan_create(m, &po, out);
+    dmbp_plan_cache *pc = dmbp__explainer_cache(o->plans);
+    if (pc && pc->m != m)
+        return dmbp_set_error(DMBP_ERR_ARG, "%s: options.plans is an "
+                              "explainer of another model (%s, not %s)", fn,
+                              pc->m->name, m->name);
+    return dmbp__cache_plan(pc, m, &po, NULL, false, out);
 }
 
 /* The engine. Point i is `base` with the pixels order[0..counts[i]) (all
@@ -265,19 +273,21 @@ typedef struct prefix_run {
     const int *order;
     const int *counts;
     int points;
-    int max_lanes;
+    const dmbp_eval_options *o;
 } prefix_run;
 
 static dmbp_status run_prefixes(const char *fn, const prefix_run *r,
                                 double *logit, double *prob)
 {
-    int lanes = r->points < r->max_lanes ? r->points : r->max_lanes;
+    int max_lanes = r->o->max_lanes;
+    int lanes = r->points < max_lanes ? r->points : max_lanes;
     size_t plane = (size_t)r->h * r->w, per = (size_t)r->c * plane;
+    const dmbp_plan_cache *cache = dmbp__explainer_cache(r->o->plans);
     dmbp_plan *p;
-    TRY(make_plan(fn, r->m, lanes, r->c, r->h, r->w, &p));
+    TRY(make_plan(fn, r->m, r->o, lanes, r->c, r->h, r->w, &p));
     dmbp_shape ls = dmbp_plan_logits_shape(p);
     if (ls.ndim != 2 || ls.dims[0] != lanes || r->target >= ls.dims[1]) {
-        dmbp_plan_free(p);
+        dmbp__plan_release(cache, p);
         return dmbp_set_error(DMBP_ERR_SHAPE, "%s: the model's logits are "
                               "not [images, classes]", fn);
     }
@@ -312,7 +322,7 @@ static dmbp_status run_prefixes(const char *fn, const prefix_run *r,
     free(in);
     free(lg);
     free(pr);
-    dmbp_plan_free(p);
+    dmbp__plan_release(cache, p);
     return st;
 }
 
@@ -429,7 +439,7 @@ static dmbp_status del_ins(const char *fn, int insertion, const dmbp_model *m,
         curve_counts(o, hw, points, counts);
         prefix_run r = {m, c, h, w, target,
                         insertion ? rk.img : x, insertion ? x : rk.img,
-                        rk.order, counts, points, o->max_lanes};
+                        rk.order, counts, points, o};
         st = run_prefixes(fn, &r, NULL, y);
     }
     if (!st) {
@@ -501,7 +511,7 @@ dmbp_status dmbp_eval_negative(const dmbp_model *m, const float *x, int c,
             counts[k + 1] = (int)(q < hw ? q : hw);
         }
         prefix_run r = {m, c, h, w, target, x, rk.img, rk.order, counts,
-                        points, o->max_lanes};
+                        points, o};
         st = run_prefixes(fn, &r, lg, NULL);
     }
     if (!st)
@@ -583,7 +593,7 @@ dmbp_status dmbp_eval_aopc(const dmbp_model *m, const float *x, int c, int h,
             counts[k + 1] = np;
         }
         prefix_run r = {m, c, h, w, target, x, noisy, order, counts, points,
-                        o->max_lanes};
+                        o};
         st = run_prefixes(fn, &r, lg, NULL);
     }
     if (!st) {

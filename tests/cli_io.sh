@@ -55,6 +55,9 @@ expect_exit 0 "-o several" -- "$DMBP" explain "$VGG" "$S/bag.png" "$S/coat.png" 
 # -O DIR (created) writes DIR/<stem>-<method>.
 expect_exit 0 "-O" -- "$DMBP" explain "$VGG" "$S/bag.png" "$S/dress.png" --method gxi -O "$W/o"
 [ -s "$W/o/bag-gxi.png" ] && [ -s "$W/o/dress-gxi.npy" ] || fail "-O: $(ls "$W/o" 2>&1)"
+# One process: progress, but none of an MPI run's ranks and manifest path.
+grep -q "2/2 images" "$TMP/err" || fail "-O: no progress line: $(cat "$TMP/err")"
+grep -q "rank\|manifest\|lost" "$TMP/err" && fail "-O: MPI chatter in one process: $(cat "$TMP/err")"
 expect_exit 0 "--output-dir=" -- "$DMBP" explain "$VGG" "$S/bag.png" --method dmbp --iters 2 --quiet --output-dir="$W/o"
 for f in bag-dmbp.png bag-dmbp-pos.png bag-dmbp-neg.png bag-dmbp-mappings.png bag-dmbp.npy; do
     [ -s "$W/o/$f" ] || fail "--output-dir dmbp: no $f"
@@ -70,6 +73,20 @@ refused 3 "cannot create the output directory" "-O in a missing parent" -- "$DMB
 (cd "$W" && expect_exit 0 "masks --json" -- "$DMBP" masks "$VGG" coat.png --iters 2 --force --json)
 [ "$(wc -l <"$TMP/out")" -eq 1 ] && grep -q '^{"image": "coat.png", "target": 4, "layers": \[{"name": ' "$TMP/out" ||
     fail "masks --json: not the masks document: $(cut -c1-200 "$TMP/out")"
+
+# predict and masks have the image-set mode too (-O DIR: one JSON file per
+# image and the manifest; tests/cli_mpi.sh runs them on MPI ranks).
+expect_exit 0 "predict -O" -- "$DMBP" predict "$VGG" "$S/bag.png" "$S/coat.png" -O "$W/po" --quiet
+[ -s "$W/po/bag-predict.json" ] && [ -s "$W/po/coat-predict.json" ] &&
+    [ "$(wc -l <"$W/po/manifest.jsonl")" -eq 2 ] || fail "predict -O: $(ls "$W/po" 2>&1)"
+grep -q '"outputs": {"json": ".*/po/bag-predict.json"}' "$W/po/manifest.jsonl" || fail "predict -O: manifest $(cat "$W/po/manifest.jsonl")"
+refused 2 "--force overwrites it" "predict -O again" -- "$DMBP" predict "$VGG" "$S/bag.png" -O "$W/po"
+refused 2 "would both write" "predict -O, one stem twice" -- "$DMBP" predict "$VGG" "$S/coat.png" "$W/coat.png" -O "$W/p2"
+refused 2 "need --output-dir" "predict --resume without -O" -- "$DMBP" predict "$VGG" "$S/bag.png" --resume
+expect_exit 0 "masks -O" -- "$DMBP" masks "$VGG" "$S/bag.png" "$S/coat.png" --iters 2 -O "$W/mo" --quiet
+[ -s "$W/mo/bag-masks.json" ] && [ -s "$W/mo/coat-masks.json" ] || fail "masks -O: $(ls "$W/mo" 2>&1)"
+refused 2 "exclude each other" "masks --out and -O" -- "$DMBP" masks "$VGG" "$S/bag.png" --out "$W/m.json" -O "$W/mo"
+refused 2 "one image at a time" "masks, two images without -O" -- "$DMBP" masks "$VGG" "$S/bag.png" "$S/coat.png"
 
 # ---- IMAGE: directories and standard input --------------------------------
 

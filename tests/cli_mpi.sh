@@ -47,7 +47,7 @@ manifest_ok() {
     [ "$(tail -c 1 "$m" | od -An -c | tr -d ' ')" = '\n' ] || fail "$m: last line incomplete"
     bad=$(grep -vc '^{"input": ".*", "status": "\(ok\|failed\)", .*"rank": [0-9]*, "seconds": [0-9.]*}$' "$m")
     [ "$bad" -eq 0 ] || fail "$m: $bad malformed lines"
-    for p in $(grep '"status": "ok"' "$m" | grep -o '"\(png\|npy\|pos\|neg\|mappings\)": "[^"]*"' | sed 's/.*: "//; s/"$//'); do
+    for p in $(grep '"status": "ok"' "$m" | grep -o '"\(png\|npy\|pos\|neg\|mappings\|json\|masks\)": "[^"]*"' | sed 's/.*: "//; s/"$//'); do
         [ -f "$p" ] || fail "$m: output $p missing"
     done
 }
@@ -144,6 +144,78 @@ for k in txt json md; do
     [ "$(untimed "$TMP/e1.$k")" = "$(untimed "$TMP/e3.$k")" ] || fail "eval: $k differs beyond timings"
 done
 [ "$(wc -l <"$TMP/e3.txt")" -gt 3 ] || fail "eval on 3 ranks: no table"
+
+# ---- predict and masks: the same files from 2 and 3 ranks ---------------
+# same_json A B DESCRIPTION: every per-image .json of A is in B, byte for
+# byte, and B has no others (the manifests differ: ranks, seconds).
+same_json() {
+    na=$(ls "$1" | grep -c -- '-\(predict\|masks\)\.json$')
+    nb=$(ls "$2" | grep -c -- '-\(predict\|masks\)\.json$')
+    [ "$na" -gt 0 ] && [ "$na" = "$nb" ] || fail "$3: $na files vs $nb"
+    for f in "$1"/*-predict.json "$1"/*-masks.json; do
+        [ -e "$f" ] || continue
+        cmp -s "$f" "$2/$(basename "$f")" || fail "$3: $(basename "$f") differs"
+    done
+}
+expect_exit 0 "predict alone" -- "$DMBP" predict "$VGG" "$SAMPLES" --top 3 \
+    -O "$TMP/pr1" --quiet
+manifest_ok "$TMP/pr1" 10
+sort "$TMP/out" >"$TMP/pr1.out"
+# The file holds what predict --json prints for the image.
+"$DMBP" predict "$VGG" "$SAMPLES/bag.png" --top 3 --json >"$TMP/bag.json" ||
+    fail "predict --json failed"
+cmp -s "$TMP/bag.json" "$TMP/pr1/bag-predict.json" || fail "predict -O: bag-predict.json is not predict --json's line"
+for np in 2 3; do
+    expect_exit 0 "predict on $np ranks" -- mpi $np predict "$VGG" \
+        "$SAMPLES" --top 3 -O "$TMP/pr$np" --quiet
+    manifest_ok "$TMP/pr$np" 10
+    same_json "$TMP/pr1" "$TMP/pr$np" "predict on $np ranks"
+    sort "$TMP/out" | cmp -s - "$TMP/pr1.out" || fail "predict on $np ranks: stdout differs from one process's"
+done
+cp "$TMP/pr3/manifest.jsonl" "$TMP/before"
+expect_exit 0 "predict resume finished" -- mpi 2 predict "$VGG" "$SAMPLES" \
+    --top 3 -O "$TMP/pr3" --resume
+grep -q "0 images to compute" "$TMP/err" || fail "predict resume finished: $(cat "$TMP/err")"
+[ -s "$TMP/out" ] && fail "predict resume finished: printed results"
+cmp -s "$TMP/before" "$TMP/pr3/manifest.jsonl" || fail "predict resume finished: manifest changed"
+
+set -- "$SAMPLES/bag.png" "$SAMPLES/coat.png" "$SAMPLES/sandal.png" \
+    "$SAMPLES/trouser.png"
+expect_exit 0 "masks alone" -- "$DMBP" masks "$VGG" "$@" --iters 3 \
+    -O "$TMP/ma1" --quiet
+manifest_ok "$TMP/ma1" 4
+expect_exit 0 "masks of one image" -- "$DMBP" masks "$VGG" "$SAMPLES/coat.png" \
+    --iters 3 --out "$TMP/coat-masks.json"
+cmp -s "$TMP/coat-masks.json" "$TMP/ma1/coat-masks.json" || fail "masks -O: coat-masks.json differs from the one-image run's"
+for np in 2 3; do
+    expect_exit 0 "masks on $np ranks" -- mpi $np masks "$VGG" "$@" \
+        --iters 3 -O "$TMP/ma$np" --quiet
+    manifest_ok "$TMP/ma$np" 4
+    same_json "$TMP/ma1" "$TMP/ma$np" "masks on $np ranks"
+done
+# An output deleted (and its line dropped): --resume computes that image
+# alone, to the same bytes.
+grep -v 'sandal' "$TMP/ma3/manifest.jsonl" >"$TMP/three"
+cp "$TMP/three" "$TMP/ma3/manifest.jsonl"
+rm "$TMP/ma3/sandal-masks.json"
+expect_exit 0 "masks resume" -- mpi 2 masks "$VGG" "$@" --iters 3 \
+    -O "$TMP/ma3" --resume
+grep -q "1 image to compute" "$TMP/err" || fail "masks resume: $(cat "$TMP/err")"
+grep -q "sandal" "$TMP/out" && [ "$(grep -c ' -> ' "$TMP/out")" -eq 1 ] || fail "masks resume: computed $(cat "$TMP/out")"
+manifest_ok "$TMP/ma3" 4
+same_json "$TMP/ma1" "$TMP/ma3" "masks resumed"
+
+# ---- several ranks without -O: every rank would do the same work ---------
+for cmd in "explain $VGG $SAMPLES/bag.png --method gxi -o $TMP/rep" \
+    "predict $VGG $SAMPLES/bag.png" "masks $VGG $SAMPLES/bag.png --iters 1 --out $TMP/rep.json"; do
+    expect_exit 2 "${cmd%% *} on 2 ranks without -O" -- mpi 2 $cmd
+    [ "$(grep -c '^dmbp: ' "$TMP/err")" -eq 1 ] || fail "${cmd%% *} without -O: want one dmbp line (rank 0's): $(cat "$TMP/err")"
+    grep -q "without -O DIR" "$TMP/err" || fail "${cmd%% *} without -O: $(cat "$TMP/err")"
+    [ -s "$TMP/out" ] && fail "${cmd%% *} without -O: computed something"
+done
+[ -e "$TMP/rep.png" ] || [ -e "$TMP/rep.json" ] && fail "without -O: wrote outputs"
+expect_exit 0 "predict on 1 rank without -O" -- mpi 1 predict "$VGG" "$SAMPLES/bag.png"
+grep -q "Bag" "$TMP/out" || fail "predict on 1 rank: $(cat "$TMP/out")"
 
 # ---- a manifest whose writer was killed mid-line -------------------------
 cp -r "$TMP/one" "$TMP/torn"

@@ -254,6 +254,8 @@ struct cli_ledger {
     double t0, last_progress;
     int progress_width;     /* characters of the terminal line drawn */
     bool tty;
+    bool mpi;               /* an MPI run: ranks, lost images, the manifest
+                               named (one process says only what it did) */
 };
 
 static int by_input(const void *a, const void *b, void *ctx)
@@ -389,15 +391,20 @@ int cli_ledger_open(const cli_batch *b, int ranks, cli_ledger **out)
         return rc;
     }
     l->tty = isatty(2);
+    l->mpi = ranks > 1 || cli_mpi_launcher();
     l->t0 = l->last_progress = now_seconds();
-    if (!b->quiet)
+    if (!b->quiet && l->mpi)
         fprintf(stderr, "dmbp: %d image%s to compute%s on %d rank%s, "
                 "manifest %s\n", l->n_todo, l->n_todo == 1 ? "" : "s",
                 l->skipped ? " (the others are done)" : "", ranks,
                 ranks == 1 ? "" : "s", l->path);
     if (l->skipped && !b->quiet)
-        fprintf(stderr, "dmbp: --resume: %d image%s already done\n",
-                l->skipped, l->skipped == 1 ? "" : "s");
+        fprintf(stderr, "dmbp: --resume: %d image%s already done%s\n",
+                l->skipped, l->skipped == 1 ? "" : "s",
+                l->mpi ? "" : l->n_todo == 0 ? ", 0 images to compute"
+                : l->n_todo == 1 ? ", 1 image to compute" : "");
+    if (l->skipped && !b->quiet && !l->mpi && l->n_todo > 1)
+        fprintf(stderr, "dmbp: %d images to compute\n", l->n_todo);
     *out = l;
     return EXIT_OK;
 }
@@ -434,10 +441,12 @@ static void progress(cli_ledger *l, bool final)
         snprintf(eta, sizeof eta, ", %ld:%02ld:%02ld left", s / 3600,
                  s / 60 % 60, s % 60);
     }
-    char line[200];
-    int len = snprintf(line, sizeof line, "dmbp: %d/%d images (%d failed, "
-                       "%d lost), %.1f images/min%s", done, l->n_todo,
-                       l->failed, l->lost, rate, eta);
+    char line[200], lost[32] = "";
+    if (l->mpi)
+        snprintf(lost, sizeof lost, ", %d lost", l->lost);
+    int len = snprintf(line, sizeof line, "dmbp: %d/%d images (%d failed%s)"
+                       ", %.1f images/min%s", done, l->n_todo, l->failed,
+                       lost, rate, eta);
     if (len >= (int)sizeof line)
         len = (int)sizeof line - 1;
     if (l->tty) {
@@ -559,11 +568,16 @@ int cli_ledger_close(cli_ledger *l)
 {
     progress(l, true);
     int not_done = l->n_todo - l->ok - l->failed - l->lost;
-    if (!l->b->quiet || l->failed || l->lost || not_done)
+    if (l->mpi && (!l->b->quiet || l->failed || l->lost || not_done))
         fprintf(stderr, "dmbp: %d done, %d failed, %d lost, %d not started"
                 "%s, %d skipped (--resume); %.1f s\n", l->ok, l->failed,
                 l->lost, not_done, cli_ledger_stop(l) ? " (--max-failures)"
                 : "", l->skipped, now_seconds() - l->t0);
+    else if (l->failed || not_done)
+        /* One process: only what went wrong (the progress said the rest). */
+        fprintf(stderr, "dmbp: %d done, %d failed, %d not started%s\n",
+                l->ok, l->failed, not_done,
+                cli_ledger_stop(l) ? " (--max-failures)" : "");
     int rc = EXIT_OK;
     if (l->failed + l->lost + not_done > 0)
         rc = EXIT_INCOMPLETE;
@@ -661,6 +675,83 @@ int cli_batch_worker(const cli_batch *b, int fd_in, int fd_out, int rank)
     }
     free(line);
     fclose(in);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* One output file per image                                          */
+/* ------------------------------------------------------------------ */
+
+bool cli_batch_is_worker(void)
+{
+    return getenv("DMBP_MPI_WORKER") != NULL;
+}
+
+void cli_set_paths_free(char **paths, int n)
+{
+    for (int i = 0; paths && i < n; i++)
+        free(paths[i]);
+    free(paths);
+}
+
+static int cmp_path(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int cli_set_paths(const char *dir, const char *const *images, int n,
+                  const char *suffix, const char *model, bool resume,
+                  bool force, char ***out)
+{
+    char **p = calloc((size_t)n + 1, sizeof *p);
+    char **sorted = malloc(((size_t)n + 1) * sizeof *sorted);
+    const char **inputs = malloc(((size_t)n + 1) * sizeof *inputs);
+    *out = p;
+    int rc = p && sorted && inputs ? EXIT_OK : EXIT_INTERNAL;
+    for (int i = 0; i < n && !rc; i++) {
+        char *stem = cli_stem(images[i]);
+        size_t len = stem ? strlen(dir) + strlen(stem) + strlen(suffix) + 2
+                          : 0;
+        p[i] = stem ? malloc(len) : NULL;
+        if (p[i])
+            snprintf(p[i], len, "%s/%s%s", dir, stem, suffix);
+        else
+            rc = EXIT_INTERNAL;
+        free(stem);
+    }
+    if (rc == EXIT_INTERNAL)
+        fprintf(stderr, "dmbp: out of memory\n");
+    /* Sorted copies find duplicate names in n log n (sets are large). */
+    if (!rc) {
+        memcpy(sorted, p, (size_t)n * sizeof *sorted);
+        qsort(sorted, (size_t)n, sizeof *sorted, cmp_path);
+        for (int i = 1; i < n && !rc; i++)
+            if (!strcmp(sorted[i], sorted[i - 1])) {
+                int a = -1, b = -1;
+                for (int j = 0; j < n; j++)
+                    if (!strcmp(p[j], sorted[i])) {
+                        if (a < 0)
+                            a = j;
+                        else if (b < 0)
+                            b = j;
+                    }
+                rc = cli_usage_error("%s and %s would both write %s",
+                                     images[a], images[b], sorted[i]);
+            }
+    }
+    if (!rc && !resume && !cli_batch_is_worker()) {
+        inputs[0] = model;
+        memcpy(inputs + 1, images, (size_t)n * sizeof *inputs);
+        for (int i = 0; i < n && !rc; i++)
+            rc = cli_check_output(p[i], inputs, n + 1, force);
+    }
+    if (!rc && mkdir(dir, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "dmbp: %s: cannot create the output directory: "
+                "%s\n", dir, strerror(errno));
+        rc = EXIT_IO;
+    }
+    free(sorted);
+    free(inputs);
     return rc;
 }
 

@@ -42,6 +42,11 @@ typedef struct cli_batch {
     const char *const *expect;
 } cli_batch;
 
+/* Images handed to a rank at a time (--chunk): small, so that slow images
+ * do not leave ranks idle; the scheduling cost per image is small next to
+ * any explanation (docs/cluster.md). */
+#define CLI_DEFAULT_CHUNK 2
+
 /* Exit status of a run that completed but lost or failed some images. */
 #define EXIT_INCOMPLETE 8
 
@@ -49,6 +54,21 @@ typedef struct cli_batch {
  * process of an MPI rank (DMBP_MPI_WORKER set), an MPI run (launched by
  * mpirun/srun and built with MPI), or this process alone. */
 int cli_batch_run(const cli_batch *b);
+
+/* One output file per image, for the subcommands whose set mode writes a
+ * single file per image (predict, masks): *out gets n malloc'ed paths
+ * DIR/<stem of image i><suffix>. Before any work: two images of one stem
+ * are a usage error naming both, and unless resume (or in an MPI rank's
+ * worker, whose rank checked already) each path must be neither an input
+ * nor an existing file without force (cli_check_output); DIR is created.
+ * Message printed and status returned on failure; free with
+ * cli_set_paths_free either way. */
+int cli_set_paths(const char *dir, const char *const *images, int n,
+                  const char *suffix, const char *model, bool resume,
+                  bool force, char ***out);
+void cli_set_paths_free(char **paths, int n);
+/* True in an MPI rank's worker process (DMBP_MPI_WORKER set). */
+bool cli_batch_is_worker(void);
 
 /* ---- shared by batch.c and mpi_run.c ---------------------------------- */
 
@@ -84,6 +104,13 @@ int cli_batch_worker(const cli_batch *b, int fd_in, int fd_out, int rank);
 int cli_mpi_run(const cli_batch *b);
 /* The name of the launcher variable that made this an MPI run, or NULL. */
 const char *cli_mpi_launcher(void);
+/* Ranks of the job the launcher started (1 without a launcher, or when
+ * the launcher does not say). */
+int cli_launcher_ranks(void);
+/* The subcommands without an image-set mode in use (no -O) would do the
+ * same work on every rank: under a launcher with several ranks, rank 0
+ * says so and every rank returns EXIT_USAGE; else EXIT_OK. */
+int cli_refuse_replicated(const char *cmd);
 
 /* SPMD runs (dmbp eval): every rank runs the same command on its share.
  * begin initialises MPI when an MPI launcher started the program (and the

@@ -1,8 +1,9 @@
 /* dmbp eval MODEL --images SPEC --methods LIST: faithfulness of attribution
- * methods on many images. Per method: the maps of every image (dmbp_explain
- * over batches of images), then per image deletion, insertion, negative
- * evidence and AOPC (dmbp_eval_*), and the model-randomisation check on
- * the first few images; then means, standard errors, paired differences,
+ * methods on many images. Per method: the maps of every image (an
+ * explainer over batches of images), then per image deletion, insertion,
+ * negative evidence and AOPC (dmbp_eval_*, their plans kept in another
+ * explainer), and the model-randomisation check on the first few images;
+ * then means, standard errors, paired differences,
  * and the table, CSV, JSON, SVG and Markdown outputs (eval_out.c,
  * eval_plot.c). */
 #include "eval.h"
@@ -496,6 +497,12 @@ static int run_method(ev_run *r, int k, const eval_opts *e,
         o.progress = on_dmbp_progress;
         o.progress_user = p;
     }
+    /* The method's plans, kept from one batch of images to the next
+     * (freed with the method: another method needs others). */
+    dmbp_explainer *ex = NULL;
+    dmbp_status est = dmbp_explainer_create(r->model, &ex);
+    if (est)
+        return cli_fail(est);
     scratch s = {0};
     s.pos = malloc((size_t)h * w * sizeof(float));
     s.neg = malloc((size_t)h * w * sizeof(float));
@@ -524,8 +531,8 @@ static int run_method(ev_run *r, int k, const eval_opts *e,
          * gets seed + i whatever the batches. */
         o.seed = e->seed + (uint64_t)first;
         double t0 = cli_now();
-        dmbp_status st = dmbp_explain(r->model, im->x + (size_t)first * per,
-                                      cnt, c, h, w, targets, &o, &res);
+        dmbp_status st = dmbp_explainer_run(ex, im->x + (size_t)first * per,
+                                            cnt, c, h, w, targets, &o, &res);
         double t1 = cli_now();
         em->t_explain += t1 - t0;
         if (st) {
@@ -627,6 +634,7 @@ static int run_method(ev_run *r, int k, const eval_opts *e,
     free(s.ins);
     free(s.aopc);
     free(targets);
+    dmbp_explainer_free(ex);
     return rc;
 }
 
@@ -643,6 +651,7 @@ int cmd_eval(int argc, char **argv)
     ev_images im = {0};
     cli_names labels = {0};
     dmbp_model *model = NULL;
+    dmbp_explainer *metric_plans = NULL;
     const char *model_path = NULL;
     double t_start = cli_now();
     int rc = parse(argc, argv, &e, &model_path, &r);
@@ -690,6 +699,14 @@ int cmd_eval(int argc, char **argv)
     r.target = target;
     r.labels = &labels;
     r.ground_truth = f->ground_truth;
+    /* The metrics' forward plans (one per curve length), kept for every
+     * image of every method. */
+    st = dmbp_explainer_create(model, &metric_plans);
+    if (st) {
+        rc = cli_fail(st);
+        goto done;
+    }
+    e.eo.plans = metric_plans;
     r.eo = e.eo;
     r.points = dmbp_eval_curve_points(&e.eo, im.h, im.w);
     if (r.points < 2) {
@@ -747,6 +764,7 @@ done:
     free(r.m);
     free(r.layer_names);
     ev_images_free(&im);
+    dmbp_explainer_free(metric_plans);
     dmbp_model_free(model);
     cli_names_free(&labels);
     cli_args_free(&e.a);

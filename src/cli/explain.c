@@ -153,7 +153,6 @@ static char *masks_path_for(const char *file, int i, int n)
 /* Items handed to a rank at a time unless --chunk says otherwise: small,
  * so that the last images spread over the ranks; an agent asks for the
  * next chunk while its worker computes, so no rank waits for one. */
-#define DEFAULT_CHUNK 2
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -664,7 +663,7 @@ static int explain_set(const explain_opts *e, const char *model,
     cli_batch b = {.inputs = images, .n = n, .dir = e->outdir,
                    .resume = f->resume, .quiet = f->quiet, .json = e->json,
                    .max_failures = f->max_failures,
-                   .chunk = f->chunk ? f->chunk : DEFAULT_CHUNK,
+                   .chunk = f->chunk ? f->chunk : CLI_DEFAULT_CHUNK,
                    .fn = set_item, .ctx = &c,
                    .expect = (const char *const *)expect};
     if (!rc)
@@ -737,8 +736,10 @@ int cmd_explain(int argc, char **argv)
             }
         free(sorted);
     }
-    /* A resumed set keeps the outputs its manifest records. */
-    if (!rc && !(e.outdir && e.a.f.resume))
+    /* A resumed set keeps the outputs its manifest records; an MPI rank's
+     * worker starts when its rank has checked, and other ranks may have
+     * written some outputs since. */
+    if (!rc && !(e.outdir && (e.a.f.resume || cli_batch_is_worker())))
         rc = check_outputs(&e, model, &imgs, prefixes);
     if (rc)
         goto done;
@@ -746,6 +747,9 @@ int cmd_explain(int argc, char **argv)
         rc = explain_set(&e, model, (const char **)images, n, prefixes);
         goto done;
     }
+    rc = cli_refuse_replicated("explain");
+    if (rc)
+        goto done;
 
     rc = cli_xrun_explain(&run, model, (const char **)images, n, &e.a,
                           e.method);

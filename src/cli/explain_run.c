@@ -1,5 +1,5 @@
 /* What dmbp explain and dmbp masks share: the method options, and loading
- * + preprocessing + one dmbp_explain call over every image. */
+ * + preprocessing + one explainer call over every image. */
 #include "cli.h"
 
 #include <errno.h>
@@ -48,6 +48,7 @@ void cli_xrun_free(cli_xrun *run)
         for (int i = 0; i < run->n; i++)
             dmbp_image_free(&run->bg[i]);
     free(run->bg);
+    dmbp_explainer_free(run->ex);
     dmbp_model_free(run->m);
     cli_names_free(&run->labels);
     memset(run, 0, sizeof *run);
@@ -86,6 +87,8 @@ int cli_xrun_prepare(cli_xrun *run, const char *model, const cli_args *a)
 {
     const cli_flags *f = &a->f;
     dmbp_status st = dmbp_model_load(model, &run->m);
+    if (!st)
+        st = dmbp_explainer_create(run->m, &run->ex);
     if (st)
         return cli_fail(st);
     if (f->labels) {
@@ -184,8 +187,14 @@ int cli_xrun_images(cli_xrun *run, const char **images, int n,
         o.progress = on_progress;
         o.progress_user = &p;
     }
-    st = dmbp_explain(run->m, xs, n, run->c, run->h, run->w, targets, &o,
-                      &run->r);
+    /* Image sets (set_size > 0) come here one image at a time: the
+     * explainer's plans serve them all. One call alone frees each plan
+     * before it makes the next, which keeps its peak memory lower. */
+    st = run->set_size > 0
+             ? dmbp_explainer_run(run->ex, xs, n, run->c, run->h, run->w,
+                                  targets, &o, &run->r)
+             : dmbp_explain(run->m, xs, n, run->c, run->h, run->w, targets,
+                            &o, &run->r);
     cli_progress_clear(&p);
     if (st)
         rc = cli_fail(st);

@@ -1,5 +1,8 @@
 /* dmbp masks MODEL IMAGE: DMBP's learned filter masks as JSON, and which
- * filters carry the positive and the negative evidence. */
+ * filters carry the positive and the negative evidence. With -O DIR, an
+ * image set (batch.h): DIR/<stem>-masks.json per image, the manifest,
+ * --resume, MPI ranks. */
+#include "batch.h"
 #include "cli.h"
 
 #include <errno.h>
@@ -90,7 +93,7 @@ static int top_k(const float *v, int n, int k, int *idx, char *taken)
     return k;
 }
 
-static int print_top(const cli_xrun *run, int top)
+static int print_top(FILE *f, const cli_xrun *run, int top)
 {
     const dmbp_result *r = run->r;
     int max_ch = 0, nl = dmbp_result_num_mask_layers(r);
@@ -115,19 +118,132 @@ static int print_top(const cli_xrun *run, int top)
         int64_t off;
         if (dmbp_result_mask_layer(r, l, &name, &ch, &off))
             continue;
-        printf("%s (%d channels)\n", name, ch);
+        fprintf(f, "%s (%d channels)\n", name, ch);
         for (int s = 0; s < 2; s++) {
             const float *m = dmbp_result_masks(r, 0, s) + off;
             int k = top_k(m, ch, top, idx, taken);
-            printf("  %s", s ? "m-" : "m+");
+            fprintf(f, "  %s", s ? "m-" : "m+");
             for (int j = 0; j < k; j++)
-                printf("  %d:%.4f", idx[j], m[idx[j]]);
-            printf("\n");
+                fprintf(f, "  %d:%.4f", idx[j], m[idx[j]]);
+            fprintf(f, "\n");
         }
     }
     free(idx);
     free(taken);
     return EXIT_OK;
+}
+
+/* The line printed for an image (without its newline). */
+static void print_line(FILE *f, const cli_xrun *run, const char *image,
+                       const char *path)
+{
+    int t = dmbp_result_target(run->r, 0);
+    const char *label = cli_xrun_label(run, t);
+    fprintf(f, "%s: class %d (%s) logit %.4f p=%.4f -> %s", image, t,
+            label ? label : "-", dmbp_result_logit(run->r, 0),
+            dmbp_result_prob(run->r, 0), path);
+}
+
+/* ------------------------------------------------------------------ */
+/* Image sets: --output-dir (batch.h), alone or on MPI ranks           */
+/* ------------------------------------------------------------------ */
+
+typedef struct set_ctx {
+    const char *model;
+    const cli_args *a;
+    const char **images;
+    int n, top;
+    char **paths;          /* per image: DIR/<stem>-masks.json */
+    cli_xrun run;          /* the model, loaded by the first item */
+} set_ctx;
+
+/* One image on its own (so that its masks do not depend on which images
+ * share its lanes, or its rank): written, then described. */
+static int set_item(void *vctx, int idx, cli_item_result *res)
+{
+    set_ctx *c = vctx;
+    int rc;
+    if (!c->run.m && (rc = cli_xrun_prepare(&c->run, c->model, c->a)))
+        return rc;
+    dmbp_set_error(DMBP_OK, "%s", "");
+    c->run.first = idx;
+    c->run.set_size = c->n;
+    rc = cli_xrun_images(&c->run, &c->images[idx], 1, c->a,
+                         DMBP_METHOD_DMBP);
+    if (!rc)
+        rc = cli_masks_write(c->paths[idx], &c->run, 0, c->images[idx]);
+    if (rc) {
+        res->status = rc;
+        if (*dmbp_last_error())
+            snprintf(res->error, sizeof res->error, "%s", dmbp_last_error());
+        else
+            snprintf(res->error, sizeof res->error, "exit status %d (the "
+                     "message above says why)", rc);
+        return rc == EXIT_INTERNAL ? rc : EXIT_OK;
+    }
+    const dmbp_result *r = c->run.r;
+    int t = dmbp_result_target(r, 0);
+    const char *label = cli_xrun_label(&c->run, t);
+    size_t len;
+    FILE *f = open_memstream(&res->fragment, &len);
+    if (f) {
+        fprintf(f, "\"method\": \"dmbp\", \"target\": %d, \"label\": ", t);
+        if (label)
+            cli_json_str(f, label);
+        else
+            fprintf(f, "null");
+        fprintf(f, ", \"logit\": ");
+        json_number(f, dmbp_result_logit(r, 0));
+        fprintf(f, ", \"prob\": ");
+        json_number(f, dmbp_result_prob(r, 0));
+        fprintf(f, ", \"outputs\": {\"masks\": ");
+        cli_json_str(f, c->paths[idx]);
+        fprintf(f, "}");
+        fclose(f);
+    }
+    f = open_memstream(&res->text, &len);
+    if (f) {
+        print_line(f, &c->run, c->images[idx], c->paths[idx]);
+        fputc('\n', f);
+        rc = print_top(f, &c->run, c->top);
+        fclose(f);
+    }
+    if (!rc && (!res->fragment || !res->text)) {
+        fprintf(stderr, "dmbp: out of memory\n");
+        rc = EXIT_INTERNAL;
+    }
+    /* The ledger adds the line's end. */
+    len = res->text ? strlen(res->text) : 0;
+    if (len && res->text[len - 1] == '\n')
+        res->text[len - 1] = 0;
+    return rc;
+}
+
+static int masks_set(const cli_args *a, const char *model,
+                     const char **images, int n, int top)
+{
+    const cli_flags *f = &a->f;
+    set_ctx c = {.model = model, .a = a, .images = images, .n = n,
+                 .top = top};
+    int rc = cli_set_paths(f->output_dir, images, n, "-masks.json", model,
+                           f->resume, f->force, &c.paths);
+    /* The model's problems end the run before any rank starts. */
+    if (!rc)
+        rc = cli_targets_check_count(f, n);
+    if (!rc)
+        rc = cli_xrun_prepare(&c.run, model, a);
+    cli_xrun_free(&c.run);
+    cli_batch b = {.inputs = images, .n = n, .dir = f->output_dir,
+                   .resume = f->resume, .quiet = f->quiet, .json = f->json,
+                   .max_failures = f->max_failures,
+                   .chunk = f->chunk ? f->chunk : CLI_DEFAULT_CHUNK,
+                   .fn = set_item, .ctx = &c,
+                   .expect = (const char *const *)c.paths};
+    if (!rc)
+        rc = cli_batch_run(&b);
+    cli_xrun_free(&c.run);
+    cli_set_paths_free(c.paths, n);
+    return rc;
 }
 
 int cmd_masks(int argc, char **argv)
@@ -142,8 +258,16 @@ int cmd_masks(int argc, char **argv)
         rc = cli_usage_error("masks: which model?");
     if (!rc && a.n_pos < 2)
         rc = cli_usage_error("masks: no image given");
-    if (!rc && a.n_pos > 2)
-        rc = cli_usage_error("masks: one image at a time");
+    const char *dir = rc ? NULL : a.f.output_dir;
+    if (!rc && a.n_pos > 2 && !dir)
+        rc = cli_usage_error("masks: one image at a time (or -O DIR for "
+                             "an image set)");
+    if (!rc && dir && a.f.out)
+        rc = cli_usage_error("--out and -O (--output-dir) exclude each "
+                             "other");
+    if (!rc && !dir && (a.f.resume || a.f.max_failures || a.f.chunk))
+        rc = cli_usage_error("--resume, --max-failures and --chunk need "
+                             "--output-dir");
     if (!rc)
         rc = cli_check_methods(&a, MB(DMBP), "masks (DMBP)");
     if (rc) {
@@ -152,7 +276,18 @@ int cmd_masks(int argc, char **argv)
     }
     model = a.pos[0];
     cli_names imgs = {0};
-    rc = cli_expand_images(&a.pos[1], 1, &imgs);
+    if (dir) {
+        rc = cli_expand_images(&a.pos[1], a.n_pos - 1, &imgs);
+        if (!rc)
+            rc = masks_set(&a, model, (const char **)imgs.v, imgs.n,
+                           a.f.given[CLI_O_TOP] ? a.f.top : top);
+        cli_names_free(&imgs);
+        cli_args_free(&a);
+        return rc;
+    }
+    rc = cli_refuse_replicated("masks");
+    if (!rc)
+        rc = cli_expand_images(&a.pos[1], 1, &imgs);
     if (!rc && imgs.n != 1)
         rc = cli_usage_error("masks: one image at a time (%s holds %d)",
                              a.pos[1], imgs.n);
@@ -195,12 +330,9 @@ int cmd_masks(int argc, char **argv)
         /* --json: the file's document, one line, on stdout too. */
         json_masks(stdout, &run, 0, image);
     } else if (!rc) {
-        int t = dmbp_result_target(run.r, 0);
-        const char *label = cli_xrun_label(&run, t);
-        printf("%s: class %d (%s) logit %.4f p=%.4f -> %s\n", image, t,
-               label ? label : "-", dmbp_result_logit(run.r, 0),
-               dmbp_result_prob(run.r, 0), path);
-        rc = print_top(&run, top);
+        print_line(stdout, &run, image, path);
+        putchar('\n');
+        rc = print_top(stdout, &run, top);
     }
     cli_xrun_free(&run);
     free(path);

@@ -30,6 +30,45 @@ const char *cli_mpi_launcher(void)
     return NULL;
 }
 
+/* The size of the job and this rank, as the launcher announces them
+ * before MPI_Init (1 and 0 without a launcher; size 1 when it does not
+ * say). */
+static int env_int(const char *const *vars, size_t n, int none)
+{
+    for (size_t k = 0; k < n; k++)
+        if (getenv(vars[k]))
+            return atoi(getenv(vars[k]));
+    return none;
+}
+
+int cli_launcher_ranks(void)
+{
+    static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE",
+                                       "SLURM_NTASKS"};
+    return cli_mpi_launcher() ? env_int(vars, sizeof vars / sizeof *vars, 1)
+                              : 1;
+}
+
+static int launcher_rank(void)
+{
+    static const char *const vars[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK",
+                                       "PMI_RANK"};
+    return env_int(vars, sizeof vars / sizeof *vars, 0);
+}
+
+int cli_refuse_replicated(const char *cmd)
+{
+    int n = cli_launcher_ranks();
+    if (n <= 1)
+        return EXIT_OK;
+    if (launcher_rank() == 0)
+        fprintf(stderr, "dmbp: %s: started by an MPI launcher with %d ranks "
+                "but without -O DIR (--output-dir): every rank would do the "
+                "same work and write the same files; give -O DIR to share "
+                "the images out, or start one rank\n", cmd, n);
+    return EXIT_USAGE;
+}
+
 static int spmd_rank, spmd_size = 1;
 static bool spmd_on;
 
@@ -166,15 +205,6 @@ typedef struct worker {
     size_t len, cap;
 } worker;
 
-static int rank_from_env(void)
-{
-    static const char *const vars[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK",
-                                       "PMI_RANK"};
-    for (size_t k = 0; k < sizeof vars / sizeof *vars; k++)
-        if (getenv(vars[k]))
-            return atoi(getenv(vars[k]));
-    return 0;
-}
 
 /* Started before MPI_Init, so that no MPI state is ever forked. */
 static int worker_spawn(worker *w, int rank)
@@ -517,7 +547,7 @@ int cli_mpi_run(const cli_batch *b)
     if (!cli_mpi_launcher())
         return -1;
     agent a = {.inflight = -1};
-    int rank = rank_from_env();
+    int rank = launcher_rank();
     int rc = worker_spawn(&a.w, rank);
     if (rc)
         return rc;

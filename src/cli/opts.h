@@ -26,6 +26,8 @@ enum {
 #define CMD_ALL (CMD_INFO | CMD_PREDICT | CMD_EXPLAIN | CMD_MASKS | CMD_EVAL)
 /* The subcommands that run the network. */
 #define CMD_RUN (CMD_PREDICT | CMD_EXPLAIN | CMD_MASKS | CMD_EVAL)
+/* The subcommands with an image-set mode (-O DIR, src/cli/batch.h). */
+#define CMD_SETS (CMD_PREDICT | CMD_EXPLAIN | CMD_MASKS)
 /* The subcommands that compute attributions. */
 #define CMD_ATTR (CMD_EXPLAIN | CMD_MASKS | CMD_EVAL)
 
@@ -111,9 +113,10 @@ typedef float cli_float3[3];
       CMD_EXPLAIN, 0, "PREFIX",                                              \
       "output name (a directory if it ends in / or is one)")                \
     X(OUTPUT_DIR, "output-dir", 'O', K_NAME, const char *, output_dir, 0, 0, \
-      NULL, CMD_EXPLAIN, 0, "DIR", "write DIR/<image>-<method>... files")   \
+      NULL, CMD_PREDICT | CMD_EXPLAIN | CMD_MASKS, 0, "DIR",                 \
+      "an image set: DIR/<image>-<method|predict|masks>... files")          \
     X(FORCE, "force", 'f', K_SWITCH, bool, force, 0, 0, NULL,                \
-      CMD_EXPLAIN | CMD_MASKS, 0, NULL,                                      \
+      CMD_PREDICT | CMD_EXPLAIN | CMD_MASKS, 0, NULL,                        \
       "overwrite existing files this run did not create")                   \
     X(MASKS, "masks", 0, K_NAME, const char *, masks, 0, 0, NULL,            \
       CMD_EXPLAIN, MB(DMBP), "FILE", "also DMBP's masks as JSON")           \
@@ -185,12 +188,12 @@ typedef float cli_float3[3];
       CMD_EXPLAIN | CMD_EVAL, 0, "SPEC",                                     \
       "eval: a file listing image paths, a directory, or idx:FILE "          \
       "(required); explain: a file listing image paths")                    \
-    X(RESUME, "resume", 0, K_SWITCH, bool, resume, 0, 0, NULL, CMD_EXPLAIN,  \
+    X(RESUME, "resume", 0, K_SWITCH, bool, resume, 0, 0, NULL, CMD_SETS,     \
       0, NULL, "with -O: skip images DIR/manifest.jsonl records as done")   \
     X(MAX_FAILURES, "max-failures", 0, K_INT, int, max_failures, 1,          \
-      INT32_MAX, NULL, CMD_EXPLAIN, 0, "K",                                  \
+      INT32_MAX, NULL, CMD_SETS, 0, "K",                                     \
       "with -O: stop after K failed or lost images")                        \
-    X(CHUNK, "chunk", 0, K_INT, int, chunk, 1, 1000000, NULL, CMD_EXPLAIN,   \
+    X(CHUNK, "chunk", 0, K_INT, int, chunk, 1, 1000000, NULL, CMD_SETS,      \
       0, "N", "with -O under MPI: images handed to a rank at a time (2)")   \
     X(METHODS, "methods", 0, K_NAME, const char *, methods, 0, 0, NULL,      \
       CMD_EVAL, 0, "M,M,...", "methods compared (all)")                      \

@@ -1,6 +1,9 @@
 /* dmbp predict MODEL IMAGE...: class, label and probability per image.
  * Images are preprocessed one by one and run through the network in
- * batches (one plan, one forward call per batch). */
+ * batches (one plan, one forward call per batch). With -O DIR, an image
+ * set (batch.h): one image per forward call, DIR/<stem>-predict.json per
+ * image, the manifest, --resume, MPI ranks. */
+#include "batch.h"
 #include "cli.h"
 
 #include <errno.h>
@@ -15,6 +18,7 @@ typedef struct predict_opts {
     int top, batch;
     bool json;
     const char *labels_path;
+    const char *outdir;   /* -O DIR: the image-set mode */
 } predict_opts;
 
 static const char *label_of(const dmbp_model *m, const cli_names *l, int c)
@@ -22,9 +26,10 @@ static const char *label_of(const dmbp_model *m, const cli_names *l, int c)
     return cli_label(m, l, c);
 }
 
-static void print_result(const dmbp_model *m, const cli_names *l,
-                         const predict_opts *o, const char *image,
-                         const float *logits, float *prob, int *order, int k)
+static void print_result(FILE *f, bool json, const dmbp_model *m,
+                         const cli_names *l, const predict_opts *o,
+                         const char *image, const float *logits, float *prob,
+                         int *order, int k)
 {
     dmbp_softmax(logits, k, prob);
     for (int i = 0; i < k; i++)
@@ -43,29 +48,30 @@ static void print_result(const dmbp_model *m, const cli_names *l,
         order[i] = order[best];
         order[best] = t;
     }
-    if (o->json) {
-        printf("{\"image\": ");
-        cli_json_str(stdout, image);
-        printf(", \"top\": [");
+    if (json) {
+        fprintf(f, "{\"image\": ");
+        cli_json_str(f, image);
+        fprintf(f, ", \"top\": [");
         for (int i = 0; i < top; i++) {
             const char *lab = label_of(m, l, order[i]);
-            printf("%s{\"class\": %d, \"label\": ", i ? ", " : "", order[i]);
+            fprintf(f, "%s{\"class\": %d, \"label\": ", i ? ", " : "",
+                    order[i]);
             if (lab)
-                cli_json_str(stdout, lab);
+                cli_json_str(f, lab);
             else
-                printf("null");
-            printf(", \"prob\": %.9g}", prob[order[i]]);
+                fprintf(f, "null");
+            fprintf(f, ", \"prob\": %.9g}", prob[order[i]]);
         }
-        printf("], \"logits\": [");
+        fprintf(f, "], \"logits\": [");
         for (int i = 0; i < k; i++)
-            printf("%s%.9g", i ? ", " : "", logits[i]);
-        printf("]}\n");
+            fprintf(f, "%s%.9g", i ? ", " : "", logits[i]);
+        fprintf(f, "]}\n");
     } else {
-        printf("%s\n", image);
+        fprintf(f, "%s\n", image);
         for (int i = 0; i < top; i++) {
             const char *lab = label_of(m, l, order[i]);
-            printf("  %5d  %-24s %.4f\n", order[i], lab ? lab : "-",
-                   prob[order[i]]);
+            fprintf(f, "  %5d  %-24s %.4f\n", order[i], lab ? lab : "-",
+                    prob[order[i]]);
         }
     }
 }
@@ -87,6 +93,10 @@ static int parse(int argc, char **argv, cli_args *a, predict_opts *o,
     }
     o->json = f->json;
     o->labels_path = f->labels;
+    o->outdir = f->output_dir;
+    if (!o->outdir && (f->resume || f->max_failures || f->chunk))
+        return cli_usage_error("--resume, --max-failures and --chunk need "
+                               "--output-dir");
     if (a->n_pos < 1)
         return cli_usage_error("predict: which model?");
     if (a->n_pos < 2)
@@ -132,8 +142,8 @@ static int flush(run *r, const cli_names *l, const predict_opts *o, int k)
     if (st)
         return cli_fail(st);
     for (int i = 0; i < r->pending; i++)
-        print_result(r->m, l, o, r->names[i], r->logits + (size_t)i * k,
-                     r->prob, r->order, k);
+        print_result(stdout, o->json, r->m, l, o, r->names[i],
+                     r->logits + (size_t)i * k, r->prob, r->order, k);
     fflush(stdout);
     r->pending = 0;
     return EXIT_OK;
@@ -176,9 +186,168 @@ static int ensure_plan(run *r, const dmbp_image *x, int batch)
     return EXIT_OK;
 }
 
+/* ------------------------------------------------------------------ */
+/* Image sets: --output-dir (batch.h), alone or on MPI ranks           */
+/* ------------------------------------------------------------------ */
+
+typedef struct set_ctx {
+    const char *model;
+    const cli_args *a;
+    const predict_opts *o;
+    const char *const *images;
+    char **paths;          /* per image: DIR/<stem>-predict.json */
+    run r;                 /* the model (loaded by the first item), the
+                              plan of the last image's shape, batch 1 */
+    cli_names labels;
+    dmbp_preprocess_options pre;
+    int k;
+} set_ctx;
+
+typedef struct json_ctx {
+    set_ctx *c;
+    const char *image;
+} json_ctx;
+
+static void write_json(FILE *f, const void *ctx)
+{
+    const json_ctx *j = ctx;
+    set_ctx *c = j->c;
+    print_result(f, true, c->r.m, &c->labels, c->o, j->image, c->r.logits,
+                 c->r.prob, c->r.order, c->k);
+}
+
+static int set_load(set_ctx *c)
+{
+    dmbp_status st = dmbp_model_load(c->model, &c->r.m);
+    if (st)
+        return cli_fail(st);
+    int rc = cli_apply_pre(c->r.m, &c->a->f, &c->pre);
+    c->k = dmbp_model_num_classes(c->r.m);
+    if (!rc && c->o->labels_path)
+        rc = cli_labels_read(c->o->labels_path, c->k, &c->labels);
+    if (rc)
+        return rc;
+    c->r.logits = malloc((size_t)c->k * sizeof(float));
+    c->r.prob = malloc((size_t)c->k * sizeof(float));
+    c->r.order = malloc((size_t)c->k * sizeof(int));
+    if (!c->r.logits || !c->r.prob || !c->r.order) {
+        fprintf(stderr, "dmbp: out of memory\n");
+        return EXIT_INTERNAL;
+    }
+    return EXIT_OK;
+}
+
+static void set_unload(set_ctx *c)
+{
+    dmbp_plan_free(c->r.plan);
+    dmbp_model_free(c->r.m);
+    free(c->r.input);
+    free(c->r.logits);
+    free(c->r.prob);
+    free(c->r.order);
+    cli_names_free(&c->labels);
+    memset(&c->r, 0, sizeof c->r);
+}
+
+/* One image on its own (batch 1, so that its numbers do not depend on
+ * which images share its batch, or its rank): the JSON file written, then
+ * described. Images of one shape share a plan. */
+static int set_item(void *vctx, int idx, cli_item_result *res)
+{
+    set_ctx *c = vctx;
+    int rc;
+    if (!c->r.m && (rc = set_load(c)))
+        return rc;
+    dmbp_set_error(DMBP_OK, "%s", "");
+    const char *image = c->images[idx];
+    dmbp_image img = {0}, x = {0};
+    dmbp_status st = cli_load_image(image, &c->a->f, &img);
+    if (!st)
+        st = dmbp_image_preprocess(&img, &c->pre, &x);
+    dmbp_image_free(&img);
+    rc = st ? cli_fail(st) : ensure_plan(&c->r, &x, 1);
+    if (!rc) {
+        memcpy(c->r.input, x.data,
+               (size_t)c->r.c * c->r.h * c->r.w * sizeof(float));
+        st = dmbp_plan_forward(c->r.plan, c->r.input, c->r.logits);
+        rc = st ? cli_fail(st) : EXIT_OK;
+    }
+    dmbp_image_free(&x);
+    json_ctx j = {c, image};
+    if (!rc)
+        rc = cli_write_atomic(c->paths[idx], write_json, &j);
+    if (rc) {
+        res->status = rc;
+        if (*dmbp_last_error())
+            snprintf(res->error, sizeof res->error, "%s", dmbp_last_error());
+        else
+            snprintf(res->error, sizeof res->error, "exit status %d (the "
+                     "message above says why)", rc);
+        return rc == EXIT_INTERNAL ? rc : EXIT_OK;
+    }
+    /* write_json left the softmax and the order of the top classes. */
+    int t = c->r.order[0];
+    const char *lab = label_of(c->r.m, &c->labels, t);
+    size_t len;
+    FILE *f = open_memstream(&res->fragment, &len);
+    if (f) {
+        fprintf(f, "\"target\": %d, \"label\": ", t);
+        if (lab)
+            cli_json_str(f, lab);
+        else
+            fprintf(f, "null");
+        fprintf(f, ", \"prob\": %.9g, \"outputs\": {\"json\": ",
+                c->r.prob[t]);
+        cli_json_str(f, c->paths[idx]);
+        fprintf(f, "}");
+        fclose(f);
+    }
+    f = open_memstream(&res->text, &len);
+    if (f) {
+        print_result(f, false, c->r.m, &c->labels, c->o, image, c->r.logits,
+                     c->r.prob, c->r.order, c->k);
+        fclose(f);
+    }
+    if (!res->fragment || !res->text) {
+        fprintf(stderr, "dmbp: out of memory\n");
+        return EXIT_INTERNAL;
+    }
+    /* The ledger adds the line's end. */
+    len = strlen(res->text);
+    if (len && res->text[len - 1] == '\n')
+        res->text[len - 1] = 0;
+    return EXIT_OK;
+}
+
+static int predict_set(const cli_args *a, const predict_opts *o,
+                       const char *model, const char **images, int n)
+{
+    const cli_flags *f = &a->f;
+    set_ctx c = {.model = model, .a = a, .o = o, .images = images};
+    int rc = cli_set_paths(o->outdir, images, n, "-predict.json", model,
+                           f->resume, f->force, &c.paths);
+    /* The model's problems end the run before any rank starts; the items
+     * load it again where they run (an MPI rank's worker). */
+    if (!rc)
+        rc = set_load(&c);
+    set_unload(&c);
+    cli_batch b = {.inputs = images, .n = n, .dir = o->outdir,
+                   .resume = f->resume, .quiet = f->quiet, .json = o->json,
+                   .max_failures = f->max_failures,
+                   .chunk = f->chunk ? f->chunk : CLI_DEFAULT_CHUNK,
+                   .fn = set_item, .ctx = &c,
+                   .expect = (const char *const *)c.paths};
+    if (!rc)
+        rc = cli_batch_run(&b);
+    set_unload(&c);
+    cli_set_paths_free(c.paths, n);
+    return rc;
+}
+
 int cmd_predict(int argc, char **argv)
 {
-    predict_opts o = {PREDICT_DEFAULT_TOP, PREDICT_DEFAULT_BATCH, false, NULL};
+    predict_opts o = {PREDICT_DEFAULT_TOP, PREDICT_DEFAULT_BATCH, false, NULL,
+                      NULL};
     cli_args a;
     const char *model = NULL;
     const char **images = NULL;
@@ -194,6 +363,13 @@ int cmd_predict(int argc, char **argv)
         rc = EXIT_OK; /* --help */
         goto done;
     }
+    if (rc)
+        goto done;
+    if (o.outdir) {
+        rc = predict_set(&a, &o, model, images, n_images);
+        goto done;
+    }
+    rc = cli_refuse_replicated("predict");
     if (rc)
         goto done;
     dmbp_status st = dmbp_model_load(model, &r.m);

@@ -350,7 +350,8 @@ static dmbp_status run_chunk(dmbp_run *r, int j0, dmbp_result *res)
 
 static void run_free(dmbp_run *r)
 {
-    dmbp_plan_free(r->p);
+    if (r->c)
+        dmbp__explain_plan_done(r->c, r->p);
     free(r->in);
     free(r->seed);
     free(r->w1);

@@ -95,7 +95,7 @@ dmbp_status dmbp__method_gradcam(const dmbp_explain_ctx *c, dmbp_result *r)
     TRY(dmbp__explain_plan_keep(c, lanes, &p));
     const dmbp_shape *as = &p->vals[v].shape;
     if (as->ndim != 4 || !p->vals[v].relevant) {
-        dmbp_plan_free(p);
+        dmbp__explain_plan_done(c, p);
         return dmbp_set_error(DMBP_ERR_ARG, "%s: layer '%s' is not a 4-D "
                               "activation that the logits depend on",
                               c->m->name, c->m->values[v].name);
@@ -148,6 +148,6 @@ dmbp_status dmbp__method_gradcam(const dmbp_explain_ctx *c, dmbp_result *r)
     free(dA);
     free(cam);
     free(t);
-    dmbp_plan_free(p);
+    dmbp__explain_plan_done(c, p);
     return st;
 }

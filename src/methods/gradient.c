@@ -57,6 +57,6 @@ dmbp_status dmbp__method_gradient(const dmbp_explain_ctx *c, dmbp_result *r)
     free(g);
     free(seed);
     free(t);
-    dmbp_plan_free(p);
+    dmbp__explain_plan_done(c, p);
     return st;
 }

@@ -34,6 +34,8 @@ typedef struct dmbp_explain_ctx {
     int n, c, h, w;
     const dmbp_explain_options *o;
     const float *const *over;   /* weight overrides (randomisation) */
+    dmbp_plan_cache *cache;     /* the explainer's plans, or NULL: each
+                                   plan freed after use */
 } dmbp_explain_ctx;
 
 /* A plan of `lanes` images of the context's size. */
@@ -43,6 +45,19 @@ dmbp_status dmbp__explain_plan(const dmbp_explain_ctx *c, int lanes,
  * reuses the bytes of those not needed later). */
 dmbp_status dmbp__explain_plan_keep(const dmbp_explain_ctx *c, int lanes,
                                     dmbp_plan **out);
+/* Give back a plan of dmbp__explain_plan(_keep): freed unless it is the
+ * explainer's. */
+void dmbp__explain_plan_done(const dmbp_explain_ctx *c, dmbp_plan *p);
+/* dmbp_explain with some weights replaced (over, see
+ * dmbp__plan_create_with; NULL: none) and the plans of cache (NULL: made
+ * and freed in the call). */
+dmbp_status dmbp__explain_cached(const dmbp_model *m,
+                                 const float *const *over,
+                                 dmbp_plan_cache *cache, const float *x,
+                                 int n, int channels, int height, int width,
+                                 const int *targets,
+                                 const dmbp_explain_options *o,
+                                 dmbp_result **out);
 /* dmbp_explain with some weights replaced (see dmbp__plan_create_with). */
 dmbp_status dmbp__explain_with(const dmbp_model *m, const float *const *over,
                                const float *x, int n, int channels,

@@ -64,6 +64,6 @@ dmbp_status dmbp__method_smoothgrad(const dmbp_explain_ctx *c, dmbp_result *r)
     free(seed);
     free(acc);
     free(t);
-    dmbp_plan_free(p);
+    dmbp__explain_plan_done(c, p);
     return st;
 }

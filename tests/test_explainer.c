@@ -1,0 +1,411 @@
+/* The explainer (dmbp_explainer) and the metrics' plan reuse
+ * (dmbp_eval_options.plans): every result bitwise equal to the one-shot
+ * call (dmbp_explain, dmbp_eval_* without plans), which makes and frees
+ * fresh plans, for every method, with shapes that alternate (image counts
+ * on the shipped models, image sizes on a model of dynamic height and
+ * width), past the cache's capacity, and with plans made only on a
+ * cache miss (dmbp_explainer_plans_created). */
+#include "check.h"
+#include "npy.h"
+
+#include <dmbp.h>
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define N_IMAGES 3
+#define N_MODELS 2
+/* Small settings: every code path of each method, in little time. */
+#define IG_STEPS 4
+#define SG_SAMPLES 3
+#define DMBP_ITERS 3
+/* The DMBP scalar that is a wall-clock time, not a result. */
+#define SECONDS_SCALAR "seconds"
+
+static const char *model_files[N_MODELS] = {"models/fmnist_vgg.onnx",
+                                            "models/fmnist_resnet.onnx"};
+static const char *sample_files[N_IMAGES] = {"models/samples/ankle_boot.png",
+                                             "models/samples/coat.png",
+                                             "models/samples/bag.png"};
+
+static dmbp_model *models[N_MODELS];
+static float *inputs[N_MODELS]; /* N_IMAGES preprocessed images each */
+static int chans[N_MODELS], height[N_MODELS], width[N_MODELS];
+
+static void options_for(dmbp_method meth, dmbp_explain_options *o)
+{
+    dmbp_explain_options_init(o);
+    o->method = meth;
+    o->steps = IG_STEPS;
+    o->samples = meth == DMBP_METHOD_SMOOTHGRAD ? SG_SAMPLES : 0;
+    o->iterations = DMBP_ITERS;
+    o->seed = 7;
+}
+
+static int same_floats(const float *a, const float *b, int64_t n)
+{
+    return (a == NULL) == (b == NULL) &&
+           (!a || !memcmp(a, b, sizeof(float) * (size_t)n));
+}
+
+/* Everything two results hold, bit for bit (DMBP's wall-clock scalar
+ * aside). */
+static int same_result(const dmbp_result *a, const dmbp_result *b)
+{
+    int n = dmbp_result_num_images(a);
+    if (n != dmbp_result_num_images(b) ||
+        dmbp_result_num_arrays(a) != dmbp_result_num_arrays(b) ||
+        dmbp_result_num_scalars(a) != dmbp_result_num_scalars(b) ||
+        dmbp_result_num_masks(a) != dmbp_result_num_masks(b) ||
+        dmbp_result_num_iterations(a) != dmbp_result_num_iterations(b))
+        return 0;
+    dmbp_shape s = dmbp_result_array_shape(a);
+    int64_t numel = dmbp_shape_numel(&s);
+    for (int i = 0; i < n; i++) {
+        float la = dmbp_result_logit(a, i), lb = dmbp_result_logit(b, i);
+        float pa = dmbp_result_prob(a, i), pb = dmbp_result_prob(b, i);
+        if (dmbp_result_target(a, i) != dmbp_result_target(b, i) ||
+            memcmp(&la, &lb, sizeof la) || memcmp(&pa, &pb, sizeof pa))
+            return 0;
+        for (int k = 0; k < dmbp_result_num_arrays(a); k++)
+            if (!same_floats(dmbp_result_array(a, i, k),
+                             dmbp_result_array(b, i, k), numel))
+                return 0;
+        for (int k = 0; k < dmbp_result_num_scalars(a); k++) {
+            double x = dmbp_result_scalar(a, i, k);
+            double y = dmbp_result_scalar(b, i, k);
+            if (strcmp(dmbp_result_scalar_name(a, k), SECONDS_SCALAR) &&
+                memcmp(&x, &y, sizeof x))
+                return 0;
+        }
+        for (int set = 0; set < 2; set++)
+            if (!same_floats(dmbp_result_masks(a, i, set),
+                             dmbp_result_masks(b, i, set),
+                             dmbp_result_num_masks(a)))
+                return 0;
+        if (!same_floats(dmbp_result_loss_curve(a, i),
+                         dmbp_result_loss_curve(b, i),
+                         dmbp_result_num_iterations(a)))
+            return 0;
+    }
+    return 1;
+}
+
+/* One call both ways: the explainer's result must equal dmbp_explain's. */
+static void compare(dmbp_explainer *e, const dmbp_model *m, const float *x,
+                    int n, int c, int h, int w, const dmbp_explain_options *o,
+                    const char *what)
+{
+    dmbp_result *want = NULL, *got = NULL;
+    dmbp_status st = dmbp_explain(m, x, n, c, h, w, NULL, o, &want);
+    CHECK(!st, "%s: dmbp_explain: %s", what, dmbp_last_error());
+    st = dmbp_explainer_run(e, x, n, c, h, w, NULL, o, &got);
+    CHECK(!st, "%s: dmbp_explainer_run: %s", what, dmbp_last_error());
+    if (want && got)
+        CHECK(same_result(want, got), "%s: %s, %d image(s) of %dx%dx%d: not "
+              "bitwise equal to dmbp_explain", what,
+              dmbp_method_name(o->method), n, c, h, w);
+    dmbp_result_free(want);
+    dmbp_result_free(got);
+}
+
+/* Every method on the VGG (test_mixed_calls has the ResNet): 1 image,
+ * 3 images, 1 image (another one), 3 images; the third and fourth calls
+ * make no plan. */
+static void test_methods(void)
+{
+    for (int mi = 0; mi < 1; mi++) {
+        size_t per = (size_t)chans[mi] * height[mi] * width[mi];
+        for (int meth = DMBP_METHOD_SALIENCY; meth <= DMBP_METHOD_DMBP;
+             meth++) {
+            dmbp_explain_options o;
+            options_for((dmbp_method)meth, &o);
+            dmbp_explainer *e = NULL;
+            if (dmbp_explainer_create(models[mi], &e)) {
+                CHECK(0, "dmbp_explainer_create: %s", dmbp_last_error());
+                continue;
+            }
+            static const int counts[4] = {1, N_IMAGES, 1, N_IMAGES};
+            static const int firsts[4] = {0, 0, 2, 0};
+            int64_t after_two = 0;
+            for (int call = 0; call < 4; call++) {
+                compare(e, models[mi], inputs[mi] + per * firsts[call],
+                        counts[call], chans[mi], height[mi], width[mi], &o,
+                        model_files[mi]);
+                if (call == 1)
+                    after_two = dmbp_explainer_plans_created(e);
+            }
+            CHECK(after_two > 0, "%s %s: no plan counted", model_files[mi],
+                  dmbp_method_name((dmbp_method)meth));
+            CHECK(dmbp_explainer_plans_created(e) == after_two,
+                  "%s %s: %lld plans after the repeated shapes, %lld before",
+                  model_files[mi], dmbp_method_name((dmbp_method)meth),
+                  (long long)dmbp_explainer_plans_created(e),
+                  (long long)after_two);
+            dmbp_explainer_free(e);
+        }
+    }
+}
+
+/* One explainer, methods and options changing between calls: a plan is
+ * reused only when it fits (reverse or not, kept gradients, lanes). */
+static void test_mixed_calls(void)
+{
+    dmbp_explainer *e = NULL;
+    CHECK(!dmbp_explainer_create(models[1], &e), "create: %s",
+          dmbp_last_error());
+    if (!e)
+        return;
+    static const dmbp_method seq[] = {
+        DMBP_METHOD_GXI, DMBP_METHOD_IG, DMBP_METHOD_GRADCAM,
+        DMBP_METHOD_GXI, DMBP_METHOD_DMBP, DMBP_METHOD_IG,
+        DMBP_METHOD_GRADCAM, DMBP_METHOD_DMBP};
+    for (size_t i = 0; i < sizeof seq / sizeof seq[0]; i++) {
+        dmbp_explain_options o;
+        options_for(seq[i], &o);
+        o.seed = 7 + i; /* options may change between calls */
+        compare(e, models[1], inputs[1], 2, chans[1], height[1], width[1],
+                &o, "mixed calls");
+    }
+    dmbp_explainer_free(e);
+}
+
+/* Past the cache's capacity: image counts 1..N give 2 N plans (the first
+ * pass and the gradient's); going back to the first count still gives
+ * the right numbers, from a plan made again. */
+static void test_eviction(void)
+{
+    dmbp_explainer *e = NULL;
+    CHECK(!dmbp_explainer_create(models[0], &e), "create: %s",
+          dmbp_last_error());
+    if (!e)
+        return;
+    dmbp_explain_options o;
+    options_for(DMBP_METHOD_GXI, &o);
+    int kinds = DMBP_EXPLAINER_MAX_PLANS / 2 + 2; /* 2 plans per count */
+    float *x = malloc(sizeof(float) * (size_t)kinds * chans[0] * height[0] *
+                      width[0]);
+    size_t per = (size_t)chans[0] * height[0] * width[0];
+    for (int i = 0; x && i < kinds; i++)
+        memcpy(x + per * i, inputs[0] + per * (i % N_IMAGES),
+               sizeof(float) * per);
+    for (int n = 1; x && n <= kinds; n++)
+        compare(e, models[0], x, n, chans[0], height[0], width[0], &o,
+                "eviction");
+    CHECK(dmbp_explainer_plans_created(e) == 2 * kinds, "%lld plans for %d "
+          "image counts", (long long)dmbp_explainer_plans_created(e), kinds);
+    if (x)
+        compare(e, models[0], x, 1, chans[0], height[0], width[0], &o,
+                "after eviction");
+    CHECK(dmbp_explainer_plans_created(e) == 2 * kinds + 2, "the evicted "
+          "plans were not made again (%lld)",
+          (long long)dmbp_explainer_plans_created(e));
+    free(x);
+    dmbp_explainer_free(e);
+}
+
+/* Image sizes alternating on a model of dynamic height and width. */
+static void test_sizes(void)
+{
+    dmbp_model *m = NULL;
+    if (dmbp_model_load(test_path("tests/ref/data/pre/dynamic_hw.onnx"),
+                        &m)) {
+        CHECK(0, "load: %s", dmbp_last_error());
+        return;
+    }
+    dmbp_explainer *e = NULL;
+    CHECK(!dmbp_explainer_create(m, &e), "create: %s", dmbp_last_error());
+    static const int hs[2] = {8, 12}, ws[2] = {8, 10};
+    float x[12 * 10];
+    for (int i = 0; i < 12 * 10; i++)
+        x[i] = (float)((i * 37) % 17) / 8.f - 1.f;
+    static const dmbp_method meths[3] = {DMBP_METHOD_SALIENCY,
+                                         DMBP_METHOD_GXI, DMBP_METHOD_IG};
+    int64_t after_first_round = 0;
+    for (int round = 0; e && round < 2; round++) {
+        for (int k = 0; k < 3; k++)
+            for (int s = 0; s < 2; s++) {
+                dmbp_explain_options o;
+                options_for(meths[k], &o);
+                compare(e, m, x, 1, 1, hs[s], ws[s], &o, "dynamic_hw");
+            }
+        if (round == 0)
+            after_first_round = dmbp_explainer_plans_created(e);
+    }
+    CHECK(dmbp_explainer_plans_created(e) == after_first_round,
+          "sizes seen before made plans again (%lld, then %lld)",
+          (long long)after_first_round,
+          (long long)dmbp_explainer_plans_created(e));
+    dmbp_explainer_free(e);
+    dmbp_model_free(m);
+}
+
+/* The four metrics with and without o.plans, on two images: the same
+ * numbers, and the second image makes no plan. */
+static void test_metrics(void)
+{
+    int mi = 1, c = chans[mi], h = height[mi], w = width[mi];
+    size_t per = (size_t)c * h * w, hw = (size_t)h * w;
+    dmbp_explainer *e = NULL;
+    CHECK(!dmbp_explainer_create(models[mi], &e), "create: %s",
+          dmbp_last_error());
+    if (!e)
+        return;
+    dmbp_eval_options plain, cached;
+    dmbp_eval_options_init(&plain);
+    dmbp_eval_options_init(&cached);
+    CHECK(cached.plans == NULL, "the default is no plans");
+    cached.plans = e;
+    int points = dmbp_eval_curve_points(&plain, h, w);
+    /* AOPC writes min(regions, tiles) + 1 values. */
+    int rs = plain.region_size;
+    int tiles = ((h + rs - 1) / rs) * ((w + rs - 1) / rs);
+    int aopc_points = (plain.regions < tiles ? plain.regions : tiles) + 1;
+    float *scores = malloc(sizeof(float) * hw);
+    float *cv[2] = {malloc(sizeof(float) * (size_t)points * 3),
+                    malloc(sizeof(float) * (size_t)points * 3)};
+    float *ac[2] = {malloc(sizeof(float) * (size_t)(plain.regions + 1)),
+                    malloc(sizeof(float) * (size_t)(plain.regions + 1))};
+    if (!scores || !cv[0] || !cv[1] || !ac[0] || !ac[1]) {
+        CHECK(0, "out of memory");
+        goto done;
+    }
+    static const double fr[3] = {0.05, 0.1, 0.2};
+    int64_t after_first = 0;
+    for (int img = 0; img < 2; img++) {
+        const float *x = inputs[mi] + per * img;
+        for (size_t i = 0; i < hw; i++)
+            scores[i] = x[i] * (float)((i % 7) - 3);
+        double auc[2][3], rise[2][3], aopc[2];
+        for (int v = 0; v < 2; v++) {
+            const dmbp_eval_options *o = v ? &cached : &plain;
+            CHECK(!dmbp_eval_deletion(models[mi], x, c, h, w, 3, scores, o,
+                                      cv[v], &auc[v][0]) &&
+                      !dmbp_eval_insertion(models[mi], x, c, h, w, 3, scores,
+                                           o, cv[v] + points, &auc[v][1]) &&
+                      !dmbp_eval_negative(models[mi], x, c, h, w, 3, scores,
+                                          fr, 3, o, rise[v]) &&
+                      !dmbp_eval_aopc(models[mi], x, c, h, w, 3, scores, o,
+                                      ac[v], &aopc[v]),
+                  "metrics: %s", dmbp_last_error());
+            auc[v][2] = 0;
+        }
+        CHECK(!memcmp(cv[0], cv[1], sizeof(float) * (size_t)points * 2) &&
+                  !memcmp(auc[0], auc[1], sizeof auc[0]) &&
+                  !memcmp(rise[0], rise[1], sizeof rise[0]) &&
+                  !memcmp(ac[0], ac[1], sizeof(float) * (size_t)aopc_points) &&
+                  !memcmp(&aopc[0], &aopc[1], sizeof aopc[0]),
+              "image %d: metrics with plans differ from without", img);
+        if (img == 0)
+            after_first = dmbp_explainer_plans_created(e);
+    }
+    /* A plan per lane count: deletion and insertion share theirs (21
+     * points), negative evidence has 4 points, AOPC 17 (16 tiles of 9 x 9
+     * on 28 x 28). */
+    CHECK(points == 21 && aopc_points == 17, "points %d, AOPC %d", points,
+          aopc_points);
+    CHECK(after_first == 3, "%lld plans for the first image, want 3",
+          (long long)after_first);
+    CHECK(dmbp_explainer_plans_created(e) == after_first, "the second image "
+          "made plans (%lld)", (long long)dmbp_explainer_plans_created(e));
+    /* Another model's explainer is refused, naming the field. */
+    double a;
+    cached.plans = e;
+    dmbp_status st = dmbp_eval_deletion(models[0], inputs[0], chans[0],
+                                        height[0], width[0], 3, scores,
+                                        &cached, cv[0], &a);
+    CHECK(st == DMBP_ERR_ARG && strstr(dmbp_last_error(), "options.plans"),
+          "another model's explainer: status %d, %s", st, dmbp_last_error());
+done:
+    free(scores);
+    free(cv[0]);
+    free(cv[1]);
+    free(ac[0]);
+    free(ac[1]);
+    dmbp_explainer_free(e);
+}
+
+static void test_arguments(void)
+{
+    dmbp_explainer *e = (dmbp_explainer *)&e;
+    CHECK(dmbp_explainer_create(NULL, &e) == DMBP_ERR_ARG && e == NULL,
+          "NULL model");
+    CHECK(dmbp_explainer_create(models[0], NULL) == DMBP_ERR_ARG,
+          "NULL out");
+    dmbp_result *r = (dmbp_result *)&r;
+    CHECK(dmbp_explainer_run(NULL, inputs[0], 1, chans[0], height[0],
+                             width[0], NULL, NULL, &r) == DMBP_ERR_ARG &&
+              r == NULL,
+          "NULL explainer");
+    CHECK(dmbp_explainer_plans_created(NULL) == 0, "NULL counts 0");
+    dmbp_explainer_free(NULL);
+    /* A failing call (wrong image size) leaves the explainer usable. */
+    CHECK(!dmbp_explainer_create(models[0], &e), "create");
+    dmbp_explain_options o;
+    options_for(DMBP_METHOD_GXI, &o);
+    CHECK(dmbp_explainer_run(e, inputs[0], 1, 1, 20, 20, NULL, &o, &r) ==
+              DMBP_ERR_SHAPE && r == NULL,
+          "20x20 on a 28x28 model: %s", dmbp_last_error());
+    compare(e, models[0], inputs[0], 1, chans[0], height[0], width[0], &o,
+            "after an error");
+    dmbp_explainer_free(e);
+}
+
+static int setup(void)
+{
+    for (int mi = 0; mi < N_MODELS; mi++) {
+        if (dmbp_model_load(test_path(model_files[mi]), &models[mi])) {
+            fprintf(stderr, "FAIL: %s\n", dmbp_last_error());
+            return -1;
+        }
+        dmbp_preprocess_options po;
+        if (dmbp_model_preprocess_defaults(models[mi], &po))
+            return -1;
+        for (int i = 0; i < N_IMAGES; i++) {
+            dmbp_image img, pre;
+            if (dmbp_image_load_png(test_path(sample_files[i]), &img)) {
+                fprintf(stderr, "FAIL: %s\n", dmbp_last_error());
+                return -1;
+            }
+            dmbp_status st = dmbp_image_preprocess(&img, &po, &pre);
+            dmbp_image_free(&img);
+            if (st)
+                return -1;
+            size_t per = (size_t)pre.channels * pre.height * pre.width;
+            if (!inputs[mi]) {
+                chans[mi] = pre.channels;
+                height[mi] = pre.height;
+                width[mi] = pre.width;
+                inputs[mi] = malloc(sizeof(float) * per * N_IMAGES);
+                if (!inputs[mi])
+                    return -1;
+            }
+            memcpy(inputs[mi] + per * i, pre.data, sizeof(float) * per);
+            dmbp_image_free(&pre);
+        }
+    }
+    return 0;
+}
+
+int main(void)
+{
+    if (setup()) {
+        fprintf(stderr, "FAIL: setup\n");
+        return 1;
+    }
+    test_methods();
+    test_mixed_calls();
+    test_eviction();
+    test_sizes();
+    test_metrics();
+    test_arguments();
+    for (int mi = 0; mi < N_MODELS; mi++) {
+        free(inputs[mi]);
+        dmbp_model_free(models[mi]);
+    }
+    if (!failures)
+        printf("test_explainer: ok\n");
+    return failures != 0;
+}
