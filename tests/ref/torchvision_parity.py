@@ -24,7 +24,8 @@ weights=None, seeded with torch.manual_seed(0), eval mode) and each opset it
 
 Prints one line per model and opset and a markdown table at the end
 (--markdown FILE also writes it); exits 1 if any check failed.
---torch-only only prepares the cache.  Each finished row is kept in
+--torch-only only prepares the cache; --report-only prints the table of the
+kept rows without running anything.  Each finished row is kept in
 CACHE/<name>_op<opset>.row.json; --resume reuses the rows already there
 (made with the same --iters), so an interrupted sweep goes on where it
 stopped: delete a row's file to run it again.
@@ -198,10 +199,12 @@ def main():
     ap.add_argument("--markdown", help="also write the table to this file")
     ap.add_argument("--resume", action="store_true",
                     help="reuse the rows kept in CACHE from an earlier run")
+    ap.add_argument("--report-only", action="store_true",
+                    help="print the table of the rows kept in CACHE (missing ones: not run)")
     ap.add_argument("--torch-only", action="store_true",
                     help="only export and compute torch's side (no dmbp)")
     args = ap.parse_args()
-    if not args.torch_only and not args.dmbp:
+    if not args.torch_only and not args.report_only and not args.dmbp:
         ap.error("--dmbp is required (or use --torch-only)")
     if args.dmbp:
         args.dmbp = os.path.abspath(args.dmbp)
@@ -226,7 +229,11 @@ def main():
             row = {"model": name, "opset": opset, "logits": "-", "gxi": "-", "dmbp": "-",
                    "ok": False, "iters": args.iters}
             row_path = os.path.join(args.cache, "%s_op%d.row.json" % (name, opset))
-            if args.resume and os.path.exists(row_path):
+            if args.report_only and not os.path.exists(row_path):
+                row["logits"] = "not run"
+                rows.append(row)
+                continue
+            if (args.resume or args.report_only) and os.path.exists(row_path):
                 with open(row_path) as f:
                     old = json.load(f)
                 if old.get("iters") == args.iters:
@@ -256,14 +263,15 @@ def main():
     for r in rows:
         lines.append("| %s | %d | %s | %s | %s | %s |" % (
             r["model"], r["opset"], r["logits"], r["gxi"], r["dmbp"],
-            "pass" if r["ok"] else "FAIL"))
+            "pass" if r["ok"] else "not run" if r["logits"] == "not run" else "FAIL"))
     table = "\n".join(lines)
     print(table)
     if args.markdown:
         with open(args.markdown, "w") as f:
             f.write(table + "\n")
-    failed = sum(1 for r in rows if not r["ok"])
-    print("%d passed, %d failed" % (len(rows) - failed, failed))
+    missing = sum(1 for r in rows if r["logits"] == "not run")
+    failed = sum(1 for r in rows if not r["ok"]) - missing
+    print("%d passed, %d failed, %d not run" % (len(rows) - failed - missing, failed, missing))
     return 1 if failed else 0
 
 
