@@ -1,5 +1,5 @@
 /* Status names and the thread-local error detail. */
-#include "internal.h"
+#include "base.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* dmbp_explain: options, targets, the result object, and dispatch to the
  * methods in src/methods/. */
-#include "internal.h"
+#include "base.h"
 
 #include "methods/methods.h"
 

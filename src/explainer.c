@@ -7,7 +7,8 @@
  * one call (chunks of images, DMBP's iterations run one plan many times);
  * tests/test_explainer checks it across calls, for every method, against
  * fresh plans. */
-#include "internal.h"
+#include "base.h"
+#include "plan.h"
 
 #include "methods/methods.h"
 

@@ -1,6 +1,6 @@
 /* PNG decoding and the torchvision-compatible preprocessing (colour
  * conversion, antialiased bilinear resize, centre crop, normalisation). */
-#include "internal.h"
+#include "image.h"
 
 #include <math.h>
 #include <stdint.h>

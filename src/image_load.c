@@ -1,7 +1,7 @@
 /* Reading image files: the whole file into memory, the format recognised
  * from its first bytes, the size limits, then the PNG (image.c) or JPEG
  * (jpeg.c) decoder. */
-#include "internal.h"
+#include "image.h"
 
 #include <errno.h>
 #include <stdint.h>

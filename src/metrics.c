@@ -44,7 +44,7 @@
  *  - Spearman: Pearson correlation of average ranks (ties share the mean
  *    of their ranks), in double.
  */
-#include "internal.h"
+#include "metrics.h"
 #include "methods/methods.h"
 
 void dmbp_eval_options_init(dmbp_eval_options *o)

@@ -1,5 +1,5 @@
 /* Read-only queries on a loaded model, and the node view plugins get. */
-#include "internal.h"
+#include "optable.h"
 
 #include <stdarg.h>
 

@@ -1,6 +1,6 @@
 /* The op table: built-in entries (src/ops/) and those a program registers
  * through dmbp_op_register. */
-#include "internal.h"
+#include "optable.h"
 
 #include <pthread.h>
 #include <stddef.h>

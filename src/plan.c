@@ -2,7 +2,8 @@
  * primitives (or hand-written steps) that read and write memories bound
  * to one arena; the forward pass runs the steps in order and the arena
  * keeps every activation as the trace of that pass. */
-#include "internal.h"
+#include "kernels.h"
+#include "plan_dnnl.h"
 
 #include <unistd.h>
 

@@ -9,7 +9,8 @@
  *     each mask layer it adds sum_p diff * z (z before the masks) to the
  *     mask gradient, which is dl/dm for V = v (section 2's identity).
  * Every tensor lives in the plan's arena in the forward value's layout. */
-#include "internal.h"
+#include "kernels.h"
+#include "plan_dnnl.h"
 
 dmbp_status dmbp__chan_layout(const dnnl_memory_desc_t *md, chan_layout *l)
 {

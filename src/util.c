@@ -1,5 +1,5 @@
 /* Allocation wrappers that set the error detail, and shape helpers. */
-#include "internal.h"
+#include "base.h"
 
 #include <stdatomic.h>
 

@@ -21,7 +21,7 @@
  *                                    print what the list should say
  * The data directory is ONNX_TESTDATA (configure --with-onnx-testdata),
  * overridden by the environment variable of the same name. */
-#include "internal.h"
+#include "base.h"
 
 #include "npy.h"
 #include "proto/onnx.pb-c.h"

@@ -1,6 +1,7 @@
 /* Pieces several methods use: seeds, the noise generator, reading a
  * plan's tensors. */
 #include "methods/methods.h"
+#include "plan_dnnl.h"
 
 void dmbp__one_hot(float *seed, int lanes, int classes, const int *targets)
 {

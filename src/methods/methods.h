@@ -2,7 +2,8 @@
 #ifndef DMBP_METHODS_H
 #define DMBP_METHODS_H
 
-#include "internal.h"
+#include "graph.h"
+#include "plan.h"
 
 struct dmbp_result {
     dmbp_method method;

@@ -2,7 +2,7 @@
  * broadcast along leading dimensions (numpy rules; the bigger operand
  * must have the output's shape). oneDNN binary in the layout of the
  * first operand. */
-#include "internal.h"
+#include "ops/ops.h"
 #include "ops/nd.h"
 
 static dmbp_status add_check(dmbp_model *m, dmbp_node *n)

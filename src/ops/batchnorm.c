@@ -3,7 +3,7 @@
  * y = scale * x + shift, run as oneDNN batch normalization with mean 0,
  * variance 1 and epsilon 0 so that scale and shift are applied exactly as
  * computed here. */
-#include "internal.h"
+#include "ops/ops.h"
 
 #include "ops/bn.h"
 

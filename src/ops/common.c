@@ -1,5 +1,5 @@
 /* Attribute parsing and window arithmetic shared by the ops. */
-#include "internal.h"
+#include "ops/ops.h"
 
 dmbp_status dmbp__axis(const dmbp_node *n, int64_t axis, int rank, int *out)
 {

@@ -1,6 +1,6 @@
 /* Concat along any axis (SqueezeNet's fire modules and DenseNet's blocks
  * along channels): oneDNN concat, inputs in whatever layouts they have. */
-#include "internal.h"
+#include "ops/ops.h"
 
 #define CONCAT_MAX_INPUTS DMBP_MAX_NODE_IO
 

@@ -1,7 +1,7 @@
 /* Conv: oneDNN convolution with weights reordered once per plan into the
  * primitive's preferred (blocked) layout. 1-D to 3-D, groups (depthwise
  * included), dilations, strides, pads, auto_pad. */
-#include "internal.h"
+#include "ops/ops.h"
 
 typedef struct conv_params {
     window w;

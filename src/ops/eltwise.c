@@ -1,7 +1,7 @@
 /* Piecewise-linear activations: Relu, LeakyRelu, Clip. oneDNN eltwise in
  * the layout of the input (no reorder). Their gates are what the reverse
  * passes freeze (dmbp-method.md section 1). */
-#include "internal.h"
+#include "ops/ops.h"
 #include "ops/nd.h"
 
 #include <float.h>

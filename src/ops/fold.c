@@ -10,7 +10,7 @@
  * dimension", the batch; arithmetic on it or any other use is refused.
  * Spatial sizes that are dynamic in the model's input are refused too:
  * folding would bake in the load-time default. */
-#include "internal.h"
+#include "ops/ops.h"
 
 /* ONNX TensorProto data types. */
 #define ONNX_FLOAT 1

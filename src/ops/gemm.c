@@ -1,7 +1,7 @@
 /* Gemm and MatMul with constant weights: oneDNN matmul. Gemm's alpha is
  * folded into the weights and beta into the bias at load, so the plan
  * holds one weight matrix [K, N] in the primitive's layout. */
-#include "internal.h"
+#include "ops/ops.h"
 
 typedef struct gemm_params {
     int64_t k, n;

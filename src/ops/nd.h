@@ -6,7 +6,7 @@
 #ifndef DMBP_OPS_ND_H
 #define DMBP_OPS_ND_H
 
-#include "internal.h"
+#include "ops/ops.h"
 
 /* Most operands an n-d map reads. */
 #define ND_MAX_OPS 3

@@ -1,6 +1,6 @@
 /* Pad, mode "constant" (zero or another constant), non-negative pads on
  * any axes: a hand-written copy on plain layout. */
-#include "internal.h"
+#include "ops/ops.h"
 
 typedef struct pad_params {
     int n;                        /* 2 * rank entries as in ONNX */

@@ -1,6 +1,6 @@
 /* Dropout and Identity compute nothing at inference: graph.c reroutes
  * their readers to their input and drops them. */
-#include "internal.h"
+#include "ops/ops.h"
 
 static dmbp_status dropout_check(dmbp_model *m, dmbp_node *n)
 {

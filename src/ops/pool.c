@@ -2,7 +2,7 @@
  * the input. Max pooling runs in training mode so that oneDNN records
  * which input each output took (its workspace): the reverse passes use
  * those choices. */
-#include "internal.h"
+#include "ops/ops.h"
 
 typedef struct pool_params {
     window w;

@@ -6,7 +6,7 @@
  * trace: the derivative is frozen like a ReLU's gate (dmbp-method.md
  * section 1), so backward and tangent are the transposes of one linear
  * map and backward is exactly autograd's gradient. */
-#include "internal.h"
+#include "ops/ops.h"
 #include "ops/nd.h"
 
 #include <float.h>

@@ -2,7 +2,7 @@
  * (graph.c), the attribution methods start from them, and dmbp_plan_output
  * gives the probabilities it computes. Before opset 13 it
  * works on the input coerced to 2-D at `axis`; from 13 on one axis. */
-#include "internal.h"
+#include "ops/ops.h"
 
 static dmbp_status softmax_check(dmbp_model *m, dmbp_node *n)
 {

@@ -4,7 +4,7 @@
  * callbacks the forward pass's inputs (re-read from the trace, which the
  * plan keeps) and outputs, so that a plugin recomputes its local
  * derivatives instead of storing them. */
-#include "internal.h"
+#include "ops/ops.h"
 
 #define USER_MAX_IO 16
 

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Fixtures for the modern CNN ops: reduced-width copies of torchvision's
-MobileNetV3-small, EfficientNet-B0, RegNetY-400MF, ShuffleNetV2, MNASNet and
-ConvNeXt-tiny (torchvision's own classes with fewer channels and blocks).
+MobileNetV3-small, EfficientNet-B0, RegNetY-400MF, ShuffleNetV2, MNASNet,
+ConvNeXt-tiny and GoogLeNet (torchvision's own classes with fewer channels and
+blocks).
 
 Run from anywhere (paths are relative to this file):
 
@@ -40,6 +41,7 @@ import torch.nn as nn
 from torchvision.models import mobilenetv3, efficientnet, regnet, convnext
 from torchvision.models.shufflenetv2 import ShuffleNetV2
 from torchvision.models.mnasnet import MNASNet
+from torchvision.models.googlenet import GoogLeNet, Inception, BasicConv2d
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "data")
@@ -80,13 +82,45 @@ def convnext_tiny():
                              num_classes=CLASSES)
 
 
+class SmallGoogLeNet(GoogLeNet):
+    """torchvision's GoogLeNet (no auxiliary heads, as in eval mode; no
+    transform_input, as weights=None) with every width divided by about 8.
+    What matters for issue #9 is kept: the ceil-mode 3x3/2 max pools, the
+    3x3/1 pool of each Inception block's fourth branch, whose overlapping
+    windows see duplicated values, and the concatenations. PyTorch's default
+    init instead of GoogLeNet's trunc_normal(0.01), which would make the
+    logits vanish at this width."""
+
+    def __init__(self):
+        super().__init__(num_classes=CLASSES, aux_logits=False, init_weights=False)
+        c, inc = BasicConv2d, Inception
+        self.conv1 = c(3, 8, kernel_size=7, stride=2, padding=3)
+        self.conv2 = c(8, 8, kernel_size=1)
+        self.conv3 = c(8, 24, kernel_size=3, padding=1)
+        self.inception3a = inc(24, 8, 12, 16, 2, 4, 4)        # 32 channels out
+        self.inception3b = inc(32, 16, 16, 24, 4, 12, 8)      # 60
+        self.inception4a = inc(60, 24, 12, 26, 2, 6, 8)       # 64
+        self.inception4b = inc(64, 20, 14, 28, 3, 8, 8)       # 64
+        self.inception4c = inc(64, 16, 16, 32, 3, 8, 8)       # 64
+        self.inception4d = inc(64, 14, 18, 36, 4, 8, 8)       # 66
+        self.inception4e = inc(66, 32, 20, 40, 4, 16, 16)     # 104
+        self.inception5a = inc(104, 32, 20, 40, 4, 16, 16)    # 104
+        self.inception5b = inc(104, 48, 24, 48, 6, 16, 16)    # 128
+        self.fc = nn.Linear(128, CLASSES)
+
+
+def googlenet():
+    return SmallGoogLeNet()
+
+
 CASES = [("mobilenet_v3_small_small_op13", mobilenet_v3_small, 13),
          ("efficientnet_b0_small_op13", efficientnet_b0, 13),
          ("regnet_y_400mf_small_op13", regnet_y_400mf, 13),
          ("shufflenet_v2_small_op13", shufflenet_v2, 13),
          ("mnasnet_small_op13", mnasnet, 13),
          ("convnext_tiny_small_op13", convnext_tiny, 13),
-         ("convnext_tiny_small_op17", convnext_tiny, 17)]
+         ("convnext_tiny_small_op17", convnext_tiny, 17),
+         ("googlenet_small_op13", googlenet, 13)]
 
 
 # Models kept out of tests/test_reverse's list (known failures). Empty since

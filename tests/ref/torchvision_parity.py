@@ -24,7 +24,11 @@ weights=None, seeded with torch.manual_seed(0), eval mode) and each opset it
 
 Prints one line per model and opset and a markdown table at the end
 (--markdown FILE also writes it); exits 1 if any check failed.
---torch-only only prepares the cache.
+--torch-only only prepares the cache; --report-only prints the table of the
+kept rows without running anything.  Each finished row is kept in
+CACHE/<name>_op<opset>.row.json; --resume reuses the rows already there
+(made with the same --iters), so an interrupted sweep goes on where it
+stopped: delete a row's file to run it again.
 """
 
 import argparse
@@ -167,14 +171,14 @@ def one(args, name, opset, png, x, row):
     ok = rel is not None and rel <= TOL
     prefix = os.path.join(args.cache, "%s_op%d" % (name, opset))
     run([args.dmbp, "explain", path, png, "--method", "gxi", "--target", str(target),
-         "--no-resize", "--quiet", "-o", prefix + "-gxi"], args.timeout)
+         "--no-resize", "--quiet", "--force", "-o", prefix + "-gxi"], args.timeout)
     gxi = np.load(prefix + "-gxi.npy")
     r = pearson(gxi, gxi_ref) if gxi.shape == gxi_ref.shape else float("nan")
     row["gxi"] = "%.6f" % r
     ok = ok and r >= PEARSON_MIN
     t0 = time.time()
     run([args.dmbp, "explain", path, png, "--method", "dmbp", "--iters", str(args.iters),
-         "--target", str(target), "--no-resize", "--quiet", "-o", prefix + "-dmbp"],
+         "--target", str(target), "--no-resize", "--quiet", "--force", "-o", prefix + "-dmbp"],
         args.timeout)
     d = np.load(prefix + "-dmbp.npy")
     fin = bool(np.all(np.isfinite(d)))
@@ -193,10 +197,14 @@ def main():
     ap.add_argument("--iters", type=int, default=5, help="DMBP iterations")
     ap.add_argument("--timeout", type=float, default=1800, help="seconds per dmbp run")
     ap.add_argument("--markdown", help="also write the table to this file")
+    ap.add_argument("--resume", action="store_true",
+                    help="reuse the rows kept in CACHE from an earlier run")
+    ap.add_argument("--report-only", action="store_true",
+                    help="print the table of the rows kept in CACHE (missing ones: not run)")
     ap.add_argument("--torch-only", action="store_true",
                     help="only export and compute torch's side (no dmbp)")
     args = ap.parse_args()
-    if not args.torch_only and not args.dmbp:
+    if not args.torch_only and not args.report_only and not args.dmbp:
         ap.error("--dmbp is required (or use --torch-only)")
     if args.dmbp:
         args.dmbp = os.path.abspath(args.dmbp)
@@ -219,7 +227,21 @@ def main():
             x = load_input(png)
             t0 = time.time()
             row = {"model": name, "opset": opset, "logits": "-", "gxi": "-", "dmbp": "-",
-                   "ok": False}
+                   "ok": False, "iters": args.iters}
+            row_path = os.path.join(args.cache, "%s_op%d.row.json" % (name, opset))
+            if args.report_only and not os.path.exists(row_path):
+                row["logits"] = "not run"
+                rows.append(row)
+                continue
+            if (args.resume or args.report_only) and os.path.exists(row_path):
+                with open(row_path) as f:
+                    old = json.load(f)
+                if old.get("iters") == args.iters:
+                    rows.append(old)
+                    print("%s %s opset %d: (kept) logits %s, gxi Pearson %s, dmbp %s" % (
+                        "PASS" if old["ok"] else "FAIL", name, opset, old["logits"],
+                        old["gxi"], old["dmbp"]), flush=True)
+                    continue
             try:
                 one(args, name, opset, png, x, row)
             except Exception as e:  # report and go on with the next model
@@ -227,6 +249,10 @@ def main():
                 row["dmbp" if row["gxi"] != "-" else "gxi" if row["logits"] != "-"
                     else "logits"] = "error: %s" % str(e).replace("\n", " ")[:200]
             rows.append(row)
+            if not args.torch_only:
+                with open(row_path + ".tmp", "w") as f:
+                    json.dump(row, f)
+                os.replace(row_path + ".tmp", row_path)
             print("%s %s opset %d: logits %s, gxi Pearson %s, dmbp %s (%.0f s)" % (
                 "PASS" if row["ok"] else "FAIL", name, opset, row["logits"], row["gxi"],
                 row["dmbp"], time.time() - t0), flush=True)
@@ -237,14 +263,15 @@ def main():
     for r in rows:
         lines.append("| %s | %d | %s | %s | %s | %s |" % (
             r["model"], r["opset"], r["logits"], r["gxi"], r["dmbp"],
-            "pass" if r["ok"] else "FAIL"))
+            "pass" if r["ok"] else "not run" if r["logits"] == "not run" else "FAIL"))
     table = "\n".join(lines)
     print(table)
     if args.markdown:
         with open(args.markdown, "w") as f:
             f.write(table + "\n")
-    failed = sum(1 for r in rows if not r["ok"])
-    print("%d passed, %d failed" % (len(rows) - failed, failed))
+    missing = sum(1 for r in rows if r["logits"] == "not run")
+    failed = sum(1 for r in rows if not r["ok"]) - missing
+    print("%d passed, %d failed, %d not run" % (len(rows) - failed - missing, failed, missing))
     return 1 if failed else 0
 
 

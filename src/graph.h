@@ -1,0 +1,151 @@
+/* The model's graph (model.c, onnx_load.c, graph.c), the attribute and
+ * input helpers of its nodes (ops/common.c) and load-time folding
+ * (ops/fold.c). No oneDNN. */
+#ifndef DMBP_GRAPH_H
+#define DMBP_GRAPH_H
+
+#include "base.h"
+
+/* ---- the model's graph ------------------------------------------------ */
+
+/* Most inputs or outputs a node may have (Concat in DenseNet-style blocks
+ * is the widest). */
+#define DMBP_MAX_NODE_IO 64
+
+typedef enum attr_type {
+    ATTR_OTHER = 0,
+    ATTR_FLOAT,
+    ATTR_INT,
+    ATTR_STRING,
+    ATTR_TENSOR,
+    ATTR_FLOATS,
+    ATTR_INTS
+} attr_type;
+
+typedef enum value_dtype { DT_FLOAT = 1, DT_INT64 = 7 } value_dtype;
+
+typedef struct node_attr {
+    char *name;
+    attr_type type;
+    float f;
+    int64_t i;
+    char *s;        /* ATTR_STRING, NUL-terminated */
+    int n;          /* ATTR_FLOATS / ATTR_INTS length */
+    float *floats;
+    int64_t *ints;
+    int tensor;     /* ATTR_TENSOR: index of a constant value */
+} node_attr;
+
+/* A tensor-valued edge of the graph: a runtime activation or a constant
+ * (initializer, Constant node output). Shapes are those at load time,
+ * with dynamic dimensions taken as 1; a plan re-infers them. */
+typedef struct value {
+    char *name;
+    dmbp_shape shape;
+    bool is_const;
+    value_dtype dtype;  /* constants only */
+    float *f;           /* DT_FLOAT constant data, plain row-major, owned */
+    int64_t *i64;       /* DT_INT64 constant data, owned */
+    int producer;       /* node index, -1 for inputs and constants */
+    int consumers;      /* number of node inputs reading it */
+} value;
+
+typedef struct op_entry op_entry;
+
+struct dmbp_node {
+    char *name;
+    char *op_type;
+    int n_in, n_out;
+    int *in;            /* value indices, -1 for an omitted optional input */
+    int *out;
+    int n_attr;
+    node_attr *attrs;
+    const op_entry *op;
+    void *priv;         /* the op's parsed parameters, freed by op->release */
+    const dmbp_model *model;
+    bool dead;          /* removed by simplification */
+};
+
+struct dmbp_model {
+    char *name;         /* file name, for messages */
+    int n_values, cap_values;
+    value *values;
+    int n_nodes;
+    dmbp_node *nodes;   /* execution order; dead nodes skipped */
+    int input;          /* the runtime input value */
+    int output;         /* the graph output value */
+    int logits;         /* output, or the input of a final Softmax */
+    dmbp_shape input_decl; /* as declared, dynamic dims 0 */
+    int opset;
+    char *producer;
+    int n_meta;
+    char **meta_key, **meta_val;
+    int n_labels;
+    char **labels;
+    int n_live;         /* live nodes: their indices in nodes[] */
+    int *live;
+};
+
+/* Attribute lookup; NULL when absent. */
+const node_attr *dmbp__attr(const dmbp_node *n, const char *name);
+/* Node description for messages: "node 'conv1' (Conv)". */
+const char *dmbp__node_str(const dmbp_node *n, char *buf, size_t cap);
+/* Set an error "<model>: node 'x' (Op): <detail>". */
+dmbp_status dmbp__node_error(const dmbp_node *n, dmbp_status st,
+                             const char *fmt, ...)
+#ifdef __GNUC__
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/* Constant input i of n (NULL if absent or not constant). */
+const value *dmbp__const_in(const dmbp_node *n, int i);
+/* Input i present (not omitted)? */
+static inline bool dmbp__has_in(const dmbp_node *n, int i)
+{
+    return i < n->n_in && n->in[i] >= 0;
+}
+
+/* Add a value to the model; returns its index or -1 (NOMEM set). */
+int dmbp__model_add_value(dmbp_model *m, const char *name);
+
+/* model.c: live node i (the public numbering), or NULL. */
+const dmbp_node *dmbp__live_node(const dmbp_model *m, int i);
+
+/* graph.c: simplify, order, infer shapes at load. */
+dmbp_status dmbp__graph_finish(dmbp_model *m);
+/* Infer every value's shape from the input shape; shapes[] has n_values
+ * entries, constants pre-filled by the caller. */
+dmbp_status dmbp__graph_infer(const dmbp_model *m, dmbp_shape *shapes);
+/* Refuse (naming the node) a graph where a value computed from the input
+ * does not keep the batch (lanes) as its axis 0. */
+dmbp_status dmbp__graph_check_lanes(const dmbp_model *m,
+                                    const dmbp_shape *shapes, int64_t lanes);
+
+/* Load-time folding of shape subgraphs (ops/fold.c): if node n computes
+ * a constant from constants (Shape: from a value's shape in shapes[]),
+ * make its output that constant, n dead, and set *done. marks[v] has bit
+ * k set when entry k of constant v is the (dynamic) batch size. */
+dmbp_status dmbp__fold_node(dmbp_model *m, dmbp_node *n,
+                            const dmbp_shape *shapes, uint64_t *marks,
+                            bool *done);
+/* Refuse a node that reads a batch-size entry anywhere but position 0 of
+ * a Reshape's shape. */
+dmbp_status dmbp__fold_check_use(const dmbp_node *n, const uint64_t *marks);
+
+/* Helpers shared by ops (ops/common.c). */
+/* Normalise axis into [0, rank) or fail naming the node. */
+dmbp_status dmbp__axis(const dmbp_node *n, int64_t axis, int rank, int *out);
+/* Read an int list attribute into buf (cap entries); *count = -1 if
+ * absent. Fails if longer than cap. */
+dmbp_status dmbp__attr_ints(const dmbp_node *n, const char *name,
+                            int64_t *buf, int cap, int *count);
+dmbp_status dmbp__attr_int(const dmbp_node *n, const char *name, int64_t def,
+                           int64_t *out);
+dmbp_status dmbp__attr_float(const dmbp_node *n, const char *name, float def,
+                             float *out);
+/* Reject any attribute not in the NULL-terminated list. */
+dmbp_status dmbp__attr_only(const dmbp_node *n, const char *const *allowed);
+/* Require input i to be a float constant. */
+dmbp_status dmbp__need_const(const dmbp_node *n, int i, const value **out);
+
+#endif /* DMBP_GRAPH_H */

@@ -1,0 +1,55 @@
+/* What the rest of the library asks of plans beyond dmbp.h (no oneDNN:
+ * the plan's insides are src/plan_dnnl.h). */
+#ifndef DMBP_PLAN_H
+#define DMBP_PLAN_H
+
+#include "base.h"
+
+/* ---- plans (plan.c) ---------------------------------------------------- */
+
+/* dmbp_plan_create with some weights replaced: over has one entry per
+ * model value, NULL to keep the model's data (read, not copied: it must
+ * outlive plan creation only). */
+dmbp_status dmbp__plan_create_with(const dmbp_model *m,
+                                   const dmbp_plan_options *o,
+                                   const float *const *over, bool keep_diffs,
+                                   dmbp_plan **out);
+
+/* ---- plan caches (explainer.c) ----------------------------------------- */
+
+/* Plans kept across calls: the explainer's (dmbp_explainer), and the
+ * metrics' through dmbp_eval_options.plans. A plan is found again by
+ * everything that went into making it: its options, the weight overrides
+ * and keep_diffs. Past DMBP_PLAN_CACHE_SLOTS plans the least recently used
+ * is freed: one call uses at most three plans (first pass, the method's,
+ * a metric's), so a plan in use is never the one evicted. Not
+ * thread-safe: one thread at a time uses a cache. */
+#define DMBP_PLAN_CACHE_SLOTS DMBP_EXPLAINER_MAX_PLANS
+typedef struct dmbp_plan_slot {
+    dmbp_plan_options po;
+    const float *const *over;
+    bool keep;
+    dmbp_plan *p;     /* NULL: free slot */
+    uint64_t used;    /* the cache's clock at the last use */
+} dmbp_plan_slot;
+typedef struct dmbp_plan_cache {
+    const dmbp_model *m;
+    dmbp_plan_slot slot[DMBP_PLAN_CACHE_SLOTS];
+    uint64_t clock;
+    int64_t created;  /* plans made so far (misses) */
+} dmbp_plan_cache;
+/* The plan of (po, over, keep) from c, made on a miss. The plan stays c's:
+ * give it back with dmbp__plan_release. With c NULL: a new plan that
+ * dmbp__plan_release frees. */
+dmbp_status dmbp__cache_plan(dmbp_plan_cache *c, const dmbp_model *m,
+                             const dmbp_plan_options *po,
+                             const float *const *over, bool keep,
+                             dmbp_plan **out);
+/* Free p unless it is one of c's plans (c may be NULL). */
+void dmbp__plan_release(const dmbp_plan_cache *c, dmbp_plan *p);
+/* The cache of an explainer (NULL for NULL). */
+dmbp_plan_cache *dmbp__explainer_cache(dmbp_explainer *e);
+/* Free every plan of c (the cache stays usable). */
+void dmbp__cache_clear(dmbp_plan_cache *c);
+
+#endif /* DMBP_PLAN_H */
