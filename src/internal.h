@@ -8,6 +8,9 @@
 #include "dmbp.h"
 
 #include <dnnl.h>
+#include <pthread.h>
+#include <sys/stat.h>
+#include <sys/types.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -157,6 +160,14 @@ typedef struct value {
     int64_t *i64;       /* DT_INT64 constant data, owned */
     int producer;       /* node index, -1 for inputs and constants */
     int consumers;      /* number of node inputs reading it */
+    /* Weight storage (weights.c); all under the model's wlock once
+     * loading is done. f may be NULL for a releasable weight: pin it. */
+    bool has_src;       /* f can be read again from the model file */
+    bool releasable;    /* f may be freed when nothing pins it */
+    bool dropped;       /* the model itself no longer holds f */
+    int pins;           /* plans (and callers) using f now */
+    uint64_t src_off;   /* f's bytes in the model file */
+    uint64_t src_hash;  /* dmbp__weight_hash of those bytes */
 } value;
 
 typedef struct op_entry op_entry;
@@ -193,6 +204,13 @@ struct dmbp_model {
     char **labels;
     int n_live;         /* live nodes: their indices in nodes[] */
     int *live;
+    /* Weight storage (weights.c): the model file, kept open to read
+     * released weights again, and its identity when it was loaded. */
+    int wfd;
+    off_t wsize;
+    struct timespec wmtime;
+    pthread_mutex_t wlock;
+    bool wlock_ok;
 };
 
 /* Attribute lookup; NULL when absent. */
@@ -466,6 +484,12 @@ struct dmbp_plan {
     bool whole_tensor;          /* dmbp_plan_options.whole_tensor */
     dnnl_memory_desc_t *const_md;
     dnnl_memory_t *const_mem;
+    /* Releasable model weights pinned while the plan is built (weights.c);
+     * adopted ones are used in place by the plan's primitives and stay
+     * pinned until dmbp_plan_free. */
+    int n_pins;
+    int *pin_v;
+    bool *pin_adopted;
 };
 
 /* Layout of a [N, C, spatial...] tensor as offsets: channel blocks of
@@ -504,6 +528,61 @@ static inline int64_t dmbp__chan_off(const chan_layout *l, int64_t n,
     }
     return off;
 }
+
+/* ---- weight storage (weights.c) ----------------------------------------- */
+
+/* Initializer payloads at least this large are read from the file on
+ * their own, and may be released and read again (smaller ones are not
+ * worth a file read). */
+#define DMBP_WEIGHT_MIN_BYTES ((size_t)64 << 10)
+
+/* A large raw_data payload left out of the skeleton: initializer number
+ * `index` of the graph, `len` bytes at `off` in the file. */
+typedef struct dmbp__payload {
+    size_t index;
+    uint64_t off, len;
+} dmbp__payload;
+
+/* The ONNX file without its large initializer payloads (each replaced by
+ * an empty raw_data), for protobuf-c to decode. 0 on success; -1 if the
+ * file does not walk as an ONNX model the simple way (then decode it
+ * whole, and let protobuf-c report what is wrong). Caller frees *skel
+ * and *pl. */
+int dmbp__onnx_skeleton(const uint8_t *file, size_t size, uint8_t **skel,
+                        size_t *skel_size, dmbp__payload **pl, size_t *n_pl);
+uint64_t dmbp__weight_hash(const void *data, size_t n);
+/* n bytes at off of fd into buf: 0, an errno, or -1 for a short file. */
+int dmbp__pread_all(int fd, void *buf, size_t n, uint64_t off);
+/* Decode an ONNX model (or its skeleton: pl lists the n_pl payloads left
+ * out, read from fd; NULL, 0, -1 for none), check and simplify it
+ * (onnx_load.c). */
+dmbp_status dmbp__load_decoded(const void *data, size_t size,
+                               const char *name, const char *base_dir,
+                               const dmbp__payload *pl, size_t n_pl, int fd,
+                               dmbp_model **out);
+dmbp_status dmbp__weights_init(dmbp_model *m);
+void dmbp__weights_free(dmbp_model *m);
+/* After simplification: which weights are releasable (read only as
+ * input 1 of DMBP_OP_WEIGHTS layers); weights nobody reads are freed. */
+void dmbp__weights_finish(dmbp_model *m);
+bool dmbp__weight_releasable(const dmbp_model *m, int v);
+/* Make value v's f valid (reading it again if released) until the
+ * matching unpin; *pinned false (and nothing to undo) if v is not
+ * releasable, whose f is always valid. */
+dmbp_status dmbp__weight_pin(const dmbp_model *m, int v, bool *pinned);
+void dmbp__weight_unpin(const dmbp_model *m, int v);
+/* The model gives up its own reference to v (a plan holds v in its own
+ * layout): f is freed when nothing pins it. */
+void dmbp__weight_drop(const dmbp_model *m, int v);
+/* v's f, valid as long as the model (v is never released again); NULL
+ * if it cannot be read again. */
+const float *dmbp__weight_keep(const dmbp_model *m, int v);
+/* A plan's pins: every releasable weight of a live node before the plan
+ * is built; after it, the ones not adopted (used in place) are unpinned
+ * and, if built, the model drops them; the adopted ones at plan free. */
+dmbp_status dmbp__plan_pin_weights(dmbp_plan *p);
+void dmbp__plan_unpin_weights(dmbp_plan *p, bool built);
+void dmbp__plan_release_weights(dmbp_plan *p);
 
 /* ---- element-wise kernels (kernels.c), compiled for several ISAs -------- */
 
@@ -630,6 +709,9 @@ dmbp_status dmbp__plan_create_with(const dmbp_model *m,
                                    const dmbp_plan_options *o,
                                    const float *const *over, bool keep_diffs,
                                    dmbp_plan **out);
+/* IG's memory budget for its lanes when the caller set no max_memory:
+ * DMBP_IG_MEMORY_PERCENT of the physical memory (dmbp.h). */
+size_t dmbp__ig_default_budget(void);
 /* Count bytes the plan is about to allocate against its budget; fails
  * with DMBP_ERR_SHAPE naming the total (what says what for). */
 dmbp_status dmbp__plan_charge(dmbp_plan *p, size_t bytes, const char *what);
