@@ -17,7 +17,7 @@ Usage (Debian's /usr/bin/python3 with numpy and PIL; from a build tree):
       [--eval-tols 0.01] [--models models/fmnist_vgg.onnx,...]
       [--npy-images FILE.npy --npy-count 2]  (224x224 images, e.g. the
       bench cache's input8.npy, for ResNet50: --models .../resnet50.onnx)
-      [--work DIR]
+      [--work DIR] [--auc-only]
 
 Fashion-MNIST images: the first N of Debian's dataset-fashion-mnist test
 set, written as 8-bit PNGs (what `dmbp eval --images idx:` reads).
@@ -120,12 +120,35 @@ def main():
     ap.add_argument("--npy-images")
     ap.add_argument("--npy-count", type=int, default=2)
     ap.add_argument("--work")
+    ap.add_argument("--auc-only", action="store_true",
+                    help="only the deletion/insertion AUC change of "
+                    "--eval-tols (no maps, no iteration counts)")
     args = ap.parse_args()
     dmbp = os.path.abspath(args.dmbp)
     tols = [float(t) for t in args.tols.split(",") if t]
     eval_tols = [float(t) for t in args.eval_tols.split(",") if t]
     work = args.work or tempfile.mkdtemp(prefix="tol-study-")
     os.makedirs(work, exist_ok=True)
+    if args.auc_only:
+        print("| model | images | tol | deletion AUC (200 it. -> tol) | "
+              "insertion AUC (200 it. -> tol) | images whose deletion / "
+              "insertion AUC changed by > 0.01 |")
+        print("|---|---:|---:|---|---|---|")
+        for model in args.models.split(","):
+            name = os.path.splitext(os.path.basename(model))[0]
+            d0, i0 = eval_auc(dmbp, model, args.n, 0,
+                              os.path.join(work, name + "-eval-full"))
+            for tol in eval_tols:
+                d1, i1 = eval_auc(dmbp, model, args.n, tol, os.path.join(
+                    work, "%s-eval-%g" % (name, tol)))
+                print("| %s | %d | %g | %.4f -> %.4f (%+.4f) | %.4f -> %.4f "
+                      "(%+.4f) | %d / %d |"
+                      % (name, len(d0), tol, d0.mean(), d1.mean(),
+                         d1.mean() - d0.mean(), i0.mean(), i1.mean(),
+                         i1.mean() - i0.mean(),
+                         int((abs(d1 - d0) > 0.01).sum()),
+                         int((abs(i1 - i0) > 0.01).sum())), flush=True)
+        return
     if args.npy_images:
         paths, extra = npy_pngs(args.npy_images, args.npy_count, work)
     else:
