@@ -369,9 +369,11 @@ int main(int argc, char **argv)
     int blen = (int)strlen(base);
     if (blen > 5 && !strcmp(base + blen - 5, ".onnx"))
         blen -= 5;
-    printf("{\"impl\":\"libdmbp\",\"model\":\"%.*s\",\"what\":\"%s\","
+    /* bf16 runs are their own implementation in the report. */
+    printf("{\"impl\":\"libdmbp%s\",\"model\":\"%.*s\",\"what\":\"%s\","
            "\"threads\":%s,\"times\":[",
-           blen, base, what, threads && *threads ? threads : "null");
+           fpm == DMBP_FPMATH_BF16 ? "-bf16" : "", blen, base, what,
+           threads && *threads ? threads : "null");
     for (int r = 0; r < repeat; r++)
         printf("%s%.6f", r ? "," : "", times[r]);
     printf("],\"peak_rss_kb\":%ld,\"setup_s\":%.3f,\"target\":%d,"

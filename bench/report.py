@@ -69,7 +69,6 @@ def main():
     rss = defaultdict(int)
     flops = {}
     failed = [r for r in recs if r.get("impl") == "failed"]
-    bf16 = [r for r in recs if r.get("bf16_probe")]
     for r in recs:
         if "times" not in r or r.get("error"):
             continue
@@ -136,9 +135,11 @@ def main():
     w("|---|---|---:|---:|---|---:|---:|---:|")
     for m in models:
         for what, label in NAMES:
+            igl = int(system.get("ig_lanes", 0) or 0)
             label = label.format(iters=iters, iglanes=(
-                "" if int(system.get("ig_lanes", 32)) >= 32 else
-                " (libdmbp: %s lanes at a time)" % system.get("ig_lanes")))
+                " (libdmbp: lanes as the memory budget allows)" if igl == 0
+                else "" if igl >= 32 else
+                " (libdmbp: %d lanes at a time)" % igl))
             ours = med(m, what, "libdmbp", th)
             variants = (["torch-explicit", "torch-autograd"]
                         if what in ("dmbp_iter", "dmbp") else ["torch"])
@@ -223,14 +224,40 @@ def main():
     w("")
     cpu_bf16 = "yes" if system.get("avx512_bf16") else "no"
     cpu_amx = "yes" if system.get("amx_bf16") else "no"
-    if bf16:
-        msg = bf16[0].get("error", "not available")
-        w("bf16 (`--fpmath bf16`): %s. The CPU has avx512_bf16: %s, amx_bf16: "
-          "%s." % (msg, cpu_bf16, cpu_amx))
+    bf_rows = []
+    for m in models:
+        for what, label in NAMES[:3]:
+            tb = "torch-explicit-bf16" if what == "dmbp_iter" else "torch-bf16"
+            tf = "torch-explicit" if what == "dmbp_iter" else "torch"
+            ob, of_ = med(m, what, "libdmbp-bf16", th), med(m, what, "libdmbp", th)
+            pb, pf = med(m, what, tb, th), med(m, what, tf, th)
+            if ob is None and pb is None:
+                continue
+            bf_rows.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |"
+                           % (m, label, fmt_s(ob), fmt_s(pb), ratio(pb, ob),
+                              ratio(of_, ob), ratio(pf, pb),
+                              ratio(pf, of_),
+                              fmt_mib(peak(m, what, "libdmbp-bf16", th)),
+                              fmt_mib(peak(m, what, tb, th))))
+    if bf_rows:
+        w("bf16: libdmbp `--fpmath bf16` (convolutions and matrix products "
+          "with bf16 source and weights, f32 accumulation) beside PyTorch "
+          "under `torch.autocast(\"cpu\", dtype=torch.bfloat16)` (explicit "
+          "formula for the DMBP iteration), same rounds and threads. The CPU "
+          "has avx512_bf16: %s, amx_bf16: %s. Ratios: PyTorch bf16 / libdmbp "
+          "bf16; each one's bf16 speedup (f32 time / bf16 time); and, to "
+          "compare, PyTorch f32 / libdmbp f32 from the table above."
+          % (cpu_bf16, cpu_amx))
+        w("")
+        w("| model | computation | libdmbp bf16 | PyTorch bf16 | ratio bf16 "
+          "| libdmbp f32/bf16 | PyTorch f32/bf16 | ratio f32 | peak RSS "
+          "libdmbp bf16 | peak RSS PyTorch bf16 |")
+        w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        out.extend(bf_rows)
     else:
-        w("bf16: not measured (run with `make bench BENCH_FLAGS='--fpmath "
-          "bf16'`); libdmbp has no fpmath option yet. The CPU has "
-          "avx512_bf16: %s, amx_bf16: %s." % (cpu_bf16, cpu_amx))
+        w("bf16: not measured in this run (`BENCH_BF16=1`, or a CPU with "
+          "avx512_bf16 or amx_bf16). The CPU has avx512_bf16: %s, amx_bf16: "
+          "%s." % (cpu_bf16, cpu_amx))
     if failed:
         w("")
         w("Failed measurements: %s." % ", ".join(

@@ -15,9 +15,10 @@
 #   BENCH_FULL_REPEAT=2    rounds of the full DMBP (no warm-up, 1 run each)
 #   BENCH_ITERATIONS=200   DMBP iterations (lower it for a smoke test only)
 #   BENCH_LANES_REPEAT=1   rounds of the 8-image DMBP (lanes vs one by one)
-#   BENCH_IG_LANES=32      libdmbp's max_lanes for IG (32: all steps at once;
-#                          lower it if memory is short: VGG16 needs ~0.65 GB
-#                          per lane)
+#   BENCH_IG_LANES=        libdmbp's max_lanes for IG (empty: the library's
+#                          default, as many of the 32 steps as fit in its
+#                          memory budget; 32: all steps at once, which
+#                          needs ~0.5-0.65 GB per lane at 224 x 224)
 #   BENCH_MODELS='resnet50 vgg16'   BENCH_LANES_MODELS (default: the same;
 #                          empty: skip the 8-image measurement)
 #   BENCH_SCALING=1        also time forward/grad/dmbp_iter with 1 thread
@@ -25,6 +26,12 @@
 #   BENCH_OUT=DIR          results (default bench/results in the build tree)
 #   BENCH_PYTHON=/usr/bin/python3   (needs python3-torch, -torchvision, -onnx)
 #   BENCH_FPMATH=f32|bf16  same as --fpmath
+#   BENCH_BF16=auto        the bf16 rows: libdmbp --fpmath bf16 and PyTorch
+#                          under torch.autocast(bfloat16), forward, input
+#                          gradient, one DMBP iteration (explicit formula);
+#                          auto: when /proc/cpuinfo lists avx512_bf16 or
+#                          amx_bf16 (or --fpmath bf16 was given); 0: never;
+#                          1: always (libdmbp refuses on a CPU without)
 #   BENCH_BUSY=1           also bench/busy.sh: the shipped model's DMBP with
 #                          1 and 2 threads beside a CPU-bound process (0: skip)
 set -eu
@@ -38,7 +45,7 @@ INNER=${BENCH_INNER:-3}
 FULL_REPEAT=${BENCH_FULL_REPEAT:-2}
 ITERS=${BENCH_ITERATIONS:-200}
 LANES_REPEAT=${BENCH_LANES_REPEAT:-1}
-IG_LANES=${BENCH_IG_LANES:-32}
+IG_LANES=${BENCH_IG_LANES:-}
 MODELS=${BENCH_MODELS:-resnet50 vgg16}
 LANES_MODELS=${BENCH_LANES_MODELS-$MODELS}
 SCALING=${BENCH_SCALING:-1}
@@ -88,7 +95,7 @@ mem_kb=$(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo)
 printf '{"impl":"system","cpu":"%s","nproc":%s,"avx512_bf16":%s,"amx_bf16":%s,"avx512f":%s,"mem_total_kb":%s,"onednn_pkg":"%s","torch":"%s","load_start":"%s","date":"%s","command":"%s","threads":%s,"repeat":%s,"inner":%s,"full_repeat":%s,"iterations":%s,"ig_lanes":%s,"fpmath":"%s"}\n' \
     "$cpu" "$(nproc)" "$(has avx512_bf16)" "$(has amx_bf16)" "$(has avx512f)" \
     "${mem_kb:-0}" "$dnnl_ver" "$torch_ver" "$load0" "$stamp" "$CMDLINE" "$THREADS" \
-    "$REPEAT" "$INNER" "$FULL_REPEAT" "$ITERS" "$IG_LANES" "$FPMATH" >> "$RES"
+    "$REPEAT" "$INNER" "$FULL_REPEAT" "$ITERS" "${IG_LANES:-0}" "$FPMATH" >> "$RES"
 
 # ---- models --------------------------------------------------------------
 models_csv=$(echo $MODELS $LANES_MODELS | tr ' ' '\n' | sort -u | paste -sd, -)
@@ -118,12 +125,13 @@ ours() {   # THREADS MODEL WHAT REPEAT WARMUP [more bench args]
         --input "$input" --what "$w" --repeat "$r" --warmup "$wu" \
         --iterations "$ITERS" "$@"
 }
-peer() {   # THREADS MODEL WHAT REPEAT WARMUP [variant]
+peer() {   # THREADS MODEL WHAT REPEAT WARMUP [variant [more peer args]]
     t=$1; m=$2; w=$3; r=$4; wu=$5; v=${6:-explicit}
+    shift 5; [ $# -gt 0 ] && shift
     case $w in dmbp*) lab="torch $v" ;; *) lab=torch ;; esac
-    run "$t" "$m $w $lab" "$PY" "$PEER" --model "$m" --what "$w" \
+    run "$t" "$m $w $lab${*:+ $*}" "$PY" "$PEER" --model "$m" --what "$w" \
         --variant "$v" --threads "$t" --repeat "$r" --warmup "$wu" \
-        --iterations "$ITERS" --cache "$CACHE"
+        --iterations "$ITERS" --cache "$CACHE" "$@"
 }
 onednn() { # THREADS MODEL
     run "$1" "$2 oneDNN-only convolutions" "$DNNL" "$CACHE/$2.layers" \
@@ -147,7 +155,7 @@ for m in $MODELS; do
         peer "$THREADS" "$m" dmbp_iter "$INNER" 1 autograd
     done
     for i in $(seq "$REPEAT"); do
-        ours "$THREADS" "$m" ig 1 1 --lanes "$IG_LANES"
+        ours "$THREADS" "$m" ig 1 1 ${IG_LANES:+--lanes "$IG_LANES"}
         peer "$THREADS" "$m" ig 1 1
     done
 done
@@ -181,15 +189,21 @@ if [ "$SCALING" != 0 ] && [ "$THREADS" != 1 ]; then
     done
 fi
 
-# ---- reduced precision ------------------------------------------------------
-if [ "$FPMATH" = bf16 ]; then
+# ---- reduced precision: libdmbp --fpmath bf16 beside torch.autocast --------
+BF16=${BENCH_BF16:-auto}
+if [ "$BF16" = auto ]; then
+    BF16=0
+    if [ "$FPMATH" = bf16 ] || grep -qwE 'avx512_bf16|amx_bf16' /proc/cpuinfo
+    then BF16=1; fi
+fi
+if [ "$BF16" = 1 ]; then
     for m in $MODELS; do
-        line=$(OMP_NUM_THREADS=$THREADS "$BENCH" --model "$CACHE/$m.onnx" \
-               --input "$CACHE/input.npy" --what forward --repeat 1 \
-               --fpmath bf16 2>/dev/null | tail -n 1) || true
-        if [ -n "$line" ]; then
-            echo "$line" | sed "s/^{/{\"model\":\"$m\",\"bf16_probe\":true,/" >> "$RES"
-        fi
+        for w in forward grad dmbp_iter; do
+            for i in $(seq "$REPEAT"); do
+                ours "$THREADS" "$m" "$w" "$INNER" 1 --fpmath bf16
+                peer "$THREADS" "$m" "$w" "$INNER" 1 explicit --autocast
+            done
+        done
     done
 fi
 

@@ -337,6 +337,9 @@ typedef struct dmbp_plan_options {
 
 /* The default plan memory budget, in percent of the physical memory. */
 #define DMBP_DEFAULT_MEMORY_PERCENT 50
+/* IG's lanes (its steps run together) fit in max_memory when the caller
+ * set it, else in this percent of the physical memory. */
+#define DMBP_IG_MEMORY_PERCENT 10
 
 DMBP_API void dmbp_plan_options_init(dmbp_plan_options *o);
 
@@ -491,8 +494,10 @@ typedef struct dmbp_explain_options {
     /* Lanes of one plan, which bounds memory; default 32. Saliency, gxi,
      * guided and Grad-CAM run up to max_lanes images at once; IG and
      * SmoothGrad one image at a time with up to max_lanes of its steps or
-     * samples (IG at least 2); DMBP as many images as fit in max_lanes at
-     * 2 x samples lanes each (at least one image). */
+     * samples (IG at least 2, and no more than fit in max_memory, or
+     * without it DMBP_IG_MEMORY_PERCENT of the physical memory); DMBP as
+     * many images as fit in max_lanes at 2 x samples lanes each (at least
+     * one image). */
     int max_lanes;
     /* DMBP convergence stop: an image stops when its loss changed by at
      * most tol (relative) over the last tol_window iterations,

@@ -6,6 +6,10 @@
 
 #include "base.h"
 
+#include <pthread.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
 /* ---- the model's graph ------------------------------------------------ */
 
 /* Most inputs or outputs a node may have (Concat in DenseNet-style blocks
@@ -48,6 +52,14 @@ typedef struct value {
     int64_t *i64;       /* DT_INT64 constant data, owned */
     int producer;       /* node index, -1 for inputs and constants */
     int consumers;      /* number of node inputs reading it */
+    /* Weight storage (weights.c); all under the model's wlock once
+     * loading is done. f may be NULL for a releasable weight: pin it. */
+    bool has_src;       /* f can be read again from the model file */
+    bool releasable;    /* f may be freed when nothing pins it */
+    bool dropped;       /* the model itself no longer holds f */
+    int pins;           /* plans (and callers) using f now */
+    uint64_t src_off;   /* f's bytes in the model file */
+    uint64_t src_hash;  /* dmbp__weight_hash of those bytes */
 } value;
 
 typedef struct op_entry op_entry;
@@ -84,6 +96,13 @@ struct dmbp_model {
     char **labels;
     int n_live;         /* live nodes: their indices in nodes[] */
     int *live;
+    /* Weight storage (weights.c): the model file, kept open to read
+     * released weights again, and its identity when it was loaded. */
+    int wfd;
+    off_t wsize;
+    struct timespec wmtime;
+    pthread_mutex_t wlock;
+    bool wlock_ok;
 };
 
 /* Attribute lookup; NULL when absent. */
@@ -147,5 +166,54 @@ dmbp_status dmbp__attr_float(const dmbp_node *n, const char *name, float def,
 dmbp_status dmbp__attr_only(const dmbp_node *n, const char *const *allowed);
 /* Require input i to be a float constant. */
 dmbp_status dmbp__need_const(const dmbp_node *n, int i, const value **out);
+
+/* ---- weight storage (weights.c) ----------------------------------------- */
+
+/* Initializer payloads at least this large are read from the file on
+ * their own, and may be released and read again (smaller ones are not
+ * worth a file read). */
+#define DMBP_WEIGHT_MIN_BYTES ((size_t)64 << 10)
+
+/* A large raw_data payload left out of the skeleton: initializer number
+ * `index` of the graph, `len` bytes at `off` in the file. */
+typedef struct dmbp__payload {
+    size_t index;
+    uint64_t off, len;
+} dmbp__payload;
+
+/* The ONNX file without its large initializer payloads (each replaced by
+ * an empty raw_data), for protobuf-c to decode. 0 on success; -1 if the
+ * file does not walk as an ONNX model the simple way (then decode it
+ * whole, and let protobuf-c report what is wrong). Caller frees *skel
+ * and *pl. */
+int dmbp__onnx_skeleton(const uint8_t *file, size_t size, uint8_t **skel,
+                        size_t *skel_size, dmbp__payload **pl, size_t *n_pl);
+uint64_t dmbp__weight_hash(const void *data, size_t n);
+/* n bytes at off of fd into buf: 0, an errno, or -1 for a short file. */
+int dmbp__pread_all(int fd, void *buf, size_t n, uint64_t off);
+/* Decode an ONNX model (or its skeleton: pl lists the n_pl payloads left
+ * out, read from fd; NULL, 0, -1 for none), check and simplify it
+ * (onnx_load.c). */
+dmbp_status dmbp__load_decoded(const void *data, size_t size,
+                               const char *name, const char *base_dir,
+                               const dmbp__payload *pl, size_t n_pl, int fd,
+                               dmbp_model **out);
+dmbp_status dmbp__weights_init(dmbp_model *m);
+void dmbp__weights_free(dmbp_model *m);
+/* After simplification: which weights are releasable (read only as
+ * input 1 of DMBP_OP_WEIGHTS layers); weights nobody reads are freed. */
+void dmbp__weights_finish(dmbp_model *m);
+bool dmbp__weight_releasable(const dmbp_model *m, int v);
+/* Make value v's f valid (reading it again if released) until the
+ * matching unpin; *pinned false (and nothing to undo) if v is not
+ * releasable, whose f is always valid. */
+dmbp_status dmbp__weight_pin(const dmbp_model *m, int v, bool *pinned);
+void dmbp__weight_unpin(const dmbp_model *m, int v);
+/* The model gives up its own reference to v (a plan holds v in its own
+ * layout): f is freed when nothing pins it. */
+void dmbp__weight_drop(const dmbp_model *m, int v);
+/* v's f, valid as long as the model (v is never released again); NULL
+ * if it cannot be read again. */
+const float *dmbp__weight_keep(const dmbp_model *m, int v);
 
 #endif /* DMBP_GRAPH_H */

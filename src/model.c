@@ -289,5 +289,9 @@ dmbp_status dmbp_node_attr_ints(const dmbp_node *n, const char *name,
 const float *dmbp_node_const_input(const dmbp_node *n, int i)
 {
     const value *v = dmbp__const_in(n, i);
-    return v && v->dtype == DT_FLOAT ? v->f : NULL;
+    if (!v || v->dtype != DT_FLOAT)
+        return NULL;
+    /* Valid as long as the model: a released weight is read again and
+     * kept from now on (weights.c). */
+    return dmbp__weight_keep(n->model, n->in[i]);
 }

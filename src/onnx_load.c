@@ -7,14 +7,12 @@
 
 #include <errno.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* Opsets of the default domain we know the op semantics of. */
 #define DMBP_OPSET_MIN 6
 #define DMBP_OPSET_MAX 17
 
-/* A model file larger than this is refused before reading it whole
- * (protobuf itself cannot address more than 2 GiB). */
-#define DMBP_MODEL_MAX_BYTES ((size_t)2 << 30)
 
 typedef struct loader {
     dmbp_model *m;
@@ -25,42 +23,13 @@ typedef struct loader {
     int *index;
     size_t index_cap;   /* a power of two, or 0 */
     int n_indexed;
+    /* Initializer payloads left out of the skeleton (weights.c), in
+     * initializer order, read from fd; cur: the tensor being decoded. */
+    const dmbp__payload *pl;
+    size_t n_pl, next_pl;
+    int fd;
+    const dmbp__payload *cur;
 } loader;
-
-static dmbp_status read_file(const char *path, uint8_t **data, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return dmbp_set_error(DMBP_ERR_IO, "%s: cannot open: %s", path,
-                              strerror(errno));
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(f);
-        return dmbp_set_error(DMBP_ERR_IO, "%s: not a regular file", path);
-    }
-    if ((size_t)st.st_size > DMBP_MODEL_MAX_BYTES) {
-        fclose(f);
-        return dmbp_set_error(DMBP_ERR_FORMAT,
-                              "%s: %lld bytes is larger than an ONNX file "
-                              "can be (2 GiB)", path, (long long)st.st_size);
-    }
-    size_t n = (size_t)st.st_size;
-    uint8_t *buf = malloc(n ? n : 1);
-    if (!buf) {
-        fclose(f);
-        return dmbp_set_error(DMBP_ERR_NOMEM, "%s: out of memory reading "
-                              "%zu bytes", path, n);
-    }
-    if (n && fread(buf, 1, n, f) != n) {
-        free(buf);
-        fclose(f);
-        return dmbp_set_error(DMBP_ERR_IO, "%s: read error", path);
-    }
-    fclose(f);
-    *data = buf;
-    *size = n;
-    return DMBP_OK;
-}
 
 static const char *dtype_name(int t)
 {
@@ -166,9 +135,54 @@ static dmbp_status data_count(loader *L, const char *tname, size_t have,
     return DMBP_OK;
 }
 
-/* Decode a TensorProto into constant value v (float32 or int64 data). */
+static dmbp_status decode_body(loader *L, const Onnx__TensorProto *t,
+                               const char *tname, value *v);
+
+/* A payload left out of the skeleton, from the model file. */
+static dmbp_status read_payload(loader *L, const char *tname,
+                                const dmbp__payload *pl, void *buf)
+{
+    int e = dmbp__pread_all(L->fd, buf, (size_t)pl->len, pl->off);
+    if (e)
+        return dmbp_set_error(DMBP_ERR_IO, "%s: tensor '%s': read error: "
+                              "%s", L->m->name, tname,
+                              e < 0 ? "short file" : strerror(e));
+    return DMBP_OK;
+}
+
+/* Decode a TensorProto into constant value v (float32 or int64 data). A
+ * float32 payload left out of the skeleton is read straight into v->f
+ * and remembered as v's source; others through a temporary copy. */
 static dmbp_status decode_tensor(loader *L, const Onnx__TensorProto *t,
                                  const char *tname, value *v)
+{
+    const dmbp__payload *pl = L->cur;
+    bool external = t->has_data_location &&
+                    t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+    int dt = t->has_data_type ? t->data_type : 0;
+    if (!pl || external || dt == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT) {
+        dmbp_status st = decode_body(L, t, tname, v); /* reads L->cur */
+        L->cur = NULL;
+        return st;
+    }
+    L->cur = NULL;
+    uint8_t *tmp = dmbp__malloc((size_t)pl->len);
+    if (!tmp)
+        return DMBP_ERR_NOMEM;
+    dmbp_status st = read_payload(L, tname, pl, tmp);
+    if (!st) {
+        Onnx__TensorProto tc = *t;
+        tc.has_raw_data = 1;
+        tc.raw_data.data = tmp;
+        tc.raw_data.len = (size_t)pl->len;
+        st = decode_body(L, &tc, tname, v);
+    }
+    free(tmp);
+    return st;
+}
+
+static dmbp_status decode_body(loader *L, const Onnx__TensorProto *t,
+                               const char *tname, value *v)
 {
     if (t->n_dims > DMBP_MAX_DIMS)
         return dmbp_set_error(DMBP_ERR_UNSUPPORTED, "%s: tensor '%s' has %zu "
@@ -197,6 +211,19 @@ static dmbp_status decode_tensor(loader *L, const Onnx__TensorProto *t,
         if (external)
             return read_external(L, t, tname, n * sizeof(float),
                                  (void **)&v->f);
+        if (L->cur) {
+            const dmbp__payload *pl = L->cur;
+            TRY(data_count(L, tname, pl->len / sizeof(float) +
+                           (pl->len % sizeof(float) != 0), n, "floats"));
+            v->f = dmbp__malloc(n ? n * sizeof(float) : 1);
+            if (!v->f)
+                return DMBP_ERR_NOMEM;
+            TRY(read_payload(L, tname, pl, v->f));
+            v->has_src = true;
+            v->src_off = pl->off;
+            v->src_hash = dmbp__weight_hash(v->f, n * sizeof(float));
+            return DMBP_OK;
+        }
         if (t->has_raw_data)
             TRY(data_count(L, tname, t->raw_data.len / sizeof(float) +
                            (t->raw_data.len % sizeof(float) != 0), n,
@@ -538,6 +565,8 @@ static dmbp_status load_graph(loader *L, const Onnx__ModelProto *mp)
         int vi = dmbp__model_add_value(m, nm);
         if (vi < 0)
             return DMBP_ERR_NOMEM;
+        L->cur = L->next_pl < L->n_pl && L->pl[L->next_pl].index == i
+                     ? &L->pl[L->next_pl++] : NULL;
         TRY(decode_tensor(L, t, nm, &m->values[vi]));
     }
 
@@ -692,16 +721,10 @@ static dmbp_status load_labels(dmbp_model *m)
     return DMBP_OK;
 }
 
-dmbp_status dmbp_model_load_memory(const void *data, size_t size,
-                                   const char *name, const char *base_dir,
-                                   dmbp_model **out)
+dmbp_status dmbp__load_decoded(const void *data, size_t size, const char *name,
+                             const char *base_dir, const dmbp__payload *pl,
+                             size_t n_pl, int fd, dmbp_model **out)
 {
-    if (!out || (!data && size))
-        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_model_load_memory: NULL "
-                              "argument");
-    *out = NULL;
-    if (!name)
-        name = "<memory>";
     Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, size, data);
     if (!mp)
         return dmbp_set_error(DMBP_ERR_FORMAT, "%s: not an ONNX model "
@@ -709,11 +732,17 @@ dmbp_status dmbp_model_load_memory(const void *data, size_t size,
                               "truncated file?)", name);
     dmbp_model *m = dmbp__calloc(1, sizeof *m);
     dmbp_status st = DMBP_ERR_NOMEM;
-    if (m) {
+    if (m)
+        st = dmbp__weights_init(m);
+    if (!st) {
         m->name = dmbp__strdup(name);
-        loader L = {m, base_dir, NULL, 0, 0};
+        loader L = {m, base_dir, NULL, 0, 0, pl, n_pl, 0, fd, NULL};
         st = m->name ? load_graph(&L, mp) : DMBP_ERR_NOMEM;
         free(L.index);
+        if (!st && L.next_pl != n_pl)
+            st = dmbp_set_error(DMBP_ERR_FORMAT, "%s: not an ONNX model "
+                                "(initializers do not match the file)",
+                                name);
         if (!st)
             st = load_labels(m);
     }
@@ -728,34 +757,19 @@ dmbp_status dmbp_model_load_memory(const void *data, size_t size,
     return DMBP_OK;
 }
 
-dmbp_status dmbp_model_load(const char *path, dmbp_model **out)
+dmbp_status dmbp_model_load_memory(const void *data, size_t size,
+                                   const char *name, const char *base_dir,
+                                   dmbp_model **out)
 {
-    if (!path || !out)
-        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_model_load: NULL argument");
+    if (!out || (!data && size))
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_model_load_memory: NULL "
+                              "argument");
     *out = NULL;
-    uint8_t *data = NULL;
-    size_t size = 0;
-    TRY(read_file(path, &data, &size));
-    if (size == 0) {
-        free(data);
-        return dmbp_set_error(DMBP_ERR_FORMAT, "%s: empty file, not an ONNX "
-                              "model", path);
-    }
-    /* External data lives beside the model file. */
-    char *dir = dmbp__strdup(path);
-    if (!dir) {
-        free(data);
-        return DMBP_ERR_NOMEM;
-    }
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        *slash = 0;
-    else
-        strcpy(dir, ".");
-    dmbp_status st = dmbp_model_load_memory(data, size, path, dir, out);
-    free(dir);
-    free(data);
-    return st;
+    if (!name)
+        name = "<memory>";
+    TRY(dmbp__load_decoded(data, size, name, base_dir, NULL, 0, -1, out));
+    dmbp__weights_finish(*out);
+    return DMBP_OK;
 }
 
 void dmbp_model_free(dmbp_model *m)
@@ -797,5 +811,6 @@ void dmbp_model_free(dmbp_model *m)
     free(m->labels);
     free(m->producer);
     free(m->name);
+    dmbp__weights_free(m);
     free(m);
 }

@@ -57,6 +57,14 @@ static size_t default_max_memory(void)
     return (size_t)pages / 100 * DMBP_DEFAULT_MEMORY_PERCENT * (size_t)page;
 }
 
+size_t dmbp__ig_default_budget(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    if (pages <= 0 || page <= 0)
+        return SIZE_MAX;
+    return (size_t)pages / 100 * DMBP_IG_MEMORY_PERCENT * (size_t)page;
+}
+
 #define GROW(arr, n, cap)                                                    \
     do {                                                                     \
         if ((n) == (cap)) {                                                  \
@@ -242,6 +250,15 @@ dmbp_status dmbp__plan_attr(dnnl_primitive_attr_t *attr)
     return DMBP_OK;
 }
 
+/* The pin of the releasable model weight whose array is data, or -1. */
+static int pin_of(const dmbp_plan *p, const void *data)
+{
+    for (int i = 0; data && i < p->n_pins; i++)
+        if (p->m->values[p->pin_v[i]].f == data)
+            return i;
+    return -1;
+}
+
 const pvalue *dmbp__pval(plan_builder *b, int v)
 {
     dmbp_plan *p = b->p;
@@ -259,6 +276,9 @@ const pvalue *dmbp__pval(plan_builder *b, int v)
             return NULL;
         if (own_mem(p, pv->mem))
             return NULL;
+        int pin = pin_of(p, cv->f);
+        if (pin >= 0) /* used in place for the plan's life */
+            p->pin_adopted[pin] = true;
         pv->ready = true;
     }
     return pv;
@@ -446,6 +466,10 @@ dmbp_status dmbp__plan_const_tmp(plan_builder *b, const float *data,
     return plan_const(b, data, src_md, want, false, out);
 }
 
+static dmbp_status remember_const(dmbp_plan *p, const float *data,
+                                  const dnnl_memory_desc_t *want,
+                                  dnnl_memory_t dst);
+
 static dmbp_status plan_const(plan_builder *b, const float *data,
                               const dnnl_memory_desc_t *src_md,
                               const dnnl_memory_desc_t *want, bool cache,
@@ -460,6 +484,18 @@ static dmbp_status plan_const(plan_builder *b, const float *data,
             *out = p->const_mem[i];
             return DMBP_OK;
         }
+    /* A model weight wanted in its own layout is used in place, not
+     * copied: the plan keeps it pinned (weights.c). */
+    int pin = cache && dnnl_memory_desc_equal(src_md, want)
+                  ? pin_of(p, data) : -1;
+    if (pin >= 0) {
+        dnnl_memory_t dst;
+        DNNL_TRY(dnnl_memory_create(&dst, want, p->eng, (void *)data));
+        TRY(own_mem(p, dst));
+        p->pin_adopted[pin] = true;
+        *out = dst;
+        return remember_const(p, data, want, dst);
+    }
     size_t sz = dnnl_memory_desc_get_size(want);
     TRY(dmbp__plan_charge(p, align_up(sz ? sz : 1), "weights"));
     void *buf = aligned_alloc(ARENA_ALIGN, align_up(sz ? sz : 1));
@@ -498,6 +534,13 @@ static dmbp_status plan_const(plan_builder *b, const float *data,
     *out = dst;
     if (!cache)
         return DMBP_OK;
+    return remember_const(p, data, want, dst);
+}
+
+static dmbp_status remember_const(dmbp_plan *p, const float *data,
+                                  const dnnl_memory_desc_t *want,
+                                  dnnl_memory_t dst)
+{
     if (p->n_consts == p->cap_consts) {
         int cap = p->cap_consts ? 2 * p->cap_consts : 32;
         const float **ns = realloc(p->const_src, (size_t)cap * sizeof *ns);
@@ -947,8 +990,11 @@ dmbp_status dmbp__plan_create_with(const dmbp_model *m,
     p->bf16 = o->fpmath == DMBP_FPMATH_BF16;
     dmbp_status st = p->bf16 ? check_bf16_isa() : DMBP_OK;
     if (!st)
+        st = dmbp__plan_pin_weights(p);
+    if (!st)
         st = build(p, o);
     p->over = NULL; /* weights were copied into the plan's layouts */
+    dmbp__plan_unpin_weights(p, st == DMBP_OK);
     if (st) {
         dmbp_plan_free(p);
         return st;
@@ -981,6 +1027,7 @@ void dmbp_plan_free(dmbp_plan *p)
     free(p->const_src);
     free(p->const_md);
     free(p->const_mem);
+    dmbp__plan_release_weights(p);
     if (p->out_reorder)
         dnnl_primitive_destroy(p->out_reorder);
     if (p->outg_reorder)
@@ -1090,4 +1137,10 @@ dmbp_status dmbp_plan_output(dmbp_plan *p, float *out)
     int64_t k = dmbp_shape_numel(&p->vals[m->output].shape);
     memcpy(out, dmbp__mem_ptr(src), (size_t)k * sizeof(float));
     return DMBP_OK;
+}
+
+void dmbp__plan_sizes(const dmbp_plan *p, size_t *arena, size_t *used)
+{
+    *arena = p->arena_size;
+    *used = p->mem_used;
 }

@@ -14,6 +14,13 @@ dmbp_status dmbp__plan_create_with(const dmbp_model *m,
                                    const dmbp_plan_options *o,
                                    const float *const *over, bool keep_diffs,
                                    dmbp_plan **out);
+/* IG's memory budget for its lanes when the caller set no max_memory:
+ * DMBP_IG_MEMORY_PERCENT of the physical memory (dmbp.h). */
+size_t dmbp__ig_default_budget(void);
+/* A plan's arena bytes (they grow with its lanes) and all the bytes it
+ * holds (arena, weights, scratchpad), for callers that size lanes
+ * without seeing the plan's insides. */
+void dmbp__plan_sizes(const dmbp_plan *p, size_t *arena, size_t *used);
 
 /* ---- plan caches (explainer.c) ----------------------------------------- */
 

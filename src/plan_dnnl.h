@@ -127,6 +127,12 @@ struct dmbp_plan {
     bool whole_tensor;          /* dmbp_plan_options.whole_tensor */
     dnnl_memory_desc_t *const_md;
     dnnl_memory_t *const_mem;
+    /* Releasable model weights pinned while the plan is built (weights.c);
+     * adopted ones are used in place by the plan's primitives and stay
+     * pinned until dmbp_plan_free. */
+    int n_pins;
+    int *pin_v;
+    bool *pin_adopted;
 };
 
 /* Layout of a [N, C, spatial...] tensor as offsets: channel blocks of
@@ -278,5 +284,15 @@ dmbp_status dmbp__md_plain(const dmbp_shape *s, dnnl_memory_desc_t *md);
 dmbp_status dmbp__md_any(const dmbp_shape *s, dnnl_memory_desc_t *md);
 /* Data pointer of a memory (arena bound at run time). */
 void *dmbp__mem_ptr(dnnl_memory_t mem);
+
+/* ---- a plan's weight pins (weights.c) ---------------------------------- */
+
+/* A plan's pins: every releasable weight of a live node before the plan
+ * is built; after it, the ones not adopted (used in place) are unpinned
+ * and, if built, the model drops them; the adopted ones at plan free. */
+dmbp_status dmbp__plan_pin_weights(dmbp_plan *p);
+void dmbp__plan_unpin_weights(dmbp_plan *p, bool built);
+void dmbp__plan_release_weights(dmbp_plan *p);
+
 
 #endif /* DMBP_PLAN_DNNL_H */

@@ -114,8 +114,13 @@ dmbp_status dmbp_eval_randomization(const dmbp_model *m, const float *x,
             if (!dmbp__has_in(n, k) || !m->values[n->in[k]].is_const ||
                 m->values[n->in[k]].dtype != DT_FLOAT)
                 continue;
-            float *nw = redraw(&m->values[n->in[k]], &rng);
-            if (!nw)
+            /* A released weight is read again for its deviation. */
+            bool pinned = false;
+            st = dmbp__weight_pin(m, n->in[k], &pinned);
+            float *nw = st ? NULL : redraw(&m->values[n->in[k]], &rng);
+            if (pinned)
+                dmbp__weight_unpin(m, n->in[k]);
+            if (!nw && !st)
                 st = DMBP_ERR_NOMEM;
             /* A constant shared by two layers is re-drawn at each. */
             free((void *)over[n->in[k]]);

@@ -3,7 +3,7 @@
 
 Usage (Debian's /usr/bin/python3, python3-torch):
   bench/peers/torch_peer.py --model resnet50 --what WHAT [--threads 2]
-      [--repeat 3] [--warmup 1] [--iterations 200] [--cache DIR]
+      [--repeat 3] [--warmup 1] [--iterations 200] [--cache DIR] [--autocast]
 
 WHAT is one of
   forward        logits of one image (torch.no_grad, batch 1)
@@ -36,11 +36,16 @@ Threads: torch.set_num_threads(--threads) (and OMP_NUM_THREADS from the
 caller).  Weights: bench/export_models.build(), i.e. the constructor and seed
 the ONNX file was exported from.  Input: CACHE/input.npy.
 
+--autocast runs the setup and every timed run under
+torch.autocast("cpu", dtype=torch.bfloat16) (PyTorch's own bf16: convolutions
+and linears in bf16, the rest as autocast decides); impl gets "-bf16".
+
 Prints one JSON line: {"impl": "torch-<variant>", "model", "what",
 "threads", "times": [seconds...], "peak_rss_kb", "setup_s", ...}.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -118,7 +123,8 @@ class MaskedLinearOp(nn.Module):
         if u.requires_grad:
             def hook(g, i=i):
                 ctx.deltas[i] = g
-                return g * mview(ctx.masks[i], g)
+                # (under autocast the signal may be bf16: keep its type)
+                return (g * mview(ctx.masks[i], g)).to(g.dtype)
             u.register_hook(hook)
         return u
 
@@ -346,7 +352,14 @@ def main():
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--iterations", type=int, default=200)
     ap.add_argument("--cache", default=cache_dir())
+    ap.add_argument("--autocast", action="store_true",
+                    help='run under torch.autocast("cpu", dtype=torch.bfloat16)')
     args = ap.parse_args()
+
+    def ac():
+        if args.autocast:
+            return torch.autocast("cpu", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
 
     torch.set_num_threads(args.threads)
     t_setup = time.perf_counter()
@@ -354,7 +367,7 @@ def main():
     for p in model.parameters():
         p.requires_grad_(False)
     x = torch.from_numpy(np.load(os.path.join(args.cache, "input.npy")))
-    with torch.no_grad():
+    with torch.no_grad(), ac():
         target = int(model(x)[0].argmax())
     impl = "torch"
     extra = {}
@@ -383,11 +396,13 @@ def main():
             return float(ig.sum() - (ends[0, t] - ends[1, t]))
     elif args.what in ("dmbp_iter", "dmbp"):
         impl = "torch-" + args.variant
-        d = DMBPTorch(model, x, args.variant)
+        with ac():
+            d = DMBPTorch(model, x, args.variant)
         extra["masks_per_set"] = d.K
         if args.what == "dmbp_iter":
-            d.start()
-            d.iterate()  # Adam's first step differs from the others: skip it
+            with ac():
+                d.start()
+                d.iterate()  # Adam's first step differs: skip it
 
             def run():
                 d.iterate()
@@ -401,13 +416,18 @@ def main():
                 w = d.finish()
                 return float(((w[0] + w[1]) * x[0]).sum())
     t_setup = time.perf_counter() - t_setup
+    if args.autocast:
+        impl += "-bf16"
+        extra["autocast"] = "bfloat16"
 
     for _ in range(args.warmup):
-        run()
+        with ac():
+            run()
     times = []
     for _ in range(args.repeat):
         t0 = time.perf_counter()
-        res = run()
+        with ac():
+            res = run()
         times.append(time.perf_counter() - t0)
         if res is not None:
             extra["check"] = res

@@ -85,6 +85,35 @@ static void baseline(const dmbp_explain_ctx *c, const float *x, float *x0,
     }
 }
 
+/* IG's plan: up to `want` lanes, as many as fit in the memory budget
+ * (max_memory when the caller set it, else DMBP_IG_MEMORY_PERCENT of the
+ * physical memory). A 2-lane plan, the least IG runs with, measures what
+ * a lane costs (its arena, which grows with the lanes; the weights and
+ * scratchpad do not), and is kept if no more lanes fit. */
+static dmbp_status ig_plan(const dmbp_explain_ctx *c, int want,
+                           dmbp_plan **out)
+{
+    dmbp_plan *p;
+    TRY(dmbp__explain_plan(c, 2, true, &p));
+    if (want <= 2) {
+        *out = p;
+        return DMBP_OK;
+    }
+    size_t budget = c->o->max_memory ? c->o->max_memory
+                                     : dmbp__ig_default_budget();
+    size_t arena, used;
+    dmbp__plan_sizes(p, &arena, &used);
+    size_t lane = arena / 2, fixed = used - arena;
+    size_t fit = lane && budget > fixed ? (budget - fixed) / lane : 2;
+    int lanes = fit < (size_t)want ? (int)fit : want;
+    if (lanes <= 2) {
+        *out = p;
+        return DMBP_OK;
+    }
+    dmbp_plan_free(p);
+    return dmbp__explain_plan(c, lanes, true, out);
+}
+
 dmbp_status dmbp__method_ig(const dmbp_explain_ctx *c, dmbp_result *r)
 {
     const dmbp_explain_options *o = c->o;
@@ -98,7 +127,8 @@ dmbp_status dmbp__method_ig(const dmbp_explain_ctx *c, dmbp_result *r)
     int k = dmbp_model_num_classes(c->m);
     size_t per = (size_t)c->c * c->h * c->w;
     dmbp_plan *p;
-    TRY(dmbp__explain_plan(c, lanes, true, &p));
+    TRY(ig_plan(c, lanes, &p));
+    lanes = (int)dmbp_plan_input_shape(p).dims[0];
     float *in = dmbp__malloc((size_t)lanes * per * sizeof(float));
     float *g = dmbp__malloc((size_t)lanes * per * sizeof(float));
     float *seed = dmbp__malloc((size_t)lanes * k * sizeof(float));

@@ -1,11 +1,13 @@
-/* Gemm and MatMul with constant weights: oneDNN matmul. Gemm's alpha is
- * folded into the weights and beta into the bias at load, so the plan
- * holds one weight matrix [K, N] in the primitive's layout. */
+/* Gemm and MatMul with constant weights: oneDNN matmul. The weights are
+ * read where the model holds them, through strides: B or its transpose
+ * as [K, N] in the forward and tangent passes, as [N, K] in backward, so
+ * a float32 plan adds no copy of them (fully connected layers hold most
+ * of VGG's weights). Gemm's beta is folded into the bias at load, alpha
+ * (when not 1) into a copy of the weights in the plan. */
 #include "ops/ops.h"
 
 typedef struct gemm_params {
     int64_t k, n;
-    float *w;          /* [K, N] row-major, alpha folded; owned */
     float *c;          /* bias, beta folded, c_rows x N (c_rows 1 or M) */
     int64_t c_rows;
     bool matmul;       /* MatMul: B may carry batch dims */
@@ -38,7 +40,6 @@ static void fold_c(const gemm_params *g, const float *C, float *c)
 static void gemm_release(void *priv)
 {
     gemm_params *g = priv;
-    free(g->w);
     free(g->c);
     free(g);
 }
@@ -79,10 +80,6 @@ static dmbp_status gemm_check(dmbp_model *m, dmbp_node *n)
     g->trans_b = tb != 0;
     g->b_cols = c;
     g->c_cols = 1;
-    g->w = dmbp__malloc((size_t)(g->k * g->n) * sizeof(float));
-    if (!g->w)
-        return DMBP_ERR_NOMEM;
-    fold_w(g, bv->f, g->w);
     g->c_rows = 1;
     g->c = dmbp__calloc((size_t)g->n, sizeof(float));
     if (!g->c)
@@ -167,11 +164,77 @@ static dmbp_status matmul_check(dmbp_model *m, dmbp_node *n)
         return DMBP_ERR_NOMEM;
     n->priv = g;
     g->matmul = true;
+    g->alpha = 1.f;
     g->b_shape = bv->shape;
     g->k = bv->shape.dims[bv->shape.ndim - 2];
     g->n = bv->shape.dims[bv->shape.ndim - 1];
     (void)m;
     return DMBP_OK;
+}
+
+/* The weights as the right operand of a matmul of rank `rank`: [K, N]
+ * (forward, tangent) or [N, K] (backward: W^T), leading dimensions 1.
+ * For a 2-D B the model's array (or the plan's override of it) is read
+ * in place through strides; *owned is a copy the caller frees when
+ * Gemm's alpha is not 1 (alpha folded) or B is batched (plain copy not
+ * needed: *owned stays NULL, the data is read as it is). */
+static dmbp_status weight_operand(plan_builder *b, const dmbp_node *n,
+                                  bool transposed, int rank,
+                                  const float **data, float **owned,
+                                  dnnl_memory_desc_t *md)
+{
+    const gemm_params *g = n->priv;
+    *owned = NULL;
+    const float *B = dmbp__const_f(b, n->in[1]);
+    /* Stored row-major: Gemm's B is [N, K] with transB, else [K, N];
+     * a 2-D MatMul B is [K, N]. */
+    bool bt = !g->matmul && g->trans_b;
+    int64_t row = g->matmul ? g->n : g->b_cols;
+    if (!g->matmul && g->alpha != 1.f) {
+        *owned = dmbp__malloc((size_t)(g->k * g->n) * sizeof(float));
+        if (!*owned)
+            return DMBP_ERR_NOMEM;
+        fold_w(g, B, *owned);
+        B = *owned;
+        bt = false;
+        row = g->n;
+    }
+    /* Element (k, j) of [K, N] sits at k * sk + j * sj. */
+    int64_t sk = bt ? 1 : row, sj = bt ? row : 1;
+    dnnl_dims_t dims, strides;
+    for (int i = 0; i < rank - 2; i++) {
+        dims[i] = 1;
+        strides[i] = g->k * g->n;
+    }
+    dims[rank - 2] = transposed ? g->n : g->k;
+    dims[rank - 1] = transposed ? g->k : g->n;
+    strides[rank - 2] = transposed ? sj : sk;
+    strides[rank - 1] = transposed ? sk : sj;
+    *data = B;
+    if (dnnl_memory_desc_init_by_strides(md, rank, dims, dnnl_f32, strides)
+        != dnnl_success) {
+        free(*owned);
+        *owned = NULL;
+        return dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN weights desc");
+    }
+    return DMBP_OK;
+}
+
+/* The weights md to ask the primitive for: the stored layout itself in
+ * float32 plans (no copy), any bf16 layout in bf16 plans. */
+static dnnl_memory_desc_t weight_want(plan_builder *b,
+                                      const dnnl_memory_desc_t *view)
+{
+    if (dmbp__plan_in_dt(b) == dnnl_f32)
+        return *view;
+    dnnl_memory_desc_t any;
+    dnnl_dims_t dims;
+    memcpy(dims, view->dims, sizeof dims);
+    if (dnnl_memory_desc_init_by_tag(&any, view->ndims, dims,
+                                     dmbp__plan_in_dt(b), dnnl_format_tag_any)
+        != dnnl_success)
+        return *view;
+    return any;
 }
 
 static dmbp_status gemm_plan(plan_builder *b, const dmbp_node *n)
@@ -180,54 +243,47 @@ static dmbp_status gemm_plan(plan_builder *b, const dmbp_node *n)
     const pvalue *a = dmbp__pval(b, n->in[0]);
     const dmbp_shape *ys = &b->p->vals[n->out[0]].shape;
     int r = a->shape.ndim;
-    dmbp_shape ws, cs = *ys;
-    const float *wdata = g->w, *cdata = g->c;
+    dmbp_shape cs = *ys;
+    const float *wdata = NULL, *cdata = g->c;
     float *wown = NULL, *cown = NULL;
-    if (!g->matmul && (dmbp__plan_override(b, n->in[1]) ||
-                       (dmbp__has_in(n, 2) &&
-                        dmbp__plan_override(b, n->in[2])))) {
-        wown = dmbp__malloc((size_t)(g->k * g->n) * sizeof(float));
+    dnnl_memory_desc_t w_view;
+    dmbp_status st = DMBP_OK;
+    if (!g->matmul && dmbp__has_in(n, 2) && dmbp__plan_override(b, n->in[2])) {
         cown = dmbp__malloc((size_t)(g->c_rows * g->n) * sizeof(float));
-        if (!wown || !cown) {
-            free(wown);
-            free(cown);
+        if (!cown)
             return DMBP_ERR_NOMEM;
-        }
-        fold_w(g, dmbp__const_f(b, n->in[1]), wown);
-        fold_c(g, dmbp__has_in(n, 2) ? dmbp__const_f(b, n->in[2]) : NULL,
-               cown);
-        wdata = wown;
+        fold_c(g, dmbp__const_f(b, n->in[2]), cown);
         cdata = cown;
     }
-    if (g->matmul) {
-        /* B gets A's rank with leading ones, as matmul broadcasting wants. */
+    if (g->matmul && g->b_shape.ndim > 2) {
+        /* Batched B: read as it is stored, B given A's rank. */
+        dmbp_shape ws;
         ws.ndim = r;
         int off = r - g->b_shape.ndim;
         for (int i = 0; i < r; i++)
             ws.dims[i] = i < off ? 1 : g->b_shape.dims[i - off];
         wdata = dmbp__const_f(b, n->in[1]);
+        st = dmbp__md_plain(&ws, &w_view);
     } else {
-        ws.ndim = 2;
-        ws.dims[0] = g->k;
-        ws.dims[1] = g->n;
-        cs.dims[0] = g->c_rows;
+        st = weight_operand(b, n, false, r, &wdata, &wown, &w_view);
     }
-    dnnl_memory_desc_t a_md, w_plain, w_any, c_md, y_md;
+    if (!g->matmul)
+        cs.dims[0] = g->c_rows;
+    dnnl_memory_desc_t a_md, c_md, y_md, w_want = w_view;
     dnnl_primitive_desc_t pd = NULL;
-    dmbp_status st = dmbp__md_plain(&a->shape, &a_md);
     if (!st)
-        st = dmbp__md_plain(&ws, &w_plain);
-    if (!st)
-        st = dmbp__md_any(&ws, &w_any);
+        st = dmbp__md_plain(&a->shape, &a_md);
     if (!st)
         st = dmbp__md_plain(&cs, &c_md);
     if (!st)
         st = dmbp__md_plain(ys, &y_md);
     /* bf16 plans: A and the weights in bf16, bias and output f32. */
-    a_md = dmbp__md_dt(&a_md, dmbp__plan_in_dt(b));
-    w_any = dmbp__md_dt(&w_any, dmbp__plan_in_dt(b));
+    if (!st) {
+        a_md = dmbp__md_dt(&a_md, dmbp__plan_in_dt(b));
+        w_want = weight_want(b, &w_view);
+    }
     dnnl_matmul_desc_t md;
-    if (!st && dnnl_matmul_desc_init(&md, &a_md, &w_any,
+    if (!st && dnnl_matmul_desc_init(&md, &a_md, &w_want,
                                      g->matmul ? NULL : &c_md, &y_md))
         st = dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN matmul desc");
     dnnl_primitive_attr_t attr;
@@ -252,7 +308,7 @@ static dmbp_status gemm_plan(plan_builder *b, const dmbp_node *n)
     st = dmbp__plan_input_as(b, n->in[0], &a_md, &a_mem);
     if (!st)
         st = (wown ? dmbp__plan_const_tmp : dmbp__plan_const)(
-            b, wdata, &w_plain, w_md, &w_mem);
+            b, wdata, &w_view, w_md, &w_mem);
     if (!st && !g->matmul)
         st = (cown ? dmbp__plan_const_tmp : dmbp__plan_const)(
             b, cdata, &c_md, &c_md, &c_mem);
@@ -271,72 +327,56 @@ static dmbp_status gemm_plan(plan_builder *b, const dmbp_node *n)
     return dmbp__plan_prim(b, n, pd, args, g->matmul ? 3 : 4);
 }
 
-/* The weights [K, N] (alpha folded) of a Gemm, or of a MatMul with a 2-D
- * B; batched B has no reverse passes. */
-static dmbp_status weights_2d(plan_builder *b, const dmbp_node *n,
-                              const float **w, float **owned)
-{
-    const gemm_params *g = n->priv;
-    *owned = NULL;
-    if (!g->matmul) {
-        *w = g->w;
-        if (dmbp__plan_override(b, n->in[1])) {
-            *owned = dmbp__malloc((size_t)(g->k * g->n) * sizeof(float));
-            if (!*owned)
-                return DMBP_ERR_NOMEM;
-            fold_w(g, dmbp__const_f(b, n->in[1]), *owned);
-            *w = *owned;
-        }
-        return DMBP_OK;
-    }
-    if (g->b_shape.ndim != 2)
-        return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "reverse passes "
-                                "through a MatMul with a batched B");
-    *w = dmbp__const_f(b, n->in[1]);
-    return DMBP_OK;
-}
-
-/* src [.., M, r] x weights [r, c] -> dst [.., M, c], all plain, weights
- * given as plain data (rows x cols). */
+/* src [.., M, K or N] x the weights (or their transpose) -> dst, all
+ * plain; batched B has no reverse passes. */
 static dmbp_status matmul_step(plan_builder *b, const dmbp_node *n,
                                const dmbp_shape *src_shape, dnnl_memory_t src,
-                               const float *w, bool w_tmp, int64_t rows,
-                               int64_t cols, dnnl_memory_t dst)
+                               bool transposed, dnnl_memory_t dst)
 {
+    const gemm_params *g = n->priv;
+    if (g->matmul && g->b_shape.ndim != 2)
+        return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "reverse passes "
+                                "through a MatMul with a batched B");
     int r = src_shape->ndim;
-    dmbp_shape ws, ds = *src_shape;
-    ws.ndim = r;
-    for (int i = 0; i < r - 2; i++)
-        ws.dims[i] = 1;
-    ws.dims[r - 2] = rows;
-    ws.dims[r - 1] = cols;
-    ds.dims[r - 1] = cols;
-    dnnl_memory_desc_t s_md, w_plain, w_any, d_md;
-    TRY(dmbp__md_plain(src_shape, &s_md));
-    TRY(dmbp__md_plain(&ws, &w_plain));
-    TRY(dmbp__md_any(&ws, &w_any));
-    TRY(dmbp__md_plain(&ds, &d_md));
+    const float *w;
+    float *owned;
+    dnnl_memory_desc_t w_view;
+    TRY(weight_operand(b, n, transposed, r, &w, &owned, &w_view));
+    dmbp_shape ds = *src_shape;
+    ds.dims[r - 1] = transposed ? g->k : g->n;
+    dnnl_memory_desc_t s_md, d_md;
+    dmbp_status st = dmbp__md_plain(src_shape, &s_md);
+    if (!st)
+        st = dmbp__md_plain(&ds, &d_md);
     /* bf16 plans: the source converted to bf16 first, weights bf16. */
     dnnl_memory_desc_t s_in = dmbp__md_dt(&s_md, dmbp__plan_in_dt(b));
-    w_any = dmbp__md_dt(&w_any, dmbp__plan_in_dt(b));
-    TRY(dmbp__to_layout(b, src, &s_md, &s_in, &src));
+    dnnl_memory_desc_t w_want = weight_want(b, &w_view);
+    if (!st)
+        st = dmbp__to_layout(b, src, &s_md, &s_in, &src);
     dnnl_matmul_desc_t md;
-    DNNL_TRY(dnnl_matmul_desc_init(&md, &s_in, &w_any, NULL, &d_md));
+    if (!st && dnnl_matmul_desc_init(&md, &s_in, &w_want, NULL, &d_md))
+        st = dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN matmul desc");
     dnnl_primitive_attr_t attr;
-    TRY(dmbp__plan_attr(&attr));
-    dnnl_primitive_desc_t pd;
-    dnnl_status_t s = dnnl_primitive_desc_create(&pd, &md, attr, b->p->eng,
-                                                 NULL);
-    dnnl_primitive_attr_destroy(attr);
-    if (s != dnnl_success)
-        return dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN has no matmul "
-                                "for this shape (%s)", dnnl__status_str(s));
+    if (!st)
+        st = dmbp__plan_attr(&attr);
+    dnnl_primitive_desc_t pd = NULL;
+    if (!st) {
+        dnnl_status_t s = dnnl_primitive_desc_create(&pd, &md, attr,
+                                                     b->p->eng, NULL);
+        dnnl_primitive_attr_destroy(attr);
+        if (s != dnnl_success)
+            st = dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN has no matmul "
+                                  "for this shape (%s)", dnnl__status_str(s));
+    }
     dnnl_memory_t wm;
-    dmbp_status st = (w_tmp ? dmbp__plan_const_tmp : dmbp__plan_const)(
-        b, w, &w_plain,
-        dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), &wm);
+    if (!st)
+        st = (owned ? dmbp__plan_const_tmp : dmbp__plan_const)(
+            b, w, &w_view,
+            dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), &wm);
+    free(owned);
     if (st) {
-        dnnl_primitive_desc_destroy(pd);
+        if (pd)
+            dnnl_primitive_desc_destroy(pd);
         return st;
     }
     dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, src},
@@ -348,58 +388,31 @@ static dmbp_status matmul_step(plan_builder *b, const dmbp_node *n,
 /* Backward: dA = (masked dY) W^T. */
 static dmbp_status gemm_backward(plan_builder *b, const dmbp_node *n)
 {
-    const gemm_params *g = n->priv;
     dmbp_plan *p = b->p;
     const pvalue *a = &p->vals[n->in[0]], *y = &p->vals[n->out[0]];
-    const float *w;
-    float *owned;
-    TRY(weights_2d(b, n, &w, &owned));
-    float *wt = dmbp__malloc((size_t)(g->k * g->n) * sizeof(float));
-    if (!wt) {
-        free(owned);
-        return DMBP_ERR_NOMEM;
-    }
-    for (int64_t i = 0; i < g->k; i++)
-        for (int64_t j = 0; j < g->n; j++)
-            wt[j * g->k + i] = w[i * g->n + j];
-    free(owned);
     const mask_layer *ml = dmbp__mask_of(p, n);
     dnnl_memory_t dy = y->diff, da;
     dnnl_memory_desc_t a_plain;
-    dmbp_status st = dmbp__md_plain(&a->shape, &a_plain);
-    if (!st && ml) {
-        st = dmbp__plan_scratch_mem(b, &y->md, &dy);
-        if (!st)
-            st = dmbp__mask_backward(b, ml, y->diff, dy, &y->md);
+    TRY(dmbp__md_plain(&a->shape, &a_plain));
+    if (ml) {
+        TRY(dmbp__plan_scratch_mem(b, &y->md, &dy));
+        TRY(dmbp__mask_backward(b, ml, y->diff, dy, &y->md));
     }
-    if (!st)
-        st = dmbp__diff_target(b, n->in[0], &a_plain, &da);
-    if (!st)
-        st = matmul_step(b, n, &y->shape, dy, wt, true, g->n, g->k, da);
-    free(wt);
-    TRY(st);
+    TRY(dmbp__diff_target(b, n->in[0], &a_plain, &da));
+    TRY(matmul_step(b, n, &y->shape, dy, true, da));
     return dmbp__diff_commit(b, n->in[0], &a_plain, da);
 }
 
 /* Tangent: Z = T(A) W without the bias, then the mask layer. */
 static dmbp_status gemm_tangent(plan_builder *b, const dmbp_node *n)
 {
-    const gemm_params *g = n->priv;
     dmbp_plan *p = b->p;
     const pvalue *a = &p->vals[n->in[0]], *y = &p->vals[n->out[0]];
-    const float *w;
-    float *owned;
-    TRY(weights_2d(b, n, &w, &owned));
     dnnl_memory_desc_t a_plain;
     dnnl_memory_t ta;
-    dmbp_status st = dmbp__md_plain(&a->shape, &a_plain);
-    if (!st)
-        st = dmbp__to_layout(b, a->tan, &a->md, &a_plain, &ta);
-    if (!st)
-        st = matmul_step(b, n, &a->shape, ta, w, owned != NULL, g->k, g->n,
-                         y->tan);
-    free(owned);
-    TRY(st);
+    TRY(dmbp__md_plain(&a->shape, &a_plain));
+    TRY(dmbp__to_layout(b, a->tan, &a->md, &a_plain, &ta));
+    TRY(matmul_step(b, n, &a->shape, ta, false, y->tan));
     const mask_layer *ml = dmbp__mask_of(p, n);
     if (ml)
         TRY(dmbp__mask_tangent(b, ml, y->diff, y->tan, &y->md));
