@@ -167,7 +167,7 @@ run_truth() {
     else
         rm -f "$OUT"/evidence-fmnist-*
     fi
-    echo "Run $(date -u '+%Y-%m-%d %H:%M UTC'), $("$DMBP" --version | head -n 1), load average at the start $gt_load; all of it took $(minutes $(($(date +%s) - gt_start))) of wall time, two processes at a time (\`OMP_NUM_THREADS=1\`), on a machine shared with other jobs." >"$OUT/evidence-run.txt"
+    echo "Finished $(date -u '+%Y-%m-%d %H:%M UTC'), $("$DMBP" --version | head -n 1), load average at the start $gt_load; all of it took $(minutes $(($(date +%s) - gt_start))) of wall time, two processes at a time (\`OMP_NUM_THREADS=1\`), on a machine shared with other jobs." >"$OUT/evidence-run.txt"
 }
 
 # fmnist_check OPTIONS: the sweep's choice against DMBP's defaults on the
