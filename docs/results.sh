@@ -104,6 +104,11 @@ gt_eval() {
 }
 
 run_truth() {
+    if [ ! -r "$IDX" ]; then
+        # (the sweep's choice is checked on Fashion-MNIST too)
+        echo "eval-report: $IDX is missing: apt-get install dataset-fashion-mnist" >&2
+        exit 1
+    fi
     tmp=$(mktemp -d "${TMPDIR:-/tmp}/dmbp-evidence.XXXXXX")
     trap 'rm -rf "$tmp"' EXIT
     "$PY" models/make_evidence.py --split test --n "$GT_N" --out "$tmp/test"

@@ -88,6 +88,8 @@ def mean_se(vals):
 def cell(m):
     if m is None or m["mean"] is None:
         return "n/a"
+    if m["se"] is None:                 # a single image
+        return "%.3f" % m["mean"]
     return "%.3f ± %.3f" % (m["mean"], m["se"])
 
 
