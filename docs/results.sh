@@ -3,7 +3,10 @@
 # Fashion-MNIST test images (Debian's dataset-fashion-mnist), every method,
 # then docs/results.md from what it wrote under docs/results/.
 #
-#   docs/results.sh DMBP SRCDIR          run both evaluations, then assemble
+#   docs/results.sh DMBP SRCDIR          run both evaluations and the
+#                                        ground-truth benchmark, then assemble
+#   docs/results.sh --truth DMBP SRCDIR  only the ground-truth benchmark
+#                                        (evidence model), then assemble
 #   docs/results.sh --assemble SRCDIR    only rebuild results.md from the
 #                                        files of the last run
 #
@@ -11,13 +14,29 @@
 # OMP_NUM_THREADS=1: on two cores that is faster than two threads each,
 # which wait for each other (and on a busy machine much faster).
 # EVAL_N (default 500) and EVAL_OUT (default SRCDIR/docs/results) are for
-# trying it out on fewer images elsewhere.
+# trying it out on fewer images elsewhere; EVAL_GT_N (500), EVAL_GT_VAL_N
+# (100) and EVAL_GT_SMOOTH_N (100: it costs 8 DMBP runs per image) are the
+# ground-truth part's test, validation and smoothed-DMBP image counts;
+# EVAL_GT_FMNIST_N (100) the Fashion-MNIST images on which the sweep's
+# choice, if not the default, is compared with the default.
+#
+# The ground-truth part generates its images with models/make_evidence.py
+# (seeded: the same images every time) into a temporary directory, runs
+# every method on the test split, DMBP's other preset and its smoothed
+# variant, and a sweep of DMBP's settings on the validation split whose
+# best setting is then run once on the test split (docs/results_truth.py
+# picks it and writes the section).
 set -eu
 
 usage() {
-    echo "usage: $0 DMBP SRCDIR | --assemble SRCDIR" >&2
+    echo "usage: $0 DMBP SRCDIR | --truth DMBP SRCDIR | --assemble SRCDIR" >&2
     exit 2
 }
+TRUTH_ONLY=0
+if [ $# -eq 3 ] && [ "$1" = --truth ]; then
+    TRUTH_ONLY=1
+    shift
+fi
 [ $# -eq 2 ] || usage
 DMBP=$1
 SRC=$2
@@ -29,6 +48,29 @@ IDX=/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
 METHODS=dmbp,saliency,gxi,ig,smoothgrad,guided,gradcam
 AGAINST=gxi
 MODELS="vgg resnet"
+PY=/usr/bin/python3
+EV=models/evidence_cnn.onnx
+GT_N=${EVAL_GT_N:-500}
+GT_VAL_N=${EVAL_GT_VAL_N:-100}
+GT_SMOOTH_N=${EVAL_GT_SMOOTH_N:-100}
+GT_FMNIST_N=${EVAL_GT_FMNIST_N:-100}
+# The smoothed variant as in dmbp-method.md section 3 (the prototype's K, sigma).
+SMOOTH="--samples 8 --sigma 0.1"
+# The sweep: a name and the options it changes from DMBP's defaults (the
+# preset "dmbp", lr 0.05), one change at a time.
+SWEEP="default:
+lr0.02:--lr 0.02
+lr0.2:--lr 0.2
+completeness1:--w-completeness 1
+completeness30:--w-completeness 30
+sign1:--w-sign 1
+sign10:--w-sign 10
+nuisance0:--w-nuisance 0
+nuisance3:--w-nuisance 3
+evidence0.3:--w-evidence 0.3
+evidence1:--w-evidence 1
+sparsity0.1:--w-sparsity 0.1
+preset-evidence:--preset evidence"
 
 # The command for model $1, as run and as shown in results.md.
 command_for() {
@@ -47,7 +89,145 @@ run_model() {
     rm -f "$OUT/$1.err"
 }
 
+# gt_eval NAME DIR N OPTIONS...: dmbp eval of the evidence model on the
+# first N images of DIR with the ground truth, into $OUT/NAME.*.
+gt_eval() {
+    name=$1 dir=$2 n=$3
+    shift 3
+    start=$(date +%s)
+    OMP_NUM_THREADS=1 "$DMBP" eval "$EV" --images "$dir" --n "$n" --ground-truth \
+        --csv "$OUT/$name.csv" --json-out "$OUT/$name.json" --markdown "$OUT/$name.md" \
+        "$@" >"$OUT/$name.txt.tmp" 2>"$OUT/$name.err"
+    mv "$OUT/$name.txt.tmp" "$OUT/$name.txt"
+    echo $(($(date +%s) - start)) >"$OUT/$name.seconds"
+    rm -f "$OUT/$name.err"
+}
+
+run_truth() {
+    if [ ! -r "$IDX" ]; then
+        # (the sweep's choice is checked on Fashion-MNIST too)
+        echo "eval-report: $IDX is missing: apt-get install dataset-fashion-mnist" >&2
+        exit 1
+    fi
+    tmp=$(mktemp -d "${TMPDIR:-/tmp}/dmbp-evidence.XXXXXX")
+    trap 'rm -rf "$tmp"' EXIT
+    "$PY" models/make_evidence.py --split test --n "$GT_N" --out "$tmp/test"
+    "$PY" models/make_evidence.py --split val --n "$GT_VAL_N" --out "$tmp/val"
+    cp "$tmp/test/labels.csv" "$OUT/evidence-labels.csv"
+    "$PY" docs/results_truth.py chance "$tmp/test" "$GT_N" >"$OUT/evidence-chance.json"
+    echo "eval-report: ground truth: $GT_N test images x 7 methods, DMBP's evidence preset and smoothed variant, a sweep of $(echo "$SWEEP" | wc -l) DMBP settings on $GT_VAL_N validation images; see $OUT/evidence*.err while it runs" >&2
+    gt_start=$(date +%s)
+    # The sweep, two settings at a time.
+    echo "$SWEEP" >"$OUT/evidence-sweep.txt"
+    names=
+    set --
+    while IFS=: read -r name opts; do
+        names="$names $name"
+        # shellcheck disable=SC2086 # the setting's options are words
+        gt_eval "evidence-sweep-$name" "$tmp/val" "$GT_VAL_N" --methods dmbp \
+            --randomization-images 0 $opts </dev/null &
+        set -- "$@" $!
+        if [ $# -eq 2 ]; then
+            wait "$1" || gt_fail
+            wait "$2" || gt_fail
+            set --
+        fi
+    done <"$OUT/evidence-sweep.txt"
+    [ $# -eq 0 ] || wait "$1" || gt_fail
+    # shellcheck disable=SC2046,SC2086 # the names are words
+    best=$("$PY" docs/results_truth.py pick "$OUT" $(echo $names | sed 's/[^ ]*/evidence-sweep-&/g'))
+    best=${best#evidence-sweep-}
+    best_opts=$(echo "$SWEEP" | sed -n "s/^$best://p")
+    echo "$best $best_opts" >"$OUT/evidence-choice.txt"
+    {
+        echo "$(command_truth evidence) --methods $METHODS --against $AGAINST"
+        echo "$(command_truth evidence-preset) --methods dmbp --preset evidence --randomization-images 0"
+        echo "$(command_truth evidence-smooth "$GT_SMOOTH_N") --methods dmbp $SMOOTH --randomization-images 0"
+        echo "# the sweep: each line of SWEEP in docs/results.sh, on the validation split"
+        echo "dmbp eval $EV --images VAL --n $GT_VAL_N --ground-truth --methods dmbp --randomization-images 0 OPTIONS"
+        [ "$best" = default ] || [ "$best_opts" = "--preset evidence" ] ||
+            echo "$(command_truth evidence-best) --methods dmbp --randomization-images 0 $best_opts"
+    } >"$OUT/evidence-commands.txt"
+    # Every method, then DMBP's variants, on the test split.
+    gt_eval evidence "$tmp/test" "$GT_N" --methods "$METHODS" --against "$AGAINST" &
+    p1=$!
+    # shellcheck disable=SC2086 # SMOOTH is words
+    gt_eval evidence-smooth "$tmp/test" "$GT_SMOOTH_N" --methods dmbp $SMOOTH \
+        --randomization-images 0 &
+    p2=$!
+    wait $p1 || gt_fail
+    gt_eval evidence-preset "$tmp/test" "$GT_N" --methods dmbp --preset evidence \
+        --randomization-images 0 || gt_fail
+    if [ "$best" != default ] && [ "$best_opts" != "--preset evidence" ]; then
+        # (the evidence preset has just been run on the test split)
+        # shellcheck disable=SC2086 # the setting's options are words
+        gt_eval evidence-best "$tmp/test" "$GT_N" --methods dmbp \
+            --randomization-images 0 $best_opts || gt_fail
+    else
+        rm -f "$OUT"/evidence-best.*
+    fi
+    wait $p2 || gt_fail
+    if [ "$best" != default ]; then
+        fmnist_check "$best_opts"
+    else
+        rm -f "$OUT"/evidence-fmnist-*
+    fi
+    echo "Finished $(date -u '+%Y-%m-%d %H:%M UTC'), $("$DMBP" --version | head -n 1), load average at the start $gt_load; all of it took $(minutes $(($(date +%s) - gt_start))) of wall time, two processes at a time (\`OMP_NUM_THREADS=1\`), on a machine shared with other jobs." >"$OUT/evidence-run.txt"
+}
+
+# fmnist_check OPTIONS: the sweep's choice against DMBP's defaults on the
+# Fashion-MNIST perturbation metrics (the first part of this report), on
+# the first GT_FMNIST_N test images of each model, both run now so that
+# the pairs differ only in the setting.
+fmnist_check() {
+    pids=
+    for m in $MODELS; do
+        for v in default best; do
+            opts=
+            [ "$v" = default ] || opts=$1
+            (
+                # shellcheck disable=SC2086 # the setting's options are words
+                OMP_NUM_THREADS=1 "$DMBP" eval "models/fmnist_$m.onnx" --images "idx:$IDX" \
+                    --n "$GT_FMNIST_N" --methods dmbp --randomization-images 0 $opts \
+                    --csv "$OUT/evidence-fmnist-$m-$v.csv" --json-out "$OUT/evidence-fmnist-$m-$v.json" \
+                    >/dev/null 2>"$OUT/evidence-fmnist-$m-$v.err" &&
+                    rm -f "$OUT/evidence-fmnist-$m-$v.err"
+            ) &
+            pids="$pids $!"
+        done
+        for p in $pids; do
+            wait "$p" || gt_fail
+        done
+        pids=
+    done
+    echo "dmbp eval models/fmnist_MODEL.onnx --images idx:$IDX --n $GT_FMNIST_N --methods dmbp --randomization-images 0 [$1]" \
+        >>"$OUT/evidence-commands.txt"
+}
+
+# The command of a ground-truth run, as shown in results.md (TEST: the
+# generated test images).
+command_truth() {
+    echo "dmbp eval $EV --images TEST --n ${2:-$GT_N} --ground-truth --csv $OUT/$1.csv" \
+        "--json-out $OUT/$1.json --markdown $OUT/$1.md"
+}
+
+gt_fail() {
+    for f in "$OUT"/evidence*.err; do
+        [ -e "$f" ] || continue
+        [ -s "$f" ] && echo "eval-report: $f: $(cat "$f")" >&2
+    done
+    exit 1
+}
+
+minutes() { awk -v s="$1" 'BEGIN { printf "%d min %02d s", s / 60, s % 60 }'; }
+
 if [ "$DMBP" != --assemble ]; then
+    case $DMBP in /*) ;; *) DMBP=$(cd "$(dirname "$DMBP")" && pwd)/$(basename "$DMBP") ;; esac
+    mkdir -p "$OUT"
+    gt_load=$(cut -d' ' -f1-3 /proc/loadavg)
+fi
+
+if [ "$DMBP" != --assemble ] && [ "$TRUTH_ONLY" -eq 0 ]; then
     case $DMBP in /*) ;; *) DMBP=$(cd "$(dirname "$DMBP")" && pwd)/$(basename "$DMBP") ;; esac
     if [ ! -r "$IDX" ]; then
         echo "eval-report: $IDX is missing: apt-get install dataset-fashion-mnist" >&2
@@ -82,11 +262,13 @@ if [ "$DMBP" != --assemble ]; then
     fi
     echo "wall: $(($(date +%s) - start)) s for both models" >>"$OUT/run.txt"
 fi
+if [ "$DMBP" != --assemble ]; then
+    run_truth
+fi
 
 # ---- results.md -------------------------------------------------------
 
 field() { sed -n "s/^$1: //p" "$OUT/run.txt"; }
-minutes() { awk -v s="$1" 'BEGIN { printf "%d min %02d s", s / 60, s % 60 }'; }
 {
     cat <<EOF
 # Faithfulness of the attribution methods on the shipped models
@@ -147,6 +329,10 @@ EOF
         echo "![fmnist_$m: mean deletion and insertion curves per method]($(basename "$OUT")/$m.svg)"
         echo
     done
+    if [ -r "$OUT/evidence.json" ]; then
+        "$PY" docs/results_truth.py section "$OUT"
+        echo
+    fi
     if [ -r docs/results-discussion.md ]; then
         cat docs/results-discussion.md
     fi

@@ -35,6 +35,12 @@ Usage (from the repository root):
 
 writes DIR/test_00000.png, DIR/test_00000.truth.png, ... and DIR/labels.csv
 (name, label, the four scores).
+
+    /usr/bin/python3 models/make_evidence.py --show NAME.png OUT.png
+
+draws the truth of NAME.png (NAME.truth.png) over it, for people: the
+image faded, evidence for the class red, evidence against it blue, at
+SHOW_SIZE x SHOW_SIZE like dmbp's pictures of a 64x64 image.
 """
 
 import argparse
@@ -57,6 +63,9 @@ SPLITS = {"train": 0, "val": 1, "test": 2}
 P_HOLLOW_DECIDES = 0.5
 
 TRUTH_NEITHER, TRUTH_FOR, TRUTH_AGAINST = 0, 1, 2
+SHOW_SIZE = 256
+SHOW_FADE = 0.35               # weight of the image under the truth picture
+SHOW_FOR, SHOW_AGAINST = (200, 0, 0), (0, 0, 220)
 
 
 def _bilinear_matrix(n_out, n_in):
@@ -214,6 +223,18 @@ def make(split, index, seed=SEED, skip=None):
     return img, truth, p
 
 
+def show(src, dst):
+    """The truth of src drawn over it (see the module's docstring)."""
+    from PIL import Image
+    img = np.asarray(Image.open(src).convert("RGB")).astype(np.float64)
+    truth = np.asarray(Image.open(src[:-len(".png")] + ".truth.png"))
+    out = img * SHOW_FADE + 255 * (1 - SHOW_FADE)
+    out[truth == TRUTH_FOR] = SHOW_FOR
+    out[truth == TRUTH_AGAINST] = SHOW_AGAINST
+    Image.fromarray((out + 0.5).astype(np.uint8)).resize(
+        (SHOW_SIZE, SHOW_SIZE), Image.NEAREST).save(dst)
+
+
 def main():
     from PIL import Image
     ap = argparse.ArgumentParser(description=__doc__,
@@ -222,8 +243,15 @@ def main():
     ap.add_argument("--n", type=int, default=500)
     ap.add_argument("--start", type=int, default=0)
     ap.add_argument("--seed", type=int, default=SEED)
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--out")
+    ap.add_argument("--show", nargs=2, metavar=("NAME.png", "OUT.png"),
+                    help="draw the truth of NAME.png over it into OUT.png, and stop")
     args = ap.parse_args()
+    if args.show:
+        show(*args.show)
+        return
+    if not args.out:
+        ap.error("--out is required")
     os.makedirs(args.out, exist_ok=True)
     rows = ["name,label,class," + ",".join("score_" + c for c in CLASSES)]
     for i in range(args.start, args.start + args.n):
