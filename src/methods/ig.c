@@ -110,7 +110,7 @@ static dmbp_status ig_plan(const dmbp_explain_ctx *c, int want,
         *out = p;
         return DMBP_OK;
     }
-    dmbp_plan_free(p);
+    dmbp__explain_plan_done(c, p);
     return dmbp__explain_plan(c, lanes, true, out);
 }
 
