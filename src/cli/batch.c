@@ -792,3 +792,14 @@ int cli_batch_run(const cli_batch *b)
     int rc = cli_mpi_run(b);
     return rc >= 0 ? rc : run_here(b);
 }
+
+int cli_item_failed(cli_item_result *res, int rc)
+{
+    res->status = rc;
+    if (*dmbp_last_error())
+        snprintf(res->error, sizeof res->error, "%s", dmbp_last_error());
+    else
+        snprintf(res->error, sizeof res->error, "exit status %d (the "
+                 "message above says why)", rc);
+    return rc == EXIT_INTERNAL ? rc : EXIT_OK;
+}

@@ -609,12 +609,7 @@ static int set_item(void *vctx, int idx, cli_item_result *res)
     if (!rc)
         rc = write_image(&wr, 0, c->images[idx], paths);
     if (rc) {
-        res->status = rc;
-        if (*dmbp_last_error())
-            snprintf(res->error, sizeof res->error, "%s", dmbp_last_error());
-        else
-            snprintf(res->error, sizeof res->error, "exit status %d (the "
-                     "message above says why)", rc);
+        rc = cli_item_failed(res, rc);
     } else {
         size_t len;
         FILE *f = open_memstream(&res->fragment, &len);

@@ -172,15 +172,8 @@ static int set_item(void *vctx, int idx, cli_item_result *res)
                          DMBP_METHOD_DMBP);
     if (!rc)
         rc = cli_masks_write(c->paths[idx], &c->run, 0, c->images[idx]);
-    if (rc) {
-        res->status = rc;
-        if (*dmbp_last_error())
-            snprintf(res->error, sizeof res->error, "%s", dmbp_last_error());
-        else
-            snprintf(res->error, sizeof res->error, "exit status %d (the "
-                     "message above says why)", rc);
-        return rc == EXIT_INTERNAL ? rc : EXIT_OK;
-    }
+    if (rc)
+        return cli_item_failed(res, rc);
     const dmbp_result *r = c->run.r;
     int t = dmbp_result_target(r, 0);
     const char *label = cli_xrun_label(&c->run, t);

@@ -276,15 +276,8 @@ static int set_item(void *vctx, int idx, cli_item_result *res)
     json_ctx j = {c, image};
     if (!rc)
         rc = cli_write_atomic(c->paths[idx], write_json, &j);
-    if (rc) {
-        res->status = rc;
-        if (*dmbp_last_error())
-            snprintf(res->error, sizeof res->error, "%s", dmbp_last_error());
-        else
-            snprintf(res->error, sizeof res->error, "exit status %d (the "
-                     "message above says why)", rc);
-        return rc == EXIT_INTERNAL ? rc : EXIT_OK;
-    }
+    if (rc)
+        return cli_item_failed(res, rc);
     /* write_json left the softmax and the order of the top classes. */
     int t = c->r.order[0];
     const char *lab = label_of(c->r.m, &c->labels, t);
