@@ -11,13 +11,41 @@ mkdir out
     "$IMG1" >/dev/null 2>&1 || fail "first run"
 cp -r out before
 
+# Seconds to wait for dmbp to install its SIGINT/SIGTERM handlers. A
+# signal sent before that would test the default action, not dmbp: SIGTERM
+# would still give 143 but without dmbp's line, and SIGINT is ignored by
+# a background job of a non-interactive shell, so the run would go on.
+READY_SECONDS=120
+
+# wait_handlers PID: return once PID catches SIGINT (bit 2) and SIGTERM
+# (bit 15) in /proc/PID/status's SigCgt mask; without /proc, sleep 3.
+wait_handlers() {
+    if [ ! -r "/proc/$1/status" ]; then sleep 3; return 0; fi
+    _n=0
+    while [ "$_n" -lt $((READY_SECONDS * 10)) ]; do
+        _cgt=$(awk '/^SigCgt:/ {print $2}' "/proc/$1/status" 2>/dev/null)
+        [ -n "$_cgt" ] || return 1
+        # the last four hex digits hold signals 1..16: 0x4002 = INT | TERM
+        _low=$(printf '%d' "0x$(printf '%s' "$_cgt" | tail -c 4)")
+        [ $((_low & 16386)) -eq 16386 ] && return 0
+        sleep 0.1
+        _n=$((_n + 1))
+    done
+    return 1
+}
+
 # interrupt SIGNAL STATUS: signal an explain that would run for minutes.
 interrupt() {
     _sig=$1; _want=$2
     "$DMBP" explain --quiet --iters 1000000 --force -o "$TMP/out/x" \
         "$MODELS/fmnist_vgg.onnx" "$IMG1" >"$TMP/stdout" 2>"$TMP/stderr" &
     _pid=$!
-    sleep 3
+    if ! wait_handlers "$_pid"; then
+        kill -KILL "$_pid" 2>/dev/null
+        wait "$_pid"
+        fail "$_sig: dmbp did not install its signal handlers within ${READY_SECONDS} s"
+        return
+    fi
     kill "-$_sig" "$_pid"
     wait "$_pid"
     _got=$?
