@@ -364,12 +364,40 @@ dmbp_status dmbp__plan_fn(plan_builder *b, const dmbp_node *n, step_fn fn,
     return ds;
 }
 
+/* dst = src, byte for byte, in parallel chunks. */
+static dmbp_status copy_fn(dmbp_plan *p, const plan_step *s)
+{
+    char *dst = dmbp__mem_ptr(s->args[0].memory);
+    const char *src = dmbp__mem_ptr(s->args[1].memory);
+    size_t n = *(const size_t *)s->data;
+    const size_t chunk = DMBP_SWEEP_CHUNK * sizeof(float);
+    int64_t chunks = (int64_t)((n + chunk - 1) / chunk);
+#pragma omp parallel for
+    for (int64_t k = 0; k < chunks; k++) {
+        size_t i0 = (size_t)k * chunk;
+        memcpy(dst + i0, src + i0, n - i0 < chunk ? n - i0 : chunk);
+    }
+    (void)p;
+    return DMBP_OK;
+}
+
 dmbp_status dmbp__reorder_step(plan_builder *b, dnnl_memory_t src,
                                 const dnnl_memory_desc_t *src_md,
                                 dnnl_memory_t dst,
                                 const dnnl_memory_desc_t *dst_md)
 {
     dmbp_plan *p = b->p;
+    if (dnnl_memory_desc_equal(src_md, dst_md)) {
+        /* A copy in one layout: oneDNN's reorder for it is its generic
+         * element-by-element kernel ("simple:any"), several times slower
+         * than memcpy on the residual adds' diffs and tangents. */
+        size_t *n = dmbp__malloc(sizeof *n);
+        if (!n)
+            return DMBP_ERR_NOMEM;
+        *n = dnnl_memory_desc_get_size(src_md);
+        dnnl_exec_arg_t args[2] = {{DNNL_ARG_DST, dst}, {DNNL_ARG_SRC, src}};
+        return dmbp__plan_fn(b, NULL, copy_fn, n, args, 2);
+    }
     dnnl_primitive_attr_t attr;
     TRY(dmbp__plan_attr(&attr));
     dnnl_primitive_desc_t pd;

@@ -180,6 +180,9 @@ static inline int64_t dmbp__chan_off(const chan_layout *l, int64_t n,
 dmbp_status dmbp__diff_target(plan_builder *b, int v,
                               const dnnl_memory_desc_t *md,
                               dnnl_memory_t *out);
+/* Whether value v's diff has not been written yet in this pass (its next
+ * writer is the first, and overwrites instead of adding). */
+bool dmbp__diff_first(const plan_builder *b, int v);
 dmbp_status dmbp__diff_commit(plan_builder *b, int v,
                               const dnnl_memory_desc_t *md,
                               dnnl_memory_t written);

@@ -113,6 +113,11 @@ static dmbp_status add_into_fn(dmbp_plan *p, const plan_step *s)
     return DMBP_OK;
 }
 
+bool dmbp__diff_first(const plan_builder *b, int v)
+{
+    return !b->p->vals[v].diff_written;
+}
+
 dmbp_status dmbp__diff_commit(plan_builder *b, int v,
                               const dnnl_memory_desc_t *md,
                               dnnl_memory_t written)
@@ -126,13 +131,7 @@ dmbp_status dmbp__diff_commit(plan_builder *b, int v,
         /* First writer in another layout: the reorder above could have
          * targeted diff directly; copy (rare: only at layout changes). */
         pv->diff_written = true;
-        dnnl_primitive_desc_t pd;
-        DNNL_TRY(dnnl_reorder_primitive_desc_create(&pd, &pv->md, b->p->eng,
-                                                    &pv->md, b->p->eng,
-                                                    NULL));
-        dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, same},
-                                   {DNNL_ARG_DST, pv->diff}};
-        return dmbp__plan_prim(b, NULL, pd, args, 2);
+        return dmbp__reorder_step(b, same, &pv->md, pv->diff, &pv->md);
     }
     int64_t *n = dmbp__malloc(sizeof *n);
     if (!n)

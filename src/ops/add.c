@@ -96,9 +96,14 @@ static dmbp_status add_backward(plan_builder *b, const dmbp_node *n)
         if (!dmbp__shape_eq(&x->shape, &y->shape))
             return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "reverse passes "
                                     "through a broadcast activation");
-        dnnl_memory_t dx;
-        TRY(dmbp__diff_target(b, n->in[i], &y->md, &dx));
-        TRY(dmbp__reorder_step(b, y->diff, &y->md, dx, &y->md));
+        /* dmbp__diff_commit adds into a diff already written (the
+         * shortcut of a residual block, reached again) straight from
+         * y's diff; only a first write needs a copy of its own. */
+        dnnl_memory_t dx = y->diff;
+        if (dmbp__diff_first(b, n->in[i])) {
+            TRY(dmbp__diff_target(b, n->in[i], &y->md, &dx));
+            TRY(dmbp__reorder_step(b, y->diff, &y->md, dx, &y->md));
+        }
         TRY(dmbp__diff_commit(b, n->in[i], &y->md, dx));
     }
     return DMBP_OK;
