@@ -63,6 +63,7 @@ ACC_MIN, INTERVENTION_MIN = 0.97, 0.90
 DENSITY_WEIGHT = 1.0
 CELL_CE_WEIGHT = 0.5
 WIDTHS = (24, 48, 64, 64)
+MAP_STRIDE = 8           # input pixels per evidence-map pixel (3 stride-2 stages)
 
 
 def generate(split, n, cache):
@@ -134,8 +135,8 @@ class EvidenceNet(nn.Module):
     deleting a shape changes only the evidence near it, and what the map
     says about each cell is trained directly (see object_cells).  The
     exported graph computes the same thing as global average pool ->
-    Gemm (weights scaled by the map's area).  Small on purpose: it trains on
-    2 shared CPU cores."""
+    Gemm (weights scaled by the map's area).  Small on purpose: it trains
+    in about 15 minutes on one CPU core."""
 
     def __init__(self, widths=WIDTHS):
         super().__init__()
@@ -150,7 +151,7 @@ class EvidenceNet(nn.Module):
 
     def maps(self, x):
         f = self.layers(self.stem(x))
-        cell = ev.SIZE // ev.GRID // (ev.SIZE // f.shape[-1])    # map pixels per cell
+        cell = ev.CELL // MAP_STRIDE                              # map pixels per cell
         dens = F.avg_pool2d(self.head(f), cell) * (cell * cell)   # summed per cell
         cells = self.cell_head(F.avg_pool2d(f, cell))
         return dens, cells
@@ -167,7 +168,7 @@ class Exported(nn.Module):
     def __init__(self, net):
         super().__init__()
         self.stem, self.layers = net.stem, net.layers
-        area = (ev.SIZE // 8) ** 2                 # the 8x8 map of EvidenceNet
+        area = (ev.SIZE // MAP_STRIDE) ** 2        # pixels of EvidenceNet's map
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.flatten = nn.Flatten()
         self.fc = nn.Linear(net.head.in_channels, ev.K)
@@ -213,8 +214,8 @@ def train(model, x, y, s, c, mean, std, epochs, lr, bs, ckpt, stop_after=0, fine
             idx = perm[i:i + bs]
             xb = to_input(x[idx.numpy()], mean, std)
             # Horizontal flips keep every shape's kind (all four are
-            # mirror-symmetric) and so the label.
-            # The generator's grid is symmetric, so the cells flip too.
+            # mirror-symmetric) and so the label; the generator's grid is
+            # symmetric, so the cells flip with the image.
             flip = torch.rand(len(idx), generator=gen) < 0.5
             xb[flip] = xb[flip].flip(-1)
             cb = ct[idx].clone()
