@@ -34,35 +34,46 @@ wait_handlers() {
     return 1
 }
 
-# interrupt SIGNAL STATUS: signal an explain that would run for minutes.
+# interrupt WHAT SIGNAL STATUS ARGS...: signal `dmbp ARGS` (a run that
+# would go on for minutes) once its handlers are in; it must exit STATUS
+# with one line, leave no temporary file and no earlier output changed.
 interrupt() {
-    _sig=$1; _want=$2
-    "$DMBP" explain --quiet --iters 1000000 --force -o "$TMP/out/x" \
-        "$MODELS/fmnist_vgg.onnx" "$IMG1" >"$TMP/stdout" 2>"$TMP/stderr" &
+    _what=$1; _sig=$2; _want=$3; shift 3
+    "$DMBP" "$@" >"$TMP/stdout" 2>"$TMP/stderr" &
     _pid=$!
     if ! wait_handlers "$_pid"; then
         kill -KILL "$_pid" 2>/dev/null
         wait "$_pid"
-        fail "$_sig: dmbp did not install its signal handlers within ${READY_SECONDS} s"
+        fail "$_what $_sig: dmbp did not install its signal handlers within ${READY_SECONDS} s"
         return
     fi
     kill "-$_sig" "$_pid"
     wait "$_pid"
     _got=$?
-    [ "$_got" = "$_want" ] || fail "$_sig: exit $_got, want $_want"
+    [ "$_got" = "$_want" ] || fail "$_what $_sig: exit $_got, want $_want"
     [ "$(wc -l <"$TMP/stderr")" = 1 ] && grep -q "interrupted" "$TMP/stderr" ||
-        fail "$_sig: stderr: $(cat "$TMP/stderr")"
+        fail "$_what $_sig: stderr: $(cat "$TMP/stderr")"
     ls "$TMP/out" | grep -q '\.tmp\.' &&
-        fail "$_sig: temporary files left: $(ls "$TMP/out")"
+        fail "$_what $_sig: temporary files left: $(ls "$TMP/out")"
     diff -r "$TMP/before" "$TMP/out" >/dev/null ||
-        fail "$_sig: earlier outputs changed"
+        fail "$_what $_sig: earlier outputs changed"
 }
 
-interrupt TERM 143
-interrupt INT 130
+# eval's CSV, like explain's files, is written whole or not at all.
+"$DMBP" eval --quiet "$MODELS/fmnist_vgg.onnx" --images "$MODELS/samples" \
+    --methods saliency --randomization-images 0 --csv "$TMP/out/e.csv" \
+    >/dev/null 2>&1 || fail "eval: first run"
+rm -rf before
+cp -r out before
 
-# The same for eval: its CSV is written whole or not at all. An earlier
-# finished CSV stays as it was; the interrupted run leaves no temporary.
+for pair in TERM:143 INT:130; do
+    interrupt explain "${pair%:*}" "${pair#*:}" explain --quiet \
+        --iters 1000000 --force -o "$TMP/out/x" "$MODELS/fmnist_vgg.onnx" "$IMG1"
+    interrupt eval "${pair%:*}" "${pair#*:}" eval --quiet \
+        "$MODELS/fmnist_vgg.onnx" --images "$MODELS/samples" --methods dmbp \
+        --iters 1000000 --randomization-images 0 --csv "$TMP/out/e.csv"
+done
+finished CSV stays as it was; the interrupted run leaves no temporary.
 "$DMBP" eval --quiet "$MODELS/fmnist_vgg.onnx" --images "$MODELS/samples" \
     --methods saliency --randomization-images 0 --csv "$TMP/out/e.csv" \
     >/dev/null 2>&1 || fail "eval: first run"
