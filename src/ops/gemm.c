@@ -237,6 +237,29 @@ static dnnl_memory_desc_t weight_want(plan_builder *b,
     return any;
 }
 
+/* The matmul primitive descriptor src x weights (+ bias) -> dst, with the
+ * plan's attributes; a shape oneDNN cannot do is the node's error. */
+static dmbp_status matmul_pd(plan_builder *b, const dmbp_node *n,
+                             const dnnl_memory_desc_t *src,
+                             const dnnl_memory_desc_t *w,
+                             const dnnl_memory_desc_t *bias,
+                             const dnnl_memory_desc_t *dst,
+                             dnnl_primitive_desc_t *pd)
+{
+    dnnl_matmul_desc_t md;
+    if (dnnl_matmul_desc_init(&md, src, w, bias, dst) != dnnl_success)
+        return dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN matmul desc");
+    dnnl_primitive_attr_t attr;
+    TRY(dmbp__plan_attr(&attr));
+    dnnl_status_t s = dnnl_primitive_desc_create(pd, &md, attr, b->p->eng,
+                                                 NULL);
+    dnnl_primitive_attr_destroy(attr);
+    if (s != dnnl_success)
+        return dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN has no matmul "
+                                "for this shape (%s)", dnnl__status_str(s));
+    return DMBP_OK;
+}
+
 static dmbp_status gemm_plan(plan_builder *b, const dmbp_node *n)
 {
     const gemm_params *g = n->priv;
@@ -282,21 +305,9 @@ static dmbp_status gemm_plan(plan_builder *b, const dmbp_node *n)
         a_md = dmbp__md_dt(&a_md, dmbp__plan_in_dt(b));
         w_want = weight_want(b, &w_view);
     }
-    dnnl_matmul_desc_t md;
-    if (!st && dnnl_matmul_desc_init(&md, &a_md, &w_want,
-                                     g->matmul ? NULL : &c_md, &y_md))
-        st = dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN matmul desc");
-    dnnl_primitive_attr_t attr;
     if (!st)
-        st = dmbp__plan_attr(&attr);
-    if (!st) {
-        dnnl_status_t s = dnnl_primitive_desc_create(&pd, &md, attr,
-                                                     b->p->eng, NULL);
-        dnnl_primitive_attr_destroy(attr);
-        if (s != dnnl_success)
-            st = dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN has no matmul "
-                                  "for this shape (%s)", dnnl__status_str(s));
-    }
+        st = matmul_pd(b, n, &a_md, &w_want, g->matmul ? NULL : &c_md, &y_md,
+                       &pd);
     if (st) {
         free(wown);
         free(cown);
@@ -353,21 +364,9 @@ static dmbp_status matmul_step(plan_builder *b, const dmbp_node *n,
     dnnl_memory_desc_t w_want = weight_want(b, &w_view);
     if (!st)
         st = dmbp__to_layout(b, src, &s_md, &s_in, &src);
-    dnnl_matmul_desc_t md;
-    if (!st && dnnl_matmul_desc_init(&md, &s_in, &w_want, NULL, &d_md))
-        st = dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN matmul desc");
-    dnnl_primitive_attr_t attr;
-    if (!st)
-        st = dmbp__plan_attr(&attr);
     dnnl_primitive_desc_t pd = NULL;
-    if (!st) {
-        dnnl_status_t s = dnnl_primitive_desc_create(&pd, &md, attr,
-                                                     b->p->eng, NULL);
-        dnnl_primitive_attr_destroy(attr);
-        if (s != dnnl_success)
-            st = dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN has no matmul "
-                                  "for this shape (%s)", dnnl__status_str(s));
-    }
+    if (!st)
+        st = matmul_pd(b, n, &s_in, &w_want, NULL, &d_md, &pd);
     dnnl_memory_t wm;
     if (!st)
         st = (owned ? dmbp__plan_const_tmp : dmbp__plan_const)(
