@@ -11,6 +11,11 @@
 # statistics to LOGDIR/TARGET.log. New inputs go to fuzz-corpus/TARGET,
 # findings to fuzz-corpus/TARGET-crash-* (as `make fuzz`). Targets run
 # two at a time (this machine has two cores).
+#
+# FUZZ_TIMEOUT (default 30) is libFuzzer's -timeout, in wall seconds per
+# input: a campaign held with SIGSTOP for longer than that reports the
+# held input as a timeout, so raise it for campaigns that will be held
+# (replay such a "timeout" file: a real one is slow when replayed too).
 set -u
 cpu=$1; logdir=$2; shift 2
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -24,7 +29,7 @@ run_one() {
     seeds=$top_srcdir/tests/fuzz/corpus/$t
     [ "$t" = onnx ] && seeds="$seeds $top_srcdir/tests/fuzz/regressions"
     LSAN_OPTIONS=suppressions=$top_srcdir/tests/fuzz/lsan.supp \
-    nice -n 10 ./fuzz-bin/fuzz_$t -timeout=30 -rss_limit_mb=2048 \
+    nice -n 10 ./fuzz-bin/fuzz_$t -timeout=${FUZZ_TIMEOUT:-30} -rss_limit_mb=2048 \
         -max_len=65536 -print_final_stats=1 $dict \
         -artifact_prefix=fuzz-corpus/$t- fuzz-corpus/$t $seeds \
         >"$logdir/$t.log" 2>&1 &
