@@ -6,6 +6,9 @@
  *  - the input gradient against a difference quotient of the real network
  *    (piecewise linear: exact unless a step crosses a kink);
  *  - repeated backward and tangent passes against the first ones.
+ * Every case at two lanes; the shipped models and the fully connected
+ * fixtures (fc_*) at one lane too, where fully connected layers take
+ * another kernel (src/ops/gemm.c).
  * With arguments (tests/ref/data/<case> without .onnx): only those cases. */
 #include "check.h"
 #include "npy.h"
@@ -58,7 +61,7 @@ static double sum_abs_prod(const float *a, const float *b, int64_t n)
 }
 
 static void run(const char *model_path, const int64_t *in_dims, int in_nd,
-                const float *input0)
+                const float *input0, int lanes)
 {
     dmbp_model *m = NULL;
     dmbp_plan *p = NULL;
@@ -66,7 +69,6 @@ static void run(const char *model_path, const int64_t *in_dims, int in_nd,
         CHECK(0, "%s: %s", model_path, dmbp_last_error());
         return;
     }
-    const int lanes = 2;
     dmbp_plan_options po;
     dmbp_plan_options_init(&po);
     po.reverse = 1;
@@ -79,6 +81,7 @@ static void run(const char *model_path, const int64_t *in_dims, int in_nd,
         dmbp_model_free(m);
         return;
     }
+    printf("%s at %d lane%s:\n", model_path, lanes, lanes > 1 ? "s" : "");
     dmbp_shape is = dmbp_plan_input_shape(p), ls = dmbp_plan_logits_shape(p);
     int64_t ni = dmbp_shape_numel(&is), nl = dmbp_shape_numel(&ls);
     int64_t per = ni / lanes, K = dmbp_plan_num_masks(p);
@@ -193,7 +196,7 @@ static void run(const char *model_path, const int64_t *in_dims, int in_nd,
 }
 
 /* <stem>.onnx with its input <stem>.input.npy. */
-static void run_case(const char *stem)
+static void run_case(const char *stem, int lanes)
 {
     char rel[512];
     snprintf(rel, sizeof rel, "%s.input.npy", stem);
@@ -205,7 +208,7 @@ static void run_case(const char *stem)
         return;
     }
     snprintf(rel, sizeof rel, "%s.onnx", stem);
-    run(test_path(rel), d, nd, x);
+    run(test_path(rel), d, nd, x, lanes);
     free(x);
 }
 
@@ -213,14 +216,18 @@ static void run_case(const char *stem)
 int main(int argc, char **argv)
 {
     if (argc > 1) {
-        for (int i = 1; i < argc; i++)
-            run_case(argv[i]);
+        for (int i = 1; i < argc; i++) {
+            run_case(argv[i], 2);
+            run_case(argv[i], 1);
+        }
         printf("reverse: %d failures\n", failures);
         return failures ? 1 : 0;
     }
     int64_t fm[4] = {1, 1, 28, 28};
-    run(test_path("models/fmnist_vgg.onnx"), fm, 4, NULL);
-    run(test_path("models/fmnist_resnet.onnx"), fm, 4, NULL);
+    for (int lanes = 2; lanes >= 1; lanes--) {
+        run(test_path("models/fmnist_vgg.onnx"), fm, 4, NULL, lanes);
+        run(test_path("models/fmnist_resnet.onnx"), fm, 4, NULL, lanes);
+    }
     FILE *f = fopen(test_path("tests/ref/data/forward_cases.txt"), "r");
     char line[256];
     while (f && fgets(line, sizeof line, f)) {
@@ -229,7 +236,12 @@ int main(int argc, char **argv)
             continue;
         char stem[300];
         snprintf(stem, sizeof stem, "tests/ref/data/%s", line);
-        run_case(stem);
+        run_case(stem, 2);
+        /* One lane takes other kernels: fully connected layers use an
+         * inner product there (src/ops/gemm.c). The small FC-only
+         * fixtures are cheap enough to check at both. */
+        if (!strncmp(line, "fc_", 3))
+            run_case(stem, 1);
     }
     if (f)
         fclose(f);

@@ -3,7 +3,16 @@
  * as [K, N] in the forward and tangent passes, as [N, K] in backward, so
  * a float32 plan adds no copy of them (fully connected layers hold most
  * of VGG's weights). Gemm's beta is folded into the bias at load, alpha
- * (when not 1) into a copy of the weights in the plan. */
+ * (when not 1) into a copy of the weights in the plan.
+ *
+ * A single row (one lane through a 2-D layer, e.g. `dmbp predict` of one
+ * image) is a matrix-vector product: there oneDNN's matmul copies
+ * strided weights into its blocked layout on every call (VGG16's first
+ * fully connected layer: 14.5 against 7 ms), while its inner product
+ * reads them in place with a GEMV that gives each output to one thread
+ * (so the result does not depend on the thread count, unlike its GEMM
+ * for several rows, which may split the reduction). float32 plans use
+ * the inner product there (`one_row`), the matmul otherwise. */
 #include "ops/ops.h"
 
 typedef struct gemm_params {
@@ -237,6 +246,51 @@ static dnnl_memory_desc_t weight_want(plan_builder *b,
     return any;
 }
 
+/* Whether a float32 plan takes `one_row`'s inner product for a product
+ * whose left operand has this shape: 2-D with one row, 2-D weights. */
+static bool one_row(plan_builder *b, const dmbp_node *n,
+                    const dmbp_shape *src)
+{
+    const gemm_params *g = n->priv;
+    return dmbp__plan_in_dt(b) == dnnl_f32 && src->ndim == 2 &&
+           src->dims[0] == 1 && !(g->matmul && g->b_shape.ndim != 2);
+}
+
+/* The inner product [1, in] x view -> [1, out] (+ bias [out]) on the
+ * matmul view of the weights ([in, out], any strides): oneDNN's inner
+ * product wants them as [out, in], so the view's two axes are swapped
+ * into *w (same bytes, no copy). */
+static dmbp_status one_row_pd(plan_builder *b, const dmbp_node *n,
+                              const dnnl_memory_desc_t *src,
+                              const dnnl_memory_desc_t *view,
+                              const dnnl_memory_desc_t *bias,
+                              const dnnl_memory_desc_t *dst,
+                              dnnl_memory_desc_t *w,
+                              dnnl_primitive_desc_t *pd)
+{
+    const dnnl_dim_t *st = view->format_desc.blocking.strides;
+    dnnl_dims_t dims = {view->dims[1], view->dims[0]};
+    dnnl_dims_t strides = {st[1], st[0]};
+    dnnl_inner_product_desc_t ip;
+    if (dnnl_memory_desc_init_by_strides(w, 2, dims, dnnl_f32, strides)
+            != dnnl_success ||
+        dnnl_inner_product_forward_desc_init(&ip, dnnl_forward_inference,
+                                             src, w, bias, dst)
+            != dnnl_success)
+        return dmbp__node_error(n, DMBP_ERR_BACKEND,
+                                "oneDNN inner product desc");
+    dnnl_primitive_attr_t attr;
+    TRY(dmbp__plan_attr(&attr));
+    dnnl_status_t s = dnnl_primitive_desc_create(pd, &ip, attr, b->p->eng,
+                                                 NULL);
+    dnnl_primitive_attr_destroy(attr);
+    if (s != dnnl_success)
+        return dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN has no inner "
+                                "product for this shape (%s)",
+                                dnnl__status_str(s));
+    return DMBP_OK;
+}
+
 /* The matmul primitive descriptor src x weights (+ bias) -> dst, with the
  * plan's attributes; a shape oneDNN cannot do is the node's error. */
 static dmbp_status matmul_pd(plan_builder *b, const dmbp_node *n,
@@ -305,9 +359,20 @@ static dmbp_status gemm_plan(plan_builder *b, const dmbp_node *n)
         a_md = dmbp__md_dt(&a_md, dmbp__plan_in_dt(b));
         w_want = weight_want(b, &w_view);
     }
-    if (!st)
+    bool row = one_row(b, n, &a->shape);
+    if (!st && row) {
+        /* The bias as [N]: one row means C has one row too. */
+        dnnl_dims_t nd = {g->n};
+        if (dnnl_memory_desc_init_by_tag(&c_md, 1, nd, dnnl_f32, dnnl_a)
+            != dnnl_success)
+            st = dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN bias desc");
+        if (!st)
+            st = one_row_pd(b, n, &a_md, &w_view, g->matmul ? NULL : &c_md,
+                            &y_md, &w_view, &pd);
+    } else if (!st) {
         st = matmul_pd(b, n, &a_md, &w_want, g->matmul ? NULL : &c_md, &y_md,
                        &pd);
+    }
     if (st) {
         free(wown);
         free(cown);
@@ -365,7 +430,9 @@ static dmbp_status matmul_step(plan_builder *b, const dmbp_node *n,
     if (!st)
         st = dmbp__to_layout(b, src, &s_md, &s_in, &src);
     dnnl_primitive_desc_t pd = NULL;
-    if (!st)
+    if (!st && one_row(b, n, src_shape))
+        st = one_row_pd(b, n, &s_in, &w_view, NULL, &d_md, &w_view, &pd);
+    else if (!st)
         st = matmul_pd(b, n, &s_in, &w_want, NULL, &d_md, &pd);
     dnnl_memory_t wm;
     if (!st)
