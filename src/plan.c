@@ -495,6 +495,7 @@ dmbp_status dmbp__plan_const_tmp(plan_builder *b, const float *data,
 }
 
 static dmbp_status remember_const(dmbp_plan *p, const float *data,
+                                  const dnnl_memory_desc_t *src_md,
                                   const dnnl_memory_desc_t *want,
                                   dnnl_memory_t dst);
 
@@ -505,10 +506,14 @@ static dmbp_status plan_const(plan_builder *b, const float *data,
 {
     dmbp_plan *p = b->p;
     /* The forward and tangent passes of a layer usually want its weights
-     * in the same layout: one copy serves both. */
+     * in the same layout: one copy serves both. The view matters too: a
+     * fully connected layer reads its weights as [K, N] forward and as
+     * [N, K] backward, and when K = N a bf16 plan's two copies have the
+     * same md but hold W and W^T. */
     for (int i = 0; cache && i < p->n_consts; i++)
-        if (p->const_src[i] == data && dnnl_memory_desc_equal(&p->const_md[i],
-                                                              want)) {
+        if (p->const_src[i] == data &&
+            dnnl_memory_desc_equal(&p->const_view[i], src_md) &&
+            dnnl_memory_desc_equal(&p->const_md[i], want)) {
             *out = p->const_mem[i];
             return DMBP_OK;
         }
@@ -522,7 +527,7 @@ static dmbp_status plan_const(plan_builder *b, const float *data,
         TRY(own_mem(p, dst));
         p->pin_adopted[pin] = true;
         *out = dst;
-        return remember_const(p, data, want, dst);
+        return remember_const(p, data, src_md, want, dst);
     }
     size_t sz = dnnl_memory_desc_get_size(want);
     TRY(dmbp__plan_charge(p, align_up(sz ? sz : 1), "weights"));
@@ -562,10 +567,11 @@ static dmbp_status plan_const(plan_builder *b, const float *data,
     *out = dst;
     if (!cache)
         return DMBP_OK;
-    return remember_const(p, data, want, dst);
+    return remember_const(p, data, src_md, want, dst);
 }
 
 static dmbp_status remember_const(dmbp_plan *p, const float *data,
+                                  const dnnl_memory_desc_t *src_md,
                                   const dnnl_memory_desc_t *want,
                                   dnnl_memory_t dst)
 {
@@ -577,10 +583,14 @@ static dmbp_status remember_const(dmbp_plan *p, const float *data,
         dnnl_memory_desc_t *nm = realloc(p->const_md, (size_t)cap * sizeof *nm);
         if (nm)
             p->const_md = nm;
+        dnnl_memory_desc_t *nv =
+            realloc(p->const_view, (size_t)cap * sizeof *nv);
+        if (nv)
+            p->const_view = nv;
         dnnl_memory_t *nmem = realloc(p->const_mem, (size_t)cap * sizeof *nmem);
         if (nmem)
             p->const_mem = nmem;
-        if (!ns || !nm || !nmem)
+        if (!ns || !nm || !nv || !nmem)
             return DMBP_OK; /* only the sharing is lost */
         p->cap_consts = cap;
     }
@@ -589,6 +599,7 @@ static dmbp_status remember_const(dmbp_plan *p, const float *data,
      * back with other contents). */
     p->const_src[p->n_consts] = data;
     p->const_md[p->n_consts] = *want;
+    p->const_view[p->n_consts] = *src_md;
     p->const_mem[p->n_consts] = dst;
     p->n_consts++;
     return DMBP_OK;
@@ -1054,6 +1065,7 @@ void dmbp_plan_free(dmbp_plan *p)
     free(p->mask_grad);
     free(p->const_src);
     free(p->const_md);
+    free(p->const_view);
     free(p->const_mem);
     dmbp__plan_release_weights(p);
     if (p->out_reorder)

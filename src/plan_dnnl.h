@@ -118,9 +118,13 @@ struct dmbp_plan {
     bool bf16;                  /* DMBP_FPMATH_BF16: see dmbp__plan_in_dt */
     const float *const *over;   /* weight overrides during creation */
     bool keep_diffs;            /* keep every gradient after backward */
-    /* Constants already in a primitive's layout (one copy per layout). */
+    /* Constants already in a primitive's layout (one copy per layout):
+     * found again by their data, the view it was read through (one array
+     * read as B and as B^T: the same dims when B is square) and the
+     * layout made. */
     int n_consts, cap_consts;
     const float **const_src;
+    dnnl_memory_desc_t *const_view;
     /* Memory budget (dmbp_plan_options.max_memory) and what the plan has
      * allocated or will allocate so far. */
     size_t max_memory, mem_used;
