@@ -250,6 +250,22 @@ dmbp_status dmbp__plan_attr(dnnl_primitive_attr_t *attr)
     return DMBP_OK;
 }
 
+dmbp_status dmbp__plan_pd(plan_builder *b, const dmbp_node *n,
+                          const_dnnl_op_desc_t d,
+                          const_dnnl_primitive_desc_t hint, const char *what,
+                          dnnl_primitive_desc_t *pd)
+{
+    dnnl_primitive_attr_t attr;
+    TRY(dmbp__plan_attr(&attr));
+    dnnl_status_t s = dnnl_primitive_desc_create(pd, d, attr, b->p->eng,
+                                                 hint);
+    dnnl_primitive_attr_destroy(attr);
+    if (s != dnnl_success)
+        return dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN has no %s for "
+                                "this shape (%s)", what, dnnl__status_str(s));
+    return DMBP_OK;
+}
+
 /* The pin of the releasable model weight whose array is data, or -1. */
 static int pin_of(const dmbp_plan *p, const void *data)
 {

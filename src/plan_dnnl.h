@@ -277,6 +277,13 @@ dnnl_memory_desc_t dmbp__md_dt(const dnnl_memory_desc_t *md,
                                dnnl_data_type_t dt);
 /* Attributes every primitive gets (user scratchpad). */
 dmbp_status dmbp__plan_attr(dnnl_primitive_attr_t *attr);
+/* The primitive descriptor of op descriptor d with those attributes
+ * (hint: the forward pd of a backward one, or NULL); one oneDNN cannot
+ * make is node n's error "oneDNN has no WHAT for this shape". */
+dmbp_status dmbp__plan_pd(plan_builder *b, const dmbp_node *n,
+                          const_dnnl_op_desc_t d,
+                          const_dnnl_primitive_desc_t hint, const char *what,
+                          dnnl_primitive_desc_t *pd);
 /* A float constant's data for this plan: the model's, unless the plan was
  * made with other weights for it (dmbp__plan_create_with). */
 const float *dmbp__const_f(plan_builder *b, int v);

@@ -64,15 +64,8 @@ static dmbp_status add_plan(plan_builder *b, const dmbp_node *n)
     }
     dnnl_binary_desc_t bd;
     DNNL_TRY(dnnl_binary_desc_init(&bd, dnnl_binary_add, &md0, &md1, &md0));
-    dnnl_primitive_attr_t attr;
-    TRY(dmbp__plan_attr(&attr));
     dnnl_primitive_desc_t pd;
-    dnnl_status_t s = dnnl_primitive_desc_create(&pd, &bd, attr, b->p->eng,
-                                                 NULL);
-    dnnl_primitive_attr_destroy(attr);
-    if (s != dnnl_success)
-        return dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN binary add: %s",
-                                dnnl__status_str(s));
+    TRY(dmbp__plan_pd(b, n, &bd, NULL, "binary add", &pd));
     dmbp_status st = dmbp__plan_output(b, n->out[0], &md0);
     if (st) {
         dnnl_primitive_desc_destroy(pd);
@@ -127,15 +120,8 @@ static dmbp_status add_tangent(plan_builder *b, const dmbp_node *n)
     dnnl_binary_desc_t bd;
     DNNL_TRY(dnnl_binary_desc_init(&bd, dnnl_binary_add, &y->md, &y->md,
                                    &y->md));
-    dnnl_primitive_attr_t attr;
-    TRY(dmbp__plan_attr(&attr));
     dnnl_primitive_desc_t pd;
-    dnnl_status_t s = dnnl_primitive_desc_create(&pd, &bd, attr, b->p->eng,
-                                                 NULL);
-    dnnl_primitive_attr_destroy(attr);
-    if (s != dnnl_success)
-        return dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN binary add: %s",
-                                dnnl__status_str(s));
+    TRY(dmbp__plan_pd(b, n, &bd, NULL, "binary add", &pd));
     dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC_0, t[0]},
                                {DNNL_ARG_SRC_1, t[1]},
                                {DNNL_ARG_DST, y->tan}};

@@ -91,15 +91,8 @@ static dmbp_status bn_plan(plan_builder *b, const dmbp_node *n)
     DNNL_TRY(dnnl_batch_normalization_forward_desc_init(
         &bd, dnnl_forward_inference, &x->md, 0.f,
         dnnl_use_global_stats | dnnl_use_scale | dnnl_use_shift));
-    dnnl_primitive_attr_t attr;
-    TRY(dmbp__plan_attr(&attr));
     dnnl_primitive_desc_t pd;
-    dnnl_status_t s = dnnl_primitive_desc_create(&pd, &bd, attr, b->p->eng,
-                                                 NULL);
-    dnnl_primitive_attr_destroy(attr);
-    if (s != dnnl_success)
-        return dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN batch "
-                                "normalization: %s", dnnl__status_str(s));
+    TRY(dmbp__plan_pd(b, n, &bd, NULL, "batch normalization", &pd));
     dmbp_shape cs = {1, {bp->channels}};
     dnnl_memory_desc_t cmd;
     float *zeros = calloc((size_t)bp->channels, sizeof(float));

@@ -112,16 +112,8 @@ static dmbp_status conv_plan(plan_builder *b, const dmbp_node *n)
     DNNL_TRY(dnnl_dilated_convolution_forward_desc_init(
         &cd, dnnl_forward_inference, dnnl_convolution_direct, &src_any,
         &w_any, has_bias ? &bias_md : NULL, &dst_any, strides, dil, pl, pr));
-    dnnl_primitive_attr_t attr;
-    TRY(dmbp__plan_attr(&attr));
     dnnl_primitive_desc_t pd;
-    dnnl_status_t s = dnnl_primitive_desc_create(&pd, &cd, attr, b->p->eng,
-                                                 NULL);
-    dnnl_primitive_attr_destroy(attr);
-    if (s != dnnl_success)
-        return dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN has no "
-                                "convolution for this shape (%s)",
-                                dnnl__status_str(s));
+    TRY(dmbp__plan_pd(b, n, &cd, NULL, "convolution", &pd));
     const dnnl_memory_desc_t *src_md =
         dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
     const dnnl_memory_desc_t *w_md =
@@ -177,21 +169,6 @@ static void grouped_shape(const dmbp_node *n, dmbp_shape *ws)
         for (int i = 1; i < wv->shape.ndim; i++)
             ws->dims[i + 1] = wv->shape.dims[i];
     }
-}
-
-static dmbp_status make_pd(plan_builder *b, const_dnnl_op_desc_t d,
-                           const_dnnl_primitive_desc_t hint,
-                           const dmbp_node *n, dnnl_primitive_desc_t *pd)
-{
-    dnnl_primitive_attr_t attr;
-    TRY(dmbp__plan_attr(&attr));
-    dnnl_status_t s = dnnl_primitive_desc_create(pd, d, attr, b->p->eng, hint);
-    dnnl_primitive_attr_destroy(attr);
-    if (s != dnnl_success)
-        return dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN has no "
-                                "convolution pass for this shape (%s)",
-                                dnnl__status_str(s));
-    return DMBP_OK;
 }
 
 /* Backward: masked diff of the output, then convolution backward-data. */
@@ -308,7 +285,7 @@ static dmbp_status conv_tangent(plan_builder *b, const dmbp_node *n)
         &fd, dnnl_forward_inference, dnnl_convolution_direct, &x_any, &w_any,
         NULL, &y->md, strides, dil, pl, pr));
     dnnl_primitive_desc_t pd;
-    TRY(make_pd(b, &fd, NULL, n, &pd));
+    TRY(dmbp__plan_pd(b, n, &fd, NULL, "convolution pass", &pd));
     const dnnl_memory_desc_t *x_md =
         dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
     const dnnl_memory_desc_t *w_md =

@@ -92,15 +92,8 @@ static dmbp_status eltwise_plan(plan_builder *b, const dmbp_node *n)
     DNNL_TRY(dnnl_eltwise_forward_desc_init(&ed, dnnl_forward_inference,
                                             ep->alg, &x->md, ep->alpha,
                                             ep->beta));
-    dnnl_primitive_attr_t attr;
-    TRY(dmbp__plan_attr(&attr));
     dnnl_primitive_desc_t pd;
-    dnnl_status_t s = dnnl_primitive_desc_create(&pd, &ed, attr, b->p->eng,
-                                                 NULL);
-    dnnl_primitive_attr_destroy(attr);
-    if (s != dnnl_success)
-        return dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN eltwise: %s",
-                                dnnl__status_str(s));
+    TRY(dmbp__plan_pd(b, n, &ed, NULL, "eltwise", &pd));
     dnnl_memory_t src = x->mem;
     dmbp_status st = dmbp__plan_output(b, n->out[0], &x->md);
     if (st) {

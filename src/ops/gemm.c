@@ -279,16 +279,7 @@ static dmbp_status one_row_pd(plan_builder *b, const dmbp_node *n,
             != dnnl_success)
         return dmbp__node_error(n, DMBP_ERR_BACKEND,
                                 "oneDNN inner product desc");
-    dnnl_primitive_attr_t attr;
-    TRY(dmbp__plan_attr(&attr));
-    dnnl_status_t s = dnnl_primitive_desc_create(pd, &ip, attr, b->p->eng,
-                                                 NULL);
-    dnnl_primitive_attr_destroy(attr);
-    if (s != dnnl_success)
-        return dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN has no inner "
-                                "product for this shape (%s)",
-                                dnnl__status_str(s));
-    return DMBP_OK;
+    return dmbp__plan_pd(b, n, &ip, NULL, "inner product", pd);
 }
 
 /* The matmul primitive descriptor src x weights (+ bias) -> dst, with the
@@ -303,15 +294,7 @@ static dmbp_status matmul_pd(plan_builder *b, const dmbp_node *n,
     dnnl_matmul_desc_t md;
     if (dnnl_matmul_desc_init(&md, src, w, bias, dst) != dnnl_success)
         return dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN matmul desc");
-    dnnl_primitive_attr_t attr;
-    TRY(dmbp__plan_attr(&attr));
-    dnnl_status_t s = dnnl_primitive_desc_create(pd, &md, attr, b->p->eng,
-                                                 NULL);
-    dnnl_primitive_attr_destroy(attr);
-    if (s != dnnl_success)
-        return dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN has no matmul "
-                                "for this shape (%s)", dnnl__status_str(s));
-    return DMBP_OK;
+    return dmbp__plan_pd(b, n, &md, NULL, "matmul", pd);
 }
 
 static dmbp_status gemm_plan(plan_builder *b, const dmbp_node *n)

@@ -440,15 +440,8 @@ static dmbp_status pool_plan(plan_builder *b, const dmbp_node *n)
     DNNL_TRY(dnnl_pooling_v2_forward_desc_init(
         &pdsc, max ? dnnl_forward_training : dnnl_forward_inference, pp->alg,
         &x->md, &dst_any, strides, kernel, dil, pl, pr));
-    dnnl_primitive_attr_t attr;
-    TRY(dmbp__plan_attr(&attr));
     dnnl_primitive_desc_t pd;
-    dnnl_status_t s = dnnl_primitive_desc_create(&pd, &pdsc, attr, b->p->eng,
-                                                 NULL);
-    dnnl_primitive_attr_destroy(attr);
-    if (s != dnnl_success)
-        return dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN has no pooling "
-                                "for this shape (%s)", dnnl__status_str(s));
+    TRY(dmbp__plan_pd(b, n, &pdsc, NULL, "pooling", &pd));
     const dnnl_memory_desc_t *dst_md =
         dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
     const dnnl_memory_desc_t *ws_md =

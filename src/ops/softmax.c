@@ -59,15 +59,8 @@ static dmbp_status softmax_plan(plan_builder *b, const dmbp_node *n)
     DNNL_TRY(dnnl_softmax_v2_forward_desc_init(&sd, dnnl_forward_inference,
                                                dnnl_softmax_accurate, &smd,
                                                &smd, sax));
-    dnnl_primitive_attr_t attr;
-    TRY(dmbp__plan_attr(&attr));
     dnnl_primitive_desc_t pd;
-    dnnl_status_t s = dnnl_primitive_desc_create(&pd, &sd, attr, b->p->eng,
-                                                 NULL);
-    dnnl_primitive_attr_destroy(attr);
-    if (s != dnnl_success)
-        return dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN softmax: %s",
-                                dnnl__status_str(s));
+    TRY(dmbp__plan_pd(b, n, &sd, NULL, "softmax", &pd));
     dmbp_status st = dmbp__plan_output_alias(b, n->out[0], &ymd, dst);
     if (st) {
         dnnl_primitive_desc_destroy(pd);
