@@ -17,7 +17,8 @@ Usage (Debian's /usr/bin/python3 with numpy and PIL; from a build tree):
       [--eval-tols 0.01] [--models models/fmnist_vgg.onnx,...]
       [--npy-images FILE.npy --npy-count 2]  (224x224 images, e.g. the
       bench cache's input8.npy, for ResNet50: --models .../resnet50.onnx)
-      [--work DIR] [--auc-only]
+      [--work DIR] [--auc-only]  (with --npy-images too: dmbp eval over
+      those images, --no-resize --crop 224)
 
 Fashion-MNIST images: the first N of Debian's dataset-fashion-mnist test
 set, written as 8-bit PNGs (what `dmbp eval --images idx:` reads).
@@ -68,6 +69,16 @@ def npy_pngs(path, n, d):
     return paths, ["--no-resize", "--crop", "224"]
 
 
+def idx_images(n):
+    return ["--images", "idx:" + IDX, "--n", str(n)]
+
+
+def list_images(paths, extra, lst):
+    with open(lst, "w") as f:
+        f.write("\n".join(paths) + "\n")
+    return ["--images", lst] + extra
+
+
 def explain(dmbp, model, paths, extra, tol, out):
     lst = out + ".list"
     with open(lst, "w") as f:
@@ -85,8 +96,10 @@ def explain(dmbp, model, paths, extra, tol, out):
     return iters, maps
 
 
-def eval_auc(dmbp, model, n, tol, out):
-    cmd = [dmbp, "eval", model, "--images", "idx:" + IDX, "--n", str(n),
+def eval_auc(dmbp, model, images, tol, out):
+    """images: dmbp eval's arguments naming the images (idx_images or
+    list_images)."""
+    cmd = [dmbp, "eval", model] + images + [
            "--methods", "dmbp", "--tol", str(tol), "--randomization-images",
            "0", "--csv", out + ".csv", "-q"]
     subprocess.run(cmd, capture_output=True, text=True, check=True)
@@ -130,16 +143,21 @@ def main():
     work = args.work or tempfile.mkdtemp(prefix="tol-study-")
     os.makedirs(work, exist_ok=True)
     if args.auc_only:
+        if args.npy_images:
+            paths, extra = npy_pngs(args.npy_images, args.npy_count, work)
+            images = list_images(paths, extra, os.path.join(work, "images.list"))
+        else:
+            images = idx_images(args.n)
         print("| model | images | tol | deletion AUC (200 it. -> tol) | "
               "insertion AUC (200 it. -> tol) | images whose deletion / "
               "insertion AUC changed by > 0.01 |")
         print("|---|---:|---:|---|---|---|")
         for model in args.models.split(","):
             name = os.path.splitext(os.path.basename(model))[0]
-            d0, i0 = eval_auc(dmbp, model, args.n, 0,
+            d0, i0 = eval_auc(dmbp, model, images, 0,
                               os.path.join(work, name + "-eval-full"))
             for tol in eval_tols:
-                d1, i1 = eval_auc(dmbp, model, args.n, tol, os.path.join(
+                d1, i1 = eval_auc(dmbp, model, images, tol, os.path.join(
                     work, "%s-eval-%g" % (name, tol)))
                 print("| %s | %d | %g | %.4f -> %.4f (%+.4f) | %.4f -> %.4f "
                       "(%+.4f) | %d / %d |"
@@ -166,7 +184,7 @@ def main():
                                 os.path.join(work, name + "-full"))
         auc0 = None
         if eval_tols and not args.npy_images:
-            auc0 = eval_auc(dmbp, model, args.n, 0,
+            auc0 = eval_auc(dmbp, model, idx_images(args.n), 0,
                             os.path.join(work, name + "-eval-full"))
         ok_all = True
         for tol in tols:
@@ -182,7 +200,7 @@ def main():
             ok_all &= passes
             d_txt = i_txt = "not measured"
             if auc0 is not None and tol in eval_tols:
-                d1, i1 = eval_auc(dmbp, model, args.n, tol,
+                d1, i1 = eval_auc(dmbp, model, idx_images(args.n), tol,
                                   os.path.join(work, "%s-eval-%g" % (name, tol)))
                 d_txt = "%.4f -> %.4f (%+.4f)" % (auc0[0].mean(), d1.mean(),
                                                  d1.mean() - auc0[0].mean())
