@@ -19,6 +19,14 @@ SAMPLES="$MODELS/samples"
 export OMP_NUM_THREADS=1
 # Tests run as root in CI containers; several ranks on two cores.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+# Under make check-asan (ASAN_OPTIONS set): Open MPI's own allocations
+# that it never frees are suppressed, by library (tests/lsan-mpi.supp,
+# which says why the other two settings are needed).
+if [ -n "${ASAN_OPTIONS:-}" ]; then
+    export ASAN_OPTIONS="$ASAN_OPTIONS:fast_unwind_on_malloc=0"
+    export LSAN_OPTIONS="suppressions=$top_srcdir/tests/lsan-mpi.supp"
+    export OMPI_MCA_mca_base_component_disable_dlclose=1
+fi
 # A wedged run fails the test instead of hanging make check.
 LIMIT=300
 mpi() {
