@@ -73,32 +73,4 @@ for pair in TERM:143 INT:130; do
         "$MODELS/fmnist_vgg.onnx" --images "$MODELS/samples" --methods dmbp \
         --iters 1000000 --randomization-images 0 --csv "$TMP/out/e.csv"
 done
-finished CSV stays as it was; the interrupted run leaves no temporary.
-"$DMBP" eval --quiet "$MODELS/fmnist_vgg.onnx" --images "$MODELS/samples" \
-    --methods saliency --randomization-images 0 --csv "$TMP/out/e.csv" \
-    >/dev/null 2>&1 || fail "eval: first run"
-cp "$TMP/out/e.csv" "$TMP/e-before.csv"
-for pair in TERM:143 INT:130; do
-    _sig=${pair%:*}; _want=${pair#*:}
-    "$DMBP" eval --quiet "$MODELS/fmnist_vgg.onnx" --images "$MODELS/samples" \
-        --methods dmbp --iters 1000000 --randomization-images 0 \
-        --csv "$TMP/out/e.csv" >"$TMP/stdout" 2>"$TMP/stderr" &
-    _pid=$!
-    if ! wait_handlers "$_pid"; then
-        kill -KILL "$_pid" 2>/dev/null
-        wait "$_pid"
-        fail "eval $_sig: dmbp did not install its signal handlers"
-        continue
-    fi
-    kill "-$_sig" "$_pid"
-    wait "$_pid"
-    _got=$?
-    [ "$_got" = "$_want" ] || fail "eval $_sig: exit $_got, want $_want"
-    [ "$(wc -l <"$TMP/stderr")" = 1 ] && grep -q "interrupted" "$TMP/stderr" ||
-        fail "eval $_sig: stderr: $(cat "$TMP/stderr")"
-    ls "$TMP/out" | grep -q '\.tmp\.' &&
-        fail "eval $_sig: temporary files left: $(ls "$TMP/out")"
-    cmp -s "$TMP/e-before.csv" "$TMP/out/e.csv" ||
-        fail "eval $_sig: the earlier CSV changed"
-done
 finish
