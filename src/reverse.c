@@ -67,17 +67,7 @@ dmbp_status dmbp__to_layout(plan_builder *b, dnnl_memory_t src,
         return DMBP_OK;
     }
     TRY(dmbp__plan_scratch_mem(b, want, out));
-    dnnl_primitive_desc_t pd;
-    dnnl_primitive_attr_t attr;
-    TRY(dmbp__plan_attr(&attr));
-    dnnl_status_t s = dnnl_reorder_primitive_desc_create(
-        &pd, src_md, b->p->eng, want, b->p->eng, attr);
-    dnnl_primitive_attr_destroy(attr);
-    if (s != dnnl_success)
-        return dmbp_set_error(DMBP_ERR_BACKEND, "oneDNN: no reorder between "
-                              "layouts (%s)", dnnl__status_str(s));
-    dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, *out}};
-    return dmbp__plan_prim(b, NULL, pd, args, 2);
+    return dmbp__reorder_step(b, src, src_md, *out, want);
 }
 
 dmbp_status dmbp__diff_target(plan_builder *b, int v,
