@@ -297,6 +297,30 @@ static dmbp_status matmul_pd(plan_builder *b, const dmbp_node *n,
     return dmbp__plan_pd(b, n, &md, NULL, "matmul", pd);
 }
 
+/* The product src (shape) x weights -> dst, for every pass: `one_row`'s
+ * inner product on the stored weights, else the matmul with w_want.
+ * *view (the weights' matmul view) and *bias (NULL: none) become the mds
+ * the chosen primitive reads them through. */
+static dmbp_status product_pd(plan_builder *b, const dmbp_node *n,
+                              const dmbp_shape *shape,
+                              const dnnl_memory_desc_t *src,
+                              dnnl_memory_desc_t *view,
+                              const dnnl_memory_desc_t *w_want,
+                              dnnl_memory_desc_t *bias,
+                              const dnnl_memory_desc_t *dst,
+                              dnnl_primitive_desc_t *pd)
+{
+    if (!one_row(b, n, shape))
+        return matmul_pd(b, n, src, w_want, bias, dst, pd);
+    const gemm_params *g = n->priv;
+    /* The bias as [N]: one row means C has one row too. */
+    dnnl_dims_t nd = {g->n};
+    if (bias && dnnl_memory_desc_init_by_tag(bias, 1, nd, dnnl_f32, dnnl_a)
+                    != dnnl_success)
+        return dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN bias desc");
+    return one_row_pd(b, n, src, view, bias, dst, view, pd);
+}
+
 static dmbp_status gemm_plan(plan_builder *b, const dmbp_node *n)
 {
     const gemm_params *g = n->priv;
@@ -342,20 +366,9 @@ static dmbp_status gemm_plan(plan_builder *b, const dmbp_node *n)
         a_md = dmbp__md_dt(&a_md, dmbp__plan_in_dt(b));
         w_want = weight_want(b, &w_view);
     }
-    bool row = one_row(b, n, &a->shape);
-    if (!st && row) {
-        /* The bias as [N]: one row means C has one row too. */
-        dnnl_dims_t nd = {g->n};
-        if (dnnl_memory_desc_init_by_tag(&c_md, 1, nd, dnnl_f32, dnnl_a)
-            != dnnl_success)
-            st = dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN bias desc");
-        if (!st)
-            st = one_row_pd(b, n, &a_md, &w_view, g->matmul ? NULL : &c_md,
-                            &y_md, &w_view, &pd);
-    } else if (!st) {
-        st = matmul_pd(b, n, &a_md, &w_want, g->matmul ? NULL : &c_md, &y_md,
-                       &pd);
-    }
+    if (!st)
+        st = product_pd(b, n, &a->shape, &a_md, &w_view, &w_want,
+                        g->matmul ? NULL : &c_md, &y_md, &pd);
     if (st) {
         free(wown);
         free(cown);
@@ -413,10 +426,9 @@ static dmbp_status matmul_step(plan_builder *b, const dmbp_node *n,
     if (!st)
         st = dmbp__to_layout(b, src, &s_md, &s_in, &src);
     dnnl_primitive_desc_t pd = NULL;
-    if (!st && one_row(b, n, src_shape))
-        st = one_row_pd(b, n, &s_in, &w_view, NULL, &d_md, &w_view, &pd);
-    else if (!st)
-        st = matmul_pd(b, n, &s_in, &w_want, NULL, &d_md, &pd);
+    if (!st)
+        st = product_pd(b, n, src_shape, &s_in, &w_view, &w_want, NULL,
+                        &d_md, &pd);
     dnnl_memory_t wm;
     if (!st)
         st = (owned ? dmbp__plan_const_tmp : dmbp__plan_const)(
