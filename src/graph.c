@@ -133,7 +133,9 @@ static dmbp_status fold_bn(dmbp_model *m, int bi)
     return DMBP_OK;
 }
 
-static dmbp_status infer_node(const dmbp_node *n, dmbp_shape *shapes)
+/* lanes > 0: through the op's infer_lanes hook (b0 the load-time batch). */
+static dmbp_status infer_node_as(const dmbp_node *n, dmbp_shape *shapes,
+                                 int64_t b0, int64_t lanes)
 {
     dmbp_shape in[DMBP_MAX_NODE_IO], out[DMBP_MAX_NODE_IO];
     if (n->n_in > DMBP_MAX_NODE_IO || n->n_out > DMBP_MAX_NODE_IO)
@@ -146,7 +148,10 @@ static dmbp_status infer_node(const dmbp_node *n, dmbp_shape *shapes)
             in[k] = shapes[n->in[k]];
     }
     memset(out, 0, sizeof out);
-    TRY(n->op->infer(n, in, out));
+    if (lanes > 0)
+        TRY(n->op->infer_lanes(n, in, out, b0, lanes));
+    else
+        TRY(n->op->infer(n, in, out));
     for (int k = 0; k < n->n_out; k++) {
         int64_t numel;
         if (out[k].ndim < 0 || out[k].ndim > DMBP_MAX_DIMS)
@@ -172,12 +177,54 @@ static dmbp_status infer_node(const dmbp_node *n, dmbp_shape *shapes)
     return DMBP_OK;
 }
 
+static dmbp_status infer_node(const dmbp_node *n, dmbp_shape *shapes)
+{
+    return infer_node_as(n, shapes, 0, 0);
+}
+
 dmbp_status dmbp__graph_infer(const dmbp_model *m, dmbp_shape *shapes)
 {
     for (int i = 0; i < m->n_nodes; i++)
         if (!m->nodes[i].dead)
             TRY(infer_node(&m->nodes[i], shapes));
     return DMBP_OK;
+}
+
+/* Did value v keep the load-time batch b0 as its axis 0? */
+static bool kept_b0(const dmbp_model *m, int v, int64_t b0)
+{
+    return v >= 0 && m->values[v].shape.ndim >= 1 &&
+           m->values[v].shape.dims[0] == b0;
+}
+
+dmbp_status dmbp__graph_infer_lanes(const dmbp_model *m, dmbp_shape *shapes)
+{
+    const dmbp_shape *ls = &m->values[m->input].shape;
+    int64_t b0 = ls->ndim >= 1 ? ls->dims[0] : 0;
+    int64_t lanes = shapes[m->input].ndim >= 1 ? shapes[m->input].dims[0] : 0;
+    if (b0 <= 0 || lanes <= 0 || lanes == b0)
+        return dmbp__graph_infer(m, shapes);
+    bool *dep = dmbp__calloc((size_t)m->n_values, sizeof *dep);
+    if (!dep)
+        return DMBP_ERR_NOMEM;
+    dep[m->input] = true;
+    dmbp_status st = DMBP_OK;
+    for (int i = 0; i < m->n_nodes && !st; i++) {
+        const dmbp_node *n = &m->nodes[i];
+        if (n->dead)
+            continue;
+        bool d = false;
+        for (int k = 0; k < n->n_in; k++)
+            d = d || (n->in[k] >= 0 && dep[n->in[k]]);
+        for (int k = 0; k < n->n_out; k++)
+            dep[n->out[k]] = d;
+        bool hook = d && n->op->infer_lanes && n->n_in >= 1 &&
+                    n->n_out >= 1 && n->in[0] >= 0 && dep[n->in[0]] &&
+                    kept_b0(m, n->in[0], b0) && kept_b0(m, n->out[0], b0);
+        st = infer_node_as(n, shapes, b0, hook ? lanes : 0);
+    }
+    free(dep);
+    return st;
 }
 
 static dmbp_status check_finite(const dmbp_model *m)

@@ -135,6 +135,12 @@ dmbp_status dmbp__graph_finish(dmbp_model *m);
 /* Infer every value's shape from the input shape; shapes[] has n_values
  * entries, constants pre-filled by the caller. */
 dmbp_status dmbp__graph_infer(const dmbp_model *m, dmbp_shape *shapes);
+/* The same for a classifier plan whose input (shapes[m->input]) carries
+ * dims[0] lanes where the model was loaded with another batch b0: nodes
+ * computed from the input that kept b0 as axis 0 of their input 0 and
+ * output 0 at load infer through their op's infer_lanes hook (the batch
+ * constants they hold stand for the lanes). */
+dmbp_status dmbp__graph_infer_lanes(const dmbp_model *m, dmbp_shape *shapes);
 /* Refuse (naming the node) a graph where a value computed from the input
  * does not keep the batch (lanes) as its axis 0. */
 dmbp_status dmbp__graph_check_lanes(const dmbp_model *m,

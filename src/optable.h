@@ -29,6 +29,15 @@ struct op_entry {
     dmbp_status (*backward)(plan_builder *b, const dmbp_node *n);
     dmbp_status (*tangent)(plan_builder *b, const dmbp_node *n);
     void (*release)(void *priv);
+    /* Plans of several lanes on a model loaded with a batch of b0
+     * (docs/model-support.md, "Lanes and a batch written into the
+     * graph"): the output shapes when input 0 carries `lanes` images, for
+     * a node computed from the input whose input 0 and output 0 kept b0 as
+     * axis 0 at load. A constant of the node that writes b0 in as that
+     * axis (a Reshape's target) then stands for the lanes, so each lane
+     * gets what a batch-1 plan computes for it alone. NULL: `infer`. */
+    dmbp_status (*infer_lanes)(const dmbp_node *n, const dmbp_shape *in,
+                               dmbp_shape *out, int64_t b0, int64_t lanes);
     unsigned traits;    /* DMBP_OP_* (dmbp.h): what the op is */
     /* DMBP_OP_CHANNEL_AFFINE ops: y[c] = scale[c] * x[c] + shift[c], the
      * arrays owned by the node (valid after check). */

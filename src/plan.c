@@ -950,7 +950,8 @@ static dmbp_status build(dmbp_plan *p, const dmbp_plan_options *o)
                             (long long)DMBP_MAX_ELEMS);
     }
     if (!st)
-        st = dmbp__graph_infer(m, shapes);
+        st = p->whole_tensor ? dmbp__graph_infer(m, shapes)
+                             : dmbp__graph_infer_lanes(m, shapes);
     for (int i = 0; i < m->n_values; i++)
         p->vals[i].shape = shapes[i];
     if (!st)

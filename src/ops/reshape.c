@@ -79,15 +79,16 @@ static dmbp_status reshape_check(dmbp_model *m, dmbp_node *n)
     return DMBP_OK;
 }
 
-static dmbp_status reshape_infer(const dmbp_node *n, const dmbp_shape *in,
-                                 dmbp_shape *out)
+/* The output shape for target shape[] (rp->n entries). */
+static dmbp_status reshape_to(const dmbp_node *n, const int64_t *shape,
+                              const dmbp_shape *in, dmbp_shape *out)
 {
     const reshape_params *rp = n->priv;
     int64_t total = dmbp_shape_numel(&in[0]), known = 1;
     int infer_at = -1;
     out->ndim = rp->n;
     for (int i = 0; i < rp->n; i++) {
-        int64_t d = rp->shape[i];
+        int64_t d = shape[i];
         if (d == 0 && !rp->allowzero) {
             if (i >= in[0].ndim)
                 return dmbp__node_error(n, DMBP_ERR_SHAPE, "0 at position %d "
@@ -128,6 +129,32 @@ static dmbp_status reshape_infer(const dmbp_node *n, const dmbp_shape *in,
                                 dmbp__shape_str(out, c, sizeof c));
     }
     return DMBP_OK;
+}
+
+static dmbp_status reshape_infer(const dmbp_node *n, const dmbp_shape *in,
+                                 dmbp_shape *out)
+{
+    const reshape_params *rp = n->priv;
+    return reshape_to(n, rp->shape, in, out);
+}
+
+/* A target that writes the load-time batch b0 as its first entry (an
+ * export with a static batch: view(batch, ...) with batch folded to 1)
+ * means "the batch" when this node kept b0 as axis 0 at load (the graph
+ * checks that before calling): each lane is reshaped as it would be
+ * alone. Any other target is read as written. */
+static dmbp_status reshape_infer_lanes(const dmbp_node *n,
+                                       const dmbp_shape *in, dmbp_shape *out,
+                                       int64_t b0, int64_t lanes)
+{
+    const reshape_params *rp = n->priv;
+    if (rp->n < 1 || rp->shape[0] != b0 || in[0].ndim < 1 ||
+        in[0].dims[0] != lanes)
+        return reshape_to(n, rp->shape, in, out);
+    int64_t shape[DMBP_MAX_DIMS];
+    memcpy(shape, rp->shape, (size_t)rp->n * sizeof *shape);
+    shape[0] = lanes;
+    return reshape_to(n, shape, in, out);
 }
 
 static dmbp_status view_plan(plan_builder *b, const dmbp_node *n)
@@ -236,7 +263,7 @@ const op_entry dmbp__op_flatten = {
     .traits = DMBP_OP_LAYOUT};
 const op_entry dmbp__op_reshape = {
     .type = "Reshape", .check = reshape_check, .infer = reshape_infer,
-    .plan = view_plan, .backward = view_backward, .tangent = view_tangent,
+    .infer_lanes = reshape_infer_lanes, .plan = view_plan, .backward = view_backward, .tangent = view_tangent,
     .release = free,
     .traits = DMBP_OP_LAYOUT};
 const op_entry dmbp__op_squeeze = {
