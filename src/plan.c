@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 /* Arena slices start on cache-line (and AVX-512 vector) boundaries. */
-#define ARENA_ALIGN 64
+#define ARENA_ALIGN DMBP__ARENA_ALIGN
 
 const char *dnnl__status_str(dnnl_status_t s)
 {
@@ -911,6 +911,7 @@ static dmbp_status check_shapes(dmbp_plan *p, const dmbp_shape *shapes)
     if (lanes > INT32_MAX)
         return dmbp_set_error(DMBP_ERR_SHAPE, "%s: batch of %lld", m->name,
                               (long long)lanes);
+    p->lanes_refused = lanes > 1;
     TRY(dmbp__graph_check_lanes(m, shapes, lanes));
     const dmbp_shape *ls = &shapes[m->logits];
     int classes = dmbp_model_num_classes(m);
@@ -926,6 +927,7 @@ static dmbp_status check_shapes(dmbp_plan *p, const dmbp_shape *shapes)
                               dmbp__shape_str(ls, buf, sizeof buf),
                               (long long)lanes, classes);
     }
+    p->lanes_refused = false;
     return DMBP_OK;
 }
 
@@ -949,9 +951,12 @@ static dmbp_status build(dmbp_plan *p, const dmbp_plan_options *o)
                                             sizeof buf),
                             (long long)DMBP_MAX_ELEMS);
     }
-    if (!st)
+    if (!st) {
         st = p->whole_tensor ? dmbp__graph_infer(m, shapes)
                              : dmbp__graph_infer_lanes(m, shapes);
+        p->lanes_refused = st && !p->whole_tensor &&
+                           shapes[m->input].dims[0] > 1;
+    }
     for (int i = 0; i < m->n_values; i++)
         p->vals[i].shape = shapes[i];
     if (!st)
@@ -1052,7 +1057,14 @@ dmbp_status dmbp__plan_create_with(const dmbp_model *m,
     p->over = NULL; /* weights were copied into the plan's layouts */
     dmbp__plan_unpin_weights(p, st == DMBP_OK);
     if (st) {
+        bool split = p->lanes_refused;
+        int lanes = split ? (int)p->vals[m->input].shape.dims[0] : 0;
         dmbp_plan_free(p);
+        /* The lanes cannot run together: one at a time, as batch-1 plans
+         * would (docs/model-support.md). If even one lane cannot run, its
+         * error is the one to report. */
+        if (split && st != DMBP_ERR_NOMEM)
+            return dmbp__split_create(m, o, over, keep_diffs, lanes, out);
         return st;
     }
     *out = p;
@@ -1063,6 +1075,10 @@ void dmbp_plan_free(dmbp_plan *p)
 {
     if (!p)
         return;
+    if (p->split) {
+        dmbp__split_free(p);
+        return;
+    }
     step_list *lists[3] = {&p->fwd, &p->bwd, &p->tan};
     for (int l = 0; l < 3; l++) {
         for (int i = 0; i < lists[l]->n; i++) {
@@ -1138,6 +1154,8 @@ dmbp_status dmbp_plan_forward(dmbp_plan *p, const float *input, float *logits)
     if (!p || !input)
         return dmbp_set_error(DMBP_ERR_ARG, "dmbp_plan_forward: NULL "
                               "argument");
+    if (p->split)
+        return dmbp__split_forward(p, input, logits);
     const dmbp_model *m = p->m;
     pvalue *in = &p->vals[m->input];
     int64_t n = dmbp_shape_numel(&in->shape);
@@ -1184,6 +1202,8 @@ dmbp_status dmbp_plan_output(dmbp_plan *p, float *out)
     if (!p->has_run)
         return dmbp_set_error(DMBP_ERR_ARG, "dmbp_plan_output: call "
                               "dmbp_plan_forward first");
+    if (p->split)
+        return dmbp__split_output(p, out);
     const dmbp_model *m = p->m;
     dnnl_memory_t src = p->logits_plain;
     if (m->output != m->logits) {
@@ -1198,6 +1218,10 @@ dmbp_status dmbp_plan_output(dmbp_plan *p, float *out)
 
 void dmbp__plan_sizes(const dmbp_plan *p, size_t *arena, size_t *used)
 {
+    if (p->split) {
+        dmbp__split_sizes(p, arena, used);
+        return;
+    }
     *arena = p->arena_size;
     *used = p->mem_used;
 }

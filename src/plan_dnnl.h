@@ -66,6 +66,12 @@ struct plan_step {
     const dmbp_node *node;
 };
 
+/* Alignment of the arena (and of each buffer in it). */
+#define DMBP__ARENA_ALIGN 64
+
+/* Lanes run one at a time (lanesplit.c). */
+typedef struct lane_split lane_split;
+
 /* Everything that depends on the input shape. */
 struct dmbp_plan {
     const dmbp_model *m;
@@ -137,7 +143,38 @@ struct dmbp_plan {
     int n_pins;
     int *pin_v;
     bool *pin_adopted;
+    /* Shape inference or the lanes check failed for lanes > 1: the plan
+     * is made again as lanes run one at a time. */
+    bool lanes_refused;
+    /* Non-NULL: this plan runs its lanes one at a time through a batch-1
+     * plan (lanesplit.c); it has shapes (vals[].shape, .relevant) and the
+     * mask counts, no steps of its own. */
+    lane_split *split;
 };
+
+/* ---- lanes one at a time (lanesplit.c) --------------------------------- */
+
+/* The plan of o's lanes (> 1) as one batch-1 plan run lane by lane, for a
+ * graph that cannot take them together (docs/model-support.md). */
+dmbp_status dmbp__split_create(const dmbp_model *m, const dmbp_plan_options *o,
+                               const float *const *over, bool keep_diffs,
+                               int lanes, dmbp_plan **out);
+void dmbp__split_free(dmbp_plan *p);
+dmbp_plan *dmbp__split_inner(const dmbp_plan *p);
+/* The public calls of a split plan (after their argument checks). */
+dmbp_status dmbp__split_forward(dmbp_plan *p, const float *input,
+                                float *logits);
+dmbp_status dmbp__split_output(dmbp_plan *p, float *out);
+dmbp_status dmbp__split_backward(dmbp_plan *p, const float *seed,
+                                 const float *masks, unsigned flags,
+                                 float *mapping);
+dmbp_status dmbp__split_tangent(dmbp_plan *p, const float *v,
+                                const float *masks, float *out);
+dmbp_status dmbp__split_mask_grad(dmbp_plan *p, const float *v, float *grad);
+/* dmbp__plan_read (methods/common.c) of every lane. */
+dmbp_status dmbp__split_read(dmbp_plan *p, int v, int diff, float *out);
+dmbp_status dmbp__plan_read(dmbp_plan *p, int v, int diff, float *out);
+void dmbp__split_sizes(const dmbp_plan *p, size_t *arena, size_t *used);
 
 /* Layout of a [N, C, spatial...] tensor as offsets: channel blocks of
  * `block` (1 when unblocked) with strides per logical dimension. Covers

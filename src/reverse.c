@@ -514,6 +514,8 @@ dmbp_status dmbp_plan_mask_layer(const dmbp_plan *p, int i, const char **name,
     if (!p || !p->reverse || i < 0 || i >= p->n_mask_layers)
         return dmbp_set_error(DMBP_ERR_ARG, "dmbp_plan_mask_layer: no mask "
                               "layer %d", i);
+    if (p->split)
+        p = dmbp__split_inner(p);
     if (name)
         *name = p->masks[i].node->name;
     if (channels)
@@ -533,6 +535,8 @@ dmbp_status dmbp_plan_backward(dmbp_plan *p, const float *seed,
     if (flags & ~(unsigned)DMBP_BACKWARD_GUIDED)
         return dmbp_set_error(DMBP_ERR_ARG, "dmbp_plan_backward: unknown "
                               "flags 0x%x", flags);
+    if (p->split)
+        return dmbp__split_backward(p, seed, masks, flags, mapping);
     TRY(set_masks(p, masks));
     const dmbp_model *m = p->m;
     int64_t ns = dmbp_shape_numel(&p->vals[m->logits].shape);
@@ -580,6 +584,8 @@ dmbp_status dmbp_plan_tangent(dmbp_plan *p, const float *v,
     TRY(need_reverse(p, "dmbp_plan_tangent"));
     if (!v)
         return dmbp_set_error(DMBP_ERR_ARG, "dmbp_plan_tangent: NULL input");
+    if (p->split)
+        return dmbp__split_tangent(p, v, masks, out);
     if (masks || p->kept_valid) {
         /* Other masks than the kept signals were computed with. */
         p->kept_valid = false;
@@ -599,6 +605,8 @@ dmbp_status dmbp_plan_mask_grad(dmbp_plan *p, const float *v, float *grad)
     if (!v || !grad)
         return dmbp_set_error(DMBP_ERR_ARG, "dmbp_plan_mask_grad: NULL "
                               "argument");
+    if (p->split)
+        return dmbp__split_mask_grad(p, v, grad);
     if (!p->kept_valid)
         return dmbp_set_error(DMBP_ERR_ARG, "dmbp_plan_mask_grad: run "
                               "dmbp_plan_backward (after the forward pass, "

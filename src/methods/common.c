@@ -58,6 +58,8 @@ void dmbp__noise(dmbp_rng *r, const float *x, int64_t count, float sigma,
 
 dmbp_status dmbp__plan_read(dmbp_plan *p, int v, int diff, float *out)
 {
+    if (p->split)
+        return dmbp__split_read(p, v, diff, out);
     pvalue *pv = &p->vals[v];
     dnnl_memory_t src = diff ? pv->diff : pv->mem;
     if (!src)

@@ -126,6 +126,20 @@ static dmbp_status concat_backward(plan_builder *b, const dmbp_node *n)
     return DMBP_OK;
 }
 
+/* A constant input's tangent: zeros (the tangent pass drops what does not
+ * depend on the input, as it drops biases). */
+static dmbp_status zero_tangent(plan_builder *b, const dmbp_shape *s,
+                                dnnl_memory_desc_t *md, dnnl_memory_t *out)
+{
+    TRY(dmbp__md_plain(s, md));
+    float *zeros = dmbp__calloc((size_t)dmbp_shape_numel(s), sizeof *zeros);
+    if (!zeros)
+        return DMBP_ERR_NOMEM;
+    dmbp_status st = dmbp__plan_const_tmp(b, zeros, md, md, out);
+    free(zeros);
+    return st;
+}
+
 static dmbp_status concat_tangent(plan_builder *b, const dmbp_node *n)
 {
     const pvalue *y = &b->p->vals[n->out[0]];
@@ -136,12 +150,13 @@ static dmbp_status concat_tangent(plan_builder *b, const dmbp_node *n)
     dnnl_memory_desc_t mds[CONCAT_MAX_INPUTS];
     dnnl_exec_arg_t args[CONCAT_MAX_INPUTS + 1];
     for (int i = 0; i < n->n_in; i++) {
-        if (dmbp__const_in(n, i))
-            return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "reverse passes "
-                                    "through a Concat with a constant input");
         const pvalue *x = &b->p->vals[n->in[i]];
-        mds[i] = x->md;
         args[i].arg = DNNL_ARG_MULTIPLE_SRC + i;
+        if (dmbp__const_in(n, i)) {
+            TRY(zero_tangent(b, &x->shape, &mds[i], &args[i].memory));
+            continue;
+        }
+        mds[i] = x->md;
         args[i].memory = x->tan;
     }
     dnnl_primitive_attr_t attr;
