@@ -39,13 +39,14 @@ for f in "$REG"/*.onnx; do
     fi
 done
 
-# F8 with lanes: IG runs 32 steps at once, a batch the Reshape folds.
+# F8 with lanes: IG runs 32 steps at once. The Reshape's target [1, -1]
+# writes the load-time batch 1 first and kept it as axis 0 at load, so it
+# reshapes each lane alone (issue #20, docs/model-support.md): IG runs.
+# Pad and Concat on axis 0 are refused above even for one image.
 cd "$TMP" || exit 1
-expect_refusal 5 f8_reshape_fold.onnx "$DMBP" explain --method ig \
+expect_exit 0 "f8_reshape_fold with lanes" -- "$DMBP" explain --method ig \
     --max-memory 256M -o "$TMP/fold" "$REG/f8_reshape_fold.onnx" "$IMG1"
-[ -e "$TMP/fold.png" ] && fail "f8_reshape_fold: partial output left"
-grep -q "mixes the batch axis" "$TMP/err" ||
-    fail "f8_reshape_fold: message does not say why: $(cat "$TMP/err")"
+[ -s "$TMP/fold.png" ] || fail "f8_reshape_fold: IG wrote no map"
 
 # The memory budget: the shipped model within a small budget runs, and
 # a budget below its weights is a size error naming the sizes.
