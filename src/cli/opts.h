@@ -267,6 +267,11 @@ void cli_usage(FILE *f, unsigned cmd);
 /* The choice names of option id, "a|b|c", and the index'th of them in buf. */
 const char *cli_choice(int id, int index, char *buf, size_t cap);
 
+/* Option id's long name (without "--"), and its value in f as text (a
+ * choice by name, a switch as on/off). */
+const char *cli_option_name(int id);
+void cli_option_text(const cli_flags *f, int id, char *buf, size_t cap);
+
 /* Refuse options of methods not in `methods` (bits MB(...)), naming
  * `what` (e.g. "--method ig" or "--methods saliency,gxi"): usage error. */
 int cli_check_methods(const cli_args *a, unsigned methods, const char *what);
