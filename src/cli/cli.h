@@ -52,6 +52,10 @@ int cli_apply_pre(const dmbp_model *m, const cli_flags *f,
  * library's status (message set, not printed). */
 dmbp_status cli_load_image(const char *path, const cli_flags *f,
                            dmbp_image *out);
+/* DMBP_ERR_FORMAT (message set, not printed) when path exists and is not
+ * a regular file or a directory (a device, a FIFO: endless data); what
+ * names its role ("images", "ground truths"). "-" is standard input. */
+dmbp_status cli_image_file_ok(const char *path, const char *what);
 /* The rendering options from --alpha, --colormap, --percentile,
  * --colorbar and --heatmap-only (library defaults otherwise). */
 void cli_render_options(const cli_flags *f, dmbp_render_options *o);
@@ -209,10 +213,7 @@ void cli_inodes_free(cli_inodes *s);
 /* cli_check_output against a set: an input is never overwritten, even with
  * force (also not through a symbolic link at path). */
 int cli_check_output_in(const char *path, cli_inodes *inputs, bool force);
-/* A file the run reads (an image, a truth) must be a regular file
- * ("-" aside): else EXIT_FORMAT (a device, a FIFO) or EXIT_IO (missing,
- * a directory), message printed; what names its role ("images"). */
-int cli_check_input_file(const char *path, const char *what);
+
 
 /* DMBP masks of image i as JSON at path, atomically (src/cli/masks.c). */
 int cli_masks_write(const char *path, const cli_xrun *run, int image,

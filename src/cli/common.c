@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,40 +26,16 @@ int cli_fail(dmbp_status st)
     }
 }
 
-/* Standard input is read whole, growing the buffer from this size. */
-#define STDIN_CHUNK (1 << 16)
-
-static dmbp_status load_stdin(const dmbp_image_load_options *o,
-                              dmbp_image *out)
+dmbp_status cli_image_file_ok(const char *path, const char *what)
 {
-    size_t cap = STDIN_CHUNK, len = 0;
-    unsigned char *buf = malloc(cap);
-    for (;;) {
-        if (!buf)
-            return dmbp_set_error(DMBP_ERR_NOMEM,
-                                  "standard input: out of memory");
-        size_t got = fread(buf + len, 1, cap - len, stdin);
-        len += got;
-        if (got == 0) {
-            if (ferror(stdin)) {
-                free(buf);
-                return dmbp_set_error(DMBP_ERR_IO, "standard input: read error: %s",
-                                      strerror(errno));
-            }
-            break;
-        }
-        if (len == cap) {
-            unsigned char *nb = cap <= SIZE_MAX / 2 ? realloc(buf, cap * 2)
-                                                    : NULL;
-            if (!nb)
-                free(buf);
-            buf = nb;
-            cap *= 2;
-        }
-    }
-    dmbp_status st = dmbp_image_load_memory(buf, len, "standard input", o, out);
-    free(buf);
-    return st;
+    struct stat sb;
+    if (!strcmp(path, "-") || stat(path, &sb) != 0 || S_ISREG(sb.st_mode) ||
+        S_ISDIR(sb.st_mode))
+        return DMBP_OK; /* the loader names what is wrong with those */
+    return dmbp_set_error(DMBP_ERR_FORMAT, "%s: not a regular file (%s are "
+                          "read from files%s)", path, what,
+                          strcmp(what, "images") ? ""
+                          : ", or from - for standard input");
 }
 
 dmbp_status cli_load_image(const char *path, const cli_flags *f,
@@ -71,8 +48,11 @@ dmbp_status cli_load_image(const char *path, const cli_flags *f,
         o.max_pixels = f->max_pixels > INT64_MAX ? INT64_MAX
                                                  : (int64_t)f->max_pixels;
     if (!strcmp(path, "-"))
-        return load_stdin(&o, out);
-    return dmbp_image_load(path, &o, out);
+        return dmbp_image_load_fd(0, "standard input", &o, out);
+    /* A device or a FIFO could be endless: files only (the loader bounds
+     * what it reads from one anyway). */
+    dmbp_status st = cli_image_file_ok(path, "images");
+    return st ? st : dmbp_image_load(path, &o, out);
 }
 
 /* --colormap's choices are the enum's values in order. */

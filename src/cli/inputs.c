@@ -250,23 +250,3 @@ int cli_check_output(const char *path, const char *const *inputs,
     cli_inodes_free(&set);
     return rc;
 }
-
-int cli_check_input_file(const char *path, const char *what)
-{
-    struct stat sb;
-    if (!strcmp(path, "-"))
-        return EXIT_OK;
-    if (stat(path, &sb) != 0) {
-        fprintf(stderr, "dmbp: %s: cannot open %s: %s\n", path, what,
-                strerror(errno));
-        return EXIT_IO;
-    }
-    if (!S_ISREG(sb.st_mode)) {
-        fprintf(stderr, "dmbp: %s: not a regular file (%s are read from "
-                "files%s)\n", path, what,
-                strcmp(what, "images") ? "" : ", or from - for standard "
-                "input");
-        return S_ISDIR(sb.st_mode) ? EXIT_IO : EXIT_FORMAT;
-    }
-    return EXIT_OK;
-}
