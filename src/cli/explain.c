@@ -658,7 +658,10 @@ static int explain_set(const explain_opts *e, const char *model,
     /* The model's, the labels' and the targets' problems end the run
      * before any rank starts, once. */
     int rc = cli_xrun_prepare(&c.run, model, &e->a);
-    cli_xrun_free(&c.run);
+    /* One process keeps what it loaded (the --targets file is read once);
+     * under a launcher the items run in each rank's worker process. */
+    if (rc || cli_mpi_launcher())
+        cli_xrun_free(&c.run);
     if (rc)
         return rc;
     const char *fp_extra[2] = {"--method", dmbp_method_name(e->method)};

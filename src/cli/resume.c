@@ -214,8 +214,9 @@ static int check_todo(const cli_batch *b, item_state *s, int i,
     return rc;
 }
 
-/* The manifest path itself: not a link, not an input, a regular file;
- * an existing one without --resume only with --force. */
+/* The manifest path itself: not a link, not an input, a regular file.
+ * Without --resume a run starts the directory's manifest anew (once its
+ * outputs passed their checks): it is the set's record, not a result. */
 static int check_path(const cli_batch *b, const char *path,
                       cli_inodes *inputs, bool *exists)
 {
@@ -234,11 +235,6 @@ static int check_path(const cli_batch *b, const char *path,
     if (!S_ISREG(sb.st_mode)) {
         fprintf(stderr, "dmbp: %s: not a regular file\n", path);
         return EXIT_IO;
-    }
-    if (!b->resume && !b->args->f.force) {
-        fprintf(stderr, "dmbp: %s: the file exists; --resume continues its "
-                "set, --force starts a new one\n", path);
-        return EXIT_USAGE;
     }
     return EXIT_OK;
 }
