@@ -554,12 +554,17 @@ static int parse(int argc, char **argv, explain_opts *e, const char **model,
 static int check_outputs(const explain_opts *e, const char *model,
                          const cli_names *imgs, char **prefixes)
 {
-    const char **inputs = malloc(((size_t)imgs->n + 1) * sizeof *inputs);
-    if (!inputs)
-        return out_of_memory();
-    inputs[0] = model;
-    memcpy(inputs + 1, imgs->v, (size_t)imgs->n * sizeof *inputs);
-    int rc = cli_check_writable_dir(prefixes[0]);
+    /* The inputs by identity, once (sets are large). */
+    cli_inodes inputs = {0};
+    const cli_flags *f = &e->a.f;
+    const char *others[] = {model, f->labels, f->targets, f->images};
+    int rc = EXIT_OK;
+    for (size_t k = 0; k < sizeof others / sizeof *others && !rc; k++)
+        rc = cli_inodes_add(&inputs, others[k]);
+    for (int i = 0; i < imgs->n && !rc; i++)
+        rc = cli_inodes_add(&inputs, imgs->v[i]);
+    if (!rc)
+        rc = cli_check_writable_dir(prefixes[0]);
     if (!rc && e->masks)
         rc = cli_check_writable_dir(e->masks);
     for (int i = 0; i < imgs->n && !rc; i++) {
@@ -567,11 +572,10 @@ static int check_outputs(const explain_opts *e, const char *model,
         rc = make_paths(e, prefixes[i], i, imgs->n, paths);
         for (int k = 0; k < OUT_N && !rc; k++)
             if (paths[k])
-                rc = cli_check_output(paths[k], inputs, imgs->n + 1,
-                                      e->a.f.force);
+                rc = cli_check_output_in(paths[k], &inputs, f->force);
         free_paths(paths);
     }
-    free(inputs);
+    cli_inodes_free(&inputs);
     return rc;
 }
 

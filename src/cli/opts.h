@@ -189,7 +189,7 @@ typedef float cli_float3[3];
       "eval: a file listing image paths, a directory, or idx:FILE "          \
       "(required); explain: a file listing image paths")                    \
     X(RESUME, "resume", 0, K_SWITCH, bool, resume, 0, 0, NULL, CMD_SETS,     \
-      0, NULL, "with -O: skip images DIR/manifest.jsonl records as done")   \
+      0, NULL, "with -O: skip the images DIR/manifest.jsonl proves done")   \
     X(MAX_FAILURES, "max-failures", 0, K_INT, int, max_failures, 1,          \
       INT32_MAX, NULL, CMD_SETS, 0, "K",                                     \
       "with -O: stop after K failed or lost images")                        \
