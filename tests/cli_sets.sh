@@ -147,6 +147,13 @@ refused 2 "--target was 'auto', now '3'" "6: another target" -- "$DMBP" explain 
 expect_exit 0 "6: another target, --force" -- "$DMBP" explain "$VGG" "$S/bag.png" \
     "$S/coat.png" -O d9 --method saliency --target 3 --resume --force
 computed 2 "6: another target, --force"
+# The same set, with the directory spelt "d9/": nothing to compute.
+expect_exit 0 "6: resume, DIR/" -- "$DMBP" explain "$VGG" "$S/bag.png" \
+    "$S/coat.png" -O d9/ --method saliency --target 3 --resume
+computed 0 "6: resume, DIR/"
+expect_exit 0 "6: predict set" -- "$DMBP" predict "$VGG" "$S/bag.png" -O p9/ --quiet
+expect_exit 0 "6: predict resume, DIR/" -- "$DMBP" predict "$VGG" "$S/bag.png" -O p9/ --resume
+grep -q "1 image already done" "$TMP/err" || fail "6: predict resume, DIR/: $(cat "$TMP/err")"
 # A changed input is computed again, alone.
 cp "$S/bag.png" bag.png
 cp "$S/coat.png" coat.png
@@ -216,7 +223,8 @@ for pair in "label:7 2" "label:auto 4" "label:top:2 6" "7 7"; do
         --labels odd.txt --target "$spec" -o x9 --force
     grep -q ": class $want " "$TMP/out" || fail "9: --target $spec: $(cat "$TMP/out")"
 done
-# --targets FILE is read once per process, not once per image.
+# --targets FILE is read once per process, not once per image (the old
+# code: once for the count, then once per image).
 if command -v strace >/dev/null 2>&1; then
     printf 'auto\nauto\nauto\nauto\n' >t9.txt
     mkdir set9
@@ -224,6 +232,7 @@ if command -v strace >/dev/null 2>&1; then
     expect_exit 0 "9: --targets read once" -- strace -f -e trace=openat -o trace9 \
         "$DMBP" explain "$VGG" set9 -O o9 --method saliency --targets t9.txt --quiet
     opens=$(grep -c 't9.txt' trace9)
+    # Parsed once, and hashed once for the set's fingerprint.
     [ "$opens" -le 2 ] || fail "9: --targets opened $opens times for 4 images"
 fi
 

@@ -143,13 +143,18 @@ static int read_records(reader *r, int fd)
     return rc;
 }
 
-/* path names a file directly inside dir. */
+/* path names a file directly inside dir (as the run spells it: "-O d/"
+ * gives "d/x" or "d//x"). */
 static bool inside(const char *dir, const char *path)
 {
     size_t dl = strlen(dir);
-    if (strncmp(path, dir, dl) || path[dl] != '/')
+    while (dl > 1 && dir[dl - 1] == '/')
+        dl--;
+    if (strncmp(path, dir, dl) || (path[dl] != '/' && dir[dl - 1] != '/'))
         return false;
-    const char *base = path + dl + 1;
+    const char *base = path + dl;
+    while (*base == '/')
+        base++;
     return *base && !strchr(base, '/') && strcmp(base, ".") &&
            strcmp(base, "..");
 }
