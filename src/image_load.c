@@ -4,6 +4,7 @@
 #include "image.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -109,10 +110,11 @@ static dmbp_status read_bounded(int fd, const char *name,
     int64_t limit = dmbp_image_max_file_bytes(o);
     struct stat sb;
     size_t cap = READ_CHUNK_INITIAL;
-    if (fstat(fd, &sb) == 0 && S_ISDIR(sb.st_mode))
+    bool known = fstat(fd, &sb) == 0;
+    if (known && S_ISDIR(sb.st_mode))
         return dmbp_set_error(DMBP_ERR_IO, "%s: read error: %s", name,
                               strerror(EISDIR));
-    if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode)) {
+    if (known && S_ISREG(sb.st_mode)) {
         if ((int64_t)sb.st_size > limit)
             return dmbp_set_error(DMBP_ERR_SHAPE,
                                   "%s: %lld bytes, more than the %lld an "

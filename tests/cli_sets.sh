@@ -129,6 +129,11 @@ refused 4 "t5.txt: line 3 'nope'" "5: bad --targets line under -O" -- \
 refused 2 "--alpha '2'" "5: bad --alpha under -O" -- \
     "$DMBP" explain "$VGG" set5 -O o5c --method saliency --alpha 2
 ls o5/*.png o5b/*.png o5c/*.png >/dev/null 2>&1 && fail "5: outputs written before a refusal"
+# A usage problem only the first image reveals (the library checks
+# Grad-CAM's layer): the set stops there with status 2, said once.
+expect_exit 2 "5: unknown --layer under -O" -- "$DMBP" explain "$VGG" set5 -O o5e \
+    --method gradcam --layer nope
+[ "$(grep -c "no layer 'nope'" "$TMP/err")" -eq 1 ] || fail "5: unknown --layer: $(cat "$TMP/err")"
 # A failed image: the manifest's error is the message printed.
 echo junk >set5/b3.png
 expect_exit 8 "5: a bad image" -- "$DMBP" explain "$VGG" set5 -O o5d --method saliency --quiet

@@ -491,5 +491,7 @@ int cli_item_failed(cli_item_result *res, int rc)
         snprintf(res->error, sizeof res->error, "%s", dmbp_last_error());
     else
         snprintf(res->error, sizeof res->error, "exit status %d", rc);
-    return rc == EXIT_INTERNAL ? rc : EXIT_OK;
+    /* A usage problem (an unknown --layer: the library's DMBP_ERR_ARG) is
+     * every image's: the set stops at the first, with that status. */
+    return rc == EXIT_INTERNAL || rc == EXIT_USAGE ? rc : EXIT_OK;
 }

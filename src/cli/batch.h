@@ -28,10 +28,11 @@ typedef struct cli_item_result {
  * of memory, the model cannot be loaded). */
 typedef int (*cli_item_fn)(void *ctx, int index, cli_item_result *res);
 
-/* Record in res that the item failed with exit status rc: the library's
- * last error as the reason, or a pointer to the message already printed.
- * Returns what the callback returns for it: EXIT_OK (the run goes on), or
- * rc itself for EXIT_INTERNAL. */
+/* Record in res that the item failed with exit status rc: the message
+ * printed for it (cli_captured), else the library's last error. Returns
+ * what the callback returns for it: EXIT_OK (the run goes on), or rc
+ * itself for EXIT_INTERNAL and EXIT_USAGE (a problem of the command line
+ * that only an image revealed is every image's: the run stops). */
 int cli_item_failed(cli_item_result *res, int rc);
 
 typedef struct cli_batch {

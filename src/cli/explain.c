@@ -632,7 +632,7 @@ static int set_item(void *vctx, int idx, cli_item_result *res)
     }
     free_paths(paths);
     writer_free(&wr);
-    return rc == EXIT_INTERNAL ? rc : EXIT_OK;
+    return rc; /* EXIT_OK, or what stops the run (cli_item_failed) */
 }
 
 /* Image idx's output files (batch.h's outputs). */
