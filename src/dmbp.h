@@ -196,6 +196,15 @@ typedef struct dmbp_image {
  * cameras. At 3 channels it costs 0.8 GB of floats. */
 #define DMBP_IMAGE_DEFAULT_MAX_PIXELS ((int64_t)8192 * 8192)
 
+/* A file is read only up to the size an image within the pixel budget
+ * may take: max_pixels (DMBP_IMAGE_MAX_SIDE squared when 0) times the
+ * bytes of a 16-bit RGBA pixel stored uncompressed, plus room for headers
+ * and metadata (EXIF, ICC); a larger file is DMBP_ERR_SHAPE before it is
+ * read (a stream: once that much was read). With the default budget:
+ * 8 x 67 Mpx + 16 MiB = 553 MB. */
+#define DMBP_IMAGE_FILE_BYTES_PER_PIXEL 8
+#define DMBP_IMAGE_FILE_SLACK (16 << 20)
+
 typedef struct dmbp_image_load_options {
     /* Non-zero: apply the EXIF Orientation tag of a JPEG (as PIL's
      * ImageOps.exif_transpose); default 0, the pixels as stored, which is
@@ -235,6 +244,17 @@ DMBP_API void dmbp_image_load_options_init(dmbp_image_load_options *o);
 DMBP_API DMBP_NODISCARD dmbp_status
 dmbp_image_load(const char *path, const dmbp_image_load_options *o,
                 dmbp_image *out);
+
+/* The most bytes dmbp_image_load reads for options o (NULL: defaults). */
+DMBP_API int64_t dmbp_image_max_file_bytes(const dmbp_image_load_options *o);
+
+/* As dmbp_image_load, from the open descriptor fd (its data from the
+ * current position to the end: standard input, a pipe), which is not
+ * closed; name is used in messages only (NULL: "<fd>"). Bounded as
+ * dmbp_image_load: the signature is checked on the first bytes read. */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_image_load_fd(int fd, const char *name, const dmbp_image_load_options *o,
+                   dmbp_image *out);
 
 /* As dmbp_image_load, from size bytes in memory (standard input, say);
  * name is used in messages only (NULL: "<memory>"). data is not kept. */

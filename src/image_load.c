@@ -4,12 +4,17 @@
 #include "image.h"
 
 #include <errno.h>
+#include <stdbool.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-/* Files are read whole, growing the buffer from this size. */
+/* Streams (pipes, devices) are read growing the buffer from this size;
+ * regular files at their size. */
 #define READ_CHUNK_INITIAL (1 << 16)
 
 #define PNG_SIGNATURE_LEN 8
@@ -57,56 +62,115 @@ dmbp_status dmbp__image_check_size(const char *name, uint64_t width,
     return DMBP_OK;
 }
 
-static dmbp_status read_whole_file(const char *path, unsigned char **data,
-                                   size_t *size)
+int64_t dmbp_image_max_file_bytes(const dmbp_image_load_options *o)
+{
+    int64_t px = !o ? DMBP_IMAGE_DEFAULT_MAX_PIXELS
+                 : o->max_pixels > 0
+                     ? o->max_pixels
+                     : (int64_t)DMBP_IMAGE_MAX_SIDE * DMBP_IMAGE_MAX_SIDE;
+    if (px > (int64_t)DMBP_IMAGE_MAX_SIDE * DMBP_IMAGE_MAX_SIDE)
+        px = (int64_t)DMBP_IMAGE_MAX_SIDE * DMBP_IMAGE_MAX_SIDE;
+    return px * DMBP_IMAGE_FILE_BYTES_PER_PIXEL + DMBP_IMAGE_FILE_SLACK;
+}
+
+/* Fill buf[*len..want) from fd; stops early only at the end of the data. */
+static dmbp_status read_some(int fd, const char *name, unsigned char *buf,
+                             size_t *len, size_t want, int *eof)
+{
+    while (*len < want) {
+        ssize_t got = read(fd, buf + *len, want - *len);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            /* EISDIR: a directory opens but does not read. */
+            return dmbp_set_error(DMBP_ERR_IO, "%s: read error: %s", name,
+                                  strerror(errno));
+        if (got == 0) {
+            *eof = 1;
+            break;
+        }
+        *len += (size_t)got;
+    }
+    return DMBP_OK;
+}
+
+static int starts_with(const unsigned char *buf, size_t size,
+                       const unsigned char *sig, size_t n);
+
+/* The rest of fd, bounded: the signature is checked on the first bytes
+ * (a device of zeros is refused at once), and no more than
+ * dmbp_image_max_file_bytes(o) bytes are read (DMBP_ERR_SHAPE beyond). */
+static dmbp_status read_bounded(int fd, const char *name,
+                                const dmbp_image_load_options *o,
+                                int png_only, unsigned char **data,
+                                size_t *size)
 {
     *data = NULL;
     *size = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return dmbp_set_error(DMBP_ERR_IO, "%s: cannot open: %s", path,
-                              strerror(errno));
-    /* Grow as we go rather than trust ftell: works for pipes too. */
-    size_t cap = READ_CHUNK_INITIAL, len = 0;
-    unsigned char *buf = malloc(cap);
-    if (!buf) {
-        fclose(f);
-        return dmbp_set_error(DMBP_ERR_NOMEM, "%s: out of memory", path);
+    int64_t limit = dmbp_image_max_file_bytes(o);
+    struct stat sb;
+    size_t cap = READ_CHUNK_INITIAL;
+    bool known = fstat(fd, &sb) == 0;
+    if (known && S_ISDIR(sb.st_mode))
+        return dmbp_set_error(DMBP_ERR_IO, "%s: read error: %s", name,
+                              strerror(EISDIR));
+    if (known && S_ISREG(sb.st_mode)) {
+        if ((int64_t)sb.st_size > limit)
+            return dmbp_set_error(DMBP_ERR_SHAPE,
+                                  "%s: %lld bytes, more than the %lld an "
+                                  "image within the pixel budget may take "
+                                  "(%d per pixel + %d MiB)",
+                                  name, (long long)sb.st_size,
+                                  (long long)limit,
+                                  DMBP_IMAGE_FILE_BYTES_PER_PIXEL,
+                                  DMBP_IMAGE_FILE_SLACK >> 20);
+        cap = (size_t)sb.st_size + 1; /* + 1: sees a file that grew */
     }
-    for (;;) {
+    if (cap < PNG_SIGNATURE_LEN)
+        cap = PNG_SIGNATURE_LEN;
+    unsigned char *buf = malloc(cap);
+    if (!buf)
+        return dmbp_set_error(DMBP_ERR_NOMEM, "%s: out of memory", name);
+    size_t len = 0;
+    int eof = 0;
+    dmbp_status st = read_some(fd, name, buf, &len, PNG_SIGNATURE_LEN, &eof);
+    const char *what = png_only ? "a PNG" : "a PNG or JPEG";
+    /* A prefix of a signature goes on: the decoder says "truncated". */
+    size_t jn = len < JPEG_SIGNATURE_LEN ? len : JPEG_SIGNATURE_LEN;
+    size_t pn = len < PNG_SIGNATURE_LEN ? len : PNG_SIGNATURE_LEN;
+    if (!st && len > 0 && !starts_with(buf, len, png_signature, pn) &&
+        (png_only || !starts_with(buf, len, jpeg_signature, jn)))
+        st = dmbp_set_error(DMBP_ERR_FORMAT, "%s: not %s file (bad "
+                            "signature)", name, what);
+    while (!st && !eof) {
         if (len == cap) {
-            if (cap > SIZE_MAX / 2) {
-                free(buf);
-                fclose(f);
-                return dmbp_set_error(DMBP_ERR_NOMEM, "%s: file too large",
-                                      path);
+            if ((int64_t)cap > limit) {
+                st = dmbp_set_error(DMBP_ERR_SHAPE,
+                                    "%s: more than %lld bytes, the most an "
+                                    "image within the pixel budget may take "
+                                    "(%d per pixel + %d MiB)",
+                                    name, (long long)limit,
+                                    DMBP_IMAGE_FILE_BYTES_PER_PIXEL,
+                                    DMBP_IMAGE_FILE_SLACK >> 20);
+                break;
             }
-            unsigned char *nb = realloc(buf, cap * 2);
+            size_t ncap = (int64_t)(2 * cap) > limit + 1 ? (size_t)limit + 1
+                                                         : 2 * cap;
+            unsigned char *nb = realloc(buf, ncap);
             if (!nb) {
-                free(buf);
-                fclose(f);
-                return dmbp_set_error(DMBP_ERR_NOMEM, "%s: out of memory",
-                                      path);
+                st = dmbp_set_error(DMBP_ERR_NOMEM, "%s: out of memory",
+                                    name);
+                break;
             }
             buf = nb;
-            cap *= 2;
+            cap = ncap;
         }
-        size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (got == 0 || len < cap) {
-            if (ferror(f)) {
-                int err = errno;
-                free(buf);
-                fclose(f);
-                /* EISDIR: a directory opens but does not read. */
-                return dmbp_set_error(DMBP_ERR_IO, "%s: read error: %s",
-                                      path, strerror(err));
-            }
-            if (feof(f))
-                break;
-        }
+        st = read_some(fd, name, buf, &len, cap, &eof);
     }
-    fclose(f);
+    if (st) {
+        free(buf);
+        return st;
+    }
     *data = buf;
     *size = len;
     return DMBP_OK;
@@ -155,12 +219,40 @@ static dmbp_status load_path(const char *fn, const char *path,
     if (!path || !out)
         return dmbp_set_error(DMBP_ERR_ARG, "%s: %s is NULL", fn,
                               path ? "out" : "path");
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return dmbp_set_error(DMBP_ERR_IO, "%s: cannot open: %s", path,
+                              strerror(errno));
     unsigned char *buf;
     size_t size;
-    dmbp_status st = read_whole_file(path, &buf, &size);
+    dmbp_status st = read_bounded(fd, path, o, png_only, &buf, &size);
+    close(fd);
     if (st)
         return st;
     st = decode(buf, size, path, o, png_only, out);
+    free(buf);
+    return st;
+}
+
+dmbp_status dmbp_image_load_fd(int fd, const char *name,
+                               const dmbp_image_load_options *o,
+                               dmbp_image *out)
+{
+    if (out)
+        memset(out, 0, sizeof *out);
+    if (!out || fd < 0)
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_image_load_fd: %s",
+                              out ? "fd is negative" : "out is NULL");
+    if (!name)
+        name = "<fd>";
+    if (o && o->max_pixels < 0)
+        return decode(NULL, 0, name, o, 0, out); /* its DMBP_ERR_ARG */
+    unsigned char *buf;
+    size_t size;
+    dmbp_status st = read_bounded(fd, name, o, 0, &buf, &size);
+    if (st)
+        return st;
+    st = decode(buf, size, name, o, 0, out);
     free(buf);
     return st;
 }

@@ -30,19 +30,50 @@ static size_t align_up(size_t n)
 }
 
 #define MIB ((size_t)1 << 20)
+#define KIB ((size_t)1 << 10)
+
+/* bytes for a message: MiB from 1 MiB up, else KiB, else bytes (a budget
+ * of 1K is not "0 MiB"). Rounded up, so a need is never understated. */
+static const char *human(char *buf, size_t cap, uint64_t bytes)
+{
+    if (bytes >= MIB)
+        snprintf(buf, cap, "%llu MiB",
+                 (unsigned long long)((bytes + MIB - 1) / MIB));
+    else if (bytes >= KIB)
+        snprintf(buf, cap, "%llu KiB",
+                 (unsigned long long)((bytes + KIB - 1) / KIB));
+    else
+        snprintf(buf, cap, "%llu bytes", (unsigned long long)bytes);
+    return buf;
+}
+
+/* Budgets are shown rounded down (what the plan may use). */
+static const char *human_budget(char *buf, size_t cap, uint64_t bytes)
+{
+    if (bytes >= MIB)
+        snprintf(buf, cap, "%llu MiB", (unsigned long long)(bytes / MIB));
+    else if (bytes >= KIB)
+        snprintf(buf, cap, "%llu KiB", (unsigned long long)(bytes / KIB));
+    else
+        snprintf(buf, cap, "%llu bytes", (unsigned long long)bytes);
+    return buf;
+}
 
 dmbp_status dmbp__plan_charge(dmbp_plan *p, size_t bytes, const char *what)
 {
     size_t total;
-    if (!dmbp__add_size(p->mem_used, bytes, &total) || total > p->max_memory)
+    if (!dmbp__add_size(p->mem_used, bytes, &total) ||
+        total > p->max_memory) {
+        char need[32], part[32], budget[32];
+        uint64_t sum = (uint64_t)p->mem_used + bytes;
         return dmbp_set_error(DMBP_ERR_SHAPE, "%s: the plan needs more than "
-                              "%zu MiB (%zu MiB for %s), over its memory "
-                              "budget of %zu MiB (max_memory, dmbp "
-                              "--max-memory)", p->m->name,
-                              (p->mem_used + MIB - 1) / MIB +
-                                  (bytes + MIB - 1) / MIB,
-                              (bytes + MIB - 1) / MIB, what,
-                              p->max_memory / MIB);
+                              "%s (%s for %s), over its memory budget of %s "
+                              "(max_memory, dmbp --max-memory)", p->m->name,
+                              human(need, sizeof need, sum),
+                              human(part, sizeof part, bytes), what,
+                              human_budget(budget, sizeof budget,
+                                           p->max_memory));
+    }
     p->mem_used = total;
     return DMBP_OK;
 }
@@ -898,13 +929,17 @@ static dmbp_status check_shapes(dmbp_plan *p, const dmbp_shape *shapes)
         if (m->values[v].is_const)
             continue;
         int64_t n = dmbp_shape_numel(&shapes[v]);
-        if (n >= 0 && (uint64_t)n * sizeof(float) > p->max_memory)
+        if (n >= 0 && (uint64_t)n * sizeof(float) > p->max_memory) {
+            char need[32], budget[32];
             return dmbp_set_error(DMBP_ERR_SHAPE, "%s: value '%s' alone "
-                                  "needs %llu MiB, over the plan's memory "
-                                  "budget of %zu MiB (max_memory, dmbp "
-                                  "--max-memory)", m->name, m->values[v].name,
-                                  (unsigned long long)((uint64_t)n * 4 / MIB),
-                                  p->max_memory / MIB);
+                                  "needs %s, over the plan's memory budget "
+                                  "of %s (max_memory, dmbp --max-memory)",
+                                  m->name, m->values[v].name,
+                                  human(need, sizeof need,
+                                        (uint64_t)n * sizeof(float)),
+                                  human_budget(budget, sizeof budget,
+                                               p->max_memory));
+        }
     }
     if (p->whole_tensor)
         return DMBP_OK;

@@ -78,7 +78,7 @@ refused 3 "cannot create the output directory" "-O in a missing parent" -- "$DMB
 # image and the manifest; tests/cli_mpi.sh runs them on MPI ranks).
 expect_exit 0 "predict -O" -- "$DMBP" predict "$VGG" "$S/bag.png" "$S/coat.png" -O "$W/po" --quiet
 [ -s "$W/po/bag-predict.json" ] && [ -s "$W/po/coat-predict.json" ] &&
-    [ "$(wc -l <"$W/po/manifest.jsonl")" -eq 2 ] || fail "predict -O: $(ls "$W/po" 2>&1)"
+    [ "$(grep -c '"status": "ok"' "$W/po/manifest.jsonl")" -eq 2 ] || fail "predict -O: $(ls "$W/po" 2>&1)"
 grep -q '"outputs": {"json": ".*/po/bag-predict.json"}' "$W/po/manifest.jsonl" || fail "predict -O: manifest $(cat "$W/po/manifest.jsonl")"
 refused 2 "--force overwrites it" "predict -O again" -- "$DMBP" predict "$VGG" "$S/bag.png" -O "$W/po"
 refused 2 "would both write" "predict -O, one stem twice" -- "$DMBP" predict "$VGG" "$S/coat.png" "$W/coat.png" -O "$W/p2"

@@ -46,14 +46,19 @@ same_files() {
     done
 }
 
-# manifest_ok DIR N: N complete lines, each an object with its input, a
-# status, its rank and seconds, and (ok lines) outputs that exist.
+# manifest_ok DIR N: the set's fingerprint first, then complete lines:
+# "claimed" ones (the outputs an image is about to write) and N results,
+# each an object with its input, a status, its rank and seconds, and (ok
+# lines) outputs that exist.
 manifest_ok() {
     m="$1/manifest.jsonl"
     [ -f "$m" ] || { fail "$m missing"; return; }
-    [ "$(wc -l <"$m")" -eq "$2" ] || fail "$m: $(wc -l <"$m") lines, want $2"
+    head -n 1 "$m" | grep -q '^{"set": {"dmbp": ' || fail "$m: no fingerprint first"
+    results=$(grep -c '"status": "\(ok\|failed\)"' "$m")
+    [ "$results" -eq "$2" ] || fail "$m: $results results, want $2"
     [ "$(tail -c 1 "$m" | od -An -c | tr -d ' ')" = '\n' ] || fail "$m: last line incomplete"
-    bad=$(grep -vc '^{"input": ".*", "status": "\(ok\|failed\)", .*"rank": [0-9]*, "seconds": [0-9.]*}$' "$m")
+    bad=$(sed 1d "$m" | grep -v '^{"input": ".*", "status": "claimed", "outputs": {.*}}$' |
+        grep -vc '^{"input": ".*", "status": "\(ok\|failed\)", .*"rank": [0-9]*, "seconds": [0-9.]*}$')
     [ "$bad" -eq 0 ] || fail "$m: $bad malformed lines"
     for p in $(grep '"status": "ok"' "$m" | grep -o '"\(png\|npy\|pos\|neg\|mappings\|json\|masks\)": "[^"]*"' | sed 's/.*: "//; s/"$//'); do
         [ -f "$p" ] || fail "$m: output $p missing"
@@ -92,9 +97,14 @@ grep -q "0 images to compute" "$TMP/err" || fail "resume finished: $(cat "$TMP/e
 [ -s "$TMP/out" ] && fail "resume finished: printed results"
 cmp -s "$TMP/before" "$TMP/gxi2/manifest.jsonl" || fail "resume finished: manifest changed"
 
-# Another method's lines in the same directory do not count as done.
-expect_exit 0 "resume, other method" -- "$DMBP" explain "$VGG" \
+# Another method's set in the same directory: --resume refuses it, saying
+# what differs; --force computes this set anew.
+expect_exit 2 "resume, other method" -- "$DMBP" explain "$VGG" \
     "$SAMPLES/bag.png" --method saliency -O "$TMP/gxi2" --resume --quiet
+grep -q "another set: --method was 'gxi', now 'saliency'" "$TMP/err" ||
+    fail "resume, other method: $(cat "$TMP/err")"
+expect_exit 0 "resume, other method, --force" -- "$DMBP" explain "$VGG" \
+    "$SAMPLES/bag.png" --method saliency -O "$TMP/gxi2" --resume --force --quiet
 [ "$(wc -l <"$TMP/out")" -eq 1 ] || fail "resume, other method: skipped saliency for gxi's line"
 
 # ---- a worker killed after its first image -----------------------------
@@ -228,7 +238,7 @@ grep -q "Bag" "$TMP/out" || fail "predict on 1 rank: $(cat "$TMP/out")"
 # ---- a manifest whose writer was killed mid-line -------------------------
 cp -r "$TMP/one" "$TMP/torn"
 sed -i 's#"'"$TMP"'/one/#"'"$TMP"'/torn/#g' "$TMP/torn/manifest.jsonl"
-head -n 9 "$TMP/torn/manifest.jsonl" >"$TMP/nine"
+head -n "$(($(wc -l <"$TMP/torn/manifest.jsonl") - 1))" "$TMP/torn/manifest.jsonl" >"$TMP/nine"
 { cat "$TMP/nine"; tail -n 1 "$TMP/torn/manifest.jsonl" | head -c 40; } \
     >"$TMP/torn/manifest.jsonl"
 expect_exit 0 "torn line" -- "$DMBP" explain "$VGG" "$SAMPLES"/*.png \

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "npy.h"
 
@@ -196,6 +197,73 @@ static void test_bad_files(void)
               DMBP_ERR_ARG,
           "NULL out accepted");
     dmbp_image_free(NULL);
+}
+
+/* Bounded reads (issue #21): the size a budget allows, a device of zeros
+ * refused on its first bytes, a file over the size refused before it is
+ * read, and the same image through a pipe as from its path. */
+static void test_bounded_reads(void)
+{
+    dmbp_image_load_options o;
+    dmbp_image_load_options_init(&o);
+    int64_t want = DMBP_IMAGE_DEFAULT_MAX_PIXELS * 8 + (16 << 20);
+    CHECK(dmbp_image_max_file_bytes(NULL) == want &&
+              dmbp_image_max_file_bytes(&o) == want,
+          "default file size bound %lld, want %lld",
+          (long long)dmbp_image_max_file_bytes(NULL), (long long)want);
+    o.max_pixels = 100;
+    CHECK(dmbp_image_max_file_bytes(&o) == 800 + (16 << 20),
+          "bound at 100 pixels: %lld",
+          (long long)dmbp_image_max_file_bytes(&o));
+    dmbp_image img;
+    dmbp_status st = dmbp_image_load("/dev/zero", NULL, &img);
+    CHECK(st == DMBP_ERR_FORMAT && strstr(dmbp_last_error(),
+                                          "bad signature"),
+          "/dev/zero: %s: %s", dmbp_status_str(st), dmbp_last_error());
+    /* A regular file of a PNG signature and 17 MB: over the bound of
+     * 100 pixels, refused from its size. */
+    char path[] = "/tmp/dmbp-test-bigXXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0, "mkstemp");
+    if (fd >= 0) {
+        static const unsigned char sig[8] = {137, 80, 78, 71, 13, 10, 26,
+                                             10};
+        CHECK(write(fd, sig, 8) == 8 && ftruncate(fd, 17 << 20) == 0,
+              "writing %s", path);
+        close(fd);
+        st = dmbp_image_load(path, &o, &img);
+        CHECK(st == DMBP_ERR_SHAPE && strstr(dmbp_last_error(), "budget"),
+              "file over the bound: %s: %s", dmbp_status_str(st),
+              dmbp_last_error());
+        unlink(path);
+    }
+    /* The same image through a pipe (dmbp_image_load_fd) as from its
+     * path. */
+    const char *png = test_path(IMG_DIR "gray8_37x23.png");
+    dmbp_image a = {0}, b = {0};
+    CHECK(dmbp_image_load(png, NULL, &a) == DMBP_OK, "%s", dmbp_last_error());
+    FILE *f = fopen(png, "rb");
+    unsigned char buf[1 << 16];
+    size_t len = f ? fread(buf, 1, sizeof buf, f) : 0;
+    if (f)
+        fclose(f);
+    int p[2];
+    CHECK(len > 0 && len < sizeof buf && pipe(p) == 0, "pipe");
+    if (len > 0 && write(p[1], buf, len) == (ssize_t)len) {
+        close(p[1]);
+        st = dmbp_image_load_fd(p[0], "pipe", NULL, &b);
+        close(p[0]);
+        CHECK(st == DMBP_OK, "load_fd: %s", dmbp_last_error());
+        CHECK(b.width == a.width && b.height == a.height &&
+                  b.channels == a.channels && a.data && b.data &&
+                  !memcmp(a.data, b.data, (size_t)a.width * a.height *
+                                              a.channels * sizeof(float)),
+              "load_fd differs from load");
+    }
+    dmbp_image_free(&a);
+    dmbp_image_free(&b);
+    CHECK(dmbp_image_load_fd(-1, "x", NULL, &b) == DMBP_ERR_ARG,
+          "negative fd accepted");
 }
 
 /* ------------------------------------------------------------------ */
@@ -508,6 +576,7 @@ int main(void)
     test_npy();
     test_load_fixtures();
     test_bad_files();
+    test_bounded_reads();
     test_preprocess_fixtures();
     test_options();
     if (failures) {

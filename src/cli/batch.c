@@ -2,6 +2,7 @@
  * progress, and the run in one process or as an MPI rank's worker. */
 #include "batch.h"
 #include "cli.h"
+#include "manifest.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -31,217 +32,6 @@ static double now_seconds(void)
 }
 
 /* ------------------------------------------------------------------ */
-/* Just enough JSON to read back what we wrote                        */
-/* ------------------------------------------------------------------ */
-
-static const char *skip_ws(const char *p)
-{
-    while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
-        p++;
-    return p;
-}
-
-static void put_utf8(char **o, unsigned u)
-{
-    if (u < 0x80) {
-        *(*o)++ = (char)u;
-    } else if (u < 0x800) {
-        *(*o)++ = (char)(0xc0 | u >> 6);
-        *(*o)++ = (char)(0x80 | (u & 0x3f));
-    } else {
-        *(*o)++ = (char)(0xe0 | u >> 12);
-        *(*o)++ = (char)(0x80 | ((u >> 6) & 0x3f));
-        *(*o)++ = (char)(0x80 | (u & 0x3f));
-    }
-}
-
-/* A JSON string at p (after whitespace): malloc'ed value in *out, the end
- * returned; NULL if malformed. */
-static const char *json_string(const char *p, char **out)
-{
-    p = skip_ws(p);
-    if (*p != '"')
-        return NULL;
-    const char *q = ++p;
-    while (*q && *q != '"')
-        q += (*q == '\\' && q[1]) ? 2 : 1;
-    if (*q != '"')
-        return NULL;
-    char *s = malloc((size_t)(q - p) + 1), *o = s;
-    if (!s)
-        return NULL;
-    while (p < q) {
-        if (*p != '\\') {
-            *o++ = *p++;
-            continue;
-        }
-        p++;
-        char c = *p++;
-        switch (c) {
-        case 'n': *o++ = '\n'; break;
-        case 'r': *o++ = '\r'; break;
-        case 't': *o++ = '\t'; break;
-        case 'b': *o++ = '\b'; break;
-        case 'f': *o++ = '\f'; break;
-        case 'u': {
-            unsigned u = 0;
-            for (int k = 0; k < 4 && p < q; k++, p++) {
-                char h = *p;
-                u = u * 16 + (unsigned)(h >= 'a' ? h - 'a' + 10 :
-                                        h >= 'A' ? h - 'A' + 10 : h - '0');
-            }
-            put_utf8(&o, u);
-            break;
-        }
-        default: *o++ = c;
-        }
-    }
-    *o = 0;
-    *out = s;
-    return q + 1;
-}
-
-/* Past one JSON value of any kind; NULL if malformed. */
-static const char *json_skip(const char *p)
-{
-    p = skip_ws(p);
-    if (*p == '"') {
-        char *s;
-        p = json_string(p, &s);
-        if (p)
-            free(s);
-        return p;
-    }
-    if (*p == '{' || *p == '[') {
-        char close = *p == '{' ? '}' : ']';
-        p = skip_ws(p + 1);
-        if (*p == close)
-            return p + 1;
-        for (;;) {
-            if (close == '}') {
-                if (!(p = json_skip(p)))
-                    return NULL;
-                p = skip_ws(p);
-                if (*p++ != ':')
-                    return NULL;
-            }
-            if (!(p = json_skip(p)))
-                return NULL;
-            p = skip_ws(p);
-            if (*p == close)
-                return p + 1;
-            if (*p++ != ',')
-                return NULL;
-        }
-    }
-    const char *start = p;
-    while (*p && !strchr(",}] \t\r\n", *p))
-        p++;
-    return p > start ? p : NULL;
-}
-
-/* One manifest line: its input, whether it finished, its output paths. */
-typedef struct mline {
-    char *input;
-    bool ok;
-    char **outputs;
-    int n_outputs;
-} mline;
-
-static void mline_free(mline *m)
-{
-    free(m->input);
-    for (int k = 0; k < m->n_outputs; k++)
-        free(m->outputs[k]);
-    free(m->outputs);
-    memset(m, 0, sizeof *m);
-}
-
-/* path is among m's outputs (NULL: any line will do). */
-static bool has_output(const mline *m, const char *path)
-{
-    if (!path)
-        return true;
-    for (int k = 0; k < m->n_outputs; k++)
-        if (!strcmp(m->outputs[k], path))
-            return true;
-    return false;
-}
-
-static bool mline_parse(const char *p, mline *m)
-{
-    memset(m, 0, sizeof *m);
-    p = skip_ws(p);
-    if (*p++ != '{')
-        return false;
-    for (;;) {
-        char *key;
-        if (!(p = json_string(p, &key)))
-            goto bad;
-        p = skip_ws(p);
-        if (*p++ != ':') {
-            free(key);
-            goto bad;
-        }
-        if (!strcmp(key, "input")) {
-            free(m->input);
-            p = json_string(p, &m->input);
-        } else if (!strcmp(key, "status")) {
-            char *v;
-            if ((p = json_string(p, &v))) {
-                m->ok = !strcmp(v, "ok");
-                free(v);
-            }
-        } else if (!strcmp(key, "outputs")) {
-            p = skip_ws(p);
-            if (*p++ != '{') {
-                free(key);
-                goto bad;
-            }
-            p = skip_ws(p);
-            while (p && *p != '}') {
-                char *k2, *v;
-                if (!(p = json_string(p, &k2)))
-                    break;
-                free(k2);
-                p = skip_ws(p);
-                if (*p++ != ':' || !(p = json_string(p, &v))) {
-                    p = NULL;
-                    break;
-                }
-                char **grown = realloc(m->outputs, (size_t)(m->n_outputs + 1) *
-                                                       sizeof *grown);
-                if (!grown) {
-                    free(v);
-                    p = NULL;
-                    break;
-                }
-                m->outputs = grown;
-                m->outputs[m->n_outputs++] = v;
-                p = skip_ws(p);
-                if (*p == ',')
-                    p = skip_ws(p + 1);
-            }
-            if (p)
-                p++;
-        } else {
-            p = json_skip(p);
-        }
-        free(key);
-        if (!p)
-            goto bad;
-        p = skip_ws(p);
-        if (*p == '}')
-            return m->input != NULL;
-        if (*p++ != ',')
-            goto bad;
-    }
-bad:
-    mline_free(m);
-    return false;
-}
-
-/* ------------------------------------------------------------------ */
 /* The ledger: rank 0's view of the run                               */
 /* ------------------------------------------------------------------ */
 
@@ -257,92 +47,6 @@ struct cli_ledger {
     bool mpi;               /* an MPI run: ranks, lost images, the manifest
                                named (one process says only what it did) */
 };
-
-static int by_input(const void *a, const void *b, void *ctx)
-{
-    const char *const *in = ctx;
-    return strcmp(in[*(const int *)a], in[*(const int *)b]);
-}
-
-/* Mark inputs finished according to the manifest's complete lines; a
- * torn last line (the writer killed mid-write) is cut off. */
-static int read_manifest(cli_ledger *l, bool *done)
-{
-    const cli_batch *b = l->b;
-    FILE *f = fopen(l->path, "r");
-    if (!f)
-        return errno == ENOENT ? EXIT_OK : (fprintf(stderr, "dmbp: %s: %s\n",
-                                   l->path, strerror(errno)), EXIT_IO);
-    int *order = malloc((size_t)b->n * sizeof *order);
-    if (!order) {
-        fclose(f);
-        return EXIT_INTERNAL;
-    }
-    for (int i = 0; i < b->n; i++)
-        order[i] = i;
-    qsort_r(order, (size_t)b->n, sizeof *order, by_input,
-            (void *)b->inputs);
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    off_t good = 0;
-    int torn = 0, bad = 0;
-    while ((len = getline(&line, &cap, f)) > 0) {
-        if (line[len - 1] != '\n') {
-            torn = 1;
-            break;
-        }
-        good += len;
-        mline m;
-        if (!mline_parse(line, &m)) {
-            bad++;
-            continue;
-        }
-        bool exists = m.ok;
-        for (int k = 0; k < m.n_outputs && exists; k++)
-            exists = access(m.outputs[k], F_OK) == 0;
-        if (exists) {
-            /* Binary search for the input among the sorted names. */
-            int lo = 0, hi = b->n - 1;
-            while (lo <= hi) {
-                int mid = (lo + hi) / 2;
-                int c = strcmp(m.input, b->inputs[order[mid]]);
-                if (c == 0) {
-                    /* Every item of that name whose outputs these are. */
-                    int j = mid;
-                    while (j > 0 && !strcmp(m.input, b->inputs[order[j - 1]]))
-                        j--;
-                    for (; j < b->n && !strcmp(m.input, b->inputs[order[j]]);
-                         j++)
-                        if (has_output(&m, b->expect ?
-                                               b->expect[order[j]] : NULL))
-                            done[order[j]] = true;
-                    break;
-                }
-                if (c < 0)
-                    hi = mid - 1;
-                else
-                    lo = mid + 1;
-            }
-        }
-        mline_free(&m);
-    }
-    free(line);
-    free(order);
-    fclose(f);
-    if (torn) {
-        fprintf(stderr, "dmbp: %s: ignoring an incomplete last line (the "
-                "run was killed while writing it)\n", l->path);
-        if (truncate(l->path, good) != 0) {
-            fprintf(stderr, "dmbp: %s: %s\n", l->path, strerror(errno));
-            return EXIT_IO;
-        }
-    }
-    if (bad)
-        fprintf(stderr, "dmbp: %s: ignoring %d unreadable line%s\n", l->path,
-                bad, bad == 1 ? "" : "s");
-    return EXIT_OK;
-}
 
 int cli_ledger_open(const cli_batch *b, int ranks, cli_ledger **out)
 {
@@ -364,35 +68,27 @@ int cli_ledger_open(const cli_batch *b, int ranks, cli_ledger **out)
         return EXIT_INTERNAL;
     }
     l->b = b;
-    l->fd = -1;
     snprintf(l->path, plen, "%s/%s", b->dir, MANIFEST_NAME);
-    int rc = b->resume ? read_manifest(l, done) : EXIT_OK;
-    if (!rc) {
-        l->fd = open(l->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC |
-                                  (b->resume ? 0 : O_TRUNC), 0666);
-        if (l->fd < 0) {
-            fprintf(stderr, "dmbp: %s: %s\n", l->path, strerror(errno));
-            rc = EXIT_IO;
-        }
-    }
-    for (int i = 0; i < b->n; i++) {
-        if (done[i])
-            l->skipped++;
-        else
+    int changed;
+    int rc = cli_manifest_open(b, l->path, done, &l->fd, &l->skipped,
+                               &changed);
+    for (int i = 0; i < b->n; i++)
+        if (!done[i])
             l->todo[l->n_todo++] = i;
-    }
     free(done);
     if (rc) {
         free(l->todo);
         free(l->path);
-        if (l->fd >= 0)
-            close(l->fd);
         free(l);
         return rc;
     }
     l->tty = isatty(2);
     l->mpi = ranks > 1 || cli_mpi_launcher();
     l->t0 = l->last_progress = now_seconds();
+    if (changed && !b->quiet)
+        fprintf(stderr, "dmbp: --resume: %d image%s changed since %s "
+                "computed: computed again\n", changed,
+                changed == 1 ? "" : "s", changed == 1 ? "it was" : "they were");
     if (!b->quiet && l->mpi)
         fprintf(stderr, "dmbp: %d image%s to compute%s on %d rank%s, "
                 "manifest %s\n", l->n_todo, l->n_todo == 1 ? "" : "s",
@@ -462,27 +158,9 @@ static void progress(cli_ledger *l, bool final)
     fflush(stderr);
 }
 
-/* The whole line in one write() and on disk before we go on: a reader
- * never sees half a line unless the writer died inside write(), and then
- * only as the last line, which read_manifest cuts off. */
 static int append_line(cli_ledger *l, const char *s, size_t len)
 {
-    size_t off = 0;
-    while (off < len) {
-        ssize_t w = write(l->fd, s + off, len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            fprintf(stderr, "dmbp: %s: %s\n", l->path, strerror(errno));
-            return EXIT_IO;
-        }
-        off += (size_t)w;
-    }
-    if (fsync(l->fd) != 0 && errno != EINVAL) {
-        fprintf(stderr, "dmbp: %s: %s\n", l->path, strerror(errno));
-        return EXIT_IO;
-    }
-    return EXIT_OK;
+    return cli_manifest_append(l->path, l->fd, s, len);
 }
 
 int cli_ledger_record(cli_ledger *l, const char *line, int rank)
@@ -502,13 +180,13 @@ int cli_ledger_record(cli_ledger *l, const char *line, int rank)
     if (!ok)
         status = (int)strtol(p, (char **)&p, 10);
     double secs = strtod(p, (char **)&p);
-    p = json_string(p, ok ? &text : &error);
+    p = cli_json_string(p, ok ? &text : &error);
     if (!p) {
         fprintf(stderr, "dmbp: internal error: bad result from rank %d\n",
                 rank);
         return EXIT_INTERNAL;
     }
-    const char *fragment = skip_ws(p);
+    const char *fragment = cli_json_skip_ws(p);
 
     char *buf = NULL;
     size_t len = 0;
@@ -598,8 +276,13 @@ int cli_ledger_close(cli_ledger *l)
 char *cli_result_format(const cli_batch *b, int index, int *rc)
 {
     cli_item_result res = {0};
+    struct stat sb;
+    bool have_stat = strcmp(b->inputs[index], "-") &&
+                     stat(b->inputs[index], &sb) == 0;
     double t0 = now_seconds();
+    cli_capture_begin();
     *rc = b->fn(b->ctx, index, &res);
+    cli_capture_end();
     double secs = now_seconds() - t0;
     char *buf = NULL;
     size_t len = 0;
@@ -608,6 +291,14 @@ char *cli_result_format(const cli_batch *b, int index, int *rc)
         if (res.status == EXIT_OK) {
             fprintf(f, "%d ok %.6f ", index, secs);
             cli_json_str(f, res.text ? res.text : "");
+            /* The input as it was before it was read: --resume computes
+             * it again once it changed. */
+            if (have_stat)
+                fprintf(f, " \"input_size\": %lld, \"input_mtime_ns\": "
+                        "%lld%s", (long long)sb.st_size,
+                        (long long)sb.st_mtim.tv_sec * 1000000000LL +
+                            sb.st_mtim.tv_nsec,
+                        res.fragment && *res.fragment ? "," : "");
             fprintf(f, " %s", res.fragment ? res.fragment : "");
         } else {
             fprintf(f, "%d fail %d %.6f ", index, res.status, secs);
@@ -699,15 +390,19 @@ static int cmp_path(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+int cli_set_paths_outputs(void *ctx, int index, cli_names *out)
+{
+    char **paths = *(char ***)ctx;
+    return cli_names_add(out, paths[index]);
+}
+
 int cli_set_paths(const char *dir, const char *const *images, int n,
-                  const char *suffix, const char *model, bool resume,
-                  bool force, char ***out)
+                  const char *suffix, char ***out)
 {
     char **p = calloc((size_t)n + 1, sizeof *p);
     char **sorted = malloc(((size_t)n + 1) * sizeof *sorted);
-    const char **inputs = malloc(((size_t)n + 1) * sizeof *inputs);
     *out = p;
-    int rc = p && sorted && inputs ? EXIT_OK : EXIT_INTERNAL;
+    int rc = p && sorted ? EXIT_OK : EXIT_INTERNAL;
     for (int i = 0; i < n && !rc; i++) {
         char *stem = cli_stem(images[i]);
         size_t len = stem ? strlen(dir) + strlen(stem) + strlen(suffix) + 2
@@ -739,19 +434,12 @@ int cli_set_paths(const char *dir, const char *const *images, int n,
                                      images[a], images[b], sorted[i]);
             }
     }
-    if (!rc && !resume && !cli_batch_is_worker()) {
-        inputs[0] = model;
-        memcpy(inputs + 1, images, (size_t)n * sizeof *inputs);
-        for (int i = 0; i < n && !rc; i++)
-            rc = cli_check_output(p[i], inputs, n + 1, force);
-    }
     if (!rc && mkdir(dir, 0777) != 0 && errno != EEXIST) {
         fprintf(stderr, "dmbp: %s: cannot create the output directory: "
                 "%s\n", dir, strerror(errno));
         rc = EXIT_IO;
     }
     free(sorted);
-    free(inputs);
     return rc;
 }
 
@@ -796,10 +484,14 @@ int cli_batch_run(const cli_batch *b)
 int cli_item_failed(cli_item_result *res, int rc)
 {
     res->status = rc;
-    if (*dmbp_last_error())
+    /* What was printed about it, in the program's words. */
+    if (*cli_captured())
+        snprintf(res->error, sizeof res->error, "%s", cli_captured());
+    else if (*dmbp_last_error())
         snprintf(res->error, sizeof res->error, "%s", dmbp_last_error());
     else
-        snprintf(res->error, sizeof res->error, "exit status %d (the "
-                 "message above says why)", rc);
-    return rc == EXIT_INTERNAL ? rc : EXIT_OK;
+        snprintf(res->error, sizeof res->error, "exit status %d", rc);
+    /* A usage problem (an unknown --layer: the library's DMBP_ERR_ARG) is
+     * every image's: the set stops at the first, with that status. */
+    return rc == EXIT_INTERNAL || rc == EXIT_USAGE ? rc : EXIT_OK;
 }

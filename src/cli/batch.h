@@ -9,6 +9,9 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+struct cli_names;
+struct cli_args;
+
 /* What the callback reports for one item. */
 typedef struct cli_item_result {
     int status;        /* EXIT_OK, or the exit status this image failed with */
@@ -25,10 +28,11 @@ typedef struct cli_item_result {
  * of memory, the model cannot be loaded). */
 typedef int (*cli_item_fn)(void *ctx, int index, cli_item_result *res);
 
-/* Record in res that the item failed with exit status rc: the library's
- * last error as the reason, or a pointer to the message already printed.
- * Returns what the callback returns for it: EXIT_OK (the run goes on), or
- * rc itself for EXIT_INTERNAL. */
+/* Record in res that the item failed with exit status rc: the message
+ * printed for it (cli_captured), else the library's last error. Returns
+ * what the callback returns for it: EXIT_OK (the run goes on), or rc
+ * itself for EXIT_INTERNAL and EXIT_USAGE (a problem of the command line
+ * that only an image revealed is every image's: the run stops). */
 int cli_item_failed(cli_item_result *res, int rc);
 
 typedef struct cli_batch {
@@ -42,10 +46,20 @@ typedef struct cli_batch {
     int chunk;                  /* items handed to a rank at a time */
     cli_item_fn fn;
     void *ctx;
-    /* Optional, per item: a path its outputs must include for a manifest
-     * line to count as this item done (another method's line in the same
-     * directory does not). */
-    const char *const *expect;
+    /* Item index's output paths, appended to *out (a cli_names): what
+     * --resume requires a record to list, and what is checked before any
+     * work (never an input; an existing file the set did not list only
+     * with force). */
+    int (*outputs)(void *ctx, int index, struct cli_names *out);
+    /* The command line and the model: --force, the run's other inputs
+     * (the model, --labels, --targets, an --images list: never
+     * overwritten, not even by the manifest), and the set's fingerprint
+     * (manifest.h), with fp_extra's (key, value) pairs: --resume refuses
+     * a manifest of another set. */
+    const struct cli_args *args;
+    const char *model;
+    const char *const *fp_extra;
+    int n_fp_extra;
 } cli_batch;
 
 /* Images handed to a rank at a time (--chunk): small, so that slow images
@@ -64,14 +78,13 @@ int cli_batch_run(const cli_batch *b);
 /* One output file per image, for the subcommands whose set mode writes a
  * single file per image (predict, masks): *out gets n malloc'ed paths
  * DIR/<stem of image i><suffix>. Before any work: two images of one stem
- * are a usage error naming both, and unless resume (or in an MPI rank's
- * worker, whose rank checked already) each path must be neither an input
- * nor an existing file without force (cli_check_output); DIR is created.
- * Message printed and status returned on failure; free with
- * cli_set_paths_free either way. */
+ * are a usage error naming both; DIR is created (the ledger checks the
+ * files themselves, cli_manifest_open). Message printed and status
+ * returned on failure; free with cli_set_paths_free either way. */
 int cli_set_paths(const char *dir, const char *const *images, int n,
-                  const char *suffix, const char *model, bool resume,
-                  bool force, char ***out);
+                  const char *suffix, char ***out);
+/* The outputs callback of such a set: ctx's first member is the paths. */
+int cli_set_paths_outputs(void *ctx, int index, struct cli_names *out);
 void cli_set_paths_free(char **paths, int n);
 /* True in an MPI rank's worker process (DMBP_MPI_WORKER set). */
 bool cli_batch_is_worker(void);

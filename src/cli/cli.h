@@ -5,6 +5,7 @@
 #include <dmbp.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "opts.h"
 
@@ -26,6 +27,12 @@ typedef struct cli_names {
     int n, cap;
     char **v;
 } cli_names;
+
+/* Every image's target (cli_targets_load, below). */
+typedef struct cli_targets {
+    int n;          /* 1 (--target or auto) or set_size (--targets) */
+    int *cls, *rank;
+} cli_targets;
 /* Load every `--plugin FILE` of argv (src/cli/plugin.c) and remove those
  * flags from argv; an exit status (message printed) on failure. */
 int cli_load_plugins(int *argc, char **argv);
@@ -45,10 +52,17 @@ int cli_apply_pre(const dmbp_model *m, const cli_flags *f,
  * library's status (message set, not printed). */
 dmbp_status cli_load_image(const char *path, const cli_flags *f,
                            dmbp_image *out);
+/* DMBP_ERR_FORMAT (message set, not printed) when path exists and is not
+ * a regular file or a directory (a device, a FIFO: endless data); what
+ * names its role ("images", "ground truths"). "-" is standard input. */
+dmbp_status cli_image_file_ok(const char *path, const char *what);
 /* The rendering options from --alpha, --colormap, --percentile,
  * --colorbar and --heatmap-only (library defaults otherwise). */
 void cli_render_options(const cli_flags *f, dmbp_render_options *o);
 
+/* The rendering options checked before any image is computed (usage
+ * error, message printed). */
+int cli_check_render(const cli_flags *f);
 /* Parse a whole non-negative int / a finite float list "a,b,c" (1 or 3). */
 bool cli_parse_int(const char *s, int lo, int hi, int *out);
 bool cli_parse_floats3(const char *s, float *out);
@@ -89,6 +103,13 @@ void cli_progress_draw(cli_progress *p, bool force, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void cli_progress_clear(cli_progress *p);
 
+/* Around one item of an image set: what it prints on stderr still goes
+ * there, and the last "dmbp: " line is kept, without that prefix, for the
+ * manifest's error field (cli_captured: "" when none). */
+void cli_capture_begin(void);
+void cli_capture_end(void);
+const char *cli_captured(void);
+
 /* JSON string literal of s on f. */
 void cli_json_str(FILE *f, const char *s);
 
@@ -98,6 +119,8 @@ typedef struct cli_xrun {
     dmbp_explainer *ex;    /* m's plans, kept from one image of a set to
                               the next (set_size > 0) */
     cli_names labels;      /* --labels, or none */
+    cli_targets tg;        /* every image's target, checked before the
+                              first image (cli_xrun_prepare) */
     dmbp_result *r;
     dmbp_image *bg;        /* per image: the picture as loaded, in [0,1] */
     dmbp_preprocess_options pre; /* what made the model's input of it */
@@ -147,22 +170,50 @@ char *cli_stem(const char *path);
 int cli_labels_read(const char *path, int classes, cli_names *l);
 /* Class c's label: from l if it has any, else the model's; or NULL. */
 const char *cli_label(const dmbp_model *m, const cli_names *l, int c);
-/* targets[i] for image i of n from --target or --targets FILE: a class,
- * or -1 (auto: the top class). "top:K" runs the model on the images xs
- * (n x c x h x w) once; with xs NULL it is refused. Labels match exactly,
- * else ignoring case. */
-/* --targets FILE has one line per image of a set of n (image sets check
- * this before any image is computed). */
-int cli_targets_check_count(const cli_flags *f, int n);
-int cli_targets_resolve(const cli_flags *f, const dmbp_model *m,
-                        const cli_names *labels, const float *xs, int n,
-                        int c, int h, int w, int first, int set_size,
-                        int *targets);
+/* The target of every image, read and checked once before any image is
+ * computed: --target (one for all) or --targets FILE (one line per image
+ * of a set of set_size). A class, -1 (auto: the top class), or rank K >= 2
+ * for top:K (resolved per image by one forward pass; refused unless
+ * top_ok). "label:NAME" selects a label that reads as a number, auto or
+ * top:K; a label two classes share is refused (give the index). Labels
+ * match exactly, else ignoring case. --target problems are usage errors,
+ * a bad line of FILE is EXIT_FORMAT naming the file and the line. */
+/* (cli_targets: above, with cli_names) */
+int cli_targets_load(const cli_flags *f, const dmbp_model *m,
+                     const cli_names *labels, int set_size, bool top_ok,
+                     cli_targets *t);
+void cli_targets_free(cli_targets *t);
+/* targets[i] of images first .. first + n - 1 (xs: their inputs, n x c x
+ * h x w, for top:K). */
+int cli_targets_resolve(const cli_targets *t, const dmbp_model *m,
+                        const float *xs, int n, int c, int h, int w,
+                        int first, int *targets);
 
 /* May the run write path? Not if it is one of the inputs (status 2) or a
  * directory (3); an existing file only with force (else 2). */
 int cli_check_output(const char *path, const char *const *inputs,
                      int n_inputs, bool force);
+/* The inputs of a run by device and inode (a path, a hard link and a
+ * symbolic link to one file are the same input): built once for a set,
+ * looked up in log n. Names are borrowed, not copied. */
+typedef struct cli_inodes {
+    struct cli_inode {
+        dev_t dev;
+        ino_t ino;
+        const char *name;
+    } *v;
+    int n, cap;
+    bool sorted;
+} cli_inodes;
+/* Add path (missing files and "-" are skipped). */
+int cli_inodes_add(cli_inodes *s, const char *path);
+/* The name of the input with this identity, or NULL. */
+const char *cli_inodes_find(cli_inodes *s, dev_t dev, ino_t ino);
+void cli_inodes_free(cli_inodes *s);
+/* cli_check_output against a set: an input is never overwritten, even with
+ * force (also not through a symbolic link at path). */
+int cli_check_output_in(const char *path, cli_inodes *inputs, bool force);
+
 
 /* DMBP masks of image i as JSON at path, atomically (src/cli/masks.c). */
 int cli_masks_write(const char *path, const cli_xrun *run, int image,

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,40 +26,16 @@ int cli_fail(dmbp_status st)
     }
 }
 
-/* Standard input is read whole, growing the buffer from this size. */
-#define STDIN_CHUNK (1 << 16)
-
-static dmbp_status load_stdin(const dmbp_image_load_options *o,
-                              dmbp_image *out)
+dmbp_status cli_image_file_ok(const char *path, const char *what)
 {
-    size_t cap = STDIN_CHUNK, len = 0;
-    unsigned char *buf = malloc(cap);
-    for (;;) {
-        if (!buf)
-            return dmbp_set_error(DMBP_ERR_NOMEM,
-                                  "standard input: out of memory");
-        size_t got = fread(buf + len, 1, cap - len, stdin);
-        len += got;
-        if (got == 0) {
-            if (ferror(stdin)) {
-                free(buf);
-                return dmbp_set_error(DMBP_ERR_IO, "standard input: read error: %s",
-                                      strerror(errno));
-            }
-            break;
-        }
-        if (len == cap) {
-            unsigned char *nb = cap <= SIZE_MAX / 2 ? realloc(buf, cap * 2)
-                                                    : NULL;
-            if (!nb)
-                free(buf);
-            buf = nb;
-            cap *= 2;
-        }
-    }
-    dmbp_status st = dmbp_image_load_memory(buf, len, "standard input", o, out);
-    free(buf);
-    return st;
+    struct stat sb;
+    if (!strcmp(path, "-") || stat(path, &sb) != 0 || S_ISREG(sb.st_mode) ||
+        S_ISDIR(sb.st_mode))
+        return DMBP_OK; /* the loader names what is wrong with those */
+    return dmbp_set_error(DMBP_ERR_FORMAT, "%s: not a regular file (%s are "
+                          "read from files%s)", path, what,
+                          strcmp(what, "images") ? ""
+                          : ", or from - for standard input");
 }
 
 dmbp_status cli_load_image(const char *path, const cli_flags *f,
@@ -71,8 +48,11 @@ dmbp_status cli_load_image(const char *path, const cli_flags *f,
         o.max_pixels = f->max_pixels > INT64_MAX ? INT64_MAX
                                                  : (int64_t)f->max_pixels;
     if (!strcmp(path, "-"))
-        return load_stdin(&o, out);
-    return dmbp_image_load(path, &o, out);
+        return dmbp_image_load_fd(0, "standard input", &o, out);
+    /* A device or a FIFO could be endless: files only (the loader bounds
+     * what it reads from one anyway). */
+    dmbp_status st = cli_image_file_ok(path, "images");
+    return st ? st : dmbp_image_load(path, &o, out);
 }
 
 /* --colormap's choices are the enum's values in order. */
@@ -92,6 +72,25 @@ void cli_render_options(const cli_flags *f, dmbp_render_options *o)
         o->colormap = f->colormap; /* the choices follow dmbp_colormap */
     o->colorbar = f->colorbar;
     o->heatmap_only = f->heatmap_only;
+}
+
+int cli_check_render(const cli_flags *f)
+{
+    if (f->given[CLI_O_ALPHA] && !(f->alpha >= 0 && f->alpha <= 1))
+        return cli_usage_error("--alpha '%g': expected a number from 0 to 1",
+                               (double)f->alpha);
+    if (f->given[CLI_O_PERCENTILE] &&
+        !(f->percentile > 0 && f->percentile <= 100))
+        return cli_usage_error("--percentile '%g': expected a number above "
+                               "0, at most 100", (double)f->percentile);
+    /* Whatever else the library would refuse, on one blank pixel. */
+    dmbp_render_options o;
+    cli_render_options(f, &o);
+    float zero = 0;
+    double scale;
+    if (dmbp_render_scale(&zero, NULL, 1, 1, 1, &o, &scale))
+        return cli_usage_error("%s", dmbp_last_error());
+    return EXIT_OK;
 }
 
 int cli_usage_error(const char *fmt, ...)
@@ -324,4 +323,75 @@ bool cli_parse_size(const char *s, size_t *out)
         return false;
     *out = (size_t)v << shift;
     return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* What an image set's item printed                                   */
+/* ------------------------------------------------------------------ */
+
+/* The longest message line kept (an item's error field is shorter). */
+#define CAPTURE_MAX 1024
+#define MSG_PREFIX "dmbp: "
+
+static char capture_line[CAPTURE_MAX], capture_last[CAPTURE_MAX];
+static size_t capture_len;
+static FILE *capture_saved, *capture_tee;
+
+static ssize_t tee_write(void *cookie, const char *buf, size_t n)
+{
+    (void)cookie;
+    size_t off = 0;
+    while (off < n) {
+        ssize_t w = write(2, buf + off, n - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break; /* as stderr would: messages are best effort */
+        off += (size_t)w;
+    }
+    size_t plen = strlen(MSG_PREFIX);
+    for (size_t k = 0; k < n; k++) {
+        char c = buf[k];
+        if (c == '\n' || c == '\r') {
+            /* A line of ours, not a progress line redrawn with \r. */
+            capture_line[capture_len] = 0;
+            if (c == '\n' && capture_len > plen &&
+                !strncmp(capture_line, MSG_PREFIX, plen))
+                memcpy(capture_last, capture_line + plen,
+                       capture_len - plen + 1);
+            capture_len = 0;
+        } else if (capture_len + 1 < CAPTURE_MAX) {
+            capture_line[capture_len++] = c;
+        }
+    }
+    return (ssize_t)n;
+}
+
+void cli_capture_begin(void)
+{
+    capture_last[0] = 0;
+    capture_len = 0;
+    fflush(stderr);
+    cookie_io_functions_t io = {.write = tee_write};
+    capture_tee = fopencookie(NULL, "w", io);
+    if (!capture_tee)
+        return; /* messages still go out; the error field says less */
+    setvbuf(capture_tee, NULL, _IONBF, 0);
+    capture_saved = stderr;
+    stderr = capture_tee;
+}
+
+void cli_capture_end(void)
+{
+    if (!capture_tee)
+        return;
+    fflush(capture_tee);
+    stderr = capture_saved;
+    fclose(capture_tee);
+    capture_tee = NULL;
+}
+
+const char *cli_captured(void)
+{
+    return capture_last;
 }

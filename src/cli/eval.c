@@ -678,9 +678,12 @@ int cmd_eval(int argc, char **argv)
                              &labels);
     /* One target for every image: top:K, which needs each image's
      * logits, is explain's. */
+    cli_targets tg = {0};
     if (!rc)
-        rc = cli_targets_resolve(f, model, &labels, NULL, 1, 0, 0, 0, 0, 0,
-                                 &target);
+        rc = cli_targets_load(f, model, &labels, 1, false, &tg);
+    if (!rc)
+        target = tg.cls[0];
+    cli_targets_free(&tg);
     if (rc)
         goto done;
     dmbp_preprocess_options pre;

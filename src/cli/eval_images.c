@@ -273,6 +273,8 @@ static int list_file(const char *file, paths *ps)
 #define TRUTH_COVERAGE 0.5f
 /* Slack when reading the byte values 0, 1, 2 back from [0, 1] floats. */
 #define TRUTH_BYTE_EPS 1e-3
+/* Full scale of a 16-bit PNG sample. */
+#define TRUTH_16BIT_MAX 65535
 
 /* NAME.truth.png of image i (raw: the image as read), brought to the
  * model's input grid by the image's own resize and crop: each class is a
@@ -295,7 +297,9 @@ static int add_truth(ev_images *im, int i, const dmbp_image *raw,
              (int)(len - 4), name, EV_TRUTH_SUFFIX);
     dmbp_image t = {0}, planes = {0}, out = {0};
     int rc = EXIT_OK;
-    dmbp_status st = dmbp_image_load_png(path, &t);
+    dmbp_status st = cli_image_file_ok(path, "ground truths");
+    if (!st)
+        st = dmbp_image_load_png(path, &t);
     if (st) {
         rc = cli_fail(st);
         goto done;
@@ -320,10 +324,20 @@ static int add_truth(ev_images *im, int i, const dmbp_image *raw,
         long b = lround(v);
         if (fabs(v - (double)b) > TRUTH_BYTE_EPS || b < DMBP_TRUTH_NEITHER ||
             b > DMBP_TRUTH_AGAINST) {
-            fprintf(stderr, "dmbp: %s: pixel (%zu, %zu) is %.6g: a ground "
-                    "truth holds only %d (neither), %d (for) and %d "
-                    "(against)\n", path, p % (size_t)t.width,
-                    p / (size_t)t.width, v, DMBP_TRUTH_NEITHER,
+            /* The value as the file has it: a 16-bit PNG's samples are
+             * whole multiples of 1/65535 that no 8-bit value is. */
+            double v16 = t.data[p] * (double)TRUTH_16BIT_MAX;
+            bool wide = fabs(v - (double)b) > TRUTH_BYTE_EPS &&
+                        fabs(v16 - round(v16)) < TRUTH_BYTE_EPS;
+            char val[64];
+            if (wide)
+                snprintf(val, sizeof val, "%.0f (a 16-bit PNG)", v16);
+            else
+                snprintf(val, sizeof val, "%.6g", v);
+            fprintf(stderr, "dmbp: %s: pixel (%zu, %zu) is %s: a ground "
+                    "truth is an 8-bit gray PNG holding only %d (neither), "
+                    "%d (for) and %d (against)\n", path, p % (size_t)t.width,
+                    p / (size_t)t.width, val, DMBP_TRUTH_NEITHER,
                     DMBP_TRUTH_FOR, DMBP_TRUTH_AGAINST);
             rc = EXIT_FORMAT;
             goto done;

@@ -545,7 +545,8 @@ static int parse(int argc, char **argv, explain_opts *e, const char **model,
         return cli_usage_error("--masks is not available with --output-dir");
     char what[64];
     snprintf(what, sizeof what, "--method %s", dmbp_method_name(e->method));
-    return cli_check_methods(&e->a, 1u << e->method, what);
+    rc = cli_check_methods(&e->a, 1u << e->method, what);
+    return rc ? rc : cli_check_render(f);
 }
 
 /* Every file the run will write, checked before any work: not an input,
@@ -553,12 +554,17 @@ static int parse(int argc, char **argv, explain_opts *e, const char **model,
 static int check_outputs(const explain_opts *e, const char *model,
                          const cli_names *imgs, char **prefixes)
 {
-    const char **inputs = malloc(((size_t)imgs->n + 1) * sizeof *inputs);
-    if (!inputs)
-        return out_of_memory();
-    inputs[0] = model;
-    memcpy(inputs + 1, imgs->v, (size_t)imgs->n * sizeof *inputs);
-    int rc = cli_check_writable_dir(prefixes[0]);
+    /* The inputs by identity, once (sets are large). */
+    cli_inodes inputs = {0};
+    const cli_flags *f = &e->a.f;
+    const char *others[] = {model, f->labels, f->targets, f->images};
+    int rc = EXIT_OK;
+    for (size_t k = 0; k < sizeof others / sizeof *others && !rc; k++)
+        rc = cli_inodes_add(&inputs, others[k]);
+    for (int i = 0; i < imgs->n && !rc; i++)
+        rc = cli_inodes_add(&inputs, imgs->v[i]);
+    if (!rc)
+        rc = cli_check_writable_dir(prefixes[0]);
     if (!rc && e->masks)
         rc = cli_check_writable_dir(e->masks);
     for (int i = 0; i < imgs->n && !rc; i++) {
@@ -566,11 +572,10 @@ static int check_outputs(const explain_opts *e, const char *model,
         rc = make_paths(e, prefixes[i], i, imgs->n, paths);
         for (int k = 0; k < OUT_N && !rc; k++)
             if (paths[k])
-                rc = cli_check_output(paths[k], inputs, imgs->n + 1,
-                                      e->a.f.force);
+                rc = cli_check_output_in(paths[k], &inputs, f->force);
         free_paths(paths);
     }
-    free(inputs);
+    cli_inodes_free(&inputs);
     return rc;
 }
 
@@ -593,13 +598,13 @@ static int set_item(void *vctx, int idx, cli_item_result *res)
 {
     set_ctx *c = vctx;
     int rc;
+    c->run.first = idx;
+    c->run.set_size = c->n;
     if (!c->run.m && (rc = cli_xrun_prepare(&c->run, c->model, &c->e->a)))
         return rc;
     dmbp_set_error(DMBP_OK, "%s", "");
     writer wr = {0};
     char *paths[OUT_N] = {NULL};
-    c->run.first = idx;
-    c->run.set_size = c->n;
     rc = cli_xrun_images(&c->run, &c->images[idx], 1, &c->e->a,
                          c->e->method);
     if (!rc)
@@ -627,7 +632,20 @@ static int set_item(void *vctx, int idx, cli_item_result *res)
     }
     free_paths(paths);
     writer_free(&wr);
-    return rc == EXIT_INTERNAL ? rc : EXIT_OK;
+    return rc; /* EXIT_OK, or what stops the run (cli_item_failed) */
+}
+
+/* Image idx's output files (batch.h's outputs). */
+static int set_outputs(void *vctx, int idx, cli_names *out)
+{
+    set_ctx *c = vctx;
+    char *paths[OUT_N] = {NULL};
+    int rc = make_paths(c->e, c->prefixes[idx], 0, 1, paths);
+    for (int k = 0; k < OUT_N && !rc; k++)
+        if (paths[k])
+            rc = cli_names_add(out, paths[k]);
+    free_paths(paths);
+    return rc;
 }
 
 static int explain_set(const explain_opts *e, const char *model,
@@ -640,33 +658,26 @@ static int explain_set(const explain_opts *e, const char *model,
     }
     const cli_flags *f = &e->a.f;
     set_ctx c = {.e = e, .model = model, .images = images, .n = n,
-                 .prefixes = prefixes};
-    /* The model's problems end the run before any rank starts. */
-    int rc = cli_targets_check_count(f, n);
-    if (!rc)
-        rc = cli_xrun_prepare(&c.run, model, &e->a);
-    cli_xrun_free(&c.run);
+                 .prefixes = prefixes, .run = {.set_size = n}};
+    /* The model's, the labels' and the targets' problems end the run
+     * before any rank starts, once. */
+    int rc = cli_xrun_prepare(&c.run, model, &e->a);
+    /* One process keeps what it loaded (the --targets file is read once);
+     * under a launcher the items run in each rank's worker process. */
+    if (rc || cli_mpi_launcher())
+        cli_xrun_free(&c.run);
     if (rc)
         return rc;
-    /* --resume counts a manifest line only with this run's picture. */
-    char **expect = calloc((size_t)n, sizeof *expect);
-    if (!expect)
-        return out_of_memory();
-    for (int i = 0; i < n && !rc; i++)
-        if (!(expect[i] = concat3(prefixes[i], ".png", "")))
-            rc = out_of_memory();
+    const char *fp_extra[2] = {"--method", dmbp_method_name(e->method)};
     cli_batch b = {.inputs = images, .n = n, .dir = e->outdir,
                    .resume = f->resume, .quiet = f->quiet, .json = e->json,
                    .max_failures = f->max_failures,
                    .chunk = f->chunk ? f->chunk : CLI_DEFAULT_CHUNK,
-                   .fn = set_item, .ctx = &c,
-                   .expect = (const char *const *)expect};
-    if (!rc)
-        rc = cli_batch_run(&b);
+                   .fn = set_item, .ctx = &c, .outputs = set_outputs,
+                   .args = &e->a, .model = model, .fp_extra = fp_extra,
+                   .n_fp_extra = 1};
+    rc = cli_batch_run(&b);
     cli_xrun_free(&c.run);
-    for (int i = 0; i < n; i++)
-        free(expect[i]);
-    free(expect);
     return rc;
 }
 
@@ -731,10 +742,9 @@ int cmd_explain(int argc, char **argv)
             }
         free(sorted);
     }
-    /* A resumed set keeps the outputs its manifest records; an MPI rank's
-     * worker starts when its rank has checked, and other ranks may have
-     * written some outputs since. */
-    if (!rc && !(e.outdir && (e.a.f.resume || cli_batch_is_worker())))
+    /* An image set's outputs are checked by its ledger, once it knows
+     * which images --resume skips (cli_manifest_open). */
+    if (!rc && !e.outdir)
         rc = check_outputs(&e, model, &imgs, prefixes);
     if (rc)
         goto done;

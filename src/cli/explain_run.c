@@ -51,7 +51,12 @@ void cli_xrun_free(cli_xrun *run)
     dmbp_explainer_free(run->ex);
     dmbp_model_free(run->m);
     cli_names_free(&run->labels);
+    cli_targets_free(&run->tg);
+    int first = run->first, set_size = run->set_size;
     memset(run, 0, sizeof *run);
+    /* Which images of which set: kept for the next prepare. */
+    run->first = first;
+    run->set_size = set_size;
 }
 
 const char *cli_xrun_label(const cli_xrun *run, int cls)
@@ -97,6 +102,10 @@ int cli_xrun_prepare(cli_xrun *run, const char *model, const cli_args *a)
         if (rc)
             return rc;
     }
+    /* An image set's targets, all of them, before its first image. */
+    if (run->set_size > 0)
+        return cli_targets_load(f, run->m, &run->labels, run->set_size, true,
+                                &run->tg);
     return EXIT_OK;
 }
 
@@ -175,8 +184,11 @@ int cli_xrun_images(cli_xrun *run, const char **images, int n,
         rc = out_of_memory();
         goto done;
     }
-    rc = cli_targets_resolve(f, run->m, &run->labels, xs, n, run->c, run->h,
-                             run->w, run->first, run->set_size, targets);
+    if (!run->tg.n)
+        rc = cli_targets_load(f, run->m, &run->labels, n, true, &run->tg);
+    if (!rc)
+        rc = cli_targets_resolve(&run->tg, run->m, xs, n, run->c, run->h,
+                                 run->w, run->first, targets);
     if (rc)
         goto done;
 

@@ -149,11 +149,12 @@ static void print_line(FILE *f, const cli_xrun *run, const char *image,
 /* ------------------------------------------------------------------ */
 
 typedef struct set_ctx {
+    char **paths;          /* per image: DIR/<stem>-masks.json (first:
+                              cli_set_paths_outputs reads it) */
     const char *model;
     const cli_args *a;
     const char **images;
     int n, top;
-    char **paths;          /* per image: DIR/<stem>-masks.json */
     cli_xrun run;          /* the model, loaded by the first item */
 } set_ctx;
 
@@ -163,11 +164,11 @@ static int set_item(void *vctx, int idx, cli_item_result *res)
 {
     set_ctx *c = vctx;
     int rc;
+    c->run.first = idx;
+    c->run.set_size = c->n;
     if (!c->run.m && (rc = cli_xrun_prepare(&c->run, c->model, c->a)))
         return rc;
     dmbp_set_error(DMBP_OK, "%s", "");
-    c->run.first = idx;
-    c->run.set_size = c->n;
     rc = cli_xrun_images(&c->run, &c->images[idx], 1, c->a,
                          DMBP_METHOD_DMBP);
     if (!rc)
@@ -217,12 +218,11 @@ static int masks_set(const cli_args *a, const char *model,
 {
     const cli_flags *f = &a->f;
     set_ctx c = {.model = model, .a = a, .images = images, .n = n,
-                 .top = top};
-    int rc = cli_set_paths(f->output_dir, images, n, "-masks.json", model,
-                           f->resume, f->force, &c.paths);
-    /* The model's problems end the run before any rank starts. */
-    if (!rc)
-        rc = cli_targets_check_count(f, n);
+                 .top = top, .run = {.set_size = n}};
+    int rc = cli_set_paths(f->output_dir, images, n, "-masks.json",
+                           &c.paths);
+    /* The model's, the labels' and the targets' problems end the run
+     * before any rank starts, once. */
     if (!rc)
         rc = cli_xrun_prepare(&c.run, model, a);
     cli_xrun_free(&c.run);
@@ -231,7 +231,8 @@ static int masks_set(const cli_args *a, const char *model,
                    .max_failures = f->max_failures,
                    .chunk = f->chunk ? f->chunk : CLI_DEFAULT_CHUNK,
                    .fn = set_item, .ctx = &c,
-                   .expect = (const char *const *)c.paths};
+                   .outputs = cli_set_paths_outputs, .args = a,
+                   .model = model};
     if (!rc)
         rc = cli_batch_run(&b);
     cli_xrun_free(&c.run);

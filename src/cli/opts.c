@@ -178,6 +178,44 @@ const char *cli_choice(int id, int index, char *buf, size_t cap)
     return buf;
 }
 
+const char *cli_option_name(int id)
+{
+    return table[id].name;
+}
+
+void cli_option_text(const cli_flags *f, int id, char *buf, size_t cap)
+{
+    const void *v = (const char *)f + table[id].offset;
+    switch (table[id].kind) {
+    case K_SWITCH: snprintf(buf, cap, "%s", *(const bool *)v ? "on" : "off");
+        break;
+    case K_STRING: case K_NAME: {
+        const char *s = *(const char *const *)v;
+        snprintf(buf, cap, "%s", s ? s : "");
+        break;
+    }
+    case K_INT: snprintf(buf, cap, "%d", *(const int *)v); break;
+    case K_U64:
+        snprintf(buf, cap, "%llu", (unsigned long long)*(const uint64_t *)v);
+        break;
+    case K_FLOAT: case K_FLOAT_POS: case K_FLOAT_NONNEG: {
+        /* The shortest of 6 or 9 digits that reads back as the float. */
+        float x = *(const float *)v;
+        snprintf(buf, cap, "%g", (double)x);
+        if (strtof(buf, NULL) != x)
+            snprintf(buf, cap, "%.9g", (double)x);
+        break;
+    }
+    case K_FLOAT3: {
+        const float *x = v;
+        snprintf(buf, cap, "%.9g,%.9g,%.9g", (double)x[0], (double)x[1],
+                 (double)x[2]);
+        break;
+    }
+    case K_CHOICE: cli_choice(id, *(const int *)v, buf, cap); break;
+    }
+}
+
 /* ------------------------------------------------------------------ */
 /* Parsing                                                            */
 /* ------------------------------------------------------------------ */

@@ -189,7 +189,7 @@ typedef float cli_float3[3];
       "eval: a file listing image paths, a directory, or idx:FILE "          \
       "(required); explain: a file listing image paths")                    \
     X(RESUME, "resume", 0, K_SWITCH, bool, resume, 0, 0, NULL, CMD_SETS,     \
-      0, NULL, "with -O: skip images DIR/manifest.jsonl records as done")   \
+      0, NULL, "with -O: skip the images DIR/manifest.jsonl proves done")   \
     X(MAX_FAILURES, "max-failures", 0, K_INT, int, max_failures, 1,          \
       INT32_MAX, NULL, CMD_SETS, 0, "K",                                     \
       "with -O: stop after K failed or lost images")                        \
@@ -266,6 +266,11 @@ void cli_usage(FILE *f, unsigned cmd);
 
 /* The choice names of option id, "a|b|c", and the index'th of them in buf. */
 const char *cli_choice(int id, int index, char *buf, size_t cap);
+
+/* Option id's long name (without "--"), and its value in f as text (a
+ * choice by name, a switch as on/off). */
+const char *cli_option_name(int id);
+void cli_option_text(const cli_flags *f, int id, char *buf, size_t cap);
 
 /* Refuse options of methods not in `methods` (bits MB(...)), naming
  * `what` (e.g. "--method ig" or "--methods saliency,gxi"): usage error. */

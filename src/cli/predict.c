@@ -191,11 +191,12 @@ static int ensure_plan(run *r, const dmbp_image *x, int batch)
 /* ------------------------------------------------------------------ */
 
 typedef struct set_ctx {
+    char **paths;          /* per image: DIR/<stem>-predict.json (first:
+                              cli_set_paths_outputs reads it) */
     const char *model;
     const cli_args *a;
     const predict_opts *o;
     const char *const *images;
-    char **paths;          /* per image: DIR/<stem>-predict.json */
     run r;                 /* the model (loaded by the first item), the
                               plan of the last image's shape, batch 1 */
     cli_names labels;
@@ -317,8 +318,7 @@ static int predict_set(const cli_args *a, const predict_opts *o,
 {
     const cli_flags *f = &a->f;
     set_ctx c = {.model = model, .a = a, .o = o, .images = images};
-    int rc = cli_set_paths(o->outdir, images, n, "-predict.json", model,
-                           f->resume, f->force, &c.paths);
+    int rc = cli_set_paths(o->outdir, images, n, "-predict.json", &c.paths);
     /* The model's problems end the run before any rank starts; the items
      * load it again where they run (an MPI rank's worker). */
     if (!rc)
@@ -329,7 +329,8 @@ static int predict_set(const cli_args *a, const predict_opts *o,
                    .max_failures = f->max_failures,
                    .chunk = f->chunk ? f->chunk : CLI_DEFAULT_CHUNK,
                    .fn = set_item, .ctx = &c,
-                   .expect = (const char *const *)c.paths};
+                   .outputs = cli_set_paths_outputs, .args = a,
+                   .model = model};
     if (!rc)
         rc = cli_batch_run(&b);
     set_unload(&c);

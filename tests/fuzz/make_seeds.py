@@ -2,8 +2,9 @@
 """Seed corpora of the fuzz targets (tests/fuzz/corpus/TARGET/): tiny
 ONNX models using every supported op family on an 8x8 input, a few small
 PNGs from tests/ref/data/img, small JPEGs from tests/ref/data/jpeg,
-labels files, and IDX and image-list files
-for the eval readers (first byte: 1 = idx, 0 = list). Small on purpose:
+labels files, IDX and image-list files
+for the eval readers (first byte: 1 = idx, 0 = list), and image sets'
+manifest lines (issue #21: deep nesting, NUL bytes, crafted records). Small on purpose:
 each replays in milliseconds in make check.
 
     /usr/bin/python3 tests/fuzz/make_seeds.py"""
@@ -219,6 +220,62 @@ def text_seeds():
         f.write(b"\1" + struct.pack(">IIII", 0x803, 3, 4, 5) + img.tobytes())
     with open(os.path.join(d, "list"), "wb") as f:
         f.write(b"\0" + b"# a comment\n\nnot-there.png\n")
+    labels_issue21()
+
+
+def labels_issue21():
+    """--labels lines of issue #21: a NUL byte, 4094 bytes of text before
+    CRLF (accepted), 4095 (refused). The first byte is the class count."""
+    d = os.path.join(CORPUS, "labels")
+    with open(os.path.join(d, "nul_byte.txt"), "wb") as f:
+        f.write(b"\x0aA\0Trouser\nB\n" + b"".join(b"c%d\n" % i for i in range(9)))
+    with open(os.path.join(d, "crlf_4094.txt"), "wb") as f:
+        f.write(b"\x01" + b"x" * 4094 + b"\r\n")
+    with open(os.path.join(d, "long_4095.txt"), "wb") as f:
+        f.write(b"\x01" + b"x" * 4095 + b"\r\n")
+
+
+def manifest_seeds():
+    """Manifest lines (fuzz_manifest: one line per record, parsed as
+    --resume reads them)."""
+    d = os.path.join(CORPUS, "manifest")
+    os.makedirs(d, exist_ok=True)
+    fp = (b'{"set": {"dmbp": "0.1.0", "command": "explain", "model": '
+          b'"fnv1a64:fcf3497aca0ce01b size 1750045", "--method": "saliency", '
+          b'"--target": "auto"}}\n')
+    claim = (b'{"input": "imgs/bag.png", "status": "claimed", "outputs": '
+             b'{"0": "o/bag-saliency.png", "1": "o/bag-saliency.npy"}}\n')
+    ok = (b'{"input": "imgs/bag.png", "status": "ok", "input_size": 448, '
+          b'"input_mtime_ns": 1796510978446787782, "method": "saliency", '
+          b'"target": 8, "label": "Bag", "logit": 9.2, "prob": 0.99, '
+          b'"outputs": {"png": "o/bag-saliency.png", "npy": '
+          b'"o/bag-saliency.npy"}, "scalars": {"x": null}, "rank": 0, '
+          b'"seconds": 0.054}\n')
+    failed = (b'{"input": "imgs/bag.png", "status": "failed", "exit_status": '
+              b'4, "error": "imgs/bag.png: not a PNG", "rank": 0, '
+              b'"seconds": 0.000}\n')
+    seeds = {
+        "valid": fp + claim + ok + failed,
+        # A line of nested brackets (issue #21: SIGSEGV in json_skip).
+        "deep": b'{"input": "a", "x": ' + b"[" * 200000 + b"\n",
+        "deep_closed": b'{"input": "a", "status": "ok", "x": ' +
+                       b"[" * 40 + b"]" * 40 + b"}\n",
+        # A name cut by an escaped NUL, and a raw NUL byte.
+        "nul_escape": b'{"input": "imgs/bag.png\\u0000junk", "status": '
+                      b'"ok", "outputs": {"png": "o/bag.png"}}\n',
+        "nul_raw": b'{"input": "imgs/bag.png\0junk", "status": "ok", '
+                   b'"outputs": {"png": "o/bag.png"}}\n',
+        "surrogates": b'{"input": "\\ud83d\\ude00 \\ud800 \\udc00 '
+                      b'\\u12", "status": "ok"}\n',
+        "numbers": b'{"input": "a", "status": "ok", "input_size": '
+                   b'99999999999999999999999, "input_mtime_ns": -1, '
+                   b'"outputs": {}}\n',
+        "set_late": claim + fp + b'{"set": 5}\n{"set": {"a": 1}}\n',
+        "garbage": b'{"input": "a", "status": "ok"} trailing\n{\n}\n"\n',
+    }
+    for name, data in seeds.items():
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(data)
 
 
 def main():
@@ -226,6 +283,7 @@ def main():
     png_seeds()
     jpeg_seeds()
     text_seeds()
+    manifest_seeds()
     return 0
 
 

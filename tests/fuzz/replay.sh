@@ -9,7 +9,7 @@ top_builddir=${top_builddir:-$(pwd)}
 dir=${REPLAY_DIR:-$top_builddir/tests/fuzz}
 FUZZ="$top_srcdir/tests/fuzz"
 failures=0
-for t in onnx png jpeg labels images; do
+for t in onnx png jpeg labels images manifest; do
     inputs="$FUZZ/corpus/$t"
     [ "$t" = onnx ] && inputs="$inputs $FUZZ/regressions"
     if ! "$dir/replay_$t" $inputs >"${TMPDIR:-/tmp}/replay-$$.log" 2>&1; then
