@@ -417,16 +417,17 @@ def main():
     if args.torch_only:
         return 0
     lines = ["| model | opset | logits max rel. err. | gxi Pearson | IG Pearson | "
-             "SmoothGrad Pearson | DMBP (--iters %d) | |" % args.iters,
-             "|---|---|---|---|---|---|---|---|"]
+             "SmoothGrad Pearson | DMBP (--iters %d) | | run with |" % args.iters,
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         if r.get("error") or r.get("not_run"):
-            lines.append("| %s | %d | %s | | | | | %s |" % (
-                r["model"], r["opset"], r.get("error", "not run"), status(r)))
+            lines.append("| %s | %d | %s | | | | | %s | %s |" % (
+                r["model"], r["opset"], r.get("error", "not run"), status(r),
+                r.get("label", "")))
             continue
-        lines.append("| %s | %d | %s | %s | %s | %s | %s | %s |" % (
+        lines.append("| %s | %d | %s | %s | %s | %s | %s | %s | %s |" % (
             r["model"], r["opset"], cell(r, "logits"), cell(r, "gxi"), cell(r, "ig"),
-            cell(r, "sg"), cell(r, "dmbp"), status(r)))
+            cell(r, "sg"), cell(r, "dmbp"), status(r), r.get("label", "")))
     table = "\n".join(lines)
     print(table)
     if args.markdown:
