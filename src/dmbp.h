@@ -545,8 +545,8 @@ DMBP_API void dmbp_explain_options_init(dmbp_explain_options *o);
  * Sets iterations, path_steps, mask_init and the five weights; nothing
  * else. */
 #define DMBP_PATH_STEPS 8
-#define DMBP_PATH_ITERATIONS 100
-#define DMBP_DEFAULT_PRESET "classic"
+#define DMBP_PATH_ITERATIONS 25
+#define DMBP_DEFAULT_PRESET "path"
 DMBP_API DMBP_NODISCARD dmbp_status
 dmbp_explain_preset(dmbp_explain_options *o, const char *preset);
 
