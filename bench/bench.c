@@ -14,7 +14,11 @@
  *              V = dl/dW in closed form (dmbp-method.md section 3, preset
  *              dmbp), dmbp_plan_mask_grad, an Adam step.  The same work as
  *              one iteration inside dmbp_explain.
- *   dmbp       dmbp_explain, DMBP_METHOD_DMBP, --iterations (default 200),
+ *   dmbp_default  dmbp_explain with the library's default DMBP preset as
+ *              it stands (its iterations and path copies): beside `dmbp
+ *              --preset classic`, the cost of the default formulation
+ *   dmbp       dmbp_explain, DMBP_METHOD_DMBP, --iterations (default: the
+ *              preset's; make bench passes 200 and --preset classic),
  *              one image
  *   ig         dmbp_explain, DMBP_METHOD_IG, 32 steps (the default), as
  *              32 lanes (max_lanes default) or --lanes L at a time
@@ -181,17 +185,17 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: bench --model M.onnx --input X.npy --what "
-            "forward|grad|dmbp_iter|dmbp|ig|dmbp8\n"
+            "forward|grad|dmbp_iter|dmbp|dmbp_default|ig|dmbp8\n"
             "             [--repeat R] [--warmup W] [--iterations N] "
-            "[--lanes L] [--fpmath f32|bf16]\n");
+            "[--lanes L] [--fpmath f32|bf16] [--preset P]\n");
     exit(2);
 }
 
 int main(int argc, char **argv)
 {
     const char *model_path = NULL, *input_path = NULL, *what = NULL;
-    const char *fpmath = "f32";
-    int repeat = 3, warmup = 1, iterations = 200, lanes = 0;
+    const char *fpmath = "f32", *preset = NULL;
+    int repeat = 3, warmup = 1, iterations = 0, lanes = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (i + 1 >= argc)
@@ -213,12 +217,27 @@ int main(int argc, char **argv)
             lanes = atoi(v);
         else if (!strcmp(a, "--fpmath"))
             fpmath = v;
+        else if (!strcmp(a, "--preset"))
+            preset = v;
         else
             usage();
     }
     if (!model_path || !input_path || !what || repeat < 1 || warmup < 0 ||
-        iterations < 1 || lanes < 0)
+        iterations < 0 || lanes < 0)
         usage();
+    /* DMBP's iterations: --iterations, else the preset's (the library's
+     * default preset without --preset); dmbp_iter's hand-made loop times
+     * one classic iteration whatever this says. */
+    {
+        dmbp_explain_options d;
+        dmbp_explain_options_init(&d);
+        if (preset && dmbp_explain_preset(&d, preset)) {
+            fprintf(stderr, "bench: %s\n", dmbp_last_error());
+            return 2;
+        }
+        if (!iterations)
+            iterations = d.iterations;
+    }
     dmbp_fpmath fpm = DMBP_FPMATH_STRICT;
     if (!strcmp(fpmath, "bf16"))
         fpm = DMBP_FPMATH_BF16;
@@ -311,8 +330,15 @@ int main(int argc, char **argv)
                  "\"iterations\":%d", n, lanes, iterations);
     else if (!strcmp(what, "ig"))
         snprintf(extra, sizeof extra, ",\"max_lanes\":%d", lanes);
-    else if (!strcmp(what, "dmbp"))
-        snprintf(extra, sizeof extra, ",\"iterations\":%d", iterations);
+    else if (!strcmp(what, "dmbp_default")) {
+        dmbp_explain_options d;
+        dmbp_explain_options_init(&d);
+        snprintf(extra, sizeof extra, ",\"iterations\":%d,\"path_steps\":%d"
+                 ",\"preset\":\"%s\"", d.iterations, d.path_steps,
+                 DMBP_DEFAULT_PRESET);
+    } else if (!strcmp(what, "dmbp"))
+        snprintf(extra, sizeof extra, ",\"iterations\":%d,\"preset\":\"%s\"",
+                 iterations, preset ? preset : "default");
     t_setup = now() - t_setup;
 
     double *times = xmalloc((size_t)repeat * sizeof(double));
@@ -329,7 +355,7 @@ int main(int argc, char **argv)
             iterate(&it);
             check = it.loss;
         } else if (!strcmp(what, "dmbp") || !strcmp(what, "ig") ||
-                   !strcmp(what, "dmbp8")) {
+                   !strcmp(what, "dmbp8") || !strcmp(what, "dmbp_default")) {
             dmbp_explain_options eo;
             dmbp_explain_options_init(&eo);
             eo.fpmath = fpm;
@@ -340,7 +366,12 @@ int main(int argc, char **argv)
                 eo.method = DMBP_METHOD_IG;
             } else {
                 eo.method = DMBP_METHOD_DMBP;
-                eo.iterations = iterations;
+                if (preset)
+                    CHECK(dmbp_explain_preset(&eo, preset));
+                /* dmbp_default: the library's default formulation as a
+                 * user gets it (its own iterations, path copies, start). */
+                if (strcmp(what, "dmbp_default") != 0)
+                    eo.iterations = iterations;
                 if (!strcmp(what, "dmbp8"))
                     nimg = n;
             }

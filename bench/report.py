@@ -177,6 +177,29 @@ def main():
           % (m, fl / 1e9, g(o), g(t), g(d),
              "n/a" if not (o and d) else "%.2f" % (d / o)))
 
+    cost_rows = []
+    for m in models:
+        c = med(m, "dmbp", "libdmbp", th)
+        d = med(m, "dmbp_default", "libdmbp", th)
+        if c is None or d is None:
+            continue
+        cost_rows.append("| %s | %s | %s | %s | %s / %s |"
+                         % (m, fmt_s(c), fmt_s(d), ratio(c, d),
+                            fmt_mib(peak(m, "dmbp", "libdmbp", th)),
+                            fmt_mib(peak(m, "dmbp_default", "libdmbp", th))))
+    if cost_rows:
+        w("")
+        w("DMBP's default preset (%s) beside the classic formulation the "
+          "PyTorch peers compute (%s iterations), libdmbp, one image, %d "
+          "threads. Ratio = classic / default (1 or more: the default costs "
+          "no more)." % (system.get("default_preset", "see dmbp(1)"), iters,
+                         th))
+        w("")
+        w("| model | classic | default | ratio | peak RSS (classic / "
+          "default) |")
+        w("|---|---:|---:|---:|---:|")
+        out.extend(cost_rows)
+
     lane_rows = []
     for m in models:
         a = med(m, "dmbp8", "libdmbp", th, 16)

@@ -163,9 +163,12 @@ done
 # ---- the full DMBP (every iteration run, none extrapolated) ----------------
 for m in $MODELS; do
     for i in $(seq "$FULL_REPEAT"); do
-        ours "$THREADS" "$m" dmbp 1 0
+        ours "$THREADS" "$m" dmbp 1 0 --preset classic
         peer "$THREADS" "$m" dmbp 1 0 explicit
         peer "$THREADS" "$m" dmbp 1 0 autograd
+        # The default preset (path DMBP, issue #23) beside the classic
+        # formulation the peers compute: its cost rule is this ratio.
+        ours "$THREADS" "$m" dmbp_default 1 0
     done
 done
 

@@ -479,6 +479,15 @@ typedef enum dmbp_ig_rule {
 typedef int (*dmbp_progress_fn)(void *user, int first_image, int n_images,
                                 int iteration, int iterations, double loss);
 
+/* How DMBP's mask logits start (dmbp-method.md sections 3 and 7). */
+typedef enum dmbp_mask_init {
+    DMBP_MASK_INIT_CONSTANT = 0, /* theta = init_logit for every mask     */
+    DMBP_MASK_INIT_CONTRIBUTION  /* theta+ = +init_logit where the filter's
+                                    signed contribution along the copies
+                                    is > 0, else -init_logit; theta-
+                                    mirrored (< 0)                        */
+} dmbp_mask_init;
+
 typedef struct dmbp_explain_options {
     dmbp_method method;      /* default DMBP_METHOD_DMBP                 */
     /* saliency */
@@ -527,15 +536,37 @@ typedef struct dmbp_explain_options {
      * 0: the default, 10. */
     float tol;
     int tol_window;
+    /* Path DMBP (dmbp-method.md section 7). 0: the masked passes run at x
+     * (the classic formulation, or the smoothed one with samples > 1).
+     * K > 0: they run at the K midpoints a_k = (k + 1/2)/K of the straight
+     * path from the zero input to x, each copy with its own gates, all
+     * sharing m+ and m-; the loss is taken on the aggregate maps
+     * A+- = mean_k W+-_k (.) x, A1 = mean_k W1_k (.) x (integrated
+     * gradients with K midpoint steps), and the results are those
+     * aggregates. Cannot be combined with samples > 1. Lanes: 2 K per
+     * image. */
+    int path_steps;
+    dmbp_mask_init mask_init; /* default: as the preset                  */
 } dmbp_explain_options;
 
 /* Defaults as documented above (method DMBP, preset "dmbp", ImageNet's
  * mean and std). */
 DMBP_API void dmbp_explain_options_init(dmbp_explain_options *o);
 
-/* Set the DMBP loss weights of a preset: "dmbp" (completeness 10, sign 3,
- * nuisance 1, evidence 0, sparsity 0.01) or "evidence" (evidence 1,
- * sign 0.3, sparsity 0.01, the others 0). */
+/* Set DMBP's formulation and loss weights to a preset's:
+ *  - "classic" (dmbp-method.md section 3): masks at x, every logit
+ *    starting at init_logit, 200 iterations; weights completeness 10,
+ *    sign 3, nuisance 1, evidence 0, sparsity 0.01;
+ *  - "path" (section 7): path_steps DMBP_PATH_STEPS, contribution-sign
+ *    start, DMBP_PATH_ITERATIONS iterations, the classic weights;
+ *  - "evidence": the classic formulation with weights evidence 1,
+ *    sign 0.3, sparsity 0.01, the others 0;
+ *  - "dmbp": the default preset (DMBP_DEFAULT_PRESET).
+ * Sets iterations, path_steps, mask_init and the five weights; nothing
+ * else. */
+#define DMBP_PATH_STEPS 8
+#define DMBP_PATH_ITERATIONS 25
+#define DMBP_DEFAULT_PRESET "path"
 DMBP_API DMBP_NODISCARD dmbp_status
 dmbp_explain_preset(dmbp_explain_options *o, const char *preset);
 

@@ -13,6 +13,9 @@
 #define DEFAULT_DMBP_LR 0.05f
 #define DEFAULT_DMBP_INIT_LOGIT 2.0f
 #define DEFAULT_DMBP_SIGMA 0.1f
+/* Path copies per image: lanes are 2 K per image, so a bound keeps a typo
+ * (--path-steps 100000) from asking for an absurd plan. */
+#define MAX_PATH_STEPS 1024
 
 static const char *const method_names[] = {
     "saliency", "gxi", "ig", "smoothgrad", "guided", "gradcam", "dmbp"};
@@ -38,26 +41,45 @@ dmbp_status dmbp_method_from_name(const char *name, dmbp_method *out)
                           "dmbp)", name ? name : "(null)");
 }
 
+/* The classic loss weights (dmbp-method.md section 3's default preset). */
+static void classic_weights(dmbp_explain_options *o)
+{
+    o->w_completeness = 10.f;
+    o->w_sign = 3.f;
+    o->w_nuisance = 1.f;
+    o->w_evidence = 0.f;
+    o->w_sparsity = 0.01f;
+}
+
 dmbp_status dmbp_explain_preset(dmbp_explain_options *o, const char *preset)
 {
     if (!o || !preset)
         return dmbp_set_error(DMBP_ERR_ARG, "dmbp_explain_preset: NULL "
                               "argument");
-    if (!strcmp(preset, "dmbp")) {
-        o->w_completeness = 10.f;
-        o->w_sign = 3.f;
-        o->w_nuisance = 1.f;
-        o->w_evidence = 0.f;
-        o->w_sparsity = 0.01f;
+    if (!strcmp(preset, "dmbp"))
+        preset = DMBP_DEFAULT_PRESET;
+    if (!strcmp(preset, "classic")) {
+        classic_weights(o);
+        o->iterations = DEFAULT_DMBP_ITERATIONS;
+        o->path_steps = 0;
+        o->mask_init = DMBP_MASK_INIT_CONSTANT;
+    } else if (!strcmp(preset, "path")) {
+        classic_weights(o);
+        o->iterations = DMBP_PATH_ITERATIONS;
+        o->path_steps = DMBP_PATH_STEPS;
+        o->mask_init = DMBP_MASK_INIT_CONTRIBUTION;
     } else if (!strcmp(preset, "evidence")) {
         o->w_completeness = 0.f;
         o->w_sign = 0.3f;
         o->w_nuisance = 0.f;
         o->w_evidence = 1.f;
         o->w_sparsity = 0.01f;
+        o->iterations = DEFAULT_DMBP_ITERATIONS;
+        o->path_steps = 0;
+        o->mask_init = DMBP_MASK_INIT_CONSTANT;
     } else {
         return dmbp_set_error(DMBP_ERR_ARG, "unknown preset '%s' (presets: "
-                              "dmbp, evidence)", preset);
+                              "dmbp, classic, path, evidence)", preset);
     }
     return DMBP_OK;
 }
@@ -77,7 +99,6 @@ void dmbp_explain_options_init(dmbp_explain_options *o)
     static const float sd[3] = {0.229f, 0.224f, 0.225f};
     memcpy(o->mean, mean, sizeof mean);
     memcpy(o->std, sd, sizeof sd);
-    o->iterations = DEFAULT_DMBP_ITERATIONS;
     o->lr = DEFAULT_DMBP_LR;
     o->init_logit = DEFAULT_DMBP_INIT_LOGIT;
     dmbp_status known = dmbp_explain_preset(o, "dmbp"); /* cannot fail */
@@ -139,6 +160,18 @@ static dmbp_status check_options(const dmbp_explain_options *o)
     if (o->tol < 0)
         return dmbp_set_error(DMBP_ERR_ARG, "tol %g: must be >= 0 (0: no "
                               "convergence stop)", o->tol);
+    if (o->path_steps < 0 || o->path_steps > MAX_PATH_STEPS)
+        return dmbp_set_error(DMBP_ERR_ARG, "path_steps %d: must be from 0 "
+                              "(no path) to %d", o->path_steps,
+                              MAX_PATH_STEPS);
+    if (o->path_steps > 0 && o->samples > 1 &&
+        o->method == DMBP_METHOD_DMBP)
+        return dmbp_set_error(DMBP_ERR_ARG, "path DMBP (path_steps %d) and "
+                              "the smoothed variant (samples %d) cannot be "
+                              "combined", o->path_steps, o->samples);
+    if ((int)o->mask_init < 0 || o->mask_init > DMBP_MASK_INIT_CONTRIBUTION)
+        return dmbp_set_error(DMBP_ERR_ARG, "unknown mask_init %d",
+                              o->mask_init);
     if (o->tol_window < 0)
         return dmbp_set_error(DMBP_ERR_ARG, "tol_window %d: must be >= 1 "
                               "(0: the default)", o->tol_window);

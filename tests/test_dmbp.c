@@ -83,7 +83,8 @@ static float *fixture(const char *cs, const char *name, int64_t *n)
 
 static void reference_case(const char *cs, const char *model, const char *png,
                            int iters, int samples, float sigma,
-                           unsigned long long seed, const char *preset)
+                           unsigned long long seed, const char *preset,
+                           int path)
 {
     dmbp_model *m;
     if (dmbp_model_load(test_path(model), &m)) {
@@ -113,6 +114,7 @@ static void reference_case(const char *cs, const char *model, const char *png,
     o.samples = samples;
     o.sigma = sigma;
     o.seed = seed;
+    o.path_steps = path;
     dmbp_result *r;
     dmbp_status st = dmbp_explain(m, x.data, 1, x.channels, x.height, x.width,
                                   NULL, &o, &r);
@@ -378,13 +380,14 @@ int main(void)
         if (line[0] == '#' || line[0] == '\n')
             continue;
         char cs[128], model[256], png[256], preset[64];
-        int iters, samples;
+        int iters, samples, path = 0;
         float sigma;
         unsigned long long seed;
-        if (sscanf(line, "%127s %255s %255s %d %d %f %llu %63s", cs, model,
-                   png, &iters, &samples, &sigma, &seed, preset) != 8)
+        if (sscanf(line, "%127s %255s %255s %d %d %f %llu %63s %d", cs, model,
+                   png, &iters, &samples, &sigma, &seed, preset, &path) < 8)
             continue;
-        reference_case(cs, model, png, iters, samples, sigma, seed, preset);
+        reference_case(cs, model, png, iters, samples, sigma, seed, preset,
+                       path);
         cases++;
     }
     if (f)

@@ -552,8 +552,20 @@ int cli_explain_options(const cli_flags *f, dmbp_method m,
                                          DMBP_IG_LEFT, DMBP_IG_RIGHT};
         o->ig_rule = r[f->ig_rule];
     }
-    if (APPLIES(SAMPLES))
+    if (APPLIES(SAMPLES)) {
         o->samples = f->samples;
+        /* DMBP's smoothed variant is a variant of the classic formulation
+         * (dmbp-method.md section 3): noisy copies replace the path's. */
+        if (m == DMBP_METHOD_DMBP && f->samples > 1) {
+            o->path_steps = 0;
+            o->mask_init = DMBP_MASK_INIT_CONSTANT;
+        }
+    }
+    if (APPLIES(PATH_STEPS))
+        o->path_steps = f->path_steps;
+    if (APPLIES(MASK_INIT))
+        o->mask_init = f->mask_init ? DMBP_MASK_INIT_CONTRIBUTION
+                                    : DMBP_MASK_INIT_CONSTANT;
     if (APPLIES(SIGMA))
         o->sigma = f->sigma;
     if (APPLIES(SEED))

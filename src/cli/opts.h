@@ -153,8 +153,14 @@ typedef float cli_float3[3];
       "X", "DMBP's learning rate (0.05)")                                    \
     X(INIT_LOGIT, "init-logit", 0, K_FLOAT, float, init_logit, 0, 0, NULL,   \
       CMD_ATTR, MB(DMBP), "X", "DMBP's initial mask logit (2)")              \
-    X(PRESET, "preset", 0, K_CHOICE, int, preset, 0, 0, "dmbp|evidence",     \
-      CMD_ATTR, MB(DMBP), "P", "DMBP's weights preset (dmbp)")               \
+    X(PRESET, "preset", 0, K_CHOICE, int, preset, 0, 0,                      \
+      "dmbp|classic|path|evidence", CMD_ATTR, MB(DMBP), "P",                 \
+      "DMBP's formulation and weights (dmbp)")                               \
+    X(PATH_STEPS, "path-steps", 0, K_INT, int, path_steps, 0, 1024, NULL,    \
+      CMD_ATTR, MB(DMBP), "K", "DMBP's copies on the path, 0: at x (preset)")\
+    X(MASK_INIT, "mask-init", 0, K_CHOICE, int, mask_init, 0, 0,             \
+      "constant|contribution", CMD_ATTR, MB(DMBP), "I",                      \
+      "DMBP's mask start (preset)")                                          \
     X(W_COMPLETENESS, "w-completeness", 0, K_FLOAT_NONNEG, float,            \
       w_completeness, 0, 0, NULL, CMD_ATTR, MB(DMBP), "X",                   \
       "DMBP's completeness weight (10)")                                     \

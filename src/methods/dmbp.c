@@ -40,7 +40,10 @@ typedef struct dmbp_run {
     const dmbp_explain_ctx *c;
     dmbp_plan *p;
     int K;             /* copies per image */
+    bool path;         /* copies on the integration path (section 7), the
+                          loss on their aggregate maps                    */
     int imgs;          /* images in this chunk */
+    int j0;            /* the chunk's first image */
     int lanes;
     int classes;
     size_t per;        /* values per image */
@@ -53,7 +56,9 @@ typedef struct dmbp_run {
     float *mvals;      /* lanes x nm: masks as the plan takes them */
     float *mgrad;      /* lanes x nm */
     double *theta, *am, *av; /* imgs x 2 x nm: logits, Adam moments */
-    double *F, *S;     /* per copy: sum A1, sum |A1| */
+    double *F, *S;     /* per copy: sum A1, sum |A1| (path: per image, at
+                          copy 0's index, of the aggregate A1)           */
+    double *agg;       /* path: per value A+, A-, N of one image          */
     int *iters;        /* per image: Adam steps taken */
     bool *done;        /* per image: converged (options tol), frozen */
 } dmbp_run;
@@ -84,9 +89,91 @@ static void set_masks(dmbp_run *r)
 /* Loss of image j at the current W (section 3's table) and, when v is
  * wanted, V = dl/dW per lane (the closed form, divided by K for the mean
  * over copies). */
+static double sparsity_of(const dmbp_run *r, int j)
+{
+    double sp = 0;
+    for (int s = 0; s < 2; s++) {
+        const double *th = r->theta + ((size_t)j * 2 + s) * r->nm;
+        double sum = 0;
+        for (int64_t q = 0; q < r->nm; q++)
+            sum += sigmoid(th[q]);
+        sp += sum / (double)r->nm;
+    }
+    return sp;
+}
+
+static void weigh(const dmbp_explain_options *o, terms *t)
+{
+    t->loss = o->w_completeness * t->compl + o->w_sign * t->sign +
+              o->w_nuisance * t->nuis + o->w_evidence * t->evid +
+              o->w_sparsity * t->spars;
+}
+
+/* Path DMBP (section 7): the loss of image j on the aggregate maps
+ * A+- = mean_k W+-_k (.) x and A1 = mean_k W1_k (.) x (IG with K midpoint
+ * steps), and V_k = dl/dW_k = (1/K) dl/dW-bar for every copy k. */
+static terms loss_path(dmbp_run *r, int j, bool want_v)
+{
+    const dmbp_explain_options *o = r->c->o;
+    const float *x = r->c->x + (size_t)(r->j0 + j) * r->per;
+    double S = r->S[j * r->K], F = r->F[j * r->K];
+    double Fp = 0, Fn = 0, neg_pos = 0, pos_neg = 0, nabs = 0;
+    for (size_t i = 0; i < r->per; i++) {
+        double wp = 0, wn = 0, w1 = 0;
+        for (int k = 0; k < r->K; k++) {
+            wp += r->w[(size_t)lane_of(r, j, k, 0) * r->per + i];
+            wn += r->w[(size_t)lane_of(r, j, k, 1) * r->per + i];
+            w1 += r->w1[(size_t)lane_of(r, j, k, 0) * r->per + i];
+        }
+        double ap = wp / r->K * x[i], an = wn / r->K * x[i];
+        double nu = w1 / r->K * x[i] - ap - an;
+        Fp += ap;
+        Fn += an;
+        neg_pos += ap < 0 ? -ap : 0;
+        pos_neg += an > 0 ? an : 0;
+        nabs += fabs(nu);
+        r->agg[3 * i] = ap;
+        r->agg[3 * i + 1] = an;
+        r->agg[3 * i + 2] = nu;
+    }
+    terms t = {0};
+    double rr = (Fp + Fn - F) / S;
+    t.compl = rr * rr;
+    t.sign = (neg_pos + pos_neg) / S;
+    t.nuis = nabs / S;
+    t.evid = (-Fp + Fn) / S;
+    t.spars = sparsity_of(r, j);
+    weigh(o, &t);
+    if (!want_v)
+        return t;
+    double common = 2 * o->w_completeness * rr;
+    float *vp0 = r->v + (size_t)lane_of(r, j, 0, 0) * r->per;
+    float *vn0 = r->v + (size_t)lane_of(r, j, 0, 1) * r->per;
+    for (size_t i = 0; i < r->per; i++) {
+        double ap = r->agg[3 * i], an = r->agg[3 * i + 1];
+        double nu = r->agg[3 * i + 2];
+        double sn = nu > 0 ? 1 : nu < 0 ? -1 : 0;
+        double gp = common - o->w_sign * (ap < 0) - o->w_nuisance * sn -
+                    o->w_evidence;
+        double gn = common + o->w_sign * (an > 0) - o->w_nuisance * sn +
+                    o->w_evidence;
+        vp0[i] = (float)(x[i] * gp / (S * r->K));
+        vn0[i] = (float)(x[i] * gn / (S * r->K));
+    }
+    for (int k = 1; k < r->K; k++) {
+        memcpy(r->v + (size_t)lane_of(r, j, k, 0) * r->per, vp0,
+               r->per * sizeof(float));
+        memcpy(r->v + (size_t)lane_of(r, j, k, 1) * r->per, vn0,
+               r->per * sizeof(float));
+    }
+    return t;
+}
+
 static terms loss_of(dmbp_run *r, int j, bool want_v)
 {
     const dmbp_explain_options *o = r->c->o;
+    if (r->path)
+        return loss_path(r, j, want_v);
     terms t = {0};
     for (int k = 0; k < r->K; k++) {
         int lp = lane_of(r, j, k, 0), ln = lane_of(r, j, k, 1);
@@ -130,18 +217,8 @@ static terms loss_of(dmbp_run *r, int j, bool want_v)
     t.sign /= r->K;
     t.nuis /= r->K;
     t.evid /= r->K;
-    double sp = 0;
-    for (int s = 0; s < 2; s++) {
-        const double *th = r->theta + ((size_t)j * 2 + s) * r->nm;
-        double sum = 0;
-        for (int64_t q = 0; q < r->nm; q++)
-            sum += sigmoid(th[q]);
-        sp += sum / (double)r->nm;
-    }
-    t.spars = sp;
-    t.loss = o->w_completeness * t.compl + o->w_sign * t.sign +
-             o->w_nuisance * t.nuis + o->w_evidence * t.evid +
-             o->w_sparsity * t.spars;
+    t.spars = sparsity_of(r, j);
+    weigh(o, &t);
     return t;
 }
 
@@ -239,6 +316,88 @@ static double now(void)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* Section 7's path point a_k = (k + 1/2)/K (the midpoint rule, as IG's
+ * default), as the float the copies are scaled by. */
+static float path_point(int k, int K)
+{
+    return (float)((k + 0.5) / K);
+}
+
+/* Classic and smoothed: F and S of each copy's own A1 = W1_k (.) x_k. */
+static dmbp_status copy_scale(dmbp_run *r)
+{
+    for (int j = 0; j < r->imgs; j++)
+        for (int k = 0; k < r->K; k++) {
+            size_t l = (size_t)lane_of(r, j, k, 0) * r->per;
+            double F = 0, S = 0;
+            for (size_t i = 0; i < r->per; i++) {
+                double a = (double)r->w1[l + i] * r->in[l + i];
+                F += a;
+                S += fabs(a);
+            }
+            if (!(S > 0))
+                return dmbp_set_error(DMBP_ERR_ARG, "image %d: the "
+                                      "gradient x input is zero everywhere; "
+                                      "DMBP has nothing to disentangle",
+                                      r->j0 + j);
+            r->F[j * r->K + k] = F;
+            r->S[j * r->K + k] = S;
+        }
+    return DMBP_OK;
+}
+
+/* Path: F and S of each image's aggregate A1 = mean_k W1_k (.) x. */
+static dmbp_status path_scale(dmbp_run *r)
+{
+    for (int j = 0; j < r->imgs; j++) {
+        const float *x = r->c->x + (size_t)(r->j0 + j) * r->per;
+        double F = 0, S = 0;
+        for (size_t i = 0; i < r->per; i++) {
+            double w1 = 0;
+            for (int k = 0; k < r->K; k++)
+                w1 += r->w1[(size_t)lane_of(r, j, k, 0) * r->per + i];
+            double a = w1 / r->K * x[i];
+            F += a;
+            S += fabs(a);
+        }
+        if (!(S > 0))
+            return dmbp_set_error(DMBP_ERR_ARG, "image %d: the integrated "
+                                  "gradients are zero everywhere; DMBP has "
+                                  "nothing to disentangle", r->j0 + j);
+        r->F[j * r->K] = F;
+        r->S[j * r->K] = S;
+    }
+    return DMBP_OK;
+}
+
+/* The contribution-sign start (section 7): with every mask 1, each
+ * filter's signed contribution c[q] = (1/K) sum_k sum_p delta_k z_k with
+ * z_k the clean x pushed through copy k's gated map, which is the mask
+ * gradient for V = x (section 2), summed over the copies (the 1/K does not
+ * change a sign). theta+ = +init where c > 0 else -init; theta- mirrored.
+ * Needs the all-ones backward pass that gave W1 to be the plan's last. */
+static dmbp_status contribution_start(dmbp_run *r)
+{
+    const float init = r->c->o->init_logit;
+    for (int j = 0; j < r->imgs; j++) {
+        const float *x = r->c->x + (size_t)(r->j0 + j) * r->per;
+        for (int k = 0; k < r->K; k++)
+            for (int s = 0; s < 2; s++)
+                memcpy(r->v + (size_t)lane_of(r, j, k, s) * r->per, x,
+                       r->per * sizeof(float));
+    }
+    TRY(dmbp_plan_mask_grad(r->p, r->v, r->mgrad));
+    for (int j = 0; j < r->imgs; j++)
+        for (int64_t q = 0; q < r->nm; q++) {
+            double c = 0;
+            for (int k = 0; k < r->K; k++)
+                c += r->mgrad[(size_t)lane_of(r, j, k, 0) * r->nm + q];
+            r->theta[((size_t)j * 2) * r->nm + q] = c > 0 ? init : -init;
+            r->theta[((size_t)j * 2 + 1) * r->nm + q] = c < 0 ? init : -init;
+        }
+    return DMBP_OK;
+}
+
 /* Optimise images j0 .. j0 + r->imgs - 1. */
 static dmbp_status run_chunk(dmbp_run *r, int j0, dmbp_result *res)
 {
@@ -254,7 +413,11 @@ static dmbp_status run_chunk(dmbp_run *r, int j0, dmbp_result *res)
         dmbp__rng_init(&rng, o->seed + (uint64_t)(j0 + j));
         for (int k = 0; k < r->K; k++) {
             float *dst = r->in + (size_t)lane_of(r, j, k, 0) * r->per;
-            if (r->K > 1) {
+            if (r->path) {
+                float a = path_point(k, r->K);
+                for (size_t i = 0; i < r->per; i++)
+                    dst[i] = a * x[i];
+            } else if (r->K > 1) {
                 dmbp__noise(&rng, x, (int64_t)r->per, sigma, dst);
                 for (size_t i = 0; i < r->per; i++)
                     dst[i] += x[i];
@@ -272,29 +435,16 @@ static dmbp_status run_chunk(dmbp_run *r, int j0, dmbp_result *res)
         tg[l] = res->target[j0 + l / (2 * r->K)];
     dmbp__one_hot(r->seed, r->lanes, r->classes, tg);
     free(tg);
+    r->j0 = j0;
     TRY(dmbp_plan_forward(r->p, r->in, NULL));
     TRY(backward_all(r, NULL, r->w1));
-    for (int j = 0; j < r->imgs; j++)
-        for (int k = 0; k < r->K; k++) {
-            size_t l = (size_t)lane_of(r, j, k, 0) * r->per;
-            double F = 0, S = 0;
-            for (size_t i = 0; i < r->per; i++) {
-                double a = (double)r->w1[l + i] * r->in[l + i];
-                F += a;
-                S += fabs(a);
-            }
-            if (!(S > 0))
-                return dmbp_set_error(DMBP_ERR_ARG, "image %d: the "
-                                      "gradient x input is zero everywhere; "
-                                      "DMBP has nothing to disentangle",
-                                      j0 + j);
-            r->F[j * r->K + k] = F;
-            r->S[j * r->K + k] = S;
-        }
+    TRY(r->path ? path_scale(r) : copy_scale(r));
     for (size_t q = 0; q < (size_t)r->imgs * 2 * r->nm; q++) {
         r->theta[q] = o->init_logit;
         r->am[q] = r->av[q] = 0;
     }
+    if (o->mask_init == DMBP_MASK_INIT_CONTRIBUTION)
+        TRY(contribution_start(r));
     terms t[r->imgs];
     int tol_window = o->tol_window > 0 ? o->tol_window : DEFAULT_TOL_WINDOW;
     for (int j = 0; j < r->imgs; j++) {
@@ -364,17 +514,19 @@ static void run_free(dmbp_run *r)
     free(r->av);
     free(r->F);
     free(r->S);
+    free(r->agg);
     free(r->iters);
     free(r->done);
     memset(r, 0, sizeof *r);
 }
 
 static dmbp_status run_alloc(dmbp_run *r, const dmbp_explain_ctx *c, int K,
-                             int imgs)
+                             bool path, int imgs)
 {
     memset(r, 0, sizeof *r);
     r->c = c;
     r->K = K;
+    r->path = path;
     r->imgs = imgs;
     r->lanes = 2 * K * imgs;
     r->classes = dmbp_model_num_classes(c->m);
@@ -398,11 +550,12 @@ static dmbp_status run_alloc(dmbp_run *r, const dmbp_explain_ctx *c, int K,
     r->av = dmbp__malloc((size_t)imgs * 2 * M * sizeof(double));
     r->F = dmbp__malloc((size_t)imgs * K * sizeof(double));
     r->S = dmbp__malloc((size_t)imgs * K * sizeof(double));
+    r->agg = dmbp__malloc(P * 3 * sizeof(double));
     r->iters = dmbp__calloc((size_t)imgs, sizeof(int));
     r->done = dmbp__calloc((size_t)imgs, sizeof(bool));
     if (!r->in || !r->seed || !r->w1 || !r->w || !r->v || !r->mvals ||
         !r->mgrad || !r->theta || !r->am || !r->av || !r->F || !r->S ||
-        !r->iters || !r->done)
+        !r->agg || !r->iters || !r->done)
         return DMBP_ERR_NOMEM;
     return DMBP_OK;
 }
@@ -431,7 +584,8 @@ static dmbp_status mask_layers(dmbp_result *res, const dmbp_plan *p)
 dmbp_status dmbp__method_dmbp(const dmbp_explain_ctx *c, dmbp_result *res)
 {
     const dmbp_explain_options *o = c->o;
-    int K = dmbp__samples_of(o);
+    bool path = o->path_steps > 0;
+    int K = path ? o->path_steps : dmbp__samples_of(o);
     TRY(dmbp__result_alloc(res, N_ARRAYS, array_names, c->c, c->h, c->w,
                            N_SCALARS, scalar_names));
     res->signed_map = 1;
@@ -448,7 +602,7 @@ dmbp_status dmbp__method_dmbp(const dmbp_explain_ctx *c, dmbp_result *res)
         int imgs = c->n - j0 < per_chunk ? c->n - j0 : per_chunk;
         if (r.imgs != imgs) {
             run_free(&r);
-            st = run_alloc(&r, c, K, imgs);
+            st = run_alloc(&r, c, K, path, imgs);
             if (!st && !res->masks) {
                 res->n_masks = r.nm;
                 res->masks = dmbp__calloc((size_t)c->n * 2 * r.nm,

@@ -108,9 +108,24 @@ Files, in tests/ref/data/dmbp/ (all .npy float32 C order):
   <case>.noise.npy           smoothed cases only: eps as added, K*C*H*W flat
                              in stream order
 
-Case set: fmnist_{vgg,resnet}_{ankle_boot,trouser}: default preset, 200
+Path DMBP (dmbp-method.md section 7; preset "path", path_steps K > 0):
+the copies are x_k = a_k * x in float32 with a_k = (k + 0.5)/K (float32,
+the midpoint rule), each with its own frozen gates; all share theta+-.
+The loss is taken ONCE on the aggregate maps, not per copy:
+  W+- = mean_k W+-_k, A+- = W+- * x, W1 = mean_k W1_k, A1 = W1 * x
+  (clean x: integrated gradients with K midpoint steps), F = sum A1,
+  S = sum |A1|, N = A1 - A+ - A-, the five terms of the table above on
+  these aggregates.  Start ("contribution sign"): with every mask 1,
+  c = d/dm [ sum_k sum(x * W_k(m)) ] at m = 1 by autograd (the filter's
+  signed contribution along the path; the 1/K of the method text does not
+  change a sign), theta+ = +2 where c > 0 else -2, theta- = +2 where c < 0
+  else -2.  Outputs as the smoothed case: W+-, A+- = W+- * x, N.
+  cases.txt's ninth column is K (0 or absent: no path).
+
+Case set: fmnist_{vgg,resnet}_{ankle_boot,trouser}: preset classic, 200
 iterations, K = 1; fmnist_resnet_bag_k4: K = 4, sigma 0.1, seed 0, 50
-iterations; fmnist_vgg_sneaker_evidence: preset evidence, 100 iterations.
+iterations; fmnist_vgg_sneaker_evidence: preset evidence, 100 iterations;
+fmnist_{vgg,resnet}_*_path: preset path, K = 4, 40 iterations.
 """
 
 import argparse
@@ -131,7 +146,8 @@ REPO = G.REPO
 OUT = os.path.join(HERE, "data", "dmbp")
 
 PRESETS = {
-    "dmbp": dict(completeness=10.0, sign=3.0, nuisance=1.0, evidence=0.0, sparsity=0.01),
+    "classic": dict(completeness=10.0, sign=3.0, nuisance=1.0, evidence=0.0, sparsity=0.01),
+    "path": dict(completeness=10.0, sign=3.0, nuisance=1.0, evidence=0.0, sparsity=0.01),
     "evidence": dict(completeness=0.0, sign=0.3, nuisance=0.0, evidence=1.0, sparsity=0.01),
 }
 TERMS = ["completeness", "sign", "nuisance", "evidence", "sparsity"]
@@ -147,13 +163,19 @@ def case_list():
         for slug in ("ankle_boot", "trouser"):
             c.append(dict(name="%s_%s" % (mdl, slug), model="models/%s.onnx" % mdl,
                           slug=slug, iterations=200, samples=1, sigma=0.0, seed=0,
-                          preset="dmbp"))
+                          preset="classic"))
     c.append(dict(name="fmnist_resnet_bag_k4", model="models/fmnist_resnet.onnx",
-                  slug="bag", iterations=50, samples=4, sigma=0.1, seed=0, preset="dmbp"))
+                  slug="bag", iterations=50, samples=4, sigma=0.1, seed=0, preset="classic"))
     c.append(dict(name="fmnist_vgg_sneaker_evidence", model="models/fmnist_vgg.onnx",
                   slug="sneaker", iterations=100, samples=1, sigma=0.0, seed=0,
                   preset="evidence"))
+    for mdl, slug in (("fmnist_vgg", "ankle_boot"), ("fmnist_vgg", "pullover"),
+                      ("fmnist_resnet", "trouser"), ("fmnist_resnet", "coat")):
+        c.append(dict(name="%s_%s_path" % (mdl, slug), model="models/%s.onnx" % mdl,
+                      slug=slug, iterations=40, samples=1, sigma=0.0, seed=0,
+                      preset="path", path=4))
     for x in c:
+        x.setdefault("path", 0)
         x["png"] = "models/samples/%s.png" % x["slug"]
         x["image_index"] = G.SLUGS.index(x["slug"])
         x["noise_index"] = 0  # one image per dmbp_explain call
@@ -185,8 +207,9 @@ def make_noise(x, case):
 class Problem:
     """One DMBP problem in one dtype: the input copies with frozen gates."""
 
-    def __init__(self, net, x, t, copies, recs, weights):
+    def __init__(self, net, x, t, copies, recs, weights, path=False):
         self.net, self.x, self.t = net, x, t
+        self.path = path              # loss on the copies' aggregate maps
         self.copies = copies          # list of 1xCxHxW tensors (net dtype)
         self.recs = recs              # frozen gates/choices per copy
         self.w = weights
@@ -198,6 +221,8 @@ class Problem:
         """Loss (weighted, a tensor), terms (list of 5 tensors, unweighted,
         mean over copies) and the per-copy mappings."""
         K = len(self.copies)
+        if self.path:
+            return self.evaluate_path(mp, mn, create_graph)
         acc = [0.0] * 4
         Wps, Wns = [], []
         for xk, rk, W1 in zip(self.copies, self.recs, self.W1):
@@ -220,6 +245,39 @@ class Problem:
         terms = [a / K for a in acc] + [spars]
         loss = sum(self.w[n] * v for n, v in zip(TERMS, terms))
         return loss, terms, Wps, Wns
+
+    def evaluate_path(self, mp, mn, create_graph):
+        """Section 7: the terms of the aggregate maps (clean x)."""
+        K = len(self.copies)
+        Wps = [G.masked_grad(self.net, xk, self.t, rk, mp, create_graph)
+               for xk, rk in zip(self.copies, self.recs)]
+        Wns = [G.masked_grad(self.net, xk, self.t, rk, mn, create_graph)
+               for xk, rk in zip(self.copies, self.recs)]
+        A1 = sum(self.W1) / K * self.x
+        Ap, An = sum(Wps) / K * self.x, sum(Wns) / K * self.x
+        F, S = A1.sum(), A1.abs().sum()
+        Fp, Fn_ = Ap.sum(), An.sum()
+        N = A1 - Ap - An
+        spars = torch.cat([m.reshape(-1) for m in mp]).mean() + \
+            torch.cat([m.reshape(-1) for m in mn]).mean()
+        terms = [((Fp + Fn_ - F) / S) ** 2,
+                 (torch.relu(-Ap).sum() + torch.relu(An).sum()) / S,
+                 N.abs().sum() / S, (-Fp + Fn_) / S, spars]
+        loss = sum(self.w[n] * v for n, v in zip(TERMS, terms))
+        return loss, terms, Wps, Wns
+
+    def contribution_start(self):
+        """theta+- from the sign of c = d/dm sum_k sum(x * W_k(m)) at m = 1
+        (autograd through the masked passes; nothing closed-form)."""
+        ones = [torch.ones(s, dtype=self.x.dtype, requires_grad=True)
+                for s in sizes_of(self.net)]
+        with torch.enable_grad():
+            tot = sum((self.x * G.masked_grad(self.net, xk, self.t, rk, ones, True)).sum()
+                      for xk, rk in zip(self.copies, self.recs))
+            cs = torch.autograd.grad(tot, ones)
+        thp = [torch.where(c > 0, THETA0, -THETA0).to(self.x.dtype) for c in cs]
+        thn = [torch.where(c < 0, THETA0, -THETA0).to(self.x.dtype) for c in cs]
+        return thp, thn, torch.cat([c.reshape(-1) for c in cs])
 
     def finals(self, thp, thn, f):
         with torch.no_grad():
@@ -253,8 +311,16 @@ def sizes_of(net):
 
 def optimise(prob, iterations, f):
     dt = prob.x.dtype
-    thp = [torch.full((s,), THETA0, dtype=dt, requires_grad=True) for s in sizes_of(prob.net)]
-    thn = [torch.full((s,), THETA0, dtype=dt, requires_grad=True) for s in sizes_of(prob.net)]
+    if prob.path:
+        p0, n0, contrib = prob.contribution_start()
+        thp = [v.clone().requires_grad_(True) for v in p0]
+        thn = [v.clone().requires_grad_(True) for v in n0]
+    else:
+        contrib = None
+        thp = [torch.full((s,), THETA0, dtype=dt, requires_grad=True)
+               for s in sizes_of(prob.net)]
+        thn = [torch.full((s,), THETA0, dtype=dt, requires_grad=True)
+               for s in sizes_of(prob.net)]
     opt = torch.optim.Adam(thp + thn, lr=LR, betas=BETAS, eps=ADAM_EPS)
     curve, tcurve = [], []
     t0 = time.time()
@@ -269,7 +335,8 @@ def optimise(prob, iterations, f):
         opt.step()
     secs = (time.time() - t0) / max(iterations, 1)
     fin, arr = prob.finals(thp, thn, f)
-    return dict(curve=curve, terms_curve=tcurve, final=fin, arrays=arr, sec_per_it=secs)
+    return dict(curve=curve, terms_curve=tcurve, final=fin, arrays=arr, sec_per_it=secs,
+                contrib=contrib)
 
 
 def fd_check(prob, picks, h=1e-4):
@@ -316,7 +383,10 @@ def pearson(a, b):
 def build(net, x, t, case, eps):
     """Problem for net's dtype; gates always from the float32 forward."""
     dt = net.dtype
-    if case["samples"] > 1:
+    if case["path"] > 0:
+        K = case["path"]
+        copies32 = [x * np.float32((k + 0.5) / K) for k in range(K)]
+    elif case["samples"] > 1:
         copies32 = [x + eps[k:k + 1] for k in range(case["samples"])]
     else:
         copies32 = [x]
@@ -326,7 +396,8 @@ def build(net, x, t, case, eps):
             _, _, rec = net32_for(net.path).run(xk, record=True)
         recs.append({k: v for k, v in rec.items() if not isinstance(k, tuple)})
     copies = [xk.to(dt) for xk in copies32]
-    return Problem(net, x.to(dt), t, copies, recs, PRESETS[case["preset"]])
+    return Problem(net, x.to(dt), t, copies, recs, PRESETS[case["preset"]],
+                   path=case["path"] > 0)
 
 
 _net32 = {}
@@ -357,7 +428,8 @@ def run_case(case, out, do64):
 
     prob = build(net, x, t, case, eps)
     g, _ = G.input_grad(net, x, t)
-    w1_err = float((prob.W1[0] - g).abs().max()) if case["samples"] == 1 else None
+    w1_err = float((prob.W1[0] - g).abs().max()) if (
+        case["samples"] == 1 and case["path"] == 0) else None
     r32 = optimise(prob, case["iterations"], f)
 
     info = dict(case=name, model=case["model"], png=case["png"],
@@ -366,6 +438,7 @@ def run_case(case, out, do64):
                 input_shape=list(x.shape), target=t, logits=[float(v) for v in logits[0]],
                 iterations=case["iterations"], samples=case["samples"],
                 sigma=case["sigma"], seed=case["seed"], preset=case["preset"],
+                path_steps=case["path"],
                 weights=PRESETS[case["preset"]], theta0=THETA0,
                 adam=dict(lr=LR, betas=list(BETAS), eps=ADAM_EPS, impl="torch %s Adam"
                           % torch.__version__),
@@ -421,6 +494,10 @@ def run_case(case, out, do64):
                   final=torch.tensor(r32["final"], dtype=torch.float64))
     if eps is not None:
         arrays["noise"] = eps.reshape(-1)
+    if r32["contrib"] is not None:
+        arrays["contribution"] = r32["contrib"]
+        info["start_pos_masks_on"] = int((r32["contrib"] > 0).sum())
+        info["start_neg_masks_on"] = int((r32["contrib"] < 0).sum())
     info["files"] = {}
     for k, a in arrays.items():
         a = np.ascontiguousarray(a.detach().numpy().astype(np.float32))
@@ -447,9 +524,9 @@ def run_case(case, out, do64):
               "; final loss rel %.2e; fd check %.1e" %
               (c["final_loss_rel_diff"], info["fd_check"]["max_err_over_max_abs"]),
               flush=True)
-    return "%s %s %s %d %d %g %d %s" % (name, case["model"], case["png"], case["iterations"],
-                                        case["samples"], case["sigma"], case["seed"],
-                                        case["preset"])
+    return "%s %s %s %d %d %g %d %s %d" % (name, case["model"], case["png"],
+                                           case["iterations"], case["samples"], case["sigma"],
+                                           case["seed"], case["preset"], case["path"])
 
 
 def main():
@@ -470,7 +547,7 @@ def main():
         with open(os.path.join(args.out, "cases.txt"), "w") as fh:
             fh.write("# DMBP optimiser fixtures (tests/ref/make_dmbp_fixtures.py).\n"
                      "# <case> <model> <sample png> <iterations> <samples> <sigma> "
-                     "<seed> <preset>\n"
+                     "<seed> <preset> <path_steps>\n"
                      "# Files: <case>.json and <case>.<name>.npy in this directory.\n")
             fh.write("\n".join(lines) + "\n")
     total = sum(os.path.getsize(os.path.join(args.out, f)) for f in os.listdir(args.out))
