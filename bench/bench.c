@@ -340,7 +340,7 @@ int main(int argc, char **argv)
                 eo.method = DMBP_METHOD_IG;
             } else {
                 eo.method = DMBP_METHOD_DMBP;
-                eo.iterations = iterations;
+                eo.dmbp.iterations = iterations;
                 if (!strcmp(what, "dmbp8"))
                     nimg = n;
             }

@@ -20,13 +20,23 @@ static const unsigned char png_signature[PNG_SIGNATURE_LEN] = {
 static const unsigned char jpeg_signature[JPEG_SIGNATURE_LEN] = {0xFF, 0xD8,
                                                                  0xFF};
 
-void dmbp_image_load_options_init(dmbp_image_load_options *o)
+/* The first layout with struct_size (0.2.0) ends at max_pixels. */
+#define LOAD_OPTIONS_MIN DMBP__END(dmbp_image_load_options, max_pixels)
+
+static void load_defaults(dmbp_image_load_options *o)
 {
-    if (!o)
-        return;
     memset(o, 0, sizeof *o);
+    o->struct_size = sizeof *o;
     o->exif_rotate = 0;
     o->max_pixels = DMBP_IMAGE_DEFAULT_MAX_PIXELS;
+}
+
+void dmbp_image_load_options_init_sized(dmbp_image_load_options *o,
+                                        size_t struct_size)
+{
+    dmbp_image_load_options d;
+    load_defaults(&d);
+    dmbp__options_init(o, struct_size, &d, LOAD_OPTIONS_MIN, sizeof d);
 }
 
 dmbp_status dmbp__image_check_size(const char *name, uint64_t width,
@@ -120,34 +130,32 @@ static int starts_with(const unsigned char *buf, size_t size,
 
 /* Decode buf (owned by the caller, edited in place for PNG). */
 static dmbp_status decode(unsigned char *buf, size_t size, const char *name,
-                          const dmbp_image_load_options *o, int png_only,
-                          dmbp_image *out)
+                          const dmbp_image_load_options *o, dmbp_image *out)
 {
-    dmbp_image_load_options defaults;
-    if (!o) {
-        dmbp_image_load_options_init(&defaults);
-        o = &defaults;
-    }
+    dmbp_image_load_options opt;
+    load_defaults(&opt);
+    TRY(dmbp__options_in(o, &opt, LOAD_OPTIONS_MIN, sizeof opt,
+                         "dmbp_image_load_options"));
+    o = &opt;
     if (o->max_pixels < 0)
         return dmbp_set_error(DMBP_ERR_ARG,
                               "image load option max_pixels must be >= 0, "
                               "got %lld",
                               (long long)o->max_pixels);
-    const char *what = png_only ? "a PNG" : "a PNG or JPEG";
+    const char *what = "a PNG or JPEG";
     if (size == 0)
         return dmbp_set_error(DMBP_ERR_FORMAT, "%s: not %s file (empty file)",
                               name, what);
     if (starts_with(buf, size, png_signature, PNG_SIGNATURE_LEN))
         return dmbp__png_decode(buf, size, name, o, out);
-    if (!png_only &&
-        starts_with(buf, size, jpeg_signature, JPEG_SIGNATURE_LEN))
+    if (starts_with(buf, size, jpeg_signature, JPEG_SIGNATURE_LEN))
         return dmbp__jpeg_decode(buf, size, name, o, out);
     return dmbp_set_error(DMBP_ERR_FORMAT, "%s: not %s file (bad signature)",
                           name, what);
 }
 
 static dmbp_status load_path(const char *fn, const char *path,
-                             const dmbp_image_load_options *o, int png_only,
+                             const dmbp_image_load_options *o,
                              dmbp_image *out)
 {
     if (out)
@@ -160,7 +168,7 @@ static dmbp_status load_path(const char *fn, const char *path,
     dmbp_status st = read_whole_file(path, &buf, &size);
     if (st)
         return st;
-    st = decode(buf, size, path, o, png_only, out);
+    st = decode(buf, size, path, o, out);
     free(buf);
     return st;
 }
@@ -168,12 +176,7 @@ static dmbp_status load_path(const char *fn, const char *path,
 dmbp_status dmbp_image_load(const char *path,
                             const dmbp_image_load_options *o, dmbp_image *out)
 {
-    return load_path("dmbp_image_load", path, o, 0, out);
-}
-
-dmbp_status dmbp_image_load_png(const char *path, dmbp_image *out)
-{
-    return load_path("dmbp_image_load_png", path, NULL, 1, out);
+    return load_path("dmbp_image_load", path, o, out);
 }
 
 dmbp_status dmbp_image_load_memory(const void *data, size_t size,
@@ -195,7 +198,7 @@ dmbp_status dmbp_image_load_memory(const void *data, size_t size,
         return dmbp_set_error(DMBP_ERR_NOMEM, "%s: out of memory", name);
     if (size)
         memcpy(buf, data, size);
-    dmbp_status st = decode(buf, size, name, o, 0, out);
+    dmbp_status st = decode(buf, size, name, o, out);
     free(buf);
     return st;
 }

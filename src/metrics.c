@@ -47,11 +47,13 @@
 #include "metrics.h"
 #include "methods/methods.h"
 
-void dmbp_eval_options_init(dmbp_eval_options *o)
+/* The first layout with struct_size (0.2.0) ends at plans. */
+#define EVAL_OPTIONS_MIN DMBP__END(dmbp_eval_options, plans)
+
+static void eval_defaults(dmbp_eval_options *o)
 {
-    if (!o)
-        return;
     memset(o, 0, sizeof *o);
+    o->struct_size = sizeof *o;
     o->steps = 20;
     o->step_pixels = 0;
     o->deletion_substrate = DMBP_SUBSTRATE_ZERO;
@@ -60,6 +62,22 @@ void dmbp_eval_options_init(dmbp_eval_options *o)
     o->region_size = 9;
     o->regions = 20;
     o->max_lanes = 32;
+}
+
+void dmbp_eval_options_init_sized(dmbp_eval_options *o, size_t struct_size)
+{
+    dmbp_eval_options d;
+    eval_defaults(&d);
+    dmbp__options_init(o, struct_size, &d, EVAL_OPTIONS_MIN, sizeof d);
+}
+
+/* The caller's options (NULL: the defaults) over the defaults. */
+static dmbp_status eval_options_in(const dmbp_eval_options *in,
+                                   dmbp_eval_options *out)
+{
+    eval_defaults(out);
+    return dmbp__options_in(in, out, EVAL_OPTIONS_MIN, sizeof *out,
+                            "dmbp_eval_options");
 }
 
 /* ---- random numbers ------------------------------------------------- */
@@ -177,10 +195,9 @@ static dmbp_status check_common(const char *fn, const dmbp_model *m,
                                 int target, const float *scores,
                                 const dmbp_eval_options *o)
 {
-    if (!m || !x || !scores || !o)
+    if (!m || !x || !scores)
         return dmbp_set_error(DMBP_ERR_ARG, "%s: NULL %s", fn,
-                              !m ? "model" : !x ? "image" : !scores
-                                  ? "scores" : "options");
+                              !m ? "model" : !x ? "image" : "scores");
     TRY(dmbp__check_map_sizes(fn, c, h, w));
     int k = dmbp_model_num_classes(m);
     if (target < 0 || target >= k)
@@ -351,9 +368,13 @@ dmbp_status dmbp_eval_pixel_scores(const float *map, int c, int h, int w,
 
 /* ---- deletion and insertion -------------------------------------------- */
 
-int dmbp_eval_curve_points(const dmbp_eval_options *o, int h, int w)
+int dmbp_eval_curve_points(const dmbp_eval_options *o_in, int h, int w)
 {
-    if (!o || h < 1 || w < 1 || o->step_pixels < 0 ||
+    dmbp_eval_options opt;
+    if (eval_options_in(o_in, &opt))
+        return 0;
+    const dmbp_eval_options *o = &opt;
+    if (h < 1 || w < 1 || o->step_pixels < 0 ||
         (o->step_pixels == 0 && o->steps < 1))
         return 0;
     int64_t hw = (int64_t)h * w;
@@ -414,9 +435,13 @@ static dmbp_status ranking_init(const float *x, int c, int h, int w,
 /* Deletion (insertion = 0) or insertion (1). */
 static dmbp_status del_ins(const char *fn, int insertion, const dmbp_model *m,
                            const float *x, int c, int h, int w, int target,
-                           const float *scores, const dmbp_eval_options *o,
-                           float *curve, double *auc)
+                           const float *scores,
+                           const dmbp_eval_options *o_in, float *curve,
+                           double *auc)
 {
+    dmbp_eval_options opt;
+    TRY(eval_options_in(o_in, &opt));
+    const dmbp_eval_options *o = &opt;
     TRY(check_common(fn, m, x, c, h, w, target, scores, o));
     if (!curve || !auc)
         return dmbp_set_error(DMBP_ERR_ARG, "%s: NULL %s", fn,
@@ -480,9 +505,12 @@ dmbp_status dmbp_eval_insertion(const dmbp_model *m, const float *x, int c,
 dmbp_status dmbp_eval_negative(const dmbp_model *m, const float *x, int c,
                                int h, int w, int target, const float *scores,
                                const double *fractions, int n,
-                               const dmbp_eval_options *o, double *rise)
+                               const dmbp_eval_options *o_in, double *rise)
 {
     static const char fn[] = "dmbp_eval_negative";
+    dmbp_eval_options opt;
+    TRY(eval_options_in(o_in, &opt));
+    const dmbp_eval_options *o = &opt;
     TRY(check_common(fn, m, x, c, h, w, target, scores, o));
     if (!fractions || !rise)
         return dmbp_set_error(DMBP_ERR_ARG, "%s: NULL %s", fn,
@@ -527,10 +555,13 @@ dmbp_status dmbp_eval_negative(const dmbp_model *m, const float *x, int c,
 
 dmbp_status dmbp_eval_aopc(const dmbp_model *m, const float *x, int c, int h,
                            int w, int target, const float *scores,
-                           const dmbp_eval_options *o, float *curve,
+                           const dmbp_eval_options *o_in, float *curve,
                            double *aopc)
 {
     static const char fn[] = "dmbp_eval_aopc";
+    dmbp_eval_options opt;
+    TRY(eval_options_in(o_in, &opt));
+    const dmbp_eval_options *o = &opt;
     TRY(check_common(fn, m, x, c, h, w, target, scores, o));
     if (!curve || !aopc)
         return dmbp_set_error(DMBP_ERR_ARG, "%s: NULL %s", fn,

@@ -14,8 +14,11 @@ dmbp_status dmbp__plan_create_with(const dmbp_model *m,
                                    const dmbp_plan_options *o,
                                    const float *const *over, bool keep_diffs,
                                    dmbp_plan **out);
+/* IG's lanes (its steps run together) fit in max_memory when the caller
+ * set it, else in this percent of the physical memory. */
+#define DMBP__IG_MEMORY_PERCENT 10
 /* IG's memory budget for its lanes when the caller set no max_memory:
- * DMBP_IG_MEMORY_PERCENT of the physical memory (dmbp.h). */
+ * DMBP__IG_MEMORY_PERCENT of the physical memory. */
 size_t dmbp__ig_default_budget(void);
 /* A plan's arena bytes (they grow with its lanes) and all the bytes it
  * holds (arena, weights, scratchpad), for callers that size lanes

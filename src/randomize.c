@@ -43,14 +43,6 @@ static float *redraw(const value *v, dmbp_rng *rng)
     return out;
 }
 
-static int array_index(const dmbp_result *r, const char *name)
-{
-    for (int k = 0; k < dmbp_result_num_arrays(r); k++)
-        if (!strcmp(dmbp_result_array_name(r, k), name))
-            return k;
-    return -1;
-}
-
 /* |map| per pixel: mean over channels of the magnitude of the attribution
  * the method shows: the map, or for DMBP |A+| + |A-| (not its mappings
  * W+-, which are gradients and would make it a gradient's check). */
@@ -58,7 +50,7 @@ static dmbp_status abs_scores(const dmbp_result *r, float *scores)
 {
     dmbp_shape s = dmbp_result_array_shape(r);
     int c = (int)s.dims[0], h = (int)s.dims[1], w = (int)s.dims[2];
-    int kp = array_index(r, "a_pos"), kn = array_index(r, "a_neg");
+    int kp = dmbp_result_find_array(r, "a_pos"), kn = dmbp_result_find_array(r, "a_neg");
     const float *map = dmbp_result_array(r, 0, kp >= 0 ? kp : 0);
     const float *neg = kn >= 0 ? dmbp_result_array(r, 0, kn) : NULL;
     float *mag = dmbp__malloc((size_t)c * h * w * sizeof(float));

@@ -43,17 +43,9 @@ static double pearson(const float *a, const float *b, int64_t n)
     return sab / sqrt(saa * sbb);
 }
 
-static int scalar_index(const dmbp_result *r, const char *name)
-{
-    for (int k = 0; k < dmbp_result_num_scalars(r); k++)
-        if (!strcmp(dmbp_result_scalar_name(r, k), name))
-            return k;
-    return -1;
-}
-
 static double scalar(const dmbp_result *r, const char *name)
 {
-    return dmbp_result_scalar(r, 0, scalar_index(r, name));
+    return dmbp_result_scalar(r, 0, dmbp_result_find_scalar(r, name));
 }
 
 static int load_image(const dmbp_model *m, const char *png, dmbp_image *x)
@@ -61,7 +53,7 @@ static int load_image(const dmbp_model *m, const char *png, dmbp_image *x)
     dmbp_preprocess_options pre;
     dmbp_image img;
     if (dmbp_model_preprocess_defaults(m, &pre) ||
-        dmbp_image_load_png(test_path(png), &img))
+        dmbp_image_load(test_path(png), NULL, &img))
         return -1;
     int rc = dmbp_image_preprocess(&img, &pre, x) ? -1 : 0;
     dmbp_image_free(&img);
@@ -109,10 +101,10 @@ static void reference_case(const char *cs, const char *model, const char *png,
     dmbp_explain_options o;
     dmbp_explain_options_init(&o);
     CHECK(!dmbp_explain_preset(&o, preset), "preset %s", preset);
-    o.iterations = iters;
-    o.samples = samples;
-    o.sigma = sigma;
-    o.seed = seed;
+    o.dmbp.iterations = iters;
+    o.dmbp.samples = samples;
+    o.dmbp.sigma = sigma;
+    o.dmbp.seed = seed;
     dmbp_result *r;
     dmbp_status st = dmbp_explain(m, x.data, 1, x.channels, x.height, x.width,
                                   NULL, &o, &r);
@@ -189,8 +181,8 @@ static void convergence_stop(const dmbp_model *m, const float *two,
 {
     dmbp_explain_options o;
     dmbp_explain_options_init(&o);
-    o.tol = TOL_TEST;
-    o.tol_window = TOL_WINDOW_TEST;
+    o.dmbp.tol = TOL_TEST;
+    o.dmbp.tol_window = TOL_WINDOW_TEST;
     dmbp_result *r = NULL, *full = NULL, *alone = NULL;
     CHECK(!dmbp_explain(m, two, 2, a->channels, a->height, a->width, NULL,
                         &o, &r), "tol: %s", dmbp_last_error());
@@ -199,7 +191,7 @@ static void convergence_stop(const dmbp_model *m, const float *two,
     size_t per = (size_t)a->channels * a->height * a->width;
     int iters_max = dmbp_result_num_iterations(r);
     for (int i = 0; i < 2; i++) {
-        int used = (int)dmbp_result_scalar(r, i, scalar_index(r, "iterations"));
+        int used = (int)dmbp_result_scalar(r, i, dmbp_result_find_scalar(r, "iterations"));
         CHECK(used >= TOL_WINDOW_TEST && used < iters_max,
               "image %d: tol %g stopped after %d of %d iterations", i,
               (double)TOL_TEST, used, iters_max);
@@ -216,7 +208,7 @@ static void convergence_stop(const dmbp_model *m, const float *two,
             CHECK(c[k] == 0, "image %d: loss after the stop", i);
         dmbp_explain_options f;
         dmbp_explain_options_init(&f);
-        f.iterations = used;
+        f.dmbp.iterations = used;
         f.max_lanes = 2;
         CHECK(!dmbp_explain(m, two + i * per, 1, a->channels, a->height,
                             a->width, NULL, &f, &full), "%s",
@@ -234,15 +226,15 @@ static void convergence_stop(const dmbp_model *m, const float *two,
                               n * sizeof(float)),
                       "image %d array %d: stopped run differs from %d "
                       "iterations", i, k, used);
-            CHECK(dmbp_result_scalar(alone, 0, scalar_index(r, "iterations"))
+            CHECK(dmbp_result_scalar(alone, 0, dmbp_result_find_scalar(r, "iterations"))
                       == used, "image %d alone stops elsewhere", i);
         }
         dmbp_result_free(full);
         dmbp_result_free(alone);
         full = alone = NULL;
         dmbp_explain_options_init(&o);
-        o.tol = TOL_TEST;
-        o.tol_window = TOL_WINDOW_TEST;
+        o.dmbp.tol = TOL_TEST;
+        o.dmbp.tol_window = TOL_WINDOW_TEST;
     }
     dmbp_result_free(r);
 }
@@ -267,7 +259,7 @@ static void properties(void)
     memcpy(two + per, b.data, per * sizeof *two);
     dmbp_explain_options o;
     dmbp_explain_options_init(&o);
-    o.iterations = 60;
+    o.dmbp.iterations = 60;
     dmbp_result *r1 = NULL, *r2 = NULL, *r3 = NULL;
     CHECK(!dmbp_explain(m, two, 2, a.channels, a.height, a.width, NULL, &o,
                         &r1), "two images: %s", dmbp_last_error());
@@ -285,17 +277,17 @@ static void properties(void)
             const float *c = dmbp_result_loss_curve(r1, i);
             CHECK(c[59] < c[0], "image %d: loss %g -> %g did not decrease", i,
                   c[0], c[59]);
-            double F = dmbp_result_scalar(r1, i, scalar_index(r1, "F"));
-            double Fp = dmbp_result_scalar(r1, i, scalar_index(r1, "F_pos"));
-            double Fm = dmbp_result_scalar(r1, i, scalar_index(r1, "F_neg"));
+            double F = dmbp_result_scalar(r1, i, dmbp_result_find_scalar(r1, "F"));
+            double Fp = dmbp_result_scalar(r1, i, dmbp_result_find_scalar(r1, "F_pos"));
+            double Fm = dmbp_result_scalar(r1, i, dmbp_result_find_scalar(r1, "F_neg"));
             double Fn = dmbp_result_scalar(r1, i,
-                                           scalar_index(r1, "F_nuisance"));
+                                           dmbp_result_find_scalar(r1, "F_nuisance"));
             CHECK(fabs(Fp + Fm + Fn - F) <= SUM_RTOL * (fabs(Fp) + fabs(Fm) +
                                                        fabs(Fn) + fabs(F)),
                   "image %d: F+ + F- + Fn = %.9g, F = %.9g", i, Fp + Fm + Fn,
                   F);
-            double f = dmbp_result_scalar(r1, i, scalar_index(r1, "f"));
-            double bias = dmbp_result_scalar(r1, i, scalar_index(r1, "bias"));
+            double f = dmbp_result_scalar(r1, i, dmbp_result_find_scalar(r1, "f"));
+            double bias = dmbp_result_scalar(r1, i, dmbp_result_find_scalar(r1, "bias"));
             CHECK(fabs(f - F - bias) <= 1e-5 * (fabs(f) + fabs(F)),
                   "bias part");
         }
@@ -318,8 +310,8 @@ static void properties(void)
     /* Early stop. */
     int stop = 7;
     dmbp_explain_options_init(&o);
-    o.progress = stop_after;
-    o.progress_user = &stop;
+    o.dmbp.progress = stop_after;
+    o.dmbp.progress_user = &stop;
     dmbp_result *r = NULL;
     CHECK(!dmbp_explain(m, a.data, 1, a.channels, a.height, a.width, NULL, &o,
                         &r), "early stop: %s", dmbp_last_error());
@@ -332,30 +324,30 @@ static void properties(void)
 
     /* Bad options. */
     dmbp_explain_options_init(&o);
-    o.tol = -0.5f;
+    o.dmbp.tol = -0.5f;
     CHECK(dmbp_explain(m, a.data, 1, 1, 28, 28, NULL, &o, &r) == DMBP_ERR_ARG
           && strstr(dmbp_last_error(), "tol"), "negative tol");
-    o.tol = NAN;
+    o.dmbp.tol = NAN;
     CHECK(dmbp_explain(m, a.data, 1, 1, 28, 28, NULL, &o, &r) ==
               DMBP_ERR_NONFINITE && strstr(dmbp_last_error(), "tol"),
           "NaN tol");
     dmbp_explain_options_init(&o);
-    o.tol_window = -1;
+    o.dmbp.tol_window = -1;
     CHECK(dmbp_explain(m, a.data, 1, 1, 28, 28, NULL, &o, &r) == DMBP_ERR_ARG
           && strstr(dmbp_last_error(), "tol_window"), "negative tol_window");
     dmbp_explain_options_init(&o);
-    o.iterations = -1;
+    o.dmbp.iterations = -1;
     CHECK(dmbp_explain(m, a.data, 1, 1, 28, 28, NULL, &o, &r) == DMBP_ERR_ARG
           && strstr(dmbp_last_error(), "iterations"), "negative iterations");
     dmbp_explain_options_init(&o);
-    o.w_sign = NAN;
+    o.dmbp.w_sign = NAN;
     CHECK(dmbp_explain(m, a.data, 1, 1, 28, 28, NULL, &o, &r) ==
               DMBP_ERR_NONFINITE && strstr(dmbp_last_error(), "w_sign"),
           "NaN weight");
     dmbp_explain_options_init(&o);
     CHECK(dmbp_explain_preset(&o, "nope") == DMBP_ERR_ARG &&
               strstr(dmbp_last_error(), "nope"), "unknown preset");
-    o.lr = 0;
+    o.dmbp.lr = 0;
     CHECK(dmbp_explain(m, a.data, 1, 1, 28, 28, NULL, &o, &r) == DMBP_ERR_ARG,
           "lr 0");
     dmbp_explain_options_init(&o);

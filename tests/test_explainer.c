@@ -9,6 +9,7 @@
 #include "npy.h"
 
 #include <dmbp.h>
+#include <dmbp_eval.h>
 
 #include <stdint.h>
 #include <stdio.h>
@@ -38,10 +39,10 @@ static void options_for(dmbp_method meth, dmbp_explain_options *o)
 {
     dmbp_explain_options_init(o);
     o->method = meth;
-    o->steps = IG_STEPS;
-    o->samples = meth == DMBP_METHOD_SMOOTHGRAD ? SG_SAMPLES : 0;
-    o->iterations = DMBP_ITERS;
-    o->seed = 7;
+    o->ig.steps = IG_STEPS;
+    o->smoothgrad.samples = SG_SAMPLES;
+    o->dmbp.iterations = DMBP_ITERS;
+    o->smoothgrad.seed = o->dmbp.seed = 7;
 }
 
 static int same_floats(const float *a, const float *b, int64_t n)
@@ -165,7 +166,7 @@ static void test_mixed_calls(void)
     for (size_t i = 0; i < sizeof seq / sizeof seq[0]; i++) {
         dmbp_explain_options o;
         options_for(seq[i], &o);
-        o.seed = 7 + i; /* options may change between calls */
+        o.smoothgrad.seed = o.dmbp.seed = 7 + i; /* options may change */
         compare(e, models[1], inputs[1], 2, chans[1], height[1], width[1],
                 &o, "mixed calls");
     }
@@ -365,7 +366,7 @@ static int setup(void)
             return -1;
         for (int i = 0; i < N_IMAGES; i++) {
             dmbp_image img, pre;
-            if (dmbp_image_load_png(test_path(sample_files[i]), &img)) {
+            if (dmbp_image_load(test_path(sample_files[i]), NULL, &img)) {
                 fprintf(stderr, "FAIL: %s\n", dmbp_last_error());
                 return -1;
             }

@@ -20,6 +20,7 @@
 #include "npy.h"
 
 #include <dmbp.h>
+#include <dmbp_eval.h>
 
 #include <math.h>
 #include <stdio.h>
@@ -478,8 +479,12 @@ static void errors(const dmbp_model *m, const float *contrib)
         DMBP_ERR_ARG, "NULL x");
     ERR(dmbp_eval_insertion(m, X, 1, 4, 4, 0, NULL, &o, curve, &auc),
         DMBP_ERR_ARG, "NULL scores");
-    ERR(dmbp_eval_deletion(m, X, 1, 4, 4, 0, contrib, NULL, curve, &auc),
-        DMBP_ERR_ARG, "NULL options");
+    /* NULL options are the defaults; a struct not made by the _init
+     * macro (struct_size 0) is refused. */
+    dmbp_eval_options raw = o;
+    raw.struct_size = 0;
+    ERR(dmbp_eval_deletion(m, X, 1, 4, 4, 0, contrib, &raw, curve, &auc),
+        DMBP_ERR_ARG, "struct_size 0");
     ERR(dmbp_eval_deletion(m, X, 1, 4, 4, 0, contrib, &o, NULL, &auc),
         DMBP_ERR_ARG, "NULL curve");
     ERR(dmbp_eval_aopc(m, X, 1, 4, 4, 0, contrib, &o, curve, NULL),
@@ -547,8 +552,13 @@ static void errors(const dmbp_model *m, const float *contrib)
     ERR(dmbp_eval_pixel_scores(contrib, 1, 0, 4, 1, s), DMBP_ERR_ARG,
         "0 height map");
     ERR(dmbp_eval_pixel_scores(NULL, 1, 4, 4, 1, s), DMBP_ERR_ARG, "NULL map");
-    CHECK(dmbp_eval_curve_points(NULL, 4, 4) == 0 &&
+    CHECK(dmbp_eval_curve_points(&raw, 4, 4) == 0 &&
           dmbp_eval_curve_points(&o, 0, 4) == 0, "points of bad arguments");
+    dmbp_eval_options def;
+    dmbp_eval_options_init(&def);
+    CHECK(dmbp_eval_curve_points(NULL, 4, 4) ==
+              dmbp_eval_curve_points(&def, 4, 4),
+          "NULL options: not the defaults' points");
 #undef ERR
 }
 
@@ -598,7 +608,7 @@ static void reference_case(const dmbp_model *m, const char *slug,
     dmbp_preprocess_options pre;
     dmbp_image img, xi;
     if (!dmbp_model_preprocess_defaults(m, &pre) &&
-        !dmbp_image_load_png(test_path(png), &img)) {
+        !dmbp_image_load(test_path(png), NULL, &img)) {
         if (!dmbp_image_preprocess(&img, &pre, &xi)) {
             double d = 0;
             for (int i = 0; i < 784; i++)

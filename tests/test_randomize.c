@@ -10,6 +10,7 @@
 #include "npy.h"
 
 #include <dmbp.h>
+#include <dmbp_eval.h>
 
 #include <math.h>
 #include <stdio.h>
@@ -28,7 +29,7 @@ static void run(const char *model, const char *png)
     dmbp_preprocess_options pre;
     if (dmbp_model_load(test_path(model), &m) ||
         dmbp_model_preprocess_defaults(m, &pre) ||
-        dmbp_image_load_png(test_path(png), &img) ||
+        dmbp_image_load(test_path(png), NULL, &img) ||
         dmbp_image_preprocess(&img, &pre, &x)) {
         CHECK(0, "%s: %s", model, dmbp_last_error());
         return;

@@ -54,10 +54,10 @@ static void options_for(dmbp_method meth, dmbp_explain_options *o)
 {
     dmbp_explain_options_init(o);
     o->method = meth;
-    o->steps = IG_STEPS;
-    o->samples = meth == DMBP_METHOD_SMOOTHGRAD ? SG_SAMPLES : 0;
-    o->iterations = DMBP_ITERS;
-    o->seed = 7;
+    o->ig.steps = IG_STEPS;
+    o->smoothgrad.samples = SG_SAMPLES;
+    o->dmbp.iterations = DMBP_ITERS;
+    o->smoothgrad.seed = o->dmbp.seed = 7;
 }
 
 /* Run one method; on success fill *rr (allocated). */
@@ -252,7 +252,7 @@ static int setup(void)
             return -1;
         for (int i = 0; i < N_IMAGES; i++) {
             dmbp_image img, pre;
-            if (dmbp_image_load_png(test_path(sample_files[i]), &img)) {
+            if (dmbp_image_load(test_path(sample_files[i]), NULL, &img)) {
                 fprintf(stderr, "FAIL: %s\n", dmbp_last_error());
                 return -1;
             }

@@ -3,6 +3,9 @@
 #define DMBP_CLI_H
 
 #include <dmbp.h>
+#include <dmbp_eval.h>
+#include <dmbp_plugin.h>
+#include <dmbp_render.h>
 #include <stdbool.h>
 #include <stdio.h>
 

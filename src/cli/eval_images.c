@@ -295,7 +295,7 @@ static int add_truth(ev_images *im, int i, const dmbp_image *raw,
              (int)(len - 4), name, EV_TRUTH_SUFFIX);
     dmbp_image t = {0}, planes = {0}, out = {0};
     int rc = EXIT_OK;
-    dmbp_status st = dmbp_image_load_png(path, &t);
+    dmbp_status st = dmbp_image_load(path, NULL, &t);
     if (st) {
         rc = cli_fail(st);
         goto done;

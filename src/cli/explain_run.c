@@ -184,8 +184,8 @@ int cli_xrun_images(cli_xrun *run, const char **images, int n,
     cli_progress_start(&p, f->quiet);
     p.total = n;
     if (method == DMBP_METHOD_DMBP && p.on) {
-        o.progress = on_progress;
-        o.progress_user = &p;
+        o.dmbp.progress = on_progress;
+        o.dmbp.progress_user = &p;
     }
     /* Image sets (set_size > 0) come here one image at a time: the
      * explainer's plans serve them all. One call alone frees each plan

@@ -34,6 +34,7 @@ typedef struct dmbp_explain_ctx {
     const float *x;             /* n x C x H x W */
     int n, c, h, w;
     const dmbp_explain_options *o;
+    const dmbp_preprocess_options *pre; /* o->preprocess read in full */
     const float *const *over;   /* weight overrides (randomisation) */
     dmbp_plan_cache *cache;     /* the explainer's plans, or NULL: each
                                    plan freed after use */
@@ -75,8 +76,6 @@ float *dmbp__result_array(dmbp_result *r, int image, int k);
  * (rows then columns, in double, the row pass stored as float in tmp, h*w
  * floats), edges clamped. */
 void dmbp__blur(const float *x, int c, int h, int w, float *out, float *tmp);
-int dmbp__samples_of(const dmbp_explain_options *o);
-float dmbp__sigma_of(const dmbp_explain_options *o);
 
 /* Seeds with e_target in each lane's row of the logits. */
 void dmbp__one_hot(float *seed, int lanes, int classes, const int *targets);

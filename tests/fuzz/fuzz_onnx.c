@@ -39,9 +39,9 @@ static void explain_all(const dmbp_model *m, const float *x,
         dmbp_explain_options o;
         dmbp_explain_options_init(&o);
         o.method = methods[k];
-        o.steps = 2;
-        o.samples = 2;
-        o.iterations = 2;
+        o.ig.steps = 2;
+        o.smoothgrad.samples = 2;
+        o.dmbp.iterations = 2;
         o.max_lanes = 2;
         o.max_memory = FUZZ_MAX_MEMORY;
         dmbp_result *r = NULL;
