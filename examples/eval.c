@@ -16,6 +16,7 @@ int main(int argc, char **argv)
         return 2;
     }
     dmbp_model *m = NULL;
+    dmbp_session *s = NULL; /* explaining and the metrics share its plans */
     dmbp_result *r = NULL;
     dmbp_image img = {0}, x = {0};
     dmbp_preprocess_options pre;
@@ -28,11 +29,12 @@ int main(int argc, char **argv)
     if (dmbp_model_load(argv[1], &m) ||
         dmbp_model_preprocess_defaults(m, &pre) ||
         dmbp_image_load(argv[2], NULL, &img) ||
-        dmbp_image_preprocess(&img, &pre, &x))
+        dmbp_image_preprocess(&img, &pre, &x) ||
+        dmbp_session_create(m, &s))
         goto fail;
     dmbp_explain_options_init(&eo);
     eo.method = DMBP_METHOD_GXI;
-    if (dmbp_explain(m, x.data, 1, x.channels, x.height, x.width, NULL, &eo,
+    if (dmbp_explain(s, x.data, 1, x.channels, x.height, x.width, NULL, &eo,
                      &r) ||
         dmbp_result_find(r, 0, "map", &map))
         goto fail;
@@ -49,9 +51,9 @@ int main(int argc, char **argv)
     /* Pixels ranked by the positive part of the map (sign > 0). */
     if (dmbp_eval_pixel_scores(map.data, x.channels, x.height, x.width, 1,
                                scores) ||
-        dmbp_eval_deletion(m, x.data, x.channels, x.height, x.width, t,
+        dmbp_eval_deletion(s, x.data, x.channels, x.height, x.width, t,
                            scores, &vo, curve, &del) ||
-        dmbp_eval_insertion(m, x.data, x.channels, x.height, x.width, t,
+        dmbp_eval_insertion(s, x.data, x.channels, x.height, x.width, t,
                             scores, &vo, curve, &ins))
         goto fail;
     printf("class %d: deletion AUC %.4f (lower is better), insertion AUC "
@@ -64,6 +66,7 @@ done:
     free(scores);
     free(curve);
     dmbp_result_free(r);
+    dmbp_session_free(s);
     dmbp_image_free(&x);
     dmbp_image_free(&img);
     dmbp_model_free(m);

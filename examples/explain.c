@@ -18,6 +18,7 @@ int main(int argc, char **argv)
         return 2;
     }
     dmbp_model *m = NULL;
+    dmbp_session *s = NULL; /* the model's plans, kept between jobs */
     dmbp_result *r = NULL;
     dmbp_image img = {0}, x = {0};
     dmbp_preprocess_options pre;
@@ -27,13 +28,14 @@ int main(int argc, char **argv)
     if (dmbp_model_load(argv[1], &m) ||
         dmbp_model_preprocess_defaults(m, &pre) ||
         dmbp_image_load(argv[2], NULL, &img) ||
-        dmbp_image_preprocess(&img, &pre, &x))
+        dmbp_image_preprocess(&img, &pre, &x) ||
+        dmbp_session_create(m, &s))
         goto fail;
 
     dmbp_explain_options_init(&eo); /* method DMBP, preset "dmbp" */
     eo.preprocess = &pre;
     eo.dmbp.iterations = EXAMPLE_ITERATIONS;
-    if (dmbp_explain(m, x.data, 1, x.channels, x.height, x.width, NULL, &eo,
+    if (dmbp_explain(s, x.data, 1, x.channels, x.height, x.width, NULL, &eo,
                      &r)) /* targets NULL: the top class */
         goto fail;
 
@@ -60,6 +62,7 @@ fail:
     fprintf(stderr, "explain: %s\n", dmbp_last_error());
 done:
     dmbp_result_free(r);
+    dmbp_session_free(s);
     dmbp_image_free(&x);
     dmbp_image_free(&img);
     dmbp_model_free(m);

@@ -43,7 +43,7 @@
  *    header than the library) is DMBP_ERR_ARG naming the struct. Every
  *    function taking an options pointer accepts NULL for the defaults.
  *  - Thread safety: a dmbp_model is read-only after loading and may be
- *    shared by any number of threads; a dmbp_plan and a dmbp_explainer
+ *    shared by any number of threads; a dmbp_plan and a dmbp_session
  *    are used by one thread at a time; dmbp_op_register must not race
  *    with model loading.
  *  - Tensors cross the API as plain row-major float32 arrays (NCHW for
@@ -598,48 +598,52 @@ dmbp_explain_preset(dmbp_explain_options *o, const char *preset);
 
 typedef struct dmbp_result dmbp_result;
 
-/* Explain n images. x holds them as preprocessed model inputs, n x channels
- * x height x width floats; targets (n ints, NULL for all automatic) the
- * class to explain per image, -1 meaning the top class. On success *out
- * holds per image: the target, its logit and probability, the method's
- * arrays and scalars (below); free it with dmbp_result_free. */
+/* A session: a model and the plans that its jobs need, kept from one call
+ * to the next. Every job on a model is a call on a session: dmbp_explain,
+ * and in dmbp_eval.h the metrics and the randomisation check. A job makes
+ * plans (one for the targets' forward pass, one or two for the method, one
+ * per metric); over a data set, making them is most of the time of the
+ * fast methods, so the session keeps them, one set per input shape and
+ * lane count, and a second call of the same shape makes none.
+ *
+ * A call returns exactly what it returns in a new session, bit for bit,
+ * for any options (each call may pass other options: a plan is reused only
+ * if everything it was made from is the same). A session holds at most
+ * DMBP_SESSION_MAX_PLANS plans, the least recently used freed first; their
+ * memory stays taken until dmbp_session_free. Thread safety: a session is
+ * used by one thread at a time; threads working on one model (which may
+ * be shared) each create their own session. The model must outlive its
+ * sessions. */
+typedef struct dmbp_session dmbp_session;
+#define DMBP_SESSION_MAX_PLANS 8
+
+/* On success *out is a session of m, with no plans yet; free it with
+ * dmbp_session_free. */
 DMBP_API DMBP_NODISCARD dmbp_status
-dmbp_explain(const dmbp_model *m, const float *x, int n, int channels,
+dmbp_session_create(const dmbp_model *m, dmbp_session **out);
+/* Frees s and its plans; accepts NULL. */
+DMBP_API void dmbp_session_free(dmbp_session *s);
+/* The session's model (NULL for NULL). */
+DMBP_API const dmbp_model *dmbp_session_model(const dmbp_session *s);
+/* Plans s has made so far (each miss of its cache): a check that plans
+ * are reused (0 for NULL). */
+DMBP_API int64_t dmbp_session_plans_created(const dmbp_session *s);
+/* keep 1 (the default): s keeps its plans as above. keep 0: every plan is
+ * freed as soon as its job is done, before the next is made (and the
+ * plans kept so far are freed): a single call's lowest peak memory, for a
+ * session that does one job. Accepts NULL. */
+DMBP_API void dmbp_session_keep_plans(dmbp_session *s, int keep);
+
+/* Explain n images with the session's model. x holds them as preprocessed
+ * model inputs, n x channels x height x width floats; targets (n ints,
+ * NULL for all automatic) the class to explain per image, -1 meaning the
+ * top class; o NULL: the defaults. On success *out holds per image: the
+ * target, its logit and probability, the method's arrays and scalars
+ * (below); free it with dmbp_result_free. */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_explain(dmbp_session *s, const float *x, int n, int channels,
              int height, int width, const int *targets,
              const dmbp_explain_options *o, dmbp_result **out);
-
-/* An explainer: a model and the plans that explaining its images needs,
- * kept from one call to the next. dmbp_explain makes its plans (one for
- * the targets' forward pass, one or two for the method) and frees them
- * before it returns; over a data set, that is most of the time of the
- * fast methods. An explainer keeps them, one set per input shape and
- * lane count, so that a second call of the same shape makes none.
- *
- * dmbp_explainer_run(e, ...) returns exactly what dmbp_explain(m, ...)
- * does, bit for bit, for any options (each call may pass other options:
- * a plan is reused only if everything it was made from is the same).
- * It holds at most DMBP_EXPLAINER_MAX_PLANS plans, the least recently
- * used freed first; the plans' memory stays taken until
- * dmbp_explainer_free. An explainer is used by one thread at a time;
- * threads explaining with one model each create their own. The model must
- * outlive the explainer. */
-typedef struct dmbp_explainer dmbp_explainer;
-#define DMBP_EXPLAINER_MAX_PLANS 8
-
-/* On success *out is an explainer of m, with no plans yet; free it with
- * dmbp_explainer_free. */
-DMBP_API DMBP_NODISCARD dmbp_status
-dmbp_explainer_create(const dmbp_model *m, dmbp_explainer **out);
-/* dmbp_explain with e's model and plans; o NULL: the defaults. */
-DMBP_API DMBP_NODISCARD dmbp_status
-dmbp_explainer_run(dmbp_explainer *e, const float *x, int n, int channels,
-                   int height, int width, const int *targets,
-                   const dmbp_explain_options *o, dmbp_result **out);
-/* Plans e has made so far (each miss of its cache): a check that plans
- * are reused (0 for NULL). */
-DMBP_API int64_t dmbp_explainer_plans_created(const dmbp_explainer *e);
-/* Frees e and its plans; accepts NULL. */
-DMBP_API void dmbp_explainer_free(dmbp_explainer *e);
 
 DMBP_API void dmbp_result_free(dmbp_result *r);
 DMBP_API int dmbp_result_num_images(const dmbp_result *r);

@@ -46,8 +46,8 @@ template <> struct handle_traits<dmbp_plan> {
 template <> struct handle_traits<dmbp_result> {
     static void destroy(dmbp_result *p) noexcept { dmbp_result_free(p); }
 };
-template <> struct handle_traits<dmbp_explainer> {
-    static void destroy(dmbp_explainer *p) noexcept { dmbp_explainer_free(p); }
+template <> struct handle_traits<dmbp_session> {
+    static void destroy(dmbp_session *p) noexcept { dmbp_session_free(p); }
 };
 
 // An owning, movable, non-copyable handle of a libdmbp object: freed with
@@ -72,11 +72,10 @@ template <typename T> class handle {
 using model = handle<dmbp_model>;
 using plan = handle<dmbp_plan>;
 using result = handle<dmbp_result>;
-using explainer = handle<dmbp_explainer>;
+using session = handle<dmbp_session>;
 // The names of earlier releases.
 using model_ptr = model;
 using plan_ptr = plan;
-using explainer_ptr = explainer;
 
 // A planar float image (see dmbp_image). Pixels the library allocated
 // (load_image, preprocess, or a C call given out()) are freed with the
@@ -184,12 +183,20 @@ DMBP_CPP_NODISCARD inline plan make_plan(const dmbp_model *m,
     return plan(p);
 }
 
-DMBP_CPP_NODISCARD inline result
-explain(const dmbp_model *m, const image &x, const int *targets,
-        const dmbp_explain_options *o)
+DMBP_CPP_NODISCARD inline session make_session(const dmbp_model *m)
+{
+    dmbp_session *s = nullptr;
+    check(dmbp_session_create(m, &s));
+    return session(s);
+}
+
+// dmbp_explain of one image.
+DMBP_CPP_NODISCARD inline result explain(dmbp_session *s, const image &x,
+                                         const int *targets,
+                                         const dmbp_explain_options *o)
 {
     dmbp_result *r = nullptr;
-    check(dmbp_explain(m, x.data(), 1, x.channels(), x.height(), x.width(),
+    check(dmbp_explain(s, x.data(), 1, x.channels(), x.height(), x.width(),
                        targets, o, &r));
     return result(r);
 }

@@ -36,13 +36,6 @@ typedef struct dmbp_eval_options {
     int regions;                /* AOPC: regions removed; default 20       */
     int max_lanes;              /* perturbed images per forward call;
                                    default 32                              */
-    dmbp_explainer *plans;      /* NULL (default): each call makes its
-                                   forward plan and frees it. An explainer
-                                   of the same model: the metrics take
-                                   their plans from it and leave them
-                                   there for the next image (the same
-                                   numbers, bit for bit). Not const: one
-                                   thread at a time, as the explainer    */
 } dmbp_eval_options;
 
 DMBP_API void dmbp_eval_options_init_sized(dmbp_eval_options *o,
@@ -67,11 +60,11 @@ dmbp_eval_pixel_scores(const float *map, int c, int h, int w, int sign,
  * probability of the target; *auc the trapezoid area with the points
  * spaced evenly on [0, 1]. x is one preprocessed image c x h x w. */
 DMBP_API DMBP_NODISCARD dmbp_status
-dmbp_eval_deletion(const dmbp_model *m, const float *x, int c, int h, int w,
+dmbp_eval_deletion(dmbp_session *s, const float *x, int c, int h, int w,
                    int target, const float *scores,
                    const dmbp_eval_options *o, float *curve, double *auc);
 DMBP_API DMBP_NODISCARD dmbp_status
-dmbp_eval_insertion(const dmbp_model *m, const float *x, int c, int h, int w,
+dmbp_eval_insertion(dmbp_session *s, const float *x, int c, int h, int w,
                     int target, const float *scores,
                     const dmbp_eval_options *o, float *curve, double *auc);
 /* Number of points of those curves for o and an h x w image. */
@@ -82,7 +75,7 @@ DMBP_API int dmbp_eval_curve_points(const dmbp_eval_options *o, int h,
  * highest (pass the negative part's scores, sign < 0) and report the rise
  * of the target logit after removing fractions[0..n) of the pixels. */
 DMBP_API DMBP_NODISCARD dmbp_status
-dmbp_eval_negative(const dmbp_model *m, const float *x, int c, int h, int w,
+dmbp_eval_negative(dmbp_session *s, const float *x, int c, int h, int w,
                    int target, const float *scores, const double *fractions,
                    int n, const dmbp_eval_options *o, double *rise);
 
@@ -94,7 +87,7 @@ dmbp_eval_negative(const dmbp_model *m, const float *x, int c, int h, int w,
  * past R are not written); *aopc = mean of curve[0..R]. Regions are
  * non-overlapping tiles from the top-left corner (edge tiles smaller). */
 DMBP_API DMBP_NODISCARD dmbp_status
-dmbp_eval_aopc(const dmbp_model *m, const float *x, int c, int h, int w,
+dmbp_eval_aopc(dmbp_session *s, const float *x, int c, int h, int w,
                int target, const float *scores, const dmbp_eval_options *o,
                float *curve, double *aopc);
 
@@ -114,7 +107,7 @@ DMBP_API double dmbp_spearman(const float *a, const float *b, int64_t n);
  * of the layer randomised at each stage. */
 DMBP_API int dmbp_model_num_weight_layers(const dmbp_model *m);
 DMBP_API DMBP_NODISCARD dmbp_status
-dmbp_eval_randomization(const dmbp_model *m, const float *x, int c, int h,
+dmbp_eval_randomization(dmbp_session *s, const float *x, int c, int h,
                         int w, int target, const dmbp_explain_options *o,
                         uint64_t seed, double *rho, const char **layer_names);
 

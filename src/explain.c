@@ -327,16 +327,6 @@ float *dmbp__result_array(dmbp_result *r, int image, int k)
     return r->arrays + ((size_t)image * r->n_arrays + k) * per;
 }
 
-dmbp_status dmbp_explain(const dmbp_model *m, const float *x, int n,
-                         int channels, int height, int width,
-                         const int *targets, const dmbp_explain_options *o,
-                         dmbp_result **out)
-{
-    dmbp__threads_apply();
-    return dmbp__explain_with(m, NULL, x, n, channels, height, width,
-                              targets, o, out);
-}
-
 dmbp_status dmbp__explain_with(const dmbp_model *m, const float *const *over,
                                const float *x, int n, int channels,
                                int height, int width, const int *targets,

@@ -25,16 +25,16 @@ size_t dmbp__ig_default_budget(void);
  * without seeing the plan's insides. */
 void dmbp__plan_sizes(const dmbp_plan *p, size_t *arena, size_t *used);
 
-/* ---- plan caches (explainer.c) ----------------------------------------- */
+/* ---- plan caches (session.c) -------------------------------------------- */
 
-/* Plans kept across calls: the explainer's (dmbp_explainer), and the
- * metrics' through dmbp_eval_options.plans. A plan is found again by
+/* Plans kept across calls: a dmbp_session's, which dmbp_explain and the
+ * metrics use. A plan is found again by
  * everything that went into making it: its options, the weight overrides
  * and keep_diffs. Past DMBP_PLAN_CACHE_SLOTS plans the least recently used
  * is freed: one call uses at most three plans (first pass, the method's,
  * a metric's), so a plan in use is never the one evicted. Not
  * thread-safe: one thread at a time uses a cache. */
-#define DMBP_PLAN_CACHE_SLOTS DMBP_EXPLAINER_MAX_PLANS
+#define DMBP_PLAN_CACHE_SLOTS DMBP_SESSION_MAX_PLANS
 typedef struct dmbp_plan_slot {
     dmbp_plan_options po;
     const float *const *over;
@@ -57,8 +57,8 @@ dmbp_status dmbp__cache_plan(dmbp_plan_cache *c, const dmbp_model *m,
                              dmbp_plan **out);
 /* Free p unless it is one of c's plans (c may be NULL). */
 void dmbp__plan_release(const dmbp_plan_cache *c, dmbp_plan *p);
-/* The cache of an explainer (NULL for NULL). */
-dmbp_plan_cache *dmbp__explainer_cache(dmbp_explainer *e);
+/* The cache of a session (NULL for NULL). */
+dmbp_plan_cache *dmbp__session_cache(dmbp_session *s);
 /* Free every plan of c (the cache stays usable). */
 void dmbp__cache_clear(dmbp_plan_cache *c);
 

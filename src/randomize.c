@@ -63,15 +63,17 @@ static dmbp_status abs_scores(const dmbp_result *r, float *scores)
     return st;
 }
 
-dmbp_status dmbp_eval_randomization(const dmbp_model *m, const float *x,
+dmbp_status dmbp_eval_randomization(dmbp_session *session, const float *x,
                                     int c, int h, int w, int target,
                                     const dmbp_explain_options *o,
                                     uint64_t seed, double *rho,
                                     const char **layer_names)
 {
+    const dmbp_model *m = dmbp_session_model(session);
     if (!m || !x || !rho || c < 1 || h < 1 || w < 1)
         return dmbp_set_error(DMBP_ERR_ARG, "dmbp_eval_randomization: NULL "
-                              "argument or empty size");
+                              "or invalid argument (session), or empty "
+                              "size");
     int L = dmbp_model_num_weight_layers(m);
     if (L < 1)
         return dmbp_set_error(DMBP_ERR_UNSUPPORTED, "%s: no layer with "
@@ -86,7 +88,7 @@ dmbp_status dmbp_eval_randomization(const dmbp_model *m, const float *x,
             layers[k++] = i;
     dmbp_result *r = NULL;
     if (!st)
-        st = dmbp_explain(m, x, 1, c, h, w, &target, o, &r);
+        st = dmbp_explain(session, x, 1, c, h, w, &target, o, &r);
     if (!st)
         st = abs_scores(r, s0);
     /* Every stage explains the trained model's class, also when the
@@ -118,6 +120,8 @@ dmbp_status dmbp_eval_randomization(const dmbp_model *m, const float *x,
             free((void *)over[n->in[k]]);
             over[n->in[k]] = nw;
         }
+        /* Not the session's plans: each stage's weights are new, so its
+         * plans would never be found again. */
         if (!st)
             st = dmbp__explain_with(m, over, x, 1, c, h, w, &target, o, &r);
         if (!st)

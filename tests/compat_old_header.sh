@@ -7,8 +7,10 @@
 #  - forced onto it anyway (a libdmbp.so.0 link to it), a binary that
 #    calls 0.1's dmbp_explain_options_init() finds no such symbol (it is a
 #    macro now): refused at load under LD_BIND_NOW;
-#  - one that fills the struct by hand (no struct_size in 0.1) gets
-#    DMBP_ERR_ARG from dmbp_explain, naming the struct and struct_size.
+#  - one that fills the struct by hand (no struct_size in 0.1), or passes
+#    NULL options, gets DMBP_ERR_ARG from dmbp_explain: 0.1 passed the
+#    model where 0.2 takes a dmbp_session, which the library tells from
+#    its first member.
 # The old binary is linked against a stand-in for 0.1's library
 # (tests/compat/stub_0_1.c) with 0.1's soname.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/cli_common.sh"
@@ -25,8 +27,8 @@ $CC -std=c11 ${CFLAGS:-} -fPIC -shared -Wl,-soname,libdmbp.so.0 \
     -I"$OLD/dmbp-0.1" -o "$TMP/old/libdmbp.so.0" "$OLD/stub_0_1.c" \
     ${LDFLAGS:-} || fail "building the 0.1 stand-in"
 ln -s libdmbp.so.0 "$TMP/old/libdmbp.so"
-for v in init raw; do
-    def=; [ $v = init ] && def=-DUSE_INIT
+for v in init raw none; do
+    def=; [ $v = init ] && def=-DUSE_INIT; [ $v = none ] && def=-DNO_OPTIONS
     # shellcheck disable=SC2086
     $CC -std=c11 ${CFLAGS:-} $def -I"$OLD/dmbp-0.1" -o "$TMP/client_$v" \
         "$OLD/old_client.c" -L"$TMP/old" -ldmbp ${LDFLAGS:-} ||
@@ -55,10 +57,13 @@ grep -q "undefined symbol: dmbp_explain_options_init" "$TMP/err" ||
     fail "forced init: $(cat "$TMP/err")"
 [ -s "$TMP/out" ] && fail "old client ran: $(cat "$TMP/out")"
 
-# Forced, with a struct filled by hand: dmbp_explain refuses it.
-LD_LIBRARY_PATH="$TMP/forced" expect_exit 1 "old client forced, raw" -- \
-    "$TMP/client_raw" "$MODELS/fmnist_vgg.onnx"
-grep -q "DMBP_ERR_ARG: dmbp_explain_options: struct_size 1 is not a size" \
-    "$TMP/err" || fail "forced raw: $(cat "$TMP/err")"
-[ -s "$TMP/out" ] && fail "old client explained: $(cat "$TMP/out")"
+# Forced, with a struct filled by hand or no options: dmbp_explain refuses
+# the model given for a session.
+for v in raw none; do
+    LD_LIBRARY_PATH="$TMP/forced" expect_exit 1 "old client forced, $v" -- \
+        "$TMP/client_$v" "$MODELS/fmnist_vgg.onnx"
+    grep -q "DMBP_ERR_ARG: dmbp_explain: not a dmbp_session" "$TMP/err" ||
+        fail "forced $v: $(cat "$TMP/err")"
+    [ -s "$TMP/out" ] && fail "old client explained: $(cat "$TMP/out")"
+done
 finish

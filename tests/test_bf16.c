@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "once.h"
 
 #define MIN_PEARSON 0.88
 #define BF16_F_RTOL 0.1
@@ -103,10 +104,10 @@ static void compare(const char *model)
     dmbp_explain_options o;
     dmbp_explain_options_init(&o);
     dmbp_result *r32 = NULL, *r16 = NULL;
-    CHECK(!dmbp_explain(m, x, N_SAMPLES, c, h, w, NULL, &o, &r32), "%s f32: %s",
+    CHECK(!explain_once(m, x, N_SAMPLES, c, h, w, NULL, &o, &r32), "%s f32: %s",
           model, dmbp_last_error());
     o.fpmath = DMBP_FPMATH_BF16;
-    CHECK(!dmbp_explain(m, x, N_SAMPLES, c, h, w, NULL, &o, &r16),
+    CHECK(!explain_once(m, x, N_SAMPLES, c, h, w, NULL, &o, &r16),
           "%s bf16: %s", model, dmbp_last_error());
     if (r32 && r16) {
         dmbp_shape s = dmbp_result_array_shape(r32);
@@ -176,10 +177,10 @@ static void compare_gradient(const char *stem)
     dmbp_explain_options_init(&o);
     o.method = DMBP_METHOD_SALIENCY;
     dmbp_result *r32 = NULL, *r16 = NULL;
-    CHECK(!dmbp_explain(m, x, n, (int)d[1], (int)d[2], (int)d[3], NULL, &o,
+    CHECK(!explain_once(m, x, n, (int)d[1], (int)d[2], (int)d[3], NULL, &o,
                         &r32), "%s f32: %s", stem, dmbp_last_error());
     o.fpmath = DMBP_FPMATH_BF16;
-    CHECK(!dmbp_explain(m, x, n, (int)d[1], (int)d[2], (int)d[3], NULL, &o,
+    CHECK(!explain_once(m, x, n, (int)d[1], (int)d[2], (int)d[3], NULL, &o,
                         &r16), "%s bf16: %s", stem, dmbp_last_error());
     if (r32 && r16) {
         dmbp_shape s = dmbp_result_array_shape(r32);

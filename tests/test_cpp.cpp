@@ -52,7 +52,8 @@ int main()
     dmbp_explain_options eo;
     dmbp_explain_options_init(&eo);
     eo.method = DMBP_METHOD_GXI;
-    dmbp::result r = dmbp::explain(m, y, nullptr, &eo);
+    dmbp::session s = dmbp::make_session(m);
+    dmbp::result r = dmbp::explain(s, y, nullptr, &eo);
     CHECK(dmbp_result_target(r, 0) == 9, "ankle boot not class 9");
     dmbp_tensor_view map = dmbp::find(r, 0, "map");
     CHECK(map.data && map.shape.ndim == 3, "find map");
@@ -60,10 +61,8 @@ int main()
     dmbp_plan_options po;
     dmbp_plan_options_init(&po);
     dmbp::plan p = dmbp::make_plan(m, &po);
-    dmbp_explainer *raw = nullptr;
-    dmbp::check(dmbp_explainer_create(m, &raw));
-    dmbp::explainer e(raw);
-    CHECK(p && e, "plan / explainer handles");
+    CHECK(p && s && dmbp_session_model(s) == m.get(),
+          "plan / session handles");
 
     bool threw = false;
     try {

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "once.h"
 
 /* The contract. */
 #define MIN_PEARSON 0.999
@@ -106,7 +107,7 @@ static void reference_case(const char *cs, const char *model, const char *png,
     o.dmbp.sigma = sigma;
     o.dmbp.seed = seed;
     dmbp_result *r;
-    dmbp_status st = dmbp_explain(m, x.data, 1, x.channels, x.height, x.width,
+    dmbp_status st = explain_once(m, x.data, 1, x.channels, x.height, x.width,
                                   NULL, &o, &r);
     CHECK(!st, "%s: %s", cs, dmbp_last_error());
     if (!st) {
@@ -184,7 +185,7 @@ static void convergence_stop(const dmbp_model *m, const float *two,
     o.dmbp.tol = TOL_TEST;
     o.dmbp.tol_window = TOL_WINDOW_TEST;
     dmbp_result *r = NULL, *full = NULL, *alone = NULL;
-    CHECK(!dmbp_explain(m, two, 2, a->channels, a->height, a->width, NULL,
+    CHECK(!explain_once(m, two, 2, a->channels, a->height, a->width, NULL,
                         &o, &r), "tol: %s", dmbp_last_error());
     if (!r)
         return;
@@ -210,11 +211,11 @@ static void convergence_stop(const dmbp_model *m, const float *two,
         dmbp_explain_options_init(&f);
         f.dmbp.iterations = used;
         f.max_lanes = 2;
-        CHECK(!dmbp_explain(m, two + i * per, 1, a->channels, a->height,
+        CHECK(!explain_once(m, two + i * per, 1, a->channels, a->height,
                             a->width, NULL, &f, &full), "%s",
               dmbp_last_error());
         o.max_lanes = 2;
-        CHECK(!dmbp_explain(m, two + i * per, 1, a->channels, a->height,
+        CHECK(!explain_once(m, two + i * per, 1, a->channels, a->height,
                             a->width, NULL, &o, &alone), "%s",
               dmbp_last_error());
         if (full && alone) {
@@ -261,9 +262,9 @@ static void properties(void)
     dmbp_explain_options_init(&o);
     o.dmbp.iterations = 60;
     dmbp_result *r1 = NULL, *r2 = NULL, *r3 = NULL;
-    CHECK(!dmbp_explain(m, two, 2, a.channels, a.height, a.width, NULL, &o,
+    CHECK(!explain_once(m, two, 2, a.channels, a.height, a.width, NULL, &o,
                         &r1), "two images: %s", dmbp_last_error());
-    CHECK(!dmbp_explain(m, two, 2, a.channels, a.height, a.width, NULL, &o,
+    CHECK(!explain_once(m, two, 2, a.channels, a.height, a.width, NULL, &o,
                         &r2), "again: %s", dmbp_last_error());
     if (r1 && r2) {
         dmbp_shape s = dmbp_result_array_shape(r1);
@@ -293,7 +294,7 @@ static void properties(void)
         }
         /* Two images batched = each alone (independent problems). */
         o.max_lanes = 2;
-        CHECK(!dmbp_explain(m, two + per, 1, a.channels, a.height, a.width,
+        CHECK(!explain_once(m, two + per, 1, a.channels, a.height, a.width,
                             NULL, &o, &r3), "alone: %s", dmbp_last_error());
         if (r3) {
             dmbp_shape s3 = dmbp_result_array_shape(r3);
@@ -313,7 +314,7 @@ static void properties(void)
     o.dmbp.progress = stop_after;
     o.dmbp.progress_user = &stop;
     dmbp_result *r = NULL;
-    CHECK(!dmbp_explain(m, a.data, 1, a.channels, a.height, a.width, NULL, &o,
+    CHECK(!explain_once(m, a.data, 1, a.channels, a.height, a.width, NULL, &o,
                         &r), "early stop: %s", dmbp_last_error());
     if (r)
         CHECK(scalar(r, "iterations") == 7, "stopped after %g iterations",
@@ -325,34 +326,34 @@ static void properties(void)
     /* Bad options. */
     dmbp_explain_options_init(&o);
     o.dmbp.tol = -0.5f;
-    CHECK(dmbp_explain(m, a.data, 1, 1, 28, 28, NULL, &o, &r) == DMBP_ERR_ARG
+    CHECK(explain_once(m, a.data, 1, 1, 28, 28, NULL, &o, &r) == DMBP_ERR_ARG
           && strstr(dmbp_last_error(), "tol"), "negative tol");
     o.dmbp.tol = NAN;
-    CHECK(dmbp_explain(m, a.data, 1, 1, 28, 28, NULL, &o, &r) ==
+    CHECK(explain_once(m, a.data, 1, 1, 28, 28, NULL, &o, &r) ==
               DMBP_ERR_NONFINITE && strstr(dmbp_last_error(), "tol"),
           "NaN tol");
     dmbp_explain_options_init(&o);
     o.dmbp.tol_window = -1;
-    CHECK(dmbp_explain(m, a.data, 1, 1, 28, 28, NULL, &o, &r) == DMBP_ERR_ARG
+    CHECK(explain_once(m, a.data, 1, 1, 28, 28, NULL, &o, &r) == DMBP_ERR_ARG
           && strstr(dmbp_last_error(), "tol_window"), "negative tol_window");
     dmbp_explain_options_init(&o);
     o.dmbp.iterations = -1;
-    CHECK(dmbp_explain(m, a.data, 1, 1, 28, 28, NULL, &o, &r) == DMBP_ERR_ARG
+    CHECK(explain_once(m, a.data, 1, 1, 28, 28, NULL, &o, &r) == DMBP_ERR_ARG
           && strstr(dmbp_last_error(), "iterations"), "negative iterations");
     dmbp_explain_options_init(&o);
     o.dmbp.w_sign = NAN;
-    CHECK(dmbp_explain(m, a.data, 1, 1, 28, 28, NULL, &o, &r) ==
+    CHECK(explain_once(m, a.data, 1, 1, 28, 28, NULL, &o, &r) ==
               DMBP_ERR_NONFINITE && strstr(dmbp_last_error(), "w_sign"),
           "NaN weight");
     dmbp_explain_options_init(&o);
     CHECK(dmbp_explain_preset(&o, "nope") == DMBP_ERR_ARG &&
               strstr(dmbp_last_error(), "nope"), "unknown preset");
     o.dmbp.lr = 0;
-    CHECK(dmbp_explain(m, a.data, 1, 1, 28, 28, NULL, &o, &r) == DMBP_ERR_ARG,
+    CHECK(explain_once(m, a.data, 1, 1, 28, 28, NULL, &o, &r) == DMBP_ERR_ARG,
           "lr 0");
     dmbp_explain_options_init(&o);
     int bad_target = 10;
-    CHECK(dmbp_explain(m, a.data, 1, 1, 28, 28, &bad_target, &o, &r) ==
+    CHECK(explain_once(m, a.data, 1, 1, 28, 28, &bad_target, &o, &r) ==
               DMBP_ERR_ARG, "target 10 of 10 classes");
     free(two);
     dmbp_image_free(&a);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "once.h"
 
 /* The contract: relative 1e-4. */
 #define RTOL 1e-4
@@ -75,7 +76,7 @@ static void explain_one(const dmbp_model *m, const char *cs, const float *x,
                         double extra)
 {
     dmbp_result *r;
-    dmbp_status st = dmbp_explain(m, x, 1, c, h, w, &target, o, &r);
+    dmbp_status st = explain_once(m, x, 1, c, h, w, &target, o, &r);
     CHECK(!st, "%s %s: %s", cs, what, dmbp_last_error());
     if (st)
         return;

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "once.h"
 
 /* Logit of the target, relative to the largest |logit| of the image: the
  * contract of tests/test_forward (float32 sums in another order). */
@@ -99,7 +100,7 @@ static void check_gxi(const char *cs, const dmbp_model *m, const float *x,
     dmbp_explain_options_init(&o);
     o.method = DMBP_METHOD_GXI;
     dmbp_result *r = NULL;
-    if (dmbp_explain(m, x, 1, (int)xd[1], (int)xd[2], (int)xd[3], &target,
+    if (explain_once(m, x, 1, (int)xd[1], (int)xd[2], (int)xd[3], &target,
                      &o, &r)) {
         CHECK(0, "%s: gxi: %s", cs, dmbp_last_error());
         return;
@@ -139,7 +140,7 @@ static void check_dmbp(const char *cs, const dmbp_model *m, const float *x,
     dmbp_explain_options_init(&o);
     o.dmbp.iterations = DMBP_ITERS;
     dmbp_result *r = NULL;
-    if (dmbp_explain(m, x, 1, (int)xd[1], (int)xd[2], (int)xd[3], &target,
+    if (explain_once(m, x, 1, (int)xd[1], (int)xd[2], (int)xd[3], &target,
                      &o, &r)) {
         CHECK(0, "%s: dmbp: %s", cs, dmbp_last_error());
         return;

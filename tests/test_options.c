@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include "once.h"
 
 /* ---- versions ----------------------------------------------------------- */
 
@@ -238,21 +239,21 @@ static void test_public_readers(void)
         beo.method = DMBP_METHOD_SALIENCY;
         beo.struct_size = bad_size(i, sizeof eo);
         dmbp_result *r = NULL;
-        EXPECT_REFUSED(dmbp_explain(m, zeros, 1, 1, 28, 28, NULL, &beo, &r),
+        EXPECT_REFUSED(explain_once(m, zeros, 1, 1, 28, 28, NULL, &beo, &r),
                        "dmbp_explain_options");
         CHECK(!r, "refused explain made a result");
         EXPECT_REFUSED(dmbp_explain_preset(&beo, "evidence"),
                        "dmbp_explain_options");
-        EXPECT_REFUSED(dmbp_eval_randomization(m, zeros, 1, 28, 28, 0, &beo,
+        EXPECT_REFUSED(randomization_once(m, zeros, 1, 28, 28, 0, &beo,
                                                0, rho, NULL),
                        "dmbp_explain_options");
 
         dmbp_eval_options bvo = vo;
         bvo.struct_size = bad_size(i, sizeof vo);
-        EXPECT_REFUSED(dmbp_eval_deletion(m, zeros, 1, 28, 28, 0, scores,
+        EXPECT_REFUSED(deletion_once(m, zeros, 1, 28, 28, 0, scores,
                                           &bvo, curve, &auc),
                        "dmbp_eval_options");
-        EXPECT_REFUSED(dmbp_eval_aopc(m, zeros, 1, 28, 28, 0, scores, &bvo,
+        EXPECT_REFUSED(aopc_once(m, zeros, 1, 28, 28, 0, scores, &bvo,
                                       curve, &auc),
                        "dmbp_eval_options");
         CHECK(dmbp_eval_curve_points(&bvo, 28, 28) == 0,
@@ -286,7 +287,7 @@ static void test_public_readers(void)
     dmbp_explain_options geo = eo;
     geo.method = DMBP_METHOD_SALIENCY;
     dmbp_result *r = NULL;
-    CHECK(!dmbp_explain(m, zeros, 1, 1, 28, 28, NULL, &geo, &r) && r,
+    CHECK(!explain_once(m, zeros, 1, 1, 28, 28, NULL, &geo, &r) && r,
           "saliency: %s", dmbp_last_error());
     dmbp_result_free(r);
     CHECK(!dmbp_eval_truth(zeros, truth, 28, 28, 1, 0, &ts),
@@ -311,7 +312,7 @@ static void test_find(void)
     dmbp_explain_options_init(&o);
     o.dmbp.iterations = 2;
     dmbp_result *r = NULL;
-    if (dmbp_explain(m, x, 2, 1, 28, 28, NULL, &o, &r)) {
+    if (explain_once(m, x, 2, 1, 28, 28, NULL, &o, &r)) {
         CHECK(0, "dmbp: %s", dmbp_last_error());
         dmbp_model_free(m);
         return;

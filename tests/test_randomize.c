@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "once.h"
 
 
 /* A trained model's saliency keeps some structure of the image even with
@@ -41,10 +42,10 @@ static void run(const char *model, const char *png)
     dmbp_explain_options o;
     dmbp_explain_options_init(&o);
     o.method = DMBP_METHOD_SALIENCY;
-    dmbp_status st = dmbp_eval_randomization(m, x.data, x.channels, x.height,
+    dmbp_status st = randomization_once(m, x.data, x.channels, x.height,
                                              x.width, -1, &o, 42, rho, names);
     CHECK(!st, "%s: %s", model, dmbp_last_error());
-    st = dmbp_eval_randomization(m, x.data, x.channels, x.height, x.width, -1,
+    st = randomization_once(m, x.data, x.channels, x.height, x.width, -1,
                                  &o, 42, rho2, NULL);
     CHECK(!st, "again: %s", dmbp_last_error());
     printf("%s:", model);

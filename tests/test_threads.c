@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "once.h"
 
 #define N_THREADS 4
 #define N_IMAGES 2
@@ -66,7 +67,7 @@ static int run_method(int mi, dmbp_method meth, ref_result *rr)
     dmbp_explain_options o;
     options_for(meth, &o);
     dmbp_result *r = NULL;
-    dmbp_status st = dmbp_explain(models[mi], inputs[mi], N_IMAGES, chans[mi],
+    dmbp_status st = explain_once(models[mi], inputs[mi], N_IMAGES, chans[mi],
                                   height[mi], width[mi], NULL, &o, &r);
     if (st) {
         fprintf(stderr, "%s %s: %s\n", model_files[mi],

@@ -98,7 +98,7 @@ void cli_json_str(FILE *f, const char *s);
 /* Preprocessed images explained together, and what came back. */
 typedef struct cli_xrun {
     dmbp_model *m;
-    dmbp_explainer *ex;    /* m's plans, kept from one image of a set to
+    dmbp_session *ex;    /* m's plans, kept from one image of a set to
                               the next (set_size > 0) */
     cli_names labels;      /* --labels, or none */
     dmbp_result *r;

@@ -1,8 +1,8 @@
 /* dmbp eval MODEL --images SPEC --methods LIST: faithfulness of attribution
- * methods on many images. Per method: the maps of every image (an
- * explainer over batches of images), then per image deletion, insertion,
+ * methods on many images. Per method: the maps of every image (a
+ * session over batches of images), then per image deletion, insertion,
  * negative evidence and AOPC (dmbp_eval_*, their plans kept in another
- * explainer), and the model-randomisation check on the first few images;
+ * session), and the model-randomisation check on the first few images;
  * then means, standard errors, paired differences,
  * and the table, CSV, JSON, SVG and Markdown outputs (eval_out.c,
  * eval_plot.c). */
@@ -384,13 +384,13 @@ static int image_metrics(ev_run *r, ev_method *em, const dmbp_result *res,
                                             mc, h, w,
                                             em->has_negative ? 1 : 0, s->pos);
     if (!st)
-        st = dmbp_eval_deletion(r->model, x, c, h, w, t, s->pos, eo, s->del,
+        st = dmbp_eval_deletion(r->metrics, x, c, h, w, t, s->pos, eo, s->del,
                                 &v[EV_DELETION]);
     if (!st)
-        st = dmbp_eval_insertion(r->model, x, c, h, w, t, s->pos, eo, s->ins,
+        st = dmbp_eval_insertion(r->metrics, x, c, h, w, t, s->pos, eo, s->ins,
                                  &v[EV_INSERTION]);
     if (!st)
-        st = dmbp_eval_aopc(r->model, x, c, h, w, t, s->pos, eo, s->aopc,
+        st = dmbp_eval_aopc(r->metrics, x, c, h, w, t, s->pos, eo, s->aopc,
                             &v[EV_AOPC]);
     v[EV_NEG5] = v[EV_NEG10] = v[EV_NEG20] = NAN;
     if (!st && em->has_negative) {
@@ -398,7 +398,7 @@ static int image_metrics(ev_run *r, ev_method *em, const dmbp_result *res,
         st = dmbp_eval_pixel_scores(dmbp_result_array(res, j, kn), mc, h, w,
                                     -1, s->neg);
         if (!st)
-            st = dmbp_eval_negative(r->model, x, c, h, w, t, s->neg,
+            st = dmbp_eval_negative(r->metrics, x, c, h, w, t, s->neg,
                                     fractions, 3, eo, &v[EV_NEG5]);
     }
     if (!st && r->ground_truth)
@@ -491,8 +491,8 @@ static int run_method(ev_run *r, int k, const eval_opts *e,
     }
     /* The method's plans, kept from one batch of images to the next
      * (freed with the method: another method needs others). */
-    dmbp_explainer *ex = NULL;
-    dmbp_status est = dmbp_explainer_create(r->model, &ex);
+    dmbp_session *ex = NULL;
+    dmbp_status est = dmbp_session_create(r->model, &ex);
     if (est)
         return cli_fail(est);
     scratch s = {0};
@@ -523,8 +523,8 @@ static int run_method(ev_run *r, int k, const eval_opts *e,
          * gets seed + i whatever the batches. */
         o.smoothgrad.seed = o.dmbp.seed = e->seed + (uint64_t)first;
         double t0 = cli_now();
-        dmbp_status st = dmbp_explainer_run(ex, im->x + (size_t)first * per,
-                                            cnt, c, h, w, targets, &o, &res);
+        dmbp_status st = dmbp_explain(ex, im->x + (size_t)first * per, cnt,
+                                      c, h, w, targets, &o, &res);
         double t1 = cli_now();
         em->t_explain += t1 - t0;
         if (st) {
@@ -584,7 +584,7 @@ static int run_method(ev_run *r, int k, const eval_opts *e,
         double *rho = em->rho + (size_t)i * r->stages;
         o.smoothgrad.seed = o.dmbp.seed = e->seed + (uint64_t)i;
         dmbp_status st = dmbp_eval_randomization(
-            r->model, im->x + (size_t)i * per, c, h, w, em->target[i], &o,
+            ex, im->x + (size_t)i * per, c, h, w, em->target[i], &o,
             e->seed, rho, i == 0 && k == 0 ? r->layer_names : NULL);
         if (st)
             rc = ev_fail_about(im->names[i], st);
@@ -626,7 +626,7 @@ static int run_method(ev_run *r, int k, const eval_opts *e,
     free(s.ins);
     free(s.aopc);
     free(targets);
-    dmbp_explainer_free(ex);
+    dmbp_session_free(ex);
     return rc;
 }
 
@@ -643,7 +643,7 @@ int cmd_eval(int argc, char **argv)
     ev_images im = {0};
     cli_names labels = {0};
     dmbp_model *model = NULL;
-    dmbp_explainer *metric_plans = NULL;
+    dmbp_session *metric_plans = NULL;
     const char *model_path = NULL;
     double t_start = cli_now();
     int rc = parse(argc, argv, &e, &model_path, &r);
@@ -693,12 +693,12 @@ int cmd_eval(int argc, char **argv)
     r.ground_truth = f->ground_truth;
     /* The metrics' forward plans (one per curve length), kept for every
      * image of every method. */
-    st = dmbp_explainer_create(model, &metric_plans);
+    st = dmbp_session_create(model, &metric_plans);
     if (st) {
         rc = cli_fail(st);
         goto done;
     }
-    e.eo.plans = metric_plans;
+    r.metrics = metric_plans;
     r.eo = e.eo;
     r.points = dmbp_eval_curve_points(&e.eo, im.h, im.w);
     if (r.points < 2) {
@@ -756,7 +756,7 @@ done:
     free(r.m);
     free(r.layer_names);
     ev_images_free(&im);
-    dmbp_explainer_free(metric_plans);
+    dmbp_session_free(metric_plans);
     dmbp_model_free(model);
     cli_names_free(&labels);
     cli_args_free(&e.a);

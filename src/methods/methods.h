@@ -36,7 +36,7 @@ typedef struct dmbp_explain_ctx {
     const dmbp_explain_options *o;
     const dmbp_preprocess_options *pre; /* o->preprocess read in full */
     const float *const *over;   /* weight overrides (randomisation) */
-    dmbp_plan_cache *cache;     /* the explainer's plans, or NULL: each
+    dmbp_plan_cache *cache;     /* the session's plans, or NULL: each
                                    plan freed after use */
 } dmbp_explain_ctx;
 
@@ -48,7 +48,7 @@ dmbp_status dmbp__explain_plan(const dmbp_explain_ctx *c, int lanes,
 dmbp_status dmbp__explain_plan_keep(const dmbp_explain_ctx *c, int lanes,
                                     dmbp_plan **out);
 /* Give back a plan of dmbp__explain_plan(_keep): freed unless it is the
- * explainer's. */
+ * session's. */
 void dmbp__explain_plan_done(const dmbp_explain_ctx *c, dmbp_plan *p);
 /* dmbp_explain with some weights replaced (over, see
  * dmbp__plan_create_with; NULL: none) and the plans of cache (NULL: made

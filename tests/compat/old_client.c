@@ -6,7 +6,9 @@
  *
  * With -DUSE_INIT it fills its options with 0.1's dmbp_explain_options_init
  * (a function then); without, it fills the struct by hand, as a 0.1
- * program could (the struct has no struct_size). */
+ * program could (the struct has no struct_size); with -DNO_OPTIONS it
+ * passes NULL options. Every way, it passes the model where 0.2 takes a
+ * session. */
 #include <dmbp.h>
 
 #include <stdio.h>
@@ -39,7 +41,11 @@ int main(int argc, char **argv)
     o.method = DMBP_METHOD_GXI;
     static float x[SIDE * SIDE];
     dmbp_result *r = NULL;
+#ifdef NO_OPTIONS
+    dmbp_status st = dmbp_explain(m, x, 1, 1, SIDE, SIDE, NULL, NULL, &r);
+#else
     dmbp_status st = dmbp_explain(m, x, 1, 1, SIDE, SIDE, NULL, &o, &r);
+#endif
     if (st) {
         fprintf(stderr, "old_client: %s: %s\n", dmbp_status_str(st),
                 dmbp_last_error());
