@@ -14,6 +14,7 @@
  *   f'(x) = s + beta * x * s * (1 - s),  s = sigmoid(beta * x)
  * instead of storing it: backward dx = f'(x) * dy, tangent ty = f'(x) * tx. */
 #include <dmbp.h>
+#include <dmbp_plugin.h>
 
 #include <math.h>
 

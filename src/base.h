@@ -8,8 +8,12 @@
 
 #define DMBP_BUILDING_LIBRARY 1
 #include "dmbp.h"
+#include "dmbp_eval.h"
+#include "dmbp_plugin.h"
+#include "dmbp_render.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,5 +46,35 @@ char *dmbp__strdup(const char *s);
 /* "[2, 3, 224, 224]" into buf. */
 const char *dmbp__shape_str(const dmbp_shape *s, char *buf, size_t cap);
 bool dmbp__shape_eq(const dmbp_shape *a, const dmbp_shape *b);
+
+/* ---- options structs that survive versions (util.c) ---------------------
+ *
+ * Every public options struct begins with size_t struct_size, which its
+ * _init macro sets to sizeof the struct as the caller's header declared
+ * it. Fields are only ever added at the end, so the first struct_size
+ * bytes of a caller's struct are the fields that caller knows; the
+ * library takes the rest from its defaults. `min` is the size of the
+ * struct's first layout with struct_size (libdmbp 0.2.0), `full` what
+ * this library knows (sizeof). */
+#define DMBP__END(type, field)                                              \
+    (offsetof(type, field) + sizeof(((type *)0)->field))
+
+/* def holds the defaults (all `full` bytes, struct_size == full). Copy
+ * them to the caller's o, only its first `size` bytes, and set
+ * o->struct_size = size; a size outside [min, full] leaves struct_size 0,
+ * which every reader refuses. */
+void dmbp__options_init(void *o, size_t size, const void *def, size_t min,
+                        size_t full);
+/* The caller's struct `in` (NULL: the defaults) read into `out`, which
+ * holds the defaults on entry: its first in->struct_size bytes copied
+ * over them. DMBP_ERR_ARG naming `type` when struct_size is outside
+ * [min, full] (0 from a struct not made by the _init macro, or the first
+ * bytes of a struct from a header without struct_size). */
+dmbp_status dmbp__options_in(const void *in, void *out, size_t min,
+                             size_t full, const char *type);
+/* For output structs: copy the library's full `res` into the caller's
+ * `out`, only the bytes out->struct_size covers (same checks). */
+dmbp_status dmbp__options_out(const void *res, void *out, size_t min,
+                              size_t full, const char *type);
 
 #endif /* DMBP_BASE_H */

@@ -32,11 +32,18 @@
  *    of the last failure on the calling thread is in dmbp_last_error().
  *  - Handles are opaque and come in create/free pairs; every *_free
  *    accepts NULL.
- *  - Options structs have an *_init function filling the defaults; set the
- *    fields you care about after calling it, so that fields added later
- *    never break your code.
+ *  - Options structs: declare one, call its *_init macro (which fills
+ *    the defaults and sets the first member, struct_size, to the size of
+ *    the struct as your header declares it), then set the fields you care
+ *    about. Fields are only ever added at the end: the library reads only
+ *    the fields your struct_size covers and takes its defaults for the
+ *    rest, so a program built against an older header keeps working with
+ *    a newer library (same soname). A struct_size the library does not
+ *    know (0: a struct not made by the _init macro; larger: a newer
+ *    header than the library) is DMBP_ERR_ARG naming the struct. Every
+ *    function taking an options pointer accepts NULL for the defaults.
  *  - Thread safety: a dmbp_model is read-only after loading and may be
- *    shared by any number of threads; a dmbp_plan and a dmbp_explainer
+ *    shared by any number of threads; a dmbp_plan and a dmbp_session
  *    are used by one thread at a time; dmbp_op_register must not race
  *    with model loading.
  *  - Tensors cross the API as plain row-major float32 arrays (NCHW for
@@ -58,7 +65,12 @@ extern "C" {
 #define DMBP_API
 #endif
 
-#if defined(__GNUC__) && !defined(__cplusplus)
+/* Unused statuses warn: GCC's attribute in C; in C++ the standard
+ * [[nodiscard]] from C++17 (GCC's attribute cannot be silenced by a cast
+ * to void there). Only DMBP_API, empty outside the library, precedes it. */
+#if defined(__cplusplus) && __cplusplus >= 201703L
+#define DMBP_NODISCARD [[nodiscard]]
+#elif defined(__GNUC__) && !defined(__cplusplus)
 #define DMBP_NODISCARD __attribute__((warn_unused_result))
 #else
 #define DMBP_NODISCARD
@@ -90,8 +102,31 @@ DMBP_API const char *dmbp_status_str(dmbp_status s);
  * Valid until the next failing call on this thread; never NULL. */
 DMBP_API const char *dmbp_last_error(void);
 
-/* Library version, "MAJOR.MINOR.PATCH". */
+/* Set the thread's error detail (printf format) and return
+ * status, so that `return dmbp_set_error(DMBP_ERR_ARG, "...")` works. */
+DMBP_API dmbp_status dmbp_set_error(dmbp_status status, const char *fmt, ...)
+#ifdef __GNUC__
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+
+/* The version of this header. configure takes the package version from
+ * these three lines, so the header, dmbp_version() and the tarball
+ * always agree. A program may compare DMBP_VERSION_NUMBER (the version it
+ * was compiled against) with dmbp_version_number() (the library it runs
+ * with). */
+#define DMBP_VERSION_MAJOR 0
+#define DMBP_VERSION_MINOR 2
+#define DMBP_VERSION_PATCH 0
+#define DMBP_VERSION_NUMBER                                                 \
+    (DMBP_VERSION_MAJOR * 10000 + DMBP_VERSION_MINOR * 100 +                \
+     DMBP_VERSION_PATCH)
+
+/* The library's version, "MAJOR.MINOR.PATCH" (static storage), and the
+ * same as MAJOR * 10000 + MINOR * 100 + PATCH. */
 DMBP_API const char *dmbp_version(void);
+DMBP_API int dmbp_version_number(void);
 
 /* Threads that oneDNN's primitives and the library's own OpenMP loops use
  * from now on, in every thread that calls the library: n >= 1, or 0 for
@@ -206,6 +241,7 @@ typedef struct dmbp_image {
 #define DMBP_IMAGE_FILE_SLACK (16 << 20)
 
 typedef struct dmbp_image_load_options {
+    size_t struct_size; /* sizeof, set by the _init macro: leave it   */
     /* Non-zero: apply the EXIF Orientation tag of a JPEG (as PIL's
      * ImageOps.exif_transpose); default 0, the pixels as stored, which is
      * what Image.open(path).convert("RGB") gives. */
@@ -217,8 +253,11 @@ typedef struct dmbp_image_load_options {
     int64_t max_pixels;
 } dmbp_image_load_options;
 
-/* Fill the defaults. Accepts NULL. */
-DMBP_API void dmbp_image_load_options_init(dmbp_image_load_options *o);
+/* Fill the defaults (see "Options structs" at the top). */
+DMBP_API void dmbp_image_load_options_init_sized(dmbp_image_load_options *o,
+                                                 size_t struct_size);
+#define dmbp_image_load_options_init(o)                                     \
+    dmbp_image_load_options_init_sized((o), sizeof *(o))
 
 /* Read a PNG or JPEG image, the format recognised from the content (the
  * file's first bytes), not from the name. o may be NULL for the defaults.
@@ -262,11 +301,6 @@ DMBP_API DMBP_NODISCARD dmbp_status dmbp_image_load_memory(
     const void *data, size_t size, const char *name,
     const dmbp_image_load_options *o, dmbp_image *out);
 
-/* dmbp_image_load with the default options, for PNG files only (a JPEG
- * is refused as "not a PNG file"). Kept for existing callers. */
-DMBP_API DMBP_NODISCARD dmbp_status dmbp_image_load_png(const char *path,
-                                                        dmbp_image *out);
-
 /* Releases img->data and zeroes the struct. Accepts NULL. */
 DMBP_API void dmbp_image_free(dmbp_image *img);
 
@@ -278,6 +312,7 @@ DMBP_API void dmbp_image_free(dmbp_image *img);
 #define DMBP_META_LABELS "dmbp.labels"   /* one label per line, '\n'    */
 
 typedef struct dmbp_preprocess_options {
+    size_t struct_size; /* sizeof, set by the _init macro: leave it   */
     int resize;      /* shorter side resized to this; 0: keep size      */
     int crop;        /* centre crop to crop x crop; 0: no crop          */
     int channels;    /* channels the model takes: 1 or 3                */
@@ -287,15 +322,21 @@ typedef struct dmbp_preprocess_options {
 
 /* ImageNet's defaults: resize 256, crop 224, 3 channels, mean
  * 0.485 0.456 0.406, std 0.229 0.224 0.225. */
-DMBP_API void dmbp_preprocess_options_init(dmbp_preprocess_options *o);
+DMBP_API void dmbp_preprocess_options_init_sized(dmbp_preprocess_options *o,
+                                                 size_t struct_size);
+#define dmbp_preprocess_options_init(o)                                     \
+    dmbp_preprocess_options_init_sized((o), sizeof *(o))
 
 /* The model's defaults: ImageNet's; then the declared input: channels
  * (1 or 3) and, for a static square S x S input, crop S and resize
  * round(S * 256 / 224); then the model's metadata (DMBP_META_*). A
  * program's own flags go last. A malformed metadata value is an error
- * naming the key. */
-DMBP_API DMBP_NODISCARD dmbp_status dmbp_model_preprocess_defaults(
-    const dmbp_model *m, dmbp_preprocess_options *o);
+ * naming the key. o is filled as dmbp_preprocess_options_init does
+ * (its struct_size set by the macro). */
+DMBP_API DMBP_NODISCARD dmbp_status dmbp_model_preprocess_defaults_sized(
+    const dmbp_model *m, dmbp_preprocess_options *o, size_t struct_size);
+#define dmbp_model_preprocess_defaults(m, o)                                \
+    dmbp_model_preprocess_defaults_sized((m), (o), sizeof *(o))
 
 /* Colour conversion (gray replicated to RGB; RGB to gray as
  * 0.299 R + 0.587 G + 0.114 B), then resize of the shorter side to
@@ -331,6 +372,7 @@ typedef enum dmbp_fpmath {
 DMBP_API const char *dmbp_backend_isa(void);
 
 typedef struct dmbp_plan_options {
+    size_t struct_size; /* sizeof, set by the _init macro: leave it   */
     int batch;        /* images per forward call; default 1            */
     int height;       /* input height; 0: the model's declared height  */
     int width;        /* input width;  0: the model's declared width   */
@@ -357,11 +399,11 @@ typedef struct dmbp_plan_options {
 
 /* The default plan memory budget, in percent of the physical memory. */
 #define DMBP_DEFAULT_MEMORY_PERCENT 50
-/* IG's lanes (its steps run together) fit in max_memory when the caller
- * set it, else in this percent of the physical memory. */
-#define DMBP_IG_MEMORY_PERCENT 10
 
-DMBP_API void dmbp_plan_options_init(dmbp_plan_options *o);
+DMBP_API void dmbp_plan_options_init_sized(dmbp_plan_options *o,
+                                           size_t struct_size);
+#define dmbp_plan_options_init(o)                                           \
+    dmbp_plan_options_init_sized((o), sizeof *(o))
 
 /* Build oneDNN primitives and one memory arena for the given shape. The
  * plan keeps a pointer to the model: free the plan first. */
@@ -479,6 +521,37 @@ typedef enum dmbp_ig_rule {
 typedef int (*dmbp_progress_fn)(void *user, int first_image, int n_images,
                                 int iteration, int iterations, double loss);
 
+/* Each method's settings, in a struct of its own inside
+ * dmbp_explain_options (which holds one of each, so that a program can
+ * switch methods without losing settings); a method reads only its own.
+ * These nested structs are part of the explain options' layout and never
+ * change: settings added to a method later come as a new struct at the
+ * end of dmbp_explain_options. */
+typedef struct dmbp_saliency_options {
+    int abs;                 /* 1: max over channels of |gradient|        */
+} dmbp_saliency_options;
+
+typedef struct dmbp_ig_options {
+    int steps;               /* default 32                                */
+    dmbp_baseline baseline;  /* default DMBP_BASELINE_ZERO                */
+    dmbp_ig_rule rule;       /* default DMBP_IG_MIDPOINT                  */
+} dmbp_ig_options;
+
+typedef struct dmbp_smoothgrad_options {
+    int samples;             /* default 16                                */
+    float sigma;             /* noise sd as a fraction of max(x)-min(x);
+                                default 0.15                              */
+    uint64_t seed;           /* default 0                                 */
+    int of_gradient;         /* 1: SmoothGrad of the plain gradient; 0
+                                (default): of gradient x input            */
+} dmbp_smoothgrad_options;
+
+typedef struct dmbp_gradcam_options {
+    const char *layer;       /* node or value name; NULL (default): the
+                                last Conv (its activation's output if it
+                                has one)                                  */
+} dmbp_gradcam_options;
+
 /* How DMBP's mask logits start (dmbp-method.md sections 3 and 7). */
 typedef enum dmbp_mask_init {
     DMBP_MASK_INIT_CONSTANT = 0, /* theta = init_logit for every mask     */
@@ -488,54 +561,30 @@ typedef enum dmbp_mask_init {
                                     mirrored (< 0)                        */
 } dmbp_mask_init;
 
-typedef struct dmbp_explain_options {
-    dmbp_method method;      /* default DMBP_METHOD_DMBP                 */
-    /* saliency */
-    int abs;                 /* 1: max over channels of |gradient|        */
-    /* ig */
-    int steps;               /* default 32                                */
-    dmbp_baseline baseline;  /* default DMBP_BASELINE_ZERO                */
-    dmbp_ig_rule ig_rule;    /* default DMBP_IG_MIDPOINT                  */
-    /* smoothgrad, and DMBP's smoothed variant */
-    int samples;             /* 0 (default): the method's default, 16 for
-                                smoothgrad and 1 (no smoothing) for dmbp  */
-    float sigma;             /* noise sd as a fraction of max(x)-min(x);
-                                0 (default): 0.15 for smoothgrad, 0.1 for
-                                dmbp                                      */
-    uint64_t seed;           /* default 0                                 */
-    int smooth_of_gradient;  /* 1: SmoothGrad of the plain gradient      */
-    /* gradcam */
-    const char *layer;       /* node or value name; NULL: the last Conv
-                                (its activation's output if it has one)  */
-    /* The normalisation the input went through (for the black baseline). */
-    float mean[3], std[3];
-    /* dmbp (dmbp-method.md section 3) */
+/* DMBP (dmbp-method.md sections 3 and 7). */
+typedef struct dmbp_dmbp_options {
     int iterations;          /* default 200                               */
     float lr;                /* Adam learning rate, default 0.05          */
     float init_logit;        /* initial mask logit theta, default 2.0     */
     float w_completeness, w_sign, w_nuisance, w_evidence, w_sparsity;
                              /* default preset "dmbp": 10, 3, 1, 0, 0.01  */
-    dmbp_progress_fn progress;
-    void *progress_user;
-    dmbp_fpmath fpmath;      /* default DMBP_FPMATH_STRICT                */
-    size_t max_memory;       /* each plan's budget, as in
-                                dmbp_plan_options (0: the default)        */
-    /* Lanes of one plan, which bounds memory; default 32. Saliency, gxi,
-     * guided and Grad-CAM run up to max_lanes images at once; IG and
-     * SmoothGrad one image at a time with up to max_lanes of its steps or
-     * samples (IG at least 2, and no more than fit in max_memory, or
-     * without it DMBP_IG_MEMORY_PERCENT of the physical memory); DMBP as
-     * many images as fit in max_lanes at 2 x samples lanes each (at least
-     * one image). */
-    int max_lanes;
-    /* DMBP convergence stop: an image stops when its loss changed by at
-     * most tol (relative) over the last tol_window iterations,
+    /* The smoothed variant: samples noisy copies per image (default 1,
+     * no smoothing), noise sd sigma as a fraction of max(x)-min(x)
+     * (default 0.1), drawn from seed (default 0). */
+    int samples;
+    float sigma;
+    uint64_t seed;
+    /* Convergence stop: an image stops when its loss changed by at most
+     * tol (relative) over the last tol_window iterations,
      * |l[i] - l[i - tol_window]| <= tol |l[i - tol_window]|; its
      * "iterations" scalar then says how many ran and its loss curve is 0
      * after that. tol 0 (default): always the full iterations. tol_window
      * 0: the default, 10. */
     float tol;
     int tol_window;
+    /* Called after each iteration (see dmbp_progress_fn); NULL: none. */
+    dmbp_progress_fn progress;
+    void *progress_user;
     /* Path DMBP (dmbp-method.md section 7). 0: the masked passes run at x
      * (the classic formulation, or the smoothed one with samples > 1).
      * K > 0: they run at the K midpoints a_k = (k + 1/2)/K of the straight
@@ -544,16 +593,44 @@ typedef struct dmbp_explain_options {
      * A+- = mean_k W+-_k (.) x, A1 = mean_k W1_k (.) x (integrated
      * gradients with K midpoint steps), and the results are those
      * aggregates. Cannot be combined with samples > 1. Lanes: 2 K per
-     * image. */
+     * image. Default: the preset's. */
     int path_steps;
-    dmbp_mask_init mask_init; /* default: as the preset                  */
+    dmbp_mask_init mask_init; /* default: the preset's                   */
+} dmbp_dmbp_options;
+
+typedef struct dmbp_explain_options {
+    size_t struct_size;      /* sizeof, set by the _init macro: leave it  */
+    dmbp_method method;      /* default DMBP_METHOD_DMBP                 */
+    /* The preprocessing the input went through: its mean and std make
+     * IG's black baseline (a 1-channel input uses mean[0] and std[0]).
+     * Read, not kept: it must stay valid during the call only. NULL
+     * (default): dmbp_preprocess_options_init's (ImageNet's). */
+    const dmbp_preprocess_options *preprocess;
+    dmbp_fpmath fpmath;      /* default DMBP_FPMATH_STRICT                */
+    size_t max_memory;       /* each plan's budget, as in
+                                dmbp_plan_options (0: the default)        */
+    /* Lanes of one plan, which bounds memory; default 32. Saliency, gxi,
+     * guided and Grad-CAM run up to max_lanes images at once; IG and
+     * SmoothGrad one image at a time with up to max_lanes of its steps or
+     * samples (IG at least 2, and no more than fit in max_memory, or
+     * without it 10 % of the physical memory); DMBP as
+     * many images as fit in max_lanes at 2 x samples lanes each (at least
+     * one image). */
+    int max_lanes;
+    dmbp_saliency_options saliency;
+    dmbp_ig_options ig;
+    dmbp_smoothgrad_options smoothgrad;
+    dmbp_gradcam_options gradcam;
+    dmbp_dmbp_options dmbp;
 } dmbp_explain_options;
 
-/* Defaults as documented above (method DMBP, preset "dmbp", ImageNet's
- * mean and std). */
-DMBP_API void dmbp_explain_options_init(dmbp_explain_options *o);
+/* Defaults as documented above (method DMBP, preset "dmbp"). */
+DMBP_API void dmbp_explain_options_init_sized(dmbp_explain_options *o,
+                                              size_t struct_size);
+#define dmbp_explain_options_init(o)                                        \
+    dmbp_explain_options_init_sized((o), sizeof *(o))
 
-/* Set DMBP's formulation and loss weights to a preset's:
+/* Set o->dmbp's formulation and loss weights to a preset's:
  *  - "classic" (dmbp-method.md section 3): masks at x, every logit
  *    starting at init_logit, 200 iterations; weights completeness 10,
  *    sign 3, nuisance 1, evidence 0, sparsity 0.01;
@@ -572,48 +649,52 @@ dmbp_explain_preset(dmbp_explain_options *o, const char *preset);
 
 typedef struct dmbp_result dmbp_result;
 
-/* Explain n images. x holds them as preprocessed model inputs, n x channels
- * x height x width floats; targets (n ints, NULL for all automatic) the
- * class to explain per image, -1 meaning the top class. On success *out
- * holds per image: the target, its logit and probability, the method's
- * arrays and scalars (below); free it with dmbp_result_free. */
+/* A session: a model and the plans that its jobs need, kept from one call
+ * to the next. Every job on a model is a call on a session: dmbp_explain,
+ * and in dmbp_eval.h the metrics and the randomisation check. A job makes
+ * plans (one for the targets' forward pass, one or two for the method, one
+ * per metric); over a data set, making them is most of the time of the
+ * fast methods, so the session keeps them, one set per input shape and
+ * lane count, and a second call of the same shape makes none.
+ *
+ * A call returns exactly what it returns in a new session, bit for bit,
+ * for any options (each call may pass other options: a plan is reused only
+ * if everything it was made from is the same). A session holds at most
+ * DMBP_SESSION_MAX_PLANS plans, the least recently used freed first; their
+ * memory stays taken until dmbp_session_free. Thread safety: a session is
+ * used by one thread at a time; threads working on one model (which may
+ * be shared) each create their own session. The model must outlive its
+ * sessions. */
+typedef struct dmbp_session dmbp_session;
+#define DMBP_SESSION_MAX_PLANS 8
+
+/* On success *out is a session of m, with no plans yet; free it with
+ * dmbp_session_free. */
 DMBP_API DMBP_NODISCARD dmbp_status
-dmbp_explain(const dmbp_model *m, const float *x, int n, int channels,
+dmbp_session_create(const dmbp_model *m, dmbp_session **out);
+/* Frees s and its plans; accepts NULL. */
+DMBP_API void dmbp_session_free(dmbp_session *s);
+/* The session's model (NULL for NULL). */
+DMBP_API const dmbp_model *dmbp_session_model(const dmbp_session *s);
+/* Plans s has made so far (each miss of its cache): a check that plans
+ * are reused (0 for NULL). */
+DMBP_API int64_t dmbp_session_plans_created(const dmbp_session *s);
+/* keep 1 (the default): s keeps its plans as above. keep 0: every plan is
+ * freed as soon as its job is done, before the next is made (and the
+ * plans kept so far are freed): a single call's lowest peak memory, for a
+ * session that does one job. Accepts NULL. */
+DMBP_API void dmbp_session_keep_plans(dmbp_session *s, int keep);
+
+/* Explain n images with the session's model. x holds them as preprocessed
+ * model inputs, n x channels x height x width floats; targets (n ints,
+ * NULL for all automatic) the class to explain per image, -1 meaning the
+ * top class; o NULL: the defaults. On success *out holds per image: the
+ * target, its logit and probability, the method's arrays and scalars
+ * (below); free it with dmbp_result_free. */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_explain(dmbp_session *s, const float *x, int n, int channels,
              int height, int width, const int *targets,
              const dmbp_explain_options *o, dmbp_result **out);
-
-/* An explainer: a model and the plans that explaining its images needs,
- * kept from one call to the next. dmbp_explain makes its plans (one for
- * the targets' forward pass, one or two for the method) and frees them
- * before it returns; over a data set, that is most of the time of the
- * fast methods. An explainer keeps them, one set per input shape and
- * lane count, so that a second call of the same shape makes none.
- *
- * dmbp_explainer_run(e, ...) returns exactly what dmbp_explain(m, ...)
- * does, bit for bit, for any options (each call may pass other options:
- * a plan is reused only if everything it was made from is the same).
- * It holds at most DMBP_EXPLAINER_MAX_PLANS plans, the least recently
- * used freed first; the plans' memory stays taken until
- * dmbp_explainer_free. An explainer is used by one thread at a time;
- * threads explaining with one model each create their own. The model must
- * outlive the explainer. */
-typedef struct dmbp_explainer dmbp_explainer;
-#define DMBP_EXPLAINER_MAX_PLANS 8
-
-/* On success *out is an explainer of m, with no plans yet; free it with
- * dmbp_explainer_free. */
-DMBP_API DMBP_NODISCARD dmbp_status
-dmbp_explainer_create(const dmbp_model *m, dmbp_explainer **out);
-/* dmbp_explain with e's model and plans; o NULL: the defaults. */
-DMBP_API DMBP_NODISCARD dmbp_status
-dmbp_explainer_run(dmbp_explainer *e, const float *x, int n, int channels,
-                   int height, int width, const int *targets,
-                   const dmbp_explain_options *o, dmbp_result **out);
-/* Plans e has made so far (each miss of its cache): a check that plans
- * are reused (0 for NULL). */
-DMBP_API int64_t dmbp_explainer_plans_created(const dmbp_explainer *e);
-/* Frees e and its plans; accepts NULL. */
-DMBP_API void dmbp_explainer_free(dmbp_explainer *e);
 
 DMBP_API void dmbp_result_free(dmbp_result *r);
 DMBP_API int dmbp_result_num_images(const dmbp_result *r);
@@ -642,6 +723,33 @@ DMBP_API int dmbp_result_num_scalars(const dmbp_result *r);
 DMBP_API const char *dmbp_result_scalar_name(const dmbp_result *r, int k);
 DMBP_API double dmbp_result_scalar(const dmbp_result *r, int image, int k);
 
+/* Results by name. A view of one named quantity of one image: for an
+ * array ("a_pos", "map", ...) data points at its floats, shape is
+ * dmbp_result_array_shape and value is NaN; for a scalar ("F_pos",
+ * "completeness_gap", ...) data is NULL, shape.ndim is 0 and value holds
+ * it. name and data belong to the result (valid until dmbp_result_free). */
+typedef struct dmbp_tensor_view {
+    const char *name;
+    const float *data;
+    dmbp_shape shape;
+    double value;
+} dmbp_tensor_view;
+
+/* The index of the array / scalar called name (for dmbp_result_array and
+ * dmbp_result_scalar), or -1 when the result has none of that name (or r
+ * or name is NULL). */
+DMBP_API int dmbp_result_find_array(const dmbp_result *r, const char *name);
+DMBP_API int dmbp_result_find_scalar(const dmbp_result *r, const char *name);
+/* The array or scalar called name of image `image`. Arrays are looked up
+ * first: DMBP's "nuisance" is both an array (the nuisance attribution)
+ * and a scalar (its loss term), and dmbp_result_find gives the array
+ * (dmbp_result_find_scalar finds the scalar). DMBP_ERR_ARG for NULL arguments, an image out
+ * of range or a name the result does not have (the message lists the
+ * names it has). */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_result_find(const dmbp_result *r, int image, const char *name,
+                 dmbp_tensor_view *out);
+
 /* DMBP: the learned masks of image i (set 0: m+, set 1: m-), laid out by
  * mask layer as dmbp_result_mask_layer tells; the loss per iteration. */
 DMBP_API int dmbp_result_num_mask_layers(const dmbp_result *r);
@@ -655,509 +763,6 @@ DMBP_API int64_t dmbp_result_num_masks(const dmbp_result *r);
 DMBP_API int dmbp_result_num_iterations(const dmbp_result *r);
 DMBP_API const float *dmbp_result_loss_curve(const dmbp_result *r,
                                              int image);
-
-/* ------------------------------------------------------------------ */
-/* Faithfulness metrics                                               */
-/* ------------------------------------------------------------------ */
-
-/* What removed pixels become. */
-typedef enum dmbp_substrate {
-    DMBP_SUBSTRATE_ZERO = 0, /* 0 in normalised space (the dataset mean)  */
-    DMBP_SUBSTRATE_BLUR,     /* the image blurred: Gaussian, kernel 11,
-                                sigma 5 (RISE's insertion start)          */
-    DMBP_SUBSTRATE_MEAN      /* the image's own per-channel mean          */
-} dmbp_substrate;
-
-typedef struct dmbp_eval_options {
-    int steps;                  /* deletion/insertion steps; default 20   */
-    int step_pixels;            /* > 0: pixels per step instead (RISE uses
-                                   224); the last step takes the rest     */
-    dmbp_substrate deletion_substrate;  /* default DMBP_SUBSTRATE_ZERO   */
-    dmbp_substrate insertion_start;     /* default DMBP_SUBSTRATE_BLUR   */
-    uint64_t seed;              /* tie-breaking permutation and AOPC noise;
-                                   default 0                               */
-    int region_size;            /* AOPC: square regions; default 9         */
-    int regions;                /* AOPC: regions removed; default 20       */
-    int max_lanes;              /* perturbed images per forward call;
-                                   default 32                              */
-    dmbp_explainer *plans;      /* NULL (default): each call makes its
-                                   forward plan and frees it. An explainer
-                                   of the same model: the metrics take
-                                   their plans from it and leave them
-                                   there for the next image (the same
-                                   numbers, bit for bit). Not const: one
-                                   thread at a time, as the explainer    */
-} dmbp_eval_options;
-
-DMBP_API void dmbp_eval_options_init(dmbp_eval_options *o);
-
-/* The score of every pixel (h x w) from an attribution of c x h x w:
- * mean over channels of the positive part (sign > 0) or of the negative
- * part's magnitude (sign < 0), or of the value itself for a non-negative
- * map (sign == 0). */
-DMBP_API DMBP_NODISCARD dmbp_status
-dmbp_eval_pixel_scores(const float *map, int c, int h, int w, int sign,
-                       float *scores);
-
-/* Deletion and insertion (Petsiuk et al., RISE): pixels ranked by score,
- * highest first (ties in a fixed seeded order); at step i the first
- * n_i pixels (all channels) are removed (deletion: replaced by the
- * substrate) or inserted (insertion: copied into the start image). The
- * curve (dmbp_eval_curve_points points: steps + 1, or with step_pixels
- * ceil(h w / step_pixels) + 1, from none to all) is the softmax
- * probability of the target; *auc the trapezoid area with the points
- * spaced evenly on [0, 1]. x is one preprocessed image c x h x w. */
-DMBP_API DMBP_NODISCARD dmbp_status
-dmbp_eval_deletion(const dmbp_model *m, const float *x, int c, int h, int w,
-                   int target, const float *scores,
-                   const dmbp_eval_options *o, float *curve, double *auc);
-DMBP_API DMBP_NODISCARD dmbp_status
-dmbp_eval_insertion(const dmbp_model *m, const float *x, int c, int h, int w,
-                    int target, const float *scores,
-                    const dmbp_eval_options *o, float *curve, double *auc);
-/* Number of points of those curves for o and an h x w image. */
-DMBP_API int dmbp_eval_curve_points(const dmbp_eval_options *o, int h,
-                                    int w);
-
-/* Negative evidence: remove (deletion substrate) the pixels whose score is
- * highest (pass the negative part's scores, sign < 0) and report the rise
- * of the target logit after removing fractions[0..n) of the pixels. */
-DMBP_API DMBP_NODISCARD dmbp_status
-dmbp_eval_negative(const dmbp_model *m, const float *x, int c, int h, int w,
-                   int target, const float *scores, const double *fractions,
-                   int n, const dmbp_eval_options *o, double *rise);
-
-/* AOPC (Samek et al. 2017, region perturbation, most relevant first):
- * regions of region_size^2 pixels ranked by their summed score; the k-th
- * most relevant is replaced by uniform noise in [min x, max x] (seeded);
- * curve[k] = f_t(x) - f_t(x after k regions), k = 0..R with
- * R = min(regions, number of tiles) (allocate regions + 1 floats; entries
- * past R are not written); *aopc = mean of curve[0..R]. Regions are
- * non-overlapping tiles from the top-left corner (edge tiles smaller). */
-DMBP_API DMBP_NODISCARD dmbp_status
-dmbp_eval_aopc(const dmbp_model *m, const float *x, int c, int h, int w,
-               int target, const float *scores, const dmbp_eval_options *o,
-               float *curve, double *aopc);
-
-/* Spearman rank correlation of two arrays (average ranks for ties); NaN
- * for n < 2, NULL, NaN input or a constant array. */
-DMBP_API double dmbp_spearman(const float *a, const float *b, int64_t n);
-
-/* Model-randomisation sanity check (Adebayo et al. 2018), cascading from
- * the top: stage s re-draws the weights of the last s layers that have
- * weights (Conv, Gemm, MatMul; biases and BN folded in) with a seeded
- * normal of each layer's own standard deviation; for each stage the
- * Spearman correlation between |map| of the trained and of the
- * randomised model (per pixel scores, sign 0 of |map|) for method o;
- * for DMBP the map is its attribution, |A+| + |A-|.
- * rho has one entry per stage, stages = the number of such layers (see
- * dmbp_model_num_weight_layers); layer_names (may be NULL) get the name
- * of the layer randomised at each stage. */
-DMBP_API int dmbp_model_num_weight_layers(const dmbp_model *m);
-DMBP_API DMBP_NODISCARD dmbp_status
-dmbp_eval_randomization(const dmbp_model *m, const float *x, int c, int h,
-                        int w, int target, const dmbp_explain_options *o,
-                        uint64_t seed, double *rho, const char **layer_names);
-
-/* ------------------------------------------------------------------ */
-/* Ground truth: where the evidence for and against the class is      */
-/* ------------------------------------------------------------------ */
-
-/* Values of a truth mask (h x w bytes, as models/make_evidence.py writes
- * NAME.truth.png): pixels of no evidence, of evidence for the explained
- * class and of evidence against it. */
-#define DMBP_TRUTH_NEITHER 0
-#define DMBP_TRUTH_FOR 1
-#define DMBP_TRUTH_AGAINST 2
-/* The pointing game's tolerance in pixels at the model's input
- * resolution: TorchRay's 15 px at 224 x 224 scaled to 64 x 64 (4.3),
- * rounded down. */
-#define DMBP_POINTING_TOLERANCE 4
-
-/* The two evidence maps (h x w, non-negative) of a map of c x h x w:
- * the channels are summed, then pos = max(sum, 0) and neg = max(-sum, 0)
- * (neg may be NULL). For a non-negative map (Grad-CAM, |gradient|) pos is
- * the channel sum and neg is 0. */
-DMBP_API DMBP_NODISCARD dmbp_status
-dmbp_eval_truth_maps(const float *map, int c, int h, int w, float *pos,
-                     float *neg);
-/* The same for DMBP's two attributions: pos = sum over channels of
- * max(A+, 0), neg = sum over channels of max(-A-, 0). */
-DMBP_API DMBP_NODISCARD dmbp_status
-dmbp_eval_truth_maps_split(const float *a_pos, const float *a_neg, int c,
-                           int h, int w, float *pos, float *neg);
-
-typedef struct dmbp_truth_scores {
-    /* Relevance mass accuracy: the share of the map's total inside the
-     * mask; 0 for a map that is 0 everywhere (it found nothing). */
-    double mass_accuracy;
-    /* Relevance rank accuracy: the share of the |mask| highest-scoring
-     * pixels that lie inside the mask. Pixels tied at the last place
-     * count by the chance that a random order of the ties picks them;
-     * pixels of score 0 are never among the highest. */
-    double rank_accuracy;
-    /* Pointing game: 1 if the map's maximum (the first in row-major order)
-     * lies within the tolerance (Euclidean distance, pixels) of a mask
-     * pixel, else 0; 0 for a map that is 0 everywhere. */
-    double pointing;
-} dmbp_truth_scores;
-
-/* Sets every field to NaN. */
-DMBP_API void dmbp_truth_scores_init(dmbp_truth_scores *s);
-
-/* Scores of one evidence map (h x w, every value >= 0 and finite) against
- * the mask {truth == value}. All three are NaN when the mask is empty
- * (there is nothing to find). Errors: DMBP_ERR_ARG (NULL, sizes, a
- * negative evidence value, value outside 0..255, tolerance < 0),
- * DMBP_ERR_NONFINITE, DMBP_ERR_NOMEM. */
-DMBP_API DMBP_NODISCARD dmbp_status
-dmbp_eval_truth(const float *evidence, const uint8_t *truth, int h, int w,
-                int value, int tolerance, dmbp_truth_scores *out);
-
-/* ------------------------------------------------------------------ */
-/* Rendering maps to PNG, arrays to .npy                              */
-/* ------------------------------------------------------------------ */
-
-/* Display follows dmbp-method.md section 5. Every writer writes to a
- * temporary file beside `path` and renames it over `path` only once the
- * whole file is written: on any failure nothing at `path` is created or
- * changed and no temporary file is left. Failures: DMBP_ERR_ARG (NULL
- * pointers, sizes <= 0, channels not 1 or 3, a background of another size,
- * an option out of range), DMBP_ERR_NONFINITE (NaN or infinity in a map or
- * background; the message names which), DMBP_ERR_IO (the message names the
- * path and the system's reason), DMBP_ERR_NOMEM. */
-
-/* Default min_side: maps of small inputs (28 x 28) are upscaled to at
- * least the size of an ImageNet crop, so that they can be looked at. */
-#define DMBP_RENDER_MIN_SIDE 224
-/* Upscaling never makes a side (of a mappings panel, for
- * dmbp_render_mappings) longer than this; a map that is already larger
- * is written at its own size. */
-#define DMBP_RENDER_MAX_SIDE 4096
-/* Largest height or width of a map accepted (as for dmbp_image_load_png):
- * beyond it a size is a mistake, not a picture. */
-#define DMBP_RENDER_MAX_INPUT_SIDE (1 << 14)
-/* White columns (in output pixels) between the two panels of
- * dmbp_render_mappings. */
-#define DMBP_RENDER_GAP 8
-
-/* Colormaps of the rendered maps. */
-typedef enum dmbp_colormap {
-    DMBP_COLORMAP_DEFAULT = 0, /* seismic for signed maps, reds otherwise */
-    DMBP_COLORMAP_SEISMIC,     /* diverging: dark blue, blue, white, red,
-                                  dark red (matplotlib's "seismic")      */
-    DMBP_COLORMAP_BWR,         /* diverging: blue, white, red ("bwr")     */
-    DMBP_COLORMAP_REDS,        /* sequential: white, red, dark red (the
-                                  positive half of seismic)              */
-    DMBP_COLORMAP_INFERNO      /* sequential: matplotlib's "inferno",
-                                  black to yellow (17 of its 256 entries,
-                                  linear between)                        */
-} dmbp_colormap;
-
-/* Height in pixels of one glyph of the colour bar's labels before their
- * integer scaling. */
-#define DMBP_RENDER_GLYPH_HEIGHT 5
-
-typedef struct dmbp_render_options {
-    /* Nearest-neighbour upscaling by the integer factor
-     * ceil(min_side / min(height, width)) when that is > 1, reduced so
-     * that no side exceeds DMBP_RENDER_MAX_SIDE (never below 1).
-     * Default DMBP_RENDER_MIN_SIDE; 0 = no upscaling; must be >= 0.
-     * For the _original renderings the picture's size counts. */
-    int min_side;
-    /* Heatmap opacity over the background, in [0, 1]; default 0.7. */
-    float alpha;
-    /* Clipping percentile, in (0, 100]; default 99.99. */
-    double percentile;
-    /* A dmbp_colormap; default DMBP_COLORMAP_DEFAULT. Signed maps need a
-     * diverging one (SEISMIC, BWR), non-negative maps a sequential one
-     * (REDS, INFERNO): another is DMBP_ERR_ARG. */
-    int colormap;
-    /* > 0: the value shown at full colour, instead of the map's own
-     * scale (the parts are still clipped at their percentiles), so that
-     * several maps share one scale (see dmbp_render_scale); larger values
-     * saturate. Default 0 (per map); must be finite and >= 0. */
-    double scale;
-    /* Non-zero: a colour bar under the picture, labelled with the scale's
-     * values (-s, 0, s for signed maps; 0, s/2, s otherwise). Default 0. */
-    int colorbar;
-    /* Non-zero: the coloured map alone, without the background (alpha is
-     * then not used). Default 0. */
-    int heatmap_only;
-} dmbp_render_options;
-
-/* Fill the defaults. Accepts NULL. */
-DMBP_API void dmbp_render_options_init(dmbp_render_options *o);
-
-/* Signed attribution over an image, written to path as an 8-bit RGB PNG.
- *
- * a_pos and a_neg are channels x height x width (channels 1 or 3); for a
- * single signed map pass the same array twice. With every percentile
- * numpy.percentile's (linear interpolation, over the height * width
- * values of one map):
- *   pos = mean_c max(a_pos, 0),  neg = mean_c max(-a_neg, 0);
- *   each clipped at its own o->percentile percentile;
- *   both divided by their joint maximum (if that is 0, the map is all 0);
- *   map = pos - neg, in [-1, 1];
- *   colour = "seismic": -1 (0,0,0.3), -0.5 (0,0,1), 0 (1,1,1),
- *            +0.5 (1,0,0), +1 (0.5,0,0), linear between;
- *   out = alpha * colour + (1 - alpha) * background, rounded to 8 bits.
- * background has the map's height and width, 1 (replicated to RGB) or 3
- * channels, values in [0, 1] (values outside are clamped): the image as
- * the model saw it, resized and cropped but not normalised. The output is
- * upscaled as o->min_side says. o may be NULL for the defaults. Nothing
- * is kept; the caller owns every argument. */
-DMBP_API DMBP_NODISCARD dmbp_status
-dmbp_render_signed(const float *a_pos, const float *a_neg, int channels,
-                   int height, int width, const dmbp_image *background,
-                   const dmbp_render_options *o, const char *path);
-
-/* A non-negative height x width map (Grad-CAM, |gradient|) over an image:
- * clipped at its o->percentile percentile, divided by its maximum (all 0
- * if that is 0) and coloured with the positive half of the signed
- * colormap, 0 (1,1,1), 0.5 (1,0,0), 1 (0.5,0,0), linear between: a
- * sequential map of monotonically decreasing lightness whose colours mean
- * what they mean in dmbp_render_signed, so that a Grad-CAM and the
- * positive evidence of DMBP can be compared side by side, and where
- * unimportant regions leave the image visible (faded) rather than black.
- * Negative values are clamped to 0 first. Blending, background and
- * upscaling as dmbp_render_signed. */
-DMBP_API DMBP_NODISCARD dmbp_status
-dmbp_render_sequential(const float *map, int height, int width,
-                       const dmbp_image *background,
-                       const dmbp_render_options *o, const char *path);
-
-/* As dmbp_render_signed and dmbp_render_sequential, drawn on the user's
- * original picture at its own size: original is the image as loaded
- * (before dmbp_image_preprocess with pre), the map is at the model's input
- * resolution (pre's crop) and is mapped back through the crop and resize
- * with dmbp_map_to_original. Pixels outside the crop show the picture
- * dimmed to DMBP_RENDER_DIM of its brightness, without heatmap (with
- * heatmap_only: grey 1 - DMBP_RENDER_DIM). Upscaled as o->min_side says
- * when the picture itself is small. DMBP_ERR_SHAPE when the map's size is
- * not what pre gives for the original's size. */
-#define DMBP_RENDER_DIM 0.35
-DMBP_API DMBP_NODISCARD dmbp_status dmbp_render_signed_original(
-    const float *a_pos, const float *a_neg, int channels, int height,
-    int width, const dmbp_image *original,
-    const dmbp_preprocess_options *pre, const dmbp_render_options *o,
-    const char *path);
-DMBP_API DMBP_NODISCARD dmbp_status dmbp_render_sequential_original(
-    const float *map, int height, int width, const dmbp_image *original,
-    const dmbp_preprocess_options *pre, const dmbp_render_options *o,
-    const char *path);
-
-/* The scale a rendering with o would use for this map when o->scale is 0
- * (o->scale itself is ignored): the larger of the two parts' percentile
- * clipped maxima for a signed map (a_pos, a_neg as dmbp_render_signed),
- * or the clipped maximum of a non-negative map (a_neg NULL). Take the
- * largest over several maps and pass it as o->scale to render them on
- * one scale. 0 for an all-zero map. */
-DMBP_API DMBP_NODISCARD dmbp_status dmbp_render_scale(
-    const float *a_pos, const float *a_neg, int channels, int height,
-    int width, const dmbp_render_options *o, double *scale);
-
-/* Map a height x width map at the model's input resolution back onto an
- * orig_height x orig_width original image preprocessed with pre (the
- * resize and centre crop of dmbp_image_preprocess): original pixel (x, y),
- * centre (x + 0.5, y + 0.5), lies at resized coordinate
- * (x + 0.5) * rw / orig_width (rw the resized width; likewise y), and the
- * map is sampled there, shifted by the crop offset, with bilinear
- * interpolation between pixel centres (clamped at the map's edges). out
- * (orig_height x orig_width) is 0 outside the crop; inside (same size,
- * may be NULL) is 1 inside the crop, 0 outside. DMBP_ERR_SHAPE when the
- * map's size is not pre's crop of that original. */
-DMBP_API DMBP_NODISCARD dmbp_status dmbp_map_to_original(
-    const float *map, int height, int width,
-    const dmbp_preprocess_options *pre, int orig_height, int orig_width,
-    float *out, unsigned char *inside);
-
-/* Mappings W+ and W- (each channels x height x width, channels 1 or 3)
- * as an 8-bit RGB PNG: W+ on the left, -W- on the right, separated by
- * DMBP_RENDER_GAP white columns. Both panels together are clipped to
- * [-p, p], p the o->percentile percentile of |value| over the values of
- * W+ and -W-, then min-max scaled jointly to [0, 1] (a constant result is
- * shown as 0); channels are shown as R, G, B, gray replicated. Each panel
- * is upscaled as o->min_side says; there is no background, and o->alpha
- * is not used (but must still be valid). */
-DMBP_API DMBP_NODISCARD dmbp_status
-dmbp_render_mappings(const float *w_pos, const float *w_neg, int channels,
-                     int height, int width, const dmbp_render_options *o,
-                     const char *path);
-
-/* A float32 array as a NumPy .npy file (format version 1.0, '<f4', C
- * order) of shape dims[0..ndim), ndim in [0, DMBP_MAX_DIMS] (0: a
- * scalar, one element), every dims[i] >= 0. data may be NULL only when
- * the shape holds no element. Values are written as they are (NaN
- * included). */
-DMBP_API DMBP_NODISCARD dmbp_status dmbp_write_npy(const char *path,
-                                                   const float *data,
-                                                   const int64_t *dims,
-                                                   int ndim);
-
-
-/* ------------------------------------------------------------------ */
-/* Operator plugins                                                   */
-/* ------------------------------------------------------------------ */
-
-/* A node as seen by an operator plugin. */
-typedef struct dmbp_node dmbp_node;
-
-DMBP_API const char *dmbp_node_name(const dmbp_node *n);
-DMBP_API const char *dmbp_node_op(const dmbp_node *n);
-DMBP_API int dmbp_node_num_inputs(const dmbp_node *n);
-/* Integer / float attribute, or def when absent. Fails (DMBP_ERR_FORMAT)
- * when present with another type; a non-finite float attribute is
- * DMBP_ERR_NONFINITE. */
-DMBP_API DMBP_NODISCARD dmbp_status
-dmbp_node_attr_int(const dmbp_node *n, const char *name, int64_t def,
-                   int64_t *out);
-DMBP_API DMBP_NODISCARD dmbp_status
-dmbp_node_attr_float(const dmbp_node *n, const char *name, float def,
-                     float *out);
-/* Integer list: copies up to cap values, *count gets the full length
- * (-1 when absent); DMBP_ERR_FORMAT when not an integer list. */
-DMBP_API DMBP_NODISCARD dmbp_status
-dmbp_node_attr_ints(const dmbp_node *n, const char *name, int64_t *buf,
-                    int cap, int *count);
-/* Data of input i when it is a constant (initializer or Constant node),
- * else NULL. */
-DMBP_API const float *dmbp_node_const_input(const dmbp_node *n, int i);
-
-/* What an op is, declared by its table entry (built-in or plugin). The
- * rest of the library asks these traits and never names an op:
- *  - DMBP_OP_WEIGHTS: a linear layer with weights (Conv, Gemm, MatMul): a
- *    DMBP mask site on its output channels, a layer the randomisation
- *    check re-draws.
- *  - DMBP_OP_FEATURE_MAP: its output is a spatial feature map Grad-CAM may
- *    explain at (Conv).
- *  - DMBP_OP_GATE: an element-wise activation; Grad-CAM's default layer is
- *    the activation after the last feature map.
- *  - DMBP_OP_LAYOUT: moves or reshapes values without arithmetic.
- *  - DMBP_OP_POOL: a pooling (window or global) op.
- *  - DMBP_OP_PASSTHROUGH: the identity at inference (Dropout, Identity):
- *    removed when the model is simplified.
- *  - DMBP_OP_CHANNEL_AFFINE: a per-channel affine map (inference
- *    BatchNormalization) that the simplifier folds into a preceding
- *    DMBP_OP_FOLD_TARGET op.
- *  - DMBP_OP_FOLD_TARGET: absorbs a following per-channel affine (Conv):
- *    its weights are input 1 with the output channels first, its optional
- *    bias input 2.
- *  - DMBP_OP_OUTPUT_NORMALIZER: a final normalisation of the logits
- *    (Softmax): when it produces the graph output, its input are the
- *    logits that methods explain. */
-enum dmbp_op_trait {
-    DMBP_OP_WEIGHTS = 1u << 0,
-    DMBP_OP_FEATURE_MAP = 1u << 1,
-    DMBP_OP_GATE = 1u << 2,
-    DMBP_OP_LAYOUT = 1u << 3,
-    DMBP_OP_POOL = 1u << 4,
-    DMBP_OP_PASSTHROUGH = 1u << 5,
-    DMBP_OP_CHANNEL_AFFINE = 1u << 6,
-    DMBP_OP_FOLD_TARGET = 1u << 7,
-    DMBP_OP_OUTPUT_NORMALIZER = 1u << 8
-};
-
-/* One table entry per ONNX op type. Built-in ops are entries of the same
- * table; a program (or a `dmbp --plugin` shared object) adds its own with
- * dmbp_op_register before loading the models that use it. Tensors given
- * to a plugin are plain row-major float32; an integer constant input is
- * passed as NULL (its shape is still given).
- *
- * Versions: the fields up to `forward` are version 1 (libdmbp before
- * plugins had reverse passes); `struct_size` and what follows are version
- * 2. dmbp_op_def_init and dmbp_op_register are macros passing
- * sizeof(dmbp_op_def) as the program saw it, so a plugin compiled against
- * an older header keeps loading: the library reads only the fields that
- * header had and takes the rest as zero; binaries built against the
- * version-1 header, which had no struct_size, call the functions named
- * dmbp_op_def_init and dmbp_op_register, kept for them. Fields are only
- * ever added at the end. */
-typedef struct dmbp_op_def {
-    const char *op_type;  /* ONNX op_type, e.g. "HardSigmoid"            */
-    void *user;           /* passed back to every callback               */
-    /* Shape rule: fill out[0..n_out) from in[0..n_in). Also the place to
-     * reject attributes the op cannot handle (return an error and say
-     * why through dmbp_set_error). */
-    dmbp_status (*infer)(void *user, const dmbp_node *node, int n_in,
-                         const dmbp_shape *in, int n_out, dmbp_shape *out);
-    /* Forward: compute the outputs from the inputs. */
-    dmbp_status (*forward)(void *user, const dmbp_node *node, int n_in,
-                           const dmbp_shape *in_shapes,
-                           const float *const *in, int n_out,
-                           const dmbp_shape *out_shapes, float *const *out);
-    /* ---- version 2 ---- */
-    size_t struct_size;   /* set by dmbp_op_def_init; leave it alone      */
-    unsigned traits;      /* DMBP_OP_*: what the op is (see above). A
-                           * plugin may declare GATE, LAYOUT, POOL,
-                           * FEATURE_MAP, PASSTHROUGH and
-                           * OUTPUT_NORMALIZER; the others need hooks that
-                           * only built-in ops have (DMBP_ERR_ARG). */
-    /* Reverse passes (every attribution method needs both; without them
-     * the op still predicts and methods fail naming the node). Both are
-     * the op linearised at the last forward pass: they get that pass's
-     * inputs `in` and outputs `out` (so an element-wise op recomputes its
-     * local derivative f'(x) from them), and are linear in the signal.
-     * backward: from the gradient of the outputs dout[0..n_out), write
-     *   (overwrite) the gradient of each input din[i] = sum_k
-     *   J_ki^T dout[k]; din[i] is NULL for inputs that need none
-     *   (constants, omitted inputs), dout[k] NULL for an output the
-     *   logits do not depend on (zero). Under guided backpropagation a
-     *   DMBP_OP_GATE op gets dout[0] with its negative part removed.
-     * tangent: from a perturbation of the inputs tin[i] (NULL for
-     *   constants: zero), write tout[k] = sum_i J_ki tin[i], the
-     *   Jacobian-vector product, without any constant offset (a bias). */
-    dmbp_status (*backward)(void *user, const dmbp_node *node, int n_in,
-                            const dmbp_shape *in_shapes,
-                            const float *const *in, int n_out,
-                            const dmbp_shape *out_shapes,
-                            const float *const *out,
-                            const float *const *dout, float *const *din);
-    dmbp_status (*tangent)(void *user, const dmbp_node *node, int n_in,
-                           const dmbp_shape *in_shapes,
-                           const float *const *in, int n_out,
-                           const dmbp_shape *out_shapes,
-                           const float *const *out,
-                           const float *const *tin, float *const *tout);
-} dmbp_op_def;
-
-/* Zero *def (the first struct_size bytes) and set def->struct_size. */
-DMBP_API void dmbp_op_def_init_sized(dmbp_op_def *def, size_t struct_size);
-#define dmbp_op_def_init(def) dmbp_op_def_init_sized((def), sizeof *(def))
-
-/* Add def to the table. The strings are copied. Fails with DMBP_ERR_ARG
- * if an op of that type is already registered, if op_type, infer or
- * forward is missing, if only one of backward and tangent is given, or if
- * struct_size is not one this library knows (def not made by
- * dmbp_op_def_init). Not thread-safe against concurrent loads. */
-DMBP_API DMBP_NODISCARD dmbp_status dmbp_op_register_sized(
-    const dmbp_op_def *def);
-#define dmbp_op_register(def) dmbp_op_register_sized(def)
-
-/* The version-1 entry points keep their symbols for binaries built
- * against that header (the parentheses stop the macros above): they
- * touch only the version-1 fields. New code uses the macros. */
-DMBP_API void(dmbp_op_def_init)(dmbp_op_def *def);
-DMBP_API DMBP_NODISCARD dmbp_status(dmbp_op_register)(const dmbp_op_def *def);
-
-/* What a `dmbp --plugin FILE.so` shared object exports: the CLI
- * dlopen()s FILE and calls this function once, before loading the model;
- * it registers its ops with dmbp_op_register and returns DMBP_OK (or an
- * error status with dmbp_set_error's message). */
-#define DMBP_PLUGIN_REGISTER_SYMBOL "dmbp_plugin_register"
-typedef dmbp_status (*dmbp_plugin_register_fn)(void);
-
-/* Names of every op in the table, comma separated (static storage until
- * the next dmbp_op_register). */
-DMBP_API const char *dmbp_op_list(void);
-
-/* For plugins: set the thread's error detail (printf format) and return
- * status, so that `return dmbp_set_error(DMBP_ERR_ARG, "...")` works. */
-DMBP_API dmbp_status dmbp_set_error(dmbp_status status, const char *fmt, ...)
-#ifdef __GNUC__
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
 
 #ifdef __cplusplus
 }

@@ -52,9 +52,22 @@ dmbp_status dmbp__prefix_error(dmbp_status status, const char *prefix)
     return dmbp_set_error(status, "%s: %s", prefix, tmp);
 }
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define HEADER_VERSION                                                      \
+    STR(DMBP_VERSION_MAJOR) "." STR(DMBP_VERSION_MINOR) "."                 \
+        STR(DMBP_VERSION_PATCH)
+
 const char *dmbp_version(void)
 {
-    return PACKAGE_VERSION;
+    /* configure reads PACKAGE_VERSION from dmbp.h; tests/test_api checks
+     * that the two strings agree. */
+    return HEADER_VERSION;
+}
+
+int dmbp_version_number(void)
+{
+    return DMBP_VERSION_NUMBER;
 }
 
 int64_t dmbp_shape_numel(const dmbp_shape *s)

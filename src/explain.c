@@ -1,6 +1,7 @@
 /* dmbp_explain: options, targets, the result object, and dispatch to the
  * methods in src/methods/. */
 #include "base.h"
+#include "image.h"
 
 #include "methods/methods.h"
 
@@ -41,8 +42,11 @@ dmbp_status dmbp_method_from_name(const char *name, dmbp_method *out)
                           "dmbp)", name ? name : "(null)");
 }
 
+/* The first layout with struct_size (0.2.0) ends at the DMBP options. */
+#define EXPLAIN_OPTIONS_MIN DMBP__END(dmbp_explain_options, dmbp)
+
 /* The classic loss weights (dmbp-method.md section 3's default preset). */
-static void classic_weights(dmbp_explain_options *o)
+static void classic_weights(dmbp_dmbp_options *o)
 {
     o->w_completeness = 10.f;
     o->w_sign = 3.f;
@@ -51,11 +55,8 @@ static void classic_weights(dmbp_explain_options *o)
     o->w_sparsity = 0.01f;
 }
 
-dmbp_status dmbp_explain_preset(dmbp_explain_options *o, const char *preset)
+static dmbp_status set_preset(dmbp_dmbp_options *o, const char *preset)
 {
-    if (!o || !preset)
-        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_explain_preset: NULL "
-                              "argument");
     if (!strcmp(preset, "dmbp"))
         preset = DMBP_DEFAULT_PRESET;
     if (!strcmp(preset, "classic")) {
@@ -84,126 +85,156 @@ dmbp_status dmbp_explain_preset(dmbp_explain_options *o, const char *preset)
     return DMBP_OK;
 }
 
-void dmbp_explain_options_init(dmbp_explain_options *o)
+static void explain_defaults(dmbp_explain_options *o)
 {
-    if (!o)
-        return;
     memset(o, 0, sizeof *o);
+    o->struct_size = sizeof *o;
     o->method = DMBP_METHOD_DMBP;
-    o->steps = DEFAULT_IG_STEPS;
-    o->baseline = DMBP_BASELINE_ZERO;
-    o->ig_rule = DMBP_IG_MIDPOINT;
-    o->samples = 0; /* per method: see samples_of() */
-    o->sigma = 0;   /* per method: see sigma_of() */
-    static const float mean[3] = {0.485f, 0.456f, 0.406f};
-    static const float sd[3] = {0.229f, 0.224f, 0.225f};
-    memcpy(o->mean, mean, sizeof mean);
-    memcpy(o->std, sd, sizeof sd);
-    o->lr = DEFAULT_DMBP_LR;
-    o->init_logit = DEFAULT_DMBP_INIT_LOGIT;
-    dmbp_status known = dmbp_explain_preset(o, "dmbp"); /* cannot fail */
-    (void)known;
     o->max_lanes = DEFAULT_MAX_LANES;
+    o->ig.steps = DEFAULT_IG_STEPS;
+    o->ig.baseline = DMBP_BASELINE_ZERO;
+    o->ig.rule = DMBP_IG_MIDPOINT;
+    o->smoothgrad.samples = DEFAULT_SMOOTH_SAMPLES;
+    o->smoothgrad.sigma = DEFAULT_SMOOTH_SIGMA;
+    o->dmbp.iterations = DEFAULT_DMBP_ITERATIONS;
+    o->dmbp.lr = DEFAULT_DMBP_LR;
+    o->dmbp.init_logit = DEFAULT_DMBP_INIT_LOGIT;
+    o->dmbp.samples = 1; /* no smoothing */
+    o->dmbp.sigma = DEFAULT_DMBP_SIGMA;
+    dmbp_status known = set_preset(&o->dmbp, "dmbp"); /* cannot fail */
+    (void)known;
 }
 
-int dmbp__samples_of(const dmbp_explain_options *o)
+void dmbp_explain_options_init_sized(dmbp_explain_options *o,
+                                     size_t struct_size)
 {
-    if (o->samples > 0)
-        return o->samples;
-    return o->method == DMBP_METHOD_SMOOTHGRAD ? DEFAULT_SMOOTH_SAMPLES : 1;
+    dmbp_explain_options d;
+    explain_defaults(&d);
+    dmbp__options_init(o, struct_size, &d, EXPLAIN_OPTIONS_MIN, sizeof d);
 }
 
-float dmbp__sigma_of(const dmbp_explain_options *o)
+static dmbp_status explain_options_in(const dmbp_explain_options *in,
+                                      dmbp_explain_options *out)
 {
-    if (o->sigma > 0)
-        return o->sigma;
-    return o->method == DMBP_METHOD_SMOOTHGRAD ? DEFAULT_SMOOTH_SIGMA
-                                               : DEFAULT_DMBP_SIGMA;
+    explain_defaults(out);
+    return dmbp__options_in(in, out, EXPLAIN_OPTIONS_MIN, sizeof *out,
+                            "dmbp_explain_options");
 }
 
-static dmbp_status check_options(const dmbp_explain_options *o)
+dmbp_status dmbp_explain_preset(dmbp_explain_options *o, const char *preset)
+{
+    if (!o || !preset)
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_explain_preset: NULL "
+                              "argument");
+    /* Through the full struct: the caller's may end before the weights. */
+    dmbp_explain_options full;
+    TRY(explain_options_in(o, &full));
+    TRY(set_preset(&full.dmbp, preset));
+    return dmbp__options_out(&full, o, EXPLAIN_OPTIONS_MIN, sizeof full,
+                             "dmbp_explain_options");
+}
+
+static dmbp_status check_sigma(const char *name, float sigma)
+{
+    if (!isfinite(sigma) || sigma < 0)
+        return dmbp_set_error(isfinite(sigma) ? DMBP_ERR_ARG
+                                              : DMBP_ERR_NONFINITE,
+                              "%s %g: must be a finite number >= 0", name,
+                              sigma);
+    return DMBP_OK;
+}
+
+/* Every method's settings are checked, whichever method runs: a bad
+ * value is a mistake even where it is not read. */
+static dmbp_status check_options(const dmbp_explain_options *o,
+                                 const dmbp_preprocess_options *pre)
 {
     if ((int)o->method < 0 || (int)o->method >= N_METHODS)
         return dmbp_set_error(DMBP_ERR_ARG, "unknown method %d", o->method);
-    if (o->steps < 1)
-        return dmbp_set_error(DMBP_ERR_ARG, "steps %d: must be >= 1",
-                              o->steps);
-    if (o->ig_rule == DMBP_IG_TRAPEZOID && o->steps < 2)
+    if (o->ig.steps < 1)
+        return dmbp_set_error(DMBP_ERR_ARG, "ig.steps %d: must be >= 1",
+                              o->ig.steps);
+    if (o->ig.rule == DMBP_IG_TRAPEZOID && o->ig.steps < 2)
         return dmbp_set_error(DMBP_ERR_ARG, "the trapezoid rule needs at "
                               "least 2 steps");
-    if ((int)o->baseline < 0 || o->baseline > DMBP_BASELINE_BLUR)
+    if ((int)o->ig.baseline < 0 || o->ig.baseline > DMBP_BASELINE_BLUR)
         return dmbp_set_error(DMBP_ERR_ARG, "unknown baseline %d",
-                              o->baseline);
-    if ((int)o->ig_rule < 0 || o->ig_rule > DMBP_IG_RIGHT)
+                              o->ig.baseline);
+    if ((int)o->ig.rule < 0 || o->ig.rule > DMBP_IG_RIGHT)
         return dmbp_set_error(DMBP_ERR_ARG, "unknown integration rule %d",
-                              o->ig_rule);
-    if (o->samples < 0)
-        return dmbp_set_error(DMBP_ERR_ARG, "samples %d: must be >= 1 (or 0 "
-                              "for the method's default)", o->samples);
-    if (!isfinite(o->sigma) || o->sigma < 0)
-        return dmbp_set_error(isfinite(o->sigma) ? DMBP_ERR_ARG
-                                                 : DMBP_ERR_NONFINITE,
-                              "sigma %g: must be a finite number >= 0",
-                              o->sigma);
+                              o->ig.rule);
+    if (o->smoothgrad.samples < 1 || o->dmbp.samples < 1)
+        return dmbp_set_error(DMBP_ERR_ARG, "%s.samples %d: must be >= 1",
+                              o->smoothgrad.samples < 1 ? "smoothgrad"
+                                                        : "dmbp",
+                              o->smoothgrad.samples < 1
+                                  ? o->smoothgrad.samples
+                                  : o->dmbp.samples);
+    TRY(check_sigma("smoothgrad.sigma", o->smoothgrad.sigma));
+    TRY(check_sigma("dmbp.sigma", o->dmbp.sigma));
     if (o->fpmath != DMBP_FPMATH_STRICT && o->fpmath != DMBP_FPMATH_BF16)
         return dmbp_set_error(DMBP_ERR_ARG, "unknown fpmath mode %d",
                               o->fpmath);
     if (o->max_lanes < 1)
         return dmbp_set_error(DMBP_ERR_ARG, "max_lanes %d: must be >= 1",
                               o->max_lanes);
-    if (o->iterations < 1)
-        return dmbp_set_error(DMBP_ERR_ARG, "iterations %d: must be >= 1",
-                              o->iterations);
-    if (!isfinite(o->tol))
-        return dmbp_set_error(DMBP_ERR_NONFINITE, "tol is not a finite "
+    const dmbp_dmbp_options *d = &o->dmbp;
+    if (d->iterations < 1)
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp.iterations %d: must be "
+                              ">= 1", d->iterations);
+    if (!isfinite(d->tol))
+        return dmbp_set_error(DMBP_ERR_NONFINITE, "dmbp.tol is not a finite "
                               "number");
-    if (o->tol < 0)
-        return dmbp_set_error(DMBP_ERR_ARG, "tol %g: must be >= 0 (0: no "
-                              "convergence stop)", o->tol);
-    if (o->path_steps < 0 || o->path_steps > MAX_PATH_STEPS)
-        return dmbp_set_error(DMBP_ERR_ARG, "path_steps %d: must be from 0 "
-                              "(no path) to %d", o->path_steps,
+    if (d->tol < 0)
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp.tol %g: must be >= 0 (0: "
+                              "no convergence stop)", d->tol);
+    if (d->path_steps < 0 || d->path_steps > MAX_PATH_STEPS)
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp.path_steps %d: must be "
+                              "from 0 (no path) to %d", d->path_steps,
                               MAX_PATH_STEPS);
-    if (o->path_steps > 0 && o->samples > 1 &&
-        o->method == DMBP_METHOD_DMBP)
-        return dmbp_set_error(DMBP_ERR_ARG, "path DMBP (path_steps %d) and "
-                              "the smoothed variant (samples %d) cannot be "
-                              "combined", o->path_steps, o->samples);
-    if ((int)o->mask_init < 0 || o->mask_init > DMBP_MASK_INIT_CONTRIBUTION)
-        return dmbp_set_error(DMBP_ERR_ARG, "unknown mask_init %d",
-                              o->mask_init);
-    if (o->tol_window < 0)
-        return dmbp_set_error(DMBP_ERR_ARG, "tol_window %d: must be >= 1 "
-                              "(0: the default)", o->tol_window);
+    /* Only where DMBP runs: a program (and the CLI's --samples) may set
+     * DMBP's samples for SmoothGrad's sake beside the path default. */
+    if (o->method == DMBP_METHOD_DMBP && d->path_steps > 0 && d->samples > 1)
+        return dmbp_set_error(DMBP_ERR_ARG, "path DMBP (dmbp.path_steps %d) "
+                              "and the smoothed variant (dmbp.samples %d) "
+                              "cannot be combined", d->path_steps,
+                              d->samples);
+    if ((int)d->mask_init < 0 || d->mask_init > DMBP_MASK_INIT_CONTRIBUTION)
+        return dmbp_set_error(DMBP_ERR_ARG, "unknown dmbp.mask_init %d",
+                              d->mask_init);
+    if (d->tol_window < 0)
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp.tol_window %d: must be >= "
+                              "1 (0: the default)", d->tol_window);
     const struct {
         const char *name;
         float v;
         bool positive;
-    } nums[] = {{"lr", o->lr, true},
-                {"init_logit", o->init_logit, false},
-                {"w_completeness", o->w_completeness, false},
-                {"w_sign", o->w_sign, false},
-                {"w_nuisance", o->w_nuisance, false},
-                {"w_evidence", o->w_evidence, false},
-                {"w_sparsity", o->w_sparsity, false}};
+    } nums[] = {{"lr", d->lr, true},
+                {"init_logit", d->init_logit, false},
+                {"w_completeness", d->w_completeness, false},
+                {"w_sign", d->w_sign, false},
+                {"w_nuisance", d->w_nuisance, false},
+                {"w_evidence", d->w_evidence, false},
+                {"w_sparsity", d->w_sparsity, false}};
     for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
         if (!isfinite(nums[i].v))
-            return dmbp_set_error(DMBP_ERR_NONFINITE, "%s is not a finite "
-                                  "number", nums[i].name);
+            return dmbp_set_error(DMBP_ERR_NONFINITE, "dmbp.%s is not a "
+                                  "finite number", nums[i].name);
         if (nums[i].positive && !(nums[i].v > 0))
-            return dmbp_set_error(DMBP_ERR_ARG, "%s %g: must be > 0",
+            return dmbp_set_error(DMBP_ERR_ARG, "dmbp.%s %g: must be > 0",
                                   nums[i].name, nums[i].v);
         if (!strncmp(nums[i].name, "w_", 2) && nums[i].v < 0)
-            return dmbp_set_error(DMBP_ERR_ARG, "%s %g: weights must be >= 0",
-                                  nums[i].name, nums[i].v);
+            return dmbp_set_error(DMBP_ERR_ARG, "dmbp.%s %g: weights must "
+                                  "be >= 0", nums[i].name, nums[i].v);
     }
     for (int c = 0; c < 3; c++) {
-        if (!isfinite(o->mean[c]) || !isfinite(o->std[c]))
-            return dmbp_set_error(DMBP_ERR_NONFINITE, "mean/std: %s is not "
-                                  "finite", isfinite(o->mean[c]) ? "std"
-                                                                 : "mean");
-        if (o->std[c] == 0)
-            return dmbp_set_error(DMBP_ERR_ARG, "std: must not be 0");
+        if (!isfinite(pre->mean[c]) || !isfinite(pre->std[c]))
+            return dmbp_set_error(DMBP_ERR_NONFINITE, "preprocess mean/std: "
+                                  "%s is not finite",
+                                  isfinite(pre->mean[c]) ? "std" : "mean");
+        if (pre->std[c] == 0)
+            return dmbp_set_error(DMBP_ERR_ARG, "preprocess std: must not "
+                                  "be 0");
     }
     return DMBP_OK;
 }
@@ -332,16 +363,6 @@ float *dmbp__result_array(dmbp_result *r, int image, int k)
     return r->arrays + ((size_t)image * r->n_arrays + k) * per;
 }
 
-dmbp_status dmbp_explain(const dmbp_model *m, const float *x, int n,
-                         int channels, int height, int width,
-                         const int *targets, const dmbp_explain_options *o,
-                         dmbp_result **out)
-{
-    dmbp__threads_apply();
-    return dmbp__explain_with(m, NULL, x, n, channels, height, width,
-                              targets, o, out);
-}
-
 dmbp_status dmbp__explain_with(const dmbp_model *m, const float *const *over,
                                const float *x, int n, int channels,
                                int height, int width, const int *targets,
@@ -365,12 +386,12 @@ dmbp_status dmbp__explain_cached(const dmbp_model *m,
     if (!m || !x || !out || n < 1 || channels < 1 || height < 1 || width < 1)
         return dmbp_set_error(DMBP_ERR_ARG, "dmbp_explain: NULL argument or "
                               "empty size");
-    dmbp_explain_options def;
-    if (!o) {
-        dmbp_explain_options_init(&def);
-        o = &def;
-    }
-    TRY(check_options(o));
+    dmbp_explain_options opt;
+    TRY(explain_options_in(o, &opt));
+    o = &opt;
+    dmbp_preprocess_options pre;
+    TRY(dmbp__preprocess_options_in(o->preprocess, &pre));
+    TRY(check_options(o, &pre));
     int64_t total = (int64_t)n * channels * height * width;
     for (int64_t i = 0; i < total; i++)
         if (!isfinite(x[i]))
@@ -387,7 +408,7 @@ dmbp_status dmbp__explain_cached(const dmbp_model *m,
     dmbp_status st = r->target && r->logit && r->prob ? DMBP_OK
                                                       : DMBP_ERR_NOMEM;
     const dmbp_explain_ctx ctx = {m, x, n, channels, height, width,
-                                 o, over, cache};
+                                 o, &pre, over, cache};
     if (!st)
         st = first_pass(&ctx, targets, r);
     if (!st) {
@@ -516,6 +537,73 @@ double dmbp_result_scalar(const dmbp_result *r, int image, int k)
     if (!image_ok(r, image) || k < 0 || k >= r->n_scalars)
         return NAN;
     return r->scalars[(size_t)image * r->n_scalars + k];
+}
+
+int dmbp_result_find_array(const dmbp_result *r, const char *name)
+{
+    for (int k = 0; r && name && k < r->n_arrays; k++)
+        if (!strcmp(r->array_names[k], name))
+            return k;
+    return -1;
+}
+
+int dmbp_result_find_scalar(const dmbp_result *r, const char *name)
+{
+    for (int k = 0; r && name && k < r->n_scalars; k++)
+        if (!strcmp(r->scalar_names[k], name))
+            return k;
+    return -1;
+}
+
+/* "a, b, c" of n names into buf. */
+static const char *name_list(const char *const *names, int n, char *buf,
+                             size_t cap)
+{
+    buf[0] = 0;
+    for (int k = 0; k < n; k++) {
+        size_t len = strlen(buf);
+        snprintf(buf + len, cap - len, "%s%s", k ? ", " : "", names[k]);
+    }
+    return buf;
+}
+
+#define NAME_LIST_CAP 512
+
+dmbp_status dmbp_result_find(const dmbp_result *r, int image,
+                             const char *name, dmbp_tensor_view *out)
+{
+    if (!r || !name || !out)
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_result_find: NULL %s",
+                              !r ? "result" : !name ? "name" : "out");
+    memset(out, 0, sizeof *out);
+    out->value = NAN;
+    if (!image_ok(r, image))
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_result_find: image %d is "
+                              "out of range (the result has %d)", image,
+                              r->n);
+    int k = dmbp_result_find_array(r, name);
+    if (k >= 0) {
+        out->name = r->array_names[k];
+        out->data = dmbp_result_array(r, image, k);
+        out->shape = r->ashape;
+        return DMBP_OK;
+    }
+    k = dmbp_result_find_scalar(r, name);
+    if (k >= 0) {
+        out->name = r->scalar_names[k];
+        out->value = dmbp_result_scalar(r, image, k);
+        return DMBP_OK;
+    }
+    char arrays[NAME_LIST_CAP], scalars[NAME_LIST_CAP];
+    return dmbp_set_error(DMBP_ERR_ARG, "dmbp_result_find: a %s result has "
+                          "no '%s' (arrays: %s; scalars: %s)",
+                          dmbp_method_name(r->method), name,
+                          name_list(r->array_names, r->n_arrays, arrays,
+                                    sizeof arrays),
+                          r->n_scalars ? name_list(r->scalar_names,
+                                                   r->n_scalars, scalars,
+                                                   sizeof scalars)
+                                       : "none");
 }
 
 int dmbp_result_num_mask_layers(const dmbp_result *r)

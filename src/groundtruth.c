@@ -59,10 +59,21 @@ dmbp_status dmbp_eval_truth_maps_split(const float *a_pos,
     return DMBP_OK;
 }
 
-void dmbp_truth_scores_init(dmbp_truth_scores *s)
+/* The first layout with struct_size (0.2.0) ends at pointing. */
+#define TRUTH_SCORES_MIN DMBP__END(dmbp_truth_scores, pointing)
+
+static void truth_nan(dmbp_truth_scores *s)
 {
-    if (s)
-        s->mass_accuracy = s->rank_accuracy = s->pointing = NAN;
+    memset(s, 0, sizeof *s);
+    s->struct_size = sizeof *s;
+    s->mass_accuracy = s->rank_accuracy = s->pointing = NAN;
+}
+
+void dmbp_truth_scores_init_sized(dmbp_truth_scores *s, size_t struct_size)
+{
+    dmbp_truth_scores d;
+    truth_nan(&d);
+    dmbp__options_init(s, struct_size, &d, TRUTH_SCORES_MIN, sizeof d);
 }
 
 static int by_value_desc(const void *a, const void *b)
@@ -108,14 +119,34 @@ static dmbp_status rank_accuracy(const float *e, const uint8_t *truth,
     return DMBP_OK;
 }
 
+static dmbp_status truth_eval(const float *evidence, const uint8_t *truth,
+                              int h, int w, int want, int tolerance,
+                              dmbp_truth_scores *out);
+
 dmbp_status dmbp_eval_truth(const float *evidence, const uint8_t *truth,
                             int h, int w, int want, int tolerance,
                             dmbp_truth_scores *out)
 {
-    static const char fn[] = "dmbp_eval_truth";
     if (!evidence || !truth || !out)
-        return dmbp_set_error(DMBP_ERR_ARG, "%s: NULL argument", fn);
-    dmbp_truth_scores_init(out);
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_eval_truth: NULL "
+                              "argument");
+    /* Computed in the library's full struct; the caller gets the fields
+     * its struct_size covers (NaN first, so also on failure). */
+    dmbp_truth_scores res;
+    truth_nan(&res);
+    TRY(dmbp__options_out(&res, out, TRUTH_SCORES_MIN, sizeof res,
+                          "dmbp_truth_scores"));
+    dmbp_status st = truth_eval(evidence, truth, h, w, want, tolerance, &res);
+    dmbp_status put = dmbp__options_out(&res, out, TRUTH_SCORES_MIN,
+                                        sizeof res, "dmbp_truth_scores");
+    return st ? st : put;
+}
+
+static dmbp_status truth_eval(const float *evidence, const uint8_t *truth,
+                              int h, int w, int want, int tolerance,
+                              dmbp_truth_scores *out)
+{
+    static const char fn[] = "dmbp_eval_truth";
     TRY(dmbp__check_map_sizes(fn, 1, h, w));
     if (want < 0 || want > 255)
         return dmbp_set_error(DMBP_ERR_ARG, "%s: truth value %d is not a "

@@ -237,11 +237,13 @@ dmbp_status dmbp__png_decode(unsigned char *file, size_t size,
 /* Preprocessing                                                      */
 /* ------------------------------------------------------------------ */
 
-void dmbp_preprocess_options_init(dmbp_preprocess_options *o)
+/* The first layout with struct_size (0.2.0) ends at std. */
+#define PRE_OPTIONS_MIN DMBP__END(dmbp_preprocess_options, std)
+
+static void pre_defaults(dmbp_preprocess_options *o)
 {
-    if (!o)
-        return;
     memset(o, 0, sizeof *o);
+    o->struct_size = sizeof *o;
     o->resize = IMAGENET_RESIZE;
     o->crop = IMAGENET_CROP;
     o->channels = RGB_CHANNELS;
@@ -249,6 +251,29 @@ void dmbp_preprocess_options_init(dmbp_preprocess_options *o)
         o->mean[c] = imagenet_mean[c];
         o->std[c] = imagenet_std[c];
     }
+}
+
+void dmbp_preprocess_options_init_sized(dmbp_preprocess_options *o,
+                                        size_t struct_size)
+{
+    dmbp_preprocess_options d;
+    pre_defaults(&d);
+    dmbp__options_init(o, struct_size, &d, PRE_OPTIONS_MIN, sizeof d);
+}
+
+dmbp_status dmbp__preprocess_options_in(const dmbp_preprocess_options *in,
+                                        dmbp_preprocess_options *out)
+{
+    pre_defaults(out);
+    return dmbp__options_in(in, out, PRE_OPTIONS_MIN, sizeof *out,
+                            "dmbp_preprocess_options");
+}
+
+dmbp_status dmbp__preprocess_options_out(const dmbp_preprocess_options *res,
+                                         dmbp_preprocess_options *out)
+{
+    return dmbp__options_out(res, out, PRE_OPTIONS_MIN, sizeof *res,
+                             "dmbp_preprocess_options");
 }
 
 /* The taps of a 1-D resampling from n_in to n_out samples: output i is
@@ -551,6 +576,9 @@ dmbp_status dmbp_image_preprocess(const dmbp_image *in,
         return dmbp_set_error(DMBP_ERR_ARG,
                               "dmbp_image_preprocess: %s is NULL",
                               !in ? "in" : !o ? "options" : "out");
+    dmbp_preprocess_options opt;
+    TRY(dmbp__preprocess_options_in(o, &opt));
+    o = &opt;
     /* out may be in: fill it only at the end, and on failure clear it only
      * when it is a different struct (clearing in would leak its data). */
     if (out != in)

@@ -26,6 +26,14 @@ dmbp_status dmbp__jpeg_decode(const unsigned char *buf, size_t size,
 
 /* The resize and crop dmbp_image_preprocess applies to an h x w image:
  * resized size rh x rw, crop offset (top, left), crop size ch x cw. */
+/* A caller's preprocess options read into out (the defaults for the
+ * fields its struct_size does not cover); DMBP_ERR_ARG for an unknown
+ * struct_size. And the library's full res written back into a caller's
+ * struct, only as far as its struct_size. */
+dmbp_status dmbp__preprocess_options_in(const dmbp_preprocess_options *in,
+                                        dmbp_preprocess_options *out);
+dmbp_status dmbp__preprocess_options_out(const dmbp_preprocess_options *res,
+                                         dmbp_preprocess_options *out);
 dmbp_status dmbp__preprocess_geometry(int h, int w,
                                       const dmbp_preprocess_options *o,
                                       int *rh, int *rw, int *top, int *left,

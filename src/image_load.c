@@ -25,13 +25,23 @@ static const unsigned char png_signature[PNG_SIGNATURE_LEN] = {
 static const unsigned char jpeg_signature[JPEG_SIGNATURE_LEN] = {0xFF, 0xD8,
                                                                  0xFF};
 
-void dmbp_image_load_options_init(dmbp_image_load_options *o)
+/* The first layout with struct_size (0.2.0) ends at max_pixels. */
+#define LOAD_OPTIONS_MIN DMBP__END(dmbp_image_load_options, max_pixels)
+
+static void load_defaults(dmbp_image_load_options *o)
 {
-    if (!o)
-        return;
     memset(o, 0, sizeof *o);
+    o->struct_size = sizeof *o;
     o->exif_rotate = 0;
     o->max_pixels = DMBP_IMAGE_DEFAULT_MAX_PIXELS;
+}
+
+void dmbp_image_load_options_init_sized(dmbp_image_load_options *o,
+                                        size_t struct_size)
+{
+    dmbp_image_load_options d;
+    load_defaults(&d);
+    dmbp__options_init(o, struct_size, &d, LOAD_OPTIONS_MIN, sizeof d);
 }
 
 dmbp_status dmbp__image_check_size(const char *name, uint64_t width,
@@ -102,7 +112,7 @@ static int starts_with(const unsigned char *buf, size_t size,
  * dmbp_image_max_file_bytes(o) bytes are read (DMBP_ERR_SHAPE beyond). */
 static dmbp_status read_bounded(int fd, const char *name,
                                 const dmbp_image_load_options *o,
-                                int png_only, unsigned char **data,
+                                unsigned char **data,
                                 size_t *size)
 {
     *data = NULL;
@@ -134,12 +144,12 @@ static dmbp_status read_bounded(int fd, const char *name,
     size_t len = 0;
     int eof = 0;
     dmbp_status st = read_some(fd, name, buf, &len, PNG_SIGNATURE_LEN, &eof);
-    const char *what = png_only ? "a PNG" : "a PNG or JPEG";
+    const char *what = "a PNG or JPEG";
     /* A prefix of a signature goes on: the decoder says "truncated". */
     size_t jn = len < JPEG_SIGNATURE_LEN ? len : JPEG_SIGNATURE_LEN;
     size_t pn = len < PNG_SIGNATURE_LEN ? len : PNG_SIGNATURE_LEN;
     if (!st && len > 0 && !starts_with(buf, len, png_signature, pn) &&
-        (png_only || !starts_with(buf, len, jpeg_signature, jn)))
+        !starts_with(buf, len, jpeg_signature, jn))
         st = dmbp_set_error(DMBP_ERR_FORMAT, "%s: not %s file (bad "
                             "signature)", name, what);
     while (!st && !eof) {
@@ -184,34 +194,32 @@ static int starts_with(const unsigned char *buf, size_t size,
 
 /* Decode buf (owned by the caller, edited in place for PNG). */
 static dmbp_status decode(unsigned char *buf, size_t size, const char *name,
-                          const dmbp_image_load_options *o, int png_only,
-                          dmbp_image *out)
+                          const dmbp_image_load_options *o, dmbp_image *out)
 {
-    dmbp_image_load_options defaults;
-    if (!o) {
-        dmbp_image_load_options_init(&defaults);
-        o = &defaults;
-    }
+    dmbp_image_load_options opt;
+    load_defaults(&opt);
+    TRY(dmbp__options_in(o, &opt, LOAD_OPTIONS_MIN, sizeof opt,
+                         "dmbp_image_load_options"));
+    o = &opt;
     if (o->max_pixels < 0)
         return dmbp_set_error(DMBP_ERR_ARG,
                               "image load option max_pixels must be >= 0, "
                               "got %lld",
                               (long long)o->max_pixels);
-    const char *what = png_only ? "a PNG" : "a PNG or JPEG";
+    const char *what = "a PNG or JPEG";
     if (size == 0)
         return dmbp_set_error(DMBP_ERR_FORMAT, "%s: not %s file (empty file)",
                               name, what);
     if (starts_with(buf, size, png_signature, PNG_SIGNATURE_LEN))
         return dmbp__png_decode(buf, size, name, o, out);
-    if (!png_only &&
-        starts_with(buf, size, jpeg_signature, JPEG_SIGNATURE_LEN))
+    if (starts_with(buf, size, jpeg_signature, JPEG_SIGNATURE_LEN))
         return dmbp__jpeg_decode(buf, size, name, o, out);
     return dmbp_set_error(DMBP_ERR_FORMAT, "%s: not %s file (bad signature)",
                           name, what);
 }
 
 static dmbp_status load_path(const char *fn, const char *path,
-                             const dmbp_image_load_options *o, int png_only,
+                             const dmbp_image_load_options *o,
                              dmbp_image *out)
 {
     if (out)
@@ -225,11 +233,11 @@ static dmbp_status load_path(const char *fn, const char *path,
                               strerror(errno));
     unsigned char *buf;
     size_t size;
-    dmbp_status st = read_bounded(fd, path, o, png_only, &buf, &size);
+    dmbp_status st = read_bounded(fd, path, o, &buf, &size);
     close(fd);
     if (st)
         return st;
-    st = decode(buf, size, path, o, png_only, out);
+    st = decode(buf, size, path, o, out);
     free(buf);
     return st;
 }
@@ -246,13 +254,13 @@ dmbp_status dmbp_image_load_fd(int fd, const char *name,
     if (!name)
         name = "<fd>";
     if (o && o->max_pixels < 0)
-        return decode(NULL, 0, name, o, 0, out); /* its DMBP_ERR_ARG */
+        return decode(NULL, 0, name, o, out); /* its DMBP_ERR_ARG */
     unsigned char *buf;
     size_t size;
-    dmbp_status st = read_bounded(fd, name, o, 0, &buf, &size);
+    dmbp_status st = read_bounded(fd, name, o, &buf, &size);
     if (st)
         return st;
-    st = decode(buf, size, name, o, 0, out);
+    st = decode(buf, size, name, o, out);
     free(buf);
     return st;
 }
@@ -260,12 +268,7 @@ dmbp_status dmbp_image_load_fd(int fd, const char *name,
 dmbp_status dmbp_image_load(const char *path,
                             const dmbp_image_load_options *o, dmbp_image *out)
 {
-    return load_path("dmbp_image_load", path, o, 0, out);
-}
-
-dmbp_status dmbp_image_load_png(const char *path, dmbp_image *out)
-{
-    return load_path("dmbp_image_load_png", path, NULL, 1, out);
+    return load_path("dmbp_image_load", path, o, out);
 }
 
 dmbp_status dmbp_image_load_memory(const void *data, size_t size,
@@ -287,7 +290,7 @@ dmbp_status dmbp_image_load_memory(const void *data, size_t size,
         return dmbp_set_error(DMBP_ERR_NOMEM, "%s: out of memory", name);
     if (size)
         memcpy(buf, data, size);
-    dmbp_status st = decode(buf, size, name, o, 0, out);
+    dmbp_status st = decode(buf, size, name, o, out);
     free(buf);
     return st;
 }

@@ -47,11 +47,13 @@
 #include "metrics.h"
 #include "methods/methods.h"
 
-void dmbp_eval_options_init(dmbp_eval_options *o)
+/* The first layout with struct_size (0.2.0) ends at max_lanes. */
+#define EVAL_OPTIONS_MIN DMBP__END(dmbp_eval_options, max_lanes)
+
+static void eval_defaults(dmbp_eval_options *o)
 {
-    if (!o)
-        return;
     memset(o, 0, sizeof *o);
+    o->struct_size = sizeof *o;
     o->steps = 20;
     o->step_pixels = 0;
     o->deletion_substrate = DMBP_SUBSTRATE_ZERO;
@@ -60,6 +62,22 @@ void dmbp_eval_options_init(dmbp_eval_options *o)
     o->region_size = 9;
     o->regions = 20;
     o->max_lanes = 32;
+}
+
+void dmbp_eval_options_init_sized(dmbp_eval_options *o, size_t struct_size)
+{
+    dmbp_eval_options d;
+    eval_defaults(&d);
+    dmbp__options_init(o, struct_size, &d, EVAL_OPTIONS_MIN, sizeof d);
+}
+
+/* The caller's options (NULL: the defaults) over the defaults. */
+static dmbp_status eval_options_in(const dmbp_eval_options *in,
+                                   dmbp_eval_options *out)
+{
+    eval_defaults(out);
+    return dmbp__options_in(in, out, EVAL_OPTIONS_MIN, sizeof *out,
+                            "dmbp_eval_options");
 }
 
 /* ---- random numbers ------------------------------------------------- */
@@ -177,10 +195,10 @@ static dmbp_status check_common(const char *fn, const dmbp_model *m,
                                 int target, const float *scores,
                                 const dmbp_eval_options *o)
 {
-    if (!m || !x || !scores || !o)
+    if (!m || !x || !scores)
         return dmbp_set_error(DMBP_ERR_ARG, "%s: NULL %s", fn,
-                              !m ? "model" : !x ? "image" : !scores
-                                  ? "scores" : "options");
+                              !m ? "or invalid session" : !x ? "image"
+                                                           : "scores");
     TRY(dmbp__check_map_sizes(fn, c, h, w));
     int k = dmbp_model_num_classes(m);
     if (target < 0 || target >= k)
@@ -232,11 +250,10 @@ static void substrate(dmbp_substrate s, const float *x, int c, int h, int w,
 }
 
 /* The model's input must be c x h x w images (dynamic dimensions free).
- * With o->plans the plan is the explainer's (give it back with
- * dmbp__plan_release), else a new one. */
+ * The plan is the session's (give it back with dmbp__plan_release). */
 static dmbp_status make_plan(const char *fn, const dmbp_model *m,
-                             const dmbp_eval_options *o, int lanes, int c,
-                             int h, int w, dmbp_plan **out)
+                             dmbp_plan_cache *pc, int lanes, int c, int h,
+                             int w, dmbp_plan **out)
 {
     dmbp_shape d = dmbp_model_input_shape(m);
     if (d.ndim != 4)
@@ -255,11 +272,6 @@ static dmbp_status make_plan(const char *fn, const dmbp_model *m,
     po.shape.dims[1] = c;
     po.shape.dims[2] = h;
     po.shape.dims[3] = w;
-    dmbp_plan_cache *pc = dmbp__explainer_cache(o->plans);
-    if (pc && pc->m != m)
-        return dmbp_set_error(DMBP_ERR_ARG, "%s: options.plans is an "
-                              "explainer of another model (%s, not %s)", fn,
-                              pc->m->name, m->name);
     return dmbp__cache_plan(pc, m, &po, NULL, false, out);
 }
 
@@ -268,6 +280,7 @@ static dmbp_status make_plan(const char *fn, const dmbp_model *m,
  * get the target's logit and softmax probability. */
 typedef struct prefix_run {
     const dmbp_model *m;
+    dmbp_plan_cache *cache;     /* the session's plans */
     int c, h, w, target;
     const float *base, *src;
     const int *order;
@@ -282,9 +295,9 @@ static dmbp_status run_prefixes(const char *fn, const prefix_run *r,
     int max_lanes = r->o->max_lanes;
     int lanes = r->points < max_lanes ? r->points : max_lanes;
     size_t plane = (size_t)r->h * r->w, per = (size_t)r->c * plane;
-    const dmbp_plan_cache *cache = dmbp__explainer_cache(r->o->plans);
+    const dmbp_plan_cache *cache = r->cache;
     dmbp_plan *p;
-    TRY(make_plan(fn, r->m, r->o, lanes, r->c, r->h, r->w, &p));
+    TRY(make_plan(fn, r->m, r->cache, lanes, r->c, r->h, r->w, &p));
     dmbp_shape ls = dmbp_plan_logits_shape(p);
     if (ls.ndim != 2 || ls.dims[0] != lanes || r->target >= ls.dims[1]) {
         dmbp__plan_release(cache, p);
@@ -351,9 +364,13 @@ dmbp_status dmbp_eval_pixel_scores(const float *map, int c, int h, int w,
 
 /* ---- deletion and insertion -------------------------------------------- */
 
-int dmbp_eval_curve_points(const dmbp_eval_options *o, int h, int w)
+int dmbp_eval_curve_points(const dmbp_eval_options *o_in, int h, int w)
 {
-    if (!o || h < 1 || w < 1 || o->step_pixels < 0 ||
+    dmbp_eval_options opt;
+    if (eval_options_in(o_in, &opt))
+        return 0;
+    const dmbp_eval_options *o = &opt;
+    if (h < 1 || w < 1 || o->step_pixels < 0 ||
         (o->step_pixels == 0 && o->steps < 1))
         return 0;
     int64_t hw = (int64_t)h * w;
@@ -412,11 +429,16 @@ static dmbp_status ranking_init(const float *x, int c, int h, int w,
 }
 
 /* Deletion (insertion = 0) or insertion (1). */
-static dmbp_status del_ins(const char *fn, int insertion, const dmbp_model *m,
+static dmbp_status del_ins(const char *fn, int insertion, dmbp_session *s,
                            const float *x, int c, int h, int w, int target,
-                           const float *scores, const dmbp_eval_options *o,
-                           float *curve, double *auc)
+                           const float *scores,
+                           const dmbp_eval_options *o_in, float *curve,
+                           double *auc)
 {
+    dmbp_eval_options opt;
+    TRY(eval_options_in(o_in, &opt));
+    const dmbp_eval_options *o = &opt;
+    const dmbp_model *m = dmbp_session_model(s);
     TRY(check_common(fn, m, x, c, h, w, target, scores, o));
     if (!curve || !auc)
         return dmbp_set_error(DMBP_ERR_ARG, "%s: NULL %s", fn,
@@ -437,7 +459,7 @@ static dmbp_status del_ins(const char *fn, int insertion, const dmbp_model *m,
     dmbp_status st = counts && y ? DMBP_OK : DMBP_ERR_NOMEM;
     if (!st) {
         curve_counts(o, hw, points, counts);
-        prefix_run r = {m, c, h, w, target,
+        prefix_run r = {m, dmbp__session_cache(s), c, h, w, target,
                         insertion ? rk.img : x, insertion ? x : rk.img,
                         rk.order, counts, points, o};
         st = run_prefixes(fn, &r, NULL, y);
@@ -457,32 +479,36 @@ static dmbp_status del_ins(const char *fn, int insertion, const dmbp_model *m,
     return st;
 }
 
-dmbp_status dmbp_eval_deletion(const dmbp_model *m, const float *x, int c,
+dmbp_status dmbp_eval_deletion(dmbp_session *s, const float *x, int c,
                                int h, int w, int target, const float *scores,
                                const dmbp_eval_options *o, float *curve,
                                double *auc)
 {
-    return del_ins("dmbp_eval_deletion", 0, m, x, c, h, w, target, scores, o,
+    return del_ins("dmbp_eval_deletion", 0, s, x, c, h, w, target, scores, o,
                    curve, auc);
 }
 
-dmbp_status dmbp_eval_insertion(const dmbp_model *m, const float *x, int c,
+dmbp_status dmbp_eval_insertion(dmbp_session *s, const float *x, int c,
                                 int h, int w, int target, const float *scores,
                                 const dmbp_eval_options *o, float *curve,
                                 double *auc)
 {
-    return del_ins("dmbp_eval_insertion", 1, m, x, c, h, w, target, scores, o,
+    return del_ins("dmbp_eval_insertion", 1, s, x, c, h, w, target, scores, o,
                    curve, auc);
 }
 
 /* ---- negative evidence -------------------------------------------------- */
 
-dmbp_status dmbp_eval_negative(const dmbp_model *m, const float *x, int c,
+dmbp_status dmbp_eval_negative(dmbp_session *s, const float *x, int c,
                                int h, int w, int target, const float *scores,
                                const double *fractions, int n,
-                               const dmbp_eval_options *o, double *rise)
+                               const dmbp_eval_options *o_in, double *rise)
 {
     static const char fn[] = "dmbp_eval_negative";
+    dmbp_eval_options opt;
+    TRY(eval_options_in(o_in, &opt));
+    const dmbp_eval_options *o = &opt;
+    const dmbp_model *m = dmbp_session_model(s);
     TRY(check_common(fn, m, x, c, h, w, target, scores, o));
     if (!fractions || !rise)
         return dmbp_set_error(DMBP_ERR_ARG, "%s: NULL %s", fn,
@@ -510,8 +536,8 @@ dmbp_status dmbp_eval_negative(const dmbp_model *m, const float *x, int c,
             int64_t q = (int64_t)floor(fractions[k] * hw + 0.5);
             counts[k + 1] = (int)(q < hw ? q : hw);
         }
-        prefix_run r = {m, c, h, w, target, x, rk.img, rk.order, counts,
-                        points, o};
+        prefix_run r = {m,      dmbp__session_cache(s), c, h, w, target, x,
+                        rk.img, rk.order, counts, points, o};
         st = run_prefixes(fn, &r, lg, NULL);
     }
     if (!st)
@@ -525,12 +551,16 @@ dmbp_status dmbp_eval_negative(const dmbp_model *m, const float *x, int c,
 
 /* ---- AOPC --------------------------------------------------------------- */
 
-dmbp_status dmbp_eval_aopc(const dmbp_model *m, const float *x, int c, int h,
+dmbp_status dmbp_eval_aopc(dmbp_session *s, const float *x, int c, int h,
                            int w, int target, const float *scores,
-                           const dmbp_eval_options *o, float *curve,
+                           const dmbp_eval_options *o_in, float *curve,
                            double *aopc)
 {
     static const char fn[] = "dmbp_eval_aopc";
+    dmbp_eval_options opt;
+    TRY(eval_options_in(o_in, &opt));
+    const dmbp_eval_options *o = &opt;
+    const dmbp_model *m = dmbp_session_model(s);
     TRY(check_common(fn, m, x, c, h, w, target, scores, o));
     if (!curve || !aopc)
         return dmbp_set_error(DMBP_ERR_ARG, "%s: NULL %s", fn,
@@ -560,11 +590,11 @@ dmbp_status dmbp_eval_aopc(const dmbp_model *m, const float *x, int c, int h,
         for (int t = 0; t < tiles; t++) {
             int y0 = t / tx_n * rs, x0 = t % tx_n * rs;
             int y1 = y0 + rs < h ? y0 + rs : h, x1 = x0 + rs < w ? x0 + rs : w;
-            double s = 0;
+            double sum = 0;
             for (int yy = y0; yy < y1; yy++)
                 for (int xx = x0; xx < x1; xx++)
-                    s += scores[yy * w + xx];
-            ts[t] = s;
+                    sum += scores[yy * w + xx];
+            ts[t] = sum;
         }
         st = rank_items(ts, tiles, o->seed, torder);
     }
@@ -592,8 +622,8 @@ dmbp_status dmbp_eval_aopc(const dmbp_model *m, const float *x, int c, int h,
                             (float)(lo + next_uniform(&rng) * (hi - lo));
             counts[k + 1] = np;
         }
-        prefix_run r = {m, c, h, w, target, x, noisy, order, counts, points,
-                        o};
+        prefix_run r = {m,     dmbp__session_cache(s), c, h, w, target, x,
+                        noisy, order, counts, points, o};
         st = run_prefixes(fn, &r, lg, NULL);
     }
     if (!st) {

@@ -1,5 +1,6 @@
 /* Read-only queries on a loaded model, and the node view plugins get. */
 #include "optable.h"
+#include "image.h"
 
 #include <stdarg.h>
 
@@ -171,13 +172,28 @@ static dmbp_status meta_floats(const dmbp_model *m, const char *key,
     return DMBP_OK;
 }
 
-dmbp_status dmbp_model_preprocess_defaults(const dmbp_model *m,
-                                           dmbp_preprocess_options *o)
+static dmbp_status fill_preprocess(const dmbp_model *m,
+                                   dmbp_preprocess_options *o);
+
+dmbp_status dmbp_model_preprocess_defaults_sized(const dmbp_model *m,
+                                                 dmbp_preprocess_options *out,
+                                                 size_t struct_size)
 {
-    if (!m || !o)
+    if (!m || !out)
         return dmbp_set_error(DMBP_ERR_ARG, "dmbp_model_preprocess_defaults: "
                               "NULL argument");
+    /* Worked on in the library's full struct, handed back as far as the
+     * caller's struct_size reaches. */
+    dmbp_preprocess_options_init_sized(out, struct_size);
+    dmbp_preprocess_options full, *o = &full;
     dmbp_preprocess_options_init(o);
+    TRY(fill_preprocess(m, o));
+    return dmbp__preprocess_options_out(o, out);
+}
+
+static dmbp_status fill_preprocess(const dmbp_model *m,
+                                   dmbp_preprocess_options *o)
+{
     const dmbp_shape *s = &m->input_decl;
     if (s->ndim == 4 && (s->dims[1] == 1 || s->dims[1] == 3))
         o->channels = (int)s->dims[1];

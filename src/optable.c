@@ -42,9 +42,7 @@ const op_entry *dmbp__op_find(const char *type)
     return found;
 }
 
-/* Bytes of a version-1 dmbp_op_def (before struct_size existed). */
-#define OP_DEF_V1_SIZE offsetof(dmbp_op_def, struct_size)
-/* Smallest struct_size a version-2 header can have set. */
+/* Smallest struct_size a header can have set (0.1's layout). */
 #define OP_DEF_V2_MIN (offsetof(dmbp_op_def, struct_size) + sizeof(size_t))
 /* Traits a plugin may declare: the others need hooks (channel_affine,
  * mask sites on weights, BN folding into the weights) that the plugin
@@ -59,12 +57,6 @@ void dmbp_op_def_init_sized(dmbp_op_def *def, size_t struct_size)
         return;
     memset(def, 0, struct_size);
     def->struct_size = struct_size;
-}
-
-void(dmbp_op_def_init)(dmbp_op_def *def)
-{
-    if (def)
-        memset(def, 0, OP_DEF_V1_SIZE);
 }
 
 /* Register the first `size` bytes of def_in (the rest taken as zero). */
@@ -139,13 +131,6 @@ dmbp_status dmbp_op_register_sized(const dmbp_op_def *def)
                               "(this one knows %zu bytes)", def->struct_size,
                               sizeof *def);
     return op_register(def, def->struct_size);
-}
-
-dmbp_status(dmbp_op_register)(const dmbp_op_def *def)
-{
-    if (!def)
-        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_op_register: NULL def");
-    return op_register(def, OP_DEF_V1_SIZE);
 }
 
 const char *dmbp_op_list(void)

@@ -93,7 +93,7 @@ size_t dmbp__ig_default_budget(void)
     long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
     if (pages <= 0 || page <= 0)
         return SIZE_MAX;
-    return (size_t)pages / 100 * DMBP_IG_MEMORY_PERCENT * (size_t)page;
+    return (size_t)pages / 100 * DMBP__IG_MEMORY_PERCENT * (size_t)page;
 }
 
 #define GROW(arr, n, cap)                                                    \
@@ -652,12 +652,23 @@ static dmbp_status remember_const(dmbp_plan *p, const float *data,
     return DMBP_OK;
 }
 
-void dmbp_plan_options_init(dmbp_plan_options *o)
+/* The first layout with struct_size (0.2.0) ends at whole_tensor. */
+#define PLAN_OPTIONS_MIN DMBP__END(dmbp_plan_options, whole_tensor)
+
+static void plan_defaults(dmbp_plan_options *o)
 {
-    if (!o)
-        return;
+    /* memset: the plan cache compares options with memcmp, padding
+     * included (explainer.c). */
     memset(o, 0, sizeof *o);
+    o->struct_size = sizeof *o;
     o->batch = 1;
+}
+
+void dmbp_plan_options_init_sized(dmbp_plan_options *o, size_t struct_size)
+{
+    dmbp_plan_options d;
+    plan_defaults(&d);
+    dmbp__options_init(o, struct_size, &d, PLAN_OPTIONS_MIN, sizeof d);
 }
 
 static dmbp_status input_shape(const dmbp_model *m, const dmbp_plan_options *o,
@@ -1065,11 +1076,11 @@ dmbp_status dmbp__plan_create_with(const dmbp_model *m,
     if (!m || !out)
         return dmbp_set_error(DMBP_ERR_ARG, "dmbp_plan_create: NULL argument");
     *out = NULL;
-    dmbp_plan_options def;
-    if (!o) {
-        dmbp_plan_options_init(&def);
-        o = &def;
-    }
+    dmbp_plan_options opt;
+    plan_defaults(&opt);
+    TRY(dmbp__options_in(o, &opt, PLAN_OPTIONS_MIN, sizeof opt,
+                         "dmbp_plan_options"));
+    o = &opt;
     dmbp_plan *p = dmbp__calloc(1, sizeof *p);
     if (!p)
         return DMBP_ERR_NOMEM;

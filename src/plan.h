@@ -14,24 +14,27 @@ dmbp_status dmbp__plan_create_with(const dmbp_model *m,
                                    const dmbp_plan_options *o,
                                    const float *const *over, bool keep_diffs,
                                    dmbp_plan **out);
+/* IG's lanes (its steps run together) fit in max_memory when the caller
+ * set it, else in this percent of the physical memory. */
+#define DMBP__IG_MEMORY_PERCENT 10
 /* IG's memory budget for its lanes when the caller set no max_memory:
- * DMBP_IG_MEMORY_PERCENT of the physical memory (dmbp.h). */
+ * DMBP__IG_MEMORY_PERCENT of the physical memory. */
 size_t dmbp__ig_default_budget(void);
 /* A plan's arena bytes (they grow with its lanes) and all the bytes it
  * holds (arena, weights, scratchpad), for callers that size lanes
  * without seeing the plan's insides. */
 void dmbp__plan_sizes(const dmbp_plan *p, size_t *arena, size_t *used);
 
-/* ---- plan caches (explainer.c) ----------------------------------------- */
+/* ---- plan caches (session.c) -------------------------------------------- */
 
-/* Plans kept across calls: the explainer's (dmbp_explainer), and the
- * metrics' through dmbp_eval_options.plans. A plan is found again by
+/* Plans kept across calls: a dmbp_session's, which dmbp_explain and the
+ * metrics use. A plan is found again by
  * everything that went into making it: its options, the weight overrides
  * and keep_diffs. Past DMBP_PLAN_CACHE_SLOTS plans the least recently used
  * is freed: one call uses at most three plans (first pass, the method's,
  * a metric's), so a plan in use is never the one evicted. Not
  * thread-safe: one thread at a time uses a cache. */
-#define DMBP_PLAN_CACHE_SLOTS DMBP_EXPLAINER_MAX_PLANS
+#define DMBP_PLAN_CACHE_SLOTS DMBP_SESSION_MAX_PLANS
 typedef struct dmbp_plan_slot {
     dmbp_plan_options po;
     const float *const *over;
@@ -54,8 +57,8 @@ dmbp_status dmbp__cache_plan(dmbp_plan_cache *c, const dmbp_model *m,
                              dmbp_plan **out);
 /* Free p unless it is one of c's plans (c may be NULL). */
 void dmbp__plan_release(const dmbp_plan_cache *c, dmbp_plan *p);
-/* The cache of an explainer (NULL for NULL). */
-dmbp_plan_cache *dmbp__explainer_cache(dmbp_explainer *e);
+/* The cache of a session (NULL for NULL). */
+dmbp_plan_cache *dmbp__session_cache(dmbp_session *s);
 /* Free every plan of c (the cache stays usable). */
 void dmbp__cache_clear(dmbp_plan_cache *c);
 

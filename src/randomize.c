@@ -43,14 +43,6 @@ static float *redraw(const value *v, dmbp_rng *rng)
     return out;
 }
 
-static int array_index(const dmbp_result *r, const char *name)
-{
-    for (int k = 0; k < dmbp_result_num_arrays(r); k++)
-        if (!strcmp(dmbp_result_array_name(r, k), name))
-            return k;
-    return -1;
-}
-
 /* |map| per pixel: mean over channels of the magnitude of the attribution
  * the method shows: the map, or for DMBP |A+| + |A-| (not its mappings
  * W+-, which are gradients and would make it a gradient's check). */
@@ -58,7 +50,7 @@ static dmbp_status abs_scores(const dmbp_result *r, float *scores)
 {
     dmbp_shape s = dmbp_result_array_shape(r);
     int c = (int)s.dims[0], h = (int)s.dims[1], w = (int)s.dims[2];
-    int kp = array_index(r, "a_pos"), kn = array_index(r, "a_neg");
+    int kp = dmbp_result_find_array(r, "a_pos"), kn = dmbp_result_find_array(r, "a_neg");
     const float *map = dmbp_result_array(r, 0, kp >= 0 ? kp : 0);
     const float *neg = kn >= 0 ? dmbp_result_array(r, 0, kn) : NULL;
     float *mag = dmbp__malloc((size_t)c * h * w * sizeof(float));
@@ -71,15 +63,17 @@ static dmbp_status abs_scores(const dmbp_result *r, float *scores)
     return st;
 }
 
-dmbp_status dmbp_eval_randomization(const dmbp_model *m, const float *x,
+dmbp_status dmbp_eval_randomization(dmbp_session *session, const float *x,
                                     int c, int h, int w, int target,
                                     const dmbp_explain_options *o,
                                     uint64_t seed, double *rho,
                                     const char **layer_names)
 {
+    const dmbp_model *m = dmbp_session_model(session);
     if (!m || !x || !rho || c < 1 || h < 1 || w < 1)
         return dmbp_set_error(DMBP_ERR_ARG, "dmbp_eval_randomization: NULL "
-                              "argument or empty size");
+                              "or invalid argument (session), or empty "
+                              "size");
     int L = dmbp_model_num_weight_layers(m);
     if (L < 1)
         return dmbp_set_error(DMBP_ERR_UNSUPPORTED, "%s: no layer with "
@@ -94,7 +88,7 @@ dmbp_status dmbp_eval_randomization(const dmbp_model *m, const float *x,
             layers[k++] = i;
     dmbp_result *r = NULL;
     if (!st)
-        st = dmbp_explain(m, x, 1, c, h, w, &target, o, &r);
+        st = dmbp_explain(session, x, 1, c, h, w, &target, o, &r);
     if (!st)
         st = abs_scores(r, s0);
     /* Every stage explains the trained model's class, also when the
@@ -126,6 +120,8 @@ dmbp_status dmbp_eval_randomization(const dmbp_model *m, const float *x,
             free((void *)over[n->in[k]]);
             over[n->in[k]] = nw;
         }
+        /* Not the session's plans: each stage's weights are new, so its
+         * plans would never be found again. */
         if (!st)
             st = dmbp__explain_with(m, over, x, 1, c, h, w, &target, o, &r);
         if (!st)

@@ -1,6 +1,7 @@
 /* Rendering attribution maps to PNG (docs/dmbp-method.md section 5) and
  * writing arrays as .npy, both through a temporary file renamed over the
  * destination only once complete. */
+#include "image.h"
 #include "render.h"
 
 #include <errno.h>
@@ -258,11 +259,13 @@ dmbp_status dmbp__write_png_rgb8(const char *path, const unsigned char *rgb,
 /* Argument checks                                                    */
 /* ------------------------------------------------------------------ */
 
-void dmbp_render_options_init(dmbp_render_options *o)
+/* The first layout with struct_size (0.2.0) ends at heatmap_only. */
+#define RENDER_OPTIONS_MIN DMBP__END(dmbp_render_options, heatmap_only)
+
+static void render_defaults(dmbp_render_options *o)
 {
-    if (!o)
-        return;
     memset(o, 0, sizeof *o);
+    o->struct_size = sizeof *o;
     o->min_side = DMBP_RENDER_MIN_SIDE;
     o->alpha = DEFAULT_ALPHA;
     o->percentile = DEFAULT_PERCENTILE;
@@ -272,15 +275,23 @@ void dmbp_render_options_init(dmbp_render_options *o)
     o->heatmap_only = 0;
 }
 
-/* *out = *o, or the defaults for NULL, checked. */
-dmbp_status dmbp__render_options(const char *fn, const dmbp_render_options *o,
+void dmbp_render_options_init_sized(dmbp_render_options *o,
+                                    size_t struct_size)
+{
+    dmbp_render_options d;
+    render_defaults(&d);
+    dmbp__options_init(o, struct_size, &d, RENDER_OPTIONS_MIN, sizeof d);
+}
+
+/* *out = the caller's o over the defaults (o NULL: the defaults),
+ * checked. */
+dmbp_status dmbp__render_options(const char *fn, const dmbp_render_options *in,
                                dmbp_render_options *out)
 {
-    if (!o) {
-        dmbp_render_options_init(out);
-        return DMBP_OK;
-    }
-    *out = *o;
+    render_defaults(out);
+    TRY(dmbp__options_in(in, out, RENDER_OPTIONS_MIN, sizeof *out,
+                         "dmbp_render_options"));
+    const dmbp_render_options *o = out;
     if (o->min_side < 0)
         return dmbp_set_error(DMBP_ERR_ARG,
                               "%s: option min_side must be >= 0, got %d", fn,
@@ -315,12 +326,12 @@ dmbp_status dmbp__render_check_size(const char *fn, int channels, int height,
         return dmbp_set_error(DMBP_ERR_ARG,
                               "%s: channels must be 1 or 3, got %d", fn,
                               channels);
-    if (height <= 0 || width <= 0 || height > DMBP_RENDER_MAX_INPUT_SIDE ||
-        width > DMBP_RENDER_MAX_INPUT_SIDE)
+    if (height <= 0 || width <= 0 || height > DMBP_IMAGE_MAX_SIDE ||
+        width > DMBP_IMAGE_MAX_SIDE)
         return dmbp_set_error(DMBP_ERR_ARG,
                               "%s: map size %dx%d (width x height) is "
                               "outside 1..%d",
-                              fn, width, height, DMBP_RENDER_MAX_INPUT_SIDE);
+                              fn, width, height, DMBP_IMAGE_MAX_SIDE);
     /* The largest buffer: mappings' 2 * channels * height * width
      * doubles (only a 32-bit host can fail this). */
     if ((uint64_t)height * (uint64_t)width * (uint64_t)channels * 2u >
@@ -504,6 +515,11 @@ static dmbp_status render_map(const char *fn, const float *a_pos,
 {
     dmbp_render_options opt;
     TRY(dmbp__render_options(fn, o, &opt));
+    dmbp_preprocess_options pre_opt;
+    if (pre) {
+        TRY(dmbp__preprocess_options_in(pre, &pre_opt));
+        pre = &pre_opt;
+    }
     TRY(dmbp__render_check_size(fn, channels, height, width));
     TRY(check_background(fn, background, height, width, pre != NULL));
     TRY(dmbp__render_check_finite(fn, a_neg ? "a_pos" : "map", a_pos,

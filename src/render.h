@@ -1,6 +1,6 @@
 /* Rendering helpers shared by render.c and render_view.c. */
-#ifndef DMBP_RENDER_H
-#define DMBP_RENDER_H
+#ifndef DMBP__RENDER_INTERNAL_H
+#define DMBP__RENDER_INTERNAL_H
 
 #include "base.h"
 
@@ -32,4 +32,4 @@ dmbp_status dmbp__render_compose(const char *fn, const char *path,
                                  const dmbp_preprocess_options *pre,
                                  const dmbp_render_options *o);
 
-#endif /* DMBP_RENDER_H */
+#endif /* DMBP__RENDER_INTERNAL_H */

@@ -227,6 +227,9 @@ dmbp_status dmbp_map_to_original(const float *map, int height, int width,
     if (!map || !pre || !out)
         return dmbp_set_error(DMBP_ERR_ARG, "%s: %s is NULL", fn,
                               !map ? "map" : !pre ? "pre" : "out");
+    dmbp_preprocess_options pre_opt;
+    TRY(dmbp__preprocess_options_in(pre, &pre_opt));
+    pre = &pre_opt;
     TRY(dmbp__render_check_size(fn, GRAY_CHANNELS, height, width));
     if (orig_height <= 0 || orig_width <= 0 ||
         orig_height > DMBP_IMAGE_MAX_SIDE || orig_width > DMBP_IMAGE_MAX_SIDE)
@@ -259,7 +262,9 @@ dmbp_status dmbp_map_to_original(const float *map, int height, int width,
 /* ------------------------------------------------------------------ */
 
 #define GLYPH_W 3
-#define GLYPH_H DMBP_RENDER_GLYPH_HEIGHT
+/* Height in pixels of one glyph of the colour bar's labels before their
+ * integer scaling. */
+#define GLYPH_H 5
 #define GLYPH_GAP 1
 /* Rows of a glyph, 3 bits each (bit 2 = left column). */
 static const struct {

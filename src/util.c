@@ -107,3 +107,68 @@ void dmbp_softmax(const float *logits, int n, float *prob)
     for (int i = 0; i < n; i++)
         prob[i] = (float)(prob[i] / sum);
 }
+
+/* ---- options structs ---------------------------------------------------- */
+
+static size_t struct_size_of(const void *o)
+{
+    size_t size;
+    memcpy(&size, o, sizeof size); /* every options struct starts with it */
+    return size;
+}
+
+void dmbp__options_init(void *o, size_t size, const void *def, size_t min,
+                        size_t full)
+{
+    if (!o)
+        return;
+    if (size < min || size > full) {
+        /* Nothing else is safe to write: the caller's struct may be
+         * smaller than ours. Readers refuse struct_size 0. */
+        if (size >= sizeof(size_t))
+            memset(o, 0, sizeof(size_t));
+        return;
+    }
+    memcpy(o, def, size);
+    memcpy(o, &size, sizeof size);
+}
+
+static dmbp_status size_ok(size_t size, size_t min, size_t full,
+                           const char *type)
+{
+    if (size >= min && size <= full)
+        return DMBP_OK;
+    if (size > full && size < ((size_t)1 << 20))
+        return dmbp_set_error(DMBP_ERR_ARG, "%s: struct_size %zu is larger "
+                              "than this libdmbp %s knows (%zu bytes): the "
+                              "program was built against a newer header",
+                              type, size, dmbp_version(), full);
+    return dmbp_set_error(DMBP_ERR_ARG, "%s: struct_size %zu is not a size "
+                          "this libdmbp %s knows (%zu to %zu bytes): fill "
+                          "the struct with %s_init() first (a program built "
+                          "against a header without struct_size, before "
+                          "0.2.0, must be rebuilt)", type, size,
+                          dmbp_version(), min, full, type);
+}
+
+dmbp_status dmbp__options_in(const void *in, void *out, size_t min,
+                             size_t full, const char *type)
+{
+    if (!in)
+        return DMBP_OK;
+    size_t size = struct_size_of(in);
+    TRY(size_ok(size, min, full, type));
+    memcpy(out, in, size);
+    memcpy(out, &full, sizeof full);
+    return DMBP_OK;
+}
+
+dmbp_status dmbp__options_out(const void *res, void *out, size_t min,
+                              size_t full, const char *type)
+{
+    size_t size = struct_size_of(out);
+    TRY(size_ok(size, min, full, type));
+    memcpy(out, res, size);
+    memcpy(out, &size, sizeof size);
+    return DMBP_OK;
+}

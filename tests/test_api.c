@@ -5,6 +5,7 @@
 #include "npy.h"
 
 #include <dmbp.h>
+#include <dmbp_plugin.h>
 
 #include <math.h>
 #include <pthread.h>
@@ -147,25 +148,9 @@ static dmbp_status scale_backward(void *user, const dmbp_node *node,
     return DMBP_OK;
 }
 
-/* The op-definition struct's versions: a version-1 caller (no
- * struct_size) through the old symbols, and what dmbp_op_register
- * refuses. */
+/* The op-definition struct's versions: what dmbp_op_register refuses. */
 static void test_op_def_versions(void)
 {
-    struct v1_def {   /* dmbp_op_def as the version-1 header had it */
-        const char *op_type;
-        void *user;
-        dmbp_status (*infer)(void *, const dmbp_node *, int,
-                             const dmbp_shape *, int, dmbp_shape *);
-        dmbp_status (*forward)(void *, const dmbp_node *, int,
-                               const dmbp_shape *, const float *const *,
-                               int, const dmbp_shape *, float *const *);
-    } v1 = {"ScaleByV1", NULL, scale_infer, scale_forward};
-    CHECK((dmbp_op_register)((const dmbp_op_def *)(const void *)&v1) ==
-              DMBP_OK,
-          "version-1 register: %s", dmbp_last_error());
-    CHECK(strstr(dmbp_op_list(), "ScaleByV1") != NULL, "v1 op not listed");
-
     dmbp_op_def def;
     dmbp_op_def_init(&def);
     CHECK(def.struct_size == sizeof def, "struct_size %zu", def.struct_size);

@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "once.h"
 
 #define MIN_PEARSON 0.88
 #define BF16_F_RTOL 0.1
@@ -65,14 +66,6 @@ static double pearson(const float *a, const float *b, int64_t n)
     return sab / sqrt(saa * sbb);
 }
 
-static int scalar_index(const dmbp_result *r, const char *name)
-{
-    for (int k = 0; k < dmbp_result_num_scalars(r); k++)
-        if (!strcmp(dmbp_result_scalar_name(r, k), name))
-            return k;
-    return -1;
-}
-
 static const char *const samples[] = {"bag", "coat", "sandal", "trouser"};
 #define N_SAMPLES 4
 
@@ -92,7 +85,7 @@ static void compare(const char *model)
         char rel[256];
         snprintf(rel, sizeof rel, "models/samples/%s.png", samples[i]);
         dmbp_image img, t;
-        if (dmbp_image_load_png(test_path(rel), &img) ||
+        if (dmbp_image_load(test_path(rel), NULL, &img) ||
             dmbp_image_preprocess(&img, &pre, &t)) {
             CHECK(0, "%s: %s", rel, dmbp_last_error());
             dmbp_model_free(m);
@@ -114,15 +107,15 @@ static void compare(const char *model)
     dmbp_explain_options_init(&o);
     CHECK(!dmbp_explain_preset(&o, "classic"), "%s", dmbp_last_error());
     dmbp_result *r32 = NULL, *r16 = NULL;
-    CHECK(!dmbp_explain(m, x, N_SAMPLES, c, h, w, NULL, &o, &r32), "%s f32: %s",
+    CHECK(!explain_once(m, x, N_SAMPLES, c, h, w, NULL, &o, &r32), "%s f32: %s",
           model, dmbp_last_error());
     o.fpmath = DMBP_FPMATH_BF16;
-    CHECK(!dmbp_explain(m, x, N_SAMPLES, c, h, w, NULL, &o, &r16),
+    CHECK(!explain_once(m, x, N_SAMPLES, c, h, w, NULL, &o, &r16),
           "%s bf16: %s", model, dmbp_last_error());
     if (r32 && r16) {
         dmbp_shape s = dmbp_result_array_shape(r32);
         int64_t n = dmbp_shape_numel(&s), nm = dmbp_result_num_masks(r32);
-        int kf = scalar_index(r32, "F");
+        int kf = dmbp_result_find_scalar(r32, "F");
         for (int i = 0; i < N_SAMPLES; i++) {
             double pa = pearson(dmbp_result_array(r32, i, 2),
                                 dmbp_result_array(r16, i, 2), n);
@@ -135,10 +128,10 @@ static void compare(const char *model)
             double F = dmbp_result_scalar(r32, i, kf);
             double F16 = dmbp_result_scalar(r16, i, kf);
             double parts =
-                fabs(dmbp_result_scalar(r32, i, scalar_index(r32, "F_pos"))) +
-                fabs(dmbp_result_scalar(r32, i, scalar_index(r32, "F_neg"))) +
+                fabs(dmbp_result_scalar(r32, i, dmbp_result_find_scalar(r32, "F_pos"))) +
+                fabs(dmbp_result_scalar(r32, i, dmbp_result_find_scalar(r32, "F_neg"))) +
                 fabs(dmbp_result_scalar(r32, i,
-                                        scalar_index(r32, "F_nuisance")));
+                                        dmbp_result_find_scalar(r32, "F_nuisance")));
             double rel = fabs(F16 - F) / parts;
             printf("%s %-8s top-1 %d/%d  Pearson A+ %.5f A- %.5f m+ %.5f "
                    "m- %.5f  |F-F32|/parts %.2e\n", model, samples[i],
@@ -187,10 +180,10 @@ static void compare_gradient(const char *stem)
     dmbp_explain_options_init(&o);
     o.method = DMBP_METHOD_SALIENCY;
     dmbp_result *r32 = NULL, *r16 = NULL;
-    CHECK(!dmbp_explain(m, x, n, (int)d[1], (int)d[2], (int)d[3], NULL, &o,
+    CHECK(!explain_once(m, x, n, (int)d[1], (int)d[2], (int)d[3], NULL, &o,
                         &r32), "%s f32: %s", stem, dmbp_last_error());
     o.fpmath = DMBP_FPMATH_BF16;
-    CHECK(!dmbp_explain(m, x, n, (int)d[1], (int)d[2], (int)d[3], NULL, &o,
+    CHECK(!explain_once(m, x, n, (int)d[1], (int)d[2], (int)d[3], NULL, &o,
                         &r16), "%s bf16: %s", stem, dmbp_last_error());
     if (r32 && r16) {
         dmbp_shape s = dmbp_result_array_shape(r32);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "once.h"
 
 /* The contract. */
 #define MIN_PEARSON 0.999
@@ -43,17 +44,9 @@ static double pearson(const float *a, const float *b, int64_t n)
     return sab / sqrt(saa * sbb);
 }
 
-static int scalar_index(const dmbp_result *r, const char *name)
-{
-    for (int k = 0; k < dmbp_result_num_scalars(r); k++)
-        if (!strcmp(dmbp_result_scalar_name(r, k), name))
-            return k;
-    return -1;
-}
-
 static double scalar(const dmbp_result *r, const char *name)
 {
-    return dmbp_result_scalar(r, 0, scalar_index(r, name));
+    return dmbp_result_scalar(r, 0, dmbp_result_find_scalar(r, name));
 }
 
 static int load_image(const dmbp_model *m, const char *png, dmbp_image *x)
@@ -61,7 +54,7 @@ static int load_image(const dmbp_model *m, const char *png, dmbp_image *x)
     dmbp_preprocess_options pre;
     dmbp_image img;
     if (dmbp_model_preprocess_defaults(m, &pre) ||
-        dmbp_image_load_png(test_path(png), &img))
+        dmbp_image_load(test_path(png), NULL, &img))
         return -1;
     int rc = dmbp_image_preprocess(&img, &pre, x) ? -1 : 0;
     dmbp_image_free(&img);
@@ -110,13 +103,13 @@ static void reference_case(const char *cs, const char *model, const char *png,
     dmbp_explain_options o;
     dmbp_explain_options_init(&o);
     CHECK(!dmbp_explain_preset(&o, preset), "preset %s", preset);
-    o.iterations = iters;
-    o.samples = samples;
-    o.sigma = sigma;
-    o.seed = seed;
-    o.path_steps = path;
+    o.dmbp.iterations = iters;
+    o.dmbp.samples = samples;
+    o.dmbp.sigma = sigma;
+    o.dmbp.seed = seed;
+    o.dmbp.path_steps = path;
     dmbp_result *r;
-    dmbp_status st = dmbp_explain(m, x.data, 1, x.channels, x.height, x.width,
+    dmbp_status st = explain_once(m, x.data, 1, x.channels, x.height, x.width,
                                   NULL, &o, &r);
     CHECK(!st, "%s: %s", cs, dmbp_last_error());
     if (!st) {
@@ -191,17 +184,20 @@ static void convergence_stop(const dmbp_model *m, const float *two,
 {
     dmbp_explain_options o;
     dmbp_explain_options_init(&o);
-    o.tol = TOL_TEST;
-    o.tol_window = TOL_WINDOW_TEST;
+    /* The classic preset's 200 iterations leave room for a stop to show
+     * (the path default's 25 end before a 0.01 change is reached). */
+    CHECK(!dmbp_explain_preset(&o, "classic"), "%s", dmbp_last_error());
+    o.dmbp.tol = TOL_TEST;
+    o.dmbp.tol_window = TOL_WINDOW_TEST;
     dmbp_result *r = NULL, *full = NULL, *alone = NULL;
-    CHECK(!dmbp_explain(m, two, 2, a->channels, a->height, a->width, NULL,
+    CHECK(!explain_once(m, two, 2, a->channels, a->height, a->width, NULL,
                         &o, &r), "tol: %s", dmbp_last_error());
     if (!r)
         return;
     size_t per = (size_t)a->channels * a->height * a->width;
     int iters_max = dmbp_result_num_iterations(r);
     for (int i = 0; i < 2; i++) {
-        int used = (int)dmbp_result_scalar(r, i, scalar_index(r, "iterations"));
+        int used = (int)dmbp_result_scalar(r, i, dmbp_result_find_scalar(r, "iterations"));
         CHECK(used >= TOL_WINDOW_TEST && used < iters_max,
               "image %d: tol %g stopped after %d of %d iterations", i,
               (double)TOL_TEST, used, iters_max);
@@ -218,13 +214,14 @@ static void convergence_stop(const dmbp_model *m, const float *two,
             CHECK(c[k] == 0, "image %d: loss after the stop", i);
         dmbp_explain_options f;
         dmbp_explain_options_init(&f);
-        f.iterations = used;
+        CHECK(!dmbp_explain_preset(&f, "classic"), "%s", dmbp_last_error());
+        f.dmbp.iterations = used;
         f.max_lanes = 2;
-        CHECK(!dmbp_explain(m, two + i * per, 1, a->channels, a->height,
+        CHECK(!explain_once(m, two + i * per, 1, a->channels, a->height,
                             a->width, NULL, &f, &full), "%s",
               dmbp_last_error());
         o.max_lanes = 2;
-        CHECK(!dmbp_explain(m, two + i * per, 1, a->channels, a->height,
+        CHECK(!explain_once(m, two + i * per, 1, a->channels, a->height,
                             a->width, NULL, &o, &alone), "%s",
               dmbp_last_error());
         if (full && alone) {
@@ -236,15 +233,16 @@ static void convergence_stop(const dmbp_model *m, const float *two,
                               n * sizeof(float)),
                       "image %d array %d: stopped run differs from %d "
                       "iterations", i, k, used);
-            CHECK(dmbp_result_scalar(alone, 0, scalar_index(r, "iterations"))
+            CHECK(dmbp_result_scalar(alone, 0, dmbp_result_find_scalar(r, "iterations"))
                       == used, "image %d alone stops elsewhere", i);
         }
         dmbp_result_free(full);
         dmbp_result_free(alone);
         full = alone = NULL;
         dmbp_explain_options_init(&o);
-        o.tol = TOL_TEST;
-        o.tol_window = TOL_WINDOW_TEST;
+        CHECK(!dmbp_explain_preset(&o, "classic"), "%s", dmbp_last_error());
+        o.dmbp.tol = TOL_TEST;
+        o.dmbp.tol_window = TOL_WINDOW_TEST;
     }
     dmbp_result_free(r);
 }
@@ -269,11 +267,11 @@ static void properties(void)
     memcpy(two + per, b.data, per * sizeof *two);
     dmbp_explain_options o;
     dmbp_explain_options_init(&o);
-    o.iterations = 60;
+    o.dmbp.iterations = 60;
     dmbp_result *r1 = NULL, *r2 = NULL, *r3 = NULL;
-    CHECK(!dmbp_explain(m, two, 2, a.channels, a.height, a.width, NULL, &o,
+    CHECK(!explain_once(m, two, 2, a.channels, a.height, a.width, NULL, &o,
                         &r1), "two images: %s", dmbp_last_error());
-    CHECK(!dmbp_explain(m, two, 2, a.channels, a.height, a.width, NULL, &o,
+    CHECK(!explain_once(m, two, 2, a.channels, a.height, a.width, NULL, &o,
                         &r2), "again: %s", dmbp_last_error());
     if (r1 && r2) {
         dmbp_shape s = dmbp_result_array_shape(r1);
@@ -287,23 +285,23 @@ static void properties(void)
             const float *c = dmbp_result_loss_curve(r1, i);
             CHECK(c[59] < c[0], "image %d: loss %g -> %g did not decrease", i,
                   c[0], c[59]);
-            double F = dmbp_result_scalar(r1, i, scalar_index(r1, "F"));
-            double Fp = dmbp_result_scalar(r1, i, scalar_index(r1, "F_pos"));
-            double Fm = dmbp_result_scalar(r1, i, scalar_index(r1, "F_neg"));
+            double F = dmbp_result_scalar(r1, i, dmbp_result_find_scalar(r1, "F"));
+            double Fp = dmbp_result_scalar(r1, i, dmbp_result_find_scalar(r1, "F_pos"));
+            double Fm = dmbp_result_scalar(r1, i, dmbp_result_find_scalar(r1, "F_neg"));
             double Fn = dmbp_result_scalar(r1, i,
-                                           scalar_index(r1, "F_nuisance"));
+                                           dmbp_result_find_scalar(r1, "F_nuisance"));
             CHECK(fabs(Fp + Fm + Fn - F) <= SUM_RTOL * (fabs(Fp) + fabs(Fm) +
                                                        fabs(Fn) + fabs(F)),
                   "image %d: F+ + F- + Fn = %.9g, F = %.9g", i, Fp + Fm + Fn,
                   F);
-            double f = dmbp_result_scalar(r1, i, scalar_index(r1, "f"));
-            double bias = dmbp_result_scalar(r1, i, scalar_index(r1, "bias"));
+            double f = dmbp_result_scalar(r1, i, dmbp_result_find_scalar(r1, "f"));
+            double bias = dmbp_result_scalar(r1, i, dmbp_result_find_scalar(r1, "bias"));
             CHECK(fabs(f - F - bias) <= 1e-5 * (fabs(f) + fabs(F)),
                   "bias part");
         }
         /* Two images batched = each alone (independent problems). */
         o.max_lanes = 2;
-        CHECK(!dmbp_explain(m, two + per, 1, a.channels, a.height, a.width,
+        CHECK(!explain_once(m, two + per, 1, a.channels, a.height, a.width,
                             NULL, &o, &r3), "alone: %s", dmbp_last_error());
         if (r3) {
             dmbp_shape s3 = dmbp_result_array_shape(r3);
@@ -320,10 +318,10 @@ static void properties(void)
     /* Early stop. */
     int stop = 7;
     dmbp_explain_options_init(&o);
-    o.progress = stop_after;
-    o.progress_user = &stop;
+    o.dmbp.progress = stop_after;
+    o.dmbp.progress_user = &stop;
     dmbp_result *r = NULL;
-    CHECK(!dmbp_explain(m, a.data, 1, a.channels, a.height, a.width, NULL, &o,
+    CHECK(!explain_once(m, a.data, 1, a.channels, a.height, a.width, NULL, &o,
                         &r), "early stop: %s", dmbp_last_error());
     if (r)
         CHECK(scalar(r, "iterations") == 7, "stopped after %g iterations",
@@ -334,35 +332,35 @@ static void properties(void)
 
     /* Bad options. */
     dmbp_explain_options_init(&o);
-    o.tol = -0.5f;
-    CHECK(dmbp_explain(m, a.data, 1, 1, 28, 28, NULL, &o, &r) == DMBP_ERR_ARG
+    o.dmbp.tol = -0.5f;
+    CHECK(explain_once(m, a.data, 1, 1, 28, 28, NULL, &o, &r) == DMBP_ERR_ARG
           && strstr(dmbp_last_error(), "tol"), "negative tol");
-    o.tol = NAN;
-    CHECK(dmbp_explain(m, a.data, 1, 1, 28, 28, NULL, &o, &r) ==
+    o.dmbp.tol = NAN;
+    CHECK(explain_once(m, a.data, 1, 1, 28, 28, NULL, &o, &r) ==
               DMBP_ERR_NONFINITE && strstr(dmbp_last_error(), "tol"),
           "NaN tol");
     dmbp_explain_options_init(&o);
-    o.tol_window = -1;
-    CHECK(dmbp_explain(m, a.data, 1, 1, 28, 28, NULL, &o, &r) == DMBP_ERR_ARG
+    o.dmbp.tol_window = -1;
+    CHECK(explain_once(m, a.data, 1, 1, 28, 28, NULL, &o, &r) == DMBP_ERR_ARG
           && strstr(dmbp_last_error(), "tol_window"), "negative tol_window");
     dmbp_explain_options_init(&o);
-    o.iterations = -1;
-    CHECK(dmbp_explain(m, a.data, 1, 1, 28, 28, NULL, &o, &r) == DMBP_ERR_ARG
+    o.dmbp.iterations = -1;
+    CHECK(explain_once(m, a.data, 1, 1, 28, 28, NULL, &o, &r) == DMBP_ERR_ARG
           && strstr(dmbp_last_error(), "iterations"), "negative iterations");
     dmbp_explain_options_init(&o);
-    o.w_sign = NAN;
-    CHECK(dmbp_explain(m, a.data, 1, 1, 28, 28, NULL, &o, &r) ==
+    o.dmbp.w_sign = NAN;
+    CHECK(explain_once(m, a.data, 1, 1, 28, 28, NULL, &o, &r) ==
               DMBP_ERR_NONFINITE && strstr(dmbp_last_error(), "w_sign"),
           "NaN weight");
     dmbp_explain_options_init(&o);
     CHECK(dmbp_explain_preset(&o, "nope") == DMBP_ERR_ARG &&
               strstr(dmbp_last_error(), "nope"), "unknown preset");
-    o.lr = 0;
-    CHECK(dmbp_explain(m, a.data, 1, 1, 28, 28, NULL, &o, &r) == DMBP_ERR_ARG,
+    o.dmbp.lr = 0;
+    CHECK(explain_once(m, a.data, 1, 1, 28, 28, NULL, &o, &r) == DMBP_ERR_ARG,
           "lr 0");
     dmbp_explain_options_init(&o);
     int bad_target = 10;
-    CHECK(dmbp_explain(m, a.data, 1, 1, 28, 28, &bad_target, &o, &r) ==
+    CHECK(explain_once(m, a.data, 1, 1, 28, 28, &bad_target, &o, &r) ==
               DMBP_ERR_ARG, "target 10 of 10 classes");
     free(two);
     dmbp_image_free(&a);

@@ -1,6 +1,7 @@
 /* Ground-truth metrics (dmbp_eval_truth*): every expected value is worked
  * out by hand in the comment beside it. */
 #include <dmbp.h>
+#include <dmbp_eval.h>
 
 #include <math.h>
 #include <stdint.h>
@@ -39,6 +40,7 @@ static void test_signed_maps(void)
     /* truth  1 2 0 / 0 1 2 / 0 0 0 */
     static const uint8_t truth[9] = {1, 2, 0, 0, 1, 2, 0, 0, 0};
     dmbp_truth_scores s;
+    dmbp_truth_scores_init(&s);
     CHECK(dmbp_eval_truth(pos, truth, 3, 3, DMBP_TRUTH_FOR, 0, &s) ==
               DMBP_OK, "truth(pos): %s", dmbp_last_error());
     /* mass: (2 + 3) / (2 + 3 + 1); rank: the top 2 (3 and 2) are both in
@@ -72,6 +74,7 @@ static void test_pointing_tolerance(void)
     e[0] = 1;
     t[2 * 8 + 2] = 1;
     dmbp_truth_scores s;
+    dmbp_truth_scores_init(&s);
     CHECK(dmbp_eval_truth(e, t, 8, 8, 1, 2, &s) == DMBP_OK, "tol 2");
     CHECK(s.pointing == 0.0, "tol 2: pointing %g, want 0", s.pointing);
     /* All the mass outside; the single top pixel outside. */
@@ -93,6 +96,7 @@ static void test_pointing_tolerance(void)
 static void test_zeros_and_ties(void)
 {
     dmbp_truth_scores s;
+    dmbp_truth_scores_init(&s);
     /* A map of zeros found nothing: 0, 0, 0. */
     float zero[4] = {0};
     uint8_t t[4] = {0, 0, 0, 2};
@@ -138,6 +142,7 @@ static void test_split(void)
 static void test_errors(void)
 {
     dmbp_truth_scores s;
+    dmbp_truth_scores_init(&s);
     float e[4] = {0, 1, -0.5f, 0};
     uint8_t t[4] = {1, 0, 0, 0};
     CHECK(dmbp_eval_truth(e, t, 2, 2, 1, 0, &s) == DMBP_ERR_ARG,

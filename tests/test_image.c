@@ -115,7 +115,7 @@ static void test_load_fixtures(void)
         const char *name = load_cases[n].name;
         dmbp_image img;
         snprintf(rel, sizeof rel, IMG_DIR "%s.png", name);
-        dmbp_status st = dmbp_image_load_png(test_path(rel), &img);
+        dmbp_status st = dmbp_image_load(test_path(rel), NULL, &img);
         if (st) {
             FAIL("load %s: %s: %s", name, dmbp_status_str(st),
                  dmbp_last_error());
@@ -162,8 +162,8 @@ static void test_bad_files(void)
         dmbp_status status;
         const char *says; /* a piece of the expected message */
     } cases[] = {
-        {"bad_text.png", DMBP_ERR_FORMAT, "not a PNG file"},
-        {"bad_empty.png", DMBP_ERR_FORMAT, "not a PNG file"},
+        {"bad_text.png", DMBP_ERR_FORMAT, "not a PNG or JPEG file"},
+        {"bad_empty.png", DMBP_ERR_FORMAT, "not a PNG or JPEG file"},
         {"bad_truncated.png", DMBP_ERR_FORMAT, "truncated or corrupt"},
         {"bad_crc.png", DMBP_ERR_FORMAT, "truncated or corrupt"},
         {"bad_huge.png", DMBP_ERR_FORMAT, "exceeds the maximum"},
@@ -174,7 +174,7 @@ static void test_bad_files(void)
         dmbp_image img;
         memset(&img, 0xAB, sizeof img); /* must be cleared on failure */
         snprintf(rel, sizeof rel, IMG_DIR "%s", cases[n].file);
-        dmbp_status st = dmbp_image_load_png(test_path(rel), &img);
+        dmbp_status st = dmbp_image_load(test_path(rel), NULL, &img);
         const char *msg = dmbp_last_error();
         printf("bad  %-18s -> %s: %s\n", cases[n].file, dmbp_status_str(st),
                msg);
@@ -191,9 +191,9 @@ static void test_bad_files(void)
         dmbp_image_free(&img);
     }
     dmbp_image img;
-    CHECK(dmbp_image_load_png(NULL, &img) == DMBP_ERR_ARG,
+    CHECK(dmbp_image_load(NULL, NULL, &img) == DMBP_ERR_ARG,
           "NULL path accepted");
-    CHECK(dmbp_image_load_png(test_path(IMG_DIR "gray8_37x23.png"), NULL) ==
+    CHECK(dmbp_image_load(test_path(IMG_DIR "gray8_37x23.png"), NULL, NULL) ==
               DMBP_ERR_ARG,
           "NULL out accepted");
     dmbp_image_free(NULL);
@@ -296,7 +296,7 @@ static void test_preprocess_fixtures(void)
     for (size_t n = 0; n < sizeof pre_cases / sizeof *pre_cases; n++) {
         dmbp_image img, out;
         snprintf(rel, sizeof rel, IMG_DIR "%s.png", pre_cases[n].input);
-        dmbp_status st = dmbp_image_load_png(test_path(rel), &img);
+        dmbp_status st = dmbp_image_load(test_path(rel), NULL, &img);
         if (st) {
             FAIL("load %s: %s", rel, dmbp_last_error());
             continue;

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "once.h"
 
 /* The contract: relative 1e-4. */
 #define RTOL 1e-4
@@ -75,7 +76,7 @@ static void explain_one(const dmbp_model *m, const char *cs, const float *x,
                         double extra)
 {
     dmbp_result *r;
-    dmbp_status st = dmbp_explain(m, x, 1, c, h, w, &target, o, &r);
+    dmbp_status st = explain_once(m, x, 1, c, h, w, &target, o, &r);
     CHECK(!st, "%s %s: %s", cs, what, dmbp_last_error());
     if (st)
         return;
@@ -106,8 +107,8 @@ static void ig_case(const dmbp_model *m, const char *cs, const float *x, int c,
     dmbp_explain_options o;
     dmbp_explain_options_init(&o);
     o.method = DMBP_METHOD_IG;
-    o.ig_rule = rule;
-    o.steps = steps;
+    o.ig.rule = rule;
+    o.ig.steps = steps;
     double gap = NAN;
     /* stats[4]: how far float32 itself is from the exact integral on this
      * path (a point within rounding of a ReLU kink); two float32 codes may
@@ -186,10 +187,10 @@ static void run_case(const char *cs, const char *model_rel, int image,
             continue;
         dmbp_explain_options_init(&o);
         o.method = DMBP_METHOD_SMOOTHGRAD;
-        o.samples = 8;
-        o.sigma = 0.15f;
-        o.seed = 7 + (uint64_t)image; /* the fixture's stream for image i */
-        o.smooth_of_gradient = g;
+        o.smoothgrad.samples = 8;
+        o.smoothgrad.sigma = 0.15f;
+        o.smoothgrad.seed = 7 + (uint64_t)image; /* the fixture's stream */
+        o.smoothgrad.of_gradient = g;
         explain_one(m, cs, x, c, h, w, target, &o,
                     g ? "smoothgrad (grad)" : "smoothgrad", want, n, NULL, 0);
         free(want);

@@ -20,11 +20,13 @@
 #include "npy.h"
 
 #include <dmbp.h>
+#include <dmbp_eval.h>
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "once.h"
 
 /* The contract for the PyTorch comparison. */
 #define PROB_ATOL 1e-4
@@ -151,9 +153,9 @@ static void check_curve(const char *what, const dmbp_model *m,
     CHECK(dmbp_eval_curve_points(o, 4, 4) == points, "%s: %d points, want %d",
           what, dmbp_eval_curve_points(o, 4, 4), points);
     dmbp_status st = insertion
-                         ? dmbp_eval_insertion(m, X, 1, 4, 4, target, scores,
+                         ? insertion_once(m, X, 1, 4, 4, target, scores,
                                                o, curve, &auc)
-                         : dmbp_eval_deletion(m, X, 1, 4, 4, target, scores,
+                         : deletion_once(m, X, 1, 4, 4, target, scores,
                                               o, curve, &auc);
     CHECK(!st, "%s: %s", what, dmbp_last_error());
     if (st)
@@ -236,8 +238,8 @@ static void hand_optimal(const dmbp_model *m, const float *contrib)
     o.insertion_start = DMBP_SUBSTRATE_ZERO;
     float curve[17];
     double del_true, ins_true;
-    if (dmbp_eval_deletion(m, X, 1, 4, 4, 0, contrib, &o, curve, &del_true) ||
-        dmbp_eval_insertion(m, X, 1, 4, 4, 0, contrib, &o, curve,
+    if (deletion_once(m, X, 1, 4, 4, 0, contrib, &o, curve, &del_true) ||
+        insertion_once(m, X, 1, 4, 4, 0, contrib, &o, curve,
                             &ins_true)) {
         CHECK(0, "optimal: %s", dmbp_last_error());
         return;
@@ -258,8 +260,8 @@ static void hand_optimal(const dmbp_model *m, const float *contrib)
         for (int i = 0; i < HW; i++)
             sc[i] = (float)perm[i];
         double d, in;
-        if (dmbp_eval_deletion(m, X, 1, 4, 4, 0, sc, &o, curve, &d) ||
-            dmbp_eval_insertion(m, X, 1, 4, 4, 0, sc, &o, curve, &in)) {
+        if (deletion_once(m, X, 1, 4, 4, 0, sc, &o, curve, &d) ||
+            insertion_once(m, X, 1, 4, 4, 0, sc, &o, curve, &in)) {
             CHECK(0, "random ordering %d: %s", r, dmbp_last_error());
             return;
         }
@@ -293,7 +295,7 @@ static void hand_negative(const dmbp_model *m, const float *contrib)
         for (int i = 0; i < HW; i++)
             sc[i] = neg[i];
         my_rank(sc, HW, seed, order);
-        dmbp_status st = dmbp_eval_negative(m, X, 1, 4, 4, 0, neg, fr, 6, &o,
+        dmbp_status st = negative_once(m, X, 1, 4, 4, 0, neg, fr, 6, &o,
                                             rise);
         CHECK(!st, "negative: %s", dmbp_last_error());
         for (int k = 0; !st && k < 6; k++) {
@@ -345,7 +347,7 @@ static void hand_aopc_case(const dmbp_model *m, const float *scores, int rs,
     o.regions = regions;
     o.seed = seed;
     double aopc = -1;
-    dmbp_status st = dmbp_eval_aopc(m, X, 1, 4, 4, 0, scores, &o, curve,
+    dmbp_status st = aopc_once(m, X, 1, 4, 4, 0, scores, &o, curve,
                                     &aopc);
     CHECK(!st, "aopc %d: %s", rs, dmbp_last_error());
     if (st)
@@ -396,12 +398,12 @@ static void hand_ties(const dmbp_model *m)
         check_curve(what, m, zero, &o, c16, 17, zero, 0, 0);
     }
     o.seed = 9;
-    CHECK(!dmbp_eval_deletion(m, X, 1, 4, 4, 0, zero, &o, a, &auc) &&
-          !dmbp_eval_deletion(m, X, 1, 4, 4, 0, zero, &o, b, &auc),
+    CHECK(!deletion_once(m, X, 1, 4, 4, 0, zero, &o, a, &auc) &&
+          !deletion_once(m, X, 1, 4, 4, 0, zero, &o, b, &auc),
           "%s", dmbp_last_error());
     CHECK(!memcmp(a, b, sizeof a), "the same call twice differs");
     o.seed = 10;
-    CHECK(!dmbp_eval_deletion(m, X, 1, 4, 4, 0, zero, &o, d, &auc), "%s",
+    CHECK(!deletion_once(m, X, 1, 4, 4, 0, zero, &o, d, &auc), "%s",
           dmbp_last_error());
     CHECK(memcmp(a, d, sizeof a), "seeds 9 and 10 give the same order");
     /* Lanes are an implementation detail. */
@@ -409,7 +411,7 @@ static void hand_ties(const dmbp_model *m)
     for (int i = 0; i < 4; i++) {
         o.seed = 9;
         o.max_lanes = lanes[i];
-        CHECK(!dmbp_eval_deletion(m, X, 1, 4, 4, 0, zero, &o, d, &auc), "%s",
+        CHECK(!deletion_once(m, X, 1, 4, 4, 0, zero, &o, d, &auc), "%s",
               dmbp_last_error());
         for (int p = 0; p < 17; p++)
             CHECK(fabs(d[p] - a[p]) <= 1e-6, "max_lanes %d: point %d %.8f vs "
@@ -472,74 +474,78 @@ static void errors(const dmbp_model *m, const float *contrib)
         CHECK(strstr(dmbp_last_error(), "dmbp_eval_"), "%s: message '%s'",   \
               what, dmbp_last_error());                                      \
     } while (0)
-    ERR(dmbp_eval_deletion(NULL, X, 1, 4, 4, 0, contrib, &o, curve, &auc),
+    ERR(deletion_once(NULL, X, 1, 4, 4, 0, contrib, &o, curve, &auc),
         DMBP_ERR_ARG, "NULL model");
-    ERR(dmbp_eval_deletion(m, NULL, 1, 4, 4, 0, contrib, &o, curve, &auc),
+    ERR(deletion_once(m, NULL, 1, 4, 4, 0, contrib, &o, curve, &auc),
         DMBP_ERR_ARG, "NULL x");
-    ERR(dmbp_eval_insertion(m, X, 1, 4, 4, 0, NULL, &o, curve, &auc),
+    ERR(insertion_once(m, X, 1, 4, 4, 0, NULL, &o, curve, &auc),
         DMBP_ERR_ARG, "NULL scores");
-    ERR(dmbp_eval_deletion(m, X, 1, 4, 4, 0, contrib, NULL, curve, &auc),
-        DMBP_ERR_ARG, "NULL options");
-    ERR(dmbp_eval_deletion(m, X, 1, 4, 4, 0, contrib, &o, NULL, &auc),
+    /* NULL options are the defaults; a struct not made by the _init
+     * macro (struct_size 0) is refused. */
+    dmbp_eval_options raw = o;
+    raw.struct_size = 0;
+    ERR(deletion_once(m, X, 1, 4, 4, 0, contrib, &raw, curve, &auc),
+        DMBP_ERR_ARG, "struct_size 0");
+    ERR(deletion_once(m, X, 1, 4, 4, 0, contrib, &o, NULL, &auc),
         DMBP_ERR_ARG, "NULL curve");
-    ERR(dmbp_eval_aopc(m, X, 1, 4, 4, 0, contrib, &o, curve, NULL),
+    ERR(aopc_once(m, X, 1, 4, 4, 0, contrib, &o, curve, NULL),
         DMBP_ERR_ARG, "NULL aopc");
-    ERR(dmbp_eval_deletion(m, X, 0, 4, 4, 0, contrib, &o, curve, &auc),
+    ERR(deletion_once(m, X, 0, 4, 4, 0, contrib, &o, curve, &auc),
         DMBP_ERR_ARG, "0 channels");
-    ERR(dmbp_eval_deletion(m, X, 1, 4, -4, 0, contrib, &o, curve, &auc),
+    ERR(deletion_once(m, X, 1, 4, -4, 0, contrib, &o, curve, &auc),
         DMBP_ERR_ARG, "negative width");
-    ERR(dmbp_eval_deletion(m, X, 1, 4, 4, 2, contrib, &o, curve, &auc),
+    ERR(deletion_once(m, X, 1, 4, 4, 2, contrib, &o, curve, &auc),
         DMBP_ERR_ARG, "target 2 of 2 classes");
-    ERR(dmbp_eval_negative(m, X, 1, 4, 4, -1, contrib, fr, 2, &o, rise),
+    ERR(negative_once(m, X, 1, 4, 4, -1, contrib, fr, 2, &o, rise),
         DMBP_ERR_ARG, "target -1");
-    ERR(dmbp_eval_deletion(m, X, 1, 4, 4, 0, bad, &o, curve, &auc),
+    ERR(deletion_once(m, X, 1, 4, 4, 0, bad, &o, curve, &auc),
         DMBP_ERR_NONFINITE, "NaN score");
-    ERR(dmbp_eval_aopc(m, X, 1, 4, 4, 0, bad, &o, curve, &auc),
+    ERR(aopc_once(m, X, 1, 4, 4, 0, bad, &o, curve, &auc),
         DMBP_ERR_NONFINITE, "NaN score (aopc)");
-    ERR(dmbp_eval_negative(m, bad, 1, 4, 4, 0, contrib, fr, 2, &o, rise),
+    ERR(negative_once(m, bad, 1, 4, 4, 0, contrib, fr, 2, &o, rise),
         DMBP_ERR_NONFINITE, "NaN in x");
     /* The model takes 1 x 4 x 4. */
-    ERR(dmbp_eval_deletion(m, X, 1, 2, 8, 0, contrib, &o, curve, &auc),
+    ERR(deletion_once(m, X, 1, 2, 8, 0, contrib, &o, curve, &auc),
         DMBP_ERR_SHAPE, "2 x 8 image");
     o.steps = 0;
-    ERR(dmbp_eval_deletion(m, X, 1, 4, 4, 0, contrib, &o, curve, &auc),
+    ERR(deletion_once(m, X, 1, 4, 4, 0, contrib, &o, curve, &auc),
         DMBP_ERR_ARG, "steps 0");
     CHECK(dmbp_eval_curve_points(&o, 4, 4) == 0, "points of steps 0");
     o.steps = 4;
     o.step_pixels = -1;
-    ERR(dmbp_eval_insertion(m, X, 1, 4, 4, 0, contrib, &o, curve, &auc),
+    ERR(insertion_once(m, X, 1, 4, 4, 0, contrib, &o, curve, &auc),
         DMBP_ERR_ARG, "step_pixels -1");
     o.step_pixels = 0;
     o.deletion_substrate = (dmbp_substrate)7;
-    ERR(dmbp_eval_deletion(m, X, 1, 4, 4, 0, contrib, &o, curve, &auc),
+    ERR(deletion_once(m, X, 1, 4, 4, 0, contrib, &o, curve, &auc),
         DMBP_ERR_ARG, "unknown substrate");
-    ERR(dmbp_eval_negative(m, X, 1, 4, 4, 0, contrib, fr, 2, &o, rise),
+    ERR(negative_once(m, X, 1, 4, 4, 0, contrib, fr, 2, &o, rise),
         DMBP_ERR_ARG, "unknown substrate (negative)");
     o.deletion_substrate = DMBP_SUBSTRATE_ZERO;
     o.insertion_start = (dmbp_substrate)-1;
-    ERR(dmbp_eval_insertion(m, X, 1, 4, 4, 0, contrib, &o, curve, &auc),
+    ERR(insertion_once(m, X, 1, 4, 4, 0, contrib, &o, curve, &auc),
         DMBP_ERR_ARG, "unknown insertion start");
     o.insertion_start = DMBP_SUBSTRATE_BLUR;
     o.max_lanes = 0;
-    ERR(dmbp_eval_deletion(m, X, 1, 4, 4, 0, contrib, &o, curve, &auc),
+    ERR(deletion_once(m, X, 1, 4, 4, 0, contrib, &o, curve, &auc),
         DMBP_ERR_ARG, "max_lanes 0");
     o.max_lanes = 32;
     o.region_size = 0;
-    ERR(dmbp_eval_aopc(m, X, 1, 4, 4, 0, contrib, &o, curve, &auc),
+    ERR(aopc_once(m, X, 1, 4, 4, 0, contrib, &o, curve, &auc),
         DMBP_ERR_ARG, "region_size 0");
     o.region_size = 2;
     o.regions = 0;
-    ERR(dmbp_eval_aopc(m, X, 1, 4, 4, 0, contrib, &o, curve, &auc),
+    ERR(aopc_once(m, X, 1, 4, 4, 0, contrib, &o, curve, &auc),
         DMBP_ERR_ARG, "regions 0");
     o.regions = 3;
     static const double bad_fr[][2] = {{0.1, 1.5}, {-0.1, 0.2}, {0.1, NAN}};
     for (int i = 0; i < 3; i++)
-        ERR(dmbp_eval_negative(m, X, 1, 4, 4, 0, contrib, bad_fr[i], 2, &o,
+        ERR(negative_once(m, X, 1, 4, 4, 0, contrib, bad_fr[i], 2, &o,
                                rise),
             DMBP_ERR_ARG, "fraction outside [0, 1]");
-    ERR(dmbp_eval_negative(m, X, 1, 4, 4, 0, contrib, fr, 0, &o, rise),
+    ERR(negative_once(m, X, 1, 4, 4, 0, contrib, fr, 0, &o, rise),
         DMBP_ERR_ARG, "no fractions");
-    ERR(dmbp_eval_negative(m, X, 1, 4, 4, 0, contrib, NULL, 2, &o, rise),
+    ERR(negative_once(m, X, 1, 4, 4, 0, contrib, NULL, 2, &o, rise),
         DMBP_ERR_ARG, "NULL fractions");
     float s[HW];
     ERR(dmbp_eval_pixel_scores(bad, 1, 4, 4, 1, s), DMBP_ERR_NONFINITE,
@@ -547,8 +553,13 @@ static void errors(const dmbp_model *m, const float *contrib)
     ERR(dmbp_eval_pixel_scores(contrib, 1, 0, 4, 1, s), DMBP_ERR_ARG,
         "0 height map");
     ERR(dmbp_eval_pixel_scores(NULL, 1, 4, 4, 1, s), DMBP_ERR_ARG, "NULL map");
-    CHECK(dmbp_eval_curve_points(NULL, 4, 4) == 0 &&
+    CHECK(dmbp_eval_curve_points(&raw, 4, 4) == 0 &&
           dmbp_eval_curve_points(&o, 0, 4) == 0, "points of bad arguments");
+    dmbp_eval_options def;
+    dmbp_eval_options_init(&def);
+    CHECK(dmbp_eval_curve_points(NULL, 4, 4) ==
+              dmbp_eval_curve_points(&def, 4, 4),
+          "NULL options: not the defaults' points");
 #undef ERR
 }
 
@@ -598,7 +609,7 @@ static void reference_case(const dmbp_model *m, const char *slug,
     dmbp_preprocess_options pre;
     dmbp_image img, xi;
     if (!dmbp_model_preprocess_defaults(m, &pre) &&
-        !dmbp_image_load_png(test_path(png), &img)) {
+        !dmbp_image_load(test_path(png), NULL, &img)) {
         if (!dmbp_image_preprocess(&img, &pre, &xi)) {
             double d = 0;
             for (int i = 0; i < 784; i++)
@@ -640,9 +651,9 @@ static void reference_case(const dmbp_model *m, const char *slug,
         int pts = dmbp_eval_curve_points(&o, 28, 28);
         CHECK(pts == (k < 2 ? 21 : 15), "%s: %d points", cname[k], pts);
         dmbp_status st =
-            k % 2 ? dmbp_eval_insertion(m, x, 1, 28, 28, target, sc[0], &o,
+            k % 2 ? insertion_once(m, x, 1, 28, 28, target, sc[0], &o,
                                         curve, &auc)
-                  : dmbp_eval_deletion(m, x, 1, 28, 28, target, sc[0], &o,
+                  : deletion_once(m, x, 1, 28, 28, target, sc[0], &o,
                                        curve, &auc);
         CHECK(!st, "%s %s: %s", slug, cname[k], dmbp_last_error());
         aucs[k] = (float)auc;
@@ -661,7 +672,7 @@ static void reference_case(const dmbp_model *m, const char *slug,
     static const double fr[] = {0.05, 0.10, 0.20};
     double rise[3];
     float risef[3];
-    CHECK(!dmbp_eval_negative(m, x, 1, 28, 28, target, sc[1], fr, 3, &o, rise),
+    CHECK(!negative_once(m, x, 1, 28, 28, target, sc[1], fr, 3, &o, rise),
           "%s negative: %s", slug, dmbp_last_error());
     for (int k = 0; k < 3; k++)
         risef[k] = (float)rise[k];
@@ -674,7 +685,7 @@ static void reference_case(const dmbp_model *m, const char *slug,
     o.regions = 9;
     double aopc;
     float av;
-    CHECK(!dmbp_eval_aopc(m, x, 1, 28, 28, target, sc[2], &o, curve, &aopc),
+    CHECK(!aopc_once(m, x, 1, 28, 28, target, sc[2], &o, curve, &aopc),
           "%s aopc: %s", slug, dmbp_last_error());
     ref = fixture(slug, "aopc_curve", &nr);
     if (ref)

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "once.h"
 
 /* Logit of the target, relative to the largest |logit| of the image: the
  * contract of tests/test_forward (float32 sums in another order). */
@@ -65,17 +66,9 @@ static double pearson(const float *a, const float *b, int64_t n)
     return sab / sqrt(saa * sbb);
 }
 
-static int scalar_index(const dmbp_result *r, const char *name)
-{
-    for (int k = 0; k < dmbp_result_num_scalars(r); k++)
-        if (!strcmp(dmbp_result_scalar_name(r, k), name))
-            return k;
-    return -1;
-}
-
 static double scalar(const dmbp_result *r, const char *name)
 {
-    int k = scalar_index(r, name);
+    int k = dmbp_result_find_scalar(r, name);
     return k < 0 ? NAN : dmbp_result_scalar(r, 0, k);
 }
 
@@ -107,7 +100,7 @@ static void check_gxi(const char *cs, const dmbp_model *m, const float *x,
     dmbp_explain_options_init(&o);
     o.method = DMBP_METHOD_GXI;
     dmbp_result *r = NULL;
-    if (dmbp_explain(m, x, 1, (int)xd[1], (int)xd[2], (int)xd[3], &target,
+    if (explain_once(m, x, 1, (int)xd[1], (int)xd[2], (int)xd[3], &target,
                      &o, &r)) {
         CHECK(0, "%s: gxi: %s", cs, dmbp_last_error());
         return;
@@ -145,9 +138,9 @@ static void check_dmbp(const char *cs, const dmbp_model *m, const float *x,
 {
     dmbp_explain_options o;
     dmbp_explain_options_init(&o);
-    o.iterations = DMBP_ITERS;
+    o.dmbp.iterations = DMBP_ITERS;
     dmbp_result *r = NULL;
-    if (dmbp_explain(m, x, 1, (int)xd[1], (int)xd[2], (int)xd[3], &target,
+    if (explain_once(m, x, 1, (int)xd[1], (int)xd[2], (int)xd[3], &target,
                      &o, &r)) {
         CHECK(0, "%s: dmbp: %s", cs, dmbp_last_error());
         return;

@@ -5,6 +5,7 @@
  * sizes, dimming outside the crop, heatmap-only, the colour bar, a shared
  * scale and colormap checks. */
 #include <dmbp.h>
+#include <dmbp_render.h>
 
 #include <math.h>
 #include <png.h>

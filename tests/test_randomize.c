@@ -10,11 +10,13 @@
 #include "npy.h"
 
 #include <dmbp.h>
+#include <dmbp_eval.h>
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "once.h"
 
 
 /* A trained model's saliency keeps some structure of the image even with
@@ -28,7 +30,7 @@ static void run(const char *model, const char *png)
     dmbp_preprocess_options pre;
     if (dmbp_model_load(test_path(model), &m) ||
         dmbp_model_preprocess_defaults(m, &pre) ||
-        dmbp_image_load_png(test_path(png), &img) ||
+        dmbp_image_load(test_path(png), NULL, &img) ||
         dmbp_image_preprocess(&img, &pre, &x)) {
         CHECK(0, "%s: %s", model, dmbp_last_error());
         return;
@@ -40,10 +42,10 @@ static void run(const char *model, const char *png)
     dmbp_explain_options o;
     dmbp_explain_options_init(&o);
     o.method = DMBP_METHOD_SALIENCY;
-    dmbp_status st = dmbp_eval_randomization(m, x.data, x.channels, x.height,
+    dmbp_status st = randomization_once(m, x.data, x.channels, x.height,
                                              x.width, -1, &o, 42, rho, names);
     CHECK(!st, "%s: %s", model, dmbp_last_error());
-    st = dmbp_eval_randomization(m, x.data, x.channels, x.height, x.width, -1,
+    st = randomization_once(m, x.data, x.channels, x.height, x.width, -1,
                                  &o, 42, rho2, NULL);
     CHECK(!st, "again: %s", dmbp_last_error());
     printf("%s:", model);

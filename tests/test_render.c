@@ -7,6 +7,7 @@
  * removed at the end. Prints every failure and the measured differences;
  * exits non-zero when anything failed. */
 #include <dmbp.h>
+#include <dmbp_render.h>
 
 
 #include <dirent.h>
@@ -631,7 +632,7 @@ static void test_errors(void)
         SIGNED("width -3", DMBP_ERR_ARG, "size", e_map, e_map, RGB, EH, -3,
                &bg, &o, p);
         SIGNED("height too large", DMBP_ERR_ARG, "size", e_map, e_map, RGB,
-               DMBP_RENDER_MAX_INPUT_SIDE + 1, 1, &bg, &o, p);
+               DMBP_IMAGE_MAX_SIDE + 1, 1, &bg, &o, p);
         dmbp_image bad = bg;
         bad.width = EW - 1;
         SIGNED("background width", DMBP_ERR_ARG, "background", e_map, e_map,
@@ -818,7 +819,7 @@ static void test_defaults(void)
               o.alpha == 0.7f && o.percentile == 99.99,
           "defaults: min_side %d alpha %g percentile %g", o.min_side,
           (double)o.alpha, o.percentile);
-    dmbp_render_options_init(NULL);
+    dmbp_render_options_init_sized(NULL, sizeof o); /* accepts NULL */
 }
 
 int main(void)

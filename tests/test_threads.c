@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "once.h"
 
 #define N_THREADS 4
 #define N_IMAGES 2
@@ -54,10 +55,10 @@ static void options_for(dmbp_method meth, dmbp_explain_options *o)
 {
     dmbp_explain_options_init(o);
     o->method = meth;
-    o->steps = IG_STEPS;
-    o->samples = meth == DMBP_METHOD_SMOOTHGRAD ? SG_SAMPLES : 0;
-    o->iterations = DMBP_ITERS;
-    o->seed = 7;
+    o->ig.steps = IG_STEPS;
+    o->smoothgrad.samples = SG_SAMPLES;
+    o->dmbp.iterations = DMBP_ITERS;
+    o->smoothgrad.seed = o->dmbp.seed = 7;
 }
 
 /* Run one method; on success fill *rr (allocated). */
@@ -66,7 +67,7 @@ static int run_method(int mi, dmbp_method meth, ref_result *rr)
     dmbp_explain_options o;
     options_for(meth, &o);
     dmbp_result *r = NULL;
-    dmbp_status st = dmbp_explain(models[mi], inputs[mi], N_IMAGES, chans[mi],
+    dmbp_status st = explain_once(models[mi], inputs[mi], N_IMAGES, chans[mi],
                                   height[mi], width[mi], NULL, &o, &r);
     if (st) {
         fprintf(stderr, "%s %s: %s\n", model_files[mi],
@@ -252,7 +253,7 @@ static int setup(void)
             return -1;
         for (int i = 0; i < N_IMAGES; i++) {
             dmbp_image img, pre;
-            if (dmbp_image_load_png(test_path(sample_files[i]), &img)) {
+            if (dmbp_image_load(test_path(sample_files[i]), NULL, &img)) {
                 fprintf(stderr, "FAIL: %s\n", dmbp_last_error());
                 return -1;
             }

@@ -3,6 +3,9 @@
 #define DMBP_CLI_H
 
 #include <dmbp.h>
+#include <dmbp_eval.h>
+#include <dmbp_plugin.h>
+#include <dmbp_render.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <sys/types.h>
@@ -116,7 +119,7 @@ void cli_json_str(FILE *f, const char *s);
 /* Preprocessed images explained together, and what came back. */
 typedef struct cli_xrun {
     dmbp_model *m;
-    dmbp_explainer *ex;    /* m's plans, kept from one image of a set to
+    dmbp_session *ex;    /* m's plans, kept from one image of a set to
                               the next (set_size > 0) */
     cli_names labels;      /* --labels, or none */
     cli_targets tg;        /* every image's target, checked before the

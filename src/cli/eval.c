@@ -1,8 +1,8 @@
 /* dmbp eval MODEL --images SPEC --methods LIST: faithfulness of attribution
- * methods on many images. Per method: the maps of every image (an
- * explainer over batches of images), then per image deletion, insertion,
+ * methods on many images. Per method: the maps of every image (a
+ * session over batches of images), then per image deletion, insertion,
  * negative evidence and AOPC (dmbp_eval_*, their plans kept in another
- * explainer), and the model-randomisation check on the first few images;
+ * session), and the model-randomisation check on the first few images;
  * then means, standard errors, paired differences,
  * and the table, CSV, JSON, SVG and Markdown outputs (eval_out.c,
  * eval_plot.c). */
@@ -259,7 +259,7 @@ static int parse(int argc, char **argv, eval_opts *e, const char **model,
     return EXIT_OK;
 }
 
-static void describe_dmbp(const dmbp_explain_options *o, char *buf,
+static void describe_dmbp(const dmbp_dmbp_options *o, char *buf,
                           size_t cap)
 {
     snprintf(buf, cap, "%d iterations, lr %g, init logit %g, weights "
@@ -267,8 +267,7 @@ static void describe_dmbp(const dmbp_explain_options *o, char *buf,
              "samples %d", o->iterations, (double)o->lr,
              (double)o->init_logit, (double)o->w_completeness,
              (double)o->w_sign, (double)o->w_nuisance,
-             (double)o->w_evidence, (double)o->w_sparsity,
-             o->samples ? o->samples : 1);
+             (double)o->w_evidence, (double)o->w_sparsity, o->samples);
     size_t len = strlen(buf);
     if (o->tol > 0 && len < cap)
         snprintf(buf + len, cap - len, ", tol %g", (double)o->tol);
@@ -317,14 +316,6 @@ static int on_dmbp_progress(void *user, int first_image, int n_images,
 /* The computation                                                    */
 /* ------------------------------------------------------------------ */
 
-static int array_index(const dmbp_result *res, const char *name)
-{
-    for (int k = 0; k < dmbp_result_num_arrays(res); k++)
-        if (!strcmp(dmbp_result_array_name(res, k), name))
-            return k;
-    return -1;
-}
-
 /* Scratch space of one method's metrics. */
 typedef struct scratch {
     float *pos, *neg;         /* pixel scores, h x w */
@@ -345,6 +336,7 @@ static dmbp_status truth_metrics(const ev_run *r, const ev_method *em,
                            : dmbp_eval_truth_maps(map, mc, h, w, s->pos,
                                                   s->neg);
     dmbp_truth_scores t;
+    dmbp_truth_scores_init(&t);
     if (!st)
         st = dmbp_eval_truth(s->pos, truth, h, w, DMBP_TRUTH_FOR,
                              DMBP_POINTING_TOLERANCE, &t);
@@ -375,8 +367,8 @@ static int image_metrics(ev_run *r, ev_method *em, const dmbp_result *res,
     dmbp_shape sh = dmbp_result_array_shape(res);
     int mc = (int)sh.dims[0];
     bool dmbp = em->method == DMBP_METHOD_DMBP;
-    int kp = dmbp ? array_index(res, "a_pos") : 0;
-    int kn = dmbp ? array_index(res, "a_neg") : 0;
+    int kp = dmbp ? dmbp_result_find_array(res, "a_pos") : 0;
+    int kn = dmbp ? dmbp_result_find_array(res, "a_neg") : 0;
     if (kp < 0 || kn < 0 || sh.ndim != 3 || sh.dims[1] != h ||
         sh.dims[2] != w) {
         fprintf(stderr, "dmbp: internal error: %s's result has no usable "
@@ -392,13 +384,13 @@ static int image_metrics(ev_run *r, ev_method *em, const dmbp_result *res,
                                             mc, h, w,
                                             em->has_negative ? 1 : 0, s->pos);
     if (!st)
-        st = dmbp_eval_deletion(r->model, x, c, h, w, t, s->pos, eo, s->del,
+        st = dmbp_eval_deletion(r->metrics, x, c, h, w, t, s->pos, eo, s->del,
                                 &v[EV_DELETION]);
     if (!st)
-        st = dmbp_eval_insertion(r->model, x, c, h, w, t, s->pos, eo, s->ins,
+        st = dmbp_eval_insertion(r->metrics, x, c, h, w, t, s->pos, eo, s->ins,
                                  &v[EV_INSERTION]);
     if (!st)
-        st = dmbp_eval_aopc(r->model, x, c, h, w, t, s->pos, eo, s->aopc,
+        st = dmbp_eval_aopc(r->metrics, x, c, h, w, t, s->pos, eo, s->aopc,
                             &v[EV_AOPC]);
     v[EV_NEG5] = v[EV_NEG10] = v[EV_NEG20] = NAN;
     if (!st && em->has_negative) {
@@ -406,7 +398,7 @@ static int image_metrics(ev_run *r, ev_method *em, const dmbp_result *res,
         st = dmbp_eval_pixel_scores(dmbp_result_array(res, j, kn), mc, h, w,
                                     -1, s->neg);
         if (!st)
-            st = dmbp_eval_negative(r->model, x, c, h, w, t, s->neg,
+            st = dmbp_eval_negative(r->metrics, x, c, h, w, t, s->neg,
                                     fractions, 3, eo, &v[EV_NEG5]);
     }
     if (!st && r->ground_truth)
@@ -490,17 +482,17 @@ static int run_method(ev_run *r, int k, const eval_opts *e,
     int rc = cli_explain_options(&e->a.f, em->method, pre, &o);
     if (rc)
         return rc;
-    o.seed = e->seed;
+    o.smoothgrad.seed = o.dmbp.seed = e->seed;
     if (em->method == DMBP_METHOD_DMBP)
-        describe_dmbp(&o, r->dmbp_settings, sizeof r->dmbp_settings);
+        describe_dmbp(&o.dmbp, r->dmbp_settings, sizeof r->dmbp_settings);
     if (p->line.on && em->method == DMBP_METHOD_DMBP) {
-        o.progress = on_dmbp_progress;
-        o.progress_user = p;
+        o.dmbp.progress = on_dmbp_progress;
+        o.dmbp.progress_user = p;
     }
     /* The method's plans, kept from one batch of images to the next
      * (freed with the method: another method needs others). */
-    dmbp_explainer *ex = NULL;
-    dmbp_status est = dmbp_explainer_create(r->model, &ex);
+    dmbp_session *ex = NULL;
+    dmbp_status est = dmbp_session_create(r->model, &ex);
     if (est)
         return cli_fail(est);
     scratch s = {0};
@@ -529,10 +521,10 @@ static int run_method(ev_run *r, int k, const eval_opts *e,
         dmbp_result *res = NULL;
         /* The library seeds image j of a call with seed + j: so image i
          * gets seed + i whatever the batches. */
-        o.seed = e->seed + (uint64_t)first;
+        o.smoothgrad.seed = o.dmbp.seed = e->seed + (uint64_t)first;
         double t0 = cli_now();
-        dmbp_status st = dmbp_explainer_run(ex, im->x + (size_t)first * per,
-                                            cnt, c, h, w, targets, &o, &res);
+        dmbp_status st = dmbp_explain(ex, im->x + (size_t)first * per, cnt,
+                                      c, h, w, targets, &o, &res);
         double t1 = cli_now();
         em->t_explain += t1 - t0;
         if (st) {
@@ -582,7 +574,7 @@ static int run_method(ev_run *r, int k, const eval_opts *e,
     /* Randomisation: one explanation per stage and image, so only the
      * first few images. Progress of the explanations inside is not
      * shown: they are single images. */
-    o.progress = NULL;
+    o.dmbp.progress = NULL;
     double t0 = cli_now();
     for (int i = 0; !rc && i < r->rand_images; i++) {
         if (rand_owner(i, 0, spmd_size) != spmd_rank)
@@ -590,9 +582,9 @@ static int run_method(ev_run *r, int k, const eval_opts *e,
         progress_draw(p, true, "randomisation, image %d of %d", i + 1,
                       r->rand_images);
         double *rho = em->rho + (size_t)i * r->stages;
-        o.seed = e->seed + (uint64_t)i;
+        o.smoothgrad.seed = o.dmbp.seed = e->seed + (uint64_t)i;
         dmbp_status st = dmbp_eval_randomization(
-            r->model, im->x + (size_t)i * per, c, h, w, em->target[i], &o,
+            ex, im->x + (size_t)i * per, c, h, w, em->target[i], &o,
             e->seed, rho, i == 0 && k == 0 ? r->layer_names : NULL);
         if (st)
             rc = ev_fail_about(im->names[i], st);
@@ -634,7 +626,7 @@ static int run_method(ev_run *r, int k, const eval_opts *e,
     free(s.ins);
     free(s.aopc);
     free(targets);
-    dmbp_explainer_free(ex);
+    dmbp_session_free(ex);
     return rc;
 }
 
@@ -651,7 +643,7 @@ int cmd_eval(int argc, char **argv)
     ev_images im = {0};
     cli_names labels = {0};
     dmbp_model *model = NULL;
-    dmbp_explainer *metric_plans = NULL;
+    dmbp_session *metric_plans = NULL;
     const char *model_path = NULL;
     double t_start = cli_now();
     int rc = parse(argc, argv, &e, &model_path, &r);
@@ -704,12 +696,12 @@ int cmd_eval(int argc, char **argv)
     r.ground_truth = f->ground_truth;
     /* The metrics' forward plans (one per curve length), kept for every
      * image of every method. */
-    st = dmbp_explainer_create(model, &metric_plans);
+    st = dmbp_session_create(model, &metric_plans);
     if (st) {
         rc = cli_fail(st);
         goto done;
     }
-    e.eo.plans = metric_plans;
+    r.metrics = metric_plans;
     r.eo = e.eo;
     r.points = dmbp_eval_curve_points(&e.eo, im.h, im.w);
     if (r.points < 2) {
@@ -767,7 +759,7 @@ done:
     free(r.m);
     free(r.layer_names);
     ev_images_free(&im);
-    dmbp_explainer_free(metric_plans);
+    dmbp_session_free(metric_plans);
     dmbp_model_free(model);
     cli_names_free(&labels);
     cli_args_free(&e.a);

@@ -101,6 +101,7 @@ typedef struct ev_run {
     const char *model_path;
     const char *images_spec;
     const dmbp_model *model;
+    dmbp_session *metrics;  /* the metrics' plans, for every image */
     const ev_images *images;
     int n, offset;
     int target;               /* --target, or -1: each image's top class */

@@ -299,7 +299,7 @@ static int add_truth(ev_images *im, int i, const dmbp_image *raw,
     int rc = EXIT_OK;
     dmbp_status st = cli_image_file_ok(path, "ground truths");
     if (!st)
-        st = dmbp_image_load_png(path, &t);
+        st = dmbp_image_load(path, NULL, &t);
     if (st) {
         rc = cli_fail(st);
         goto done;

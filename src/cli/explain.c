@@ -271,14 +271,6 @@ static void writer_free(writer *wr)
     free(wr->zeros);
 }
 
-static int scalar_index(const dmbp_result *r, const char *name)
-{
-    for (int k = 0; k < dmbp_result_num_scalars(r); k++)
-        if (!strcmp(dmbp_result_scalar_name(r, k), name))
-            return k;
-    return -1;
-}
-
 /* Draw a map on the picture as loaded (mapped back through the resize
  * and crop). */
 static dmbp_status draw(const writer *wr, int i, const float *pos,
@@ -395,14 +387,14 @@ static void print_image(FILE *f, const cli_xrun *run, int i,
         fprintf(f, "%s: class %d (%s) logit %.4f p=%.4f -> %s", image, t,
                 label ? label : "-", dmbp_result_logit(r, i),
                 dmbp_result_prob(r, i), paths[OUT_PNG]);
-        int k = scalar_index(r, "completeness_gap");
+        int k = dmbp_result_find_scalar(r, "completeness_gap");
         if (method == DMBP_METHOD_IG && k >= 0)
             fprintf(f, " completeness gap %.4g", dmbp_result_scalar(r, i, k));
         if (method == DMBP_METHOD_DMBP) {
             static const char *const shown[3][2] = {
                 {"F+", "F_pos"}, {"F-", "F_neg"}, {"Fn", "F_nuisance"}};
             for (int s = 0; s < 3; s++) {
-                k = scalar_index(r, shown[s][1]);
+                k = dmbp_result_find_scalar(r, shown[s][1]);
                 if (k >= 0)
                     fprintf(f, " %s %.4g", shown[s][0],
                             dmbp_result_scalar(r, i, k));

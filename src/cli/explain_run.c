@@ -48,7 +48,7 @@ void cli_xrun_free(cli_xrun *run)
         for (int i = 0; i < run->n; i++)
             dmbp_image_free(&run->bg[i]);
     free(run->bg);
-    dmbp_explainer_free(run->ex);
+    dmbp_session_free(run->ex);
     dmbp_model_free(run->m);
     cli_names_free(&run->labels);
     cli_targets_free(&run->tg);
@@ -93,7 +93,7 @@ int cli_xrun_prepare(cli_xrun *run, const char *model, const cli_args *a)
     const cli_flags *f = &a->f;
     dmbp_status st = dmbp_model_load(model, &run->m);
     if (!st)
-        st = dmbp_explainer_create(run->m, &run->ex);
+        st = dmbp_session_create(run->m, &run->ex);
     if (st)
         return cli_fail(st);
     if (f->labels) {
@@ -196,17 +196,15 @@ int cli_xrun_images(cli_xrun *run, const char **images, int n,
     cli_progress_start(&p, f->quiet);
     p.total = n;
     if (method == DMBP_METHOD_DMBP && p.on) {
-        o.progress = on_progress;
-        o.progress_user = &p;
+        o.dmbp.progress = on_progress;
+        o.dmbp.progress_user = &p;
     }
     /* Image sets (set_size > 0) come here one image at a time: the
-     * explainer's plans serve them all. One call alone frees each plan
+     * session's plans serve them all. One call alone frees each plan
      * before it makes the next, which keeps its peak memory lower. */
-    st = run->set_size > 0
-             ? dmbp_explainer_run(run->ex, xs, n, run->c, run->h, run->w,
-                                  targets, &o, &run->r)
-             : dmbp_explain(run->m, xs, n, run->c, run->h, run->w, targets,
-                            &o, &run->r);
+    dmbp_session_keep_plans(run->ex, run->set_size > 0);
+    st = dmbp_explain(run->ex, xs, n, run->c, run->h, run->w, targets, &o,
+                      &run->r);
     cli_progress_clear(&p);
     if (st)
         rc = cli_fail(st);

@@ -526,69 +526,74 @@ int cli_explain_options(const cli_flags *f, dmbp_method m,
         if (st)
             return cli_fail(st);
     }
+    dmbp_dmbp_options *d = &o->dmbp;
     if (APPLIES(TOL))
-        o->tol = f->tol;
+        d->tol = f->tol;
     if (APPLIES(W_COMPLETENESS))
-        o->w_completeness = f->w_completeness;
+        d->w_completeness = f->w_completeness;
     if (APPLIES(W_SIGN))
-        o->w_sign = f->w_sign;
+        d->w_sign = f->w_sign;
     if (APPLIES(W_NUISANCE))
-        o->w_nuisance = f->w_nuisance;
+        d->w_nuisance = f->w_nuisance;
     if (APPLIES(W_EVIDENCE))
-        o->w_evidence = f->w_evidence;
+        d->w_evidence = f->w_evidence;
     if (APPLIES(W_SPARSITY))
-        o->w_sparsity = f->w_sparsity;
+        d->w_sparsity = f->w_sparsity;
     if (APPLIES(ABS))
-        o->abs = 1;
+        o->saliency.abs = 1;
     if (APPLIES(STEPS))
-        o->steps = f->steps;
+        o->ig.steps = f->steps;
     if (APPLIES(BASELINE)) {
         static const dmbp_baseline b[] = {
             DMBP_BASELINE_ZERO, DMBP_BASELINE_BLACK, DMBP_BASELINE_BLUR};
-        o->baseline = b[f->baseline];
+        o->ig.baseline = b[f->baseline];
     }
     if (APPLIES(IG_RULE)) {
         static const dmbp_ig_rule r[] = {DMBP_IG_MIDPOINT, DMBP_IG_TRAPEZOID,
                                          DMBP_IG_LEFT, DMBP_IG_RIGHT};
-        o->ig_rule = r[f->ig_rule];
+        o->ig.rule = r[f->ig_rule];
     }
+    /* --samples, --sigma and --seed are SmoothGrad's or DMBP's smoothing,
+     * whichever method runs. */
     if (APPLIES(SAMPLES)) {
-        o->samples = f->samples;
+        o->smoothgrad.samples = f->samples;
+        d->samples = f->samples;
         /* DMBP's smoothed variant is a variant of the classic formulation
          * (dmbp-method.md section 3): noisy copies replace the path's. */
         if (m == DMBP_METHOD_DMBP && f->samples > 1) {
-            o->path_steps = 0;
-            o->mask_init = DMBP_MASK_INIT_CONSTANT;
+            d->path_steps = 0;
+            d->mask_init = DMBP_MASK_INIT_CONSTANT;
         }
     }
     if (APPLIES(PATH_STEPS))
-        o->path_steps = f->path_steps;
+        d->path_steps = f->path_steps;
     if (APPLIES(MASK_INIT))
-        o->mask_init = f->mask_init ? DMBP_MASK_INIT_CONTRIBUTION
+        d->mask_init = f->mask_init ? DMBP_MASK_INIT_CONTRIBUTION
                                     : DMBP_MASK_INIT_CONSTANT;
-    if (APPLIES(SIGMA))
-        o->sigma = f->sigma;
-    if (APPLIES(SEED))
-        o->seed = f->seed;
+    if (APPLIES(SIGMA)) {
+        o->smoothgrad.sigma = f->sigma;
+        d->sigma = f->sigma;
+    }
+    if (APPLIES(SEED)) {
+        o->smoothgrad.seed = f->seed;
+        d->seed = f->seed;
+    }
     if (APPLIES(OF))
-        o->smooth_of_gradient = f->of == 0; /* "grad|gxi" */
+        o->smoothgrad.of_gradient = f->of == 0; /* "grad|gxi" */
     if (APPLIES(LAYER))
-        o->layer = f->layer;
+        o->gradcam.layer = f->layer;
     if (APPLIES(ITERS))
-        o->iterations = f->iters;
+        d->iterations = f->iters;
     if (APPLIES(LR))
-        o->lr = f->lr;
+        d->lr = f->lr;
     if (APPLIES(INIT_LOGIT))
-        o->init_logit = f->init_logit;
+        d->init_logit = f->init_logit;
     if (APPLIES(MAX_LANES))
         o->max_lanes = f->max_lanes;
     if (APPLIES(FPMATH))
         o->fpmath = f->fpmath == 2 ? DMBP_FPMATH_BF16 : DMBP_FPMATH_STRICT;
 #undef APPLIES
-    for (int c = 0; c < 3; c++) {
-        int s = pre->channels == 1 ? 0 : c;
-        o->mean[c] = pre->mean[s];
-        o->std[c] = pre->std[s];
-    }
+    /* Read by the library during the call: pre outlives it. */
+    o->preprocess = pre;
     return EXIT_OK;
 }

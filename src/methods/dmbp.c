@@ -104,9 +104,9 @@ static double sparsity_of(const dmbp_run *r, int j)
 
 static void weigh(const dmbp_explain_options *o, terms *t)
 {
-    t->loss = o->w_completeness * t->compl + o->w_sign * t->sign +
-              o->w_nuisance * t->nuis + o->w_evidence * t->evid +
-              o->w_sparsity * t->spars;
+    t->loss = o->dmbp.w_completeness * t->compl + o->dmbp.w_sign * t->sign +
+              o->dmbp.w_nuisance * t->nuis + o->dmbp.w_evidence * t->evid +
+              o->dmbp.w_sparsity * t->spars;
 }
 
 /* Path DMBP (section 7): the loss of image j on the aggregate maps
@@ -146,17 +146,17 @@ static terms loss_path(dmbp_run *r, int j, bool want_v)
     weigh(o, &t);
     if (!want_v)
         return t;
-    double common = 2 * o->w_completeness * rr;
+    double common = 2 * o->dmbp.w_completeness * rr;
     float *vp0 = r->v + (size_t)lane_of(r, j, 0, 0) * r->per;
     float *vn0 = r->v + (size_t)lane_of(r, j, 0, 1) * r->per;
     for (size_t i = 0; i < r->per; i++) {
         double ap = r->agg[3 * i], an = r->agg[3 * i + 1];
         double nu = r->agg[3 * i + 2];
         double sn = nu > 0 ? 1 : nu < 0 ? -1 : 0;
-        double gp = common - o->w_sign * (ap < 0) - o->w_nuisance * sn -
-                    o->w_evidence;
-        double gn = common + o->w_sign * (an > 0) - o->w_nuisance * sn +
-                    o->w_evidence;
+        double gp = common - o->dmbp.w_sign * (ap < 0) - o->dmbp.w_nuisance * sn -
+                    o->dmbp.w_evidence;
+        double gn = common + o->dmbp.w_sign * (an > 0) - o->dmbp.w_nuisance * sn +
+                    o->dmbp.w_evidence;
         vp0[i] = (float)(x[i] * gp / (S * r->K));
         vn0[i] = (float)(x[i] * gn / (S * r->K));
     }
@@ -200,15 +200,15 @@ static terms loss_of(dmbp_run *r, int j, bool want_v)
         if (!want_v)
             continue;
         float *vp = r->v + (size_t)lp * r->per, *vn = r->v + (size_t)ln * r->per;
-        double common = 2 * o->w_completeness * rr;
+        double common = 2 * o->dmbp.w_completeness * rr;
         for (size_t i = 0; i < r->per; i++) {
             double ap = (double)wp[i] * x[i], an = (double)wn[i] * x[i];
             double nu = (double)w1[i] * x[i] - ap - an;
             double sn = nu > 0 ? 1 : nu < 0 ? -1 : 0;
-            double gp = common - o->w_sign * (ap < 0) - o->w_nuisance * sn -
-                        o->w_evidence;
-            double gn = common + o->w_sign * (an > 0) - o->w_nuisance * sn +
-                        o->w_evidence;
+            double gp = common - o->dmbp.w_sign * (ap < 0) - o->dmbp.w_nuisance * sn -
+                        o->dmbp.w_evidence;
+            double gn = common + o->dmbp.w_sign * (an > 0) - o->dmbp.w_nuisance * sn +
+                        o->dmbp.w_evidence;
             vp[i] = (float)(x[i] * gp / (S * r->K));
             vn[i] = (float)(x[i] * gn / (S * r->K));
         }
@@ -227,7 +227,7 @@ static void adam_step(dmbp_run *r, int step)
 {
     const dmbp_explain_options *o = r->c->o;
     double bc1 = 1 - pow(ADAM_BETA1, step), bc2 = 1 - pow(ADAM_BETA2, step);
-    double sp_grad = o->w_sparsity / (double)r->nm;
+    double sp_grad = o->dmbp.w_sparsity / (double)r->nm;
     for (int j = 0; j < r->imgs; j++)
         for (int s = 0; s < 2 && !r->done[j]; s++) {
             size_t base = ((size_t)j * 2 + s) * r->nm;
@@ -242,7 +242,7 @@ static void adam_step(dmbp_run *r, int step)
                 *av = ADAM_BETA2 * *av + (1 - ADAM_BETA2) * g * g;
                 /* torch.optim.Adam's arithmetic, step for step. */
                 double denom = sqrt(*av) / sqrt(bc2) + ADAM_EPS;
-                r->theta[base + q] -= o->lr / bc1 * *am / denom;
+                r->theta[base + q] -= o->dmbp.lr / bc1 * *am / denom;
             }
         }
 }
@@ -378,7 +378,7 @@ static dmbp_status path_scale(dmbp_run *r)
  * Needs the all-ones backward pass that gave W1 to be the plan's last. */
 static dmbp_status contribution_start(dmbp_run *r)
 {
-    const float init = r->c->o->init_logit;
+    const float init = r->c->o->dmbp.init_logit;
     for (int j = 0; j < r->imgs; j++) {
         const float *x = r->c->x + (size_t)(r->j0 + j) * r->per;
         for (int k = 0; k < r->K; k++)
@@ -404,13 +404,13 @@ static dmbp_status run_chunk(dmbp_run *r, int j0, dmbp_result *res)
     const dmbp_explain_ctx *c = r->c;
     const dmbp_explain_options *o = c->o;
     double t0 = now();
-    float sigma = dmbp__sigma_of(o);
+    float sigma = o->dmbp.sigma;
     /* Inputs: copy k of image j on both its lanes; unused lanes (short
      * last chunk) are not there: the plan is sized per chunk. */
     for (int j = 0; j < r->imgs; j++) {
         const float *x = c->x + (size_t)(j0 + j) * r->per;
         dmbp_rng rng;
-        dmbp__rng_init(&rng, o->seed + (uint64_t)(j0 + j));
+        dmbp__rng_init(&rng, o->dmbp.seed + (uint64_t)(j0 + j));
         for (int k = 0; k < r->K; k++) {
             float *dst = r->in + (size_t)lane_of(r, j, k, 0) * r->per;
             if (r->path) {
@@ -440,18 +440,18 @@ static dmbp_status run_chunk(dmbp_run *r, int j0, dmbp_result *res)
     TRY(backward_all(r, NULL, r->w1));
     TRY(r->path ? path_scale(r) : copy_scale(r));
     for (size_t q = 0; q < (size_t)r->imgs * 2 * r->nm; q++) {
-        r->theta[q] = o->init_logit;
+        r->theta[q] = o->dmbp.init_logit;
         r->am[q] = r->av[q] = 0;
     }
-    if (o->mask_init == DMBP_MASK_INIT_CONTRIBUTION)
+    if (o->dmbp.mask_init == DMBP_MASK_INIT_CONTRIBUTION)
         TRY(contribution_start(r));
     terms t[r->imgs];
-    int tol_window = o->tol_window > 0 ? o->tol_window : DEFAULT_TOL_WINDOW;
+    int tol_window = o->dmbp.tol_window > 0 ? o->dmbp.tol_window : DEFAULT_TOL_WINDOW;
     for (int j = 0; j < r->imgs; j++) {
         r->iters[j] = 0;
         r->done[j] = false;
     }
-    for (int it = 0; it < o->iterations; it++) {
+    for (int it = 0; it < o->dmbp.iterations; it++) {
         set_masks(r);
         TRY(backward_all(r, r->mvals, r->w));
         double mean = 0;
@@ -466,9 +466,9 @@ static dmbp_status run_chunk(dmbp_run *r, int j0, dmbp_result *res)
             /* Converged: this image's masks stay where this loss was
              * measured (no step), as if it had run `it` iterations alone:
              * lanes do not interact, so other images are unaffected. */
-            if (o->tol > 0 && it >= tol_window &&
+            if (o->dmbp.tol > 0 && it >= tol_window &&
                 fabs(t[j].loss - curve[it - tol_window]) <=
-                    o->tol * fabs(curve[it - tol_window])) {
+                    o->dmbp.tol * fabs(curve[it - tol_window])) {
                 r->done[j] = true;
                 continue;
             }
@@ -485,8 +485,9 @@ static dmbp_status run_chunk(dmbp_run *r, int j0, dmbp_result *res)
         for (int j = 0; j < r->imgs; j++)
             if (!r->done[j])
                 r->iters[j] = it + 1;
-        if (o->progress && o->progress(o->progress_user, j0, r->imgs, it + 1,
-                                       o->iterations, mean))
+        if (o->dmbp.progress &&
+            o->dmbp.progress(o->dmbp.progress_user, j0, r->imgs, it + 1,
+                             o->dmbp.iterations, mean))
             break;
     }
     /* The result at the final logits. */
@@ -584,13 +585,13 @@ static dmbp_status mask_layers(dmbp_result *res, const dmbp_plan *p)
 dmbp_status dmbp__method_dmbp(const dmbp_explain_ctx *c, dmbp_result *res)
 {
     const dmbp_explain_options *o = c->o;
-    bool path = o->path_steps > 0;
-    int K = path ? o->path_steps : dmbp__samples_of(o);
+    bool path = o->dmbp.path_steps > 0;
+    int K = path ? o->dmbp.path_steps : o->dmbp.samples;
     TRY(dmbp__result_alloc(res, N_ARRAYS, array_names, c->c, c->h, c->w,
                            N_SCALARS, scalar_names));
     res->signed_map = 1;
-    res->n_iters = o->iterations;
-    res->loss = dmbp__calloc((size_t)c->n * o->iterations, sizeof(float));
+    res->n_iters = o->dmbp.iterations;
+    res->loss = dmbp__calloc((size_t)c->n * o->dmbp.iterations, sizeof(float));
     if (!res->loss)
         return DMBP_ERR_NOMEM;
     int per_chunk = o->max_lanes / (2 * K);

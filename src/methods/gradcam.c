@@ -86,7 +86,7 @@ dmbp_status dmbp__method_gradcam(const dmbp_explain_ctx *c, dmbp_result *r)
 {
     const dmbp_explain_options *o = c->o;
     int v;
-    TRY(find_layer(c->m, o->layer, &v));
+    TRY(find_layer(c->m, o->gradcam.layer, &v));
     TRY(dmbp__result_alloc(r, 1, map_names, 1, c->h, c->w, 0, NULL));
     r->signed_map = 0;
     int lanes = c->n < o->max_lanes ? c->n : o->max_lanes;

@@ -8,7 +8,7 @@ static const char *const map_names[] = {"map"};
 dmbp_status dmbp__method_gradient(const dmbp_explain_ctx *c, dmbp_result *r)
 {
     const dmbp_explain_options *o = c->o;
-    bool abs_map = o->method == DMBP_METHOD_SALIENCY && o->abs;
+    bool abs_map = o->method == DMBP_METHOD_SALIENCY && o->saliency.abs;
     TRY(dmbp__result_alloc(r, 1, map_names, abs_map ? 1 : c->c, c->h, c->w,
                            0, NULL));
     r->signed_map = !abs_map;

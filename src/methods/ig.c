@@ -70,11 +70,12 @@ static void baseline(const dmbp_explain_ctx *c, const float *x, float *x0,
                      float *tmp)
 {
     size_t plane = (size_t)c->h * c->w;
-    switch (c->o->baseline) {
+    switch (c->o->ig.baseline) {
     case DMBP_BASELINE_BLACK:
         for (int ch = 0; ch < c->c; ch++)
             for (size_t s = 0; s < plane; s++)
-                x0[ch * plane + s] = -c->o->mean[ch % 3] / c->o->std[ch % 3];
+                x0[ch * plane + s] =
+                    -c->pre->mean[ch % 3] / c->pre->std[ch % 3];
         break;
     case DMBP_BASELINE_BLUR:
         dmbp__blur(x, c->c, c->h, c->w, x0, tmp);
@@ -86,7 +87,7 @@ static void baseline(const dmbp_explain_ctx *c, const float *x, float *x0,
 }
 
 /* IG's plan: up to `want` lanes, as many as fit in the memory budget
- * (max_memory when the caller set it, else DMBP_IG_MEMORY_PERCENT of the
+ * (max_memory when the caller set it, else DMBP__IG_MEMORY_PERCENT of the
  * physical memory). A 2-lane plan, the least IG runs with, measures what
  * a lane costs (its arena, which grows with the lanes; the weights and
  * scratchpad do not), and is kept if no more lanes fit. */
@@ -120,7 +121,7 @@ dmbp_status dmbp__method_ig(const dmbp_explain_ctx *c, dmbp_result *r)
     TRY(dmbp__result_alloc(r, 1, map_names, c->c, c->h, c->w, 1,
                            scalar_names));
     r->signed_map = 1;
-    int n = o->steps;
+    int n = o->ig.steps;
     int lanes = n < o->max_lanes ? n : o->max_lanes;
     if (lanes < 2)
         lanes = 2; /* the gap needs f(x) and f(x0) in one forward call */
@@ -152,7 +153,7 @@ dmbp_status dmbp__method_ig(const dmbp_explain_ctx *c, dmbp_result *r)
             double wts[lanes];
             for (int l = 0; l < lanes; l++) {
                 double a, wt;
-                rule(o->ig_rule, n, k0 + (l < cnt ? l : 0), &a, &wt);
+                rule(o->ig.rule, n, k0 + (l < cnt ? l : 0), &a, &wt);
                 wts[l] = l < cnt ? wt : 0;
                 float *xi = in + l * per;
                 for (size_t s = 0; s < per; s++)

@@ -34,8 +34,9 @@ typedef struct dmbp_explain_ctx {
     const float *x;             /* n x C x H x W */
     int n, c, h, w;
     const dmbp_explain_options *o;
+    const dmbp_preprocess_options *pre; /* o->preprocess read in full */
     const float *const *over;   /* weight overrides (randomisation) */
-    dmbp_plan_cache *cache;     /* the explainer's plans, or NULL: each
+    dmbp_plan_cache *cache;     /* the session's plans, or NULL: each
                                    plan freed after use */
 } dmbp_explain_ctx;
 
@@ -47,7 +48,7 @@ dmbp_status dmbp__explain_plan(const dmbp_explain_ctx *c, int lanes,
 dmbp_status dmbp__explain_plan_keep(const dmbp_explain_ctx *c, int lanes,
                                     dmbp_plan **out);
 /* Give back a plan of dmbp__explain_plan(_keep): freed unless it is the
- * explainer's. */
+ * session's. */
 void dmbp__explain_plan_done(const dmbp_explain_ctx *c, dmbp_plan *p);
 /* dmbp_explain with some weights replaced (over, see
  * dmbp__plan_create_with; NULL: none) and the plans of cache (NULL: made
@@ -75,8 +76,6 @@ float *dmbp__result_array(dmbp_result *r, int image, int k);
  * (rows then columns, in double, the row pass stored as float in tmp, h*w
  * floats), edges clamped. */
 void dmbp__blur(const float *x, int c, int h, int w, float *out, float *tmp);
-int dmbp__samples_of(const dmbp_explain_options *o);
-float dmbp__sigma_of(const dmbp_explain_options *o);
 
 /* Seeds with e_target in each lane's row of the logits. */
 void dmbp__one_hot(float *seed, int lanes, int classes, const int *targets);

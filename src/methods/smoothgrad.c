@@ -11,8 +11,8 @@ dmbp_status dmbp__method_smoothgrad(const dmbp_explain_ctx *c, dmbp_result *r)
     const dmbp_explain_options *o = c->o;
     TRY(dmbp__result_alloc(r, 1, map_names, c->c, c->h, c->w, 0, NULL));
     r->signed_map = 1;
-    int n = dmbp__samples_of(o);
-    float sigma = dmbp__sigma_of(o);
+    int n = o->smoothgrad.samples;
+    float sigma = o->smoothgrad.sigma;
     int lanes = n < o->max_lanes ? n : o->max_lanes;
     int k = dmbp_model_num_classes(c->m);
     size_t per = (size_t)c->c * c->h * c->w;
@@ -27,7 +27,7 @@ dmbp_status dmbp__method_smoothgrad(const dmbp_explain_ctx *c, dmbp_result *r)
     for (int img = 0; !st && img < c->n; img++) {
         const float *x = c->x + (size_t)img * per;
         dmbp_rng rng;
-        dmbp__rng_init(&rng, o->seed + (uint64_t)img);
+        dmbp__rng_init(&rng, o->smoothgrad.seed + (uint64_t)img);
         for (int l = 0; l < lanes; l++)
             t[l] = r->target[img];
         dmbp__one_hot(seed, lanes, k, t);
@@ -51,7 +51,7 @@ dmbp_status dmbp__method_smoothgrad(const dmbp_explain_ctx *c, dmbp_result *r)
                 st = dmbp_plan_backward(p, seed, NULL, 0, g);
             for (int l = 0; !st && l < cnt; l++)
                 for (size_t s = 0; s < per; s++)
-                    acc[s] += o->smooth_of_gradient
+                    acc[s] += o->smoothgrad.of_gradient
                                   ? g[l * per + s]
                                   : (double)g[l * per + s] * in[l * per + s];
         }

@@ -39,15 +39,18 @@ static void explain_all(const dmbp_model *m, const float *x,
         dmbp_explain_options o;
         dmbp_explain_options_init(&o);
         o.method = methods[k];
-        o.steps = 2;
-        o.samples = 2;
-        o.iterations = 2;
+        o.ig.steps = 2;
+        o.smoothgrad.samples = 2;
+        o.dmbp.iterations = 2;
         o.max_lanes = 2;
         o.max_memory = FUZZ_MAX_MEMORY;
         dmbp_result *r = NULL;
-        dmbp_status st = dmbp_explain(m, x, 1, (int)s->dims[1],
-                                      (int)s->dims[2], (int)s->dims[3], NULL,
-                                      &o, &r);
+        dmbp_session *session = NULL;
+        dmbp_status st = dmbp_session_create(m, &session);
+        if (!st)
+            st = dmbp_explain(session, x, 1, (int)s->dims[1],
+                              (int)s->dims[2], (int)s->dims[3], NULL, &o, &r);
+        dmbp_session_free(session);
         /* DMBP_FUZZ_VERBOSE=1: say how far each input got (replay). */
         if (getenv("DMBP_FUZZ_VERBOSE"))
             fprintf(stderr, "  method %d: %s %s\n", (int)methods[k],

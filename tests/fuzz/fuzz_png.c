@@ -1,4 +1,4 @@
-/* Fuzz target: a PNG file through dmbp_image_load_png and the
+/* Fuzz target: a PNG file through dmbp_image_load and the
  * preprocessing a model applies (resize, crop, normalise). */
 #include "fuzz.h"
 
@@ -10,7 +10,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (fuzz_file(data, size, ".png", path, sizeof path))
         return 0;
     dmbp_image img;
-    if (!dmbp_image_load_png(path, &img)) {
+    if (!dmbp_image_load(path, NULL, &img)) {
         dmbp_preprocess_options pre;
         dmbp_preprocess_options_init(&pre);
         pre.resize = 12;

@@ -1,14 +1,17 @@
-/* The explainer (dmbp_explainer) and the metrics' plan reuse
- * (dmbp_eval_options.plans): every result bitwise equal to the one-shot
- * call (dmbp_explain, dmbp_eval_* without plans), which makes and frees
- * fresh plans, for every method, with shapes that alternate (image counts
- * on the shipped models, image sizes on a model of dynamic height and
- * width), past the cache's capacity, and with plans made only on a
- * cache miss (dmbp_explainer_plans_created). */
+/* A session (dmbp_session) kept across calls, for explaining and for the
+ * metrics: every result bitwise equal to the same call in a new session
+ * (tests/once.h), which makes and frees fresh plans, for every method,
+ * with shapes that alternate (image counts on the shipped models, image
+ * sizes on a model of dynamic height and width), past the cache's
+ * capacity, and with plans made only on a cache miss
+ * (dmbp_session_plans_created). */
 #include "check.h"
 #include "npy.h"
 
 #include <dmbp.h>
+#include <dmbp_eval.h>
+
+#include "once.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -38,10 +41,10 @@ static void options_for(dmbp_method meth, dmbp_explain_options *o)
 {
     dmbp_explain_options_init(o);
     o->method = meth;
-    o->steps = IG_STEPS;
-    o->samples = meth == DMBP_METHOD_SMOOTHGRAD ? SG_SAMPLES : 0;
-    o->iterations = DMBP_ITERS;
-    o->seed = 7;
+    o->ig.steps = IG_STEPS;
+    o->smoothgrad.samples = SG_SAMPLES;
+    o->dmbp.iterations = DMBP_ITERS;
+    o->smoothgrad.seed = o->dmbp.seed = 7;
 }
 
 static int same_floats(const float *a, const float *b, int64_t n)
@@ -93,19 +96,19 @@ static int same_result(const dmbp_result *a, const dmbp_result *b)
     return 1;
 }
 
-/* One call both ways: the explainer's result must equal dmbp_explain's. */
-static void compare(dmbp_explainer *e, const dmbp_model *m, const float *x,
+/* One call both ways: the kept session's result must equal a new one's. */
+static void compare(dmbp_session *e, const dmbp_model *m, const float *x,
                     int n, int c, int h, int w, const dmbp_explain_options *o,
                     const char *what)
 {
     dmbp_result *want = NULL, *got = NULL;
-    dmbp_status st = dmbp_explain(m, x, n, c, h, w, NULL, o, &want);
-    CHECK(!st, "%s: dmbp_explain: %s", what, dmbp_last_error());
-    st = dmbp_explainer_run(e, x, n, c, h, w, NULL, o, &got);
-    CHECK(!st, "%s: dmbp_explainer_run: %s", what, dmbp_last_error());
+    dmbp_status st = explain_once(m, x, n, c, h, w, NULL, o, &want);
+    CHECK(!st, "%s: new session: %s", what, dmbp_last_error());
+    st = dmbp_explain(e, x, n, c, h, w, NULL, o, &got);
+    CHECK(!st, "%s: kept session: %s", what, dmbp_last_error());
     if (want && got)
         CHECK(same_result(want, got), "%s: %s, %d image(s) of %dx%dx%d: not "
-              "bitwise equal to dmbp_explain", what,
+              "bitwise equal to a new session's", what,
               dmbp_method_name(o->method), n, c, h, w);
     dmbp_result_free(want);
     dmbp_result_free(got);
@@ -122,9 +125,9 @@ static void test_methods(void)
              meth++) {
             dmbp_explain_options o;
             options_for((dmbp_method)meth, &o);
-            dmbp_explainer *e = NULL;
-            if (dmbp_explainer_create(models[mi], &e)) {
-                CHECK(0, "dmbp_explainer_create: %s", dmbp_last_error());
+            dmbp_session *e = NULL;
+            if (dmbp_session_create(models[mi], &e)) {
+                CHECK(0, "dmbp_session_create: %s", dmbp_last_error());
                 continue;
             }
             static const int counts[4] = {1, N_IMAGES, 1, N_IMAGES};
@@ -135,26 +138,26 @@ static void test_methods(void)
                         counts[call], chans[mi], height[mi], width[mi], &o,
                         model_files[mi]);
                 if (call == 1)
-                    after_two = dmbp_explainer_plans_created(e);
+                    after_two = dmbp_session_plans_created(e);
             }
             CHECK(after_two > 0, "%s %s: no plan counted", model_files[mi],
                   dmbp_method_name((dmbp_method)meth));
-            CHECK(dmbp_explainer_plans_created(e) == after_two,
+            CHECK(dmbp_session_plans_created(e) == after_two,
                   "%s %s: %lld plans after the repeated shapes, %lld before",
                   model_files[mi], dmbp_method_name((dmbp_method)meth),
-                  (long long)dmbp_explainer_plans_created(e),
+                  (long long)dmbp_session_plans_created(e),
                   (long long)after_two);
-            dmbp_explainer_free(e);
+            dmbp_session_free(e);
         }
     }
 }
 
-/* One explainer, methods and options changing between calls: a plan is
+/* One session, methods and options changing between calls: a plan is
  * reused only when it fits (reverse or not, kept gradients, lanes). */
 static void test_mixed_calls(void)
 {
-    dmbp_explainer *e = NULL;
-    CHECK(!dmbp_explainer_create(models[1], &e), "create: %s",
+    dmbp_session *e = NULL;
+    CHECK(!dmbp_session_create(models[1], &e), "create: %s",
           dmbp_last_error());
     if (!e)
         return;
@@ -165,11 +168,11 @@ static void test_mixed_calls(void)
     for (size_t i = 0; i < sizeof seq / sizeof seq[0]; i++) {
         dmbp_explain_options o;
         options_for(seq[i], &o);
-        o.seed = 7 + i; /* options may change between calls */
+        o.smoothgrad.seed = o.dmbp.seed = 7 + i; /* options may change */
         compare(e, models[1], inputs[1], 2, chans[1], height[1], width[1],
                 &o, "mixed calls");
     }
-    dmbp_explainer_free(e);
+    dmbp_session_free(e);
 }
 
 /* Past the cache's capacity: image counts 1..N give 2 N plans (the first
@@ -177,14 +180,14 @@ static void test_mixed_calls(void)
  * the right numbers, from a plan made again. */
 static void test_eviction(void)
 {
-    dmbp_explainer *e = NULL;
-    CHECK(!dmbp_explainer_create(models[0], &e), "create: %s",
+    dmbp_session *e = NULL;
+    CHECK(!dmbp_session_create(models[0], &e), "create: %s",
           dmbp_last_error());
     if (!e)
         return;
     dmbp_explain_options o;
     options_for(DMBP_METHOD_GXI, &o);
-    int kinds = DMBP_EXPLAINER_MAX_PLANS / 2 + 2; /* 2 plans per count */
+    int kinds = DMBP_SESSION_MAX_PLANS / 2 + 2; /* 2 plans per count */
     float *x = malloc(sizeof(float) * (size_t)kinds * chans[0] * height[0] *
                       width[0]);
     size_t per = (size_t)chans[0] * height[0] * width[0];
@@ -194,16 +197,16 @@ static void test_eviction(void)
     for (int n = 1; x && n <= kinds; n++)
         compare(e, models[0], x, n, chans[0], height[0], width[0], &o,
                 "eviction");
-    CHECK(dmbp_explainer_plans_created(e) == 2 * kinds, "%lld plans for %d "
-          "image counts", (long long)dmbp_explainer_plans_created(e), kinds);
+    CHECK(dmbp_session_plans_created(e) == 2 * kinds, "%lld plans for %d "
+          "image counts", (long long)dmbp_session_plans_created(e), kinds);
     if (x)
         compare(e, models[0], x, 1, chans[0], height[0], width[0], &o,
                 "after eviction");
-    CHECK(dmbp_explainer_plans_created(e) == 2 * kinds + 2, "the evicted "
+    CHECK(dmbp_session_plans_created(e) == 2 * kinds + 2, "the evicted "
           "plans were not made again (%lld)",
-          (long long)dmbp_explainer_plans_created(e));
+          (long long)dmbp_session_plans_created(e));
     free(x);
-    dmbp_explainer_free(e);
+    dmbp_session_free(e);
 }
 
 /* Image sizes alternating on a model of dynamic height and width. */
@@ -215,8 +218,8 @@ static void test_sizes(void)
         CHECK(0, "load: %s", dmbp_last_error());
         return;
     }
-    dmbp_explainer *e = NULL;
-    CHECK(!dmbp_explainer_create(m, &e), "create: %s", dmbp_last_error());
+    dmbp_session *e = NULL;
+    CHECK(!dmbp_session_create(m, &e), "create: %s", dmbp_last_error());
     static const int hs[2] = {8, 12}, ws[2] = {8, 10};
     float x[12 * 10];
     for (int i = 0; i < 12 * 10; i++)
@@ -232,32 +235,30 @@ static void test_sizes(void)
                 compare(e, m, x, 1, 1, hs[s], ws[s], &o, "dynamic_hw");
             }
         if (round == 0)
-            after_first_round = dmbp_explainer_plans_created(e);
+            after_first_round = dmbp_session_plans_created(e);
     }
-    CHECK(dmbp_explainer_plans_created(e) == after_first_round,
+    CHECK(dmbp_session_plans_created(e) == after_first_round,
           "sizes seen before made plans again (%lld, then %lld)",
           (long long)after_first_round,
-          (long long)dmbp_explainer_plans_created(e));
-    dmbp_explainer_free(e);
+          (long long)dmbp_session_plans_created(e));
+    dmbp_session_free(e);
     dmbp_model_free(m);
 }
 
-/* The four metrics with and without o.plans, on two images: the same
- * numbers, and the second image makes no plan. */
+/* The four metrics in a kept session and in new ones, on two images: the
+ * same numbers, and the second image makes no plan; then the same in a
+ * session that keeps no plans (dmbp_session_keep_plans 0). */
 static void test_metrics(void)
 {
     int mi = 1, c = chans[mi], h = height[mi], w = width[mi];
     size_t per = (size_t)c * h * w, hw = (size_t)h * w;
-    dmbp_explainer *e = NULL;
-    CHECK(!dmbp_explainer_create(models[mi], &e), "create: %s",
+    dmbp_session *e = NULL;
+    CHECK(!dmbp_session_create(models[mi], &e), "create: %s",
           dmbp_last_error());
     if (!e)
         return;
-    dmbp_eval_options plain, cached;
+    dmbp_eval_options plain;
     dmbp_eval_options_init(&plain);
-    dmbp_eval_options_init(&cached);
-    CHECK(cached.plans == NULL, "the default is no plans");
-    cached.plans = e;
     int points = dmbp_eval_curve_points(&plain, h, w);
     /* AOPC writes min(regions, tiles) + 1 values. */
     int rs = plain.region_size;
@@ -279,19 +280,26 @@ static void test_metrics(void)
         for (size_t i = 0; i < hw; i++)
             scores[i] = x[i] * (float)((i % 7) - 3);
         double auc[2][3], rise[2][3], aopc[2];
-        for (int v = 0; v < 2; v++) {
-            const dmbp_eval_options *o = v ? &cached : &plain;
-            CHECK(!dmbp_eval_deletion(models[mi], x, c, h, w, 3, scores, o,
-                                      cv[v], &auc[v][0]) &&
-                      !dmbp_eval_insertion(models[mi], x, c, h, w, 3, scores,
-                                           o, cv[v] + points, &auc[v][1]) &&
-                      !dmbp_eval_negative(models[mi], x, c, h, w, 3, scores,
-                                          fr, 3, o, rise[v]) &&
-                      !dmbp_eval_aopc(models[mi], x, c, h, w, 3, scores, o,
-                                      ac[v], &aopc[v]),
-                  "metrics: %s", dmbp_last_error());
-            auc[v][2] = 0;
-        }
+        const dmbp_eval_options *o = &plain;
+        const dmbp_model *m = models[mi];
+        CHECK(!deletion_once(m, x, c, h, w, 3, scores, o, cv[0],
+                             &auc[0][0]) &&
+                  !insertion_once(m, x, c, h, w, 3, scores, o,
+                                  cv[0] + points, &auc[0][1]) &&
+                  !negative_once(m, x, c, h, w, 3, scores, fr, 3, o,
+                                 rise[0]) &&
+                  !aopc_once(m, x, c, h, w, 3, scores, o, ac[0], &aopc[0]),
+              "metrics, new sessions: %s", dmbp_last_error());
+        CHECK(!dmbp_eval_deletion(e, x, c, h, w, 3, scores, o, cv[1],
+                                  &auc[1][0]) &&
+                  !dmbp_eval_insertion(e, x, c, h, w, 3, scores, o,
+                                       cv[1] + points, &auc[1][1]) &&
+                  !dmbp_eval_negative(e, x, c, h, w, 3, scores, fr, 3, o,
+                                      rise[1]) &&
+                  !dmbp_eval_aopc(e, x, c, h, w, 3, scores, o, ac[1],
+                                  &aopc[1]),
+              "metrics, kept session: %s", dmbp_last_error());
+        auc[0][2] = auc[1][2] = 0;
         CHECK(!memcmp(cv[0], cv[1], sizeof(float) * (size_t)points * 2) &&
                   !memcmp(auc[0], auc[1], sizeof auc[0]) &&
                   !memcmp(rise[0], rise[1], sizeof rise[0]) &&
@@ -299,7 +307,7 @@ static void test_metrics(void)
                   !memcmp(&aopc[0], &aopc[1], sizeof aopc[0]),
               "image %d: metrics with plans differ from without", img);
         if (img == 0)
-            after_first = dmbp_explainer_plans_created(e);
+            after_first = dmbp_session_plans_created(e);
     }
     /* A plan per lane count: deletion and insertion share theirs (21
      * points), negative evidence has 4 points, AOPC 17 (16 tiles of 9 x 9
@@ -308,49 +316,62 @@ static void test_metrics(void)
           aopc_points);
     CHECK(after_first == 3, "%lld plans for the first image, want 3",
           (long long)after_first);
-    CHECK(dmbp_explainer_plans_created(e) == after_first, "the second image "
-          "made plans (%lld)", (long long)dmbp_explainer_plans_created(e));
-    /* Another model's explainer is refused, naming the field. */
+    CHECK(dmbp_session_plans_created(e) == after_first, "the second image "
+          "made plans (%lld)", (long long)dmbp_session_plans_created(e));
+    /* A session that keeps no plans: the same numbers, no plan kept. */
+    dmbp_session_keep_plans(e, 0);
+    int64_t before = dmbp_session_plans_created(e);
     double a;
-    cached.plans = e;
-    dmbp_status st = dmbp_eval_deletion(models[0], inputs[0], chans[0],
-                                        height[0], width[0], 3, scores,
-                                        &cached, cv[0], &a);
-    CHECK(st == DMBP_ERR_ARG && strstr(dmbp_last_error(), "options.plans"),
-          "another model's explainer: status %d, %s", st, dmbp_last_error());
+    float *cv2 = malloc(sizeof(float) * (size_t)points);
+    CHECK(cv2 && !dmbp_eval_deletion(e, inputs[mi] + per, c, h, w, 3, scores,
+                                     &plain, cv2, &a),
+          "one-shot session: %s", dmbp_last_error());
+    CHECK(cv2 && !memcmp(cv2, cv[1], sizeof(float) * (size_t)points),
+          "one-shot session: another curve");
+    CHECK(dmbp_session_plans_created(e) == before, "one-shot session kept "
+          "plans (%lld, %lld before)",
+          (long long)dmbp_session_plans_created(e), (long long)before);
+    free(cv2);
 done:
     free(scores);
     free(cv[0]);
     free(cv[1]);
     free(ac[0]);
     free(ac[1]);
-    dmbp_explainer_free(e);
+    dmbp_session_free(e);
 }
 
 static void test_arguments(void)
 {
-    dmbp_explainer *e = (dmbp_explainer *)&e;
-    CHECK(dmbp_explainer_create(NULL, &e) == DMBP_ERR_ARG && e == NULL,
+    dmbp_session *e = (dmbp_session *)&e;
+    CHECK(dmbp_session_create(NULL, &e) == DMBP_ERR_ARG && e == NULL,
           "NULL model");
-    CHECK(dmbp_explainer_create(models[0], NULL) == DMBP_ERR_ARG,
+    CHECK(dmbp_session_create(models[0], NULL) == DMBP_ERR_ARG,
           "NULL out");
     dmbp_result *r = (dmbp_result *)&r;
-    CHECK(dmbp_explainer_run(NULL, inputs[0], 1, chans[0], height[0],
+    CHECK(dmbp_explain(NULL, inputs[0], 1, chans[0], height[0],
                              width[0], NULL, NULL, &r) == DMBP_ERR_ARG &&
               r == NULL,
-          "NULL explainer");
-    CHECK(dmbp_explainer_plans_created(NULL) == 0, "NULL counts 0");
-    dmbp_explainer_free(NULL);
-    /* A failing call (wrong image size) leaves the explainer usable. */
-    CHECK(!dmbp_explainer_create(models[0], &e), "create");
+          "NULL session");
+    /* A model where a session belongs (a program written for 0.1) is
+     * refused, not read. */
+    CHECK(dmbp_explain((dmbp_session *)(void *)models[0], inputs[0], 1,
+                       chans[0], height[0], width[0], NULL, NULL, &r) ==
+                  DMBP_ERR_ARG &&
+              strstr(dmbp_last_error(), "not a dmbp_session") && r == NULL,
+          "a model as a session: %s", dmbp_last_error());
+    CHECK(dmbp_session_plans_created(NULL) == 0, "NULL counts 0");
+    dmbp_session_free(NULL);
+    /* A failing call (wrong image size) leaves the session usable. */
+    CHECK(!dmbp_session_create(models[0], &e), "create");
     dmbp_explain_options o;
     options_for(DMBP_METHOD_GXI, &o);
-    CHECK(dmbp_explainer_run(e, inputs[0], 1, 1, 20, 20, NULL, &o, &r) ==
+    CHECK(dmbp_explain(e, inputs[0], 1, 1, 20, 20, NULL, &o, &r) ==
               DMBP_ERR_SHAPE && r == NULL,
           "20x20 on a 28x28 model: %s", dmbp_last_error());
     compare(e, models[0], inputs[0], 1, chans[0], height[0], width[0], &o,
             "after an error");
-    dmbp_explainer_free(e);
+    dmbp_session_free(e);
 }
 
 static int setup(void)
@@ -365,7 +386,7 @@ static int setup(void)
             return -1;
         for (int i = 0; i < N_IMAGES; i++) {
             dmbp_image img, pre;
-            if (dmbp_image_load_png(test_path(sample_files[i]), &img)) {
+            if (dmbp_image_load(test_path(sample_files[i]), NULL, &img)) {
                 fprintf(stderr, "FAIL: %s\n", dmbp_last_error());
                 return -1;
             }

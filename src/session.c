@@ -1,19 +1,28 @@
-/* Plans kept across calls (issue #13 item 6): the plan cache that the
- * explainer and the metrics share, and the public dmbp_explainer.
+/* Plans kept across calls (issue #13 item 6): the plan cache, and the
+ * public dmbp_session that holds one for every job on its model
+ * (dmbp_explain here, the metrics in metrics.c, the randomisation check
+ * in randomize.c).
  *
  * Reuse must give the bits of a fresh plan: a plan's outputs may depend
  * only on what it was made from (options, weights) and on the call's
  * inputs, never on an earlier call. The methods already rely on it within
  * one call (chunks of images, DMBP's iterations run one plan many times);
- * tests/test_explainer checks it across calls, for every method, against
- * fresh plans. */
+ * tests/test_session checks it across calls, for every method, against
+ * fresh sessions. */
 #include "base.h"
 #include "plan.h"
 
 #include "methods/methods.h"
 
-struct dmbp_explainer {
+/* The first member of every session: a pointer of another type passed as
+ * a session (a dmbp_model from a program written for 0.1, whose jobs took
+ * the model) is refused, not read. */
+#define SESSION_MAGIC 0x6e6f69737365735fULL /* "_session" */
+
+struct dmbp_session {
+    uint64_t magic;
     dmbp_plan_cache cache;
+    bool one_shot; /* dmbp_session_keep_plans(s, 0): no cache */
 };
 
 /* The options structs come from dmbp_plan_options_init (memset, then
@@ -34,9 +43,8 @@ dmbp_status dmbp__cache_plan(dmbp_plan_cache *c, const dmbp_model *m,
     if (!c)
         return dmbp__plan_create_with(m, po, over, keep, out);
     if (c->m != m)
-        return dmbp_set_error(DMBP_ERR_ARG, "the explainer given belongs to "
-                              "another model (%s, not %s)", c->m->name,
-                              m->name);
+        return dmbp_set_error(DMBP_ERR_INTERNAL, "a plan cache of %s asked "
+                              "for a plan of %s", c->m->name, m->name);
     c->clock++;
     int lru = 0;
     for (int i = 0; i < DMBP_PLAN_CACHE_SLOTS; i++) {
@@ -81,51 +89,69 @@ void dmbp__cache_clear(dmbp_plan_cache *c)
     }
 }
 
-dmbp_status dmbp_explainer_create(const dmbp_model *m, dmbp_explainer **out)
+dmbp_status dmbp_session_create(const dmbp_model *m, dmbp_session **out)
 {
     if (out)
         *out = NULL;
     if (!m || !out)
-        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_explainer_create: NULL "
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_session_create: NULL "
                               "%s", !m ? "model" : "out");
-    dmbp_explainer *e = dmbp__calloc(1, sizeof *e);
-    if (!e)
+    dmbp_session *s = dmbp__calloc(1, sizeof *s);
+    if (!s)
         return DMBP_ERR_NOMEM;
-    e->cache.m = m;
-    *out = e;
+    s->magic = SESSION_MAGIC;
+    s->cache.m = m;
+    *out = s;
     return DMBP_OK;
 }
 
-dmbp_status dmbp_explainer_run(dmbp_explainer *e, const float *x, int n,
-                               int channels, int height, int width,
-                               const int *targets,
-                               const dmbp_explain_options *o,
-                               dmbp_result **out)
+dmbp_status dmbp_explain(dmbp_session *s, const float *x, int n,
+                         int channels, int height, int width,
+                         const int *targets, const dmbp_explain_options *o,
+                         dmbp_result **out)
 {
     if (out)
         *out = NULL;
-    if (!e)
-        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_explainer_run: NULL "
-                              "explainer");
+    if (!s || s->magic != SESSION_MAGIC)
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_explain: %s", !s
+                              ? "NULL session"
+                              : "not a dmbp_session (since libdmbp 0.2 "
+                                "jobs run on a session of the model)");
     dmbp__threads_apply();
-    return dmbp__explain_cached(e->cache.m, NULL, &e->cache, x, n, channels,
-                                height, width, targets, o, out);
+    return dmbp__explain_cached(s->cache.m, NULL, dmbp__session_cache(s), x,
+                                n, channels, height, width, targets, o, out);
 }
 
-dmbp_plan_cache *dmbp__explainer_cache(dmbp_explainer *e)
+dmbp_plan_cache *dmbp__session_cache(dmbp_session *s)
 {
-    return e ? &e->cache : NULL;
+    return s && s->magic == SESSION_MAGIC && !s->one_shot ? &s->cache
+                                                          : NULL;
 }
 
-int64_t dmbp_explainer_plans_created(const dmbp_explainer *e)
+void dmbp_session_keep_plans(dmbp_session *s, int keep)
 {
-    return e ? e->cache.created : 0;
-}
-
-void dmbp_explainer_free(dmbp_explainer *e)
-{
-    if (!e)
+    if (!s || s->magic != SESSION_MAGIC)
         return;
-    dmbp__cache_clear(&e->cache);
-    free(e);
+    s->one_shot = !keep;
+    if (s->one_shot)
+        dmbp__cache_clear(&s->cache);
+}
+
+const dmbp_model *dmbp_session_model(const dmbp_session *s)
+{
+    return s && s->magic == SESSION_MAGIC ? s->cache.m : NULL;
+}
+
+int64_t dmbp_session_plans_created(const dmbp_session *s)
+{
+    return s && s->magic == SESSION_MAGIC ? s->cache.created : 0;
+}
+
+void dmbp_session_free(dmbp_session *s)
+{
+    if (!s || s->magic != SESSION_MAGIC)
+        return;
+    s->magic = 0;
+    dmbp__cache_clear(&s->cache);
+    free(s);
 }

@@ -1,0 +1,179 @@
+/*
+ * dmbp_eval.h - libdmbp: faithfulness metrics, the randomisation check and
+ * ground-truth scores of attribution maps. Includes dmbp.h.
+ */
+#ifndef DMBP_EVAL_H
+#define DMBP_EVAL_H
+
+#include <dmbp.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Faithfulness metrics                                               */
+/* ------------------------------------------------------------------ */
+
+/* What removed pixels become. */
+typedef enum dmbp_substrate {
+    DMBP_SUBSTRATE_ZERO = 0, /* 0 in normalised space (the dataset mean)  */
+    DMBP_SUBSTRATE_BLUR,     /* the image blurred: Gaussian, kernel 11,
+                                sigma 5 (RISE's insertion start)          */
+    DMBP_SUBSTRATE_MEAN      /* the image's own per-channel mean          */
+} dmbp_substrate;
+
+typedef struct dmbp_eval_options {
+    size_t struct_size; /* sizeof, set by the _init macro: leave it   */
+    int steps;                  /* deletion/insertion steps; default 20   */
+    int step_pixels;            /* > 0: pixels per step instead (RISE uses
+                                   224); the last step takes the rest     */
+    dmbp_substrate deletion_substrate;  /* default DMBP_SUBSTRATE_ZERO   */
+    dmbp_substrate insertion_start;     /* default DMBP_SUBSTRATE_BLUR   */
+    uint64_t seed;              /* tie-breaking permutation and AOPC noise;
+                                   default 0                               */
+    int region_size;            /* AOPC: square regions; default 9         */
+    int regions;                /* AOPC: regions removed; default 20       */
+    int max_lanes;              /* perturbed images per forward call;
+                                   default 32                              */
+} dmbp_eval_options;
+
+DMBP_API void dmbp_eval_options_init_sized(dmbp_eval_options *o,
+                                           size_t struct_size);
+#define dmbp_eval_options_init(o)                                           \
+    dmbp_eval_options_init_sized((o), sizeof *(o))
+
+/* The score of every pixel (h x w) from an attribution of c x h x w:
+ * mean over channels of the positive part (sign > 0) or of the negative
+ * part's magnitude (sign < 0), or of the value itself for a non-negative
+ * map (sign == 0). */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_eval_pixel_scores(const float *map, int c, int h, int w, int sign,
+                       float *scores);
+
+/* Deletion and insertion (Petsiuk et al., RISE): pixels ranked by score,
+ * highest first (ties in a fixed seeded order); at step i the first
+ * n_i pixels (all channels) are removed (deletion: replaced by the
+ * substrate) or inserted (insertion: copied into the start image). The
+ * curve (dmbp_eval_curve_points points: steps + 1, or with step_pixels
+ * ceil(h w / step_pixels) + 1, from none to all) is the softmax
+ * probability of the target; *auc the trapezoid area with the points
+ * spaced evenly on [0, 1]. x is one preprocessed image c x h x w. */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_eval_deletion(dmbp_session *s, const float *x, int c, int h, int w,
+                   int target, const float *scores,
+                   const dmbp_eval_options *o, float *curve, double *auc);
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_eval_insertion(dmbp_session *s, const float *x, int c, int h, int w,
+                    int target, const float *scores,
+                    const dmbp_eval_options *o, float *curve, double *auc);
+/* Number of points of those curves for o and an h x w image. */
+DMBP_API int dmbp_eval_curve_points(const dmbp_eval_options *o, int h,
+                                    int w);
+
+/* Negative evidence: remove (deletion substrate) the pixels whose score is
+ * highest (pass the negative part's scores, sign < 0) and report the rise
+ * of the target logit after removing fractions[0..n) of the pixels. */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_eval_negative(dmbp_session *s, const float *x, int c, int h, int w,
+                   int target, const float *scores, const double *fractions,
+                   int n, const dmbp_eval_options *o, double *rise);
+
+/* AOPC (Samek et al. 2017, region perturbation, most relevant first):
+ * regions of region_size^2 pixels ranked by their summed score; the k-th
+ * most relevant is replaced by uniform noise in [min x, max x] (seeded);
+ * curve[k] = f_t(x) - f_t(x after k regions), k = 0..R with
+ * R = min(regions, number of tiles) (allocate regions + 1 floats; entries
+ * past R are not written); *aopc = mean of curve[0..R]. Regions are
+ * non-overlapping tiles from the top-left corner (edge tiles smaller). */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_eval_aopc(dmbp_session *s, const float *x, int c, int h, int w,
+               int target, const float *scores, const dmbp_eval_options *o,
+               float *curve, double *aopc);
+
+/* Spearman rank correlation of two arrays (average ranks for ties); NaN
+ * for n < 2, NULL, NaN input or a constant array. */
+DMBP_API double dmbp_spearman(const float *a, const float *b, int64_t n);
+
+/* Model-randomisation sanity check (Adebayo et al. 2018), cascading from
+ * the top: stage s re-draws the weights of the last s layers that have
+ * weights (Conv, Gemm, MatMul; biases and BN folded in) with a seeded
+ * normal of each layer's own standard deviation; for each stage the
+ * Spearman correlation between |map| of the trained and of the
+ * randomised model (per pixel scores, sign 0 of |map|) for method o;
+ * for DMBP the map is its attribution, |A+| + |A-|.
+ * rho has one entry per stage, stages = the number of such layers (see
+ * dmbp_model_num_weight_layers); layer_names (may be NULL) get the name
+ * of the layer randomised at each stage. */
+DMBP_API int dmbp_model_num_weight_layers(const dmbp_model *m);
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_eval_randomization(dmbp_session *s, const float *x, int c, int h,
+                        int w, int target, const dmbp_explain_options *o,
+                        uint64_t seed, double *rho, const char **layer_names);
+
+/* ------------------------------------------------------------------ */
+/* Ground truth: where the evidence for and against the class is      */
+/* ------------------------------------------------------------------ */
+
+/* Values of a truth mask (h x w bytes, as models/make_evidence.py writes
+ * NAME.truth.png): pixels of no evidence, of evidence for the explained
+ * class and of evidence against it. */
+#define DMBP_TRUTH_NEITHER 0
+#define DMBP_TRUTH_FOR 1
+#define DMBP_TRUTH_AGAINST 2
+/* The pointing game's tolerance in pixels at the model's input
+ * resolution: TorchRay's 15 px at 224 x 224 scaled to 64 x 64 (4.3),
+ * rounded down. */
+#define DMBP_POINTING_TOLERANCE 4
+
+/* The two evidence maps (h x w, non-negative) of a map of c x h x w:
+ * the channels are summed, then pos = max(sum, 0) and neg = max(-sum, 0)
+ * (neg may be NULL). For a non-negative map (Grad-CAM, |gradient|) pos is
+ * the channel sum and neg is 0. */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_eval_truth_maps(const float *map, int c, int h, int w, float *pos,
+                     float *neg);
+/* The same for DMBP's two attributions: pos = sum over channels of
+ * max(A+, 0), neg = sum over channels of max(-A-, 0). */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_eval_truth_maps_split(const float *a_pos, const float *a_neg, int c,
+                           int h, int w, float *pos, float *neg);
+
+typedef struct dmbp_truth_scores {
+    size_t struct_size; /* sizeof, set by dmbp_truth_scores_init: the
+                           library writes only the fields it covers */
+    /* Relevance mass accuracy: the share of the map's total inside the
+     * mask; 0 for a map that is 0 everywhere (it found nothing). */
+    double mass_accuracy;
+    /* Relevance rank accuracy: the share of the |mask| highest-scoring
+     * pixels that lie inside the mask. Pixels tied at the last place
+     * count by the chance that a random order of the ties picks them;
+     * pixels of score 0 are never among the highest. */
+    double rank_accuracy;
+    /* Pointing game: 1 if the map's maximum (the first in row-major order)
+     * lies within the tolerance (Euclidean distance, pixels) of a mask
+     * pixel, else 0; 0 for a map that is 0 everywhere. */
+    double pointing;
+} dmbp_truth_scores;
+
+/* Sets every score to NaN. */
+DMBP_API void dmbp_truth_scores_init_sized(dmbp_truth_scores *s,
+                                           size_t struct_size);
+#define dmbp_truth_scores_init(s)                                           \
+    dmbp_truth_scores_init_sized((s), sizeof *(s))
+
+/* Scores of one evidence map (h x w, every value >= 0 and finite) against
+ * the mask {truth == value}. All three are NaN when the mask is empty
+ * (there is nothing to find). Errors: DMBP_ERR_ARG (NULL, sizes, a
+ * negative evidence value, value outside 0..255, tolerance < 0),
+ * DMBP_ERR_NONFINITE, DMBP_ERR_NOMEM. */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_eval_truth(const float *evidence, const uint8_t *truth, int h, int w,
+                int value, int tolerance, dmbp_truth_scores *out);
+
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DMBP_EVAL_H */

@@ -1,0 +1,90 @@
+// dmbp.hpp: handles own what they should and nothing else. A view of the
+// caller's pixels is never freed (freeing a stack array aborts, and ASan
+// names it), images and handles move, every object type has a handle, and
+// the loading helpers throw dmbp::error with the library's message.
+#include <dmbp.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <utility>
+
+static int failures;
+#define CHECK(cond, what)                                                    \
+    do {                                                                     \
+        if (!(cond)) {                                                       \
+            std::fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__,     \
+                         what);                                              \
+            failures++;                                                      \
+        }                                                                    \
+    } while (0)
+
+static std::string path(const char *rel)
+{
+    const char *top = std::getenv("top_srcdir");
+    return std::string(top && *top ? top : ".") + "/" + rel;
+}
+
+int main()
+{
+    float pixels[2 * 2] = {0.f, 0.25f, 0.5f, 1.f};
+    {
+        dmbp::image v = dmbp::image::view(1, 2, 2, pixels);
+        CHECK(!v.owns() && v.data() == pixels, "view owns its pixels");
+        dmbp::image moved = std::move(v);
+        CHECK(moved.data() == pixels && v.data() == nullptr, "view move");
+    } // destroyed: must not free the stack array
+    CHECK(pixels[3] == 1.f, "view changed the pixels");
+
+    dmbp::model m = dmbp::load_model(path("models/fmnist_vgg.onnx").c_str());
+    CHECK(m && dmbp_model_num_classes(m) == 10, "model handle");
+    dmbp_preprocess_options pre = dmbp::preprocess_defaults(m);
+    dmbp::image img =
+        dmbp::load_image(path("models/samples/ankle_boot.png").c_str());
+    CHECK(img.owns() && img.data(), "loaded image not owned");
+    dmbp::image x = dmbp::preprocess(img, pre);
+    dmbp::image y;
+    y = std::move(x); // the pixels move with their ownership
+    CHECK(y.owns() && !x.owns() && !x.data(), "owned move");
+
+    dmbp_explain_options eo;
+    dmbp_explain_options_init(&eo);
+    eo.method = DMBP_METHOD_GXI;
+    dmbp::session s = dmbp::make_session(m);
+    dmbp::result r = dmbp::explain(s, y, nullptr, &eo);
+    CHECK(dmbp_result_target(r, 0) == 9, "ankle boot not class 9");
+    dmbp_tensor_view map = dmbp::find(r, 0, "map");
+    CHECK(map.data && map.shape.ndim == 3, "find map");
+
+    dmbp_plan_options po;
+    dmbp_plan_options_init(&po);
+    dmbp::plan p = dmbp::make_plan(m, &po);
+    CHECK(p && s && dmbp_session_model(s) == m.get(),
+          "plan / session handles");
+
+    bool threw = false;
+    try {
+        (void)dmbp::find(r, 0, "nope");
+    } catch (const dmbp::error &err) {
+        threw = err.status == DMBP_ERR_ARG &&
+                std::strstr(err.what(), "'nope'") != nullptr;
+    }
+    CHECK(threw, "find of an unknown name did not throw its message");
+    threw = false;
+    try {
+        dmbp::image bad = dmbp::load_image("/nonexistent/x.png");
+        (void)bad;
+    } catch (const dmbp::error &err) {
+        threw = err.status == DMBP_ERR_IO &&
+                std::strstr(err.what(), "/nonexistent/x.png") != nullptr;
+    }
+    CHECK(threw, "load_image of a missing file did not throw");
+    if (failures) {
+        std::fprintf(stderr, "test_cpp: %d failures\n", failures);
+        return 1;
+    }
+    std::printf("test_cpp: ok\n");
+    return 0;
+}
