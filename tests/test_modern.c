@@ -138,6 +138,9 @@ static void check_dmbp(const char *cs, const dmbp_model *m, const float *x,
 {
     dmbp_explain_options o;
     dmbp_explain_options_init(&o);
+    /* The classic formulation: its F is the sum of gradient x input, which
+     * is what torch's reference gives (the path default's F is IG's). */
+    CHECK(!dmbp_explain_preset(&o, "classic"), "%s", dmbp_last_error());
     o.dmbp.iterations = DMBP_ITERS;
     dmbp_result *r = NULL;
     if (explain_once(m, x, 1, (int)xd[1], (int)xd[2], (int)xd[3], &target,
