@@ -99,6 +99,8 @@ def main():
     ap.add_argument("--methods", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--part", default="0/1",
+                    help="I/P: only the images at positions I, I+P, ... (parallel runs)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     path = C.MODELS.get(args.model, args.model)
@@ -109,7 +111,8 @@ def main():
             r = json.loads(line)
             done.add((r["index"], r["method"]))
     methods = args.methods.split(",")
-    imgs = C.against_images(args.split, args.n)
+    part, parts = (int(v) for v in args.part.split("/"))
+    imgs = C.against_images(args.split, args.n)[part::parts]
     with open(args.out, "a") as f:
         for (i, img, truth, label) in imgs:
             x = C.preprocess(img, net)
