@@ -43,6 +43,16 @@ expect_exit() {
     return 0
 }
 
+# refused CODE NEEDLE DESCRIPTION -- COMMAND...
+refused() {
+    code=$1; needle=$2; what=$3; shift 4
+    expect_exit "$code" "$what" -- "$@" || return
+    lines=$(wc -l <"$TMP/err")
+    [ "$lines" -eq 1 ] || fail "$what: $lines lines on stderr: $(cat "$TMP/err")"
+    grep -q "^dmbp: " "$TMP/err" || fail "$what: stderr does not start with 'dmbp: '"
+    grep -qF -- "$needle" "$TMP/err" || fail "$what: stderr lacks '$needle': $(cat "$TMP/err")"
+}
+
 finish() {
     if [ "$failures" -ne 0 ]; then
         echo "$(basename "$0"): $failures failures" >&2

@@ -6,15 +6,8 @@
 VGG="$MODELS/fmnist_vgg.onnx"
 PNG="$MODELS/samples/bag.png"
 
-# expect CODE NEEDLE DESCRIPTION -- COMMAND...
-expect() {
-    code=$1; needle=$2; what=$3; shift 4
-    expect_exit "$code" "$what" -- "$@" || return
-    lines=$(wc -l <"$TMP/err")
-    [ "$lines" -eq 1 ] || fail "$what: $lines lines on stderr: $(cat "$TMP/err")"
-    grep -q "^dmbp: " "$TMP/err" || fail "$what: stderr does not start with 'dmbp: '"
-    grep -qF -- "$needle" "$TMP/err" || fail "$what: stderr lacks '$needle': $(cat "$TMP/err")"
-}
+# expect CODE NEEDLE DESCRIPTION -- COMMAND...: refused (cli_common.sh).
+expect() { refused "$@"; }
 
 # Usage: status 2.
 expect 2 "no command" "no arguments" -- "$DMBP"

@@ -11,16 +11,6 @@ W="$TMP/w"
 mkdir "$W"
 cp "$S/coat.png" "$W/coat.png"
 
-# refused CODE NEEDLE DESCRIPTION -- COMMAND...
-refused() {
-    code=$1; needle=$2; what=$3; shift 4
-    expect_exit "$code" "$what" -- "$@" || return
-    lines=$(wc -l <"$TMP/err")
-    [ "$lines" -eq 1 ] || fail "$what: $lines lines on stderr: $(cat "$TMP/err")"
-    grep -q "^dmbp: " "$TMP/err" || fail "$what: stderr does not start with 'dmbp: '"
-    grep -qF -- "$needle" "$TMP/err" || fail "$what: stderr lacks '$needle': $(cat "$TMP/err")"
-}
-
 # ---- outputs ---------------------------------------------------------------
 
 # -o naming the input's stem would overwrite coat.png: refused, even with

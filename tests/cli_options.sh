@@ -10,17 +10,6 @@ PNG="$MODELS/samples/bag.png"
 W="$TMP/work"
 mkdir "$W"
 
-# refused CODE NEEDLE DESCRIPTION -- COMMAND...: status CODE, one stderr
-# line starting "dmbp: " and naming NEEDLE.
-refused() {
-    code=$1; needle=$2; what=$3; shift 4
-    expect_exit "$code" "$what" -- "$@" || return
-    lines=$(wc -l <"$TMP/err")
-    [ "$lines" -eq 1 ] || fail "$what: $lines lines on stderr: $(cat "$TMP/err")"
-    grep -q "^dmbp: " "$TMP/err" || fail "$what: stderr does not start with 'dmbp: '"
-    grep -qF -- "$needle" "$TMP/err" || fail "$what: stderr lacks '$needle': $(cat "$TMP/err")"
-}
-
 # A value-taking option does not swallow the next option (issue 10's first
 # two examples): a usage error, and no file named after the option.
 cp "$PNG" "$W/coat.png"

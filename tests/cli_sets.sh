@@ -12,16 +12,6 @@ RESNET="$MODELS/fmnist_resnet.onnx"
 S="$MODELS/samples"
 cd "$TMP" || exit 1
 
-# refused CODE NEEDLE DESCRIPTION -- COMMAND...: one 'dmbp: ' line naming
-# NEEDLE, status CODE.
-refused() {
-    code=$1; needle=$2; what=$3; shift 4
-    expect_exit "$code" "$what" -- "$@" || return
-    lines=$(wc -l <"$TMP/err")
-    [ "$lines" -eq 1 ] || fail "$what: $lines lines on stderr: $(cat "$TMP/err")"
-    grep -q "^dmbp: " "$TMP/err" || fail "$what: stderr does not start with 'dmbp: '"
-    grep -qF -- "$needle" "$TMP/err" || fail "$what: stderr lacks '$needle': $(cat "$TMP/err")"
-}
 # computed N DESCRIPTION: the last run printed N result lines.
 computed() {
     got=$(grep -c ' -> ' "$TMP/out")

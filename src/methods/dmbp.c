@@ -89,6 +89,17 @@ static void set_masks(dmbp_run *r)
 /* Loss of image j at the current W (section 3's table) and, when v is
  * wanted, V = dl/dW per lane (the closed form, divided by K for the mean
  * over copies). */
+/* Section 3's closed form at one value, before the x / S factor:
+ * dl/dA+ and dl/dA- of the completeness (common = 2 w_c r), sign,
+ * nuisance and evidence terms. */
+static void dl_dA(const dmbp_dmbp_options *d, double common, double ap,
+                  double an, double nu, double *gp, double *gn)
+{
+    double sn = nu > 0 ? 1 : nu < 0 ? -1 : 0;
+    *gp = common - d->w_sign * (ap < 0) - d->w_nuisance * sn - d->w_evidence;
+    *gn = common + d->w_sign * (an > 0) - d->w_nuisance * sn + d->w_evidence;
+}
+
 static double sparsity_of(const dmbp_run *r, int j)
 {
     double sp = 0;
@@ -152,11 +163,8 @@ static terms loss_path(dmbp_run *r, int j, bool want_v)
     for (size_t i = 0; i < r->per; i++) {
         double ap = r->agg[3 * i], an = r->agg[3 * i + 1];
         double nu = r->agg[3 * i + 2];
-        double sn = nu > 0 ? 1 : nu < 0 ? -1 : 0;
-        double gp = common - o->dmbp.w_sign * (ap < 0) - o->dmbp.w_nuisance * sn -
-                    o->dmbp.w_evidence;
-        double gn = common + o->dmbp.w_sign * (an > 0) - o->dmbp.w_nuisance * sn +
-                    o->dmbp.w_evidence;
+        double gp, gn;
+        dl_dA(&o->dmbp, common, ap, an, nu, &gp, &gn);
         vp0[i] = (float)(x[i] * gp / (S * r->K));
         vn0[i] = (float)(x[i] * gn / (S * r->K));
     }
@@ -204,11 +212,8 @@ static terms loss_of(dmbp_run *r, int j, bool want_v)
         for (size_t i = 0; i < r->per; i++) {
             double ap = (double)wp[i] * x[i], an = (double)wn[i] * x[i];
             double nu = (double)w1[i] * x[i] - ap - an;
-            double sn = nu > 0 ? 1 : nu < 0 ? -1 : 0;
-            double gp = common - o->dmbp.w_sign * (ap < 0) - o->dmbp.w_nuisance * sn -
-                        o->dmbp.w_evidence;
-            double gn = common + o->dmbp.w_sign * (an > 0) - o->dmbp.w_nuisance * sn +
-                        o->dmbp.w_evidence;
+            double gp, gn;
+            dl_dA(&o->dmbp, common, ap, an, nu, &gp, &gn);
             vp[i] = (float)(x[i] * gp / (S * r->K));
             vn[i] = (float)(x[i] * gn / (S * r->K));
         }
