@@ -197,6 +197,35 @@ static bool kept_b0(const dmbp_model *m, int v, int64_t b0)
            m->values[v].shape.dims[0] == b0;
 }
 
+/* Whether live node n reads a value computed from the model's input. */
+static bool from_input(const dmbp_node *n, const bool *dep)
+{
+    for (int k = 0; k < n->n_in; k++)
+        if (n->in[k] >= 0 && dep[n->in[k]])
+            return true;
+    return false;
+}
+
+/* dep[v]: value v is computed from the model's input (through live
+ * nodes; node order is topological). The caller frees it; NULL: out of
+ * memory. */
+static bool *input_dependents(const dmbp_model *m)
+{
+    bool *dep = dmbp__calloc((size_t)m->n_values, sizeof *dep);
+    if (!dep)
+        return NULL;
+    dep[m->input] = true;
+    for (int i = 0; i < m->n_nodes; i++) {
+        const dmbp_node *n = &m->nodes[i];
+        if (n->dead)
+            continue;
+        bool d = from_input(n, dep);
+        for (int k = 0; k < n->n_out; k++)
+            dep[n->out[k]] = d;
+    }
+    return dep;
+}
+
 dmbp_status dmbp__graph_infer_lanes(const dmbp_model *m, dmbp_shape *shapes)
 {
     const dmbp_shape *ls = &m->values[m->input].shape;
@@ -204,21 +233,15 @@ dmbp_status dmbp__graph_infer_lanes(const dmbp_model *m, dmbp_shape *shapes)
     int64_t lanes = shapes[m->input].ndim >= 1 ? shapes[m->input].dims[0] : 0;
     if (b0 <= 0 || lanes <= 0 || lanes == b0)
         return dmbp__graph_infer(m, shapes);
-    bool *dep = dmbp__calloc((size_t)m->n_values, sizeof *dep);
+    bool *dep = input_dependents(m);
     if (!dep)
         return DMBP_ERR_NOMEM;
-    dep[m->input] = true;
     dmbp_status st = DMBP_OK;
     for (int i = 0; i < m->n_nodes && !st; i++) {
         const dmbp_node *n = &m->nodes[i];
         if (n->dead)
             continue;
-        bool d = false;
-        for (int k = 0; k < n->n_in; k++)
-            d = d || (n->in[k] >= 0 && dep[n->in[k]]);
-        for (int k = 0; k < n->n_out; k++)
-            dep[n->out[k]] = d;
-        bool hook = d && n->op->infer_lanes && n->n_in >= 1 &&
+        bool hook = from_input(n, dep) && n->op->infer_lanes && n->n_in >= 1 &&
                     n->n_out >= 1 && n->in[0] >= 0 && dep[n->in[0]] &&
                     kept_b0(m, n->in[0], b0) && kept_b0(m, n->out[0], b0);
         st = infer_node_as(n, shapes, b0, hook ? lanes : 0);
@@ -364,23 +387,16 @@ dmbp_status dmbp__graph_check_lanes(const dmbp_model *m,
     /* Values computed from the input: every one must keep the batch as
      * its axis 0. A node whose output does not (Pad or Concat on axis 0,
      * a Reshape or Flatten that folds the batch, ...) mixes lanes. */
-    bool *dep = dmbp__calloc((size_t)m->n_values, sizeof *dep);
+    bool *dep = input_dependents(m);
     if (!dep)
         return DMBP_ERR_NOMEM;
-    dep[m->input] = true;
     dmbp_status st = DMBP_OK;
     for (int i = 0; i < m->n_nodes && !st; i++) {
         const dmbp_node *n = &m->nodes[i];
-        if (n->dead)
-            continue;
-        bool d = false;
-        for (int k = 0; k < n->n_in; k++)
-            d = d || (n->in[k] >= 0 && dep[n->in[k]]);
-        if (!d)
+        if (n->dead || !from_input(n, dep))
             continue;
         for (int k = 0; k < n->n_out && !st; k++) {
             const dmbp_shape *s = &shapes[n->out[k]];
-            dep[n->out[k]] = true;
             if (s->ndim >= 1 && s->dims[0] == lanes)
                 continue;
             char buf[160];
