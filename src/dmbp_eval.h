@@ -90,6 +90,9 @@ DMBP_API DMBP_NODISCARD dmbp_status
 dmbp_eval_aopc(dmbp_session *s, const float *x, int c, int h, int w,
                int target, const float *scores, const dmbp_eval_options *o,
                float *curve, double *aopc);
+/* The points of dmbp_eval_aopc's curve for an h x w image under o: R + 1
+ * with R = min(regions, tiles); 0 for options dmbp_eval_aopc refuses. */
+DMBP_API int dmbp_eval_aopc_points(const dmbp_eval_options *o, int h, int w);
 
 /* Spearman rank correlation of two arrays (average ranks for ties); NaN
  * for n < 2, NULL, NaN input or a constant array. */
@@ -170,6 +173,21 @@ DMBP_API void dmbp_truth_scores_init_sized(dmbp_truth_scores *s,
 DMBP_API DMBP_NODISCARD dmbp_status
 dmbp_eval_truth(const float *evidence, const uint8_t *truth, int h, int w,
                 int value, int tolerance, dmbp_truth_scores *out);
+
+/* The truth mask of an image, read from path (an 8-bit gray PNG holding
+ * only DMBP_TRUTH_NEITHER, _FOR and _AGAINST, of the image's size
+ * image_w x image_h as loaded) and brought to the model's input grid by
+ * the image's own preprocessing pre (its resize and crop; normalisation is
+ * not applied): each class is a 0/1 picture resampled alone, and an output
+ * pixel keeps a class where at least half of it was that class. out: h x w
+ * bytes, the grid pre gives the image. Errors name path: DMBP_ERR_IO,
+ * DMBP_ERR_FORMAT (not a gray PNG, another value; a 16-bit PNG's value is
+ * named as the file has it), DMBP_ERR_SHAPE (another size than the image,
+ * or than h x w after preprocessing), DMBP_ERR_ARG, DMBP_ERR_NOMEM. */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_eval_truth_load(const char *path, int image_h, int image_w,
+                     const dmbp_preprocess_options *pre, int h, int w,
+                     uint8_t *out);
 
 
 #ifdef __cplusplus

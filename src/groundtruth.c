@@ -6,6 +6,8 @@
 #include "checked.h"
 
 #include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,6 +59,98 @@ dmbp_status dmbp_eval_truth_maps_split(const float *a_pos,
         neg[i] = (float)n;
     }
     return DMBP_OK;
+}
+
+/* A truth pixel keeps its class where at least half of it, after the
+ * resize, was that class. */
+#define TRUTH_COVERAGE 0.5f
+/* Slack when reading the byte values 0, 1, 2 back from [0, 1] floats. */
+#define TRUTH_BYTE_EPS 1e-3
+/* Full scale of a 16-bit PNG sample. */
+#define TRUTH_16BIT_MAX 65535
+
+/* The classes of t (values / 255 of an 8-bit gray PNG) as two 0/1 planes
+ * (for, against) of planes; a value other than 0, 1, 2 is an error naming
+ * it as the file has it (a 16-bit PNG's samples are whole multiples of
+ * 1/65535 that no 8-bit value is). */
+static dmbp_status truth_planes(const char *path, const dmbp_image *t,
+                                float *planes)
+{
+    size_t plane = (size_t)t->height * t->width;
+    for (size_t p = 0; p < plane; p++) {
+        double v = t->data[p] * 255.0;
+        long b = lround(v);
+        if (fabs(v - (double)b) > TRUTH_BYTE_EPS || b < DMBP_TRUTH_NEITHER ||
+            b > DMBP_TRUTH_AGAINST) {
+            double v16 = t->data[p] * (double)TRUTH_16BIT_MAX;
+            bool wide = fabs(v - (double)b) > TRUTH_BYTE_EPS &&
+                        fabs(v16 - round(v16)) < TRUTH_BYTE_EPS;
+            char val[64];
+            if (wide)
+                snprintf(val, sizeof val, "%.0f (a 16-bit PNG)", v16);
+            else
+                snprintf(val, sizeof val, "%.6g", v);
+            return dmbp_set_error(
+                DMBP_ERR_FORMAT, "%s: pixel (%zu, %zu) is %s: a ground truth "
+                "is an 8-bit gray PNG holding only %d (neither), %d (for) and "
+                "%d (against)", path, p % (size_t)t->width,
+                p / (size_t)t->width, val, DMBP_TRUTH_NEITHER, DMBP_TRUTH_FOR,
+                DMBP_TRUTH_AGAINST);
+        }
+        if (b == DMBP_TRUTH_FOR)
+            planes[p] = 1;
+        else if (b == DMBP_TRUTH_AGAINST)
+            planes[plane + p] = 1;
+    }
+    return DMBP_OK;
+}
+
+dmbp_status dmbp_eval_truth_load(const char *path, int image_h, int image_w,
+                                 const dmbp_preprocess_options *pre, int h,
+                                 int w, uint8_t *out)
+{
+    if (!path || !pre || !out || h < 1 || w < 1)
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_eval_truth_load: NULL "
+                              "argument or size < 1");
+    dmbp_image t = {0}, planes = {0}, res = {0};
+    dmbp_status st = dmbp_image_load(path, NULL, &t);
+    if (!st && t.channels != 1)
+        st = dmbp_set_error(DMBP_ERR_FORMAT, "%s: a ground truth must be a "
+                            "gray PNG; this one has %d channels", path,
+                            t.channels);
+    size_t plane = (size_t)t.height * t.width;
+    planes = (dmbp_image){3, t.height, t.width, NULL};
+    if (!st && !(planes.data = calloc(3 * plane, sizeof(float))))
+        st = dmbp_set_error(DMBP_ERR_NOMEM, "%s: out of memory", path);
+    if (!st)
+        st = truth_planes(path, &t, planes.data);
+    if (!st && (t.height != image_h || t.width != image_w))
+        st = dmbp_set_error(DMBP_ERR_SHAPE, "%s: the ground truth is %dx%d, "
+                            "its image %dx%d: they must have one size", path,
+                            t.width, t.height, image_w, image_h);
+    /* Each class is a channel of a 0/1 picture brought to the model's
+     * grid by the image's own resize and crop, without normalisation. */
+    dmbp_preprocess_options geo = *pre;
+    geo.channels = 3;
+    for (int c = 0; c < 3; c++) {
+        geo.mean[c] = 0;
+        geo.std[c] = 1;
+    }
+    if (!st && (st = dmbp_image_preprocess(&planes, &geo, &res)))
+        dmbp_set_error(st, "%s: %s", path, dmbp_last_error());
+    if (!st && (res.height != h || res.width != w))
+        st = dmbp_set_error(DMBP_ERR_SHAPE, "%s: preprocessed to %dx%d, the "
+                            "image to %dx%d", path, res.width, res.height, w,
+                            h);
+    size_t oplane = (size_t)h * w;
+    for (size_t p = 0; !st && p < oplane; p++)
+        out[p] = res.data[p] >= TRUTH_COVERAGE ? DMBP_TRUTH_FOR
+                 : res.data[oplane + p] >= TRUTH_COVERAGE ? DMBP_TRUTH_AGAINST
+                                                          : DMBP_TRUTH_NEITHER;
+    free(planes.data);
+    dmbp_image_free(&res);
+    dmbp_image_free(&t);
+    return st;
 }
 
 /* The first layout with struct_size (0.2.0) ends at pointing. */

@@ -364,6 +364,17 @@ dmbp_status dmbp_eval_pixel_scores(const float *map, int c, int h, int w,
 
 /* ---- deletion and insertion -------------------------------------------- */
 
+int dmbp_eval_aopc_points(const dmbp_eval_options *o_in, int h, int w)
+{
+    dmbp_eval_options o;
+    if (eval_options_in(o_in, &o) || h < 1 || w < 1 || o.region_size < 1 ||
+        o.regions < 1)
+        return 0;
+    int64_t rs = o.region_size;
+    int64_t tiles = ((h + rs - 1) / rs) * ((w + rs - 1) / rs);
+    return (int)((o.regions < tiles ? o.regions : tiles) + 1);
+}
+
 int dmbp_eval_curve_points(const dmbp_eval_options *o_in, int h, int w)
 {
     dmbp_eval_options opt;
@@ -574,7 +585,7 @@ dmbp_status dmbp_eval_aopc(dmbp_session *s, const float *x, int c, int h,
     int rs = o->region_size;
     int ty_n = (h + rs - 1) / rs, tx_n = (w + rs - 1) / rs;
     int tiles = ty_n * tx_n;
-    int R = o->regions < tiles ? o->regions : tiles, points = R + 1;
+    int points = dmbp_eval_aopc_points(o, h, w), R = points - 1;
     int hw = h * w;
     size_t plane = (size_t)hw, per = (size_t)c * plane;
     float *noisy = dmbp__malloc(per * sizeof(float));

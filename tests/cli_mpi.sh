@@ -162,6 +162,16 @@ for k in txt json md; do
     [ "$(untimed "$TMP/e1.$k")" = "$(untimed "$TMP/e3.$k")" ] || fail "eval: $k differs beyond timings"
 done
 [ "$(wc -l <"$TMP/e3.txt")" -gt 3 ] || fail "eval on 3 ranks: no table"
+# With -O: the ranks' records in one manifest; a set cut to its
+# first window (--batch 3) is resumed on 2 ranks into the same CSV.
+expect_exit 0 "eval -O on 3 ranks" -- mpi 3 $ev -O "$TMP/eo" --csv "$TMP/eo.csv"
+cmp -s "$TMP/e1.csv" "$TMP/eo.csv" || fail "eval -O on 3 ranks: CSV differs"
+[ "$(grep -c '"status": "ok"' "$TMP/eo/manifest.jsonl")" -eq "$(ls "$SAMPLES"/*.png | wc -l)" ] ||
+    fail "eval -O on 3 ranks: manifest $(cut -c1-100 "$TMP/eo/manifest.jsonl")"
+{ head -n 1 "$TMP/eo/manifest.jsonl"; grep '"status": "ok"' "$TMP/eo/manifest.jsonl" | sort | head -n 3; } >"$TMP/eo.m"
+cp "$TMP/eo.m" "$TMP/eo/manifest.jsonl"
+expect_exit 0 "eval --resume on 2 ranks" -- mpi 2 $ev -O "$TMP/eo" --csv "$TMP/eo2.csv" --resume
+cmp -s "$TMP/e1.csv" "$TMP/eo2.csv" || fail "eval --resume on 2 ranks: CSV differs"
 
 # ---- predict and masks: the same files from 2 and 3 ranks ---------------
 # same_json A B DESCRIPTION: every per-image .json of A is in B, byte for

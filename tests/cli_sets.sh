@@ -238,4 +238,59 @@ if command -v strace >/dev/null 2>&1; then
     [ "$opens" -le 2 ] || fail "9: --targets opened $opens times for 4 images"
 fi
 
+# ---- 10. eval is an image set too (issue #22): -O DIR, --resume ------------
+# Each image is an item of the one runner: its numbers are its manifest
+# record, the set's fingerprint comes first, --resume reads the done ones
+# back and computes only the rest; the report is the uninterrupted run's.
+ls "$S"/*.png | sort | head -n 4 >ev.list
+EV="eval $VGG --images ev.list --methods gxi,dmbp --iters 2 --randomization-images 2 --batch 2"
+# shellcheck disable=SC2086 # $EV is several words
+expect_exit 0 "10: eval -O" -- "$DMBP" $EV -O e10 --csv e10.csv --quiet
+head -n 1 e10/manifest.jsonl | grep -q '"command": "eval".*"--methods": "gxi,dmbp"' ||
+    fail "10: no eval fingerprint: $(head -n 1 e10/manifest.jsonl)"
+[ "$(grep -c '"status": "ok".*"eval": \[\[' e10/manifest.jsonl)" -eq 4 ] ||
+    fail "10: want 4 ok records with numbers: $(cut -c1-120 e10/manifest.jsonl)"
+cp e10/manifest.jsonl m10
+cp "$TMP/out" table10
+# Killed after two images: the other two are computed, the two read back.
+grep -v -e '"input": "[^"]*dress.png", "status": "ok"' -e '"input": "[^"]*coat.png", "status": "ok"' \
+    m10 >e10/manifest.jsonl
+# shellcheck disable=SC2086
+expect_exit 0 "10: eval --resume" -- "$DMBP" $EV -O e10 --csv e10b.csv --resume
+grep -q "2 images already done" "$TMP/err" && grep -q "^dmbp: 2 images to compute" "$TMP/err" ||
+    fail "10: eval --resume: $(cat "$TMP/err")"
+cmp -s e10.csv e10b.csv || fail "10: eval --resume: the CSV differs from the whole run's"
+# The table too, but for the seconds per image (the last column).
+sed 's/  *[0-9.]*$//' table10 >t10a
+sed 's/  *[0-9.]*$//' "$TMP/out" >t10b
+cmp -s t10a t10b || fail "10: eval --resume: the table differs: $(diff t10a t10b)"
+# Everything done: nothing computed, the same report.
+# shellcheck disable=SC2086
+expect_exit 0 "10: eval --resume, all done" -- "$DMBP" $EV -O e10 --csv e10c.csv --resume
+grep -q "4 images already done, 0 images to compute" "$TMP/err" || fail "10: all done: $(cat "$TMP/err")"
+cmp -s e10.csv e10c.csv || fail "10: all done: the CSV differs"
+# Another set: refused, naming what differs; --force starts anew.
+# shellcheck disable=SC2086
+refused 2 "--iters was '2', now '3'" "10: eval --resume with other --iters" -- \
+    "$DMBP" eval "$VGG" --images ev.list --methods gxi,dmbp --iters 3 --randomization-images 2 \
+    --batch 2 -O e10 --resume
+# A record that says ok without its numbers is a broken manifest, named.
+{ head -n 1 m10; grep '"status": "ok"' m10 | head -n 1 | sed 's/"eval": \[\[[0-9]*, /"eval": [[/'; } \
+    >e10/manifest.jsonl
+# shellcheck disable=SC2086
+expect_exit 4 "10: eval record without its numbers" -- "$DMBP" $EV -O e10 --resume --quiet
+grep -q "e10: the record of .* has no valid \"eval\" numbers" "$TMP/err" || fail "10: $(cat "$TMP/err")"
+# Inputs are never overwritten: not by the manifest, not by a report.
+mkdir e11
+ln -s "$VGG" e11/manifest.jsonl
+# shellcheck disable=SC2086
+refused 3 "symbolic link" "10: eval manifest linked to the model" -- "$DMBP" $EV -O e11
+cp "$S/bag.png" ebag.png
+echo ebag.png >ev1.list
+refused 2 "refusing to overwrite the input" "10: eval --csv onto an image" -- \
+    "$DMBP" eval "$VGG" --images ev1.list --methods gxi --randomization-images 0 --csv ebag.png
+cmp -s ebag.png "$S/bag.png" || fail "10: eval --csv overwrote its input"
+refused 2 "need --output-dir" "10: eval --resume without -O" -- \
+    "$DMBP" eval "$VGG" --images ev1.list --methods gxi --resume
+
 finish

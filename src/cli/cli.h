@@ -42,6 +42,9 @@ int cli_load_plugins(int *argc, char **argv);
 
 /* Print "dmbp: <library detail>" and return the exit status for st. */
 int cli_fail(dmbp_status st);
+/* Print "dmbp: WHAT: <library detail>" and return the exit status for st
+ * (as cli_fail). */
+int cli_fail_about(const char *what, dmbp_status st);
 /* Print "dmbp: <message>" for a command-line problem; returns EXIT_USAGE. */
 int cli_usage_error(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));

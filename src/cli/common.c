@@ -26,6 +26,14 @@ int cli_fail(dmbp_status st)
     }
 }
 
+int cli_fail_about(const char *what, dmbp_status st)
+{
+    char detail[1024];
+    snprintf(detail, sizeof detail, "%s", dmbp_last_error());
+    dmbp_set_error(st, "%s: %s", what, detail);
+    return cli_fail(st);
+}
+
 dmbp_status cli_image_file_ok(const char *path, const char *what)
 {
     struct stat sb;

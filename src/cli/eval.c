@@ -1,20 +1,21 @@
 /* dmbp eval MODEL --images SPEC --methods LIST: faithfulness of attribution
- * methods on many images. Per method: the maps of every image (a
- * session over batches of images), then per image deletion, insertion,
- * negative evidence and AOPC (dmbp_eval_*, their plans kept in another
- * session), and the model-randomisation check on the first few images;
- * then means, standard errors, paired differences,
- * and the table, CSV, JSON, SVG and Markdown outputs (eval_out.c,
- * eval_plot.c). */
+ * methods on many images. Each image is an item of the image-set runner
+ * (runner.h): its maps by every method, then deletion, insertion, negative
+ * evidence, AOPC, the ground-truth scores and (first few images) the
+ * model-randomisation check, written as the item's manifest fragment. The
+ * ledger's process reads every image's numbers back from those lines
+ * (fresh, or proven done by --resume), then reports means, standard
+ * errors, paired differences, the table, CSV, JSON, SVG and Markdown
+ * (eval_out.c, eval_plot.c). */
 #include "eval.h"
-#include "batch.h"
+#include "manifest.h"
+#include "runner.h"
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define EV_DEFAULT_METHODS "dmbp,saliency,gxi,ig,smoothgrad,guided,gradcam"
@@ -22,93 +23,15 @@
  * the default 32), few enough that progress moves. */
 #define EV_DEFAULT_BATCH 64
 #define EV_DEFAULT_RAND_IMAGES 8
-/* Bounds of the integer options: beyond any useful value, small enough
- * that no count overflows. */
-#define EV_MAX_IMAGES (1 << 28)
-#define EV_MAX_STEPS 100000
-#define EV_MAX_REGIONS 100000
-#define EV_MAX_BATCH 65536
-
-const ev_metric_info ev_metric[EV_METRICS] = {
-    [EV_DELETION] = {"deletion_auc", "deletion", -1},
-    [EV_INSERTION] = {"insertion_auc", "insertion", +1},
-    [EV_NEG5] = {"neg_rise_5", "neg 5%", +1},
-    [EV_NEG10] = {"neg_rise_10", "neg 10%", +1},
-    [EV_NEG20] = {"neg_rise_20", "neg 20%", +1},
-    [EV_AOPC] = {"aopc", "AOPC", +1},
-    [EV_RAND] = {"randomization_rho", "rand rho", -1},
-    [EV_POS_MASS] = {"pos_mass_accuracy", "pos mass", +1},
-    [EV_NEG_MASS] = {"neg_mass_accuracy", "neg mass", +1},
-    [EV_POS_RANK] = {"pos_rank_accuracy", "pos rank", +1},
-    [EV_NEG_RANK] = {"neg_rank_accuracy", "neg rank", +1},
-    [EV_POS_POINT] = {"pos_pointing", "pos pointing", +1},
-    [EV_NEG_POINT] = {"neg_pointing", "neg pointing", +1},
-};
-
-int ev_num_metrics(const ev_run *r)
-{
-    return r->ground_truth ? EV_METRICS : EV_GT_FIRST;
-}
+/* The fragment's key for an image's numbers. */
+#define EV_KEY "\"eval\": ["
+/* Per method in the fragment: target, prob, signed, 3 timings. */
+enum { EV_F_TARGET, EV_F_PROB, EV_F_SIGNED, EV_F_SECS, EV_F_METRICS = 6 };
 
 static int out_of_memory(void)
 {
     fprintf(stderr, "dmbp: out of memory\n");
     return EXIT_INTERNAL;
-}
-
-int ev_fail_about(const char *what, dmbp_status st)
-{
-    char detail[1024];
-    snprintf(detail, sizeof detail, "%s", dmbp_last_error());
-    dmbp_set_error(st, "%s: %s", what, detail);
-    return cli_fail(st);
-}
-
-
-/* ------------------------------------------------------------------ */
-/* Statistics                                                         */
-/* ------------------------------------------------------------------ */
-
-ev_stat ev_stats(const double *v, int n, int stride)
-{
-    double s = 0;
-    int k = 0;
-    for (int i = 0; i < n; i++)
-        if (isfinite(v[(size_t)i * stride])) {
-            s += v[(size_t)i * stride];
-            k++;
-        }
-    ev_stat st = {NAN, NAN, k};
-    if (k == 0)
-        return st;
-    st.mean = s / k;
-    if (k < 2)
-        return st;
-    double ss = 0;
-    for (int i = 0; i < n; i++) {
-        double x = v[(size_t)i * stride];
-        if (isfinite(x))
-            ss += (x - st.mean) * (x - st.mean);
-    }
-    /* The sample standard deviation over sqrt(k). */
-    st.se = sqrt(ss / (k - 1) / k);
-    return st;
-}
-
-void ev_paired(const ev_run *r, int method, int k, double *d)
-{
-    const ev_method *m = &r->m[method], *a = &r->m[r->against];
-    for (int i = 0; i < r->n; i++)
-        d[i] = m->v[(size_t)i * EV_METRICS + k] -
-               a->v[(size_t)i * EV_METRICS + k];
-}
-
-double ev_curve_x(const ev_run *r, int i)
-{
-    int64_t hw = (int64_t)r->images->h * r->images->w;
-    int64_t n = r->eo.step_pixels > 0 ? (int64_t)i * r->eo.step_pixels
-                                      : (int64_t)i * hw / r->eo.steps;
-    return (double)(n < hw ? n : hw) / (double)hw;
 }
 
 /* ------------------------------------------------------------------ */
@@ -120,13 +43,8 @@ typedef struct eval_opts {
     int n, offset, batch, rand_images;
     uint64_t seed;
     dmbp_eval_options eo;
+    const char *outdir;   /* -O DIR: the manifest, --resume */
 } eval_opts;
-
-const char *ev_substrate_name(dmbp_substrate s)
-{
-    return s == DMBP_SUBSTRATE_BLUR ? "blur"
-           : s == DMBP_SUBSTRATE_MEAN ? "mean" : "zero";
-}
 
 /* "saliency, gxi, ... or dmbp". */
 static void all_methods(char *buf, size_t cap)
@@ -252,6 +170,10 @@ static int parse(int argc, char **argv, eval_opts *e, const char **model,
     rc = cli_check_methods(&e->a, listed, what);
     if (rc)
         return rc;
+    e->outdir = f->output_dir;
+    if (!e->outdir && (f->resume || f->max_failures || f->chunk))
+        return cli_usage_error("--resume, --max-failures and --chunk need "
+                               "--output-dir");
     const char *outs[4] = {f->csv, f->json_out, f->plot, f->markdown};
     for (int k = 0; k < 4; k++)
         if (outs[k] && (rc = cli_check_writable_dir(outs[k])))
@@ -274,96 +196,53 @@ static void describe_dmbp(const dmbp_dmbp_options *o, char *buf,
 }
 
 /* ------------------------------------------------------------------ */
-/* Progress on a terminal                                             */
+/* One image: the item                                                */
 /* ------------------------------------------------------------------ */
 
-typedef struct progress {
-    cli_progress line;
-    const char *method;
-    int k, n_methods;         /* method k of n_methods */
-    int first, count, n;      /* the batch being explained, of n images */
-} progress;
-
-/* "dmbp eval: METHOD (k/K): WHAT". */
-static void progress_draw(progress *p, bool force, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void progress_draw(progress *p, bool force, const char *fmt, ...)
-{
-    if (!p->line.on)
-        return;
-    char what[160];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    cli_progress_draw(&p->line, force, "dmbp eval: %s (%d/%d): %s",
-                      p->method, p->k + 1, p->n_methods, what);
-}
-
-static int on_dmbp_progress(void *user, int first_image, int n_images,
-                            int iteration, int iterations, double loss)
-{
-    progress *p = user;
-    (void)loss;
-    progress_draw(p, false, "maps of images %d-%d of %d, iteration %d/%d",
-                  p->first + first_image + 1,
-                  p->first + first_image + n_images, p->n, iteration,
-                  iterations);
-    return 0;
-}
-
-/* ------------------------------------------------------------------ */
-/* The computation                                                    */
-/* ------------------------------------------------------------------ */
-
-/* Scratch space of one method's metrics. */
-typedef struct scratch {
+typedef struct ev_ctx {
+    ev_run *r;
+    const eval_opts *e;
+    const dmbp_preprocess_options *pre;
+    bool *done;               /* n: numbers known (recorded) */
+    int win0, win1;           /* images computed by the last window */
     float *pos, *neg;         /* pixel scores, h x w */
-    float *del, *ins, *aopc;  /* one image's curves */
-} scratch;
+    const char **names;       /* stages: layer names of the check */
+} ev_ctx;
 
 /* The ground-truth metrics of image i: the positive evidence against the
  * truth's "for" pixels, the negative (signed maps only) against its
  * "against" pixels. map: DMBP's A+ (a_neg its A-), else the map. */
-static dmbp_status truth_metrics(const ev_run *r, const ev_method *em,
+static dmbp_status truth_metrics(const ev_ctx *x, const ev_method *em,
                                  const float *map, const float *a_neg,
-                                 int mc, int i, scratch *s, double *v)
+                                 int mc, int i, double *v)
 {
-    int h = r->images->h, w = r->images->w;
-    const uint8_t *truth = r->images->truth + (size_t)i * h * w;
+    int h = x->r->images->h, w = x->r->images->w;
+    const uint8_t *truth = x->r->images->truth + (size_t)i * h * w;
     dmbp_status st = a_neg ? dmbp_eval_truth_maps_split(map, a_neg, mc, h,
-                                                        w, s->pos, s->neg)
-                           : dmbp_eval_truth_maps(map, mc, h, w, s->pos,
-                                                  s->neg);
+                                                        w, x->pos, x->neg)
+                           : dmbp_eval_truth_maps(map, mc, h, w, x->pos,
+                                                  x->neg);
     dmbp_truth_scores t;
-    dmbp_truth_scores_init(&t);
-    if (!st)
-        st = dmbp_eval_truth(s->pos, truth, h, w, DMBP_TRUTH_FOR,
+    for (int s = 0; s < 1 + em->has_negative && !st; s++) {
+        dmbp_truth_scores_init(&t);
+        st = dmbp_eval_truth(s ? x->neg : x->pos, truth, h, w,
+                             s ? DMBP_TRUTH_AGAINST : DMBP_TRUTH_FOR,
                              DMBP_POINTING_TOLERANCE, &t);
-    if (st)
-        return st;
-    v[EV_POS_MASS] = t.mass_accuracy;
-    v[EV_POS_RANK] = t.rank_accuracy;
-    v[EV_POS_POINT] = t.pointing;
-    if (!em->has_negative)
-        return DMBP_OK;
-    st = dmbp_eval_truth(s->neg, truth, h, w, DMBP_TRUTH_AGAINST,
-                         DMBP_POINTING_TOLERANCE, &t);
-    if (st)
-        return st;
-    v[EV_NEG_MASS] = t.mass_accuracy;
-    v[EV_NEG_RANK] = t.rank_accuracy;
-    v[EV_NEG_POINT] = t.pointing;
-    return DMBP_OK;
+        v[EV_POS_MASS + s] = t.mass_accuracy;
+        v[EV_POS_RANK + s] = t.rank_accuracy;
+        v[EV_POS_POINT + s] = t.pointing;
+    }
+    return st;
 }
 
-/* The metrics of image i (batch position j of res) for method em. */
-static int image_metrics(ev_run *r, ev_method *em, const dmbp_result *res,
-                         int j, int i, scratch *s)
+/* The metrics of image i (position j of res) for method em. */
+static int image_metrics(ev_ctx *x, ev_method *em, const dmbp_result *res,
+                         int j, int i)
 {
+    ev_run *r = x->r;
     const ev_images *im = r->images;
     int c = im->c, h = im->h, w = im->w;
-    const float *x = im->x + (size_t)i * c * h * w;
+    const float *in = im->x + (size_t)i * c * h * w;
     dmbp_shape sh = dmbp_result_array_shape(res);
     int mc = (int)sh.dims[0];
     bool dmbp = em->method == DMBP_METHOD_DMBP;
@@ -379,42 +258,271 @@ static int image_metrics(ev_run *r, ev_method *em, const dmbp_result *res,
     em->target[i] = t;
     em->prob[i] = dmbp_result_prob(res, j);
     double *v = em->v + (size_t)i * EV_METRICS;
+    for (int k = 0; k < EV_METRICS; k++)
+        v[k] = NAN;
     const dmbp_eval_options *eo = &r->eo;
+    float *del = em->del_img + (size_t)i * r->points;
+    float *ins = em->ins_img + (size_t)i * r->points;
+    float *aopc = em->aopc_img + (size_t)i * r->aopc_points;
     dmbp_status st = dmbp_eval_pixel_scores(dmbp_result_array(res, j, kp),
                                             mc, h, w,
-                                            em->has_negative ? 1 : 0, s->pos);
+                                            em->has_negative ? 1 : 0, x->pos);
     if (!st)
-        st = dmbp_eval_deletion(r->metrics, x, c, h, w, t, s->pos, eo, s->del,
+        st = dmbp_eval_deletion(r->metrics, in, c, h, w, t, x->pos, eo, del,
                                 &v[EV_DELETION]);
     if (!st)
-        st = dmbp_eval_insertion(r->metrics, x, c, h, w, t, s->pos, eo, s->ins,
+        st = dmbp_eval_insertion(r->metrics, in, c, h, w, t, x->pos, eo, ins,
                                  &v[EV_INSERTION]);
     if (!st)
-        st = dmbp_eval_aopc(r->metrics, x, c, h, w, t, s->pos, eo, s->aopc,
+        st = dmbp_eval_aopc(r->metrics, in, c, h, w, t, x->pos, eo, aopc,
                             &v[EV_AOPC]);
-    v[EV_NEG5] = v[EV_NEG10] = v[EV_NEG20] = NAN;
     if (!st && em->has_negative) {
         static const double fractions[3] = EV_NEG_FRACTIONS;
         st = dmbp_eval_pixel_scores(dmbp_result_array(res, j, kn), mc, h, w,
-                                    -1, s->neg);
+                                    -1, x->neg);
         if (!st)
-            st = dmbp_eval_negative(r->metrics, x, c, h, w, t, s->neg,
+            st = dmbp_eval_negative(r->metrics, in, c, h, w, t, x->neg,
                                     fractions, 3, eo, &v[EV_NEG5]);
     }
     if (!st && r->ground_truth)
-        st = truth_metrics(r, em, dmbp_result_array(res, j, kp),
+        st = truth_metrics(x, em, dmbp_result_array(res, j, kp),
                            dmbp ? dmbp_result_array(res, j, kn) : NULL, mc,
-                           i, s, v);
+                           i, v);
+    return st ? cli_fail_about(im->names[i], st) : EXIT_OK;
+}
+
+/* Images win0 .. win1 - 1 by method k: explained in one call (the
+ * library seeds image j of a call with seed + j: image i gets seed + i
+ * whatever the window), their metrics, and the randomisation check of
+ * those among the first rand_images. */
+static int window_method(ev_ctx *x, int k, int win0, int win1)
+{
+    ev_run *r = x->r;
+    ev_method *em = &r->m[k];
+    const ev_images *im = r->images;
+    int c = im->c, h = im->h, w = im->w, cnt = win1 - win0;
+    size_t per = (size_t)c * h * w;
+    dmbp_explain_options o;
+    int rc = cli_explain_options(&x->e->a.f, em->method, x->pre, &o);
+    if (rc)
+        return rc;
+    int *targets = malloc((size_t)cnt * sizeof *targets);
+    dmbp_session *ex = NULL;
+    dmbp_status st = targets ? dmbp_session_create(r->model, &ex)
+                             : DMBP_ERR_NOMEM;
+    if (st) {
+        free(targets);
+        return st == DMBP_ERR_NOMEM ? out_of_memory() : cli_fail(st);
+    }
+    for (int j = 0; j < cnt; j++)
+        targets[j] = r->target;
+    o.smoothgrad.seed = o.dmbp.seed = x->e->seed + (uint64_t)win0;
+    double t0 = cli_now();
+    dmbp_result *res = NULL;
+    st = dmbp_explain(ex, im->x + (size_t)win0 * per, cnt, c, h, w, targets,
+                      &o, &res);
+    double t1 = cli_now();
     if (st)
-        return ev_fail_about(im->names[i], st);
-    memcpy(em->del_img + (size_t)i * r->points, s->del,
-           (size_t)r->points * sizeof *s->del);
-    memcpy(em->ins_img + (size_t)i * r->points, s->ins,
-           (size_t)r->points * sizeof *s->ins);
-    memcpy(em->aopc_img + (size_t)i * r->aopc_points, s->aopc,
-           (size_t)r->aopc_points * sizeof *s->aopc);
+        rc = cli_fail_about(im->names[win0], st);
+    else
+        em->has_negative = dmbp_result_signed(res) != 0;
+    for (int j = 0; j < cnt && !rc; j++)
+        rc = image_metrics(x, em, res, j, win0 + j);
+    double t2 = cli_now();
+    for (int i = win0; i < win1 && i < r->rand_images && !rc; i++) {
+        double *rho = em->rho + (size_t)i * r->stages;
+        o.smoothgrad.seed = o.dmbp.seed = x->e->seed + (uint64_t)i;
+        st = dmbp_eval_randomization(ex, im->x + (size_t)i * per, c, h, w,
+                                     em->target[i], &o, x->e->seed, rho,
+                                     i == 0 && k == 0 ? x->names : NULL);
+        if (st)
+            rc = cli_fail_about(im->names[i], st);
+        else
+            em->v[(size_t)i * EV_METRICS + EV_RAND] =
+                ev_stats(rho, r->stages, 1).mean;
+    }
+    /* Each image of the window carries its share of the time. */
+    int n_rand = (win1 < r->rand_images ? win1 : r->rand_images) - win0;
+    double t3 = cli_now();
+    for (int i = win0; i < win1; i++) {
+        double *secs = em->secs + (size_t)i * 3;
+        secs[0] = (t1 - t0) / cnt;
+        secs[1] = (t2 - t1) / cnt;
+        secs[2] = i < r->rand_images ? (t3 - t2) / n_rand : 0;
+    }
+    dmbp_result_free(res);
+    dmbp_session_free(ex);
+    free(targets);
+    return rc;
+}
+
+static void json_num(FILE *f, double v)
+{
+    if (isfinite(v))
+        fprintf(f, "%.17g", v);
+    else
+        fputs("null", f);
+}
+
+static void json_floats(FILE *f, const float *v, int n)
+{
+    for (int q = 0; q < n; q++) {
+        fputs(", ", f);
+        if (isfinite(v[q]))
+            fprintf(f, "%.9g", (double)v[q]);
+        else
+            fputs("null", f);
+    }
+}
+
+/* Image i's numbers as the fragment: "eval": one array per method (target,
+ * prob, signed, seconds for maps, metrics and randomisation, the metrics,
+ * the deletion, insertion and AOPC curves, the randomisation's rho per
+ * stage), and for image 0 the randomised layers' names. */
+static void write_fragment(FILE *f, const ev_ctx *x, int i)
+{
+    const ev_run *r = x->r;
+    fputs("\"outputs\": {}, " EV_KEY, f);
+    for (int k = 0; k < r->n_methods; k++) {
+        const ev_method *em = &r->m[k];
+        fprintf(f, "%s[%d, %.9g, %d", k ? ", " : "", em->target[i],
+                (double)em->prob[i], em->has_negative);
+        for (int q = 0; q < 3; q++) {
+            fputs(", ", f);
+            json_num(f, em->secs[(size_t)i * 3 + q]);
+        }
+        for (int q = 0; q < EV_METRICS; q++) {
+            fputs(", ", f);
+            json_num(f, em->v[(size_t)i * EV_METRICS + q]);
+        }
+        json_floats(f, em->del_img + (size_t)i * r->points, r->points);
+        json_floats(f, em->ins_img + (size_t)i * r->points, r->points);
+        json_floats(f, em->aopc_img + (size_t)i * r->aopc_points,
+                    r->aopc_points);
+        for (int s = 0; s < r->stages; s++) {
+            fputs(", ", f);
+            json_num(f, i < r->rand_images
+                            ? em->rho[(size_t)i * r->stages + s] : NAN);
+        }
+        fputs("]", f);
+    }
+    fputs("]", f);
+    if (i == 0 && r->rand_images > 0) {
+        fputs(", \"layers\": [", f);
+        for (int s = 0; s < r->stages; s++) {
+            fputs(s ? ", " : "", f);
+            cli_json_str(f, x->names[s] ? x->names[s] : "");
+        }
+        fputs("]", f);
+    }
+}
+
+/* The item: image i's numbers, computed with the window of images that
+ * starts at it (up to --batch images not yet done), unless an earlier
+ * window already did. */
+static int eval_item(void *vctx, cli_item *it)
+{
+    ev_ctx *x = vctx;
+    ev_run *r = x->r;
+    int i = it->index, rc = EXIT_OK;
+    dmbp_set_error(DMBP_OK, "%s", "");
+    if (i < x->win0 || i >= x->win1) {
+        int end = i + 1;
+        while (end < r->n && end - i < x->e->batch && !x->done[end])
+            end++;
+        x->win0 = x->win1 = 0;
+        for (int k = 0; k < r->n_methods && !rc; k++)
+            rc = window_method(x, k, i, end);
+        if (rc)
+            return cli_item_failed(it, rc);
+        x->win0 = i;
+        x->win1 = end;
+    }
+    write_fragment(it->fragment, x, i);
     return EXIT_OK;
 }
+
+/* The numbers after EV_KEY, in write_fragment's order, into *v (NAN for
+ * null); the end, or NULL. */
+static const char *read_num(const char *p, double *v)
+{
+    while (*p == ' ' || *p == ',' || *p == '[')
+        p++;
+    if (!strncmp(p, "null", 4)) {
+        *v = NAN;
+        return p + 4;
+    }
+    char *end;
+    *v = strtod(p, &end);
+    return end == p ? NULL : end;
+}
+
+/* The ledger's record of image i (a fresh line or one --resume trusts):
+ * its numbers into the run. */
+static int eval_record(void *vctx, int i, const char *line)
+{
+    ev_ctx *x = vctx;
+    ev_run *r = x->r;
+    const char *p = line ? strstr(line, EV_KEY) : NULL;
+    if (p)
+        p += strlen(EV_KEY);
+    double d;
+    for (int k = 0; k < r->n_methods && p; k++) {
+        ev_method *em = &r->m[k];
+        double head[EV_F_METRICS];
+        for (int q = 0; q < EV_F_METRICS && p; q++)
+            p = read_num(p, &head[q]);
+        if (!p)
+            break;
+        em->target[i] = (int)head[EV_F_TARGET];
+        em->prob[i] = (float)head[EV_F_PROB];
+        em->has_negative |= head[EV_F_SIGNED] != 0;
+        memcpy(em->secs + (size_t)i * 3, head + EV_F_SECS, 3 * sizeof d);
+        for (int q = 0; q < EV_METRICS && p; q++)
+            p = read_num(p, &em->v[(size_t)i * EV_METRICS + q]);
+        float *curves[3] = {em->del_img + (size_t)i * r->points,
+                            em->ins_img + (size_t)i * r->points,
+                            em->aopc_img + (size_t)i * r->aopc_points};
+        int len[3] = {r->points, r->points, r->aopc_points};
+        for (int c = 0; c < 3; c++)
+            for (int q = 0; q < len[c] && p; q++) {
+                p = read_num(p, &d);
+                curves[c][q] = (float)d;
+            }
+        for (int s = 0; s < r->stages && p; s++) {
+            p = read_num(p, &d);
+            if (i < r->rand_images)
+                em->rho[(size_t)i * r->stages + s] = d;
+        }
+        while (p && *p == ' ')
+            p++;
+        if (p && *p++ != ']')
+            p = NULL;
+    }
+    if (!p) {
+        fprintf(stderr, "dmbp: %s: the record of %s has no valid \"eval\" "
+                "numbers\n", x->e->outdir ? x->e->outdir : "eval",
+                r->images->names[i]);
+        return EXIT_FORMAT;
+    }
+    const char *lp = i == 0 ? strstr(p, "\"layers\": [") : NULL;
+    if (lp)
+        lp += strlen("\"layers\": [");
+    for (int s = 0; lp && s < r->stages; s++) {
+        char *name = NULL;
+        while (*lp == ' ' || *lp == ',')
+            lp++;
+        lp = cli_json_string(lp, &name);
+        free(r->layer_names[s]);
+        r->layer_names[s] = name;
+    }
+    x->done[i] = true;
+    return EXIT_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* The command                                                        */
+/* ------------------------------------------------------------------ */
 
 static int alloc_method(ev_run *r, ev_method *em)
 {
@@ -422,6 +530,7 @@ static int alloc_method(ev_run *r, ev_method *em)
     em->v = malloc(n * EV_METRICS * sizeof *em->v);
     em->target = calloc(n, sizeof *em->target);
     em->prob = calloc(n, sizeof *em->prob);
+    em->secs = calloc(n * 3, sizeof *em->secs);
     em->del_curve = calloc((size_t)r->points, sizeof(double));
     em->ins_curve = calloc((size_t)r->points, sizeof(double));
     em->aopc_curve = calloc((size_t)r->aopc_points, sizeof(double));
@@ -430,7 +539,7 @@ static int alloc_method(ev_run *r, ev_method *em)
     em->del_img = calloc(n * (size_t)r->points + 1, sizeof(float));
     em->ins_img = calloc(n * (size_t)r->points + 1, sizeof(float));
     em->aopc_img = calloc(n * (size_t)r->aopc_points + 1, sizeof(float));
-    if (!em->v || !em->target || !em->prob || !em->del_curve ||
+    if (!em->v || !em->target || !em->prob || !em->secs || !em->del_curve ||
         !em->ins_curve || !em->aopc_curve || !em->rho || !em->del_img ||
         !em->ins_img || !em->aopc_img)
         return out_of_memory();
@@ -441,178 +550,31 @@ static int alloc_method(ev_run *r, ev_method *em)
 
 static void free_method(ev_method *em)
 {
-    free(em->v);
-    free(em->target);
-    free(em->prob);
-    free(em->del_curve);
-    free(em->ins_curve);
-    free(em->aopc_curve);
-    free(em->rho);
-    free(em->del_img);
-    free(em->ins_img);
-    free(em->aopc_img);
+    void *p[] = {em->v, em->target, em->prob, em->secs, em->del_curve,
+                 em->ins_curve, em->aopc_curve, em->rho, em->del_img,
+                 em->ins_img, em->aopc_img};
+    for (size_t k = 0; k < sizeof p / sizeof *p; k++)
+        free(p[k]);
 }
 
-/* Under MPI (cli_spmd_*), whole batches go round the ranks, so that every
- * image is explained in exactly the batch, with exactly the seed, of a
- * single process; randomisation images go round one by one. */
-static int batch_owner(int i, int batch, int size)
+/* Every image's numbers are in: the mean curves (summed in image order)
+ * and the times. */
+static void summarise(ev_run *r)
 {
-    return (i / batch) % size;
-}
-
-static int rand_owner(int i, int unused, int size)
-{
-    (void)unused;
-    return i % size;
-}
-
-static int spmd_rank, spmd_size = 1;
-
-/* Maps and metrics of every image, then the randomisation check, for
- * method k. */
-static int run_method(ev_run *r, int k, const eval_opts *e,
-                      const dmbp_preprocess_options *pre, progress *p)
-{
-    ev_method *em = &r->m[k];
-    const ev_images *im = r->images;
-    int c = im->c, h = im->h, w = im->w;
-    size_t per = (size_t)c * h * w;
-    dmbp_explain_options o;
-    int rc = cli_explain_options(&e->a.f, em->method, pre, &o);
-    if (rc)
-        return rc;
-    o.smoothgrad.seed = o.dmbp.seed = e->seed;
-    if (em->method == DMBP_METHOD_DMBP)
-        describe_dmbp(&o.dmbp, r->dmbp_settings, sizeof r->dmbp_settings);
-    if (p->line.on && em->method == DMBP_METHOD_DMBP) {
-        o.dmbp.progress = on_dmbp_progress;
-        o.dmbp.progress_user = p;
-    }
-    /* The method's plans, kept from one batch of images to the next
-     * (freed with the method: another method needs others). */
-    dmbp_session *ex = NULL;
-    dmbp_status est = dmbp_session_create(r->model, &ex);
-    if (est)
-        return cli_fail(est);
-    scratch s = {0};
-    s.pos = malloc((size_t)h * w * sizeof(float));
-    s.neg = malloc((size_t)h * w * sizeof(float));
-    s.del = malloc((size_t)r->points * sizeof(float));
-    s.ins = malloc((size_t)r->points * sizeof(float));
-    s.aopc = malloc((size_t)r->aopc_points * sizeof(float));
-    int *targets = malloc((size_t)e->batch * sizeof(int));
-    if (!s.pos || !s.neg || !s.del || !s.ins || !s.aopc || !targets)
-        rc = out_of_memory();
-    for (int b = 0; b < e->batch && !rc; b++)
-        targets[b] = r->target;
-    p->method = dmbp_method_name(em->method);
-    p->k = k;
-    p->n = r->n;
-    bool seen = false;
-    for (int first = 0; !rc && first < r->n; first += e->batch) {
-        if (batch_owner(first, e->batch, spmd_size) != spmd_rank)
-            continue;
-        int cnt = r->n - first < e->batch ? r->n - first : e->batch;
-        p->first = first;
-        p->count = cnt;
-        progress_draw(p, true, "maps of images %d-%d of %d", first + 1,
-                      first + cnt, r->n);
-        dmbp_result *res = NULL;
-        /* The library seeds image j of a call with seed + j: so image i
-         * gets seed + i whatever the batches. */
-        o.smoothgrad.seed = o.dmbp.seed = e->seed + (uint64_t)first;
-        double t0 = cli_now();
-        dmbp_status st = dmbp_explain(ex, im->x + (size_t)first * per, cnt,
-                                      c, h, w, targets, &o, &res);
-        double t1 = cli_now();
-        em->t_explain += t1 - t0;
-        if (st) {
-            rc = cli_fail(st);
-            break;
-        }
-        if (!seen)
-            em->has_negative = dmbp_result_signed(res) != 0;
-        seen = true;
-        for (int j = 0; j < cnt && !rc; j++) {
-            progress_draw(p, false, "metrics, image %d of %d", first + j + 1,
-                          r->n);
-            rc = image_metrics(r, em, res, j, first + j, &s);
-        }
-        em->t_metrics += cli_now() - t1;
-        dmbp_result_free(res);
-    }
-    /* Every rank gets every image's numbers (bytes copied, not
-     * combined); the curves are then summed in image order, as one
-     * process would. */
-    rc = cli_spmd_agree(rc);
-    if (!rc) {
-        size_t n = (size_t)r->n;
-        em->has_negative = cli_spmd_sum(em->has_negative) > 0;
-        if (cli_spmd_share(em->v, EV_METRICS * sizeof *em->v, r->n,
-                           e->batch, batch_owner) ||
-            cli_spmd_share(em->target, sizeof *em->target, r->n, e->batch,
-                           batch_owner) ||
-            cli_spmd_share(em->prob, sizeof *em->prob, r->n, e->batch,
-                           batch_owner) ||
-            cli_spmd_share(em->del_img, r->points * sizeof(float), r->n,
-                           e->batch, batch_owner) ||
-            cli_spmd_share(em->ins_img, r->points * sizeof(float), r->n,
-                           e->batch, batch_owner) ||
-            cli_spmd_share(em->aopc_img, r->aopc_points * sizeof(float),
-                           r->n, e->batch, batch_owner))
-            rc = out_of_memory();
-        for (size_t i = 0; i < n && !rc; i++) {
+    for (int k = 0; k < r->n_methods; k++) {
+        ev_method *em = &r->m[k];
+        for (int i = 0; i < r->n; i++) {
             for (int q = 0; q < r->points; q++) {
-                em->del_curve[q] += em->del_img[i * r->points + q];
-                em->ins_curve[q] += em->ins_img[i * r->points + q];
+                em->del_curve[q] += em->del_img[(size_t)i * r->points + q];
+                em->ins_curve[q] += em->ins_img[(size_t)i * r->points + q];
             }
             for (int q = 0; q < r->aopc_points; q++)
-                em->aopc_curve[q] += em->aopc_img[i * r->aopc_points + q];
+                em->aopc_curve[q] +=
+                    em->aopc_img[(size_t)i * r->aopc_points + q];
+            em->t_explain += em->secs[(size_t)i * 3];
+            em->t_metrics += em->secs[(size_t)i * 3 + 1];
+            em->t_rand += em->secs[(size_t)i * 3 + 2];
         }
-    }
-    /* Randomisation: one explanation per stage and image, so only the
-     * first few images. Progress of the explanations inside is not
-     * shown: they are single images. */
-    o.dmbp.progress = NULL;
-    double t0 = cli_now();
-    for (int i = 0; !rc && i < r->rand_images; i++) {
-        if (rand_owner(i, 0, spmd_size) != spmd_rank)
-            continue;
-        progress_draw(p, true, "randomisation, image %d of %d", i + 1,
-                      r->rand_images);
-        double *rho = em->rho + (size_t)i * r->stages;
-        o.smoothgrad.seed = o.dmbp.seed = e->seed + (uint64_t)i;
-        dmbp_status st = dmbp_eval_randomization(
-            ex, im->x + (size_t)i * per, c, h, w, em->target[i], &o,
-            e->seed, rho, i == 0 && k == 0 ? r->layer_names : NULL);
-        if (st)
-            rc = ev_fail_about(im->names[i], st);
-        else
-            em->v[(size_t)i * EV_METRICS + EV_RAND] =
-                ev_stats(rho, r->stages, 1).mean;
-    }
-    em->t_rand = cli_now() - t0;
-    rc = cli_spmd_agree(rc);
-    if (!rc && spmd_size > 1) {
-        /* Times: the ranks' sum, comparable with one process's. */
-        em->t_explain = cli_spmd_sum(em->t_explain);
-        em->t_metrics = cli_spmd_sum(em->t_metrics);
-        em->t_rand = cli_spmd_sum(em->t_rand);
-        double *rv = malloc(((size_t)r->rand_images + 1) * sizeof *rv);
-        if (!rv)
-            return out_of_memory();
-        for (int i = 0; i < r->rand_images; i++)
-            rv[i] = em->v[(size_t)i * EV_METRICS + EV_RAND];
-        if (cli_spmd_share(em->rho, r->stages * sizeof *em->rho,
-                           r->rand_images, 0, rand_owner) ||
-            cli_spmd_share(rv, sizeof *rv, r->rand_images, 0, rand_owner))
-            rc = out_of_memory();
-        for (int i = 0; i < r->rand_images; i++)
-            em->v[(size_t)i * EV_METRICS + EV_RAND] = rv[i];
-        free(rv);
-    }
-    if (!rc) {
         for (int q = 0; q < r->points; q++) {
             em->del_curve[q] /= r->n;
             em->ins_curve[q] /= r->n;
@@ -620,30 +582,104 @@ static int run_method(ev_run *r, int k, const eval_opts *e,
         for (int q = 0; q < r->aopc_points; q++)
             em->aopc_curve[q] /= r->n;
     }
-    free(s.pos);
-    free(s.neg);
-    free(s.del);
-    free(s.ins);
-    free(s.aopc);
-    free(targets);
-    dmbp_session_free(ex);
-    return rc;
 }
 
-/* ------------------------------------------------------------------ */
-/* The command                                                        */
-/* ------------------------------------------------------------------ */
+static int report(const ev_run *r, const cli_flags *f)
+{
+    const char *path[4] = {f->csv, f->json_out, f->plot, f->markdown};
+    void (*write[4])(FILE *, const ev_run *) = {
+        ev_write_csv, ev_write_json, ev_write_svg, ev_write_markdown};
+    int rc = EXIT_OK;
+    for (int k = 0; k < 4 && !rc; k++)
+        if (path[k])
+            rc = ev_write_atomic(path[k], write[k], r);
+    if (rc)
+        return rc;
+    /* --json: the results as JSON on stdout instead of the table. */
+    if (f->json)
+        ev_write_json(stdout, r);
+    else
+        ev_print_table(stdout, r);
+    fflush(stdout);
+    return EXIT_OK;
+}
+
+/* The model, its labels, the target and the images, as every process of
+ * the run loads them. */
+static int setup(eval_opts *e, const char *model_path, ev_run *r,
+                 ev_images *im, dmbp_preprocess_options *pre)
+{
+    const cli_flags *f = &e->a.f;
+    dmbp_model *model = NULL;
+    dmbp_status st = dmbp_model_load(model_path, &model);
+    if (st)
+        return cli_fail(st);
+    r->model = model;
+    int rc = EXIT_OK;
+    if (f->labels)
+        rc = cli_labels_read(f->labels, dmbp_model_num_classes(model),
+                             (cli_names *)r->labels);
+    /* One target for every image: top:K, which needs each image's
+     * logits, is explain's. */
+    cli_targets tg = {0};
+    if (!rc)
+        rc = cli_targets_load(f, model, r->labels, 1, false, &tg);
+    if (!rc)
+        r->target = tg.cls[0];
+    cli_targets_free(&tg);
+    if (!rc)
+        rc = cli_apply_pre(model, f, pre);
+    if (!rc)
+        rc = ev_images_load(f->images, e->offset, e->n, pre, f, im);
+    if (rc)
+        return rc;
+    r->model_path = model_path;
+    r->images_spec = f->images;
+    r->images = im;
+    r->n = im->n;
+    r->offset = e->offset;
+    r->ground_truth = f->ground_truth;
+    /* The metrics' forward plans (one per curve length), kept for every
+     * image of every method. */
+    st = dmbp_session_create(model, &r->metrics);
+    if (st)
+        return cli_fail(st);
+    r->eo = e->eo;
+    r->points = dmbp_eval_curve_points(&e->eo, im->h, im->w);
+    if (r->points < 2)
+        return cli_usage_error("--step-pixels %d: the curves need at least "
+                               "two points", e->eo.step_pixels);
+    r->aopc_points = dmbp_eval_aopc_points(&e->eo, im->h, im->w);
+    r->stages = dmbp_model_num_weight_layers(model);
+    r->rand_images = e->rand_images < r->n ? e->rand_images : r->n;
+    if (r->stages < 1)
+        r->rand_images = 0;
+    r->layer_names = calloc((size_t)r->stages + 1, sizeof *r->layer_names);
+    if (!r->layer_names)
+        return out_of_memory();
+    for (int k = 0; k < r->n_methods && !rc; k++) {
+        rc = alloc_method(r, &r->m[k]);
+        if (!rc && r->m[k].method == DMBP_METHOD_DMBP) {
+            dmbp_explain_options o;
+            rc = cli_explain_options(f, DMBP_METHOD_DMBP, pre, &o);
+            if (!rc)
+                describe_dmbp(&o.dmbp, r->dmbp_settings,
+                              sizeof r->dmbp_settings);
+        }
+    }
+    return rc;
+}
 
 int cmd_eval(int argc, char **argv)
 {
     eval_opts e = {.batch = EV_DEFAULT_BATCH,
                    .rand_images = EV_DEFAULT_RAND_IMAGES};
     dmbp_eval_options_init(&e.eo);
-    ev_run r = {.against = -1};
-    ev_images im = {0};
     cli_names labels = {0};
-    dmbp_model *model = NULL;
-    dmbp_session *metric_plans = NULL;
+    ev_run r = {.against = -1, .labels = &labels};
+    ev_images im = {0};
+    ev_ctx x = {.r = &r, .e = &e};
+    dmbp_preprocess_options pre;
     const char *model_path = NULL;
     double t_start = cli_now();
     int rc = parse(argc, argv, &e, &model_path, &r);
@@ -651,118 +687,74 @@ int cmd_eval(int argc, char **argv)
         rc = EXIT_OK; /* --help */
         goto done;
     }
-    if (rc)
-        goto done;
     const cli_flags *f = &e.a.f;
-    /* Under mpirun/srun: the images are shared out (docs/cluster.md). */
-    rc = cli_spmd_begin(&spmd_rank, &spmd_size);
+    if (!rc)
+        rc = setup(&e, model_path, &r, &im, &pre);
     if (rc)
         goto done;
-
-    dmbp_status st = dmbp_model_load(model_path, &model);
-    if (st) {
-        rc = cli_fail(st);
-        goto done;
-    }
-    int target = -1;
-    if (f->labels)
-        rc = cli_labels_read(f->labels, dmbp_model_num_classes(model),
-                             &labels);
-    /* One target for every image: top:K, which needs each image's
-     * logits, is explain's. */
-    cli_targets tg = {0};
-    if (!rc)
-        rc = cli_targets_load(f, model, &labels, 1, false, &tg);
-    if (!rc)
-        target = tg.cls[0];
-    cli_targets_free(&tg);
-    if (rc)
-        goto done;
-    dmbp_preprocess_options pre;
-    rc = cli_apply_pre(model, f, &pre);
-    if (!rc)
-        rc = ev_images_load(f->images, e.offset, e.n, &pre, f, &im);
-    if (rc)
-        goto done;
-
-    r.model_path = model_path;
-    r.images_spec = f->images;
-    r.model = model;
-    r.images = &im;
-    r.n = im.n;
-    r.offset = e.offset;
-    r.target = target;
-    r.labels = &labels;
-    r.ground_truth = f->ground_truth;
-    /* The metrics' forward plans (one per curve length), kept for every
-     * image of every method. */
-    st = dmbp_session_create(model, &metric_plans);
-    if (st) {
-        rc = cli_fail(st);
-        goto done;
-    }
-    r.metrics = metric_plans;
-    r.eo = e.eo;
-    r.points = dmbp_eval_curve_points(&e.eo, im.h, im.w);
-    if (r.points < 2) {
-        rc = cli_usage_error("--step-pixels %d: the curves need at least "
-                             "two points", e.eo.step_pixels);
-        goto done;
-    }
-    int rs = e.eo.region_size;
-    int tiles = ((im.h + rs - 1) / rs) * ((im.w + rs - 1) / rs);
-    r.aopc_points = (e.eo.regions < tiles ? e.eo.regions : tiles) + 1;
-    r.stages = dmbp_model_num_weight_layers(model);
-    r.rand_images = e.rand_images < r.n ? e.rand_images : r.n;
-    if (r.stages < 1)
-        r.rand_images = 0;
-    r.layer_names = calloc((size_t)r.stages + 1, sizeof *r.layer_names);
-    if (!r.layer_names) {
+    x.pre = &pre;
+    x.done = calloc((size_t)r.n + 1, sizeof *x.done);
+    x.pos = malloc((size_t)im.h * im.w * sizeof(float));
+    x.neg = malloc((size_t)im.h * im.w * sizeof(float));
+    x.names = calloc((size_t)r.stages + 1, sizeof *x.names);
+    if (!x.done || !x.pos || !x.neg || !x.names) {
         rc = out_of_memory();
         goto done;
     }
-    for (int k = 0; k < r.n_methods && !rc; k++)
-        rc = alloc_method(&r, &r.m[k]);
-
-    progress p = {.n_methods = r.n_methods};
-    cli_progress_start(&p.line, f->quiet || spmd_rank != 0);
-    for (int k = 0; k < r.n_methods && !rc; k++)
-        rc = run_method(&r, k, &e, &pre, &p);
-    cli_progress_clear(&p.line);
-    if (rc)
+    if (e.outdir && mkdir(e.outdir, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "dmbp: %s: cannot create the output directory: "
+                "%s\n", e.outdir, strerror(errno));
+        rc = EXIT_IO;
         goto done;
-    r.seconds = cli_now() - t_start;
-    /* Rank 0 alone reports. */
-    if (spmd_rank != 0)
-        goto done;
-
-    if (f->csv)
-        rc = ev_write_atomic(f->csv, ev_write_csv, &r);
-    if (!rc && f->json_out)
-        rc = ev_write_atomic(f->json_out, ev_write_json, &r);
-    if (!rc && f->plot)
-        rc = ev_write_atomic(f->plot, ev_write_svg, &r);
-    if (!rc && f->markdown)
-        rc = ev_write_atomic(f->markdown, ev_write_markdown, &r);
-    if (!rc) {
-        /* --json: the results as JSON on stdout instead of the table. */
-        if (f->json)
-            ev_write_json(stdout, &r);
-        else
-            ev_print_table(stdout, &r);
-        fflush(stdout);
     }
+    /* No report file may replace an input. */
+    const char *outs[4] = {f->csv, f->json_out, f->plot, f->markdown};
+    const char *others[3] = {model_path, f->labels, f->images};
+    cli_inodes inputs = {0};
+    for (int k = 0; k < 3 && !rc; k++)
+        rc = cli_inodes_add(&inputs, others[k]);
+    for (int i = 0; i < r.n && !rc; i++)
+        rc = cli_inodes_add(&inputs, im.names[i]);
+    for (int k = 0; k < 4 && !rc; k++)
+        if (outs[k])
+            rc = cli_check_output_in(outs[k], &inputs, true);
+    cli_inodes_free(&inputs);
+    char methods[160];
+    snprintf(methods, sizeof methods, "%s",
+             f->methods ? f->methods : EV_DEFAULT_METHODS);
+    const char *fp_extra[2] = {"--methods", methods};
+    /* Windows of --batch images: one rank's chunk is one window. */
+    cli_runner b = {.inputs = (const char *const *)im.names, .n = r.n,
+                    .dir = e.outdir, .resume = f->resume,
+                    .quiet = f->quiet || (!e.outdir && !isatty(2)),
+                    .max_failures = e.outdir ? f->max_failures : 1,
+                    .chunk = f->chunk ? f->chunk : e.batch,
+                    .fn = eval_item, .ctx = &x, .record = eval_record,
+                    .args = &e.a, .model = model_path, .fp_extra = fp_extra,
+                    .n_fp_extra = 1};
+    if (!rc)
+        rc = cli_run(&b);
+    if (rc || !cli_run_reports())
+        goto done;
+    summarise(&r);
+    r.seconds = cli_now() - t_start;
+    rc = report(&r, f);
 done:
     if (r.m)
         for (int k = 0; k < r.n_methods; k++)
             free_method(&r.m[k]);
     free(r.m);
+    for (int s = 0; r.layer_names && s < r.stages; s++)
+        free(r.layer_names[s]);
     free(r.layer_names);
+    free(x.done);
+    free(x.pos);
+    free(x.neg);
+    free(x.names);
     ev_images_free(&im);
-    dmbp_session_free(metric_plans);
-    dmbp_model_free(model);
+    dmbp_session_free(r.metrics);
+    dmbp_model_free((dmbp_model *)r.model);
     cli_names_free(&labels);
     cli_args_free(&e.a);
-    cli_spmd_end();
     return rc;
 }

@@ -68,11 +68,7 @@ int ev_images_load(const char *spec, int offset, int count,
                    ev_images *out);
 void ev_images_free(ev_images *im);
 
-/* Print "dmbp: WHAT: <library detail>" and return the exit status for st
- * (as cli_fail). */
-int ev_fail_about(const char *what, dmbp_status st);
-
-/* ---- the run ----------------------------------------------------------- */
+/* ---- the run (helpers in eval_out.c) ----------------------------------- */
 
 typedef struct ev_stat {
     double mean, se; /* se NAN when n < 2; both NAN when n == 0 */
@@ -89,12 +85,13 @@ typedef struct ev_method {
     double *v;                /* n x EV_METRICS                         */
     int *target;              /* n                                      */
     float *prob;              /* n                                      */
+    double *secs;             /* n x 3: each image's share of the times */
     double *del_curve, *ins_curve;  /* points: the mean over images     */
     float *del_img, *ins_img, *aopc_img; /* per image: its curves, summed
                                             in image order afterwards     */
     double *aopc_curve;       /* aopc_points: the mean                  */
     double *rho;              /* rand_images x stages                   */
-    double t_explain, t_metrics, t_rand;   /* seconds                   */
+    double t_explain, t_metrics, t_rand;   /* seconds, summed           */
 } ev_method;
 
 typedef struct ev_run {
@@ -111,7 +108,7 @@ typedef struct ev_run {
     int points;               /* deletion / insertion curve points      */
     int aopc_points;          /* regions + 1 (fewer if fewer tiles)     */
     int rand_images, stages;  /* randomisation                          */
-    const char **layer_names; /* stages, top layer first                */
+    char **layer_names;       /* stages, top layer first (malloc'ed)    */
     int n_methods;
     ev_method *m;
     int against;              /* index in m, or -1                      */

@@ -49,7 +49,7 @@ static int add_image(ev_images *im, int i, const dmbp_image *raw,
     dmbp_image x = {0};
     dmbp_status st = dmbp_image_preprocess(raw, pre, &x);
     if (st) /* the library's detail does not name the image */
-        return ev_fail_about(im->names[i], st);
+        return cli_fail_about(im->names[i], st);
     int rc = EXIT_OK;
     if (i == 0) {
         im->c = x.channels;
@@ -268,18 +268,9 @@ static int list_file(const char *file, paths *ps)
     return rc;
 }
 
-/* A truth pixel keeps its class where at least half of it, after the
- * resize, was that class. */
-#define TRUTH_COVERAGE 0.5f
-/* Slack when reading the byte values 0, 1, 2 back from [0, 1] floats. */
-#define TRUTH_BYTE_EPS 1e-3
-/* Full scale of a 16-bit PNG sample. */
-#define TRUTH_16BIT_MAX 65535
-
 /* NAME.truth.png of image i (raw: the image as read), brought to the
- * model's input grid by the image's own resize and crop: each class is a
- * channel of a 0/1 picture that goes through dmbp_image_preprocess
- * without normalisation. */
+ * model's input grid by the image's own resize and crop
+ * (dmbp_eval_truth_load). */
 static int add_truth(ev_images *im, int i, const dmbp_image *raw,
                      const dmbp_preprocess_options *pre)
 {
@@ -290,95 +281,18 @@ static int add_truth(ev_images *im, int i, const dmbp_image *raw,
                 "NAME.png (the truth is NAME%s)\n", name, EV_TRUTH_SUFFIX);
         return EXIT_USAGE;
     }
-    char *path = malloc(len + strlen(EV_TRUTH_SUFFIX) + 1);
+    size_t cap = len + strlen(EV_TRUTH_SUFFIX) + 1;
+    char *path = malloc(cap);
     if (!path)
         return out_of_memory();
-    snprintf(path, len + strlen(EV_TRUTH_SUFFIX) + 1, "%.*s%s",
-             (int)(len - 4), name, EV_TRUTH_SUFFIX);
-    dmbp_image t = {0}, planes = {0}, out = {0};
-    int rc = EXIT_OK;
+    snprintf(path, cap, "%.*s%s", (int)(len - 4), name, EV_TRUTH_SUFFIX);
     dmbp_status st = cli_image_file_ok(path, "ground truths");
     if (!st)
-        st = dmbp_image_load(path, NULL, &t);
-    if (st) {
-        rc = cli_fail(st);
-        goto done;
-    }
-    if (t.channels != 1) {
-        fprintf(stderr, "dmbp: %s: a ground truth must be a gray PNG; this "
-                "one has %d channels\n", path, t.channels);
-        rc = EXIT_FORMAT;
-        goto done;
-    }
-    size_t plane = (size_t)t.height * t.width;
-    planes.channels = 3;
-    planes.height = t.height;
-    planes.width = t.width;
-    planes.data = calloc(3 * plane, sizeof(float));
-    if (!planes.data) {
-        rc = out_of_memory();
-        goto done;
-    }
-    for (size_t p = 0; p < plane; p++) {
-        double v = t.data[p] * 255.0;
-        long b = lround(v);
-        if (fabs(v - (double)b) > TRUTH_BYTE_EPS || b < DMBP_TRUTH_NEITHER ||
-            b > DMBP_TRUTH_AGAINST) {
-            /* The value as the file has it: a 16-bit PNG's samples are
-             * whole multiples of 1/65535 that no 8-bit value is. */
-            double v16 = t.data[p] * (double)TRUTH_16BIT_MAX;
-            bool wide = fabs(v - (double)b) > TRUTH_BYTE_EPS &&
-                        fabs(v16 - round(v16)) < TRUTH_BYTE_EPS;
-            char val[64];
-            if (wide)
-                snprintf(val, sizeof val, "%.0f (a 16-bit PNG)", v16);
-            else
-                snprintf(val, sizeof val, "%.6g", v);
-            fprintf(stderr, "dmbp: %s: pixel (%zu, %zu) is %s: a ground "
-                    "truth is an 8-bit gray PNG holding only %d (neither), "
-                    "%d (for) and %d (against)\n", path, p % (size_t)t.width,
-                    p / (size_t)t.width, val, DMBP_TRUTH_NEITHER,
-                    DMBP_TRUTH_FOR, DMBP_TRUTH_AGAINST);
-            rc = EXIT_FORMAT;
-            goto done;
-        }
-        if (b == DMBP_TRUTH_FOR)
-            planes.data[p] = 1;
-        else if (b == DMBP_TRUTH_AGAINST)
-            planes.data[plane + p] = 1;
-    }
-    if (t.height != raw->height || t.width != raw->width) {
-        fprintf(stderr, "dmbp: %s: the ground truth is %dx%d, its image "
-                "%dx%d: they must have one size\n", path, t.width,
-                t.height, raw->width, raw->height);
-        rc = EXIT_SHAPE;
-        goto done;
-    }
-    dmbp_preprocess_options geo = *pre;
-    geo.channels = 3;
-    for (int c = 0; c < 3; c++) {
-        geo.mean[c] = 0;
-        geo.std[c] = 1;
-    }
-    st = dmbp_image_preprocess(&planes, &geo, &out);
-    if (st) {
-        rc = ev_fail_about(path, st);
-        goto done;
-    }
-    /* The image was preprocessed by the same options: same grid. */
-    size_t oplane = (size_t)im->h * im->w;
-    uint8_t *dst = im->truth + (size_t)i * oplane;
-    for (size_t p = 0; p < oplane; p++)
-        dst[p] = out.data[p] >= TRUTH_COVERAGE ? DMBP_TRUTH_FOR
-                 : out.data[oplane + p] >= TRUTH_COVERAGE
-                     ? DMBP_TRUTH_AGAINST
-                     : DMBP_TRUTH_NEITHER;
-done:
-    free(planes.data);
-    dmbp_image_free(&out);
-    dmbp_image_free(&t);
+        st = dmbp_eval_truth_load(path, raw->height, raw->width, pre, im->h,
+                                  im->w, im->truth + (size_t)i * im->h *
+                                                         im->w);
     free(path);
-    return rc;
+    return st ? cli_fail(st) : EXIT_OK;
 }
 
 static int load_files(const char *spec, bool dir, int offset, int count,

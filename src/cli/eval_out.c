@@ -13,6 +13,79 @@
  * (roughly p < 0.05 for a normal mean). */
 #define EV_FLAG_SE 2.0
 
+const ev_metric_info ev_metric[EV_METRICS] = {
+    [EV_DELETION] = {"deletion_auc", "deletion", -1},
+    [EV_INSERTION] = {"insertion_auc", "insertion", +1},
+    [EV_NEG5] = {"neg_rise_5", "neg 5%", +1},
+    [EV_NEG10] = {"neg_rise_10", "neg 10%", +1},
+    [EV_NEG20] = {"neg_rise_20", "neg 20%", +1},
+    [EV_AOPC] = {"aopc", "AOPC", +1},
+    [EV_RAND] = {"randomization_rho", "rand rho", -1},
+    [EV_POS_MASS] = {"pos_mass_accuracy", "pos mass", +1},
+    [EV_NEG_MASS] = {"neg_mass_accuracy", "neg mass", +1},
+    [EV_POS_RANK] = {"pos_rank_accuracy", "pos rank", +1},
+    [EV_NEG_RANK] = {"neg_rank_accuracy", "neg rank", +1},
+    [EV_POS_POINT] = {"pos_pointing", "pos pointing", +1},
+    [EV_NEG_POINT] = {"neg_pointing", "neg pointing", +1},
+};
+
+int ev_num_metrics(const ev_run *r)
+{
+    return r->ground_truth ? EV_METRICS : EV_GT_FIRST;
+}
+
+/* ------------------------------------------------------------------ */
+/* Statistics                                                         */
+/* ------------------------------------------------------------------ */
+
+ev_stat ev_stats(const double *v, int n, int stride)
+{
+    double s = 0;
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if (isfinite(v[(size_t)i * stride])) {
+            s += v[(size_t)i * stride];
+            k++;
+        }
+    ev_stat st = {NAN, NAN, k};
+    if (k == 0)
+        return st;
+    st.mean = s / k;
+    if (k < 2)
+        return st;
+    double ss = 0;
+    for (int i = 0; i < n; i++) {
+        double x = v[(size_t)i * stride];
+        if (isfinite(x))
+            ss += (x - st.mean) * (x - st.mean);
+    }
+    /* The sample standard deviation over sqrt(k). */
+    st.se = sqrt(ss / (k - 1) / k);
+    return st;
+}
+
+void ev_paired(const ev_run *r, int method, int k, double *d)
+{
+    const ev_method *m = &r->m[method], *a = &r->m[r->against];
+    for (int i = 0; i < r->n; i++)
+        d[i] = m->v[(size_t)i * EV_METRICS + k] -
+               a->v[(size_t)i * EV_METRICS + k];
+}
+
+double ev_curve_x(const ev_run *r, int i)
+{
+    int64_t hw = (int64_t)r->images->h * r->images->w;
+    int64_t n = r->eo.step_pixels > 0 ? (int64_t)i * r->eo.step_pixels
+                                      : (int64_t)i * hw / r->eo.steps;
+    return (double)(n < hw ? n : hw) / (double)hw;
+}
+
+const char *ev_substrate_name(dmbp_substrate s)
+{
+    return s == DMBP_SUBSTRATE_BLUR ? "blur"
+           : s == DMBP_SUBSTRATE_MEAN ? "mean" : "zero";
+}
+
 typedef struct ev_write_ctx {
     void (*write)(FILE *, const ev_run *);
     const ev_run *run;

@@ -1,6 +1,6 @@
 /* dmbp explain MODEL IMAGE...: attribution maps as PNG overlays and .npy
  * arrays (the options and the computation are in explain_run.c). */
-#include "batch.h"
+#include "runner.h"
 #include "cli.h"
 
 #include <errno.h>
@@ -39,7 +39,7 @@ typedef struct explain_opts {
     const char *out;    /* -o PREFIX */
     const char *masks;  /* --masks FILE */
     bool json;
-    const char *outdir; /* -O DIR: the image-set mode (batch.h) */
+    const char *outdir; /* -O DIR: the image-set mode (runner.h) */
 } explain_opts;
 
 /* Extensions of our outputs: -o out.png means the prefix "out". */
@@ -572,7 +572,7 @@ static int check_outputs(const explain_opts *e, const char *model,
 }
 
 /* ------------------------------------------------------------------ */
-/* Image sets: --output-dir (batch.h), alone or on MPI ranks           */
+/* Image sets: --output-dir (runner.h), alone or on MPI ranks           */
 /* ------------------------------------------------------------------ */
 
 typedef struct set_ctx {
@@ -586,10 +586,10 @@ typedef struct set_ctx {
 
 /* One image on its own (so that its result does not depend on which
  * images share its batch, or its rank): written, then described. */
-static int set_item(void *vctx, int idx, cli_item_result *res)
+static int set_item(void *vctx, cli_item *it)
 {
     set_ctx *c = vctx;
-    int rc;
+    int rc, idx = it->index;
     c->run.first = idx;
     c->run.set_size = c->n;
     if (!c->run.m && (rc = cli_xrun_prepare(&c->run, c->model, &c->e->a)))
@@ -606,28 +606,17 @@ static int set_item(void *vctx, int idx, cli_item_result *res)
     if (!rc)
         rc = write_image(&wr, 0, c->images[idx], paths);
     if (rc) {
-        rc = cli_item_failed(res, rc);
+        rc = cli_item_failed(it, rc);
     } else {
-        size_t len;
-        FILE *f = open_memstream(&res->fragment, &len);
-        if (f) {
-            json_members(f, &c->run, 0, paths);
-            fclose(f);
-        }
-        f = open_memstream(&res->text, &len);
-        if (f) {
-            print_image(f, &c->run, 0, c->images[idx], paths, false);
-            fclose(f);
-        }
-        if (!res->fragment || !res->text)
-            rc = out_of_memory();
+        json_members(it->fragment, &c->run, 0, paths);
+        print_image(it->text, &c->run, 0, c->images[idx], paths, false);
     }
     free_paths(paths);
     writer_free(&wr);
     return rc; /* EXIT_OK, or what stops the run (cli_item_failed) */
 }
 
-/* Image idx's output files (batch.h's outputs). */
+/* Image idx's output files (runner.h's outputs). */
 static int set_outputs(void *vctx, int idx, cli_names *out)
 {
     set_ctx *c = vctx;
@@ -661,14 +650,14 @@ static int explain_set(const explain_opts *e, const char *model,
     if (rc)
         return rc;
     const char *fp_extra[2] = {"--method", dmbp_method_name(e->method)};
-    cli_batch b = {.inputs = images, .n = n, .dir = e->outdir,
+    cli_runner b = {.inputs = images, .n = n, .dir = e->outdir,
                    .resume = f->resume, .quiet = f->quiet, .json = e->json,
                    .max_failures = f->max_failures,
                    .chunk = f->chunk ? f->chunk : CLI_DEFAULT_CHUNK,
                    .fn = set_item, .ctx = &c, .outputs = set_outputs,
                    .args = &e->a, .model = model, .fp_extra = fp_extra,
                    .n_fp_extra = 1};
-    rc = cli_batch_run(&b);
+    rc = cli_run(&b);
     cli_xrun_free(&c.run);
     return rc;
 }

@@ -1,5 +1,5 @@
 /* dmbp: explain what an ONNX image classifier looked at. */
-#include "batch.h"
+#include "runner.h"
 #include "cli.h"
 
 #include <errno.h>

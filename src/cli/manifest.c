@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static int out_of_memory(void)
@@ -220,6 +221,7 @@ static const char *json_strings(const char *p, cli_names *keys,
 void cli_mrecord_free(cli_mrecord *r)
 {
     free(r->input);
+    free(r->line);
     cli_names_free(&r->outputs);
     memset(r, 0, sizeof *r);
 }
@@ -240,7 +242,8 @@ int cli_manifest_parse(const char *line, size_t len, cli_mrecord *r,
     const char *p = skip_ws(line);
     if (*p++ != '{')
         return MLINE_BAD;
-    bool has_status = false, has_size = false, has_mtime = false;
+    bool has_status = false, has_size = false, has_mtime = false,
+         has_outputs = false;
     bool is_set = false;
     int fields = 0;
     for (;;) {
@@ -275,6 +278,7 @@ int cli_manifest_parse(const char *line, size_t len, cli_mrecord *r,
         } else if (!strcmp(key, "outputs")) {
             cli_names_free(&r->outputs);
             p = json_strings(p, NULL, &r->outputs);
+            has_outputs = true;
         } else if (!strcmp(key, "input_size")) {
             p = json_count(p, &r->size);
             has_size = true;
@@ -300,8 +304,9 @@ int cli_manifest_parse(const char *line, size_t len, cli_mrecord *r,
             goto bad;
         return MLINE_SET;
     }
-    if (!r->input || !has_status || (r->status == MREC_OK &&
-                                      !r->outputs.n))
+    /* An "ok" record lists what it wrote (eval's: nothing); the ledger
+     * checks the list against what the run would write. */
+    if (!r->input || !has_status || (r->status == MREC_OK && !has_outputs))
         goto bad;
     r->has_stat = has_size && has_mtime;
     cli_fingerprint_free(fp);
@@ -374,6 +379,23 @@ char *cli_fingerprint_diff(const cli_fingerprint *then,
     return buf;
 }
 
+int cli_input_stat(const char *name, struct stat *sb)
+{
+    if (!strcmp(name, "-"))
+        return -1;
+    if (stat(name, sb) == 0)
+        return 0;
+    /* eval's "PATH#INDEX" of an IDX file: the file's size and time. */
+    const char *hash = strrchr(name, '#');
+    if (!hash || !hash[1] || strspn(hash + 1, "0123456789") !=
+                                 strlen(hash + 1))
+        return -1;
+    char *path = strndup(name, (size_t)(hash - name));
+    int r = path ? stat(path, sb) : -1;
+    free(path);
+    return r;
+}
+
 /* Read in pieces of this size while hashing. */
 #define HASH_CHUNK (1 << 20)
 #define FNV64_OFFSET 0xcbf29ce484222325ull
@@ -421,6 +443,8 @@ int cli_file_hash(const char *path, char *buf, size_t cap)
 static bool result_neutral(int id)
 {
     switch (id) {
+    case CLI_O_CSV: case CLI_O_JSON_OUT: case CLI_O_PLOT: case CLI_O_MARKDOWN:
+    case CLI_O_N:
     case CLI_O_HELP: case CLI_O_JSON: case CLI_O_QUIET: case CLI_O_THREADS:
     case CLI_O_PLUGIN: case CLI_O_MAX_MEMORY: case CLI_O_OUTPUT_DIR:
     case CLI_O_FORCE: case CLI_O_IMAGES: case CLI_O_RESUME:

@@ -28,6 +28,8 @@ typedef struct cli_mrecord {
     cli_names outputs;           /* the paths of "outputs" */
     bool has_stat;               /* input_size and input_mtime_ns given */
     long long size, mtime_ns;    /* the input when it was computed */
+    char *line;                  /* the whole line, kept by the ledger for
+                                    the runner's record callback */
 } cli_mrecord;
 
 /* The set's fingerprint: what made its results, as key/value strings
@@ -77,8 +79,13 @@ int cli_set_fingerprint(const cli_args *a, const char *model,
  * against an adversary. */
 int cli_file_hash(const char *path, char *buf, size_t cap);
 
+/* stat() of an item's input: a file, or eval's "PATH#INDEX" (the IDX
+ * file PATH); -1 for "-" (standard input) and a missing file. */
+struct stat;
+int cli_input_stat(const char *name, struct stat *sb);
+
 /* ---- the ledger's side (src/cli/resume.c) ---- */
-struct cli_batch;
+struct cli_runner;
 /* Open DIR/manifest.jsonl at path for set b (rank 0, before any work):
  * the checks of dmbp(1) FILES, done[i] for each item the manifest proves
  * done (--resume), every other item's outputs checked as a fresh run's,
@@ -86,7 +93,7 @@ struct cli_batch;
  * compute appended. *fd_out: the manifest, O_APPEND; *skipped: items
  * done; *changed: items whose input changed since their record. Message
  * printed and status returned on failure. */
-int cli_manifest_open(const struct cli_batch *b, const char *path,
+int cli_manifest_open(const struct cli_runner *b, const char *path,
                       bool *done, int *fd_out, int *skipped, int *changed);
 /* The whole line(s) in one write() and on disk before we go on: a reader
  * never sees half a line unless the writer died inside write(), and then

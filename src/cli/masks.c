@@ -1,8 +1,8 @@
 /* dmbp masks MODEL IMAGE: DMBP's learned filter masks as JSON, and which
  * filters carry the positive and the negative evidence. With -O DIR, an
- * image set (batch.h): DIR/<stem>-masks.json per image, the manifest,
+ * image set (runner.h): DIR/<stem>-masks.json per image, the manifest,
  * --resume, MPI ranks. */
-#include "batch.h"
+#include "runner.h"
 #include "cli.h"
 
 #include <errno.h>
@@ -145,7 +145,7 @@ static void print_line(FILE *f, const cli_xrun *run, const char *image,
 }
 
 /* ------------------------------------------------------------------ */
-/* Image sets: --output-dir (batch.h), alone or on MPI ranks           */
+/* Image sets: --output-dir (runner.h), alone or on MPI ranks           */
 /* ------------------------------------------------------------------ */
 
 typedef struct set_ctx {
@@ -160,10 +160,10 @@ typedef struct set_ctx {
 
 /* One image on its own (so that its masks do not depend on which images
  * share its lanes, or its rank): written, then described. */
-static int set_item(void *vctx, int idx, cli_item_result *res)
+static int set_item(void *vctx, cli_item *it)
 {
     set_ctx *c = vctx;
-    int rc;
+    int rc, idx = it->index;
     c->run.first = idx;
     c->run.set_size = c->n;
     if (!c->run.m && (rc = cli_xrun_prepare(&c->run, c->model, c->a)))
@@ -174,43 +174,26 @@ static int set_item(void *vctx, int idx, cli_item_result *res)
     if (!rc)
         rc = cli_masks_write(c->paths[idx], &c->run, 0, c->images[idx]);
     if (rc)
-        return cli_item_failed(res, rc);
+        return cli_item_failed(it, rc);
     const dmbp_result *r = c->run.r;
     int t = dmbp_result_target(r, 0);
     const char *label = cli_xrun_label(&c->run, t);
-    size_t len;
-    FILE *f = open_memstream(&res->fragment, &len);
-    if (f) {
-        fprintf(f, "\"method\": \"dmbp\", \"target\": %d, \"label\": ", t);
-        if (label)
-            cli_json_str(f, label);
-        else
-            fprintf(f, "null");
-        fprintf(f, ", \"logit\": ");
-        json_number(f, dmbp_result_logit(r, 0));
-        fprintf(f, ", \"prob\": ");
-        json_number(f, dmbp_result_prob(r, 0));
-        fprintf(f, ", \"outputs\": {\"masks\": ");
-        cli_json_str(f, c->paths[idx]);
-        fprintf(f, "}");
-        fclose(f);
-    }
-    f = open_memstream(&res->text, &len);
-    if (f) {
-        print_line(f, &c->run, c->images[idx], c->paths[idx]);
-        fputc('\n', f);
-        rc = print_top(f, &c->run, c->top);
-        fclose(f);
-    }
-    if (!rc && (!res->fragment || !res->text)) {
-        fprintf(stderr, "dmbp: out of memory\n");
-        rc = EXIT_INTERNAL;
-    }
-    /* The ledger adds the line's end. */
-    len = res->text ? strlen(res->text) : 0;
-    if (len && res->text[len - 1] == '\n')
-        res->text[len - 1] = 0;
-    return rc;
+    FILE *f = it->fragment;
+    fprintf(f, "\"method\": \"dmbp\", \"target\": %d, \"label\": ", t);
+    if (label)
+        cli_json_str(f, label);
+    else
+        fprintf(f, "null");
+    fprintf(f, ", \"logit\": ");
+    json_number(f, dmbp_result_logit(r, 0));
+    fprintf(f, ", \"prob\": ");
+    json_number(f, dmbp_result_prob(r, 0));
+    fprintf(f, ", \"outputs\": {\"masks\": ");
+    cli_json_str(f, c->paths[idx]);
+    fprintf(f, "}");
+    print_line(it->text, &c->run, c->images[idx], c->paths[idx]);
+    fputc('\n', it->text);
+    return print_top(it->text, &c->run, c->top);
 }
 
 static int masks_set(const cli_args *a, const char *model,
@@ -226,7 +209,7 @@ static int masks_set(const cli_args *a, const char *model,
     if (!rc)
         rc = cli_xrun_prepare(&c.run, model, a);
     cli_xrun_free(&c.run);
-    cli_batch b = {.inputs = images, .n = n, .dir = f->output_dir,
+    cli_runner b = {.inputs = images, .n = n, .dir = f->output_dir,
                    .resume = f->resume, .quiet = f->quiet, .json = f->json,
                    .max_failures = f->max_failures,
                    .chunk = f->chunk ? f->chunk : CLI_DEFAULT_CHUNK,
@@ -234,7 +217,7 @@ static int masks_set(const cli_args *a, const char *model,
                    .outputs = cli_set_paths_outputs, .args = a,
                    .model = model};
     if (!rc)
-        rc = cli_batch_run(&b);
+        rc = cli_run(&b);
     cli_xrun_free(&c.run);
     cli_set_paths_free(c.paths, n);
     return rc;

@@ -47,7 +47,9 @@ static const struct {
      "largest m+ and m-"},
     {CMD_EVAL, "eval", "MODEL --images SPEC",
      "faithfulness of the methods: deletion and insertion AUC, negative "
-     "evidence, AOPC, model randomisation"},
+     "evidence, AOPC, model randomisation; with -O DIR each image's numbers "
+     "are recorded in DIR/manifest.jsonl and --resume computes only the "
+     "images not done"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

@@ -26,8 +26,8 @@ enum {
 #define CMD_ALL (CMD_INFO | CMD_PREDICT | CMD_EXPLAIN | CMD_MASKS | CMD_EVAL)
 /* The subcommands that run the network. */
 #define CMD_RUN (CMD_PREDICT | CMD_EXPLAIN | CMD_MASKS | CMD_EVAL)
-/* The subcommands with an image-set mode (-O DIR, src/cli/batch.h). */
-#define CMD_SETS (CMD_PREDICT | CMD_EXPLAIN | CMD_MASKS)
+/* The subcommands with an image-set mode (-O DIR, src/cli/runner.h). */
+#define CMD_SETS (CMD_PREDICT | CMD_EXPLAIN | CMD_MASKS | CMD_EVAL)
 /* The subcommands that compute attributions. */
 #define CMD_ATTR (CMD_EXPLAIN | CMD_MASKS | CMD_EVAL)
 
@@ -113,10 +113,11 @@ typedef float cli_float3[3];
       CMD_EXPLAIN, 0, "PREFIX",                                              \
       "output name (a directory if it ends in / or is one)")                \
     X(OUTPUT_DIR, "output-dir", 'O', K_NAME, const char *, output_dir, 0, 0, \
-      NULL, CMD_PREDICT | CMD_EXPLAIN | CMD_MASKS, 0, "DIR",                 \
-      "an image set: DIR/<image>-<method|predict|masks>... files")          \
-    X(FORCE, "force", 'f', K_SWITCH, bool, force, 0, 0, NULL,                \
-      CMD_PREDICT | CMD_EXPLAIN | CMD_MASKS, 0, NULL,                        \
+      NULL, CMD_SETS, 0, "DIR",                                              \
+      "an image set: DIR/manifest.jsonl and DIR/<image>-<method|predict|"   \
+      "masks>... files")                                                     \
+    X(FORCE, "force", 'f', K_SWITCH, bool, force, 0, 0, NULL, CMD_SETS, 0,   \
+      NULL,                                                                  \
       "overwrite existing files this run did not create")                   \
     X(MASKS, "masks", 0, K_NAME, const char *, masks, 0, 0, NULL,            \
       CMD_EXPLAIN, MB(DMBP), "FILE", "also DMBP's masks as JSON")           \
@@ -200,7 +201,8 @@ typedef float cli_float3[3];
       INT32_MAX, NULL, CMD_SETS, 0, "K",                                     \
       "with -O: stop after K failed or lost images")                        \
     X(CHUNK, "chunk", 0, K_INT, int, chunk, 1, 1000000, NULL, CMD_SETS,      \
-      0, "N", "with -O under MPI: images handed to a rank at a time (2)")   \
+      0, "N", "with -O under MPI: images handed to a rank at a time (2; "         \
+      "eval: --batch)")   \
     X(METHODS, "methods", 0, K_NAME, const char *, methods, 0, 0, NULL,      \
       CMD_EVAL, 0, "M,M,...", "methods compared (all)")                      \
     X(N, "n", 0, K_INT, int, n, 1, 1 << 28, NULL, CMD_EVAL, 0, "N",          \

@@ -1,9 +1,9 @@
 /* dmbp predict MODEL IMAGE...: class, label and probability per image.
  * Images are preprocessed one by one and run through the network in
  * batches (one plan, one forward call per batch). With -O DIR, an image
- * set (batch.h): one image per forward call, DIR/<stem>-predict.json per
+ * set (runner.h): one image per forward call, DIR/<stem>-predict.json per
  * image, the manifest, --resume, MPI ranks. */
-#include "batch.h"
+#include "runner.h"
 #include "cli.h"
 
 #include <errno.h>
@@ -187,7 +187,7 @@ static int ensure_plan(run *r, const dmbp_image *x, int batch)
 }
 
 /* ------------------------------------------------------------------ */
-/* Image sets: --output-dir (batch.h), alone or on MPI ranks           */
+/* Image sets: --output-dir (runner.h), alone or on MPI ranks           */
 /* ------------------------------------------------------------------ */
 
 typedef struct set_ctx {
@@ -253,10 +253,10 @@ static void set_unload(set_ctx *c)
 /* One image on its own (batch 1, so that its numbers do not depend on
  * which images share its batch, or its rank): the JSON file written, then
  * described. Images of one shape share a plan. */
-static int set_item(void *vctx, int idx, cli_item_result *res)
+static int set_item(void *vctx, cli_item *it)
 {
     set_ctx *c = vctx;
-    int rc;
+    int rc, idx = it->index;
     if (!c->r.m && (rc = set_load(c)))
         return rc;
     dmbp_set_error(DMBP_OK, "%s", "");
@@ -278,38 +278,21 @@ static int set_item(void *vctx, int idx, cli_item_result *res)
     if (!rc)
         rc = cli_write_atomic(c->paths[idx], write_json, &j);
     if (rc)
-        return cli_item_failed(res, rc);
+        return cli_item_failed(it, rc);
     /* write_json left the softmax and the order of the top classes. */
     int t = c->r.order[0];
     const char *lab = label_of(c->r.m, &c->labels, t);
-    size_t len;
-    FILE *f = open_memstream(&res->fragment, &len);
-    if (f) {
-        fprintf(f, "\"target\": %d, \"label\": ", t);
-        if (lab)
-            cli_json_str(f, lab);
-        else
-            fprintf(f, "null");
-        fprintf(f, ", \"prob\": %.9g, \"outputs\": {\"json\": ",
-                c->r.prob[t]);
-        cli_json_str(f, c->paths[idx]);
-        fprintf(f, "}");
-        fclose(f);
-    }
-    f = open_memstream(&res->text, &len);
-    if (f) {
-        print_result(f, false, c->r.m, &c->labels, c->o, image, c->r.logits,
-                     c->r.prob, c->r.order, c->k);
-        fclose(f);
-    }
-    if (!res->fragment || !res->text) {
-        fprintf(stderr, "dmbp: out of memory\n");
-        return EXIT_INTERNAL;
-    }
-    /* The ledger adds the line's end. */
-    len = strlen(res->text);
-    if (len && res->text[len - 1] == '\n')
-        res->text[len - 1] = 0;
+    FILE *f = it->fragment;
+    fprintf(f, "\"target\": %d, \"label\": ", t);
+    if (lab)
+        cli_json_str(f, lab);
+    else
+        fprintf(f, "null");
+    fprintf(f, ", \"prob\": %.9g, \"outputs\": {\"json\": ", c->r.prob[t]);
+    cli_json_str(f, c->paths[idx]);
+    fprintf(f, "}");
+    print_result(it->text, false, c->r.m, &c->labels, c->o, image,
+                 c->r.logits, c->r.prob, c->r.order, c->k);
     return EXIT_OK;
 }
 
@@ -324,7 +307,7 @@ static int predict_set(const cli_args *a, const predict_opts *o,
     if (!rc)
         rc = set_load(&c);
     set_unload(&c);
-    cli_batch b = {.inputs = images, .n = n, .dir = o->outdir,
+    cli_runner b = {.inputs = images, .n = n, .dir = o->outdir,
                    .resume = f->resume, .quiet = f->quiet, .json = o->json,
                    .max_failures = f->max_failures,
                    .chunk = f->chunk ? f->chunk : CLI_DEFAULT_CHUNK,
@@ -332,7 +315,7 @@ static int predict_set(const cli_args *a, const predict_opts *o,
                    .outputs = cli_set_paths_outputs, .args = a,
                    .model = model};
     if (!rc)
-        rc = cli_batch_run(&b);
+        rc = cli_run(&b);
     set_unload(&c);
     cli_set_paths_free(c.paths, n);
     return rc;

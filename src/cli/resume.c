@@ -2,7 +2,7 @@
  * every other output goes through (see dmbp(1), FILES). The manifest is
  * never followed through a symbolic link, must be a regular file and not
  * an input; it is read and appended through one descriptor. */
-#include "batch.h"
+#include "runner.h"
 #include "cli.h"
 #include "manifest.h"
 
@@ -29,7 +29,7 @@ typedef struct item_state {
 } item_state;
 
 typedef struct reader {
-    const cli_batch *b;
+    const cli_runner *b;
     const char *path;
     int *order;         /* item indices sorted by input name */
     item_state *st;
@@ -49,7 +49,7 @@ static int by_input(const void *a, const void *b, void *ctx)
 /* The first item named input in r->order, or -1. */
 static int find_first(const reader *r, const char *input)
 {
-    const cli_batch *b = r->b;
+    const cli_runner *b = r->b;
     int lo = 0, hi = b->n - 1;
     while (lo <= hi) {
         int mid = lo + (hi - lo) / 2;
@@ -71,7 +71,7 @@ static int find_first(const reader *r, const char *input)
  * paths it lists are the set's. */
 static int take(reader *r, cli_mrecord *rec)
 {
-    const cli_batch *b = r->b;
+    const cli_runner *b = r->b;
     int j = find_first(r, rec->input);
     for (; j >= 0 && j < b->n && !strcmp(rec->input, b->inputs[r->order[j]]);
          j++) {
@@ -85,10 +85,12 @@ static int take(reader *r, cli_mrecord *rec)
         cli_mrecord copy = *rec;
         memset(&copy.outputs, 0, sizeof copy.outputs);
         copy.input = strdup(rec->input);
+        copy.line = rec->line ? strdup(rec->line) : NULL;
         for (int k = 0; k < rec->outputs.n && copy.input; k++)
             if (cli_names_add(&copy.outputs, rec->outputs.v[k]))
                 break;
-        if (!copy.input || copy.outputs.n != rec->outputs.n) {
+        if (!copy.input || copy.outputs.n != rec->outputs.n ||
+            (rec->line && !copy.line)) {
             cli_mrecord_free(&copy);
             return out_of_memory();
         }
@@ -125,7 +127,10 @@ static int read_records(reader *r, int fd)
             r->fp = fp;
             r->has_fp = true;
         } else if (kind == MLINE_ITEM) {
-            rc = take(r, &rec);
+            if (r->b->record && !(rec.line = strdup(line)))
+                rc = out_of_memory();
+            if (!rc)
+                rc = take(r, &rec);
         } else {
             cli_fingerprint_free(&fp);
             r->bad++;
@@ -171,7 +176,7 @@ static bool listed(const cli_names *l, const char *path)
  * has the size and time it had then, the record lists every output this
  * run would write, and each listed output is a regular file (not a link)
  * inside DIR and not an input. *changed: the input changed since. */
-static int proven(const cli_batch *b, item_state *s, int i,
+static int proven(const cli_runner *b, item_state *s, int i,
                   cli_inodes *inputs, bool *done, bool *changed)
 {
     *done = *changed = false;
@@ -179,7 +184,7 @@ static int proven(const cli_batch *b, item_state *s, int i,
     if (!rec->input || rec->status != MREC_OK)
         return EXIT_OK;
     struct stat sb;
-    if (!strcmp(b->inputs[i], "-") || stat(b->inputs[i], &sb) != 0)
+    if (cli_input_stat(b->inputs[i], &sb) != 0)
         return EXIT_OK;
     long long mtime = (long long)sb.st_mtim.tv_sec * 1000000000LL +
                       sb.st_mtim.tv_nsec;
@@ -189,7 +194,7 @@ static int proven(const cli_batch *b, item_state *s, int i,
         return EXIT_OK;
     }
     cli_names want = {0};
-    int rc = b->outputs(b->ctx, i, &want);
+    int rc = b->outputs ? b->outputs(b->ctx, i, &want) : EXIT_OK;
     bool ok = !rc;
     for (int k = 0; k < want.n && ok; k++)
         ok = listed(&rec->outputs, want.v[k]);
@@ -206,11 +211,11 @@ static int proven(const cli_batch *b, item_state *s, int i,
 /* Item i is computed: each of its outputs goes through the checks of a
  * fresh run; a file the set itself listed may be replaced without
  * --force (an image killed half-way), an input never. */
-static int check_todo(const cli_batch *b, item_state *s, int i,
+static int check_todo(const cli_runner *b, item_state *s, int i,
                       cli_inodes *inputs)
 {
     cli_names want = {0};
-    int rc = b->outputs(b->ctx, i, &want);
+    int rc = b->outputs ? b->outputs(b->ctx, i, &want) : EXIT_OK;
     for (int k = 0; k < want.n && !rc; k++)
         rc = cli_check_output_in(want.v[k], inputs,
                                  b->args->f.force || (s && listed(&s->seen,
@@ -222,7 +227,7 @@ static int check_todo(const cli_batch *b, item_state *s, int i,
 /* The manifest path itself: not a link, not an input, a regular file.
  * Without --resume a run starts the directory's manifest anew (once its
  * outputs passed their checks): it is the set's record, not a result. */
-static int check_path(const cli_batch *b, const char *path,
+static int check_path(const cli_runner *b, const char *path,
                       cli_inodes *inputs, bool *exists)
 {
     struct stat sb;
@@ -267,7 +272,7 @@ static int open_checked(const char *path, int flags, int *fd)
 
 /* The fingerprint and one "claimed" line per item to compute, in one
  * write (on disk before any output is). */
-static int write_head(const cli_batch *b, const cli_fingerprint *fp,
+static int write_head(const cli_runner *b, const cli_fingerprint *fp,
                       const char *path, int fd, bool fresh, const int *todo,
                       int n_todo)
 {
@@ -281,7 +286,8 @@ static int write_head(const cli_batch *b, const cli_fingerprint *fp,
     int rc = EXIT_OK;
     for (int k = 0; k < n_todo && !rc; k++) {
         cli_names want = {0};
-        rc = b->outputs(b->ctx, todo[k], &want);
+        if (b->outputs)
+            rc = b->outputs(b->ctx, todo[k], &want);
         fputs("{\"input\": ", f);
         cli_json_str(f, b->inputs[todo[k]]);
         fputs(", \"status\": \"claimed\", \"outputs\": {", f);
@@ -299,7 +305,7 @@ static int write_head(const cli_batch *b, const cli_fingerprint *fp,
     return rc;
 }
 
-int cli_manifest_open(const cli_batch *b, const char *path, bool *done,
+int cli_manifest_open(const cli_runner *b, const char *path, bool *done,
                       int *fd_out, int *skipped, int *n_changed)
 {
     *fd_out = -1;
@@ -308,7 +314,9 @@ int cli_manifest_open(const cli_batch *b, const char *path, bool *done,
     cli_inodes inputs = {0};
     cli_fingerprint now = {0};
     const cli_flags *f = &b->args->f;
-    const char *others[] = {b->model, f->labels, f->targets, f->images};
+    const char *images = f->images && !strncmp(f->images, "idx:", 4)
+                             ? f->images + 4 : f->images;
+    const char *others[] = {b->model, f->labels, f->targets, images};
     int rc = cli_set_fingerprint(b->args, b->model, b->fp_extra,
                                  b->n_fp_extra, &now), fd = -1;
     for (size_t k = 0; k < sizeof others / sizeof *others && !rc; k++)
@@ -364,6 +372,8 @@ int cli_manifest_open(const cli_batch *b, const char *path, bool *done,
             rc = proven(b, &r.st[i], i, &inputs, &done[i], &changed);
         *skipped += done[i];
         *n_changed += changed;
+        if (!rc && done[i] && b->record)
+            rc = b->record(b->ctx, i, r.st[i].last.line);
     }
     /* Every output to write, before anything is written. */
     int *todo = malloc(((size_t)b->n + 1) * sizeof *todo), n_todo = 0;

@@ -10,7 +10,7 @@
  * its chunk, and the run goes on. Open MPI 4.1's mpirun ends the whole job
  * when an MPI process itself dies, so that is the one failure the split
  * exists for; the manifest survives it either way. */
-#include "batch.h"
+#include "runner.h"
 #include "cli.h"
 
 #include <stdlib.h>
@@ -69,42 +69,11 @@ int cli_refuse_replicated(const char *cmd)
     return EXIT_USAGE;
 }
 
-static int spmd_rank, spmd_size = 1;
-static bool spmd_on;
-
 #ifndef HAVE_MPI
 
-int cli_spmd_begin(int *rank, int *size)
+int cli_mpi_run(const cli_runner *b, bool *reports)
 {
-    *rank = 0;
-    *size = 1;
-    (void)cli_mpi_run(NULL);   /* warns under a launcher */
-    return EXIT_OK;
-}
-
-void cli_spmd_end(void) {}
-
-int cli_spmd_agree(int rc)
-{
-    return rc;
-}
-
-int cli_spmd_share(void *buf, size_t item_bytes, int n, int every,
-                   int (*owner)(int i, int every, int size))
-{
-    (void)buf, (void)item_bytes, (void)n, (void)every, (void)owner;
-    return EXIT_OK;
-}
-
-double cli_spmd_sum(double v)
-{
-    return v;
-}
-
-int cli_mpi_run(const cli_batch *b)
-{
-    (void)b;
-    (void)spmd_rank, (void)spmd_size, (void)spmd_on;
+    (void)b, (void)reports;
     static bool warned;
     if (cli_mpi_launcher() && !warned) {
         warned = true;
@@ -257,7 +226,7 @@ static void worker_reason(pid_t pid, char *why, size_t cap)
 /* ---- rank 0: the scheduler ------------------------------------------- */
 
 typedef struct sched {
-    const cli_batch *b;
+    const cli_runner *b;
     cli_ledger *ledger;
     const int *todo;
     int n_todo, next;
@@ -439,13 +408,13 @@ static int agent_take_work(agent *a, int src_count, const int *items)
     return agent_feed(a);
 }
 
-static int run(const cli_batch *b, agent *a, int rank, int ranks)
+static int run(const cli_runner *b, agent *a, int rank, int ranks)
 {
     sends out = {0};
     sched s = {.b = b, .ranks = ranks};
     int rc = EXIT_OK;
     if (rank == 0) {
-        rc = cli_ledger_open(b, ranks, &s.ledger);
+        rc = cli_ledger_open(b, ranks, true, &s.ledger);
         if (rc)
             return rc;
         s.todo = cli_ledger_todo(s.ledger, &s.n_todo);
@@ -542,7 +511,7 @@ static int run(const cli_batch *b, agent *a, int rank, int ranks)
     return rc;
 }
 
-int cli_mpi_run(const cli_batch *b)
+int cli_mpi_run(const cli_runner *b, bool *reports)
 {
     if (!cli_mpi_launcher())
         return -1;
@@ -563,6 +532,7 @@ int cli_mpi_run(const cli_batch *b)
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &ranks);
+    *reports = rank == 0;
     rc = run(b, &a, rank, ranks);
     if (a.alive) {
         close(a.w.to);
@@ -577,88 +547,6 @@ int cli_mpi_run(const cli_batch *b)
         MPI_Abort(MPI_COMM_WORLD, rc);
     MPI_Finalize();
     return rc;
-}
-
-/* ---- SPMD (dmbp eval) --------------------------------------------------- */
-
-int cli_spmd_begin(int *rank, int *size)
-{
-    *rank = 0;
-    *size = 1;
-    if (!cli_mpi_launcher())
-        return EXIT_OK;
-    if (MPI_Init(NULL, NULL) != MPI_SUCCESS) {
-        fprintf(stderr, "dmbp: MPI_Init failed\n");
-        return EXIT_INTERNAL;
-    }
-    spmd_on = true;
-    MPI_Comm_rank(MPI_COMM_WORLD, &spmd_rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &spmd_size);
-    *rank = spmd_rank;
-    *size = spmd_size;
-    return EXIT_OK;
-}
-
-void cli_spmd_end(void)
-{
-    if (spmd_on)
-        MPI_Finalize();
-    spmd_on = false;
-}
-
-int cli_spmd_agree(int rc)
-{
-    int all = rc;
-    if (spmd_on)
-        MPI_Allreduce(&rc, &all, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-    return all;
-}
-
-double cli_spmd_sum(double v)
-{
-    double all = v;
-    if (spmd_on)
-        MPI_Allreduce(&v, &all, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
-    return all;
-}
-
-/* Rank 0 gathers each rank's items (packed in item order), then sends the
- * whole buffer to all: the bytes are copied, never combined, so every
- * value (-0, NaN) arrives as computed. */
-int cli_spmd_share(void *buf, size_t item_bytes, int n, int every,
-                   int (*owner)(int i, int every, int size))
-{
-    if (!spmd_on || spmd_size == 1 || n == 0)
-        return EXIT_OK;
-    char *b = buf;
-    char *pack = malloc((size_t)n * item_bytes + 1);
-    if (!pack)
-        return EXIT_INTERNAL;
-    if (spmd_rank != 0) {
-        size_t len = 0;
-        for (int i = 0; i < n; i++)
-            if (owner(i, every, spmd_size) == spmd_rank) {
-                memcpy(pack + len, b + (size_t)i * item_bytes, item_bytes);
-                len += item_bytes;
-            }
-        MPI_Send(pack, (int)len, MPI_BYTE, 0, TAG_MSG, MPI_COMM_WORLD);
-    } else {
-        for (int r = 1; r < spmd_size; r++) {
-            MPI_Recv(pack, (int)((size_t)n * item_bytes), MPI_BYTE, r,
-                     TAG_MSG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-            size_t len = 0;
-            for (int i = 0; i < n; i++)
-                if (owner(i, every, spmd_size) == r) {
-                    memcpy(b + (size_t)i * item_bytes, pack + len,
-                           item_bytes);
-                    len += item_bytes;
-                }
-        }
-    }
-    free(pack);
-    MPI_Bcast(buf, (int)((size_t)n * item_bytes), MPI_BYTE, 0,
-              MPI_COMM_WORLD);
-    return EXIT_OK;
 }
 
 #endif

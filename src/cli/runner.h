@@ -1,10 +1,16 @@
-/* Image sets with an output directory: a list of work items, a per-item
- * callback, DIR/manifest.jsonl, --resume, failures, progress; run in this
- * process, or across MPI ranks when an MPI launcher started the program
- * (src/cli/batch.c, src/cli/mpi_run.c). Nothing here knows what an item
- * computes. */
-#ifndef DMBP_CLI_BATCH_H
-#define DMBP_CLI_BATCH_H
+/* The image-set runner: a list of items, one per-item function that a
+ * subcommand supplies, its manifest fragment and stdout line, the ledger
+ * (DIR/manifest.jsonl, --resume, failures, progress). One process is the
+ * runner alone; under an MPI launcher the same runner runs over ranks
+ * (src/cli/mpi.c), each item in a rank's worker process. Nothing here
+ * knows what an item computes (DEVELOPERS.md, "The image-set runner").
+ *
+ * Files: runner.c (items, the worker, the one-process loop, cli_run),
+ * ledger.c (rank 0's bookkeeping), mpi.c (the scheduler over ranks),
+ * resume.c and manifest.c (the manifest's rules, dmbp(1) FILES). Calls go
+ * one way: runner.c -> mpi.c -> ledger.c -> resume.c -> manifest.c. */
+#ifndef DMBP_CLI_RUNNER_H
+#define DMBP_CLI_RUNNER_H
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -12,34 +18,37 @@
 struct cli_names;
 struct cli_args;
 
-/* What the callback reports for one item. */
-typedef struct cli_item_result {
-    int status;        /* EXIT_OK, or the exit status this image failed with */
-    char *fragment;    /* on success, malloc'ed JSON object members for the
-                          manifest: "outputs": {"kind": "path", ...},
-                          "target": T, "scalars": {...} (and anything else) */
-    char *text;        /* on success, malloc'ed line for stdout (no '\n') */
+/* One item as the per-item function sees it. */
+typedef struct cli_item {
+    int index;         /* in the runner's inputs */
+    FILE *fragment;    /* on success: JSON object members for the manifest
+                          ("outputs": {"kind": "path", ...}, "target": T,
+                          ...), written by the function */
+    FILE *text;        /* on success: the line for stdout (none if empty) */
+    int status;        /* EXIT_OK, or the exit status the item failed with */
     char error[512];   /* on failure: the one-line reason */
-} cli_item_result;
+} cli_item;
 
-/* Compute item index (outputs written, atomically, before it returns).
- * Returns EXIT_OK when the item was handled, failed or not (see
- * res->status); any other value stops the whole run with that status (out
- * of memory, the model cannot be loaded). */
-typedef int (*cli_item_fn)(void *ctx, int index, cli_item_result *res);
+/* Compute item it->index (outputs written, atomically, before it returns)
+ * and describe it. Returns EXIT_OK when the item was handled, failed or
+ * not (it->status, set by cli_item_failed); any other value stops the
+ * whole run with that status (out of memory, the model cannot be loaded). */
+typedef int (*cli_item_fn)(void *ctx, cli_item *it);
 
-/* Record in res that the item failed with exit status rc: the message
+/* Record in it that the item failed with exit status rc: the message
  * printed for it (cli_captured), else the library's last error. Returns
- * what the callback returns for it: EXIT_OK (the run goes on), or rc
+ * what the item function returns for it: EXIT_OK (the run goes on), or rc
  * itself for EXIT_INTERNAL and EXIT_USAGE (a problem of the command line
  * that only an image revealed is every image's: the run stops). */
-int cli_item_failed(cli_item_result *res, int rc);
+int cli_item_failed(cli_item *it, int rc);
 
-typedef struct cli_batch {
+typedef struct cli_runner {
     const char *const *inputs;  /* item names, as recorded in the manifest */
     int n;
-    const char *dir;            /* the output directory (holds the manifest) */
-    bool resume;                /* skip items the manifest records as done */
+    const char *dir;            /* the output directory, holding the
+                                   manifest; NULL: no manifest (--resume
+                                   and outputs are the caller's) */
+    bool resume;                /* skip items the manifest proves done */
     bool quiet;                 /* no progress */
     bool json;                  /* stdout: the manifest lines, not text */
     int max_failures;           /* stop after this many (0: no limit) */
@@ -49,8 +58,13 @@ typedef struct cli_batch {
     /* Item index's output paths, appended to *out (a cli_names): what
      * --resume requires a record to list, and what is checked before any
      * work (never an input; an existing file the set did not list only
-     * with force). */
+     * with force). NULL: items write no file of their own (eval). */
     int (*outputs)(void *ctx, int index, struct cli_names *out);
+    /* In the ledger's process (one process, or rank 0), for every item
+     * done: its whole manifest line (a fresh item's, or the record that
+     * proved it done under --resume). NULL: not needed. Returns an exit
+     * status. */
+    int (*record)(void *ctx, int index, const char *line);
     /* The command line and the model: --force, the run's other inputs
      * (the model, --labels, --targets, an --images list: never
      * overwritten, not even by the manifest), and the set's fingerprint
@@ -60,7 +74,7 @@ typedef struct cli_batch {
     const char *model;
     const char *const *fp_extra;
     int n_fp_extra;
-} cli_batch;
+} cli_runner;
 
 /* Images handed to a rank at a time (--chunk): small, so that slow images
  * do not leave ranks idle; the scheduling cost per image is small next to
@@ -73,7 +87,10 @@ typedef struct cli_batch {
 /* Run every item (see dmbp(1), "Image sets"). Chooses by itself: a worker
  * process of an MPI rank (DMBP_MPI_WORKER set), an MPI run (launched by
  * mpirun/srun and built with MPI), or this process alone. */
-int cli_batch_run(const cli_batch *b);
+int cli_run(const cli_runner *b);
+/* After cli_run: true in the process that kept the ledger (one process,
+ * or rank 0), the one that reports on the whole set. */
+bool cli_run_reports(void);
 
 /* One output file per image, for the subcommands whose set mode writes a
  * single file per image (predict, masks): *out gets n malloc'ed paths
@@ -86,20 +103,20 @@ int cli_set_paths(const char *dir, const char *const *images, int n,
 /* The outputs callback of such a set: ctx's first member is the paths. */
 int cli_set_paths_outputs(void *ctx, int index, struct cli_names *out);
 void cli_set_paths_free(char **paths, int n);
-/* True in an MPI rank's worker process (DMBP_MPI_WORKER set). */
-bool cli_batch_is_worker(void);
 
-/* ---- shared by batch.c and mpi_run.c ---------------------------------- */
+/* ---- the ledger (ledger.c): rank 0's bookkeeping ---------------------- */
 
-/* Rank 0's bookkeeping: which items remain, the manifest, progress. */
 typedef struct cli_ledger cli_ledger;
 
-int cli_ledger_open(const cli_batch *b, int ranks, cli_ledger **out);
+/* Open the manifest (cli_manifest_open) unless b->dir is NULL; mpi: say
+ * what the ranks share out. */
+int cli_ledger_open(const cli_runner *b, int ranks, bool mpi,
+                    cli_ledger **out);
 /* Items still to compute, in order (valid until the ledger is freed). */
 const int *cli_ledger_todo(const cli_ledger *l, int *count);
 /* Record a finished item from a worker's result line (see
- * cli_result_format); prints its stdout line and appends the manifest
- * line. Returns EXIT_OK or an I/O error status (the manifest). */
+ * cli_result_format); prints its stdout line, appends the manifest line
+ * and hands it to b->record. Returns EXIT_OK or an error status. */
 int cli_ledger_record(cli_ledger *l, const char *line, int rank);
 /* An item lost with its rank. */
 void cli_ledger_lost(cli_ledger *l, int index, const char *why);
@@ -108,19 +125,11 @@ bool cli_ledger_stop(const cli_ledger *l);
 /* Final summary on stderr; returns the run's exit status; frees l. */
 int cli_ledger_close(cli_ledger *l);
 
-/* One item computed through the callback, as a result line:
- * "<index> ok <seconds> <json-string text> <fragment>" or
- * "<index> fail <status> <seconds> <json-string error>" (malloc'ed, no
- * '\n'), or NULL with *rc set when the run must stop. */
-char *cli_result_format(const cli_batch *b, int index, int *rc);
+/* ---- MPI (mpi.c) ------------------------------------------------------- */
 
-/* The worker side of an MPI rank: item indices arrive one per line on
- * fd_in, result lines leave on fd_out (src/cli/batch.c). */
-int cli_batch_worker(const cli_batch *b, int fd_in, int fd_out, int rank);
-
-/* Launcher detection and the MPI scheduler (src/cli/mpi_run.c). Returns
- * -1 when this is not an MPI run (not built with MPI, or no launcher). */
-int cli_mpi_run(const cli_batch *b);
+/* The run over MPI ranks; -1 when this is not an MPI run (not built with
+ * MPI, or no launcher). *reports: this rank keeps the ledger. */
+int cli_mpi_run(const cli_runner *b, bool *reports);
 /* The name of the launcher variable that made this an MPI run, or NULL. */
 const char *cli_mpi_launcher(void);
 /* Ranks of the job the launcher started (1 without a launcher, or when
@@ -130,20 +139,6 @@ int cli_launcher_ranks(void);
  * same work on every rank: under a launcher with several ranks, rank 0
  * says so and every rank returns EXIT_USAGE; else EXIT_OK. */
 int cli_refuse_replicated(const char *cmd);
-
-/* SPMD runs (dmbp eval): every rank runs the same command on its share.
- * begin initialises MPI when an MPI launcher started the program (and the
- * program has MPI), else rank 0 of 1; end finalises it. */
-int cli_spmd_begin(int *rank, int *size);
-void cli_spmd_end(void);
-/* Collective: the largest rc over the ranks (so that all stop together). */
-int cli_spmd_agree(int rc);
-/* Collective: items 0..n-1 of item_bytes each in buf; rank owner(i) has
- * item i; afterwards every rank has all of them. */
-int cli_spmd_share(void *buf, size_t item_bytes, int n, int every,
-                   int (*owner)(int i, int every, int size));
-/* Collective: the sum over the ranks. */
-double cli_spmd_sum(double v);
 
 /* main()'s argv, for re-executing the program as a worker. */
 extern char **cli_argv;
