@@ -5,6 +5,9 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "check.h"
 
@@ -167,8 +170,73 @@ static void test_errors(void)
               DMBP_ERR_ARG, "NULL a_neg accepted");
 }
 
+/* dmbp_eval_aopc_points: R + 1 with R = min(regions, tiles). */
+static void test_aopc_points(void)
+{
+    dmbp_eval_options o;
+    dmbp_eval_options_init(&o);
+    o.region_size = 9;
+    o.regions = 20;
+    /* 28 x 28 in tiles of 9: ceil(28 / 9) = 4 across and down, 16 < 20. */
+    CHECK(dmbp_eval_aopc_points(&o, 28, 28) == 17, "28x28: %d, want 17",
+          dmbp_eval_aopc_points(&o, 28, 28));
+    o.regions = 5;
+    CHECK(dmbp_eval_aopc_points(&o, 28, 28) == 6, "5 regions");
+    /* 9 x 10: 1 x 2 tiles. */
+    CHECK(dmbp_eval_aopc_points(&o, 9, 10) == 3, "9x10: %d, want 3",
+          dmbp_eval_aopc_points(&o, 9, 10));
+    o.region_size = 0;
+    CHECK(dmbp_eval_aopc_points(&o, 28, 28) == 0, "region_size 0");
+}
+
+/* dmbp_eval_truth_load on the shipped evidence truth: without resize or
+ * crop each output byte is the file's value (read back here as the 8-bit
+ * sample, value x 255); a 16-bit truth and a size mismatch are refused. */
+static void test_truth_load(void)
+{
+    const char *top = getenv("top_srcdir");
+    char path[4096], wide[4096];
+    snprintf(path, sizeof path, "%s/models/evidence/test_00000.truth.png",
+             top ? top : ".");
+    snprintf(wide, sizeof wide,
+             "%s/tests/ref/data/truth16/test_00000.truth.png",
+             top ? top : ".");
+    dmbp_image t = {0};
+    if (dmbp_image_load(path, NULL, &t) != DMBP_OK) {
+        CHECK(0, "%s: %s", path, dmbp_last_error());
+        return;
+    }
+    dmbp_preprocess_options pre;
+    dmbp_preprocess_options_init(&pre);
+    pre.resize = 0;
+    pre.crop = 0;
+    int h = t.height, w = t.width;
+    uint8_t *out = malloc((size_t)h * w);
+    CHECK(dmbp_eval_truth_load(path, h, w, &pre, h, w, out) == DMBP_OK,
+          "load: %s", dmbp_last_error());
+    int counts[3] = {0, 0, 0}, bad = 0;
+    for (int p = 0; p < h * w; p++) {
+        int v = (int)lround(t.data[p] * 255.0);
+        bad += out[p] != v;
+        if (v >= 0 && v < 3)
+            counts[v]++;
+    }
+    CHECK(bad == 0, "%d pixels differ from the file", bad);
+    CHECK(counts[1] > 0 && counts[2] > 0, "no for/against pixels: %d %d",
+          counts[1], counts[2]);
+    CHECK(dmbp_eval_truth_load(path, h + 1, w, &pre, h, w, out) ==
+              DMBP_ERR_SHAPE, "another size than the image");
+    CHECK(dmbp_eval_truth_load(wide, h, w, &pre, h, w, out) ==
+              DMBP_ERR_FORMAT && strstr(dmbp_last_error(), "16-bit"),
+          "16-bit truth: %s", dmbp_last_error());
+    free(out);
+    dmbp_image_free(&t);
+}
+
 int main(void)
 {
+    test_aopc_points();
+    test_truth_load();
     test_signed_maps();
     test_pointing_tolerance();
     test_zeros_and_ties();

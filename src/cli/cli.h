@@ -42,6 +42,10 @@ int cli_load_plugins(int *argc, char **argv);
 
 /* Print "dmbp: <library detail>" and return the exit status for st. */
 int cli_fail(dmbp_status st);
+/* Print "dmbp: out of memory"; returns EXIT_INTERNAL. */
+int cli_oom(void);
+/* v as a JSON number (%.9g: a float exactly), null when not finite. */
+void cli_json_num(FILE *f, double v);
 /* Print "dmbp: WHAT: <library detail>" and return the exit status for st
  * (as cli_fail). */
 int cli_fail_about(const char *what, dmbp_status st);
@@ -220,6 +224,11 @@ void cli_inodes_free(cli_inodes *s);
  * force (also not through a symbolic link at path). */
 int cli_check_output_in(const char *path, cli_inodes *inputs, bool force);
 
+
+/* Before any work: images[a] and images[b] whose outputs outs[] are one
+ * name are a usage error ("... would both write OUT<tail>"). */
+int cli_unique_outputs(char *const *outs, const char *const *images, int n,
+                       const char *tail);
 
 /* DMBP masks of image i as JSON at path, atomically (src/cli/masks.c). */
 int cli_masks_write(const char *path, const cli_xrun *run, int image,

@@ -26,6 +26,20 @@ int cli_fail(dmbp_status st)
     }
 }
 
+int cli_oom(void)
+{
+    fprintf(stderr, "dmbp: out of memory\n");
+    return EXIT_INTERNAL;
+}
+
+void cli_json_num(FILE *f, double v)
+{
+    if (isfinite(v))
+        fprintf(f, "%.9g", v);
+    else
+        fputs("null", f);
+}
+
 int cli_fail_about(const char *what, dmbp_status st)
 {
     char detail[1024];
@@ -212,8 +226,7 @@ int cli_write_atomic(const char *path, void (*write)(FILE *, const void *),
     size_t cap = strlen(path) + 64;
     char *tmp = malloc(cap);
     if (!tmp) {
-        fprintf(stderr, "dmbp: out of memory\n");
-        return EXIT_INTERNAL;
+        return cli_oom();
     }
     int fd = -1, err = 0;
     for (int t = 0; t < TMP_NAME_TRIES && fd < 0; t++) {

@@ -28,12 +28,6 @@
 /* Per method in the fragment: target, prob, signed, 3 timings. */
 enum { EV_F_TARGET, EV_F_PROB, EV_F_SIGNED, EV_F_SECS, EV_F_METRICS = 6 };
 
-static int out_of_memory(void)
-{
-    fprintf(stderr, "dmbp: out of memory\n");
-    return EXIT_INTERNAL;
-}
-
 /* ------------------------------------------------------------------ */
 /* Options                                                            */
 /* ------------------------------------------------------------------ */
@@ -70,7 +64,7 @@ static int parse_methods(const eval_opts *e, ev_run *r)
         cap += *c == ',';
     r->m = calloc((size_t)cap, sizeof *r->m);
     if (!r->m)
-        return out_of_memory();
+        return cli_oom();
     r->against = -1;
     for (const char *c = list;;) {
         const char *end = strchr(c, ',');
@@ -171,9 +165,6 @@ static int parse(int argc, char **argv, eval_opts *e, const char **model,
     if (rc)
         return rc;
     e->outdir = f->output_dir;
-    if (!e->outdir && (f->resume || f->max_failures || f->chunk))
-        return cli_usage_error("--resume, --max-failures and --chunk need "
-                               "--output-dir");
     const char *outs[4] = {f->csv, f->json_out, f->plot, f->markdown};
     for (int k = 0; k < 4; k++)
         if (outs[k] && (rc = cli_check_writable_dir(outs[k])))
@@ -312,7 +303,7 @@ static int window_method(ev_ctx *x, int k, int win0, int win1)
                              : DMBP_ERR_NOMEM;
     if (st) {
         free(targets);
-        return st == DMBP_ERR_NOMEM ? out_of_memory() : cli_fail(st);
+        return st == DMBP_ERR_NOMEM ? cli_oom() : cli_fail(st);
     }
     for (int j = 0; j < cnt; j++)
         targets[j] = r->target;
@@ -356,6 +347,7 @@ static int window_method(ev_ctx *x, int k, int win0, int win1)
     return rc;
 }
 
+/* A double exactly (%.17g), null when not finite. */
 static void json_num(FILE *f, double v)
 {
     if (isfinite(v))
@@ -368,10 +360,7 @@ static void json_floats(FILE *f, const float *v, int n)
 {
     for (int q = 0; q < n; q++) {
         fputs(", ", f);
-        if (isfinite(v[q]))
-            fprintf(f, "%.9g", (double)v[q]);
-        else
-            fputs("null", f);
+        cli_json_num(f, v[q]);
     }
 }
 
@@ -542,7 +531,7 @@ static int alloc_method(ev_run *r, ev_method *em)
     if (!em->v || !em->target || !em->prob || !em->secs || !em->del_curve ||
         !em->ins_curve || !em->aopc_curve || !em->rho || !em->del_img ||
         !em->ins_img || !em->aopc_img)
-        return out_of_memory();
+        return cli_oom();
     for (size_t i = 0; i < n * EV_METRICS; i++)
         em->v[i] = NAN;
     return EXIT_OK;
@@ -656,7 +645,7 @@ static int setup(eval_opts *e, const char *model_path, ev_run *r,
         r->rand_images = 0;
     r->layer_names = calloc((size_t)r->stages + 1, sizeof *r->layer_names);
     if (!r->layer_names)
-        return out_of_memory();
+        return cli_oom();
     for (int k = 0; k < r->n_methods && !rc; k++) {
         rc = alloc_method(r, &r->m[k]);
         if (!rc && r->m[k].method == DMBP_METHOD_DMBP) {
@@ -698,7 +687,7 @@ int cmd_eval(int argc, char **argv)
     x.neg = malloc((size_t)im.h * im.w * sizeof(float));
     x.names = calloc((size_t)r.stages + 1, sizeof *x.names);
     if (!x.done || !x.pos || !x.neg || !x.names) {
-        rc = out_of_memory();
+        rc = cli_oom();
         goto done;
     }
     if (e.outdir && mkdir(e.outdir, 0777) != 0 && errno != EEXIST) {

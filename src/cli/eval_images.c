@@ -17,12 +17,6 @@
 /* Largest list-file line (a path). */
 #define LIST_LINE_MAX 8192
 
-static int out_of_memory(void)
-{
-    fprintf(stderr, "dmbp: out of memory\n");
-    return EXIT_INTERNAL;
-}
-
 void ev_images_free(ev_images *im)
 {
     if (im->names)
@@ -39,7 +33,7 @@ static int alloc_images(ev_images *im, int n)
 {
     im->names = calloc((size_t)n, sizeof *im->names);
     im->index = calloc((size_t)n, sizeof *im->index);
-    return im->names && im->index ? EXIT_OK : out_of_memory();
+    return im->names && im->index ? EXIT_OK : cli_oom();
 }
 
 /* Preprocess raw into slot i of im (the first image fixes the size). */
@@ -57,7 +51,7 @@ static int add_image(ev_images *im, int i, const dmbp_image *raw,
         im->w = x.width;
         im->x = malloc((size_t)cap * im->c * im->h * im->w * sizeof(float));
         if (!im->x)
-            rc = out_of_memory();
+            rc = cli_oom();
     } else if (x.channels != im->c || x.height != im->h ||
                x.width != im->w) {
         fprintf(stderr, "dmbp: %s: preprocessed to %dx%dx%d, %s to "
@@ -147,7 +141,7 @@ static int load_idx(const char *path, int offset, int count,
     unsigned char *bytes = rc ? NULL : malloc(plane);
     float *data = rc ? NULL : malloc(plane * sizeof(float));
     if (!rc && (!bytes || !data))
-        rc = out_of_memory();
+        rc = cli_oom();
     /* Skip to the offset by reading: gzseek would do the same. */
     for (int i = 0; !rc && i < offset; i++)
         rc = idx_read(g, path, bytes, (unsigned)plane, "an image");
@@ -160,7 +154,7 @@ static int load_idx(const char *path, int offset, int count,
             break;
         im->names[i] = malloc(len);
         if (!im->names[i]) {
-            rc = out_of_memory();
+            rc = cli_oom();
             break;
         }
         snprintf(im->names[i], len, "%s#%d", path, offset + i);
@@ -181,51 +175,7 @@ static int load_idx(const char *path, int offset, int count,
 /* PNG paths: a directory or a list file                              */
 /* ------------------------------------------------------------------ */
 
-typedef struct paths {
-    int n, cap;
-    char **p;
-} paths;
-
-static void paths_free(paths *ps)
-{
-    for (int i = 0; i < ps->n; i++)
-        free(ps->p[i]);
-    free(ps->p);
-}
-
-/* Takes ownership of s (NULL: out of memory). */
-static int paths_add(paths *ps, char *s)
-{
-    if (!s)
-        return out_of_memory();
-    if (ps->n == ps->cap) {
-        int cap = ps->cap ? 2 * ps->cap : 64;
-        char **np = realloc(ps->p, (size_t)cap * sizeof *np);
-        if (!np) {
-            free(s);
-            return out_of_memory();
-        }
-        ps->p = np;
-        ps->cap = cap;
-    }
-    ps->p[ps->n++] = s;
-    return EXIT_OK;
-}
-
-/* A directory's images, by the rules IMAGE arguments follow. */
-static int list_dir(const char *dir, paths *ps)
-{
-    cli_names l = {0};
-    int rc = cli_list_dir(dir, &l);
-    for (int i = 0; !rc && i < l.n; i++) {
-        rc = paths_add(ps, l.v[i]);
-        l.v[i] = NULL;
-    }
-    cli_names_free(&l);
-    return rc;
-}
-
-static int list_file(const char *file, paths *ps)
+static int list_file(const char *file, cli_names *ps)
 {
     FILE *f = fopen(file, "r");
     if (!f) {
@@ -256,7 +206,7 @@ static int list_file(const char *file, paths *ps)
         while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
             line[--len] = 0;
         if (len)
-            rc = paths_add(ps, strdup(line));
+            rc = cli_names_add(ps, line);
     }
     if (!rc && ferror(f)) {
         fprintf(stderr, "dmbp: %s: read error: %s\n", file, strerror(errno));
@@ -284,7 +234,7 @@ static int add_truth(ev_images *im, int i, const dmbp_image *raw,
     size_t cap = len + strlen(EV_TRUTH_SUFFIX) + 1;
     char *path = malloc(cap);
     if (!path)
-        return out_of_memory();
+        return cli_oom();
     snprintf(path, cap, "%.*s%s", (int)(len - 4), name, EV_TRUTH_SUFFIX);
     dmbp_status st = cli_image_file_ok(path, "ground truths");
     if (!st)
@@ -300,8 +250,8 @@ static int load_files(const char *spec, bool dir, int offset, int count,
                       const cli_flags *f, ev_images *im)
 {
     bool truth = f->ground_truth;
-    paths ps = {0};
-    int rc = dir ? list_dir(spec, &ps) : list_file(spec, &ps);
+    cli_names ps = {0};
+    int rc = dir ? cli_list_dir(spec, &ps) : list_file(spec, &ps);
     if (!rc && offset >= ps.n)
         rc = cli_usage_error("--offset %d: %s has %d images", offset, spec,
                              ps.n);
@@ -312,8 +262,8 @@ static int load_files(const char *spec, bool dir, int offset, int count,
         rc = alloc_images(im, n);
     for (int i = 0; !rc && i < n; i++) {
         /* The name moves to im. */
-        im->names[i] = ps.p[offset + i];
-        ps.p[offset + i] = NULL;
+        im->names[i] = ps.v[offset + i];
+        ps.v[offset + i] = NULL;
         im->index[i] = offset + i;
         im->n = i + 1;
         dmbp_image raw = {0};
@@ -325,13 +275,13 @@ static int load_files(const char *spec, bool dir, int offset, int count,
         if (!rc && truth && i == 0) {
             im->truth = malloc((size_t)n * im->h * im->w);
             if (!im->truth)
-                rc = out_of_memory();
+                rc = cli_oom();
         }
         if (!rc && truth)
             rc = add_truth(im, i, &raw, pre);
         dmbp_image_free(&raw);
     }
-    paths_free(&ps);
+    cli_names_free(&ps);
     return rc;
 }
 

@@ -329,20 +329,12 @@ void ev_write_csv(FILE *f, const ev_run *r)
 /* JSON: the settings and one object per method                       */
 /* ------------------------------------------------------------------ */
 
-static void json_num(FILE *f, double v)
-{
-    if (isfinite(v))
-        fprintf(f, "%.9g", v);
-    else
-        fputs("null", f);
-}
-
 static void json_stat(FILE *f, ev_stat s)
 {
     fputs("{\"mean\": ", f);
-    json_num(f, s.mean);
+    cli_json_num(f, s.mean);
     fputs(", \"se\": ", f);
-    json_num(f, s.se);
+    cli_json_num(f, s.se);
     fprintf(f, ", \"n\": %d}", s.n);
 }
 
@@ -352,7 +344,7 @@ static void json_curve(FILE *f, const double *v, int n)
     for (int i = 0; i < n; i++) {
         if (i)
             fputs(", ", f);
-        json_num(f, v[i]);
+        cli_json_num(f, v[i]);
     }
     fputc(']', f);
 }
@@ -371,7 +363,7 @@ void ev_write_json(FILE *f, const ev_run *r)
     else
         fputs("\"auto\"", f);
     fputs(", \"seconds\": ", f);
-    json_num(f, r->seconds);
+    cli_json_num(f, r->seconds);
     fprintf(f, ",\n \"settings\": {\"steps\": %d, \"step_pixels\": %d, "
             "\"curve_points\": %d, \"substrate\": \"%s\", "
             "\"insertion_start\": \"%s\", \"negative_fractions\": [%g, %g, "
@@ -403,11 +395,11 @@ void ev_write_json(FILE *f, const ev_run *r)
         fprintf(f, "%s\n  {\"method\": \"%s\", \"signed\": %s, "
                 "\"seconds\": {\"maps\": ", m ? "," : "", name_of(r, m),
                 em->has_negative ? "true" : "false");
-        json_num(f, em->t_explain);
+        cli_json_num(f, em->t_explain);
         fputs(", \"metrics\": ", f);
-        json_num(f, em->t_metrics);
+        cli_json_num(f, em->t_metrics);
         fputs(", \"randomization\": ", f);
-        json_num(f, em->t_rand);
+        cli_json_num(f, em->t_rand);
         fputs("},\n   \"metrics\": {", f);
         for (int k = 0; k < ev_num_metrics(r); k++) {
             fprintf(f, "%s\"%s\": ", k ? ", " : "", ev_metric[k].key);

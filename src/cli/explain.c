@@ -10,12 +10,6 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-static int out_of_memory(void)
-{
-    fprintf(stderr, "dmbp: out of memory\n");
-    return EXIT_INTERNAL;
-}
-
 /* ------------------------------------------------------------------ */
 /* Output names                                                       */
 /* ------------------------------------------------------------------ */
@@ -72,7 +66,7 @@ static int naming_init(const explain_opts *e, out_naming *nm)
             return EXIT_IO;
         }
         if (!(nm->dir = strdup(d)))
-            return out_of_memory();
+            return cli_oom();
         size_t dl = strlen(nm->dir);
         while (dl > 1 && nm->dir[dl - 1] == '/')
             nm->dir[--dl] = 0;
@@ -86,7 +80,7 @@ static int naming_init(const explain_opts *e, out_naming *nm)
             }
         }
         if (!(nm->prefix = strndup(o, len)))
-            return out_of_memory();
+            return cli_oom();
     }
     return EXIT_OK;
 }
@@ -153,11 +147,6 @@ static char *masks_path_for(const char *file, int i, int n)
 /* Items handed to a rank at a time unless --chunk says otherwise: small,
  * so that the last images spread over the ranks; an agent asks for the
  * next chunk while its worker computes, so no rank waits for one. */
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
 
 /* One image's output files, in the order they are written. */
 enum { OUT_PNG, OUT_POS, OUT_NEG, OUT_MAPPINGS, OUT_NPY, OUT_MASKS, OUT_N };
@@ -259,7 +248,7 @@ static int writer_init(writer *wr, const cli_xrun *run, const cli_flags *f)
     wr->scratch = malloc(5 * wr->per * sizeof(float));
     wr->zeros = calloc(wr->per, sizeof(float));
     if (!wr->scratch || !wr->zeros)
-        return out_of_memory();
+        return cli_oom();
     if (f->shared_scale)
         return shared_scale(wr);
     return EXIT_OK;
@@ -325,14 +314,6 @@ static int write_image(writer *wr, int i, const char *image,
     return EXIT_OK;
 }
 
-static void json_number(FILE *f, double v)
-{
-    if (isfinite(v))
-        fprintf(f, "%.9g", v);
-    else
-        fprintf(f, "null");
-}
-
 /* Image i's result as JSON object members (no braces): what --json prints
  * after "image", and what the manifest records. */
 static void json_members(FILE *f, const cli_xrun *run, int i,
@@ -348,9 +329,9 @@ static void json_members(FILE *f, const cli_xrun *run, int i,
     else
         fprintf(f, "null");
     fprintf(f, ", \"logit\": ");
-    json_number(f, dmbp_result_logit(r, i));
+    cli_json_num(f, dmbp_result_logit(r, i));
     fprintf(f, ", \"prob\": ");
-    json_number(f, dmbp_result_prob(r, i));
+    cli_json_num(f, dmbp_result_prob(r, i));
     fprintf(f, ", \"outputs\": {");
     for (int k = 0, first = 1; k < OUT_N; k++) {
         if (!paths[k])
@@ -364,7 +345,7 @@ static void json_members(FILE *f, const cli_xrun *run, int i,
         fprintf(f, "%s", k ? ", " : "");
         cli_json_str(f, dmbp_result_scalar_name(r, k));
         fprintf(f, ": ");
-        json_number(f, dmbp_result_scalar(r, i, k));
+        cli_json_num(f, dmbp_result_scalar(r, i, k));
     }
     fprintf(f, "}");
 }
@@ -422,9 +403,9 @@ static int make_paths(const explain_opts *e, const char *prefix, int i,
     for (int k = 0; k < OUT_MASKS; k++)
         if ((dmbp || k == OUT_PNG || k == OUT_NPY) &&
             !(paths[k] = concat3(prefix, suffix[k], "")))
-            return out_of_memory();
+            return cli_oom();
     if (e->masks && !(paths[OUT_MASKS] = masks_path_for(e->masks, i, n)))
-        return out_of_memory();
+        return cli_oom();
     return EXIT_OK;
 }
 
@@ -457,7 +438,7 @@ static int image_args_make(image_args *a, const char **pos, int n_pos,
     a->v = malloc(cap * sizeof *a->v);
     a->owned = malloc(cap * sizeof *a->owned);
     if (!a->v || !a->owned)
-        return out_of_memory();
+        return cli_oom();
     for (int k = 0; k < n_pos; k++)
         a->v[a->n++] = pos[k];
     if (!list)
@@ -485,13 +466,13 @@ static int image_args_make(image_args *a, const char **pos, int n_pos,
             if (o)
                 a->owned = o;
             if (!v || !o) {
-                rc = out_of_memory();
+                rc = cli_oom();
                 break;
             }
         }
         char *copy = strdup(line);
         if (!copy) {
-            rc = out_of_memory();
+            rc = cli_oom();
             break;
         }
         a->owned[a->n_owned++] = copy;
@@ -528,9 +509,6 @@ static int parse(int argc, char **argv, explain_opts *e, const char **model,
         return rc;
     if (images->n < 1)
         return cli_usage_error("explain: no images given");
-    if (!e->outdir && (f->resume || f->max_failures || f->chunk))
-        return cli_usage_error("--resume, --max-failures and --chunk need "
-                               "--output-dir");
     if (e->outdir && e->out)
         return cli_usage_error("-o and -O (--output-dir) exclude each other");
     if (e->outdir && e->masks)
@@ -690,39 +668,17 @@ int cmd_explain(int argc, char **argv)
      * files must have somewhere to go. */
     prefixes = calloc((size_t)n, sizeof *prefixes);
     if (!prefixes) {
-        rc = out_of_memory();
+        rc = cli_oom();
         goto done;
     }
     for (int i = 0; i < n && !rc; i++) {
         prefixes[i] = prefix_for(&nm, images[i], i, n, e.method);
         if (!prefixes[i])
-            rc = out_of_memory();
+            rc = cli_oom();
     }
-    /* Sorted copies find duplicate names in n log n (sets are large). */
-    if (!rc) {
-        char **sorted = malloc((size_t)n * sizeof *sorted);
-        if (!sorted) {
-            rc = out_of_memory();
-            goto done;
-        }
-        memcpy(sorted, prefixes, (size_t)n * sizeof *sorted);
-        qsort(sorted, (size_t)n, sizeof *sorted, cmp_str);
-        for (int i = 1; i < n && !rc; i++)
-            if (!strcmp(sorted[i], sorted[i - 1])) {
-                int a = -1, b = -1;
-                for (int j = 0; j < n; j++)
-                    if (!strcmp(prefixes[j], sorted[i])) {
-                        if (a < 0)
-                            a = j;
-                        else if (b < 0)
-                            b = j;
-                    }
-                rc = cli_usage_error("%s and %s would both write %s.png "
-                                     "(use -o)", images[a], images[b],
-                                     sorted[i]);
-            }
-        free(sorted);
-    }
+    if (!rc)
+        rc = cli_unique_outputs(prefixes, (const char *const *)images, n,
+                                ".png (use -o)");
     /* An image set's outputs are checked by its ledger, once it knows
      * which images --resume skips (cli_manifest_open). */
     if (!rc && !e.outdir)

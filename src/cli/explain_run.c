@@ -64,12 +64,6 @@ const char *cli_xrun_label(const cli_xrun *run, int cls)
     return cli_label(run->m, &run->labels, cls);
 }
 
-static int out_of_memory(void)
-{
-    fprintf(stderr, "dmbp: out of memory\n");
-    return EXIT_INTERNAL;
-}
-
 /* Image i as the model's input, and as loaded (the picture the maps are
  * drawn on, mapped back through the resize and crop). */
 static int load_image(const char *path, const dmbp_preprocess_options *pre,
@@ -136,7 +130,7 @@ int cli_xrun_images(cli_xrun *run, const char **images, int n,
     run->pre = pre;
     run->bg = calloc((size_t)n, sizeof *run->bg);
     if (!run->bg)
-        return out_of_memory();
+        return cli_oom();
     run->n = n;
     float *xs = NULL;
     int *targets = NULL;
@@ -154,7 +148,7 @@ int cli_xrun_images(cli_xrun *run, const char **images, int n,
             xs = malloc((size_t)n * per * sizeof *xs);
             if (!xs) {
                 dmbp_image_free(&img);
-                rc = out_of_memory();
+                rc = cli_oom();
                 goto done;
             }
         } else if (img.channels != run->c || img.height != run->h ||
@@ -181,7 +175,7 @@ int cli_xrun_images(cli_xrun *run, const char **images, int n,
     }
     targets = malloc((size_t)n * sizeof *targets);
     if (!targets) {
-        rc = out_of_memory();
+        rc = cli_oom();
         goto done;
     }
     if (!run->tg.n)
@@ -224,7 +218,7 @@ int cli_check_writable_dir(const char *path)
     size_t len = slash ? (size_t)(slash - path) : 1;
     char *dir = malloc(len + 2);
     if (!dir)
-        return out_of_memory();
+        return cli_oom();
     if (!slash)
         strcpy(dir, ".");
     else if (len == 0)

@@ -17,12 +17,6 @@
 static const char *const image_ext[] = {".png", ".jpg", ".jpeg"};
 #define N_IMAGE_EXT (sizeof image_ext / sizeof image_ext[0])
 
-static int out_of_memory(void)
-{
-    fprintf(stderr, "dmbp: out of memory\n");
-    return EXIT_INTERNAL;
-}
-
 static bool ends_with(const char *s, const char *suffix)
 {
     size_t ls = strlen(s), lx = strlen(suffix);
@@ -57,12 +51,12 @@ int cli_names_add(cli_names *l, const char *s)
         int cap = l->cap ? 2 * l->cap : 16;
         char **nv = realloc(l->v, (size_t)cap * sizeof *nv);
         if (!nv)
-            return out_of_memory();
+            return cli_oom();
         l->v = nv;
         l->cap = cap;
     }
     if (!(l->v[l->n] = strdup(s)))
-        return out_of_memory();
+        return cli_oom();
     l->n++;
     return EXIT_OK;
 }
@@ -89,7 +83,7 @@ int cli_list_dir(const char *dir, cli_names *out)
         size_t cap = dl + strlen(e->d_name) + 2;
         char *full = malloc(cap);
         if (!full) {
-            rc = out_of_memory();
+            rc = cli_oom();
             break;
         }
         snprintf(full, cap, "%s%s%s", dir, slash ? "" : "/", e->d_name);
@@ -176,7 +170,7 @@ int cli_inodes_add(cli_inodes *s, const char *path)
         int cap = s->cap ? 2 * s->cap : 16;
         void *nv = realloc(s->v, (size_t)cap * sizeof *s->v);
         if (!nv)
-            return out_of_memory();
+            return cli_oom();
         s->v = nv;
         s->cap = cap;
     }
@@ -248,5 +242,35 @@ int cli_check_output(const char *path, const char *const *inputs,
     if (!rc)
         rc = cli_check_output_in(path, &set, force);
     cli_inodes_free(&set);
+    return rc;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int cli_unique_outputs(char *const *outs, const char *const *images, int n,
+                       const char *tail)
+{
+    /* Sorted copies find duplicate names in n log n (sets are large). */
+    char **sorted = malloc(((size_t)n + 1) * sizeof *sorted);
+    if (!sorted)
+        return cli_oom();
+    memcpy(sorted, outs, (size_t)n * sizeof *sorted);
+    qsort(sorted, (size_t)n, sizeof *sorted, cmp_name);
+    int rc = EXIT_OK;
+    for (int i = 1; i < n && !rc; i++)
+        if (!strcmp(sorted[i], sorted[i - 1])) {
+            int a = -1, b = -1;
+            for (int j = 0; j < n && b < 0; j++)
+                if (!strcmp(outs[j], sorted[i])) {
+                    b = a < 0 ? -1 : j;
+                    a = a < 0 ? j : a;
+                }
+            rc = cli_usage_error("%s and %s would both write %s%s",
+                                 images[a], images[b], sorted[i], tail);
+        }
+    free(sorted);
     return rc;
 }

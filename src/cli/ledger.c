@@ -48,8 +48,7 @@ int cli_ledger_open(const cli_runner *b, int ranks, bool mpi,
             free(l->todo);
         }
         free(l);
-        fprintf(stderr, "dmbp: out of memory\n");
-        return EXIT_INTERNAL;
+        return cli_oom();
     }
     l->b = b;
     snprintf(l->path, plen, "%s/%s", b->dir, MANIFEST_NAME);

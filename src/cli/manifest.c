@@ -11,12 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int out_of_memory(void)
-{
-    fprintf(stderr, "dmbp: out of memory\n");
-    return EXIT_INTERNAL;
-}
-
 const char *cli_json_skip_ws(const char *p)
 {
     while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
@@ -412,7 +406,7 @@ int cli_file_hash(const char *path, char *buf, size_t cap)
     unsigned char *chunk = malloc(HASH_CHUNK);
     if (!chunk) {
         close(fd);
-        return out_of_memory();
+        return cli_oom();
     }
     uint64_t h = FNV64_OFFSET;
     unsigned long long size = 0;

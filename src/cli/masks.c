@@ -14,14 +14,6 @@
 
 #define MASKS_DEFAULT_TOP 5
 
-static void json_number(FILE *f, double v)
-{
-    if (isfinite(v))
-        fprintf(f, "%.9g", v);
-    else
-        fputs("null", f);
-}
-
 static void json_masks(FILE *f, const cli_xrun *run, int image,
                        const char *image_name)
 {
@@ -46,7 +38,7 @@ static void json_masks(FILE *f, const cli_xrun *run, int image,
             for (int k = 0; k < channels; k++) {
                 if (k)
                     fputs(", ", f);
-                json_number(f, set[s][offset + k]);
+                cli_json_num(f, set[s][offset + k]);
             }
             fputc(']', f);
         }
@@ -109,8 +101,7 @@ static int print_top(FILE *f, const cli_xrun *run, int top)
     if (!idx || !taken) {
         free(idx);
         free(taken);
-        fprintf(stderr, "dmbp: out of memory\n");
-        return EXIT_INTERNAL;
+        return cli_oom();
     }
     for (int l = 0; l < nl; l++) {
         const char *name;
@@ -185,9 +176,9 @@ static int set_item(void *vctx, cli_item *it)
     else
         fprintf(f, "null");
     fprintf(f, ", \"logit\": ");
-    json_number(f, dmbp_result_logit(r, 0));
+    cli_json_num(f, dmbp_result_logit(r, 0));
     fprintf(f, ", \"prob\": ");
-    json_number(f, dmbp_result_prob(r, 0));
+    cli_json_num(f, dmbp_result_prob(r, 0));
     fprintf(f, ", \"outputs\": {\"masks\": ");
     cli_json_str(f, c->paths[idx]);
     fprintf(f, "}");
@@ -242,9 +233,6 @@ int cmd_masks(int argc, char **argv)
     if (!rc && dir && a.f.out)
         rc = cli_usage_error("--out and -O (--output-dir) exclude each "
                              "other");
-    if (!rc && !dir && (a.f.resume || a.f.max_failures || a.f.chunk))
-        rc = cli_usage_error("--resume, --max-failures and --chunk need "
-                             "--output-dir");
     if (!rc)
         rc = cli_check_methods(&a, MB(DMBP), "masks (DMBP)");
     if (rc) {
@@ -290,8 +278,7 @@ int cmd_masks(int argc, char **argv)
         free(stem);
     }
     if (!path) {
-        fprintf(stderr, "dmbp: out of memory\n");
-        return EXIT_INTERNAL;
+        return cli_oom();
     }
     rc = cli_check_writable_dir(path);
     const char *inputs[2] = {model, image};

@@ -19,6 +19,8 @@
 /* The environment variables through which launchers announce a rank:
  * Open MPI's mpirun, PMIx (srun --mpi=pmix, prterun), PMI-1/2 (srun
  * --mpi=pmi2, MPICH's hydra). */
+char **cli_argv;
+
 static const char *const launcher_vars[] = {"OMPI_COMM_WORLD_SIZE",
                                             "PMIX_RANK", "PMI_RANK"};
 

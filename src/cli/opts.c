@@ -426,8 +426,7 @@ int cli_args_parse(unsigned cmd, int argc, char **argv, cli_args *a)
     a->cmd_name = command_name(cmd);
     a->pos = calloc((size_t)argc + 1, sizeof *a->pos);
     if (!a->pos) {
-        fprintf(stderr, "dmbp: out of memory\n");
-        return EXIT_INTERNAL;
+        return cli_oom();
     }
     /* --help wins over anything else on the line, even a bad option. */
     for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
@@ -480,6 +479,9 @@ int cli_args_parse(unsigned cmd, int argc, char **argv, cli_args *a)
         if (rc)
             return rc;
     }
+    if (!a->f.output_dir && (a->f.resume || a->f.max_failures || a->f.chunk))
+        return cli_usage_error("--resume, --max-failures and --chunk need "
+                               "--output-dir");
     if (a->f.given[CLI_O_MAX_MEMORY] &&
         !cli_parse_size(a->f.max_memory, &cli_max_memory))
         return cli_usage_error("--max-memory '%s': expected a positive size "

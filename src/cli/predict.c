@@ -21,11 +21,6 @@ typedef struct predict_opts {
     const char *outdir;   /* -O DIR: the image-set mode */
 } predict_opts;
 
-static const char *label_of(const dmbp_model *m, const cli_names *l, int c)
-{
-    return cli_label(m, l, c);
-}
-
 static void print_result(FILE *f, bool json, const dmbp_model *m,
                          const cli_names *l, const predict_opts *o,
                          const char *image, const float *logits, float *prob,
@@ -53,7 +48,7 @@ static void print_result(FILE *f, bool json, const dmbp_model *m,
         cli_json_str(f, image);
         fprintf(f, ", \"top\": [");
         for (int i = 0; i < top; i++) {
-            const char *lab = label_of(m, l, order[i]);
+            const char *lab = cli_label(m, l, order[i]);
             fprintf(f, "%s{\"class\": %d, \"label\": ", i ? ", " : "",
                     order[i]);
             if (lab)
@@ -69,7 +64,7 @@ static void print_result(FILE *f, bool json, const dmbp_model *m,
     } else {
         fprintf(f, "%s\n", image);
         for (int i = 0; i < top; i++) {
-            const char *lab = label_of(m, l, order[i]);
+            const char *lab = cli_label(m, l, order[i]);
             fprintf(f, "  %5d  %-24s %.4f\n", order[i], lab ? lab : "-",
                     prob[order[i]]);
         }
@@ -94,9 +89,6 @@ static int parse(int argc, char **argv, cli_args *a, predict_opts *o,
     o->json = f->json;
     o->labels_path = f->labels;
     o->outdir = f->output_dir;
-    if (!o->outdir && (f->resume || f->max_failures || f->chunk))
-        return cli_usage_error("--resume, --max-failures and --chunk need "
-                               "--output-dir");
     if (a->n_pos < 1)
         return cli_usage_error("predict: which model?");
     if (a->n_pos < 2)
@@ -180,8 +172,7 @@ static int ensure_plan(run *r, const dmbp_image *x, int batch)
     r->w = x->width;
     r->input = malloc((size_t)batch * r->c * r->h * r->w * sizeof(float));
     if (!r->input) {
-        fprintf(stderr, "dmbp: out of memory\n");
-        return EXIT_INTERNAL;
+        return cli_oom();
     }
     return EXIT_OK;
 }
@@ -232,8 +223,7 @@ static int set_load(set_ctx *c)
     c->r.prob = malloc((size_t)c->k * sizeof(float));
     c->r.order = malloc((size_t)c->k * sizeof(int));
     if (!c->r.logits || !c->r.prob || !c->r.order) {
-        fprintf(stderr, "dmbp: out of memory\n");
-        return EXIT_INTERNAL;
+        return cli_oom();
     }
     return EXIT_OK;
 }
@@ -281,7 +271,7 @@ static int set_item(void *vctx, cli_item *it)
         return cli_item_failed(it, rc);
     /* write_json left the softmax and the order of the top classes. */
     int t = c->r.order[0];
-    const char *lab = label_of(c->r.m, &c->labels, t);
+    const char *lab = cli_label(c->r.m, &c->labels, t);
     FILE *f = it->fragment;
     fprintf(f, "\"target\": %d, \"label\": ", t);
     if (lab)
@@ -369,8 +359,7 @@ int cmd_predict(int argc, char **argv)
     r.order = malloc((size_t)k * sizeof(int));
     r.names = calloc((size_t)batch, sizeof *r.names);
     if (!r.logits || !r.prob || !r.order || !r.names) {
-        fprintf(stderr, "dmbp: out of memory\n");
-        rc = EXIT_INTERNAL;
+        rc = cli_oom();
         goto done;
     }
     for (int i = 0; i < n_images && !rc; i++) {

@@ -15,12 +15,6 @@
 
 #define NEW_MANIFEST_MODE 0666
 
-static int out_of_memory(void)
-{
-    fprintf(stderr, "dmbp: out of memory\n");
-    return EXIT_INTERNAL;
-}
-
 /* What the manifest says of each item. */
 typedef struct item_state {
     cli_mrecord last;   /* the item's last record: it decides */
@@ -92,7 +86,7 @@ static int take(reader *r, cli_mrecord *rec)
         if (!copy.input || copy.outputs.n != rec->outputs.n ||
             (rec->line && !copy.line)) {
             cli_mrecord_free(&copy);
-            return out_of_memory();
+            return cli_oom();
         }
         s->last = copy;
     }
@@ -128,7 +122,7 @@ static int read_records(reader *r, int fd)
             r->has_fp = true;
         } else if (kind == MLINE_ITEM) {
             if (r->b->record && !(rec.line = strdup(line)))
-                rc = out_of_memory();
+                rc = cli_oom();
             if (!rc)
                 rc = take(r, &rec);
         } else {
@@ -280,7 +274,7 @@ static int write_head(const cli_runner *b, const cli_fingerprint *fp,
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     if (!f)
-        return out_of_memory();
+        return cli_oom();
     if (fresh)
         cli_fingerprint_write(f, fp);
     int rc = EXIT_OK;
@@ -330,7 +324,7 @@ int cli_manifest_open(const cli_runner *b, const char *path, bool *done,
         r.order = malloc(((size_t)b->n + 1) * sizeof *r.order);
         r.st = calloc((size_t)b->n + 1, sizeof *r.st);
         if (!r.order || !r.st)
-            rc = out_of_memory();
+            rc = cli_oom();
         for (int i = 0; i < b->n && !rc; i++)
             r.order[i] = i;
         if (!rc) {
@@ -378,7 +372,7 @@ int cli_manifest_open(const cli_runner *b, const char *path, bool *done,
     /* Every output to write, before anything is written. */
     int *todo = malloc(((size_t)b->n + 1) * sizeof *todo), n_todo = 0;
     if (!todo && !rc)
-        rc = out_of_memory();
+        rc = cli_oom();
     for (int i = 0; i < b->n && !rc; i++)
         if (!done[i]) {
             todo[n_todo++] = i;

@@ -15,7 +15,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-char **cli_argv;
 
 /* Set by cli_run: this process kept the ledger. */
 static bool reports;
@@ -23,12 +22,6 @@ static bool reports;
 bool cli_run_reports(void)
 {
     return reports;
-}
-
-static int out_of_memory(void)
-{
-    fprintf(stderr, "dmbp: out of memory\n");
-    return EXIT_INTERNAL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -81,7 +74,7 @@ static char *result_format(const cli_runner *b, int index, int *rc)
         }
         fclose(f);
     } else if (!*rc) {
-        *rc = out_of_memory();
+        *rc = cli_oom();
     }
     free(frag);
     free(text);
@@ -156,11 +149,6 @@ void cli_set_paths_free(char **paths, int n)
     free(paths);
 }
 
-static int cmp_path(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 int cli_set_paths_outputs(void *ctx, int index, cli_names *out)
 {
     char **paths = *(char ***)ctx;
@@ -171,9 +159,8 @@ int cli_set_paths(const char *dir, const char *const *images, int n,
                   const char *suffix, char ***out)
 {
     char **p = calloc((size_t)n + 1, sizeof *p);
-    char **sorted = malloc(((size_t)n + 1) * sizeof *sorted);
     *out = p;
-    int rc = p && sorted ? EXIT_OK : EXIT_INTERNAL;
+    int rc = p ? EXIT_OK : EXIT_INTERNAL;
     for (int i = 0; i < n && !rc; i++) {
         char *stem = cli_stem(images[i]);
         size_t len = stem ? strlen(dir) + strlen(stem) + strlen(suffix) + 2
@@ -187,30 +174,13 @@ int cli_set_paths(const char *dir, const char *const *images, int n,
     }
     if (rc == EXIT_INTERNAL)
         fprintf(stderr, "dmbp: out of memory\n");
-    /* Sorted copies find duplicate names in n log n (sets are large). */
-    if (!rc) {
-        memcpy(sorted, p, (size_t)n * sizeof *sorted);
-        qsort(sorted, (size_t)n, sizeof *sorted, cmp_path);
-        for (int i = 1; i < n && !rc; i++)
-            if (!strcmp(sorted[i], sorted[i - 1])) {
-                int a = -1, b = -1;
-                for (int j = 0; j < n; j++)
-                    if (!strcmp(p[j], sorted[i])) {
-                        if (a < 0)
-                            a = j;
-                        else if (b < 0)
-                            b = j;
-                    }
-                rc = cli_usage_error("%s and %s would both write %s",
-                                     images[a], images[b], sorted[i]);
-            }
-    }
+    if (!rc)
+        rc = cli_unique_outputs(p, images, n, "");
     if (!rc && mkdir(dir, 0777) != 0 && errno != EEXIST) {
         fprintf(stderr, "dmbp: %s: cannot create the output directory: "
                 "%s\n", dir, strerror(errno));
         rc = EXIT_IO;
     }
-    free(sorted);
     return rc;
 }
 

@@ -15,12 +15,6 @@
 #define TOP_PREFIX "top:"
 #define LABEL_PREFIX "label:"
 
-static int out_of_memory(void)
-{
-    fprintf(stderr, "dmbp: out of memory\n");
-    return EXIT_INTERNAL;
-}
-
 /* The lines of path (a final "\n" or "\r\n" removed) into l; what names
  * the file's role in messages. A line of more than LINE_TEXT_MAX bytes or
  * with a NUL byte is a format error naming the line (a NUL would cut the
@@ -206,7 +200,7 @@ static int class_of_rank(dmbp_plan **plan, const dmbp_model *m,
     if (!logits || !taken) {
         free(logits);
         free(taken);
-        return out_of_memory();
+        return cli_oom();
     }
     if (!st)
         st = dmbp_plan_forward(*plan, x, logits);
@@ -254,7 +248,7 @@ int cli_targets_load(const cli_flags *f, const dmbp_model *m,
         t->cls = malloc((size_t)specs.n * sizeof *t->cls);
         t->rank = malloc((size_t)specs.n * sizeof *t->rank);
         if (!t->cls || !t->rank)
-            rc = out_of_memory();
+            rc = cli_oom();
     }
     for (int i = 0; !rc && i < specs.n; i++) {
         rc = parse_one(specs.v[i], f->targets, i + 1, m, labels, &t->cls[i],

@@ -7,12 +7,6 @@
 
 size_t cli_max_memory;
 
-int ev_fail_about(const char *what, dmbp_status st)
-{
-    fprintf(stderr, "dmbp: %s: %s\n", what, dmbp_last_error());
-    return cli_fail(st);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
