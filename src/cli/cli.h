@@ -141,14 +141,11 @@ typedef struct cli_xrun {
     int first, set_size;
 } cli_xrun;
 
-/* Load the model, check the target, preprocess the images and explain them
- * all in one dmbp_explain call (progress on a terminal for DMBP). On any
- * failure the message is printed and the exit status returned; free run
- * with cli_xrun_free either way. */
-int cli_xrun_explain(cli_xrun *run, const char *model, const char **images,
-                     int n, const cli_args *a, dmbp_method method);
-/* The same in two steps: load the model (and check --target) once, then
- * explain one set of images after another with it. */
+/* Load the model (and check --target) once, then explain one set of
+ * images after another with it, all of a set in one dmbp_explain call
+ * (progress on a terminal for DMBP). On any failure the message is
+ * printed and the exit status returned; free run with cli_xrun_free
+ * either way. */
 int cli_xrun_prepare(cli_xrun *run, const char *model, const cli_args *a);
 int cli_xrun_images(cli_xrun *run, const char **images, int n,
                     const cli_args *a, dmbp_method method);
@@ -171,6 +168,13 @@ int cli_list_dir(const char *dir, cli_names *out);
  * input, at most once), anything else is a file. Message printed and exit
  * status returned on failure; free out with cli_names_free either way. */
 int cli_expand_images(const char *const *args, int n, cli_names *out);
+/* Largest line of an --images list (a path). */
+#define CLI_LIST_LINE_MAX 8192
+/* --images FILE: one path per line appended to out; blank lines and lines
+ * starting with '#' skipped, CR LF taken as LF. A PNG given instead is a
+ * usage error saying what --images takes; a longer line is EXIT_FORMAT
+ * naming it. Message printed and status returned on failure. */
+int cli_read_list(const char *file, const char *takes, cli_names *out);
 /* Basename of path without a final .png/.jpg/.jpeg (any case), "stdin"
  * for "-"; malloc'ed. */
 char *cli_stem(const char *path);

@@ -447,7 +447,7 @@ static const char *read_num(const char *p, double *v)
 }
 
 /* The ledger's record of image i (a fresh line or one --resume trusts):
- * its numbers into the run. */
+ * its numbers into the run; -1 when they do not read back. */
 static int eval_record(void *vctx, int i, const char *line)
 {
     ev_ctx *x = vctx;
@@ -461,8 +461,16 @@ static int eval_record(void *vctx, int i, const char *line)
         double head[EV_F_METRICS];
         for (int q = 0; q < EV_F_METRICS && p; q++)
             p = read_num(p, &head[q]);
-        if (!p)
+        /* Only what we could have written: a class, a probability, a
+         * flag. */
+        if (!p || !(head[EV_F_TARGET] >= 0 &&
+                    head[EV_F_TARGET] < dmbp_model_num_classes(r->model) &&
+                    head[EV_F_TARGET] == floor(head[EV_F_TARGET])) ||
+            !(head[EV_F_PROB] >= 0 && head[EV_F_PROB] <= 1) ||
+            (head[EV_F_SIGNED] != 0 && head[EV_F_SIGNED] != 1)) {
+            p = NULL;
             break;
+        }
         em->target[i] = (int)head[EV_F_TARGET];
         em->prob[i] = (float)head[EV_F_PROB];
         em->has_negative |= head[EV_F_SIGNED] != 0;
@@ -488,12 +496,8 @@ static int eval_record(void *vctx, int i, const char *line)
         if (p && *p++ != ']')
             p = NULL;
     }
-    if (!p) {
-        fprintf(stderr, "dmbp: %s: the record of %s has no valid \"eval\" "
-                "numbers\n", x->e->outdir ? x->e->outdir : "eval",
-                r->images->names[i]);
-        return EXIT_FORMAT;
-    }
+    if (!p)
+        return -1; /* not numbers we wrote: the image is computed again */
     const char *lp = i == 0 ? strstr(p, "\"layers\": [") : NULL;
     if (lp)
         lp += strlen("\"layers\": [");

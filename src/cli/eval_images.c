@@ -14,8 +14,6 @@
 
 /* IDX magic: two zero bytes, type 0x08 (unsigned byte), 3 dimensions. */
 #define IDX3_UBYTE_MAGIC 0x00000803u
-/* Largest list-file line (a path). */
-#define LIST_LINE_MAX 8192
 
 void ev_images_free(ev_images *im)
 {
@@ -177,42 +175,8 @@ static int load_idx(const char *path, int offset, int count,
 
 static int list_file(const char *file, cli_names *ps)
 {
-    FILE *f = fopen(file, "r");
-    if (!f) {
-        fprintf(stderr, "dmbp: %s: cannot open: %s\n", file, strerror(errno));
-        return EXIT_IO;
-    }
-    static const unsigned char png_sig[8] = {137, 80, 78, 71, 13, 10, 26, 10};
-    unsigned char sig[8];
-    size_t got = fread(sig, 1, sizeof sig, f);
-    if (got == sizeof sig && !memcmp(sig, png_sig, sizeof sig)) {
-        fclose(f);
-        return cli_usage_error("--images %s: a PNG image; --images takes a "
-                               "file listing PNG paths, a directory or "
-                               "idx:PATH", file);
-    }
-    rewind(f);
-    char line[LIST_LINE_MAX];
-    int rc = EXIT_OK, lineno = 0;
-    while (!rc && fgets(line, sizeof line, f)) {
-        lineno++;
-        size_t len = strlen(line);
-        if (len == sizeof line - 1 && line[len - 1] != '\n') {
-            fprintf(stderr, "dmbp: %s: line %d is longer than %d bytes\n",
-                    file, lineno, LIST_LINE_MAX - 2);
-            rc = EXIT_FORMAT;
-            break;
-        }
-        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-            line[--len] = 0;
-        if (len)
-            rc = cli_names_add(ps, line);
-    }
-    if (!rc && ferror(f)) {
-        fprintf(stderr, "dmbp: %s: read error: %s\n", file, strerror(errno));
-        rc = EXIT_IO;
-    }
-    fclose(f);
+    int rc = cli_read_list(file, "a file listing PNG paths, a directory or "
+                           "idx:PATH", ps);
     if (!rc && ps->n == 0)
         rc = cli_usage_error("--images %s: the list names no image", file);
     return rc;

@@ -413,78 +413,8 @@ static int make_paths(const explain_opts *e, const char *prefix, int i,
 /* The command                                                        */
 /* ------------------------------------------------------------------ */
 
-/* The images named on the command line and in an --images list. */
-typedef struct image_args {
-    const char **v;
-    int n;
-    char **owned;       /* lines read from the list */
-    int n_owned;
-} image_args;
-
-static void image_args_free(image_args *a)
-{
-    for (int k = 0; k < a->n_owned; k++)
-        free(a->owned[k]);
-    free(a->owned);
-    free(a->v);
-}
-
-/* pos (the positional images) then --images LIST: one path per line;
- * blank lines and lines starting with '#' are skipped. */
-static int image_args_make(image_args *a, const char **pos, int n_pos,
-                           const char *list)
-{
-    size_t cap = (size_t)n_pos + 16;
-    a->v = malloc(cap * sizeof *a->v);
-    a->owned = malloc(cap * sizeof *a->owned);
-    if (!a->v || !a->owned)
-        return cli_oom();
-    for (int k = 0; k < n_pos; k++)
-        a->v[a->n++] = pos[k];
-    if (!list)
-        return EXIT_OK;
-    FILE *f = fopen(list, "r");
-    if (!f) {
-        fprintf(stderr, "dmbp: %s: %s\n", list, strerror(errno));
-        return EXIT_IO;
-    }
-    char *line = NULL;
-    size_t lcap = 0;
-    ssize_t len;
-    int rc = EXIT_OK;
-    while ((len = getline(&line, &lcap, f)) >= 0) {
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-            line[--len] = 0;
-        if (!len || line[0] == '#')
-            continue;
-        if ((size_t)a->n == cap) {
-            cap *= 2;
-            const char **v = realloc(a->v, cap * sizeof *v);
-            if (v)
-                a->v = v;
-            char **o = realloc(a->owned, cap * sizeof *o);
-            if (o)
-                a->owned = o;
-            if (!v || !o) {
-                rc = cli_oom();
-                break;
-            }
-        }
-        char *copy = strdup(line);
-        if (!copy) {
-            rc = cli_oom();
-            break;
-        }
-        a->owned[a->n_owned++] = copy;
-        a->v[a->n++] = copy;
-    }
-    free(line);
-    fclose(f);
-    return rc;
-}
-
 static int parse(int argc, char **argv, explain_opts *e, const char **model,
-                 image_args *images)
+                 cli_names *images)
 {
     int rc = cli_args_parse(CMD_EXPLAIN, argc, argv, &e->a);
     if (rc)
@@ -504,7 +434,12 @@ static int parse(int argc, char **argv, explain_opts *e, const char **model,
     if (e->a.n_pos < 1)
         return cli_usage_error("explain: which model?");
     *model = e->a.pos[0];
-    rc = image_args_make(images, e->a.pos + 1, e->a.n_pos - 1, f->images);
+    /* The images named on the command line, then those of an --images
+     * list. */
+    for (int k = 1; k < e->a.n_pos && !rc; k++)
+        rc = cli_names_add(images, e->a.pos[k]);
+    if (!rc && f->images)
+        rc = cli_read_list(f->images, "a file listing image paths", images);
     if (rc)
         return rc;
     if (images->n < 1)
@@ -557,40 +492,56 @@ typedef struct set_ctx {
     const explain_opts *e;
     const char *model;
     const char **images;
-    int n;              /* images in the set */
+    int n;              /* images on the command line or in the set */
     char **prefixes;
     cli_xrun run;       /* the model, loaded by the first item */
+    writer wr;          /* run's result, ready to write */
+    int first, count;   /* the images run holds */
 } set_ctx;
 
-/* One image on its own (so that its result does not depend on which
- * images share its batch, or its rank): written, then described. */
-static int set_item(void *vctx, cli_item *it)
+/* Item idx: its image explained, written, then described. In an image
+ * set (-O) each image is explained on its own, so that its result does
+ * not depend on which images share its call, or its rank; without -O all
+ * images in one call at the first item (the lanes, --shared-scale). */
+static int explain_item(void *vctx, cli_item *it)
 {
     set_ctx *c = vctx;
-    int rc, idx = it->index;
-    c->run.first = idx;
-    c->run.set_size = c->n;
-    if (!c->run.m && (rc = cli_xrun_prepare(&c->run, c->model, &c->e->a)))
-        return rc;
-    dmbp_set_error(DMBP_OK, "%s", "");
-    writer wr = {0};
+    int rc = EXIT_OK, idx = it->index;
+    bool set = c->e->outdir;
+    if (idx < c->first || idx >= c->first + c->count) {
+        c->count = 0;
+        writer_free(&c->wr);
+        memset(&c->wr, 0, sizeof c->wr);
+        c->run.first = set ? idx : 0;
+        c->run.set_size = set ? c->n : 0;
+        if (!c->run.m && (rc = cli_xrun_prepare(&c->run, c->model, &c->e->a)))
+            return rc;
+        dmbp_set_error(DMBP_OK, "%s", "");
+        rc = cli_xrun_images(&c->run, &c->images[c->run.first],
+                             set ? 1 : c->n, &c->e->a, c->e->method);
+        if (!rc)
+            rc = writer_init(&c->wr, &c->run, &c->e->a.f);
+        if (rc)
+            return cli_item_failed(it, rc);
+        c->first = c->run.first;
+        c->count = c->run.n;
+    }
+    int j = idx - c->first;
     char *paths[OUT_N] = {NULL};
-    rc = cli_xrun_images(&c->run, &c->images[idx], 1, &c->e->a,
-                         c->e->method);
-    if (!rc)
-        rc = writer_init(&wr, &c->run, &c->e->a.f);
-    if (!rc)
-        rc = make_paths(c->e, c->prefixes[idx], 0, 1, paths);
-    if (!rc)
-        rc = write_image(&wr, 0, c->images[idx], paths);
+    rc = make_paths(c->e, c->prefixes[idx], set ? 0 : idx, set ? 1 : c->n,
+                    paths);
+    if (!rc) {
+        cli_write_begin();
+        rc = cli_write_end(write_image(&c->wr, j, c->images[idx], paths));
+    }
     if (rc) {
         rc = cli_item_failed(it, rc);
     } else {
-        json_members(it->fragment, &c->run, 0, paths);
-        print_image(it->text, &c->run, 0, c->images[idx], paths, false);
+        json_members(it->fragment, &c->run, j, paths);
+        print_image(it->text, &c->run, j, c->images[idx], paths,
+                    !set && c->e->json);
     }
     free_paths(paths);
-    writer_free(&wr);
     return rc; /* EXIT_OK, or what stops the run (cli_item_failed) */
 }
 
@@ -607,10 +558,12 @@ static int set_outputs(void *vctx, int idx, cli_names *out)
     return rc;
 }
 
-static int explain_set(const explain_opts *e, const char *model,
-                       const char **images, int n, char **prefixes)
+/* The images through the runner: an image set with -O DIR (its
+ * manifest, --resume, MPI ranks), else in this process, no manifest. */
+static int explain_images(const explain_opts *e, const char *model,
+                          const char **images, int n, char **prefixes)
 {
-    if (mkdir(e->outdir, 0777) != 0 && errno != EEXIST) {
+    if (e->outdir && mkdir(e->outdir, 0777) != 0 && errno != EEXIST) {
         fprintf(stderr, "dmbp: %s: cannot create the directory: %s\n",
                 e->outdir, strerror(errno));
         return EXIT_IO;
@@ -618,24 +571,29 @@ static int explain_set(const explain_opts *e, const char *model,
     const cli_flags *f = &e->a.f;
     set_ctx c = {.e = e, .model = model, .images = images, .n = n,
                  .prefixes = prefixes, .run = {.set_size = n}};
-    /* The model's, the labels' and the targets' problems end the run
-     * before any rank starts, once. */
-    int rc = cli_xrun_prepare(&c.run, model, &e->a);
-    /* One process keeps what it loaded (the --targets file is read once);
-     * under a launcher the items run in each rank's worker process. */
-    if (rc || cli_mpi_launcher())
-        cli_xrun_free(&c.run);
-    if (rc)
-        return rc;
+    int rc = EXIT_OK;
+    if (e->outdir) {
+        /* The model's, the labels' and the targets' problems end the run
+         * before any rank starts, once. */
+        rc = cli_xrun_prepare(&c.run, model, &e->a);
+        /* One process keeps what it loaded (the --targets file is read
+         * once); under a launcher the items run in each rank's worker. */
+        if (rc || cli_mpi_launcher())
+            cli_xrun_free(&c.run);
+        if (rc)
+            return rc;
+    }
     const char *fp_extra[2] = {"--method", dmbp_method_name(e->method)};
     cli_runner b = {.inputs = images, .n = n, .dir = e->outdir,
-                   .resume = f->resume, .quiet = f->quiet, .json = e->json,
-                   .max_failures = f->max_failures,
-                   .chunk = f->chunk ? f->chunk : CLI_DEFAULT_CHUNK,
-                   .fn = set_item, .ctx = &c, .outputs = set_outputs,
-                   .args = &e->a, .model = model, .fp_extra = fp_extra,
-                   .n_fp_extra = 1};
+                    .resume = f->resume, .quiet = f->quiet || !e->outdir,
+                    .json = e->json && e->outdir,
+                    .max_failures = e->outdir ? f->max_failures : 1,
+                    .chunk = f->chunk ? f->chunk : CLI_DEFAULT_CHUNK,
+                    .local = !e->outdir, .fn = explain_item, .ctx = &c,
+                    .outputs = set_outputs, .args = &e->a, .model = model,
+                    .fp_extra = fp_extra, .n_fp_extra = 1};
     rc = cli_run(&b);
+    writer_free(&c.wr);
     cli_xrun_free(&c.run);
     return rc;
 }
@@ -644,12 +602,10 @@ int cmd_explain(int argc, char **argv)
 {
     explain_opts e = {.out = NULL};
     const char *model = NULL;
-    image_args ia = {0};
+    cli_names ia = {0};
     char **prefixes = NULL;
     cli_names imgs = {0};
     out_naming nm = {NULL, NULL};
-    cli_xrun run = {0};
-    writer wr = {0};
     int rc = parse(argc, argv, &e, &model, &ia);
     if (rc < 0) {
         rc = EXIT_OK; /* --help */
@@ -658,7 +614,7 @@ int cmd_explain(int argc, char **argv)
     if (!rc)
         rc = naming_init(&e, &nm);
     if (!rc)
-        rc = cli_expand_images(ia.v, ia.n, &imgs);
+        rc = cli_expand_images((const char *const *)ia.v, ia.n, &imgs);
     if (rc)
         goto done;
     int n = imgs.n;
@@ -685,34 +641,11 @@ int cmd_explain(int argc, char **argv)
         rc = check_outputs(&e, model, &imgs, prefixes);
     if (rc)
         goto done;
-    if (e.outdir) {
-        rc = explain_set(&e, model, (const char **)images, n, prefixes);
-        goto done;
-    }
-    rc = cli_refuse_replicated("explain");
-    if (rc)
-        goto done;
-
-    rc = cli_xrun_explain(&run, model, (const char **)images, n, &e.a,
-                          e.method);
+    if (!e.outdir)
+        rc = cli_refuse_replicated("explain");
     if (!rc)
-        rc = writer_init(&wr, &run, &e.a.f);
-    for (int i = 0; i < n && !rc; i++) {
-        char *paths[OUT_N] = {NULL};
-        rc = make_paths(&e, prefixes[i], i, n, paths);
-        if (!rc) {
-            cli_write_begin();
-            rc = cli_write_end(write_image(&wr, i, images[i], paths));
-        }
-        if (!rc)
-            print_image(stdout, &run, i, images[i], paths, e.json);
-        if (!rc)
-            putchar('\n');
-        free_paths(paths);
-    }
+        rc = explain_images(&e, model, (const char **)images, n, prefixes);
 done:
-    writer_free(&wr);
-    cli_xrun_free(&run);
     if (prefixes)
         for (int i = 0; i < imgs.n; i++)
             free(prefixes[i]);
@@ -720,7 +653,7 @@ done:
     free(nm.dir);
     free(nm.prefix);
     cli_names_free(&imgs);
-    image_args_free(&ia);
+    cli_names_free(&ia);
     cli_args_free(&e.a);
     return rc;
 }

@@ -75,13 +75,6 @@ static int load_image(const char *path, const dmbp_preprocess_options *pre,
     return st ? cli_fail(st) : EXIT_OK;
 }
 
-int cli_xrun_explain(cli_xrun *run, const char *model, const char **images,
-                     int n, const cli_args *a, dmbp_method method)
-{
-    int rc = cli_xrun_prepare(run, model, a);
-    return rc ? rc : cli_xrun_images(run, images, n, a, method);
-}
-
 int cli_xrun_prepare(cli_xrun *run, const char *model, const cli_args *a)
 {
     const cli_flags *f = &a->f;

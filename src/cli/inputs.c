@@ -274,3 +274,43 @@ int cli_unique_outputs(char *const *outs, const char *const *images, int n,
     free(sorted);
     return rc;
 }
+
+int cli_read_list(const char *file, const char *takes, cli_names *out)
+{
+    FILE *f = fopen(file, "r");
+    if (!f) {
+        fprintf(stderr, "dmbp: %s: cannot open: %s\n", file, strerror(errno));
+        return EXIT_IO;
+    }
+    static const unsigned char png_sig[8] = {137, 80, 78, 71, 13, 10, 26, 10};
+    unsigned char sig[8];
+    size_t got = fread(sig, 1, sizeof sig, f);
+    if (got == sizeof sig && !memcmp(sig, png_sig, sizeof sig)) {
+        fclose(f);
+        return cli_usage_error("--images %s: a PNG image; --images takes %s",
+                               file, takes);
+    }
+    rewind(f);
+    char line[CLI_LIST_LINE_MAX];
+    int rc = EXIT_OK, lineno = 0;
+    while (!rc && fgets(line, sizeof line, f)) {
+        lineno++;
+        size_t len = strlen(line);
+        if (len == sizeof line - 1 && line[len - 1] != '\n') {
+            fprintf(stderr, "dmbp: %s: line %d is longer than %d bytes\n",
+                    file, lineno, CLI_LIST_LINE_MAX - 2);
+            rc = EXIT_FORMAT;
+            break;
+        }
+        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = 0;
+        if (len && line[0] != '#')
+            rc = cli_names_add(out, line);
+    }
+    if (!rc && ferror(f)) {
+        fprintf(stderr, "dmbp: %s: read error: %s\n", file, strerror(errno));
+        rc = EXIT_IO;
+    }
+    fclose(f);
+    return rc;
+}

@@ -24,6 +24,7 @@ struct cli_ledger {
     char *path;
     int *todo, n_todo;
     int ok, failed, lost, skipped;
+    int first_status;       /* the first failed item's exit status */
     double t0, last_progress;
     int progress_width;     /* characters of the terminal line drawn */
     bool tty;
@@ -190,8 +191,11 @@ int cli_ledger_record(cli_ledger *l, const char *line, int rank)
     fclose(f);
     int rc = l->fd >= 0 ? cli_manifest_append(l->path, l->fd, buf, len)
                         : EXIT_OK;
-    if (!rc && ok && b->record)
-        rc = b->record(b->ctx, (int)idx, buf);
+    if (!rc && ok && b->record && (rc = b->record(b->ctx, (int)idx, buf)) < 0) {
+        fprintf(stderr, "dmbp: internal error: %s: its result does not "
+                "read back\n", b->inputs[idx]);
+        rc = EXIT_INTERNAL;
+    }
     progress_clear(l);
     if (ok) {
         l->ok++;
@@ -202,7 +206,8 @@ int cli_ledger_record(cli_ledger *l, const char *line, int rank)
         fflush(stdout);
     } else {
         /* The worker already said why on stderr; the manifest keeps it. */
-        l->failed++;
+        if (!l->failed++)
+            l->first_status = status;
     }
     free(buf);
     free(text);
@@ -235,14 +240,19 @@ int cli_ledger_close(cli_ledger *l)
                 "%s, %d skipped (--resume); %.1f s\n", l->ok, l->failed,
                 l->lost, not_done, cli_ledger_stop(l) ? " (--max-failures)"
                 : "", l->skipped, cli_now() - l->t0);
-    else if (l->failed || not_done)
-        /* One process: only what went wrong (the progress said the rest). */
+    else if ((l->failed || not_done) && l->b->dir)
+        /* One process: only what went wrong (the progress said the rest;
+         * without a manifest, the failed item's own message). */
         fprintf(stderr, "dmbp: %d done, %d failed, %d not started%s\n",
                 l->ok, l->failed, not_done,
                 cli_ledger_stop(l) ? " (--max-failures)" : "");
     int rc = EXIT_OK;
     if (l->failed + l->lost + not_done > 0)
         rc = EXIT_INCOMPLETE;
+    /* Without a manifest nothing can be resumed: the run failed as its
+     * first failed item did. */
+    if (!l->b->dir && l->failed && l->first_status)
+        rc = l->first_status;
     if (l->fd >= 0 && close(l->fd) != 0) {
         fprintf(stderr, "dmbp: %s: %s\n", l->path, strerror(errno));
         rc = EXIT_IO;

@@ -149,21 +149,25 @@ typedef struct set_ctx {
     cli_xrun run;          /* the model, loaded by the first item */
 } set_ctx;
 
-/* One image on its own (so that its masks do not depend on which images
- * share its lanes, or its rank): written, then described. */
-static int set_item(void *vctx, cli_item *it)
+/* Item idx: its masks computed (on its own, so that they do not depend
+ * on which images share its lanes, or its rank), written, described. */
+static int masks_item(void *vctx, cli_item *it)
 {
     set_ctx *c = vctx;
     int rc, idx = it->index;
-    c->run.first = idx;
-    c->run.set_size = c->n;
+    bool set = c->a->f.output_dir;
+    c->run.first = set ? idx : 0;
+    c->run.set_size = set ? c->n : 0;
     if (!c->run.m && (rc = cli_xrun_prepare(&c->run, c->model, c->a)))
         return rc;
     dmbp_set_error(DMBP_OK, "%s", "");
     rc = cli_xrun_images(&c->run, &c->images[idx], 1, c->a,
                          DMBP_METHOD_DMBP);
-    if (!rc)
-        rc = cli_masks_write(c->paths[idx], &c->run, 0, c->images[idx]);
+    if (!rc) {
+        cli_write_begin();
+        rc = cli_write_end(cli_masks_write(c->paths[idx], &c->run, 0,
+                                           c->images[idx]));
+    }
     if (rc)
         return cli_item_failed(it, rc);
     const dmbp_result *r = c->run.r;
@@ -182,35 +186,40 @@ static int set_item(void *vctx, cli_item *it)
     fprintf(f, ", \"outputs\": {\"masks\": ");
     cli_json_str(f, c->paths[idx]);
     fprintf(f, "}");
+    if (!set && c->a->f.json) {
+        /* --json: the file's document, one line, on stdout too. */
+        json_masks(it->text, &c->run, 0, c->images[idx]);
+        return EXIT_OK;
+    }
     print_line(it->text, &c->run, c->images[idx], c->paths[idx]);
     fputc('\n', it->text);
     return print_top(it->text, &c->run, c->top);
 }
 
-static int masks_set(const cli_args *a, const char *model,
-                     const char **images, int n, int top)
+/* The images through the runner: an image set with -O DIR (its manifest,
+ * --resume, MPI ranks), else the one image in this process. */
+static int masks_images(const cli_args *a, const char *model,
+                        const char **images, int n, int top, char **paths)
 {
     const cli_flags *f = &a->f;
-    set_ctx c = {.model = model, .a = a, .images = images, .n = n,
-                 .top = top, .run = {.set_size = n}};
-    int rc = cli_set_paths(f->output_dir, images, n, "-masks.json",
-                           &c.paths);
-    /* The model's, the labels' and the targets' problems end the run
+    bool set = f->output_dir;
+    set_ctx c = {.paths = paths, .model = model, .a = a, .images = images,
+                 .n = n, .top = top, .run = {.set_size = n}};
+    /* The model's, the labels' and the targets' problems end a set
      * before any rank starts, once. */
-    if (!rc)
-        rc = cli_xrun_prepare(&c.run, model, a);
+    int rc = set ? cli_xrun_prepare(&c.run, model, a) : EXIT_OK;
     cli_xrun_free(&c.run);
     cli_runner b = {.inputs = images, .n = n, .dir = f->output_dir,
-                   .resume = f->resume, .quiet = f->quiet, .json = f->json,
-                   .max_failures = f->max_failures,
-                   .chunk = f->chunk ? f->chunk : CLI_DEFAULT_CHUNK,
-                   .fn = set_item, .ctx = &c,
-                   .outputs = cli_set_paths_outputs, .args = a,
-                   .model = model};
+                    .resume = f->resume, .quiet = f->quiet || !set,
+                    .json = f->json && set,
+                    .max_failures = set ? f->max_failures : 1,
+                    .chunk = f->chunk ? f->chunk : CLI_DEFAULT_CHUNK,
+                    .local = !set, .fn = masks_item, .ctx = &c,
+                    .outputs = cli_set_paths_outputs, .args = a,
+                    .model = model};
     if (!rc)
         rc = cli_run(&b);
     cli_xrun_free(&c.run);
-    cli_set_paths_free(c.paths, n);
     return rc;
 }
 
@@ -220,7 +229,6 @@ int cmd_masks(int argc, char **argv)
     const char *model = NULL, *image = NULL, *out = NULL;
     int top = MASKS_DEFAULT_TOP;
     char *path = NULL;
-    cli_xrun run = {0};
     int rc = cli_args_parse(CMD_MASKS, argc, argv, &a);
     if (!rc && a.n_pos < 1)
         rc = cli_usage_error("masks: which model?");
@@ -242,10 +250,15 @@ int cmd_masks(int argc, char **argv)
     model = a.pos[0];
     cli_names imgs = {0};
     if (dir) {
+        char **paths = NULL;
         rc = cli_expand_images(&a.pos[1], a.n_pos - 1, &imgs);
         if (!rc)
-            rc = masks_set(&a, model, (const char **)imgs.v, imgs.n,
-                           a.f.given[CLI_O_TOP] ? a.f.top : top);
+            rc = cli_set_paths(dir, (const char *const *)imgs.v, imgs.n,
+                               "-masks.json", &paths);
+        if (!rc)
+            rc = masks_images(&a, model, (const char **)imgs.v, imgs.n,
+                              a.f.given[CLI_O_TOP] ? a.f.top : top, paths);
+        cli_set_paths_free(paths, imgs.n);
         cli_names_free(&imgs);
         cli_args_free(&a);
         return rc;
@@ -285,20 +298,7 @@ int cmd_masks(int argc, char **argv)
     if (!rc)
         rc = cli_check_output(path, inputs, 2, a.f.force);
     if (!rc)
-        rc = cli_xrun_explain(&run, model, &image, 1, &a, DMBP_METHOD_DMBP);
-    if (!rc) {
-        cli_write_begin();
-        rc = cli_write_end(cli_masks_write(path, &run, 0, image));
-    }
-    if (!rc && a.f.json) {
-        /* --json: the file's document, one line, on stdout too. */
-        json_masks(stdout, &run, 0, image);
-    } else if (!rc) {
-        print_line(stdout, &run, image, path);
-        putchar('\n');
-        rc = print_top(stdout, &run, top);
-    }
-    cli_xrun_free(&run);
+        rc = masks_images(&a, model, &image, 1, top, &path);
     free(path);
     cli_names_free(&imgs);
     cli_args_free(&a);

@@ -359,16 +359,29 @@ int cli_manifest_open(const cli_runner *b, const char *path, bool *done,
             free(diff);
         }
     }
+    int unusable = 0;
     for (int i = 0; i < b->n && !rc; i++) {
         bool changed = false;
         done[i] = false;
         if (!fresh)
             rc = proven(b, &r.st[i], i, &inputs, &done[i], &changed);
+        /* The results a record carries must read back, or it proves
+         * nothing (record: < 0). */
+        int got = !rc && done[i] && b->record
+                      ? b->record(b->ctx, i, r.st[i].last.line) : EXIT_OK;
+        if (got < 0) {
+            done[i] = false;
+            unusable++;
+        } else {
+            rc = got;
+        }
         *skipped += done[i];
         *n_changed += changed;
-        if (!rc && done[i] && b->record)
-            rc = b->record(b->ctx, i, r.st[i].last.line);
     }
+    if (!rc && unusable)
+        fprintf(stderr, "dmbp: %s: ignoring %d record%s whose results do "
+                "not read back: computed again\n", path, unusable,
+                unusable == 1 ? "" : "s");
     /* Every output to write, before anything is written. */
     int *todo = malloc(((size_t)b->n + 1) * sizeof *todo), n_todo = 0;
     if (!todo && !rc)

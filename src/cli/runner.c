@@ -220,7 +220,7 @@ int cli_run(const cli_runner *b)
         return worker(b, in, out, rank);
     }
     reports = true;
-    int rc = cli_mpi_run(b, &reports);
+    int rc = b->local ? -1 : cli_mpi_run(b, &reports);
     return rc >= 0 ? rc : run_here(b);
 }
 

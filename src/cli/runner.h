@@ -1,9 +1,10 @@
 /* The image-set runner: a list of items, one per-item function that a
  * subcommand supplies, its manifest fragment and stdout line, the ledger
- * (DIR/manifest.jsonl, --resume, failures, progress). One process is the
- * runner alone; under an MPI launcher the same runner runs over ranks
- * (src/cli/mpi.c), each item in a rank's worker process. Nothing here
- * knows what an item computes (DEVELOPERS.md, "The image-set runner").
+ * (DIR/manifest.jsonl, --resume, failures, progress; without -O the same
+ * ledger without a manifest). One process is the runner alone; under an
+ * MPI launcher the same runner runs over ranks (src/cli/mpi.c), each item
+ * in a rank's worker process. Nothing here knows what an item computes
+ * (DEVELOPERS.md, "The image-set runner").
  *
  * Files: runner.c (items, the worker, the one-process loop, cli_run),
  * ledger.c (rank 0's bookkeeping), mpi.c (the scheduler over ranks),
@@ -47,12 +48,16 @@ typedef struct cli_runner {
     int n;
     const char *dir;            /* the output directory, holding the
                                    manifest; NULL: no manifest (--resume
-                                   and outputs are the caller's) */
+                                   and outputs are the caller's, and the
+                                   run's status is its first failed
+                                   item's) */
     bool resume;                /* skip items the manifest proves done */
     bool quiet;                 /* no progress */
     bool json;                  /* stdout: the manifest lines, not text */
     int max_failures;           /* stop after this many (0: no limit) */
     int chunk;                  /* items handed to a rank at a time */
+    bool local;                 /* in this process even under an MPI
+                                   launcher (a run without -O) */
     cli_item_fn fn;
     void *ctx;
     /* Item index's output paths, appended to *out (a cli_names): what
@@ -63,7 +68,8 @@ typedef struct cli_runner {
     /* In the ledger's process (one process, or rank 0), for every item
      * done: its whole manifest line (a fresh item's, or the record that
      * proved it done under --resume). NULL: not needed. Returns an exit
-     * status. */
+     * status, or -1 for a record whose results do not read back: --resume
+     * then computes the item again. */
     int (*record)(void *ctx, int index, const char *line);
     /* The command line and the model: --force, the run's other inputs
      * (the model, --labels, --targets, an --images list: never

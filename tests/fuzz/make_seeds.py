@@ -272,6 +272,14 @@ def manifest_seeds():
                    b'"outputs": {}}\n',
         "set_late": claim + fp + b'{"set": 5}\n{"set": {"a": 1}}\n',
         "garbage": b'{"input": "a", "status": "ok"} trailing\n{\n}\n"\n',
+        # dmbp eval's records (issue #22): no files, the numbers in "eval".
+        "eval": b'{"set": {"dmbp": "0.2.0", "command": "eval", "model": '
+                b'"fnv1a64:fcf3497aca0ce01b size 1750045", "--methods": '
+                b'"gxi"}}\n{"input": "s/bag.png", "status": "ok", '
+                b'"input_size": 448, "input_mtime_ns": 1, "outputs": {}, '
+                b'"eval": [[8, 0.99, 1, 0.1, 0.2, 0, 0.5, null, 1e-3, -0, '
+                b'2.5]], "layers": ["/fc/Gemm"], "rank": 0, '
+                b'"seconds": 0.1}\n',
     }
     for name, data in seeds.items():
         with open(os.path.join(d, name), "wb") as f:
