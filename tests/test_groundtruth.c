@@ -6,7 +6,7 @@
 #include <math.h>
 #include <stdint.h>
 
-#include "check.h"
+#include "testlib.h"
 
 #define NEAR(a, b) (fabs((double)(a) - (double)(b)) < 1e-9)
 

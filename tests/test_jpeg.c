@@ -14,8 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
-#include "npy.h"
+#include "testlib.h"
 
 #define DIR "tests/ref/data/jpeg/"
 #define SAMPLE_MAX 255.0

@@ -14,8 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
-#include "npy.h"
+#include "testlib.h"
 
 #define DIR "tests/ref/data/overlay/"
 /* Against the script's numpy implementation of the rule: only float

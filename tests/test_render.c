@@ -23,7 +23,7 @@
 
 #include <png.h>
 
-#include "npy.h"
+#include "testlib.h"
 
 #define RENDER_DIR "tests/ref/data/render/"
 
@@ -41,22 +41,6 @@
 /* Fields of <case>_meta.npy (see the fixture script). */
 enum { META_MIN_SIDE, META_ALPHA_MILLI, META_PCT_CENTI, META_OUT_H,
        META_OUT_W, META_SAME, META_LEN };
-
-static int failures;
-
-#define FAIL(...)                                                            \
-    do {                                                                     \
-        printf("FAIL %s:%d: ", __FILE__, __LINE__);                          \
-        printf(__VA_ARGS__);                                                 \
-        printf("\n");                                                        \
-        failures++;                                                          \
-    } while (0)
-
-#define CHECK(cond, ...)                                                     \
-    do {                                                                     \
-        if (!(cond))                                                         \
-            FAIL(__VA_ARGS__);                                               \
-    } while (0)
 
 static char workdir[4096];
 

@@ -3,9 +3,8 @@
  * plans read them again and compute exactly what a model that kept them
  * computes, and a file changed since loading is refused, never used.
  * The reference is the same model loaded from memory (never released). */
-#include "check.h"
+#include "testlib.h"
 #include "graph.h"
-#include "npy.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
