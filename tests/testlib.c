@@ -2,6 +2,7 @@
 #include "testlib.h"
 
 #include <math.h>
+#include <png.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +10,61 @@ int checks, failures;
 
 /* The DMBP scalar that is a wall-clock time, not a result. */
 #define SECONDS_SCALAR "seconds"
+
+/* First buffer size of tl_read_file; it doubles as needed. */
+#define READ_CHUNK (1 << 16)
+
+unsigned char *tl_read_file(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = READ_CHUNK, len = 0, got;
+    unsigned char *b = malloc(cap);
+    while (b && (got = fread(b + len, 1, cap - len, f)) > 0) {
+        len += got;
+        if (len == cap) {
+            unsigned char *nb = realloc(b, cap *= 2);
+            if (!nb)
+                free(b);
+            b = nb;
+        }
+    }
+    if (b && ferror(f)) {
+        free(b);
+        b = NULL;
+    }
+    fclose(f);
+    *n = len;
+    return b;
+}
+
+unsigned char *tl_read_png_rgb(const char *path, int *h, int *w)
+{
+    png_image png;
+    memset(&png, 0, sizeof png);
+    png.version = PNG_IMAGE_VERSION;
+    if (!png_image_begin_read_from_file(&png, path)) {
+        FAIL("%s: libpng cannot read it: %s", path, png.message);
+        return NULL;
+    }
+    if (png.format != PNG_FORMAT_RGB) {
+        FAIL("%s: stored format 0x%x, expected 8-bit RGB (0x%x)", path,
+             (unsigned)png.format, (unsigned)PNG_FORMAT_RGB);
+        png_image_free(&png);
+        return NULL;
+    }
+    unsigned char *px = malloc(PNG_IMAGE_SIZE(png));
+    if (!px || !png_image_finish_read(&png, NULL, px, 0, NULL)) {
+        FAIL("%s: libpng cannot decode it: %s", path, png.message);
+        free(px);
+        png_image_free(&png);
+        return NULL;
+    }
+    *h = (int)png.height;
+    *w = (int)png.width;
+    return px;
+}
 
 double tl_pearson(const float *a, const float *b, int64_t n)
 {

@@ -1,9 +1,10 @@
 /* testlib.h - what the C tests share: the CHECK assertion and its
  * counters, Pearson's correlation, a result's scalar by name, loading a
  * shipped model and its preprocessed inputs, the small explain settings
- * the threads and session tests run, and a bitwise comparison of two
- * results. Paths are relative to the source tree (test_path, npy.h).
- * Nothing here is for threads except tl_same_result (it only reads). */
+ * the threads and session tests run, a bitwise comparison of two
+ * results, and reading a file or an RGB PNG back. Paths are relative to
+ * the source tree (test_path, npy.h). Nothing here is for threads except
+ * tl_same_result (it only reads). */
 #ifndef DMBP_TESTS_TESTLIB_H
 #define DMBP_TESTS_TESTLIB_H
 
@@ -40,6 +41,15 @@ extern int checks, failures;
 
 /* The exit status automake's test harness reads as "skipped". */
 #define TEST_SKIP 77
+
+/* A whole file, malloc'ed (free it), its size in *n; NULL if it cannot
+ * be read. Reads until the end, so pipes and devices work too. */
+unsigned char *tl_read_file(const char *path, size_t *n);
+
+/* An 8-bit RGB PNG (the format the library writes) as h x w x 3 bytes,
+ * malloc'ed (free it); NULL after a FAIL line saying why (libpng cannot
+ * read it, or it is stored in another format). */
+unsigned char *tl_read_png_rgb(const char *path, int *h, int *w);
 
 /* Pearson's correlation of two arrays of n floats, in double; 1 when
  * both are constant. */
