@@ -1,8 +1,7 @@
 /* The public API as a program sees it (linked against the shared library):
  * op plugins, external data, and every error class with its status. The
  * fixtures come from tests/ref/make_api_fixtures.py. */
-#include "check.h"
-#include "npy.h"
+#include "testlib.h"
 
 #include <dmbp.h>
 #include <dmbp_plugin.h>

@@ -26,8 +26,7 @@
  *    and the plan's weight cache once handed the forward copy to the
  *    backward pass, Pearson ~0 against float32 on VGG16) within
  *    Pearson BF16_GRAD_MIN_PEARSON of float32's, image by image. */
-#include "check.h"
-#include "npy.h"
+#include "testlib.h"
 
 #include <dmbp.h>
 
@@ -40,68 +39,31 @@
 
 #define MIN_PEARSON 0.88
 #define BF16_F_RTOL 0.1
-#define TEST_SKIP 77
 /* bf16 rounds source and weights to 8 bits of mantissa (relative error
  * about 0.4 %); through three small layers the gradient keeps Pearson
  * > 0.9999 (measured), where the wrong weights gave ~0. */
 #define BF16_GRAD_MIN_PEARSON 0.99
-
-static double pearson(const float *a, const float *b, int64_t n)
-{
-    double ma = 0, mb = 0;
-    for (int64_t i = 0; i < n; i++) {
-        ma += a[i];
-        mb += b[i];
-    }
-    ma /= n;
-    mb /= n;
-    double sab = 0, saa = 0, sbb = 0;
-    for (int64_t i = 0; i < n; i++) {
-        sab += (a[i] - ma) * (b[i] - mb);
-        saa += (a[i] - ma) * (a[i] - ma);
-        sbb += (b[i] - mb) * (b[i] - mb);
-    }
-    if (saa == 0 && sbb == 0)
-        return 1;
-    return sab / sqrt(saa * sbb);
-}
 
 static const char *const samples[] = {"bag", "coat", "sandal", "trouser"};
 #define N_SAMPLES 4
 
 static void compare(const char *model)
 {
-    dmbp_model *m;
-    if (dmbp_model_load(test_path(model), &m)) {
-        CHECK(0, "%s", dmbp_last_error());
+    dmbp_model *m = tl_model(model);
+    if (!m)
         return;
-    }
-    dmbp_preprocess_options pre;
-    CHECK(!dmbp_model_preprocess_defaults(m, &pre), "%s", dmbp_last_error());
-    float *x = NULL;
-    size_t per = 0;
-    int c = 0, h = 0, w = 0;
+    char rels[N_SAMPLES][256];
+    const char *files[N_SAMPLES];
     for (int i = 0; i < N_SAMPLES; i++) {
-        char rel[256];
-        snprintf(rel, sizeof rel, "models/samples/%s.png", samples[i]);
-        dmbp_image img, t;
-        if (dmbp_image_load(test_path(rel), NULL, &img) ||
-            dmbp_image_preprocess(&img, &pre, &t)) {
-            CHECK(0, "%s: %s", rel, dmbp_last_error());
-            dmbp_model_free(m);
-            free(x);
-            return;
-        }
-        dmbp_image_free(&img);
-        if (!x) {
-            c = t.channels;
-            h = t.height;
-            w = t.width;
-            per = (size_t)c * h * w;
-            x = malloc(N_SAMPLES * per * sizeof *x);
-        }
-        memcpy(x + i * per, t.data, per * sizeof *x);
-        dmbp_image_free(&t);
+        snprintf(rels[i], sizeof rels[i], "models/samples/%s.png",
+                 samples[i]);
+        files[i] = rels[i];
+    }
+    int c = 0, h = 0, w = 0;
+    float *x = tl_inputs(m, files, N_SAMPLES, &c, &h, &w);
+    if (!x) {
+        dmbp_model_free(m);
+        return;
     }
     dmbp_explain_options o;
     dmbp_explain_options_init(&o);
@@ -117,21 +79,20 @@ static void compare(const char *model)
         int64_t n = dmbp_shape_numel(&s), nm = dmbp_result_num_masks(r32);
         int kf = dmbp_result_find_scalar(r32, "F");
         for (int i = 0; i < N_SAMPLES; i++) {
-            double pa = pearson(dmbp_result_array(r32, i, 2),
+            double pa = tl_pearson(dmbp_result_array(r32, i, 2),
                                 dmbp_result_array(r16, i, 2), n);
-            double pn = pearson(dmbp_result_array(r32, i, 3),
+            double pn = tl_pearson(dmbp_result_array(r32, i, 3),
                                 dmbp_result_array(r16, i, 3), n);
-            double mp = pearson(dmbp_result_masks(r32, i, 0),
+            double mp = tl_pearson(dmbp_result_masks(r32, i, 0),
                                 dmbp_result_masks(r16, i, 0), nm);
-            double mn = pearson(dmbp_result_masks(r32, i, 1),
+            double mn = tl_pearson(dmbp_result_masks(r32, i, 1),
                                 dmbp_result_masks(r16, i, 1), nm);
             double F = dmbp_result_scalar(r32, i, kf);
             double F16 = dmbp_result_scalar(r16, i, kf);
             double parts =
-                fabs(dmbp_result_scalar(r32, i, dmbp_result_find_scalar(r32, "F_pos"))) +
-                fabs(dmbp_result_scalar(r32, i, dmbp_result_find_scalar(r32, "F_neg"))) +
-                fabs(dmbp_result_scalar(r32, i,
-                                        dmbp_result_find_scalar(r32, "F_nuisance")));
+                fabs(tl_scalar(r32, i, "F_pos")) +
+                fabs(tl_scalar(r32, i, "F_neg")) +
+                fabs(tl_scalar(r32, i, "F_nuisance"));
             double rel = fabs(F16 - F) / parts;
             printf("%s %-8s top-1 %d/%d  Pearson A+ %.5f A- %.5f m+ %.5f "
                    "m- %.5f  |F-F32|/parts %.2e\n", model, samples[i],
@@ -160,11 +121,9 @@ static void compare_gradient(const char *stem)
 {
     char rel[512];
     snprintf(rel, sizeof rel, "%s.onnx", stem);
-    dmbp_model *m;
-    if (dmbp_model_load(test_path(rel), &m)) {
-        CHECK(0, "%s", dmbp_last_error());
+    dmbp_model *m = tl_model(rel);
+    if (!m)
         return;
-    }
     snprintf(rel, sizeof rel, "%s.input.npy", stem);
     float *x = NULL;
     int64_t d[NPY_MAX_DIMS];
@@ -189,7 +148,7 @@ static void compare_gradient(const char *stem)
         dmbp_shape s = dmbp_result_array_shape(r32);
         int64_t k = dmbp_shape_numel(&s);
         for (int i = 0; i < n; i++) {
-            double p = pearson(dmbp_result_array(r32, i, 0),
+            double p = tl_pearson(dmbp_result_array(r32, i, 0),
                                dmbp_result_array(r16, i, 0), k);
             printf("%s image %d: gradient Pearson bf16 vs f32 %.6f\n", stem,
                    i, p);
@@ -207,11 +166,9 @@ int main(void)
 {
     const char *isa = dmbp_backend_isa();
     CHECK(isa && *isa, "no ISA name");
-    dmbp_model *m;
-    if (dmbp_model_load(test_path("models/fmnist_vgg.onnx"), &m)) {
-        CHECK(0, "%s", dmbp_last_error());
+    dmbp_model *m = tl_model("models/fmnist_vgg.onnx");
+    if (!m)
         return 1;
-    }
     dmbp_plan_options po;
     dmbp_plan_options_init(&po);
     po.fpmath = DMBP_FPMATH_BF16;

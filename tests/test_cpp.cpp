@@ -4,28 +4,14 @@
 // the loading helpers throw dmbp::error with the library's message.
 #include <dmbp.hpp>
 
+#include "testlib.h"
+
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 #include <utility>
-
-static int failures;
-#define CHECK(cond, what)                                                    \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
-            std::fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__,     \
-                         what);                                              \
-            failures++;                                                      \
-        }                                                                    \
-    } while (0)
-
-static std::string path(const char *rel)
-{
-    const char *top = std::getenv("top_srcdir");
-    return std::string(top && *top ? top : ".") + "/" + rel;
-}
 
 int main()
 {
@@ -38,11 +24,11 @@ int main()
     } // destroyed: must not free the stack array
     CHECK(pixels[3] == 1.f, "view changed the pixels");
 
-    dmbp::model m = dmbp::load_model(path("models/fmnist_vgg.onnx").c_str());
+    dmbp::model m = dmbp::load_model(test_path("models/fmnist_vgg.onnx"));
     CHECK(m && dmbp_model_num_classes(m) == 10, "model handle");
     dmbp_preprocess_options pre = dmbp::preprocess_defaults(m);
     dmbp::image img =
-        dmbp::load_image(path("models/samples/ankle_boot.png").c_str());
+        dmbp::load_image(test_path("models/samples/ankle_boot.png"));
     CHECK(img.owns() && img.data(), "loaded image not owned");
     dmbp::image x = dmbp::preprocess(img, pre);
     dmbp::image y;

@@ -5,8 +5,7 @@
  *  - F+ + F- + Fn = F to float precision; the loss decreases;
  *  - the same call twice is bitwise identical;
  *  - bad options are clear errors; the progress callback can stop it. */
-#include "check.h"
-#include "npy.h"
+#include "testlib.h"
 
 #include <dmbp.h>
 
@@ -22,44 +21,6 @@
 #define LOSS_RTOL 1e-3
 /* F+ + F- + Fn = F: sums of ~1e3 float32 terms. */
 #define SUM_RTOL 1e-5
-
-
-static double pearson(const float *a, const float *b, int64_t n)
-{
-    double ma = 0, mb = 0;
-    for (int64_t i = 0; i < n; i++) {
-        ma += a[i];
-        mb += b[i];
-    }
-    ma /= n;
-    mb /= n;
-    double sab = 0, saa = 0, sbb = 0;
-    for (int64_t i = 0; i < n; i++) {
-        sab += (a[i] - ma) * (b[i] - mb);
-        saa += (a[i] - ma) * (a[i] - ma);
-        sbb += (b[i] - mb) * (b[i] - mb);
-    }
-    if (saa == 0 && sbb == 0)
-        return 1; /* both constant */
-    return sab / sqrt(saa * sbb);
-}
-
-static double scalar(const dmbp_result *r, const char *name)
-{
-    return dmbp_result_scalar(r, 0, dmbp_result_find_scalar(r, name));
-}
-
-static int load_image(const dmbp_model *m, const char *png, dmbp_image *x)
-{
-    dmbp_preprocess_options pre;
-    dmbp_image img;
-    if (dmbp_model_preprocess_defaults(m, &pre) ||
-        dmbp_image_load(test_path(png), NULL, &img))
-        return -1;
-    int rc = dmbp_image_preprocess(&img, &pre, x) ? -1 : 0;
-    dmbp_image_free(&img);
-    return rc;
-}
 
 static float *fixture(const char *cs, const char *name, int64_t *n)
 {
@@ -79,14 +40,11 @@ static void reference_case(const char *cs, const char *model, const char *png,
                            unsigned long long seed, const char *preset,
                            int path)
 {
-    dmbp_model *m;
-    if (dmbp_model_load(test_path(model), &m)) {
-        CHECK(0, "%s: %s", cs, dmbp_last_error());
+    dmbp_model *m = tl_model(model);
+    if (!m)
         return;
-    }
     dmbp_image x;
-    if (load_image(m, png, &x)) {
-        CHECK(0, "%s: %s", cs, dmbp_last_error());
+    if (tl_input(m, png, &x)) {
         dmbp_model_free(m);
         return;
     }
@@ -123,7 +81,7 @@ static void reference_case(const char *cs, const char *model, const char *png,
                 CHECK(0, "%s: no %s fixture", cs, arrays[k]);
                 continue;
             }
-            double pr = pearson(dmbp_result_array(r, 0, k), want, n);
+            double pr = tl_pearson(dmbp_result_array(r, 0, k), want, n);
             CHECK(pr >= MIN_PEARSON, "%s %s: Pearson %.6f", cs, arrays[k],
                   pr);
             printf("  %-10s Pearson %.6f\n", arrays[k], pr);
@@ -136,7 +94,7 @@ static void reference_case(const char *cs, const char *model, const char *png,
                 CHECK(0, "%s: no mask fixture", cs);
                 continue;
             }
-            double pr = pearson(dmbp_result_masks(r, 0, s), want, n);
+            double pr = tl_pearson(dmbp_result_masks(r, 0, s), want, n);
             CHECK(pr >= MIN_PEARSON, "%s %s: Pearson %.6f", cs,
                   s ? "m-" : "m+", pr);
             printf("  %-10s Pearson %.6f\n", s ? "m-" : "m+", pr);
@@ -145,7 +103,7 @@ static void reference_case(const char *cs, const char *model, const char *png,
         int64_t nf;
         float *fin = fixture(cs, "final", &nf);
         if (fin && nf >= 6) {
-            double ours = scalar(r, "loss"), ref = fin[5];
+            double ours = tl_scalar(r, 0, "loss"), ref = fin[5];
             CHECK(fabs(ours - ref) <= LOSS_RTOL * fabs(ref),
                   "%s: final loss %.6g, reference %.6g", cs, ours, ref);
             printf("  final loss %.6g, reference %.6g (%.2e relative)\n",
@@ -197,7 +155,7 @@ static void convergence_stop(const dmbp_model *m, const float *two,
     size_t per = (size_t)a->channels * a->height * a->width;
     int iters_max = dmbp_result_num_iterations(r);
     for (int i = 0; i < 2; i++) {
-        int used = (int)dmbp_result_scalar(r, i, dmbp_result_find_scalar(r, "iterations"));
+        int used = (int)tl_scalar(r, i, "iterations");
         CHECK(used >= TOL_WINDOW_TEST && used < iters_max,
               "image %d: tol %g stopped after %d of %d iterations", i,
               (double)TOL_TEST, used, iters_max);
@@ -233,7 +191,7 @@ static void convergence_stop(const dmbp_model *m, const float *two,
                               n * sizeof(float)),
                       "image %d array %d: stopped run differs from %d "
                       "iterations", i, k, used);
-            CHECK(dmbp_result_scalar(alone, 0, dmbp_result_find_scalar(r, "iterations"))
+            CHECK(tl_scalar(alone, 0, "iterations")
                       == used, "image %d alone stops elsewhere", i);
         }
         dmbp_result_free(full);
@@ -249,15 +207,16 @@ static void convergence_stop(const dmbp_model *m, const float *two,
 
 static void properties(void)
 {
-    dmbp_model *m;
-    if (dmbp_model_load(test_path("models/fmnist_resnet.onnx"), &m)) {
-        CHECK(0, "%s", dmbp_last_error());
+    dmbp_model *m = tl_model("models/fmnist_resnet.onnx");
+    if (!m)
+        return;
+    dmbp_image a, b;
+    if (tl_input(m, "models/samples/coat.png", &a)) {
+        dmbp_model_free(m);
         return;
     }
-    dmbp_image a, b;
-    if (load_image(m, "models/samples/coat.png", &a) ||
-        load_image(m, "models/samples/sandal.png", &b)) {
-        CHECK(0, "%s", dmbp_last_error());
+    if (tl_input(m, "models/samples/sandal.png", &b)) {
+        dmbp_image_free(&a);
         dmbp_model_free(m);
         return;
     }
@@ -285,17 +244,16 @@ static void properties(void)
             const float *c = dmbp_result_loss_curve(r1, i);
             CHECK(c[59] < c[0], "image %d: loss %g -> %g did not decrease", i,
                   c[0], c[59]);
-            double F = dmbp_result_scalar(r1, i, dmbp_result_find_scalar(r1, "F"));
-            double Fp = dmbp_result_scalar(r1, i, dmbp_result_find_scalar(r1, "F_pos"));
-            double Fm = dmbp_result_scalar(r1, i, dmbp_result_find_scalar(r1, "F_neg"));
-            double Fn = dmbp_result_scalar(r1, i,
-                                           dmbp_result_find_scalar(r1, "F_nuisance"));
+            double F = tl_scalar(r1, i, "F");
+            double Fp = tl_scalar(r1, i, "F_pos");
+            double Fm = tl_scalar(r1, i, "F_neg");
+            double Fn = tl_scalar(r1, i, "F_nuisance");
             CHECK(fabs(Fp + Fm + Fn - F) <= SUM_RTOL * (fabs(Fp) + fabs(Fm) +
                                                        fabs(Fn) + fabs(F)),
                   "image %d: F+ + F- + Fn = %.9g, F = %.9g", i, Fp + Fm + Fn,
                   F);
-            double f = dmbp_result_scalar(r1, i, dmbp_result_find_scalar(r1, "f"));
-            double bias = dmbp_result_scalar(r1, i, dmbp_result_find_scalar(r1, "bias"));
+            double f = tl_scalar(r1, i, "f");
+            double bias = tl_scalar(r1, i, "bias");
             CHECK(fabs(f - F - bias) <= 1e-5 * (fabs(f) + fabs(F)),
                   "bias part");
         }
@@ -305,7 +263,7 @@ static void properties(void)
                             NULL, &o, &r3), "alone: %s", dmbp_last_error());
         if (r3) {
             dmbp_shape s3 = dmbp_result_array_shape(r3);
-            double pr = pearson(dmbp_result_array(r3, 0, 2),
+            double pr = tl_pearson(dmbp_result_array(r3, 0, 2),
                                 dmbp_result_array(r1, 1, 2),
                                 dmbp_shape_numel(&s3));
             CHECK(pr > 0.99999, "image alone vs batched: Pearson %.7f", pr);
@@ -324,8 +282,8 @@ static void properties(void)
     CHECK(!explain_once(m, a.data, 1, a.channels, a.height, a.width, NULL, &o,
                         &r), "early stop: %s", dmbp_last_error());
     if (r)
-        CHECK(scalar(r, "iterations") == 7, "stopped after %g iterations",
-              scalar(r, "iterations"));
+        CHECK(tl_scalar(r, 0, "iterations") == 7, "stopped after %g iterations",
+              tl_scalar(r, 0, "iterations"));
     dmbp_result_free(r);
 
     convergence_stop(m, two, &a);

@@ -5,8 +5,7 @@
  *  - that running each image alone gives the same logits (batching does
  *    not change the answer beyond float reassociation);
  *  - that the same call twice is bitwise identical. */
-#include "check.h"
-#include "npy.h"
+#include "testlib.h"
 
 #include <dmbp.h>
 

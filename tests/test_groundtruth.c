@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
+#include "testlib.h"
 
 #define NEAR(a, b) (fabs((double)(a) - (double)(b)) < 1e-9)
 

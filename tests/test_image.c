@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "npy.h"
+#include "testlib.h"
 
 #define IMG_DIR "tests/ref/data/img/"
 
@@ -30,22 +30,6 @@
  * tenfold margin, while a wrong window, centre or crop offset gives
  * errors of 1e-3 and more. */
 #define PRE_TOL 2e-5
-
-static int failures;
-
-#define FAIL(...)                                                            \
-    do {                                                                     \
-        printf("FAIL %s:%d: ", __FILE__, __LINE__);                          \
-        printf(__VA_ARGS__);                                                 \
-        printf("\n");                                                        \
-        failures++;                                                          \
-    } while (0)
-
-#define CHECK(cond, ...)                                                     \
-    do {                                                                     \
-        if (!(cond))                                                         \
-            FAIL(__VA_ARGS__);                                               \
-    } while (0)
 
 /* Largest err / bound of the last compare(): how much of the tolerance
  * was used. */

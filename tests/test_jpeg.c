@@ -14,8 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
-#include "npy.h"
+#include "testlib.h"
 
 #define DIR "tests/ref/data/jpeg/"
 #define SAMPLE_MAX 255.0
@@ -117,33 +116,13 @@ static void exif(void)
     }
 }
 
-static unsigned char *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    unsigned char *buf = NULL;
-    if (fseek(f, 0, SEEK_END) == 0) {
-        long len = ftell(f);
-        rewind(f);
-        buf = len >= 0 ? malloc((size_t)len + 1) : NULL;
-        if (buf && fread(buf, 1, (size_t)len, f) != (size_t)len) {
-            free(buf);
-            buf = NULL;
-        }
-        *n = (size_t)len;
-    }
-    fclose(f);
-    return buf;
-}
-
 /* The same bytes from memory; a JPEG named .png and a PNG named .jpg are
  * recognised by content (both go through the memory path with misleading
  * names, and the PNG API refuses a JPEG). */
 static void memory(void)
 {
     size_t n = 0;
-    unsigned char *buf = slurp(test_path(DIR "progressive_420.jpg"), &n);
+    unsigned char *buf = tl_read_file(test_path(DIR "progressive_420.jpg"), &n);
     CHECK(buf != NULL, "cannot read progressive_420.jpg");
     if (!buf)
         return;
@@ -156,7 +135,7 @@ static void memory(void)
     }
     free(buf);
 
-    buf = slurp(test_path("models/samples/coat.png"), &n);
+    buf = tl_read_file(test_path("models/samples/coat.png"), &n);
     CHECK(buf != NULL, "cannot read coat.png");
     if (buf) {
         dmbp_image a, b;

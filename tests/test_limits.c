@@ -2,7 +2,7 @@
  * in the node count (F6: 100k nodes load in under 2 s of CPU), and the
  * plan memory budget refuses with a size error that names the sizes.
  * The 100k-node model is generated here (2.4 MB, not committed). */
-#include "check.h"
+#include "testlib.h"
 #include "proto/onnx.pb-c.h"
 
 #include <dmbp.h>

@@ -5,7 +5,7 @@
  * guided backprop, Grad-CAM, masked mappings W(m) and mask gradients
  * (autograd double-backward), and the adjoint pair. Arrays must agree
  * within 1e-4 of their largest magnitude. */
-#include "npy.h"
+#include "testlib.h"
 
 #include <dmbp.h>
 
@@ -17,19 +17,6 @@
 
 /* The contract: relative 1e-4. */
 #define RTOL 1e-4
-
-static int failures, checks;
-
-#define CHECK(cond, ...)                                                     \
-    do {                                                                     \
-        checks++;                                                            \
-        if (!(cond)) {                                                       \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);            \
-            fprintf(stderr, __VA_ARGS__);                                    \
-            fputc('\n', stderr);                                             \
-            failures++;                                                      \
-        }                                                                    \
-    } while (0)
 
 static float *load(const char *cs, const char *name, int64_t *n)
 {
@@ -133,11 +120,9 @@ static void run_case(const char *cs, const char *model_rel, int image,
                      int target)
 {
     printf("%s\n", cs);
-    dmbp_model *m;
-    if (dmbp_model_load(test_path(model_rel), &m)) {
-        CHECK(0, "%s: %s", cs, dmbp_last_error());
+    dmbp_model *m = tl_model(model_rel);
+    if (!m)
         return;
-    }
     int64_t nx;
     float *x = load(cs, "input", &nx);
     if (!x) {

@@ -16,8 +16,7 @@
  *    probabilities and AUCs to 1e-4 absolute, logit differences (negative
  *    evidence, AOPC) to 1e-3 relative.
  */
-#include "check.h"
-#include "npy.h"
+#include "testlib.h"
 
 #include <dmbp.h>
 #include <dmbp_eval.h>
@@ -702,12 +701,9 @@ static void reference_case(const dmbp_model *m, const char *slug,
 
 int main(void)
 {
-    dmbp_model *lin;
-    if (dmbp_model_load(test_path("tests/ref/data/metrics/linear4x4.onnx"),
-                        &lin)) {
-        fprintf(stderr, "FAIL: %s\n", dmbp_last_error());
+    dmbp_model *lin = tl_model("tests/ref/data/metrics/linear4x4.onnx");
+    if (!lin)
         return 1;
-    }
     /* The true contributions w_i x_i, as a 1 x 4 x 4 map. */
     float contrib[HW];
     for (int i = 0; i < HW; i++)
@@ -722,11 +718,9 @@ int main(void)
     errors(lin, contrib);
     dmbp_model_free(lin);
 
-    dmbp_model *m;
-    if (dmbp_model_load(test_path("models/fmnist_resnet.onnx"), &m)) {
-        fprintf(stderr, "FAIL: %s\n", dmbp_last_error());
+    dmbp_model *m = tl_model("models/fmnist_resnet.onnx");
+    if (!m)
         return 1;
-    }
     FILE *f = fopen(test_path("tests/ref/data/metrics/cases.txt"), "r");
     int cases = 0;
     char line[512];

@@ -13,8 +13,7 @@
  *    gradient of the frozen linearisation) equals the sum of PyTorch's
  *    gradient x input.
  * `tests/test_modern CASE` runs one case. */
-#include "check.h"
-#include "npy.h"
+#include "testlib.h"
 
 #include <dmbp.h>
 
@@ -45,32 +44,6 @@
 /* A short run: enough for Adam (lr 0.05) to move the loss measurably,
  * short enough to keep the whole test at a few seconds. */
 #define DMBP_ITERS 30
-
-static double pearson(const float *a, const float *b, int64_t n)
-{
-    double ma = 0, mb = 0;
-    for (int64_t i = 0; i < n; i++) {
-        ma += a[i];
-        mb += b[i];
-    }
-    ma /= n;
-    mb /= n;
-    double sab = 0, saa = 0, sbb = 0;
-    for (int64_t i = 0; i < n; i++) {
-        sab += (a[i] - ma) * (b[i] - mb);
-        saa += (a[i] - ma) * (a[i] - ma);
-        sbb += (b[i] - mb) * (b[i] - mb);
-    }
-    if (saa == 0 && sbb == 0)
-        return 1;
-    return sab / sqrt(saa * sbb);
-}
-
-static double scalar(const dmbp_result *r, const char *name)
-{
-    int k = dmbp_result_find_scalar(r, name);
-    return k < 0 ? NAN : dmbp_result_scalar(r, 0, k);
-}
 
 static int all_finite(const float *a, int64_t n)
 {
@@ -121,7 +94,7 @@ static void check_gxi(const char *cs, const dmbp_model *m, const float *x,
             scale = fmax(scale, fabs(want[i]));
             d = fmax(d, fabs((double)got[i] - want[i]));
         }
-        double pr = pearson(got, want, n);
+        double pr = tl_pearson(got, want, n);
         CHECK(scale > 0, "%s: degenerate fixture (gxi all zero)", cs);
         CHECK(d <= GXI_RTOL * scale, "%s: gxi max |ours - torch| %.3g, "
               "%.2g of the largest", cs, d, d / scale);
@@ -152,13 +125,13 @@ static void check_dmbp(const char *cs, const dmbp_model *m, const float *x,
     for (int k = 0; k < dmbp_result_num_arrays(r); k++)
         CHECK(all_finite(dmbp_result_array(r, 0, k), dmbp_shape_numel(&s)),
               "%s: dmbp %s not finite", cs, dmbp_result_array_name(r, k));
-    CHECK(scalar(r, "iterations") == DMBP_ITERS, "%s: %g iterations", cs,
-          scalar(r, "iterations"));
+    CHECK(tl_scalar(r, 0, "iterations") == DMBP_ITERS, "%s: %g iterations", cs,
+          tl_scalar(r, 0, "iterations"));
     const float *c = dmbp_result_loss_curve(r, 0);
     CHECK(c[DMBP_ITERS - 1] < c[0], "%s: loss %g -> %g did not decrease", cs,
           c[0], c[DMBP_ITERS - 1]);
-    double F = scalar(r, "F"), Fp = scalar(r, "F_pos"),
-           Fm = scalar(r, "F_neg"), Fn = scalar(r, "F_nuisance");
+    double F = tl_scalar(r, 0, "F"), Fp = tl_scalar(r, 0, "F_pos"),
+           Fm = tl_scalar(r, 0, "F_neg"), Fn = tl_scalar(r, 0, "F_nuisance");
     CHECK(fabs(Fp + Fm + Fn - F) <=
               SUM_RTOL * (fabs(Fp) + fabs(Fm) + fabs(Fn) + fabs(F)),
           "%s: F+ + F- + Fn = %.9g, F = %.9g", cs, Fp + Fm + Fn, F);
@@ -193,10 +166,8 @@ static void run_case(const char *cs, int target)
         npy_numel(gd, gn) != xd[1] * xd[2] * xd[3])
         goto out;
     snprintf(rel, sizeof rel, "tests/ref/data/%s.onnx", cs);
-    if (dmbp_model_load(test_path(rel), &m)) {
-        CHECK(0, "%s: %s", cs, dmbp_last_error());
+    if (!(m = tl_model(rel)))
         goto out;
-    }
     int64_t n = npy_numel(gd, gn);
     check_gxi(cs, m, x, xd, target, logits, ld[1], gxi, n);
     check_dmbp(cs, m, x, xd, target, gxi, n);

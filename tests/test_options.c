@@ -9,8 +9,7 @@
 
 #include "base.h"
 
-#include "check.h"
-#include "npy.h"
+#include "testlib.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -169,11 +168,9 @@ static size_t bad_size(int i, size_t full)
 
 static void test_public_readers(void)
 {
-    dmbp_model *m = NULL;
-    if (dmbp_model_load(test_path("models/fmnist_vgg.onnx"), &m)) {
-        CHECK(0, "model: %s", dmbp_last_error());
+    dmbp_model *m = tl_model("models/fmnist_vgg.onnx");
+    if (!m)
         return;
-    }
     const char *png = test_path("models/samples/ankle_boot.png");
     dmbp_image img = {0}, x = {0};
     CHECK(!dmbp_image_load(png, NULL, &img), "load: %s", dmbp_last_error());
@@ -300,11 +297,9 @@ static void test_public_readers(void)
 
 static void test_find(void)
 {
-    dmbp_model *m = NULL;
-    if (dmbp_model_load(test_path("models/fmnist_vgg.onnx"), &m)) {
-        CHECK(0, "model: %s", dmbp_last_error());
+    dmbp_model *m = tl_model("models/fmnist_vgg.onnx");
+    if (!m)
         return;
-    }
     float x[2 * 28 * 28];
     for (int i = 0; i < 2 * 28 * 28; i++)
         x[i] = (float)((i * 37) % 101) / 101.f;

@@ -8,14 +8,12 @@
 #include <dmbp_render.h>
 
 #include <math.h>
-#include <png.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
-#include "npy.h"
+#include "testlib.h"
 
 #define DIR "tests/ref/data/overlay/"
 /* Against the script's numpy implementation of the rule: only float
@@ -103,26 +101,6 @@ done:
     free(back);
 }
 
-/* Read an RGB8 PNG back. */
-static unsigned char *read_png(const char *path, int *h, int *w)
-{
-    png_image png;
-    memset(&png, 0, sizeof png);
-    png.version = PNG_IMAGE_VERSION;
-    if (!png_image_begin_read_from_file(&png, path))
-        return NULL;
-    png.format = PNG_FORMAT_RGB;
-    unsigned char *buf = malloc(PNG_IMAGE_SIZE(png));
-    if (!buf || !png_image_finish_read(&png, NULL, buf, 0, NULL)) {
-        free(buf);
-        png_image_free(&png);
-        return NULL;
-    }
-    *h = (int)png.height;
-    *w = (int)png.width;
-    return buf;
-}
-
 #define OH 50
 #define OW 70
 #define CROP 24
@@ -162,7 +140,7 @@ static void pictures(void)
                                                  &orig, &pre, &o, p1);
     o.min_side = DMBP_RENDER_MIN_SIDE;
     CHECK(st == DMBP_OK, "signed original: %s", dmbp_last_error());
-    unsigned char *px = read_png(p1, &h, &w);
+    unsigned char *px = tl_read_png_rgb(p1, &h, &w);
     CHECK(px && h == OH && w == OW, "original size: %dx%d", w, h);
     if (px) {
         /* Corner (0, 0) is outside the crop: dimmed grey, no heatmap. */
@@ -181,7 +159,7 @@ static void pictures(void)
     st = dmbp_render_signed(map, map, 1, CROP, CROP,
                             &(dmbp_image){3, CROP, CROP, orig.data}, &o, p1);
     CHECK(st == DMBP_OK, "colorbar: %s", dmbp_last_error());
-    px = read_png(p1, &h, &w);
+    px = tl_read_png_rgb(p1, &h, &w);
     /* 24 upscaled x10 to 240; glyph scale 240 / 112 = 2. */
     CHECK(px && w == 240 && h == 240 + 2 * (2 + 4 + 2 + 5 + 2),
           "colorbar size %dx%d", w, h);
@@ -197,7 +175,8 @@ static void pictures(void)
                             &(dmbp_image){3, CROP, CROP, orig.data}, &o, p2);
     CHECK(!st, "heatmap only: %s", dmbp_last_error());
     int h2, w2;
-    unsigned char *a = read_png(p1, &h, &w), *b = read_png(p2, &h2, &w2);
+    unsigned char *a = tl_read_png_rgb(p1, &h, &w);
+    unsigned char *b = tl_read_png_rgb(p2, &h2, &w2);
     CHECK(a && b && h == h2 && w == w2 && !memcmp(a, b, (size_t)h * w * 3),
           "heatmap only depends on the background");
     free(a);
@@ -217,13 +196,13 @@ static void pictures(void)
     st = dmbp_render_signed(map, map, 1, CROP, CROP, &bg, &o, p1);
     o.scale = s_full;
     st |= dmbp_render_signed(map, map, 1, CROP, CROP, &bg, &o, p2);
-    a = read_png(p1, &h, &w);
-    b = read_png(p2, &h2, &w2);
+    a = tl_read_png_rgb(p1, &h, &w);
+    b = tl_read_png_rgb(p2, &h2, &w2);
     CHECK(!st && a && b && !memcmp(a, b, (size_t)h * w * 3),
           "explicit own scale differs from the default");
     free(b);
     st = dmbp_render_signed(half, half, 1, CROP, CROP, &bg, &o, p2);
-    b = read_png(p2, &h2, &w2);
+    b = tl_read_png_rgb(p2, &h2, &w2);
     /* Pixel of the positive peak (6, 6), upscaled x10. Alone, the full
      * map's peak is 1: seismic dark red (0.5, 0, 0); on the full map's
      * scale the half map's peak, clipped at its own percentile (s_half),

@@ -6,8 +6,7 @@
  * of weight layers, and fully random weights decorrelate the saliency map
  * of a trained model (rho well below 1), while randomising nothing (a
  * stage-0 comparison of the map with itself) would give exactly 1. */
-#include "check.h"
-#include "npy.h"
+#include "testlib.h"
 
 #include <dmbp.h>
 #include <dmbp_eval.h>
@@ -25,14 +24,10 @@
 
 static void run(const char *model, const char *png)
 {
-    dmbp_model *m;
-    dmbp_image img, x;
-    dmbp_preprocess_options pre;
-    if (dmbp_model_load(test_path(model), &m) ||
-        dmbp_model_preprocess_defaults(m, &pre) ||
-        dmbp_image_load(test_path(png), NULL, &img) ||
-        dmbp_image_preprocess(&img, &pre, &x)) {
-        CHECK(0, "%s: %s", model, dmbp_last_error());
+    dmbp_model *m = tl_model(model);
+    dmbp_image x;
+    if (!m || tl_input(m, png, &x)) {
+        dmbp_model_free(m);
         return;
     }
     int L = dmbp_model_num_weight_layers(m);
@@ -62,7 +57,6 @@ static void run(const char *model, const char *png)
     free(rho);
     free(rho2);
     free(names);
-    dmbp_image_free(&img);
     dmbp_image_free(&x);
     dmbp_model_free(m);
 }

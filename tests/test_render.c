@@ -23,7 +23,7 @@
 
 #include <png.h>
 
-#include "npy.h"
+#include "testlib.h"
 
 #define RENDER_DIR "tests/ref/data/render/"
 
@@ -41,22 +41,6 @@
 /* Fields of <case>_meta.npy (see the fixture script). */
 enum { META_MIN_SIDE, META_ALPHA_MILLI, META_PCT_CENTI, META_OUT_H,
        META_OUT_W, META_SAME, META_LEN };
-
-static int failures;
-
-#define FAIL(...)                                                            \
-    do {                                                                     \
-        printf("FAIL %s:%d: ", __FILE__, __LINE__);                          \
-        printf(__VA_ARGS__);                                                 \
-        printf("\n");                                                        \
-        failures++;                                                          \
-    } while (0)
-
-#define CHECK(cond, ...)                                                     \
-    do {                                                                     \
-        if (!(cond))                                                         \
-            FAIL(__VA_ARGS__);                                               \
-    } while (0)
 
 static char workdir[4096];
 
@@ -117,35 +101,6 @@ static void remove_tree(const char *dir)
     rmdir(dir);
 }
 
-/* Read a PNG written by the library: must be 8-bit RGB without alpha.
- * Returns a malloc'ed h x w x 3 buffer or NULL. */
-static unsigned char *read_png(const char *path, int *h, int *w)
-{
-    png_image png;
-    memset(&png, 0, sizeof png);
-    png.version = PNG_IMAGE_VERSION;
-    if (!png_image_begin_read_from_file(&png, path)) {
-        FAIL("%s: libpng cannot read it: %s", path, png.message);
-        return NULL;
-    }
-    if (png.format != PNG_FORMAT_RGB) {
-        FAIL("%s: stored format 0x%x, expected 8-bit RGB (0x%x)", path,
-             (unsigned)png.format, (unsigned)PNG_FORMAT_RGB);
-        png_image_free(&png);
-        return NULL;
-    }
-    unsigned char *px = malloc(PNG_IMAGE_SIZE(png));
-    if (!px || !png_image_finish_read(&png, NULL, px, 0, NULL)) {
-        FAIL("%s: libpng cannot decode it: %s", path, png.message);
-        free(px);
-        png_image_free(&png);
-        return NULL;
-    }
-    *h = (int)png.height;
-    *w = (int)png.width;
-    return px;
-}
-
 static float *load(const char *name, const char *part, int64_t *dims,
                    int *ndim)
 {
@@ -182,7 +137,7 @@ static int compare_png(const char *what, const char *path, const float *exp,
                        int panels, int h, int w, int out_h, int out_w)
 {
     int ph, pw;
-    unsigned char *px = read_png(path, &ph, &pw);
+    unsigned char *px = tl_read_png_rgb(path, &ph, &pw);
     if (!px)
         return -1;
     int maxdiff = 0, reported = 0;
@@ -428,7 +383,7 @@ static void test_sizes(void)
     o.min_side = 0;
     dmbp_status st = dmbp_render_mappings(zero, zero, 1, 4, 3, &o, path);
     int h = 0, w = 0;
-    unsigned char *px = st ? NULL : read_png(path, &h, &w);
+    unsigned char *px = st ? NULL : tl_read_png_rgb(path, &h, &w);
     CHECK(px && h == 4 && w == 2 * 3 + DMBP_RENDER_GAP,
           "constant mappings: %s, %dx%d", dmbp_status_str(st), w, h);
     for (int i = 0; px && i < h * w * RGB; i++) {
@@ -446,30 +401,6 @@ static void test_sizes(void)
 /* ------------------------------------------------------------------ */
 /* .npy                                                               */
 /* ------------------------------------------------------------------ */
-
-static unsigned char *read_bytes(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 1 << 16, n = 0;
-    unsigned char *b = malloc(cap);
-    size_t got;
-    while (b && (got = fread(b + n, 1, cap - n, f)) > 0) {
-        n += got;
-        if (n == cap) {
-            unsigned char *nb = realloc(b, cap *= 2);
-            if (!nb) {
-                free(b);
-                b = NULL;
-            }
-            b = nb;
-        }
-    }
-    fclose(f);
-    *len = n;
-    return b;
-}
 
 static void test_npy(void)
 {
@@ -518,8 +449,8 @@ static void test_npy(void)
         char rel[256];
         snprintf(rel, sizeof rel, RENDER_DIR "%s.npy", cases[n].name);
         size_t la = 0, lb = 0;
-        unsigned char *a = read_bytes(path, &la);
-        unsigned char *b = read_bytes(test_path(rel), &lb);
+        unsigned char *a = tl_read_file(path, &la);
+        unsigned char *b = tl_read_file(test_path(rel), &lb);
         CHECK(a && b && la == lb && memcmp(a, b, la) == 0,
               "%s: differs from np.save's file (%zu vs %zu bytes)",
               cases[n].name, la, lb);
@@ -568,7 +499,7 @@ static const char keep_bytes[] = "not a PNG: must survive failed calls\n";
 static int keep_intact(const char *path)
 {
     size_t len;
-    unsigned char *b = read_bytes(path, &len);
+    unsigned char *b = tl_read_file(path, &len);
     int ok = b && len == sizeof keep_bytes - 1 &&
              memcmp(b, keep_bytes, len) == 0;
     free(b);
@@ -793,7 +724,7 @@ static void test_errors(void)
     CHECK(st == DMBP_OK, "overwriting: %s: %s", dmbp_status_str(st),
           dmbp_last_error());
     int h = 0, w = 0;
-    unsigned char *px = read_png(keep, &h, &w);
+    unsigned char *px = tl_read_png_rgb(keep, &h, &w);
     CHECK(px != NULL, "the overwritten file is not our PNG");
     free(px);
     struct stat sb;

@@ -10,8 +10,7 @@
  * fully connected fixtures (fc_*) at one lane too, where fully connected layers take
  * another kernel (src/ops/gemm.c).
  * With arguments (tests/ref/data/<case> without .onnx): only those cases. */
-#include "check.h"
-#include "npy.h"
+#include "testlib.h"
 
 #include <dmbp.h>
 

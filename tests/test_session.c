@@ -5,8 +5,7 @@
  * sizes on a model of dynamic height and width), past the cache's
  * capacity, and with plans made only on a cache miss
  * (dmbp_session_plans_created). */
-#include "check.h"
-#include "npy.h"
+#include "testlib.h"
 
 #include <dmbp.h>
 #include <dmbp_eval.h>
@@ -21,11 +20,8 @@
 #define N_IMAGES 3
 #define N_MODELS 2
 /* Small settings: every code path of each method, in little time. */
-#define IG_STEPS 4
-#define SG_SAMPLES 3
-#define DMBP_ITERS 3
-/* The DMBP scalar that is a wall-clock time, not a result. */
-#define SECONDS_SCALAR "seconds"
+static const tl_quick quick = {.ig_steps = 4, .sg_samples = 3,
+                               .dmbp_iters = 3};
 
 static const char *model_files[N_MODELS] = {"models/fmnist_vgg.onnx",
                                             "models/fmnist_resnet.onnx"};
@@ -39,61 +35,7 @@ static int chans[N_MODELS], height[N_MODELS], width[N_MODELS];
 
 static void options_for(dmbp_method meth, dmbp_explain_options *o)
 {
-    dmbp_explain_options_init(o);
-    o->method = meth;
-    o->ig.steps = IG_STEPS;
-    o->smoothgrad.samples = SG_SAMPLES;
-    o->dmbp.iterations = DMBP_ITERS;
-    o->smoothgrad.seed = o->dmbp.seed = 7;
-}
-
-static int same_floats(const float *a, const float *b, int64_t n)
-{
-    return (a == NULL) == (b == NULL) &&
-           (!a || !memcmp(a, b, sizeof(float) * (size_t)n));
-}
-
-/* Everything two results hold, bit for bit (DMBP's wall-clock scalar
- * aside). */
-static int same_result(const dmbp_result *a, const dmbp_result *b)
-{
-    int n = dmbp_result_num_images(a);
-    if (n != dmbp_result_num_images(b) ||
-        dmbp_result_num_arrays(a) != dmbp_result_num_arrays(b) ||
-        dmbp_result_num_scalars(a) != dmbp_result_num_scalars(b) ||
-        dmbp_result_num_masks(a) != dmbp_result_num_masks(b) ||
-        dmbp_result_num_iterations(a) != dmbp_result_num_iterations(b))
-        return 0;
-    dmbp_shape s = dmbp_result_array_shape(a);
-    int64_t numel = dmbp_shape_numel(&s);
-    for (int i = 0; i < n; i++) {
-        float la = dmbp_result_logit(a, i), lb = dmbp_result_logit(b, i);
-        float pa = dmbp_result_prob(a, i), pb = dmbp_result_prob(b, i);
-        if (dmbp_result_target(a, i) != dmbp_result_target(b, i) ||
-            memcmp(&la, &lb, sizeof la) || memcmp(&pa, &pb, sizeof pa))
-            return 0;
-        for (int k = 0; k < dmbp_result_num_arrays(a); k++)
-            if (!same_floats(dmbp_result_array(a, i, k),
-                             dmbp_result_array(b, i, k), numel))
-                return 0;
-        for (int k = 0; k < dmbp_result_num_scalars(a); k++) {
-            double x = dmbp_result_scalar(a, i, k);
-            double y = dmbp_result_scalar(b, i, k);
-            if (strcmp(dmbp_result_scalar_name(a, k), SECONDS_SCALAR) &&
-                memcmp(&x, &y, sizeof x))
-                return 0;
-        }
-        for (int set = 0; set < 2; set++)
-            if (!same_floats(dmbp_result_masks(a, i, set),
-                             dmbp_result_masks(b, i, set),
-                             dmbp_result_num_masks(a)))
-                return 0;
-        if (!same_floats(dmbp_result_loss_curve(a, i),
-                         dmbp_result_loss_curve(b, i),
-                         dmbp_result_num_iterations(a)))
-            return 0;
-    }
-    return 1;
+    tl_quick_options(o, meth, &quick);
 }
 
 /* One call both ways: the kept session's result must equal a new one's. */
@@ -107,7 +49,7 @@ static void compare(dmbp_session *e, const dmbp_model *m, const float *x,
     st = dmbp_explain(e, x, n, c, h, w, NULL, o, &got);
     CHECK(!st, "%s: kept session: %s", what, dmbp_last_error());
     if (want && got)
-        CHECK(same_result(want, got), "%s: %s, %d image(s) of %dx%dx%d: not "
+        CHECK(tl_same_result(want, got), "%s: %s, %d image(s) of %dx%dx%d: not "
               "bitwise equal to a new session's", what,
               dmbp_method_name(o->method), n, c, h, w);
     dmbp_result_free(want);
@@ -168,7 +110,7 @@ static void test_mixed_calls(void)
     for (size_t i = 0; i < sizeof seq / sizeof seq[0]; i++) {
         dmbp_explain_options o;
         options_for(seq[i], &o);
-        o.smoothgrad.seed = o.dmbp.seed = 7 + i; /* options may change */
+        o.smoothgrad.seed = o.dmbp.seed = TL_SEED + i; /* options may change */
         compare(e, models[1], inputs[1], 2, chans[1], height[1], width[1],
                 &o, "mixed calls");
     }
@@ -212,12 +154,9 @@ static void test_eviction(void)
 /* Image sizes alternating on a model of dynamic height and width. */
 static void test_sizes(void)
 {
-    dmbp_model *m = NULL;
-    if (dmbp_model_load(test_path("tests/ref/data/pre/dynamic_hw.onnx"),
-                        &m)) {
-        CHECK(0, "load: %s", dmbp_last_error());
+    dmbp_model *m = tl_model("tests/ref/data/pre/dynamic_hw.onnx");
+    if (!m)
         return;
-    }
     dmbp_session *e = NULL;
     CHECK(!dmbp_session_create(m, &e), "create: %s", dmbp_last_error());
     static const int hs[2] = {8, 12}, ws[2] = {8, 10};
@@ -377,35 +316,13 @@ static void test_arguments(void)
 static int setup(void)
 {
     for (int mi = 0; mi < N_MODELS; mi++) {
-        if (dmbp_model_load(test_path(model_files[mi]), &models[mi])) {
-            fprintf(stderr, "FAIL: %s\n", dmbp_last_error());
+        models[mi] = tl_model(model_files[mi]);
+        if (!models[mi])
             return -1;
-        }
-        dmbp_preprocess_options po;
-        if (dmbp_model_preprocess_defaults(models[mi], &po))
+        inputs[mi] = tl_inputs(models[mi], sample_files, N_IMAGES,
+                               &chans[mi], &height[mi], &width[mi]);
+        if (!inputs[mi])
             return -1;
-        for (int i = 0; i < N_IMAGES; i++) {
-            dmbp_image img, pre;
-            if (dmbp_image_load(test_path(sample_files[i]), NULL, &img)) {
-                fprintf(stderr, "FAIL: %s\n", dmbp_last_error());
-                return -1;
-            }
-            dmbp_status st = dmbp_image_preprocess(&img, &po, &pre);
-            dmbp_image_free(&img);
-            if (st)
-                return -1;
-            size_t per = (size_t)pre.channels * pre.height * pre.width;
-            if (!inputs[mi]) {
-                chans[mi] = pre.channels;
-                height[mi] = pre.height;
-                width[mi] = pre.width;
-                inputs[mi] = malloc(sizeof(float) * per * N_IMAGES);
-                if (!inputs[mi])
-                    return -1;
-            }
-            memcpy(inputs[mi] + per * i, pre.data, sizeof(float) * per);
-            dmbp_image_free(&pre);
-        }
     }
     return 0;
 }

@@ -6,8 +6,7 @@
  * calls must give the same model. Run plainly by make check, and under
  * ThreadSanitizer by make check-tsan (which is what finds the races; the
  * plain run checks the bitwise results). */
-#include "check.h"
-#include "npy.h"
+#include "testlib.h"
 
 #include <dmbp.h>
 
@@ -25,9 +24,8 @@
 /* Small settings keep the run short, under TSan too, while still going
  * through every code path of each method (several steps, samples and
  * Adam iterations). */
-#define IG_STEPS 4
-#define SG_SAMPLES 3
-#define DMBP_ITERS 4
+static const tl_quick quick = {.ig_steps = 4, .sg_samples = 3,
+                               .dmbp_iters = 4};
 
 static const char *model_files[N_MODELS] = {"models/fmnist_vgg.onnx",
                                             "models/fmnist_resnet.onnx"};
@@ -41,55 +39,22 @@ static dmbp_model *models[N_MODELS];
 static float *inputs[N_MODELS]; /* N_IMAGES preprocessed images each */
 static int chans[N_MODELS], height[N_MODELS], width[N_MODELS];
 
-/* One method's single-threaded result: every array of every image, the
- * logits of a plain forward pass. */
-typedef struct ref_result {
-    int n_arrays;
-    int64_t numel;
-    float *arrays; /* N_IMAGES x n_arrays x numel */
-} ref_result;
-static ref_result refs[N_MODELS][N_METHODS];
+/* Each method's single-threaded result, the logits of a plain forward
+ * pass. */
+static dmbp_result *refs[N_MODELS][N_METHODS];
 static float *ref_logits[N_MODELS];
 
-static void options_for(dmbp_method meth, dmbp_explain_options *o)
-{
-    dmbp_explain_options_init(o);
-    o->method = meth;
-    o->ig.steps = IG_STEPS;
-    o->smoothgrad.samples = SG_SAMPLES;
-    o->dmbp.iterations = DMBP_ITERS;
-    o->smoothgrad.seed = o->dmbp.seed = 7;
-}
-
-/* Run one method; on success fill *rr (allocated). */
-static int run_method(int mi, dmbp_method meth, ref_result *rr)
+/* Run one method (NULL on failure, with a line saying why). */
+static dmbp_result *run_method(int mi, dmbp_method meth)
 {
     dmbp_explain_options o;
-    options_for(meth, &o);
+    tl_quick_options(&o, meth, &quick);
     dmbp_result *r = NULL;
-    dmbp_status st = explain_once(models[mi], inputs[mi], N_IMAGES, chans[mi],
-                                  height[mi], width[mi], NULL, &o, &r);
-    if (st) {
+    if (explain_once(models[mi], inputs[mi], N_IMAGES, chans[mi],
+                     height[mi], width[mi], NULL, &o, &r))
         fprintf(stderr, "%s %s: %s\n", model_files[mi],
                 dmbp_method_name(meth), dmbp_last_error());
-        return -1;
-    }
-    rr->n_arrays = dmbp_result_num_arrays(r);
-    dmbp_shape s = dmbp_result_array_shape(r);
-    rr->numel = dmbp_shape_numel(&s);
-    rr->arrays = malloc(sizeof(float) * N_IMAGES * rr->n_arrays *
-                        (size_t)rr->numel);
-    if (!rr->arrays) {
-        dmbp_result_free(r);
-        return -1;
-    }
-    for (int i = 0; i < N_IMAGES; i++)
-        for (int k = 0; k < rr->n_arrays; k++)
-            memcpy(rr->arrays + ((size_t)i * rr->n_arrays + k) * rr->numel,
-                   dmbp_result_array(r, i, k),
-                   sizeof(float) * (size_t)rr->numel);
-    dmbp_result_free(r);
-    return 0;
+    return r;
 }
 
 /* A forward pass on the thread's own plan; logits allocated. */
@@ -132,19 +97,14 @@ static void *worker(void *arg)
         free(l);
         for (int j = 0; j < N_METHODS; j++) {
             dmbp_method meth = (dmbp_method)((j + t * 2) % N_METHODS);
-            ref_result got = {0};
-            const ref_result *want = &refs[mi][meth];
-            if (run_method(mi, meth, &got) || got.n_arrays != want->n_arrays ||
-                got.numel != want->numel ||
-                memcmp(got.arrays, want->arrays,
-                       sizeof(float) * N_IMAGES * (size_t)got.n_arrays *
-                           (size_t)got.numel)) {
+            dmbp_result *got = run_method(mi, meth);
+            if (!got || !tl_same_result(got, refs[mi][meth])) {
                 fprintf(stderr, "FAIL thread %d %s %s: not bitwise equal to "
                         "the single-threaded run\n", t, model_files[mi],
                         dmbp_method_name(meth));
                 bad++;
             }
-            free(got.arrays);
+            dmbp_result_free(got);
         }
     }
     return (void *)(intptr_t)bad;
@@ -244,40 +204,18 @@ static int setup(void)
     for (int mi = 0; mi < N_MODELS; mi++) {
         snprintf(model_paths[mi], sizeof model_paths[mi], "%s",
                  test_path(model_files[mi]));
-        if (dmbp_model_load(model_paths[mi], &models[mi])) {
-            fprintf(stderr, "FAIL: %s\n", dmbp_last_error());
+        models[mi] = tl_model(model_files[mi]);
+        if (!models[mi])
             return -1;
-        }
-        dmbp_preprocess_options po;
-        if (dmbp_model_preprocess_defaults(models[mi], &po))
+        inputs[mi] = tl_inputs(models[mi], sample_files, N_IMAGES,
+                               &chans[mi], &height[mi], &width[mi]);
+        if (!inputs[mi])
             return -1;
-        for (int i = 0; i < N_IMAGES; i++) {
-            dmbp_image img, pre;
-            if (dmbp_image_load(test_path(sample_files[i]), NULL, &img)) {
-                fprintf(stderr, "FAIL: %s\n", dmbp_last_error());
-                return -1;
-            }
-            dmbp_status st = dmbp_image_preprocess(&img, &po, &pre);
-            dmbp_image_free(&img);
-            if (st)
-                return -1;
-            size_t per = (size_t)pre.channels * pre.height * pre.width;
-            if (!inputs[mi]) {
-                chans[mi] = pre.channels;
-                height[mi] = pre.height;
-                width[mi] = pre.width;
-                inputs[mi] = malloc(sizeof(float) * per * N_IMAGES);
-                if (!inputs[mi])
-                    return -1;
-            }
-            memcpy(inputs[mi] + per * i, pre.data, sizeof(float) * per);
-            dmbp_image_free(&pre);
-        }
         ref_logits[mi] = forward(models[mi], inputs[mi]);
         if (!ref_logits[mi])
             return -1;
         for (int meth = 0; meth < N_METHODS; meth++)
-            if (run_method(mi, (dmbp_method)meth, &refs[mi][meth]))
+            if (!(refs[mi][meth] = run_method(mi, (dmbp_method)meth)))
                 return -1;
     }
     return 0;
@@ -303,7 +241,7 @@ int main(void)
 
     for (int mi = 0; mi < N_MODELS; mi++) {
         for (int k = 0; k < N_METHODS; k++)
-            free(refs[mi][k].arrays);
+            dmbp_result_free(refs[mi][k]);
         free(ref_logits[mi]);
         free(inputs[mi]);
         dmbp_model_free(models[mi]);

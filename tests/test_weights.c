@@ -3,33 +3,14 @@
  * plans read them again and compute exactly what a model that kept them
  * computes, and a file changed since loading is refused, never used.
  * The reference is the same model loaded from memory (never released). */
-#include "check.h"
+#include "testlib.h"
 #include "graph.h"
-#include "npy.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define MODEL "models/fmnist_vgg.onnx"
-
-static uint8_t *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc((size_t)len);
-    if (b && fread(b, 1, (size_t)len, f) != (size_t)len) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    *n = (size_t)len;
-    return b;
-}
 
 /* Logits (forward plan) and the input gradient of class 0 (reverse plan). */
 static dmbp_status run(const dmbp_model *m, const float *x, float *logits,
@@ -62,7 +43,7 @@ static int count_released(const dmbp_model *m, int *releasable)
 int main(void)
 {
     size_t size;
-    uint8_t *bytes = slurp(test_path(MODEL), &size);
+    uint8_t *bytes = tl_read_file(test_path(MODEL), &size);
     CHECK(bytes, "cannot read %s", MODEL);
     if (!bytes)
         return 1;
