@@ -17,7 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define EV_DEFAULT_METHODS "dmbp,saliency,gxi,ig,smoothgrad,guided,gradcam"
+#define EV_DEFAULT_METHODS                                                  \
+    "dmbp,saliency,gxi,ig,smoothgrad,guided,gradcam,gradcam++,scorecam,"     \
+    "occlusion,rise"
 /* Images per dmbp_explain call: enough to fill DMBP's lanes (16 images at
  * the default 32), few enough that progress moves. */
 #define EV_DEFAULT_BATCH 64
@@ -132,11 +134,10 @@ const char *ev_substrate_name(dmbp_substrate s)
 static void all_methods(char *buf, size_t cap)
 {
     buf[0] = 0;
-    for (int m = DMBP_METHOD_SALIENCY; m <= DMBP_METHOD_DMBP; m++) {
+    for (int m = 0; m < DMBP_NUM_METHODS; m++) {
         size_t len = strlen(buf);
         snprintf(buf + len, cap - len, "%s%s",
-                 m == DMBP_METHOD_SALIENCY ? ""
-                 : m == DMBP_METHOD_DMBP ? " or " : ", ",
+                 m == 0 ? "" : m == DMBP_NUM_METHODS - 1 ? " or " : ", ",
                  dmbp_method_name((dmbp_method)m));
     }
 }
@@ -145,7 +146,7 @@ static void all_methods(char *buf, size_t cap)
 static int parse_methods(const eval_opts *e, ev_run *r)
 {
     const char *list = e->a.f.methods ? e->a.f.methods : EV_DEFAULT_METHODS;
-    char names[128];
+    char names[256];
     all_methods(names, sizeof names);
     int cap = 1;
     for (const char *c = list; *c; c++)
@@ -309,6 +310,17 @@ static int on_dmbp_progress(void *user, int first_image, int n_images,
                   p->first + first_image + 1,
                   p->first + first_image + n_images, p->n, iteration,
                   iterations);
+    return 0;
+}
+
+static int on_rise_progress(void *user, int image, int n_images, int done,
+                            int masks, double unused)
+{
+    progress *p = user;
+    (void)n_images;
+    (void)unused;
+    progress_draw(p, false, "map of image %d of %d, masks %d/%d",
+                  p->first + image + 1, p->n, done, masks);
     return 0;
 }
 
@@ -482,12 +494,16 @@ static int run_method(ev_run *r, int k, const eval_opts *e,
     int rc = cli_explain_options(&e->a.f, em->method, pre, &o);
     if (rc)
         return rc;
-    o.smoothgrad.seed = o.dmbp.seed = e->seed;
+    o.smoothgrad.seed = o.dmbp.seed = o.rise.seed = e->seed;
     if (em->method == DMBP_METHOD_DMBP)
         describe_dmbp(&o.dmbp, r->dmbp_settings, sizeof r->dmbp_settings);
     if (p->line.on && em->method == DMBP_METHOD_DMBP) {
         o.dmbp.progress = on_dmbp_progress;
         o.dmbp.progress_user = p;
+    }
+    if (p->line.on && em->method == DMBP_METHOD_RISE) {
+        o.rise.progress = on_rise_progress;
+        o.rise.progress_user = p;
     }
     /* The method's plans, kept from one batch of images to the next
      * (freed with the method: another method needs others). */
