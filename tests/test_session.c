@@ -24,6 +24,9 @@
 #define IG_STEPS 4
 #define SG_SAMPLES 3
 #define DMBP_ITERS 3
+/* Few masks and large patches: a few lanes' worth of passes. */
+#define RISE_MASKS 20
+#define OCCLUSION_WINDOW 7
 /* The DMBP scalar that is a wall-clock time, not a result. */
 #define SECONDS_SCALAR "seconds"
 
@@ -44,7 +47,9 @@ static void options_for(dmbp_method meth, dmbp_explain_options *o)
     o->ig.steps = IG_STEPS;
     o->smoothgrad.samples = SG_SAMPLES;
     o->dmbp.iterations = DMBP_ITERS;
-    o->smoothgrad.seed = o->dmbp.seed = 7;
+    o->smoothgrad.seed = o->dmbp.seed = o->rise.seed = 7;
+    o->rise.masks = RISE_MASKS;
+    o->occlusion.window = OCCLUSION_WINDOW;
 }
 
 static int same_floats(const float *a, const float *b, int64_t n)
@@ -121,8 +126,7 @@ static void test_methods(void)
 {
     for (int mi = 0; mi < 1; mi++) {
         size_t per = (size_t)chans[mi] * height[mi] * width[mi];
-        for (int meth = DMBP_METHOD_SALIENCY; meth <= DMBP_METHOD_DMBP;
-             meth++) {
+        for (int meth = 0; meth < DMBP_NUM_METHODS; meth++) {
             dmbp_explain_options o;
             options_for((dmbp_method)meth, &o);
             dmbp_session *e = NULL;
@@ -164,7 +168,9 @@ static void test_mixed_calls(void)
     static const dmbp_method seq[] = {
         DMBP_METHOD_GXI, DMBP_METHOD_IG, DMBP_METHOD_GRADCAM,
         DMBP_METHOD_GXI, DMBP_METHOD_DMBP, DMBP_METHOD_IG,
-        DMBP_METHOD_GRADCAM, DMBP_METHOD_DMBP};
+        DMBP_METHOD_GRADCAM, DMBP_METHOD_DMBP, DMBP_METHOD_SCORECAM,
+        DMBP_METHOD_OCCLUSION, DMBP_METHOD_GXI, DMBP_METHOD_RISE,
+        DMBP_METHOD_SCORECAM};
     for (size_t i = 0; i < sizeof seq / sizeof seq[0]; i++) {
         dmbp_explain_options o;
         options_for(seq[i], &o);
