@@ -25,8 +25,10 @@ patch positions and RISE mask generator it imports):
              2048 for ResNet50.
 
 dmbp explain --no-resize --target T gives each map (.npy); the check is
-max|ours - torch| <= 1e-4 max|torch| and Pearson >= 0.9999. One line per
-model and method, then `N passed, N failed`; exit status 1 if any failed.
+max|ours - torch| <= 1e-4 max|torch| and Pearson >= 0.9999, against
+PyTorch's float64 map where its float32 one fails it (ResNet50's occlusion:
+PyTorch float32 is 1.3e-4 from float64, ours 4.2e-5). One line per model
+and method, then `N passed, N failed`; exit status 1 if any failed.
 """
 
 import argparse
@@ -82,7 +84,10 @@ def activations(model, module, x, t, grad):
     store = {}
 
     def hook(_, __, out):
+        # ResNet's block adds the shortcut to this tensor and applies its
+        # Relu in place: hand the rest of the network a copy.
         store["A"] = out
+        return out.clone()
     hd = module.register_forward_hook(hook)
     xr = x.clone().requires_grad_(grad)
     y = model(xr)
@@ -170,6 +175,7 @@ def main():
                      "--seed", str(RISE_SEED)])]
         if args.scorecam:
             methods.append(("scorecam", lambda: scorecam(model, module, x, t), []))
+        model64 = None
         for meth, ref, extra in methods:
             want = ref()
             out = os.path.join(args.cache, "perturb-%s-%s" % (name, meth.replace("+", "p")))
@@ -180,10 +186,28 @@ def main():
             rel = float(np.abs(got - want).max() / np.abs(want).max())
             r = pearson(got, want)
             ok = rel <= RTOL and r >= MIN_PEARSON
+            note = ""
+            if not ok:
+                # PyTorch's float32 may itself be that far from the exact
+                # map (occlusion: a logit of 100 minus one a little
+                # smaller): the reference again in float64 decides.
+                if model64 is None:
+                    model64 = build(name).double()
+                m64 = cam_module(name, model64)
+                x64 = x.double()
+                w64 = {"occlusion": lambda: occlusion(model64, x64, t),
+                       "gradcam++": lambda: gradcampp(model64, m64, x64, t),
+                       "rise": lambda: rise(model64, x64, t),
+                       "scorecam": lambda: scorecam(model64, m64, x64, t)}[meth]()
+                self_rel = float(np.abs(want - w64).max() / np.abs(w64).max())
+                rel = float(np.abs(got - w64).max() / np.abs(w64).max())
+                r = pearson(got, w64)
+                ok = rel <= RTOL and r >= MIN_PEARSON
+                note = "  vs torch float64 (torch float32 vs float64: %.2e)" % self_rel
             passed += ok
             failed += not ok
-            print("%s %-9s %-10s max rel %.2e  Pearson %.7f  (target %d)" %
-                  ("PASS" if ok else "FAIL", name, meth, rel, r, t), flush=True)
+            print("%s %-9s %-10s max rel %.2e  Pearson %.7f  (target %d)%s" %
+                  ("PASS" if ok else "FAIL", name, meth, rel, r, t, note), flush=True)
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 
