@@ -110,7 +110,6 @@ DMBP_API dmbp_status dmbp_set_error(dmbp_status status, const char *fmt, ...)
 #endif
     ;
 
-
 /* The version of this header. configure takes the package version from
  * these three lines, so the header, dmbp_version() and the tarball
  * always agree. A program may compare DMBP_VERSION_NUMBER (the version it
@@ -493,10 +492,15 @@ typedef enum dmbp_method {
     DMBP_METHOD_SMOOTHGRAD,   /* SmoothGrad (of gradient x input)        */
     DMBP_METHOD_GUIDED,       /* guided backpropagation                  */
     DMBP_METHOD_GRADCAM,      /* Grad-CAM                                */
-    DMBP_METHOD_DMBP          /* disentangled masked backpropagation     */
+    DMBP_METHOD_DMBP,         /* disentangled masked backpropagation     */
+    DMBP_METHOD_OCCLUSION,    /* occlusion (a sliding patch)             */
+    DMBP_METHOD_GRADCAMPP,    /* Grad-CAM++                              */
+    DMBP_METHOD_SCORECAM,     /* Score-CAM                               */
+    DMBP_METHOD_RISE          /* RISE (random masks)                     */
 } dmbp_method;
-
-/* "saliency", "gxi", "ig", "smoothgrad", "guided", "gradcam", "dmbp". */
+#define DMBP_NUM_METHODS 11 /* the methods of this header: 0 to 10 */
+/* "saliency", "gxi", "ig", "smoothgrad", "guided", "gradcam", "dmbp",
+ * "occlusion", "gradcam++" (also read: "gradcampp"), "scorecam", "rise". */
 DMBP_API const char *dmbp_method_name(dmbp_method m);
 DMBP_API DMBP_NODISCARD dmbp_status dmbp_method_from_name(const char *name,
                                                           dmbp_method *out);
@@ -514,10 +518,12 @@ typedef enum dmbp_ig_rule {
     DMBP_IG_RIGHT         /* Captum's riemann_right     */
 } dmbp_ig_rule;
 
-/* Progress of a long method (DMBP): called after each iteration with the
- * group of images being optimised together and their mean loss; return
- * non-zero to stop that group early (its results hold the masks reached
- * so far, its "iterations" scalar how many ran; later groups still run). */
+/* Progress of a long method. DMBP: called after each iteration with the
+ * group of images optimised together and their mean loss; non-zero stops
+ * that group early (its results hold the masks reached so far, its
+ * "iterations" scalar how many ran; later groups still run). RISE: after
+ * each batch of masks, iteration = masks done of N, loss NaN; non-zero
+ * stops that image, its map from the masks done. */
 typedef int (*dmbp_progress_fn)(void *user, int first_image, int n_images,
                                 int iteration, int iterations, double loss);
 
@@ -546,10 +552,9 @@ typedef struct dmbp_smoothgrad_options {
                                 (default): of gradient x input            */
 } dmbp_smoothgrad_options;
 
-typedef struct dmbp_gradcam_options {
+typedef struct dmbp_gradcam_options { /* also Grad-CAM++'s, Score-CAM's */
     const char *layer;       /* node or value name; NULL (default): the
-                                last Conv (its activation's output if it
-                                has one)                                  */
+                                last Conv, or its activation's output     */
 } dmbp_gradcam_options;
 
 /* How DMBP's mask logits start (dmbp-method.md sections 3 and 7). */
@@ -598,6 +603,30 @@ typedef struct dmbp_dmbp_options {
     dmbp_mask_init mask_init; /* default: the preset's                   */
 } dmbp_dmbp_options;
 
+/* Occlusion: a window x window patch (all channels) set to the baseline
+ * slides with the stride, the last one flush with the border; map (1 x H x
+ * W, signed) = mean over the patches on a pixel of f_t(x) - f_t(x patched),
+ * f_t the target's logit. Patches are lanes. */
+typedef struct dmbp_occlusion_options {
+    int window;  /* 0 (default): round(min(H, W) / DMBP_OCCLUSION_SCALE),
+                    at least 2 (8 at 224)                                 */
+    int stride;  /* 0 (default): window / 2, at least 1                   */
+    dmbp_baseline baseline; /* default DMBP_BASELINE_ZERO                */
+} dmbp_occlusion_options;
+#define DMBP_OCCLUSION_SCALE 28
+
+/* RISE (Petsiuk et al. 2018): N masks of grid x grid cells kept with
+ * probability p, upsampled and shifted at random (libdmbp(3)), the same
+ * for every image; map (1 x H x W) = sum_i P_t(x . M_i) M_i / (N p), P_t
+ * the target's softmax probability. Masks are lanes. */
+typedef struct dmbp_rise_options {
+    int masks;               /* N, default 4000                           */
+    int grid;                /* default 7                                 */
+    float p;                 /* in (0, 1], default 0.5                    */
+    uint64_t seed;           /* default 0                                 */
+    dmbp_progress_fn progress; void *progress_user; /* NULL: none */
+} dmbp_rise_options;
+
 typedef struct dmbp_explain_options {
     size_t struct_size;      /* sizeof, set by the _init macro: leave it  */
     dmbp_method method;      /* default DMBP_METHOD_DMBP                 */
@@ -613,15 +642,17 @@ typedef struct dmbp_explain_options {
      * guided and Grad-CAM run up to max_lanes images at once; IG and
      * SmoothGrad one image at a time with up to max_lanes of its steps or
      * samples (IG at least 2, and no more than fit in max_memory, or
-     * without it 10 % of the physical memory); DMBP as
-     * many images as fit in max_lanes at 2 x samples lanes each (at least
-     * one image). */
+     * without it 10 % of the physical memory), occlusion, Score-CAM and
+     * RISE so with patches, channels, masks; DMBP as many images as fit
+     * in max_lanes at 2 x samples lanes each (at least one image). */
     int max_lanes;
     dmbp_saliency_options saliency;
     dmbp_ig_options ig;
     dmbp_smoothgrad_options smoothgrad;
     dmbp_gradcam_options gradcam;
     dmbp_dmbp_options dmbp;
+    dmbp_occlusion_options occlusion;
+    dmbp_rise_options rise;
 } dmbp_explain_options;
 
 /* Defaults as documented above (method DMBP, preset "dmbp"). */
@@ -639,8 +670,7 @@ DMBP_API void dmbp_explain_options_init_sized(dmbp_explain_options *o,
  *  - "evidence": the classic formulation with weights evidence 1,
  *    sign 0.3, sparsity 0.01, the others 0;
  *  - "dmbp": the default preset (DMBP_DEFAULT_PRESET).
- * Sets iterations, path_steps, mask_init and the five weights; nothing
- * else. */
+ * Sets iterations, path_steps, mask_init, the five weights; nothing else. */
 #define DMBP_PATH_STEPS 8
 #define DMBP_PATH_ITERATIONS 25
 #define DMBP_DEFAULT_PRESET "path"
@@ -703,8 +733,8 @@ DMBP_API int dmbp_result_target(const dmbp_result *r, int image);
 DMBP_API float dmbp_result_logit(const dmbp_result *r, int image);
 DMBP_API float dmbp_result_prob(const dmbp_result *r, int image);
 
-/* Arrays per image, each of dmbp_result_array_shape (C x H x W, or
- * 1 x H x W for Grad-CAM and saliency with abs). The baselines have one,
+/* Arrays per image, each of dmbp_result_array_shape (C x H x W, or 1 x H
+ * x W for the CAMs, occlusion, RISE, saliency with abs). Baselines have one,
  * "map"; DMBP has "w_pos", "w_neg" (the mappings), "a_pos", "a_neg" (the
  * attributions, shown as the overlay) and "nuisance". dmbp_result_signed
  * tells whether the maps have a sign (else they are non-negative).
@@ -735,17 +765,15 @@ typedef struct dmbp_tensor_view {
     double value;
 } dmbp_tensor_view;
 
-/* The index of the array / scalar called name (for dmbp_result_array and
- * dmbp_result_scalar), or -1 when the result has none of that name (or r
- * or name is NULL). */
+/* The index of the array / scalar called name (dmbp_result_array,
+ * dmbp_result_scalar); -1 if the result has none (or r or name is NULL). */
 DMBP_API int dmbp_result_find_array(const dmbp_result *r, const char *name);
 DMBP_API int dmbp_result_find_scalar(const dmbp_result *r, const char *name);
-/* The array or scalar called name of image `image`. Arrays are looked up
- * first: DMBP's "nuisance" is both an array (the nuisance attribution)
- * and a scalar (its loss term), and dmbp_result_find gives the array
- * (dmbp_result_find_scalar finds the scalar). DMBP_ERR_ARG for NULL arguments, an image out
- * of range or a name the result does not have (the message lists the
- * names it has). */
+/* The array or scalar called name of image `image`. Arrays come first:
+ * DMBP's "nuisance" is both an array (the nuisance attribution) and a
+ * scalar (its loss term; dmbp_result_find_scalar finds it). DMBP_ERR_ARG
+ * for NULL arguments, an image out of range or a name the result does not
+ * have (the message lists the names it has). */
 DMBP_API DMBP_NODISCARD dmbp_status
 dmbp_result_find(const dmbp_result *r, int image, const char *name,
                  dmbp_tensor_view *out);

@@ -19,8 +19,17 @@
 #define MAX_PATH_STEPS 1024
 
 static const char *const method_names[] = {
-    "saliency", "gxi", "ig", "smoothgrad", "guided", "gradcam", "dmbp"};
+    "saliency", "gxi", "ig", "smoothgrad", "guided", "gradcam", "dmbp",
+    "occlusion", "gradcam++", "scorecam", "rise"};
 #define N_METHODS ((int)(sizeof method_names / sizeof method_names[0]))
+_Static_assert(N_METHODS == DMBP_NUM_METHODS, "a name for every method");
+/* Another spelling of "gradcam++" (for file names and shells). */
+#define GRADCAMPP_ALIAS "gradcampp"
+
+/* RISE's defaults (Petsiuk et al.'s for ImageNet). */
+#define DEFAULT_RISE_MASKS 4000
+#define DEFAULT_RISE_GRID 7
+#define DEFAULT_RISE_P 0.5f
 
 const char *dmbp_method_name(dmbp_method m)
 {
@@ -37,9 +46,14 @@ dmbp_status dmbp_method_from_name(const char *name, dmbp_method *out)
             *out = (dmbp_method)i;
             return DMBP_OK;
         }
+    if (name && !strcmp(name, GRADCAMPP_ALIAS)) {
+        *out = DMBP_METHOD_GRADCAMPP;
+        return DMBP_OK;
+    }
     return dmbp_set_error(DMBP_ERR_ARG, "unknown method '%s' (methods: "
                           "saliency, gxi, ig, smoothgrad, guided, gradcam, "
-                          "dmbp)", name ? name : "(null)");
+                          "dmbp, occlusion, gradcam++, scorecam, rise)",
+                          name ? name : "(null)");
 }
 
 /* The first layout with struct_size (0.2.0) ends at the DMBP options. */
@@ -101,6 +115,10 @@ static void explain_defaults(dmbp_explain_options *o)
     o->dmbp.init_logit = DEFAULT_DMBP_INIT_LOGIT;
     o->dmbp.samples = 1; /* no smoothing */
     o->dmbp.sigma = DEFAULT_DMBP_SIGMA;
+    o->occlusion.baseline = DMBP_BASELINE_ZERO;
+    o->rise.masks = DEFAULT_RISE_MASKS;
+    o->rise.grid = DEFAULT_RISE_GRID;
+    o->rise.p = DEFAULT_RISE_P;
     dmbp_status known = set_preset(&o->dmbp, "dmbp"); /* cannot fail */
     (void)known;
 }
@@ -160,6 +178,26 @@ static dmbp_status check_options(const dmbp_explain_options *o,
     if ((int)o->ig.baseline < 0 || o->ig.baseline > DMBP_BASELINE_BLUR)
         return dmbp_set_error(DMBP_ERR_ARG, "unknown baseline %d",
                               o->ig.baseline);
+    const dmbp_occlusion_options *oc = &o->occlusion;
+    if (oc->window < 0 || oc->stride < 0)
+        return dmbp_set_error(DMBP_ERR_ARG, "occlusion.%s %d: must be >= 0 "
+                              "(0: the default)",
+                              oc->window < 0 ? "window" : "stride",
+                              oc->window < 0 ? oc->window : oc->stride);
+    if ((int)oc->baseline < 0 || oc->baseline > DMBP_BASELINE_BLUR)
+        return dmbp_set_error(DMBP_ERR_ARG, "unknown baseline %d",
+                              oc->baseline);
+    const dmbp_rise_options *ri = &o->rise;
+    if (ri->masks < 1 || ri->grid < 1)
+        return dmbp_set_error(DMBP_ERR_ARG, "rise.%s %d: must be >= 1",
+                              ri->masks < 1 ? "masks" : "grid",
+                              ri->masks < 1 ? ri->masks : ri->grid);
+    if (!isfinite(ri->p))
+        return dmbp_set_error(DMBP_ERR_NONFINITE, "rise.p is not a finite "
+                              "number");
+    if (!(ri->p > 0 && ri->p <= 1))
+        return dmbp_set_error(DMBP_ERR_ARG, "rise.p %g: must be in (0, 1]",
+                              ri->p);
     if ((int)o->ig.rule < 0 || o->ig.rule > DMBP_IG_RIGHT)
         return dmbp_set_error(DMBP_ERR_ARG, "unknown integration rule %d",
                               o->ig.rule);
@@ -425,7 +463,17 @@ dmbp_status dmbp__explain_cached(const dmbp_model *m,
             st = dmbp__method_smoothgrad(&ctx, r);
             break;
         case DMBP_METHOD_GRADCAM:
+        case DMBP_METHOD_GRADCAMPP:
             st = dmbp__method_gradcam(&ctx, r);
+            break;
+        case DMBP_METHOD_SCORECAM:
+            st = dmbp__method_scorecam(&ctx, r);
+            break;
+        case DMBP_METHOD_OCCLUSION:
+            st = dmbp__method_occlusion(&ctx, r);
+            break;
+        case DMBP_METHOD_RISE:
+            st = dmbp__method_rise(&ctx, r);
             break;
         case DMBP_METHOD_DMBP:
             st = dmbp__method_dmbp(&ctx, r);

@@ -182,6 +182,22 @@ cp "$SAMPLES/bag.png" "$TMP/evbad/bag.png"
 cp "$EVS/test_00000.truth.png" "$TMP/evbad/bag.truth.png"
 rm "$TMP/evbad/test_00000.png" "$TMP/evbad/test_00000.truth.png"
 refused 6 "bag.truth.png" "truth of another size" -- "$VGG" --images "$TMP/evbad" --methods gxi --ground-truth --csv "$OUT/x.csv"
+# The perturbation methods and the other CAMs in every table: occlusion
+# is signed (negative evidence), the others are not.
+if expect_exit 0 "eval occlusion,gradcam++,scorecam,rise" -- "$DMBP" eval "$VGG" --images "$TMP/list" \
+    --methods occlusion,gradcam++,scorecam,rise --window 7 --samples 16 --grid 4 --keep 0.4 \
+    --randomization-images 2 --csv "$OUT/p.csv"; then
+    num='-\{0,1\}[0-9][0-9]*\.[0-9]* ([0-9.]*)'
+    grep -q "^occlusion  *$num  *$num  *$num  *$num  *$num  *$num  *$num  *[0-9.]*$" "$TMP/out" ||
+        fail "table: occlusion row: $(cat "$TMP/out")"
+    for m in gradcam++ scorecam rise; do
+        grep -q "^$m  *$num  *$num  *n/a  *n/a  *n/a  *$num  *" "$TMP/out" ||
+            fail "table: $m row (no negative evidence): $(cat "$TMP/out")"
+    done
+    [ "$(grep -c ',occlusion,' "$OUT/p.csv")" -eq 4 ] || fail "csv: occlusion rows: $(cat "$OUT/p.csv")"
+fi
+rm -rf "$OUT"; mkdir "$OUT"
+refused 2 "--window applies only to occlusion" "--window without occlusion" -- "$VGG" --images "$TMP/list" --methods gxi --window 3 --csv "$OUT/x.csv"
 if [ -r "$IDX_FILE" ]; then
     refused 2 "--ground-truth needs PNG" "ground truth with idx" -- "$VGG" --images "idx:$IDX_FILE" --ground-truth --csv "$OUT/x.csv"
 fi

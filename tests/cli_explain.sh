@@ -40,8 +40,9 @@ refused() {
 }
 
 # The baselines: PREFIX.png (a PNG) and PREFIX.npy of the right shape.
-for m in saliency gxi ig smoothgrad guided gradcam; do
-    case $m in ig) few="--steps 8" ;; smoothgrad) few="--samples 4" ;; *) few= ;; esac
+for m in saliency gxi ig smoothgrad guided gradcam gradcam++ scorecam occlusion rise; do
+    case $m in ig) few="--steps 8" ;; smoothgrad) few="--samples 4" ;;
+        occlusion) few="--window 5 --stride 4" ;; rise) few="--samples 40 --grid 5 --keep 0.3" ;; *) few= ;; esac
     # shellcheck disable=SC2086 # $few is empty or two words
     expect_exit 0 "explain $m" -- "$DMBP" explain "$VGG" "$PNG" --method "$m" $few -o "$OUT/$m" || continue
     is_png "$OUT/$m.png" || fail "$m: $m.png is not a PNG"
@@ -91,6 +92,12 @@ refused 2 "--tol applies only" "--tol without dmbp" -- explain "$VGG" "$PNG" --m
 refused 2 "--w-sign" "--w-sign nan" -- explain "$VGG" "$PNG" --w-sign nan -o "$OUT/x"
 refused 2 "--w-sparsity" "--w-sparsity -1" -- explain "$VGG" "$PNG" --w-sparsity -1 -o "$OUT/x"
 refused 2 "--preset 'nope'" "--preset nope" -- explain "$VGG" "$PNG" --preset nope -o "$OUT/x"
+refused 2 "--window applies only to occlusion" "--window with gxi" -- explain "$VGG" "$PNG" --method gxi --window 3 -o "$OUT/x"
+refused 2 "--grid applies only to rise" "--grid with occlusion" -- explain "$VGG" "$PNG" --method occlusion --grid 3 -o "$OUT/x"
+refused 2 "occlusion.window 29" "--window 29" -- explain "$VGG" "$PNG" --method occlusion --window 29 -o "$OUT/x"
+refused 2 "rise.p 1.5" "--keep 1.5" -- explain "$VGG" "$PNG" --method rise --keep 1.5 -o "$OUT/x"
+refused 2 "rise.grid 29" "--grid 29" -- explain "$VGG" "$PNG" --method rise --grid 29 -o "$OUT/x"
+refused 2 "no layer 'nope'" "scorecam --layer nope" -- explain "$VGG" "$PNG" --method scorecam --layer nope -o "$OUT/x"
 refused 2 "--steps" "--steps with saliency" -- explain "$VGG" "$PNG" --method saliency --steps 4 -o "$OUT/x"
 refused 2 "--masks" "--masks with gxi" -- explain "$VGG" "$PNG" --method gxi --masks "$OUT/m.json" -o "$OUT/x"
 refused 2 "unknown option '--bogus'" "unknown option" -- explain "$VGG" "$PNG" --bogus

@@ -22,6 +22,9 @@
 /* Small settings: every code path of each method, in little time. */
 static const tl_quick quick = {.ig_steps = 4, .sg_samples = 3,
                                .dmbp_iters = 3};
+/* Few masks and large patches: a few lanes' worth of passes. */
+#define RISE_MASKS 20
+#define OCCLUSION_WINDOW 7
 
 static const char *model_files[N_MODELS] = {"models/fmnist_vgg.onnx",
                                             "models/fmnist_resnet.onnx"};
@@ -36,6 +39,9 @@ static int chans[N_MODELS], height[N_MODELS], width[N_MODELS];
 static void options_for(dmbp_method meth, dmbp_explain_options *o)
 {
     tl_quick_options(o, meth, &quick);
+    o->rise.seed = 7;
+    o->rise.masks = RISE_MASKS;
+    o->occlusion.window = OCCLUSION_WINDOW;
 }
 
 /* One call both ways: the kept session's result must equal a new one's. */
@@ -63,8 +69,7 @@ static void test_methods(void)
 {
     for (int mi = 0; mi < 1; mi++) {
         size_t per = (size_t)chans[mi] * height[mi] * width[mi];
-        for (int meth = DMBP_METHOD_SALIENCY; meth <= DMBP_METHOD_DMBP;
-             meth++) {
+        for (int meth = 0; meth < DMBP_NUM_METHODS; meth++) {
             dmbp_explain_options o;
             options_for((dmbp_method)meth, &o);
             dmbp_session *e = NULL;
@@ -106,7 +111,9 @@ static void test_mixed_calls(void)
     static const dmbp_method seq[] = {
         DMBP_METHOD_GXI, DMBP_METHOD_IG, DMBP_METHOD_GRADCAM,
         DMBP_METHOD_GXI, DMBP_METHOD_DMBP, DMBP_METHOD_IG,
-        DMBP_METHOD_GRADCAM, DMBP_METHOD_DMBP};
+        DMBP_METHOD_GRADCAM, DMBP_METHOD_DMBP, DMBP_METHOD_SCORECAM,
+        DMBP_METHOD_OCCLUSION, DMBP_METHOD_GXI, DMBP_METHOD_RISE,
+        DMBP_METHOD_SCORECAM};
     for (size_t i = 0; i < sizeof seq / sizeof seq[0]; i++) {
         dmbp_explain_options o;
         options_for(seq[i], &o);

@@ -18,7 +18,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define EV_DEFAULT_METHODS "dmbp,saliency,gxi,ig,smoothgrad,guided,gradcam"
+#define EV_DEFAULT_METHODS                                                  \
+    "dmbp,saliency,gxi,ig,smoothgrad,guided,gradcam,gradcam++,scorecam,"     \
+    "occlusion,rise"
 /* Images per dmbp_explain call: enough to fill DMBP's lanes (16 images at
  * the default 32), few enough that progress moves. */
 #define EV_DEFAULT_BATCH 64
@@ -44,11 +46,10 @@ typedef struct eval_opts {
 static void all_methods(char *buf, size_t cap)
 {
     buf[0] = 0;
-    for (int m = DMBP_METHOD_SALIENCY; m <= DMBP_METHOD_DMBP; m++) {
+    for (int m = 0; m < DMBP_NUM_METHODS; m++) {
         size_t len = strlen(buf);
         snprintf(buf + len, cap - len, "%s%s",
-                 m == DMBP_METHOD_SALIENCY ? ""
-                 : m == DMBP_METHOD_DMBP ? " or " : ", ",
+                 m == 0 ? "" : m == DMBP_NUM_METHODS - 1 ? " or " : ", ",
                  dmbp_method_name((dmbp_method)m));
     }
 }
@@ -57,7 +58,7 @@ static void all_methods(char *buf, size_t cap)
 static int parse_methods(const eval_opts *e, ev_run *r)
 {
     const char *list = e->a.f.methods ? e->a.f.methods : EV_DEFAULT_METHODS;
-    char names[128];
+    char names[256];
     all_methods(names, sizeof names);
     int cap = 1;
     for (const char *c = list; *c; c++)
@@ -307,7 +308,8 @@ static int window_method(ev_ctx *x, int k, int win0, int win1)
     }
     for (int j = 0; j < cnt; j++)
         targets[j] = r->target;
-    o.smoothgrad.seed = o.dmbp.seed = x->e->seed + (uint64_t)win0;
+    o.smoothgrad.seed = o.dmbp.seed = o.rise.seed =
+        x->e->seed + (uint64_t)win0;
     double t0 = cli_now();
     dmbp_result *res = NULL;
     st = dmbp_explain(ex, im->x + (size_t)win0 * per, cnt, c, h, w, targets,
@@ -322,7 +324,8 @@ static int window_method(ev_ctx *x, int k, int win0, int win1)
     double t2 = cli_now();
     for (int i = win0; i < win1 && i < r->rand_images && !rc; i++) {
         double *rho = em->rho + (size_t)i * r->stages;
-        o.smoothgrad.seed = o.dmbp.seed = x->e->seed + (uint64_t)i;
+        o.smoothgrad.seed = o.dmbp.seed = o.rise.seed =
+            x->e->seed + (uint64_t)i;
         st = dmbp_eval_randomization(ex, im->x + (size_t)i * per, c, h, w,
                                      em->target[i], &o, x->e->seed, rho,
                                      i == 0 && k == 0 ? x->names : NULL);

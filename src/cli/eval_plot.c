@@ -30,6 +30,10 @@ static const struct {
     [DMBP_METHOD_GUIDED] = {"#E69F00", "6 3"},
     [DMBP_METHOD_GRADCAM] = {"#555555", "2 3"},
     [DMBP_METHOD_DMBP] = {"#D55E00", NULL},
+    [DMBP_METHOD_OCCLUSION] = {"#000000", NULL},
+    [DMBP_METHOD_GRADCAMPP] = {"#555555", "6 2 2 2"},
+    [DMBP_METHOD_SCORECAM] = {"#999999", "2 3"},
+    [DMBP_METHOD_RISE] = {"#000000", "4 4"},
 };
 
 static void xml_text(FILE *f, const char *s)

@@ -30,10 +30,15 @@ static int on_progress(void *user, int first_image, int n_images,
         long s = lround((now - p->t0) * (1 - done) / done);
         snprintf(eta, sizeof eta, "  ETA %ld:%02ld", s / 60, s % 60);
     }
-    cli_progress_draw(p, iteration >= iterations,
-                      "dmbp: images %d-%d of %d  iteration %d/%d  loss %.4g%s",
-                      first_image + 1, first_image + n_images, n, iteration,
-                      iterations, loss, eta);
+    if (isnan(loss)) /* RISE: masks, no loss */
+        cli_progress_draw(p, iteration >= iterations,
+                          "dmbp: image %d of %d  masks %d/%d%s",
+                          first_image + 1, n, iteration, iterations, eta);
+    else
+        cli_progress_draw(p, iteration >= iterations,
+                          "dmbp: images %d-%d of %d  iteration %d/%d  loss "
+                          "%.4g%s", first_image + 1, first_image + n_images,
+                          n, iteration, iterations, loss, eta);
     return 0;
 }
 
@@ -185,6 +190,10 @@ int cli_xrun_images(cli_xrun *run, const char **images, int n,
     if (method == DMBP_METHOD_DMBP && p.on) {
         o.dmbp.progress = on_progress;
         o.dmbp.progress_user = &p;
+    }
+    if (method == DMBP_METHOD_RISE && p.on) {
+        o.rise.progress = on_progress;
+        o.rise.progress_user = &p;
     }
     /* Image sets (set_size > 0) come here one image at a time: the
      * session's plans serve them all. One call alone frees each plan

@@ -73,10 +73,10 @@ static void method_list(unsigned mask, const char *last_sep, char *buf,
                         size_t cap)
 {
     int total = 0, k = 0;
-    for (int m = DMBP_METHOD_SALIENCY; m <= DMBP_METHOD_DMBP; m++)
+    for (int m = 0; m < DMBP_NUM_METHODS; m++)
         total += (mask >> m) & 1;
     buf[0] = 0;
-    for (int m = DMBP_METHOD_SALIENCY; m <= DMBP_METHOD_DMBP; m++) {
+    for (int m = 0; m < DMBP_NUM_METHODS; m++) {
         if (!((mask >> m) & 1))
             continue;
         size_t len = strlen(buf);
@@ -550,7 +550,7 @@ int cli_explain_options(const cli_flags *f, dmbp_method m,
     if (APPLIES(BASELINE)) {
         static const dmbp_baseline b[] = {
             DMBP_BASELINE_ZERO, DMBP_BASELINE_BLACK, DMBP_BASELINE_BLUR};
-        o->ig.baseline = b[f->baseline];
+        o->ig.baseline = o->occlusion.baseline = b[f->baseline];
     }
     if (APPLIES(IG_RULE)) {
         static const dmbp_ig_rule r[] = {DMBP_IG_MIDPOINT, DMBP_IG_TRAPEZOID,
@@ -561,6 +561,7 @@ int cli_explain_options(const cli_flags *f, dmbp_method m,
      * whichever method runs. */
     if (APPLIES(SAMPLES)) {
         o->smoothgrad.samples = f->samples;
+        o->rise.masks = f->samples;
         d->samples = f->samples;
         /* DMBP's smoothed variant is a variant of the classic formulation
          * (dmbp-method.md section 3): noisy copies replace the path's. */
@@ -580,12 +581,21 @@ int cli_explain_options(const cli_flags *f, dmbp_method m,
     }
     if (APPLIES(SEED)) {
         o->smoothgrad.seed = f->seed;
+        o->rise.seed = f->seed;
         d->seed = f->seed;
     }
     if (APPLIES(OF))
         o->smoothgrad.of_gradient = f->of == 0; /* "grad|gxi" */
     if (APPLIES(LAYER))
         o->gradcam.layer = f->layer;
+    if (APPLIES(WINDOW))
+        o->occlusion.window = f->window;
+    if (APPLIES(STRIDE))
+        o->occlusion.stride = f->stride;
+    if (APPLIES(GRID))
+        o->rise.grid = f->grid;
+    if (APPLIES(KEEP))
+        o->rise.p = f->keep;
     if (APPLIES(ITERS))
         d->iterations = f->iters;
     if (APPLIES(LR))

@@ -34,7 +34,10 @@ enum {
 /* Methods, as bits of a row's methods (0: not a method setting). */
 #define MB(x) (1u << DMBP_METHOD_##x)
 #define MB_ALL (MB(SALIENCY) | MB(GXI) | MB(IG) | MB(SMOOTHGRAD) | \
-                MB(GUIDED) | MB(GRADCAM) | MB(DMBP))
+                MB(GUIDED) | MB(GRADCAM) | MB(DMBP) | MB(OCCLUSION) |   \
+                MB(GRADCAMPP) | MB(SCORECAM) | MB(RISE))
+/* The methods of Grad-CAM's layer. */
+#define MB_CAMS (MB(GRADCAM) | MB(GRADCAMPP) | MB(SCORECAM))
 
 /* How a value is read (and its C type in cli_flags). */
 typedef enum cli_kind {
@@ -101,7 +104,8 @@ typedef float cli_float3[3];
     X(STD, "std", 0, K_FLOAT3, cli_float3, std, 0, 0, NULL, CMD_RUN, 0, "S", \
       "normalisation standard deviation, 1 or 3 numbers, not 0")             \
     X(METHOD, "method", 'm', K_CHOICE, int, method, 0, 0,                    \
-      "saliency|gxi|ig|smoothgrad|guided|gradcam|dmbp", CMD_EXPLAIN, 0, "M", \
+      "saliency|gxi|ig|smoothgrad|guided|gradcam|dmbp|occlusion|gradcam++|"  \
+      "scorecam|rise|gradcampp", CMD_EXPLAIN, 0, "M",                        \
       "attribution method (dmbp)")                                           \
     X(TARGET, "target", 0, K_NAME, const char *, target, 0, 0, NULL,         \
       CMD_ATTR, 0, "T",                                                      \
@@ -131,23 +135,36 @@ typedef float cli_float3[3];
     X(STEPS, "steps", 0, K_INT, int, steps, 1, 100000, NULL, CMD_EXPLAIN,    \
       MB(IG), "N", "IG's steps (32)")                                        \
     X(BASELINE, "baseline", 0, K_CHOICE, int, baseline, 0, 0,                \
-      "zero|black|blur", CMD_EXPLAIN, MB(IG), "B", "IG's baseline (zero)")   \
+      "zero|black|blur", CMD_EXPLAIN | CMD_EVAL, MB(IG) | MB(OCCLUSION), "B", \
+      "IG's baseline, occlusion's patch (zero)")                             \
     X(IG_RULE, "ig-rule", 0, K_CHOICE, int, ig_rule, 0, 0,                   \
       "midpoint|trapezoid|left|right", CMD_EXPLAIN, MB(IG), "R",             \
       "IG's quadrature (midpoint)")                                          \
     X(SAMPLES, "samples", 0, K_INT, int, samples, 1, 100000, NULL, CMD_ATTR, \
-      MB(SMOOTHGRAD) | MB(DMBP), "N", "noisy samples (smoothgrad 16, dmbp 1)")\
+      MB(SMOOTHGRAD) | MB(DMBP) | MB(RISE), "N",                             \
+      "noisy samples or random masks (smoothgrad 16, dmbp 1, rise 4000)")    \
     X(SIGMA, "sigma", 0, K_FLOAT_POS, float, sigma, 0, 0, NULL, CMD_ATTR,    \
       MB(SMOOTHGRAD) | MB(DMBP), "S",                                        \
       "noise level (smoothgrad 0.15, dmbp 0.1)")                             \
     X(SEED, "seed", 0, K_U64, uint64_t, seed, 0, 0, NULL,                    \
-      CMD_EXPLAIN | CMD_MASKS, MB(SMOOTHGRAD) | MB(DMBP), "N",               \
-      "noise seed (0)")                                                      \
+      CMD_EXPLAIN | CMD_MASKS, MB(SMOOTHGRAD) | MB(DMBP) | MB(RISE), "N",    \
+      "noise or mask seed (0)")                                              \
     X(OF, "of", 0, K_CHOICE, int, of, 0, 0, "grad|gxi", CMD_EXPLAIN,         \
       MB(SMOOTHGRAD), "grad|gxi", "what SmoothGrad averages (gxi)")          \
     X(LAYER, "layer", 0, K_NAME, const char *, layer, 0, 0, NULL,            \
-      CMD_EXPLAIN, MB(GRADCAM), "NAME",                                      \
-      "Grad-CAM's layer (the last Conv; see info --layers)")                \
+      CMD_EXPLAIN | CMD_EVAL, MB_CAMS, "NAME",                               \
+      "the CAMs' layer (the last Conv; see info --layers)")                 \
+    X(WINDOW, "window", 0, K_INT, int, window, 1, DMBP_IMAGE_MAX_SIDE, NULL, \
+      CMD_EXPLAIN | CMD_EVAL, MB(OCCLUSION), "W",                            \
+      "occlusion's patch side (side / 28 rounded, at least 2: 8 at 224)")   \
+    X(STRIDE, "stride", 0, K_INT, int, stride, 1, DMBP_IMAGE_MAX_SIDE, NULL, \
+      CMD_EXPLAIN | CMD_EVAL, MB(OCCLUSION), "S",                            \
+      "occlusion's patch step (window / 2)")                                 \
+    X(GRID, "grid", 0, K_INT, int, grid, 1, DMBP_IMAGE_MAX_SIDE, NULL,       \
+      CMD_EXPLAIN | CMD_EVAL, MB(RISE), "S", "RISE's mask cells per side (7)")\
+    X(KEEP, "keep", 0, K_FLOAT_POS, float, keep, 0, 0, NULL,                 \
+      CMD_EXPLAIN | CMD_EVAL, MB(RISE), "P",                                 \
+      "RISE's probability that a cell is kept, at most 1 (0.5)")            \
     X(ITERS, "iters", 0, K_INT, int, iters, 1, 1000000, NULL, CMD_ATTR,      \
       MB(DMBP), "N", "DMBP's iterations (200)")                              \
     X(LR, "lr", 0, K_FLOAT_POS, float, lr, 0, 0, NULL, CMD_ATTR, MB(DMBP),   \

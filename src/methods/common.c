@@ -25,7 +25,7 @@ static uint64_t splitmix64(dmbp_rng *r)
 }
 
 /* 53 random bits, shifted by one so that log() never sees 0. */
-static double uniform(dmbp_rng *r)
+double dmbp__rng_uniform(dmbp_rng *r)
 {
     return (double)((splitmix64(r) >> 11) + 1) * (1.0 / 9007199254740992.0);
 }
@@ -36,7 +36,7 @@ double dmbp__rng_normal(dmbp_rng *r)
         r->has_spare = false;
         return r->spare;
     }
-    double u1 = uniform(r), u2 = uniform(r);
+    double u1 = dmbp__rng_uniform(r), u2 = dmbp__rng_uniform(r);
     double rad = sqrt(-2.0 * log(u1)), a = 2.0 * M_PI * u2;
     r->spare = rad * sin(a);
     r->has_spare = true;
@@ -93,4 +93,29 @@ dmbp_status dmbp__plan_read(dmbp_plan *p, int v, int diff, float *out)
                               "(%s)", p->m->values[v].name,
                               dnnl__status_str(s));
     return DMBP_OK;
+}
+
+dmbp_status dmbp__budget_plan(const dmbp_explain_ctx *c, int least, int want,
+                              bool reverse, dmbp_plan **out)
+{
+    dmbp_plan *p;
+    TRY(dmbp__explain_plan(c, least, reverse, &p));
+    if (want <= least) {
+        *out = p;
+        return DMBP_OK;
+    }
+    size_t budget = c->o->max_memory ? c->o->max_memory
+                                     : dmbp__ig_default_budget();
+    size_t arena, used;
+    dmbp__plan_sizes(p, &arena, &used);
+    size_t lane = arena / (size_t)least, fixed = used - arena;
+    size_t fit = lane && budget > fixed ? (budget - fixed) / lane
+                                        : (size_t)least;
+    int lanes = fit < (size_t)want ? (int)fit : want;
+    if (lanes <= least) {
+        *out = p;
+        return DMBP_OK;
+    }
+    dmbp__explain_plan_done(c, p);
+    return dmbp__explain_plan(c, lanes, reverse, out);
 }

@@ -1,9 +1,17 @@
 /* Grad-CAM (Selvaraju et al. 2017): at a layer's activations A (K maps of
  * h x w), alpha_k = mean over h, w of d f_t / d A_k, cam = relu(sum_k
  * alpha_k A_k), bilinearly upsampled to the input (align_corners false,
- * as torch.nn.functional.interpolate). Images are lanes. */
+ * as torch.nn.functional.interpolate). Images are lanes.
+ *
+ * Grad-CAM++ (Chattopadhyay et al. 2018) in pytorch-grad-cam's closed
+ * form: with g = d f_t / d A_k (f_t the logit), a_ij = g^2 / (2 g^2 +
+ * sum_ij A_k g^3 + GRADCAMPP_EPS) where g != 0, else 0, and alpha_k =
+ * sum_ij relu(g) a_ij; the cam as above. */
 #include "methods/methods.h"
 #include "plan_dnnl.h"
+
+/* pytorch-grad-cam's stabiliser of a_ij's denominator. */
+#define GRADCAMPP_EPS 1e-6
 
 static const char *const map_names[] = {"map"};
 
@@ -11,7 +19,7 @@ static const char *const map_names[] = {"map"};
 /* The layer's value: a node (its first output) or value named `name`;
  * by default the last feature-map layer (DMBP_OP_FEATURE_MAP), or the
  * activation (DMBP_OP_GATE) right after it. */
-static dmbp_status find_layer(const dmbp_model *m, const char *name, int *out)
+dmbp_status dmbp__cam_layer(const dmbp_model *m, const char *name, int *out)
 {
     if (!name) {
         int last = -1;
@@ -19,8 +27,8 @@ static dmbp_status find_layer(const dmbp_model *m, const char *name, int *out)
             if (dmbp__op_is(&m->nodes[i], DMBP_OP_FEATURE_MAP))
                 last = i;
         if (last < 0)
-            return dmbp_set_error(DMBP_ERR_UNSUPPORTED, "%s: Grad-CAM needs "
-                                  "a feature-map layer (a convolution) and "
+            return dmbp_set_error(DMBP_ERR_UNSUPPORTED, "%s: the CAM methods "
+                                  "need a feature-map layer (a convolution) and "
                                   "the model has none",
                                   m->name);
         int v = m->nodes[last].out[0];
@@ -64,7 +72,7 @@ static float src_index(float scale, int dst)
     return s < 0 ? 0 : s;
 }
 
-static void upsample(const float *in, int h, int w, float *out, int H, int W)
+void dmbp__upsample(const float *in, int h, int w, float *out, int H, int W)
 {
     float sy = (float)h / (float)H, sx = (float)w / (float)W;
     for (int y = 0; y < H; y++) {
@@ -82,11 +90,24 @@ static void upsample(const float *in, int h, int w, float *out, int H, int W)
     }
 }
 
+dmbp_status dmbp__cam_shape(dmbp_plan *p, int v, int *K, int *h, int *w)
+{
+    const dmbp_shape *as = &p->vals[v].shape;
+    if (as->ndim != 4 || !p->vals[v].relevant)
+        return dmbp_set_error(DMBP_ERR_ARG, "%s: layer '%s' is not a 4-D "
+                              "activation that the logits depend on",
+                              p->m->name, p->m->values[v].name);
+    *K = (int)as->dims[1];
+    *h = (int)as->dims[2];
+    *w = (int)as->dims[3];
+    return DMBP_OK;
+}
+
 dmbp_status dmbp__method_gradcam(const dmbp_explain_ctx *c, dmbp_result *r)
 {
     const dmbp_explain_options *o = c->o;
     int v;
-    TRY(find_layer(c->m, o->gradcam.layer, &v));
+    TRY(dmbp__cam_layer(c->m, o->gradcam.layer, &v));
     TRY(dmbp__result_alloc(r, 1, map_names, 1, c->h, c->w, 0, NULL));
     r->signed_map = 0;
     int lanes = c->n < o->max_lanes ? c->n : o->max_lanes;
@@ -94,14 +115,12 @@ dmbp_status dmbp__method_gradcam(const dmbp_explain_ctx *c, dmbp_result *r)
     size_t per = (size_t)c->c * c->h * c->w;
     dmbp_plan *p;
     TRY(dmbp__explain_plan_keep(c, lanes, &p));
-    const dmbp_shape *as = &p->vals[v].shape;
-    if (as->ndim != 4 || !p->vals[v].relevant) {
+    int K, h, w;
+    dmbp_status st0 = dmbp__cam_shape(p, v, &K, &h, &w);
+    if (st0) {
         dmbp__explain_plan_done(c, p);
-        return dmbp_set_error(DMBP_ERR_ARG, "%s: layer '%s' is not a 4-D "
-                              "activation that the logits depend on",
-                              c->m->name, c->m->values[v].name);
+        return st0;
     }
-    int K = (int)as->dims[1], h = (int)as->dims[2], w = (int)as->dims[3];
     size_t amap = (size_t)K * h * w;
     float *in = dmbp__malloc((size_t)lanes * per * sizeof(float));
     float *seed = dmbp__malloc((size_t)lanes * k * sizeof(float));
@@ -130,16 +149,30 @@ dmbp_status dmbp__method_gradcam(const dmbp_explain_ctx *c, dmbp_result *r)
             const float *a = A + l * amap, *d = dA + l * amap;
             memset(cam, 0, (size_t)h * w * sizeof(float));
             for (int ch = 0; ch < K; ch++) {
+                const float *ac = a + (size_t)ch * h * w;
+                const float *dc = d + (size_t)ch * h * w;
                 double alpha = 0;
+                if (o->method == DMBP_METHOD_GRADCAMPP) {
+                    double sum_a = 0;
+                    for (int s = 0; s < h * w; s++)
+                        sum_a += ac[s];
+                    for (int s = 0; s < h * w; s++) {
+                        double g = dc[s], g2 = g * g;
+                        if (g > 0)
+                            alpha += g * g2 /
+                                     (2 * g2 + sum_a * g2 * g + GRADCAMPP_EPS);
+                    }
+                } else {
+                    for (int s = 0; s < h * w; s++)
+                        alpha += dc[s];
+                    alpha /= (double)h * w;
+                }
                 for (int s = 0; s < h * w; s++)
-                    alpha += d[(size_t)ch * h * w + s];
-                alpha /= (double)h * w;
-                for (int s = 0; s < h * w; s++)
-                    cam[s] += (float)(alpha * a[(size_t)ch * h * w + s]);
+                    cam[s] += (float)(alpha * ac[s]);
             }
             for (int s = 0; s < h * w; s++)
                 cam[s] = cam[s] > 0 ? cam[s] : 0;
-            upsample(cam, h, w, dmbp__result_array(r, i0 + l, 0), c->h,
+            dmbp__upsample(cam, h, w, dmbp__result_array(r, i0 + l, 0), c->h,
                      c->w);
         }
     }

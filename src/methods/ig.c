@@ -66,11 +66,11 @@ void dmbp__blur(const float *x, int c, int h, int w, float *out, float *tmp)
     }
 }
 
-static void baseline(const dmbp_explain_ctx *c, const float *x, float *x0,
-                     float *tmp)
+void dmbp__baseline(const dmbp_explain_ctx *c, dmbp_baseline b,
+                    const float *x, float *x0, float *tmp)
 {
     size_t plane = (size_t)c->h * c->w;
-    switch (c->o->ig.baseline) {
+    switch (b) {
     case DMBP_BASELINE_BLACK:
         for (int ch = 0; ch < c->c; ch++)
             for (size_t s = 0; s < plane; s++)
@@ -86,35 +86,6 @@ static void baseline(const dmbp_explain_ctx *c, const float *x, float *x0,
     }
 }
 
-/* IG's plan: up to `want` lanes, as many as fit in the memory budget
- * (max_memory when the caller set it, else DMBP__IG_MEMORY_PERCENT of the
- * physical memory). A 2-lane plan, the least IG runs with, measures what
- * a lane costs (its arena, which grows with the lanes; the weights and
- * scratchpad do not), and is kept if no more lanes fit. */
-static dmbp_status ig_plan(const dmbp_explain_ctx *c, int want,
-                           dmbp_plan **out)
-{
-    dmbp_plan *p;
-    TRY(dmbp__explain_plan(c, 2, true, &p));
-    if (want <= 2) {
-        *out = p;
-        return DMBP_OK;
-    }
-    size_t budget = c->o->max_memory ? c->o->max_memory
-                                     : dmbp__ig_default_budget();
-    size_t arena, used;
-    dmbp__plan_sizes(p, &arena, &used);
-    size_t lane = arena / 2, fixed = used - arena;
-    size_t fit = lane && budget > fixed ? (budget - fixed) / lane : 2;
-    int lanes = fit < (size_t)want ? (int)fit : want;
-    if (lanes <= 2) {
-        *out = p;
-        return DMBP_OK;
-    }
-    dmbp__explain_plan_done(c, p);
-    return dmbp__explain_plan(c, lanes, true, out);
-}
-
 dmbp_status dmbp__method_ig(const dmbp_explain_ctx *c, dmbp_result *r)
 {
     const dmbp_explain_options *o = c->o;
@@ -128,7 +99,7 @@ dmbp_status dmbp__method_ig(const dmbp_explain_ctx *c, dmbp_result *r)
     int k = dmbp_model_num_classes(c->m);
     size_t per = (size_t)c->c * c->h * c->w;
     dmbp_plan *p;
-    TRY(ig_plan(c, lanes, &p));
+    TRY(dmbp__budget_plan(c, 2, lanes, true, &p));
     lanes = (int)dmbp_plan_input_shape(p).dims[0];
     float *in = dmbp__malloc((size_t)lanes * per * sizeof(float));
     float *g = dmbp__malloc((size_t)lanes * per * sizeof(float));
@@ -143,7 +114,7 @@ dmbp_status dmbp__method_ig(const dmbp_explain_ctx *c, dmbp_result *r)
                          : DMBP_ERR_NOMEM;
     for (int img = 0; !st && img < c->n; img++) {
         const float *x = c->x + (size_t)img * per;
-        baseline(c, x, x0, tmp);
+        dmbp__baseline(c, o->ig.baseline, x, x0, tmp);
         for (int l = 0; l < lanes; l++)
             t[l] = r->target[img];
         dmbp__one_hot(seed, lanes, k, t);

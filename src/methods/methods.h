@@ -98,11 +98,45 @@ void dmbp__noise(dmbp_rng *r, const float *x, int64_t count, float sigma,
  * into out as plain row-major floats. */
 dmbp_status dmbp__plan_read(dmbp_plan *p, int v, int diff, float *out);
 
+/* A plan of up to `want` lanes (want >= least >= 1), as many as fit in
+ * the memory budget (max_memory when the caller set it, else
+ * DMBP__IG_MEMORY_PERCENT of the physical memory): a plan of `least` lanes
+ * measures what a lane costs (its arena grows with the lanes; weights and
+ * scratchpad do not) and is kept if no more fit. Give it back with
+ * dmbp__explain_plan_done. */
+dmbp_status dmbp__budget_plan(const dmbp_explain_ctx *c, int least, int want,
+                              bool reverse, dmbp_plan **out);
+
+/* A uniform double in (0, 1] from the generator (53 random bits). */
+double dmbp__rng_uniform(dmbp_rng *r);
+
+/* The baseline b of image x (ig.c): zero, black (normalised) or blurred
+ * (dmbp__blur; tmp: h*w floats). */
+void dmbp__baseline(const dmbp_explain_ctx *c, dmbp_baseline b,
+                    const float *x, float *x0, float *tmp);
+
+/* The CAM layer's value (gradcam.c): the node or value named `name`, by
+ * default the last feature-map layer or the activation right after it. */
+dmbp_status dmbp__cam_layer(const dmbp_model *m, const char *name, int *out);
+/* The CAM layer v's channels and size in plan p (made with
+ * dmbp__explain_plan_keep); DMBP_ERR_ARG unless a 4-D activation that the
+ * logits depend on. */
+dmbp_status dmbp__cam_shape(dmbp_plan *p, int v, int *K, int *h, int *w);
+/* Occlusion's window and stride for an h x w input (occlusion.c). */
+void dmbp__occlusion_geometry(int h, int w, const dmbp_occlusion_options *o,
+                              int *window, int *stride);
+/* Bilinear upsampling of an h x w map to H x W as
+ * torch.nn.functional.interpolate (align_corners false). */
+void dmbp__upsample(const float *in, int h, int w, float *out, int H, int W);
+
 dmbp_status dmbp__method_gradient(const dmbp_explain_ctx *c, dmbp_result *r);
 dmbp_status dmbp__method_ig(const dmbp_explain_ctx *c, dmbp_result *r);
 dmbp_status dmbp__method_smoothgrad(const dmbp_explain_ctx *c,
                                     dmbp_result *r);
 dmbp_status dmbp__method_gradcam(const dmbp_explain_ctx *c, dmbp_result *r);
 dmbp_status dmbp__method_dmbp(const dmbp_explain_ctx *c, dmbp_result *r);
+dmbp_status dmbp__method_occlusion(const dmbp_explain_ctx *c, dmbp_result *r);
+dmbp_status dmbp__method_scorecam(const dmbp_explain_ctx *c, dmbp_result *r);
+dmbp_status dmbp__method_rise(const dmbp_explain_ctx *c, dmbp_result *r);
 
 #endif
