@@ -90,4 +90,19 @@ for o in $opts; do
     grep -q -- "$man\b" "$top_srcdir/man/dmbp.1" || fail "dmbp(1) does not document $o"
     grep -q -- "$o\b" "$top_srcdir/README.md" || fail "README.md does not list $o"
 done
+
+# Every exit status of dmbp(1)'s EXIT STATUS is in --help (8, 130 and 143
+# were in the man page only).
+for code in $(sed -n '/^\.SH EXIT STATUS/,/^\.SH /p' "$top_srcdir/man/dmbp.1" |
+              grep -E '^\.(B|BR) [0-9]' | grep -oE '[0-9]+' | sort -un); do
+    grep -qE "(^|[ ,/])$code( |/|$)" "$TMP/help" ||
+        fail "dmbp --help does not name exit status $code (dmbp(1) does)"
+done
+# eval takes --images SPEC, no IMAGE arguments: its help does not describe them.
+"$DMBP" eval --help >"$TMP/ehelp" || fail "dmbp eval --help: non-zero status"
+grep -q '^IMAGE:' "$TMP/ehelp" && fail "dmbp eval --help describes IMAGE arguments, which eval does not take"
+# info says "(? = dynamic)" only when the input has a dynamic dimension.
+"$DMBP" info "$top_srcdir/tests/ref/data/pre/static28.onnx" >"$TMP/info" || fail "info static28.onnx failed"
+grep -q 'dynamic' "$TMP/info" && fail "info: '(? = dynamic)' for a model without a dynamic dimension: $(grep input "$TMP/info")"
+"$DMBP" info "$VGG" | grep -q '? = dynamic' || fail "info: no '(? = dynamic)' for a model with a dynamic batch"
 finish

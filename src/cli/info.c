@@ -178,8 +178,11 @@ int cmd_info(int argc, char **argv)
         printf("model       %s\n", path);
         printf("producer    %s\n", dmbp_model_producer(m));
         printf("opset       %d\n", dmbp_model_opset(m));
-        printf("input       %s %s (? = dynamic)\n", dmbp_model_input_name(m),
-               ins);
+        bool dynamic = false;
+        for (int d = 0; d < in.ndim; d++)
+            dynamic = dynamic || !in.dims[d];
+        printf("input       %s %s%s\n", dmbp_model_input_name(m), ins,
+               dynamic ? " (? = dynamic)" : "");
         printf("output      %s, %d classes%s\n", dmbp_model_output_name(m),
                classes, dmbp_model_has_softmax(m)
                             ? " (after a final Softmax: its input is used "

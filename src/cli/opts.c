@@ -123,7 +123,8 @@ static const char *const image_note =
 static const char *const exit_note =
     "Exit status: 0 success, 1 internal error, 2 usage, 3 I/O,\n"
     "4 bad file format, 5 unsupported model, 6 size mismatch,\n"
-    "7 NaN or infinity. See dmbp(1).\n";
+    "7 NaN or infinity, 8 an image set with failed images,\n"
+    "130/143 interrupted (SIGINT/SIGTERM). See dmbp(1).\n";
 
 void cli_usage(FILE *f, unsigned cmd)
 {
@@ -133,7 +134,8 @@ void cli_usage(FILE *f, unsigned cmd)
                 fprintf(f, "usage: dmbp %s %s [OPTIONS]\n%s.\n\n",
                         commands[k].name, commands[k].synopsis,
                         commands[k].what);
-        if (cmd != CMD_INFO)
+        /* eval takes --images SPEC, not IMAGE arguments. */
+        if (cmd != CMD_INFO && cmd != CMD_EVAL)
             fprintf(f, "%s\n", image_note);
         if (cmd == CMD_EXPLAIN)
             fputs("Outputs: <stem>-<method>.png and .npy in the current\n"
