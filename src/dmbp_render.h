@@ -93,7 +93,7 @@ typedef struct dmbp_render_options {
      * default: none): letters (upper case shown), digits, space and
      * . , : ; - + = _ ( ) / %; other characters are left blank; what does
      * not fit in the picture's width is cut (letters are drawn as
-     * capitals, but e small, as in exponents). At most
+     * capitals). At most
      * DMBP_RENDER_CAPTION_MAX bytes. Read, not kept. */
     const char *caption;
 } dmbp_render_options;

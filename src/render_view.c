@@ -307,16 +307,17 @@ typedef struct canvas {
     int w, h;
 } canvas;
 
-static void put_text(canvas *cv, int x, int y, int k, const char *s)
+/* upper: letters as capitals (captions); else 'e' is the exponent's
+ * small e (the colour bar's numbers). */
+static void put_text(canvas *cv, int x, int y, int k, const char *s,
+                     int upper)
 {
     for (; *s; s++, x += (GLYPH_W + GLYPH_GAP) * k) {
         const unsigned char *rows = NULL;
+        char ch = upper && *s >= 'a' && *s <= 'z' ? (char)(*s - 'a' + 'A')
+                                                  : *s;
         for (size_t g = 0; g < sizeof glyphs / sizeof *glyphs; g++)
-            if (glyphs[g].ch == *s)
-                rows = glyphs[g].rows;
-        char up = *s >= 'a' && *s <= 'z' ? (char)(*s - 'a' + 'A') : *s;
-        for (size_t g = 0; !rows && g < sizeof glyphs / sizeof *glyphs; g++)
-            if (glyphs[g].ch == up)
+            if (glyphs[g].ch == ch)
                 rows = glyphs[g].rows;
         if (!rows)
             continue;
@@ -375,10 +376,15 @@ static int bar_strip_height(int w, int *k_out)
             MARGIN_UNITS) * k;
 }
 
+/* Caption glyph scale: one unit per this many output pixels of width, at
+ * least 1 (half the bar's: a caption is longer than the bar's numbers;
+ * 56 characters fit across 224 pixels). */
+#define CAPTION_SCALE_DIV 224
+
 /* Height of the caption strip over a picture of width w. */
 static int caption_strip_height(int w)
 {
-    int k = w / GLYPH_SCALE_DIV;
+    int k = w / CAPTION_SCALE_DIV;
     return (MARGIN_UNITS + GLYPH_H + MARGIN_UNITS) * (k < 1 ? 1 : k);
 }
 
@@ -420,9 +426,9 @@ static void draw_bar(canvas *cv, int y0, int k, const colormap *cm,
         format_value(b, sizeof b, scale / 2.0);
         format_value(c, sizeof c, scale);
     }
-    put_text(cv, x0, ty, k, a);
-    put_text(cv, (x0 + x1) / 2 - text_width(b, k) / 2, ty, k, b);
-    put_text(cv, x1 - text_width(c, k), ty, k, c);
+    put_text(cv, x0, ty, k, a, 0);
+    put_text(cv, (x0 + x1) / 2 - text_width(b, k) / 2, ty, k, b, 0);
+    put_text(cv, x1 - text_width(c, k), ty, k, c, 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -506,7 +512,8 @@ dmbp_status dmbp__render_compose(const char *fn, const char *path,
     free(rgb);
     if (top) {
         int kc = top / (MARGIN_UNITS + GLYPH_H + MARGIN_UNITS);
-        put_text(&cv, MARGIN_UNITS * kc, MARGIN_UNITS * kc, kc, o->caption);
+        put_text(&cv, MARGIN_UNITS * kc, MARGIN_UNITS * kc, kc, o->caption,
+                 1);
     }
     if (o->colorbar)
         draw_bar(&cv, top + h * f, k, &cm, is_signed, o->part, scale);

@@ -225,19 +225,19 @@ static void test_bar_and_caption(void)
         CHECK(ok, "colour bar of part %d: %d blue, %d red pixels, want %s",
               part, blue, red, want[part]);
     }
-    /* The caption: a strip above the same picture; "square" and
-     * "PLUS" draw the same letters (e alone has a small glyph). */
+    /* The caption: a strip above the same picture; lower and upper case
+     * draw the same letters. */
     o.part = DMBP_RENDER_BOTH;
     o.colorbar = 0;
     int h0, w0, h1, w1, h2, w2;
     CHECK(!dmbp_render_signed(a_pos, a_neg, 1, SIDE, SIDE, &img, &o, out),
           "%s", dmbp_last_error());
     unsigned char *plain = read_png(out, &h0, &w0);
-    o.caption = "plus dmbp F+ 1.5";
+    o.caption = "square dmbp F+ 1.5e-3";
     CHECK(!dmbp_render_signed(a_pos, a_neg, 1, SIDE, SIDE, &img, &o, out),
           "%s", dmbp_last_error());
     unsigned char *lower = read_png(out, &h1, &w1);
-    o.caption = "PLUS DMBP F+ 1.5";
+    o.caption = "SQUARE DMBP F+ 1.5E-3";
     CHECK(!dmbp_render_signed(a_pos, a_neg, 1, SIDE, SIDE, &img, &o, out),
           "%s", dmbp_last_error());
     unsigned char *upper = read_png(out, &h2, &w2);

@@ -48,6 +48,8 @@ static const struct {
     {CMD_EVAL, "eval", "MODEL --images SPEC",
      "faithfulness of the methods: deletion and insertion AUC, negative "
      "evidence, AOPC, model randomisation"},
+    {CMD_RENDER, "render", "FILE.npy --image IMAGE --model MODEL",
+     "explain's pictures again from its .npy, without recomputing"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
