@@ -19,6 +19,8 @@ DMBP_LIBRARY="$top_builddir/src/.libs/libdmbp.so.1"
 DMBP_PROGRAM="$top_builddir/dmbp"
 PYTHONPATH="$top_srcdir/python${PYTHONPATH:+:$PYTHONPATH}"
 export DMBP_LIBRARY DMBP_PROGRAM PYTHONPATH top_srcdir top_builddir
-# One thread per torch call: make check runs tests side by side.
+# Waiting OpenMP threads sleep, as the dmbp program makes them (see
+# src/cli/main.c): make check runs tests side by side on few cores.
+OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}; export OMP_WAIT_POLICY
 OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}; export OMP_NUM_THREADS
 exec "$PYTHON" -m pytest -q -p no:cacheprovider -rs "$top_srcdir/tests/python"

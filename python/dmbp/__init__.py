@@ -16,9 +16,9 @@ from ._errors import (ArgumentError, BackendError, DmbpError, FormatError,
                       InternalError, IOFailure, NonFiniteError, OutOfMemory,
                       ShapeError, UnsupportedError)
 from ._model import ALIASES, Model, Result
-from ._render import render
+from ._render import caption, render
 
-__all__ = ["Model", "Result", "render", "DmbpError", "ArgumentError",
+__all__ = ["Model", "Result", "render", "caption", "DmbpError", "ArgumentError",
            "IOFailure", "FormatError", "UnsupportedError", "ShapeError",
            "NonFiniteError", "OutOfMemory", "BackendError", "InternalError",
            "version", "set_num_threads", "get_num_threads", "METHODS",

@@ -136,7 +136,10 @@ class RenderOptions(ctypes.Structure):
     _fields_ = [("struct_size", c_size_t), ("min_side", c_int),
                 ("alpha", c_float), ("percentile", c_double),
                 ("colormap", c_int), ("scale", c_double),
-                ("colorbar", c_int), ("heatmap_only", c_int)]
+                ("colorbar", c_int), ("heatmap_only", c_int),
+                # libdmbp 0.3
+                ("keep_colour", c_int), ("part", c_int),
+                ("caption", c_char_p)]
 
 
 class EvalOptions(ctypes.Structure):
