@@ -239,5 +239,7 @@ _sig("dmbp_eval_deletion", _status, c_void_p, FP, c_int, c_int, c_int, c_int,
      FP, P(EvalOptions), FP, P(c_double))
 _sig("dmbp_eval_insertion", _status, c_void_p, FP, c_int, c_int, c_int,
      c_int, FP, P(EvalOptions), FP, P(c_double))
+_sig("dmbp_eval_negative", _status, c_void_p, FP, c_int, c_int, c_int,
+     c_int, FP, P(c_double), c_int, P(EvalOptions), P(c_double))
 _sig("dmbp_eval_aopc", _status, c_void_p, FP, c_int, c_int, c_int, c_int,
      FP, P(EvalOptions), FP, P(c_double))

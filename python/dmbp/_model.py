@@ -525,3 +525,100 @@ class Result:
         if not addr:
             return None
         return _view(self._h, addr, (L.dmbp_result_num_iterations(r),))
+
+
+# ---- faithfulness metrics (dmbp_eval.h) ---------------------------------
+
+_SUBSTRATES = {"zero": 0, "blur": 1, "mean": 2}
+# Fractions of the pixels removed for the negative-evidence rise (the
+# program's neg_rise_5, _10, _20).
+NEG_FRACTIONS = (0.05, 0.10, 0.20)
+
+
+def _eval_options(kw):
+    o = L.EvalOptions()
+    L.dmbp_eval_options_init_sized(ctypes.byref(o), ctypes.sizeof(o))
+    for name, v in kw.items():
+        if v is None:
+            continue
+        if name in ("substrate", "insertion_start"):
+            if v not in _SUBSTRATES:
+                raise arg_error("%s must be one of %s, not %r" % (
+                    name, "|".join(_SUBSTRATES), v))
+            v = _SUBSTRATES[v]
+            name = "deletion_substrate" if name == "substrate" else name
+        setattr(o, name, v)
+    return o
+
+
+def evaluate(model, result, steps=None, step_pixels=None, substrate=None,
+             insertion_start=None, seed=None, regions=None,
+             region_size=None, max_lanes=None):
+    """The program's faithfulness metrics of every image of result (see
+    Model.eval)."""
+    known = dict(steps=steps, step_pixels=step_pixels, substrate=substrate,
+                 insertion_start=insertion_start, seed=seed, regions=regions,
+                 region_size=region_size, max_lanes=max_lanes)
+    o = _eval_options(known)
+    x = result.inputs
+    n, c, h, w = x.shape
+    dmbp = result.method == "dmbp"
+    maps = result.arrays["a_pos" if dmbp else "map"]
+    negs = result.arrays["a_neg" if dmbp else "map"]
+    mc = maps.shape[1]
+    points = L.dmbp_eval_curve_points(ctypes.byref(o), h, w)
+    out = {"deletion": np.empty(n), "insertion": np.empty(n),
+           "aopc": np.empty(n),
+           "deletion_curve": np.empty((n, points), np.float32),
+           "insertion_curve": np.empty((n, points), np.float32),
+           "aopc_curve": np.full((n, o.regions + 1), np.nan, np.float32)}
+    if result.signed:
+        for f in NEG_FRACTIONS:
+            out["neg_rise_%d" % round(100 * f)] = np.empty(n)
+    scores = np.empty((h, w), np.float32)
+    fractions = (ctypes.c_double * len(NEG_FRACTIONS))(*NEG_FRACTIONS)
+    rise = (ctypes.c_double * len(NEG_FRACTIONS))()
+    v = ctypes.c_double()
+    po = ctypes.byref(o)
+    with model._lock:
+        s = model._s
+        for i in range(n):
+            xi = np.ascontiguousarray(x[i]).ctypes.data_as(L.FP)
+            t = int(result.targets[i])
+            check(L.dmbp_eval_pixel_scores(
+                np.ascontiguousarray(maps[i]).ctypes.data_as(L.FP), mc, h, w,
+                1 if result.signed else 0, scores.ctypes.data_as(L.FP)))
+            sp = scores.ctypes.data_as(L.FP)
+            for name, fn in (("deletion", L.dmbp_eval_deletion),
+                             ("insertion", L.dmbp_eval_insertion),
+                             ("aopc", L.dmbp_eval_aopc)):
+                curve = out[name + "_curve"][i]
+                check(fn(s, xi, c, h, w, t, sp, po,
+                         curve.ctypes.data_as(L.FP), ctypes.byref(v)))
+                out[name][i] = v.value
+            if result.signed:
+                check(L.dmbp_eval_pixel_scores(
+                    np.ascontiguousarray(negs[i]).ctypes.data_as(L.FP), mc,
+                    h, w, -1, scores.ctypes.data_as(L.FP)))
+                check(L.dmbp_eval_negative(s, xi, c, h, w, t, sp, fractions,
+                                           len(NEG_FRACTIONS), po, rise))
+                for k, f in enumerate(NEG_FRACTIONS):
+                    out["neg_rise_%d" % round(100 * f)][i] = rise[k]
+    return out
+
+
+def _model_eval(self, result, **options):
+    """Faithfulness of result's maps (a Result of this model), per image,
+    as the program's dmbp eval computes them: deletion and insertion AUC
+    and their curves (the target's softmax probability), AOPC and its
+    curve, and for signed maps the negative evidence's logit rise after
+    removing 5, 10 and 20 % of the pixels (neg_rise_5, _10, _20). Options:
+    eval's (steps, step_pixels, substrate and insertion_start "zero",
+    "blur" or "mean", seed, regions, region_size, max_lanes). A dict of
+    numpy arrays, one entry per image."""
+    if result.model is not self:
+        raise arg_error("the result is another model's")
+    return evaluate(self, result, **options)
+
+
+Model.eval = _model_eval
