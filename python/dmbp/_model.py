@@ -105,25 +105,13 @@ class _CImage:
             L.dmbp_image_free(ctypes.byref(self.img))
 
 
-def _image_struct(a):
-    """A dmbp_image over the C x H x W float32 array a (no copy)."""
-    a = np.ascontiguousarray(a, dtype=np.float32)
-    if a.ndim == 2:
-        a = a[None]
-    img = L.Image(a.shape[0], a.shape[1], a.shape[2],
-                  a.ctypes.data_as(L.FP))
-    return img, a
-
-
-def _floats(a, what):
+def _floats(a):
     """a as a C-contiguous float32 numpy array (copied only if it is not
     one already): numpy arrays, torch tensors and sequences."""
     if hasattr(a, "detach") and hasattr(a, "cpu"):
         a = a.detach().cpu().numpy()
-    a = np.ascontiguousarray(a, dtype=np.float32)
-    if not np.all(np.isfinite(a)):
-        pass  # the library names the problem (DMBP_ERR_NONFINITE)
-    return a
+    # NaN or infinity: the library refuses it (DMBP_ERR_NONFINITE).
+    return np.ascontiguousarray(a, dtype=np.float32)
 
 
 class Model:
@@ -396,7 +384,7 @@ class Model:
             if pre_kw:
                 raise arg_error("%s: preprocessing options apply to image "
                                 "files, not to arrays" % ", ".join(pre_kw))
-            x = _floats(images, "images")
+            x = _floats(images)
             if x.ndim == 3:
                 x = x[None]
             if x.ndim != 4:
