@@ -76,7 +76,32 @@ typedef struct dmbp_render_options {
     /* Non-zero: the coloured map alone, without the background (alpha is
      * then not used). Default 0. */
     int heatmap_only;
+    /* Fields added in 0.3 (a struct_size of 0.2 gets their defaults). */
+    /* Non-zero: the background keeps its colours. Default 0: it is drawn
+     * in grey, 0.299 R + 0.587 G + 0.114 B (as dmbp_image_preprocess
+     * converts to gray), so that a red or blue photograph cannot read as
+     * evidence under a red/blue map. */
+    int keep_colour;
+    /* Which part of a signed map the picture shows: DMBP_RENDER_BOTH
+     * (default), DMBP_RENDER_POSITIVE (a_pos alone) or
+     * DMBP_RENDER_NEGATIVE (a_neg alone). The scale is still that of both
+     * parts, so that the two one-part pictures of a map share it, and the
+     * colour bar shows only the part's sign (0 to s, or -s to 0).
+     * Non-negative maps take DMBP_RENDER_BOTH only. */
+    int part;
+    /* A line of text drawn in a white strip above the picture (NULL or ""
+     * default: none): letters (upper case shown), digits, space and
+     * . , : ; - + = _ ( ) / %; other characters are left blank; what does
+     * not fit in the picture's width is cut (letters are drawn as
+     * capitals). At most
+     * DMBP_RENDER_CAPTION_MAX bytes. Read, not kept. */
+    const char *caption;
 } dmbp_render_options;
+
+#define DMBP_RENDER_BOTH 0
+#define DMBP_RENDER_POSITIVE 1
+#define DMBP_RENDER_NEGATIVE 2
+#define DMBP_RENDER_CAPTION_MAX 256
 
 /* Fill the defaults. */
 DMBP_API void dmbp_render_options_init_sized(dmbp_render_options *o,
@@ -93,10 +118,12 @@ DMBP_API void dmbp_render_options_init_sized(dmbp_render_options *o,
  *   pos = mean_c max(a_pos, 0),  neg = mean_c max(-a_neg, 0);
  *   each clipped at its own o->percentile percentile;
  *   both divided by their joint maximum (if that is 0, the map is all 0);
- *   map = pos - neg, in [-1, 1];
+ *   map = pos - neg, in [-1, 1] (o->part DMBP_RENDER_POSITIVE: pos
+ *   alone, DMBP_RENDER_NEGATIVE: -neg alone, on the same scale);
  *   colour = "seismic": -1 (0,0,0.3), -0.5 (0,0,1), 0 (1,1,1),
  *            +0.5 (1,0,0), +1 (0.5,0,0), linear between;
- *   out = alpha * colour + (1 - alpha) * background, rounded to 8 bits.
+ *   out = alpha * colour + (1 - alpha) * background, rounded to 8 bits,
+ *   the background in grey unless o->keep_colour.
  * background has the map's height and width, 1 (replicated to RGB) or 3
  * channels, values in [0, 1] (values outside are clamped): the image as
  * the model saw it, resized and cropped but not normalised. The output is

@@ -310,6 +310,14 @@ dmbp_status dmbp__render_options(const char *fn, const dmbp_render_options *in,
                               "%s: option scale must be finite and >= 0, "
                               "got %g",
                               fn, o->scale);
+    if (o->part < DMBP_RENDER_BOTH || o->part > DMBP_RENDER_NEGATIVE)
+        return dmbp_set_error(DMBP_ERR_ARG,
+                              "%s: option part %d is not a DMBP_RENDER_* "
+                              "part", fn, o->part);
+    if (o->caption && strlen(o->caption) > DMBP_RENDER_CAPTION_MAX)
+        return dmbp_set_error(DMBP_ERR_ARG,
+                              "%s: option caption is longer than %d bytes",
+                              fn, DMBP_RENDER_CAPTION_MAX);
     if (o->colormap < DMBP_COLORMAP_DEFAULT ||
         o->colormap > DMBP_COLORMAP_INFERNO)
         return dmbp_set_error(DMBP_ERR_ARG,
@@ -493,8 +501,11 @@ static dmbp_status normalise(const float *a_pos, const float *a_neg,
                       : 0.0;
     /* One scale for both parts keeps their relative strength visible. */
     double m = opt->scale > 0.0 ? opt->scale : mp > mn ? mp : mn;
+    /* One part alone keeps the scale of both. */
+    double wp = opt->part == DMBP_RENDER_NEGATIVE ? 0.0 : 1.0;
+    double wn = !a_neg || opt->part == DMBP_RENDER_POSITIVE ? 0.0 : 1.0;
     for (size_t i = 0; i < np; i++) {
-        double v = m > 0.0 ? pos[i] / m - (a_neg ? neg[i] / m : 0.0) : 0.0;
+        double v = m > 0.0 ? wp * pos[i] / m - (wn ? neg[i] / m : 0.0) : 0.0;
         /* A fixed scale may be exceeded: saturate. */
         pos[i] = v < -1.0 ? -1.0 : v > 1.0 ? 1.0 : v;
     }
@@ -521,6 +532,10 @@ static dmbp_status render_map(const char *fn, const float *a_pos,
         pre = &pre_opt;
     }
     TRY(dmbp__render_check_size(fn, channels, height, width));
+    if (!a_neg && opt.part != DMBP_RENDER_BOTH)
+        return dmbp_set_error(DMBP_ERR_ARG, "%s: option part: a "
+                              "non-negative map has no positive and "
+                              "negative parts", fn);
     TRY(check_background(fn, background, height, width, pre != NULL));
     TRY(dmbp__render_check_finite(fn, a_neg ? "a_pos" : "map", a_pos,
                                   channels, height, width));

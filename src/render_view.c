@@ -15,6 +15,11 @@
 #define RGB_CHANNELS 3
 #define RGB8_BYTES 3
 #define WHITE 255
+/* Grey of an RGB background: the weights dmbp_image_preprocess converts
+ * RGB to gray with (image.c). */
+#define LUMA_R 0.299
+#define LUMA_G 0.587
+#define LUMA_B 0.114
 
 /* ------------------------------------------------------------------ */
 /* Colormaps                                                          */
@@ -276,6 +281,19 @@ static const struct {
     {'6', {7, 4, 7, 5, 7}}, {'7', {7, 1, 1, 1, 1}}, {'8', {7, 5, 7, 5, 7}},
     {'9', {7, 5, 7, 1, 7}}, {'.', {0, 0, 0, 0, 2}}, {'-', {0, 0, 7, 0, 0}},
     {'+', {0, 2, 7, 2, 0}}, {'e', {0, 3, 7, 4, 3}},
+    /* The captions' letters (lower case is drawn as upper case). */
+    {'A', {2, 5, 7, 5, 5}}, {'B', {6, 5, 6, 5, 6}}, {'C', {3, 4, 4, 4, 3}},
+    {'D', {6, 5, 5, 5, 6}}, {'E', {7, 4, 6, 4, 7}}, {'F', {7, 4, 6, 4, 4}},
+    {'G', {3, 4, 5, 5, 3}}, {'H', {5, 5, 7, 5, 5}}, {'I', {7, 2, 2, 2, 7}},
+    {'J', {1, 1, 1, 5, 2}}, {'K', {5, 5, 6, 5, 5}}, {'L', {4, 4, 4, 4, 7}},
+    {'M', {5, 7, 7, 5, 5}}, {'N', {6, 5, 5, 5, 5}}, {'O', {2, 5, 5, 5, 2}},
+    {'P', {6, 5, 6, 4, 4}}, {'Q', {2, 5, 5, 6, 3}}, {'R', {6, 5, 6, 5, 5}},
+    {'S', {3, 4, 2, 1, 6}}, {'T', {7, 2, 2, 2, 2}}, {'U', {5, 5, 5, 5, 7}},
+    {'V', {5, 5, 5, 5, 2}}, {'W', {5, 5, 7, 7, 5}}, {'X', {5, 5, 2, 5, 5}},
+    {'Y', {5, 5, 2, 2, 2}}, {'Z', {7, 1, 2, 4, 7}}, {'(', {1, 2, 2, 2, 1}},
+    {')', {4, 2, 2, 2, 4}}, {':', {0, 2, 0, 2, 0}}, {';', {0, 2, 0, 2, 4}},
+    {',', {0, 0, 0, 2, 4}}, {'=', {0, 7, 0, 7, 0}}, {'_', {0, 0, 0, 0, 7}},
+    {'/', {1, 1, 2, 4, 4}}, {'%', {5, 1, 2, 4, 5}},
 };
 
 /* Bar height and margins in glyph-scale units. */
@@ -289,12 +307,17 @@ typedef struct canvas {
     int w, h;
 } canvas;
 
-static void put_text(canvas *cv, int x, int y, int k, const char *s)
+/* upper: letters as capitals (captions); else 'e' is the exponent's
+ * small e (the colour bar's numbers). */
+static void put_text(canvas *cv, int x, int y, int k, const char *s,
+                     int upper)
 {
     for (; *s; s++, x += (GLYPH_W + GLYPH_GAP) * k) {
         const unsigned char *rows = NULL;
+        char ch = upper && *s >= 'a' && *s <= 'z' ? (char)(*s - 'a' + 'A')
+                                                  : *s;
         for (size_t g = 0; g < sizeof glyphs / sizeof *glyphs; g++)
-            if (glyphs[g].ch == *s)
+            if (glyphs[g].ch == ch)
                 rows = glyphs[g].rows;
         if (!rows)
             continue;
@@ -353,17 +376,34 @@ static int bar_strip_height(int w, int *k_out)
             MARGIN_UNITS) * k;
 }
 
+/* Caption glyph scale: one unit per this many output pixels of width, at
+ * least 1 (half the bar's: a caption is longer than the bar's numbers;
+ * 56 characters fit across 224 pixels). */
+#define CAPTION_SCALE_DIV 224
+
+/* Height of the caption strip over a picture of width w. */
+static int caption_strip_height(int w)
+{
+    int k = w / CAPTION_SCALE_DIV;
+    return (MARGIN_UNITS + GLYPH_H + MARGIN_UNITS) * (k < 1 ? 1 : k);
+}
+
+/* The bar shows [lo, hi] of the normalised map: [-1, 1] for a signed map,
+ * [0, 1] for a non-negative one or a signed map's positive part, [-1, 0]
+ * for its negative part. */
 static void draw_bar(canvas *cv, int y0, int k, const colormap *cm,
-                     int is_signed, double scale)
+                     int is_signed, int part, double scale)
 {
     int margin = MARGIN_UNITS * k;
     int x0 = margin * 2, x1 = cv->w - margin * 2; /* bar columns [x0, x1) */
     if (x1 - x0 < 2)
         return;
     int by = y0 + margin, bh = BAR_UNITS * k;
-    double lo = is_signed ? -1.0 : 0.0;
+    int neg_only = is_signed && part == DMBP_RENDER_NEGATIVE;
+    int both = is_signed && part == DMBP_RENDER_BOTH;
+    double lo = both || neg_only ? -1.0 : 0.0, hi = neg_only ? 0.0 : 1.0;
     for (int x = x0; x < x1; x++) {
-        double v = lo + (1.0 - lo) * (x - x0) / (double)(x1 - 1 - x0);
+        double v = lo + (hi - lo) * (x - x0) / (double)(x1 - 1 - x0);
         double col[RGB_CHANNELS];
         colour_at(cm, v, col);
         for (int y = by; y < by + bh && y < cv->h; y++)
@@ -373,18 +413,22 @@ static void draw_bar(canvas *cv, int y0, int k, const colormap *cm,
     }
     int ty = by + bh + margin;
     char a[32], b[32], c[32];
-    if (is_signed) {
+    if (both) {
         format_value(a, sizeof a, -scale);
         snprintf(b, sizeof b, "0");
         format_value(c, sizeof c, scale);
+    } else if (neg_only) {
+        format_value(a, sizeof a, -scale);
+        format_value(b, sizeof b, -scale / 2.0);
+        snprintf(c, sizeof c, "0");
     } else {
         snprintf(a, sizeof a, "0");
         format_value(b, sizeof b, scale / 2.0);
         format_value(c, sizeof c, scale);
     }
-    put_text(cv, x0, ty, k, a);
-    put_text(cv, (x0 + x1) / 2 - text_width(b, k) / 2, ty, k, b);
-    put_text(cv, x1 - text_width(c, k), ty, k, c);
+    put_text(cv, x0, ty, k, a, 0);
+    put_text(cv, (x0 + x1) / 2 - text_width(b, k) / 2, ty, k, b, 0);
+    put_text(cv, x1 - text_width(c, k), ty, k, c, 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -436,6 +480,9 @@ dmbp_status dmbp__render_compose(const char *fn, const char *path,
             /* Gray backgrounds are replicated: channel 0 for all. */
             int bc = bg->channels == RGB_CHANNELS ? c : 0;
             double b = bg->data[(size_t)bc * np + i];
+            if (bg->channels == RGB_CHANNELS && !o->keep_colour)
+                b = LUMA_R * bg->data[i] + LUMA_G * bg->data[np + i] +
+                    LUMA_B * bg->data[2 * np + i];
             b = b < 0.0 ? 0.0 : b > 1.0 ? 1.0 : b;
             double x;
             if (!in)
@@ -452,17 +499,24 @@ dmbp_status dmbp__render_compose(const char *fn, const char *path,
     /* Upscale (small pictures only), then add the bar strip. */
     int f = dmbp__render_upscale(o->min_side, h, w);
     int k = 1, strip = o->colorbar ? bar_strip_height(w * f, &k) : 0;
-    canvas cv = {NULL, w * f, h * f + strip};
+    int top = o->caption && *o->caption ? caption_strip_height(w * f) : 0;
+    canvas cv = {NULL, w * f, top + h * f + strip};
     cv.px = dmbp__malloc((size_t)cv.w * (size_t)cv.h * RGB8_BYTES);
     if (!cv.px) {
         free(rgb);
         return DMBP_ERR_NOMEM;
     }
     memset(cv.px, WHITE, (size_t)cv.w * (size_t)cv.h * RGB8_BYTES);
-    dmbp__render_blit(cv.px, (size_t)cv.w, 0, rgb, h, w, f);
+    dmbp__render_blit(cv.px + (size_t)top * (size_t)cv.w * RGB8_BYTES,
+                      (size_t)cv.w, 0, rgb, h, w, f);
     free(rgb);
+    if (top) {
+        int kc = top / (MARGIN_UNITS + GLYPH_H + MARGIN_UNITS);
+        put_text(&cv, MARGIN_UNITS * kc, MARGIN_UNITS * kc, kc, o->caption,
+                 1);
+    }
     if (o->colorbar)
-        draw_bar(&cv, h * f, k, &cm, is_signed, scale);
+        draw_bar(&cv, top + h * f, k, &cm, is_signed, o->part, scale);
     dmbp_status st = dmbp__write_png_rgb8(path, cv.px, cv.h, cv.w);
     free(cv.px);
     return st;

@@ -144,7 +144,7 @@ fi
 ( cd "$OUT" && "$DMBP" masks "$VGG" "$PNG" --iters 2 --quiet >/dev/null 2>&1 ) && [ -f "$OUT/bag-masks.json" ] ||
     fail "masks: default output name"
 rm -rf "$OUT"; mkdir "$OUT"
-refused 2 "--method is an option of explain only" "masks --method" -- masks "$VGG" "$PNG" --method gxi --out "$OUT/m.json"
+refused 2 "--method is an option of explain, render only" "masks --method" -- masks "$VGG" "$PNG" --method gxi --out "$OUT/m.json"
 refused 2 "one image" "masks two images" -- masks "$VGG" "$PNG" "$PNG" --out "$OUT/m.json"
 refused 3 "$OUT/nowhere" "masks unwritable" -- masks "$VGG" "$PNG" --iters 1 --out "$OUT/nowhere/m.json"
 finish

@@ -243,5 +243,14 @@ int cmd_predict(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_masks(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_render(int argc, char **argv);
+/* The --caption line of a picture (render.c): the class, the method and
+ * the attribution's totals (DMBP: F+, F- and Fn as the sums of A+, A- and
+ * N; signed maps: their sum), computed from the arrays as saved, so that
+ * dmbp render draws the same line. arrays: DMBP's a_pos, a_neg, nuisance,
+ * or the map alone; per: the elements of one. */
+void cli_caption(char *buf, size_t cap, int target, const char *label,
+                 dmbp_method method, int is_signed,
+                 const float *const *arrays, size_t per);
 
 #endif

@@ -94,6 +94,9 @@ void cli_render_options(const cli_flags *f, dmbp_render_options *o)
         o->colormap = f->colormap; /* the choices follow dmbp_colormap */
     o->colorbar = f->colorbar;
     o->heatmap_only = f->heatmap_only;
+    o->keep_colour = f->keep_colour;
+    /* --caption: "" asks for each picture's line (cli_caption). */
+    o->caption = f->caption ? "" : NULL;
 }
 
 int cli_check_render(const cli_flags *f)

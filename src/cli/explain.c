@@ -283,21 +283,39 @@ static int write_image(writer *wr, int i, const char *image,
     const float *pos, *neg;
     int mc;
     image_map(wr, i, &pos, &neg, &mc);
+    char caption[DMBP_RENDER_CAPTION_MAX + 1];
+    if (wr->ro.caption) { /* --caption (cli_render_options) */
+        const float *parts[3] = {dmbp_result_array(r, i, 0)};
+        for (int k = 0; dmbp_result_method(r) == DMBP_METHOD_DMBP && k < 3;
+             k++)
+            parts[k] = dmbp_result_array(r, i, wr->dmbp_idx[2 + k]);
+        cli_caption(caption, sizeof caption, dmbp_result_target(r, i),
+                    cli_xrun_label(wr->run, dmbp_result_target(r, i)),
+                    dmbp_result_method(r), dmbp_result_signed(r), parts,
+                    wr->per);
+        wr->ro.caption = caption;
+    }
     dmbp_status st = draw(wr, i, pos, neg, mc, paths[OUT_PNG]);
     if (dmbp_result_method(r) != DMBP_METHOD_DMBP) {
         if (!st)
             st = dmbp_write_npy(paths[OUT_NPY], dmbp_result_array(r, i, 0),
                                 wr->dims, 3);
+        wr->ro.caption = wr->ro.caption ? "" : NULL;
         return st ? cli_fail(st) : EXIT_OK;
     }
     const float *a[5];
     for (int k = 0; k < 5; k++)
         a[k] = dmbp_result_array(r, i, wr->dmbp_idx[k]);
     const float *w_pos = a[0], *w_neg = a[1], *a_pos = a[2], *a_neg = a[3];
+    /* -pos and -neg: one part each, on the scale of both. */
+    wr->ro.part = DMBP_RENDER_POSITIVE;
     if (!st)
-        st = draw(wr, i, a_pos, wr->zeros, c, paths[OUT_POS]);
+        st = draw(wr, i, a_pos, a_neg, c, paths[OUT_POS]);
+    wr->ro.part = DMBP_RENDER_NEGATIVE;
     if (!st)
-        st = draw(wr, i, wr->zeros, a_neg, c, paths[OUT_NEG]);
+        st = draw(wr, i, a_pos, a_neg, c, paths[OUT_NEG]);
+    wr->ro.part = DMBP_RENDER_BOTH;
+    wr->ro.caption = wr->ro.caption ? "" : NULL;
     if (!st)
         st = dmbp_render_mappings(w_pos, w_neg, c, h, w, &wr->ro,
                                   paths[OUT_MAPPINGS]);

@@ -59,6 +59,8 @@ static int run(int argc, char **argv)
         return cmd_masks(argc - 1, argv + 1);
     if (!strcmp(cmd, "eval"))
         return cmd_eval(argc - 1, argv + 1);
+    if (!strcmp(cmd, "render"))
+        return cmd_render(argc - 1, argv + 1);
     return cli_usage_error("unknown command '%s'", cmd);
 }
 

@@ -50,6 +50,8 @@ static const struct {
      "evidence, AOPC, model randomisation; with -O DIR each image's numbers "
      "are recorded in DIR/manifest.jsonl and --resume computes only the "
      "images not done"},
+    {CMD_RENDER, "render", "FILE.npy --image IMAGE --model MODEL",
+     "explain's pictures again from its .npy, without recomputing"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

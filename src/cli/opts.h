@@ -21,9 +21,13 @@ enum {
     CMD_PREDICT = 1u << 1,
     CMD_EXPLAIN = 1u << 2,
     CMD_MASKS = 1u << 3,
-    CMD_EVAL = 1u << 4
+    CMD_EVAL = 1u << 4,
+    CMD_RENDER = 1u << 5
 };
-#define CMD_ALL (CMD_INFO | CMD_PREDICT | CMD_EXPLAIN | CMD_MASKS | CMD_EVAL)
+#define CMD_ALL (CMD_INFO | CMD_PREDICT | CMD_EXPLAIN | CMD_MASKS | CMD_EVAL | \
+                 CMD_RENDER)
+/* explain's and render's pictures. */
+#define CMD_DRAW (CMD_EXPLAIN | CMD_RENDER)
 /* The subcommands that run the network. */
 #define CMD_RUN (CMD_PREDICT | CMD_EXPLAIN | CMD_MASKS | CMD_EVAL)
 /* The subcommands with an image-set mode (-O DIR, src/cli/runner.h). */
@@ -84,7 +88,7 @@ typedef float cli_float3[3];
       CMD_RUN, MB_ALL, "MODE",                                               \
       "strict (f32, default) or bf16 (AVX512-BF16/AMX CPUs)")                \
     X(LABELS, "labels", 0, K_NAME, const char *, labels, 0, 0, NULL,         \
-      CMD_PREDICT | CMD_EXPLAIN | CMD_MASKS | CMD_EVAL, 0, "FILE",           \
+      CMD_PREDICT | CMD_DRAW | CMD_MASKS | CMD_EVAL, 0, "FILE",              \
       "class names, one per line (default: the model's)")                    \
     X(LAYERS, "layers", 0, K_SWITCH, bool, layers, 0, 0, NULL, CMD_INFO, 0,  \
       NULL, "every layer: name, op, output shape, mask site")                \
@@ -93,11 +97,12 @@ typedef float cli_float3[3];
     X(BATCH, "batch", 0, K_INT, int, batch, 1, 65536, NULL,                  \
       CMD_PREDICT | CMD_EVAL, 0, "N",                                        \
       "images per forward pass (predict 8, at most 1024; eval 64)")          \
-    X(RESIZE, "resize", 0, K_INT, int, resize, 0, 16384, NULL, CMD_RUN, 0,   \
+    X(RESIZE, "resize", 0, K_INT, int, resize, 0, 16384, NULL, CMD_RUN | CMD_RENDER, 0,\
       "N", "shorter side resized to N (model default)")                     \
     X(NO_RESIZE, "no-resize", 0, K_SWITCH, bool, no_resize, 0, 0, NULL,      \
-      CMD_RUN, 0, NULL, "no resize")                                         \
-    X(CROP, "crop", 0, K_INT, int, crop, 0, 16384, NULL, CMD_RUN, 0, "N",    \
+      CMD_RUN | CMD_RENDER, 0, NULL, "no resize")                                         \
+    X(CROP, "crop", 0, K_INT, int, crop, 0, 16384, NULL, CMD_RUN | CMD_RENDER, \
+      0, "N",                                                                \
       "centre crop to NxN (model default)")                                  \
     X(MEAN, "mean", 0, K_FLOAT3, cli_float3, mean, 0, 0, NULL, CMD_RUN, 0,   \
       "M", "normalisation mean, 1 or 3 numbers a,b,c")                      \
@@ -105,22 +110,23 @@ typedef float cli_float3[3];
       "normalisation standard deviation, 1 or 3 numbers, not 0")             \
     X(METHOD, "method", 'm', K_CHOICE, int, method, 0, 0,                    \
       "saliency|gxi|ig|smoothgrad|guided|gradcam|dmbp|occlusion|gradcam++|"  \
-      "scorecam|rise|gradcampp", CMD_EXPLAIN, 0, "M",                        \
+      "scorecam|rise|gradcampp", CMD_DRAW, 0, "M",                        \
       "attribution method (dmbp)")                                           \
     X(TARGET, "target", 0, K_NAME, const char *, target, 0, 0, NULL,         \
-      CMD_ATTR, 0, "T",                                                      \
+      CMD_ATTR | CMD_RENDER, 0, "T",                                                      \
       "class explained: auto (top class), an index, a label or top:K "      \
       "(the K-th class)")                                                    \
     X(TARGETS, "targets", 0, K_NAME, const char *, targets, 0, 0, NULL,      \
       CMD_EXPLAIN, 0, "FILE", "one target per image, one per line")         \
     X(OUTPUT, "output", 'o', K_NAME, const char *, output, 0, 0, NULL,       \
-      CMD_EXPLAIN, 0, "PREFIX",                                              \
+      CMD_DRAW, 0, "PREFIX",                                              \
       "output name (a directory if it ends in / or is one)")                \
     X(OUTPUT_DIR, "output-dir", 'O', K_NAME, const char *, output_dir, 0, 0, \
       NULL, CMD_SETS, 0, "DIR",                                              \
       "an image set: DIR/manifest.jsonl and DIR/<image>-<method|predict|"   \
       "masks>... files")                                                     \
-    X(FORCE, "force", 'f', K_SWITCH, bool, force, 0, 0, NULL, CMD_SETS, 0,   \
+    X(FORCE, "force", 'f', K_SWITCH, bool, force, 0, 0, NULL,                \
+      CMD_SETS | CMD_RENDER, 0,   \
       NULL,                                                                  \
       "overwrite existing files this run did not create")                   \
     X(MASKS, "masks", 0, K_NAME, const char *, masks, 0, 0, NULL,            \
@@ -130,7 +136,7 @@ typedef float cli_float3[3];
     X(MAX_LANES, "max-lanes", 0, K_INT, int, max_lanes, 1, 65536, NULL,      \
       CMD_ATTR, MB_ALL, "N", "images x samples computed together (32)")     \
     X(ABS, "abs", 0, K_SWITCH, bool, abs, 0, 0, NULL,                        \
-      CMD_EXPLAIN | CMD_EVAL, MB(SALIENCY), NULL,                            \
+      CMD_DRAW | CMD_EVAL, MB(SALIENCY), NULL,                               \
       "saliency: max over channels of |gradient|")                          \
     X(STEPS, "steps", 0, K_INT, int, steps, 1, 100000, NULL, CMD_EXPLAIN,    \
       MB(IG), "N", "IG's steps (32)")                                        \
@@ -191,21 +197,31 @@ typedef float cli_float3[3];
     X(W_SPARSITY, "w-sparsity", 0, K_FLOAT_NONNEG, float, w_sparsity, 0, 0,  \
       NULL, CMD_ATTR, MB(DMBP), "X", "DMBP's sparsity weight (0.01)")        \
     X(EXIF_ROTATE, "exif-rotate", 0, K_SWITCH, bool, exif_rotate, 0, 0,     \
-      NULL, CMD_RUN, 0, NULL,                                                \
+      NULL, CMD_RUN | CMD_RENDER, 0, NULL,                                                \
       "turn JPEGs upright by their EXIF orientation")                       \
     X(MAX_PIXELS, "max-pixels", 0, K_U64, uint64_t, max_pixels, 0, 0, NULL,  \
-      CMD_RUN, 0, "N", "largest image accepted, in pixels (67108864; 0: any)")\
+      CMD_RUN | CMD_RENDER, 0, "N", "largest image accepted, in pixels (67108864; 0: any)")\
     X(ALPHA, "alpha", 0, K_FLOAT_NONNEG, float, alpha, 0, 0, NULL,           \
-      CMD_EXPLAIN, 0, "A", "heatmap opacity over the picture, 0..1 (0.7)")   \
+      CMD_DRAW, 0, "A", "heatmap opacity over the picture, 0..1 (0.7)")   \
     X(COLORMAP, "colormap", 0, K_CHOICE, int, colormap, 0, 0,                \
-      "default|seismic|bwr|reds|inferno", CMD_EXPLAIN, 0, "NAME",            \
+      "default|seismic|bwr|reds|inferno", CMD_DRAW, 0, "NAME",               \
       "seismic/bwr (signed maps), reds/inferno (non-negative)")             \
     X(PERCENTILE, "percentile", 0, K_FLOAT_POS, float, percentile, 0, 0,     \
-      NULL, CMD_EXPLAIN, 0, "P", "clip the map at its P-th percentile (99.99)")\
+      NULL, CMD_DRAW, 0, "P", "clip the map at its P-th percentile (99.99)")\
     X(COLORBAR, "colorbar", 0, K_SWITCH, bool, colorbar, 0, 0, NULL,         \
-      CMD_EXPLAIN, 0, NULL, "a colour bar with the scale's values")          \
+      CMD_DRAW, 0, NULL, "a colour bar with the scale's values")             \
     X(HEATMAP_ONLY, "heatmap-only", 0, K_SWITCH, bool, heatmap_only, 0, 0,   \
-      NULL, CMD_EXPLAIN, 0, NULL, "the map alone, without the picture")      \
+      NULL, CMD_DRAW, 0, NULL, "the map alone, without the picture")         \
+    X(KEEP_COLOUR, "keep-colour", 0, K_SWITCH, bool, keep_colour, 0, 0,      \
+      NULL, CMD_DRAW, 0, NULL,                                               \
+      "the picture under the map in its colours (default: grey)")           \
+    X(CAPTION, "caption", 0, K_SWITCH, bool, caption, 0, 0, NULL, CMD_DRAW,  \
+      0, NULL, "a line over each picture: class, method, F values")         \
+    X(IMAGE, "image", 0, K_NAME, const char *, image, 0, 0, NULL,            \
+      CMD_RENDER, 0, "IMAGE", "the picture the result was computed on")     \
+    X(MODEL, "model", 0, K_NAME, const char *, model, 0, 0, NULL,            \
+      CMD_RENDER, 0, "MODEL",                                                \
+      "the model: its preprocessing, labels and the top class")             \
     X(SHARED_SCALE, "shared-scale", 0, K_SWITCH, bool, shared_scale, 0, 0,   \
       NULL, CMD_EXPLAIN, 0, NULL, "one colour scale for all images of the run")\
     X(IMAGES, "images", 0, K_NAME, const char *, images, 0, 0, NULL,         \

@@ -27,7 +27,13 @@ tests' reader takes):
                        these pixels upscaled by nearest neighbour to the
                        output size in _meta (and, for mappings, the
                        panels separated by GAP white columns): storing
-                       them upscaled would take megabytes.
+                       them upscaled would take megabytes. Over the
+                       background in its colours (keep_colour, what
+                       libdmbp 0.2 drew; tests/test_render).
+  <name>_grey.npy      the same over the background in grey, the default
+                       since 0.3 (tests/test_render_view)
+  <name>_pos.npy, <name>_neg.npy   signed cases: part POSITIVE and
+                       NEGATIVE alone, on the scale of both, grey
   npy_<shape>.npy      np.save of arange(n) * 0.5 - 3 (float32) for a
                        few shapes: dmbp_write_npy must write the same
                        bytes, header included
@@ -85,13 +91,27 @@ def blend(colour, bg, alpha_milli):
     return to_8bit(alpha * colour + (1.0 - alpha) * b.transpose(1, 2, 0))
 
 
-def expect_signed(a_pos, a_neg, bg, alpha_milli, pct_centi):
+def grey(bg):
+    """The default background (libdmbp 0.3): an RGB picture in grey,
+    0.299 R + 0.587 G + 0.114 B (in float64, before the clamp)."""
+    b = bg.astype(np.float64)
+    if b.shape[0] == 1:
+        return b
+    return (0.299 * b[0] + 0.587 * b[1] + 0.114 * b[2])[None]
+
+
+def expect_signed(a_pos, a_neg, bg, alpha_milli, pct_centi, part="both"):
     pct = pct_centi / 100.0
     pos = np.maximum(a_pos.astype(np.float64), 0.0).mean(axis=0)
     neg = np.maximum(-a_neg.astype(np.float64), 0.0).mean(axis=0)
     pos = np.minimum(pos, np.percentile(pos, pct))
     neg = np.minimum(neg, np.percentile(neg, pct))
     m = max(pos.max(), neg.max())
+    # one part alone keeps the scale of both
+    if part == "pos":
+        neg = np.zeros_like(neg)
+    elif part == "neg":
+        pos = np.zeros_like(pos)
     v = pos / m - neg / m if m > 0 else np.zeros_like(pos)
     return blend(colormap(v, SEISMIC_AT, SEISMIC_RGB), bg, alpha_milli)
 
@@ -194,7 +214,13 @@ def main():
         save(name + "_a_pos", a_pos)
         save(name + "_a_neg", a_neg)
         save(name + "_bg", bg)
+        # _expected: the background in colour (keep_colour); _grey: the
+        # default; _pos and _neg: one part each (grey background)
         save(name + "_expected", expect_signed(a_pos, a_neg, bg, am, pc))
+        save(name + "_grey", expect_signed(a_pos, a_neg, grey(bg), am, pc))
+        for part in ("pos", "neg"):
+            save(name + "_" + part,
+                 expect_signed(a_pos, a_neg, grey(bg), am, pc, part))
         save_meta(name, min_side, am, pc, h * f, w * f,
                   1 if kind == "same" else 0)
 
@@ -214,6 +240,7 @@ def main():
         save(name + "_map", m)
         save(name + "_bg", bg)
         save(name + "_expected", expect_sequential(m, bg, am, pc))
+        save(name + "_grey", expect_sequential(m, grey(bg), am, pc))
         save_meta(name, min_side, am, pc, h * f, w * f)
 
     # ---- mappings: (name, C, H, W, min_side, pct)

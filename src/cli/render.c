@@ -1,0 +1,451 @@
+/* dmbp render FILE.npy --image IMAGE --model MODEL: the pictures dmbp
+ * explain drew for a result, drawn again from its .npy without computing
+ * the attribution again (other render options, another colormap, a
+ * caption), byte for byte what explain writes with the same options. The
+ * .npy holds the arrays (DMBP: W+, W-, A+, A-, N; else the map); the model
+ * gives the preprocessing that maps them back onto the picture, the labels
+ * and, for --caption without --target, the top class (one forward pass).
+ * Also the caption line both subcommands draw (cli_caption). */
+#include "cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* .npy: "\x93NUMPY", version, header length (2 bytes in 1.0, 4 in 2.0
+ * and 3.0), a Python dict literal. */
+#define NPY_MAGIC "\x93NUMPY"
+#define NPY_MAGIC_LEN 6
+#define NPY_HEADER_MAX 65536
+/* DMBP's .npy stacks its five arrays: W+, W-, A+, A-, N. */
+#define DMBP_PARTS 5
+enum { P_W_POS, P_W_NEG, P_A_POS, P_A_NEG, P_NUISANCE };
+
+/* ------------------------------------------------------------------ */
+/* The caption                                                        */
+/* ------------------------------------------------------------------ */
+
+static double total(const float *a, size_t n)
+{
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++)
+        s += a[i];
+    return s;
+}
+
+void cli_caption(char *buf, size_t cap, int target, const char *label,
+                 dmbp_method method, int is_signed,
+                 const float *const *arrays, size_t per)
+{
+    int len = label ? snprintf(buf, cap, "%s (%d) %s", label, target,
+                               dmbp_method_name(method))
+                    : snprintf(buf, cap, "class %d %s", target,
+                               dmbp_method_name(method));
+    if (len < 0 || (size_t)len >= cap)
+        return;
+    if (method == DMBP_METHOD_DMBP)
+        snprintf(buf + len, cap - (size_t)len, " F+ %.4g F- %.4g Fn %.4g",
+                 total(arrays[0], per), total(arrays[1], per),
+                 total(arrays[2], per));
+    else if (is_signed)
+        snprintf(buf + len, cap - (size_t)len, " sum %.4g",
+                 total(arrays[0], per));
+}
+
+/* ------------------------------------------------------------------ */
+/* Reading the .npy                                                   */
+/* ------------------------------------------------------------------ */
+
+typedef struct npy {
+    int ndim;
+    int64_t dims[4];
+    float *data;
+} npy;
+
+/* The dict's value after 'key': in header, or NULL. */
+static const char *npy_field(const char *header, const char *key)
+{
+    const char *p = strstr(header, key);
+    if (!p)
+        return NULL;
+    p = strchr(p + strlen(key), ':');
+    if (!p)
+        return NULL;
+    p++;
+    while (*p == ' ')
+        p++;
+    return p;
+}
+
+/* Read a little-endian float32 C-order array of 3 (C x H x W) or 4
+ * (5 x C x H x W) dimensions, C 1 or 3, H and W at most
+ * DMBP_IMAGE_MAX_SIDE. Message printed, exit status returned. */
+static int npy_read(const char *path, npy *a)
+{
+    memset(a, 0, sizeof *a);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "dmbp: %s: %s\n", path, strerror(errno));
+        return EXIT_IO;
+    }
+    int rc = EXIT_FORMAT;
+    unsigned char pre[NPY_MAGIC_LEN + 2 + 4];
+    char *header = NULL;
+    const char *why = "not a .npy file";
+    if (fread(pre, 1, NPY_MAGIC_LEN + 2, f) != NPY_MAGIC_LEN + 2 ||
+        memcmp(pre, NPY_MAGIC, NPY_MAGIC_LEN))
+        goto done;
+    size_t hlen;
+    if (pre[NPY_MAGIC_LEN] == 1) {
+        unsigned char l[2];
+        if (fread(l, 1, 2, f) != 2)
+            goto done;
+        hlen = (size_t)l[0] | (size_t)l[1] << 8;
+    } else {
+        unsigned char l[4];
+        if (fread(l, 1, 4, f) != 4)
+            goto done;
+        hlen = (size_t)l[0] | (size_t)l[1] << 8 | (size_t)l[2] << 16 |
+               (size_t)l[3] << 24;
+    }
+    why = "a header too long for an attribution";
+    if (hlen > NPY_HEADER_MAX)
+        goto done;
+    header = calloc(hlen + 1, 1);
+    if (!header) {
+        fprintf(stderr, "dmbp: out of memory\n");
+        fclose(f);
+        return EXIT_INTERNAL;
+    }
+    why = "truncated";
+    if (fread(header, 1, hlen, f) != hlen)
+        goto done;
+    const char *descr = npy_field(header, "'descr'");
+    const char *order = npy_field(header, "'fortran_order'");
+    const char *shape = npy_field(header, "'shape'");
+    why = "not little-endian float32 in C order ('<f4', fortran_order "
+          "False): not an array dmbp explain wrote";
+    if (!descr || strncmp(descr, "'<f4'", 5) || !order ||
+        strncmp(order, "False", 5) || !shape || *shape != '(')
+        goto done;
+    why = "its shape is neither C x H x W nor 5 x C x H x W (C 1 or 3): "
+          "not an array dmbp explain wrote";
+    const char *p = shape + 1;
+    while (*p != ')') {
+        char *end;
+        errno = 0;
+        long long v = strtoll(p, &end, 10);
+        if (end == p || errno || v < 1 || v > DMBP_IMAGE_MAX_SIDE ||
+            a->ndim == 4)
+            goto done;
+        a->dims[a->ndim++] = v;
+        p = end;
+        while (*p == ',' || *p == ' ')
+            p++;
+    }
+    int c = a->ndim == 4 ? 1 : 0;
+    if ((a->ndim == 4 && a->dims[0] != DMBP_PARTS) ||
+        (a->ndim != 3 && a->ndim != 4) ||
+        (a->dims[c] != 1 && a->dims[c] != 3))
+        goto done;
+    size_t n = 1;
+    for (int k = 0; k < a->ndim; k++)
+        n *= (size_t)a->dims[k];
+    a->data = malloc(n * sizeof *a->data);
+    if (!a->data) {
+        fprintf(stderr, "dmbp: out of memory\n");
+        rc = EXIT_INTERNAL;
+        goto done;
+    }
+    why = "truncated";
+    if (fread(a->data, sizeof *a->data, n, f) != n)
+        goto done;
+    why = "data after the array";
+    if (fgetc(f) != EOF)
+        goto done;
+    /* A .npy of NaN draws nothing meaningful: say so here. */
+    why = "NaN or infinity in the array";
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(a->data[i])) {
+            rc = EXIT_NONFINITE;
+            goto done;
+        }
+    rc = EXIT_OK;
+done:
+    if (rc) {
+        fprintf(stderr, "dmbp: %s: %s\n", path, why);
+        free(a->data);
+        a->data = NULL;
+    }
+    free(header);
+    fclose(f);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* The command                                                        */
+/* ------------------------------------------------------------------ */
+
+/* The explained class for the caption: --target, or the top class of
+ * one forward pass (what explain's auto target is). */
+static int caption_target(const cli_args *a, const dmbp_model *m,
+                          const cli_names *labels, const dmbp_image *x,
+                          int *target)
+{
+    cli_targets tg = {0};
+    int rc = cli_targets_load(&a->f, m, labels, 1, true, &tg);
+    if (!rc)
+        rc = cli_targets_resolve(&tg, m, x->data, 1, x->channels, x->height,
+                                 x->width, 0, target);
+    cli_targets_free(&tg);
+    if (rc || *target >= 0)
+        return rc;
+    int classes = dmbp_model_num_classes(m);
+    float *logits = malloc((size_t)classes * sizeof *logits);
+    dmbp_plan_options po;
+    dmbp_plan_options_init(&po);
+    po.height = x->height;
+    po.width = x->width;
+    dmbp_plan *plan = NULL;
+    dmbp_status st = logits ? dmbp_plan_create(m, &po, &plan)
+                            : DMBP_ERR_NOMEM;
+    if (!st)
+        st = dmbp_plan_forward(plan, x->data, logits);
+    if (!st) {
+        *target = 0;
+        for (int k = 1; k < classes; k++)
+            if (logits[k] > logits[*target])
+                *target = k;
+    }
+    dmbp_plan_free(plan);
+    free(logits);
+    return st ? cli_fail(st) : EXIT_OK;
+}
+
+/* The output prefix: -o (without a final .png), else the .npy's path
+ * without .npy (the pictures beside it, as explain named them). */
+static char *out_prefix(const char *npy_path, const char *o)
+{
+    const char *src = o ? o : npy_path;
+    const char *ext = o ? ".png" : ".npy";
+    size_t len = strlen(src), lx = strlen(ext);
+    if (len > lx && !strcasecmp(src + len - lx, ext))
+        len -= lx;
+    return strndup(src, len);
+}
+
+typedef struct drawing {
+    const npy *a;
+    const dmbp_image *orig;
+    dmbp_preprocess_options pre;
+    dmbp_render_options ro;
+    dmbp_method method;
+    int is_signed;
+} drawing;
+
+static dmbp_status draw(const drawing *d, const float *pos, const float *neg,
+                        int c, const char *path)
+{
+    int h = (int)d->a->dims[d->a->ndim - 2], w = (int)d->a->dims[d->a->ndim - 1];
+    if (neg)
+        return dmbp_render_signed_original(pos, neg, c, h, w, d->orig,
+                                           &d->pre, &d->ro, path);
+    return dmbp_render_sequential_original(pos, h, w, d->orig, &d->pre,
+                                           &d->ro, path);
+}
+
+/* Explain's pictures for the method (explain.c's write_image). */
+static int draw_all(drawing *d, const char *prefix, bool force, bool json,
+                    const char *const *inputs, FILE *out)
+{
+    static const char *const suffix[4] = {".png", "-pos.png", "-neg.png",
+                                          "-mappings.png"};
+    const npy *a = d->a;
+    bool dmbp = d->method == DMBP_METHOD_DMBP;
+    int c = (int)a->dims[a->ndim - 3];
+    size_t per = (size_t)c * (size_t)a->dims[a->ndim - 2] *
+                 (size_t)a->dims[a->ndim - 1];
+    size_t np = per / (size_t)c;
+    char *paths[4] = {NULL};
+    int rc = EXIT_OK;
+    for (int k = 0; k < (dmbp ? 4 : 1) && !rc; k++) {
+        size_t len = strlen(prefix) + strlen(suffix[k]) + 1;
+        if (!(paths[k] = malloc(len))) {
+            fprintf(stderr, "dmbp: out of memory\n");
+            rc = EXIT_INTERNAL;
+            break;
+        }
+        snprintf(paths[k], len, "%s%s", prefix, suffix[k]);
+        rc = cli_check_output(paths[k], inputs, 3, force);
+    }
+    float *mean = NULL;
+    dmbp_status st = DMBP_OK;
+    if (!rc && dmbp) {
+        const float *p = a->data + P_A_POS * per, *n = a->data + P_A_NEG * per;
+        st = draw(d, p, n, c, paths[0]);
+        d->ro.part = DMBP_RENDER_POSITIVE;
+        if (!st)
+            st = draw(d, p, n, c, paths[1]);
+        d->ro.part = DMBP_RENDER_NEGATIVE;
+        if (!st)
+            st = draw(d, p, n, c, paths[2]);
+        d->ro.part = DMBP_RENDER_BOTH;
+        d->ro.caption = d->ro.caption ? "" : NULL;
+        if (!st)
+            st = dmbp_render_mappings(a->data + P_W_POS * per,
+                                      a->data + P_W_NEG * per, c,
+                                      (int)a->dims[2], (int)a->dims[3],
+                                      &d->ro, paths[3]);
+    } else if (!rc && d->is_signed) {
+        st = draw(d, a->data, a->data, c, paths[0]);
+    } else if (!rc) {
+        /* A non-negative map of several channels: their mean, as
+         * explain draws it. */
+        const float *map = a->data;
+        if (c > 1) {
+            mean = malloc(np * sizeof *mean);
+            if (!mean)
+                st = DMBP_ERR_NOMEM;
+            for (size_t i = 0; mean && i < np; i++) {
+                double s = 0;
+                for (int ch = 0; ch < c; ch++)
+                    s += a->data[ch * np + i];
+                mean[i] = (float)(s / c);
+            }
+            map = mean;
+        }
+        if (!st)
+            st = draw(d, map, NULL, 1, paths[0]);
+    }
+    if (st)
+        rc = cli_fail(st);
+    if (!rc && json)
+        fputs("{\"outputs\": [", out);
+    for (int k = 0; k < 4 && !rc && paths[k]; k++) {
+        fputs(k ? (json ? ", " : " ") : "", out);
+        if (json)
+            cli_json_str(out, paths[k]);
+        else
+            fputs(paths[k], out);
+    }
+    if (!rc)
+        fputs(json ? "]}\n" : "\n", out);
+    free(mean);
+    for (int k = 0; k < 4; k++)
+        free(paths[k]);
+    return rc;
+}
+
+int cmd_render(int argc, char **argv)
+{
+    cli_args args;
+    int rc = cli_args_parse(CMD_RENDER, argc, argv, &args);
+    if (rc) {
+        cli_args_free(&args);
+        return rc < 0 ? EXIT_OK : rc;
+    }
+    const cli_flags *f = &args.f;
+    cli_names labels = {0};
+    dmbp_model *m = NULL;
+    dmbp_image orig = {0}, x = {0};
+    npy a = {0};
+    char *prefix = NULL;
+    char caption[DMBP_RENDER_CAPTION_MAX + 1];
+    drawing d = {.a = &a, .orig = &orig};
+    if (args.n_pos != 1) {
+        rc = args.n_pos ? cli_usage_error("render: one FILE.npy at a time")
+                        : cli_usage_error("render: which FILE.npy?");
+        goto done;
+    }
+    if (!f->image || !f->model) {
+        rc = cli_usage_error("--%s is required: %s", f->image ? "model"
+                             : "image", f->image ? "the model explained "
+                             "(its preprocessing and labels)"
+                             : "the picture the result was computed on");
+        goto done;
+    }
+    if ((rc = cli_check_render(f)))
+        goto done;
+    const char *npy_path = args.pos[0];
+    if ((rc = npy_read(npy_path, &a)))
+        goto done;
+    bool dmbp = a.ndim == 4;
+    d.method = f->given[CLI_O_METHOD] ? (dmbp_method)f->method
+                                      : DMBP_METHOD_DMBP;
+    if (!dmbp && !f->given[CLI_O_METHOD]) {
+        rc = cli_usage_error("%s holds one map (C x H x W), not DMBP's five "
+                             "arrays: name its method with --method",
+                             npy_path);
+        goto done;
+    }
+    if (dmbp != (d.method == DMBP_METHOD_DMBP)) {
+        rc = cli_usage_error("%s: --method %s, but the file holds %s",
+                             npy_path, dmbp_method_name(d.method),
+                             dmbp ? "DMBP's five arrays" : "one map");
+        goto done;
+    }
+    if ((rc = cli_check_methods(&args, 1u << d.method, "--method")))
+        goto done;
+    d.is_signed = !(d.method == DMBP_METHOD_GRADCAM ||
+                    (d.method == DMBP_METHOD_SALIENCY && f->abs));
+    dmbp_status st = dmbp_model_load(f->model, &m);
+    if (!st)
+        st = cli_load_image(f->image, f, &orig);
+    if (st) {
+        rc = cli_fail(st);
+        goto done;
+    }
+    if ((rc = cli_apply_pre(m, f, &d.pre)))
+        goto done;
+    if (f->labels && (rc = cli_labels_read(f->labels,
+                                           dmbp_model_num_classes(m),
+                                           &labels)))
+        goto done;
+    if ((st = dmbp_image_preprocess(&orig, &d.pre, &x))) {
+        rc = cli_fail(st);
+        goto done;
+    }
+    int c = (int)a.dims[a.ndim - 3];
+    if (x.height != a.dims[a.ndim - 2] || x.width != a.dims[a.ndim - 1] ||
+        (c != x.channels && c != 1)) {
+        fprintf(stderr, "dmbp: %s: its maps are %dx%dx%d, the model's input "
+                "of %s is %dx%dx%d (the preprocessing differs from explain's: "
+                "see --resize and --crop)\n", npy_path, c,
+                (int)a.dims[a.ndim - 2], (int)a.dims[a.ndim - 1], f->image,
+                x.channels, x.height, x.width);
+        rc = EXIT_SHAPE;
+        goto done;
+    }
+    cli_render_options(f, &d.ro);
+    if (f->caption) {
+        int t;
+        if ((rc = caption_target(&args, m, &labels, &x, &t)))
+            goto done;
+        size_t per = (size_t)c * (size_t)x.height * (size_t)x.width;
+        const float *parts[3] = {a.data};
+        for (int k = 0; dmbp && k < 3; k++)
+            parts[k] = a.data + (size_t)(P_A_POS + k) * per;
+        cli_caption(caption, sizeof caption, t, cli_label(m, &labels, t),
+                    d.method, d.is_signed, parts, per);
+        d.ro.caption = caption;
+    }
+    if (!(prefix = out_prefix(npy_path, f->output))) {
+        fprintf(stderr, "dmbp: out of memory\n");
+        rc = EXIT_INTERNAL;
+        goto done;
+    }
+    const char *inputs[3] = {npy_path, f->image, f->model};
+    rc = draw_all(&d, prefix, f->force, f->json, inputs, stdout);
+done:
+    cli_names_free(&labels);
+    free(prefix);
+    free(a.data);
+    dmbp_image_free(&x);
+    dmbp_image_free(&orig);
+    dmbp_model_free(m);
+    cli_args_free(&args);
+    return rc;
+}
