@@ -25,6 +25,13 @@ size_t dmbp__ig_default_budget(void);
  * without seeing the plan's insides. */
 void dmbp__plan_sizes(const dmbp_plan *p, size_t *arena, size_t *used);
 
+/* Value v's tensor (diff: its gradient) after a pass, plain row-major in
+ * out (its shape's element count). */
+dmbp_status dmbp__plan_read(dmbp_plan *p, int v, int diff, float *out);
+/* Value v's shape in plan p; *relevant: the logits depend on it. */
+const dmbp_shape *dmbp__plan_value_shape(const dmbp_plan *p, int v,
+                                         bool *relevant);
+
 /* ---- plan caches (session.c) -------------------------------------------- */
 
 /* Plans kept across calls: a dmbp_session's, which dmbp_explain and the

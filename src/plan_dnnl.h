@@ -1,27 +1,20 @@
-/* Plans from the inside: oneDNN memories and primitives, the arena, the
- * reverse engine and the builder API that ops' plan hooks use. Only
- * plan.c, reverse.c, src/ops/ and the two readers of plan values
- * (methods/common.c, methods/gradcam.c) include it. */
+/* The plan builder: what an op's hooks (plan, backward, tangent) may ask
+ * of a plan being built. A value's shape, layout, memory, gradient and
+ * tangent through dmbp__val*, arena memories, constants, steps, and
+ * primitive descriptors from the oneDNN backend (dmbp__be_*, made in
+ * backend_dnnl.c: the ops call no oneDNN function and build no oneDNN
+ * operation descriptor). The plan itself (struct dmbp_plan) is private to
+ * the plan code (plan_int.h). */
 #ifndef DMBP_PLAN_DNNL_H
 #define DMBP_PLAN_DNNL_H
 
-#include <dnnl.h>
+#include <dnnl_types.h>
 
 #include "optable.h"
 #include "plan.h"
 
-/* Evaluate a oneDNN call; on failure set a backend error naming it. */
-#define DNNL_TRY(call)                                                      \
-    do {                                                                    \
-        dnnl_status_t dnnl_st_ = (call);                                    \
-        if (dnnl_st_ != dnnl_success)                                       \
-            return dmbp_set_error(DMBP_ERR_BACKEND, "oneDNN: %s failed (%s)", \
-                                  #call, dnnl__status_str(dnnl_st_));       \
-    } while (0)
 
-const char *dnnl__status_str(dnnl_status_t s);
-
-/* ---- plans (plan.c) ---------------------------------------------------- */
+/* ---- values (plan.c) --------------------------------------------------- */
 
 typedef struct pvalue {
     dmbp_shape shape;
@@ -39,23 +32,11 @@ typedef struct pvalue {
 } pvalue;
 
 typedef struct plan_step plan_step;
+/* A mask layer (reverse.c): opaque to the ops. */
+typedef struct mask_layer mask_layer;
 typedef dmbp_status (*step_fn)(dmbp_plan *p, const plan_step *s);
 
-typedef struct step_list {
-    int n, cap;
-    plan_step *s;
-} step_list;
 
-/* A mask layer: the output channels of a Conv or the units of a Gemm
- * (dmbp-method.md section 2). */
-typedef struct mask_layer {
-    const dmbp_node *node;
-    int value;                  /* the node's output value */
-    int channels;
-    int64_t offset;             /* of its first mask in a lane's masks */
-    bool last_axis;             /* units on the last axis of a plain N-D
-                                   output (else dimension 1) */
-} mask_layer;
 
 struct plan_step {
     dnnl_primitive_t prim;      /* a oneDNN primitive, or NULL: */
@@ -66,115 +47,7 @@ struct plan_step {
     const dmbp_node *node;
 };
 
-/* Alignment of the arena (and of each buffer in it). */
-#define DMBP__ARENA_ALIGN 64
 
-/* Lanes run one at a time (lanesplit.c). */
-typedef struct lane_split lane_split;
-
-/* Everything that depends on the input shape. */
-struct dmbp_plan {
-    const dmbp_model *m;
-    dnnl_engine_t eng;
-    dnnl_stream_t strm;
-    pvalue *vals;               /* one per model value */
-    step_list fwd, bwd, tan;    /* forward, backward and tangent passes */
-    int tan_mask_end;           /* tan.s[0 .. tan_mask_end): all the mask
-                                   gradient needs (see reverse.c)       */
-    step_list *cur;             /* where new steps go while building */
-    int lanes;                  /* the batch dimension of the input */
-    /* Reverse passes. */
-    bool reverse;
-    int n_mask_layers;
-    mask_layer *masks;
-    int64_t n_masks;            /* per lane */
-    float *mask_val;            /* lanes x n_masks, used by the passes */
-    float *mask_grad;           /* lanes x n_masks, tangent accumulates */
-    bool guided;                /* backward: guided backprop gating */
-    bool kept_valid;            /* the kept signals match mask_val */
-    dnnl_memory_t seed_plain;   /* lanes x classes, reordered into diff */
-    dnnl_primitive_t seed_reorder;
-    dnnl_memory_t map_plain;    /* the input's diff, plain */
-    dnnl_memory_t tan_out_plain;
-    dnnl_primitive_t tan_out_reorder;
-    /* Arena: every intermediate tensor is a slice of one allocation. */
-    int n_bufs, cap_bufs;
-    size_t *buf_size;
-    size_t *buf_off;
-    int n_binds, cap_binds;
-    dnnl_memory_t *bind_mem;    /* memories whose handle is a buffer */
-    int *bind_buf;
-    char *arena;
-    size_t arena_size;
-    /* Memories and allocations owned by the plan (constants reordered to
-     * the primitive's layout, temporaries' memory objects). */
-    int n_owned_mem, cap_owned_mem;
-    dnnl_memory_t *owned_mem;
-    int n_owned_ptr, cap_owned_ptr;
-    void **owned_ptr;
-    size_t scratch_size;        /* shared by all primitives */
-    dnnl_memory_t scratch;
-    /* I/O: plain views of input and logits/output. */
-    dnnl_memory_t in_plain;      /* bound to the input value's buffer */
-    dnnl_primitive_t out_reorder; /* logits md -> plain */
-    dnnl_memory_t logits_plain;
-    dnnl_primitive_t outg_reorder;
-    dnnl_memory_t output_plain;
-    bool has_run;
-    bool bf16;                  /* DMBP_FPMATH_BF16: see dmbp__plan_in_dt */
-    const float *const *over;   /* weight overrides during creation */
-    bool keep_diffs;            /* keep every gradient after backward */
-    /* Constants already in a primitive's layout (one copy per layout):
-     * found again by their data, the view it was read through (one array
-     * read as B and as B^T: the same dims when B is square) and the
-     * layout made. */
-    int n_consts, cap_consts;
-    const float **const_src;
-    dnnl_memory_desc_t *const_view;
-    /* Memory budget (dmbp_plan_options.max_memory) and what the plan has
-     * allocated or will allocate so far. */
-    size_t max_memory, mem_used;
-    bool whole_tensor;          /* dmbp_plan_options.whole_tensor */
-    dnnl_memory_desc_t *const_md;
-    dnnl_memory_t *const_mem;
-    /* Releasable model weights pinned while the plan is built (weights.c);
-     * adopted ones are used in place by the plan's primitives and stay
-     * pinned until dmbp_plan_free. */
-    int n_pins;
-    int *pin_v;
-    bool *pin_adopted;
-    /* Shape inference or the lanes check failed for lanes > 1: the plan
-     * is made again as lanes run one at a time. */
-    bool lanes_refused;
-    /* Non-NULL: this plan runs its lanes one at a time through a batch-1
-     * plan (lanesplit.c); it has shapes (vals[].shape, .relevant) and the
-     * mask counts, no steps of its own. */
-    lane_split *split;
-};
-
-/* ---- lanes one at a time (lanesplit.c) --------------------------------- */
-
-/* The plan of o's lanes (> 1) as one batch-1 plan run lane by lane, for a
- * graph that cannot take them together (docs/model-support.md). */
-dmbp_status dmbp__split_create(const dmbp_model *m, const dmbp_plan_options *o,
-                               const float *const *over, bool keep_diffs,
-                               int lanes, dmbp_plan **out);
-void dmbp__split_free(dmbp_plan *p);
-dmbp_plan *dmbp__split_inner(const dmbp_plan *p);
-/* The public calls of a split plan (after their argument checks). */
-dmbp_status dmbp__split_forward(dmbp_plan *p, const float *input,
-                                float *logits);
-dmbp_status dmbp__split_output(dmbp_plan *p, float *out);
-dmbp_status dmbp__split_backward(dmbp_plan *p, const float *seed,
-                                 const float *masks, unsigned flags,
-                                 float *mapping);
-dmbp_status dmbp__split_tangent(dmbp_plan *p, const float *v,
-                                const float *masks, float *out);
-dmbp_status dmbp__split_mask_grad(dmbp_plan *p, const float *v, float *grad);
-/* dmbp__plan_read (methods/common.c) of every lane. */
-dmbp_status dmbp__split_read(dmbp_plan *p, int v, int diff, float *out);
-dmbp_status dmbp__plan_read(dmbp_plan *p, int v, int diff, float *out);
-void dmbp__split_sizes(const dmbp_plan *p, size_t *arena, size_t *used);
 
 /* Layout of a [N, C, spatial...] tensor as offsets: channel blocks of
  * `block` (1 when unblocked) with strides per logical dimension. Covers
@@ -234,7 +107,7 @@ dmbp_status dmbp__to_layout(plan_builder *b, dnnl_memory_t src,
                             const dnnl_memory_desc_t *want,
                             dnnl_memory_t *out);
 /* The mask layer on node n's output, or NULL. */
-const mask_layer *dmbp__mask_of(const dmbp_plan *p, const dmbp_node *n);
+const mask_layer *dmbp__node_mask(plan_builder *b, const dmbp_node *n);
 /* Steps for a mask layer: backward multiplies the arriving signal (kept in
  * the output's diff) by the masks into `masked`; tangent adds
  * sum_p diff * z into the mask gradient and scales z by the masks in
@@ -245,18 +118,25 @@ dmbp_status dmbp__mask_backward(plan_builder *b, const mask_layer *ml,
 dmbp_status dmbp__mask_tangent(plan_builder *b, const mask_layer *ml,
                                dnnl_memory_t diff, dnnl_memory_t z,
                                const dnnl_memory_desc_t *md);
-/* Build the backward and tangent step lists (after the forward ones). */
-dmbp_status dmbp__reverse_build(dmbp_plan *p);
-/* Run a step list. */
-dmbp_status dmbp__run_steps(dmbp_plan *p, const step_list *l);
 
-/* What an op's plan hook may use. */
-struct dmbp_plan_builder {
-    dmbp_plan *p;
-};
 
 /* Current description and memory of value v (set by its producer). */
 const pvalue *dmbp__pval(plan_builder *b, int v);
+/* Value v as the plan has it so far (no side effects: a constant not yet
+ * read through dmbp__pval has no memory). Ops read a value's shape, md,
+ * mem, diff and tan through it; dmbp__val_* name the common ones. */
+const pvalue *dmbp__val(plan_builder *b, int v);
+const dmbp_shape *dmbp__val_shape(plan_builder *b, int v);
+dnnl_memory_t dmbp__val_mem(plan_builder *b, int v);
+dnnl_memory_t dmbp__val_diff(plan_builder *b, int v);
+dnnl_memory_t dmbp__val_tan(plan_builder *b, int v);
+/* Max pooling: the memory of the inputs it chose for output v. */
+void dmbp__val_set_choice(plan_builder *b, int v, dnnl_memory_t choice);
+/* The plan's settings an op's hook may read. */
+bool dmbp__plan_reverse(plan_builder *b);
+bool dmbp__plan_whole_tensor(plan_builder *b);
+/* A step function's plan: backward gates guided (guided backprop). */
+bool dmbp__plan_guided(const dmbp_plan *p);
 /* Memory holding value v in layout want: v's own memory if it already has
  * that layout, else a temporary filled by a reorder step added now. */
 dmbp_status dmbp__plan_input_as(plan_builder *b, int v,
@@ -312,23 +192,123 @@ dnnl_data_type_t dmbp__plan_in_dt(plan_builder *b);
  * elements). */
 dnnl_memory_desc_t dmbp__md_dt(const dnnl_memory_desc_t *md,
                                dnnl_data_type_t dt);
-/* Attributes every primitive gets (user scratchpad). */
-dmbp_status dmbp__plan_attr(dnnl_primitive_attr_t *attr);
-/* The primitive descriptor of op descriptor d with those attributes
- * (hint: the forward pd of a backward one, or NULL); one oneDNN cannot
- * make is node n's error "oneDNN has no WHAT for this shape". */
-dmbp_status dmbp__plan_pd(plan_builder *b, const dmbp_node *n,
-                          const_dnnl_op_desc_t d,
-                          const_dnnl_primitive_desc_t hint, const char *what,
-                          dnnl_primitive_desc_t *pd);
 /* A float constant's data for this plan: the model's, unless the plan was
  * made with other weights for it (dmbp__plan_create_with). */
 const float *dmbp__const_f(plan_builder *b, int v);
 bool dmbp__plan_override(plan_builder *b, int v);
 
-/* Count bytes the plan is about to allocate against its budget; fails
- * with DMBP_ERR_SHAPE naming the total (what says what for). */
-dmbp_status dmbp__plan_charge(dmbp_plan *p, size_t bytes, const char *what);
+/* ---- the oneDNN backend (backend_dnnl.c) ------------------------------- */
+
+/* Window geometry in oneDNN's terms (dilation counts the extra gaps). */
+typedef struct dmbp__be_geom {
+    dnnl_dims_t strides, kernel, dil, pl, pr;
+} dmbp__be_geom;
+/* What to ask a primitive descriptor the layout of. */
+typedef enum { DMBP__BE_SRC, DMBP__BE_WEIGHTS, DMBP__BE_DST,
+               DMBP__BE_DIFF_SRC, DMBP__BE_DIFF_DST,
+               DMBP__BE_WORKSPACE } dmbp__be_md;
+typedef enum { DMBP__BE_POOL_MAX, DMBP__BE_POOL_AVG_PAD,
+               DMBP__BE_POOL_AVG } dmbp__be_pool_alg;
+typedef enum { DMBP__BE_RELU, DMBP__BE_CLIP } dmbp__be_eltwise_alg;
+
+/* The layout pd chose for `what` (owned by pd). */
+const dnnl_memory_desc_t *dmbp__be_pd_md(const_dnnl_primitive_desc_t pd,
+                                         dmbp__be_md what);
+/* Free a primitive descriptor not handed to dmbp__plan_prim (NULL: no-op). */
+void dmbp__be_pd_free(dnnl_primitive_desc_t pd);
+/* Whether two mds describe the same layout. */
+bool dmbp__md_equal(const dnnl_memory_desc_t *a, const dnnl_memory_desc_t *b);
+/* Bytes of a tensor of layout md. */
+size_t dmbp__md_size(const dnnl_memory_desc_t *md);
+/* f32 md of dims with element strides. */
+dmbp_status dmbp__md_strided(int ndims, const int64_t *dims,
+                             const int64_t *strides, dnnl_memory_desc_t *md);
+/* A plain vector of n elements of type dt. */
+dmbp_status dmbp__md_vector(int64_t n, dnnl_data_type_t dt,
+                            dnnl_memory_desc_t *md);
+/* Dims in "any" layout with data type dt. */
+dmbp_status dmbp__md_any_dt(int ndims, const int64_t *dims,
+                            dnnl_data_type_t dt, dnnl_memory_desc_t *md);
+/* md's dims in "any" layout of type dt. */
+dmbp_status dmbp__md_any_like(const dnnl_memory_desc_t *md,
+                              dnnl_data_type_t dt, dnnl_memory_desc_t *out);
+/* A plain f32 2-D md with its two axes swapped (same bytes). */
+dmbp_status dmbp__md_swap2(const dnnl_memory_desc_t *md,
+                           dnnl_memory_desc_t *out);
+/* The part dims at offsets of a plain parent. */
+dmbp_status dmbp__md_sub(const dnnl_memory_desc_t *parent,
+                         const int64_t *dims, const int64_t *offsets,
+                         dnnl_memory_desc_t *sub);
+/* Primitive descriptors (with the plan's attributes); one oneDNN cannot
+ * make is node n's error naming `what` (or the primitive). Forward passes
+ * are for inference unless `training` (the hint of a backward pass). */
+dmbp_status dmbp__be_conv_fwd(plan_builder *b, const dmbp_node *n,
+                              bool training, const dnnl_memory_desc_t *src,
+                              const dnnl_memory_desc_t *w,
+                              const dnnl_memory_desc_t *bias,
+                              const dnnl_memory_desc_t *dst,
+                              const dmbp__be_geom *g, const char *what,
+                              dnnl_primitive_desc_t *pd);
+/* Convolution backward-data (diff dst -> diff src dsrc) hinted by the
+ * training forward pass reading src_in; NULL when oneDNN has none (or,
+ * with fast_only, only its reference kernel). */
+dnnl_primitive_desc_t dmbp__be_conv_bwd_data(plan_builder *b,
+                                             const dnnl_memory_desc_t *src_in,
+                                             const dnnl_memory_desc_t *dsrc,
+                                             const dnnl_memory_desc_t *w,
+                                             const dnnl_memory_desc_t *dst,
+                                             const dmbp__be_geom *g,
+                                             bool fast_only);
+dmbp_status dmbp__be_pool_fwd(plan_builder *b, const dmbp_node *n,
+                              bool training, dmbp__be_pool_alg alg,
+                              const dnnl_memory_desc_t *src,
+                              const dnnl_memory_desc_t *dst,
+                              const dmbp__be_geom *g, const char *what,
+                              dnnl_primitive_desc_t *pd);
+/* Pooling x -> y: the training forward pass's backward (bwd), else its
+ * inference forward pass. */
+dmbp_status dmbp__be_pool_pass(plan_builder *b, const dmbp_node *n, bool bwd,
+                               dmbp__be_pool_alg alg,
+                               const dnnl_memory_desc_t *x,
+                               const dnnl_memory_desc_t *y,
+                               const dmbp__be_geom *g,
+                               dnnl_primitive_desc_t *out);
+dmbp_status dmbp__be_eltwise(plan_builder *b, const dmbp_node *n,
+                             dmbp__be_eltwise_alg alg,
+                             const dnnl_memory_desc_t *md, float alpha,
+                             float beta, dnnl_primitive_desc_t *pd);
+dmbp_status dmbp__be_add(plan_builder *b, const dmbp_node *n,
+                         const dnnl_memory_desc_t *a,
+                         const dnnl_memory_desc_t *c,
+                         const dnnl_memory_desc_t *dst,
+                         dnnl_primitive_desc_t *pd);
+/* Batch normalisation with global statistics, scale and shift, eps 0 (the
+ * caller folds eps into the variance). */
+dmbp_status dmbp__be_bnorm(plan_builder *b, const dmbp_node *n,
+                           const dnnl_memory_desc_t *md,
+                           dnnl_primitive_desc_t *pd);
+dmbp_status dmbp__be_inner_product(plan_builder *b, const dmbp_node *n,
+                                   const dnnl_memory_desc_t *src,
+                                   const dnnl_memory_desc_t *w,
+                                   const dnnl_memory_desc_t *bias,
+                                   const dnnl_memory_desc_t *dst,
+                                   dnnl_primitive_desc_t *pd);
+dmbp_status dmbp__be_matmul(plan_builder *b, const dmbp_node *n,
+                            const dnnl_memory_desc_t *src,
+                            const dnnl_memory_desc_t *w,
+                            const dnnl_memory_desc_t *bias,
+                            const dnnl_memory_desc_t *dst,
+                            dnnl_primitive_desc_t *pd);
+/* Accurate softmax over axis, in place layout md -> md. */
+dmbp_status dmbp__be_softmax(plan_builder *b, const dmbp_node *n,
+                             const dnnl_memory_desc_t *md, int axis,
+                             dnnl_primitive_desc_t *pd);
+/* Concatenation of count srcs along axis into dst (NULL: oneDNN picks). */
+dmbp_status dmbp__be_concat(plan_builder *b, const dmbp_node *n,
+                            const dnnl_memory_desc_t *dst, int count,
+                            int axis, const dnnl_memory_desc_t *srcs,
+                            dnnl_primitive_desc_t *pd);
+
 /* Plain row-major md of a shape (a scalar as [1]). */
 dmbp_status dmbp__md_plain(const dmbp_shape *s, dnnl_memory_desc_t *md);
 /* Md with the same dims in "any" layout. */
@@ -336,14 +316,6 @@ dmbp_status dmbp__md_any(const dmbp_shape *s, dnnl_memory_desc_t *md);
 /* Data pointer of a memory (arena bound at run time). */
 void *dmbp__mem_ptr(dnnl_memory_t mem);
 
-/* ---- a plan's weight pins (weights.c) ---------------------------------- */
-
-/* A plan's pins: every releasable weight of a live node before the plan
- * is built; after it, the ones not adopted (used in place) are unpinned
- * and, if built, the model drops them; the adopted ones at plan free. */
-dmbp_status dmbp__plan_pin_weights(dmbp_plan *p);
-void dmbp__plan_unpin_weights(dmbp_plan *p, bool built);
-void dmbp__plan_release_weights(dmbp_plan *p);
 
 
 #endif /* DMBP_PLAN_DNNL_H */

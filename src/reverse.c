@@ -10,52 +10,7 @@
  *     mask gradient, which is dl/dm for V = v (section 2's identity).
  * Every tensor lives in the plan's arena in the forward value's layout. */
 #include "kernels.h"
-#include "plan_dnnl.h"
-
-dmbp_status dmbp__chan_layout(const dnnl_memory_desc_t *md, chan_layout *l)
-{
-    memset(l, 0, sizeof *l);
-    if (md->format_kind != dnnl_blocked || md->ndims < 1)
-        return dmbp_set_error(DMBP_ERR_INTERNAL, "layout is not blocked");
-    const dnnl_blocking_desc_t *bd = &md->format_desc.blocking;
-    l->ndims = md->ndims;
-    l->block = 1;
-    if (bd->inner_nblks > 1 ||
-        (bd->inner_nblks == 1 && (bd->inner_idxs[0] != 1 || md->ndims < 2)))
-        return dmbp_set_error(DMBP_ERR_INTERNAL, "unexpected blocked layout "
-                              "(%d inner blocks)", bd->inner_nblks);
-    if (bd->inner_nblks == 1)
-        l->block = bd->inner_blks[0];
-    l->spatial = 1;
-    for (int i = 0; i < md->ndims; i++) {
-        l->dims[i] = md->dims[i];
-        l->strides[i] = bd->strides[i];
-        if (i >= 2)
-            l->spatial *= md->dims[i];
-    }
-    if (md->ndims == 1) {
-        /* [N] alone: one channel per lane. */
-        l->ndims = 2;
-        l->dims[1] = 1;
-        l->strides[1] = 1;
-    }
-    /* Dense spatial dimensions: the innermost has the smallest stride q
-     * and each outer one is the product of the inner sizes times q. */
-    int64_t q = l->ndims > 2 ? l->strides[l->ndims - 1] : 0, expect = q;
-    for (int d = l->ndims - 1; d >= 2 && q; d--) {
-        if (l->strides[d] != expect)
-            q = 0;
-        expect *= l->dims[d];
-    }
-    l->sp_step = l->ndims > 2 ? q : 1;
-    /* Channels last (nhwc, what oneDNN picks for 1x1 convolutions): all
-     * channels of a position are adjacent, so treat them as one block;
-     * the sweeps then walk memory in order instead of striding by C. */
-    if (l->block == 1 && l->ndims > 2 && l->strides[1] == 1 &&
-        l->dims[1] > 1 && l->sp_step == l->dims[1])
-        l->block = l->dims[1];
-    return DMBP_OK;
-}
+#include "plan_int.h"
 
 dmbp_status dmbp__to_layout(plan_builder *b, dnnl_memory_t src,
                             const dnnl_memory_desc_t *src_md,
@@ -140,6 +95,11 @@ const mask_layer *dmbp__mask_of(const dmbp_plan *p, const dmbp_node *n)
     return NULL;
 }
 
+const mask_layer *dmbp__node_mask(plan_builder *b, const dmbp_node *n)
+{
+    return dmbp__mask_of(b->p, n);
+}
+
 typedef struct mask_run {
     chan_layout l;
     int64_t offset;
@@ -161,8 +121,7 @@ static dmbp_status mask_run_new(const mask_layer *ml,
         for (int d = 1; d < md->ndims - 1; d++)
             dims[2] *= md->dims[d];
         dnnl_dims_t strides = {dims[1] * dims[2], 1, dims[1]};
-        if (dnnl_memory_desc_init_by_strides(&last, 3, dims, dnnl_f32,
-                                             strides) != dnnl_success) {
+        if (dmbp__md_strided(3, dims, strides, &last)) {
             free(r);
             return dmbp_set_error(DMBP_ERR_BACKEND, "oneDNN: no view of a "
                                   "mask layer's units");
@@ -404,8 +363,7 @@ dmbp_status dmbp__reverse_build(dmbp_plan *p)
         dnnl_memory_t d;
         TRY(dmbp__diff_target(&b, m->logits, &pmd, &d));
         dnnl_primitive_desc_t pd;
-        DNNL_TRY(dnnl_reorder_primitive_desc_create(&pd, &pmd, p->eng, &pmd,
-                                                    p->eng, NULL));
+        TRY(dmbp__be_reorder(p, &pmd, &pmd, false, &pd));
         dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, p->seed_plain},
                                    {DNNL_ARG_DST, d}};
         TRY(dmbp__plan_prim(&b, NULL, pd, args, 2));
@@ -452,8 +410,7 @@ dmbp_status dmbp__reverse_build(dmbp_plan *p)
         TRY(dmbp__md_plain(&lg->shape, &pmd));
         TRY(plain_buffer(p, &lg->shape, &p->tan_out_plain));
         dnnl_primitive_desc_t pd;
-        DNNL_TRY(dnnl_reorder_primitive_desc_create(&pd, &lg->md, p->eng,
-                                                    &pmd, p->eng, NULL));
+        TRY(dmbp__be_reorder(p, &lg->md, &pmd, false, &pd));
         dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, lg->tan},
                                    {DNNL_ARG_DST, p->tan_out_plain}};
         TRY(dmbp__plan_prim(&b, NULL, pd, args, 2));

@@ -16,7 +16,8 @@
  * read again from the model file (kept open, checked by size, time and a
  * hash of the bytes) when a later plan or the randomisation check needs
  * it. See DEVELOPERS.md, "Weight storage". */
-#include "plan_dnnl.h"
+#include "graph.h"
+#include "optable.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -585,60 +586,4 @@ const float *dmbp__weight_keep(const dmbp_model *cm, int vi)
     }
     pthread_mutex_unlock(&m->wlock);
     return f;
-}
-
-/* ---- plans ---------------------------------------------------------------- */
-
-/* Pin every releasable weight a live node reads, so that its plain
- * array stays valid while the plan is built (weights.c). */
-dmbp_status dmbp__plan_pin_weights(dmbp_plan *p)
-{
-    const dmbp_model *m = p->m;
-    int cap = 0;
-    for (int i = 0; i < m->n_nodes; i++)
-        if (!m->nodes[i].dead)
-            cap += m->nodes[i].n_in;
-    p->pin_v = dmbp__malloc((size_t)(cap ? cap : 1) * sizeof *p->pin_v);
-    p->pin_adopted = dmbp__calloc((size_t)(cap ? cap : 1), sizeof(bool));
-    if (!p->pin_v || !p->pin_adopted)
-        return DMBP_ERR_NOMEM;
-    for (int i = 0; i < m->n_nodes; i++) {
-        const dmbp_node *n = &m->nodes[i];
-        for (int k = 0; !n->dead && k < n->n_in; k++) {
-            int v = n->in[k];
-            bool dup = v < 0 || (p->over && p->over[v]);
-            for (int j = 0; !dup && j < p->n_pins; j++)
-                dup = p->pin_v[j] == v;
-            bool pinned;
-            if (!dup) {
-                TRY(dmbp__weight_pin(m, v, &pinned));
-                if (pinned)
-                    p->pin_v[p->n_pins++] = v;
-            }
-        }
-    }
-    return DMBP_OK;
-}
-
-/* After building: the weights the plan copied are not pinned any more,
- * and once a plan is built the model no longer keeps them itself. */
-void dmbp__plan_unpin_weights(dmbp_plan *p, bool built)
-{
-    for (int i = 0; i < p->n_pins; i++) {
-        if (built)
-            dmbp__weight_drop(p->m, p->pin_v[i]);
-        if (!p->pin_adopted[i] || !built)
-            dmbp__weight_unpin(p->m, p->pin_v[i]);
-    }
-    if (!built)
-        p->n_pins = 0;
-}
-
-void dmbp__plan_release_weights(dmbp_plan *p)
-{
-    for (int i = 0; i < p->n_pins; i++)
-        if (p->pin_adopted[i])
-            dmbp__weight_unpin(p->m, p->pin_v[i]);
-    free(p->pin_v);
-    free(p->pin_adopted);
 }

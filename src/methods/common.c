@@ -1,7 +1,5 @@
-/* Pieces several methods use: seeds, the noise generator, reading a
- * plan's tensors. */
+/* Pieces several methods use: seeds, the noise generator. */
 #include "methods/methods.h"
-#include "plan_dnnl.h"
 
 void dmbp__one_hot(float *seed, int lanes, int classes, const int *targets)
 {
@@ -54,43 +52,4 @@ void dmbp__noise(dmbp_rng *r, const float *x, int64_t count, float sigma,
     double sd = (double)sigma * ((double)hi - (double)lo);
     for (int64_t i = 0; i < count; i++)
         eps[i] = (float)(dmbp__rng_normal(r) * sd);
-}
-
-dmbp_status dmbp__plan_read(dmbp_plan *p, int v, int diff, float *out)
-{
-    if (p->split)
-        return dmbp__split_read(p, v, diff, out);
-    pvalue *pv = &p->vals[v];
-    dnnl_memory_t src = diff ? pv->diff : pv->mem;
-    if (!src)
-        return dmbp_set_error(DMBP_ERR_ARG, "value '%s' has no %s",
-                              p->m->values[v].name,
-                              diff ? "gradient (not before the logits?)"
-                                   : "activation");
-    dnnl_memory_desc_t md;
-    TRY(dmbp__md_plain(&pv->shape, &md));
-    dnnl_memory_t dst;
-    DNNL_TRY(dnnl_memory_create(&dst, &md, p->eng, out));
-    dnnl_primitive_desc_t pd;
-    dnnl_primitive_t prim = NULL;
-    dnnl_status_t s = dnnl_reorder_primitive_desc_create(&pd, &pv->md, p->eng,
-                                                         &md, p->eng, NULL);
-    if (s == dnnl_success) {
-        s = dnnl_primitive_create(&prim, pd);
-        dnnl_primitive_desc_destroy(pd);
-    }
-    if (s == dnnl_success) {
-        dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}};
-        s = dnnl_primitive_execute(prim, p->strm, 2, args);
-        if (s == dnnl_success)
-            s = dnnl_stream_wait(p->strm);
-    }
-    if (prim)
-        dnnl_primitive_destroy(prim);
-    dnnl_memory_destroy(dst);
-    if (s != dnnl_success)
-        return dmbp_set_error(DMBP_ERR_BACKEND, "oneDNN: reading '%s' failed "
-                              "(%s)", p->m->values[v].name,
-                              dnnl__status_str(s));
-    return DMBP_OK;
 }

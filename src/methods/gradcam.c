@@ -3,7 +3,7 @@
  * alpha_k A_k), bilinearly upsampled to the input (align_corners false,
  * as torch.nn.functional.interpolate). Images are lanes. */
 #include "methods/methods.h"
-#include "plan_dnnl.h"
+#include "optable.h"
 
 static const char *const map_names[] = {"map"};
 
@@ -94,8 +94,9 @@ dmbp_status dmbp__method_gradcam(const dmbp_explain_ctx *c, dmbp_result *r)
     size_t per = (size_t)c->c * c->h * c->w;
     dmbp_plan *p;
     TRY(dmbp__explain_plan_keep(c, lanes, &p));
-    const dmbp_shape *as = &p->vals[v].shape;
-    if (as->ndim != 4 || !p->vals[v].relevant) {
+    bool relevant;
+    const dmbp_shape *as = dmbp__plan_value_shape(p, v, &relevant);
+    if (as->ndim != 4 || !relevant) {
         dmbp__explain_plan_done(c, p);
         return dmbp_set_error(DMBP_ERR_ARG, "%s: layer '%s' is not a 4-D "
                               "activation that the logits depend on",

@@ -24,12 +24,12 @@ static dmbp_status add_infer(const dmbp_node *n, const dmbp_shape *in,
 
 static dmbp_status add_plan(plan_builder *b, const dmbp_node *n)
 {
-    const dmbp_shape *ys = &b->p->vals[n->out[0]].shape;
+    const dmbp_shape *ys = dmbp__val_shape(b, n->out[0]);
     /* The full-shaped operand is src0 (a constant one is read plainly). */
     int i0 = 0, i1 = 1;
-    if (!dmbp__shape_eq(&b->p->vals[n->in[0]].shape, ys) ||
+    if (!dmbp__shape_eq(dmbp__val_shape(b, n->in[0]), ys) ||
         (dmbp__const_in(n, 0) &&
-         dmbp__shape_eq(&b->p->vals[n->in[1]].shape, ys))) {
+         dmbp__shape_eq(dmbp__val_shape(b, n->in[1]), ys))) {
         i0 = 1;
         i1 = 0;
     }
@@ -62,18 +62,16 @@ static dmbp_status add_plan(plan_builder *b, const dmbp_node *n)
             TRY(dmbp__plan_view(b, &md1, plain1, &m1));
         }
     }
-    dnnl_binary_desc_t bd;
-    DNNL_TRY(dnnl_binary_desc_init(&bd, dnnl_binary_add, &md0, &md1, &md0));
     dnnl_primitive_desc_t pd;
-    TRY(dmbp__plan_pd(b, n, &bd, NULL, "binary add", &pd));
+    TRY(dmbp__be_add(b, n, &md0, &md1, &md0, &pd));
     dmbp_status st = dmbp__plan_output(b, n->out[0], &md0);
     if (st) {
-        dnnl_primitive_desc_destroy(pd);
+        dmbp__be_pd_free(pd);
         return st;
     }
     dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC_0, m0},
                                {DNNL_ARG_SRC_1, m1},
-                               {DNNL_ARG_DST, b->p->vals[n->out[0]].mem}};
+                               {DNNL_ARG_DST, dmbp__val_mem(b, n->out[0])}};
     return dmbp__plan_prim(b, n, pd, args, 3);
 }
 
@@ -81,11 +79,11 @@ static dmbp_status add_plan(plan_builder *b, const dmbp_node *n)
  * operand is a bias: nothing to pass). */
 static dmbp_status add_backward(plan_builder *b, const dmbp_node *n)
 {
-    const pvalue *y = &b->p->vals[n->out[0]];
+    const pvalue *y = dmbp__val(b, n->out[0]);
     for (int i = 0; i < 2; i++) {
         if (dmbp__const_in(n, i))
             continue;
-        const pvalue *x = &b->p->vals[n->in[i]];
+        const pvalue *x = dmbp__val(b, n->in[i]);
         if (!dmbp__shape_eq(&x->shape, &y->shape))
             return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "reverse passes "
                                     "through a broadcast activation");
@@ -105,23 +103,20 @@ static dmbp_status add_backward(plan_builder *b, const dmbp_node *n)
 /* Tangent: the sum of the runtime operands' tangents; constants drop. */
 static dmbp_status add_tangent(plan_builder *b, const dmbp_node *n)
 {
-    const pvalue *y = &b->p->vals[n->out[0]];
+    const pvalue *y = dmbp__val(b, n->out[0]);
     dnnl_memory_t t[2];
     int k = 0;
     for (int i = 0; i < 2; i++) {
         if (dmbp__const_in(n, i))
             continue;
-        const pvalue *x = &b->p->vals[n->in[i]];
+        const pvalue *x = dmbp__val(b, n->in[i]);
         TRY(dmbp__to_layout(b, x->tan, &x->md, &y->md, &t[k]));
         k++;
     }
     if (k == 1)
         return dmbp__reorder_step(b, t[0], &y->md, y->tan, &y->md);
-    dnnl_binary_desc_t bd;
-    DNNL_TRY(dnnl_binary_desc_init(&bd, dnnl_binary_add, &y->md, &y->md,
-                                   &y->md));
     dnnl_primitive_desc_t pd;
-    TRY(dmbp__plan_pd(b, n, &bd, NULL, "binary add", &pd));
+    TRY(dmbp__be_add(b, n, &y->md, &y->md, &y->md, &pd));
     dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC_0, t[0]},
                                {DNNL_ARG_SRC_1, t[1]},
                                {DNNL_ARG_DST, y->tan}};

@@ -70,19 +70,19 @@ static dmbp_status arith_plan(plan_builder *b, const dmbp_node *n)
     dnnl_memory_t a, c;
     TRY(operand(b, n, 0, &a));
     TRY(operand(b, n, 1, &c));
-    const dmbp_shape *ys = &b->p->vals[n->out[0]].shape;
+    const dmbp_shape *ys = dmbp__val_shape(b, n->out[0]);
     dnnl_memory_desc_t ymd;
     TRY(dmbp__md_plain(ys, &ymd));
     TRY(dmbp__plan_output(b, n->out[0], &ymd));
     dnnl_memory_t mems[2] = {a, c};
     return nd_add_step(b, n, ys, fwd_op[k], false, 0.f,
-                       b->p->vals[n->out[0]].mem, n->in, mems, 2);
+                       dmbp__val_mem(b, n->out[0]), n->in, mems, 2);
 }
 
 static dmbp_status arith_backward(plan_builder *b, const dmbp_node *n)
 {
     arith_kind k = *(const arith_kind *)n->priv;
-    const pvalue *y = &b->p->vals[n->out[0]];
+    const pvalue *y = dmbp__val(b, n->out[0]);
     dnnl_memory_t a, c;
     TRY(operand(b, n, 0, &a));
     TRY(operand(b, n, 1, &c));
@@ -90,7 +90,7 @@ static dmbp_status arith_backward(plan_builder *b, const dmbp_node *n)
         if (dmbp__const_in(n, i))
             continue;
         int v = n->in[i];
-        const dmbp_shape *xs = &b->p->vals[v].shape;
+        const dmbp_shape *xs = dmbp__val_shape(b, v);
         dnnl_memory_desc_t xmd;
         TRY(dmbp__md_plain(xs, &xmd));
         dnnl_memory_t dx, g;
@@ -137,7 +137,7 @@ static dmbp_status arith_backward(plan_builder *b, const dmbp_node *n)
 static dmbp_status arith_tangent(plan_builder *b, const dmbp_node *n)
 {
     arith_kind k = *(const arith_kind *)n->priv;
-    const pvalue *y = &b->p->vals[n->out[0]];
+    const pvalue *y = dmbp__val(b, n->out[0]);
     dnnl_memory_t a, c;
     TRY(operand(b, n, 0, &a));
     TRY(operand(b, n, 1, &c));

@@ -87,12 +87,8 @@ static dmbp_status bn_plan(plan_builder *b, const dmbp_node *n)
 {
     const bn_params *bp = n->priv;
     const pvalue *x = dmbp__pval(b, n->in[0]);
-    dnnl_batch_normalization_desc_t bd;
-    DNNL_TRY(dnnl_batch_normalization_forward_desc_init(
-        &bd, dnnl_forward_inference, &x->md, 0.f,
-        dnnl_use_global_stats | dnnl_use_scale | dnnl_use_shift));
     dnnl_primitive_desc_t pd;
-    TRY(dmbp__plan_pd(b, n, &bd, NULL, "batch normalization", &pd));
+    TRY(dmbp__be_bnorm(b, n, &x->md, &pd));
     dmbp_shape cs = {1, {bp->channels}};
     dnnl_memory_desc_t cmd;
     float *zeros = calloc((size_t)bp->channels, sizeof(float));
@@ -119,7 +115,7 @@ static dmbp_status bn_plan(plan_builder *b, const dmbp_node *n)
     if (!st)
         st = dmbp__plan_output(b, n->out[0], &x->md);
     if (st) {
-        dnnl_primitive_desc_destroy(pd);
+        dmbp__be_pd_free(pd);
         return st;
     }
     dnnl_exec_arg_t args[6] = {{DNNL_ARG_SRC, src},
@@ -127,7 +123,7 @@ static dmbp_status bn_plan(plan_builder *b, const dmbp_node *n)
                                {DNNL_ARG_VARIANCE, var},
                                {DNNL_ARG_SCALE, scale},
                                {DNNL_ARG_SHIFT, shift},
-                               {DNNL_ARG_DST, b->p->vals[n->out[0]].mem}};
+                               {DNNL_ARG_DST, dmbp__val_mem(b, n->out[0])}};
     return dmbp__plan_prim(b, n, pd, args, 6);
 }
 
@@ -189,7 +185,7 @@ static dmbp_status bn_scale_step(plan_builder *b, const dmbp_node *n,
 
 static dmbp_status bn_backward(plan_builder *b, const dmbp_node *n)
 {
-    const pvalue *x = &b->p->vals[n->in[0]], *y = &b->p->vals[n->out[0]];
+    const pvalue *x = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
     dnnl_memory_t dx;
     TRY(dmbp__diff_target(b, n->in[0], &x->md, &dx));
     TRY(bn_scale_step(b, n, &x->md, y->diff, dx));
@@ -198,7 +194,7 @@ static dmbp_status bn_backward(plan_builder *b, const dmbp_node *n)
 
 static dmbp_status bn_tangent(plan_builder *b, const dmbp_node *n)
 {
-    const pvalue *x = &b->p->vals[n->in[0]], *y = &b->p->vals[n->out[0]];
+    const pvalue *x = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
     return bn_scale_step(b, n, &x->md, x->tan, y->tan);
 }
 

@@ -7,11 +7,11 @@
 #include <float.h>
 
 typedef struct eltwise_params {
-    dnnl_alg_kind_t alg;
+    dmbp__be_eltwise_alg alg;
     float alpha, beta;
 } eltwise_params;
 
-static dmbp_status eltwise_new(dmbp_node *n, dnnl_alg_kind_t alg,
+static dmbp_status eltwise_new(dmbp_node *n, dmbp__be_eltwise_alg alg,
                                float alpha, float beta)
 {
     TRY(nd_check_unary(n));
@@ -30,7 +30,7 @@ static dmbp_status relu_check(dmbp_model *m, dmbp_node *n)
     static const char *const ok[] = {NULL};
     TRY(dmbp__attr_only(n, ok));
     (void)m;
-    return eltwise_new(n, dnnl_eltwise_relu, 0.f, 0.f);
+    return eltwise_new(n, DMBP__BE_RELU, 0.f, 0.f);
 }
 
 static dmbp_status leakyrelu_check(dmbp_model *m, dmbp_node *n)
@@ -41,7 +41,7 @@ static dmbp_status leakyrelu_check(dmbp_model *m, dmbp_node *n)
     TRY(dmbp__attr_float(n, "alpha", 0.01f, &alpha));
     (void)m;
     /* oneDNN's relu with a negative slope is LeakyRelu. */
-    return eltwise_new(n, dnnl_eltwise_relu, alpha, 0.f);
+    return eltwise_new(n, DMBP__BE_RELU, alpha, 0.f);
 }
 
 /* Clip bound: attribute before opset 11, optional constant input after. */
@@ -74,7 +74,7 @@ static dmbp_status clip_check(dmbp_model *m, dmbp_node *n)
     TRY(clip_bound(m, n, 2, "max", FLT_MAX, &hi));
     /* ONNX: min(max(x, lo), hi), so hi wins when lo > hi; clip_v2 is the
      * same expression. */
-    return eltwise_new(n, dnnl_eltwise_clip_v2, lo, hi);
+    return eltwise_new(n, DMBP__BE_CLIP, lo, hi);
 }
 
 static dmbp_status same_infer(const dmbp_node *n, const dmbp_shape *in,
@@ -88,20 +88,16 @@ static dmbp_status eltwise_plan(plan_builder *b, const dmbp_node *n)
 {
     const eltwise_params *ep = n->priv;
     const pvalue *x = dmbp__pval(b, n->in[0]);
-    dnnl_eltwise_desc_t ed;
-    DNNL_TRY(dnnl_eltwise_forward_desc_init(&ed, dnnl_forward_inference,
-                                            ep->alg, &x->md, ep->alpha,
-                                            ep->beta));
     dnnl_primitive_desc_t pd;
-    TRY(dmbp__plan_pd(b, n, &ed, NULL, "eltwise", &pd));
+    TRY(dmbp__be_eltwise(b, n, ep->alg, &x->md, ep->alpha, ep->beta, &pd));
     dnnl_memory_t src = x->mem;
     dmbp_status st = dmbp__plan_output(b, n->out[0], &x->md);
     if (st) {
-        dnnl_primitive_desc_destroy(pd);
+        dmbp__be_pd_free(pd);
         return st;
     }
     dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, src},
-                               {DNNL_ARG_DST, b->p->vals[n->out[0]].mem}};
+                               {DNNL_ARG_DST, dmbp__val_mem(b, n->out[0])}};
     return dmbp__plan_prim(b, n, pd, args, 2);
 }
 
@@ -121,8 +117,8 @@ static dmbp_status gate_backward_fn(dmbp_plan *p, const plan_step *s)
     const float *u = dmbp__mem_ptr(s->args[0].memory);
     const float *dy = dmbp__mem_ptr(s->args[1].memory);
     float *dx = dmbp__mem_ptr(s->args[2].memory);
-    int guided = p->guided;
-    int clip = g->e.alg == dnnl_eltwise_clip_v2;
+    int guided = dmbp__plan_guided(p);
+    int clip = g->e.alg == DMBP__BE_CLIP;
     int64_t chunks = (g->n + DMBP_SWEEP_CHUNK - 1) / DMBP_SWEEP_CHUNK;
 #pragma omp parallel for
     for (int64_t k = 0; k < chunks; k++) {
@@ -141,7 +137,7 @@ static dmbp_status gate_tangent_fn(dmbp_plan *p, const plan_step *s)
     const float *u = dmbp__mem_ptr(s->args[0].memory);
     const float *tx = dmbp__mem_ptr(s->args[1].memory);
     float *ty = dmbp__mem_ptr(s->args[2].memory);
-    int clip = g->e.alg == dnnl_eltwise_clip_v2;
+    int clip = g->e.alg == DMBP__BE_CLIP;
     int64_t chunks = (g->n + DMBP_SWEEP_CHUNK - 1) / DMBP_SWEEP_CHUNK;
 #pragma omp parallel for
     for (int64_t k = 0; k < chunks; k++) {
@@ -162,14 +158,14 @@ static dmbp_status gate_new(const dmbp_node *n, const pvalue *x,
     if (!g)
         return DMBP_ERR_NOMEM;
     g->e = *(const eltwise_params *)n->priv;
-    g->n = (int64_t)(dnnl_memory_desc_get_size(&x->md) / sizeof(float));
+    g->n = (int64_t)(dmbp__md_size(&x->md) / sizeof(float));
     *out = g;
     return DMBP_OK;
 }
 
 static dmbp_status eltwise_backward(plan_builder *b, const dmbp_node *n)
 {
-    const pvalue *x = &b->p->vals[n->in[0]], *y = &b->p->vals[n->out[0]];
+    const pvalue *x = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
     gate_run *g;
     TRY(gate_new(n, x, &g));
     dnnl_memory_t dx;
@@ -187,7 +183,7 @@ static dmbp_status eltwise_backward(plan_builder *b, const dmbp_node *n)
 
 static dmbp_status eltwise_tangent(plan_builder *b, const dmbp_node *n)
 {
-    const pvalue *x = &b->p->vals[n->in[0]], *y = &b->p->vals[n->out[0]];
+    const pvalue *x = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
     gate_run *g;
     TRY(gate_new(n, x, &g));
     dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, x->mem},

@@ -220,8 +220,7 @@ static dmbp_status weight_operand(plan_builder *b, const dmbp_node *n,
     strides[rank - 2] = transposed ? sj : sk;
     strides[rank - 1] = transposed ? sk : sj;
     *data = B;
-    if (dnnl_memory_desc_init_by_strides(md, rank, dims, dnnl_f32, strides)
-        != dnnl_success) {
+    if (dmbp__md_strided(rank, dims, strides, md)) {
         free(*owned);
         *owned = NULL;
         return dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN weights desc");
@@ -237,11 +236,7 @@ static dnnl_memory_desc_t weight_want(plan_builder *b,
     if (dmbp__plan_in_dt(b) == dnnl_f32)
         return *view;
     dnnl_memory_desc_t any;
-    dnnl_dims_t dims;
-    memcpy(dims, view->dims, sizeof dims);
-    if (dnnl_memory_desc_init_by_tag(&any, view->ndims, dims,
-                                     dmbp__plan_in_dt(b), dnnl_format_tag_any)
-        != dnnl_success)
+    if (dmbp__md_any_like(view, dmbp__plan_in_dt(b), &any))
         return *view;
     return any;
 }
@@ -268,18 +263,10 @@ static dmbp_status one_row_pd(plan_builder *b, const dmbp_node *n,
                               dnnl_memory_desc_t *w,
                               dnnl_primitive_desc_t *pd)
 {
-    const dnnl_dim_t *st = view->format_desc.blocking.strides;
-    dnnl_dims_t dims = {view->dims[1], view->dims[0]};
-    dnnl_dims_t strides = {st[1], st[0]};
-    dnnl_inner_product_desc_t ip;
-    if (dnnl_memory_desc_init_by_strides(w, 2, dims, dnnl_f32, strides)
-            != dnnl_success ||
-        dnnl_inner_product_forward_desc_init(&ip, dnnl_forward_inference,
-                                             src, w, bias, dst)
-            != dnnl_success)
+    if (dmbp__md_swap2(view, w))
         return dmbp__node_error(n, DMBP_ERR_BACKEND,
                                 "oneDNN inner product desc");
-    return dmbp__plan_pd(b, n, &ip, NULL, "inner product", pd);
+    return dmbp__be_inner_product(b, n, src, w, bias, dst, pd);
 }
 
 /* The matmul primitive descriptor src x weights (+ bias) -> dst, with the
@@ -291,10 +278,7 @@ static dmbp_status matmul_pd(plan_builder *b, const dmbp_node *n,
                              const dnnl_memory_desc_t *dst,
                              dnnl_primitive_desc_t *pd)
 {
-    dnnl_matmul_desc_t md;
-    if (dnnl_matmul_desc_init(&md, src, w, bias, dst) != dnnl_success)
-        return dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN matmul desc");
-    return dmbp__plan_pd(b, n, &md, NULL, "matmul", pd);
+    return dmbp__be_matmul(b, n, src, w, bias, dst, pd);
 }
 
 /* The product src (shape) x weights -> dst, for every pass: `one_row`'s
@@ -314,9 +298,7 @@ static dmbp_status product_pd(plan_builder *b, const dmbp_node *n,
         return matmul_pd(b, n, src, w_want, bias, dst, pd);
     const gemm_params *g = n->priv;
     /* The bias as [N]: one row means C has one row too. */
-    dnnl_dims_t nd = {g->n};
-    if (bias && dnnl_memory_desc_init_by_tag(bias, 1, nd, dnnl_f32, dnnl_a)
-                    != dnnl_success)
+    if (bias && dmbp__md_vector(g->n, dnnl_f32, bias))
         return dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN bias desc");
     return one_row_pd(b, n, src, view, bias, dst, view, pd);
 }
@@ -325,7 +307,7 @@ static dmbp_status gemm_plan(plan_builder *b, const dmbp_node *n)
 {
     const gemm_params *g = n->priv;
     const pvalue *a = dmbp__pval(b, n->in[0]);
-    const dmbp_shape *ys = &b->p->vals[n->out[0]].shape;
+    const dmbp_shape *ys = dmbp__val_shape(b, n->out[0]);
     int r = a->shape.ndim;
     dmbp_shape cs = *ys;
     const float *wdata = NULL, *cdata = g->c;
@@ -375,7 +357,7 @@ static dmbp_status gemm_plan(plan_builder *b, const dmbp_node *n)
         return st;
     }
     const dnnl_memory_desc_t *w_md =
-        dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+        dmbp__be_pd_md(pd, DMBP__BE_WEIGHTS);
     dnnl_memory_t a_mem, w_mem, c_mem = NULL;
     st = dmbp__plan_input_as(b, n->in[0], &a_md, &a_mem);
     if (!st)
@@ -389,12 +371,12 @@ static dmbp_status gemm_plan(plan_builder *b, const dmbp_node *n)
     if (!st)
         st = dmbp__plan_output(b, n->out[0], &y_md);
     if (st) {
-        dnnl_primitive_desc_destroy(pd);
+        dmbp__be_pd_free(pd);
         return st;
     }
     dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, a_mem},
                                {DNNL_ARG_WEIGHTS, w_mem},
-                               {DNNL_ARG_DST, b->p->vals[n->out[0]].mem},
+                               {DNNL_ARG_DST, dmbp__val_mem(b, n->out[0])},
                                {DNNL_ARG_BIAS, c_mem}};
     return dmbp__plan_prim(b, n, pd, args, g->matmul ? 3 : 4);
 }
@@ -433,11 +415,11 @@ static dmbp_status matmul_step(plan_builder *b, const dmbp_node *n,
     if (!st)
         st = (owned ? dmbp__plan_const_tmp : dmbp__plan_const)(
             b, w, &w_view,
-            dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), &wm);
+            dmbp__be_pd_md(pd, DMBP__BE_WEIGHTS), &wm);
     free(owned);
     if (st) {
         if (pd)
-            dnnl_primitive_desc_destroy(pd);
+            dmbp__be_pd_free(pd);
         return st;
     }
     dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, src},
@@ -449,9 +431,8 @@ static dmbp_status matmul_step(plan_builder *b, const dmbp_node *n,
 /* Backward: dA = (masked dY) W^T. */
 static dmbp_status gemm_backward(plan_builder *b, const dmbp_node *n)
 {
-    dmbp_plan *p = b->p;
-    const pvalue *a = &p->vals[n->in[0]], *y = &p->vals[n->out[0]];
-    const mask_layer *ml = dmbp__mask_of(p, n);
+    const pvalue *a = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
+    const mask_layer *ml = dmbp__node_mask(b, n);
     dnnl_memory_t dy = y->diff, da;
     dnnl_memory_desc_t a_plain;
     TRY(dmbp__md_plain(&a->shape, &a_plain));
@@ -467,14 +448,13 @@ static dmbp_status gemm_backward(plan_builder *b, const dmbp_node *n)
 /* Tangent: Z = T(A) W without the bias, then the mask layer. */
 static dmbp_status gemm_tangent(plan_builder *b, const dmbp_node *n)
 {
-    dmbp_plan *p = b->p;
-    const pvalue *a = &p->vals[n->in[0]], *y = &p->vals[n->out[0]];
+    const pvalue *a = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
     dnnl_memory_desc_t a_plain;
     dnnl_memory_t ta;
     TRY(dmbp__md_plain(&a->shape, &a_plain));
     TRY(dmbp__to_layout(b, a->tan, &a->md, &a_plain, &ta));
     TRY(matmul_step(b, n, &a->shape, ta, false, y->tan));
-    const mask_layer *ml = dmbp__mask_of(p, n);
+    const mask_layer *ml = dmbp__node_mask(b, n);
     if (ml)
         TRY(dmbp__mask_tangent(b, ml, y->diff, y->tan, &y->md));
     return DMBP_OK;

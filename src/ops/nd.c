@@ -283,7 +283,7 @@ dmbp_status nd_plain_in(plan_builder *b, int v, dnnl_memory_desc_t *md,
 
 dmbp_status nd_plain_tan(plan_builder *b, int v, dnnl_memory_t *mem)
 {
-    const pvalue *x = &b->p->vals[v];
+    const pvalue *x = dmbp__val(b, v);
     dnnl_memory_desc_t md;
     TRY(dmbp__md_plain(&x->shape, &md));
     return dmbp__to_layout(b, x->tan, &x->md, &md, mem);
@@ -341,7 +341,7 @@ dmbp_status nd_add_step(plan_builder *b, const dmbp_node *n,
     for (int k = 0; k < nops; k++)
         s[k] = n->model->values[vals[k]].is_const
                    ? &n->model->values[vals[k]].shape
-                   : &b->p->vals[vals[k]].shape;
+                   : dmbp__val_shape(b, vals[k]);
     return nd_add_step_s(b, n, ys, op, acc, c, y, s, mems, nops);
 }
 

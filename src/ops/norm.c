@@ -218,14 +218,14 @@ static dmbp_status ln_plan(plan_builder *b, const dmbp_node *n)
         if (n->out[k] >= 0) {
             /* Unused outputs (checked): give them a small buffer. */
             dnnl_memory_desc_t md;
-            TRY(dmbp__md_plain(&b->p->vals[n->out[k]].shape, &md));
+            TRY(dmbp__md_plain(dmbp__val_shape(b, n->out[k]), &md));
             TRY(dmbp__plan_output(b, n->out[k], &md));
         }
     ln_run *r;
-    TRY(ln_run_new(n, &b->p->vals[n->in[0]].shape, bias, &r));
+    TRY(ln_run_new(n, dmbp__val_shape(b, n->in[0]), bias, &r));
     dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, x}, {DNNL_ARG_SCALE, g},
                                {DNNL_ARG_SHIFT, bb},
-                               {DNNL_ARG_DST, b->p->vals[n->out[0]].mem}};
+                               {DNNL_ARG_DST, dmbp__val_mem(b, n->out[0])}};
     if (!bias)
         args[2] = args[3];
     return dmbp__plan_fn(b, n, ln_fwd_fn, r, args, bias ? 4 : 3);
@@ -233,7 +233,7 @@ static dmbp_status ln_plan(plan_builder *b, const dmbp_node *n)
 
 static dmbp_status ln_backward(plan_builder *b, const dmbp_node *n)
 {
-    const pvalue *y = &b->p->vals[n->out[0]];
+    const pvalue *y = dmbp__val(b, n->out[0]);
     dnnl_memory_desc_t xmd;
     dnnl_memory_t x, g, dx;
     TRY(nd_plain_in(b, n->in[0], &xmd, &x));
@@ -250,7 +250,7 @@ static dmbp_status ln_backward(plan_builder *b, const dmbp_node *n)
 
 static dmbp_status ln_tangent(plan_builder *b, const dmbp_node *n)
 {
-    const pvalue *y = &b->p->vals[n->out[0]];
+    const pvalue *y = dmbp__val(b, n->out[0]);
     dnnl_memory_desc_t xmd;
     dnnl_memory_t x, g, t;
     TRY(nd_plain_in(b, n->in[0], &xmd, &x));

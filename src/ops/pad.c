@@ -147,7 +147,7 @@ static dmbp_status pad_plan(plan_builder *b, const dmbp_node *n)
     if (!pr)
         return DMBP_ERR_NOMEM;
     pr->in = x->shape;
-    pr->out = b->p->vals[n->out[0]].shape;
+    pr->out = dmbp__val(b, n->out[0])->shape;
     for (int i = 0; i < x->shape.ndim; i++)
         pr->begin[i] = pp->pads[i];
     pr->value = pp->value;
@@ -165,7 +165,7 @@ static dmbp_status pad_plan(plan_builder *b, const dmbp_node *n)
         return st;
     }
     dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, src},
-                               {DNNL_ARG_DST, b->p->vals[n->out[0]].mem}};
+                               {DNNL_ARG_DST, dmbp__val_mem(b, n->out[0])}};
     return dmbp__plan_fn(b, n, pad_run_fn, pr, args, 2);
 }
 
@@ -187,8 +187,8 @@ static dmbp_status pad_run_of(plan_builder *b, const dmbp_node *n,
     pad_run *pr = dmbp__calloc(1, sizeof *pr);
     if (!pr)
         return DMBP_ERR_NOMEM;
-    pr->in = b->p->vals[n->in[0]].shape;
-    pr->out = b->p->vals[n->out[0]].shape;
+    pr->in = dmbp__val(b, n->in[0])->shape;
+    pr->out = dmbp__val(b, n->out[0])->shape;
     for (int i = 0; i < pr->in.ndim; i++)
         pr->begin[i] = pp->pads[i];
     pr->value = fill;
@@ -198,7 +198,7 @@ static dmbp_status pad_run_of(plan_builder *b, const dmbp_node *n,
 
 static dmbp_status pad_backward(plan_builder *b, const dmbp_node *n)
 {
-    const pvalue *x = &b->p->vals[n->in[0]], *y = &b->p->vals[n->out[0]];
+    const pvalue *x = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
     pad_run *pr;
     TRY(pad_run_of(b, n, 0.f, &pr));
     dnnl_memory_desc_t xplain;
@@ -218,7 +218,7 @@ static dmbp_status pad_backward(plan_builder *b, const dmbp_node *n)
 /* Tangent: padding with zeros (the constant is a bias). */
 static dmbp_status pad_tangent(plan_builder *b, const dmbp_node *n)
 {
-    const pvalue *x = &b->p->vals[n->in[0]], *y = &b->p->vals[n->out[0]];
+    const pvalue *x = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
     pad_run *pr;
     TRY(pad_run_of(b, n, 0.f, &pr));
     dnnl_memory_desc_t xplain;

@@ -83,7 +83,7 @@ static dmbp_status reducemean_infer(const dmbp_node *n, const dmbp_shape *in,
 static dmbp_status mean_step(plan_builder *b, const dmbp_node *n,
                              dnnl_memory_t src, dnnl_memory_t dst)
 {
-    const dmbp_shape *xs = &b->p->vals[n->in[0]].shape;
+    const dmbp_shape *xs = dmbp__val_shape(b, n->in[0]);
     dmbp_shape k;
     int64_t count;
     TRY(kept_shape(n, xs, &k, &count));
@@ -97,14 +97,14 @@ static dmbp_status reducemean_plan(plan_builder *b, const dmbp_node *n)
     dnnl_memory_desc_t xmd, ymd;
     dnnl_memory_t x;
     TRY(nd_plain_in(b, n->in[0], &xmd, &x));
-    TRY(dmbp__md_plain(&b->p->vals[n->out[0]].shape, &ymd));
+    TRY(dmbp__md_plain(dmbp__val_shape(b, n->out[0]), &ymd));
     TRY(dmbp__plan_output(b, n->out[0], &ymd));
-    return mean_step(b, n, x, b->p->vals[n->out[0]].mem);
+    return mean_step(b, n, x, dmbp__val_mem(b, n->out[0]));
 }
 
 static dmbp_status reducemean_backward(plan_builder *b, const dmbp_node *n)
 {
-    const pvalue *x = &b->p->vals[n->in[0]], *y = &b->p->vals[n->out[0]];
+    const pvalue *x = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
     dmbp_shape k;
     int64_t count;
     TRY(kept_shape(n, &x->shape, &k, &count));
@@ -125,7 +125,7 @@ static dmbp_status reducemean_tangent(plan_builder *b, const dmbp_node *n)
 {
     dnnl_memory_t t;
     TRY(nd_plain_tan(b, n->in[0], &t));
-    return mean_step(b, n, t, b->p->vals[n->out[0]].tan);
+    return mean_step(b, n, t, dmbp__val_tan(b, n->out[0]));
 }
 
 const op_entry dmbp__op_reducemean = {

@@ -162,7 +162,7 @@ static dmbp_status view_plan(plan_builder *b, const dmbp_node *n)
     const pvalue *x = dmbp__pval(b, n->in[0]);
     dnnl_memory_desc_t xplain, ymd;
     TRY(dmbp__md_plain(&x->shape, &xplain));
-    TRY(dmbp__md_plain(&b->p->vals[n->out[0]].shape, &ymd));
+    TRY(dmbp__md_plain(dmbp__val_shape(b, n->out[0]), &ymd));
     dnnl_memory_t src;
     TRY(dmbp__plan_input_as(b, n->in[0], &xplain, &src));
     return dmbp__plan_output_alias(b, n->out[0], &ymd, src);
@@ -172,8 +172,8 @@ static dmbp_status view_plan(plan_builder *b, const dmbp_node *n)
  * dimensions: the output's buffers are plain in its shape. */
 static dmbp_status view_backward(plan_builder *b, const dmbp_node *n)
 {
-    const pvalue *y = &b->p->vals[n->out[0]];
-    const pvalue *x = &b->p->vals[n->in[0]];
+    const pvalue *y = dmbp__val(b, n->out[0]);
+    const pvalue *x = dmbp__val(b, n->in[0]);
     dnnl_memory_desc_t xplain;
     dnnl_memory_t view;
     TRY(dmbp__md_plain(&x->shape, &xplain));
@@ -186,8 +186,8 @@ static dmbp_status view_backward(plan_builder *b, const dmbp_node *n)
 
 static dmbp_status view_tangent(plan_builder *b, const dmbp_node *n)
 {
-    const pvalue *y = &b->p->vals[n->out[0]];
-    const pvalue *x = &b->p->vals[n->in[0]];
+    const pvalue *y = dmbp__val(b, n->out[0]);
+    const pvalue *x = dmbp__val(b, n->in[0]);
     dnnl_memory_desc_t xplain;
     dnnl_memory_t view;
     TRY(dmbp__md_plain(&x->shape, &xplain));

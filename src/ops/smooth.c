@@ -201,7 +201,7 @@ static dmbp_status run_new(const dmbp_node *n, const dnnl_memory_desc_t *md,
     if (!r)
         return DMBP_ERR_NOMEM;
     r->p = *(const smooth_params *)n->priv;
-    r->n = (int64_t)(dnnl_memory_desc_get_size(md) / sizeof(float));
+    r->n = (int64_t)(dmbp__md_size(md) / sizeof(float));
     *out = r;
     return DMBP_OK;
 }
@@ -215,7 +215,7 @@ static dmbp_status smooth_plan(plan_builder *b, const dmbp_node *n)
      * padding that the next primitive expects to be zero. */
     dnnl_memory_desc_t md = x->md;
     dnnl_memory_t src = x->mem;
-    if (dnnl_memory_desc_get_size(&md) !=
+    if (dmbp__md_size(&md) !=
         (size_t)dmbp_shape_numel(&x->shape) * sizeof(float)) {
         TRY(dmbp__md_plain(&x->shape, &md));
         TRY(dmbp__plan_input_as(b, n->in[0], &md, &src));
@@ -224,7 +224,7 @@ static dmbp_status smooth_plan(plan_builder *b, const dmbp_node *n)
     smooth_run *r;
     TRY(run_new(n, &md, &r));
     dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, src},
-                               {DNNL_ARG_DST, b->p->vals[n->out[0]].mem}};
+                               {DNNL_ARG_DST, dmbp__val_mem(b, n->out[0])}};
     return dmbp__plan_fn(b, n, smooth_fwd_fn, r, args, 2);
 }
 
@@ -233,13 +233,13 @@ static dmbp_status smooth_plan(plan_builder *b, const dmbp_node *n)
 static dmbp_status trace_x(plan_builder *b, const dmbp_node *n,
                            dnnl_memory_t *xm)
 {
-    const pvalue *x = &b->p->vals[n->in[0]], *y = &b->p->vals[n->out[0]];
+    const pvalue *x = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
     return dmbp__to_layout(b, x->mem, &x->md, &y->md, xm);
 }
 
 static dmbp_status smooth_backward(plan_builder *b, const dmbp_node *n)
 {
-    const pvalue *y = &b->p->vals[n->out[0]];
+    const pvalue *y = dmbp__val(b, n->out[0]);
     dnnl_memory_t xm, dx;
     TRY(trace_x(b, n, &xm));
     TRY(dmbp__diff_target(b, n->in[0], &y->md, &dx));
@@ -254,7 +254,7 @@ static dmbp_status smooth_backward(plan_builder *b, const dmbp_node *n)
 
 static dmbp_status smooth_tangent(plan_builder *b, const dmbp_node *n)
 {
-    const pvalue *x = &b->p->vals[n->in[0]], *y = &b->p->vals[n->out[0]];
+    const pvalue *x = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
     dnnl_memory_t xm, tx;
     TRY(trace_x(b, n, &xm));
     TRY(dmbp__to_layout(b, x->tan, &x->md, &y->md, &tx));

@@ -76,7 +76,7 @@ static dmbp_status user_plan(plan_builder *b, const dmbp_node *n)
         if (!dmbp__has_in(n, i))
             continue;
         const value *cv = &n->model->values[n->in[i]];
-        ur->shapes[i] = b->p->vals[n->in[i]].shape;
+        ur->shapes[i] = dmbp__val(b, n->in[i])->shape;
         if (cv->is_const && cv->dtype != DT_FLOAT)
             continue; /* integer constants are not passed as floats */
         const pvalue *x = dmbp__pval(b, n->in[i]);
@@ -88,12 +88,12 @@ static dmbp_status user_plan(plan_builder *b, const dmbp_node *n)
     }
     for (int k = 0; k < n->n_out && !st; k++) {
         dnnl_memory_desc_t md;
-        ur->shapes[n->n_in + k] = b->p->vals[n->out[k]].shape;
+        ur->shapes[n->n_in + k] = dmbp__val(b, n->out[k])->shape;
         st = dmbp__md_plain(&ur->shapes[n->n_in + k], &md);
         if (!st)
             st = dmbp__plan_output(b, n->out[k], &md);
         args[n->n_in + k].arg = DNNL_ARG_MULTIPLE_DST + k;
-        args[n->n_in + k].memory = st ? NULL : b->p->vals[n->out[k]].mem;
+        args[n->n_in + k].memory = st ? NULL : dmbp__val_mem(b, n->out[k]);
     }
     if (st) {
         free(ur);
@@ -130,7 +130,7 @@ static dmbp_status rev_fn(dmbp_plan *p, const plan_step *s, bool bwd)
                      : NULL;
     dmbp_status st;
     if (bwd) {
-        if (p->guided && ur->guided_len && sig[0]) {
+        if (dmbp__plan_guided(p) && ur->guided_len && sig[0]) {
             for (int64_t i = 0; i < ur->guided_len; i++)
                 ur->guided[i] = sig[0][i] > 0 ? sig[0][i] : 0.f;
             sig[0] = ur->guided;
@@ -159,7 +159,7 @@ static dmbp_status tan_fn(dmbp_plan *p, const plan_step *s)
 static bool signal_in(plan_builder *b, const dmbp_node *n, int i)
 {
     return dmbp__has_in(n, i) && !n->model->values[n->in[i]].is_const &&
-           b->p->vals[n->in[i]].relevant;
+           dmbp__val(b, n->in[i])->relevant;
 }
 
 /* Plain views of memory m (layout md) in the current step list. */
@@ -194,7 +194,7 @@ static dmbp_status rev_args(plan_builder *b, const dmbp_node *n,
         ur->shapes[i].ndim = -1;
         if (!dmbp__has_in(n, i))
             continue;
-        const pvalue *x = &b->p->vals[n->in[i]];
+        const pvalue *x = dmbp__val(b, n->in[i]);
         const value *cv = &n->model->values[n->in[i]];
         ur->shapes[i] = x->shape;
         if (cv->is_const && cv->dtype != DT_FLOAT)
@@ -202,7 +202,7 @@ static dmbp_status rev_args(plan_builder *b, const dmbp_node *n,
         st = plain_of(b, x->mem, &x->md, &x->shape, &args[i].memory);
     }
     for (int k = 0; k < n->n_out && !st; k++) {
-        const pvalue *y = &b->p->vals[n->out[k]];
+        const pvalue *y = dmbp__val(b, n->out[k]);
         ur->shapes[n->n_in + k] = y->shape;
         args[n->n_in + k].arg = DNNL_ARG_MULTIPLE_DST + k;
         args[n->n_in + k].memory = y->mem;   /* planned plain */
@@ -220,13 +220,13 @@ static dmbp_status user_backward(plan_builder *b, const dmbp_node *n)
     dnnl_exec_arg_t args[4 * USER_MAX_IO];
     int ni = n->n_in, no = n->n_out;
     int64_t glen = dmbp__op_is(n, DMBP_OP_GATE)
-                       ? dmbp_shape_numel(&b->p->vals[n->out[0]].shape)
+                       ? dmbp_shape_numel(dmbp__val_shape(b, n->out[0]))
                        : 0;
     user_run *ur;
     TRY(rev_args(b, n, glen, &ur, args));
     dmbp_status st = DMBP_OK;
     for (int k = 0; k < no && !st; k++) {
-        const pvalue *y = &b->p->vals[n->out[k]];
+        const pvalue *y = dmbp__val(b, n->out[k]);
         args[ni + no + k].arg = DNNL_ARG_MULTIPLE_DST + USER_MAX_IO + k;
         args[ni + no + k].memory = y->diff;  /* plain; NULL: not needed */
     }
@@ -237,7 +237,7 @@ static dmbp_status user_backward(plan_builder *b, const dmbp_node *n)
         a->memory = NULL;
         if (!signal_in(b, n, i))
             continue;
-        st = dmbp__md_plain(&b->p->vals[n->in[i]].shape, &md[i]);
+        st = dmbp__md_plain(dmbp__val_shape(b, n->in[i]), &md[i]);
         if (!st)
             st = dmbp__diff_target(b, n->in[i], &md[i], &a->memory);
     }
@@ -266,12 +266,12 @@ static dmbp_status user_tangent(plan_builder *b, const dmbp_node *n)
         a->memory = NULL;
         if (!signal_in(b, n, i))
             continue;
-        const pvalue *x = &b->p->vals[n->in[i]];
+        const pvalue *x = dmbp__val(b, n->in[i]);
         st = plain_of(b, x->tan, &x->md, &x->shape, &a->memory);
     }
     for (int k = 0; k < no; k++) {
         args[2 * ni + no + k].arg = DNNL_ARG_MULTIPLE_DST + USER_MAX_IO + k;
-        args[2 * ni + no + k].memory = b->p->vals[n->out[k]].tan; /* plain */
+        args[2 * ni + no + k].memory = dmbp__val_tan(b, n->out[k]); /* plain */
     }
     if (st) {
         free(ur);
