@@ -7,7 +7,7 @@
  * these functions and not the ops. */
 #include "plan_int.h"
 
-const char *dnnl__status_str(dnnl_status_t s)
+const char *dmbp__dnnl_status(dnnl_status_t s)
 {
     switch (s) {
     case dnnl_success: return "success";
@@ -65,7 +65,7 @@ void *dmbp__mem_ptr(dnnl_memory_t mem)
     return h;
 }
 
-dnnl_data_type_t dmbp__plan_in_dt(plan_builder *b)
+dnnl_data_type_t dmbp__plan_in_dt(dmbp__builder *b)
 {
     return b->p->bf16 ? dnnl_bf16 : dnnl_f32;
 }
@@ -119,12 +119,12 @@ dmbp_status dmbp__plan_attr(dnnl_primitive_attr_t *attr)
     if (s != dnnl_success) {
         dnnl_primitive_attr_destroy(*attr);
         return dmbp_set_error(DMBP_ERR_BACKEND, "oneDNN: scratchpad mode: %s",
-                              dnnl__status_str(s));
+                              dmbp__dnnl_status(s));
     }
     return DMBP_OK;
 }
 
-dmbp_status dmbp__plan_pd(plan_builder *b, const dmbp_node *n,
+dmbp_status dmbp__plan_pd(dmbp__builder *b, const dmbp_node *n,
                           const_dnnl_op_desc_t d,
                           const_dnnl_primitive_desc_t hint, const char *what,
                           dnnl_primitive_desc_t *pd)
@@ -136,11 +136,11 @@ dmbp_status dmbp__plan_pd(plan_builder *b, const dmbp_node *n,
     dnnl_primitive_attr_destroy(attr);
     if (s != dnnl_success)
         return dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN has no %s for "
-                                "this shape (%s)", what, dnnl__status_str(s));
+                                "this shape (%s)", what, dmbp__dnnl_status(s));
     return DMBP_OK;
 }
 
-dmbp_status dmbp__chan_layout(const dnnl_memory_desc_t *md, chan_layout *l)
+dmbp_status dmbp__chan_layout(const dnnl_memory_desc_t *md, dmbp__layout *l)
 {
     memset(l, 0, sizeof *l);
     if (md->format_kind != dnnl_blocked || md->ndims < 1)
@@ -287,7 +287,7 @@ static dnnl_prop_kind_t prop(bool training)
     return training ? dnnl_forward_training : dnnl_forward_inference;
 }
 
-dmbp_status dmbp__be_conv_fwd(plan_builder *b, const dmbp_node *n,
+dmbp_status dmbp__be_conv_fwd(dmbp__builder *b, const dmbp_node *n,
                               bool training, const dnnl_memory_desc_t *src,
                               const dnnl_memory_desc_t *w,
                               const dnnl_memory_desc_t *bias,
@@ -302,7 +302,7 @@ dmbp_status dmbp__be_conv_fwd(plan_builder *b, const dmbp_node *n,
     return dmbp__plan_pd(b, n, &cd, NULL, what, pd);
 }
 
-dnnl_primitive_desc_t dmbp__be_conv_bwd_data(plan_builder *b,
+dnnl_primitive_desc_t dmbp__be_conv_bwd_data(dmbp__builder *b,
                                              const dnnl_memory_desc_t *src_in,
                                              const dnnl_memory_desc_t *dsrc,
                                              const dnnl_memory_desc_t *w,
@@ -355,7 +355,7 @@ static dnnl_alg_kind_t pool_alg(dmbp__be_pool_alg alg)
     return dnnl_pooling_max;
 }
 
-dmbp_status dmbp__be_pool_fwd(plan_builder *b, const dmbp_node *n,
+dmbp_status dmbp__be_pool_fwd(dmbp__builder *b, const dmbp_node *n,
                               bool training, dmbp__be_pool_alg alg,
                               const dnnl_memory_desc_t *src,
                               const dnnl_memory_desc_t *dst,
@@ -369,7 +369,7 @@ dmbp_status dmbp__be_pool_fwd(plan_builder *b, const dmbp_node *n,
     return dmbp__plan_pd(b, n, &d, NULL, what, pd);
 }
 
-dmbp_status dmbp__be_pool_pass(plan_builder *b, const dmbp_node *n, bool bwd,
+dmbp_status dmbp__be_pool_pass(dmbp__builder *b, const dmbp_node *n, bool bwd,
                                dmbp__be_pool_alg alg,
                                const dnnl_memory_desc_t *x,
                                const dnnl_memory_desc_t *y,
@@ -394,7 +394,7 @@ dmbp_status dmbp__be_pool_pass(plan_builder *b, const dmbp_node *n, bool bwd,
             dnnl_primitive_attr_destroy(attr);
             return dmbp_set_error(DMBP_ERR_BACKEND, "oneDNN: "
                                   "dnnl_pooling_v2_backward_desc_init failed "
-                                  "(%s)", dnnl__status_str(s));
+                                  "(%s)", dmbp__dnnl_status(s));
         }
         dnnl_primitive_desc_t bpd;
         s = dnnl_primitive_desc_create(&bpd, &bd, attr, b->p->eng, fpd);
@@ -405,7 +405,7 @@ dmbp_status dmbp__be_pool_pass(plan_builder *b, const dmbp_node *n, bool bwd,
     if (s != dnnl_success)
         return dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN has no pooling "
                                 "pass for this shape (%s)",
-                                dnnl__status_str(s));
+                                dmbp__dnnl_status(s));
     *out = fpd;
     return DMBP_OK;
 }
@@ -419,7 +419,7 @@ static dnnl_alg_kind_t eltwise_alg(dmbp__be_eltwise_alg alg)
     return dnnl_eltwise_relu;
 }
 
-dmbp_status dmbp__be_eltwise(plan_builder *b, const dmbp_node *n,
+dmbp_status dmbp__be_eltwise(dmbp__builder *b, const dmbp_node *n,
                              dmbp__be_eltwise_alg alg,
                              const dnnl_memory_desc_t *md, float alpha,
                              float beta, dnnl_primitive_desc_t *pd)
@@ -431,7 +431,7 @@ dmbp_status dmbp__be_eltwise(plan_builder *b, const dmbp_node *n,
     return dmbp__plan_pd(b, n, &ed, NULL, "eltwise", pd);
 }
 
-dmbp_status dmbp__be_add(plan_builder *b, const dmbp_node *n,
+dmbp_status dmbp__be_add(dmbp__builder *b, const dmbp_node *n,
                          const dnnl_memory_desc_t *a,
                          const dnnl_memory_desc_t *c,
                          const dnnl_memory_desc_t *dst,
@@ -442,7 +442,7 @@ dmbp_status dmbp__be_add(plan_builder *b, const dmbp_node *n,
     return dmbp__plan_pd(b, n, &bd, NULL, "binary add", pd);
 }
 
-dmbp_status dmbp__be_bnorm(plan_builder *b, const dmbp_node *n,
+dmbp_status dmbp__be_bnorm(dmbp__builder *b, const dmbp_node *n,
                            const dnnl_memory_desc_t *md,
                            dnnl_primitive_desc_t *pd)
 {
@@ -453,7 +453,7 @@ dmbp_status dmbp__be_bnorm(plan_builder *b, const dmbp_node *n,
     return dmbp__plan_pd(b, n, &bd, NULL, "batch normalization", pd);
 }
 
-dmbp_status dmbp__be_inner_product(plan_builder *b, const dmbp_node *n,
+dmbp_status dmbp__be_inner_product(dmbp__builder *b, const dmbp_node *n,
                                    const dnnl_memory_desc_t *src,
                                    const dnnl_memory_desc_t *w,
                                    const dnnl_memory_desc_t *bias,
@@ -469,7 +469,7 @@ dmbp_status dmbp__be_inner_product(plan_builder *b, const dmbp_node *n,
     return dmbp__plan_pd(b, n, &ip, NULL, "inner product", pd);
 }
 
-dmbp_status dmbp__be_matmul(plan_builder *b, const dmbp_node *n,
+dmbp_status dmbp__be_matmul(dmbp__builder *b, const dmbp_node *n,
                             const dnnl_memory_desc_t *src,
                             const dnnl_memory_desc_t *w,
                             const dnnl_memory_desc_t *bias,
@@ -482,7 +482,7 @@ dmbp_status dmbp__be_matmul(plan_builder *b, const dmbp_node *n,
     return dmbp__plan_pd(b, n, &md, NULL, "matmul", pd);
 }
 
-dmbp_status dmbp__be_softmax(plan_builder *b, const dmbp_node *n,
+dmbp_status dmbp__be_softmax(dmbp__builder *b, const dmbp_node *n,
                              const dnnl_memory_desc_t *md, int axis,
                              dnnl_primitive_desc_t *pd)
 {
@@ -493,7 +493,7 @@ dmbp_status dmbp__be_softmax(plan_builder *b, const dmbp_node *n,
     return dmbp__plan_pd(b, n, &sd, NULL, "softmax", pd);
 }
 
-dmbp_status dmbp__be_concat(plan_builder *b, const dmbp_node *n,
+dmbp_status dmbp__be_concat(dmbp__builder *b, const dmbp_node *n,
                             const dnnl_memory_desc_t *dst, int count,
                             int axis, const dnnl_memory_desc_t *srcs,
                             dnnl_primitive_desc_t *pd)
@@ -505,7 +505,7 @@ dmbp_status dmbp__be_concat(plan_builder *b, const dmbp_node *n,
     dnnl_primitive_attr_destroy(attr);
     if (s != dnnl_success)
         return dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN concat: %s",
-                                dnnl__status_str(s));
+                                dmbp__dnnl_status(s));
     return DMBP_OK;
 }
 
@@ -522,6 +522,6 @@ dmbp_status dmbp__be_reorder(dmbp_plan *p, const dnnl_memory_desc_t *src,
         dnnl_primitive_attr_destroy(a);
     if (s != dnnl_success)
         return dmbp_set_error(DMBP_ERR_BACKEND, "oneDNN: no reorder between "
-                              "layouts (%s)", dnnl__status_str(s));
+                              "layouts (%s)", dmbp__dnnl_status(s));
     return DMBP_OK;
 }

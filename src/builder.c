@@ -85,14 +85,14 @@ static int pin_of(const dmbp_plan *p, const void *data)
     return -1;
 }
 
-const pvalue *dmbp__pval(plan_builder *b, int v)
+const dmbp__pvalue *dmbp__pval(dmbp__builder *b, int v)
 {
     dmbp_plan *p = b->p;
-    pvalue *pv = &p->vals[v];
+    dmbp__pvalue *pv = &p->vals[v];
     if (!pv->ready) {
         /* A constant read as a tensor: a plain view of the model's data,
          * which is only ever read. */
-        const value *cv = &p->m->values[v];
+        const dmbp__value *cv = &p->m->values[v];
         if (!cv->is_const || cv->dtype != DT_FLOAT)
             return NULL;
         if (dmbp__md_plain(&pv->shape, &pv->md))
@@ -110,37 +110,37 @@ const pvalue *dmbp__pval(plan_builder *b, int v)
     return pv;
 }
 
-const pvalue *dmbp__val(plan_builder *b, int v)
+const dmbp__pvalue *dmbp__val(dmbp__builder *b, int v)
 {
     return &b->p->vals[v];
 }
 
-const dmbp_shape *dmbp__val_shape(plan_builder *b, int v)
+const dmbp_shape *dmbp__val_shape(dmbp__builder *b, int v)
 {
     return &b->p->vals[v].shape;
 }
 
-dnnl_memory_t dmbp__val_mem(plan_builder *b, int v)
+dnnl_memory_t dmbp__val_mem(dmbp__builder *b, int v)
 {
     return b->p->vals[v].mem;
 }
 
-dnnl_memory_t dmbp__val_diff(plan_builder *b, int v)
+dnnl_memory_t dmbp__val_diff(dmbp__builder *b, int v)
 {
     return b->p->vals[v].diff;
 }
 
-dnnl_memory_t dmbp__val_tan(plan_builder *b, int v)
+dnnl_memory_t dmbp__val_tan(dmbp__builder *b, int v)
 {
     return b->p->vals[v].tan;
 }
 
-bool dmbp__plan_reverse(plan_builder *b)
+bool dmbp__plan_reverse(dmbp__builder *b)
 {
     return b->p->reverse;
 }
 
-bool dmbp__plan_whole_tensor(plan_builder *b)
+bool dmbp__plan_whole_tensor(dmbp__builder *b)
 {
     return b->p->whole_tensor;
 }
@@ -152,7 +152,7 @@ const dmbp_shape *dmbp__plan_value_shape(const dmbp_plan *p, int v,
     return &p->vals[v].shape;
 }
 
-void dmbp__val_set_choice(plan_builder *b, int v, dnnl_memory_t choice)
+void dmbp__val_set_choice(dmbp__builder *b, int v, dnnl_memory_t choice)
 {
     b->p->vals[v].choice = choice;
 }
@@ -162,9 +162,9 @@ bool dmbp__plan_guided(const dmbp_plan *p)
     return p->guided;
 }
 
-static dmbp_status add_step(dmbp_plan *p, const plan_step *s)
+static dmbp_status add_step(dmbp_plan *p, const dmbp__step *s)
 {
-    step_list *l = p->cur;
+    dmbp__step_list *l = p->cur;
     GROW(l->s, l->n, l->cap);
     l->s[l->n++] = *s;
     return DMBP_OK;
@@ -181,7 +181,7 @@ static dmbp_status copy_args(const dnnl_exec_arg_t *args, int nargs,
     return DMBP_OK;
 }
 
-dmbp_status dmbp__plan_prim(plan_builder *b, const dmbp_node *n,
+dmbp_status dmbp__plan_prim(dmbp__builder *b, const dmbp_node *n,
                             dnnl_primitive_desc_t pd,
                             const dnnl_exec_arg_t *args, int nargs)
 {
@@ -197,8 +197,8 @@ dmbp_status dmbp__plan_prim(plan_builder *b, const dmbp_node *n,
     if (s != dnnl_success)
         return dmbp_set_error(DMBP_ERR_BACKEND, "oneDNN: creating the "
                               "primitive for node '%s' failed (%s)",
-                              n ? n->name : "(plan)", dnnl__status_str(s));
-    plan_step st = {0};
+                              n ? n->name : "(plan)", dmbp__dnnl_status(s));
+    dmbp__step st = {0};
     st.prim = prim;
     st.node = n;
     dmbp_status ds = copy_args(args, nargs, 1, &st.args);
@@ -221,10 +221,10 @@ dmbp_status dmbp__plan_prim(plan_builder *b, const dmbp_node *n,
     return ds;
 }
 
-dmbp_status dmbp__plan_fn(plan_builder *b, const dmbp_node *n, step_fn fn,
+dmbp_status dmbp__plan_fn(dmbp__builder *b, const dmbp_node *n, dmbp__step_fn fn,
                           void *data, const dnnl_exec_arg_t *args, int nargs)
 {
-    plan_step st = {0};
+    dmbp__step st = {0};
     st.fn = fn;
     st.node = n;
     st.data = data;
@@ -243,7 +243,7 @@ dmbp_status dmbp__plan_fn(plan_builder *b, const dmbp_node *n, step_fn fn,
 }
 
 /* dst = src, byte for byte, in parallel chunks. */
-static dmbp_status copy_fn(dmbp_plan *p, const plan_step *s)
+static dmbp_status copy_fn(dmbp_plan *p, const dmbp__step *s)
 {
     char *dst = dmbp__mem_ptr(s->args[0].memory);
     const char *src = dmbp__mem_ptr(s->args[1].memory);
@@ -259,7 +259,7 @@ static dmbp_status copy_fn(dmbp_plan *p, const plan_step *s)
     return DMBP_OK;
 }
 
-dmbp_status dmbp__reorder_step(plan_builder *b, dnnl_memory_t src,
+dmbp_status dmbp__reorder_step(dmbp__builder *b, dnnl_memory_t src,
                                 const dnnl_memory_desc_t *src_md,
                                 dnnl_memory_t dst,
                                 const dnnl_memory_desc_t *dst_md)
@@ -282,15 +282,15 @@ dmbp_status dmbp__reorder_step(plan_builder *b, dnnl_memory_t src,
     return dmbp__plan_prim(b, NULL, pd, args, 2);
 }
 
-dmbp_status dmbp__plan_input_as(plan_builder *b, int v,
+dmbp_status dmbp__plan_input_as(dmbp__builder *b, int v,
                                 const dnnl_memory_desc_t *want,
                                 dnnl_memory_t *out)
 {
-    const pvalue *cpv = dmbp__pval(b, v);
+    const dmbp__pvalue *cpv = dmbp__pval(b, v);
     if (!cpv || !cpv->mem)
         return dmbp_set_error(DMBP_ERR_INTERNAL, "value '%s' used before it "
                               "is computed", b->p->m->values[v].name);
-    pvalue *pv = &b->p->vals[v];
+    dmbp__pvalue *pv = &b->p->vals[v];
     if (dnnl_memory_desc_equal(&pv->md, want)) {
         *out = pv->mem;
         return DMBP_OK;
@@ -310,46 +310,46 @@ dmbp_status dmbp__plan_input_as(plan_builder *b, int v,
     return DMBP_OK;
 }
 
-dmbp_status dmbp__plan_output(plan_builder *b, int v,
+dmbp_status dmbp__plan_output(dmbp__builder *b, int v,
                               const dnnl_memory_desc_t *md)
 {
-    pvalue *pv = &b->p->vals[v];
+    dmbp__pvalue *pv = &b->p->vals[v];
     pv->md = *md;
     TRY(dmbp__plan_arena_mem(b->p, md, &pv->mem));
     pv->ready = true;
     return DMBP_OK;
 }
 
-dmbp_status dmbp__plan_output_alias(plan_builder *b, int v,
+dmbp_status dmbp__plan_output_alias(dmbp__builder *b, int v,
                                     const dnnl_memory_desc_t *md,
                                     dnnl_memory_t of)
 {
-    pvalue *pv = &b->p->vals[v];
+    dmbp__pvalue *pv = &b->p->vals[v];
     pv->md = *md;
     TRY(arena_alias(b->p, md, of, &pv->mem));
     pv->ready = true;
     return DMBP_OK;
 }
 
-dmbp_status dmbp__plan_view(plan_builder *b, const dnnl_memory_desc_t *md,
+dmbp_status dmbp__plan_view(dmbp__builder *b, const dnnl_memory_desc_t *md,
                             dnnl_memory_t of, dnnl_memory_t *out)
 {
     return arena_alias(b->p, md, of, out);
 }
 
-dmbp_status dmbp__plan_scratch_mem(plan_builder *b,
+dmbp_status dmbp__plan_scratch_mem(dmbp__builder *b,
                                    const dnnl_memory_desc_t *md,
                                    dnnl_memory_t *out)
 {
     return dmbp__plan_arena_mem(b->p, md, out);
 }
 
-static dmbp_status plan_const(plan_builder *b, const float *data,
+static dmbp_status plan_const(dmbp__builder *b, const float *data,
                               const dnnl_memory_desc_t *src_md,
                               const dnnl_memory_desc_t *want, bool cache,
                               dnnl_memory_t *out);
 
-dmbp_status dmbp__plan_const(plan_builder *b, const float *data,
+dmbp_status dmbp__plan_const(dmbp__builder *b, const float *data,
                              const dnnl_memory_desc_t *src_md,
                              const dnnl_memory_desc_t *want,
                              dnnl_memory_t *out)
@@ -357,7 +357,7 @@ dmbp_status dmbp__plan_const(plan_builder *b, const float *data,
     return plan_const(b, data, src_md, want, true, out);
 }
 
-dmbp_status dmbp__plan_const_tmp(plan_builder *b, const float *data,
+dmbp_status dmbp__plan_const_tmp(dmbp__builder *b, const float *data,
                                  const dnnl_memory_desc_t *src_md,
                                  const dnnl_memory_desc_t *want,
                                  dnnl_memory_t *out)
@@ -370,7 +370,7 @@ static dmbp_status remember_const(dmbp_plan *p, const float *data,
                                   const dnnl_memory_desc_t *want,
                                   dnnl_memory_t dst);
 
-static dmbp_status plan_const(plan_builder *b, const float *data,
+static dmbp_status plan_const(dmbp__builder *b, const float *data,
                               const dnnl_memory_desc_t *src_md,
                               const dnnl_memory_desc_t *want, bool cache,
                               dnnl_memory_t *out)
@@ -434,7 +434,7 @@ static dmbp_status plan_const(plan_builder *b, const float *data,
     dnnl_memory_destroy(src);
     if (s != dnnl_success)
         return dmbp_set_error(DMBP_ERR_BACKEND, "oneDNN: reordering weights "
-                              "failed (%s)", dnnl__status_str(s));
+                              "failed (%s)", dmbp__dnnl_status(s));
     *out = dst;
     if (!cache)
         return DMBP_OK;
@@ -476,14 +476,14 @@ static dmbp_status remember_const(dmbp_plan *p, const float *data,
     return DMBP_OK;
 }
 
-const float *dmbp__const_f(plan_builder *b, int v)
+const float *dmbp__const_f(dmbp__builder *b, int v)
 {
     if (b->p->over && b->p->over[v])
         return b->p->over[v];
     return b->p->m->values[v].f;
 }
 
-bool dmbp__plan_override(plan_builder *b, int v)
+bool dmbp__plan_override(dmbp__builder *b, int v)
 {
     return b->p->over && b->p->over[v];
 }

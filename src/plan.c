@@ -141,7 +141,7 @@ static dmbp_status input_shape(const dmbp_model *m, const dmbp_plan_options *o,
 static dmbp_status out_reorder(dmbp_plan *p, int v, dnnl_primitive_t *prim,
                                dnnl_memory_t *plain)
 {
-    pvalue *pv = &p->vals[v];
+    dmbp__pvalue *pv = &p->vals[v];
     dnnl_memory_desc_t md;
     TRY(dmbp__md_plain(&pv->shape, &md));
     size_t sz = dnnl_memory_desc_get_size(&md);
@@ -212,7 +212,7 @@ static dmbp_status place_buffers(dmbp_plan *p, size_t *total)
     }
     const dmbp_model *m = p->m;
     for (int v = 0; v < m->n_values; v++) {
-        const pvalue *pv = &p->vals[v];
+        const dmbp__pvalue *pv = &p->vals[v];
         mark(p, keep, pv->mem);
         mark(p, keep, pv->choice);
         if (p->keep_diffs)
@@ -238,7 +238,7 @@ static dmbp_status place_buffers(dmbp_plan *p, size_t *total)
         free(sp);
         return DMBP_ERR_NOMEM;
     }
-    const step_list *lists[3] = {&p->fwd, &p->bwd, &p->tan};
+    const dmbp__step_list *lists[3] = {&p->fwd, &p->bwd, &p->tan};
     long t = 0;
     for (int l = 0; l < 3; l++)
         for (int i = 0; i < lists[l]->n; i++, t++)
@@ -341,7 +341,7 @@ static dmbp_status finalise(dmbp_plan *p)
         }
         DNNL_TRY(dnnl_memory_create(&p->scratch, &md, p->eng, buf));
         TRY(dmbp__plan_own_mem(p, p->scratch));
-        step_list *lists[3] = {&p->fwd, &p->bwd, &p->tan};
+        dmbp__step_list *lists[3] = {&p->fwd, &p->bwd, &p->tan};
         for (int l = 0; l < 3; l++)
             for (int i = 0; i < lists[l]->n; i++)
                 for (int k = 0; k < lists[l]->s[i].nargs; k++)
@@ -436,12 +436,12 @@ static dmbp_status build(dmbp_plan *p, const dmbp_plan_options *o)
     DNNL_TRY(dnnl_engine_create(&p->eng, dnnl_cpu, 0));
     DNNL_TRY(dnnl_stream_create(&p->strm, p->eng, dnnl_stream_default_flags));
 
-    plan_builder b = {p};
+    dmbp__builder b = {p};
     p->cur = &p->fwd;
     /* Ops add what the reverse passes need to the forward pass (e.g. max
      * pooling's choices), so they must know now. */
     p->reverse = o->reverse != 0;
-    pvalue *in = &p->vals[m->input];
+    dmbp__pvalue *in = &p->vals[m->input];
     p->lanes = in->shape.ndim ? (int)in->shape.dims[0] : 1;
     TRY(dmbp__md_plain(&in->shape, &in->md));
     TRY(dmbp__plan_arena_mem(p, &in->md, &in->mem));
@@ -536,7 +536,7 @@ void dmbp_plan_free(dmbp_plan *p)
         dmbp__split_free(p);
         return;
     }
-    step_list *lists[3] = {&p->fwd, &p->bwd, &p->tan};
+    dmbp__step_list *lists[3] = {&p->fwd, &p->bwd, &p->tan};
     for (int l = 0; l < 3; l++) {
         for (int i = 0; i < lists[l]->n; i++) {
             if (lists[l]->s[i].prim)
@@ -614,7 +614,7 @@ dmbp_status dmbp_plan_forward(dmbp_plan *p, const float *input, float *logits)
     if (p->split)
         return dmbp__split_forward(p, input, logits);
     const dmbp_model *m = p->m;
-    pvalue *in = &p->vals[m->input];
+    dmbp__pvalue *in = &p->vals[m->input];
     int64_t n = dmbp_shape_numel(&in->shape);
     for (int64_t i = 0; i < n; i++)
         if (!isfinite(input[i]))
@@ -635,10 +635,10 @@ dmbp_status dmbp_plan_forward(dmbp_plan *p, const float *input, float *logits)
     return DMBP_OK;
 }
 
-dmbp_status dmbp__run_steps(dmbp_plan *p, const step_list *l)
+dmbp_status dmbp__run_steps(dmbp_plan *p, const dmbp__step_list *l)
 {
     for (int i = 0; i < l->n; i++) {
-        const plan_step *s = &l->s[i];
+        const dmbp__step *s = &l->s[i];
         if (s->prim) {
             DNNL_TRY(dnnl_primitive_execute(s->prim, p->strm, s->nargs,
                                             s->args));
@@ -687,7 +687,7 @@ dmbp_status dmbp__plan_read(dmbp_plan *p, int v, int diff, float *out)
 {
     if (p->split)
         return dmbp__split_read(p, v, diff, out);
-    pvalue *pv = &p->vals[v];
+    dmbp__pvalue *pv = &p->vals[v];
     dnnl_memory_t src = diff ? pv->diff : pv->mem;
     if (!src)
         return dmbp_set_error(DMBP_ERR_ARG, "value '%s' has no %s",
@@ -718,6 +718,6 @@ dmbp_status dmbp__plan_read(dmbp_plan *p, int v, int diff, float *out)
     if (s != dnnl_success)
         return dmbp_set_error(DMBP_ERR_BACKEND, "oneDNN: reading '%s' failed "
                               "(%s)", p->m->values[v].name,
-                              dnnl__status_str(s));
+                              dmbp__dnnl_status(s));
     return DMBP_OK;
 }

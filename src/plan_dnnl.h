@@ -10,13 +10,13 @@
 
 #include <dnnl_types.h>
 
-#include "optable.h"
+#include "graph.h"
 #include "plan.h"
 
 
 /* ---- values (plan.c) --------------------------------------------------- */
 
-typedef struct pvalue {
+typedef struct dmbp__pvalue {
     dmbp_shape shape;
     dnnl_memory_desc_t md;      /* layout chosen for it */
     dnnl_memory_t mem;          /* bound into the arena (or constant) */
@@ -29,18 +29,18 @@ typedef struct pvalue {
     bool diff_written;          /* a backward step already wrote diff */
     bool relevant;              /* an ancestor of the logits */
     dnnl_memory_t choice;       /* max pooling outputs: the chosen inputs */
-} pvalue;
+} dmbp__pvalue;
 
-typedef struct plan_step plan_step;
+typedef struct dmbp__step dmbp__step;
 /* A mask layer (reverse.c): opaque to the ops. */
-typedef struct mask_layer mask_layer;
-typedef dmbp_status (*step_fn)(dmbp_plan *p, const plan_step *s);
+typedef struct dmbp__mask_layer dmbp__mask_layer;
+typedef dmbp_status (*dmbp__step_fn)(dmbp_plan *p, const dmbp__step *s);
 
 
 
-struct plan_step {
+struct dmbp__step {
     dnnl_primitive_t prim;      /* a oneDNN primitive, or NULL: */
-    step_fn fn;                 /* a hand-written kernel */
+    dmbp__step_fn fn;                 /* a hand-written kernel */
     int nargs;
     dnnl_exec_arg_t *args;
     void *data;                 /* fn's own data, freed with the plan */
@@ -52,7 +52,7 @@ struct plan_step {
 /* Layout of a [N, C, spatial...] tensor as offsets: channel blocks of
  * `block` (1 when unblocked) with strides per logical dimension. Covers
  * nchw, nhwc, nChw8c and nChw16c, what oneDNN picks for activations. */
-typedef struct chan_layout {
+typedef struct dmbp__layout {
     int ndims;
     int64_t dims[DNNL_MAX_NDIMS];
     int64_t strides[DNNL_MAX_NDIMS]; /* of dim i (dim 1: per block) */
@@ -61,20 +61,20 @@ typedef struct chan_layout {
     int64_t sp_step;                 /* spatial index s sits at s * sp_step
                                         (the dense layouts above), 0 if
                                         not so simple                      */
-} chan_layout;
+} dmbp__layout;
 
 /* Offset of (n, c, spatial 0); with sp_step, element s follows at
  * s * sp_step. In a blocked layout the channels of one block are
  * adjacent: kernels loop over them innermost. */
-static inline int64_t dmbp__chan_base(const chan_layout *l, int64_t n,
+static inline int64_t dmbp__chan_base(const dmbp__layout *l, int64_t n,
                                       int64_t c)
 {
     return n * l->strides[0] + (c / l->block) * l->strides[1] + c % l->block;
 }
 
-dmbp_status dmbp__chan_layout(const dnnl_memory_desc_t *md, chan_layout *l);
+dmbp_status dmbp__chan_layout(const dnnl_memory_desc_t *md, dmbp__layout *l);
 /* Offset of element (n, c, s) where s is the flat spatial index. */
-static inline int64_t dmbp__chan_off(const chan_layout *l, int64_t n,
+static inline int64_t dmbp__chan_off(const dmbp__layout *l, int64_t n,
                                      int64_t c, int64_t s)
 {
     int64_t off = n * l->strides[0] + (c / l->block) * l->strides[1] +
@@ -91,111 +91,111 @@ static inline int64_t dmbp__chan_off(const chan_layout *l, int64_t n,
 /* Memory of value v's gradient (backward) to write: v's diff itself when
  * this is the first write and the layout matches, else a temporary in
  * layout md that dmbp__diff_commit adds in. */
-dmbp_status dmbp__diff_target(plan_builder *b, int v,
+dmbp_status dmbp__diff_target(dmbp__builder *b, int v,
                               const dnnl_memory_desc_t *md,
                               dnnl_memory_t *out);
 /* Whether value v's diff has not been written yet in this pass (its next
  * writer is the first, and overwrites instead of adding). */
-bool dmbp__diff_first(const plan_builder *b, int v);
-dmbp_status dmbp__diff_commit(plan_builder *b, int v,
+bool dmbp__diff_first(const dmbp__builder *b, int v);
+dmbp_status dmbp__diff_commit(dmbp__builder *b, int v,
                               const dnnl_memory_desc_t *md,
                               dnnl_memory_t written);
 /* src (layout src_md) in layout want: src itself or a temporary filled by
  * a reorder step added to the current list. */
-dmbp_status dmbp__to_layout(plan_builder *b, dnnl_memory_t src,
+dmbp_status dmbp__to_layout(dmbp__builder *b, dnnl_memory_t src,
                             const dnnl_memory_desc_t *src_md,
                             const dnnl_memory_desc_t *want,
                             dnnl_memory_t *out);
 /* The mask layer on node n's output, or NULL. */
-const mask_layer *dmbp__node_mask(plan_builder *b, const dmbp_node *n);
+const dmbp__mask_layer *dmbp__node_mask(dmbp__builder *b, const dmbp_node *n);
 /* Steps for a mask layer: backward multiplies the arriving signal (kept in
  * the output's diff) by the masks into `masked`; tangent adds
  * sum_p diff * z into the mask gradient and scales z by the masks in
  * place. */
-dmbp_status dmbp__mask_backward(plan_builder *b, const mask_layer *ml,
+dmbp_status dmbp__mask_backward(dmbp__builder *b, const dmbp__mask_layer *ml,
                                 dnnl_memory_t diff, dnnl_memory_t masked,
                                 const dnnl_memory_desc_t *md);
-dmbp_status dmbp__mask_tangent(plan_builder *b, const mask_layer *ml,
+dmbp_status dmbp__mask_tangent(dmbp__builder *b, const dmbp__mask_layer *ml,
                                dnnl_memory_t diff, dnnl_memory_t z,
                                const dnnl_memory_desc_t *md);
 
 
 /* Current description and memory of value v (set by its producer). */
-const pvalue *dmbp__pval(plan_builder *b, int v);
+const dmbp__pvalue *dmbp__pval(dmbp__builder *b, int v);
 /* Value v as the plan has it so far (no side effects: a constant not yet
  * read through dmbp__pval has no memory). Ops read a value's shape, md,
  * mem, diff and tan through it; dmbp__val_* name the common ones. */
-const pvalue *dmbp__val(plan_builder *b, int v);
-const dmbp_shape *dmbp__val_shape(plan_builder *b, int v);
-dnnl_memory_t dmbp__val_mem(plan_builder *b, int v);
-dnnl_memory_t dmbp__val_diff(plan_builder *b, int v);
-dnnl_memory_t dmbp__val_tan(plan_builder *b, int v);
+const dmbp__pvalue *dmbp__val(dmbp__builder *b, int v);
+const dmbp_shape *dmbp__val_shape(dmbp__builder *b, int v);
+dnnl_memory_t dmbp__val_mem(dmbp__builder *b, int v);
+dnnl_memory_t dmbp__val_diff(dmbp__builder *b, int v);
+dnnl_memory_t dmbp__val_tan(dmbp__builder *b, int v);
 /* Max pooling: the memory of the inputs it chose for output v. */
-void dmbp__val_set_choice(plan_builder *b, int v, dnnl_memory_t choice);
+void dmbp__val_set_choice(dmbp__builder *b, int v, dnnl_memory_t choice);
 /* The plan's settings an op's hook may read. */
-bool dmbp__plan_reverse(plan_builder *b);
-bool dmbp__plan_whole_tensor(plan_builder *b);
+bool dmbp__plan_reverse(dmbp__builder *b);
+bool dmbp__plan_whole_tensor(dmbp__builder *b);
 /* A step function's plan: backward gates guided (guided backprop). */
 bool dmbp__plan_guided(const dmbp_plan *p);
 /* Memory holding value v in layout want: v's own memory if it already has
  * that layout, else a temporary filled by a reorder step added now. */
-dmbp_status dmbp__plan_input_as(plan_builder *b, int v,
+dmbp_status dmbp__plan_input_as(dmbp__builder *b, int v,
                                 const dnnl_memory_desc_t *want,
                                 dnnl_memory_t *out);
 /* Give value v layout md and a fresh arena buffer. */
-dmbp_status dmbp__plan_output(plan_builder *b, int v,
+dmbp_status dmbp__plan_output(dmbp__builder *b, int v,
                               const dnnl_memory_desc_t *md);
 /* Give value v layout md sharing the buffer of memory `of` (a view: same
  * bytes, other dims; both plain). */
-dmbp_status dmbp__plan_output_alias(plan_builder *b, int v,
+dmbp_status dmbp__plan_output_alias(dmbp__builder *b, int v,
                                     const dnnl_memory_desc_t *md,
                                     dnnl_memory_t of);
 /* Another description (plain, same size or smaller) of the bytes of arena
  * memory `of`. */
-dmbp_status dmbp__plan_view(plan_builder *b, const dnnl_memory_desc_t *md,
+dmbp_status dmbp__plan_view(dmbp__builder *b, const dnnl_memory_desc_t *md,
                             dnnl_memory_t of, dnnl_memory_t *out);
 /* A constant tensor data (plain layout src_md) reordered now into layout
  * want; the plan owns the result. */
-dmbp_status dmbp__plan_const(plan_builder *b, const float *data,
+dmbp_status dmbp__plan_const(dmbp__builder *b, const float *data,
                              const dnnl_memory_desc_t *src_md,
                              const dnnl_memory_desc_t *want,
                              dnnl_memory_t *out);
 /* A reorder step src (src_md) -> dst (dst_md) in the current list. */
-dmbp_status dmbp__reorder_step(plan_builder *b, dnnl_memory_t src,
+dmbp_status dmbp__reorder_step(dmbp__builder *b, dnnl_memory_t src,
                                const dnnl_memory_desc_t *src_md,
                                dnnl_memory_t dst,
                                const dnnl_memory_desc_t *dst_md);
 /* The same for data that is freed after the call (not shared). */
-dmbp_status dmbp__plan_const_tmp(plan_builder *b, const float *data,
+dmbp_status dmbp__plan_const_tmp(dmbp__builder *b, const float *data,
                                  const dnnl_memory_desc_t *src_md,
                                  const dnnl_memory_desc_t *want,
                                  dnnl_memory_t *out);
 /* A new arena buffer of layout md, for an op's private use (e.g. a pooling
  * workspace). */
-dmbp_status dmbp__plan_scratch_mem(plan_builder *b,
+dmbp_status dmbp__plan_scratch_mem(dmbp__builder *b,
                                    const dnnl_memory_desc_t *md,
                                    dnnl_memory_t *out);
 /* Create the primitive of pd (taking ownership of pd) and append a step
  * with the given arguments (the scratchpad is added here). */
-dmbp_status dmbp__plan_prim(plan_builder *b, const dmbp_node *n,
+dmbp_status dmbp__plan_prim(dmbp__builder *b, const dmbp_node *n,
                             dnnl_primitive_desc_t pd,
                             const dnnl_exec_arg_t *args, int nargs);
 /* Append a hand-written step; data (may be NULL) is freed with the plan. */
-dmbp_status dmbp__plan_fn(plan_builder *b, const dmbp_node *n, step_fn fn,
+dmbp_status dmbp__plan_fn(dmbp__builder *b, const dmbp_node *n, dmbp__step_fn fn,
                           void *data, const dnnl_exec_arg_t *args, int nargs);
 /* The data type in which convolutions, inner products and matrix
  * products read their source and weights: bf16 in a plan made with
  * DMBP_FPMATH_BF16 (their destination, and everything else, stays f32),
  * else f32. */
-dnnl_data_type_t dmbp__plan_in_dt(plan_builder *b);
+dnnl_data_type_t dmbp__plan_in_dt(dmbp__builder *b);
 /* md with its data type replaced (same dims and layout, strides in
  * elements). */
 dnnl_memory_desc_t dmbp__md_dt(const dnnl_memory_desc_t *md,
                                dnnl_data_type_t dt);
 /* A float constant's data for this plan: the model's, unless the plan was
  * made with other weights for it (dmbp__plan_create_with). */
-const float *dmbp__const_f(plan_builder *b, int v);
-bool dmbp__plan_override(plan_builder *b, int v);
+const float *dmbp__const_f(dmbp__builder *b, int v);
+bool dmbp__plan_override(dmbp__builder *b, int v);
 
 /* ---- the oneDNN backend (backend_dnnl.c) ------------------------------- */
 
@@ -242,7 +242,7 @@ dmbp_status dmbp__md_sub(const dnnl_memory_desc_t *parent,
 /* Primitive descriptors (with the plan's attributes); one oneDNN cannot
  * make is node n's error naming `what` (or the primitive). Forward passes
  * are for inference unless `training` (the hint of a backward pass). */
-dmbp_status dmbp__be_conv_fwd(plan_builder *b, const dmbp_node *n,
+dmbp_status dmbp__be_conv_fwd(dmbp__builder *b, const dmbp_node *n,
                               bool training, const dnnl_memory_desc_t *src,
                               const dnnl_memory_desc_t *w,
                               const dnnl_memory_desc_t *bias,
@@ -252,14 +252,14 @@ dmbp_status dmbp__be_conv_fwd(plan_builder *b, const dmbp_node *n,
 /* Convolution backward-data (diff dst -> diff src dsrc) hinted by the
  * training forward pass reading src_in; NULL when oneDNN has none (or,
  * with fast_only, only its reference kernel). */
-dnnl_primitive_desc_t dmbp__be_conv_bwd_data(plan_builder *b,
+dnnl_primitive_desc_t dmbp__be_conv_bwd_data(dmbp__builder *b,
                                              const dnnl_memory_desc_t *src_in,
                                              const dnnl_memory_desc_t *dsrc,
                                              const dnnl_memory_desc_t *w,
                                              const dnnl_memory_desc_t *dst,
                                              const dmbp__be_geom *g,
                                              bool fast_only);
-dmbp_status dmbp__be_pool_fwd(plan_builder *b, const dmbp_node *n,
+dmbp_status dmbp__be_pool_fwd(dmbp__builder *b, const dmbp_node *n,
                               bool training, dmbp__be_pool_alg alg,
                               const dnnl_memory_desc_t *src,
                               const dnnl_memory_desc_t *dst,
@@ -267,44 +267,44 @@ dmbp_status dmbp__be_pool_fwd(plan_builder *b, const dmbp_node *n,
                               dnnl_primitive_desc_t *pd);
 /* Pooling x -> y: the training forward pass's backward (bwd), else its
  * inference forward pass. */
-dmbp_status dmbp__be_pool_pass(plan_builder *b, const dmbp_node *n, bool bwd,
+dmbp_status dmbp__be_pool_pass(dmbp__builder *b, const dmbp_node *n, bool bwd,
                                dmbp__be_pool_alg alg,
                                const dnnl_memory_desc_t *x,
                                const dnnl_memory_desc_t *y,
                                const dmbp__be_geom *g,
                                dnnl_primitive_desc_t *out);
-dmbp_status dmbp__be_eltwise(plan_builder *b, const dmbp_node *n,
+dmbp_status dmbp__be_eltwise(dmbp__builder *b, const dmbp_node *n,
                              dmbp__be_eltwise_alg alg,
                              const dnnl_memory_desc_t *md, float alpha,
                              float beta, dnnl_primitive_desc_t *pd);
-dmbp_status dmbp__be_add(plan_builder *b, const dmbp_node *n,
+dmbp_status dmbp__be_add(dmbp__builder *b, const dmbp_node *n,
                          const dnnl_memory_desc_t *a,
                          const dnnl_memory_desc_t *c,
                          const dnnl_memory_desc_t *dst,
                          dnnl_primitive_desc_t *pd);
 /* Batch normalisation with global statistics, scale and shift, eps 0 (the
  * caller folds eps into the variance). */
-dmbp_status dmbp__be_bnorm(plan_builder *b, const dmbp_node *n,
+dmbp_status dmbp__be_bnorm(dmbp__builder *b, const dmbp_node *n,
                            const dnnl_memory_desc_t *md,
                            dnnl_primitive_desc_t *pd);
-dmbp_status dmbp__be_inner_product(plan_builder *b, const dmbp_node *n,
+dmbp_status dmbp__be_inner_product(dmbp__builder *b, const dmbp_node *n,
                                    const dnnl_memory_desc_t *src,
                                    const dnnl_memory_desc_t *w,
                                    const dnnl_memory_desc_t *bias,
                                    const dnnl_memory_desc_t *dst,
                                    dnnl_primitive_desc_t *pd);
-dmbp_status dmbp__be_matmul(plan_builder *b, const dmbp_node *n,
+dmbp_status dmbp__be_matmul(dmbp__builder *b, const dmbp_node *n,
                             const dnnl_memory_desc_t *src,
                             const dnnl_memory_desc_t *w,
                             const dnnl_memory_desc_t *bias,
                             const dnnl_memory_desc_t *dst,
                             dnnl_primitive_desc_t *pd);
 /* Accurate softmax over axis, in place layout md -> md. */
-dmbp_status dmbp__be_softmax(plan_builder *b, const dmbp_node *n,
+dmbp_status dmbp__be_softmax(dmbp__builder *b, const dmbp_node *n,
                              const dnnl_memory_desc_t *md, int axis,
                              dnnl_primitive_desc_t *pd);
 /* Concatenation of count srcs along axis into dst (NULL: oneDNN picks). */
-dmbp_status dmbp__be_concat(plan_builder *b, const dmbp_node *n,
+dmbp_status dmbp__be_concat(dmbp__builder *b, const dmbp_node *n,
                             const dnnl_memory_desc_t *dst, int count,
                             int axis, const dnnl_memory_desc_t *srcs,
                             dnnl_primitive_desc_t *pd);

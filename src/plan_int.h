@@ -15,19 +15,19 @@
         dnnl_status_t dnnl_st_ = (call);                                    \
         if (dnnl_st_ != dnnl_success)                                       \
             return dmbp_set_error(DMBP_ERR_BACKEND, "oneDNN: %s failed (%s)", \
-                                  #call, dnnl__status_str(dnnl_st_));       \
+                                  #call, dmbp__dnnl_status(dnnl_st_));       \
     } while (0)
 
-const char *dnnl__status_str(dnnl_status_t s);
+const char *dmbp__dnnl_status(dnnl_status_t s);
 
-typedef struct step_list {
+typedef struct dmbp__step_list {
     int n, cap;
-    plan_step *s;
-} step_list;
+    dmbp__step *s;
+} dmbp__step_list;
 
 /* A mask layer: the output channels of a Conv or the units of a Gemm
  * (dmbp-method.md section 2). */
-struct mask_layer {
+struct dmbp__mask_layer {
     const dmbp_node *node;
     int value;                  /* the node's output value */
     int channels;
@@ -45,23 +45,23 @@ static inline size_t dmbp__arena_align_up(size_t n)
 }
 
 /* Lanes run one at a time (lanesplit.c). */
-typedef struct lane_split lane_split;
+typedef struct dmbp__lane_split dmbp__lane_split;
 
 /* Everything that depends on the input shape. */
 struct dmbp_plan {
     const dmbp_model *m;
     dnnl_engine_t eng;
     dnnl_stream_t strm;
-    pvalue *vals;               /* one per model value */
-    step_list fwd, bwd, tan;    /* forward, backward and tangent passes */
+    dmbp__pvalue *vals;               /* one per model value */
+    dmbp__step_list fwd, bwd, tan;    /* forward, backward and tangent passes */
     int tan_mask_end;           /* tan.s[0 .. tan_mask_end): all the mask
                                    gradient needs (see reverse.c)       */
-    step_list *cur;             /* where new steps go while building */
+    dmbp__step_list *cur;             /* where new steps go while building */
     int lanes;                  /* the batch dimension of the input */
     /* Reverse passes. */
     bool reverse;
     int n_mask_layers;
-    mask_layer *masks;
+    dmbp__mask_layer *masks;
     int64_t n_masks;            /* per lane */
     float *mask_val;            /* lanes x n_masks, used by the passes */
     float *mask_grad;           /* lanes x n_masks, tangent accumulates */
@@ -124,7 +124,7 @@ struct dmbp_plan {
     /* Non-NULL: this plan runs its lanes one at a time through a batch-1
      * plan (lanesplit.c); it has shapes (vals[].shape, .relevant) and the
      * mask counts, no steps of its own. */
-    lane_split *split;
+    dmbp__lane_split *split;
 };
 
 /* ---- lanes one at a time (lanesplit.c) --------------------------------- */
@@ -151,12 +151,12 @@ dmbp_status dmbp__split_read(dmbp_plan *p, int v, int diff, float *out);
 void dmbp__split_sizes(const dmbp_plan *p, size_t *arena, size_t *used);
 
 /* The mask layer on node n's output, or NULL. */
-const mask_layer *dmbp__mask_of(const dmbp_plan *p, const dmbp_node *n);
+const dmbp__mask_layer *dmbp__mask_of(const dmbp_plan *p, const dmbp_node *n);
 
 /* Build the backward and tangent step lists (after the forward ones). */
 dmbp_status dmbp__reverse_build(dmbp_plan *p);
 /* Run a step list. */
-dmbp_status dmbp__run_steps(dmbp_plan *p, const step_list *l);
+dmbp_status dmbp__run_steps(dmbp_plan *p, const dmbp__step_list *l);
 
 /* What an op's plan hook may use. */
 struct dmbp_plan_builder {
@@ -168,7 +168,7 @@ dmbp_status dmbp__plan_attr(dnnl_primitive_attr_t *attr);
 /* The primitive descriptor of op descriptor d with those attributes
  * (hint: the forward pd of a backward one, or NULL); one oneDNN cannot
  * make is node n's error "oneDNN has no WHAT for this shape". */
-dmbp_status dmbp__plan_pd(plan_builder *b, const dmbp_node *n,
+dmbp_status dmbp__plan_pd(dmbp__builder *b, const dmbp_node *n,
                           const_dnnl_op_desc_t d,
                           const_dnnl_primitive_desc_t hint, const char *what,
                           dnnl_primitive_desc_t *pd);

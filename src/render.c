@@ -2,7 +2,6 @@
  * writing arrays as .npy, both through a temporary file renamed over the
  * destination only once complete. */
 #include "image.h"
-#include "render.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -3,7 +3,6 @@
  * through the crop and resize), the colour bar and its digits. The
  * normalisation and the file writing are in render.c. */
 #include "image.h"
-#include "render.h"
 
 #include <math.h>
 #include <stdint.h>

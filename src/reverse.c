@@ -12,7 +12,7 @@
 #include "kernels.h"
 #include "plan_int.h"
 
-dmbp_status dmbp__to_layout(plan_builder *b, dnnl_memory_t src,
+dmbp_status dmbp__to_layout(dmbp__builder *b, dnnl_memory_t src,
                             const dnnl_memory_desc_t *src_md,
                             const dnnl_memory_desc_t *want,
                             dnnl_memory_t *out)
@@ -25,11 +25,11 @@ dmbp_status dmbp__to_layout(plan_builder *b, dnnl_memory_t src,
     return dmbp__reorder_step(b, src, src_md, *out, want);
 }
 
-dmbp_status dmbp__diff_target(plan_builder *b, int v,
+dmbp_status dmbp__diff_target(dmbp__builder *b, int v,
                               const dnnl_memory_desc_t *md,
                               dnnl_memory_t *out)
 {
-    pvalue *pv = &b->p->vals[v];
+    dmbp__pvalue *pv = &b->p->vals[v];
     if (!pv->diff)
         return dmbp_set_error(DMBP_ERR_INTERNAL, "value '%s' has no diff",
                               b->p->m->values[v].name);
@@ -42,7 +42,7 @@ dmbp_status dmbp__diff_target(plan_builder *b, int v,
 }
 
 /* diff += src, element-wise over the whole buffer (same layout). */
-static dmbp_status add_into_fn(dmbp_plan *p, const plan_step *s)
+static dmbp_status add_into_fn(dmbp_plan *p, const dmbp__step *s)
 {
     float *dst = dmbp__mem_ptr(s->args[0].memory);
     const float *src = dmbp__mem_ptr(s->args[1].memory);
@@ -58,16 +58,16 @@ static dmbp_status add_into_fn(dmbp_plan *p, const plan_step *s)
     return DMBP_OK;
 }
 
-bool dmbp__diff_first(const plan_builder *b, int v)
+bool dmbp__diff_first(const dmbp__builder *b, int v)
 {
     return !b->p->vals[v].diff_written;
 }
 
-dmbp_status dmbp__diff_commit(plan_builder *b, int v,
+dmbp_status dmbp__diff_commit(dmbp__builder *b, int v,
                               const dnnl_memory_desc_t *md,
                               dnnl_memory_t written)
 {
-    pvalue *pv = &b->p->vals[v];
+    dmbp__pvalue *pv = &b->p->vals[v];
     if (written == pv->diff)
         return DMBP_OK;
     dnnl_memory_t same;
@@ -87,7 +87,7 @@ dmbp_status dmbp__diff_commit(plan_builder *b, int v,
     return dmbp__plan_fn(b, NULL, add_into_fn, n, args, 2);
 }
 
-const mask_layer *dmbp__mask_of(const dmbp_plan *p, const dmbp_node *n)
+const dmbp__mask_layer *dmbp__mask_of(const dmbp_plan *p, const dmbp_node *n)
 {
     for (int i = 0; i < p->n_mask_layers; i++)
         if (p->masks[i].node == n)
@@ -95,18 +95,18 @@ const mask_layer *dmbp__mask_of(const dmbp_plan *p, const dmbp_node *n)
     return NULL;
 }
 
-const mask_layer *dmbp__node_mask(plan_builder *b, const dmbp_node *n)
+const dmbp__mask_layer *dmbp__node_mask(dmbp__builder *b, const dmbp_node *n)
 {
     return dmbp__mask_of(b->p, n);
 }
 
 typedef struct mask_run {
-    chan_layout l;
+    dmbp__layout l;
     int64_t offset;
     int channels;
 } mask_run;
 
-static dmbp_status mask_run_new(const mask_layer *ml,
+static dmbp_status mask_run_new(const dmbp__mask_layer *ml,
                                 const dnnl_memory_desc_t *md, mask_run **out)
 {
     mask_run *r = dmbp__calloc(1, sizeof *r);
@@ -146,12 +146,12 @@ static dmbp_status mask_run_new(const mask_layer *ml,
  * one block of all channels). */
 #define MAX_BLOCK 8192
 
-static dmbp_status mask_backward_fn(dmbp_plan *p, const plan_step *s)
+static dmbp_status mask_backward_fn(dmbp_plan *p, const dmbp__step *s)
 {
     const mask_run *r = s->data;
     const float *diff = dmbp__mem_ptr(s->args[0].memory);
     float *out = dmbp__mem_ptr(s->args[1].memory);
-    const chan_layout *l = &r->l;
+    const dmbp__layout *l = &r->l;
     int64_t lanes = l->dims[0], C = r->channels, B = l->block;
     int64_t nb = (C + B - 1) / B;
     if (!l->sp_step || B > MAX_BLOCK) {
@@ -180,12 +180,12 @@ static dmbp_status mask_backward_fn(dmbp_plan *p, const plan_step *s)
     return DMBP_OK;
 }
 
-static dmbp_status mask_tangent_fn(dmbp_plan *p, const plan_step *s)
+static dmbp_status mask_tangent_fn(dmbp_plan *p, const dmbp__step *s)
 {
     const mask_run *r = s->data;
     const float *diff = dmbp__mem_ptr(s->args[0].memory);
     float *z = dmbp__mem_ptr(s->args[1].memory);
-    const chan_layout *l = &r->l;
+    const dmbp__layout *l = &r->l;
     int64_t lanes = l->dims[0], C = r->channels, B = l->block;
     int64_t nb = (C + B - 1) / B;
     if (l->sp_step && B <= MAX_BLOCK) {
@@ -223,7 +223,7 @@ static dmbp_status mask_tangent_fn(dmbp_plan *p, const plan_step *s)
     return DMBP_OK;
 }
 
-dmbp_status dmbp__mask_backward(plan_builder *b, const mask_layer *ml,
+dmbp_status dmbp__mask_backward(dmbp__builder *b, const dmbp__mask_layer *ml,
                                 dnnl_memory_t diff, dnnl_memory_t masked,
                                 const dnnl_memory_desc_t *md)
 {
@@ -233,7 +233,7 @@ dmbp_status dmbp__mask_backward(plan_builder *b, const mask_layer *ml,
     return dmbp__plan_fn(b, ml->node, mask_backward_fn, r, args, 2);
 }
 
-dmbp_status dmbp__mask_tangent(plan_builder *b, const mask_layer *ml,
+dmbp_status dmbp__mask_tangent(dmbp__builder *b, const dmbp__mask_layer *ml,
                                dnnl_memory_t diff, dnnl_memory_t z,
                                const dnnl_memory_desc_t *md)
 {
@@ -283,7 +283,7 @@ static dmbp_status assign_masks(dmbp_plan *p)
                                         "a %d-D %s output that is not "
                                         "plain", s->ndim, n->op_type);
         }
-        mask_layer *ml = &p->masks[p->n_mask_layers++];
+        dmbp__mask_layer *ml = &p->masks[p->n_mask_layers++];
         ml->last_axis = !fmap && s->ndim > 2;
         ml->node = n;
         ml->value = n->out[0];
@@ -323,7 +323,7 @@ static void mark_relevant(dmbp_plan *p)
 static dmbp_status plain_buffer(dmbp_plan *p, const dmbp_shape *s,
                                 dnnl_memory_t *out)
 {
-    plan_builder b = {p};
+    dmbp__builder b = {p};
     dnnl_memory_desc_t md;
     TRY(dmbp__md_plain(s, &md));
     return dmbp__plan_scratch_mem(&b, &md, out);
@@ -332,7 +332,7 @@ static dmbp_status plain_buffer(dmbp_plan *p, const dmbp_shape *s,
 dmbp_status dmbp__reverse_build(dmbp_plan *p)
 {
     const dmbp_model *m = p->m;
-    plan_builder b = {p};
+    dmbp__builder b = {p};
     p->reverse = true;
     mark_relevant(p);
     for (int i = 0; i < m->n_nodes; i++) {
@@ -345,7 +345,7 @@ dmbp_status dmbp__reverse_build(dmbp_plan *p)
                                     "need them)");
     }
     for (int v = 0; v < m->n_values; v++) {
-        pvalue *pv = &p->vals[v];
+        dmbp__pvalue *pv = &p->vals[v];
         if (!pv->relevant)
             continue;
         TRY(dmbp__plan_scratch_mem(&b, &pv->md, &pv->diff));
@@ -355,7 +355,7 @@ dmbp_status dmbp__reverse_build(dmbp_plan *p)
 
     /* Backward: seed -> logits' diff, then the nodes in reverse order. */
     p->cur = &p->bwd;
-    pvalue *lg = &p->vals[m->logits];
+    dmbp__pvalue *lg = &p->vals[m->logits];
     TRY(plain_buffer(p, &lg->shape, &p->seed_plain));
     {
         dnnl_memory_desc_t pmd;
@@ -531,7 +531,7 @@ static dmbp_status run_tangent(dmbp_plan *p, const float *v, bool whole)
            (size_t)p->lanes * (size_t)p->n_masks * sizeof(float));
     if (whole)
         return dmbp__run_steps(p, &p->tan);
-    step_list prefix = {p->tan_mask_end, p->tan_mask_end, p->tan.s};
+    dmbp__step_list prefix = {p->tan_mask_end, p->tan_mask_end, p->tan.s};
     return dmbp__run_steps(p, &prefix);
 }
 

@@ -1,4 +1,5 @@
-/* Pieces several methods use: seeds, the noise generator. */
+/* Pieces several methods use: their plans (from the session's cache),
+ * seeds, the noise generator. */
 #include "methods/methods.h"
 
 void dmbp__one_hot(float *seed, int lanes, int classes, const int *targets)
@@ -8,13 +9,13 @@ void dmbp__one_hot(float *seed, int lanes, int classes, const int *targets)
         seed[(size_t)l * classes + targets[l]] = 1.f;
 }
 
-void dmbp__rng_init(dmbp_rng *r, uint64_t seed)
+void dmbp__rng_init(dmbp__rng *r, uint64_t seed)
 {
     r->state = seed;
     r->has_spare = false;
 }
 
-static uint64_t splitmix64(dmbp_rng *r)
+static uint64_t splitmix64(dmbp__rng *r)
 {
     uint64_t z = (r->state += 0x9E3779B97F4A7C15ULL);
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
@@ -23,12 +24,12 @@ static uint64_t splitmix64(dmbp_rng *r)
 }
 
 /* 53 random bits, shifted by one so that log() never sees 0. */
-static double uniform(dmbp_rng *r)
+static double uniform(dmbp__rng *r)
 {
     return (double)((splitmix64(r) >> 11) + 1) * (1.0 / 9007199254740992.0);
 }
 
-double dmbp__rng_normal(dmbp_rng *r)
+double dmbp__rng_normal(dmbp__rng *r)
 {
     if (r->has_spare) {
         r->has_spare = false;
@@ -41,7 +42,7 @@ double dmbp__rng_normal(dmbp_rng *r)
     return rad * cos(a);
 }
 
-void dmbp__noise(dmbp_rng *r, const float *x, int64_t count, float sigma,
+void dmbp__noise(dmbp__rng *r, const float *x, int64_t count, float sigma,
                  float *eps)
 {
     float lo = x[0], hi = x[0];
@@ -52,4 +53,52 @@ void dmbp__noise(dmbp_rng *r, const float *x, int64_t count, float sigma,
     double sd = (double)sigma * ((double)hi - (double)lo);
     for (int64_t i = 0; i < count; i++)
         eps[i] = (float)(dmbp__rng_normal(r) * sd);
+}
+
+static dmbp_status explain_plan(const dmbp__explain_ctx *ctx, int lanes,
+                                bool reverse, bool keep, dmbp_plan **out);
+
+dmbp_status dmbp__explain_plan(const dmbp__explain_ctx *ctx, int lanes,
+                               bool reverse, dmbp_plan **out)
+{
+    return explain_plan(ctx, lanes, reverse, false, out);
+}
+
+dmbp_status dmbp__explain_plan_keep(const dmbp__explain_ctx *ctx, int lanes,
+                                    dmbp_plan **out)
+{
+    return explain_plan(ctx, lanes, true, true, out);
+}
+
+static dmbp_status explain_plan(const dmbp__explain_ctx *ctx, int lanes,
+                                bool reverse, bool keep, dmbp_plan **out)
+{
+    const dmbp_model *m = ctx->m;
+    int c = ctx->c, h = ctx->h, w = ctx->w;
+    dmbp_plan_options po;
+    dmbp_plan_options_init(&po);
+    po.shape.ndim = 4;
+    po.shape.dims[0] = lanes;
+    po.shape.dims[1] = c;
+    po.shape.dims[2] = h;
+    po.shape.dims[3] = w;
+    po.reverse = reverse;
+    po.fpmath = ctx->o->fpmath;
+    po.max_memory = ctx->o->max_memory;
+    const dmbp_shape *d = &m->input_decl;
+    if (d->ndim != 4)
+        return dmbp_set_error(DMBP_ERR_UNSUPPORTED, "%s: attribution methods "
+                              "take image models (a 4-D input)", m->name);
+    if ((d->dims[1] && d->dims[1] != c) || (d->dims[2] && d->dims[2] != h) ||
+        (d->dims[3] && d->dims[3] != w))
+        return dmbp_set_error(DMBP_ERR_SHAPE, "%s: images of %dx%dx%d do not "
+                              "fit the model's input [%lld, %lld, %lld]",
+                              m->name, c, h, w, (long long)d->dims[1],
+                              (long long)d->dims[2], (long long)d->dims[3]);
+    return dmbp__cache_plan(ctx->cache, m, &po, ctx->over, keep, out);
+}
+
+void dmbp__explain_plan_done(const dmbp__explain_ctx *ctx, dmbp_plan *p)
+{
+    dmbp__plan_release(ctx->cache, p);
 }

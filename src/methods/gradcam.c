@@ -3,7 +3,7 @@
  * alpha_k A_k), bilinearly upsampled to the input (align_corners false,
  * as torch.nn.functional.interpolate). Images are lanes. */
 #include "methods/methods.h"
-#include "optable.h"
+#include "graph.h"
 
 static const char *const map_names[] = {"map"};
 
@@ -82,7 +82,7 @@ static void upsample(const float *in, int h, int w, float *out, int H, int W)
     }
 }
 
-dmbp_status dmbp__method_gradcam(const dmbp_explain_ctx *c, dmbp_result *r)
+dmbp_status dmbp__method_gradcam(const dmbp__explain_ctx *c, dmbp_result *r)
 {
     const dmbp_explain_options *o = c->o;
     int v;

@@ -66,7 +66,7 @@ void dmbp__blur(const float *x, int c, int h, int w, float *out, float *tmp)
     }
 }
 
-static void baseline(const dmbp_explain_ctx *c, const float *x, float *x0,
+static void baseline(const dmbp__explain_ctx *c, const float *x, float *x0,
                      float *tmp)
 {
     size_t plane = (size_t)c->h * c->w;
@@ -91,7 +91,7 @@ static void baseline(const dmbp_explain_ctx *c, const float *x, float *x0,
  * physical memory). A 2-lane plan, the least IG runs with, measures what
  * a lane costs (its arena, which grows with the lanes; the weights and
  * scratchpad do not), and is kept if no more lanes fit. */
-static dmbp_status ig_plan(const dmbp_explain_ctx *c, int want,
+static dmbp_status ig_plan(const dmbp__explain_ctx *c, int want,
                            dmbp_plan **out)
 {
     dmbp_plan *p;
@@ -115,7 +115,7 @@ static dmbp_status ig_plan(const dmbp_explain_ctx *c, int want,
     return dmbp__explain_plan(c, lanes, true, out);
 }
 
-dmbp_status dmbp__method_ig(const dmbp_explain_ctx *c, dmbp_result *r)
+dmbp_status dmbp__method_ig(const dmbp__explain_ctx *c, dmbp_result *r)
 {
     const dmbp_explain_options *o = c->o;
     TRY(dmbp__result_alloc(r, 1, map_names, c->c, c->h, c->w, 1,

@@ -7,7 +7,7 @@
 
 static dmbp_status add_check(dmbp_model *m, dmbp_node *n)
 {
-    TRY(nd_check_binary(n));
+    TRY(dmbp__nd_check_binary(n));
     (void)m;
     return DMBP_OK;
 }
@@ -15,14 +15,14 @@ static dmbp_status add_check(dmbp_model *m, dmbp_node *n)
 static dmbp_status add_infer(const dmbp_node *n, const dmbp_shape *in,
                              dmbp_shape *out)
 {
-    TRY(nd_broadcast(n, &in[0], &in[1], out));
+    TRY(dmbp__nd_broadcast(n, &in[0], &in[1], out));
     if (!dmbp__shape_eq(out, &in[0]) && !dmbp__shape_eq(out, &in[1]))
         return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "neither input has "
                                 "the output's shape (two-sided broadcast)");
     return DMBP_OK;
 }
 
-static dmbp_status add_plan(plan_builder *b, const dmbp_node *n)
+static dmbp_status add_plan(dmbp__builder *b, const dmbp_node *n)
 {
     const dmbp_shape *ys = dmbp__val_shape(b, n->out[0]);
     /* The full-shaped operand is src0 (a constant one is read plainly). */
@@ -33,8 +33,8 @@ static dmbp_status add_plan(plan_builder *b, const dmbp_node *n)
         i0 = 1;
         i1 = 0;
     }
-    const pvalue *x0 = dmbp__pval(b, n->in[i0]);
-    const pvalue *x1 = dmbp__pval(b, n->in[i1]);
+    const dmbp__pvalue *x0 = dmbp__pval(b, n->in[i0]);
+    const dmbp__pvalue *x1 = dmbp__pval(b, n->in[i1]);
     if (!x0 || !x1)
         return dmbp__node_error(n, DMBP_ERR_INTERNAL, "input not ready");
     dnnl_memory_desc_t md0 = x0->md, md1;
@@ -77,13 +77,13 @@ static dmbp_status add_plan(plan_builder *b, const dmbp_node *n)
 
 /* Backward: each runtime operand receives the output's diff (a constant
  * operand is a bias: nothing to pass). */
-static dmbp_status add_backward(plan_builder *b, const dmbp_node *n)
+static dmbp_status add_backward(dmbp__builder *b, const dmbp_node *n)
 {
-    const pvalue *y = dmbp__val(b, n->out[0]);
+    const dmbp__pvalue *y = dmbp__val(b, n->out[0]);
     for (int i = 0; i < 2; i++) {
         if (dmbp__const_in(n, i))
             continue;
-        const pvalue *x = dmbp__val(b, n->in[i]);
+        const dmbp__pvalue *x = dmbp__val(b, n->in[i]);
         if (!dmbp__shape_eq(&x->shape, &y->shape))
             return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "reverse passes "
                                     "through a broadcast activation");
@@ -101,15 +101,15 @@ static dmbp_status add_backward(plan_builder *b, const dmbp_node *n)
 }
 
 /* Tangent: the sum of the runtime operands' tangents; constants drop. */
-static dmbp_status add_tangent(plan_builder *b, const dmbp_node *n)
+static dmbp_status add_tangent(dmbp__builder *b, const dmbp_node *n)
 {
-    const pvalue *y = dmbp__val(b, n->out[0]);
+    const dmbp__pvalue *y = dmbp__val(b, n->out[0]);
     dnnl_memory_t t[2];
     int k = 0;
     for (int i = 0; i < 2; i++) {
         if (dmbp__const_in(n, i))
             continue;
-        const pvalue *x = dmbp__val(b, n->in[i]);
+        const dmbp__pvalue *x = dmbp__val(b, n->in[i]);
         TRY(dmbp__to_layout(b, x->tan, &x->md, &y->md, &t[k]));
         k++;
     }
@@ -123,6 +123,6 @@ static dmbp_status add_tangent(plan_builder *b, const dmbp_node *n)
     return dmbp__plan_prim(b, n, pd, args, 3);
 }
 
-const op_entry dmbp__op_add = {
+const dmbp__op_entry dmbp__op_add = {
     .type = "Add", .check = add_check, .infer = add_infer,
     .plan = add_plan, .backward = add_backward, .tangent = add_tangent};

@@ -17,7 +17,7 @@ static dmbp_status concat_check(dmbp_model *m, dmbp_node *n)
     for (int i = 0; i < n->n_in; i++) {
         if (!dmbp__has_in(n, i))
             return dmbp__node_error(n, DMBP_ERR_FORMAT, "empty input name");
-        const value *v = dmbp__const_in(n, i);
+        const dmbp__value *v = dmbp__const_in(n, i);
         if (v && v->dtype != DT_FLOAT)
             return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "input %d is "
                                     "not float32", i);
@@ -52,17 +52,17 @@ static dmbp_status concat_infer(const dmbp_node *n, const dmbp_shape *in,
     return DMBP_OK;
 }
 
-static dmbp_status concat_plan(plan_builder *b, const dmbp_node *n)
+static dmbp_status concat_plan(dmbp__builder *b, const dmbp_node *n)
 {
     int64_t axis;
     int ax;
-    const pvalue *x0 = dmbp__pval(b, n->in[0]);
+    const dmbp__pvalue *x0 = dmbp__pval(b, n->in[0]);
     TRY(dmbp__attr_int(n, "axis", 0, &axis));
     TRY(dmbp__axis(n, axis, x0->shape.ndim, &ax));
     dnnl_memory_desc_t mds[CONCAT_MAX_INPUTS];
     dnnl_exec_arg_t args[CONCAT_MAX_INPUTS + 1];
     for (int i = 0; i < n->n_in; i++) {
-        const pvalue *x = dmbp__pval(b, n->in[i]);
+        const dmbp__pvalue *x = dmbp__pval(b, n->in[i]);
         if (!x)
             return dmbp__node_error(n, DMBP_ERR_INTERNAL, "input not ready");
         mds[i] = x->md;
@@ -86,9 +86,9 @@ static dmbp_status concat_plan(plan_builder *b, const dmbp_node *n)
 /* Backward: each input's diff is its slice of the output's diff, cut from a
  * plain copy (blocked layouts cannot be sliced at channel offsets that are
  * not multiples of the block). */
-static dmbp_status concat_backward(plan_builder *b, const dmbp_node *n)
+static dmbp_status concat_backward(dmbp__builder *b, const dmbp_node *n)
 {
-    const pvalue *y = dmbp__val(b, n->out[0]);
+    const dmbp__pvalue *y = dmbp__val(b, n->out[0]);
     int64_t axis;
     int ax;
     TRY(dmbp__attr_int(n, "axis", 0, &axis));
@@ -100,7 +100,7 @@ static dmbp_status concat_backward(plan_builder *b, const dmbp_node *n)
     int64_t dims[DMBP_MAX_DIMS], offs[DMBP_MAX_DIMS] = {0};
     int64_t at = 0;
     for (int i = 0; i < n->n_in; i++) {
-        const pvalue *x = dmbp__val(b, n->in[i]);
+        const dmbp__pvalue *x = dmbp__val(b, n->in[i]);
         for (int d = 0; d < x->shape.ndim; d++)
             dims[d] = x->shape.dims[d];
         offs[ax] = at;
@@ -120,7 +120,7 @@ static dmbp_status concat_backward(plan_builder *b, const dmbp_node *n)
 
 /* A constant input's tangent: zeros (the tangent pass drops what does not
  * depend on the input, as it drops biases). */
-static dmbp_status zero_tangent(plan_builder *b, const dmbp_shape *s,
+static dmbp_status zero_tangent(dmbp__builder *b, const dmbp_shape *s,
                                 dnnl_memory_desc_t *md, dnnl_memory_t *out)
 {
     TRY(dmbp__md_plain(s, md));
@@ -132,9 +132,9 @@ static dmbp_status zero_tangent(plan_builder *b, const dmbp_shape *s,
     return st;
 }
 
-static dmbp_status concat_tangent(plan_builder *b, const dmbp_node *n)
+static dmbp_status concat_tangent(dmbp__builder *b, const dmbp_node *n)
 {
-    const pvalue *y = dmbp__val(b, n->out[0]);
+    const dmbp__pvalue *y = dmbp__val(b, n->out[0]);
     int64_t axis;
     int ax;
     TRY(dmbp__attr_int(n, "axis", 0, &axis));
@@ -142,7 +142,7 @@ static dmbp_status concat_tangent(plan_builder *b, const dmbp_node *n)
     dnnl_memory_desc_t mds[CONCAT_MAX_INPUTS];
     dnnl_exec_arg_t args[CONCAT_MAX_INPUTS + 1];
     for (int i = 0; i < n->n_in; i++) {
-        const pvalue *x = dmbp__val(b, n->in[i]);
+        const dmbp__pvalue *x = dmbp__val(b, n->in[i]);
         args[i].arg = DNNL_ARG_MULTIPLE_SRC + i;
         if (dmbp__const_in(n, i)) {
             TRY(zero_tangent(b, &x->shape, &mds[i], &args[i].memory));
@@ -158,7 +158,7 @@ static dmbp_status concat_tangent(plan_builder *b, const dmbp_node *n)
     return dmbp__plan_prim(b, n, pd, args, n->n_in + 1);
 }
 
-const op_entry dmbp__op_concat = {
+const dmbp__op_entry dmbp__op_concat = {
     .type = "Concat", .check = concat_check, .infer = concat_infer,
     .plan = concat_plan, .backward = concat_backward,
     .tangent = concat_tangent,

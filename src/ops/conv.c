@@ -4,7 +4,7 @@
 #include "ops/ops.h"
 
 typedef struct conv_params {
-    window w;
+    dmbp__window w;
     int64_t group;
 } conv_params;
 
@@ -16,7 +16,7 @@ static dmbp_status conv_check(dmbp_model *m, dmbp_node *n)
     if (n->n_in < 2 || n->n_out != 1)
         return dmbp__node_error(n, DMBP_ERR_FORMAT, "needs inputs X, W and "
                                 "one output");
-    const value *w, *b;
+    const dmbp__value *w, *b;
     TRY(dmbp__need_const(n, 1, &w));
     if (dmbp__has_in(n, 2)) {
         TRY(dmbp__need_const(n, 2, &b));
@@ -66,12 +66,12 @@ static dmbp_status conv_infer(const dmbp_node *n, const dmbp_shape *in,
     return dmbp__window_out(n, &cp->w, x->dims + 2, out->dims + 2, pb, pe);
 }
 
-static dmbp_status conv_plan(plan_builder *b, const dmbp_node *n)
+static dmbp_status conv_plan(dmbp__builder *b, const dmbp_node *n)
 {
     const conv_params *cp = n->priv;
     const dmbp_model *m = n->model;
-    const pvalue *x = dmbp__pval(b, n->in[0]);
-    const value *wv = &m->values[n->in[1]];
+    const dmbp__pvalue *x = dmbp__pval(b, n->in[0]);
+    const dmbp__value *wv = &m->values[n->in[1]];
     const dmbp_shape *ys = dmbp__val_shape(b, n->out[0]);
     int nsp = cp->w.nsp;
     int64_t o[DMBP_MAX_SPATIAL];
@@ -154,7 +154,7 @@ static dmbp_status conv_geometry(const dmbp_node *n, const dmbp_shape *x,
 static void grouped_shape(const dmbp_node *n, dmbp_shape *ws)
 {
     const conv_params *cp = n->priv;
-    const value *wv = &n->model->values[n->in[1]];
+    const dmbp__value *wv = &n->model->values[n->in[1]];
     *ws = wv->shape;
     if (cp->group > 1) {
         ws->ndim = wv->shape.ndim + 1;
@@ -166,9 +166,9 @@ static void grouped_shape(const dmbp_node *n, dmbp_shape *ws)
 }
 
 /* Backward: masked diff of the output, then convolution backward-data. */
-static dmbp_status conv_backward(plan_builder *b, const dmbp_node *n)
+static dmbp_status conv_backward(dmbp__builder *b, const dmbp_node *n)
 {
-    const pvalue *x = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
+    const dmbp__pvalue *x = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
     dmbp__be_geom g;
     TRY(conv_geometry(n, &x->shape, &g));
     dmbp_shape ws;
@@ -200,7 +200,7 @@ static dmbp_status conv_backward(plan_builder *b, const dmbp_node *n)
     const dnnl_memory_desc_t *dx_md = dmbp__be_pd_md(pd, DMBP__BE_DIFF_SRC);
     const dnnl_memory_desc_t *w_md = dmbp__be_pd_md(pd, DMBP__BE_WEIGHTS);
     const dnnl_memory_desc_t *dy_md = dmbp__be_pd_md(pd, DMBP__BE_DIFF_DST);
-    const mask_layer *ml = dmbp__node_mask(b, n);
+    const dmbp__mask_layer *ml = dmbp__node_mask(b, n);
     dnnl_memory_t dy = y->diff, w, dyc, dx;
     if (!st && ml) {
         st = dmbp__plan_scratch_mem(b, &y->md, &dy);
@@ -226,9 +226,9 @@ static dmbp_status conv_backward(plan_builder *b, const dmbp_node *n)
 }
 
 /* Tangent: the convolution without its bias, then the mask layer. */
-static dmbp_status conv_tangent(plan_builder *b, const dmbp_node *n)
+static dmbp_status conv_tangent(dmbp__builder *b, const dmbp_node *n)
 {
-    const pvalue *x = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
+    const dmbp__pvalue *x = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
     dmbp__be_geom g;
     TRY(conv_geometry(n, &x->shape, &g));
     dmbp_shape ws;
@@ -258,13 +258,13 @@ static dmbp_status conv_tangent(plan_builder *b, const dmbp_node *n)
                                {DNNL_ARG_WEIGHTS, w},
                                {DNNL_ARG_DST, y->tan}};
     TRY(dmbp__plan_prim(b, n, pd, args, 3));
-    const mask_layer *ml = dmbp__node_mask(b, n);
+    const dmbp__mask_layer *ml = dmbp__node_mask(b, n);
     if (ml)
         TRY(dmbp__mask_tangent(b, ml, y->diff, y->tan, &y->md));
     return DMBP_OK;
 }
 
-const op_entry dmbp__op_conv = {
+const dmbp__op_entry dmbp__op_conv = {
     .type = "Conv",
     .check = conv_check,
     .infer = conv_infer,

@@ -14,7 +14,7 @@ typedef struct eltwise_params {
 static dmbp_status eltwise_new(dmbp_node *n, dmbp__be_eltwise_alg alg,
                                float alpha, float beta)
 {
-    TRY(nd_check_unary(n));
+    TRY(dmbp__nd_check_unary(n));
     eltwise_params *ep = dmbp__calloc(1, sizeof *ep);
     if (!ep)
         return DMBP_ERR_NOMEM;
@@ -53,7 +53,7 @@ static dmbp_status clip_bound(dmbp_model *m, dmbp_node *n, int idx,
     *out = def;
     if (!dmbp__has_in(n, idx))
         return DMBP_OK;
-    const value *v;
+    const dmbp__value *v;
     TRY(dmbp__need_const(n, idx, &v));
     if (dmbp_shape_numel(&v->shape) != 1)
         return dmbp__node_error(n, DMBP_ERR_SHAPE, "%s must be a scalar",
@@ -84,10 +84,10 @@ static dmbp_status same_infer(const dmbp_node *n, const dmbp_shape *in,
     return DMBP_OK;
 }
 
-static dmbp_status eltwise_plan(plan_builder *b, const dmbp_node *n)
+static dmbp_status eltwise_plan(dmbp__builder *b, const dmbp_node *n)
 {
     const eltwise_params *ep = n->priv;
-    const pvalue *x = dmbp__pval(b, n->in[0]);
+    const dmbp__pvalue *x = dmbp__pval(b, n->in[0]);
     dnnl_primitive_desc_t pd;
     TRY(dmbp__be_eltwise(b, n, ep->alg, &x->md, ep->alpha, ep->beta, &pd));
     dnnl_memory_t src = x->mem;
@@ -111,7 +111,7 @@ typedef struct gate_run {
 
 
 /* args: u (the forward input), signal in, signal out. */
-static dmbp_status gate_backward_fn(dmbp_plan *p, const plan_step *s)
+static dmbp_status gate_backward_fn(dmbp_plan *p, const dmbp__step *s)
 {
     const gate_run *g = s->data;
     const float *u = dmbp__mem_ptr(s->args[0].memory);
@@ -131,7 +131,7 @@ static dmbp_status gate_backward_fn(dmbp_plan *p, const plan_step *s)
     return DMBP_OK;
 }
 
-static dmbp_status gate_tangent_fn(dmbp_plan *p, const plan_step *s)
+static dmbp_status gate_tangent_fn(dmbp_plan *p, const dmbp__step *s)
 {
     const gate_run *g = s->data;
     const float *u = dmbp__mem_ptr(s->args[0].memory);
@@ -151,7 +151,7 @@ static dmbp_status gate_tangent_fn(dmbp_plan *p, const plan_step *s)
     return DMBP_OK;
 }
 
-static dmbp_status gate_new(const dmbp_node *n, const pvalue *x,
+static dmbp_status gate_new(const dmbp_node *n, const dmbp__pvalue *x,
                             gate_run **out)
 {
     gate_run *g = dmbp__malloc(sizeof *g);
@@ -163,9 +163,9 @@ static dmbp_status gate_new(const dmbp_node *n, const pvalue *x,
     return DMBP_OK;
 }
 
-static dmbp_status eltwise_backward(plan_builder *b, const dmbp_node *n)
+static dmbp_status eltwise_backward(dmbp__builder *b, const dmbp_node *n)
 {
-    const pvalue *x = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
+    const dmbp__pvalue *x = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
     gate_run *g;
     TRY(gate_new(n, x, &g));
     dnnl_memory_t dx;
@@ -181,9 +181,9 @@ static dmbp_status eltwise_backward(plan_builder *b, const dmbp_node *n)
     return dmbp__diff_commit(b, n->in[0], &x->md, dx);
 }
 
-static dmbp_status eltwise_tangent(plan_builder *b, const dmbp_node *n)
+static dmbp_status eltwise_tangent(dmbp__builder *b, const dmbp_node *n)
 {
-    const pvalue *x = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
+    const dmbp__pvalue *x = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
     gate_run *g;
     TRY(gate_new(n, x, &g));
     dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, x->mem},
@@ -192,17 +192,17 @@ static dmbp_status eltwise_tangent(plan_builder *b, const dmbp_node *n)
     return dmbp__plan_fn(b, n, gate_tangent_fn, g, args, 3);
 }
 
-const op_entry dmbp__op_relu = {
+const dmbp__op_entry dmbp__op_relu = {
     .type = "Relu", .check = relu_check, .infer = same_infer,
     .plan = eltwise_plan, .backward = eltwise_backward,
     .tangent = eltwise_tangent, .release = free,
     .traits = DMBP_OP_GATE};
-const op_entry dmbp__op_leakyrelu = {
+const dmbp__op_entry dmbp__op_leakyrelu = {
     .type = "LeakyRelu", .check = leakyrelu_check, .infer = same_infer,
     .plan = eltwise_plan, .backward = eltwise_backward,
     .tangent = eltwise_tangent, .release = free,
     .traits = DMBP_OP_GATE};
-const op_entry dmbp__op_clip = {
+const dmbp__op_entry dmbp__op_clip = {
     .type = "Clip", .check = clip_check, .infer = same_infer,
     .plan = eltwise_plan, .backward = eltwise_backward,
     .tangent = eltwise_tangent, .release = free,

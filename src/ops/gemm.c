@@ -73,7 +73,7 @@ static dmbp_status gemm_check(dmbp_model *m, dmbp_node *n)
     if (ta)
         return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "transA=1 (the "
                                 "batch would be the inner dimension)");
-    const value *bv;
+    const dmbp__value *bv;
     TRY(dmbp__need_const(n, 1, &bv));
     if (bv->shape.ndim != 2)
         return dmbp__node_error(n, DMBP_ERR_SHAPE, "B must be 2-D");
@@ -94,7 +94,7 @@ static dmbp_status gemm_check(dmbp_model *m, dmbp_node *n)
     if (!g->c)
         return DMBP_ERR_NOMEM;
     if (dmbp__has_in(n, 2)) {
-        const value *cv;
+        const dmbp__value *cv;
         TRY(dmbp__need_const(n, 2, &cv));
         const dmbp_shape *cs = &cv->shape;
         /* C broadcasts to [M, N]: a scalar, [N], [1, N] or [1, 1] fold into
@@ -164,7 +164,7 @@ static dmbp_status matmul_check(dmbp_model *m, dmbp_node *n)
     if (n->n_in != 2 || n->n_out != 1 || dmbp__const_in(n, 0))
         return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "needs a runtime A "
                                 "and a constant B");
-    const value *bv;
+    const dmbp__value *bv;
     TRY(dmbp__need_const(n, 1, &bv));
     if (bv->shape.ndim < 2)
         return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "1-D B");
@@ -187,7 +187,7 @@ static dmbp_status matmul_check(dmbp_model *m, dmbp_node *n)
  * in place through strides; *owned is a copy the caller frees when
  * Gemm's alpha is not 1 (alpha folded) or B is batched (plain copy not
  * needed: *owned stays NULL, the data is read as it is). */
-static dmbp_status weight_operand(plan_builder *b, const dmbp_node *n,
+static dmbp_status weight_operand(dmbp__builder *b, const dmbp_node *n,
                                   bool transposed, int rank,
                                   const float **data, float **owned,
                                   dnnl_memory_desc_t *md)
@@ -230,7 +230,7 @@ static dmbp_status weight_operand(plan_builder *b, const dmbp_node *n,
 
 /* The weights md to ask the primitive for: the stored layout itself in
  * float32 plans (no copy), any bf16 layout in bf16 plans. */
-static dnnl_memory_desc_t weight_want(plan_builder *b,
+static dnnl_memory_desc_t weight_want(dmbp__builder *b,
                                       const dnnl_memory_desc_t *view)
 {
     if (dmbp__plan_in_dt(b) == dnnl_f32)
@@ -243,7 +243,7 @@ static dnnl_memory_desc_t weight_want(plan_builder *b,
 
 /* Whether a float32 plan takes `one_row`'s inner product for a product
  * whose left operand has this shape: 2-D with one row, 2-D weights. */
-static bool one_row(plan_builder *b, const dmbp_node *n,
+static bool one_row(dmbp__builder *b, const dmbp_node *n,
                     const dmbp_shape *src)
 {
     const gemm_params *g = n->priv;
@@ -255,7 +255,7 @@ static bool one_row(plan_builder *b, const dmbp_node *n,
  * matmul view of the weights ([in, out], any strides): oneDNN's inner
  * product wants them as [out, in], so the view's two axes are swapped
  * into *w (same bytes, no copy). */
-static dmbp_status one_row_pd(plan_builder *b, const dmbp_node *n,
+static dmbp_status one_row_pd(dmbp__builder *b, const dmbp_node *n,
                               const dnnl_memory_desc_t *src,
                               const dnnl_memory_desc_t *view,
                               const dnnl_memory_desc_t *bias,
@@ -271,7 +271,7 @@ static dmbp_status one_row_pd(plan_builder *b, const dmbp_node *n,
 
 /* The matmul primitive descriptor src x weights (+ bias) -> dst, with the
  * plan's attributes; a shape oneDNN cannot do is the node's error. */
-static dmbp_status matmul_pd(plan_builder *b, const dmbp_node *n,
+static dmbp_status matmul_pd(dmbp__builder *b, const dmbp_node *n,
                              const dnnl_memory_desc_t *src,
                              const dnnl_memory_desc_t *w,
                              const dnnl_memory_desc_t *bias,
@@ -285,7 +285,7 @@ static dmbp_status matmul_pd(plan_builder *b, const dmbp_node *n,
  * inner product on the stored weights, else the matmul with w_want.
  * *view (the weights' matmul view) and *bias (NULL: none) become the mds
  * the chosen primitive reads them through. */
-static dmbp_status product_pd(plan_builder *b, const dmbp_node *n,
+static dmbp_status product_pd(dmbp__builder *b, const dmbp_node *n,
                               const dmbp_shape *shape,
                               const dnnl_memory_desc_t *src,
                               dnnl_memory_desc_t *view,
@@ -303,10 +303,10 @@ static dmbp_status product_pd(plan_builder *b, const dmbp_node *n,
     return one_row_pd(b, n, src, view, bias, dst, view, pd);
 }
 
-static dmbp_status gemm_plan(plan_builder *b, const dmbp_node *n)
+static dmbp_status gemm_plan(dmbp__builder *b, const dmbp_node *n)
 {
     const gemm_params *g = n->priv;
-    const pvalue *a = dmbp__pval(b, n->in[0]);
+    const dmbp__pvalue *a = dmbp__pval(b, n->in[0]);
     const dmbp_shape *ys = dmbp__val_shape(b, n->out[0]);
     int r = a->shape.ndim;
     dmbp_shape cs = *ys;
@@ -383,7 +383,7 @@ static dmbp_status gemm_plan(plan_builder *b, const dmbp_node *n)
 
 /* src [.., M, K or N] x the weights (or their transpose) -> dst, all
  * plain; batched B has no reverse passes. */
-static dmbp_status matmul_step(plan_builder *b, const dmbp_node *n,
+static dmbp_status matmul_step(dmbp__builder *b, const dmbp_node *n,
                                const dmbp_shape *src_shape, dnnl_memory_t src,
                                bool transposed, dnnl_memory_t dst)
 {
@@ -429,10 +429,10 @@ static dmbp_status matmul_step(plan_builder *b, const dmbp_node *n,
 }
 
 /* Backward: dA = (masked dY) W^T. */
-static dmbp_status gemm_backward(plan_builder *b, const dmbp_node *n)
+static dmbp_status gemm_backward(dmbp__builder *b, const dmbp_node *n)
 {
-    const pvalue *a = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
-    const mask_layer *ml = dmbp__node_mask(b, n);
+    const dmbp__pvalue *a = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
+    const dmbp__mask_layer *ml = dmbp__node_mask(b, n);
     dnnl_memory_t dy = y->diff, da;
     dnnl_memory_desc_t a_plain;
     TRY(dmbp__md_plain(&a->shape, &a_plain));
@@ -446,26 +446,26 @@ static dmbp_status gemm_backward(plan_builder *b, const dmbp_node *n)
 }
 
 /* Tangent: Z = T(A) W without the bias, then the mask layer. */
-static dmbp_status gemm_tangent(plan_builder *b, const dmbp_node *n)
+static dmbp_status gemm_tangent(dmbp__builder *b, const dmbp_node *n)
 {
-    const pvalue *a = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
+    const dmbp__pvalue *a = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
     dnnl_memory_desc_t a_plain;
     dnnl_memory_t ta;
     TRY(dmbp__md_plain(&a->shape, &a_plain));
     TRY(dmbp__to_layout(b, a->tan, &a->md, &a_plain, &ta));
     TRY(matmul_step(b, n, &a->shape, ta, false, y->tan));
-    const mask_layer *ml = dmbp__node_mask(b, n);
+    const dmbp__mask_layer *ml = dmbp__node_mask(b, n);
     if (ml)
         TRY(dmbp__mask_tangent(b, ml, y->diff, y->tan, &y->md));
     return DMBP_OK;
 }
 
-const op_entry dmbp__op_gemm = {
+const dmbp__op_entry dmbp__op_gemm = {
     .type = "Gemm", .check = gemm_check, .infer = gemm_infer,
     .plan = gemm_plan, .backward = gemm_backward, .tangent = gemm_tangent,
     .release = gemm_release,
     .traits = DMBP_OP_WEIGHTS};
-const op_entry dmbp__op_matmul = {
+const dmbp__op_entry dmbp__op_matmul = {
     .type = "MatMul", .check = matmul_check, .infer = gemm_infer,
     .plan = gemm_plan, .backward = gemm_backward, .tangent = gemm_tangent,
     .release = gemm_release,

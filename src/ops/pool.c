@@ -5,7 +5,7 @@
 #include "ops/ops.h"
 
 typedef struct pool_params {
-    window w;
+    dmbp__window w;
     dmbp__be_pool_alg alg;
     bool global;
 } pool_params;
@@ -28,7 +28,7 @@ static dmbp_status pool_new(dmbp_node *n, pool_params **out)
 
 static int kernel_rank(const dmbp_node *n)
 {
-    const node_attr *a = dmbp__attr(n, "kernel_shape");
+    const dmbp__node_attr *a = dmbp__attr(n, "kernel_shape");
     return a && a->type == ATTR_INTS ? a->n : 0;
 }
 
@@ -77,7 +77,7 @@ static dmbp_status gap_check(dmbp_model *m, dmbp_node *n)
 
 /* The window for an input shape (global pooling covers all of it). */
 static dmbp_status pool_window(const dmbp_node *n, const dmbp_shape *x,
-                               window *w)
+                               dmbp__window *w)
 {
     const pool_params *pp = n->priv;
     int nsp = x->ndim - 2;
@@ -105,7 +105,7 @@ static dmbp_status pool_window(const dmbp_node *n, const dmbp_shape *x,
 static dmbp_status pool_infer(const dmbp_node *n, const dmbp_shape *in,
                               dmbp_shape *out)
 {
-    window w;
+    dmbp__window w;
     TRY(pool_window(n, &in[0], &w));
     int64_t pb[DMBP_MAX_SPATIAL], pe[DMBP_MAX_SPATIAL];
     out[0] = in[0];
@@ -129,16 +129,16 @@ static dmbp_status pool_infer(const dmbp_node *n, const dmbp_shape *in,
  * as PyTorch takes it. Computed by hand on a plain copy of the input, so
  * the rule and the layout are ours, not oneDNN's workspace format. */
 typedef struct pool_run {
-    window w;
+    dmbp__window w;
     int64_t pb[DMBP_MAX_SPATIAL];
     dmbp_shape x, y;
     int32_t *choice;     /* numel(y), owned by the plan (arena) */
 } pool_run;
 
-static dmbp_status pool_run_new(plan_builder *b, const dmbp_node *n,
+static dmbp_status pool_run_new(dmbp__builder *b, const dmbp_node *n,
                                 pool_run **out)
 {
-    const pvalue *x = dmbp__val(b, n->in[0]);
+    const dmbp__pvalue *x = dmbp__val(b, n->in[0]);
     pool_run *r = dmbp__calloc(1, sizeof *r);
     if (!r)
         return DMBP_ERR_NOMEM;
@@ -186,7 +186,7 @@ static int64_t spatial(const dmbp_shape *s)
     return n;
 }
 
-static int64_t kernel_size(const window *w)
+static int64_t kernel_size(const dmbp__window *w)
 {
     int64_t n = 1;
     for (int d = 0; d < w->nsp; d++)
@@ -194,7 +194,7 @@ static int64_t kernel_size(const window *w)
     return n;
 }
 
-static dmbp_status choices_fn(dmbp_plan *p, const plan_step *s)
+static dmbp_status choices_fn(dmbp_plan *p, const dmbp__step *s)
 {
     const pool_run *r = s->data;
     const float *x = dmbp__mem_ptr(s->args[0].memory);
@@ -220,7 +220,7 @@ static dmbp_status choices_fn(dmbp_plan *p, const plan_step *s)
 }
 
 /* Scatter-add: overlapping windows may choose the same input. */
-static dmbp_status scatter_fn(dmbp_plan *p, const plan_step *s)
+static dmbp_status scatter_fn(dmbp_plan *p, const dmbp__step *s)
 {
     const pool_run *r = s->data;
     const int32_t *ch = dmbp__mem_ptr(s->args[0].memory);
@@ -240,7 +240,7 @@ static dmbp_status scatter_fn(dmbp_plan *p, const plan_step *s)
     return DMBP_OK;
 }
 
-static dmbp_status gather_fn(dmbp_plan *p, const plan_step *s)
+static dmbp_status gather_fn(dmbp_plan *p, const dmbp__step *s)
 {
     const pool_run *r = s->data;
     const int32_t *ch = dmbp__mem_ptr(s->args[0].memory);
@@ -265,7 +265,7 @@ static dmbp_status choices_md(const dmbp_shape *y, dnnl_memory_desc_t *md)
     return dmbp__md_vector(dmbp_shape_numel(y), dnnl_s32, md);
 }
 
-static dmbp_status choices_plan(plan_builder *b, const dmbp_node *n)
+static dmbp_status choices_plan(dmbp__builder *b, const dmbp_node *n)
 {
     pool_run *r;
     TRY(pool_run_new(b, n, &r));
@@ -288,9 +288,9 @@ static dmbp_status choices_plan(plan_builder *b, const dmbp_node *n)
     return dmbp__plan_fn(b, n, choices_fn, r, args, 2);
 }
 
-static dmbp_status maxpool_backward(plan_builder *b, const dmbp_node *n)
+static dmbp_status maxpool_backward(dmbp__builder *b, const dmbp_node *n)
 {
-    const pvalue *x = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
+    const dmbp__pvalue *x = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
     pool_run *r;
     TRY(pool_run_new(b, n, &r));
     dnnl_memory_desc_t xplain, yplain;
@@ -314,9 +314,9 @@ static dmbp_status maxpool_backward(plan_builder *b, const dmbp_node *n)
     return dmbp__diff_commit(b, n->in[0], &xplain, dx);
 }
 
-static dmbp_status maxpool_tangent(plan_builder *b, const dmbp_node *n)
+static dmbp_status maxpool_tangent(dmbp__builder *b, const dmbp_node *n)
 {
-    const pvalue *x = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
+    const dmbp__pvalue *x = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
     pool_run *r;
     TRY(pool_run_new(b, n, &r));
     dnnl_memory_desc_t xplain, yplain;
@@ -344,12 +344,12 @@ static dmbp_status maxpool_tangent(plan_builder *b, const dmbp_node *n)
 
 /* Average pooling is linear: oneDNN's backward pass, and its forward pass
  * again for the tangent. */
-static dmbp_status avg_pd(plan_builder *b, const dmbp_node *n, bool bwd,
+static dmbp_status avg_pd(dmbp__builder *b, const dmbp_node *n, bool bwd,
                           dnnl_primitive_desc_t *out)
 {
     const pool_params *pp = n->priv;
-    const pvalue *x = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
-    window w;
+    const dmbp__pvalue *x = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
+    dmbp__window w;
     TRY(pool_window(n, &x->shape, &w));
     int64_t o[DMBP_MAX_SPATIAL], pb[DMBP_MAX_SPATIAL], pe[DMBP_MAX_SPATIAL];
     TRY(dmbp__window_out(n, &w, x->shape.dims + 2, o, pb, pe));
@@ -364,9 +364,9 @@ static dmbp_status avg_pd(plan_builder *b, const dmbp_node *n, bool bwd,
     return dmbp__be_pool_pass(b, n, bwd, pp->alg, &x->md, &y->md, &g, out);
 }
 
-static dmbp_status avgpool_backward(plan_builder *b, const dmbp_node *n)
+static dmbp_status avgpool_backward(dmbp__builder *b, const dmbp_node *n)
 {
-    const pvalue *x = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
+    const dmbp__pvalue *x = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
     dnnl_primitive_desc_t pd;
     TRY(avg_pd(b, n, true, &pd));
     dnnl_memory_t dx;
@@ -381,20 +381,20 @@ static dmbp_status avgpool_backward(plan_builder *b, const dmbp_node *n)
     return dmbp__diff_commit(b, n->in[0], &x->md, dx);
 }
 
-static dmbp_status avgpool_tangent(plan_builder *b, const dmbp_node *n)
+static dmbp_status avgpool_tangent(dmbp__builder *b, const dmbp_node *n)
 {
-    const pvalue *x = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
+    const dmbp__pvalue *x = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
     dnnl_primitive_desc_t pd;
     TRY(avg_pd(b, n, false, &pd));
     dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, x->tan}, {DNNL_ARG_DST, y->tan}};
     return dmbp__plan_prim(b, n, pd, args, 2);
 }
 
-static dmbp_status pool_plan(plan_builder *b, const dmbp_node *n)
+static dmbp_status pool_plan(dmbp__builder *b, const dmbp_node *n)
 {
     const pool_params *pp = n->priv;
-    const pvalue *x = dmbp__pval(b, n->in[0]);
-    window w;
+    const dmbp__pvalue *x = dmbp__pval(b, n->in[0]);
+    dmbp__window w;
     TRY(pool_window(n, &x->shape, &w));
     int64_t o[DMBP_MAX_SPATIAL], pb[DMBP_MAX_SPATIAL], pe[DMBP_MAX_SPATIAL];
     TRY(dmbp__window_out(n, &w, x->shape.dims + 2, o, pb, pe));
@@ -433,17 +433,17 @@ static dmbp_status pool_plan(plan_builder *b, const dmbp_node *n)
     return DMBP_OK;
 }
 
-const op_entry dmbp__op_maxpool = {
+const dmbp__op_entry dmbp__op_maxpool = {
     .type = "MaxPool", .check = maxpool_check, .infer = pool_infer,
     .plan = pool_plan, .backward = maxpool_backward,
     .tangent = maxpool_tangent, .release = free,
     .traits = DMBP_OP_POOL};
-const op_entry dmbp__op_averagepool = {
+const dmbp__op_entry dmbp__op_averagepool = {
     .type = "AveragePool", .check = averagepool_check, .infer = pool_infer,
     .plan = pool_plan, .backward = avgpool_backward,
     .tangent = avgpool_tangent, .release = free,
     .traits = DMBP_OP_POOL};
-const op_entry dmbp__op_globalaveragepool = {
+const dmbp__op_entry dmbp__op_globalaveragepool = {
     .type = "GlobalAveragePool", .check = gap_check, .infer = pool_infer,
     .plan = pool_plan, .backward = avgpool_backward,
     .tangent = avgpool_tangent, .release = free,

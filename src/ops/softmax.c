@@ -25,9 +25,9 @@ static dmbp_status softmax_infer(const dmbp_node *n, const dmbp_shape *in,
     return DMBP_OK;
 }
 
-static dmbp_status softmax_plan(plan_builder *b, const dmbp_node *n)
+static dmbp_status softmax_plan(dmbp__builder *b, const dmbp_node *n)
 {
-    const pvalue *x = dmbp__pval(b, n->in[0]);
+    const dmbp__pvalue *x = dmbp__pval(b, n->in[0]);
     int64_t axis;
     int ax, r = x->shape.ndim ? x->shape.ndim : 1;
     TRY(dmbp__attr_int(n, "axis", n->model->opset < 13 ? 1 : -1, &axis));
@@ -66,7 +66,7 @@ static dmbp_status softmax_plan(plan_builder *b, const dmbp_node *n)
     return dmbp__plan_prim(b, n, pd, args, 2);
 }
 
-const op_entry dmbp__op_softmax = {
+const dmbp__op_entry dmbp__op_softmax = {
     .type = "Softmax", .check = softmax_check, .infer = softmax_infer,
     .plan = softmax_plan,
     .traits = DMBP_OP_OUTPUT_NORMALIZER};
