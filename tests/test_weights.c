@@ -4,7 +4,7 @@
  * computes, and a file changed since loading is refused, never used.
  * The reference is the same model loaded from memory (never released). */
 #include "check.h"
-#include "graph.h"
+#include "model/model.h"
 #include "npy.h"
 
 #include <fcntl.h>

@@ -3,7 +3,7 @@
  * alpha_k A_k), bilinearly upsampled to the input (align_corners false,
  * as torch.nn.functional.interpolate). Images are lanes. */
 #include "methods/methods.h"
-#include "graph.h"
+#include "model/model.h"
 
 static const char *const map_names[] = {"map"};
 

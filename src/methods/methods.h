@@ -2,8 +2,8 @@
 #ifndef DMBP_METHODS_H
 #define DMBP_METHODS_H
 
-#include "graph.h"
-#include "plan.h"
+#include "model/model.h"
+#include "plan/plan.h"
 
 struct dmbp_result {
     dmbp_method method;

@@ -4,9 +4,9 @@
 #ifndef DMBP_OPS_OPS_H
 #define DMBP_OPS_OPS_H
 
-#include "kernels.h"
-#include "graph.h"
-#include "plan_dnnl.h"
+#include "plan/kernels.h"
+#include "model/model.h"
+#include "plan/builder.h"
 
 /* Spatial window parameters shared by Conv and the pools. */
 #define DMBP_MAX_SPATIAL 3

@@ -9,8 +9,8 @@
  *     each mask layer it adds sum_p diff * z (z before the masks) to the
  *     mask gradient, which is dl/dm for V = v (section 2's identity).
  * Every tensor lives in the plan's arena in the forward value's layout. */
-#include "kernels.h"
-#include "plan_int.h"
+#include "plan/kernels.h"
+#include "plan/plan_int.h"
 
 dmbp_status dmbp__to_layout(dmbp__builder *b, dnnl_memory_t src,
                             const dnnl_memory_desc_t *src_md,

@@ -1,7 +1,7 @@
 /* ONNX file -> dmbp_model: decode the protobuf (proto/onnx.proto), turn
  * initializers and Constant nodes into constant values, nodes into graph
  * nodes; graph.c then checks and simplifies. */
-#include "graph.h"
+#include "model/model.h"
 
 #include "proto/onnx.pb-c.h"
 

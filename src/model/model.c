@@ -1,7 +1,7 @@
 /* The model's graph: read-only queries, values as the loader adds them,
  * node attributes read and checked, and the node view plugins get. */
-#include "graph.h"
-#include "image.h"
+#include "model/model.h"
+#include "io/io.h"
 
 #include <stdarg.h>
 

@@ -1,6 +1,6 @@
 /* PNG decoding and the torchvision-compatible preprocessing (colour
  * conversion, antialiased bilinear resize, centre crop, normalisation). */
-#include "image.h"
+#include "io/io.h"
 
 #include <math.h>
 #include <stdint.h>

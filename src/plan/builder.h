@@ -10,8 +10,8 @@
 
 #include <dnnl_types.h>
 
-#include "graph.h"
-#include "plan.h"
+#include "model/model.h"
+#include "plan/plan.h"
 
 
 /* ---- values (plan.c) --------------------------------------------------- */

@@ -2,7 +2,7 @@
  * shape (plans), the same with several lanes through the ops'
  * infer_lanes hooks, and the check that a plan's lanes stay apart. The
  * loader (graph.c) runs it once at load. */
-#include "graph.h"
+#include "model/model.h"
 
 /* lanes > 0: through the op's infer_lanes hook (b0 the load-time batch). */
 static dmbp_status infer_node_as(const dmbp_node *n, dmbp_shape *shapes,

@@ -10,7 +10,7 @@
  * hash of the bytes) when a later plan or the randomisation check needs
  * it. Loading (onnx_file.c) reads each payload straight into the
  * model's array. See DEVELOPERS.md, "Weight storage". */
-#include "graph.h"
+#include "model/model.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -10,7 +10,7 @@
  * tests/test_session checks it across calls, for every method, against
  * fresh sessions. */
 #include "base.h"
-#include "plan.h"
+#include "plan/plan.h"
 
 #include "methods/methods.h"
 

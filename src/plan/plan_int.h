@@ -7,7 +7,7 @@
 
 #include <dnnl.h>
 
-#include "plan_dnnl.h"
+#include "plan/builder.h"
 
 /* Evaluate a oneDNN call; on failure set a backend error naming it. */
 #define DNNL_TRY(call)                                                      \

@@ -3,8 +3,8 @@
  * a primitive's layout (one copy per layout), forward steps, values read
  * as tensors, and the weight pins that keep a model's releasable weights
  * while a plan is built (weights.c). */
-#include "kernels.h"
-#include "plan_int.h"
+#include "plan/kernels.h"
+#include "plan/plan_int.h"
 
 dmbp_status dmbp__plan_own_mem(dmbp_plan *p, dnnl_memory_t mem)
 {

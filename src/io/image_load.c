@@ -1,7 +1,7 @@
 /* Reading image files: the whole file into memory, the format recognised
  * from its first bytes, the size limits, then the PNG (image.c) or JPEG
  * (jpeg.c) decoder. */
-#include "image.h"
+#include "io/io.h"
 
 #include <errno.h>
 #include <stdbool.h>

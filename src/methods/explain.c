@@ -1,7 +1,7 @@
 /* dmbp_explain: options, targets and dispatch to the methods in
  * src/methods/ (the result object: result.c). */
 #include "base.h"
-#include "image.h"
+#include "io/io.h"
 
 #include "methods/methods.h"
 

@@ -44,7 +44,7 @@
  *  - Spearman: Pearson correlation of average ranks (ties share the mean
  *    of their ranks), in double.
  */
-#include "metrics.h"
+#include "eval/eval.h"
 #include "methods/methods.h"
 
 /* The first layout with struct_size (0.2.0) ends at max_lanes. */

@@ -5,7 +5,7 @@
  * the oneDNN 2.x operation-descriptor API (*_desc_init) appears in this
  * file only, so a port to oneDNN 3 (DEVELOPERS.md, "oneDNN 3") changes
  * these functions and not the ops. */
-#include "plan_int.h"
+#include "plan/plan_int.h"
 
 const char *dmbp__dnnl_status(dnnl_status_t s)
 {

@@ -2,8 +2,8 @@
  * primitives (or hand-written steps) that read and write memories bound
  * to one arena; the forward pass runs the steps in order and the arena
  * keeps every activation as the trace of that pass. */
-#include "kernels.h"
-#include "plan_int.h"
+#include "plan/kernels.h"
+#include "plan/plan_int.h"
 
 #include <unistd.h>
 

@@ -1,7 +1,7 @@
 /* After decoding: find each node's op, let it check its attributes, drop
  * pass-through nodes, fold BatchNormalization into the Conv before it,
  * infer shapes, and find the logits. */
-#include "graph.h"
+#include "model/model.h"
 
 
 /* A declared dynamic spatial size (dim_param) is taken as this at load,

@@ -5,7 +5,7 @@
  * bound, so every lane keeps its own trace (activations, pooling choices,
  * kept signals) between calls and the results are those of batch-1 plans,
  * computed one lane after the other. The weights are held once. */
-#include "plan_int.h"
+#include "plan/plan_int.h"
 
 struct dmbp__lane_split {
     dmbp_plan *inner;           /* the batch-1 plan */

@@ -3,7 +3,7 @@
  * that still looks the same once the weights it should depend on are
  * random is not explaining the model. */
 #include "methods/methods.h"
-#include "graph.h"
+#include "model/model.h"
 
 static bool is_weight_layer(const dmbp_node *n)
 {

@@ -7,7 +7,7 @@
  * read with pread straight into the model's float array (weights.c keeps
  * the file open to read it again). Peak memory while loading is then one
  * copy of the weights, not three (file, protobuf, model). */
-#include "graph.h"
+#include "model/model.h"
 
 #include <errno.h>
 #include <fcntl.h>
