@@ -1,8 +1,8 @@
 /* Images in and out: decoding (image_load.c, image.c, jpeg.c), the
  * preprocessing geometry, and the rendering helpers render.c and
  * render_view.c share. */
-#ifndef DMBP_IMAGE_H
-#define DMBP_IMAGE_H
+#ifndef DMBP_IO_H
+#define DMBP_IO_H
 
 #include "base.h"
 
@@ -68,4 +68,4 @@ dmbp_status dmbp__render_compose(const char *fn, const char *path,
                                  const dmbp_preprocess_options *pre,
                                  const dmbp_render_options *o);
 
-#endif /* DMBP_IMAGE_H */
+#endif /* DMBP_IO_H */

@@ -23,7 +23,7 @@ typedef struct loader {
     int *index;
     size_t index_cap;   /* a power of two, or 0 */
     int n_indexed;
-    /* Initializer payloads left out of the skeleton (weights.c), in
+    /* Initializer payloads left out of the skeleton (onnx_file.c), in
      * initializer order, read from fd; cur: the tensor being decoded. */
     const dmbp__payload *pl;
     size_t n_pl, next_pl;

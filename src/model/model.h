@@ -2,8 +2,8 @@
  * table's entry (what an op is and does; the entries are src/ops/),
  * weight storage (weights.c), shape inference (infer.c) and the loader's
  * entry points (onnx_file.c, onnx_load.c, graph.c). No oneDNN. */
-#ifndef DMBP_GRAPH_H
-#define DMBP_GRAPH_H
+#ifndef DMBP_MODEL_H
+#define DMBP_MODEL_H
 
 #include "base.h"
 
@@ -277,4 +277,4 @@ static inline bool dmbp__op_is(const dmbp_node *n, unsigned t)
     return n && !n->dead && n->op && (n->op->traits & t) == t;
 }
 
-#endif /* DMBP_GRAPH_H */
+#endif /* DMBP_MODEL_H */

@@ -1,4 +1,4 @@
-/* The plan builder (plan_dnnl.h): what an op's hooks ask of a plan while
+/* The plan builder (builder.h): what an op's hooks ask of a plan while
  * it is built. Memories in the arena or owned by the plan, constants in
  * a primitive's layout (one copy per layout), forward steps, values read
  * as tensors, and the weight pins that keep a model's releasable weights

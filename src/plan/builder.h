@@ -5,8 +5,8 @@
  * backend_dnnl.c: the ops call no oneDNN function and build no oneDNN
  * operation descriptor). The plan itself (struct dmbp_plan) is private to
  * the plan code (plan_int.h). */
-#ifndef DMBP_PLAN_DNNL_H
-#define DMBP_PLAN_DNNL_H
+#ifndef DMBP_PLAN_BUILDER_H
+#define DMBP_PLAN_BUILDER_H
 
 #include <dnnl_types.h>
 
@@ -318,4 +318,4 @@ void *dmbp__mem_ptr(dnnl_memory_t mem);
 
 
 
-#endif /* DMBP_PLAN_DNNL_H */
+#endif /* DMBP_PLAN_BUILDER_H */

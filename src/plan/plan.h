@@ -1,5 +1,5 @@
 /* What the rest of the library asks of plans beyond dmbp.h (no oneDNN:
- * the plan's insides are src/plan_dnnl.h). */
+ * the plan's insides are plan_int.h, the ops' view builder.h). */
 #ifndef DMBP_PLAN_H
 #define DMBP_PLAN_H
 

@@ -1,7 +1,7 @@
 /* Plans from the inside, private to the plan code (plan.c, builder.c,
  * reverse.c, lanesplit.c, backend_dnnl.c): the plan's members, step
  * lists, mask layers, lanes one at a time, oneDNN attributes and errors.
- * Ops see only plan_dnnl.h. */
+ * Ops see only builder.h. */
 #ifndef DMBP_PLAN_INT_H
 #define DMBP_PLAN_INT_H
 
@@ -186,7 +186,7 @@ dmbp_status dmbp__be_check_bf16(void);
  * with DMBP_ERR_SHAPE naming the total (what says what for). */
 dmbp_status dmbp__plan_charge(dmbp_plan *p, size_t bytes, const char *what);
 
-/* ---- a plan's weight pins (weights.c) ---------------------------------- */
+/* ---- a plan's weight pins (builder.c) ---------------------------------- */
 
 /* A plan's pins: every releasable weight of a live node before the plan
  * is built; after it, the ones not adopted (used in place) are unpinned
