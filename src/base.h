@@ -1,6 +1,6 @@
 /* What every file of the library uses: the public API built as the
  * library, errors (error.c), overflow-checked sizes (checked.h) and small
- * utilities (util.c). Not installed; no oneDNN here (src/plan_dnnl.h). */
+ * utilities (util.c). Not installed; no oneDNN here (src/plan/plan_int.h). */
 #ifndef DMBP_BASE_H
 #define DMBP_BASE_H
 

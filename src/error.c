@@ -1,4 +1,4 @@
-/* Status names and the thread-local error detail. */
+/* Status names, the thread-local error detail and the version. */
 #include "base.h"
 
 #include <stdarg.h>
@@ -68,13 +68,4 @@ const char *dmbp_version(void)
 int dmbp_version_number(void)
 {
     return DMBP_VERSION_NUMBER;
-}
-
-int64_t dmbp_shape_numel(const dmbp_shape *s)
-{
-    int64_t n;
-    if (!s || s->ndim < 0 || s->ndim > DMBP_MAX_DIMS ||
-        !dmbp__numel_i64(s->dims, s->ndim, &n))
-        return -1;
-    return n;
 }

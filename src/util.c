@@ -70,6 +70,15 @@ char *dmbp__strdup(const char *s)
     return d;
 }
 
+int64_t dmbp_shape_numel(const dmbp_shape *s)
+{
+    int64_t n;
+    if (!s || s->ndim < 0 || s->ndim > DMBP_MAX_DIMS ||
+        !dmbp__numel_i64(s->dims, s->ndim, &n))
+        return -1;
+    return n;
+}
+
 const char *dmbp__shape_str(const dmbp_shape *s, char *buf, size_t cap)
 {
     size_t k = (size_t)snprintf(buf, cap, "[");

@@ -4,7 +4,7 @@
  * computes, and a file changed since loading is refused, never used.
  * The reference is the same model loaded from memory (never released). */
 #include "testlib.h"
-#include "graph.h"
+#include "model/model.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

@@ -1,7 +1,6 @@
-/* Pieces several methods use: seeds, the noise generator, reading a
- * plan's tensors. */
+/* Pieces several methods use: their plans (from the session's cache),
+ * seeds, the noise generator. */
 #include "methods/methods.h"
-#include "plan_dnnl.h"
 
 void dmbp__one_hot(float *seed, int lanes, int classes, const int *targets)
 {
@@ -10,13 +9,13 @@ void dmbp__one_hot(float *seed, int lanes, int classes, const int *targets)
         seed[(size_t)l * classes + targets[l]] = 1.f;
 }
 
-void dmbp__rng_init(dmbp_rng *r, uint64_t seed)
+void dmbp__rng_init(dmbp__rng *r, uint64_t seed)
 {
     r->state = seed;
     r->has_spare = false;
 }
 
-static uint64_t splitmix64(dmbp_rng *r)
+static uint64_t splitmix64(dmbp__rng *r)
 {
     uint64_t z = (r->state += 0x9E3779B97F4A7C15ULL);
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
@@ -25,12 +24,12 @@ static uint64_t splitmix64(dmbp_rng *r)
 }
 
 /* 53 random bits, shifted by one so that log() never sees 0. */
-double dmbp__rng_uniform(dmbp_rng *r)
+double dmbp__rng_uniform(dmbp__rng *r)
 {
     return (double)((splitmix64(r) >> 11) + 1) * (1.0 / 9007199254740992.0);
 }
 
-double dmbp__rng_normal(dmbp_rng *r)
+double dmbp__rng_normal(dmbp__rng *r)
 {
     if (r->has_spare) {
         r->has_spare = false;
@@ -43,7 +42,7 @@ double dmbp__rng_normal(dmbp_rng *r)
     return rad * cos(a);
 }
 
-void dmbp__noise(dmbp_rng *r, const float *x, int64_t count, float sigma,
+void dmbp__noise(dmbp__rng *r, const float *x, int64_t count, float sigma,
                  float *eps)
 {
     float lo = x[0], hi = x[0];
@@ -56,46 +55,55 @@ void dmbp__noise(dmbp_rng *r, const float *x, int64_t count, float sigma,
         eps[i] = (float)(dmbp__rng_normal(r) * sd);
 }
 
-dmbp_status dmbp__plan_read(dmbp_plan *p, int v, int diff, float *out)
+static dmbp_status explain_plan(const dmbp__explain_ctx *ctx, int lanes,
+                                bool reverse, bool keep, dmbp_plan **out);
+
+dmbp_status dmbp__explain_plan(const dmbp__explain_ctx *ctx, int lanes,
+                               bool reverse, dmbp_plan **out)
 {
-    if (p->split)
-        return dmbp__split_read(p, v, diff, out);
-    pvalue *pv = &p->vals[v];
-    dnnl_memory_t src = diff ? pv->diff : pv->mem;
-    if (!src)
-        return dmbp_set_error(DMBP_ERR_ARG, "value '%s' has no %s",
-                              p->m->values[v].name,
-                              diff ? "gradient (not before the logits?)"
-                                   : "activation");
-    dnnl_memory_desc_t md;
-    TRY(dmbp__md_plain(&pv->shape, &md));
-    dnnl_memory_t dst;
-    DNNL_TRY(dnnl_memory_create(&dst, &md, p->eng, out));
-    dnnl_primitive_desc_t pd;
-    dnnl_primitive_t prim = NULL;
-    dnnl_status_t s = dnnl_reorder_primitive_desc_create(&pd, &pv->md, p->eng,
-                                                         &md, p->eng, NULL);
-    if (s == dnnl_success) {
-        s = dnnl_primitive_create(&prim, pd);
-        dnnl_primitive_desc_destroy(pd);
-    }
-    if (s == dnnl_success) {
-        dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}};
-        s = dnnl_primitive_execute(prim, p->strm, 2, args);
-        if (s == dnnl_success)
-            s = dnnl_stream_wait(p->strm);
-    }
-    if (prim)
-        dnnl_primitive_destroy(prim);
-    dnnl_memory_destroy(dst);
-    if (s != dnnl_success)
-        return dmbp_set_error(DMBP_ERR_BACKEND, "oneDNN: reading '%s' failed "
-                              "(%s)", p->m->values[v].name,
-                              dnnl__status_str(s));
-    return DMBP_OK;
+    return explain_plan(ctx, lanes, reverse, false, out);
 }
 
-dmbp_status dmbp__budget_plan(const dmbp_explain_ctx *c, int least, int want,
+dmbp_status dmbp__explain_plan_keep(const dmbp__explain_ctx *ctx, int lanes,
+                                    dmbp_plan **out)
+{
+    return explain_plan(ctx, lanes, true, true, out);
+}
+
+static dmbp_status explain_plan(const dmbp__explain_ctx *ctx, int lanes,
+                                bool reverse, bool keep, dmbp_plan **out)
+{
+    const dmbp_model *m = ctx->m;
+    int c = ctx->c, h = ctx->h, w = ctx->w;
+    dmbp_plan_options po;
+    dmbp_plan_options_init(&po);
+    po.shape.ndim = 4;
+    po.shape.dims[0] = lanes;
+    po.shape.dims[1] = c;
+    po.shape.dims[2] = h;
+    po.shape.dims[3] = w;
+    po.reverse = reverse;
+    po.fpmath = ctx->o->fpmath;
+    po.max_memory = ctx->o->max_memory;
+    const dmbp_shape *d = &m->input_decl;
+    if (d->ndim != 4)
+        return dmbp_set_error(DMBP_ERR_UNSUPPORTED, "%s: attribution methods "
+                              "take image models (a 4-D input)", m->name);
+    if ((d->dims[1] && d->dims[1] != c) || (d->dims[2] && d->dims[2] != h) ||
+        (d->dims[3] && d->dims[3] != w))
+        return dmbp_set_error(DMBP_ERR_SHAPE, "%s: images of %dx%dx%d do not "
+                              "fit the model's input [%lld, %lld, %lld]",
+                              m->name, c, h, w, (long long)d->dims[1],
+                              (long long)d->dims[2], (long long)d->dims[3]);
+    return dmbp__cache_plan(ctx->cache, m, &po, ctx->over, keep, out);
+}
+
+void dmbp__explain_plan_done(const dmbp__explain_ctx *ctx, dmbp_plan *p)
+{
+    dmbp__plan_release(ctx->cache, p);
+}
+
+dmbp_status dmbp__budget_plan(const dmbp__explain_ctx *c, int least, int want,
                               bool reverse, dmbp_plan **out)
 {
     dmbp_plan *p;

@@ -37,7 +37,7 @@ typedef struct terms {
 } terms;
 
 typedef struct dmbp_run {
-    const dmbp_explain_ctx *c;
+    const dmbp__explain_ctx *c;
     dmbp_plan *p;
     int K;             /* copies per image */
     bool path;         /* copies on the integration path (section 7), the
@@ -406,7 +406,7 @@ static dmbp_status contribution_start(dmbp_run *r)
 /* Optimise images j0 .. j0 + r->imgs - 1. */
 static dmbp_status run_chunk(dmbp_run *r, int j0, dmbp_result *res)
 {
-    const dmbp_explain_ctx *c = r->c;
+    const dmbp__explain_ctx *c = r->c;
     const dmbp_explain_options *o = c->o;
     double t0 = now();
     float sigma = o->dmbp.sigma;
@@ -414,7 +414,7 @@ static dmbp_status run_chunk(dmbp_run *r, int j0, dmbp_result *res)
      * last chunk) are not there: the plan is sized per chunk. */
     for (int j = 0; j < r->imgs; j++) {
         const float *x = c->x + (size_t)(j0 + j) * r->per;
-        dmbp_rng rng;
+        dmbp__rng rng;
         dmbp__rng_init(&rng, o->dmbp.seed + (uint64_t)(j0 + j));
         for (int k = 0; k < r->K; k++) {
             float *dst = r->in + (size_t)lane_of(r, j, k, 0) * r->per;
@@ -526,7 +526,7 @@ static void run_free(dmbp_run *r)
     memset(r, 0, sizeof *r);
 }
 
-static dmbp_status run_alloc(dmbp_run *r, const dmbp_explain_ctx *c, int K,
+static dmbp_status run_alloc(dmbp_run *r, const dmbp__explain_ctx *c, int K,
                              bool path, int imgs)
 {
     memset(r, 0, sizeof *r);
@@ -587,7 +587,7 @@ static dmbp_status mask_layers(dmbp_result *res, const dmbp_plan *p)
     return DMBP_OK;
 }
 
-dmbp_status dmbp__method_dmbp(const dmbp_explain_ctx *c, dmbp_result *res)
+dmbp_status dmbp__method_dmbp(const dmbp__explain_ctx *c, dmbp_result *res)
 {
     const dmbp_explain_options *o = c->o;
     bool path = o->dmbp.path_steps > 0;

@@ -8,7 +8,7 @@
  * sum_ij A_k g^3 + GRADCAMPP_EPS) where g != 0, else 0, and alpha_k =
  * sum_ij relu(g) a_ij; the cam as above. */
 #include "methods/methods.h"
-#include "plan_dnnl.h"
+#include "model/model.h"
 
 /* pytorch-grad-cam's stabiliser of a_ij's denominator. */
 #define GRADCAMPP_EPS 1e-6
@@ -90,20 +90,22 @@ void dmbp__upsample(const float *in, int h, int w, float *out, int H, int W)
     }
 }
 
-dmbp_status dmbp__cam_shape(dmbp_plan *p, int v, int *K, int *h, int *w)
+dmbp_status dmbp__cam_shape(const dmbp_model *m, dmbp_plan *p, int v, int *K,
+                            int *h, int *w)
 {
-    const dmbp_shape *as = &p->vals[v].shape;
-    if (as->ndim != 4 || !p->vals[v].relevant)
+    bool relevant;
+    const dmbp_shape *as = dmbp__plan_value_shape(p, v, &relevant);
+    if (as->ndim != 4 || !relevant)
         return dmbp_set_error(DMBP_ERR_ARG, "%s: layer '%s' is not a 4-D "
                               "activation that the logits depend on",
-                              p->m->name, p->m->values[v].name);
+                              m->name, m->values[v].name);
     *K = (int)as->dims[1];
     *h = (int)as->dims[2];
     *w = (int)as->dims[3];
     return DMBP_OK;
 }
 
-dmbp_status dmbp__method_gradcam(const dmbp_explain_ctx *c, dmbp_result *r)
+dmbp_status dmbp__method_gradcam(const dmbp__explain_ctx *c, dmbp_result *r)
 {
     const dmbp_explain_options *o = c->o;
     int v;
@@ -116,7 +118,7 @@ dmbp_status dmbp__method_gradcam(const dmbp_explain_ctx *c, dmbp_result *r)
     dmbp_plan *p;
     TRY(dmbp__explain_plan_keep(c, lanes, &p));
     int K, h, w;
-    dmbp_status st0 = dmbp__cam_shape(p, v, &K, &h, &w);
+    dmbp_status st0 = dmbp__cam_shape(c->m, p, v, &K, &h, &w);
     if (st0) {
         dmbp__explain_plan_done(c, p);
         return st0;

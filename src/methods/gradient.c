@@ -5,7 +5,7 @@
 
 static const char *const map_names[] = {"map"};
 
-dmbp_status dmbp__method_gradient(const dmbp_explain_ctx *c, dmbp_result *r)
+dmbp_status dmbp__method_gradient(const dmbp__explain_ctx *c, dmbp_result *r)
 {
     const dmbp_explain_options *o = c->o;
     bool abs_map = o->method == DMBP_METHOD_SALIENCY && o->saliency.abs;

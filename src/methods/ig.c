@@ -66,7 +66,7 @@ void dmbp__blur(const float *x, int c, int h, int w, float *out, float *tmp)
     }
 }
 
-void dmbp__baseline(const dmbp_explain_ctx *c, dmbp_baseline b,
+void dmbp__baseline(const dmbp__explain_ctx *c, dmbp_baseline b,
                     const float *x, float *x0, float *tmp)
 {
     size_t plane = (size_t)c->h * c->w;
@@ -86,7 +86,7 @@ void dmbp__baseline(const dmbp_explain_ctx *c, dmbp_baseline b,
     }
 }
 
-dmbp_status dmbp__method_ig(const dmbp_explain_ctx *c, dmbp_result *r)
+dmbp_status dmbp__method_ig(const dmbp__explain_ctx *c, dmbp_result *r)
 {
     const dmbp_explain_options *o = c->o;
     TRY(dmbp__result_alloc(r, 1, map_names, c->c, c->h, c->w, 1,

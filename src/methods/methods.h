@@ -2,11 +2,12 @@
 #ifndef DMBP_METHODS_H
 #define DMBP_METHODS_H
 
-#include "graph.h"
-#include "plan.h"
+#include "model/model.h"
+#include "plan/plan.h"
 
 struct dmbp_result {
     dmbp_method method;
+    const char *method_name;    /* dmbp_method_name(method) */
     int n;                      /* images */
     int *target;
     float *logit, *prob;
@@ -29,33 +30,33 @@ struct dmbp_result {
     float *loss;                /* n x n_iters */
 };
 
-typedef struct dmbp_explain_ctx {
+typedef struct dmbp__explain_ctx {
     const dmbp_model *m;
     const float *x;             /* n x C x H x W */
     int n, c, h, w;
     const dmbp_explain_options *o;
     const dmbp_preprocess_options *pre; /* o->preprocess read in full */
     const float *const *over;   /* weight overrides (randomisation) */
-    dmbp_plan_cache *cache;     /* the session's plans, or NULL: each
+    dmbp__plan_cache *cache;     /* the session's plans, or NULL: each
                                    plan freed after use */
-} dmbp_explain_ctx;
+} dmbp__explain_ctx;
 
 /* A plan of `lanes` images of the context's size. */
-dmbp_status dmbp__explain_plan(const dmbp_explain_ctx *c, int lanes,
+dmbp_status dmbp__explain_plan(const dmbp__explain_ctx *c, int lanes,
                                bool reverse, dmbp_plan **out);
 /* The same, keeping every value's gradient after backward (else the arena
  * reuses the bytes of those not needed later). */
-dmbp_status dmbp__explain_plan_keep(const dmbp_explain_ctx *c, int lanes,
+dmbp_status dmbp__explain_plan_keep(const dmbp__explain_ctx *c, int lanes,
                                     dmbp_plan **out);
 /* Give back a plan of dmbp__explain_plan(_keep): freed unless it is the
  * session's. */
-void dmbp__explain_plan_done(const dmbp_explain_ctx *c, dmbp_plan *p);
+void dmbp__explain_plan_done(const dmbp__explain_ctx *c, dmbp_plan *p);
 /* dmbp_explain with some weights replaced (over, see
  * dmbp__plan_create_with; NULL: none) and the plans of cache (NULL: made
  * and freed in the call). */
 dmbp_status dmbp__explain_cached(const dmbp_model *m,
                                  const float *const *over,
-                                 dmbp_plan_cache *cache, const float *x,
+                                 dmbp__plan_cache *cache, const float *x,
                                  int n, int channels, int height, int width,
                                  const int *targets,
                                  const dmbp_explain_options *o,
@@ -83,15 +84,15 @@ void dmbp__one_hot(float *seed, int lanes, int classes, const int *targets);
 /* The documented noise generator (SmoothGrad, DMBP's smoothed variant):
  * splitmix64 seeded with seed + image index, uniforms in (0, 1], standard
  * normals by Box-Muller in pairs (z0 then z1). */
-typedef struct dmbp_rng {
+typedef struct dmbp__rng {
     uint64_t state;
     double spare;
     bool has_spare;
-} dmbp_rng;
-void dmbp__rng_init(dmbp_rng *r, uint64_t seed);
-double dmbp__rng_normal(dmbp_rng *r);
+} dmbp__rng;
+void dmbp__rng_init(dmbp__rng *r, uint64_t seed);
+double dmbp__rng_normal(dmbp__rng *r);
 /* eps = (float)(z * sigma * (max x - min x)) for count values. */
-void dmbp__noise(dmbp_rng *r, const float *x, int64_t count, float sigma,
+void dmbp__noise(dmbp__rng *r, const float *x, int64_t count, float sigma,
                  float *eps);
 
 /* Read value v's activation (diff = 0) or its backward diff (diff = 1)
@@ -104,15 +105,15 @@ dmbp_status dmbp__plan_read(dmbp_plan *p, int v, int diff, float *out);
  * measures what a lane costs (its arena grows with the lanes; weights and
  * scratchpad do not) and is kept if no more fit. Give it back with
  * dmbp__explain_plan_done. */
-dmbp_status dmbp__budget_plan(const dmbp_explain_ctx *c, int least, int want,
+dmbp_status dmbp__budget_plan(const dmbp__explain_ctx *c, int least, int want,
                               bool reverse, dmbp_plan **out);
 
 /* A uniform double in (0, 1] from the generator (53 random bits). */
-double dmbp__rng_uniform(dmbp_rng *r);
+double dmbp__rng_uniform(dmbp__rng *r);
 
 /* The baseline b of image x (ig.c): zero, black (normalised) or blurred
  * (dmbp__blur; tmp: h*w floats). */
-void dmbp__baseline(const dmbp_explain_ctx *c, dmbp_baseline b,
+void dmbp__baseline(const dmbp__explain_ctx *c, dmbp_baseline b,
                     const float *x, float *x0, float *tmp);
 
 /* The CAM layer's value (gradcam.c): the node or value named `name`, by
@@ -121,7 +122,8 @@ dmbp_status dmbp__cam_layer(const dmbp_model *m, const char *name, int *out);
 /* The CAM layer v's channels and size in plan p (made with
  * dmbp__explain_plan_keep); DMBP_ERR_ARG unless a 4-D activation that the
  * logits depend on. */
-dmbp_status dmbp__cam_shape(dmbp_plan *p, int v, int *K, int *h, int *w);
+dmbp_status dmbp__cam_shape(const dmbp_model *m, dmbp_plan *p, int v, int *K,
+                            int *h, int *w);
 /* Occlusion's window and stride for an h x w input (occlusion.c). */
 void dmbp__occlusion_geometry(int h, int w, const dmbp_occlusion_options *o,
                               int *window, int *stride);
@@ -129,14 +131,14 @@ void dmbp__occlusion_geometry(int h, int w, const dmbp_occlusion_options *o,
  * torch.nn.functional.interpolate (align_corners false). */
 void dmbp__upsample(const float *in, int h, int w, float *out, int H, int W);
 
-dmbp_status dmbp__method_gradient(const dmbp_explain_ctx *c, dmbp_result *r);
-dmbp_status dmbp__method_ig(const dmbp_explain_ctx *c, dmbp_result *r);
-dmbp_status dmbp__method_smoothgrad(const dmbp_explain_ctx *c,
+dmbp_status dmbp__method_gradient(const dmbp__explain_ctx *c, dmbp_result *r);
+dmbp_status dmbp__method_ig(const dmbp__explain_ctx *c, dmbp_result *r);
+dmbp_status dmbp__method_smoothgrad(const dmbp__explain_ctx *c,
                                     dmbp_result *r);
-dmbp_status dmbp__method_gradcam(const dmbp_explain_ctx *c, dmbp_result *r);
-dmbp_status dmbp__method_dmbp(const dmbp_explain_ctx *c, dmbp_result *r);
-dmbp_status dmbp__method_occlusion(const dmbp_explain_ctx *c, dmbp_result *r);
-dmbp_status dmbp__method_scorecam(const dmbp_explain_ctx *c, dmbp_result *r);
-dmbp_status dmbp__method_rise(const dmbp_explain_ctx *c, dmbp_result *r);
+dmbp_status dmbp__method_gradcam(const dmbp__explain_ctx *c, dmbp_result *r);
+dmbp_status dmbp__method_dmbp(const dmbp__explain_ctx *c, dmbp_result *r);
+dmbp_status dmbp__method_occlusion(const dmbp__explain_ctx *c, dmbp_result *r);
+dmbp_status dmbp__method_scorecam(const dmbp__explain_ctx *c, dmbp_result *r);
+dmbp_status dmbp__method_rise(const dmbp__explain_ctx *c, dmbp_result *r);
 
 #endif

@@ -49,7 +49,7 @@ void dmbp__occlusion_geometry(int h, int w, const dmbp_occlusion_options *o,
     *stride = st < 1 ? 1 : st;
 }
 
-dmbp_status dmbp__method_occlusion(const dmbp_explain_ctx *c, dmbp_result *r)
+dmbp_status dmbp__method_occlusion(const dmbp__explain_ctx *c, dmbp_result *r)
 {
     const dmbp_explain_options *o = c->o;
     int win, stride;

@@ -16,7 +16,7 @@ static const char *const map_names[] = {"map"};
 /* The next mask of the stream into m (H x W); grid (g x g floats) and up
  * (the upsampled rows dy .. dy + H - 1 are all that is needed, but the
  * full upsampled map is simplest: uh x uw floats) are scratch. */
-static void next_mask(dmbp_rng *rng, int g, float p, int H, int W, float *grid,
+static void next_mask(dmbp__rng *rng, int g, float p, int H, int W, float *grid,
                       float *up, float *m)
 {
     int ch = (H + g - 1) / g, cw = (W + g - 1) / g;
@@ -33,7 +33,7 @@ static void next_mask(dmbp_rng *rng, int g, float p, int H, int W, float *grid,
                (size_t)W * sizeof(float));
 }
 
-dmbp_status dmbp__method_rise(const dmbp_explain_ctx *c, dmbp_result *r)
+dmbp_status dmbp__method_rise(const dmbp__explain_ctx *c, dmbp_result *r)
 {
     const dmbp_explain_options *o = c->o;
     const dmbp_rise_options *ro = &o->rise;
@@ -64,7 +64,7 @@ dmbp_status dmbp__method_rise(const dmbp_explain_ctx *c, dmbp_result *r)
     for (int img = 0; !st && img < c->n; img++) {
         const float *x = c->x + (size_t)img * per;
         int t = r->target[img];
-        dmbp_rng rng;
+        dmbp__rng rng;
         dmbp__rng_init(&rng, ro->seed);
         memset(acc, 0, plane * sizeof(double));
         int done = 0;

@@ -14,14 +14,14 @@ static const char *const map_names[] = {"map"};
 
 /* Layer activations of every image: A (n x K x h x w), through a plan that
  * keeps its values. */
-static dmbp_status activations(const dmbp_explain_ctx *c, int v, float **A,
+static dmbp_status activations(const dmbp__explain_ctx *c, int v, float **A,
                                int *K, int *h, int *w)
 {
     int lanes = c->n < c->o->max_lanes ? c->n : c->o->max_lanes;
     size_t per = (size_t)c->c * c->h * c->w;
     dmbp_plan *p;
     TRY(dmbp__explain_plan_keep(c, lanes, &p));
-    dmbp_status st = dmbp__cam_shape(p, v, K, h, w);
+    dmbp_status st = dmbp__cam_shape(c->m, p, v, K, h, w);
     if (st) {
         dmbp__explain_plan_done(c, p);
         return st;
@@ -71,7 +71,7 @@ static bool channel_mask(const float *a, int h, int w, int H, int W,
     return true;
 }
 
-dmbp_status dmbp__method_scorecam(const dmbp_explain_ctx *c, dmbp_result *r)
+dmbp_status dmbp__method_scorecam(const dmbp__explain_ctx *c, dmbp_result *r)
 {
     const dmbp_explain_options *o = c->o;
     int v, K, h, w;

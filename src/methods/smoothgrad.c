@@ -6,7 +6,7 @@
 
 static const char *const map_names[] = {"map"};
 
-dmbp_status dmbp__method_smoothgrad(const dmbp_explain_ctx *c, dmbp_result *r)
+dmbp_status dmbp__method_smoothgrad(const dmbp__explain_ctx *c, dmbp_result *r)
 {
     const dmbp_explain_options *o = c->o;
     TRY(dmbp__result_alloc(r, 1, map_names, c->c, c->h, c->w, 0, NULL));
@@ -26,7 +26,7 @@ dmbp_status dmbp__method_smoothgrad(const dmbp_explain_ctx *c, dmbp_result *r)
     dmbp_status st = in && g && seed && acc && t ? DMBP_OK : DMBP_ERR_NOMEM;
     for (int img = 0; !st && img < c->n; img++) {
         const float *x = c->x + (size_t)img * per;
-        dmbp_rng rng;
+        dmbp__rng rng;
         dmbp__rng_init(&rng, o->smoothgrad.seed + (uint64_t)img);
         for (int l = 0; l < lanes; l++)
             t[l] = r->target[img];

@@ -7,7 +7,7 @@
 
 static dmbp_status add_check(dmbp_model *m, dmbp_node *n)
 {
-    TRY(nd_check_binary(n));
+    TRY(dmbp__nd_check_binary(n));
     (void)m;
     return DMBP_OK;
 }
@@ -15,26 +15,26 @@ static dmbp_status add_check(dmbp_model *m, dmbp_node *n)
 static dmbp_status add_infer(const dmbp_node *n, const dmbp_shape *in,
                              dmbp_shape *out)
 {
-    TRY(nd_broadcast(n, &in[0], &in[1], out));
+    TRY(dmbp__nd_broadcast(n, &in[0], &in[1], out));
     if (!dmbp__shape_eq(out, &in[0]) && !dmbp__shape_eq(out, &in[1]))
         return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "neither input has "
                                 "the output's shape (two-sided broadcast)");
     return DMBP_OK;
 }
 
-static dmbp_status add_plan(plan_builder *b, const dmbp_node *n)
+static dmbp_status add_plan(dmbp__builder *b, const dmbp_node *n)
 {
-    const dmbp_shape *ys = &b->p->vals[n->out[0]].shape;
+    const dmbp_shape *ys = dmbp__val_shape(b, n->out[0]);
     /* The full-shaped operand is src0 (a constant one is read plainly). */
     int i0 = 0, i1 = 1;
-    if (!dmbp__shape_eq(&b->p->vals[n->in[0]].shape, ys) ||
+    if (!dmbp__shape_eq(dmbp__val_shape(b, n->in[0]), ys) ||
         (dmbp__const_in(n, 0) &&
-         dmbp__shape_eq(&b->p->vals[n->in[1]].shape, ys))) {
+         dmbp__shape_eq(dmbp__val_shape(b, n->in[1]), ys))) {
         i0 = 1;
         i1 = 0;
     }
-    const pvalue *x0 = dmbp__pval(b, n->in[i0]);
-    const pvalue *x1 = dmbp__pval(b, n->in[i1]);
+    const dmbp__pvalue *x0 = dmbp__pval(b, n->in[i0]);
+    const dmbp__pvalue *x1 = dmbp__pval(b, n->in[i1]);
     if (!x0 || !x1)
         return dmbp__node_error(n, DMBP_ERR_INTERNAL, "input not ready");
     dnnl_memory_desc_t md0 = x0->md, md1;
@@ -62,30 +62,28 @@ static dmbp_status add_plan(plan_builder *b, const dmbp_node *n)
             TRY(dmbp__plan_view(b, &md1, plain1, &m1));
         }
     }
-    dnnl_binary_desc_t bd;
-    DNNL_TRY(dnnl_binary_desc_init(&bd, dnnl_binary_add, &md0, &md1, &md0));
     dnnl_primitive_desc_t pd;
-    TRY(dmbp__plan_pd(b, n, &bd, NULL, "binary add", &pd));
+    TRY(dmbp__be_add(b, n, &md0, &md1, &md0, &pd));
     dmbp_status st = dmbp__plan_output(b, n->out[0], &md0);
     if (st) {
-        dnnl_primitive_desc_destroy(pd);
+        dmbp__be_pd_free(pd);
         return st;
     }
     dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC_0, m0},
                                {DNNL_ARG_SRC_1, m1},
-                               {DNNL_ARG_DST, b->p->vals[n->out[0]].mem}};
+                               {DNNL_ARG_DST, dmbp__val_mem(b, n->out[0])}};
     return dmbp__plan_prim(b, n, pd, args, 3);
 }
 
 /* Backward: each runtime operand receives the output's diff (a constant
  * operand is a bias: nothing to pass). */
-static dmbp_status add_backward(plan_builder *b, const dmbp_node *n)
+static dmbp_status add_backward(dmbp__builder *b, const dmbp_node *n)
 {
-    const pvalue *y = &b->p->vals[n->out[0]];
+    const dmbp__pvalue *y = dmbp__val(b, n->out[0]);
     for (int i = 0; i < 2; i++) {
         if (dmbp__const_in(n, i))
             continue;
-        const pvalue *x = &b->p->vals[n->in[i]];
+        const dmbp__pvalue *x = dmbp__val(b, n->in[i]);
         if (!dmbp__shape_eq(&x->shape, &y->shape))
             return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "reverse passes "
                                     "through a broadcast activation");
@@ -103,31 +101,28 @@ static dmbp_status add_backward(plan_builder *b, const dmbp_node *n)
 }
 
 /* Tangent: the sum of the runtime operands' tangents; constants drop. */
-static dmbp_status add_tangent(plan_builder *b, const dmbp_node *n)
+static dmbp_status add_tangent(dmbp__builder *b, const dmbp_node *n)
 {
-    const pvalue *y = &b->p->vals[n->out[0]];
+    const dmbp__pvalue *y = dmbp__val(b, n->out[0]);
     dnnl_memory_t t[2];
     int k = 0;
     for (int i = 0; i < 2; i++) {
         if (dmbp__const_in(n, i))
             continue;
-        const pvalue *x = &b->p->vals[n->in[i]];
+        const dmbp__pvalue *x = dmbp__val(b, n->in[i]);
         TRY(dmbp__to_layout(b, x->tan, &x->md, &y->md, &t[k]));
         k++;
     }
     if (k == 1)
         return dmbp__reorder_step(b, t[0], &y->md, y->tan, &y->md);
-    dnnl_binary_desc_t bd;
-    DNNL_TRY(dnnl_binary_desc_init(&bd, dnnl_binary_add, &y->md, &y->md,
-                                   &y->md));
     dnnl_primitive_desc_t pd;
-    TRY(dmbp__plan_pd(b, n, &bd, NULL, "binary add", &pd));
+    TRY(dmbp__be_add(b, n, &y->md, &y->md, &y->md, &pd));
     dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC_0, t[0]},
                                {DNNL_ARG_SRC_1, t[1]},
                                {DNNL_ARG_DST, y->tan}};
     return dmbp__plan_prim(b, n, pd, args, 3);
 }
 
-const op_entry dmbp__op_add = {
+const dmbp__op_entry dmbp__op_add = {
     .type = "Add", .check = add_check, .infer = add_infer,
     .plan = add_plan, .backward = add_backward, .tangent = add_tangent};

@@ -18,7 +18,7 @@ static const arith_kind kinds[] = {AR_MUL, AR_SUB, AR_DIV};
 static dmbp_status arith_check(dmbp_model *m, dmbp_node *n, arith_kind k)
 {
     (void)m;
-    TRY(nd_check_binary(n));
+    TRY(dmbp__nd_check_binary(n));
     n->priv = (void *)&kinds[k];
     return DMBP_OK;
 }
@@ -39,18 +39,18 @@ static dmbp_status div_check(dmbp_model *m, dmbp_node *n)
 static dmbp_status arith_infer(const dmbp_node *n, const dmbp_shape *in,
                                dmbp_shape *out)
 {
-    TRY(nd_broadcast(n, &in[0], &in[1], out));
+    TRY(dmbp__nd_broadcast(n, &in[0], &in[1], out));
     int64_t total;
     if (!dmbp__numel_i64(out->dims, out->ndim, &total))
         return dmbp__node_error(n, DMBP_ERR_SHAPE, "output too large");
     for (int i = 0; i < 2; i++)
         if (!dmbp__const_in(n, i))
-            TRY(nd_keep_batch(n, &in[i], out, i));
+            TRY(dmbp__nd_keep_batch(n, &in[i], out, i));
     return DMBP_OK;
 }
 
 /* Input i as a plain memory (a constant: the plan's copy). */
-static dmbp_status operand(plan_builder *b, const dmbp_node *n, int i,
+static dmbp_status operand(dmbp__builder *b, const dmbp_node *n, int i,
                            dnnl_memory_t *mem)
 {
     int v = n->in[i];
@@ -59,30 +59,30 @@ static dmbp_status operand(plan_builder *b, const dmbp_node *n, int i,
         TRY(dmbp__md_plain(&n->model->values[v].shape, &md));
         return dmbp__plan_const(b, dmbp__const_f(b, v), &md, &md, mem);
     }
-    return nd_plain_in(b, v, &md, mem);
+    return dmbp__nd_plain_in(b, v, &md, mem);
 }
 
-static const nd_op fwd_op[] = {ND_MUL, ND_SUB, ND_DIV};
+static const dmbp__nd_op fwd_op[] = {ND_MUL, ND_SUB, ND_DIV};
 
-static dmbp_status arith_plan(plan_builder *b, const dmbp_node *n)
+static dmbp_status arith_plan(dmbp__builder *b, const dmbp_node *n)
 {
     arith_kind k = *(const arith_kind *)n->priv;
     dnnl_memory_t a, c;
     TRY(operand(b, n, 0, &a));
     TRY(operand(b, n, 1, &c));
-    const dmbp_shape *ys = &b->p->vals[n->out[0]].shape;
+    const dmbp_shape *ys = dmbp__val_shape(b, n->out[0]);
     dnnl_memory_desc_t ymd;
     TRY(dmbp__md_plain(ys, &ymd));
     TRY(dmbp__plan_output(b, n->out[0], &ymd));
     dnnl_memory_t mems[2] = {a, c};
-    return nd_add_step(b, n, ys, fwd_op[k], false, 0.f,
-                       b->p->vals[n->out[0]].mem, n->in, mems, 2);
+    return dmbp__nd_add_step(b, n, ys, fwd_op[k], false, 0.f,
+                       dmbp__val_mem(b, n->out[0]), n->in, mems, 2);
 }
 
-static dmbp_status arith_backward(plan_builder *b, const dmbp_node *n)
+static dmbp_status arith_backward(dmbp__builder *b, const dmbp_node *n)
 {
     arith_kind k = *(const arith_kind *)n->priv;
-    const pvalue *y = &b->p->vals[n->out[0]];
+    const dmbp__pvalue *y = dmbp__val(b, n->out[0]);
     dnnl_memory_t a, c;
     TRY(operand(b, n, 0, &a));
     TRY(operand(b, n, 1, &c));
@@ -90,7 +90,7 @@ static dmbp_status arith_backward(plan_builder *b, const dmbp_node *n)
         if (dmbp__const_in(n, i))
             continue;
         int v = n->in[i];
-        const dmbp_shape *xs = &b->p->vals[v].shape;
+        const dmbp_shape *xs = dmbp__val_shape(b, v);
         dnnl_memory_desc_t xmd;
         TRY(dmbp__md_plain(xs, &xmd));
         dnnl_memory_t dx, g;
@@ -106,27 +106,27 @@ static dmbp_status arith_backward(plan_builder *b, const dmbp_node *n)
         if (k == AR_MUL) {
             vals[1] = n->in[1 - i];
             mems[1] = i ? a : c;
-            TRY(nd_add_step(b, n, &y->shape, ND_MUL, false, 0.f, g, vals, mems,
+            TRY(dmbp__nd_add_step(b, n, &y->shape, ND_MUL, false, 0.f, g, vals, mems,
                             2));
         } else if (k == AR_SUB) {
-            TRY(nd_add_step(b, n, &y->shape, i ? ND_NEG : ND_COPY, false, 0.f, g,
+            TRY(dmbp__nd_add_step(b, n, &y->shape, i ? ND_NEG : ND_COPY, false, 0.f, g,
                             vals, mems, 1));
         } else if (i == 0) {
             vals[1] = n->in[1];
             mems[1] = c;
-            TRY(nd_add_step(b, n, &y->shape, ND_DIV, false, 0.f, g, vals, mems,
+            TRY(dmbp__nd_add_step(b, n, &y->shape, ND_DIV, false, 0.f, g, vals, mems,
                             2));
         } else {
             /* d(a/b)/db = -y / b */
             int v3[3] = {n->out[0], n->out[0], n->in[1]};
             dnnl_memory_t m3[3] = {y->diff, y->mem, c};
-            TRY(nd_add_step(b, n, &y->shape, ND_NEG_MULDIV, false, 0.f, g, v3, m3,
+            TRY(dmbp__nd_add_step(b, n, &y->shape, ND_NEG_MULDIV, false, 0.f, g, v3, m3,
                             3));
         }
         if (bc) {
-            nd_reduce *r;
-            TRY(nd_reduce_make(&y->shape, xs, &r));
-            TRY(nd_add_reduce(b, n, r, 1.f, dx, g));
+            dmbp__nd_reduce *r;
+            TRY(dmbp__nd_reduce_make(&y->shape, xs, &r));
+            TRY(dmbp__nd_add_reduce(b, n, r, 1.f, dx, g));
         }
         TRY(dmbp__diff_commit(b, v, &xmd, dx));
     }
@@ -134,10 +134,10 @@ static dmbp_status arith_backward(plan_builder *b, const dmbp_node *n)
 }
 
 /* Tangent: the sum over computed operands of (d y / d input) * tan. */
-static dmbp_status arith_tangent(plan_builder *b, const dmbp_node *n)
+static dmbp_status arith_tangent(dmbp__builder *b, const dmbp_node *n)
 {
     arith_kind k = *(const arith_kind *)n->priv;
-    const pvalue *y = &b->p->vals[n->out[0]];
+    const dmbp__pvalue *y = dmbp__val(b, n->out[0]);
     dnnl_memory_t a, c;
     TRY(operand(b, n, 0, &a));
     TRY(operand(b, n, 1, &c));
@@ -146,22 +146,22 @@ static dmbp_status arith_tangent(plan_builder *b, const dmbp_node *n)
         if (dmbp__const_in(n, i))
             continue;
         dnnl_memory_t t;
-        TRY(nd_plain_tan(b, n->in[i], &t));
+        TRY(dmbp__nd_plain_tan(b, n->in[i], &t));
         int vals[3] = {n->in[i], n->in[1 - i], n->in[1]};
         dnnl_memory_t mems[3] = {t, i ? a : c, c};
         if (k == AR_MUL) {
-            TRY(nd_add_step(b, n, &y->shape, ND_MUL, acc, 0.f, y->tan, vals, mems,
+            TRY(dmbp__nd_add_step(b, n, &y->shape, ND_MUL, acc, 0.f, y->tan, vals, mems,
                             2));
         } else if (k == AR_SUB) {
-            TRY(nd_add_step(b, n, &y->shape, i ? ND_NEG : ND_COPY, acc,
+            TRY(dmbp__nd_add_step(b, n, &y->shape, i ? ND_NEG : ND_COPY, acc,
                             0.f, y->tan, vals, mems, 1));
         } else if (i == 0) {
-            TRY(nd_add_step(b, n, &y->shape, ND_DIV, acc, 0.f, y->tan, vals, mems,
+            TRY(dmbp__nd_add_step(b, n, &y->shape, ND_DIV, acc, 0.f, y->tan, vals, mems,
                             2));
         } else {
             int v3[3] = {n->in[1], n->out[0], n->in[1]};
             dnnl_memory_t m3[3] = {t, y->mem, c};
-            TRY(nd_add_step(b, n, &y->shape, ND_NEG_MULDIV, acc, 0.f, y->tan, v3,
+            TRY(dmbp__nd_add_step(b, n, &y->shape, ND_NEG_MULDIV, acc, 0.f, y->tan, v3,
                             m3, 3));
         }
         acc = true;
@@ -170,7 +170,7 @@ static dmbp_status arith_tangent(plan_builder *b, const dmbp_node *n)
 }
 
 #define ARITH_ENTRY(var, name, chk)                                         \
-    const op_entry var = {                                                  \
+    const dmbp__op_entry var = {                                                  \
         .type = name, .check = chk, .infer = arith_infer,                   \
         .plan = arith_plan, .backward = arith_backward,                     \
         .tangent = arith_tangent}

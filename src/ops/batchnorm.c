@@ -9,7 +9,7 @@
 
 static void bn_release(void *priv)
 {
-    bn_params *bp = priv;
+    dmbp__bn_params *bp = priv;
     free(bp->scale);
     free(bp->shift);
     free(bp);
@@ -37,7 +37,7 @@ static dmbp_status bn_check(dmbp_model *m, dmbp_node *n)
     if (n->n_in != 5)
         return dmbp__node_error(n, DMBP_ERR_FORMAT, "needs 5 inputs, has %d",
                                 n->n_in);
-    const value *g, *beta, *mean, *var;
+    const dmbp__value *g, *beta, *mean, *var;
     TRY(dmbp__need_const(n, 1, &g));
     TRY(dmbp__need_const(n, 2, &beta));
     TRY(dmbp__need_const(n, 3, &mean));
@@ -50,7 +50,7 @@ static dmbp_status bn_check(dmbp_model *m, dmbp_node *n)
                                 "must have one value per channel");
     float eps;
     TRY(dmbp__attr_float(n, "epsilon", 1e-5f, &eps));
-    bn_params *bp = dmbp__calloc(1, sizeof *bp);
+    dmbp__bn_params *bp = dmbp__calloc(1, sizeof *bp);
     if (!bp)
         return DMBP_ERR_NOMEM;
     n->priv = bp;
@@ -75,7 +75,7 @@ static dmbp_status bn_check(dmbp_model *m, dmbp_node *n)
 static dmbp_status bn_infer(const dmbp_node *n, const dmbp_shape *in,
                             dmbp_shape *out)
 {
-    const bn_params *bp = n->priv;
+    const dmbp__bn_params *bp = n->priv;
     if (in[0].ndim < 2 || in[0].dims[1] != bp->channels)
         return dmbp__node_error(n, DMBP_ERR_SHAPE, "input must be [N, %d, "
                                 "...]", bp->channels);
@@ -83,16 +83,12 @@ static dmbp_status bn_infer(const dmbp_node *n, const dmbp_shape *in,
     return DMBP_OK;
 }
 
-static dmbp_status bn_plan(plan_builder *b, const dmbp_node *n)
+static dmbp_status bn_plan(dmbp__builder *b, const dmbp_node *n)
 {
-    const bn_params *bp = n->priv;
-    const pvalue *x = dmbp__pval(b, n->in[0]);
-    dnnl_batch_normalization_desc_t bd;
-    DNNL_TRY(dnnl_batch_normalization_forward_desc_init(
-        &bd, dnnl_forward_inference, &x->md, 0.f,
-        dnnl_use_global_stats | dnnl_use_scale | dnnl_use_shift));
+    const dmbp__bn_params *bp = n->priv;
+    const dmbp__pvalue *x = dmbp__pval(b, n->in[0]);
     dnnl_primitive_desc_t pd;
-    TRY(dmbp__plan_pd(b, n, &bd, NULL, "batch normalization", &pd));
+    TRY(dmbp__be_bnorm(b, n, &x->md, &pd));
     dmbp_shape cs = {1, {bp->channels}};
     dnnl_memory_desc_t cmd;
     float *zeros = calloc((size_t)bp->channels, sizeof(float));
@@ -119,7 +115,7 @@ static dmbp_status bn_plan(plan_builder *b, const dmbp_node *n)
     if (!st)
         st = dmbp__plan_output(b, n->out[0], &x->md);
     if (st) {
-        dnnl_primitive_desc_destroy(pd);
+        dmbp__be_pd_free(pd);
         return st;
     }
     dnnl_exec_arg_t args[6] = {{DNNL_ARG_SRC, src},
@@ -127,23 +123,23 @@ static dmbp_status bn_plan(plan_builder *b, const dmbp_node *n)
                                {DNNL_ARG_VARIANCE, var},
                                {DNNL_ARG_SCALE, scale},
                                {DNNL_ARG_SHIFT, shift},
-                               {DNNL_ARG_DST, b->p->vals[n->out[0]].mem}};
+                               {DNNL_ARG_DST, dmbp__val_mem(b, n->out[0])}};
     return dmbp__plan_prim(b, n, pd, args, 6);
 }
 
 /* Both reverse passes multiply channel c by scale[c] (the shift is a
  * bias: dropped). */
 typedef struct bn_run {
-    chan_layout l;
+    dmbp__layout l;
     const float *scale;
 } bn_run;
 
-static dmbp_status bn_scale_fn(dmbp_plan *p, const plan_step *s)
+static dmbp_status bn_scale_fn(dmbp_plan *p, const dmbp__step *s)
 {
     const bn_run *r = s->data;
     const float *in = dmbp__mem_ptr(s->args[0].memory);
     float *out = dmbp__mem_ptr(s->args[1].memory);
-    const chan_layout *l = &r->l;
+    const dmbp__layout *l = &r->l;
     int64_t B = l->block, nb = (l->dims[1] + B - 1) / B;
     if (l->sp_step) {
 #pragma omp parallel for collapse(2)
@@ -169,11 +165,11 @@ static dmbp_status bn_scale_fn(dmbp_plan *p, const plan_step *s)
     return DMBP_OK;
 }
 
-static dmbp_status bn_scale_step(plan_builder *b, const dmbp_node *n,
+static dmbp_status bn_scale_step(dmbp__builder *b, const dmbp_node *n,
                                  const dnnl_memory_desc_t *md,
                                  dnnl_memory_t in, dnnl_memory_t out)
 {
-    const bn_params *bp = n->priv;
+    const dmbp__bn_params *bp = n->priv;
     bn_run *r = dmbp__malloc(sizeof *r);
     if (!r)
         return DMBP_ERR_NOMEM;
@@ -187,31 +183,31 @@ static dmbp_status bn_scale_step(plan_builder *b, const dmbp_node *n,
     return dmbp__plan_fn(b, n, bn_scale_fn, r, args, 2);
 }
 
-static dmbp_status bn_backward(plan_builder *b, const dmbp_node *n)
+static dmbp_status bn_backward(dmbp__builder *b, const dmbp_node *n)
 {
-    const pvalue *x = &b->p->vals[n->in[0]], *y = &b->p->vals[n->out[0]];
+    const dmbp__pvalue *x = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
     dnnl_memory_t dx;
     TRY(dmbp__diff_target(b, n->in[0], &x->md, &dx));
     TRY(bn_scale_step(b, n, &x->md, y->diff, dx));
     return dmbp__diff_commit(b, n->in[0], &x->md, dx);
 }
 
-static dmbp_status bn_tangent(plan_builder *b, const dmbp_node *n)
+static dmbp_status bn_tangent(dmbp__builder *b, const dmbp_node *n)
 {
-    const pvalue *x = &b->p->vals[n->in[0]], *y = &b->p->vals[n->out[0]];
+    const dmbp__pvalue *x = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
     return bn_scale_step(b, n, &x->md, x->tan, y->tan);
 }
 
 static void bn_affine(const dmbp_node *n, int *channels, const float **scale,
                       const float **shift)
 {
-    const bn_params *bp = n->priv;
+    const dmbp__bn_params *bp = n->priv;
     *channels = bp->channels;
     *scale = bp->scale;
     *shift = bp->shift;
 }
 
-const op_entry dmbp__op_batchnorm = {
+const dmbp__op_entry dmbp__op_batchnorm = {
     .type = "BatchNormalization", .check = bn_check, .infer = bn_infer,
     .plan = bn_plan, .backward = bn_backward, .tangent = bn_tangent,
     .release = bn_release,

@@ -4,10 +4,10 @@
 #ifndef DMBP_OPS_BN_H
 #define DMBP_OPS_BN_H
 
-typedef struct bn_params {
+typedef struct dmbp__bn_params {
     int channels;
     float *scale;
     float *shift;
-} bn_params;
+} dmbp__bn_params;
 
 #endif

@@ -1,4 +1,4 @@
-/* Attribute parsing and window arithmetic shared by the ops. */
+/* Axis and window arithmetic shared by the ops. */
 #include "ops/ops.h"
 
 dmbp_status dmbp__axis(const dmbp_node *n, int64_t axis, int rank, int *out)
@@ -10,88 +10,9 @@ dmbp_status dmbp__axis(const dmbp_node *n, int64_t axis, int rank, int *out)
     return DMBP_OK;
 }
 
-dmbp_status dmbp__attr_ints(const dmbp_node *n, const char *name,
-                            int64_t *buf, int cap, int *count)
-{
-    const node_attr *a = dmbp__attr(n, name);
-    if (!a) {
-        *count = -1;
-        return DMBP_OK;
-    }
-    if (a->type != ATTR_INTS)
-        return dmbp__node_error(n, DMBP_ERR_FORMAT, "attribute '%s' should "
-                                "be a list of integers", name);
-    if (a->n > cap)
-        return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "attribute '%s' has "
-                                "%d values (at most %d)", name, a->n, cap);
-    memcpy(buf, a->ints, (size_t)a->n * sizeof(int64_t));
-    *count = a->n;
-    return DMBP_OK;
-}
-
-dmbp_status dmbp__attr_int(const dmbp_node *n, const char *name, int64_t def,
-                           int64_t *out)
-{
-    const node_attr *a = dmbp__attr(n, name);
-    if (!a) {
-        *out = def;
-        return DMBP_OK;
-    }
-    if (a->type != ATTR_INT)
-        return dmbp__node_error(n, DMBP_ERR_FORMAT, "attribute '%s' should "
-                                "be an integer", name);
-    *out = a->i;
-    return DMBP_OK;
-}
-
-dmbp_status dmbp__attr_float(const dmbp_node *n, const char *name, float def,
-                             float *out)
-{
-    const node_attr *a = dmbp__attr(n, name);
-    if (!a) {
-        *out = def;
-        return DMBP_OK;
-    }
-    if (a->type != ATTR_FLOAT)
-        return dmbp__node_error(n, DMBP_ERR_FORMAT, "attribute '%s' should "
-                                "be a float", name);
-    if (!isfinite(a->f))
-        return dmbp__node_error(n, DMBP_ERR_NONFINITE, "attribute '%s' is "
-                                "not finite", name);
-    *out = a->f;
-    return DMBP_OK;
-}
-
-dmbp_status dmbp__attr_only(const dmbp_node *n, const char *const *allowed)
-{
-    for (int i = 0; i < n->n_attr; i++) {
-        bool ok = false;
-        for (const char *const *a = allowed; *a && !ok; a++)
-            ok = !strcmp(*a, n->attrs[i].name);
-        if (!ok)
-            return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "attribute "
-                                    "'%s' is not supported",
-                                    n->attrs[i].name);
-    }
-    return DMBP_OK;
-}
-
-dmbp_status dmbp__need_const(const dmbp_node *n, int i, const value **out)
-{
-    const value *v = dmbp__const_in(n, i);
-    if (!v)
-        return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "input %d must be "
-                                "a constant (initializer)", i);
-    if (v->dtype != DT_FLOAT)
-        return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "input %d ('%s') "
-                                "must hold float32 data", i, v->name);
-    *out = v;
-    return DMBP_OK;
-}
-
 dmbp_status dmbp__window_parse(const dmbp_node *n, int nsp,
                                const int64_t *kernel, bool allow_ceil,
-                               bool allow_dilation, window *w)
+                               bool allow_dilation, dmbp__window *w)
 {
     memset(w, 0, sizeof *w);
     if (nsp < 1 || nsp > DMBP_MAX_SPATIAL)
@@ -172,7 +93,7 @@ dmbp_status dmbp__window_parse(const dmbp_node *n, int nsp,
             return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "dilations are "
                                     "not supported for this op");
     }
-    const node_attr *ap = dmbp__attr(n, "auto_pad");
+    const dmbp__node_attr *ap = dmbp__attr(n, "auto_pad");
     if (ap) {
         if (ap->type != ATTR_STRING)
             return dmbp__node_error(n, DMBP_ERR_FORMAT, "auto_pad should be "
@@ -198,7 +119,7 @@ dmbp_status dmbp__window_parse(const dmbp_node *n, int nsp,
     return DMBP_OK;
 }
 
-dmbp_status dmbp__window_out(const dmbp_node *n, const window *w,
+dmbp_status dmbp__window_out(const dmbp_node *n, const dmbp__window *w,
                              const int64_t *in, int64_t *out,
                              int64_t *pad_begin, int64_t *pad_end)
 {

@@ -17,7 +17,7 @@ static dmbp_status concat_check(dmbp_model *m, dmbp_node *n)
     for (int i = 0; i < n->n_in; i++) {
         if (!dmbp__has_in(n, i))
             return dmbp__node_error(n, DMBP_ERR_FORMAT, "empty input name");
-        const value *v = dmbp__const_in(n, i);
+        const dmbp__value *v = dmbp__const_in(n, i);
         if (v && v->dtype != DT_FLOAT)
             return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "input %d is "
                                     "not float32", i);
@@ -52,51 +52,43 @@ static dmbp_status concat_infer(const dmbp_node *n, const dmbp_shape *in,
     return DMBP_OK;
 }
 
-static dmbp_status concat_plan(plan_builder *b, const dmbp_node *n)
+static dmbp_status concat_plan(dmbp__builder *b, const dmbp_node *n)
 {
     int64_t axis;
     int ax;
-    const pvalue *x0 = dmbp__pval(b, n->in[0]);
+    const dmbp__pvalue *x0 = dmbp__pval(b, n->in[0]);
     TRY(dmbp__attr_int(n, "axis", 0, &axis));
     TRY(dmbp__axis(n, axis, x0->shape.ndim, &ax));
     dnnl_memory_desc_t mds[CONCAT_MAX_INPUTS];
     dnnl_exec_arg_t args[CONCAT_MAX_INPUTS + 1];
     for (int i = 0; i < n->n_in; i++) {
-        const pvalue *x = dmbp__pval(b, n->in[i]);
+        const dmbp__pvalue *x = dmbp__pval(b, n->in[i]);
         if (!x)
             return dmbp__node_error(n, DMBP_ERR_INTERNAL, "input not ready");
         mds[i] = x->md;
         args[i].arg = DNNL_ARG_MULTIPLE_SRC + i;
         args[i].memory = x->mem;
     }
-    dnnl_primitive_attr_t attr;
-    TRY(dmbp__plan_attr(&attr));
     dnnl_primitive_desc_t pd;
     /* NULL destination: oneDNN picks the layout that suits the inputs. */
-    dnnl_status_t s = dnnl_concat_primitive_desc_create(
-        &pd, NULL, n->n_in, ax, mds, attr, b->p->eng);
-    dnnl_primitive_attr_destroy(attr);
-    if (s != dnnl_success)
-        return dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN concat: %s",
-                                dnnl__status_str(s));
-    const dnnl_memory_desc_t *dst_md =
-        dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
+    TRY(dmbp__be_concat(b, n, NULL, n->n_in, ax, mds, &pd));
+    const dnnl_memory_desc_t *dst_md = dmbp__be_pd_md(pd, DMBP__BE_DST);
     dmbp_status st = dmbp__plan_output(b, n->out[0], dst_md);
     if (st) {
-        dnnl_primitive_desc_destroy(pd);
+        dmbp__be_pd_free(pd);
         return st;
     }
     args[n->n_in].arg = DNNL_ARG_DST;
-    args[n->n_in].memory = b->p->vals[n->out[0]].mem;
+    args[n->n_in].memory = dmbp__val_mem(b, n->out[0]);
     return dmbp__plan_prim(b, n, pd, args, n->n_in + 1);
 }
 
 /* Backward: each input's diff is its slice of the output's diff, cut from a
  * plain copy (blocked layouts cannot be sliced at channel offsets that are
  * not multiples of the block). */
-static dmbp_status concat_backward(plan_builder *b, const dmbp_node *n)
+static dmbp_status concat_backward(dmbp__builder *b, const dmbp_node *n)
 {
-    const pvalue *y = &b->p->vals[n->out[0]];
+    const dmbp__pvalue *y = dmbp__val(b, n->out[0]);
     int64_t axis;
     int ax;
     TRY(dmbp__attr_int(n, "axis", 0, &axis));
@@ -105,10 +97,10 @@ static dmbp_status concat_backward(plan_builder *b, const dmbp_node *n)
     dnnl_memory_t dyp;
     TRY(dmbp__md_plain(&y->shape, &yplain));
     TRY(dmbp__to_layout(b, y->diff, &y->md, &yplain, &dyp));
-    dnnl_dims_t dims, offs = {0};
+    int64_t dims[DMBP_MAX_DIMS], offs[DMBP_MAX_DIMS] = {0};
     int64_t at = 0;
     for (int i = 0; i < n->n_in; i++) {
-        const pvalue *x = &b->p->vals[n->in[i]];
+        const dmbp__pvalue *x = dmbp__val(b, n->in[i]);
         for (int d = 0; d < x->shape.ndim; d++)
             dims[d] = x->shape.dims[d];
         offs[ax] = at;
@@ -116,7 +108,7 @@ static dmbp_status concat_backward(plan_builder *b, const dmbp_node *n)
         if (dmbp__const_in(n, i))
             continue;
         dnnl_memory_desc_t sub;
-        DNNL_TRY(dnnl_memory_desc_init_submemory(&sub, &yplain, dims, offs));
+        TRY(dmbp__md_sub(&yplain, dims, offs, &sub));
         dnnl_memory_t view, dx;
         TRY(dmbp__plan_view(b, &sub, dyp, &view));
         TRY(dmbp__diff_target(b, n->in[i], &x->md, &dx));
@@ -128,7 +120,7 @@ static dmbp_status concat_backward(plan_builder *b, const dmbp_node *n)
 
 /* A constant input's tangent: zeros (the tangent pass drops what does not
  * depend on the input, as it drops biases). */
-static dmbp_status zero_tangent(plan_builder *b, const dmbp_shape *s,
+static dmbp_status zero_tangent(dmbp__builder *b, const dmbp_shape *s,
                                 dnnl_memory_desc_t *md, dnnl_memory_t *out)
 {
     TRY(dmbp__md_plain(s, md));
@@ -140,9 +132,9 @@ static dmbp_status zero_tangent(plan_builder *b, const dmbp_shape *s,
     return st;
 }
 
-static dmbp_status concat_tangent(plan_builder *b, const dmbp_node *n)
+static dmbp_status concat_tangent(dmbp__builder *b, const dmbp_node *n)
 {
-    const pvalue *y = &b->p->vals[n->out[0]];
+    const dmbp__pvalue *y = dmbp__val(b, n->out[0]);
     int64_t axis;
     int ax;
     TRY(dmbp__attr_int(n, "axis", 0, &axis));
@@ -150,7 +142,7 @@ static dmbp_status concat_tangent(plan_builder *b, const dmbp_node *n)
     dnnl_memory_desc_t mds[CONCAT_MAX_INPUTS];
     dnnl_exec_arg_t args[CONCAT_MAX_INPUTS + 1];
     for (int i = 0; i < n->n_in; i++) {
-        const pvalue *x = &b->p->vals[n->in[i]];
+        const dmbp__pvalue *x = dmbp__val(b, n->in[i]);
         args[i].arg = DNNL_ARG_MULTIPLE_SRC + i;
         if (dmbp__const_in(n, i)) {
             TRY(zero_tangent(b, &x->shape, &mds[i], &args[i].memory));
@@ -159,21 +151,14 @@ static dmbp_status concat_tangent(plan_builder *b, const dmbp_node *n)
         mds[i] = x->md;
         args[i].memory = x->tan;
     }
-    dnnl_primitive_attr_t attr;
-    TRY(dmbp__plan_attr(&attr));
     dnnl_primitive_desc_t pd;
-    dnnl_status_t s = dnnl_concat_primitive_desc_create(
-        &pd, &y->md, n->n_in, ax, mds, attr, b->p->eng);
-    dnnl_primitive_attr_destroy(attr);
-    if (s != dnnl_success)
-        return dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN concat: %s",
-                                dnnl__status_str(s));
+    TRY(dmbp__be_concat(b, n, &y->md, n->n_in, ax, mds, &pd));
     args[n->n_in].arg = DNNL_ARG_DST;
     args[n->n_in].memory = y->tan;
     return dmbp__plan_prim(b, n, pd, args, n->n_in + 1);
 }
 
-const op_entry dmbp__op_concat = {
+const dmbp__op_entry dmbp__op_concat = {
     .type = "Concat", .check = concat_check, .infer = concat_infer,
     .plan = concat_plan, .backward = concat_backward,
     .tangent = concat_tangent,

@@ -4,7 +4,7 @@
 #include "ops/ops.h"
 
 typedef struct conv_params {
-    window w;
+    dmbp__window w;
     int64_t group;
 } conv_params;
 
@@ -16,7 +16,7 @@ static dmbp_status conv_check(dmbp_model *m, dmbp_node *n)
     if (n->n_in < 2 || n->n_out != 1)
         return dmbp__node_error(n, DMBP_ERR_FORMAT, "needs inputs X, W and "
                                 "one output");
-    const value *w, *b;
+    const dmbp__value *w, *b;
     TRY(dmbp__need_const(n, 1, &w));
     if (dmbp__has_in(n, 2)) {
         TRY(dmbp__need_const(n, 2, &b));
@@ -66,24 +66,24 @@ static dmbp_status conv_infer(const dmbp_node *n, const dmbp_shape *in,
     return dmbp__window_out(n, &cp->w, x->dims + 2, out->dims + 2, pb, pe);
 }
 
-static dmbp_status conv_plan(plan_builder *b, const dmbp_node *n)
+static dmbp_status conv_plan(dmbp__builder *b, const dmbp_node *n)
 {
     const conv_params *cp = n->priv;
     const dmbp_model *m = n->model;
-    const pvalue *x = dmbp__pval(b, n->in[0]);
-    const value *wv = &m->values[n->in[1]];
-    const dmbp_shape *ys = &b->p->vals[n->out[0]].shape;
+    const dmbp__pvalue *x = dmbp__pval(b, n->in[0]);
+    const dmbp__value *wv = &m->values[n->in[1]];
+    const dmbp_shape *ys = dmbp__val_shape(b, n->out[0]);
     int nsp = cp->w.nsp;
     int64_t o[DMBP_MAX_SPATIAL];
-    dnnl_dims_t strides, dil, pl, pr;
+    dmbp__be_geom g;
     {
         int64_t pb[DMBP_MAX_SPATIAL], pe[DMBP_MAX_SPATIAL];
         TRY(dmbp__window_out(n, &cp->w, x->shape.dims + 2, o, pb, pe));
         for (int i = 0; i < nsp; i++) {
-            strides[i] = cp->w.stride[i];
-            dil[i] = cp->w.dilation[i] - 1; /* oneDNN counts extra gaps */
-            pl[i] = pb[i];
-            pr[i] = pe[i];
+            g.strides[i] = cp->w.stride[i];
+            g.dil[i] = cp->w.dilation[i] - 1; /* oneDNN counts extra gaps */
+            g.pl[i] = pb[i];
+            g.pr[i] = pe[i];
         }
     }
     /* Weights: [OC, IC/g, k...] in ONNX; oneDNN's grouped layout
@@ -108,18 +108,13 @@ static dmbp_status conv_plan(plan_builder *b, const dmbp_node *n)
     bool has_bias = dmbp__has_in(n, 2);
     if (has_bias)
         TRY(dmbp__md_plain(&m->values[n->in[2]].shape, &bias_md));
-    dnnl_convolution_desc_t cd;
-    DNNL_TRY(dnnl_dilated_convolution_forward_desc_init(
-        &cd, dnnl_forward_inference, dnnl_convolution_direct, &src_any,
-        &w_any, has_bias ? &bias_md : NULL, &dst_any, strides, dil, pl, pr));
     dnnl_primitive_desc_t pd;
-    TRY(dmbp__plan_pd(b, n, &cd, NULL, "convolution", &pd));
-    const dnnl_memory_desc_t *src_md =
-        dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
-    const dnnl_memory_desc_t *w_md =
-        dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
-    const dnnl_memory_desc_t *dst_md =
-        dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
+    TRY(dmbp__be_conv_fwd(b, n, false, &src_any, &w_any,
+                          has_bias ? &bias_md : NULL, &dst_any, &g,
+                          "convolution", &pd));
+    const dnnl_memory_desc_t *src_md = dmbp__be_pd_md(pd, DMBP__BE_SRC);
+    const dnnl_memory_desc_t *w_md = dmbp__be_pd_md(pd, DMBP__BE_WEIGHTS);
+    const dnnl_memory_desc_t *dst_md = dmbp__be_pd_md(pd, DMBP__BE_DST);
     dnnl_memory_t src_mem, w_mem, bias_mem = NULL;
     dmbp_status st = dmbp__plan_input_as(b, n->in[0], src_md, &src_mem);
     if (!st)
@@ -130,29 +125,28 @@ static dmbp_status conv_plan(plan_builder *b, const dmbp_node *n)
     if (!st)
         st = dmbp__plan_output(b, n->out[0], dst_md);
     if (st) {
-        dnnl_primitive_desc_destroy(pd);
+        dmbp__be_pd_free(pd);
         return st;
     }
     dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, src_mem},
                                {DNNL_ARG_WEIGHTS, w_mem},
-                               {DNNL_ARG_DST, b->p->vals[n->out[0]].mem},
+                               {DNNL_ARG_DST, dmbp__val_mem(b, n->out[0])},
                                {DNNL_ARG_BIAS, bias_mem}};
     return dmbp__plan_prim(b, n, pd, args, has_bias ? 4 : 3);
 }
 
 /* Strides, dilations and pads of n for input x, in oneDNN's terms. */
 static dmbp_status conv_geometry(const dmbp_node *n, const dmbp_shape *x,
-                                 dnnl_dims_t strides, dnnl_dims_t dil,
-                                 dnnl_dims_t pl, dnnl_dims_t pr)
+                                 dmbp__be_geom *g)
 {
     const conv_params *cp = n->priv;
     int64_t o[DMBP_MAX_SPATIAL], pb[DMBP_MAX_SPATIAL], pe[DMBP_MAX_SPATIAL];
     TRY(dmbp__window_out(n, &cp->w, x->dims + 2, o, pb, pe));
     for (int i = 0; i < cp->w.nsp; i++) {
-        strides[i] = cp->w.stride[i];
-        dil[i] = cp->w.dilation[i] - 1;
-        pl[i] = pb[i];
-        pr[i] = pe[i];
+        g->strides[i] = cp->w.stride[i];
+        g->dil[i] = cp->w.dilation[i] - 1;
+        g->pl[i] = pb[i];
+        g->pr[i] = pe[i];
     }
     return DMBP_OK;
 }
@@ -160,7 +154,7 @@ static dmbp_status conv_geometry(const dmbp_node *n, const dmbp_shape *x,
 static void grouped_shape(const dmbp_node *n, dmbp_shape *ws)
 {
     const conv_params *cp = n->priv;
-    const value *wv = &n->model->values[n->in[1]];
+    const dmbp__value *wv = &n->model->values[n->in[1]];
     *ws = wv->shape;
     if (cp->group > 1) {
         ws->ndim = wv->shape.ndim + 1;
@@ -172,12 +166,11 @@ static void grouped_shape(const dmbp_node *n, dmbp_shape *ws)
 }
 
 /* Backward: masked diff of the output, then convolution backward-data. */
-static dmbp_status conv_backward(plan_builder *b, const dmbp_node *n)
+static dmbp_status conv_backward(dmbp__builder *b, const dmbp_node *n)
 {
-    dmbp_plan *p = b->p;
-    const pvalue *x = &p->vals[n->in[0]], *y = &p->vals[n->out[0]];
-    dnnl_dims_t strides, dil, pl, pr;
-    TRY(conv_geometry(n, &x->shape, strides, dil, pl, pr));
+    const dmbp__pvalue *x = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
+    dmbp__be_geom g;
+    TRY(conv_geometry(n, &x->shape, &g));
     dmbp_shape ws;
     grouped_shape(n, &ws);
     dnnl_memory_desc_t x_any, w_any, w_plain, y_any;
@@ -198,47 +191,16 @@ static dmbp_status conv_backward(plan_builder *b, const dmbp_node *n)
         dnnl_memory_desc_t ym = dmbp__md_dt(attempt ? &y_any : &y->md,
                                             in_dt);
         dnnl_memory_desc_t xm_in = dmbp__md_dt(xm, in_dt);
-        dnnl_convolution_desc_t fd, bd;
-        DNNL_TRY(dnnl_dilated_convolution_forward_desc_init(
-            &fd, dnnl_forward_training, dnnl_convolution_direct, &xm_in,
-            &w_any, NULL, &ym, strides, dil, pl, pr));
-        DNNL_TRY(dnnl_dilated_convolution_backward_data_desc_init(
-            &bd, dnnl_convolution_direct, xm, &w_any, &ym, strides, dil, pl,
-            pr));
-        dnnl_primitive_attr_t attr;
-        TRY(dmbp__plan_attr(&attr));
-        dnnl_primitive_desc_t hint = NULL;
-        dnnl_status_t s = dnnl_primitive_desc_create(&hint, &fd, attr,
-                                                     b->p->eng, NULL);
-        if (s == dnnl_success)
-            s = dnnl_primitive_desc_create(&pd, &bd, attr, b->p->eng, hint);
-        if (s != dnnl_success) {
-            pd = NULL;
-        } else if (!attempt) {
-            /* Only a fast kernel is worth the layout: oneDNN's reference
-             * implementation is two orders of magnitude slower than a
-             * reorder. */
-            const char *impl = NULL;
-            dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
-            if (!impl || !strncmp(impl, "ref", 3)) {
-                dnnl_primitive_desc_destroy(pd);
-                pd = NULL;
-            }
-        }
-        if (hint)
-            dnnl_primitive_desc_destroy(hint);
-        dnnl_primitive_attr_destroy(attr);
+        pd = dmbp__be_conv_bwd_data(b, &xm_in, xm, &w_any, &ym, &g,
+                                    !attempt);
     }
     if (!pd)
         return dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN has no "
                                 "convolution backward pass for this shape");
-    const dnnl_memory_desc_t *dx_md =
-        dnnl_primitive_desc_query_md(pd, dnnl_query_diff_src_md, 0);
-    const dnnl_memory_desc_t *w_md =
-        dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
-    const dnnl_memory_desc_t *dy_md =
-        dnnl_primitive_desc_query_md(pd, dnnl_query_diff_dst_md, 0);
-    const mask_layer *ml = dmbp__mask_of(p, n);
+    const dnnl_memory_desc_t *dx_md = dmbp__be_pd_md(pd, DMBP__BE_DIFF_SRC);
+    const dnnl_memory_desc_t *w_md = dmbp__be_pd_md(pd, DMBP__BE_WEIGHTS);
+    const dnnl_memory_desc_t *dy_md = dmbp__be_pd_md(pd, DMBP__BE_DIFF_DST);
+    const dmbp__mask_layer *ml = dmbp__node_mask(b, n);
     dnnl_memory_t dy = y->diff, w, dyc, dx;
     if (!st && ml) {
         st = dmbp__plan_scratch_mem(b, &y->md, &dy);
@@ -252,7 +214,7 @@ static dmbp_status conv_backward(plan_builder *b, const dmbp_node *n)
     if (!st)
         st = dmbp__diff_target(b, n->in[0], dx_md, &dx);
     if (st) {
-        dnnl_primitive_desc_destroy(pd);
+        dmbp__be_pd_free(pd);
         return st;
     }
     dnnl_memory_desc_t dx_copy = *dx_md;
@@ -264,12 +226,11 @@ static dmbp_status conv_backward(plan_builder *b, const dmbp_node *n)
 }
 
 /* Tangent: the convolution without its bias, then the mask layer. */
-static dmbp_status conv_tangent(plan_builder *b, const dmbp_node *n)
+static dmbp_status conv_tangent(dmbp__builder *b, const dmbp_node *n)
 {
-    dmbp_plan *p = b->p;
-    const pvalue *x = &p->vals[n->in[0]], *y = &p->vals[n->out[0]];
-    dnnl_dims_t strides, dil, pl, pr;
-    TRY(conv_geometry(n, &x->shape, strides, dil, pl, pr));
+    const dmbp__pvalue *x = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
+    dmbp__be_geom g;
+    TRY(conv_geometry(n, &x->shape, &g));
     dmbp_shape ws;
     grouped_shape(n, &ws);
     dnnl_memory_desc_t x_any, w_any, w_plain;
@@ -278,37 +239,32 @@ static dmbp_status conv_tangent(plan_builder *b, const dmbp_node *n)
     TRY(dmbp__md_plain(&ws, &w_plain));
     x_any = dmbp__md_dt(&x_any, dmbp__plan_in_dt(b));
     w_any = dmbp__md_dt(&w_any, dmbp__plan_in_dt(b));
-    dnnl_convolution_desc_t fd;
     /* The output in the forward layout, so the mask sweep reads diff and
      * tan alike. */
-    DNNL_TRY(dnnl_dilated_convolution_forward_desc_init(
-        &fd, dnnl_forward_inference, dnnl_convolution_direct, &x_any, &w_any,
-        NULL, &y->md, strides, dil, pl, pr));
     dnnl_primitive_desc_t pd;
-    TRY(dmbp__plan_pd(b, n, &fd, NULL, "convolution pass", &pd));
-    const dnnl_memory_desc_t *x_md =
-        dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
-    const dnnl_memory_desc_t *w_md =
-        dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+    TRY(dmbp__be_conv_fwd(b, n, false, &x_any, &w_any, NULL, &y->md, &g,
+                          "convolution pass", &pd));
+    const dnnl_memory_desc_t *x_md = dmbp__be_pd_md(pd, DMBP__BE_SRC);
+    const dnnl_memory_desc_t *w_md = dmbp__be_pd_md(pd, DMBP__BE_WEIGHTS);
     dnnl_memory_t tx, w;
     dmbp_status st = dmbp__to_layout(b, x->tan, &x->md, x_md, &tx);
     if (!st)
         st = dmbp__plan_const(b, dmbp__const_f(b, n->in[1]), &w_plain, w_md, &w);
     if (st) {
-        dnnl_primitive_desc_destroy(pd);
+        dmbp__be_pd_free(pd);
         return st;
     }
     dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, tx},
                                {DNNL_ARG_WEIGHTS, w},
                                {DNNL_ARG_DST, y->tan}};
     TRY(dmbp__plan_prim(b, n, pd, args, 3));
-    const mask_layer *ml = dmbp__mask_of(p, n);
+    const dmbp__mask_layer *ml = dmbp__node_mask(b, n);
     if (ml)
         TRY(dmbp__mask_tangent(b, ml, y->diff, y->tan, &y->md));
     return DMBP_OK;
 }
 
-const op_entry dmbp__op_conv = {
+const dmbp__op_entry dmbp__op_conv = {
     .type = "Conv",
     .check = conv_check,
     .infer = conv_infer,

@@ -7,14 +7,14 @@
 #include <float.h>
 
 typedef struct eltwise_params {
-    dnnl_alg_kind_t alg;
+    dmbp__be_eltwise_alg alg;
     float alpha, beta;
 } eltwise_params;
 
-static dmbp_status eltwise_new(dmbp_node *n, dnnl_alg_kind_t alg,
+static dmbp_status eltwise_new(dmbp_node *n, dmbp__be_eltwise_alg alg,
                                float alpha, float beta)
 {
-    TRY(nd_check_unary(n));
+    TRY(dmbp__nd_check_unary(n));
     eltwise_params *ep = dmbp__calloc(1, sizeof *ep);
     if (!ep)
         return DMBP_ERR_NOMEM;
@@ -30,7 +30,7 @@ static dmbp_status relu_check(dmbp_model *m, dmbp_node *n)
     static const char *const ok[] = {NULL};
     TRY(dmbp__attr_only(n, ok));
     (void)m;
-    return eltwise_new(n, dnnl_eltwise_relu, 0.f, 0.f);
+    return eltwise_new(n, DMBP__BE_RELU, 0.f, 0.f);
 }
 
 static dmbp_status leakyrelu_check(dmbp_model *m, dmbp_node *n)
@@ -41,7 +41,7 @@ static dmbp_status leakyrelu_check(dmbp_model *m, dmbp_node *n)
     TRY(dmbp__attr_float(n, "alpha", 0.01f, &alpha));
     (void)m;
     /* oneDNN's relu with a negative slope is LeakyRelu. */
-    return eltwise_new(n, dnnl_eltwise_relu, alpha, 0.f);
+    return eltwise_new(n, DMBP__BE_RELU, alpha, 0.f);
 }
 
 /* Clip bound: attribute before opset 11, optional constant input after. */
@@ -53,7 +53,7 @@ static dmbp_status clip_bound(dmbp_model *m, dmbp_node *n, int idx,
     *out = def;
     if (!dmbp__has_in(n, idx))
         return DMBP_OK;
-    const value *v;
+    const dmbp__value *v;
     TRY(dmbp__need_const(n, idx, &v));
     if (dmbp_shape_numel(&v->shape) != 1)
         return dmbp__node_error(n, DMBP_ERR_SHAPE, "%s must be a scalar",
@@ -74,7 +74,7 @@ static dmbp_status clip_check(dmbp_model *m, dmbp_node *n)
     TRY(clip_bound(m, n, 2, "max", FLT_MAX, &hi));
     /* ONNX: min(max(x, lo), hi), so hi wins when lo > hi; clip_v2 is the
      * same expression. */
-    return eltwise_new(n, dnnl_eltwise_clip_v2, lo, hi);
+    return eltwise_new(n, DMBP__BE_CLIP, lo, hi);
 }
 
 static dmbp_status same_infer(const dmbp_node *n, const dmbp_shape *in,
@@ -84,24 +84,20 @@ static dmbp_status same_infer(const dmbp_node *n, const dmbp_shape *in,
     return DMBP_OK;
 }
 
-static dmbp_status eltwise_plan(plan_builder *b, const dmbp_node *n)
+static dmbp_status eltwise_plan(dmbp__builder *b, const dmbp_node *n)
 {
     const eltwise_params *ep = n->priv;
-    const pvalue *x = dmbp__pval(b, n->in[0]);
-    dnnl_eltwise_desc_t ed;
-    DNNL_TRY(dnnl_eltwise_forward_desc_init(&ed, dnnl_forward_inference,
-                                            ep->alg, &x->md, ep->alpha,
-                                            ep->beta));
+    const dmbp__pvalue *x = dmbp__pval(b, n->in[0]);
     dnnl_primitive_desc_t pd;
-    TRY(dmbp__plan_pd(b, n, &ed, NULL, "eltwise", &pd));
+    TRY(dmbp__be_eltwise(b, n, ep->alg, &x->md, ep->alpha, ep->beta, &pd));
     dnnl_memory_t src = x->mem;
     dmbp_status st = dmbp__plan_output(b, n->out[0], &x->md);
     if (st) {
-        dnnl_primitive_desc_destroy(pd);
+        dmbp__be_pd_free(pd);
         return st;
     }
     dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, src},
-                               {DNNL_ARG_DST, b->p->vals[n->out[0]].mem}};
+                               {DNNL_ARG_DST, dmbp__val_mem(b, n->out[0])}};
     return dmbp__plan_prim(b, n, pd, args, 2);
 }
 
@@ -115,14 +111,14 @@ typedef struct gate_run {
 
 
 /* args: u (the forward input), signal in, signal out. */
-static dmbp_status gate_backward_fn(dmbp_plan *p, const plan_step *s)
+static dmbp_status gate_backward_fn(dmbp_plan *p, const dmbp__step *s)
 {
     const gate_run *g = s->data;
     const float *u = dmbp__mem_ptr(s->args[0].memory);
     const float *dy = dmbp__mem_ptr(s->args[1].memory);
     float *dx = dmbp__mem_ptr(s->args[2].memory);
-    int guided = p->guided;
-    int clip = g->e.alg == dnnl_eltwise_clip_v2;
+    int guided = dmbp__plan_guided(p);
+    int clip = g->e.alg == DMBP__BE_CLIP;
     int64_t chunks = (g->n + DMBP_SWEEP_CHUNK - 1) / DMBP_SWEEP_CHUNK;
 #pragma omp parallel for
     for (int64_t k = 0; k < chunks; k++) {
@@ -135,13 +131,13 @@ static dmbp_status gate_backward_fn(dmbp_plan *p, const plan_step *s)
     return DMBP_OK;
 }
 
-static dmbp_status gate_tangent_fn(dmbp_plan *p, const plan_step *s)
+static dmbp_status gate_tangent_fn(dmbp_plan *p, const dmbp__step *s)
 {
     const gate_run *g = s->data;
     const float *u = dmbp__mem_ptr(s->args[0].memory);
     const float *tx = dmbp__mem_ptr(s->args[1].memory);
     float *ty = dmbp__mem_ptr(s->args[2].memory);
-    int clip = g->e.alg == dnnl_eltwise_clip_v2;
+    int clip = g->e.alg == DMBP__BE_CLIP;
     int64_t chunks = (g->n + DMBP_SWEEP_CHUNK - 1) / DMBP_SWEEP_CHUNK;
 #pragma omp parallel for
     for (int64_t k = 0; k < chunks; k++) {
@@ -155,21 +151,21 @@ static dmbp_status gate_tangent_fn(dmbp_plan *p, const plan_step *s)
     return DMBP_OK;
 }
 
-static dmbp_status gate_new(const dmbp_node *n, const pvalue *x,
+static dmbp_status gate_new(const dmbp_node *n, const dmbp__pvalue *x,
                             gate_run **out)
 {
     gate_run *g = dmbp__malloc(sizeof *g);
     if (!g)
         return DMBP_ERR_NOMEM;
     g->e = *(const eltwise_params *)n->priv;
-    g->n = (int64_t)(dnnl_memory_desc_get_size(&x->md) / sizeof(float));
+    g->n = (int64_t)(dmbp__md_size(&x->md) / sizeof(float));
     *out = g;
     return DMBP_OK;
 }
 
-static dmbp_status eltwise_backward(plan_builder *b, const dmbp_node *n)
+static dmbp_status eltwise_backward(dmbp__builder *b, const dmbp_node *n)
 {
-    const pvalue *x = &b->p->vals[n->in[0]], *y = &b->p->vals[n->out[0]];
+    const dmbp__pvalue *x = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
     gate_run *g;
     TRY(gate_new(n, x, &g));
     dnnl_memory_t dx;
@@ -185,9 +181,9 @@ static dmbp_status eltwise_backward(plan_builder *b, const dmbp_node *n)
     return dmbp__diff_commit(b, n->in[0], &x->md, dx);
 }
 
-static dmbp_status eltwise_tangent(plan_builder *b, const dmbp_node *n)
+static dmbp_status eltwise_tangent(dmbp__builder *b, const dmbp_node *n)
 {
-    const pvalue *x = &b->p->vals[n->in[0]], *y = &b->p->vals[n->out[0]];
+    const dmbp__pvalue *x = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
     gate_run *g;
     TRY(gate_new(n, x, &g));
     dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, x->mem},
@@ -196,17 +192,17 @@ static dmbp_status eltwise_tangent(plan_builder *b, const dmbp_node *n)
     return dmbp__plan_fn(b, n, gate_tangent_fn, g, args, 3);
 }
 
-const op_entry dmbp__op_relu = {
+const dmbp__op_entry dmbp__op_relu = {
     .type = "Relu", .check = relu_check, .infer = same_infer,
     .plan = eltwise_plan, .backward = eltwise_backward,
     .tangent = eltwise_tangent, .release = free,
     .traits = DMBP_OP_GATE};
-const op_entry dmbp__op_leakyrelu = {
+const dmbp__op_entry dmbp__op_leakyrelu = {
     .type = "LeakyRelu", .check = leakyrelu_check, .infer = same_infer,
     .plan = eltwise_plan, .backward = eltwise_backward,
     .tangent = eltwise_tangent, .release = free,
     .traits = DMBP_OP_GATE};
-const op_entry dmbp__op_clip = {
+const dmbp__op_entry dmbp__op_clip = {
     .type = "Clip", .check = clip_check, .infer = same_infer,
     .plan = eltwise_plan, .backward = eltwise_backward,
     .tangent = eltwise_tangent, .release = free,

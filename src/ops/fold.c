@@ -17,11 +17,11 @@
 #define ONNX_INT64 7
 
 typedef struct cval {
-    const value *v;
+    const dmbp__value *v;
     uint64_t mark;      /* bit k: entry k is the batch size */
 } cval;
 
-static bool is_int(const value *v)
+static bool is_int(const dmbp__value *v)
 {
     return v && v->is_const && v->dtype == DT_INT64;
 }
@@ -31,7 +31,7 @@ static dmbp_status set_int(dmbp_model *m, dmbp_node *n, int ndim,
                            const int64_t *dims, int64_t *data, uint64_t mark,
                            uint64_t *marks)
 {
-    value *o = &m->values[n->out[0]];
+    dmbp__value *o = &m->values[n->out[0]];
     o->is_const = true;
     o->dtype = DT_INT64;
     o->shape.ndim = ndim;
@@ -59,7 +59,7 @@ static dmbp_status fold_shape(dmbp_model *m, dmbp_node *n,
                               const dmbp_shape *shapes, uint64_t *marks,
                               bool *done)
 {
-    const value *x = &m->values[n->in[0]];
+    const dmbp__value *x = &m->values[n->in[0]];
     const dmbp_shape *s = x->is_const ? &x->shape : &shapes[n->in[0]];
     int r = s->ndim;
     int64_t start, end;
@@ -105,7 +105,7 @@ static dmbp_status fold_shape(dmbp_model *m, dmbp_node *n,
 static dmbp_status fold_gather(dmbp_model *m, dmbp_node *n, uint64_t *marks,
                                bool *done)
 {
-    const value *d = dmbp__const_in(n, 0), *idx = dmbp__const_in(n, 1);
+    const dmbp__value *d = dmbp__const_in(n, 0), *idx = dmbp__const_in(n, 1);
     int64_t axis;
     TRY(dmbp__attr_int(n, "axis", 0, &axis));
     if (!is_int(d) || !is_int(idx) || d->shape.ndim != 1 ||
@@ -136,15 +136,15 @@ static dmbp_status fold_gather(dmbp_model *m, dmbp_node *n, uint64_t *marks,
 static dmbp_status fold_slice(dmbp_model *m, dmbp_node *n, uint64_t *marks,
                               bool *done)
 {
-    const value *d = dmbp__const_in(n, 0);
+    const dmbp__value *d = dmbp__const_in(n, 0);
     if (!is_int(d) || d->shape.ndim != 1 || m->opset < 10)
         return DMBP_OK;
     for (int i = 1; i < n->n_in; i++)
         if (dmbp__has_in(n, i) && !is_int(dmbp__const_in(n, i)))
             return DMBP_OK;
-    const value *st = dmbp__const_in(n, 1), *en = dmbp__const_in(n, 2);
-    const value *ax = dmbp__has_in(n, 3) ? dmbp__const_in(n, 3) : NULL;
-    const value *sp = dmbp__has_in(n, 4) ? dmbp__const_in(n, 4) : NULL;
+    const dmbp__value *st = dmbp__const_in(n, 1), *en = dmbp__const_in(n, 2);
+    const dmbp__value *ax = dmbp__has_in(n, 3) ? dmbp__const_in(n, 3) : NULL;
+    const dmbp__value *sp = dmbp__has_in(n, 4) ? dmbp__const_in(n, 4) : NULL;
     if (!st || !en || dmbp_shape_numel(&st->shape) != 1 ||
         dmbp_shape_numel(&en->shape) != 1 ||
         (ax && (dmbp_shape_numel(&ax->shape) != 1 ||
@@ -180,7 +180,7 @@ static dmbp_status fold_concat(dmbp_model *m, dmbp_node *n, uint64_t *marks,
 {
     int64_t total = 0;
     for (int i = 0; i < n->n_in; i++) {
-        const value *v = dmbp__const_in(n, i);
+        const dmbp__value *v = dmbp__const_in(n, i);
         if (!is_int(v) || v->shape.ndim > 1)
             return DMBP_OK;
         total += dmbp_shape_numel(&v->shape);
@@ -193,7 +193,7 @@ static dmbp_status fold_concat(dmbp_model *m, dmbp_node *n, uint64_t *marks,
     uint64_t mark = 0;
     int64_t at = 0;
     for (int i = 0; i < n->n_in; i++) {
-        const value *v = dmbp__const_in(n, i);
+        const dmbp__value *v = dmbp__const_in(n, i);
         int64_t c = dmbp_shape_numel(&v->shape);
         memcpy(data + at, v->i64, (size_t)c * sizeof *data);
         mark |= marks[n->in[i]] << at;
@@ -209,14 +209,14 @@ static dmbp_status fold_concat(dmbp_model *m, dmbp_node *n, uint64_t *marks,
 static dmbp_status fold_unsqueeze(dmbp_model *m, dmbp_node *n, bool squeeze,
                                   uint64_t *marks, bool *done)
 {
-    const value *d = dmbp__const_in(n, 0);
+    const dmbp__value *d = dmbp__const_in(n, 0);
     if (!is_int(d) || d->shape.ndim > 1)
         return DMBP_OK;
     int64_t axes[DMBP_MAX_DIMS];
     int na;
     TRY(dmbp__attr_ints(n, "axes", axes, DMBP_MAX_DIMS, &na));
     if (na < 0 && dmbp__has_in(n, 1)) {
-        const value *a = dmbp__const_in(n, 1);
+        const dmbp__value *a = dmbp__const_in(n, 1);
         if (!is_int(a) || dmbp_shape_numel(&a->shape) > DMBP_MAX_DIMS)
             return DMBP_OK;
         na = (int)dmbp_shape_numel(&a->shape);
@@ -255,7 +255,7 @@ static dmbp_status fold_unsqueeze(dmbp_model *m, dmbp_node *n, bool squeeze,
 static dmbp_status fold_cast(dmbp_model *m, dmbp_node *n, uint64_t *marks,
                              bool *done)
 {
-    const value *d = dmbp__const_in(n, 0);
+    const dmbp__value *d = dmbp__const_in(n, 0);
     int64_t to;
     TRY(dmbp__attr_int(n, "to", 0, &to));
     if (!d || to != ONNX_INT64)
@@ -275,7 +275,7 @@ static dmbp_status fold_cast(dmbp_model *m, dmbp_node *n, uint64_t *marks,
 static dmbp_status fold_arith(dmbp_model *m, dmbp_node *n, char op,
                               uint64_t *marks, bool *done)
 {
-    const value *a = dmbp__const_in(n, 0), *b = dmbp__const_in(n, 1);
+    const dmbp__value *a = dmbp__const_in(n, 0), *b = dmbp__const_in(n, 1);
     if (n->n_in != 2 || !is_int(a) || !is_int(b))
         return DMBP_OK;
     int64_t ca = dmbp_shape_numel(&a->shape), cb = dmbp_shape_numel(&b->shape);
@@ -284,7 +284,7 @@ static dmbp_status fold_arith(dmbp_model *m, dmbp_node *n, char op,
     if (marks[n->in[0]] || marks[n->in[1]])
         return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "computes with the "
                                 "batch size (dynamic at load)");
-    const value *big = ca >= cb ? a : b;
+    const dmbp__value *big = ca >= cb ? a : b;
     int64_t c = ca > cb ? ca : cb;
     int64_t *data = dmbp__malloc((size_t)(c ? c : 1) * sizeof *data);
     if (!data)

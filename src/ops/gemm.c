@@ -73,7 +73,7 @@ static dmbp_status gemm_check(dmbp_model *m, dmbp_node *n)
     if (ta)
         return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "transA=1 (the "
                                 "batch would be the inner dimension)");
-    const value *bv;
+    const dmbp__value *bv;
     TRY(dmbp__need_const(n, 1, &bv));
     if (bv->shape.ndim != 2)
         return dmbp__node_error(n, DMBP_ERR_SHAPE, "B must be 2-D");
@@ -94,7 +94,7 @@ static dmbp_status gemm_check(dmbp_model *m, dmbp_node *n)
     if (!g->c)
         return DMBP_ERR_NOMEM;
     if (dmbp__has_in(n, 2)) {
-        const value *cv;
+        const dmbp__value *cv;
         TRY(dmbp__need_const(n, 2, &cv));
         const dmbp_shape *cs = &cv->shape;
         /* C broadcasts to [M, N]: a scalar, [N], [1, N] or [1, 1] fold into
@@ -164,7 +164,7 @@ static dmbp_status matmul_check(dmbp_model *m, dmbp_node *n)
     if (n->n_in != 2 || n->n_out != 1 || dmbp__const_in(n, 0))
         return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "needs a runtime A "
                                 "and a constant B");
-    const value *bv;
+    const dmbp__value *bv;
     TRY(dmbp__need_const(n, 1, &bv));
     if (bv->shape.ndim < 2)
         return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "1-D B");
@@ -187,7 +187,7 @@ static dmbp_status matmul_check(dmbp_model *m, dmbp_node *n)
  * in place through strides; *owned is a copy the caller frees when
  * Gemm's alpha is not 1 (alpha folded) or B is batched (plain copy not
  * needed: *owned stays NULL, the data is read as it is). */
-static dmbp_status weight_operand(plan_builder *b, const dmbp_node *n,
+static dmbp_status weight_operand(dmbp__builder *b, const dmbp_node *n,
                                   bool transposed, int rank,
                                   const float **data, float **owned,
                                   dnnl_memory_desc_t *md)
@@ -220,8 +220,7 @@ static dmbp_status weight_operand(plan_builder *b, const dmbp_node *n,
     strides[rank - 2] = transposed ? sj : sk;
     strides[rank - 1] = transposed ? sk : sj;
     *data = B;
-    if (dnnl_memory_desc_init_by_strides(md, rank, dims, dnnl_f32, strides)
-        != dnnl_success) {
+    if (dmbp__md_strided(rank, dims, strides, md)) {
         free(*owned);
         *owned = NULL;
         return dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN weights desc");
@@ -231,24 +230,20 @@ static dmbp_status weight_operand(plan_builder *b, const dmbp_node *n,
 
 /* The weights md to ask the primitive for: the stored layout itself in
  * float32 plans (no copy), any bf16 layout in bf16 plans. */
-static dnnl_memory_desc_t weight_want(plan_builder *b,
+static dnnl_memory_desc_t weight_want(dmbp__builder *b,
                                       const dnnl_memory_desc_t *view)
 {
     if (dmbp__plan_in_dt(b) == dnnl_f32)
         return *view;
     dnnl_memory_desc_t any;
-    dnnl_dims_t dims;
-    memcpy(dims, view->dims, sizeof dims);
-    if (dnnl_memory_desc_init_by_tag(&any, view->ndims, dims,
-                                     dmbp__plan_in_dt(b), dnnl_format_tag_any)
-        != dnnl_success)
+    if (dmbp__md_any_like(view, dmbp__plan_in_dt(b), &any))
         return *view;
     return any;
 }
 
 /* Whether a float32 plan takes `one_row`'s inner product for a product
  * whose left operand has this shape: 2-D with one row, 2-D weights. */
-static bool one_row(plan_builder *b, const dmbp_node *n,
+static bool one_row(dmbp__builder *b, const dmbp_node *n,
                     const dmbp_shape *src)
 {
     const gemm_params *g = n->priv;
@@ -260,7 +255,7 @@ static bool one_row(plan_builder *b, const dmbp_node *n,
  * matmul view of the weights ([in, out], any strides): oneDNN's inner
  * product wants them as [out, in], so the view's two axes are swapped
  * into *w (same bytes, no copy). */
-static dmbp_status one_row_pd(plan_builder *b, const dmbp_node *n,
+static dmbp_status one_row_pd(dmbp__builder *b, const dmbp_node *n,
                               const dnnl_memory_desc_t *src,
                               const dnnl_memory_desc_t *view,
                               const dnnl_memory_desc_t *bias,
@@ -268,40 +263,29 @@ static dmbp_status one_row_pd(plan_builder *b, const dmbp_node *n,
                               dnnl_memory_desc_t *w,
                               dnnl_primitive_desc_t *pd)
 {
-    const dnnl_dim_t *st = view->format_desc.blocking.strides;
-    dnnl_dims_t dims = {view->dims[1], view->dims[0]};
-    dnnl_dims_t strides = {st[1], st[0]};
-    dnnl_inner_product_desc_t ip;
-    if (dnnl_memory_desc_init_by_strides(w, 2, dims, dnnl_f32, strides)
-            != dnnl_success ||
-        dnnl_inner_product_forward_desc_init(&ip, dnnl_forward_inference,
-                                             src, w, bias, dst)
-            != dnnl_success)
+    if (dmbp__md_swap2(view, w))
         return dmbp__node_error(n, DMBP_ERR_BACKEND,
                                 "oneDNN inner product desc");
-    return dmbp__plan_pd(b, n, &ip, NULL, "inner product", pd);
+    return dmbp__be_inner_product(b, n, src, w, bias, dst, pd);
 }
 
 /* The matmul primitive descriptor src x weights (+ bias) -> dst, with the
  * plan's attributes; a shape oneDNN cannot do is the node's error. */
-static dmbp_status matmul_pd(plan_builder *b, const dmbp_node *n,
+static dmbp_status matmul_pd(dmbp__builder *b, const dmbp_node *n,
                              const dnnl_memory_desc_t *src,
                              const dnnl_memory_desc_t *w,
                              const dnnl_memory_desc_t *bias,
                              const dnnl_memory_desc_t *dst,
                              dnnl_primitive_desc_t *pd)
 {
-    dnnl_matmul_desc_t md;
-    if (dnnl_matmul_desc_init(&md, src, w, bias, dst) != dnnl_success)
-        return dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN matmul desc");
-    return dmbp__plan_pd(b, n, &md, NULL, "matmul", pd);
+    return dmbp__be_matmul(b, n, src, w, bias, dst, pd);
 }
 
 /* The product src (shape) x weights -> dst, for every pass: `one_row`'s
  * inner product on the stored weights, else the matmul with w_want.
  * *view (the weights' matmul view) and *bias (NULL: none) become the mds
  * the chosen primitive reads them through. */
-static dmbp_status product_pd(plan_builder *b, const dmbp_node *n,
+static dmbp_status product_pd(dmbp__builder *b, const dmbp_node *n,
                               const dmbp_shape *shape,
                               const dnnl_memory_desc_t *src,
                               dnnl_memory_desc_t *view,
@@ -314,18 +298,16 @@ static dmbp_status product_pd(plan_builder *b, const dmbp_node *n,
         return matmul_pd(b, n, src, w_want, bias, dst, pd);
     const gemm_params *g = n->priv;
     /* The bias as [N]: one row means C has one row too. */
-    dnnl_dims_t nd = {g->n};
-    if (bias && dnnl_memory_desc_init_by_tag(bias, 1, nd, dnnl_f32, dnnl_a)
-                    != dnnl_success)
+    if (bias && dmbp__md_vector(g->n, dnnl_f32, bias))
         return dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN bias desc");
     return one_row_pd(b, n, src, view, bias, dst, view, pd);
 }
 
-static dmbp_status gemm_plan(plan_builder *b, const dmbp_node *n)
+static dmbp_status gemm_plan(dmbp__builder *b, const dmbp_node *n)
 {
     const gemm_params *g = n->priv;
-    const pvalue *a = dmbp__pval(b, n->in[0]);
-    const dmbp_shape *ys = &b->p->vals[n->out[0]].shape;
+    const dmbp__pvalue *a = dmbp__pval(b, n->in[0]);
+    const dmbp_shape *ys = dmbp__val_shape(b, n->out[0]);
     int r = a->shape.ndim;
     dmbp_shape cs = *ys;
     const float *wdata = NULL, *cdata = g->c;
@@ -375,7 +357,7 @@ static dmbp_status gemm_plan(plan_builder *b, const dmbp_node *n)
         return st;
     }
     const dnnl_memory_desc_t *w_md =
-        dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+        dmbp__be_pd_md(pd, DMBP__BE_WEIGHTS);
     dnnl_memory_t a_mem, w_mem, c_mem = NULL;
     st = dmbp__plan_input_as(b, n->in[0], &a_md, &a_mem);
     if (!st)
@@ -389,19 +371,19 @@ static dmbp_status gemm_plan(plan_builder *b, const dmbp_node *n)
     if (!st)
         st = dmbp__plan_output(b, n->out[0], &y_md);
     if (st) {
-        dnnl_primitive_desc_destroy(pd);
+        dmbp__be_pd_free(pd);
         return st;
     }
     dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, a_mem},
                                {DNNL_ARG_WEIGHTS, w_mem},
-                               {DNNL_ARG_DST, b->p->vals[n->out[0]].mem},
+                               {DNNL_ARG_DST, dmbp__val_mem(b, n->out[0])},
                                {DNNL_ARG_BIAS, c_mem}};
     return dmbp__plan_prim(b, n, pd, args, g->matmul ? 3 : 4);
 }
 
 /* src [.., M, K or N] x the weights (or their transpose) -> dst, all
  * plain; batched B has no reverse passes. */
-static dmbp_status matmul_step(plan_builder *b, const dmbp_node *n,
+static dmbp_status matmul_step(dmbp__builder *b, const dmbp_node *n,
                                const dmbp_shape *src_shape, dnnl_memory_t src,
                                bool transposed, dnnl_memory_t dst)
 {
@@ -433,11 +415,11 @@ static dmbp_status matmul_step(plan_builder *b, const dmbp_node *n,
     if (!st)
         st = (owned ? dmbp__plan_const_tmp : dmbp__plan_const)(
             b, w, &w_view,
-            dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), &wm);
+            dmbp__be_pd_md(pd, DMBP__BE_WEIGHTS), &wm);
     free(owned);
     if (st) {
         if (pd)
-            dnnl_primitive_desc_destroy(pd);
+            dmbp__be_pd_free(pd);
         return st;
     }
     dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, src},
@@ -447,11 +429,10 @@ static dmbp_status matmul_step(plan_builder *b, const dmbp_node *n,
 }
 
 /* Backward: dA = (masked dY) W^T. */
-static dmbp_status gemm_backward(plan_builder *b, const dmbp_node *n)
+static dmbp_status gemm_backward(dmbp__builder *b, const dmbp_node *n)
 {
-    dmbp_plan *p = b->p;
-    const pvalue *a = &p->vals[n->in[0]], *y = &p->vals[n->out[0]];
-    const mask_layer *ml = dmbp__mask_of(p, n);
+    const dmbp__pvalue *a = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
+    const dmbp__mask_layer *ml = dmbp__node_mask(b, n);
     dnnl_memory_t dy = y->diff, da;
     dnnl_memory_desc_t a_plain;
     TRY(dmbp__md_plain(&a->shape, &a_plain));
@@ -465,27 +446,26 @@ static dmbp_status gemm_backward(plan_builder *b, const dmbp_node *n)
 }
 
 /* Tangent: Z = T(A) W without the bias, then the mask layer. */
-static dmbp_status gemm_tangent(plan_builder *b, const dmbp_node *n)
+static dmbp_status gemm_tangent(dmbp__builder *b, const dmbp_node *n)
 {
-    dmbp_plan *p = b->p;
-    const pvalue *a = &p->vals[n->in[0]], *y = &p->vals[n->out[0]];
+    const dmbp__pvalue *a = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
     dnnl_memory_desc_t a_plain;
     dnnl_memory_t ta;
     TRY(dmbp__md_plain(&a->shape, &a_plain));
     TRY(dmbp__to_layout(b, a->tan, &a->md, &a_plain, &ta));
     TRY(matmul_step(b, n, &a->shape, ta, false, y->tan));
-    const mask_layer *ml = dmbp__mask_of(p, n);
+    const dmbp__mask_layer *ml = dmbp__node_mask(b, n);
     if (ml)
         TRY(dmbp__mask_tangent(b, ml, y->diff, y->tan, &y->md));
     return DMBP_OK;
 }
 
-const op_entry dmbp__op_gemm = {
+const dmbp__op_entry dmbp__op_gemm = {
     .type = "Gemm", .check = gemm_check, .infer = gemm_infer,
     .plan = gemm_plan, .backward = gemm_backward, .tangent = gemm_tangent,
     .release = gemm_release,
     .traits = DMBP_OP_WEIGHTS};
-const op_entry dmbp__op_matmul = {
+const dmbp__op_entry dmbp__op_matmul = {
     .type = "MatMul", .check = matmul_check, .infer = gemm_infer,
     .plan = gemm_plan, .backward = gemm_backward, .tangent = gemm_tangent,
     .release = gemm_release,

@@ -80,27 +80,25 @@ static dmbp_status permuted_md(const dmbp_node *n, const dmbp_shape *x,
         strides[a] = ystride;
         ystride *= dims[a]; /* bounded by the checked numel */
     }
-    DNNL_TRY(dnnl_memory_desc_init_by_strides(md, r, dims, dnnl_f32,
-                                              strides));
-    return DMBP_OK;
+    return dmbp__md_strided(r, dims, strides, md);
 }
 
-static dmbp_status transpose_plan(plan_builder *b, const dmbp_node *n)
+static dmbp_status transpose_plan(dmbp__builder *b, const dmbp_node *n)
 {
-    const pvalue *x = dmbp__pval(b, n->in[0]);
+    const dmbp__pvalue *x = dmbp__pval(b, n->in[0]);
     dnnl_memory_desc_t ymd, pmd;
-    TRY(dmbp__md_plain(&b->p->vals[n->out[0]].shape, &ymd));
+    TRY(dmbp__md_plain(dmbp__val_shape(b, n->out[0]), &ymd));
     TRY(permuted_md(n, &x->shape, &pmd));
     dnnl_memory_t src = x->mem, view;
     dnnl_memory_desc_t xmd = x->md;
     TRY(dmbp__plan_output(b, n->out[0], &ymd));
-    TRY(dmbp__plan_view(b, &pmd, b->p->vals[n->out[0]].mem, &view));
+    TRY(dmbp__plan_view(b, &pmd, dmbp__val_mem(b, n->out[0]), &view));
     return dmbp__reorder_step(b, src, &xmd, view, &pmd);
 }
 
-static dmbp_status transpose_backward(plan_builder *b, const dmbp_node *n)
+static dmbp_status transpose_backward(dmbp__builder *b, const dmbp_node *n)
 {
-    const pvalue *x = &b->p->vals[n->in[0]], *y = &b->p->vals[n->out[0]];
+    const dmbp__pvalue *x = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
     dnnl_memory_desc_t xmd, pmd;
     TRY(dmbp__md_plain(&x->shape, &xmd));
     TRY(permuted_md(n, &x->shape, &pmd));
@@ -111,9 +109,9 @@ static dmbp_status transpose_backward(plan_builder *b, const dmbp_node *n)
     return dmbp__diff_commit(b, n->in[0], &xmd, dx);
 }
 
-static dmbp_status transpose_tangent(plan_builder *b, const dmbp_node *n)
+static dmbp_status transpose_tangent(dmbp__builder *b, const dmbp_node *n)
 {
-    const pvalue *x = &b->p->vals[n->in[0]], *y = &b->p->vals[n->out[0]];
+    const dmbp__pvalue *x = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
     dnnl_memory_desc_t pmd;
     TRY(permuted_md(n, &x->shape, &pmd));
     dnnl_memory_t view;
@@ -121,7 +119,7 @@ static dmbp_status transpose_tangent(plan_builder *b, const dmbp_node *n)
     return dmbp__reorder_step(b, x->tan, &x->md, view, &pmd);
 }
 
-const op_entry dmbp__op_transpose = {
+const dmbp__op_entry dmbp__op_transpose = {
     .type = "Transpose", .check = transpose_check, .infer = transpose_infer,
     .plan = transpose_plan, .backward = transpose_backward,
     .tangent = transpose_tangent, .release = free,
@@ -145,7 +143,7 @@ static dmbp_status slice_list(dmbp_model *m, dmbp_node *n, int i,
     *count = -1;
     if (!dmbp__has_in(n, i))
         return DMBP_OK;
-    const value *v = dmbp__const_in(n, i);
+    const dmbp__value *v = dmbp__const_in(n, i);
     if (!v || v->dtype != DT_INT64)
         return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "input %d (%s) "
                                 "must be a constant int64 tensor", i, name);
@@ -245,33 +243,32 @@ static dmbp_status slice_md(const dmbp_node *n, const dmbp_shape *x,
     dnnl_dims_t dims;
     for (int d = 0; d < y.ndim; d++)
         dims[d] = y.dims[d];
-    DNNL_TRY(dnnl_memory_desc_init_submemory(sub, xmd, dims, offs));
-    return DMBP_OK;
+    return dmbp__md_sub(xmd, dims, offs, sub);
 }
 
-static dmbp_status slice_plan(plan_builder *b, const dmbp_node *n)
+static dmbp_status slice_plan(dmbp__builder *b, const dmbp_node *n)
 {
     dnnl_memory_desc_t xmd, ymd, sub;
     dnnl_memory_t x, view;
-    TRY(nd_plain_in(b, n->in[0], &xmd, &x));
-    TRY(slice_md(n, &b->p->vals[n->in[0]].shape, &xmd, &sub));
-    TRY(dmbp__md_plain(&b->p->vals[n->out[0]].shape, &ymd));
+    TRY(dmbp__nd_plain_in(b, n->in[0], &xmd, &x));
+    TRY(slice_md(n, dmbp__val_shape(b, n->in[0]), &xmd, &sub));
+    TRY(dmbp__md_plain(dmbp__val_shape(b, n->out[0]), &ymd));
     TRY(dmbp__plan_output(b, n->out[0], &ymd));
     TRY(dmbp__plan_view(b, &sub, x, &view));
-    return dmbp__reorder_step(b, view, &sub, b->p->vals[n->out[0]].mem,
+    return dmbp__reorder_step(b, view, &sub, dmbp__val_mem(b, n->out[0]),
                               &ymd);
 }
 
-static dmbp_status zero_fn(dmbp_plan *p, const plan_step *s)
+static dmbp_status zero_fn(dmbp_plan *p, const dmbp__step *s)
 {
     memset(dmbp__mem_ptr(s->args[0].memory), 0, *(const size_t *)s->data);
     (void)p;
     return DMBP_OK;
 }
 
-static dmbp_status slice_backward(plan_builder *b, const dmbp_node *n)
+static dmbp_status slice_backward(dmbp__builder *b, const dmbp_node *n)
 {
-    const pvalue *x = &b->p->vals[n->in[0]], *y = &b->p->vals[n->out[0]];
+    const dmbp__pvalue *x = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
     dnnl_memory_desc_t xmd, sub;
     TRY(dmbp__md_plain(&x->shape, &xmd));
     TRY(slice_md(n, &x->shape, &xmd, &sub));
@@ -280,7 +277,7 @@ static dmbp_status slice_backward(plan_builder *b, const dmbp_node *n)
     size_t *bytes = dmbp__malloc(sizeof *bytes);
     if (!bytes)
         return DMBP_ERR_NOMEM;
-    *bytes = dnnl_memory_desc_get_size(&xmd);
+    *bytes = dmbp__md_size(&xmd);
     dnnl_exec_arg_t args[1] = {{DNNL_ARG_DST, dx}};
     TRY(dmbp__plan_fn(b, n, zero_fn, bytes, args, 1));
     TRY(dmbp__plan_view(b, &sub, dx, &view));
@@ -288,19 +285,19 @@ static dmbp_status slice_backward(plan_builder *b, const dmbp_node *n)
     return dmbp__diff_commit(b, n->in[0], &xmd, dx);
 }
 
-static dmbp_status slice_tangent(plan_builder *b, const dmbp_node *n)
+static dmbp_status slice_tangent(dmbp__builder *b, const dmbp_node *n)
 {
-    const pvalue *x = &b->p->vals[n->in[0]], *y = &b->p->vals[n->out[0]];
+    const dmbp__pvalue *x = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
     dnnl_memory_desc_t xmd, sub;
     TRY(dmbp__md_plain(&x->shape, &xmd));
     TRY(slice_md(n, &x->shape, &xmd, &sub));
     dnnl_memory_t t, view;
-    TRY(nd_plain_tan(b, n->in[0], &t));
+    TRY(dmbp__nd_plain_tan(b, n->in[0], &t));
     TRY(dmbp__plan_view(b, &sub, t, &view));
     return dmbp__reorder_step(b, view, &sub, y->tan, &y->md);
 }
 
-const op_entry dmbp__op_slice = {
+const dmbp__op_entry dmbp__op_slice = {
     .type = "Slice", .check = slice_check, .infer = slice_infer,
     .plan = slice_plan, .backward = slice_backward,
     .tangent = slice_tangent, .release = free,

@@ -3,7 +3,7 @@
  * parallel over their output elements. */
 #include "nd.h"
 
-dmbp_status nd_check_unary(const dmbp_node *n)
+dmbp_status dmbp__nd_check_unary(const dmbp_node *n)
 {
     if (n->n_in < 1 || !dmbp__has_in(n, 0) || n->n_out != 1)
         return dmbp__node_error(n, DMBP_ERR_FORMAT, "needs one input and "
@@ -14,7 +14,7 @@ dmbp_status nd_check_unary(const dmbp_node *n)
     return DMBP_OK;
 }
 
-dmbp_status nd_check_binary(const dmbp_node *n)
+dmbp_status dmbp__nd_check_binary(const dmbp_node *n)
 {
     static const char *const ok[] = {NULL};
     TRY(dmbp__attr_only(n, ok));
@@ -23,7 +23,7 @@ dmbp_status nd_check_binary(const dmbp_node *n)
         return dmbp__node_error(n, DMBP_ERR_FORMAT, "needs two inputs and "
                                 "one output");
     for (int i = 0; i < 2; i++) {
-        const value *v = dmbp__const_in(n, i);
+        const dmbp__value *v = dmbp__const_in(n, i);
         if (v && v->dtype != DT_FLOAT)
             return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "input %d "
                                     "('%s') is not float32", i, v->name);
@@ -34,7 +34,7 @@ dmbp_status nd_check_binary(const dmbp_node *n)
     return DMBP_OK;
 }
 
-dmbp_status nd_broadcast(const dmbp_node *n, const dmbp_shape *a,
+dmbp_status dmbp__nd_broadcast(const dmbp_node *n, const dmbp_shape *a,
                          const dmbp_shape *b, dmbp_shape *out)
 {
     int r = a->ndim > b->ndim ? a->ndim : b->ndim;
@@ -51,7 +51,7 @@ dmbp_status nd_broadcast(const dmbp_node *n, const dmbp_shape *a,
     return DMBP_OK;
 }
 
-dmbp_status nd_keep_batch(const dmbp_node *n, const dmbp_shape *x,
+dmbp_status dmbp__nd_keep_batch(const dmbp_node *n, const dmbp_shape *x,
                           const dmbp_shape *y, int input)
 {
     if (y->ndim >= 1 && (x->ndim != y->ndim || x->dims[0] != y->dims[0]))
@@ -62,8 +62,8 @@ dmbp_status nd_keep_batch(const dmbp_node *n, const dmbp_shape *x,
     return DMBP_OK;
 }
 
-dmbp_status nd_map_make(const dmbp_node *n, const dmbp_shape *y,
-                        const dmbp_shape *const *s, int nops, nd_map *out)
+dmbp_status dmbp__nd_map_make(const dmbp_node *n, const dmbp_shape *y,
+                        const dmbp_shape *const *s, int nops, dmbp__nd_map *out)
 {
     memset(out, 0, sizeof *out);
     int r = y->ndim > 0 ? y->ndim : 1;
@@ -117,7 +117,7 @@ dmbp_status nd_map_make(const dmbp_node *n, const dmbp_shape *y,
     return DMBP_OK;
 }
 
-static inline float nd_f(nd_op op, float a, float b, float c, float k)
+static inline float nd_f(dmbp__nd_op op, float a, float b, float c, float k)
 {
     switch (op) {
     case ND_COPY: return a;
@@ -134,7 +134,7 @@ static inline float nd_f(nd_op op, float a, float b, float c, float k)
 
 /* One run along the innermost dimension; the switch is hoisted out of the
  * loop by inlining with a constant op. */
-static inline void nd_row(nd_op op, bool acc, float k, float *y,
+static inline void nd_row(dmbp__nd_op op, bool acc, float k, float *y,
                           const float *p0,
                           const float *p1, const float *p2, int64_t s0,
                           int64_t s1, int64_t s2, int64_t len)
@@ -149,7 +149,7 @@ static inline void nd_row(nd_op op, bool acc, float k, float *y,
                         p2 ? p2[j * s2] : 0, k);
 }
 
-void nd_run(const nd_map *m, nd_op op, bool acc, float k, float *y,
+void dmbp__nd_run(const dmbp__nd_map *m, dmbp__nd_op op, bool acc, float k, float *y,
             const float *p0, const float *p1, const float *p2)
 {
     const float *p[ND_MAX_OPS] = {p0, p1, p2};
@@ -193,8 +193,8 @@ void nd_run(const nd_map *m, nd_op op, bool acc, float k, float *y,
     }
 }
 
-dmbp_status nd_reduce_make(const dmbp_shape *src, const dmbp_shape *dst,
-                           nd_reduce **out)
+dmbp_status dmbp__nd_reduce_make(const dmbp_shape *src, const dmbp_shape *dst,
+                           dmbp__nd_reduce **out)
 {
     int r = src->ndim;
     if (dst->ndim > r)
@@ -220,9 +220,9 @@ dmbp_status nd_reduce_make(const dmbp_shape *src, const dmbp_shape *dst,
     /* One block (freed with free() as a step's data). */
     size_t bytes;
     if (!dmbp__mul_size((size_t)(n_dst + n_red), sizeof(int64_t), &bytes) ||
-        !dmbp__add_size(bytes, sizeof(nd_reduce), &bytes))
+        !dmbp__add_size(bytes, sizeof(dmbp__nd_reduce), &bytes))
         return dmbp_set_error(DMBP_ERR_SHAPE, "reduction too large");
-    nd_reduce *rd = dmbp__malloc(bytes);
+    dmbp__nd_reduce *rd = dmbp__malloc(bytes);
     if (!rd)
         return DMBP_ERR_NOMEM;
     rd->n_dst = n_dst;
@@ -254,7 +254,7 @@ dmbp_status nd_reduce_make(const dmbp_shape *src, const dmbp_shape *dst,
     return DMBP_OK;
 }
 
-void nd_reduce_run(const nd_reduce *r, const float *src, float *dst,
+void dmbp__nd_reduce_run(const dmbp__nd_reduce *r, const float *src, float *dst,
                    float scale)
 {
 #pragma omp parallel for
@@ -271,19 +271,19 @@ void nd_reduce_run(const nd_reduce *r, const float *src, float *dst,
     }
 }
 
-dmbp_status nd_plain_in(plan_builder *b, int v, dnnl_memory_desc_t *md,
+dmbp_status dmbp__nd_plain_in(dmbp__builder *b, int v, dnnl_memory_desc_t *md,
                         dnnl_memory_t *mem)
 {
-    const pvalue *x = dmbp__pval(b, v);
+    const dmbp__pvalue *x = dmbp__pval(b, v);
     if (!x)
         return dmbp_set_error(DMBP_ERR_INTERNAL, "input not ready");
     TRY(dmbp__md_plain(&x->shape, md));
     return dmbp__plan_input_as(b, v, md, mem);
 }
 
-dmbp_status nd_plain_tan(plan_builder *b, int v, dnnl_memory_t *mem)
+dmbp_status dmbp__nd_plain_tan(dmbp__builder *b, int v, dnnl_memory_t *mem)
 {
-    const pvalue *x = &b->p->vals[v];
+    const dmbp__pvalue *x = dmbp__val(b, v);
     dnnl_memory_desc_t md;
     TRY(dmbp__md_plain(&x->shape, &md));
     return dmbp__to_layout(b, x->tan, &x->md, &md, mem);
@@ -291,33 +291,33 @@ dmbp_status nd_plain_tan(plan_builder *b, int v, dnnl_memory_t *mem)
 
 /* A step: args[0] = y, args[1..nops] the operands. */
 typedef struct nd_step {
-    nd_map map;
-    nd_op op;
+    dmbp__nd_map map;
+    dmbp__nd_op op;
     bool acc;
     float c;
 } nd_step;
 
-static dmbp_status nd_step_fn(dmbp_plan *p, const plan_step *s)
+static dmbp_status nd_step_fn(dmbp_plan *p, const dmbp__step *s)
 {
     const nd_step *d = s->data;
     const float *q[ND_MAX_OPS] = {NULL, NULL, NULL};
     for (int k = 1; k < s->nargs; k++)
         q[k - 1] = dmbp__mem_ptr(s->args[k].memory);
-    nd_run(&d->map, d->op, d->acc, d->c, dmbp__mem_ptr(s->args[0].memory),
+    dmbp__nd_run(&d->map, d->op, d->acc, d->c, dmbp__mem_ptr(s->args[0].memory),
            q[0], q[1], q[2]);
     (void)p;
     return DMBP_OK;
 }
 
-dmbp_status nd_add_step_s(plan_builder *b, const dmbp_node *n,
-                          const dmbp_shape *ys, nd_op op, bool acc, float c,
+dmbp_status dmbp__nd_add_step_s(dmbp__builder *b, const dmbp_node *n,
+                          const dmbp_shape *ys, dmbp__nd_op op, bool acc, float c,
                           dnnl_memory_t y, const dmbp_shape *const *s,
                           const dnnl_memory_t *mems, int nops)
 {
     nd_step *d = dmbp__calloc(1, sizeof *d);
     if (!d)
         return DMBP_ERR_NOMEM;
-    dmbp_status st = nd_map_make(n, ys, s, nops, &d->map);
+    dmbp_status st = dmbp__nd_map_make(n, ys, s, nops, &d->map);
     if (st) {
         free(d);
         return st;
@@ -332,8 +332,8 @@ dmbp_status nd_add_step_s(plan_builder *b, const dmbp_node *n,
     return dmbp__plan_fn(b, n, nd_step_fn, d, args, 1 + nops);
 }
 
-dmbp_status nd_add_step(plan_builder *b, const dmbp_node *n,
-                        const dmbp_shape *ys, nd_op op, bool acc, float c,
+dmbp_status dmbp__nd_add_step(dmbp__builder *b, const dmbp_node *n,
+                        const dmbp_shape *ys, dmbp__nd_op op, bool acc, float c,
                         dnnl_memory_t y, const int *vals,
                         const dnnl_memory_t *mems, int nops)
 {
@@ -341,20 +341,20 @@ dmbp_status nd_add_step(plan_builder *b, const dmbp_node *n,
     for (int k = 0; k < nops; k++)
         s[k] = n->model->values[vals[k]].is_const
                    ? &n->model->values[vals[k]].shape
-                   : &b->p->vals[vals[k]].shape;
-    return nd_add_step_s(b, n, ys, op, acc, c, y, s, mems, nops);
+                   : dmbp__val_shape(b, vals[k]);
+    return dmbp__nd_add_step_s(b, n, ys, op, acc, c, y, s, mems, nops);
 }
 
-static dmbp_status reduce_fn(dmbp_plan *p, const plan_step *s)
+static dmbp_status reduce_fn(dmbp_plan *p, const dmbp__step *s)
 {
-    const nd_reduce *r = s->data;
-    nd_reduce_run(r, dmbp__mem_ptr(s->args[1].memory),
+    const dmbp__nd_reduce *r = s->data;
+    dmbp__nd_reduce_run(r, dmbp__mem_ptr(s->args[1].memory),
                   dmbp__mem_ptr(s->args[0].memory), r->scale);
     (void)p;
     return DMBP_OK;
 }
 
-dmbp_status nd_add_reduce(plan_builder *b, const dmbp_node *n, nd_reduce *r,
+dmbp_status dmbp__nd_add_reduce(dmbp__builder *b, const dmbp_node *n, dmbp__nd_reduce *r,
                           float scale, dnnl_memory_t dst, dnnl_memory_t src)
 {
     r->scale = scale;
@@ -362,7 +362,7 @@ dmbp_status nd_add_reduce(plan_builder *b, const dmbp_node *n, nd_reduce *r,
     return dmbp__plan_fn(b, n, reduce_fn, r, args, 2);
 }
 
-dmbp_status nd_axes(const dmbp_node *n, const char *attr, int input,
+dmbp_status dmbp__nd_axes(const dmbp_node *n, const char *attr, int input,
                     int64_t *buf, int *count)
 {
     TRY(dmbp__attr_ints(n, attr, buf, DMBP_MAX_DIMS, count));
@@ -371,7 +371,7 @@ dmbp_status nd_axes(const dmbp_node *n, const char *attr, int input,
     if (*count >= 0)
         return dmbp__node_error(n, DMBP_ERR_FORMAT, "axes given both as an "
                                 "attribute and an input");
-    const value *v = dmbp__const_in(n, input);
+    const dmbp__value *v = dmbp__const_in(n, input);
     if (!v || v->dtype != DT_INT64)
         return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "input %d (the "
                                 "axes) must be a constant int64 tensor",
@@ -386,7 +386,7 @@ dmbp_status nd_axes(const dmbp_node *n, const char *attr, int input,
     return DMBP_OK;
 }
 
-dmbp_status nd_axes_mask(const dmbp_node *n, const int64_t *axes, int count,
+dmbp_status dmbp__nd_axes_mask(const dmbp_node *n, const int64_t *axes, int count,
                          int rank, bool *mask)
 {
     for (int d = 0; d < rank; d++)

@@ -31,7 +31,7 @@ static dmbp_status ln_check(dmbp_model *m, dmbp_node *n)
             return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "output %d "
                                     "(mean or inverse deviation) is used",
                                     k);
-    const value *v;
+    const dmbp__value *v;
     TRY(dmbp__need_const(n, 1, &v));
     if (dmbp__has_in(n, 2))
         TRY(dmbp__need_const(n, 2, &v));
@@ -70,7 +70,7 @@ static dmbp_status ln_geom(const dmbp_node *n, const dmbp_shape *x,
     for (int i = 1; i < 3; i++) {
         if (!dmbp__has_in(n, i))
             continue;
-        const value *v = dmbp__const_in(n, i);
+        const dmbp__value *v = dmbp__const_in(n, i);
         if (dmbp_shape_numel(&v->shape) != *len)
             return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "input %d has "
                                     "%lld values for groups of %lld", i,
@@ -121,7 +121,7 @@ static void row_stats(const float *x, int64_t len, float eps, double *mean,
 }
 
 /* args: x, scale, [bias], y. */
-static dmbp_status ln_fwd_fn(dmbp_plan *p, const plan_step *s)
+static dmbp_status ln_fwd_fn(dmbp_plan *p, const dmbp__step *s)
 {
     const ln_run *r = s->data;
     const float *x = dmbp__mem_ptr(s->args[0].memory);
@@ -144,7 +144,7 @@ static dmbp_status ln_fwd_fn(dmbp_plan *p, const plan_step *s)
 
 /* args: x, scale, signal in, signal out; data->bias says which pass:
  * false = backward (scale first), true = tangent (scale last). */
-static dmbp_status ln_lin_fn(dmbp_plan *p, const plan_step *s)
+static dmbp_status ln_lin_fn(dmbp_plan *p, const dmbp__step *s)
 {
     const ln_run *r = s->data;
     bool tangent = r->bias;
@@ -195,7 +195,7 @@ static dmbp_status ln_run_new(const dmbp_node *n, const dmbp_shape *x,
     return DMBP_OK;
 }
 
-static dmbp_status const_mem(plan_builder *b, const dmbp_node *n, int i,
+static dmbp_status const_mem(dmbp__builder *b, const dmbp_node *n, int i,
                              dnnl_memory_t *mem)
 {
     dnnl_memory_desc_t md;
@@ -204,11 +204,11 @@ static dmbp_status const_mem(plan_builder *b, const dmbp_node *n, int i,
     return dmbp__plan_const(b, dmbp__const_f(b, v), &md, &md, mem);
 }
 
-static dmbp_status ln_plan(plan_builder *b, const dmbp_node *n)
+static dmbp_status ln_plan(dmbp__builder *b, const dmbp_node *n)
 {
     dnnl_memory_desc_t xmd;
     dnnl_memory_t x, g, bb = NULL;
-    TRY(nd_plain_in(b, n->in[0], &xmd, &x));
+    TRY(dmbp__nd_plain_in(b, n->in[0], &xmd, &x));
     TRY(const_mem(b, n, 1, &g));
     bool bias = dmbp__has_in(n, 2);
     if (bias)
@@ -218,25 +218,25 @@ static dmbp_status ln_plan(plan_builder *b, const dmbp_node *n)
         if (n->out[k] >= 0) {
             /* Unused outputs (checked): give them a small buffer. */
             dnnl_memory_desc_t md;
-            TRY(dmbp__md_plain(&b->p->vals[n->out[k]].shape, &md));
+            TRY(dmbp__md_plain(dmbp__val_shape(b, n->out[k]), &md));
             TRY(dmbp__plan_output(b, n->out[k], &md));
         }
     ln_run *r;
-    TRY(ln_run_new(n, &b->p->vals[n->in[0]].shape, bias, &r));
+    TRY(ln_run_new(n, dmbp__val_shape(b, n->in[0]), bias, &r));
     dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, x}, {DNNL_ARG_SCALE, g},
                                {DNNL_ARG_SHIFT, bb},
-                               {DNNL_ARG_DST, b->p->vals[n->out[0]].mem}};
+                               {DNNL_ARG_DST, dmbp__val_mem(b, n->out[0])}};
     if (!bias)
         args[2] = args[3];
     return dmbp__plan_fn(b, n, ln_fwd_fn, r, args, bias ? 4 : 3);
 }
 
-static dmbp_status ln_backward(plan_builder *b, const dmbp_node *n)
+static dmbp_status ln_backward(dmbp__builder *b, const dmbp_node *n)
 {
-    const pvalue *y = &b->p->vals[n->out[0]];
+    const dmbp__pvalue *y = dmbp__val(b, n->out[0]);
     dnnl_memory_desc_t xmd;
     dnnl_memory_t x, g, dx;
-    TRY(nd_plain_in(b, n->in[0], &xmd, &x));
+    TRY(dmbp__nd_plain_in(b, n->in[0], &xmd, &x));
     TRY(const_mem(b, n, 1, &g));
     TRY(dmbp__diff_target(b, n->in[0], &xmd, &dx));
     ln_run *r;
@@ -248,14 +248,14 @@ static dmbp_status ln_backward(plan_builder *b, const dmbp_node *n)
     return dmbp__diff_commit(b, n->in[0], &xmd, dx);
 }
 
-static dmbp_status ln_tangent(plan_builder *b, const dmbp_node *n)
+static dmbp_status ln_tangent(dmbp__builder *b, const dmbp_node *n)
 {
-    const pvalue *y = &b->p->vals[n->out[0]];
+    const dmbp__pvalue *y = dmbp__val(b, n->out[0]);
     dnnl_memory_desc_t xmd;
     dnnl_memory_t x, g, t;
-    TRY(nd_plain_in(b, n->in[0], &xmd, &x));
+    TRY(dmbp__nd_plain_in(b, n->in[0], &xmd, &x));
     TRY(const_mem(b, n, 1, &g));
-    TRY(nd_plain_tan(b, n->in[0], &t));
+    TRY(dmbp__nd_plain_tan(b, n->in[0], &t));
     ln_run *r;
     TRY(ln_run_new(n, &y->shape, true, &r));
     dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, x}, {DNNL_ARG_SCALE, g},
@@ -263,7 +263,7 @@ static dmbp_status ln_tangent(plan_builder *b, const dmbp_node *n)
     return dmbp__plan_fn(b, n, ln_lin_fn, r, args, 4);
 }
 
-const op_entry dmbp__op_layernorm = {
+const dmbp__op_entry dmbp__op_layernorm = {
     .type = "LayerNormalization", .check = ln_check, .infer = ln_infer,
     .plan = ln_plan, .backward = ln_backward, .tangent = ln_tangent,
     .release = free};

@@ -22,7 +22,7 @@ static dmbp_status pad_check(dmbp_model *m, dmbp_node *n)
     if (!dmbp__has_in(n, 0) || n->n_out != 1 || dmbp__const_in(n, 0))
         return dmbp__node_error(n, DMBP_ERR_FORMAT, "needs a runtime input "
                                 "and one output");
-    const node_attr *mode = dmbp__attr(n, "mode");
+    const dmbp__node_attr *mode = dmbp__attr(n, "mode");
     if (mode && (mode->type != ATTR_STRING || strcmp(mode->s, "constant")))
         return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "mode '%s' (only "
                                 "constant padding is supported)",
@@ -40,7 +40,7 @@ static dmbp_status pad_check(dmbp_model *m, dmbp_node *n)
         if (n->n_in > 3)
             return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "the axes input "
                                     "is not supported");
-        const value *pv = dmbp__const_in(n, 1);
+        const dmbp__value *pv = dmbp__const_in(n, 1);
         if (!pv || pv->dtype != DT_INT64)
             return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "pads must be a "
                                     "constant int64 tensor");
@@ -50,7 +50,7 @@ static dmbp_status pad_check(dmbp_model *m, dmbp_node *n)
         pp->n = (int)cnt;
         memcpy(pp->pads, pv->i64, (size_t)cnt * sizeof(int64_t));
         if (dmbp__has_in(n, 2)) {
-            const value *cv;
+            const dmbp__value *cv;
             TRY(dmbp__need_const(n, 2, &cv));
             if (dmbp_shape_numel(&cv->shape) != 1)
                 return dmbp__node_error(n, DMBP_ERR_SHAPE, "constant_value "
@@ -126,7 +126,7 @@ static void copy_rows(const pad_run *pr, const float *src, float *dst,
     }
 }
 
-static dmbp_status pad_run_fn(dmbp_plan *p, const plan_step *s)
+static dmbp_status pad_run_fn(dmbp_plan *p, const dmbp__step *s)
 {
     const pad_run *pr = s->data;
     const float *src = dmbp__mem_ptr(s->args[0].memory);
@@ -139,15 +139,15 @@ static dmbp_status pad_run_fn(dmbp_plan *p, const plan_step *s)
     return DMBP_OK;
 }
 
-static dmbp_status pad_plan(plan_builder *b, const dmbp_node *n)
+static dmbp_status pad_plan(dmbp__builder *b, const dmbp_node *n)
 {
     const pad_params *pp = n->priv;
-    const pvalue *x = dmbp__pval(b, n->in[0]);
+    const dmbp__pvalue *x = dmbp__pval(b, n->in[0]);
     pad_run *pr = dmbp__calloc(1, sizeof *pr);
     if (!pr)
         return DMBP_ERR_NOMEM;
     pr->in = x->shape;
-    pr->out = b->p->vals[n->out[0]].shape;
+    pr->out = dmbp__val(b, n->out[0])->shape;
     for (int i = 0; i < x->shape.ndim; i++)
         pr->begin[i] = pp->pads[i];
     pr->value = pp->value;
@@ -165,12 +165,12 @@ static dmbp_status pad_plan(plan_builder *b, const dmbp_node *n)
         return st;
     }
     dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, src},
-                               {DNNL_ARG_DST, b->p->vals[n->out[0]].mem}};
+                               {DNNL_ARG_DST, dmbp__val_mem(b, n->out[0])}};
     return dmbp__plan_fn(b, n, pad_run_fn, pr, args, 2);
 }
 
 /* Backward: the diff of the output's interior. */
-static dmbp_status crop_fn(dmbp_plan *p, const plan_step *s)
+static dmbp_status crop_fn(dmbp_plan *p, const dmbp__step *s)
 {
     const pad_run *pr = s->data;
     const float *src = dmbp__mem_ptr(s->args[0].memory); /* padded */
@@ -180,15 +180,15 @@ static dmbp_status crop_fn(dmbp_plan *p, const plan_step *s)
     return DMBP_OK;
 }
 
-static dmbp_status pad_run_of(plan_builder *b, const dmbp_node *n,
+static dmbp_status pad_run_of(dmbp__builder *b, const dmbp_node *n,
                               float fill, pad_run **out)
 {
     const pad_params *pp = n->priv;
     pad_run *pr = dmbp__calloc(1, sizeof *pr);
     if (!pr)
         return DMBP_ERR_NOMEM;
-    pr->in = b->p->vals[n->in[0]].shape;
-    pr->out = b->p->vals[n->out[0]].shape;
+    pr->in = dmbp__val(b, n->in[0])->shape;
+    pr->out = dmbp__val(b, n->out[0])->shape;
     for (int i = 0; i < pr->in.ndim; i++)
         pr->begin[i] = pp->pads[i];
     pr->value = fill;
@@ -196,9 +196,9 @@ static dmbp_status pad_run_of(plan_builder *b, const dmbp_node *n,
     return DMBP_OK;
 }
 
-static dmbp_status pad_backward(plan_builder *b, const dmbp_node *n)
+static dmbp_status pad_backward(dmbp__builder *b, const dmbp_node *n)
 {
-    const pvalue *x = &b->p->vals[n->in[0]], *y = &b->p->vals[n->out[0]];
+    const dmbp__pvalue *x = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
     pad_run *pr;
     TRY(pad_run_of(b, n, 0.f, &pr));
     dnnl_memory_desc_t xplain;
@@ -216,9 +216,9 @@ static dmbp_status pad_backward(plan_builder *b, const dmbp_node *n)
 }
 
 /* Tangent: padding with zeros (the constant is a bias). */
-static dmbp_status pad_tangent(plan_builder *b, const dmbp_node *n)
+static dmbp_status pad_tangent(dmbp__builder *b, const dmbp_node *n)
 {
-    const pvalue *x = &b->p->vals[n->in[0]], *y = &b->p->vals[n->out[0]];
+    const dmbp__pvalue *x = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
     pad_run *pr;
     TRY(pad_run_of(b, n, 0.f, &pr));
     dnnl_memory_desc_t xplain;
@@ -234,7 +234,7 @@ static dmbp_status pad_tangent(plan_builder *b, const dmbp_node *n)
     return dmbp__plan_fn(b, n, pad_run_fn, pr, args, 2);
 }
 
-const op_entry dmbp__op_pad = {
+const dmbp__op_entry dmbp__op_pad = {
     .type = "Pad", .check = pad_check, .infer = pad_infer,
     .plan = pad_plan, .backward = pad_backward, .tangent = pad_tangent,
     .release = free,

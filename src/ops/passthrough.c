@@ -8,7 +8,7 @@ static dmbp_status dropout_check(dmbp_model *m, dmbp_node *n)
     TRY(dmbp__attr_only(n, ok));
     /* Opset 12+: an optional training_mode input; true would sample. */
     if (dmbp__has_in(n, 2)) {
-        const value *t = dmbp__const_in(n, 2);
+        const dmbp__value *t = dmbp__const_in(n, 2);
         if (!t)
             return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "training_mode "
                                     "must be a constant");
@@ -37,17 +37,17 @@ static dmbp_status same_infer(const dmbp_node *n, const dmbp_shape *in,
     return DMBP_OK;
 }
 
-static dmbp_status bypassed_plan(plan_builder *b, const dmbp_node *n)
+static dmbp_status bypassed_plan(dmbp__builder *b, const dmbp_node *n)
 {
     (void)b;
     return dmbp__node_error(n, DMBP_ERR_INTERNAL, "should have been removed");
 }
 
-const op_entry dmbp__op_dropout = {
+const dmbp__op_entry dmbp__op_dropout = {
     .type = "Dropout", .check = dropout_check, .infer = same_infer,
     .plan = bypassed_plan,
     .traits = DMBP_OP_PASSTHROUGH};
-const op_entry dmbp__op_identity = {
+const dmbp__op_entry dmbp__op_identity = {
     .type = "Identity", .check = identity_check, .infer = same_infer,
     .plan = bypassed_plan,
     .traits = DMBP_OP_PASSTHROUGH};

@@ -5,8 +5,8 @@
 #include "ops/ops.h"
 
 typedef struct pool_params {
-    window w;
-    dnnl_alg_kind_t alg;
+    dmbp__window w;
+    dmbp__be_pool_alg alg;
     bool global;
 } pool_params;
 
@@ -28,7 +28,7 @@ static dmbp_status pool_new(dmbp_node *n, pool_params **out)
 
 static int kernel_rank(const dmbp_node *n)
 {
-    const node_attr *a = dmbp__attr(n, "kernel_shape");
+    const dmbp__node_attr *a = dmbp__attr(n, "kernel_shape");
     return a && a->type == ATTR_INTS ? a->n : 0;
 }
 
@@ -40,7 +40,7 @@ static dmbp_status maxpool_check(dmbp_model *m, dmbp_node *n)
     TRY(dmbp__attr_only(n, ok));
     pool_params *pp;
     TRY(pool_new(n, &pp));
-    pp->alg = dnnl_pooling_max;
+    pp->alg = DMBP__BE_POOL_MAX;
     TRY(dmbp__window_parse(n, kernel_rank(n), NULL, true, true, &pp->w));
     if (n->n_out > 1 && m->values[n->out[1]].consumers > 0)
         return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "the Indices output "
@@ -58,8 +58,7 @@ static dmbp_status averagepool_check(dmbp_model *m, dmbp_node *n)
     TRY(pool_new(n, &pp));
     int64_t cip;
     TRY(dmbp__attr_int(n, "count_include_pad", 0, &cip));
-    pp->alg = cip ? dnnl_pooling_avg_include_padding
-                  : dnnl_pooling_avg_exclude_padding;
+    pp->alg = cip ? DMBP__BE_POOL_AVG_PAD : DMBP__BE_POOL_AVG;
     (void)m;
     return dmbp__window_parse(n, kernel_rank(n), NULL, true, false, &pp->w);
 }
@@ -70,7 +69,7 @@ static dmbp_status gap_check(dmbp_model *m, dmbp_node *n)
     TRY(dmbp__attr_only(n, ok));
     pool_params *pp;
     TRY(pool_new(n, &pp));
-    pp->alg = dnnl_pooling_avg_exclude_padding;
+    pp->alg = DMBP__BE_POOL_AVG;
     pp->global = true;
     (void)m;
     return DMBP_OK;
@@ -78,7 +77,7 @@ static dmbp_status gap_check(dmbp_model *m, dmbp_node *n)
 
 /* The window for an input shape (global pooling covers all of it). */
 static dmbp_status pool_window(const dmbp_node *n, const dmbp_shape *x,
-                               window *w)
+                               dmbp__window *w)
 {
     const pool_params *pp = n->priv;
     int nsp = x->ndim - 2;
@@ -106,7 +105,7 @@ static dmbp_status pool_window(const dmbp_node *n, const dmbp_shape *x,
 static dmbp_status pool_infer(const dmbp_node *n, const dmbp_shape *in,
                               dmbp_shape *out)
 {
-    window w;
+    dmbp__window w;
     TRY(pool_window(n, &in[0], &w));
     int64_t pb[DMBP_MAX_SPATIAL], pe[DMBP_MAX_SPATIAL];
     out[0] = in[0];
@@ -114,7 +113,7 @@ static dmbp_status pool_infer(const dmbp_node *n, const dmbp_shape *in,
     const pool_params *pp = n->priv;
     /* oneDNN would count ceil mode's overhang as padding where PyTorch and
      * ONNX count only the declared pads. */
-    if (pp->alg == dnnl_pooling_avg_include_padding)
+    if (pp->alg == DMBP__BE_POOL_AVG_PAD)
         for (int i = 0; i < w.nsp; i++)
             if (pe[i] > w.pad_end[i] && w.auto_pad == WINDOW_PAD_NOTSET)
                 return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED,
@@ -130,16 +129,16 @@ static dmbp_status pool_infer(const dmbp_node *n, const dmbp_shape *in,
  * as PyTorch takes it. Computed by hand on a plain copy of the input, so
  * the rule and the layout are ours, not oneDNN's workspace format. */
 typedef struct pool_run {
-    window w;
+    dmbp__window w;
     int64_t pb[DMBP_MAX_SPATIAL];
     dmbp_shape x, y;
     int32_t *choice;     /* numel(y), owned by the plan (arena) */
 } pool_run;
 
-static dmbp_status pool_run_new(plan_builder *b, const dmbp_node *n,
+static dmbp_status pool_run_new(dmbp__builder *b, const dmbp_node *n,
                                 pool_run **out)
 {
-    const pvalue *x = &b->p->vals[n->in[0]];
+    const dmbp__pvalue *x = dmbp__val(b, n->in[0]);
     pool_run *r = dmbp__calloc(1, sizeof *r);
     if (!r)
         return DMBP_ERR_NOMEM;
@@ -152,7 +151,7 @@ static dmbp_status pool_run_new(plan_builder *b, const dmbp_node *n,
         return st;
     }
     r->x = x->shape;
-    r->y = b->p->vals[n->out[0]].shape;
+    r->y = dmbp__val(b, n->out[0])->shape;
     *out = r;
     return DMBP_OK;
 }
@@ -187,7 +186,7 @@ static int64_t spatial(const dmbp_shape *s)
     return n;
 }
 
-static int64_t kernel_size(const window *w)
+static int64_t kernel_size(const dmbp__window *w)
 {
     int64_t n = 1;
     for (int d = 0; d < w->nsp; d++)
@@ -195,7 +194,7 @@ static int64_t kernel_size(const window *w)
     return n;
 }
 
-static dmbp_status choices_fn(dmbp_plan *p, const plan_step *s)
+static dmbp_status choices_fn(dmbp_plan *p, const dmbp__step *s)
 {
     const pool_run *r = s->data;
     const float *x = dmbp__mem_ptr(s->args[0].memory);
@@ -221,7 +220,7 @@ static dmbp_status choices_fn(dmbp_plan *p, const plan_step *s)
 }
 
 /* Scatter-add: overlapping windows may choose the same input. */
-static dmbp_status scatter_fn(dmbp_plan *p, const plan_step *s)
+static dmbp_status scatter_fn(dmbp_plan *p, const dmbp__step *s)
 {
     const pool_run *r = s->data;
     const int32_t *ch = dmbp__mem_ptr(s->args[0].memory);
@@ -241,7 +240,7 @@ static dmbp_status scatter_fn(dmbp_plan *p, const plan_step *s)
     return DMBP_OK;
 }
 
-static dmbp_status gather_fn(dmbp_plan *p, const plan_step *s)
+static dmbp_status gather_fn(dmbp_plan *p, const dmbp__step *s)
 {
     const pool_run *r = s->data;
     const int32_t *ch = dmbp__mem_ptr(s->args[0].memory);
@@ -263,12 +262,10 @@ static dmbp_status gather_fn(dmbp_plan *p, const plan_step *s)
  * per max-pooling node, found again by the reverse hooks. */
 static dmbp_status choices_md(const dmbp_shape *y, dnnl_memory_desc_t *md)
 {
-    dnnl_dims_t d = {(dnnl_dim_t)dmbp_shape_numel(y)};
-    DNNL_TRY(dnnl_memory_desc_init_by_tag(md, 1, d, dnnl_s32, dnnl_a));
-    return DMBP_OK;
+    return dmbp__md_vector(dmbp_shape_numel(y), dnnl_s32, md);
 }
 
-static dmbp_status choices_plan(plan_builder *b, const dmbp_node *n)
+static dmbp_status choices_plan(dmbp__builder *b, const dmbp_node *n)
 {
     pool_run *r;
     TRY(pool_run_new(b, n, &r));
@@ -286,14 +283,14 @@ static dmbp_status choices_plan(plan_builder *b, const dmbp_node *n)
         return st;
     }
     /* The reverse hooks find the choices as this step's output. */
-    b->p->vals[n->out[0]].choice = cm;
+    dmbp__val_set_choice(b, n->out[0], cm);
     dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, xm}, {DNNL_ARG_DST, cm}};
     return dmbp__plan_fn(b, n, choices_fn, r, args, 2);
 }
 
-static dmbp_status maxpool_backward(plan_builder *b, const dmbp_node *n)
+static dmbp_status maxpool_backward(dmbp__builder *b, const dmbp_node *n)
 {
-    const pvalue *x = &b->p->vals[n->in[0]], *y = &b->p->vals[n->out[0]];
+    const dmbp__pvalue *x = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
     pool_run *r;
     TRY(pool_run_new(b, n, &r));
     dnnl_memory_desc_t xplain, yplain;
@@ -317,9 +314,9 @@ static dmbp_status maxpool_backward(plan_builder *b, const dmbp_node *n)
     return dmbp__diff_commit(b, n->in[0], &xplain, dx);
 }
 
-static dmbp_status maxpool_tangent(plan_builder *b, const dmbp_node *n)
+static dmbp_status maxpool_tangent(dmbp__builder *b, const dmbp_node *n)
 {
-    const pvalue *x = &b->p->vals[n->in[0]], *y = &b->p->vals[n->out[0]];
+    const dmbp__pvalue *x = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
     pool_run *r;
     TRY(pool_run_new(b, n, &r));
     dnnl_memory_desc_t xplain, yplain;
@@ -330,7 +327,7 @@ static dmbp_status maxpool_tangent(plan_builder *b, const dmbp_node *n)
     if (!st)
         st = dmbp__to_layout(b, x->tan, &x->md, &xplain, &tx);
     ty = y->tan;
-    if (!st && !dnnl_memory_desc_equal(&yplain, &y->md))
+    if (!st && !dmbp__md_equal(&yplain, &y->md))
         st = dmbp__plan_scratch_mem(b, &yplain, &ty);
     if (st) {
         free(r);
@@ -347,58 +344,35 @@ static dmbp_status maxpool_tangent(plan_builder *b, const dmbp_node *n)
 
 /* Average pooling is linear: oneDNN's backward pass, and its forward pass
  * again for the tangent. */
-static dmbp_status avg_pd(plan_builder *b, const dmbp_node *n, bool bwd,
+static dmbp_status avg_pd(dmbp__builder *b, const dmbp_node *n, bool bwd,
                           dnnl_primitive_desc_t *out)
 {
     const pool_params *pp = n->priv;
-    const pvalue *x = &b->p->vals[n->in[0]], *y = &b->p->vals[n->out[0]];
-    window w;
+    const dmbp__pvalue *x = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
+    dmbp__window w;
     TRY(pool_window(n, &x->shape, &w));
     int64_t o[DMBP_MAX_SPATIAL], pb[DMBP_MAX_SPATIAL], pe[DMBP_MAX_SPATIAL];
     TRY(dmbp__window_out(n, &w, x->shape.dims + 2, o, pb, pe));
-    dnnl_dims_t strides, kernel, dil, pl, pr;
+    dmbp__be_geom g;
     for (int i = 0; i < w.nsp; i++) {
-        strides[i] = w.stride[i];
-        kernel[i] = w.kernel[i];
-        dil[i] = w.dilation[i] - 1;
-        pl[i] = pb[i];
-        pr[i] = pe[i];
+        g.strides[i] = w.stride[i];
+        g.kernel[i] = w.kernel[i];
+        g.dil[i] = w.dilation[i] - 1;
+        g.pl[i] = pb[i];
+        g.pr[i] = pe[i];
     }
-    dnnl_pooling_v2_desc_t fd, bd;
-    DNNL_TRY(dnnl_pooling_v2_forward_desc_init(
-        &fd, bwd ? dnnl_forward_training : dnnl_forward_inference, pp->alg,
-        &x->md, &y->md, strides, kernel, dil, pl, pr));
-    dnnl_primitive_attr_t attr;
-    TRY(dmbp__plan_attr(&attr));
-    dnnl_primitive_desc_t fpd;
-    dnnl_status_t s = dnnl_primitive_desc_create(&fpd, &fd, attr, b->p->eng,
-                                                 NULL);
-    if (s == dnnl_success && bwd) {
-        DNNL_TRY(dnnl_pooling_v2_backward_desc_init(
-            &bd, pp->alg, &x->md, &y->md, strides, kernel, dil, pl, pr));
-        dnnl_primitive_desc_t bpd;
-        s = dnnl_primitive_desc_create(&bpd, &bd, attr, b->p->eng, fpd);
-        dnnl_primitive_desc_destroy(fpd);
-        fpd = bpd;
-    }
-    dnnl_primitive_attr_destroy(attr);
-    if (s != dnnl_success)
-        return dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN has no pooling "
-                                "pass for this shape (%s)",
-                                dnnl__status_str(s));
-    *out = fpd;
-    return DMBP_OK;
+    return dmbp__be_pool_pass(b, n, bwd, pp->alg, &x->md, &y->md, &g, out);
 }
 
-static dmbp_status avgpool_backward(plan_builder *b, const dmbp_node *n)
+static dmbp_status avgpool_backward(dmbp__builder *b, const dmbp_node *n)
 {
-    const pvalue *x = &b->p->vals[n->in[0]], *y = &b->p->vals[n->out[0]];
+    const dmbp__pvalue *x = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
     dnnl_primitive_desc_t pd;
     TRY(avg_pd(b, n, true, &pd));
     dnnl_memory_t dx;
     dmbp_status st = dmbp__diff_target(b, n->in[0], &x->md, &dx);
     if (st) {
-        dnnl_primitive_desc_destroy(pd);
+        dmbp__be_pd_free(pd);
         return st;
     }
     dnnl_exec_arg_t args[2] = {{DNNL_ARG_DIFF_DST, y->diff},
@@ -407,74 +381,69 @@ static dmbp_status avgpool_backward(plan_builder *b, const dmbp_node *n)
     return dmbp__diff_commit(b, n->in[0], &x->md, dx);
 }
 
-static dmbp_status avgpool_tangent(plan_builder *b, const dmbp_node *n)
+static dmbp_status avgpool_tangent(dmbp__builder *b, const dmbp_node *n)
 {
-    const pvalue *x = &b->p->vals[n->in[0]], *y = &b->p->vals[n->out[0]];
+    const dmbp__pvalue *x = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
     dnnl_primitive_desc_t pd;
     TRY(avg_pd(b, n, false, &pd));
     dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, x->tan}, {DNNL_ARG_DST, y->tan}};
     return dmbp__plan_prim(b, n, pd, args, 2);
 }
 
-static dmbp_status pool_plan(plan_builder *b, const dmbp_node *n)
+static dmbp_status pool_plan(dmbp__builder *b, const dmbp_node *n)
 {
     const pool_params *pp = n->priv;
-    const pvalue *x = dmbp__pval(b, n->in[0]);
-    window w;
+    const dmbp__pvalue *x = dmbp__pval(b, n->in[0]);
+    dmbp__window w;
     TRY(pool_window(n, &x->shape, &w));
     int64_t o[DMBP_MAX_SPATIAL], pb[DMBP_MAX_SPATIAL], pe[DMBP_MAX_SPATIAL];
     TRY(dmbp__window_out(n, &w, x->shape.dims + 2, o, pb, pe));
-    dnnl_dims_t strides, kernel, dil, pl, pr;
+    dmbp__be_geom g;
     for (int i = 0; i < w.nsp; i++) {
-        strides[i] = w.stride[i];
-        kernel[i] = w.kernel[i];
-        dil[i] = w.dilation[i] - 1;
-        pl[i] = pb[i];
-        pr[i] = pe[i];
+        g.strides[i] = w.stride[i];
+        g.kernel[i] = w.kernel[i];
+        g.dil[i] = w.dilation[i] - 1;
+        g.pl[i] = pb[i];
+        g.pr[i] = pe[i];
     }
-    const dmbp_shape *ys = &b->p->vals[n->out[0]].shape;
+    const dmbp_shape *ys = dmbp__val_shape(b, n->out[0]);
     dnnl_memory_desc_t dst_any;
     TRY(dmbp__md_any(ys, &dst_any));
-    bool max = pp->alg == dnnl_pooling_max;
-    dnnl_pooling_v2_desc_t pdsc;
-    DNNL_TRY(dnnl_pooling_v2_forward_desc_init(
-        &pdsc, max ? dnnl_forward_training : dnnl_forward_inference, pp->alg,
-        &x->md, &dst_any, strides, kernel, dil, pl, pr));
+    bool max = pp->alg == DMBP__BE_POOL_MAX;
     dnnl_primitive_desc_t pd;
-    TRY(dmbp__plan_pd(b, n, &pdsc, NULL, "pooling", &pd));
-    const dnnl_memory_desc_t *dst_md =
-        dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
-    const dnnl_memory_desc_t *ws_md =
-        dnnl_primitive_desc_query_md(pd, dnnl_query_workspace_md, 0);
+    TRY(dmbp__be_pool_fwd(b, n, max, pp->alg, &x->md, &dst_any, &g,
+                          "pooling", &pd));
+    const dnnl_memory_desc_t *dst_md = dmbp__be_pd_md(pd, DMBP__BE_DST);
+    const dnnl_memory_desc_t *ws_md = dmbp__be_pd_md(pd, DMBP__BE_WORKSPACE);
     dnnl_memory_t ws = NULL;
     dnnl_memory_t src = x->mem;
     dmbp_status st = dmbp__plan_output(b, n->out[0], dst_md);
-    if (!st && ws_md && dnnl_memory_desc_get_size(ws_md))
+    if (!st && ws_md && dmbp__md_size(ws_md))
         st = dmbp__plan_scratch_mem(b, ws_md, &ws);
     if (st) {
-        dnnl_primitive_desc_destroy(pd);
+        dmbp__be_pd_free(pd);
         return st;
     }
     dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, src},
-                               {DNNL_ARG_DST, b->p->vals[n->out[0]].mem},
+                               {DNNL_ARG_DST, dmbp__val_mem(b, n->out[0])},
                                {DNNL_ARG_WORKSPACE, ws}};
     TRY(dmbp__plan_prim(b, n, pd, args, ws ? 3 : 2));
-    if (max && b->p->reverse)
+    if (max && dmbp__plan_reverse(b))
         TRY(choices_plan(b, n));
     return DMBP_OK;
 }
 
-const op_entry dmbp__op_maxpool = {
+const dmbp__op_entry dmbp__op_maxpool = {
     .type = "MaxPool", .check = maxpool_check, .infer = pool_infer,
     .plan = pool_plan, .backward = maxpool_backward,
     .tangent = maxpool_tangent, .release = free,
     .traits = DMBP_OP_POOL};
-const op_entry dmbp__op_averagepool = {
+const dmbp__op_entry dmbp__op_averagepool = {
     .type = "AveragePool", .check = averagepool_check, .infer = pool_infer,
     .plan = pool_plan, .backward = avgpool_backward,
     .tangent = avgpool_tangent, .release = free,
     .traits = DMBP_OP_POOL};
-const op_entry dmbp__op_globalaveragepool = {
+const dmbp__op_entry dmbp__op_globalaveragepool = {
     .type = "GlobalAveragePool", .check = gap_check, .infer = pool_infer,
     .plan = pool_plan, .backward = avgpool_backward,
     .tangent = avgpool_tangent, .release = free,

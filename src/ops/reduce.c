@@ -31,7 +31,7 @@ static dmbp_status reducemean_check(dmbp_model *m, dmbp_node *n)
                                 : "noop_with_empty_axes");
     rp->keepdims = kd != 0;
     /* Opset 18 moved axes to input 1. */
-    TRY(nd_axes(n, "axes", m->opset >= 18 ? 1 : -1, rp->axes, &rp->n_axes));
+    TRY(dmbp__nd_axes(n, "axes", m->opset >= 18 ? 1 : -1, rp->axes, &rp->n_axes));
     if (rp->n_axes <= 0 && noop)
         return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "no axes with "
                                 "noop_with_empty_axes (an identity)");
@@ -48,7 +48,7 @@ static dmbp_status kept_shape(const dmbp_node *n, const dmbp_shape *x,
                                 "axes, including the batch axis 0 (the "
                                 "images of a batch must stay independent)");
     bool mask[DMBP_MAX_DIMS];
-    TRY(nd_axes_mask(n, rp->axes, rp->n_axes, x->ndim, mask));
+    TRY(dmbp__nd_axes_mask(n, rp->axes, rp->n_axes, x->ndim, mask));
     *k = *x;
     *count = 1;
     for (int d = 0; d < x->ndim; d++)
@@ -71,7 +71,7 @@ static dmbp_status reducemean_infer(const dmbp_node *n, const dmbp_shape *in,
         return DMBP_OK;
     }
     bool mask[DMBP_MAX_DIMS];
-    TRY(nd_axes_mask(n, rp->axes, rp->n_axes, in[0].ndim, mask));
+    TRY(dmbp__nd_axes_mask(n, rp->axes, rp->n_axes, in[0].ndim, mask));
     out->ndim = 0;
     for (int d = 0; d < in[0].ndim; d++)
         if (!mask[d])
@@ -80,31 +80,31 @@ static dmbp_status reducemean_infer(const dmbp_node *n, const dmbp_shape *in,
 }
 
 /* dst = mean of src (plain, x's shape) into the kept shape's bytes. */
-static dmbp_status mean_step(plan_builder *b, const dmbp_node *n,
+static dmbp_status mean_step(dmbp__builder *b, const dmbp_node *n,
                              dnnl_memory_t src, dnnl_memory_t dst)
 {
-    const dmbp_shape *xs = &b->p->vals[n->in[0]].shape;
+    const dmbp_shape *xs = dmbp__val_shape(b, n->in[0]);
     dmbp_shape k;
     int64_t count;
     TRY(kept_shape(n, xs, &k, &count));
-    nd_reduce *r;
-    TRY(nd_reduce_make(xs, &k, &r));
-    return nd_add_reduce(b, n, r, 1.f / (float)count, dst, src);
+    dmbp__nd_reduce *r;
+    TRY(dmbp__nd_reduce_make(xs, &k, &r));
+    return dmbp__nd_add_reduce(b, n, r, 1.f / (float)count, dst, src);
 }
 
-static dmbp_status reducemean_plan(plan_builder *b, const dmbp_node *n)
+static dmbp_status reducemean_plan(dmbp__builder *b, const dmbp_node *n)
 {
     dnnl_memory_desc_t xmd, ymd;
     dnnl_memory_t x;
-    TRY(nd_plain_in(b, n->in[0], &xmd, &x));
-    TRY(dmbp__md_plain(&b->p->vals[n->out[0]].shape, &ymd));
+    TRY(dmbp__nd_plain_in(b, n->in[0], &xmd, &x));
+    TRY(dmbp__md_plain(dmbp__val_shape(b, n->out[0]), &ymd));
     TRY(dmbp__plan_output(b, n->out[0], &ymd));
-    return mean_step(b, n, x, b->p->vals[n->out[0]].mem);
+    return mean_step(b, n, x, dmbp__val_mem(b, n->out[0]));
 }
 
-static dmbp_status reducemean_backward(plan_builder *b, const dmbp_node *n)
+static dmbp_status reducemean_backward(dmbp__builder *b, const dmbp_node *n)
 {
-    const pvalue *x = &b->p->vals[n->in[0]], *y = &b->p->vals[n->out[0]];
+    const dmbp__pvalue *x = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
     dmbp_shape k;
     int64_t count;
     TRY(kept_shape(n, &x->shape, &k, &count));
@@ -116,19 +116,19 @@ static dmbp_status reducemean_backward(plan_builder *b, const dmbp_node *n)
     TRY(dmbp__diff_target(b, n->in[0], &xmd, &dx));
     /* The kept shape broadcasts over x's. */
     const dmbp_shape *ks[1] = {&k};
-    TRY(nd_add_step_s(b, n, &x->shape, ND_SCALE, false, 1.f / (float)count,
+    TRY(dmbp__nd_add_step_s(b, n, &x->shape, ND_SCALE, false, 1.f / (float)count,
                       dx, ks, &dy, 1));
     return dmbp__diff_commit(b, n->in[0], &xmd, dx);
 }
 
-static dmbp_status reducemean_tangent(plan_builder *b, const dmbp_node *n)
+static dmbp_status reducemean_tangent(dmbp__builder *b, const dmbp_node *n)
 {
     dnnl_memory_t t;
-    TRY(nd_plain_tan(b, n->in[0], &t));
-    return mean_step(b, n, t, b->p->vals[n->out[0]].tan);
+    TRY(dmbp__nd_plain_tan(b, n->in[0], &t));
+    return mean_step(b, n, t, dmbp__val_tan(b, n->out[0]));
 }
 
-const op_entry dmbp__op_reducemean = {
+const dmbp__op_entry dmbp__op_reducemean = {
     .type = "ReduceMean", .check = reducemean_check,
     .infer = reducemean_infer, .plan = reducemean_plan,
     .backward = reducemean_backward, .tangent = reducemean_tangent,

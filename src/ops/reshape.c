@@ -58,7 +58,7 @@ static dmbp_status reshape_check(dmbp_model *m, dmbp_node *n)
     int64_t az;
     TRY(dmbp__attr_int(n, "allowzero", 0, &az));
     rp->allowzero = az != 0;
-    const value *s = dmbp__const_in(n, 1);
+    const dmbp__value *s = dmbp__const_in(n, 1);
     if (!s || s->dtype != DT_INT64)
         return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "the shape must be "
                                 "a constant int64 tensor (computed shapes "
@@ -157,12 +157,12 @@ static dmbp_status reshape_infer_lanes(const dmbp_node *n,
     return reshape_to(n, shape, in, out);
 }
 
-static dmbp_status view_plan(plan_builder *b, const dmbp_node *n)
+static dmbp_status view_plan(dmbp__builder *b, const dmbp_node *n)
 {
-    const pvalue *x = dmbp__pval(b, n->in[0]);
+    const dmbp__pvalue *x = dmbp__pval(b, n->in[0]);
     dnnl_memory_desc_t xplain, ymd;
     TRY(dmbp__md_plain(&x->shape, &xplain));
-    TRY(dmbp__md_plain(&b->p->vals[n->out[0]].shape, &ymd));
+    TRY(dmbp__md_plain(dmbp__val_shape(b, n->out[0]), &ymd));
     dnnl_memory_t src;
     TRY(dmbp__plan_input_as(b, n->in[0], &xplain, &src));
     return dmbp__plan_output_alias(b, n->out[0], &ymd, src);
@@ -170,10 +170,10 @@ static dmbp_status view_plan(plan_builder *b, const dmbp_node *n)
 
 /* Reverse passes move the same bytes back and forth under the other
  * dimensions: the output's buffers are plain in its shape. */
-static dmbp_status view_backward(plan_builder *b, const dmbp_node *n)
+static dmbp_status view_backward(dmbp__builder *b, const dmbp_node *n)
 {
-    const pvalue *y = &b->p->vals[n->out[0]];
-    const pvalue *x = &b->p->vals[n->in[0]];
+    const dmbp__pvalue *y = dmbp__val(b, n->out[0]);
+    const dmbp__pvalue *x = dmbp__val(b, n->in[0]);
     dnnl_memory_desc_t xplain;
     dnnl_memory_t view;
     TRY(dmbp__md_plain(&x->shape, &xplain));
@@ -184,10 +184,10 @@ static dmbp_status view_backward(plan_builder *b, const dmbp_node *n)
     return dmbp__diff_commit(b, n->in[0], &xplain, dx);
 }
 
-static dmbp_status view_tangent(plan_builder *b, const dmbp_node *n)
+static dmbp_status view_tangent(dmbp__builder *b, const dmbp_node *n)
 {
-    const pvalue *y = &b->p->vals[n->out[0]];
-    const pvalue *x = &b->p->vals[n->in[0]];
+    const dmbp__pvalue *y = dmbp__val(b, n->out[0]);
+    const dmbp__pvalue *x = dmbp__val(b, n->in[0]);
     dnnl_memory_desc_t xplain;
     dnnl_memory_t view;
     TRY(dmbp__md_plain(&x->shape, &xplain));
@@ -214,7 +214,7 @@ static dmbp_status squeeze_check(dmbp_model *m, dmbp_node *n)
     if (!sp)
         return DMBP_ERR_NOMEM;
     n->priv = sp;
-    TRY(nd_axes(n, "axes", m->opset >= 13 ? 1 : -1, sp->axes, &sp->n));
+    TRY(dmbp__nd_axes(n, "axes", m->opset >= 13 ? 1 : -1, sp->axes, &sp->n));
     if (sp->n <= 0)
         return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "no axes: every "
                                 "dimension of size 1 would go, the batch "
@@ -227,7 +227,7 @@ static dmbp_status squeeze_infer(const dmbp_node *n, const dmbp_shape *in,
 {
     const squeeze_params *sp = n->priv;
     bool mask[DMBP_MAX_DIMS];
-    TRY(nd_axes_mask(n, sp->axes, sp->n, in[0].ndim, mask));
+    TRY(dmbp__nd_axes_mask(n, sp->axes, sp->n, in[0].ndim, mask));
     out->ndim = 0;
     for (int d = 0; d < in[0].ndim; d++) {
         if (!mask[d]) {
@@ -250,28 +250,28 @@ static dmbp_status unsqueeze_infer(const dmbp_node *n, const dmbp_shape *in,
         return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "output rank %d "
                                 "(at most %d)", r, DMBP_MAX_DIMS);
     bool mask[DMBP_MAX_DIMS];
-    TRY(nd_axes_mask(n, sp->axes, sp->n, r, mask));
+    TRY(dmbp__nd_axes_mask(n, sp->axes, sp->n, r, mask));
     out->ndim = r;
     for (int d = 0, k = 0; d < r; d++)
         out->dims[d] = mask[d] ? 1 : in[0].dims[k++];
     return DMBP_OK;
 }
 
-const op_entry dmbp__op_flatten = {
+const dmbp__op_entry dmbp__op_flatten = {
     .type = "Flatten", .check = flatten_check, .infer = flatten_infer,
     .plan = view_plan, .backward = view_backward, .tangent = view_tangent,
     .traits = DMBP_OP_LAYOUT};
-const op_entry dmbp__op_reshape = {
+const dmbp__op_entry dmbp__op_reshape = {
     .type = "Reshape", .check = reshape_check, .infer = reshape_infer,
     .infer_lanes = reshape_infer_lanes, .plan = view_plan, .backward = view_backward, .tangent = view_tangent,
     .release = free,
     .traits = DMBP_OP_LAYOUT};
-const op_entry dmbp__op_squeeze = {
+const dmbp__op_entry dmbp__op_squeeze = {
     .type = "Squeeze", .check = squeeze_check, .infer = squeeze_infer,
     .plan = view_plan, .backward = view_backward, .tangent = view_tangent,
     .release = free,
     .traits = DMBP_OP_LAYOUT};
-const op_entry dmbp__op_unsqueeze = {
+const dmbp__op_entry dmbp__op_unsqueeze = {
     .type = "Unsqueeze", .check = squeeze_check, .infer = unsqueeze_infer,
     .plan = view_plan, .backward = view_backward, .tangent = view_tangent,
     .release = free,

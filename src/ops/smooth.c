@@ -30,7 +30,7 @@ typedef struct smooth_params {
 static dmbp_status smooth_new(dmbp_node *n, smooth_kind k, float alpha,
                               float beta)
 {
-    TRY(nd_check_unary(n));
+    TRY(dmbp__nd_check_unary(n));
     smooth_params *sp = dmbp__calloc(1, sizeof *sp);
     if (!sp)
         return DMBP_ERR_NOMEM;
@@ -82,7 +82,7 @@ static dmbp_status pow_check(dmbp_model *m, dmbp_node *n)
     TRY(dmbp__attr_only(n, ok));
     if (n->n_in != 2 || !dmbp__has_in(n, 1))
         return dmbp__node_error(n, DMBP_ERR_FORMAT, "needs two inputs");
-    const value *e;
+    const dmbp__value *e;
     TRY(dmbp__need_const(n, 1, &e));
     if (dmbp_shape_numel(&e->shape) != 1)
         return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "input 1 (the "
@@ -169,7 +169,7 @@ typedef struct smooth_run {
     }
 
 /* args: x, y. */
-static dmbp_status smooth_fwd_fn(dmbp_plan *p, const plan_step *s)
+static dmbp_status smooth_fwd_fn(dmbp_plan *p, const dmbp__step *s)
 {
     const smooth_run *r = s->data;
     const float *x = dmbp__mem_ptr(s->args[0].memory);
@@ -182,7 +182,7 @@ static dmbp_status smooth_fwd_fn(dmbp_plan *p, const plan_step *s)
 
 /* args: x (the trace), signal in, signal out. A zero signal stays zero
  * even where f' is infinite (Sqrt at 0). */
-static dmbp_status smooth_lin_fn(dmbp_plan *p, const plan_step *s)
+static dmbp_status smooth_lin_fn(dmbp_plan *p, const dmbp__step *s)
 {
     const smooth_run *r = s->data;
     const float *x = dmbp__mem_ptr(s->args[0].memory);
@@ -201,21 +201,21 @@ static dmbp_status run_new(const dmbp_node *n, const dnnl_memory_desc_t *md,
     if (!r)
         return DMBP_ERR_NOMEM;
     r->p = *(const smooth_params *)n->priv;
-    r->n = (int64_t)(dnnl_memory_desc_get_size(md) / sizeof(float));
+    r->n = (int64_t)(dmbp__md_size(md) / sizeof(float));
     *out = r;
     return DMBP_OK;
 }
 
-static dmbp_status smooth_plan(plan_builder *b, const dmbp_node *n)
+static dmbp_status smooth_plan(dmbp__builder *b, const dmbp_node *n)
 {
-    const pvalue *x = dmbp__pval(b, n->in[0]);
+    const dmbp__pvalue *x = dmbp__pval(b, n->in[0]);
     if (!x)
         return dmbp__node_error(n, DMBP_ERR_INTERNAL, "input not ready");
     /* A padded layout (channel blocks) would put f(0) != 0 into the
      * padding that the next primitive expects to be zero. */
     dnnl_memory_desc_t md = x->md;
     dnnl_memory_t src = x->mem;
-    if (dnnl_memory_desc_get_size(&md) !=
+    if (dmbp__md_size(&md) !=
         (size_t)dmbp_shape_numel(&x->shape) * sizeof(float)) {
         TRY(dmbp__md_plain(&x->shape, &md));
         TRY(dmbp__plan_input_as(b, n->in[0], &md, &src));
@@ -224,22 +224,22 @@ static dmbp_status smooth_plan(plan_builder *b, const dmbp_node *n)
     smooth_run *r;
     TRY(run_new(n, &md, &r));
     dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, src},
-                               {DNNL_ARG_DST, b->p->vals[n->out[0]].mem}};
+                               {DNNL_ARG_DST, dmbp__val_mem(b, n->out[0])}};
     return dmbp__plan_fn(b, n, smooth_fwd_fn, r, args, 2);
 }
 
 /* The trace x in the output's layout (the forward pass may have read a
  * plain copy of it). */
-static dmbp_status trace_x(plan_builder *b, const dmbp_node *n,
+static dmbp_status trace_x(dmbp__builder *b, const dmbp_node *n,
                            dnnl_memory_t *xm)
 {
-    const pvalue *x = &b->p->vals[n->in[0]], *y = &b->p->vals[n->out[0]];
+    const dmbp__pvalue *x = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
     return dmbp__to_layout(b, x->mem, &x->md, &y->md, xm);
 }
 
-static dmbp_status smooth_backward(plan_builder *b, const dmbp_node *n)
+static dmbp_status smooth_backward(dmbp__builder *b, const dmbp_node *n)
 {
-    const pvalue *y = &b->p->vals[n->out[0]];
+    const dmbp__pvalue *y = dmbp__val(b, n->out[0]);
     dnnl_memory_t xm, dx;
     TRY(trace_x(b, n, &xm));
     TRY(dmbp__diff_target(b, n->in[0], &y->md, &dx));
@@ -252,9 +252,9 @@ static dmbp_status smooth_backward(plan_builder *b, const dmbp_node *n)
     return dmbp__diff_commit(b, n->in[0], &y->md, dx);
 }
 
-static dmbp_status smooth_tangent(plan_builder *b, const dmbp_node *n)
+static dmbp_status smooth_tangent(dmbp__builder *b, const dmbp_node *n)
 {
-    const pvalue *x = &b->p->vals[n->in[0]], *y = &b->p->vals[n->out[0]];
+    const dmbp__pvalue *x = dmbp__val(b, n->in[0]), *y = dmbp__val(b, n->out[0]);
     dnnl_memory_t xm, tx;
     TRY(trace_x(b, n, &xm));
     TRY(dmbp__to_layout(b, x->tan, &x->md, &y->md, &tx));
@@ -267,7 +267,7 @@ static dmbp_status smooth_tangent(plan_builder *b, const dmbp_node *n)
 }
 
 #define SMOOTH_ENTRY(var, name, chk)                                        \
-    const op_entry var = {                                                  \
+    const dmbp__op_entry var = {                                                  \
         .type = name, .check = chk, .infer = same_infer,                    \
         .plan = smooth_plan, .backward = smooth_backward,                   \
         .tangent = smooth_tangent, .release = free,                         \

@@ -25,22 +25,22 @@ static dmbp_status softmax_infer(const dmbp_node *n, const dmbp_shape *in,
     return DMBP_OK;
 }
 
-static dmbp_status softmax_plan(plan_builder *b, const dmbp_node *n)
+static dmbp_status softmax_plan(dmbp__builder *b, const dmbp_node *n)
 {
-    const pvalue *x = dmbp__pval(b, n->in[0]);
+    const dmbp__pvalue *x = dmbp__pval(b, n->in[0]);
     int64_t axis;
     int ax, r = x->shape.ndim ? x->shape.ndim : 1;
     TRY(dmbp__attr_int(n, "axis", n->model->opset < 13 ? 1 : -1, &axis));
     TRY(dmbp__axis(n, axis, r, &ax));
     /* Axis 0 normalises across the images of a batch (before opset 13,
      * any axis 0 coerces the whole batch into one row). */
-    if (ax == 0 && !b->p->whole_tensor)
+    if (ax == 0 && !dmbp__plan_whole_tensor(b))
         return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "mixes the batch "
                                 "axis: softmax over axis 0 of a batched "
                                 "tensor");
     dnnl_memory_desc_t xplain, ymd, smd;
     TRY(dmbp__md_plain(&x->shape, &xplain));
-    TRY(dmbp__md_plain(&b->p->vals[n->out[0]].shape, &ymd));
+    TRY(dmbp__md_plain(dmbp__val_shape(b, n->out[0]), &ymd));
     dnnl_memory_t src, view, dst;
     TRY(dmbp__plan_input_as(b, n->in[0], &xplain, &src));
     int sax = ax;
@@ -55,22 +55,18 @@ static dmbp_status softmax_plan(plan_builder *b, const dmbp_node *n)
         sax = 1;
     }
     TRY(dmbp__plan_scratch_mem(b, &smd, &dst));
-    dnnl_softmax_v2_desc_t sd;
-    DNNL_TRY(dnnl_softmax_v2_forward_desc_init(&sd, dnnl_forward_inference,
-                                               dnnl_softmax_accurate, &smd,
-                                               &smd, sax));
     dnnl_primitive_desc_t pd;
-    TRY(dmbp__plan_pd(b, n, &sd, NULL, "softmax", &pd));
+    TRY(dmbp__be_softmax(b, n, &smd, sax, &pd));
     dmbp_status st = dmbp__plan_output_alias(b, n->out[0], &ymd, dst);
     if (st) {
-        dnnl_primitive_desc_destroy(pd);
+        dmbp__be_pd_free(pd);
         return st;
     }
     dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, view}, {DNNL_ARG_DST, dst}};
     return dmbp__plan_prim(b, n, pd, args, 2);
 }
 
-const op_entry dmbp__op_softmax = {
+const dmbp__op_entry dmbp__op_softmax = {
     .type = "Softmax", .check = softmax_check, .infer = softmax_infer,
     .plan = softmax_plan,
     .traits = DMBP_OP_OUTPUT_NORMALIZER};

@@ -44,7 +44,7 @@ static dmbp_status user_infer(const dmbp_node *n, const dmbp_shape *in,
     return st ? user_error(n, st, "infer") : DMBP_OK;
 }
 
-static dmbp_status user_run_fn(dmbp_plan *p, const plan_step *s)
+static dmbp_status user_run_fn(dmbp_plan *p, const dmbp__step *s)
 {
     const user_run *ur = s->data;
     const dmbp_op_def *d = &s->node->op->def;
@@ -60,7 +60,7 @@ static dmbp_status user_run_fn(dmbp_plan *p, const plan_step *s)
     return st ? user_error(s->node, st, "forward") : DMBP_OK;
 }
 
-static dmbp_status user_plan(plan_builder *b, const dmbp_node *n)
+static dmbp_status user_plan(dmbp__builder *b, const dmbp_node *n)
 {
     user_run *ur = dmbp__calloc(1, sizeof *ur);
     if (!ur)
@@ -75,11 +75,11 @@ static dmbp_status user_plan(plan_builder *b, const dmbp_node *n)
         ur->shapes[i].ndim = -1;
         if (!dmbp__has_in(n, i))
             continue;
-        const value *cv = &n->model->values[n->in[i]];
-        ur->shapes[i] = b->p->vals[n->in[i]].shape;
+        const dmbp__value *cv = &n->model->values[n->in[i]];
+        ur->shapes[i] = dmbp__val(b, n->in[i])->shape;
         if (cv->is_const && cv->dtype != DT_FLOAT)
             continue; /* integer constants are not passed as floats */
-        const pvalue *x = dmbp__pval(b, n->in[i]);
+        const dmbp__pvalue *x = dmbp__pval(b, n->in[i]);
         dnnl_memory_desc_t md;
         st = x ? dmbp__md_plain(&x->shape, &md)
                : dmbp_set_error(DMBP_ERR_INTERNAL, "input not ready");
@@ -88,12 +88,12 @@ static dmbp_status user_plan(plan_builder *b, const dmbp_node *n)
     }
     for (int k = 0; k < n->n_out && !st; k++) {
         dnnl_memory_desc_t md;
-        ur->shapes[n->n_in + k] = b->p->vals[n->out[k]].shape;
+        ur->shapes[n->n_in + k] = dmbp__val(b, n->out[k])->shape;
         st = dmbp__md_plain(&ur->shapes[n->n_in + k], &md);
         if (!st)
             st = dmbp__plan_output(b, n->out[k], &md);
         args[n->n_in + k].arg = DNNL_ARG_MULTIPLE_DST + k;
-        args[n->n_in + k].memory = st ? NULL : b->p->vals[n->out[k]].mem;
+        args[n->n_in + k].memory = st ? NULL : dmbp__val_mem(b, n->out[k]);
     }
     if (st) {
         free(ur);
@@ -108,7 +108,7 @@ static dmbp_status user_plan(plan_builder *b, const dmbp_node *n)
  * forward outputs [n_in, n_in + n_out), the incoming signal (backward:
  * output gradients; tangent: input tangents) and the outgoing one
  * (backward: input gradients; tangent: output tangents). */
-static dmbp_status rev_fn(dmbp_plan *p, const plan_step *s, bool bwd)
+static dmbp_status rev_fn(dmbp_plan *p, const dmbp__step *s, bool bwd)
 {
     user_run *ur = s->data;
     const dmbp_op_def *d = &s->node->op->def;
@@ -130,7 +130,7 @@ static dmbp_status rev_fn(dmbp_plan *p, const plan_step *s, bool bwd)
                      : NULL;
     dmbp_status st;
     if (bwd) {
-        if (p->guided && ur->guided_len && sig[0]) {
+        if (dmbp__plan_guided(p) && ur->guided_len && sig[0]) {
             for (int64_t i = 0; i < ur->guided_len; i++)
                 ur->guided[i] = sig[0][i] > 0 ? sig[0][i] : 0.f;
             sig[0] = ur->guided;
@@ -145,25 +145,25 @@ static dmbp_status rev_fn(dmbp_plan *p, const plan_step *s, bool bwd)
               : DMBP_OK;
 }
 
-static dmbp_status bwd_fn(dmbp_plan *p, const plan_step *s)
+static dmbp_status bwd_fn(dmbp_plan *p, const dmbp__step *s)
 {
     return rev_fn(p, s, true);
 }
 
-static dmbp_status tan_fn(dmbp_plan *p, const plan_step *s)
+static dmbp_status tan_fn(dmbp_plan *p, const dmbp__step *s)
 {
     return rev_fn(p, s, false);
 }
 
 /* Does input i carry a signal in the reverse passes? */
-static bool signal_in(plan_builder *b, const dmbp_node *n, int i)
+static bool signal_in(dmbp__builder *b, const dmbp_node *n, int i)
 {
     return dmbp__has_in(n, i) && !n->model->values[n->in[i]].is_const &&
-           b->p->vals[n->in[i]].relevant;
+           dmbp__val(b, n->in[i])->relevant;
 }
 
 /* Plain views of memory m (layout md) in the current step list. */
-static dmbp_status plain_of(plan_builder *b, dnnl_memory_t m,
+static dmbp_status plain_of(dmbp__builder *b, dnnl_memory_t m,
                             const dnnl_memory_desc_t *md,
                             const dmbp_shape *shape, dnnl_memory_t *out)
 {
@@ -176,7 +176,7 @@ static dmbp_status plain_of(plan_builder *b, dnnl_memory_t m,
  * inputs and outputs, plain, as arguments [0, n_in + n_out). Inputs are
  * reordered again in this pass (not reused from the forward pass) so that
  * every buffer is written in the pass that reads it. */
-static dmbp_status rev_args(plan_builder *b, const dmbp_node *n,
+static dmbp_status rev_args(dmbp__builder *b, const dmbp_node *n,
                             int64_t guided_len, user_run **urp,
                             dnnl_exec_arg_t *args)
 {
@@ -194,15 +194,15 @@ static dmbp_status rev_args(plan_builder *b, const dmbp_node *n,
         ur->shapes[i].ndim = -1;
         if (!dmbp__has_in(n, i))
             continue;
-        const pvalue *x = &b->p->vals[n->in[i]];
-        const value *cv = &n->model->values[n->in[i]];
+        const dmbp__pvalue *x = dmbp__val(b, n->in[i]);
+        const dmbp__value *cv = &n->model->values[n->in[i]];
         ur->shapes[i] = x->shape;
         if (cv->is_const && cv->dtype != DT_FLOAT)
             continue;
         st = plain_of(b, x->mem, &x->md, &x->shape, &args[i].memory);
     }
     for (int k = 0; k < n->n_out && !st; k++) {
-        const pvalue *y = &b->p->vals[n->out[k]];
+        const dmbp__pvalue *y = dmbp__val(b, n->out[k]);
         ur->shapes[n->n_in + k] = y->shape;
         args[n->n_in + k].arg = DNNL_ARG_MULTIPLE_DST + k;
         args[n->n_in + k].memory = y->mem;   /* planned plain */
@@ -215,18 +215,18 @@ static dmbp_status rev_args(plan_builder *b, const dmbp_node *n,
     return DMBP_OK;
 }
 
-static dmbp_status user_backward(plan_builder *b, const dmbp_node *n)
+static dmbp_status user_backward(dmbp__builder *b, const dmbp_node *n)
 {
     dnnl_exec_arg_t args[4 * USER_MAX_IO];
     int ni = n->n_in, no = n->n_out;
     int64_t glen = dmbp__op_is(n, DMBP_OP_GATE)
-                       ? dmbp_shape_numel(&b->p->vals[n->out[0]].shape)
+                       ? dmbp_shape_numel(dmbp__val_shape(b, n->out[0]))
                        : 0;
     user_run *ur;
     TRY(rev_args(b, n, glen, &ur, args));
     dmbp_status st = DMBP_OK;
     for (int k = 0; k < no && !st; k++) {
-        const pvalue *y = &b->p->vals[n->out[k]];
+        const dmbp__pvalue *y = dmbp__val(b, n->out[k]);
         args[ni + no + k].arg = DNNL_ARG_MULTIPLE_DST + USER_MAX_IO + k;
         args[ni + no + k].memory = y->diff;  /* plain; NULL: not needed */
     }
@@ -237,7 +237,7 @@ static dmbp_status user_backward(plan_builder *b, const dmbp_node *n)
         a->memory = NULL;
         if (!signal_in(b, n, i))
             continue;
-        st = dmbp__md_plain(&b->p->vals[n->in[i]].shape, &md[i]);
+        st = dmbp__md_plain(dmbp__val_shape(b, n->in[i]), &md[i]);
         if (!st)
             st = dmbp__diff_target(b, n->in[i], &md[i], &a->memory);
     }
@@ -253,7 +253,7 @@ static dmbp_status user_backward(plan_builder *b, const dmbp_node *n)
     return DMBP_OK;
 }
 
-static dmbp_status user_tangent(plan_builder *b, const dmbp_node *n)
+static dmbp_status user_tangent(dmbp__builder *b, const dmbp_node *n)
 {
     dnnl_exec_arg_t args[4 * USER_MAX_IO];
     int ni = n->n_in, no = n->n_out;
@@ -266,12 +266,12 @@ static dmbp_status user_tangent(plan_builder *b, const dmbp_node *n)
         a->memory = NULL;
         if (!signal_in(b, n, i))
             continue;
-        const pvalue *x = &b->p->vals[n->in[i]];
+        const dmbp__pvalue *x = dmbp__val(b, n->in[i]);
         st = plain_of(b, x->tan, &x->md, &x->shape, &a->memory);
     }
     for (int k = 0; k < no; k++) {
         args[2 * ni + no + k].arg = DNNL_ARG_MULTIPLE_DST + USER_MAX_IO + k;
-        args[2 * ni + no + k].memory = b->p->vals[n->out[k]].tan; /* plain */
+        args[2 * ni + no + k].memory = dmbp__val_tan(b, n->out[k]); /* plain */
     }
     if (st) {
         free(ur);
@@ -282,6 +282,6 @@ static dmbp_status user_tangent(plan_builder *b, const dmbp_node *n)
 
 /* The template of registered entries: dmbp_op_register copies it and
  * drops the reverse hooks when the plugin gives no reverse callbacks. */
-const op_entry dmbp__op_user = {
+const dmbp__op_entry dmbp__op_user = {
     .type = "(user)", .check = user_check, .infer = user_infer,
     .plan = user_plan, .backward = user_backward, .tangent = user_tangent};

@@ -9,55 +9,10 @@
  *     each mask layer it adds sum_p diff * z (z before the masks) to the
  *     mask gradient, which is dl/dm for V = v (section 2's identity).
  * Every tensor lives in the plan's arena in the forward value's layout. */
-#include "kernels.h"
-#include "plan_dnnl.h"
+#include "plan/kernels.h"
+#include "plan/plan_int.h"
 
-dmbp_status dmbp__chan_layout(const dnnl_memory_desc_t *md, chan_layout *l)
-{
-    memset(l, 0, sizeof *l);
-    if (md->format_kind != dnnl_blocked || md->ndims < 1)
-        return dmbp_set_error(DMBP_ERR_INTERNAL, "layout is not blocked");
-    const dnnl_blocking_desc_t *bd = &md->format_desc.blocking;
-    l->ndims = md->ndims;
-    l->block = 1;
-    if (bd->inner_nblks > 1 ||
-        (bd->inner_nblks == 1 && (bd->inner_idxs[0] != 1 || md->ndims < 2)))
-        return dmbp_set_error(DMBP_ERR_INTERNAL, "unexpected blocked layout "
-                              "(%d inner blocks)", bd->inner_nblks);
-    if (bd->inner_nblks == 1)
-        l->block = bd->inner_blks[0];
-    l->spatial = 1;
-    for (int i = 0; i < md->ndims; i++) {
-        l->dims[i] = md->dims[i];
-        l->strides[i] = bd->strides[i];
-        if (i >= 2)
-            l->spatial *= md->dims[i];
-    }
-    if (md->ndims == 1) {
-        /* [N] alone: one channel per lane. */
-        l->ndims = 2;
-        l->dims[1] = 1;
-        l->strides[1] = 1;
-    }
-    /* Dense spatial dimensions: the innermost has the smallest stride q
-     * and each outer one is the product of the inner sizes times q. */
-    int64_t q = l->ndims > 2 ? l->strides[l->ndims - 1] : 0, expect = q;
-    for (int d = l->ndims - 1; d >= 2 && q; d--) {
-        if (l->strides[d] != expect)
-            q = 0;
-        expect *= l->dims[d];
-    }
-    l->sp_step = l->ndims > 2 ? q : 1;
-    /* Channels last (nhwc, what oneDNN picks for 1x1 convolutions): all
-     * channels of a position are adjacent, so treat them as one block;
-     * the sweeps then walk memory in order instead of striding by C. */
-    if (l->block == 1 && l->ndims > 2 && l->strides[1] == 1 &&
-        l->dims[1] > 1 && l->sp_step == l->dims[1])
-        l->block = l->dims[1];
-    return DMBP_OK;
-}
-
-dmbp_status dmbp__to_layout(plan_builder *b, dnnl_memory_t src,
+dmbp_status dmbp__to_layout(dmbp__builder *b, dnnl_memory_t src,
                             const dnnl_memory_desc_t *src_md,
                             const dnnl_memory_desc_t *want,
                             dnnl_memory_t *out)
@@ -70,11 +25,11 @@ dmbp_status dmbp__to_layout(plan_builder *b, dnnl_memory_t src,
     return dmbp__reorder_step(b, src, src_md, *out, want);
 }
 
-dmbp_status dmbp__diff_target(plan_builder *b, int v,
+dmbp_status dmbp__diff_target(dmbp__builder *b, int v,
                               const dnnl_memory_desc_t *md,
                               dnnl_memory_t *out)
 {
-    pvalue *pv = &b->p->vals[v];
+    dmbp__pvalue *pv = &b->p->vals[v];
     if (!pv->diff)
         return dmbp_set_error(DMBP_ERR_INTERNAL, "value '%s' has no diff",
                               b->p->m->values[v].name);
@@ -87,7 +42,7 @@ dmbp_status dmbp__diff_target(plan_builder *b, int v,
 }
 
 /* diff += src, element-wise over the whole buffer (same layout). */
-static dmbp_status add_into_fn(dmbp_plan *p, const plan_step *s)
+static dmbp_status add_into_fn(dmbp_plan *p, const dmbp__step *s)
 {
     float *dst = dmbp__mem_ptr(s->args[0].memory);
     const float *src = dmbp__mem_ptr(s->args[1].memory);
@@ -103,16 +58,16 @@ static dmbp_status add_into_fn(dmbp_plan *p, const plan_step *s)
     return DMBP_OK;
 }
 
-bool dmbp__diff_first(const plan_builder *b, int v)
+bool dmbp__diff_first(const dmbp__builder *b, int v)
 {
     return !b->p->vals[v].diff_written;
 }
 
-dmbp_status dmbp__diff_commit(plan_builder *b, int v,
+dmbp_status dmbp__diff_commit(dmbp__builder *b, int v,
                               const dnnl_memory_desc_t *md,
                               dnnl_memory_t written)
 {
-    pvalue *pv = &b->p->vals[v];
+    dmbp__pvalue *pv = &b->p->vals[v];
     if (written == pv->diff)
         return DMBP_OK;
     dnnl_memory_t same;
@@ -132,7 +87,7 @@ dmbp_status dmbp__diff_commit(plan_builder *b, int v,
     return dmbp__plan_fn(b, NULL, add_into_fn, n, args, 2);
 }
 
-const mask_layer *dmbp__mask_of(const dmbp_plan *p, const dmbp_node *n)
+const dmbp__mask_layer *dmbp__mask_of(const dmbp_plan *p, const dmbp_node *n)
 {
     for (int i = 0; i < p->n_mask_layers; i++)
         if (p->masks[i].node == n)
@@ -140,13 +95,18 @@ const mask_layer *dmbp__mask_of(const dmbp_plan *p, const dmbp_node *n)
     return NULL;
 }
 
+const dmbp__mask_layer *dmbp__node_mask(dmbp__builder *b, const dmbp_node *n)
+{
+    return dmbp__mask_of(b->p, n);
+}
+
 typedef struct mask_run {
-    chan_layout l;
+    dmbp__layout l;
     int64_t offset;
     int channels;
 } mask_run;
 
-static dmbp_status mask_run_new(const mask_layer *ml,
+static dmbp_status mask_run_new(const dmbp__mask_layer *ml,
                                 const dnnl_memory_desc_t *md, mask_run **out)
 {
     mask_run *r = dmbp__calloc(1, sizeof *r);
@@ -161,8 +121,7 @@ static dmbp_status mask_run_new(const mask_layer *ml,
         for (int d = 1; d < md->ndims - 1; d++)
             dims[2] *= md->dims[d];
         dnnl_dims_t strides = {dims[1] * dims[2], 1, dims[1]};
-        if (dnnl_memory_desc_init_by_strides(&last, 3, dims, dnnl_f32,
-                                             strides) != dnnl_success) {
+        if (dmbp__md_strided(3, dims, strides, &last)) {
             free(r);
             return dmbp_set_error(DMBP_ERR_BACKEND, "oneDNN: no view of a "
                                   "mask layer's units");
@@ -187,12 +146,12 @@ static dmbp_status mask_run_new(const mask_layer *ml,
  * one block of all channels). */
 #define MAX_BLOCK 8192
 
-static dmbp_status mask_backward_fn(dmbp_plan *p, const plan_step *s)
+static dmbp_status mask_backward_fn(dmbp_plan *p, const dmbp__step *s)
 {
     const mask_run *r = s->data;
     const float *diff = dmbp__mem_ptr(s->args[0].memory);
     float *out = dmbp__mem_ptr(s->args[1].memory);
-    const chan_layout *l = &r->l;
+    const dmbp__layout *l = &r->l;
     int64_t lanes = l->dims[0], C = r->channels, B = l->block;
     int64_t nb = (C + B - 1) / B;
     if (!l->sp_step || B > MAX_BLOCK) {
@@ -221,12 +180,12 @@ static dmbp_status mask_backward_fn(dmbp_plan *p, const plan_step *s)
     return DMBP_OK;
 }
 
-static dmbp_status mask_tangent_fn(dmbp_plan *p, const plan_step *s)
+static dmbp_status mask_tangent_fn(dmbp_plan *p, const dmbp__step *s)
 {
     const mask_run *r = s->data;
     const float *diff = dmbp__mem_ptr(s->args[0].memory);
     float *z = dmbp__mem_ptr(s->args[1].memory);
-    const chan_layout *l = &r->l;
+    const dmbp__layout *l = &r->l;
     int64_t lanes = l->dims[0], C = r->channels, B = l->block;
     int64_t nb = (C + B - 1) / B;
     if (l->sp_step && B <= MAX_BLOCK) {
@@ -264,7 +223,7 @@ static dmbp_status mask_tangent_fn(dmbp_plan *p, const plan_step *s)
     return DMBP_OK;
 }
 
-dmbp_status dmbp__mask_backward(plan_builder *b, const mask_layer *ml,
+dmbp_status dmbp__mask_backward(dmbp__builder *b, const dmbp__mask_layer *ml,
                                 dnnl_memory_t diff, dnnl_memory_t masked,
                                 const dnnl_memory_desc_t *md)
 {
@@ -274,7 +233,7 @@ dmbp_status dmbp__mask_backward(plan_builder *b, const mask_layer *ml,
     return dmbp__plan_fn(b, ml->node, mask_backward_fn, r, args, 2);
 }
 
-dmbp_status dmbp__mask_tangent(plan_builder *b, const mask_layer *ml,
+dmbp_status dmbp__mask_tangent(dmbp__builder *b, const dmbp__mask_layer *ml,
                                dnnl_memory_t diff, dnnl_memory_t z,
                                const dnnl_memory_desc_t *md)
 {
@@ -324,7 +283,7 @@ static dmbp_status assign_masks(dmbp_plan *p)
                                         "a %d-D %s output that is not "
                                         "plain", s->ndim, n->op_type);
         }
-        mask_layer *ml = &p->masks[p->n_mask_layers++];
+        dmbp__mask_layer *ml = &p->masks[p->n_mask_layers++];
         ml->last_axis = !fmap && s->ndim > 2;
         ml->node = n;
         ml->value = n->out[0];
@@ -364,7 +323,7 @@ static void mark_relevant(dmbp_plan *p)
 static dmbp_status plain_buffer(dmbp_plan *p, const dmbp_shape *s,
                                 dnnl_memory_t *out)
 {
-    plan_builder b = {p};
+    dmbp__builder b = {p};
     dnnl_memory_desc_t md;
     TRY(dmbp__md_plain(s, &md));
     return dmbp__plan_scratch_mem(&b, &md, out);
@@ -373,7 +332,7 @@ static dmbp_status plain_buffer(dmbp_plan *p, const dmbp_shape *s,
 dmbp_status dmbp__reverse_build(dmbp_plan *p)
 {
     const dmbp_model *m = p->m;
-    plan_builder b = {p};
+    dmbp__builder b = {p};
     p->reverse = true;
     mark_relevant(p);
     for (int i = 0; i < m->n_nodes; i++) {
@@ -386,7 +345,7 @@ dmbp_status dmbp__reverse_build(dmbp_plan *p)
                                     "need them)");
     }
     for (int v = 0; v < m->n_values; v++) {
-        pvalue *pv = &p->vals[v];
+        dmbp__pvalue *pv = &p->vals[v];
         if (!pv->relevant)
             continue;
         TRY(dmbp__plan_scratch_mem(&b, &pv->md, &pv->diff));
@@ -396,7 +355,7 @@ dmbp_status dmbp__reverse_build(dmbp_plan *p)
 
     /* Backward: seed -> logits' diff, then the nodes in reverse order. */
     p->cur = &p->bwd;
-    pvalue *lg = &p->vals[m->logits];
+    dmbp__pvalue *lg = &p->vals[m->logits];
     TRY(plain_buffer(p, &lg->shape, &p->seed_plain));
     {
         dnnl_memory_desc_t pmd;
@@ -404,8 +363,7 @@ dmbp_status dmbp__reverse_build(dmbp_plan *p)
         dnnl_memory_t d;
         TRY(dmbp__diff_target(&b, m->logits, &pmd, &d));
         dnnl_primitive_desc_t pd;
-        DNNL_TRY(dnnl_reorder_primitive_desc_create(&pd, &pmd, p->eng, &pmd,
-                                                    p->eng, NULL));
+        TRY(dmbp__be_reorder(p, &pmd, &pmd, false, &pd));
         dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, p->seed_plain},
                                    {DNNL_ARG_DST, d}};
         TRY(dmbp__plan_prim(&b, NULL, pd, args, 2));
@@ -452,8 +410,7 @@ dmbp_status dmbp__reverse_build(dmbp_plan *p)
         TRY(dmbp__md_plain(&lg->shape, &pmd));
         TRY(plain_buffer(p, &lg->shape, &p->tan_out_plain));
         dnnl_primitive_desc_t pd;
-        DNNL_TRY(dnnl_reorder_primitive_desc_create(&pd, &lg->md, p->eng,
-                                                    &pmd, p->eng, NULL));
+        TRY(dmbp__be_reorder(p, &lg->md, &pmd, false, &pd));
         dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, lg->tan},
                                    {DNNL_ARG_DST, p->tan_out_plain}};
         TRY(dmbp__plan_prim(&b, NULL, pd, args, 2));
@@ -574,7 +531,7 @@ static dmbp_status run_tangent(dmbp_plan *p, const float *v, bool whole)
            (size_t)p->lanes * (size_t)p->n_masks * sizeof(float));
     if (whole)
         return dmbp__run_steps(p, &p->tan);
-    step_list prefix = {p->tan_mask_end, p->tan_mask_end, p->tan.s};
+    dmbp__step_list prefix = {p->tan_mask_end, p->tan_mask_end, p->tan.s};
     return dmbp__run_steps(p, &prefix);
 }
 

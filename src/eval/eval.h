@@ -1,7 +1,7 @@
 /* Argument checks shared by the map functions (metrics.c,
  * groundtruth.c). */
-#ifndef DMBP_METRICS_H
-#define DMBP_METRICS_H
+#ifndef DMBP__EVAL_H
+#define DMBP__EVAL_H
 
 #include "base.h"
 
@@ -14,4 +14,4 @@ dmbp_status dmbp__check_map_sizes(const char *fn, int c, int h, int w);
 dmbp_status dmbp__check_finite(const char *fn, const char *what,
                                const float *v, int64_t n);
 
-#endif /* DMBP_METRICS_H */
+#endif /* DMBP__EVAL_H */

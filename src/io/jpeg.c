@@ -13,7 +13,7 @@
  * decode_guarded(): every libjpeg call is made there, everything it
  * allocates is reached through the job struct (never through a local
  * modified after setjmp), and the caller frees it on both paths. */
-#include "image.h"
+#include "io/io.h"
 
 #include <setjmp.h>
 #include <stdint.h>

@@ -2,7 +2,7 @@
  * mass and rank accuracy (Arras, Osman and Samek, "CLEVR-XAI", 2022) and
  * the pointing game (Zhang et al. 2016, with TorchRay's tolerance), applied
  * to the positive and, separately, to the negative evidence of a map. */
-#include "metrics.h"
+#include "eval/eval.h"
 #include "checked.h"
 
 #include <math.h>

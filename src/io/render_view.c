@@ -2,8 +2,7 @@
  * (the model's view or the user's original picture, the map mapped back
  * through the crop and resize), the colour bar and its digits. The
  * normalisation and the file writing are in render.c. */
-#include "image.h"
-#include "render.h"
+#include "io/io.h"
 
 #include <math.h>
 #include <stdint.h>

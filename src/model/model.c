@@ -1,6 +1,7 @@
-/* Read-only queries on a loaded model, and the node view plugins get. */
-#include "optable.h"
-#include "image.h"
+/* The model's graph: read-only queries, values as the loader adds them,
+ * node attributes read and checked, and the node view plugins get. */
+#include "model/model.h"
+#include "io/io.h"
 
 #include <stdarg.h>
 
@@ -223,7 +224,28 @@ static dmbp_status fill_preprocess(const dmbp_model *m,
 
 /* ---- node view ---- */
 
-const node_attr *dmbp__attr(const dmbp_node *n, const char *name)
+int dmbp__model_add_value(dmbp_model *m, const char *name)
+{
+    if (m->n_values == m->cap_values) {
+        int cap = m->cap_values ? 2 * m->cap_values : 64;
+        dmbp__value *nv = realloc(m->values, (size_t)cap * sizeof *nv);
+        if (!nv) {
+            dmbp_set_error(DMBP_ERR_NOMEM, "out of memory");
+            return -1;
+        }
+        m->values = nv;
+        m->cap_values = cap;
+    }
+    dmbp__value *v = &m->values[m->n_values];
+    memset(v, 0, sizeof *v);
+    v->producer = -1;
+    v->name = dmbp__strdup(name ? name : "");
+    if (!v->name)
+        return -1;
+    return m->n_values++;
+}
+
+const dmbp__node_attr *dmbp__attr(const dmbp_node *n, const char *name)
 {
     for (int i = 0; i < n->n_attr; i++)
         if (!strcmp(n->attrs[i].name, name))
@@ -250,11 +272,11 @@ dmbp_status dmbp__node_error(const dmbp_node *n, dmbp_status st,
                           n->model->opset, detail);
 }
 
-const value *dmbp__const_in(const dmbp_node *n, int i)
+const dmbp__value *dmbp__const_in(const dmbp_node *n, int i)
 {
     if (!dmbp__has_in(n, i))
         return NULL;
-    const value *v = &n->model->values[n->in[i]];
+    const dmbp__value *v = &n->model->values[n->in[i]];
     return v->is_const ? v : NULL;
 }
 
@@ -288,7 +310,7 @@ dmbp_status dmbp_node_attr_float(const dmbp_node *n, const char *name,
 dmbp_status dmbp_node_attr_ints(const dmbp_node *n, const char *name,
                                 int64_t *buf, int cap, int *count)
 {
-    const node_attr *a = dmbp__attr(n, name);
+    const dmbp__node_attr *a = dmbp__attr(n, name);
     if (!a) {
         *count = -1;
         return DMBP_OK;
@@ -304,10 +326,91 @@ dmbp_status dmbp_node_attr_ints(const dmbp_node *n, const char *name,
 
 const float *dmbp_node_const_input(const dmbp_node *n, int i)
 {
-    const value *v = dmbp__const_in(n, i);
+    const dmbp__value *v = dmbp__const_in(n, i);
     if (!v || v->dtype != DT_FLOAT)
         return NULL;
     /* Valid as long as the model: a released weight is read again and
      * kept from now on (weights.c). */
     return dmbp__weight_keep(n->model, n->in[i]);
+}
+
+/* ---- attributes ---------------------------------------------------------- */
+
+dmbp_status dmbp__attr_ints(const dmbp_node *n, const char *name,
+                            int64_t *buf, int cap, int *count)
+{
+    const dmbp__node_attr *a = dmbp__attr(n, name);
+    if (!a) {
+        *count = -1;
+        return DMBP_OK;
+    }
+    if (a->type != ATTR_INTS)
+        return dmbp__node_error(n, DMBP_ERR_FORMAT, "attribute '%s' should "
+                                "be a list of integers", name);
+    if (a->n > cap)
+        return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "attribute '%s' has "
+                                "%d values (at most %d)", name, a->n, cap);
+    memcpy(buf, a->ints, (size_t)a->n * sizeof(int64_t));
+    *count = a->n;
+    return DMBP_OK;
+}
+
+dmbp_status dmbp__attr_int(const dmbp_node *n, const char *name, int64_t def,
+                           int64_t *out)
+{
+    const dmbp__node_attr *a = dmbp__attr(n, name);
+    if (!a) {
+        *out = def;
+        return DMBP_OK;
+    }
+    if (a->type != ATTR_INT)
+        return dmbp__node_error(n, DMBP_ERR_FORMAT, "attribute '%s' should "
+                                "be an integer", name);
+    *out = a->i;
+    return DMBP_OK;
+}
+
+dmbp_status dmbp__attr_float(const dmbp_node *n, const char *name, float def,
+                             float *out)
+{
+    const dmbp__node_attr *a = dmbp__attr(n, name);
+    if (!a) {
+        *out = def;
+        return DMBP_OK;
+    }
+    if (a->type != ATTR_FLOAT)
+        return dmbp__node_error(n, DMBP_ERR_FORMAT, "attribute '%s' should "
+                                "be a float", name);
+    if (!isfinite(a->f))
+        return dmbp__node_error(n, DMBP_ERR_NONFINITE, "attribute '%s' is "
+                                "not finite", name);
+    *out = a->f;
+    return DMBP_OK;
+}
+
+dmbp_status dmbp__attr_only(const dmbp_node *n, const char *const *allowed)
+{
+    for (int i = 0; i < n->n_attr; i++) {
+        bool ok = false;
+        for (const char *const *a = allowed; *a && !ok; a++)
+            ok = !strcmp(*a, n->attrs[i].name);
+        if (!ok)
+            return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "attribute "
+                                    "'%s' is not supported",
+                                    n->attrs[i].name);
+    }
+    return DMBP_OK;
+}
+
+dmbp_status dmbp__need_const(const dmbp_node *n, int i, const dmbp__value **out)
+{
+    const dmbp__value *v = dmbp__const_in(n, i);
+    if (!v)
+        return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "input %d must be "
+                                "a constant (initializer)", i);
+    if (v->dtype != DT_FLOAT)
+        return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "input %d ('%s') "
+                                "must hold float32 data", i, v->name);
+    *out = v;
+    return DMBP_OK;
 }

@@ -1,7 +1,7 @@
 /* ONNX file -> dmbp_model: decode the protobuf (proto/onnx.proto), turn
  * initializers and Constant nodes into constant values, nodes into graph
  * nodes; graph.c then checks and simplifies. */
-#include "optable.h"
+#include "model/model.h"
 
 #include "proto/onnx.pb-c.h"
 
@@ -23,7 +23,7 @@ typedef struct loader {
     int *index;
     size_t index_cap;   /* a power of two, or 0 */
     int n_indexed;
-    /* Initializer payloads left out of the skeleton (weights.c), in
+    /* Initializer payloads left out of the skeleton (onnx_file.c), in
      * initializer order, read from fd; cur: the tensor being decoded. */
     const dmbp__payload *pl;
     size_t n_pl, next_pl;
@@ -136,7 +136,7 @@ static dmbp_status data_count(loader *L, const char *tname, size_t have,
 }
 
 static dmbp_status decode_body(loader *L, const Onnx__TensorProto *t,
-                               const char *tname, value *v);
+                               const char *tname, dmbp__value *v);
 
 /* A payload left out of the skeleton, from the model file. */
 static dmbp_status read_payload(loader *L, const char *tname,
@@ -154,7 +154,7 @@ static dmbp_status read_payload(loader *L, const char *tname,
  * float32 payload left out of the skeleton is read straight into v->f
  * and remembered as v's source; others through a temporary copy. */
 static dmbp_status decode_tensor(loader *L, const Onnx__TensorProto *t,
-                                 const char *tname, value *v)
+                                 const char *tname, dmbp__value *v)
 {
     const dmbp__payload *pl = L->cur;
     bool external = t->has_data_location &&
@@ -182,7 +182,7 @@ static dmbp_status decode_tensor(loader *L, const Onnx__TensorProto *t,
 }
 
 static dmbp_status decode_body(loader *L, const Onnx__TensorProto *t,
-                               const char *tname, value *v)
+                               const char *tname, dmbp__value *v)
 {
     if (t->n_dims > DMBP_MAX_DIMS)
         return dmbp_set_error(DMBP_ERR_UNSUPPORTED, "%s: tensor '%s' has %zu "
@@ -350,32 +350,11 @@ static int find_value(loader *L, const char *name)
     return L->index[index_slot(L, name)];
 }
 
-int dmbp__model_add_value(dmbp_model *m, const char *name)
-{
-    if (m->n_values == m->cap_values) {
-        int cap = m->cap_values ? 2 * m->cap_values : 64;
-        value *nv = realloc(m->values, (size_t)cap * sizeof *nv);
-        if (!nv) {
-            dmbp_set_error(DMBP_ERR_NOMEM, "out of memory");
-            return -1;
-        }
-        m->values = nv;
-        m->cap_values = cap;
-    }
-    value *v = &m->values[m->n_values];
-    memset(v, 0, sizeof *v);
-    v->producer = -1;
-    v->name = dmbp__strdup(name ? name : "");
-    if (!v->name)
-        return -1;
-    return m->n_values++;
-}
-
 /* Constant node: its value attribute becomes a constant value. */
 static dmbp_status load_constant(loader *L, const Onnx__NodeProto *np,
                                  int vi)
 {
-    value *v = &L->m->values[vi];
+    dmbp__value *v = &L->m->values[vi];
     for (size_t a = 0; a < np->n_attribute; a++) {
         const Onnx__AttributeProto *ap = np->attribute[a];
         if (!ap->name)
@@ -424,12 +403,12 @@ static dmbp_status load_attrs(loader *L, const Onnx__NodeProto *np,
                               dmbp_node *n)
 {
     n->attrs = dmbp__calloc(np->n_attribute ? np->n_attribute : 1,
-                            sizeof(node_attr));
+                            sizeof(dmbp__node_attr));
     if (!n->attrs)
         return DMBP_ERR_NOMEM;
     for (size_t a = 0; a < np->n_attribute; a++) {
         const Onnx__AttributeProto *ap = np->attribute[a];
-        node_attr *t = &n->attrs[n->n_attr++];
+        dmbp__node_attr *t = &n->attrs[n->n_attr++];
         t->name = dmbp__strdup(ap->name ? ap->name : "");
         t->tensor = -1;
         if (!t->name)

@@ -1,6 +1,6 @@
 /* PNG decoding and the torchvision-compatible preprocessing (colour
  * conversion, antialiased bilinear resize, centre crop, normalisation). */
-#include "image.h"
+#include "io/io.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -658,5 +658,33 @@ dmbp_status dmbp_image_preprocess(const dmbp_image *in,
     out->height = ch_h;
     out->width = ch_w;
     out->data = res;
+    return DMBP_OK;
+}
+
+dmbp_status dmbp__image_check_size(const char *name, uint64_t width,
+                                   uint64_t height,
+                                   const dmbp_image_load_options *o)
+{
+    if (width == 0 || height == 0)
+        return dmbp_set_error(DMBP_ERR_FORMAT, "%s: image is %llux%llu",
+                              name, (unsigned long long)width,
+                              (unsigned long long)height);
+    if (width > DMBP_IMAGE_MAX_SIDE || height > DMBP_IMAGE_MAX_SIDE)
+        return dmbp_set_error(DMBP_ERR_FORMAT,
+                              "%s: image %llux%llu exceeds the maximum of %d "
+                              "pixels per side",
+                              name, (unsigned long long)width,
+                              (unsigned long long)height,
+                              DMBP_IMAGE_MAX_SIDE);
+    /* Both sides are <= 2^14 here: the product cannot overflow. */
+    uint64_t npix = width * height;
+    if (o->max_pixels > 0 && npix > (uint64_t)o->max_pixels)
+        return dmbp_set_error(DMBP_ERR_SHAPE,
+                              "%s: image %llux%llu has %llu pixels, more "
+                              "than the pixel budget of %lld (max_pixels)",
+                              name, (unsigned long long)width,
+                              (unsigned long long)height,
+                              (unsigned long long)npix,
+                              (long long)o->max_pixels);
     return DMBP_OK;
 }

@@ -44,7 +44,7 @@
  *  - Spearman: Pearson correlation of average ranks (ties share the mean
  *    of their ranks), in double.
  */
-#include "metrics.h"
+#include "eval/eval.h"
 #include "methods/methods.h"
 
 /* The first layout with struct_size (0.2.0) ends at max_lanes. */
@@ -252,7 +252,7 @@ static void substrate(dmbp_substrate s, const float *x, int c, int h, int w,
 /* The model's input must be c x h x w images (dynamic dimensions free).
  * The plan is the session's (give it back with dmbp__plan_release). */
 static dmbp_status make_plan(const char *fn, const dmbp_model *m,
-                             dmbp_plan_cache *pc, int lanes, int c, int h,
+                             dmbp__plan_cache *pc, int lanes, int c, int h,
                              int w, dmbp_plan **out)
 {
     dmbp_shape d = dmbp_model_input_shape(m);
@@ -280,7 +280,7 @@ static dmbp_status make_plan(const char *fn, const dmbp_model *m,
  * get the target's logit and softmax probability. */
 typedef struct prefix_run {
     const dmbp_model *m;
-    dmbp_plan_cache *cache;     /* the session's plans */
+    dmbp__plan_cache *cache;     /* the session's plans */
     int c, h, w, target;
     const float *base, *src;
     const int *order;
@@ -295,7 +295,7 @@ static dmbp_status run_prefixes(const char *fn, const prefix_run *r,
     int max_lanes = r->o->max_lanes;
     int lanes = r->points < max_lanes ? r->points : max_lanes;
     size_t plane = (size_t)r->h * r->w, per = (size_t)r->c * plane;
-    const dmbp_plan_cache *cache = r->cache;
+    const dmbp__plan_cache *cache = r->cache;
     dmbp_plan *p;
     TRY(make_plan(fn, r->m, r->cache, lanes, r->c, r->h, r->w, &p));
     dmbp_shape ls = dmbp_plan_logits_shape(p);

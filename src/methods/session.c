@@ -1,7 +1,7 @@
 /* Plans kept across calls (issue #13 item 6): the plan cache, and the
  * public dmbp_session that holds one for every job on its model
- * (dmbp_explain here, the metrics in metrics.c, the randomisation check
- * in randomize.c).
+ * (dmbp_explain in explain.c, the metrics in metrics.c, the
+ * randomisation check in randomize.c).
  *
  * Reuse must give the bits of a fresh plan: a plan's outputs may depend
  * only on what it was made from (options, weights) and on the call's
@@ -10,7 +10,7 @@
  * tests/test_session checks it across calls, for every method, against
  * fresh sessions. */
 #include "base.h"
-#include "plan.h"
+#include "plan/plan.h"
 
 #include "methods/methods.h"
 
@@ -21,21 +21,21 @@
 
 struct dmbp_session {
     uint64_t magic;
-    dmbp_plan_cache cache;
+    dmbp__plan_cache cache;
     bool one_shot; /* dmbp_session_keep_plans(s, 0): no cache */
 };
 
 /* The options structs come from dmbp_plan_options_init (memset, then
  * fields), and are stored with memcpy, so that their padding is zero in
  * both and memcmp compares every field, including ones added later. */
-static bool same_plan(const dmbp_plan_slot *s, const dmbp_plan_options *po,
+static bool same_plan(const dmbp__plan_slot *s, const dmbp_plan_options *po,
                       const float *const *over, bool keep)
 {
     return s->p && s->over == over && s->keep == keep &&
            !memcmp(&s->po, po, sizeof *po);
 }
 
-dmbp_status dmbp__cache_plan(dmbp_plan_cache *c, const dmbp_model *m,
+dmbp_status dmbp__cache_plan(dmbp__plan_cache *c, const dmbp_model *m,
                              const dmbp_plan_options *po,
                              const float *const *over, bool keep,
                              dmbp_plan **out)
@@ -48,7 +48,7 @@ dmbp_status dmbp__cache_plan(dmbp_plan_cache *c, const dmbp_model *m,
     c->clock++;
     int lru = 0;
     for (int i = 0; i < DMBP_PLAN_CACHE_SLOTS; i++) {
-        dmbp_plan_slot *s = &c->slot[i];
+        dmbp__plan_slot *s = &c->slot[i];
         if (same_plan(s, po, over, keep)) {
             s->used = c->clock;
             *out = s->p;
@@ -61,7 +61,7 @@ dmbp_status dmbp__cache_plan(dmbp_plan_cache *c, const dmbp_model *m,
     dmbp_plan *p;
     TRY(dmbp__plan_create_with(m, po, over, keep, &p));
     c->created++;
-    dmbp_plan_slot *s = &c->slot[lru];
+    dmbp__plan_slot *s = &c->slot[lru];
     dmbp_plan_free(s->p);
     memset(s, 0, sizeof *s);
     memcpy(&s->po, po, sizeof *po);
@@ -73,7 +73,7 @@ dmbp_status dmbp__cache_plan(dmbp_plan_cache *c, const dmbp_model *m,
     return DMBP_OK;
 }
 
-void dmbp__plan_release(const dmbp_plan_cache *c, dmbp_plan *p)
+void dmbp__plan_release(const dmbp__plan_cache *c, dmbp_plan *p)
 {
     for (int i = 0; c && p && i < DMBP_PLAN_CACHE_SLOTS; i++)
         if (c->slot[i].p == p)
@@ -81,7 +81,7 @@ void dmbp__plan_release(const dmbp_plan_cache *c, dmbp_plan *p)
     dmbp_plan_free(p);
 }
 
-void dmbp__cache_clear(dmbp_plan_cache *c)
+void dmbp__cache_clear(dmbp__plan_cache *c)
 {
     for (int i = 0; c && i < DMBP_PLAN_CACHE_SLOTS; i++) {
         dmbp_plan_free(c->slot[i].p);
@@ -105,24 +105,17 @@ dmbp_status dmbp_session_create(const dmbp_model *m, dmbp_session **out)
     return DMBP_OK;
 }
 
-dmbp_status dmbp_explain(dmbp_session *s, const float *x, int n,
-                         int channels, int height, int width,
-                         const int *targets, const dmbp_explain_options *o,
-                         dmbp_result **out)
+dmbp_status dmbp__session_valid(const dmbp_session *s, const char *who)
 {
-    if (out)
-        *out = NULL;
     if (!s || s->magic != SESSION_MAGIC)
-        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_explain: %s", !s
+        return dmbp_set_error(DMBP_ERR_ARG, "%s: %s", who, !s
                               ? "NULL session"
                               : "not a dmbp_session (since libdmbp 0.2 "
                                 "jobs run on a session of the model)");
-    dmbp__threads_apply();
-    return dmbp__explain_cached(s->cache.m, NULL, dmbp__session_cache(s), x,
-                                n, channels, height, width, targets, o, out);
+    return DMBP_OK;
 }
 
-dmbp_plan_cache *dmbp__session_cache(dmbp_session *s)
+dmbp__plan_cache *dmbp__session_cache(dmbp_session *s)
 {
     return s && s->magic == SESSION_MAGIC && !s->one_shot ? &s->cache
                                                           : NULL;

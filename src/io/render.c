@@ -1,8 +1,7 @@
 /* Rendering attribution maps to PNG (docs/dmbp-method.md section 5) and
  * writing arrays as .npy, both through a temporary file renamed over the
  * destination only once complete. */
-#include "image.h"
-#include "render.h"
+#include "io/io.h"
 
 #include <errno.h>
 #include <fcntl.h>

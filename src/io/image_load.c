@@ -1,7 +1,7 @@
 /* Reading image files: the whole file into memory, the format recognised
  * from its first bytes, the size limits, then the PNG (image.c) or JPEG
  * (jpeg.c) decoder. */
-#include "image.h"
+#include "io/io.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -42,34 +42,6 @@ void dmbp_image_load_options_init_sized(dmbp_image_load_options *o,
     dmbp_image_load_options d;
     load_defaults(&d);
     dmbp__options_init(o, struct_size, &d, LOAD_OPTIONS_MIN, sizeof d);
-}
-
-dmbp_status dmbp__image_check_size(const char *name, uint64_t width,
-                                   uint64_t height,
-                                   const dmbp_image_load_options *o)
-{
-    if (width == 0 || height == 0)
-        return dmbp_set_error(DMBP_ERR_FORMAT, "%s: image is %llux%llu",
-                              name, (unsigned long long)width,
-                              (unsigned long long)height);
-    if (width > DMBP_IMAGE_MAX_SIDE || height > DMBP_IMAGE_MAX_SIDE)
-        return dmbp_set_error(DMBP_ERR_FORMAT,
-                              "%s: image %llux%llu exceeds the maximum of %d "
-                              "pixels per side",
-                              name, (unsigned long long)width,
-                              (unsigned long long)height,
-                              DMBP_IMAGE_MAX_SIDE);
-    /* Both sides are <= 2^14 here: the product cannot overflow. */
-    uint64_t npix = width * height;
-    if (o->max_pixels > 0 && npix > (uint64_t)o->max_pixels)
-        return dmbp_set_error(DMBP_ERR_SHAPE,
-                              "%s: image %llux%llu has %llu pixels, more "
-                              "than the pixel budget of %lld (max_pixels)",
-                              name, (unsigned long long)width,
-                              (unsigned long long)height,
-                              (unsigned long long)npix,
-                              (long long)o->max_pixels);
-    return DMBP_OK;
 }
 
 int64_t dmbp_image_max_file_bytes(const dmbp_image_load_options *o)

@@ -1,8 +1,9 @@
-/* The model's graph (model.c, onnx_load.c, graph.c), the attribute and
- * input helpers of its nodes (ops/common.c) and load-time folding
- * (ops/fold.c). No oneDNN. */
-#ifndef DMBP_GRAPH_H
-#define DMBP_GRAPH_H
+/* The model: its graph (values, nodes, attributes; model.c), the op
+ * table's entry (what an op is and does; the entries are src/ops/),
+ * weight storage (weights.c), shape inference (infer.c) and the loader's
+ * entry points (onnx_file.c, onnx_load.c, graph.c). No oneDNN. */
+#ifndef DMBP_MODEL_H
+#define DMBP_MODEL_H
 
 #include "base.h"
 
@@ -16,7 +17,7 @@
  * is the widest). */
 #define DMBP_MAX_NODE_IO 64
 
-typedef enum attr_type {
+typedef enum dmbp__attr_type {
     ATTR_OTHER = 0,
     ATTR_FLOAT,
     ATTR_INT,
@@ -24,13 +25,13 @@ typedef enum attr_type {
     ATTR_TENSOR,
     ATTR_FLOATS,
     ATTR_INTS
-} attr_type;
+} dmbp__attr_type;
 
-typedef enum value_dtype { DT_FLOAT = 1, DT_INT64 = 7 } value_dtype;
+typedef enum dmbp__value_dtype { DT_FLOAT = 1, DT_INT64 = 7 } dmbp__value_dtype;
 
-typedef struct node_attr {
+typedef struct dmbp__node_attr {
     char *name;
-    attr_type type;
+    dmbp__attr_type type;
     float f;
     int64_t i;
     char *s;        /* ATTR_STRING, NUL-terminated */
@@ -38,16 +39,16 @@ typedef struct node_attr {
     float *floats;
     int64_t *ints;
     int tensor;     /* ATTR_TENSOR: index of a constant value */
-} node_attr;
+} dmbp__node_attr;
 
 /* A tensor-valued edge of the graph: a runtime activation or a constant
  * (initializer, Constant node output). Shapes are those at load time,
  * with dynamic dimensions taken as 1; a plan re-infers them. */
-typedef struct value {
+typedef struct dmbp__value {
     char *name;
     dmbp_shape shape;
     bool is_const;
-    value_dtype dtype;  /* constants only */
+    dmbp__value_dtype dtype;  /* constants only */
     float *f;           /* DT_FLOAT constant data, plain row-major, owned */
     int64_t *i64;       /* DT_INT64 constant data, owned */
     int producer;       /* node index, -1 for inputs and constants */
@@ -60,9 +61,9 @@ typedef struct value {
     int pins;           /* plans (and callers) using f now */
     uint64_t src_off;   /* f's bytes in the model file */
     uint64_t src_hash;  /* dmbp__weight_hash of those bytes */
-} value;
+} dmbp__value;
 
-typedef struct op_entry op_entry;
+typedef struct dmbp__op_entry dmbp__op_entry;
 
 struct dmbp_node {
     char *name;
@@ -71,8 +72,8 @@ struct dmbp_node {
     int *in;            /* value indices, -1 for an omitted optional input */
     int *out;
     int n_attr;
-    node_attr *attrs;
-    const op_entry *op;
+    dmbp__node_attr *attrs;
+    const dmbp__op_entry *op;
     void *priv;         /* the op's parsed parameters, freed by op->release */
     const dmbp_model *model;
     bool dead;          /* removed by simplification */
@@ -81,7 +82,7 @@ struct dmbp_node {
 struct dmbp_model {
     char *name;         /* file name, for messages */
     int n_values, cap_values;
-    value *values;
+    dmbp__value *values;
     int n_nodes;
     dmbp_node *nodes;   /* execution order; dead nodes skipped */
     int input;          /* the runtime input value */
@@ -106,7 +107,7 @@ struct dmbp_model {
 };
 
 /* Attribute lookup; NULL when absent. */
-const node_attr *dmbp__attr(const dmbp_node *n, const char *name);
+const dmbp__node_attr *dmbp__attr(const dmbp_node *n, const char *name);
 /* Node description for messages: "node 'conv1' (Conv)". */
 const char *dmbp__node_str(const dmbp_node *n, char *buf, size_t cap);
 /* Set an error "<model>: node 'x' (Op): <detail>". */
@@ -117,7 +118,7 @@ dmbp_status dmbp__node_error(const dmbp_node *n, dmbp_status st,
 #endif
     ;
 /* Constant input i of n (NULL if absent or not constant). */
-const value *dmbp__const_in(const dmbp_node *n, int i);
+const dmbp__value *dmbp__const_in(const dmbp_node *n, int i);
 /* Input i present (not omitted)? */
 static inline bool dmbp__has_in(const dmbp_node *n, int i)
 {
@@ -132,6 +133,8 @@ const dmbp_node *dmbp__live_node(const dmbp_model *m, int i);
 
 /* graph.c: simplify, order, infer shapes at load. */
 dmbp_status dmbp__graph_finish(dmbp_model *m);
+/* infer.c: node n's output shapes in shapes from its inputs'. */
+dmbp_status dmbp__graph_infer_node(const dmbp_node *n, dmbp_shape *shapes);
 /* Infer every value's shape from the input shape; shapes[] has n_values
  * entries, constants pre-filled by the caller. */
 dmbp_status dmbp__graph_infer(const dmbp_model *m, dmbp_shape *shapes);
@@ -171,7 +174,7 @@ dmbp_status dmbp__attr_float(const dmbp_node *n, const char *name, float def,
 /* Reject any attribute not in the NULL-terminated list. */
 dmbp_status dmbp__attr_only(const dmbp_node *n, const char *const *allowed);
 /* Require input i to be a float constant. */
-dmbp_status dmbp__need_const(const dmbp_node *n, int i, const value **out);
+dmbp_status dmbp__need_const(const dmbp_node *n, int i, const dmbp__value **out);
 
 /* ---- weight storage (weights.c) ----------------------------------------- */
 
@@ -222,4 +225,56 @@ void dmbp__weight_drop(const dmbp_model *m, int v);
  * if it cannot be read again. */
 const float *dmbp__weight_keep(const dmbp_model *m, int v);
 
-#endif /* DMBP_GRAPH_H */
+/* ---- the op table (src/ops/optable.c and src/ops/) ------------------------ */
+
+/* What each op is and does. The entry names its plan hooks through the
+ * opaque dmbp__builder, so code that only asks the table (graph.c,
+ * reverse.c's traits, randomize.c) does not see oneDNN. */
+
+typedef struct dmbp_plan_builder dmbp__builder;
+
+struct dmbp__op_entry {
+    const char *type;
+    /* Parse and validate attributes once at load; may set n->priv. */
+    dmbp_status (*check)(dmbp_model *m, dmbp_node *n);
+    /* Output shapes from input shapes (in[i] for each input; an omitted
+     * optional input has ndim -1). */
+    dmbp_status (*infer)(const dmbp_node *n, const dmbp_shape *in,
+                         dmbp_shape *out);
+    /* Add the forward step(s) of n to the plan being built. */
+    dmbp_status (*plan)(dmbp__builder *b, const dmbp_node *n);
+    /* Reverse passes (dmbp-method.md section 2), both linear with the
+     * forward pass's gates frozen: `backward` adds steps taking the diff of
+     * n's output to its inputs' diffs (built in reverse node order);
+     * `tangent` adds steps pushing its inputs' tan to its output's tan,
+     * without biases (built in forward order). NULL: no reverse passes. */
+    dmbp_status (*backward)(dmbp__builder *b, const dmbp_node *n);
+    dmbp_status (*tangent)(dmbp__builder *b, const dmbp_node *n);
+    void (*release)(void *priv);
+    /* Plans of several lanes on a model loaded with a batch of b0
+     * (docs/model-support.md, "Lanes and a batch written into the
+     * graph"): the output shapes when input 0 carries `lanes` images, for
+     * a node computed from the input whose input 0 and output 0 kept b0 as
+     * axis 0 at load. A constant of the node that writes b0 in as that
+     * axis (a Reshape's target) then stands for the lanes, so each lane
+     * gets what a batch-1 plan computes for it alone. NULL: `infer`. */
+    dmbp_status (*infer_lanes)(const dmbp_node *n, const dmbp_shape *in,
+                               dmbp_shape *out, int64_t b0, int64_t lanes);
+    unsigned traits;    /* DMBP_OP_* (dmbp.h): what the op is */
+    /* DMBP_OP_CHANNEL_AFFINE ops: y[c] = scale[c] * x[c] + shift[c], the
+     * arrays owned by the node (valid after check). */
+    void (*channel_affine)(const dmbp_node *n, int *channels,
+                           const float **scale, const float **shift);
+    bool user;          /* registered through dmbp_op_register */
+    dmbp_op_def def;    /* user ops: the program's callbacks */
+};
+
+const dmbp__op_entry *dmbp__op_find(const char *type);
+/* Does node n's op declare every trait in t (DMBP_OP_*)? Dead nodes have
+ * none. */
+static inline bool dmbp__op_is(const dmbp_node *n, unsigned t)
+{
+    return n && !n->dead && n->op && (n->op->traits & t) == t;
+}
+
+#endif /* DMBP_MODEL_H */

@@ -4,7 +4,7 @@
  * for AVX2 and AVX-512 and the best one is picked at load time
  * (target_clones): they are memory-bound, and 16 floats a cycle instead of
  * 1 is what keeps them small next to the convolutions. */
-#include "kernels.h"
+#include "plan/kernels.h"
 
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
 #define DMBP_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))

@@ -1,5 +1,5 @@
 /* What the rest of the library asks of plans beyond dmbp.h (no oneDNN:
- * the plan's insides are src/plan_dnnl.h). */
+ * the plan's insides are plan_int.h, the ops' view builder.h). */
 #ifndef DMBP_PLAN_H
 #define DMBP_PLAN_H
 
@@ -25,6 +25,13 @@ size_t dmbp__ig_default_budget(void);
  * without seeing the plan's insides. */
 void dmbp__plan_sizes(const dmbp_plan *p, size_t *arena, size_t *used);
 
+/* Value v's tensor (diff: its gradient) after a pass, plain row-major in
+ * out (its shape's element count). */
+dmbp_status dmbp__plan_read(dmbp_plan *p, int v, int diff, float *out);
+/* Value v's shape in plan p; *relevant: the logits depend on it. */
+const dmbp_shape *dmbp__plan_value_shape(const dmbp_plan *p, int v,
+                                         bool *relevant);
+
 /* ---- plan caches (session.c) -------------------------------------------- */
 
 /* Plans kept across calls: a dmbp_session's, which dmbp_explain and the
@@ -35,31 +42,35 @@ void dmbp__plan_sizes(const dmbp_plan *p, size_t *arena, size_t *used);
  * a metric's), so a plan in use is never the one evicted. Not
  * thread-safe: one thread at a time uses a cache. */
 #define DMBP_PLAN_CACHE_SLOTS DMBP_SESSION_MAX_PLANS
-typedef struct dmbp_plan_slot {
+typedef struct dmbp__plan_slot {
     dmbp_plan_options po;
     const float *const *over;
     bool keep;
     dmbp_plan *p;     /* NULL: free slot */
     uint64_t used;    /* the cache's clock at the last use */
-} dmbp_plan_slot;
-typedef struct dmbp_plan_cache {
+} dmbp__plan_slot;
+typedef struct dmbp__plan_cache {
     const dmbp_model *m;
-    dmbp_plan_slot slot[DMBP_PLAN_CACHE_SLOTS];
+    dmbp__plan_slot slot[DMBP_PLAN_CACHE_SLOTS];
     uint64_t clock;
     int64_t created;  /* plans made so far (misses) */
-} dmbp_plan_cache;
+} dmbp__plan_cache;
 /* The plan of (po, over, keep) from c, made on a miss. The plan stays c's:
  * give it back with dmbp__plan_release. With c NULL: a new plan that
  * dmbp__plan_release frees. */
-dmbp_status dmbp__cache_plan(dmbp_plan_cache *c, const dmbp_model *m,
+dmbp_status dmbp__cache_plan(dmbp__plan_cache *c, const dmbp_model *m,
                              const dmbp_plan_options *po,
                              const float *const *over, bool keep,
                              dmbp_plan **out);
 /* Free p unless it is one of c's plans (c may be NULL). */
-void dmbp__plan_release(const dmbp_plan_cache *c, dmbp_plan *p);
+void dmbp__plan_release(const dmbp__plan_cache *c, dmbp_plan *p);
+/* DMBP_OK for a session, else DMBP_ERR_ARG "who: NULL session" or "who:
+ * not a dmbp_session" (a pointer of another type, e.g. a 0.1 program's
+ * model). */
+dmbp_status dmbp__session_valid(const dmbp_session *s, const char *who);
 /* The cache of a session (NULL for NULL). */
-dmbp_plan_cache *dmbp__session_cache(dmbp_session *s);
+dmbp__plan_cache *dmbp__session_cache(dmbp_session *s);
 /* Free every plan of c (the cache stays usable). */
-void dmbp__cache_clear(dmbp_plan_cache *c);
+void dmbp__cache_clear(dmbp__plan_cache *c);
 
 #endif /* DMBP_PLAN_H */

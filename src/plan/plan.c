@@ -2,32 +2,13 @@
  * primitives (or hand-written steps) that read and write memories bound
  * to one arena; the forward pass runs the steps in order and the arena
  * keeps every activation as the trace of that pass. */
-#include "kernels.h"
-#include "plan_dnnl.h"
+#include "plan/kernels.h"
+#include "plan/plan_int.h"
 
 #include <unistd.h>
 
 /* Arena slices start on cache-line (and AVX-512 vector) boundaries. */
 #define ARENA_ALIGN DMBP__ARENA_ALIGN
-
-const char *dnnl__status_str(dnnl_status_t s)
-{
-    switch (s) {
-    case dnnl_success: return "success";
-    case dnnl_out_of_memory: return "out of memory";
-    case dnnl_invalid_arguments: return "invalid arguments";
-    case dnnl_unimplemented: return "unimplemented";
-    case dnnl_iterator_ends: return "iterator ends";
-    case dnnl_runtime_error: return "runtime error";
-    case dnnl_not_required: return "not required";
-    }
-    return "unknown status";
-}
-
-static size_t align_up(size_t n)
-{
-    return (n + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
-}
 
 #define MIB ((size_t)1 << 20)
 #define KIB ((size_t)1 << 10)
@@ -96,561 +77,6 @@ size_t dmbp__ig_default_budget(void)
     return (size_t)pages / 100 * DMBP__IG_MEMORY_PERCENT * (size_t)page;
 }
 
-#define GROW(arr, n, cap)                                                    \
-    do {                                                                     \
-        if ((n) == (cap)) {                                                  \
-            int nc_ = (cap) ? 2 * (cap) : 16;                                \
-            void *np_ = realloc((arr), (size_t)nc_ * sizeof *(arr));         \
-            if (!np_)                                                        \
-                return dmbp_set_error(DMBP_ERR_NOMEM, "out of memory");      \
-            (arr) = np_;                                                     \
-            (cap) = nc_;                                                     \
-        }                                                                    \
-    } while (0)
-
-static dmbp_status own_mem(dmbp_plan *p, dnnl_memory_t mem)
-{
-    GROW(p->owned_mem, p->n_owned_mem, p->cap_owned_mem);
-    p->owned_mem[p->n_owned_mem++] = mem;
-    return DMBP_OK;
-}
-
-static dmbp_status own_ptr(dmbp_plan *p, void *ptr)
-{
-    GROW(p->owned_ptr, p->n_owned_ptr, p->cap_owned_ptr);
-    p->owned_ptr[p->n_owned_ptr++] = ptr;
-    return DMBP_OK;
-}
-
-/* A memory of layout md whose bytes will be a new arena slice. */
-static dmbp_status arena_mem(dmbp_plan *p, const dnnl_memory_desc_t *md,
-                             dnnl_memory_t *out)
-{
-    GROW(p->buf_size, p->n_bufs, p->cap_bufs);
-    dnnl_memory_t mem;
-    DNNL_TRY(dnnl_memory_create(&mem, md, p->eng, DNNL_MEMORY_NONE));
-    TRY(own_mem(p, mem));
-    p->buf_size[p->n_bufs] = dnnl_memory_desc_get_size(md);
-    GROW(p->bind_mem, p->n_binds, p->cap_binds);
-    {
-        int cap = p->cap_binds;
-        int *nb = realloc(p->bind_buf, (size_t)cap * sizeof *nb);
-        if (!nb)
-            return dmbp_set_error(DMBP_ERR_NOMEM, "out of memory");
-        p->bind_buf = nb;
-    }
-    p->bind_mem[p->n_binds] = mem;
-    p->bind_buf[p->n_binds] = p->n_bufs;
-    p->n_binds++;
-    p->n_bufs++;
-    *out = mem;
-    return DMBP_OK;
-}
-
-/* A memory of layout md sharing the arena slice of memory `of`. */
-static dmbp_status arena_alias(dmbp_plan *p, const dnnl_memory_desc_t *md,
-                               dnnl_memory_t of, dnnl_memory_t *out)
-{
-    int buf = -1;
-    for (int i = 0; i < p->n_binds && buf < 0; i++)
-        if (p->bind_mem[i] == of)
-            buf = p->bind_buf[i];
-    if (buf < 0)
-        return dmbp_set_error(DMBP_ERR_INTERNAL, "alias of a memory outside "
-                              "the arena");
-    if (dnnl_memory_desc_get_size(md) > p->buf_size[buf])
-        return dmbp_set_error(DMBP_ERR_INTERNAL, "alias larger than its "
-                              "buffer");
-    dnnl_memory_t mem;
-    DNNL_TRY(dnnl_memory_create(&mem, md, p->eng, DNNL_MEMORY_NONE));
-    TRY(own_mem(p, mem));
-    GROW(p->bind_mem, p->n_binds, p->cap_binds);
-    {
-        int *nb = realloc(p->bind_buf, (size_t)p->cap_binds * sizeof *nb);
-        if (!nb)
-            return dmbp_set_error(DMBP_ERR_NOMEM, "out of memory");
-        p->bind_buf = nb;
-    }
-    p->bind_mem[p->n_binds] = mem;
-    p->bind_buf[p->n_binds] = buf;
-    p->n_binds++;
-    *out = mem;
-    return DMBP_OK;
-}
-
-dmbp_status dmbp__md_plain(const dmbp_shape *s, dnnl_memory_desc_t *md)
-{
-    dnnl_dims_t dims, strides;
-    int nd = s->ndim ? s->ndim : 1;
-    if (s->ndim == 0)
-        dims[0] = 1;
-    for (int i = 0; i < s->ndim; i++)
-        dims[i] = s->dims[i];
-    int64_t st = 1;
-    for (int i = nd - 1; i >= 0; i--) {
-        strides[i] = st;
-        if (!dmbp__mul_i64(st, dims[i], &st) || st > DMBP_MAX_ELEMS) {
-            char buf[160];
-            return dmbp_set_error(DMBP_ERR_SHAPE, "tensor of shape %s holds "
-                                  "more than %lld elements",
-                                  dmbp__shape_str(s, buf, sizeof buf),
-                                  (long long)DMBP_MAX_ELEMS);
-        }
-    }
-    DNNL_TRY(dnnl_memory_desc_init_by_strides(md, nd, dims, dnnl_f32,
-                                              strides));
-    return DMBP_OK;
-}
-
-dmbp_status dmbp__md_any(const dmbp_shape *s, dnnl_memory_desc_t *md)
-{
-    dnnl_dims_t dims;
-    int nd = s->ndim ? s->ndim : 1;
-    if (s->ndim == 0)
-        dims[0] = 1;
-    for (int i = 0; i < s->ndim; i++)
-        dims[i] = s->dims[i];
-    DNNL_TRY(dnnl_memory_desc_init_by_tag(md, nd, dims, dnnl_f32,
-                                          dnnl_format_tag_any));
-    return DMBP_OK;
-}
-
-void *dmbp__mem_ptr(dnnl_memory_t mem)
-{
-    void *h = NULL;
-    dnnl_memory_get_data_handle(mem, &h);
-    return h;
-}
-
-dnnl_data_type_t dmbp__plan_in_dt(plan_builder *b)
-{
-    return b->p->bf16 ? dnnl_bf16 : dnnl_f32;
-}
-
-dnnl_memory_desc_t dmbp__md_dt(const dnnl_memory_desc_t *md,
-                               dnnl_data_type_t dt)
-{
-    dnnl_memory_desc_t r = *md;
-    r.data_type = dt;
-    return r;
-}
-
-/* bf16 plans need oneDNN's bf16 kernels: with bf16 memory descriptors
- * oneDNN 2.6 would otherwise run reference code orders of magnitude
- * slower (and oneDNN's fpmath attribute alone changes nothing: it keeps
- * its f32 kernels). */
-static dmbp_status check_bf16_isa(void)
-{
-    dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
-    if ((isa & dnnl_cpu_isa_avx512_core_bf16) ==
-        dnnl_cpu_isa_avx512_core_bf16)
-        return DMBP_OK;
-    return dmbp_set_error(DMBP_ERR_UNSUPPORTED, "fpmath bf16 needs a CPU "
-                          "with AVX512-BF16 or AMX; oneDNN reports ISA %s "
-                          "here (use fpmath strict)", dmbp_backend_isa());
-}
-
-const char *dmbp_backend_isa(void)
-{
-    switch (dnnl_get_effective_cpu_isa()) {
-    case dnnl_cpu_isa_sse41: return "sse41";
-    case dnnl_cpu_isa_avx: return "avx";
-    case dnnl_cpu_isa_avx2: return "avx2";
-    case dnnl_cpu_isa_avx512_mic: return "avx512_mic";
-    case dnnl_cpu_isa_avx512_mic_4ops: return "avx512_mic_4ops";
-    case dnnl_cpu_isa_avx512_core: return "avx512_core";
-    case dnnl_cpu_isa_avx512_core_vnni: return "avx512_core_vnni";
-    case dnnl_cpu_isa_avx512_core_bf16: return "avx512_core_bf16";
-    case dnnl_cpu_isa_avx512_core_amx: return "avx512_core_amx";
-    case dnnl_cpu_isa_avx2_vnni: return "avx2_vnni";
-    default: return "unknown";
-    }
-}
-
-dmbp_status dmbp__plan_attr(dnnl_primitive_attr_t *attr)
-{
-    DNNL_TRY(dnnl_primitive_attr_create(attr));
-    /* One scratchpad for the whole plan instead of one per primitive. */
-    dnnl_status_t s = dnnl_primitive_attr_set_scratchpad_mode(
-        *attr, dnnl_scratchpad_mode_user);
-    if (s != dnnl_success) {
-        dnnl_primitive_attr_destroy(*attr);
-        return dmbp_set_error(DMBP_ERR_BACKEND, "oneDNN: scratchpad mode: %s",
-                              dnnl__status_str(s));
-    }
-    return DMBP_OK;
-}
-
-dmbp_status dmbp__plan_pd(plan_builder *b, const dmbp_node *n,
-                          const_dnnl_op_desc_t d,
-                          const_dnnl_primitive_desc_t hint, const char *what,
-                          dnnl_primitive_desc_t *pd)
-{
-    dnnl_primitive_attr_t attr;
-    TRY(dmbp__plan_attr(&attr));
-    dnnl_status_t s = dnnl_primitive_desc_create(pd, d, attr, b->p->eng,
-                                                 hint);
-    dnnl_primitive_attr_destroy(attr);
-    if (s != dnnl_success)
-        return dmbp__node_error(n, DMBP_ERR_BACKEND, "oneDNN has no %s for "
-                                "this shape (%s)", what, dnnl__status_str(s));
-    return DMBP_OK;
-}
-
-/* The pin of the releasable model weight whose array is data, or -1. */
-static int pin_of(const dmbp_plan *p, const void *data)
-{
-    for (int i = 0; data && i < p->n_pins; i++)
-        if (p->m->values[p->pin_v[i]].f == data)
-            return i;
-    return -1;
-}
-
-const pvalue *dmbp__pval(plan_builder *b, int v)
-{
-    dmbp_plan *p = b->p;
-    pvalue *pv = &p->vals[v];
-    if (!pv->ready) {
-        /* A constant read as a tensor: a plain view of the model's data,
-         * which is only ever read. */
-        const value *cv = &p->m->values[v];
-        if (!cv->is_const || cv->dtype != DT_FLOAT)
-            return NULL;
-        if (dmbp__md_plain(&pv->shape, &pv->md))
-            return NULL;
-        if (dnnl_memory_create(&pv->mem, &pv->md, p->eng, cv->f) !=
-            dnnl_success)
-            return NULL;
-        if (own_mem(p, pv->mem))
-            return NULL;
-        int pin = pin_of(p, cv->f);
-        if (pin >= 0) /* used in place for the plan's life */
-            p->pin_adopted[pin] = true;
-        pv->ready = true;
-    }
-    return pv;
-}
-
-static dmbp_status add_step(dmbp_plan *p, const plan_step *s)
-{
-    step_list *l = p->cur;
-    GROW(l->s, l->n, l->cap);
-    l->s[l->n++] = *s;
-    return DMBP_OK;
-}
-
-static dmbp_status copy_args(const dnnl_exec_arg_t *args, int nargs,
-                             int extra, dnnl_exec_arg_t **out)
-{
-    *out = dmbp__malloc((size_t)(nargs + extra) * sizeof **out);
-    if (!*out)
-        return DMBP_ERR_NOMEM;
-    if (nargs)
-        memcpy(*out, args, (size_t)nargs * sizeof **out);
-    return DMBP_OK;
-}
-
-dmbp_status dmbp__plan_prim(plan_builder *b, const dmbp_node *n,
-                            dnnl_primitive_desc_t pd,
-                            const dnnl_exec_arg_t *args, int nargs)
-{
-    dmbp_plan *p = b->p;
-    const dnnl_memory_desc_t *smd =
-        dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
-    size_t ssz = smd ? dnnl_memory_desc_get_size(smd) : 0;
-    if (ssz > p->scratch_size)
-        p->scratch_size = ssz;
-    dnnl_primitive_t prim;
-    dnnl_status_t s = dnnl_primitive_create(&prim, pd);
-    dnnl_primitive_desc_destroy(pd);
-    if (s != dnnl_success)
-        return dmbp_set_error(DMBP_ERR_BACKEND, "oneDNN: creating the "
-                              "primitive for node '%s' failed (%s)",
-                              n ? n->name : "(plan)", dnnl__status_str(s));
-    plan_step st = {0};
-    st.prim = prim;
-    st.node = n;
-    dmbp_status ds = copy_args(args, nargs, 1, &st.args);
-    if (ds) {
-        dnnl_primitive_destroy(prim);
-        return ds;
-    }
-    st.nargs = nargs;
-    if (ssz) {
-        /* The scratchpad memory exists only after finalisation. */
-        st.args[st.nargs].arg = DNNL_ARG_SCRATCHPAD;
-        st.args[st.nargs].memory = NULL;
-        st.nargs++;
-    }
-    ds = add_step(p, &st);
-    if (ds) {
-        dnnl_primitive_destroy(prim);
-        free(st.args);
-    }
-    return ds;
-}
-
-dmbp_status dmbp__plan_fn(plan_builder *b, const dmbp_node *n, step_fn fn,
-                          void *data, const dnnl_exec_arg_t *args, int nargs)
-{
-    plan_step st = {0};
-    st.fn = fn;
-    st.node = n;
-    st.data = data;
-    dmbp_status ds = copy_args(args, nargs, 0, &st.args);
-    if (ds) {
-        free(data);
-        return ds;
-    }
-    st.nargs = nargs;
-    ds = add_step(b->p, &st);
-    if (ds) {
-        free(st.args);
-        free(data);
-    }
-    return ds;
-}
-
-/* dst = src, byte for byte, in parallel chunks. */
-static dmbp_status copy_fn(dmbp_plan *p, const plan_step *s)
-{
-    char *dst = dmbp__mem_ptr(s->args[0].memory);
-    const char *src = dmbp__mem_ptr(s->args[1].memory);
-    size_t n = *(const size_t *)s->data;
-    const size_t chunk = DMBP_SWEEP_CHUNK * sizeof(float);
-    int64_t chunks = (int64_t)((n + chunk - 1) / chunk);
-#pragma omp parallel for
-    for (int64_t k = 0; k < chunks; k++) {
-        size_t i0 = (size_t)k * chunk;
-        memcpy(dst + i0, src + i0, n - i0 < chunk ? n - i0 : chunk);
-    }
-    (void)p;
-    return DMBP_OK;
-}
-
-dmbp_status dmbp__reorder_step(plan_builder *b, dnnl_memory_t src,
-                                const dnnl_memory_desc_t *src_md,
-                                dnnl_memory_t dst,
-                                const dnnl_memory_desc_t *dst_md)
-{
-    dmbp_plan *p = b->p;
-    if (dnnl_memory_desc_equal(src_md, dst_md)) {
-        /* A copy in one layout: oneDNN's reorder for it is its generic
-         * element-by-element kernel ("simple:any"), several times slower
-         * than memcpy on the residual adds' diffs and tangents. */
-        size_t *n = dmbp__malloc(sizeof *n);
-        if (!n)
-            return DMBP_ERR_NOMEM;
-        *n = dnnl_memory_desc_get_size(src_md);
-        dnnl_exec_arg_t args[2] = {{DNNL_ARG_DST, dst}, {DNNL_ARG_SRC, src}};
-        return dmbp__plan_fn(b, NULL, copy_fn, n, args, 2);
-    }
-    dnnl_primitive_attr_t attr;
-    TRY(dmbp__plan_attr(&attr));
-    dnnl_primitive_desc_t pd;
-    dnnl_status_t s = dnnl_reorder_primitive_desc_create(&pd, src_md, p->eng,
-                                                         dst_md, p->eng, attr);
-    dnnl_primitive_attr_destroy(attr);
-    if (s != dnnl_success)
-        return dmbp_set_error(DMBP_ERR_BACKEND, "oneDNN: no reorder between "
-                              "layouts (%s)", dnnl__status_str(s));
-    dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}};
-    return dmbp__plan_prim(b, NULL, pd, args, 2);
-}
-
-dmbp_status dmbp__plan_input_as(plan_builder *b, int v,
-                                const dnnl_memory_desc_t *want,
-                                dnnl_memory_t *out)
-{
-    const pvalue *cpv = dmbp__pval(b, v);
-    if (!cpv || !cpv->mem)
-        return dmbp_set_error(DMBP_ERR_INTERNAL, "value '%s' used before it "
-                              "is computed", b->p->m->values[v].name);
-    pvalue *pv = &b->p->vals[v];
-    if (dnnl_memory_desc_equal(&pv->md, want)) {
-        *out = pv->mem;
-        return DMBP_OK;
-    }
-    if (pv->alt_mem && dnnl_memory_desc_equal(&pv->alt_md, want)) {
-        *out = pv->alt_mem;
-        return DMBP_OK;
-    }
-    dnnl_memory_t tmp;
-    TRY(arena_mem(b->p, want, &tmp));
-    TRY(dmbp__reorder_step(b, pv->mem, &pv->md, tmp, want));
-    /* Residual branches read the same value in the same layout twice:
-     * remember the last conversion. */
-    pv->alt_md = *want;
-    pv->alt_mem = tmp;
-    *out = tmp;
-    return DMBP_OK;
-}
-
-dmbp_status dmbp__plan_output(plan_builder *b, int v,
-                              const dnnl_memory_desc_t *md)
-{
-    pvalue *pv = &b->p->vals[v];
-    pv->md = *md;
-    TRY(arena_mem(b->p, md, &pv->mem));
-    pv->ready = true;
-    return DMBP_OK;
-}
-
-dmbp_status dmbp__plan_output_alias(plan_builder *b, int v,
-                                    const dnnl_memory_desc_t *md,
-                                    dnnl_memory_t of)
-{
-    pvalue *pv = &b->p->vals[v];
-    pv->md = *md;
-    TRY(arena_alias(b->p, md, of, &pv->mem));
-    pv->ready = true;
-    return DMBP_OK;
-}
-
-dmbp_status dmbp__plan_view(plan_builder *b, const dnnl_memory_desc_t *md,
-                            dnnl_memory_t of, dnnl_memory_t *out)
-{
-    return arena_alias(b->p, md, of, out);
-}
-
-dmbp_status dmbp__plan_scratch_mem(plan_builder *b,
-                                   const dnnl_memory_desc_t *md,
-                                   dnnl_memory_t *out)
-{
-    return arena_mem(b->p, md, out);
-}
-
-static dmbp_status plan_const(plan_builder *b, const float *data,
-                              const dnnl_memory_desc_t *src_md,
-                              const dnnl_memory_desc_t *want, bool cache,
-                              dnnl_memory_t *out);
-
-dmbp_status dmbp__plan_const(plan_builder *b, const float *data,
-                             const dnnl_memory_desc_t *src_md,
-                             const dnnl_memory_desc_t *want,
-                             dnnl_memory_t *out)
-{
-    return plan_const(b, data, src_md, want, true, out);
-}
-
-dmbp_status dmbp__plan_const_tmp(plan_builder *b, const float *data,
-                                 const dnnl_memory_desc_t *src_md,
-                                 const dnnl_memory_desc_t *want,
-                                 dnnl_memory_t *out)
-{
-    return plan_const(b, data, src_md, want, false, out);
-}
-
-static dmbp_status remember_const(dmbp_plan *p, const float *data,
-                                  const dnnl_memory_desc_t *src_md,
-                                  const dnnl_memory_desc_t *want,
-                                  dnnl_memory_t dst);
-
-static dmbp_status plan_const(plan_builder *b, const float *data,
-                              const dnnl_memory_desc_t *src_md,
-                              const dnnl_memory_desc_t *want, bool cache,
-                              dnnl_memory_t *out)
-{
-    dmbp_plan *p = b->p;
-    /* The forward and tangent passes of a layer usually want its weights
-     * in the same layout: one copy serves both. The view matters too: a
-     * fully connected layer reads its weights as [K, N] forward and as
-     * [N, K] backward, and when K = N a bf16 plan's two copies have the
-     * same md but hold W and W^T. */
-    for (int i = 0; cache && i < p->n_consts; i++)
-        if (p->const_src[i] == data &&
-            dnnl_memory_desc_equal(&p->const_view[i], src_md) &&
-            dnnl_memory_desc_equal(&p->const_md[i], want)) {
-            *out = p->const_mem[i];
-            return DMBP_OK;
-        }
-    /* A model weight wanted in its own layout is used in place, not
-     * copied: the plan keeps it pinned (weights.c). */
-    int pin = cache && dnnl_memory_desc_equal(src_md, want)
-                  ? pin_of(p, data) : -1;
-    if (pin >= 0) {
-        dnnl_memory_t dst;
-        DNNL_TRY(dnnl_memory_create(&dst, want, p->eng, (void *)data));
-        TRY(own_mem(p, dst));
-        p->pin_adopted[pin] = true;
-        *out = dst;
-        return remember_const(p, data, src_md, want, dst);
-    }
-    size_t sz = dnnl_memory_desc_get_size(want);
-    TRY(dmbp__plan_charge(p, align_up(sz ? sz : 1), "weights"));
-    void *buf = aligned_alloc(ARENA_ALIGN, align_up(sz ? sz : 1));
-    if (!buf)
-        return dmbp_set_error(DMBP_ERR_NOMEM, "out of memory (%zu bytes of "
-                              "weights)", sz);
-    dmbp_status ds = own_ptr(p, buf);
-    if (ds) {
-        free(buf);
-        return ds;
-    }
-    dnnl_memory_t dst, src;
-    DNNL_TRY(dnnl_memory_create(&dst, want, p->eng, buf));
-    TRY(own_mem(p, dst));
-    DNNL_TRY(dnnl_memory_create(&src, src_md, p->eng, (void *)data));
-    dnnl_primitive_desc_t pd;
-    dnnl_primitive_t prim;
-    dnnl_status_t s = dnnl_reorder_primitive_desc_create(&pd, src_md, p->eng,
-                                                         want, p->eng, NULL);
-    if (s == dnnl_success) {
-        s = dnnl_primitive_create(&prim, pd);
-        dnnl_primitive_desc_destroy(pd);
-        if (s == dnnl_success) {
-            dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, src},
-                                       {DNNL_ARG_TO, dst}};
-            s = dnnl_primitive_execute(prim, p->strm, 2, args);
-            if (s == dnnl_success)
-                s = dnnl_stream_wait(p->strm);
-            dnnl_primitive_destroy(prim);
-        }
-    }
-    dnnl_memory_destroy(src);
-    if (s != dnnl_success)
-        return dmbp_set_error(DMBP_ERR_BACKEND, "oneDNN: reordering weights "
-                              "failed (%s)", dnnl__status_str(s));
-    *out = dst;
-    if (!cache)
-        return DMBP_OK;
-    return remember_const(p, data, src_md, want, dst);
-}
-
-static dmbp_status remember_const(dmbp_plan *p, const float *data,
-                                  const dnnl_memory_desc_t *src_md,
-                                  const dnnl_memory_desc_t *want,
-                                  dnnl_memory_t dst)
-{
-    if (p->n_consts == p->cap_consts) {
-        int cap = p->cap_consts ? 2 * p->cap_consts : 32;
-        const float **ns = realloc(p->const_src, (size_t)cap * sizeof *ns);
-        if (ns)
-            p->const_src = ns;
-        dnnl_memory_desc_t *nm = realloc(p->const_md, (size_t)cap * sizeof *nm);
-        if (nm)
-            p->const_md = nm;
-        dnnl_memory_desc_t *nv =
-            realloc(p->const_view, (size_t)cap * sizeof *nv);
-        if (nv)
-            p->const_view = nv;
-        dnnl_memory_t *nmem = realloc(p->const_mem, (size_t)cap * sizeof *nmem);
-        if (nmem)
-            p->const_mem = nmem;
-        if (!ns || !nm || !nv || !nmem)
-            return DMBP_OK; /* only the sharing is lost */
-        p->cap_consts = cap;
-    }
-    /* Only data that outlives the plan's creation is remembered (callers
-     * with temporaries use dmbp__plan_const_tmp: a freed address may come
-     * back with other contents). */
-    p->const_src[p->n_consts] = data;
-    p->const_md[p->n_consts] = *want;
-    p->const_view[p->n_consts] = *src_md;
-    p->const_mem[p->n_consts] = dst;
-    p->n_consts++;
-    return DMBP_OK;
-}
 
 /* The first layout with struct_size (0.2.0) ends at whole_tensor. */
 #define PLAN_OPTIONS_MIN DMBP__END(dmbp_plan_options, whole_tensor)
@@ -715,21 +141,20 @@ static dmbp_status input_shape(const dmbp_model *m, const dmbp_plan_options *o,
 static dmbp_status out_reorder(dmbp_plan *p, int v, dnnl_primitive_t *prim,
                                dnnl_memory_t *plain)
 {
-    pvalue *pv = &p->vals[v];
+    dmbp__pvalue *pv = &p->vals[v];
     dnnl_memory_desc_t md;
     TRY(dmbp__md_plain(&pv->shape, &md));
     size_t sz = dnnl_memory_desc_get_size(&md);
-    TRY(dmbp__plan_charge(p, align_up(sz), "the output"));
-    void *buf = aligned_alloc(ARENA_ALIGN, align_up(sz));
-    if (!buf || own_ptr(p, buf)) {
+    TRY(dmbp__plan_charge(p, dmbp__arena_align_up(sz), "the output"));
+    void *buf = aligned_alloc(ARENA_ALIGN, dmbp__arena_align_up(sz));
+    if (!buf || dmbp__plan_own_ptr(p, buf)) {
         free(buf);
         return dmbp_set_error(DMBP_ERR_NOMEM, "out of memory");
     }
     DNNL_TRY(dnnl_memory_create(plain, &md, p->eng, buf));
-    TRY(own_mem(p, *plain));
+    TRY(dmbp__plan_own_mem(p, *plain));
     dnnl_primitive_desc_t pd;
-    DNNL_TRY(dnnl_reorder_primitive_desc_create(&pd, &pv->md, p->eng, &md,
-                                                p->eng, NULL));
+    TRY(dmbp__be_reorder(p, &pv->md, &md, false, &pd));
     dnnl_status_t s = dnnl_primitive_create(prim, pd);
     dnnl_primitive_desc_destroy(pd);
     DNNL_TRY(s);
@@ -787,7 +212,7 @@ static dmbp_status place_buffers(dmbp_plan *p, size_t *total)
     }
     const dmbp_model *m = p->m;
     for (int v = 0; v < m->n_values; v++) {
-        const pvalue *pv = &p->vals[v];
+        const dmbp__pvalue *pv = &p->vals[v];
         mark(p, keep, pv->mem);
         mark(p, keep, pv->choice);
         if (p->keep_diffs)
@@ -813,7 +238,7 @@ static dmbp_status place_buffers(dmbp_plan *p, size_t *total)
         free(sp);
         return DMBP_ERR_NOMEM;
     }
-    const step_list *lists[3] = {&p->fwd, &p->bwd, &p->tan};
+    const dmbp__step_list *lists[3] = {&p->fwd, &p->bwd, &p->tan};
     long t = 0;
     for (int l = 0; l < 3; l++)
         for (int i = 0; i < lists[l]->n; i++, t++)
@@ -842,7 +267,7 @@ static dmbp_status place_buffers(dmbp_plan *p, size_t *total)
     for (int i = 0; i < nb; i++)
         if (keep[i]) {
             p->buf_off[i] = off;
-            off += align_up(p->buf_size[i] ? p->buf_size[i] : 1);
+            off += dmbp__arena_align_up(p->buf_size[i] ? p->buf_size[i] : 1);
         }
     size_t base = off, top = off;
     int nt = 0;
@@ -853,7 +278,7 @@ static dmbp_status place_buffers(dmbp_plan *p, size_t *total)
     /* Placed transient buffers, as (offset, size, span) in sp[0..i). */
     for (int i = 0; i < nt; i++) {
         int b = sp[i].buf;
-        size_t need = align_up(p->buf_size[b] ? p->buf_size[b] : 1);
+        size_t need = dmbp__arena_align_up(p->buf_size[b] ? p->buf_size[b] : 1);
         size_t at = base;
         if (sp[i].first >= 0) {
             /* Lowest offset clear of every placed buffer alive at the same
@@ -867,7 +292,7 @@ static dmbp_status place_buffers(dmbp_plan *p, size_t *total)
                         sp[j].first > sp[i].last)
                         continue;
                     size_t co = p->buf_off[c];
-                    size_t ce = co + align_up(p->buf_size[c] ? p->buf_size[c]
+                    size_t ce = co + dmbp__arena_align_up(p->buf_size[c] ? p->buf_size[c]
                                                              : 1);
                     if (at < ce && co < at + need) {
                         at = ce;
@@ -895,7 +320,7 @@ static dmbp_status finalise(dmbp_plan *p)
     size_t off = 0;
     TRY(place_buffers(p, &off));
     TRY(dmbp__plan_charge(p, off, "activations"));
-    TRY(dmbp__plan_charge(p, align_up(p->scratch_size), "scratchpad"));
+    TRY(dmbp__plan_charge(p, dmbp__arena_align_up(p->scratch_size), "scratchpad"));
     p->arena_size = off;
     p->arena = aligned_alloc(ARENA_ALIGN, off ? off : ARENA_ALIGN);
     if (!p->arena)
@@ -908,17 +333,15 @@ static dmbp_status finalise(dmbp_plan *p)
             p->bind_mem[i], p->arena + p->buf_off[p->bind_buf[i]]));
     if (p->scratch_size) {
         dnnl_memory_desc_t md;
-        dnnl_dims_t d = {(dnnl_dim_t)p->scratch_size};
-        DNNL_TRY(dnnl_memory_desc_init_by_tag(&md, 1, d, dnnl_u8,
-                                              dnnl_a));
-        void *buf = aligned_alloc(ARENA_ALIGN, align_up(p->scratch_size));
-        if (!buf || own_ptr(p, buf)) {
+        TRY(dmbp__md_vector((int64_t)p->scratch_size, dnnl_u8, &md));
+        void *buf = aligned_alloc(ARENA_ALIGN, dmbp__arena_align_up(p->scratch_size));
+        if (!buf || dmbp__plan_own_ptr(p, buf)) {
             free(buf);
             return dmbp_set_error(DMBP_ERR_NOMEM, "out of memory");
         }
         DNNL_TRY(dnnl_memory_create(&p->scratch, &md, p->eng, buf));
-        TRY(own_mem(p, p->scratch));
-        step_list *lists[3] = {&p->fwd, &p->bwd, &p->tan};
+        TRY(dmbp__plan_own_mem(p, p->scratch));
+        dmbp__step_list *lists[3] = {&p->fwd, &p->bwd, &p->tan};
         for (int l = 0; l < 3; l++)
             for (int i = 0; i < lists[l]->n; i++)
                 for (int k = 0; k < lists[l]->s[i].nargs; k++)
@@ -1013,15 +436,15 @@ static dmbp_status build(dmbp_plan *p, const dmbp_plan_options *o)
     DNNL_TRY(dnnl_engine_create(&p->eng, dnnl_cpu, 0));
     DNNL_TRY(dnnl_stream_create(&p->strm, p->eng, dnnl_stream_default_flags));
 
-    plan_builder b = {p};
+    dmbp__builder b = {p};
     p->cur = &p->fwd;
     /* Ops add what the reverse passes need to the forward pass (e.g. max
      * pooling's choices), so they must know now. */
     p->reverse = o->reverse != 0;
-    pvalue *in = &p->vals[m->input];
+    dmbp__pvalue *in = &p->vals[m->input];
     p->lanes = in->shape.ndim ? (int)in->shape.dims[0] : 1;
     TRY(dmbp__md_plain(&in->shape, &in->md));
-    TRY(arena_mem(p, &in->md, &in->mem));
+    TRY(dmbp__plan_arena_mem(p, &in->md, &in->mem));
     in->ready = true;
     for (int i = 0; i < m->n_nodes; i++) {
         const dmbp_node *n = &m->nodes[i];
@@ -1040,18 +463,6 @@ static dmbp_status build(dmbp_plan *p, const dmbp_plan_options *o)
     if (p->reverse)
         TRY(dmbp__reverse_build(p));
     return finalise(p);
-}
-
-const float *dmbp__const_f(plan_builder *b, int v)
-{
-    if (b->p->over && b->p->over[v])
-        return b->p->over[v];
-    return b->p->m->values[v].f;
-}
-
-bool dmbp__plan_override(plan_builder *b, int v)
-{
-    return b->p->over && b->p->over[v];
 }
 
 dmbp_shape dmbp_plan_node_output_shape(const dmbp_plan *p, int i)
@@ -1095,7 +506,7 @@ dmbp_status dmbp__plan_create_with(const dmbp_model *m,
                               o->fpmath);
     }
     p->bf16 = o->fpmath == DMBP_FPMATH_BF16;
-    dmbp_status st = p->bf16 ? check_bf16_isa() : DMBP_OK;
+    dmbp_status st = p->bf16 ? dmbp__be_check_bf16() : DMBP_OK;
     if (!st)
         st = dmbp__plan_pin_weights(p);
     if (!st)
@@ -1125,7 +536,7 @@ void dmbp_plan_free(dmbp_plan *p)
         dmbp__split_free(p);
         return;
     }
-    step_list *lists[3] = {&p->fwd, &p->bwd, &p->tan};
+    dmbp__step_list *lists[3] = {&p->fwd, &p->bwd, &p->tan};
     for (int l = 0; l < 3; l++) {
         for (int i = 0; i < lists[l]->n; i++) {
             if (lists[l]->s[i].prim)
@@ -1203,7 +614,7 @@ dmbp_status dmbp_plan_forward(dmbp_plan *p, const float *input, float *logits)
     if (p->split)
         return dmbp__split_forward(p, input, logits);
     const dmbp_model *m = p->m;
-    pvalue *in = &p->vals[m->input];
+    dmbp__pvalue *in = &p->vals[m->input];
     int64_t n = dmbp_shape_numel(&in->shape);
     for (int64_t i = 0; i < n; i++)
         if (!isfinite(input[i]))
@@ -1224,10 +635,10 @@ dmbp_status dmbp_plan_forward(dmbp_plan *p, const float *input, float *logits)
     return DMBP_OK;
 }
 
-dmbp_status dmbp__run_steps(dmbp_plan *p, const step_list *l)
+dmbp_status dmbp__run_steps(dmbp_plan *p, const dmbp__step_list *l)
 {
     for (int i = 0; i < l->n; i++) {
-        const plan_step *s = &l->s[i];
+        const dmbp__step *s = &l->s[i];
         if (s->prim) {
             DNNL_TRY(dnnl_primitive_execute(s->prim, p->strm, s->nargs,
                                             s->args));
@@ -1270,4 +681,43 @@ void dmbp__plan_sizes(const dmbp_plan *p, size_t *arena, size_t *used)
     }
     *arena = p->arena_size;
     *used = p->mem_used;
+}
+
+dmbp_status dmbp__plan_read(dmbp_plan *p, int v, int diff, float *out)
+{
+    if (p->split)
+        return dmbp__split_read(p, v, diff, out);
+    dmbp__pvalue *pv = &p->vals[v];
+    dnnl_memory_t src = diff ? pv->diff : pv->mem;
+    if (!src)
+        return dmbp_set_error(DMBP_ERR_ARG, "value '%s' has no %s",
+                              p->m->values[v].name,
+                              diff ? "gradient (not before the logits?)"
+                                   : "activation");
+    dnnl_memory_desc_t md;
+    TRY(dmbp__md_plain(&pv->shape, &md));
+    dnnl_memory_t dst;
+    DNNL_TRY(dnnl_memory_create(&dst, &md, p->eng, out));
+    dnnl_primitive_desc_t pd;
+    dnnl_primitive_t prim = NULL;
+    dnnl_status_t s = dnnl_reorder_primitive_desc_create(&pd, &pv->md, p->eng,
+                                                         &md, p->eng, NULL);
+    if (s == dnnl_success) {
+        s = dnnl_primitive_create(&prim, pd);
+        dnnl_primitive_desc_destroy(pd);
+    }
+    if (s == dnnl_success) {
+        dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}};
+        s = dnnl_primitive_execute(prim, p->strm, 2, args);
+        if (s == dnnl_success)
+            s = dnnl_stream_wait(p->strm);
+    }
+    if (prim)
+        dnnl_primitive_destroy(prim);
+    dnnl_memory_destroy(dst);
+    if (s != dnnl_success)
+        return dmbp_set_error(DMBP_ERR_BACKEND, "oneDNN: reading '%s' failed "
+                              "(%s)", p->m->values[v].name,
+                              dmbp__dnnl_status(s));
+    return DMBP_OK;
 }

@@ -1,11 +1,11 @@
 /* The op table: built-in entries (src/ops/) and those a program registers
  * through dmbp_op_register. */
-#include "optable.h"
+#include "ops/ops.h"
 
 #include <pthread.h>
 #include <stddef.h>
 
-static const op_entry *const builtin[] = {
+static const dmbp__op_entry *const builtin[] = {
     &dmbp__op_conv,        &dmbp__op_relu,     &dmbp__op_leakyrelu,
     &dmbp__op_clip,        &dmbp__op_maxpool,  &dmbp__op_averagepool,
     &dmbp__op_globalaveragepool, &dmbp__op_batchnorm, &dmbp__op_gemm,
@@ -23,17 +23,17 @@ static const op_entry *const builtin[] = {
 
 /* Registered entries live until the process ends: models keep pointers
  * to them. */
-static op_entry **user_ops;
+static dmbp__op_entry **user_ops;
 static int n_user_ops;
 static char *op_list_cache;
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 
-const op_entry *dmbp__op_find(const char *type)
+const dmbp__op_entry *dmbp__op_find(const char *type)
 {
     for (int i = 0; i < N_BUILTIN; i++)
         if (!strcmp(builtin[i]->type, type))
             return builtin[i];
-    const op_entry *found = NULL;
+    const dmbp__op_entry *found = NULL;
     pthread_mutex_lock(&table_lock);
     for (int i = 0; i < n_user_ops && !found; i++)
         if (!strcmp(user_ops[i]->type, type))
@@ -82,7 +82,7 @@ static dmbp_status op_register(const dmbp_op_def *def_in, size_t size)
     if (dmbp__op_find(def.op_type))
         return dmbp_set_error(DMBP_ERR_ARG, "dmbp_op_register: op %s is "
                               "already in the table", def.op_type);
-    op_entry *e = dmbp__calloc(1, sizeof *e);
+    dmbp__op_entry *e = dmbp__calloc(1, sizeof *e);
     char *type = dmbp__strdup(def.op_type);
     if (!e || !type) {
         free(e);
@@ -102,7 +102,7 @@ static dmbp_status op_register(const dmbp_op_def *def_in, size_t size)
         e->tangent = NULL;
     }
     pthread_mutex_lock(&table_lock);
-    op_entry **nu = realloc(user_ops, (size_t)(n_user_ops + 1) * sizeof *nu);
+    dmbp__op_entry **nu = realloc(user_ops, (size_t)(n_user_ops + 1) * sizeof *nu);
     if (!nu) {
         pthread_mutex_unlock(&table_lock);
         free(e);

@@ -5,9 +5,9 @@
  * bound, so every lane keeps its own trace (activations, pooling choices,
  * kept signals) between calls and the results are those of batch-1 plans,
  * computed one lane after the other. The weights are held once. */
-#include "plan_dnnl.h"
+#include "plan/plan_int.h"
 
-struct lane_split {
+struct dmbp__lane_split {
     dmbp_plan *inner;           /* the batch-1 plan */
     int lanes;
     int cur;                    /* lane whose arena is bound */
@@ -19,7 +19,7 @@ struct lane_split {
     int64_t per_in, per_logits, per_out;
 };
 
-static dmbp_status use_lane(lane_split *s, int l)
+static dmbp_status use_lane(dmbp__lane_split *s, int l)
 {
     dmbp_plan *q = s->inner;
     if (s->cur != l) {
@@ -37,7 +37,7 @@ static dmbp_status use_lane(lane_split *s, int l)
     return DMBP_OK;
 }
 
-static void done_lane(lane_split *s, int l)
+static void done_lane(dmbp__lane_split *s, int l)
 {
     s->has_run[l] = s->inner->has_run;
     s->kept[l] = s->inner->kept_valid;
@@ -45,7 +45,7 @@ static void done_lane(lane_split *s, int l)
 
 void dmbp__split_free(dmbp_plan *p)
 {
-    lane_split *s = p->split;
+    dmbp__lane_split *s = p->split;
     if (s) {
         dmbp_plan *q = s->inner;
         if (q) {
@@ -103,7 +103,7 @@ static dmbp_status outer_values(dmbp_plan *p, const dmbp_plan *q, int lanes)
     return DMBP_OK;
 }
 
-static dmbp_status split_setup(dmbp_plan *p, lane_split *s)
+static dmbp_status split_setup(dmbp_plan *p, dmbp__lane_split *s)
 {
     dmbp_plan *q = s->inner;
     const dmbp_model *m = p->m;
@@ -165,7 +165,7 @@ dmbp_status dmbp__split_create(const dmbp_model *m, const dmbp_plan_options *o,
     dmbp_plan *q;
     TRY(dmbp__plan_create_with(m, &one, over, keep_diffs, &q));
     dmbp_plan *p = dmbp__calloc(1, sizeof *p);
-    lane_split *s = dmbp__calloc(1, sizeof *s);
+    dmbp__lane_split *s = dmbp__calloc(1, sizeof *s);
     if (!p || !s) {
         free(p);
         free(s);
@@ -188,7 +188,7 @@ dmbp_status dmbp__split_create(const dmbp_model *m, const dmbp_plan_options *o,
 dmbp_status dmbp__split_forward(dmbp_plan *p, const float *input,
                                 float *logits)
 {
-    lane_split *s = p->split;
+    dmbp__lane_split *s = p->split;
     p->has_run = false;
     for (int l = 0; l < s->lanes; l++) {
         TRY(use_lane(s, l));
@@ -207,7 +207,7 @@ dmbp_status dmbp__split_forward(dmbp_plan *p, const float *input,
 
 dmbp_status dmbp__split_output(dmbp_plan *p, float *out)
 {
-    lane_split *s = p->split;
+    dmbp__lane_split *s = p->split;
     const dmbp_model *m = p->m;
     if (m->output == m->logits) {
         memcpy(out, s->logits,
@@ -236,7 +236,7 @@ dmbp_status dmbp__split_backward(dmbp_plan *p, const float *seed,
                                  const float *masks, unsigned flags,
                                  float *mapping)
 {
-    lane_split *s = p->split;
+    dmbp__lane_split *s = p->split;
     int64_t nm = s->inner->n_masks;
     for (int l = 0; l < s->lanes; l++) {
         TRY(use_lane(s, l));
@@ -252,7 +252,7 @@ dmbp_status dmbp__split_backward(dmbp_plan *p, const float *seed,
 dmbp_status dmbp__split_tangent(dmbp_plan *p, const float *v,
                                 const float *masks, float *out)
 {
-    lane_split *s = p->split;
+    dmbp__lane_split *s = p->split;
     int64_t nm = s->inner->n_masks;
     for (int l = 0; l < s->lanes; l++) {
         TRY(use_lane(s, l));
@@ -267,7 +267,7 @@ dmbp_status dmbp__split_tangent(dmbp_plan *p, const float *v,
 
 dmbp_status dmbp__split_mask_grad(dmbp_plan *p, const float *v, float *grad)
 {
-    lane_split *s = p->split;
+    dmbp__lane_split *s = p->split;
     int64_t nm = s->inner->n_masks;
     /* Every lane's kept signals first: a refusal leaves no lane changed. */
     for (int l = 0; l < s->lanes; l++)
@@ -288,7 +288,7 @@ dmbp_status dmbp__split_mask_grad(dmbp_plan *p, const float *v, float *grad)
 
 dmbp_status dmbp__split_read(dmbp_plan *p, int v, int diff, float *out)
 {
-    lane_split *s = p->split;
+    dmbp__lane_split *s = p->split;
     int64_t per = dmbp_shape_numel(&s->inner->vals[v].shape);
     for (int l = 0; l < s->lanes; l++) {
         TRY(use_lane(s, l));
@@ -299,7 +299,7 @@ dmbp_status dmbp__split_read(dmbp_plan *p, int v, int diff, float *out)
 
 void dmbp__split_sizes(const dmbp_plan *p, size_t *arena, size_t *used)
 {
-    const lane_split *s = p->split;
+    const dmbp__lane_split *s = p->split;
     *arena = s->inner->arena_size * (size_t)s->lanes;
     *used = s->inner->mem_used;
 }

@@ -3,7 +3,7 @@
  * that still looks the same once the weights it should depend on are
  * random is not explaining the model. */
 #include "methods/methods.h"
-#include "optable.h"
+#include "model/model.h"
 
 static bool is_weight_layer(const dmbp_node *n)
 {
@@ -31,7 +31,7 @@ static double std_of(const float *v, int64_t n)
 }
 
 /* A fresh array like constant v: normal with v's own standard deviation. */
-static float *redraw(const value *v, dmbp_rng *rng)
+static float *redraw(const dmbp__value *v, dmbp__rng *rng)
 {
     int64_t n = dmbp_shape_numel(&v->shape);
     float *out = dmbp__malloc((size_t)(n ? n : 1) * sizeof(float));
@@ -102,7 +102,7 @@ dmbp_status dmbp_eval_randomization(dmbp_session *session, const float *x,
      * the seed and its position only, so stage s + 1 extends stage s. */
     for (int s = 1; !st && s <= L; s++) {
         const dmbp_node *n = &m->nodes[layers[L - s]];
-        dmbp_rng rng;
+        dmbp__rng rng;
         dmbp__rng_init(&rng, seed + (uint64_t)s);
         for (int k = 1; k <= 2 && k < n->n_in && !st; k++) {
             if (!dmbp__has_in(n, k) || !m->values[n->in[k]].is_const ||
