@@ -5,6 +5,11 @@
                            (library/val/, written by library_val.sh)
   library_tables.py test   the default against IG and SmoothGrad x input on
                            the test split (library/test/, library_test.sh)
+  library_tables.py fmnist the default on the first 500 Fashion-MNIST test
+                           images (library/fmnist500/, in chunks) against
+                           the classic preset's rows of make eval-report
+                           (docs/results/MODEL.csv, method dmbp, made when
+                           classic was the default)
 
 Mean ± standard error over images; differences are paired image by image,
 \\* = more than 2 standard errors. The - mass averages over the images
@@ -14,8 +19,20 @@ D = os.path.join(os.path.dirname(os.path.abspath(__file__)), "library")
 
 
 def load(path, method):
+    """Rows of one method by image index; PATH-*.csv chunks are joined
+    when PATH.csv itself is not there."""
     if not os.path.exists(path):
-        return None
+        base = path[:-4] + "-"
+        d = os.path.dirname(path)
+        parts = [os.path.join(d, f) for f in sorted(os.listdir(d))
+                 if os.path.join(d, f).startswith(base) and f.endswith(".csv")
+                 and f[len(os.path.basename(base)):-4].isdigit()] if os.path.isdir(d) else []
+        if not parts:
+            return None
+        out = {}
+        for f in parts:
+            out.update(load(f, method))
+        return out
     return {r["index"]: r for r in csv.DictReader(open(path))
             if r["method"] == method}
 
@@ -114,8 +131,8 @@ def test():
                 ("SG×I σ %s (val choice)" % sgv[m], load(os.path.join(T, "%s-sg%s.csv" % (m, sgv[m])), "smoothgrad")),
                 ("SG×I σ %s (val best −)" % sgn[m], load(os.path.join(T, "%s-sg%s.csv" % (m, sgn[m])), "smoothgrad")),
                 ("classic DMBP", load(os.path.join(T, "%s-classic.csv" % m), "dmbp"))]
-        print("%s, test split: %d images, %d with evidence against the class explained" % (
-            m, len(d), count(d, "neg_mass_accuracy")))
+        print("%s, test split: %d images, %d with evidence against the class explained "
+              "(every row on these images)" % (m, len(d), count(d, "neg_mass_accuracy")))
         print()
         print("| method | + mass | − mass | default − method, + mass | default − method, − mass |")
         print("|---|---|---|---|---|")
@@ -123,11 +140,30 @@ def test():
         for name, x in rows:
             if x is None:
                 continue
+            x = {k: v for k, v in x.items() if k in d}  # the same images
             print("| %s | %s | %s | %s | %s |" % (
                 name, cell(x, "pos_mass_accuracy"), cell(x, "neg_mass_accuracy"),
                 pair(d, x, "pos_mass_accuracy")[0], pair(d, x, "neg_mass_accuracy")[0]))
         print()
 
 
+def fmnist():
+    F = os.path.join(D, "fmnist500")
+    R = os.path.join(D, "..", "..", "..", "docs", "results")
+    print("| model | images | default deletion ↓ | classic deletion | default − classic (SE units) | default insertion ↑ | classic insertion | default − classic (SE units) | neg. rise 10 %, default − classic |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for m in ("vgg", "resnet"):
+        d = load(os.path.join(F, "fmnist_%s-default.csv" % m), "dmbp")
+        c = load(os.path.join(R, "%s.csv" % m), "dmbp")
+        if not d or not c:
+            continue
+        c = {k: v for k, v in c.items() if k in d}
+        print("| fmnist_%s | %d | %s | %s | %s | %s | %s | %s | %s |" % (
+            m, len(d), cell(d, "deletion_auc"), cell(c, "deletion_auc"),
+            pair(d, c, "deletion_auc")[0], cell(d, "insertion_auc"),
+            cell(c, "insertion_auc"), pair(d, c, "insertion_auc")[0],
+            pair(d, c, "neg_rise_10")[0]))
+
+
 if __name__ == "__main__":
-    {"val": val, "test": test}[sys.argv[1] if len(sys.argv) > 1 else "test"]()
+    {"val": val, "test": test, "fmnist": fmnist}[sys.argv[1] if len(sys.argv) > 1 else "test"]()
