@@ -132,7 +132,7 @@ def test():
                 ("SG×I σ %s (val best −)" % sgn[m], load(os.path.join(T, "%s-sg%s.csv" % (m, sgn[m])), "smoothgrad")),
                 ("classic DMBP", load(os.path.join(T, "%s-classic.csv" % m), "dmbp"))]
         print("%s, test split: %d images, %d with evidence against the class explained "
-              "(every row on these images)" % (m, len(d), count(d, "neg_mass_accuracy")))
+              "(every row on these images unless it says otherwise)" % (m, len(d), count(d, "neg_mass_accuracy")))
         print()
         print("| method | + mass | − mass | default − method, + mass | default − method, − mass |")
         print("|---|---|---|---|---|")
@@ -142,7 +142,8 @@ def test():
                 continue
             x = {k: v for k, v in x.items() if k in d}  # the same images
             print("| %s | %s | %s | %s | %s |" % (
-                name, cell(x, "pos_mass_accuracy"), cell(x, "neg_mass_accuracy"),
+                name + ("" if len(x) == len(d) else " (%d of the images)" % len(x)),
+                cell(x, "pos_mass_accuracy"), cell(x, "neg_mass_accuracy"),
                 pair(d, x, "pos_mass_accuracy")[0], pair(d, x, "neg_mass_accuracy")[0]))
         print()
 
