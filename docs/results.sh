@@ -7,6 +7,8 @@
 #                                        ground-truth benchmark, then assemble
 #   docs/results.sh --truth DMBP SRCDIR  only the ground-truth benchmark
 #                                        (evidence model), then assemble
+#   docs/results.sh --fmnist DMBP SRCDIR only the Fashion-MNIST part, then
+#                                        assemble (with the last truth run)
 #   docs/results.sh --assemble SRCDIR    only rebuild results.md from the
 #                                        files of the last run
 #
@@ -29,12 +31,16 @@
 set -eu
 
 usage() {
-    echo "usage: $0 DMBP SRCDIR | --truth DMBP SRCDIR | --assemble SRCDIR" >&2
+    echo "usage: $0 DMBP SRCDIR | --truth DMBP SRCDIR | --fmnist DMBP SRCDIR | --assemble SRCDIR" >&2
     exit 2
 }
 TRUTH_ONLY=0
+FMNIST_ONLY=0
 if [ $# -eq 3 ] && [ "$1" = --truth ]; then
     TRUTH_ONLY=1
+    shift
+elif [ $# -eq 3 ] && [ "$1" = --fmnist ]; then
+    FMNIST_ONLY=1
     shift
 fi
 [ $# -eq 2 ] || usage
@@ -262,7 +268,7 @@ if [ "$DMBP" != --assemble ] && [ "$TRUTH_ONLY" -eq 0 ]; then
     fi
     echo "wall: $(($(date +%s) - start)) s for both models" >>"$OUT/run.txt"
 fi
-if [ "$DMBP" != --assemble ]; then
+if [ "$DMBP" != --assemble ] && [ "$FMNIST_ONLY" -eq 0 ]; then
     run_truth
 fi
 

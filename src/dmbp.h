@@ -671,8 +671,8 @@ DMBP_API void dmbp_explain_options_init_sized(dmbp_explain_options *o,
  *    sign 0.3, sparsity 0.01, the others 0;
  *  - "dmbp": the default preset (DMBP_DEFAULT_PRESET).
  * Sets iterations, path_steps, mask_init, the five weights; nothing else. */
-#define DMBP_PATH_STEPS 8
-#define DMBP_PATH_ITERATIONS 25
+#define DMBP_PATH_STEPS 4
+#define DMBP_PATH_ITERATIONS 40
 #define DMBP_DEFAULT_PRESET "path"
 DMBP_API DMBP_NODISCARD dmbp_status
 dmbp_explain_preset(dmbp_explain_options *o, const char *preset);
