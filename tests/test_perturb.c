@@ -4,7 +4,7 @@
  * Each map must agree within 1e-4 of its largest magnitude and with
  * Pearson correlation >= 0.9999. Also: the map is not the same under
  * other options (a test that can fail), and bad options are refused. */
-#include "npy.h"
+#include "testlib.h"
 
 #include <dmbp.h>
 
@@ -18,19 +18,6 @@
 #define RTOL 1e-4
 #define MIN_PEARSON 0.9999
 
-static int failures, checks;
-
-#define CHECK(cond, ...)                                                     \
-    do {                                                                     \
-        checks++;                                                            \
-        if (!(cond)) {                                                       \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);            \
-            fprintf(stderr, __VA_ARGS__);                                    \
-            fputc('\n', stderr);                                             \
-            failures++;                                                      \
-        }                                                                    \
-    } while (0)
-
 static float *load(const char *cs, const char *name, int64_t *n)
 {
     char rel[512];
@@ -43,24 +30,6 @@ static float *load(const char *cs, const char *name, int64_t *n)
     if (n)
         *n = npy_numel(dims, nd);
     return d;
-}
-
-static double pearson(const float *a, const float *b, int64_t n)
-{
-    double ma = 0, mb = 0;
-    for (int64_t i = 0; i < n; i++) {
-        ma += a[i];
-        mb += b[i];
-    }
-    ma /= n;
-    mb /= n;
-    double sab = 0, saa = 0, sbb = 0;
-    for (int64_t i = 0; i < n; i++) {
-        sab += (a[i] - ma) * (b[i] - mb);
-        saa += (a[i] - ma) * (a[i] - ma);
-        sbb += (b[i] - mb) * (b[i] - mb);
-    }
-    return saa > 0 && sbb > 0 ? sab / sqrt(saa * sbb) : (saa == sbb);
 }
 
 /* Options from "key=value" words; 0 on success. */
@@ -156,7 +125,7 @@ static void run_line(char *line)
             mx = fmax(mx, fabs(want[i]));
             d = fmax(d, fabs((double)got[i] - want[i]));
         }
-        double rho = pearson(got, want, nw);
+        double rho = tl_pearson(got, want, nw);
         printf("  %-16s %-22s %-10s %.2e relative, Pearson %.7f\n", cs, name,
                method, mx ? d / mx : d, rho);
         CHECK(d <= RTOL * mx, "%s %s: max |ours - torch| %.3g, max |torch| "
