@@ -158,7 +158,6 @@ typedef struct writer {
     int64_t dims[3];    /* the result's C x H x W */
     size_t per;         /* elements of one array */
     float *scratch;     /* 5 arrays: the DMBP .npy, or a channel mean */
-    float *zeros;       /* one array of zeros */
     int dmbp_idx[5];    /* w_pos, w_neg, a_pos, a_neg, nuisance */
     dmbp_render_options ro; /* from the flags; scale set by --shared-scale */
 } writer;
@@ -246,8 +245,7 @@ static int writer_init(writer *wr, const cli_xrun *run, const cli_flags *f)
         }
     }
     wr->scratch = malloc(5 * wr->per * sizeof(float));
-    wr->zeros = calloc(wr->per, sizeof(float));
-    if (!wr->scratch || !wr->zeros)
+    if (!wr->scratch)
         return cli_oom();
     if (f->shared_scale)
         return shared_scale(wr);
@@ -257,7 +255,6 @@ static int writer_init(writer *wr, const cli_xrun *run, const cli_flags *f)
 static void writer_free(writer *wr)
 {
     free(wr->scratch);
-    free(wr->zeros);
 }
 
 /* Draw a map on the picture as loaded (mapped back through the resize
