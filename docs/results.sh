@@ -19,6 +19,8 @@
 # trying it out on fewer images elsewhere; EVAL_GT_N (500), EVAL_GT_VAL_N
 # (100) and EVAL_GT_SMOOTH_N (100: it costs 8 DMBP runs per image) are the
 # ground-truth part's test, validation and smoothed-DMBP image counts;
+# EVAL_SLOW_N (100) the images of the methods in SLOW_METHODS (RISE: 4000
+# forward passes per image, 40 times the cost of any other method here);
 # EVAL_GT_FMNIST_N (100) the Fashion-MNIST images on which the sweep's
 # choice, if not the default, is compared with the default.
 #
@@ -51,7 +53,11 @@ N=${EVAL_N:-500}
 OUT=${EVAL_OUT:-docs/results}
 MD=${EVAL_MD:-docs/results.md}
 IDX=/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
-METHODS=dmbp,saliency,gxi,ig,smoothgrad,guided,gradcam
+METHODS=dmbp,saliency,gxi,ig,smoothgrad,guided,gradcam,occlusion,gradcam++,scorecam
+# Run on the first SLOW_N images only, each model's own table (see EVAL_SLOW_N).
+SLOW_METHODS=rise
+SLOW_N=${EVAL_SLOW_N:-100}
+NUM_METHODS=$(echo "$METHODS,$SLOW_METHODS" | tr ',' '\n' | wc -l)
 AGAINST=gxi
 MODELS="vgg resnet"
 PY=/usr/bin/python3
@@ -85,12 +91,30 @@ command_for() {
         "--json-out $OUT/$1.json --plot $OUT/$1.svg --markdown $OUT/$1.md"
 }
 
+# The slow methods' command for model $1 (first SLOW_N images), and the
+# classic preset's (DMBP's formulation before path DMBP, dmbp-method.md
+# section 3) on the same images as the main run, for the paired comparison
+# with the default.
+command_slow() {
+    echo "dmbp eval models/fmnist_$1.onnx --images idx:$IDX --n $SLOW_N" \
+        "--methods $SLOW_METHODS --randomization-images 0 --csv $OUT/$1-slow.csv" \
+        "--json-out $OUT/$1-slow.json --markdown $OUT/$1-slow.md"
+}
+command_classic() {
+    echo "dmbp eval models/fmnist_$1.onnx --images idx:$IDX --n $N" \
+        "--methods dmbp --preset classic --randomization-images 0 --csv $OUT/$1-classic.csv" \
+        "--json-out $OUT/$1-classic.json"
+}
+
 run_model() {
     start=$(date +%s)
-    # shellcheck disable=SC2046 # the command's words
-    OMP_NUM_THREADS=1 "$DMBP" $(command_for "$1" | cut -d' ' -f2-) \
-        >"$OUT/$1.txt.tmp" 2>"$OUT/$1.err"
-    mv "$OUT/$1.txt.tmp" "$OUT/$1.txt"
+    for what in for slow classic; do
+        # shellcheck disable=SC2046 # the command's words
+        OMP_NUM_THREADS=1 "$DMBP" $(command_$what "$1" | cut -d' ' -f2-) \
+            >"$OUT/$1.txt.tmp" 2>"$OUT/$1.err" || return 1
+        [ "$what" = for ] && mv "$OUT/$1.txt.tmp" "$OUT/$1.txt"
+    done
+    rm -f "$OUT/$1.txt.tmp"
     echo $(($(date +%s) - start)) >"$OUT/$1.seconds"
     rm -f "$OUT/$1.err"
 }
@@ -121,7 +145,7 @@ run_truth() {
     "$PY" models/make_evidence.py --split val --n "$GT_VAL_N" --out "$tmp/val"
     cp "$tmp/test/labels.csv" "$OUT/evidence-labels.csv"
     "$PY" docs/results_truth.py chance "$tmp/test" "$GT_N" >"$OUT/evidence-chance.json"
-    echo "eval-report: ground truth: $GT_N test images x 7 methods, DMBP's evidence preset and smoothed variant, a sweep of $(echo "$SWEEP" | wc -l) DMBP settings on $GT_VAL_N validation images; see $OUT/evidence*.err while it runs" >&2
+    echo "eval-report: ground truth: $GT_N test images x $NUM_METHODS methods (${SLOW_METHODS} on $SLOW_N), DMBP's classic and evidence presets and smoothed variant, a sweep of $(echo "$SWEEP" | wc -l) DMBP settings on $GT_VAL_N validation images; see $OUT/evidence*.err while it runs" >&2
     gt_start=$(date +%s)
     # The sweep, two settings at a time.
     echo "$SWEEP" >"$OUT/evidence-sweep.txt"
@@ -147,6 +171,8 @@ run_truth() {
     echo "$best $best_opts" >"$OUT/evidence-choice.txt"
     {
         echo "$(command_truth evidence) --methods $METHODS --against $AGAINST"
+        echo "$(command_truth evidence-slow "$SLOW_N") --methods $SLOW_METHODS --randomization-images 0"
+        echo "$(command_truth evidence-classic) --methods dmbp --preset classic --randomization-images 0"
         echo "$(command_truth evidence-preset) --methods dmbp --preset evidence --randomization-images 0"
         echo "$(command_truth evidence-smooth "$GT_SMOOTH_N") --methods dmbp $SMOOTH --randomization-images 0"
         echo "# the sweep: each line of SWEEP in docs/results.sh, on the validation split"
@@ -161,6 +187,12 @@ run_truth() {
     gt_eval evidence-smooth "$tmp/test" "$GT_SMOOTH_N" --methods dmbp $SMOOTH \
         --randomization-images 0 &
     p2=$!
+    wait $p1 || gt_fail
+    gt_eval evidence-slow "$tmp/test" "$SLOW_N" --methods "$SLOW_METHODS" \
+        --randomization-images 0 &
+    p1=$!
+    gt_eval evidence-classic "$tmp/test" "$GT_N" --methods dmbp --preset classic \
+        --randomization-images 0 || gt_fail
     wait $p1 || gt_fail
     gt_eval evidence-preset "$tmp/test" "$GT_N" --methods dmbp --preset evidence \
         --randomization-images 0 || gt_fail
@@ -249,7 +281,7 @@ if [ "$DMBP" != --assemble ] && [ "$TRUTH_ONLY" -eq 0 ]; then
         echo "machine: $(uname -srm), $(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
         echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
     } >"$OUT/run.txt"
-    echo "eval-report: $N images x 7 methods x 2 models, both models at once; see $OUT/*.err while it runs" >&2
+    echo "eval-report: $N images x $NUM_METHODS methods (${SLOW_METHODS} on $SLOW_N) and DMBP's classic preset x 2 models, both models at once; see $OUT/*.err while it runs" >&2
     start=$(date +%s)
     pids=
     for m in $MODELS; do
@@ -298,6 +330,8 @@ process per core):
 EOF
     for m in $MODELS; do
         command_for "$m"
+        command_slow "$m"
+        command_classic "$m"
     done
     cat <<EOF
 \`\`\`
@@ -334,7 +368,17 @@ EOF
         echo
         echo "![fmnist_$m: mean deletion and insertion curves per method]($(basename "$OUT")/$m.svg)"
         echo
+        if [ -r "$OUT/$m-slow.md" ]; then
+            echo "fmnist_$m, the slow methods on the first $SLOW_N images (the same protocol):"
+            echo
+            sed '/^### /d' "$OUT/$m-slow.md"
+            echo
+        fi
     done
+    if [ -r "$OUT/vgg-classic.csv" ]; then
+        "$PY" docs/results_truth.py classic "$OUT"
+        echo
+    fi
     if [ -r "$OUT/evidence.json" ]; then
         "$PY" docs/results_truth.py section "$OUT"
         echo

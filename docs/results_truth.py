@@ -10,6 +10,9 @@
         CRITERION); prints its name
     results_truth.py section OUT
         the Markdown of the ground-truth section, on standard output
+    results_truth.py classic OUT
+        the Markdown table of DMBP's default against its classic preset
+        on the Fashion-MNIST models (OUT/MODEL.csv, OUT/MODEL-classic.csv)
 
 Reads only the files that docs/results.sh wrote under OUT (dmbp eval's
 --json-out and --csv); the numbers are dmbp's, this script only arranges
@@ -129,12 +132,18 @@ def section(args):
     with open(os.path.join(out, "evidence-sweep.txt")) as f:
         sweep = [line.rstrip("\n").split(":", 1) for line in f if line.strip()]
     best = open(os.path.join(out, "evidence-choice.txt")).read().split()[0]
-    variants = [("evidence-preset", "dmbp, preset evidence"),
-                ("evidence-smooth", "dmbp, smoothed")]
+    # (run, label, method): rows from runs of their own.
+    variants = [("evidence-classic", "dmbp, preset classic", "dmbp"),
+                ("evidence-preset", "dmbp, preset evidence", "dmbp"),
+                ("evidence-smooth", "dmbp, smoothed", "dmbp")]
+    variants = [v for v in variants if os.path.exists(os.path.join(out, v[0] + ".json"))]
+    if os.path.exists(os.path.join(out, "evidence-slow.json")):
+        variants = [("evidence-slow", m["method"], m["method"])
+                    for m in load(out, "evidence-slow")["methods"]] + variants
     # The sweep's test run: its own, or the preset run when it is that.
     best_run = "evidence-preset" if best == "preset-evidence" else "evidence-best"
     if best not in ("default", "preset-evidence"):
-        variants.append(("evidence-best", "dmbp, sweep's choice `%s`" % best))
+        variants.append(("evidence-best", "dmbp, sweep's choice `%s`" % best, "dmbp"))
 
     p("## Ground truth: the evidence benchmark\n")
     p("Where do the maps put the evidence for and against the class, when we "
@@ -154,7 +163,7 @@ def section(args):
         p(f.read().rstrip("\n"))
     p("```\n")
     secs = {}
-    for name in ["evidence"] + [v[0] for v in variants] + ["evidence-sweep-all"]:
+    for name in ["evidence"] + sorted({v[0] for v in variants}) + ["evidence-sweep-all"]:
         path = os.path.join(out, name + ".seconds")
         if os.path.exists(path):
             secs[name] = int(open(path).read())
@@ -181,10 +190,11 @@ def section(args):
                                   secs_img))
     for m in main["methods"]:
         row(m["method"] if m["method"] != "dmbp" else "dmbp (preset dmbp)", m, main["n"])
-    for name, label in variants:
+    for name, label, method in variants:
         j = load(out, name)
+        m = [x for x in j["methods"] if x["method"] == method][0]
         row("%s (%d images)" % (label, j["n"]) if j["n"] != main["n"] else label,
-            j["methods"][0], j["n"])
+            m, j["n"])
     p()
     p("DMBP settings: default %s; smoothed: `%s`; preset evidence: `%s`.\n"
       % (options_of(main), options_of(load(out, "evidence-smooth")),
@@ -197,7 +207,7 @@ def section(args):
     p("|---|" + "---:|" * len(HEAD))
     runs = [(m["method"] if m["method"] != "dmbp" else "dmbp (preset dmbp)", "evidence",
              m["method"]) for m in main["methods"]]
-    runs += [(label, name, "dmbp") for name, label in variants]
+    runs += [(label, name, method) for name, label, method in variants]
     for label, name, method in runs:
         rows = right_rows(out, name, method)
         p("| %s%s | %s |" % (label, "" if len(rows) == main["n"] - wrong_top(out)
@@ -211,7 +221,7 @@ def section(args):
     base = rows_of(out, "evidence", "dmbp")
     others = [(m["method"], "evidence", m["method"]) for m in main["methods"]
               if m["method"] != "dmbp"]
-    others += [(label, name, "dmbp") for name, label in variants]
+    others += [(label, name, method) for name, label, method in variants]
     for label, name, method in others:
         other = rows_of(out, name, method)
         cells = []
@@ -264,6 +274,35 @@ def fmnist_rows(path):
     with open(path) as f:
         return {int(r["index"]): {c: float(r[c]) for c, _, _ in FMNIST}
                 for r in csv.DictReader(f) if r["method"] == "dmbp"}
+
+
+def classic(args):
+    """DMBP's default against its classic preset on the Fashion-MNIST
+    metrics, both run by docs/results.sh on the same images: paired
+    differences (default - classic), in standard errors."""
+    out = args[0]
+    p = print
+    p("### DMBP's default against the classic preset\n")
+    p("The default (path DMBP) and the classic formulation (`--preset "
+      "classic`, the default until 0.2) on the same images of each model; "
+      "paired differences, default minus classic, ± one standard error "
+      "and in standard-error units (\\* more than two):\n")
+    p("| model | images | " + " | ".join(h for _, h, _ in FMNIST) + " |")
+    p("|---|---:|" + "---:|" * len(FMNIST))
+    for m in ("vgg", "resnet"):
+        a = fmnist_rows(os.path.join(out, "%s-classic.csv" % m))
+        b = fmnist_rows(os.path.join(out, "%s.csv" % m))
+        common = [i for i in a if i in b]
+        cells = []
+        for c, h, up in FMNIST:
+            d = [b[i][c] - a[i][c] for i in common]
+            mean = sum(d) / len(d)
+            se = math.sqrt(sum((x - mean) ** 2 for x in d) / (len(d) - 1) / len(d))
+            cells.append("%+.3f ± %.3f (%+.1f SE)%s" % (
+                mean, se, mean / se if se > 0 else 0.0,
+                " \\*" if abs(mean) > 2 * se else ""))
+        p("| fmnist_%s | %d | %s |" % (m, len(common), " | ".join(cells)))
+    p()
 
 
 def fmnist(out, best):
@@ -327,8 +366,9 @@ def load_labels(out):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 3 or sys.argv[1] not in ("chance", "pick", "section"):
+    if len(sys.argv) < 3 or sys.argv[1] not in ("chance", "pick", "section", "classic"):
         sys.exit(__doc__)
     if sys.argv[1] == "section":
         load_labels(sys.argv[2])
-    {"chance": chance, "pick": pick, "section": section}[sys.argv[1]](sys.argv[2:])
+    {"chance": chance, "pick": pick, "section": section,
+     "classic": classic}[sys.argv[1]](sys.argv[2:])
