@@ -19,13 +19,14 @@
 
 #define N_THREADS 4
 #define N_IMAGES 2
-#define N_METHODS 7
+/* Every method of the header, the ones added later included. */
+#define N_METHODS DMBP_NUM_METHODS
 #define N_MODELS 2
 /* Small settings keep the run short, under TSan too, while still going
  * through every code path of each method (several steps, samples and
  * Adam iterations). */
 static const tl_quick quick = {.ig_steps = 4, .sg_samples = 3,
-                               .dmbp_iters = 4};
+                               .dmbp_iters = 4, .rise_masks = 64};
 
 static const char *model_files[N_MODELS] = {"models/fmnist_vgg.onnx",
                                             "models/fmnist_resnet.onnx"};

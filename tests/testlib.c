@@ -160,7 +160,9 @@ void tl_quick_options(dmbp_explain_options *o, dmbp_method meth,
     o->ig.steps = q->ig_steps;
     o->smoothgrad.samples = q->sg_samples;
     o->dmbp.iterations = q->dmbp_iters;
-    o->smoothgrad.seed = o->dmbp.seed = TL_SEED;
+    if (q->rise_masks > 0)
+        o->rise.masks = q->rise_masks;
+    o->smoothgrad.seed = o->dmbp.seed = o->rise.seed = TL_SEED;
 }
 
 static int same_floats(const float *a, const float *b, int64_t n)

@@ -75,6 +75,7 @@ float *tl_inputs(const dmbp_model *m, const char *const *rels, int n,
  * time: IG's steps, SmoothGrad's samples, DMBP's Adam iterations. */
 typedef struct tl_quick {
     int ig_steps, sg_samples, dmbp_iters;
+    int rise_masks; /* 0: RISE's default (4000) */
 } tl_quick;
 /* The seed tl_quick_options gives SmoothGrad and DMBP. */
 #define TL_SEED 7
