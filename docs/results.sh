@@ -12,6 +12,10 @@
 #   docs/results.sh --assemble SRCDIR    only rebuild results.md from the
 #                                        files of the last run
 #
+# When only one part was rerun, OUT/evidence-note.md (written by hand, kept
+# in the repository) says so at the top of the ground-truth section; delete
+# it when both parts are from one run.
+#
 # The two models run at the same time, one process per core with
 # OMP_NUM_THREADS=1: on two cores that is faster than two threads each,
 # which wait for each other (and on a busy machine much faster).

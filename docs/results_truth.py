@@ -146,6 +146,11 @@ def section(args):
         variants.append(("evidence-best", "dmbp, sweep's choice `%s`" % best, "dmbp"))
 
     p("## Ground truth: the evidence benchmark\n")
+    # A note of whoever ran the report when this section is older than the
+    # Fashion-MNIST part (docs/results.sh --fmnist reruns only that part).
+    note = os.path.join(out, "evidence-note.md")
+    if os.path.exists(note):
+        p(open(note).read().rstrip("\n") + "\n")
     p("Where do the maps put the evidence for and against the class, when we "
       "know where it is? `models/evidence_cnn.onnx` classifies the synthetic "
       "images of `models/make_evidence.py` (64x64, four shape classes; the "
