@@ -224,7 +224,8 @@ typedef float cli_float3[3];
       CMD_RENDER, 0, "MODEL",                                                \
       "the model: its preprocessing, labels and the top class")             \
     X(SHARED_SCALE, "shared-scale", 0, K_SWITCH, bool, shared_scale, 0, 0,   \
-      NULL, CMD_EXPLAIN, 0, NULL, "one colour scale for all images of the run")\
+      NULL, CMD_EXPLAIN, 0, NULL,                                            \
+      "one colour scale for all images of the run (not with -O)")           \
     X(IMAGES, "images", 0, K_NAME, const char *, images, 0, 0, NULL,         \
       CMD_EXPLAIN | CMD_EVAL, 0, "SPEC",                                     \
       "eval: a file listing image paths, a directory, or idx:FILE "          \
