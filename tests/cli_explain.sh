@@ -134,7 +134,7 @@ expect_exit 0 "dmbp text" -- "$DMBP" explain "$VGG" "$PNG" --iters 5 --preset ev
     { grep -q " -> $OUT/e.png F+ [-0-9.e+]* F- [-0-9.e+]* Fn [-0-9.e+]*$" "$TMP/out" || fail "dmbp text: $(cat "$TMP/out")"; }
 
 # dmbp masks: valid JSON with one entry per mask layer, and the top filters.
-if expect_exit 0 "masks" -- "$DMBP" masks "$VGG" "$PNG" --iters 5 --top 3 --out "$OUT/m.json"; then
+if expect_exit 0 "masks" -- "$DMBP" masks "$VGG" "$PNG" --iters 5 --top 3 -o "$OUT/m.json"; then
     grep -q '^{"image": ".*", "target": 8, "layers": \[{"name": "[^"]*", "channels": [0-9]*, "m_pos": \[' "$OUT/m.json" ||
         fail "masks: $(head -c 200 "$OUT/m.json")"
     if command -v python3 >/dev/null 2>&1; then
@@ -146,7 +146,7 @@ fi
 ( cd "$OUT" && "$DMBP" masks "$VGG" "$PNG" --iters 2 --quiet >/dev/null 2>&1 ) && [ -f "$OUT/bag-masks.json" ] ||
     fail "masks: default output name"
 rm -rf "$OUT"; mkdir "$OUT"
-refused 2 "--method is an option of explain, render only" "masks --method" -- masks "$VGG" "$PNG" --method gxi --out "$OUT/m.json"
-refused 2 "one image" "masks two images" -- masks "$VGG" "$PNG" "$PNG" --out "$OUT/m.json"
-refused 3 "$OUT/nowhere" "masks unwritable" -- masks "$VGG" "$PNG" --iters 1 --out "$OUT/nowhere/m.json"
+refused 2 "--method is an option of explain, render only" "masks --method" -- masks "$VGG" "$PNG" --method gxi -o "$OUT/m.json"
+refused 2 "one image" "masks two images" -- masks "$VGG" "$PNG" "$PNG" -o "$OUT/m.json"
+refused 3 "$OUT/nowhere" "masks unwritable" -- masks "$VGG" "$PNG" --iters 1 -o "$OUT/nowhere/m.json"
 finish
