@@ -5,6 +5,7 @@
 
 #include <dmbp.h>
 #include <dmbp_plugin.h>
+#include <dmbp_render.h>
 
 #include <math.h>
 #include <pthread.h>
@@ -453,6 +454,48 @@ static void test_progress_and_checks(void)
     dmbp_model_free(m);
 }
 
+/* dmbp_report_write: a picture that is not a PNG is refused by name and
+ * nothing is written; a PNG is embedded. */
+static void test_report(void)
+{
+    char dir[] = "/tmp/dmbp-report-XXXXXX";
+    if (!mkdtemp(dir)) {
+        CHECK(0, "mkdtemp");
+        return;
+    }
+    char out[256], txt[256];
+    snprintf(out, sizeof out, "%s/index.html", dir);
+    snprintf(txt, sizeof txt, "%s/not.png", dir);
+    FILE *f = fopen(txt, "w");
+    CHECK(f && fputs("text", f) >= 0 && fclose(f) == 0, "write %s", txt);
+    dmbp_report_cell bad = {"x", "gxi", txt, "a caption"};
+    dmbp_status st = dmbp_report_write(out, &bad, 1, NULL);
+    CHECK(st == DMBP_ERR_FORMAT && strstr(dmbp_last_error(), txt),
+          "a text file as picture: %s, %s", dmbp_status_str(st),
+          dmbp_last_error());
+    FILE *g = fopen(out, "r");
+    CHECK(!g, "a refused report left %s", out);
+    if (g)
+        fclose(g);
+    dmbp_report_cell ok = {"bag <1>", "gxi",
+                           test_path("models/samples/bag.png"), "Bag & co"};
+    st = dmbp_report_write(out, &ok, 1, NULL);
+    CHECK(!st, "report: %s", dmbp_last_error());
+    char page[65536] = "";
+    g = fopen(out, "r");
+    size_t n = g ? fread(page, 1, sizeof page - 1, g) : 0;
+    page[n] = 0;
+    if (g)
+        fclose(g);
+    CHECK(strstr(page, "<th>bag &lt;1&gt;</th>") &&
+              strstr(page, "Bag &amp; co") &&
+              strstr(page, "src=\"data:image/png;base64,iVBORw0KGgo"),
+          "report page: %.300s", page);
+    remove(out);
+    remove(txt);
+    remove(dir);
+}
+
 int main(void)
 {
     expect_load_error("unsupported_op.onnx", DMBP_ERR_UNSUPPORTED, "Selu");
@@ -468,6 +511,7 @@ int main(void)
     test_threads_and_layers();
     test_declared_size_defaults();
     test_progress_and_checks();
+    test_report();
     printf("api: %d failures\n", failures);
     return failures ? 1 : 0;
 }

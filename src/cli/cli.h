@@ -255,6 +255,11 @@ int cmd_explain(int argc, char **argv);
 int cmd_masks(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_render(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+/* DIR/index.html from the image sets in dir and its subdirectories and
+ * eval's reports there (src/cli/report.c): exit status, message printed;
+ * "dmbp: DIR/index.html: N pictures" on stderr unless quiet. */
+int cli_report_dir(const char *dir, bool quiet);
 /* The --caption line of a picture (render.c): the class, the method and
  * the attribution's totals (DMBP: F+, F- and Fn as the sums of A+, A- and
  * N; signed maps: their sum), computed from the arrays as saved, so that

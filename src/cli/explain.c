@@ -349,6 +349,15 @@ static void json_members(FILE *f, const cli_xrun *run, int i,
     cli_json_num(f, dmbp_result_prob(r, i));
     if (dmbp_result_near_zero(r, i) == 1)
         fprintf(f, ", \"near_zero\": true");
+    if (dmbp_result_method(r) != DMBP_METHOD_DMBP) { /* DMBP: its scalars */
+        dmbp_shape s = dmbp_result_array_shape(r);
+        const float *map = dmbp_result_array(r, i, 0);
+        double sum = 0;
+        for (int64_t k = 0; map && k < dmbp_shape_numel(&s); k++)
+            sum += map[k];
+        fprintf(f, ", \"F\": ");
+        cli_json_num(f, sum);
+    }
     fprintf(f, ", \"outputs\": {");
     for (int k = 0, first = 1; k < OUT_N; k++) {
         if (!paths[k])
@@ -471,6 +480,9 @@ static int parse(int argc, char **argv, explain_opts *e, const char **model,
         return cli_usage_error("--masks is not available with --output-dir");
     /* An image set writes each image's pictures as soon as it is done, on
      * its own scale; one scale for all is for runs without -O. */
+    if (f->html && !e->outdir)
+        return cli_usage_error("--html needs -O DIR (the report is "
+                               "DIR/index.html)");
     if (e->outdir && f->shared_scale)
         return cli_usage_error("--shared-scale is not available with "
                                "--output-dir (each image of a set is drawn "
@@ -632,6 +644,12 @@ static int explain_images(const explain_opts *e, const char *model,
     rc = cli_run(&b);
     writer_free(&c.wr);
     cli_xrun_free(&c.run);
+    /* --html: the set's report, by the process that kept its ledger, also
+     * when some images failed (their cells stay empty). */
+    if (f->html && cli_run_reports() && (!rc || rc == EXIT_INCOMPLETE)) {
+        int rr = cli_report_dir(e->outdir, f->quiet);
+        rc = rr ? rr : rc;
+    }
     return rc;
 }
 

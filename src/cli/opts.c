@@ -52,6 +52,10 @@ static const struct {
      "images not done"},
     {CMD_RENDER, "render", "FILE.npy --image IMAGE --model MODEL",
      "explain's pictures again from its .npy, without recomputing"},
+    {CMD_REPORT, "report", "DIR",
+     "DIR/index.html: the pictures of the image sets in DIR and its "
+     "subdirectories side by side, one column per method, with eval's "
+     "tables and curves"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -137,7 +141,7 @@ void cli_usage(FILE *f, unsigned cmd)
                         commands[k].name, commands[k].synopsis,
                         commands[k].what);
         /* eval takes --images SPEC, not IMAGE arguments. */
-        if (cmd != CMD_INFO && cmd != CMD_EVAL)
+        if (cmd != CMD_INFO && cmd != CMD_EVAL && cmd != CMD_REPORT)
             fprintf(f, "%s\n", image_note);
         if (cmd == CMD_EXPLAIN)
             fputs("Outputs: <stem>-<method>.png and .npy in the current\n"
@@ -328,7 +332,7 @@ int cli_unknown_command(const char *word)
         return cli_usage_error("unknown command '%s'; did you mean %s?", word,
                                best);
     return cli_usage_error("unknown command '%s' (commands: info, predict, "
-                           "explain, masks, eval, render)", word);
+                           "explain, masks, eval, render, report)", word);
 }
 
 static int unknown_option(unsigned cmd, const char *word)

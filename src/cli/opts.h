@@ -22,10 +22,11 @@ enum {
     CMD_EXPLAIN = 1u << 2,
     CMD_MASKS = 1u << 3,
     CMD_EVAL = 1u << 4,
-    CMD_RENDER = 1u << 5
+    CMD_RENDER = 1u << 5,
+    CMD_REPORT = 1u << 6
 };
 #define CMD_ALL (CMD_INFO | CMD_PREDICT | CMD_EXPLAIN | CMD_MASKS | CMD_EVAL | \
-                 CMD_RENDER)
+                 CMD_RENDER | CMD_REPORT)
 /* explain's and render's pictures. */
 #define CMD_DRAW (CMD_EXPLAIN | CMD_RENDER)
 /* The subcommands that run the network. */
@@ -223,6 +224,9 @@ typedef float cli_float3[3];
     X(MODEL, "model", 0, K_NAME, const char *, model, 0, 0, NULL,            \
       CMD_RENDER, 0, "MODEL",                                                \
       "the model: its preprocessing, labels and the top class")             \
+    X(HTML, "html", 0, K_SWITCH, bool, html, 0, 0, NULL, CMD_EXPLAIN, 0,     \
+      NULL, "with -O: also DIR/index.html, the pictures side by side (as "  \
+      "dmbp report DIR)")                                                   \
     X(SHARED_SCALE, "shared-scale", 0, K_SWITCH, bool, shared_scale, 0, 0,   \
       NULL, CMD_EXPLAIN, 0, NULL,                                            \
       "one colour scale for all images of the run (not with -O)")           \
