@@ -26,9 +26,16 @@ grep -q "index.html: 6 pictures" "$TMP/err" || fail "report DIR: $(cat "$TMP/err
 # least TABLES tables, every row of a table as wide as its first.
 check_page() {
     if command -v chromium >/dev/null 2>&1; then
-        chromium --headless --disable-gpu --no-sandbox --run-all-compositor-stages-before-draw \
-            --virtual-time-budget=5000 --dump-dom "file://$1" >"$TMP/dom" 2>/dev/null ||
+        # A copy of the page with a script that, once everything loaded,
+        # marks the body with whether every image decoded.
+        sed 's|</body>|<script>onload = function () { var ok = document.images.length == '"$2"'; for (var i = 0; i < document.images.length; i++) ok = ok \&\& document.images[i].complete \&\& document.images[i].naturalWidth > 0; document.body.setAttribute("data-check", ok ? "decoded" : "broken"); };</script></body>|' \
+            "$1" >"$1.check.html"
+        chromium --headless --disable-gpu --no-sandbox --virtual-time-budget=10000 \
+            --dump-dom "file://$1.check.html" >"$TMP/dom" 2>/dev/null ||
             fail "chromium could not load $1"
+        grep -q 'data-check="decoded"' "$TMP/dom" ||
+            fail "$1: chromium: not every image decoded: $(grep -o 'data-check="[a-z]*"' "$TMP/dom")"
+        rm -f "$1.check.html"
     fi
     /usr/bin/python3 - "$1" "$2" "$3" <<'EOF' || fail "$1: $(cat "$TMP/pyerr")"
 import base64, html.parser, io, sys, xml.etree.ElementTree as ET
