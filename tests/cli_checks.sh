@@ -61,6 +61,18 @@ rc=$?
 grep -q "bag.png: class 8" "$TMP/inc.out" ||
     fail "interrupted after the first image: its line is missing: $(cat "$TMP/inc.out")"
 
+# Image after image, the noise stays where one call of all put it:
+# SmoothGrad's image i draws from seed + i with -O, without -O, and as
+# the library's one call (tests/python/test_parity.py).
+"$DMBP" explain "$RESNET" "$BAG" "$SAMPLES/coat.png" -m smoothgrad --samples 4 \
+    --quiet -o "$TMP/sg/" >/dev/null 2>&1 || fail "smoothgrad without -O"
+"$DMBP" explain "$RESNET" "$BAG" "$SAMPLES/coat.png" -m smoothgrad --samples 4 \
+    --quiet -O "$TMP/sgset" >/dev/null 2>&1 || fail "smoothgrad with -O"
+for stem in bag coat; do
+    cmp -s "$TMP/sg/$stem-smoothgrad.npy" "$TMP/sgset/$stem-smoothgrad.npy" ||
+        fail "smoothgrad $stem: -O and no -O differ"
+done
+
 # Progress on a terminal (script(1) gives the run one), from every
 # method: the final line of each call is always drawn.
 if command -v script >/dev/null 2>&1; then

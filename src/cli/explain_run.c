@@ -278,6 +278,13 @@ int cli_xrun_images(cli_xrun *run, const char **images, int n,
         o.progress = on_progress;
         o.progress_user = &p;
     }
+    /* Image i of a call draws its noise from seed + i (SmoothGrad, DMBP's
+     * smoothed variant): images of a set explained one at a time draw
+     * from seed + their index in the set, as in one call of all. */
+    if (run->set_size > 0) {
+        o.smoothgrad.seed += (uint64_t)run->first;
+        o.dmbp.seed += (uint64_t)run->first;
+    }
     /* Image sets (set_size > 0) come here one image at a time: the
      * session's plans serve them all. One call alone frees each plan
      * before it makes the next, which keeps its peak memory lower. */
