@@ -553,6 +553,15 @@ DMBP_API dmbp_shape dmbp_result_array_shape(const dmbp_result *r);
 DMBP_API const float *dmbp_result_array(const dmbp_result *r, int image,
                                         int k);
 DMBP_API int dmbp_result_signed(const dmbp_result *r);
+/* Whether image's map is essentially zero: the sum of its absolute values
+ * (DMBP: of a_pos, a_neg and nuisance together) is below
+ * DMBP_NEAR_ZERO_RATIO times max(|logit|, 1), the logit of its target.
+ * Pictures scale a map by its own percentile, so such a map (a model
+ * whose logits are ~1e-9, a layer that passes no gradient) is drawn at
+ * full strength: a program should say so. 1: near zero, 0: not, -1: r
+ * NULL or image out of range. */
+#define DMBP_NEAR_ZERO_RATIO 1e-6
+DMBP_API int dmbp_result_near_zero(const dmbp_result *r, int image);
 
 /* Named numbers per image (IG: "completeness_gap"; DMBP: "f", "F",
  * "F_pos", "F_neg", "F_nuisance", "bias", "loss", "completeness", "sign",

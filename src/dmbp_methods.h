@@ -182,6 +182,19 @@ typedef struct dmbp_explain_options {
     dmbp_dmbp_options dmbp;
     dmbp_occlusion_options occlusion;
     dmbp_rise_options rise;
+    /* Fields added in 0.3 (a struct_size of 0.2 gets their defaults). */
+    /* Progress of every method, NULL (default): none. Called as
+     * progress(user, first_image, n_images, done, total, NaN) after each
+     * pass over a lane group: done of total units of the images
+     * first_image .. first_image + n_images - 1, the units being IG's
+     * steps, SmoothGrad's samples, occlusion's patches, Score-CAM's
+     * channels (and its masked input), the images of saliency, gxi,
+     * guided and the Grad-CAMs; DMBP and RISE call their own callback
+     * (dmbp.progress, rise.progress) when it is set, else this one, with
+     * their own meaning. Its return value is read by DMBP and RISE only
+     * (see dmbp_progress_fn); the other methods always finish. */
+    dmbp_progress_fn progress;
+    void *progress_user;
 } dmbp_explain_options;
 
 /* Defaults as documented above (method DMBP, preset "dmbp"). */
@@ -205,5 +218,21 @@ DMBP_API void dmbp_explain_options_init_sized(dmbp_explain_options *o,
 #define DMBP_DEFAULT_PRESET "path"
 DMBP_API DMBP_NODISCARD dmbp_status
 dmbp_explain_preset(dmbp_explain_options *o, const char *preset);
+
+/* Whether o->method's maps, with o's settings, are signed (positive and
+ * negative evidence: saliency without abs, gxi, IG, SmoothGrad, guided,
+ * DMBP, occlusion) or non-negative (saliency with abs, the Grad-CAMs,
+ * Score-CAM, RISE): what dmbp_result_signed will say of the result, known
+ * before computing it (a program checks its colormap with it). o NULL:
+ * the defaults'. */
+DMBP_API int dmbp_explain_signed(const dmbp_explain_options *o);
+
+/* Check o as dmbp_explain would, before any image: every setting, and,
+ * when m is not NULL, the model's side of them (the CAM methods' layer).
+ * What depends on the images' size (occlusion's window, RISE's grid) is
+ * checked by dmbp_explain. DMBP_OK, or the status and message
+ * dmbp_explain would give. */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_explain_check(const dmbp_model *m, const dmbp_explain_options *o);
 
 #endif /* DMBP_PUBLIC_METHODS_H */

@@ -217,6 +217,47 @@ DMBP_API DMBP_NODISCARD dmbp_status dmbp_write_npy(const char *path,
                                                    const int64_t *dims,
                                                    int ndim);
 
+/* ------------------------------------------------------------------ */
+/* An HTML report of pictures (0.3)                                   */
+/* ------------------------------------------------------------------ */
+
+/* One picture of a report: its row (the image), its column (the method),
+ * the PNG file and a line under it (class, F values; NULL: none). */
+typedef struct dmbp_report_cell {
+    const char *image;
+    const char *method;
+    const char *picture;  /* NULL: an empty cell */
+    const char *caption;
+} dmbp_report_cell;
+
+typedef struct dmbp_report_options {
+    size_t struct_size;   /* sizeof, set by the _init macro: leave it   */
+    const char *title;    /* NULL (default): "dmbp report"              */
+    /* A Markdown file whose tables are shown as HTML tables (dmbp eval's
+     * report), and an SVG file embedded after them (eval's curves); NULL
+     * (default): none. */
+    const char *tables;
+    const char *plot;
+    /* Largest file embedded, in bytes; default 64 MiB. */
+    int64_t max_file_bytes;
+} dmbp_report_options;
+
+DMBP_API void dmbp_report_options_init_sized(dmbp_report_options *o,
+                                             size_t struct_size);
+#define dmbp_report_options_init(o)                                         \
+    dmbp_report_options_init_sized((o), sizeof *(o))
+
+/* Write path as one self-contained HTML page (nothing is loaded from
+ * anywhere else): a table with one row per image and one column per
+ * method, in the order they first appear in cells, each picture embedded
+ * as a data: URI with its caption (the last cell given for a pair wins),
+ * then o's tables and plot. Written whole or not at all, as the pictures.
+ * DMBP_ERR_IO (a file that cannot be read or written), DMBP_ERR_FORMAT (a
+ * picture that is not a PNG, a file over max_file_bytes), DMBP_ERR_ARG. */
+DMBP_API DMBP_NODISCARD dmbp_status dmbp_report_write(
+    const char *path, const dmbp_report_cell *cells, int n,
+    const dmbp_report_options *o);
+
 
 
 #ifdef __cplusplus

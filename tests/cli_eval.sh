@@ -125,7 +125,7 @@ refused 2 "--substrate 'sky'" "bad substrate" -- "$VGG" --images "$TMP/list" --s
 refused 2 "--insertion-start 'sky'" "bad insertion start" -- "$VGG" --images "$TMP/list" --insertion-start sky --csv "$OUT/x.csv"
 refused 2 "--images is required" "no --images" -- "$VGG" --methods gxi --csv "$OUT/x.csv"
 refused 2 "--against ig: not among" "--against outside --methods" -- "$VGG" --images "$TMP/list" --methods gxi --against ig --csv "$OUT/x.csv"
-refused 2 "exclude each other" "--steps and --step-pixels" -- "$VGG" --images "$TMP/list" --steps 10 --step-pixels 224 --csv "$OUT/x.csv"
+refused 2 "exclude each other" "--curve-steps and --step-pixels" -- "$VGG" --images "$TMP/list" --curve-steps 10 --step-pixels 224 --csv "$OUT/x.csv"
 refused 2 "--iters applies only to dmbp" "dmbp option without dmbp" -- "$VGG" --images "$TMP/list" --methods gxi --iters 3 --csv "$OUT/x.csv"
 refused 2 "unknown option '--bogus'" "unknown option" -- "$VGG" --images "$TMP/list" --bogus
 refused 2 "a PNG image" "a PNG as --images" -- "$VGG" --images "$SAMPLES/bag.png" --methods gxi --csv "$OUT/x.csv"
@@ -143,7 +143,7 @@ for n in test_00000 test_00001 test_00002; do
     cp "$EVS/$n.png" "$EVS/$n.truth.png" "$TMP/ev/"
 done
 if expect_exit 0 "ground truth" -- "$DMBP" eval "$EV" --images "$TMP/ev" --methods gxi,gradcam,dmbp \
-    --iters 3 --steps 2 --randomization-images 0 --ground-truth --csv "$OUT/g.csv" --json-out "$OUT/g.json" \
+    --iters 3 --curve-steps 2 --randomization-images 0 --ground-truth --csv "$OUT/g.csv" --json-out "$OUT/g.json" \
     --markdown "$OUT/g.md"; then
     gt="pos_mass_accuracy,neg_mass_accuracy,pos_rank_accuracy,neg_rank_accuracy,pos_pointing,neg_pointing"
     head -n 1 "$OUT/g.csv" | tr -d '\r' | grep -q ",randomization_rho,$gt,rho_stage_1," ||
@@ -164,7 +164,7 @@ if expect_exit 0 "ground truth" -- "$DMBP" eval "$EV" --images "$TMP/ev" --metho
 fi
 rm -rf "$OUT"; mkdir "$OUT"
 # Without --ground-truth the directory still skips the truths.
-expect_exit 0 "truths skipped" -- "$DMBP" eval "$EV" --images "$TMP/ev" --methods gxi --steps 2 \
+expect_exit 0 "truths skipped" -- "$DMBP" eval "$EV" --images "$TMP/ev" --methods gxi --curve-steps 2 \
     --randomization-images 0 --csv "$OUT/s.csv"
 [ "$(wc -l <"$OUT/s.csv")" -eq 4 ] || fail "truths skipped: $(wc -l <"$OUT/s.csv") csv lines, want 4"
 head -n 1 "$OUT/s.csv" | grep -q pos_mass && fail "no --ground-truth: ground-truth columns present"

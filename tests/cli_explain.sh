@@ -95,7 +95,7 @@ refused 2 "--preset 'nope'" "--preset nope" -- explain "$VGG" "$PNG" --preset no
 refused 2 "--window applies only to occlusion" "--window with gxi" -- explain "$VGG" "$PNG" --method gxi --window 3 -o "$OUT/x"
 refused 2 "--grid applies only to rise" "--grid with occlusion" -- explain "$VGG" "$PNG" --method occlusion --grid 3 -o "$OUT/x"
 refused 2 "occlusion.window 29" "--window 29" -- explain "$VGG" "$PNG" --method occlusion --window 29 -o "$OUT/x"
-refused 2 "rise.p 1.5" "--keep 1.5" -- explain "$VGG" "$PNG" --method rise --keep 1.5 -o "$OUT/x"
+refused 2 "--keep '1.5'" "--keep 1.5" -- explain "$VGG" "$PNG" --method rise --keep 1.5 -o "$OUT/x"
 refused 2 "rise.grid 29" "--grid 29" -- explain "$VGG" "$PNG" --method rise --grid 29 -o "$OUT/x"
 refused 2 "no layer 'nope'" "scorecam --layer nope" -- explain "$VGG" "$PNG" --method scorecam --layer nope -o "$OUT/x"
 refused 2 "--steps" "--steps with saliency" -- explain "$VGG" "$PNG" --method saliency --steps 4 -o "$OUT/x"
@@ -105,7 +105,9 @@ refused 2 "no images" "no images" -- explain "$VGG"
 refused 2 "would both write" "same output twice" -- explain "$VGG" "$PNG" "$PNG" --method gxi
 # Files: 3 when an output cannot be written, 6 when sizes differ.
 refused 3 "$OUT/nowhere" "unwritable -o directory" -- explain "$VGG" "$PNG" --method gxi -o "$OUT/nowhere/x"
-refused 6 "pre_rgb_300x200.png" "images of two sizes" -- explain "$VGG" "$PNG" "$IMG/pre_rgb_300x200.png" --method gxi --no-resize --crop 0 -o "$OUT/x"
+# (each image is explained and written when its turn comes: the image that
+# does not fit comes first, so that nothing is written)
+refused 6 "pre_rgb_300x200.png" "an image the model does not take" -- explain "$VGG" "$IMG/pre_rgb_300x200.png" "$PNG" --method gxi --no-resize --crop 0 -o "$OUT/x"
 # A write that fails after the computation (the .png is taken by a
 # directory): status 3, nothing else written, no temporary file left.
 mkdir "$OUT/busy.png"
@@ -132,7 +134,7 @@ expect_exit 0 "dmbp text" -- "$DMBP" explain "$VGG" "$PNG" --iters 5 --preset ev
     { grep -q " -> $OUT/e.png F+ [-0-9.e+]* F- [-0-9.e+]* Fn [-0-9.e+]*$" "$TMP/out" || fail "dmbp text: $(cat "$TMP/out")"; }
 
 # dmbp masks: valid JSON with one entry per mask layer, and the top filters.
-if expect_exit 0 "masks" -- "$DMBP" masks "$VGG" "$PNG" --iters 5 --top 3 --out "$OUT/m.json"; then
+if expect_exit 0 "masks" -- "$DMBP" masks "$VGG" "$PNG" --iters 5 --top 3 -o "$OUT/m.json"; then
     grep -q '^{"image": ".*", "target": 8, "layers": \[{"name": "[^"]*", "channels": [0-9]*, "m_pos": \[' "$OUT/m.json" ||
         fail "masks: $(head -c 200 "$OUT/m.json")"
     if command -v python3 >/dev/null 2>&1; then
@@ -144,7 +146,7 @@ fi
 ( cd "$OUT" && "$DMBP" masks "$VGG" "$PNG" --iters 2 --quiet >/dev/null 2>&1 ) && [ -f "$OUT/bag-masks.json" ] ||
     fail "masks: default output name"
 rm -rf "$OUT"; mkdir "$OUT"
-refused 2 "--method is an option of explain, render only" "masks --method" -- masks "$VGG" "$PNG" --method gxi --out "$OUT/m.json"
-refused 2 "one image" "masks two images" -- masks "$VGG" "$PNG" "$PNG" --out "$OUT/m.json"
-refused 3 "$OUT/nowhere" "masks unwritable" -- masks "$VGG" "$PNG" --iters 1 --out "$OUT/nowhere/m.json"
+refused 2 "--method is an option of explain, render only" "masks --method" -- masks "$VGG" "$PNG" --method gxi -o "$OUT/m.json"
+refused 2 "one image" "masks two images" -- masks "$VGG" "$PNG" "$PNG" -o "$OUT/m.json"
+refused 3 "$OUT/nowhere" "masks unwritable" -- masks "$VGG" "$PNG" --iters 1 -o "$OUT/nowhere/m.json"
 finish

@@ -75,7 +75,7 @@ refused 2 "would both write" "predict -O, one stem twice" -- "$DMBP" predict "$V
 refused 2 "need --output-dir" "predict --resume without -O" -- "$DMBP" predict "$VGG" "$S/bag.png" --resume
 expect_exit 0 "masks -O" -- "$DMBP" masks "$VGG" "$S/bag.png" "$S/coat.png" --iters 2 -O "$W/mo" --quiet
 [ -s "$W/mo/bag-masks.json" ] && [ -s "$W/mo/coat-masks.json" ] || fail "masks -O: $(ls "$W/mo" 2>&1)"
-refused 2 "exclude each other" "masks --out and -O" -- "$DMBP" masks "$VGG" "$S/bag.png" --out "$W/m.json" -O "$W/mo"
+refused 2 "exclude each other" "masks -o and -O" -- "$DMBP" masks "$VGG" "$S/bag.png" -o "$W/m.json" -O "$W/mo"
 refused 2 "one image at a time" "masks, two images without -O" -- "$DMBP" masks "$VGG" "$S/bag.png" "$S/coat.png"
 
 # ---- IMAGE: directories and standard input --------------------------------

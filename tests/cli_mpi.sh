@@ -213,7 +213,7 @@ expect_exit 0 "masks alone" -- "$DMBP" masks "$VGG" "$@" --iters 3 \
     -O "$TMP/ma1" --quiet
 manifest_ok "$TMP/ma1" 4
 expect_exit 0 "masks of one image" -- "$DMBP" masks "$VGG" "$SAMPLES/coat.png" \
-    --iters 3 --out "$TMP/coat-masks.json"
+    --iters 3 -o "$TMP/coat-masks.json"
 cmp -s "$TMP/coat-masks.json" "$TMP/ma1/coat-masks.json" || fail "masks -O: coat-masks.json differs from the one-image run's"
 for np in 2 3; do
     expect_exit 0 "masks on $np ranks" -- mpi $np masks "$VGG" "$@" \
@@ -235,7 +235,7 @@ same_json "$TMP/ma1" "$TMP/ma3" "masks resumed"
 
 # ---- several ranks without -O: every rank would do the same work ---------
 for cmd in "explain $VGG $SAMPLES/bag.png --method gxi -o $TMP/rep" \
-    "predict $VGG $SAMPLES/bag.png" "masks $VGG $SAMPLES/bag.png --iters 1 --out $TMP/rep.json"; do
+    "predict $VGG $SAMPLES/bag.png" "masks $VGG $SAMPLES/bag.png --iters 1 -o $TMP/rep.json"; do
     expect_exit 2 "${cmd%% *} on 2 ranks without -O" -- mpi 2 $cmd
     [ "$(grep -c '^dmbp: ' "$TMP/err")" -eq 1 ] || fail "${cmd%% *} without -O: want one dmbp line (rank 0's): $(cat "$TMP/err")"
     grep -q "without -O DIR" "$TMP/err" || fail "${cmd%% *} without -O: $(cat "$TMP/err")"

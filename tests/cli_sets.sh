@@ -105,7 +105,7 @@ mkdir ev
 cp "$MODELS/evidence/test_00000.png" ev/
 ln -s /dev/zero ev/test_00000.truth.png
 refused 4 "not a regular file" "4: truth linked to /dev/zero" -- bounded "$DMBP" eval \
-    "$MODELS/evidence_cnn.onnx" --images ev --methods gxi --steps 2 \
+    "$MODELS/evidence_cnn.onnx" --images ev --methods gxi --curve-steps 2 \
     --randomization-images 0 --ground-truth --csv ev.csv
 
 # ---- 5. targets and options checked before the first image ---------------
@@ -208,7 +208,7 @@ mkdir ev16
 cp "$MODELS/evidence/test_00000.png" ev16/
 cp "$top_srcdir/tests/ref/data/truth16/test_00000.truth.png" ev16/
 refused 4 "is 1 (a 16-bit PNG)" "9: 16-bit truth" -- "$DMBP" eval "$MODELS/evidence_cnn.onnx" \
-    --images ev16 --methods gxi --steps 2 --randomization-images 0 --ground-truth --csv ev16.csv
+    --images ev16 --methods gxi --curve-steps 2 --randomization-images 0 --ground-truth --csv ev16.csv
 refused 6 "budget of 1 KiB" "9: --max-memory 1K" -- "$DMBP" predict "$VGG" "$S/bag.png" --max-memory 1K
 grep -q " 0 MiB" "$TMP/err" && fail "9: --max-memory 1K: $(cat "$TMP/err")"
 # Duplicate labels: selecting one is ambiguous; label: selects a label that

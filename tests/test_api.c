@@ -5,6 +5,7 @@
 
 #include <dmbp.h>
 #include <dmbp_plugin.h>
+#include <dmbp_render.h>
 
 #include <math.h>
 #include <pthread.h>
@@ -356,6 +357,145 @@ static void test_declared_size_defaults(void)
     }
 }
 
+/* Issue #25 item 3: every method reports progress through the explain
+ * options' callback, dmbp_explain_signed knows the result's sign before
+ * it is computed, dmbp_explain_check finds what dmbp_explain would refuse
+ * before any work, and dmbp_result_near_zero flags an all-zero map. */
+typedef struct progress_seen {
+    int calls, last_done, last_total;
+} progress_seen;
+
+static int count_progress(void *user, int first, int n, int done, int total,
+                          double loss)
+{
+    (void)first, (void)n, (void)loss;
+    progress_seen *p = user;
+    p->calls++;
+    p->last_done = done;
+    p->last_total = total;
+    return 0;
+}
+
+static void test_progress_and_checks(void)
+{
+    dmbp_model *m = NULL;
+    dmbp_session *s = NULL;
+    dmbp_status st = dmbp_model_load(test_path("models/fmnist_resnet.onnx"),
+                                     &m);
+    if (!st)
+        st = dmbp_session_create(m, &s);
+    CHECK(!st, "fmnist_resnet: %s", dmbp_last_error());
+    if (st) {
+        dmbp_model_free(m);
+        return;
+    }
+    enum { SIDE = 28 };
+    float x[SIDE * SIDE], zero[SIDE * SIDE] = {0};
+    for (int i = 0; i < SIDE * SIDE; i++)
+        x[i] = (float)sin(0.37 * i);
+    for (int k = 0; k <= DMBP_NUM_METHODS; k++) {
+        /* k == DMBP_NUM_METHODS: saliency with abs (non-negative). */
+        dmbp_explain_options o;
+        dmbp_explain_options_init(&o);
+        o.method = k < DMBP_NUM_METHODS ? (dmbp_method)k
+                                        : DMBP_METHOD_SALIENCY;
+        o.saliency.abs = k == DMBP_NUM_METHODS;
+        o.max_lanes = 4;
+        o.ig.steps = 6;
+        o.smoothgrad.samples = 3;
+        o.rise.masks = 8;
+        o.dmbp.iterations = 2;
+        progress_seen seen = {0};
+        o.progress = count_progress;
+        o.progress_user = &seen;
+        CHECK(dmbp_explain_check(m, &o) == DMBP_OK, "%s: check: %s",
+              dmbp_method_name(o.method), dmbp_last_error());
+        dmbp_result *r = NULL;
+        st = dmbp_explain(s, x, 1, 1, SIDE, SIDE, NULL, &o, &r);
+        CHECK(!st, "%s: %s", dmbp_method_name(o.method), dmbp_last_error());
+        if (st)
+            continue;
+        CHECK(seen.calls > 0 && seen.last_done == seen.last_total,
+              "%s: progress called %d times, last %d of %d",
+              dmbp_method_name(o.method), seen.calls, seen.last_done,
+              seen.last_total);
+        CHECK(dmbp_explain_signed(&o) == dmbp_result_signed(r),
+              "%s%s: dmbp_explain_signed %d, the result's %d",
+              dmbp_method_name(o.method), o.saliency.abs ? " abs" : "",
+              dmbp_explain_signed(&o), dmbp_result_signed(r));
+        CHECK(dmbp_result_near_zero(r, 0) == 0, "%s: near zero on an image",
+              dmbp_method_name(o.method));
+        CHECK(dmbp_result_near_zero(r, 1) == -1, "near zero: image 1 of 1");
+        dmbp_result_free(r);
+    }
+    /* gxi of the all-zero input is zero everywhere. */
+    dmbp_explain_options o;
+    dmbp_explain_options_init(&o);
+    o.method = DMBP_METHOD_GXI;
+    dmbp_result *r = NULL;
+    st = dmbp_explain(s, zero, 1, 1, SIDE, SIDE, NULL, &o, &r);
+    CHECK(!st && dmbp_result_near_zero(r, 0) == 1,
+          "gxi of a zero input: near zero %d (%s)",
+          st ? -2 : dmbp_result_near_zero(r, 0), dmbp_last_error());
+    dmbp_result_free(r);
+    /* What dmbp_explain refuses, found before any work. */
+    o.method = DMBP_METHOD_GRADCAM;
+    o.gradcam.layer = "no such layer";
+    CHECK(dmbp_explain_check(NULL, &o) == DMBP_OK,
+          "check without a model looked at the layer");
+    CHECK(dmbp_explain_check(m, &o) == DMBP_ERR_ARG &&
+              strstr(dmbp_last_error(), "no such layer"),
+          "a missing layer: %s", dmbp_last_error());
+    o.gradcam.layer = NULL;
+    o.rise.p = 1.5f;
+    CHECK(dmbp_explain_check(NULL, &o) == DMBP_ERR_ARG,
+          "rise.p 1.5 passed the check");
+    dmbp_session_free(s);
+    dmbp_model_free(m);
+}
+
+/* dmbp_report_write: a picture that is not a PNG is refused by name and
+ * nothing is written; a PNG is embedded. */
+static void test_report(void)
+{
+    char dir[] = "/tmp/dmbp-report-XXXXXX";
+    if (!mkdtemp(dir)) {
+        CHECK(0, "mkdtemp");
+        return;
+    }
+    char out[256], txt[256];
+    snprintf(out, sizeof out, "%s/index.html", dir);
+    snprintf(txt, sizeof txt, "%s/not.png", dir);
+    FILE *f = fopen(txt, "w");
+    CHECK(f && fputs("text", f) >= 0 && fclose(f) == 0, "write %s", txt);
+    dmbp_report_cell bad = {"x", "gxi", txt, "a caption"};
+    dmbp_status st = dmbp_report_write(out, &bad, 1, NULL);
+    CHECK(st == DMBP_ERR_FORMAT && strstr(dmbp_last_error(), txt),
+          "a text file as picture: %s, %s", dmbp_status_str(st),
+          dmbp_last_error());
+    FILE *g = fopen(out, "r");
+    CHECK(!g, "a refused report left %s", out);
+    if (g)
+        fclose(g);
+    dmbp_report_cell ok = {"bag <1>", "gxi",
+                           test_path("models/samples/bag.png"), "Bag & co"};
+    st = dmbp_report_write(out, &ok, 1, NULL);
+    CHECK(!st, "report: %s", dmbp_last_error());
+    char page[65536] = "";
+    g = fopen(out, "r");
+    size_t n = g ? fread(page, 1, sizeof page - 1, g) : 0;
+    page[n] = 0;
+    if (g)
+        fclose(g);
+    CHECK(strstr(page, "<th>bag &lt;1&gt;</th>") &&
+              strstr(page, "Bag &amp; co") &&
+              strstr(page, "src=\"data:image/png;base64,iVBORw0KGgo"),
+          "report page: %.300s", page);
+    remove(out);
+    remove(txt);
+    remove(dir);
+}
+
 int main(void)
 {
     expect_load_error("unsupported_op.onnx", DMBP_ERR_UNSUPPORTED, "Selu");
@@ -370,6 +510,8 @@ int main(void)
     test_shipped_defaults();
     test_threads_and_layers();
     test_declared_size_defaults();
+    test_progress_and_checks();
+    test_report();
     printf("api: %d failures\n", failures);
     return failures ? 1 : 0;
 }

@@ -232,6 +232,14 @@ static void test_public_readers(void)
         EXPECT_REFUSED(dmbp_plan_create(m, &bpo, &p), "dmbp_plan_options");
         CHECK(!p, "refused plan made");
 
+        dmbp_report_options bre;
+        dmbp_report_options_init(&bre);
+        CHECK(bre.struct_size == sizeof bre, "report options: size %zu",
+              bre.struct_size);
+        bre.struct_size = bad_size(i, sizeof bre);
+        EXPECT_REFUSED(dmbp_report_write(out_png, NULL, 0, &bre),
+                       "dmbp_report_options");
+
         dmbp_explain_options beo = eo;
         beo.method = DMBP_METHOD_SALIENCY;
         beo.struct_size = bad_size(i, sizeof eo);

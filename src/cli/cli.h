@@ -73,6 +73,15 @@ void cli_render_options(const cli_flags *f, dmbp_render_options *o);
 /* The rendering options checked before any image is computed (usage
  * error, message printed). */
 int cli_check_render(const cli_flags *f);
+/* --colormap against the maps of method (signed or not:
+ * dmbp_explain_signed), before any image is computed (usage error). */
+int cli_check_colormap(const cli_flags *f, dmbp_method method,
+                       bool is_signed);
+/* The method options of the flags checked before any image is computed,
+ * in the program's words; with the model (m not NULL) also its side of
+ * them (--layer). Usage error, message printed. */
+int cli_check_explain(const cli_flags *f, dmbp_method method,
+                      const dmbp_model *m);
 /* Parse a whole non-negative int / a finite float list "a,b,c" (1 or 3). */
 bool cli_parse_int(const char *s, int lo, int hi, int *out);
 bool cli_parse_floats3(const char *s, float *out);
@@ -104,6 +113,8 @@ typedef struct cli_progress {
     double t0, last;    /* start and last redraw, seconds */
     int width;          /* length of the line on screen; 0: none */
     int total;          /* images in the whole run, for the caller */
+    int first, call;    /* explain: the call's first image, its images */
+    const char *unit;   /* explain: what the method counts */
 } cli_progress;
 
 double cli_now(void);
@@ -244,6 +255,11 @@ int cmd_explain(int argc, char **argv);
 int cmd_masks(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_render(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+/* DIR/index.html from the image sets in dir and its subdirectories and
+ * eval's reports there (src/cli/report.c): exit status, message printed;
+ * "dmbp: DIR/index.html: N pictures" on stderr unless quiet. */
+int cli_report_dir(const char *dir, bool quiet);
 /* The --caption line of a picture (render.c): the class, the method and
  * the attribution's totals (DMBP: F+, F- and Fn as the sums of A+, A- and
  * N; signed maps: their sum), computed from the arrays as saved, so that

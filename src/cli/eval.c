@@ -121,7 +121,7 @@ static int parse(int argc, char **argv, eval_opts *e, const char **model,
         return cli_usage_error("eval: --images is required (a file listing "
                                "image paths, a directory or idx:PATH)");
     if (f->given[CLI_O_CURVE_STEPS] && f->given[CLI_O_STEP_PIXELS])
-        return cli_usage_error("--steps and --step-pixels exclude each "
+        return cli_usage_error("--curve-steps and --step-pixels exclude each "
                                "other");
     if (f->given[CLI_O_N])
         e->n = f->n;
@@ -167,8 +167,9 @@ static int parse(int argc, char **argv, eval_opts *e, const char **model,
         return rc;
     e->outdir = f->output_dir;
     const char *outs[4] = {f->csv, f->json_out, f->plot, f->markdown};
-    for (int k = 0; k < 4; k++)
-        if (outs[k] && (rc = cli_check_writable_dir(outs[k])))
+    for (int k = 0; k < 4; k++) /* -O DIR's reports: DIR is made later */
+        if (outs[k] && !(f->output_dir && outs[k] == e->a.owned[k]) &&
+            (rc = cli_check_writable_dir(outs[k])))
             return rc;
     return EXIT_OK;
 }

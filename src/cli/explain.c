@@ -347,6 +347,17 @@ static void json_members(FILE *f, const cli_xrun *run, int i,
     cli_json_num(f, dmbp_result_logit(r, i));
     fprintf(f, ", \"prob\": ");
     cli_json_num(f, dmbp_result_prob(r, i));
+    if (dmbp_result_near_zero(r, i) == 1)
+        fprintf(f, ", \"near_zero\": true");
+    if (dmbp_result_method(r) != DMBP_METHOD_DMBP) { /* DMBP: its scalars */
+        dmbp_shape s = dmbp_result_array_shape(r);
+        const float *map = dmbp_result_array(r, i, 0);
+        double sum = 0;
+        for (int64_t k = 0; map && k < dmbp_shape_numel(&s); k++)
+            sum += map[k];
+        fprintf(f, ", \"F\": ");
+        cli_json_num(f, sum);
+    }
     fprintf(f, ", \"outputs\": {");
     for (int k = 0, first = 1; k < OUT_N; k++) {
         if (!paths[k])
@@ -396,6 +407,10 @@ static void print_image(FILE *f, const cli_xrun *run, int i,
                             dmbp_result_scalar(r, i, k));
             }
         }
+        if (dmbp_result_near_zero(r, i) == 1)
+            fprintf(f, " warning: the map is near zero (sum of |map| below "
+                    "%g x max(|logit|, 1)): its picture shows noise at full "
+                    "strength", DMBP_NEAR_ZERO_RATIO);
     }
 }
 
@@ -463,10 +478,28 @@ static int parse(int argc, char **argv, explain_opts *e, const char **model,
         return cli_usage_error("-o and -O (--output-dir) exclude each other");
     if (e->outdir && e->masks)
         return cli_usage_error("--masks is not available with --output-dir");
+    /* An image set writes each image's pictures as soon as it is done, on
+     * its own scale; one scale for all is for runs without -O. */
+    if (f->html && !e->outdir)
+        return cli_usage_error("--html needs -O DIR (the report is "
+                               "DIR/index.html)");
+    if (e->outdir && f->shared_scale)
+        return cli_usage_error("--shared-scale is not available with "
+                               "--output-dir (each image of a set is drawn "
+                               "when it is done)");
     char what[64];
     snprintf(what, sizeof what, "--method %s", dmbp_method_name(e->method));
     rc = cli_check_methods(&e->a, 1u << e->method, what);
-    return rc ? rc : cli_check_render(f);
+    /* Every option checked before the first image (the model's side,
+     * --layer, once it is loaded: explain_images). */
+    if (!rc)
+        rc = cli_check_render(f);
+    if (!rc)
+        rc = cli_check_explain(f, e->method, NULL);
+    dmbp_explain_options o;
+    if (!rc)
+        rc = cli_explain_options(f, e->method, NULL, &o);
+    return rc ? rc : cli_check_colormap(f, e->method, dmbp_explain_signed(&o));
 }
 
 /* Every file the run will write, checked before any work: not an input,
@@ -514,26 +547,27 @@ typedef struct set_ctx {
     int first, count;   /* the images run holds */
 } set_ctx;
 
-/* Item idx: its image explained, written, then described. In an image
- * set (-O) each image is explained on its own, so that its result does
- * not depend on which images share its call, or its rank; without -O all
- * images in one call at the first item (the lanes, --shared-scale). */
+/* Item idx: its image explained, written, then described. Each image is
+ * explained on its own, so that its result does not depend on which
+ * images share its call, or its rank, and its files are written as soon
+ * as it is done (a run stopped after an image keeps it); --shared-scale
+ * (without -O) explains all images in one call at the first item. */
 static int explain_item(void *vctx, cli_item *it)
 {
     set_ctx *c = vctx;
     int rc = EXIT_OK, idx = it->index;
-    bool set = c->e->outdir;
+    bool set = c->e->outdir, one = set || !c->e->a.f.shared_scale;
     if (idx < c->first || idx >= c->first + c->count) {
         c->count = 0;
         writer_free(&c->wr);
         memset(&c->wr, 0, sizeof c->wr);
-        c->run.first = set ? idx : 0;
-        c->run.set_size = set ? c->n : 0;
+        c->run.first = one ? idx : 0;
+        c->run.set_size = one ? c->n : 0;
         if (!c->run.m && (rc = cli_xrun_prepare(&c->run, c->model, &c->e->a)))
             return rc;
         dmbp_set_error(DMBP_OK, "%s", "");
         rc = cli_xrun_images(&c->run, &c->images[c->run.first],
-                             set ? 1 : c->n, &c->e->a, c->e->method);
+                             one ? 1 : c->n, &c->e->a, c->e->method);
         if (!rc)
             rc = writer_init(&c->wr, &c->run, &c->e->a.f);
         if (rc)
@@ -586,18 +620,18 @@ static int explain_images(const explain_opts *e, const char *model,
     const cli_flags *f = &e->a.f;
     set_ctx c = {.e = e, .model = model, .images = images, .n = n,
                  .prefixes = prefixes, .run = {.set_size = n}};
-    int rc = EXIT_OK;
-    if (e->outdir) {
-        /* The model's, the labels' and the targets' problems end the run
-         * before any rank starts, once. */
-        rc = cli_xrun_prepare(&c.run, model, &e->a);
-        /* One process keeps what it loaded (the --targets file is read
-         * once); under a launcher the items run in each rank's worker. */
-        if (rc || cli_mpi_launcher())
-            cli_xrun_free(&c.run);
-        if (rc)
-            return rc;
-    }
+    /* The model's, the labels', the targets' and the method options'
+     * problems (--layer) end the run before any image (or rank) starts,
+     * once. */
+    int rc = cli_xrun_prepare(&c.run, model, &e->a);
+    if (!rc)
+        rc = cli_check_explain(f, e->method, c.run.m);
+    /* One process keeps what it loaded (the --targets file is read once);
+     * under a launcher the items run in each rank's worker. */
+    if (rc || (e->outdir && cli_mpi_launcher()))
+        cli_xrun_free(&c.run);
+    if (rc)
+        return rc;
     const char *fp_extra[2] = {"--method", dmbp_method_name(e->method)};
     cli_runner b = {.inputs = images, .n = n, .dir = e->outdir,
                     .resume = f->resume, .quiet = f->quiet || !e->outdir,
@@ -610,6 +644,12 @@ static int explain_images(const explain_opts *e, const char *model,
     rc = cli_run(&b);
     writer_free(&c.wr);
     cli_xrun_free(&c.run);
+    /* --html: the set's report, by the process that kept its ledger, also
+     * when some images failed (their cells stay empty). */
+    if (f->html && cli_run_reports() && (!rc || rc == EXIT_INCOMPLETE)) {
+        int rr = cli_report_dir(e->outdir, f->quiet);
+        rc = rr ? rr : rc;
+    }
     return rc;
 }
 

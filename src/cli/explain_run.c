@@ -15,31 +15,103 @@
 /* Progress on a terminal                                             */
 /* ------------------------------------------------------------------ */
 
+/* What a method's progress counts (dmbp_explain_options.progress). */
+static const char *progress_unit(dmbp_method m)
+{
+    switch (m) {
+    case DMBP_METHOD_IG: return "steps";
+    case DMBP_METHOD_SMOOTHGRAD: return "samples";
+    case DMBP_METHOD_OCCLUSION: return "patches";
+    case DMBP_METHOD_SCORECAM: return "channels";
+    case DMBP_METHOD_RISE: return "masks";
+    default: return "images"; /* the gradients, the Grad-CAMs */
+    }
+}
+
+/* The progress of one dmbp_explain call over images p->first .. of a run
+ * of p->total (image sets call it one image at a time). */
 static int on_progress(void *user, int first_image, int n_images,
                        int iteration, int iterations, double loss)
 {
     cli_progress *p = user;
-    int n = p->total;
+    int n = p->total, call = p->call;
     double now = cli_now();
     /* Lane groups run one after the other, each for every iteration. */
     double done = (first_image + (double)n_images * iteration /
                                      (iterations > 0 ? iterations : 1)) /
-                  n;
+                  call;
     char eta[32] = "";
     if (done > 0 && done < 1) {
         long s = lround((now - p->t0) * (1 - done) / done);
         snprintf(eta, sizeof eta, "  ETA %ld:%02ld", s / 60, s % 60);
     }
-    if (isnan(loss)) /* RISE: masks, no loss */
-        cli_progress_draw(p, iteration >= iterations,
-                          "dmbp: image %d of %d  masks %d/%d%s",
-                          first_image + 1, n, iteration, iterations, eta);
+    int first = p->first + first_image + 1;
+    bool last = iteration >= iterations;
+    char which[48]; /* "image 3 of 9", "images 3-6 of 9" */
+    if (n_images == 1)
+        snprintf(which, sizeof which, "image %d of %d", first, n);
     else
-        cli_progress_draw(p, iteration >= iterations,
-                          "dmbp: images %d-%d of %d  iteration %d/%d  loss "
-                          "%.4g%s", first_image + 1, first_image + n_images,
-                          n, iteration, iterations, loss, eta);
+        snprintf(which, sizeof which, "images %d-%d of %d", first,
+                 first + n_images - 1, n);
+    if (!isnan(loss)) /* DMBP */
+        cli_progress_draw(p, last, "dmbp: %s  iteration %d/%d  loss %.4g%s",
+                          which, iteration, iterations, loss, eta);
+    else if (strcmp(p->unit, "images")) /* steps, samples, patches ... */
+        cli_progress_draw(p, last, "dmbp: %s  %s %d/%d%s", which, p->unit,
+                          iteration, iterations, eta);
+    else /* images as lanes: those done */
+        cli_progress_draw(p, last, "dmbp: image %d of %d%s",
+                          p->first + iteration, n, eta);
     return 0;
+}
+
+int cli_check_colormap(const cli_flags *f, dmbp_method method,
+                       bool is_signed)
+{
+    /* --colormap's choices: default, then two diverging, two sequential. */
+    if (f->given[CLI_O_COLORMAP] && f->colormap != DMBP_COLORMAP_DEFAULT &&
+        is_signed != (f->colormap == DMBP_COLORMAP_SEISMIC ||
+                      f->colormap == DMBP_COLORMAP_BWR)) {
+        char name[32];
+        return cli_usage_error("--colormap %s: --method %s%s draws %s maps: "
+                               "use %s (or default)",
+                               cli_choice(CLI_O_COLORMAP, f->colormap, name,
+                                          sizeof name),
+                               dmbp_method_name(method),
+                               f->abs && method == DMBP_METHOD_SALIENCY
+                                   ? " --abs" : "",
+                               is_signed ? "signed" : "non-negative",
+                               is_signed ? "seismic or bwr" : "reds or inferno");
+    }
+    return EXIT_OK;
+}
+
+int cli_check_explain(const cli_flags *f, dmbp_method method,
+                      const dmbp_model *m)
+{
+#define GIVEN(ID) (f->given[CLI_O_##ID])
+    if (method == DMBP_METHOD_RISE && GIVEN(KEEP) && f->keep > 1)
+        return cli_usage_error("--keep '%g': expected a probability above "
+                               "0, at most 1", (double)f->keep);
+    if (method == DMBP_METHOD_IG && GIVEN(IG_RULE) &&
+        f->ig_rule == DMBP_IG_TRAPEZOID && GIVEN(STEPS) && f->steps < 2)
+        return cli_usage_error("--ig-rule trapezoid needs --steps 2 or more");
+    if (method == DMBP_METHOD_DMBP && GIVEN(PATH_STEPS) &&
+        f->path_steps > 0 && GIVEN(SAMPLES) && f->samples > 1)
+        return cli_usage_error("--path-steps %d and --samples %d: path DMBP "
+                               "and the smoothed variant cannot be combined",
+                               f->path_steps, f->samples);
+#undef GIVEN
+    dmbp_explain_options o;
+    int rc = cli_explain_options(f, method, NULL, &o);
+    if (rc)
+        return rc;
+    dmbp_status st = dmbp_explain_check(m, &o);
+    if (st == DMBP_ERR_ARG && f->layer)
+        return cli_usage_error("--layer: %s", dmbp_last_error());
+    if (st == DMBP_ERR_ARG)
+        return cli_usage_error("%s", dmbp_last_error());
+    return st ? cli_fail(st) : EXIT_OK;
 }
 
 /* ------------------------------------------------------------------ */
@@ -171,6 +243,16 @@ int cli_xrun_images(cli_xrun *run, const char **images, int n,
         rc = EXIT_SHAPE;
         goto done;
     }
+    /* A fixed height and width: the image named (the library's message
+     * names only the model). */
+    if (decl.ndim == 4 && decl.dims[2] && decl.dims[3] &&
+        (decl.dims[2] != run->h || decl.dims[3] != run->w)) {
+        fprintf(stderr, "dmbp: %s: preprocessed to %dx%d, the model takes "
+                "%lldx%lld (see --resize and --crop)\n", images[0], run->h,
+                run->w, (long long)decl.dims[2], (long long)decl.dims[3]);
+        rc = EXIT_SHAPE;
+        goto done;
+    }
     targets = malloc((size_t)n * sizeof *targets);
     if (!targets) {
         rc = cli_oom();
@@ -186,14 +268,22 @@ int cli_xrun_images(cli_xrun *run, const char **images, int n,
 
     cli_progress p;
     cli_progress_start(&p, f->quiet);
-    p.total = n;
-    if (method == DMBP_METHOD_DMBP && p.on) {
-        o.dmbp.progress = on_progress;
-        o.dmbp.progress_user = &p;
+    /* Every method's progress (an image set's images come one at a
+     * time: their line counts the set's). */
+    p.call = n;
+    p.total = run->set_size > 0 ? run->set_size : n;
+    p.first = run->set_size > 0 ? run->first : 0;
+    p.unit = progress_unit(method);
+    if (p.on) {
+        o.progress = on_progress;
+        o.progress_user = &p;
     }
-    if (method == DMBP_METHOD_RISE && p.on) {
-        o.rise.progress = on_progress;
-        o.rise.progress_user = &p;
+    /* Image i of a call draws its noise from seed + i (SmoothGrad, DMBP's
+     * smoothed variant): images of a set explained one at a time draw
+     * from seed + their index in the set, as in one call of all. */
+    if (run->set_size > 0) {
+        o.smoothgrad.seed += (uint64_t)run->first;
+        o.dmbp.seed += (uint64_t)run->first;
     }
     /* Image sets (set_size > 0) come here one image at a time: the
      * session's plans serve them all. One call alone frees each plan

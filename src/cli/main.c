@@ -61,7 +61,9 @@ static int run(int argc, char **argv)
         return cmd_eval(argc - 1, argv + 1);
     if (!strcmp(cmd, "render"))
         return cmd_render(argc - 1, argv + 1);
-    return cli_usage_error("unknown command '%s'", cmd);
+    if (!strcmp(cmd, "report"))
+        return cmd_report(argc - 1, argv + 1);
+    return cli_unknown_command(cmd);
 }
 
 /* OpenMP threads that wait for work sleep instead of spinning: on a

@@ -443,6 +443,7 @@ static bool result_neutral(int id)
     case CLI_O_PLUGIN: case CLI_O_MAX_MEMORY: case CLI_O_OUTPUT_DIR:
     case CLI_O_FORCE: case CLI_O_IMAGES: case CLI_O_RESUME:
     case CLI_O_MAX_FAILURES: case CLI_O_CHUNK: case CLI_O_BATCH:
+    case CLI_O_HTML: case CLI_O_OUTPUT: /* a report; eval's -o PREFIX */
         return true;
     default:
         return false;

@@ -238,8 +238,8 @@ int cmd_masks(int argc, char **argv)
     if (!rc && a.n_pos > 2 && !dir)
         rc = cli_usage_error("masks: one image at a time (or -O DIR for "
                              "an image set)");
-    if (!rc && dir && a.f.out)
-        rc = cli_usage_error("--out and -O (--output-dir) exclude each "
+    if (!rc && dir && a.f.output)
+        rc = cli_usage_error("-o and -O (--output-dir) exclude each "
                              "other");
     if (!rc)
         rc = cli_check_methods(&a, MB(DMBP), "masks (DMBP)");
@@ -275,7 +275,7 @@ int cmd_masks(int argc, char **argv)
         return rc;
     }
     image = imgs.v[0];
-    out = a.f.out;
+    out = a.f.output;
     if (a.f.given[CLI_O_TOP])
         top = a.f.top;
     if (out) {

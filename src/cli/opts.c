@@ -52,6 +52,10 @@ static const struct {
      "images not done"},
     {CMD_RENDER, "render", "FILE.npy --image IMAGE --model MODEL",
      "explain's pictures again from its .npy, without recomputing"},
+    {CMD_REPORT, "report", "DIR",
+     "DIR/index.html: the pictures of the image sets in DIR and its "
+     "subdirectories side by side, one column per method, with eval's "
+     "tables and curves"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -100,7 +104,7 @@ static void option_line(FILE *f, const cli_opt *o, unsigned cmd)
         len = snprintf(head, sizeof head, "      --%s", o->name);
     if (o->arg && len < (int)sizeof head)
         snprintf(head + len, sizeof head - (size_t)len, " %s", o->arg);
-    fprintf(f, "%-30s %s", head, o->help);
+    fprintf(f, "%-29s  %s", head, o->help); /* two spaces: tools/manopts.sh */
     if (o->methods && o->methods != MB_ALL) {
         char list[128];
         method_list(o->methods, " and ", list, sizeof list);
@@ -137,7 +141,7 @@ void cli_usage(FILE *f, unsigned cmd)
                         commands[k].name, commands[k].synopsis,
                         commands[k].what);
         /* eval takes --images SPEC, not IMAGE arguments. */
-        if (cmd != CMD_INFO && cmd != CMD_EVAL)
+        if (cmd != CMD_INFO && cmd != CMD_EVAL && cmd != CMD_REPORT)
             fprintf(f, "%s\n", image_note);
         if (cmd == CMD_EXPLAIN)
             fputs("Outputs: <stem>-<method>.png and .npy in the current\n"
@@ -236,6 +240,40 @@ static int find_long(unsigned cmd, const char *name, size_t len)
     return -1;
 }
 
+/* Old spellings, accepted for one release with a warning on standard
+ * error (dmbp(1), DEPRECATED): the subcommands, the old long name, the
+ * option it now is. */
+static const struct deprecated {
+    unsigned commands;
+    const char *old;
+    int id;
+} deprecated[] = {
+    {CMD_EVAL, "steps", CLI_O_CURVE_STEPS}, /* explain's --steps are IG's */
+    {CMD_MASKS, "out", CLI_O_OUTPUT},       /* -o, as explain's */
+};
+
+/* The option an old spelling of cmd stands for (warning printed), or -1. */
+static int find_deprecated(unsigned cmd, const char *name, size_t len)
+{
+    for (size_t i = 0; i < sizeof deprecated / sizeof *deprecated; i++)
+        if ((deprecated[i].commands & cmd) &&
+            strlen(deprecated[i].old) == len &&
+            !strncmp(deprecated[i].old, name, len)) {
+            int id = deprecated[i].id;
+            char now[MAX_NAME + 16];
+            if (table[id].short_name)
+                snprintf(now, sizeof now, "-%c (--%s)", table[id].short_name,
+                         table[id].name);
+            else
+                snprintf(now, sizeof now, "--%s", table[id].name);
+            fprintf(stderr, "dmbp: warning: %s --%s is deprecated and goes "
+                    "in the next release: use %s\n", command_name(cmd),
+                    deprecated[i].old, now);
+            return id;
+        }
+    return -1;
+}
+
 static int find_short(unsigned cmd, char c)
 {
     for (int i = 0; i < CLI_O_COUNT; i++)
@@ -276,6 +314,25 @@ static int edit_distance(const char *a, const char *b)
                                 : (del < ins ? del : ins);
         }
     return d[la][lb];
+}
+
+int cli_unknown_command(const char *word)
+{
+    const char *best = NULL;
+    int best_d = MAX_NAME;
+    for (size_t k = 0; k < N_COMMANDS; k++) {
+        int d = edit_distance(word, commands[k].name);
+        if (d < best_d) {
+            best_d = d;
+            best = commands[k].name;
+        }
+    }
+    /* As for options: about one edit in three letters is a typo. */
+    if (best && best_d <= (int)strlen(word) / 3 + 1)
+        return cli_usage_error("unknown command '%s'; did you mean %s?", word,
+                               best);
+    return cli_usage_error("unknown command '%s' (commands: info, predict, "
+                           "explain, masks, eval, render, report)", word);
 }
 
 static int unknown_option(unsigned cmd, const char *word)
@@ -418,9 +475,41 @@ static int set_value(cli_flags *f, int i, const char *shown, const char *v)
 
 void cli_args_free(cli_args *a)
 {
+    for (size_t k = 0; k < sizeof a->owned / sizeof *a->owned; k++) {
+        free(a->owned[k]);
+        a->owned[k] = NULL;
+    }
     free(a->pos);
     a->pos = NULL;
     a->n_pos = 0;
+}
+
+/* eval's reports from -o PREFIX (PREFIX.csv, .json, .svg, .md) or -O DIR
+ * (DIR/eval.csv, ...): every one not named by its own option. */
+static int eval_reports(cli_args *a)
+{
+    cli_flags *f = &a->f;
+    if (f->output && f->output_dir)
+        return cli_usage_error("eval: -o and -O (--output-dir) exclude each "
+                               "other");
+    const char *base = f->output ? f->output : f->output_dir;
+    if (!base)
+        return EXIT_OK;
+    const char **field[4] = {&f->csv, &f->json_out, &f->plot, &f->markdown};
+    static const char *const tail[2][4] = {
+        {".csv", ".json", ".svg", ".md"},                          /* -o */
+        {"/eval.csv", "/eval.json", "/eval.svg", "/eval.md"}};     /* -O */
+    for (int k = 0; k < 4; k++) {
+        if (*field[k])
+            continue;
+        const char *t = tail[f->output ? 0 : 1][k];
+        size_t len = strlen(base) + strlen(t) + 1;
+        if (!(a->owned[k] = malloc(len)))
+            return cli_oom();
+        snprintf(a->owned[k], len, "%s%s", base, t);
+        *field[k] = a->owned[k];
+    }
+    return EXIT_OK;
 }
 
 int cli_args_parse(unsigned cmd, int argc, char **argv, cli_args *a)
@@ -455,6 +544,8 @@ int cli_args_parse(unsigned cmd, int argc, char **argv, cli_args *a)
         if (w[1] == '-') {
             size_t len = strcspn(w + 2, "=");
             k = find_long(cmd, w + 2, len);
+            if (k < 0)
+                k = find_deprecated(cmd, w + 2, len);
             if (w[2 + len] == '=')
                 v = w + 3 + len;
             snprintf(shown, sizeof shown, "--%.*s", (int)len, w + 2);
@@ -486,6 +577,9 @@ int cli_args_parse(unsigned cmd, int argc, char **argv, cli_args *a)
     if (!a->f.output_dir && (a->f.resume || a->f.max_failures || a->f.chunk))
         return cli_usage_error("--resume, --max-failures and --chunk need "
                                "--output-dir");
+    int rc = cmd == CMD_EVAL ? eval_reports(a) : EXIT_OK;
+    if (rc)
+        return rc;
     if (a->f.given[CLI_O_MAX_MEMORY] &&
         !cli_parse_size(a->f.max_memory, &cli_max_memory))
         return cli_usage_error("--max-memory '%s': expected a positive size "

@@ -22,10 +22,11 @@ enum {
     CMD_EXPLAIN = 1u << 2,
     CMD_MASKS = 1u << 3,
     CMD_EVAL = 1u << 4,
-    CMD_RENDER = 1u << 5
+    CMD_RENDER = 1u << 5,
+    CMD_REPORT = 1u << 6
 };
 #define CMD_ALL (CMD_INFO | CMD_PREDICT | CMD_EXPLAIN | CMD_MASKS | CMD_EVAL | \
-                 CMD_RENDER)
+                 CMD_RENDER | CMD_REPORT)
 /* explain's and render's pictures. */
 #define CMD_DRAW (CMD_EXPLAIN | CMD_RENDER)
 /* The subcommands that run the network. */
@@ -61,8 +62,9 @@ typedef float cli_float3[3];
 
 /* X(ID, "long-name", 'short' or 0, kind, C type, field, lo, hi,
  *   "choice|list" or NULL, commands, methods, "ARG" or NULL, "help").
- * Two rows may share a name if they belong to different subcommands (eval's
- * --steps are the curves' steps, explain's are IG's). */
+ * Two rows may share a name only if they belong to different subcommands
+ * and mean the same thing in both (--seed). Old spellings kept for one
+ * release are opts.c's deprecated[]. */
 #define CLI_OPTIONS(X)                                                       \
     X(HELP, "help", 'h', K_SWITCH, bool, help, 0, 0, NULL, CMD_ALL, 0,       \
       NULL, "this subcommand's usage")                                       \
@@ -119,20 +121,19 @@ typedef float cli_float3[3];
     X(TARGETS, "targets", 0, K_NAME, const char *, targets, 0, 0, NULL,      \
       CMD_EXPLAIN, 0, "FILE", "one target per image, one per line")         \
     X(OUTPUT, "output", 'o', K_NAME, const char *, output, 0, 0, NULL,       \
-      CMD_DRAW, 0, "PREFIX",                                              \
-      "output name (a directory if it ends in / or is one)")                \
+      CMD_DRAW | CMD_MASKS | CMD_EVAL, 0, "PREFIX",                       \
+      "output name (a directory if it ends in / or is one; masks: the "     \
+      "JSON file; eval: PREFIX.csv, .json, .svg and .md)")                  \
     X(OUTPUT_DIR, "output-dir", 'O', K_NAME, const char *, output_dir, 0, 0, \
       NULL, CMD_SETS, 0, "DIR",                                              \
       "an image set: DIR/manifest.jsonl and DIR/<image>-<method|predict|"   \
-      "masks>... files")                                                     \
+      "masks>... files (eval: DIR/eval.csv, .json, .svg and .md)")          \
     X(FORCE, "force", 'f', K_SWITCH, bool, force, 0, 0, NULL,                \
       CMD_SETS | CMD_RENDER, 0,   \
       NULL,                                                                  \
       "overwrite existing files this run did not create")                   \
     X(MASKS, "masks", 0, K_NAME, const char *, masks, 0, 0, NULL,            \
       CMD_EXPLAIN, MB(DMBP), "FILE", "also DMBP's masks as JSON")           \
-    X(OUT, "out", 0, K_NAME, const char *, out, 0, 0, NULL, CMD_MASKS, 0,    \
-      "FILE", "the masks JSON (IMAGE-masks.json)")                           \
     X(MAX_LANES, "max-lanes", 0, K_INT, int, max_lanes, 1, 65536, NULL,      \
       CMD_ATTR, MB_ALL, "N", "images x samples computed together (32)")     \
     X(ABS, "abs", 0, K_SWITCH, bool, abs, 0, 0, NULL,                        \
@@ -223,17 +224,22 @@ typedef float cli_float3[3];
     X(MODEL, "model", 0, K_NAME, const char *, model, 0, 0, NULL,            \
       CMD_RENDER, 0, "MODEL",                                                \
       "the model: its preprocessing, labels and the top class")             \
+    X(HTML, "html", 0, K_SWITCH, bool, html, 0, 0, NULL, CMD_EXPLAIN, 0,     \
+      NULL, "with -O: also DIR/index.html, the pictures side by side (as "  \
+      "dmbp report DIR)")                                                   \
     X(SHARED_SCALE, "shared-scale", 0, K_SWITCH, bool, shared_scale, 0, 0,   \
-      NULL, CMD_EXPLAIN, 0, NULL, "one colour scale for all images of the run")\
+      NULL, CMD_EXPLAIN, 0, NULL,                                            \
+      "one colour scale for all images of the run (not with -O)")           \
     X(IMAGES, "images", 0, K_NAME, const char *, images, 0, 0, NULL,         \
       CMD_EXPLAIN | CMD_EVAL, 0, "SPEC",                                     \
       "eval: a file listing image paths, a directory, or idx:FILE "          \
       "(required); explain: a file listing image paths")                    \
     X(RESUME, "resume", 0, K_SWITCH, bool, resume, 0, 0, NULL, CMD_SETS,     \
-      0, NULL, "with -O: skip the images DIR/manifest.jsonl proves done")   \
+      0, NULL, "with -O: skip the images DIR/manifest.jsonl proves done "   \
+      "(see IMAGE SETS AND MPI and FILES in dmbp(1))")   \
     X(MAX_FAILURES, "max-failures", 0, K_INT, int, max_failures, 1,          \
       INT32_MAX, NULL, CMD_SETS, 0, "K",                                     \
-      "with -O: stop after K failed or lost images")                        \
+      "with -O: stop after K failed or lost images (default: no limit)")                        \
     X(CHUNK, "chunk", 0, K_INT, int, chunk, 1, 1000000, NULL, CMD_SETS,      \
       0, "N", "with -O under MPI: images handed to a rank at a time (2; "         \
       "eval: --batch)")   \
@@ -243,10 +249,10 @@ typedef float cli_float3[3];
       "images used (all)")                                                   \
     X(OFFSET, "offset", 0, K_INT, int, offset, 0, 1 << 28, NULL, CMD_EVAL,   \
       0, "K", "first image used (0)")                                        \
-    X(CURVE_STEPS, "steps", 0, K_INT, int, curve_steps, 1, 100000, NULL,     \
+    X(CURVE_STEPS, "curve-steps", 0, K_INT, int, curve_steps, 1, 100000, NULL,     \
       CMD_EVAL, 0, "N", "deletion/insertion curve steps (20)")              \
     X(STEP_PIXELS, "step-pixels", 0, K_INT, int, step_pixels, 1, INT32_MAX,  \
-      NULL, CMD_EVAL, 0, "N", "pixels per curve step instead of --steps")   \
+      NULL, CMD_EVAL, 0, "N", "pixels per curve step instead of --curve-steps")   \
     X(SUBSTRATE, "substrate", 0, K_CHOICE, int, substrate, 0, 0,             \
       "zero|blur|mean", CMD_EVAL, 0, "S", "what deleted pixels become (zero)")\
     X(INSERTION_START, "insertion-start", 0, K_CHOICE, int, insertion_start, \
@@ -294,6 +300,7 @@ typedef struct cli_args {
     cli_flags f;
     int n_pos;
     const char **pos;     /* malloc'ed, pointing into argv */
+    char *owned[4];       /* names the parser made (eval's reports) */
 } cli_args;
 
 /* Parse argv[1..argc) of subcommand cmd (argv[0] is its name). Returns
@@ -301,6 +308,10 @@ typedef struct cli_args {
  * printed (the caller exits 0). Free a with cli_args_free either way. */
 int cli_args_parse(unsigned cmd, int argc, char **argv, cli_args *a);
 void cli_args_free(cli_args *a);
+
+/* "unknown command WORD", naming the nearest command when WORD looks like
+ * a typo of one: usage error (message printed). */
+int cli_unknown_command(const char *word);
 
 /* Usage of one subcommand (from the table), or of dmbp with every option
  * (cmd 0). */

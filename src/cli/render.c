@@ -389,8 +389,12 @@ int cmd_render(int argc, char **argv)
     }
     if ((rc = cli_check_methods(&args, 1u << d.method, "--method")))
         goto done;
-    d.is_signed = !(d.method == DMBP_METHOD_GRADCAM ||
-                    (d.method == DMBP_METHOD_SALIENCY && f->abs));
+    dmbp_explain_options eo;
+    if ((rc = cli_explain_options(f, d.method, NULL, &eo)))
+        goto done;
+    d.is_signed = dmbp_explain_signed(&eo);
+    if ((rc = cli_check_colormap(f, d.method, d.is_signed)))
+        goto done;
     dmbp_status st = dmbp_model_load(f->model, &m);
     if (!st)
         st = cli_load_image(f->image, f, &orig);

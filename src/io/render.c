@@ -198,7 +198,7 @@ static dmbp_status out_commit(out_file *f)
     return DMBP_OK;
 }
 
-static dmbp_status write_whole(const char *path, const void *buf, size_t n)
+dmbp_status dmbp__write_whole(const char *path, const void *buf, size_t n)
 {
     out_file f;
     TRY(out_open(&f, path));
@@ -236,7 +236,7 @@ dmbp_status dmbp__write_png_rgb8(const char *path, const unsigned char *rgb,
             return DMBP_ERR_NOMEM;
         png_alloc_size_t size = cap;
         if (png_image_write_to_memory(&png, buf, &size, 0, rgb, 0, NULL)) {
-            dmbp_status st = write_whole(path, buf, size);
+            dmbp_status st = dmbp__write_whole(path, buf, size);
             free(buf);
             return st;
         }

@@ -127,3 +127,10 @@ dmbp_status dmbp__budget_plan(const dmbp__explain_ctx *c, int least, int want,
     dmbp__explain_plan_done(c, p);
     return dmbp__explain_plan(c, lanes, reverse, out);
 }
+
+void dmbp__progress(const dmbp__explain_ctx *c, int first, int n, int done,
+                    int total)
+{
+    if (c->o->progress) /* only DMBP and RISE may be stopped */
+        (void)c->o->progress(c->o->progress_user, first, n, done, total, NAN);
+}

@@ -490,9 +490,12 @@ static dmbp_status run_chunk(dmbp_run *r, int j0, dmbp_result *res)
         for (int j = 0; j < r->imgs; j++)
             if (!r->done[j])
                 r->iters[j] = it + 1;
-        if (o->dmbp.progress &&
-            o->dmbp.progress(o->dmbp.progress_user, j0, r->imgs, it + 1,
-                             o->dmbp.iterations, mean))
+        /* Its own callback, else the explain options' (0.3). */
+        dmbp_progress_fn fn = o->dmbp.progress ? o->dmbp.progress
+                                               : o->progress;
+        void *user = o->dmbp.progress ? o->dmbp.progress_user
+                                      : o->progress_user;
+        if (fn && fn(user, j0, r->imgs, it + 1, o->dmbp.iterations, mean))
             break;
     }
     /* The result at the final logits. */

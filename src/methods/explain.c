@@ -277,6 +277,40 @@ static dmbp_status check_options(const dmbp_explain_options *o,
     return DMBP_OK;
 }
 
+int dmbp_explain_signed(const dmbp_explain_options *in)
+{
+    dmbp_explain_options o;
+    if (explain_options_in(in, &o))
+        return 0;
+    switch (o.method) {
+    case DMBP_METHOD_SALIENCY:
+        return !o.saliency.abs;
+    case DMBP_METHOD_GRADCAM:
+    case DMBP_METHOD_GRADCAMPP:
+    case DMBP_METHOD_SCORECAM:
+    case DMBP_METHOD_RISE:
+        return 0;
+    default:
+        return 1;
+    }
+}
+
+dmbp_status dmbp_explain_check(const dmbp_model *m,
+                               const dmbp_explain_options *in)
+{
+    dmbp_explain_options o;
+    TRY(explain_options_in(in, &o));
+    dmbp_preprocess_options pre;
+    TRY(dmbp__preprocess_options_in(o.preprocess, &pre));
+    TRY(check_options(&o, &pre));
+    int v;
+    if (m && (o.method == DMBP_METHOD_GRADCAM ||
+              o.method == DMBP_METHOD_GRADCAMPP ||
+              o.method == DMBP_METHOD_SCORECAM))
+        TRY(dmbp__cam_layer(m, o.gradcam.layer, &v));
+    return DMBP_OK;
+}
+
 /* Forward the images (in chunks) for their logits: targets and the
  * reported logit and probability. */
 static dmbp_status first_pass(const dmbp__explain_ctx *ctx, const int *targets,

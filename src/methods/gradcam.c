@@ -177,6 +177,8 @@ dmbp_status dmbp__method_gradcam(const dmbp__explain_ctx *c, dmbp_result *r)
             dmbp__upsample(cam, h, w, dmbp__result_array(r, i0 + l, 0), c->h,
                      c->w);
         }
+        if (!st)
+            dmbp__progress(c, 0, c->n, i0 + cnt, c->n);
     }
     free(in);
     free(seed);

@@ -52,6 +52,8 @@ dmbp_status dmbp__method_gradient(const dmbp__explain_ctx *c, dmbp_result *r)
                 memcpy(out, gl, per * sizeof(float));
             }
         }
+        if (!st)
+            dmbp__progress(c, 0, c->n, i0 + cnt, c->n);
     }
     free(in);
     free(g);

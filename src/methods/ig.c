@@ -136,6 +136,8 @@ dmbp_status dmbp__method_ig(const dmbp__explain_ctx *c, dmbp_result *r)
             for (int l = 0; !st && l < cnt; l++)
                 for (size_t s = 0; s < per; s++)
                     acc[s] += wts[l] * g[l * per + s];
+            if (!st)
+                dmbp__progress(c, img, 1, k0 + cnt, n);
         }
         if (st)
             break;

@@ -108,6 +108,11 @@ dmbp_status dmbp__plan_read(dmbp_plan *p, int v, int diff, float *out);
 dmbp_status dmbp__budget_plan(const dmbp__explain_ctx *c, int least, int want,
                               bool reverse, dmbp_plan **out);
 
+/* The explain options' progress callback, when set: done of total units
+ * of images first .. first + n - 1 (dmbp_explain_options.progress). */
+void dmbp__progress(const dmbp__explain_ctx *c, int first, int n, int done,
+                    int total);
+
 /* A uniform double in (0, 1] from the generator (53 random bits). */
 double dmbp__rng_uniform(dmbp__rng *r);
 

@@ -114,6 +114,8 @@ dmbp_status dmbp__method_occlusion(const dmbp__explain_ctx *c, dmbp_result *r)
                         cnt[(size_t)y * c->w + xx]++;
                     }
             }
+            if (!st)
+                dmbp__progress(c, img, 1, w0 + used, total);
         }
         float *out = dmbp__result_array(r, img, 0);
         for (size_t s = 0; !st && s < plane; s++)

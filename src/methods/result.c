@@ -112,6 +112,28 @@ int dmbp_result_signed(const dmbp_result *r)
     return r ? r->signed_map : 0;
 }
 
+int dmbp_result_near_zero(const dmbp_result *r, int image)
+{
+    if (!image_ok(r, image))
+        return -1;
+    /* The attribution's arrays: DMBP's a_pos, a_neg, nuisance (not its
+     * mappings w_pos, w_neg), a baseline's one map. */
+    static const char *const parts[] = {"a_pos", "a_neg", "nuisance"};
+    size_t per = (size_t)dmbp_shape_numel(&r->ashape);
+    double sum = 0;
+    for (int k = 0; k < r->n_arrays; k++) {
+        bool part = r->method != DMBP_METHOD_DMBP;
+        for (size_t j = 0; !part && j < sizeof parts / sizeof *parts; j++)
+            part = !strcmp(r->array_names[k], parts[j]);
+        const float *a = part ? dmbp__result_array((dmbp_result *)r, image, k)
+                              : NULL;
+        for (size_t s = 0; a && s < per; s++)
+            sum += fabs((double)a[s]);
+    }
+    double logit = fabs((double)r->logit[image]);
+    return sum < DMBP_NEAR_ZERO_RATIO * (logit > 1 ? logit : 1);
+}
+
 int dmbp_result_num_scalars(const dmbp_result *r)
 {
     return r ? r->n_scalars : 0;

@@ -89,8 +89,10 @@ dmbp_status dmbp__method_rise(const dmbp__explain_ctx *c, dmbp_result *r)
                     acc[s] += (double)prob[t] * ml[s];
             }
             done += used;
-            if (!st && ro->progress &&
-                ro->progress(ro->progress_user, img, 1, done, n, NAN))
+            /* Its own callback, else the explain options' (0.3). */
+            dmbp_progress_fn fn = ro->progress ? ro->progress : o->progress;
+            void *user = ro->progress ? ro->progress_user : o->progress_user;
+            if (!st && fn && fn(user, img, 1, done, n, NAN))
                 break;
         }
         float *out = dmbp__result_array(r, img, 0);

@@ -129,6 +129,8 @@ dmbp_status dmbp__method_scorecam(const dmbp__explain_ctx *c, dmbp_result *r)
                 dmbp_softmax(lg + (size_t)l * k, k, prob);
                 wt[q0 + l] = prob[t];
             }
+            if (!st)
+                dmbp__progress(c, img, 1, q0 + used, total);
         }
         if (st)
             break;

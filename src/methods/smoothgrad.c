@@ -54,6 +54,8 @@ dmbp_status dmbp__method_smoothgrad(const dmbp__explain_ctx *c, dmbp_result *r)
                     acc[s] += o->smoothgrad.of_gradient
                                   ? g[l * per + s]
                                   : (double)g[l * per + s] * in[l * per + s];
+            if (!st)
+                dmbp__progress(c, img, 1, k0 + cnt, n);
         }
         float *out = dmbp__result_array(r, img, 0);
         for (size_t s = 0; !st && s < per; s++)
