@@ -197,6 +197,12 @@ int cli_targets_load(const cli_flags *f, const dmbp_model *m,
                      const cli_names *labels, int set_size, bool top_ok,
                      cli_targets *t);
 void cli_targets_free(cli_targets *t);
+/* --true-labels FILE: line index[i] + 1 of file (a class or a label, as
+ * --target takes them) into cls[i] for each of the n images; a missing or
+ * bad line is EXIT_FORMAT naming the file and the line. */
+int cli_class_lines(const char *file, const dmbp_model *m,
+                    const cli_names *labels, int n, const int *index,
+                    int *cls);
 /* targets[i] of images first .. first + n - 1 (xs: their inputs, n x c x
  * h x w, for top:K). */
 int cli_targets_resolve(const cli_targets *t, const dmbp_model *m,

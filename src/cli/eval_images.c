@@ -10,10 +10,17 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
-/* IDX magic: two zero bytes, type 0x08 (unsigned byte), 3 dimensions. */
+/* IDX magic: two zero bytes, type 0x08 (unsigned byte), 3 dimensions (the
+ * images) or 1 (the labels). */
 #define IDX3_UBYTE_MAGIC 0x00000803u
+#define IDX1_UBYTE_MAGIC 0x00000801u
+/* The labels file beside an images file, as MNIST and Fashion-MNIST name
+ * them (t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz). */
+#define IDX_IMAGES_PART "images-idx3-ubyte"
+#define IDX_LABELS_PART "labels-idx1-ubyte"
 
 void ev_images_free(ev_images *im)
 {
@@ -24,6 +31,7 @@ void ev_images_free(ev_images *im)
     free(im->index);
     free(im->x);
     free(im->truth);
+    free(im->true_cls);
     memset(im, 0, sizeof *im);
 }
 
@@ -31,7 +39,12 @@ static int alloc_images(ev_images *im, int n)
 {
     im->names = calloc((size_t)n, sizeof *im->names);
     im->index = calloc((size_t)n, sizeof *im->index);
-    return im->names && im->index ? EXIT_OK : cli_oom();
+    im->true_cls = malloc((size_t)n * sizeof *im->true_cls);
+    if (!im->names || !im->index || !im->true_cls)
+        return cli_oom();
+    for (int i = 0; i < n; i++)
+        im->true_cls[i] = -1;
+    return EXIT_OK;
 }
 
 /* Preprocess raw into slot i of im (the first image fixes the size). */
@@ -98,7 +111,10 @@ static uint32_t be32(const unsigned char *b)
            (uint32_t)b[2] << 8 | b[3];
 }
 
-static int load_idx(const char *path, int offset, int count,
+static int idx_labels(const char *path, uint32_t total, int offset,
+                      int classes, ev_images *im);
+
+static int load_idx(const char *path, int offset, int count, int classes,
                     const dmbp_preprocess_options *pre, ev_images *im)
 {
     errno = 0;
@@ -166,6 +182,52 @@ static int load_idx(const char *path, int offset, int count,
     free(bytes);
     free(data);
     gzclose(g);
+    if (!rc)
+        rc = idx_labels(path, total, offset, classes, im);
+    return rc;
+}
+
+/* The true classes of images offset .. offset + im->n - 1 of the IDX3
+ * file path from the IDX1 labels file beside it, when there is one: one
+ * unsigned byte per image, as many as the images file holds. */
+static int idx_labels(const char *path, uint32_t total, int offset,
+                      int classes, ev_images *im)
+{
+    const char *base = strrchr(path, '/');
+    const char *at = strstr(base ? base : path, IDX_IMAGES_PART);
+    if (!at)
+        return EXIT_OK;
+    size_t len = strlen(path);
+    char *lp = malloc(len + 1);
+    if (!lp)
+        return cli_oom();
+    memcpy(lp, path, len + 1);
+    memcpy(lp + (at - path), IDX_LABELS_PART, strlen(IDX_LABELS_PART));
+    gzFile g = access(lp, F_OK) == 0 ? gzopen(lp, "rb") : NULL;
+    unsigned char head[8], *cls = NULL;
+    int rc = g ? idx_read(g, lp, head, sizeof head, "its header") : EXIT_OK;
+    if (g && !rc && (be32(head) != IDX1_UBYTE_MAGIC || be32(head + 4) != total)) {
+        fprintf(stderr, "dmbp: %s: not the IDX1 labels of %s (magic 0x%08x, "
+                "%u labels for %u images)\n", lp, path, (unsigned)be32(head),
+                (unsigned)be32(head + 4), (unsigned)total);
+        rc = EXIT_FORMAT;
+    }
+    if (g && !rc && !(cls = malloc((size_t)offset + im->n)))
+        rc = cli_oom();
+    if (g && !rc)
+        rc = idx_read(g, lp, cls, (unsigned)(offset + im->n), "a label");
+    for (int i = 0; g && !rc && i < im->n; i++) {
+        if (cls[offset + i] >= classes) {
+            fprintf(stderr, "dmbp: %s: label %d of image %d: the model has "
+                    "%d classes\n", lp, cls[offset + i], offset + i, classes);
+            rc = EXIT_FORMAT;
+        }
+        im->true_cls[i] = cls[offset + i];
+    }
+    if (g)
+        gzclose(g);
+    free(cls);
+    free(lp);
     return rc;
 }
 
@@ -192,14 +254,14 @@ static int add_truth(ev_images *im, int i, const dmbp_image *raw,
     size_t len = strlen(name);
     if (len < 4 || strcasecmp(name + len - 4, ".png")) {
         fprintf(stderr, "dmbp: %s: --ground-truth needs PNG files named "
-                "NAME.png (the truth is NAME%s)\n", name, EV_TRUTH_SUFFIX);
+                "NAME.png (the truth is NAME%s)\n", name, DMBP_TRUTH_SUFFIX);
         return EXIT_USAGE;
     }
-    size_t cap = len + strlen(EV_TRUTH_SUFFIX) + 1;
+    size_t cap = len + strlen(DMBP_TRUTH_SUFFIX) + 1;
     char *path = malloc(cap);
     if (!path)
         return cli_oom();
-    snprintf(path, cap, "%.*s%s", (int)(len - 4), name, EV_TRUTH_SUFFIX);
+    snprintf(path, cap, "%.*s%s", (int)(len - 4), name, DMBP_TRUTH_SUFFIX);
     dmbp_status st = cli_image_file_ok(path, "ground truths");
     if (!st)
         st = dmbp_eval_truth_load(path, raw->height, raw->width, pre, im->h,
@@ -249,7 +311,7 @@ static int load_files(const char *spec, bool dir, int offset, int count,
     return rc;
 }
 
-int ev_images_load(const char *spec, int offset, int count,
+int ev_images_load(const char *spec, int offset, int count, int classes,
                    const dmbp_preprocess_options *pre, const cli_flags *f,
                    ev_images *out)
 {
@@ -261,8 +323,8 @@ int ev_images_load(const char *spec, int offset, int count,
         if (truth)
             return cli_usage_error("--ground-truth needs PNG images with "
                                    "NAME%s beside each NAME.png, not "
-                                   "--images %s", EV_TRUTH_SUFFIX, spec);
-        return load_idx(spec + 4, offset, count, pre, out);
+                                   "--images %s", DMBP_TRUTH_SUFFIX, spec);
+        return load_idx(spec + 4, offset, count, classes, pre, out);
     }
     struct stat sb;
     if (stat(spec, &sb) != 0) {

@@ -286,3 +286,29 @@ int cli_targets_resolve(const cli_targets *t, const dmbp_model *m,
     dmbp_plan_free(plan);
     return rc;
 }
+
+int cli_class_lines(const char *file, const dmbp_model *m,
+                    const cli_names *labels, int n, const int *index,
+                    int *cls)
+{
+    cli_names lines = {0};
+    int rc = read_lines(file, "true labels", &lines);
+    for (int i = 0; !rc && i < n; i++) {
+        int rank;
+        if (index[i] >= lines.n) {
+            fprintf(stderr, "dmbp: %s: %d lines, no true label for image %d "
+                    "(one line per image of --images)\n", file, lines.n,
+                    index[i]);
+            rc = EXIT_FORMAT;
+        } else {
+            const char *spec = lines.v[index[i]];
+            rc = parse_one(spec, file, index[i] + 1, m, labels, &cls[i],
+                           &rank);
+            if (!rc && (cls[i] < 0 || rank))
+                rc = spec_error(file, index[i] + 1, spec, "a true label is "
+                                "a class or a label, not auto or top:K");
+        }
+    }
+    cli_names_free(&lines);
+    return rc;
+}
