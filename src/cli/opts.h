@@ -226,9 +226,9 @@ typedef float cli_float3[3];
     X(SHARED_SCALE, "shared-scale", 0, K_SWITCH, bool, shared_scale, 0, 0,   \
       NULL, CMD_EXPLAIN, 0, NULL, "one colour scale for all images of the run")\
     X(IMAGES, "images", 0, K_NAME, const char *, images, 0, 0, NULL,         \
-      CMD_EXPLAIN | CMD_EVAL, 0, "SPEC",                                     \
-      "eval: a file listing image paths, a directory, or idx:FILE "          \
-      "(required); explain: a file listing image paths")                    \
+      CMD_SETS, 0, "SPEC",                                                   \
+      "a file listing image paths, a directory, or idx:FILE (eval: "         \
+      "required)")                                                           \
     X(RESUME, "resume", 0, K_SWITCH, bool, resume, 0, 0, NULL, CMD_SETS,     \
       0, NULL, "with -O: skip the images DIR/manifest.jsonl proves done")   \
     X(MAX_FAILURES, "max-failures", 0, K_INT, int, max_failures, 1,          \

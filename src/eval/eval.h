@@ -60,12 +60,6 @@ struct dmbp_eval_run {
 double dmbp__now(void);
 /* Class cls's label (the run's labels, else the model's), or NULL. */
 const char *dmbp__ev_label(const dmbp_eval_run *r, int cls);
-/* JSON: sep then v with digits significant digits (null when not
- * finite); a string literal; a string literal parsed at p into *out
- * (malloc'ed; NULL when it is not one), returning the end. */
-void dmbp__json_num(FILE *f, const char *sep, double v, int digits);
-void dmbp__json_str(FILE *f, const char *s);
-const char *dmbp__json_parse_str(const char *p, char **out);
 /* The JSON and SVG reports (report_json.c, report_svg.c). */
 void dmbp__ev_write_json(FILE *f, const dmbp_eval_run *r);
 void dmbp__ev_write_svg(FILE *f, const dmbp_eval_run *r);

@@ -1,7 +1,7 @@
 /* The JSON report of an evaluation: every setting by name (the metrics',
  * each method's own), where and when it ran (the library's version, the
  * CPU, the date), and per method the means, curves and paired
- * differences; and the JSON text helpers the run's files share. */
+ * differences. */
 #include "eval.h"
 
 #include <time.h>
@@ -10,83 +10,6 @@
 static const double neg_fractions[3] = DMBP_EVAL_NEG_FRACTIONS;
 /* Longest /proc/cpuinfo line read. */
 #define CPUINFO_LINE 512
-
-/* ------------------------------------------------------------------ */
-/* JSON text                                                          */
-/* ------------------------------------------------------------------ */
-
-void dmbp__json_num(FILE *f, const char *sep, double v, int digits)
-{
-    fputs(sep, f);
-    if (isfinite(v))
-        fprintf(f, "%.*g", digits, v);
-    else
-        fputs("null", f);
-}
-
-void dmbp__json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        switch (*c) {
-        case '"': fputs("\\\"", f); break;
-        case '\\': fputs("\\\\", f); break;
-        case '\n': fputs("\\n", f); break;
-        case '\r': fputs("\\r", f); break;
-        case '\t': fputs("\\t", f); break;
-        default:
-            if (*c < 0x20)
-                fprintf(f, "\\u%04x", *c);
-            else
-                fputc(*c, f);
-        }
-    }
-    fputc('"', f);
-}
-
-const char *dmbp__json_parse_str(const char *p, char **out)
-{
-    *out = NULL;
-    if (*p != '"')
-        return p;
-    const char *q = ++p;
-    while (*q && *q != '"')
-        q += (*q == '\\' && q[1]) ? 2 : 1;
-    if (*q != '"')
-        return p;
-    /* Every escape is at least as long as the byte it stands for. */
-    char *s = malloc((size_t)(q - p) + 1), *o = s;
-    if (!s)
-        return p;
-    while (p < q) {
-        if (*p != '\\') {
-            *o++ = *p++;
-            continue;
-        }
-        p++;
-        char c = *p++;
-        unsigned u;
-        switch (c) {
-        case 'n': *o++ = '\n'; break;
-        case 'r': *o++ = '\r'; break;
-        case 't': *o++ = '\t'; break;
-        case 'b': *o++ = '\b'; break;
-        case 'f': *o++ = '\f'; break;
-        case 'u': /* only what dmbp__json_str writes: bytes below 0x80 */
-            if (sscanf(p, "%4x", &u) != 1 || u == 0 || u >= 0x80) {
-                free(s);
-                return p;
-            }
-            *o++ = (char)u;
-            p += 4;
-            break;
-        default: *o++ = c;
-        }
-    }
-    *o = 0;
-    *out = s;
-    return q + 1;
-}
 
 /* ------------------------------------------------------------------ */
 /* JSON: the settings and one object per method                       */
