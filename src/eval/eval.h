@@ -17,7 +17,8 @@ dmbp_status dmbp__check_finite(const char *fn, const char *what,
 /* ---- evaluations (evalrun.c, evalimage.c, report.c, report_svg.c) ---- */
 
 typedef struct dmbp__ev_method {
-    dmbp_explain_options o;   /* preprocess: the run's pre              */
+    dmbp_explain_options o;   /* preprocess: &pre                       */
+    dmbp_preprocess_options pre; /* a copy of the caller's              */
     char *layer;              /* o.gradcam.layer's copy                 */
     bool has_negative;        /* signed map: negative evidence measured */
     double *v;                /* n x DMBP_EVAL_NUM_METRICS              */
@@ -37,7 +38,6 @@ struct dmbp_eval_run {
     int n, c, h, w;
     dmbp_eval_run_options o;  /* o.metrics points at eo                  */
     dmbp_eval_options eo;
-    dmbp_preprocess_options pre; /* the methods' (o.preprocess)          */
     char *model_name, *images_name;
     char **names;             /* n: each image's name                    */
     int *index, *truth_cls;   /* n: index in its source, true class or -1 */

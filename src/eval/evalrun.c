@@ -111,7 +111,7 @@ void dmbp_eval_run_free(dmbp_eval_run *r)
 
 /* A method's options copied (the first struct_size bytes over the
  * defaults), with what they point to owned by the run. */
-static dmbp_status method_in(dmbp_eval_run *r, dmbp__ev_method *em,
+static dmbp_status method_in(dmbp__ev_method *em,
                              const dmbp_explain_options *in)
 {
     dmbp_explain_options_init(&em->o);
@@ -120,11 +120,12 @@ static dmbp_status method_in(dmbp_eval_run *r, dmbp__ev_method *em,
     if ((unsigned)em->o.method >= DMBP_NUM_METHODS)
         return dmbp_set_error(DMBP_ERR_ARG, "dmbp_eval_run_create: method "
                               "%d unknown", (int)em->o.method);
-    if (in->preprocess)
-        TRY(dmbp__preprocess_options_in(in->preprocess, &r->pre));
+    /* What the caller's struct covers, not past its struct_size. */
+    if (em->o.preprocess)
+        TRY(dmbp__preprocess_options_in(em->o.preprocess, &em->pre));
     else
-        dmbp_preprocess_options_init(&r->pre);
-    em->o.preprocess = &r->pre;
+        dmbp_preprocess_options_init(&em->pre);
+    em->o.preprocess = &em->pre;
     em->o.dmbp.progress = NULL;
     em->o.rise.progress = NULL;
     if (em->o.gradcam.layer) {
@@ -142,7 +143,7 @@ static char *dup_or_empty(const char *s)
 }
 
 static dmbp_status create(dmbp_eval_run *r, const dmbp_model *m, int n,
-                          int c, int h, int w,
+                          int h, int w,
                           const dmbp_explain_options *const *methods,
                           const dmbp_eval_run_options *o)
 {
@@ -195,7 +196,7 @@ static dmbp_status create(dmbp_eval_run *r, const dmbp_model *m, int n,
     }
     for (int k = 0; k < r->n_methods; k++) {
         TRY(alloc_method(r, &r->m[k]));
-        TRY(method_in(r, &r->m[k], methods[k]));
+        TRY(method_in(&r->m[k], methods[k]));
         for (int j = 0; j < k; j++)
             if (r->m[j].o.method == r->m[k].o.method)
                 return dmbp_set_error(DMBP_ERR_ARG, "dmbp_eval_run_create: "
@@ -231,7 +232,7 @@ dmbp_status dmbp_eval_run_create(const dmbp_model *m, int n, int c, int h,
     r->w = w;
     r->n_methods = n_methods;
     r->against = -1;
-    dmbp_status st = create(r, m, n, c, h, w, methods, o);
+    dmbp_status st = create(r, m, n, h, w, methods, o);
     if (st) {
         dmbp_eval_run_free(r);
         return st;
