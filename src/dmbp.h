@@ -208,6 +208,31 @@ DMBP_API void dmbp_model_metadata(const dmbp_model *m, int i,
 /* Class label from the metadata key "dmbp.labels", or NULL. */
 DMBP_API const char *dmbp_model_label(const dmbp_model *m, int cls);
 
+/* Class labels from a file (dmbp_labels_read): one per line, a final "\n"
+ * or "\r\n" removed; a line longer than DMBP_LABEL_MAX bytes or holding a
+ * NUL byte is DMBP_ERR_FORMAT naming the line, fewer lines than classes
+ * (0: any number) DMBP_ERR_FORMAT, an unreadable file DMBP_ERR_IO. */
+#define DMBP_LABEL_MAX 4094
+typedef struct dmbp_labels dmbp_labels;
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_labels_read(const char *path, int classes, dmbp_labels **out);
+DMBP_API int dmbp_labels_count(const dmbp_labels *l);
+DMBP_API const char *dmbp_labels_get(const dmbp_labels *l, int i);
+DMBP_API void dmbp_labels_free(dmbp_labels *l);
+/* Class cls's label: labels[cls] when labels are given (n > 0), else the
+ * model's; NULL when there is none. */
+DMBP_API const char *dmbp_class_label(const dmbp_model *m,
+                                      const char *const *labels, int n,
+                                      int cls);
+/* The class whose label is name (labels as dmbp_class_label): an exact
+ * match, else one ignoring case. Two classes of that label are
+ * DMBP_ERR_ARG naming both; none is DMBP_ERR_ARG, with *nearest (may be
+ * NULL) the nearest label, at most a third of name's length in edits
+ * away ignoring case ("did you mean" in the message), or NULL. */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_label_find(const dmbp_model *m, const char *const *labels, int n,
+                const char *name, int *cls, const char **nearest);
+
 /* ------------------------------------------------------------------ */
 /* Images and preprocessing                                           */
 /* ------------------------------------------------------------------ */
@@ -302,6 +327,41 @@ DMBP_API DMBP_NODISCARD dmbp_status dmbp_image_load_memory(
 
 /* Releases img->data and zeroes the struct. Accepts NULL. */
 DMBP_API void dmbp_image_free(dmbp_image *img);
+
+/* Image sets: the images one word names. dmbp_image_set_open takes
+ * "idx:FILE" (an IDX3 file of unsigned bytes, gzipped or not, the MNIST
+ * format: each image gray, values / 255; the true classes from the IDX1
+ * labels file beside it, "images-idx3-ubyte" in its name read as
+ * "labels-idx1-ubyte", when there is one), a directory (its .png, .jpg
+ * and .jpeg files by name, hidden files and NAME.truth.png excepted;
+ * none is DMBP_ERR_IO) or a file listing image paths, one per line
+ * (blank lines and lines starting with '#' skipped, CR LF read as LF; a
+ * PNG given instead is DMBP_ERR_ARG, a line longer than
+ * DMBP_IMAGE_SET_LINE_MAX - 2 bytes DMBP_ERR_FORMAT). An empty set made by
+ * dmbp_image_set_create grows by _add_dir and _add_list. Names are the
+ * paths, or "FILE#K" for image K of an IDX file; a true class is -1 when
+ * unknown. dmbp_image_set_load reads image i (a path through
+ * dmbp_image_load with o). A set is read-only once made. */
+#define DMBP_IMAGE_SET_LINE_MAX 8192
+typedef struct dmbp_image_set dmbp_image_set;
+DMBP_API DMBP_NODISCARD dmbp_status dmbp_image_set_open(const char *spec,
+                                                        dmbp_image_set **out);
+DMBP_API DMBP_NODISCARD dmbp_status dmbp_image_set_create(dmbp_image_set **out);
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_image_set_add_dir(dmbp_image_set *s, const char *dir);
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_image_set_add_list(dmbp_image_set *s, const char *file);
+DMBP_API int dmbp_image_set_count(const dmbp_image_set *s);
+DMBP_API const char *dmbp_image_set_name(const dmbp_image_set *s, int i);
+DMBP_API int dmbp_image_set_true_class(const dmbp_image_set *s, int i);
+/* 1 for an idx: set (its names are not files). */
+DMBP_API int dmbp_image_set_is_idx(const dmbp_image_set *s);
+/* Would a directory contribute a file of this name (its extension)? */
+DMBP_API int dmbp_image_set_is_image_name(const char *name);
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_image_set_load(const dmbp_image_set *s, int i,
+                    const dmbp_image_load_options *o, dmbp_image *out);
+DMBP_API void dmbp_image_set_free(dmbp_image_set *s);
 
 /* Metadata keys through which a model carries its preprocessing. */
 #define DMBP_META_RESIZE "dmbp.resize"   /* "256"; "0" = no resize      */

@@ -7,6 +7,7 @@
 #define DMBP_HPP
 
 #include <dmbp.h>
+#include <dmbp_eval.h>
 
 #include <memory>
 #include <stdexcept>
@@ -49,6 +50,15 @@ template <> struct handle_traits<dmbp_result> {
 template <> struct handle_traits<dmbp_session> {
     static void destroy(dmbp_session *p) noexcept { dmbp_session_free(p); }
 };
+template <> struct handle_traits<dmbp_image_set> {
+    static void destroy(dmbp_image_set *p) noexcept { dmbp_image_set_free(p); }
+};
+template <> struct handle_traits<dmbp_labels> {
+    static void destroy(dmbp_labels *p) noexcept { dmbp_labels_free(p); }
+};
+template <> struct handle_traits<dmbp_eval_run> {
+    static void destroy(dmbp_eval_run *p) noexcept { dmbp_eval_run_free(p); }
+};
 
 // An owning, movable, non-copyable handle of a libdmbp object: freed with
 // its C *_free function when the handle goes. It converts to T * so that
@@ -73,6 +83,9 @@ using model = handle<dmbp_model>;
 using plan = handle<dmbp_plan>;
 using result = handle<dmbp_result>;
 using session = handle<dmbp_session>;
+using image_set = handle<dmbp_image_set>;
+using labels = handle<dmbp_labels>;
+using eval_run = handle<dmbp_eval_run>;
 // The names of earlier releases.
 using model_ptr = model;
 using plan_ptr = plan;

@@ -6,6 +6,7 @@
 #define DMBP_EVAL_H
 
 #include <dmbp.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -124,6 +125,9 @@ dmbp_eval_randomization(dmbp_session *s, const float *x, int c, int h,
 #define DMBP_TRUTH_NEITHER 0
 #define DMBP_TRUTH_FOR 1
 #define DMBP_TRUTH_AGAINST 2
+/* The name of an image's truth mask beside it: NAME.truth.png for
+ * NAME.png. */
+#define DMBP_TRUTH_SUFFIX ".truth.png"
 /* The pointing game's tolerance in pixels at the model's input
  * resolution: TorchRay's 15 px at 224 x 224 scaled to 64 x 64 (4.3),
  * rounded down. */
@@ -189,6 +193,137 @@ dmbp_eval_truth_load(const char *path, int image_h, int image_w,
                      const dmbp_preprocess_options *pre, int h, int w,
                      uint8_t *out);
 
+/* ------------------------------------------------------------------ */
+/* Evaluations: methods over a set of images, and their reports       */
+/* ------------------------------------------------------------------ */
+
+/* The numbers of one image and method, in this order everywhere (the
+ * table, the CSV's columns, the JSON's keys); NaN where one does not
+ * apply (negative evidence of an unsigned map, an image without truth). */
+typedef enum dmbp_eval_metric {
+    DMBP_EVAL_DELETION = 0, /* deletion AUC, lower is better              */
+    DMBP_EVAL_INSERTION,    /* insertion AUC, higher is better            */
+    DMBP_EVAL_NEG5,         /* target logit rise after removing the 5 %,  */
+    DMBP_EVAL_NEG10,        /* 10 % and                                   */
+    DMBP_EVAL_NEG20,        /* 20 % most negative pixels; higher is better */
+    DMBP_EVAL_AOPC,         /* AOPC, higher is better                     */
+    DMBP_EVAL_RAND,         /* randomisation: mean Spearman over stages   */
+    DMBP_EVAL_POS_MASS,     /* ground truth (higher is better): mass,     */
+    DMBP_EVAL_NEG_MASS,     /* rank accuracy and the pointing game of the */
+    DMBP_EVAL_POS_RANK,     /* positive and of the negative evidence      */
+    DMBP_EVAL_NEG_RANK,
+    DMBP_EVAL_POS_POINT,
+    DMBP_EVAL_NEG_POINT,
+    DMBP_EVAL_NUM_METRICS
+} dmbp_eval_metric;
+/* The first ground-truth metric: without ground truth the reports stop
+ * before it. */
+#define DMBP_EVAL_TRUTH_FIRST DMBP_EVAL_POS_MASS
+/* The fractions of dmbp_eval_negative in DMBP_EVAL_NEG5.. */
+#define DMBP_EVAL_NEG_FRACTIONS {0.05, 0.10, 0.20}
+/* A metric's key ("deletion_auc", ...: the CSV column), or NULL. */
+DMBP_API const char *dmbp_eval_metric_name(int metric);
+
+/* What every image is explained for (dmbp_eval_run_options.target): its
+ * top class, or its true class (dmbp_eval_run_set_image). */
+#define DMBP_EVAL_TARGET_TOP (-1)
+#define DMBP_EVAL_TARGET_TRUE (-2)
+
+typedef struct dmbp_eval_run_options {
+    size_t struct_size; /* sizeof, set by the _init macro: leave it       */
+    const dmbp_eval_options *metrics; /* NULL: dmbp_eval_options_init's;
+                                         read, not kept                  */
+    int randomization_images;  /* the first images checked; default 8   */
+    int ground_truth;          /* 1: the DMBP_EVAL_TRUTH_FIRST.. metrics
+                                  (masks given to dmbp_eval_run_compute)  */
+    uint64_t seed;             /* the methods' seeds (image i gets seed + i
+                                  whatever its window) and the check's;
+                                  default 0                               */
+    int target;                /* a class, DMBP_EVAL_TARGET_TOP (default)
+                                  or DMBP_EVAL_TARGET_TRUE                 */
+    /* For the reports only (copied; NULL: ""): the model's and the image
+     * set's names as the user gave them, and the set's first index. */
+    const char *model_name, *images_name;
+    int offset;
+} dmbp_eval_run_options;
+
+DMBP_API void dmbp_eval_run_options_init_sized(dmbp_eval_run_options *o,
+                                               size_t struct_size);
+#define dmbp_eval_run_options_init(o)                                       \
+    dmbp_eval_run_options_init_sized((o), sizeof *(o))
+
+/* n_images images of c x h x w (preprocessed for m, which must outlive
+ * the run) evaluated for n_methods methods, each by its explain options
+ * (methods[k]->method; copied, and every setting recorded in the JSON
+ * report). The run computes with sessions of its own. */
+typedef struct dmbp_eval_run dmbp_eval_run;
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_eval_run_create(const dmbp_model *m, int n_images, int c, int h,
+                     int w, const dmbp_explain_options *const *methods,
+                     int n_methods, const dmbp_eval_run_options *o,
+                     dmbp_eval_run **out);
+DMBP_API void dmbp_eval_run_free(dmbp_eval_run *run);
+
+/* Image i's name and index in its source, for the reports, and its true
+ * class (-1: unknown), for DMBP_EVAL_TARGET_TRUE and the true-label
+ * column. Class labels: the model's, or labels[0..n) when given
+ * (copied). The paired differences against method k (-1: none). */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_eval_run_set_image(dmbp_eval_run *run, int i, const char *name,
+                        int index, int true_class);
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_eval_run_set_labels(dmbp_eval_run *run, const char *const *labels,
+                         int n);
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_eval_run_set_against(dmbp_eval_run *run, int k);
+
+/* Images first .. first + n - 1 (x: their inputs, n x c x h x w; truth:
+ * their DMBP_TRUTH_* masks, n x h x w, or NULL without ground truth) by
+ * every method: each method explains them in one call, then every
+ * metric, then the randomisation check of those among the first
+ * randomization_images. Errors name the image (its name) at fault. */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_eval_run_compute(dmbp_eval_run *run, int first, int n, const float *x,
+                      const uint8_t *truth);
+
+/* Image i's numbers as JSON text, `"eval": [...]` (and for image 0 the
+ * randomised layers, `, "layers": [...]`), to keep (an image set's
+ * manifest) and read back by dmbp_eval_run_read_image, which takes them
+ * from anywhere in text: DMBP_ERR_FORMAT when they are not numbers this
+ * run could have written. */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_eval_run_write_image(const dmbp_eval_run *run, int i, FILE *f);
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_eval_run_read_image(dmbp_eval_run *run, int i, const char *text);
+
+/* Every image's numbers are in: the mean curves and times; seconds is
+ * the whole run's wall time, for the reports. */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_eval_run_finish(dmbp_eval_run *run, double seconds);
+
+/* One number of the run: metric of image i by method k (NaN when it does
+ * not apply or is not computed); the class it was explained for. */
+DMBP_API double dmbp_eval_run_value(const dmbp_eval_run *run, int k, int i,
+                                    int metric);
+DMBP_API int dmbp_eval_run_target(const dmbp_eval_run *run, int k, int i);
+
+/* The reports of a finished run. TABLE: the text table (mean and standard
+ * error per method and metric, the randomisation per stage, paired
+ * differences); CSV: one row per image and method (RFC 4180, CR LF);
+ * JSON: the settings by name (the metrics', every method's, the library
+ * version, the CPU, the date) and per method the means, curves and
+ * paired differences; MARKDOWN: the tables for a paper or docs; SVG: the
+ * mean deletion and insertion curves. */
+typedef enum dmbp_eval_report {
+    DMBP_EVAL_REPORT_TABLE = 0,
+    DMBP_EVAL_REPORT_CSV,
+    DMBP_EVAL_REPORT_JSON,
+    DMBP_EVAL_REPORT_MARKDOWN,
+    DMBP_EVAL_REPORT_SVG
+} dmbp_eval_report;
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_eval_run_write(const dmbp_eval_run *run, dmbp_eval_report format,
+                    FILE *f);
 
 #ifdef __cplusplus
 }

@@ -6,6 +6,7 @@
 #define DMBP_RENDER_H
 
 #include <dmbp.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -259,6 +260,22 @@ DMBP_API DMBP_NODISCARD dmbp_status dmbp_report_write(
     const dmbp_report_options *o);
 
 
+
+/* DMBP's learned masks of image `image` of r as one JSON line:
+ * {"image": image_name, "target": T, "layers": [{"name": ..., "channels":
+ * C, "m_pos": [C values], "m_neg": [C values]}, ...]}, values with 9
+ * significant digits (a float exactly). DMBP_ERR_ARG for a result without
+ * masks (another method) or an image out of range; DMBP_ERR_IO when f
+ * reports a write error. */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_result_write_masks_json(const dmbp_result *r, int image,
+                             const char *image_name, FILE *f);
+/* The k largest masks of mask layer `layer` of image `image` (set 0: m+,
+ * 1: m-), largest first, ties to the lower channel: their channels into
+ * idx. Returns how many (k, or the layer's channels when fewer), -1 for
+ * bad arguments. */
+DMBP_API int dmbp_result_top_masks(const dmbp_result *r, int image,
+                                   int layer, int set, int k, int *idx);
 
 #ifdef __cplusplus
 }

@@ -181,3 +181,78 @@ dmbp_status dmbp__options_out(const void *res, void *out, size_t min,
     memcpy(out, &size, sizeof size);
     return DMBP_OK;
 }
+
+/* ---- JSON text (base.h) ---- */
+
+void dmbp__json_num(FILE *f, const char *sep, double v, int digits)
+{
+    fputs(sep, f);
+    if (isfinite(v))
+        fprintf(f, "%.*g", digits, v);
+    else
+        fputs("null", f);
+}
+
+void dmbp__json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        switch (*c) {
+        case '"': fputs("\\\"", f); break;
+        case '\\': fputs("\\\\", f); break;
+        case '\n': fputs("\\n", f); break;
+        case '\r': fputs("\\r", f); break;
+        case '\t': fputs("\\t", f); break;
+        default:
+            if (*c < 0x20)
+                fprintf(f, "\\u%04x", *c);
+            else
+                fputc(*c, f);
+        }
+    }
+    fputc('"', f);
+}
+
+const char *dmbp__json_parse_str(const char *p, char **out)
+{
+    *out = NULL;
+    if (*p != '"')
+        return p;
+    const char *q = ++p;
+    while (*q && *q != '"')
+        q += (*q == '\\' && q[1]) ? 2 : 1;
+    if (*q != '"')
+        return p;
+    /* Every escape is at least as long as the byte it stands for. */
+    char *s = malloc((size_t)(q - p) + 1), *o = s;
+    if (!s)
+        return p;
+    while (p < q) {
+        if (*p != '\\') {
+            *o++ = *p++;
+            continue;
+        }
+        p++;
+        char c = *p++;
+        unsigned u;
+        switch (c) {
+        case 'n': *o++ = '\n'; break;
+        case 'r': *o++ = '\r'; break;
+        case 't': *o++ = '\t'; break;
+        case 'b': *o++ = '\b'; break;
+        case 'f': *o++ = '\f'; break;
+        case 'u': /* only what dmbp__json_str writes: bytes below 0x80 */
+            if (sscanf(p, "%4x", &u) != 1 || u == 0 || u >= 0x80) {
+                free(s);
+                return p;
+            }
+            *o++ = (char)u;
+            p += 4;
+            break;
+        default: *o++ = c;
+        }
+    }
+    *o = 0;
+    *out = s;
+    return q + 1;
+}

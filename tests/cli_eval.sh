@@ -57,19 +57,21 @@ if expect_exit 0 "eval" -- "$DMBP" eval "$VGG" --images "$TMP/list" $CHEAP --aga
     grep -q "^1  *[^ ]*Gemm  *[-0-9.]*  *[-0-9.]*  *[-0-9.]*$" "$TMP/out" ||
         fail "table: randomisation stage 1: $(cat "$TMP/out")"
     # CSV: the header, one row per image and method, in image order.
-    header="image,index,method,target,label,prob,deletion_auc,insertion_auc,neg_rise_5,neg_rise_10,neg_rise_20,aopc,randomization_rho"
+    header="image,index,method,target,label,true_class,true_label,prob,deletion_auc,insertion_auc,neg_rise_5,neg_rise_10,neg_rise_20,aopc,randomization_rho"
     head -n 1 "$OUT/e.csv" | tr -d '\r' | grep -q "^$header,rho_stage_1,.*,rho_stage_7$" ||
         fail "csv header: $(head -n 1 "$OUT/e.csv")"
     [ "$(wc -l <"$OUT/e.csv")" -eq 13 ] || fail "csv: $(wc -l <"$OUT/e.csv") lines, want 1 + 4 x 3"
     [ "$(tr -d '\r' <"$OUT/e.csv" | sed -n 2p | cut -d, -f1-3)" = "$(head -n 1 "$TMP/list"),0,gxi" ] ||
         fail "csv row 1: $(sed -n 2p "$OUT/e.csv")"
-    tr -d '\r' <"$OUT/e.csv" | sed -n 3p | grep -q ',0,gradcam,[0-9],[^,]*,[0-9.e-]*,[0-9.e-]*,[0-9.e-]*,,,,[-0-9.e]*,' ||
+    tr -d '\r' <"$OUT/e.csv" | sed -n 3p | grep -q ',0,gradcam,[0-9],[^,]*,[0-9]*,[^,]*,[0-9.e-]*,[0-9.e-]*,[0-9.e-]*,,,,[-0-9.e]*,' ||
         fail "csv gradcam row (empty negative evidence): $(sed -n 3p "$OUT/e.csv")"
-    awk -F, 'NR > 1 && NF != 20 { bad = 1 } END { exit bad }' "$OUT/e.csv" || fail "csv: a row without 20 fields"
+    awk -F, 'NR > 1 && NF != 22 { bad = 1 } END { exit bad }' "$OUT/e.csv" || fail "csv: a row without 22 fields"
     # JSON: settings and one object per method.
     for key in '"model": ' '"n": 4' '"curve_points": 21' '"substrate": "zero"' '"insertion_start": "blur"' \
         '"method": "gxi"' '"method": "gradcam"' '"method": "dmbp"' '"deletion_auc": {"mean": ' \
-        '"against": {"method": "gxi"' '"randomization_layers": ['; do
+        '"against": {"method": "gxi"' '"randomization_layers": [' \
+        '"library": {"name": "libdmbp", "version": "' '"cpu": ' '"date": "20' \
+        '"settings": {"max_lanes": ' '"iterations": 3' '"w_completeness": '; do
         grep -qF -- "$key" "$OUT/e.json" || fail "json lacks $key"
     done
     if command -v python3 >/dev/null 2>&1; then
@@ -111,11 +113,44 @@ if [ -r "$IDX_FILE" ]; then
         grep -q "^saliency .* n/a  *n/a  *n/a " "$TMP/out" || fail "idx: saliency --abs has no negative evidence: $(cat "$TMP/out")"
     fi
     rm -rf "$OUT"; mkdir "$OUT"
+    # For papers (#25 item 5): each image's true class from the labels file
+    # beside the images (t10k-labels-idx1-ubyte.gz: 9, 2, 1, 1, ...), as
+    # the target and in the CSV's true_class and true_label columns.
+    if expect_exit 0 "idx --targets true" -- "$DMBP" eval "$VGG" --images "idx:$IDX_FILE" --n 3 --offset 1 \
+        --methods gxi --targets true --randomization-images 0 --csv "$OUT/t.csv" --json-out "$OUT/t.json"; then
+        tr -d '\r' <"$OUT/t.csv" | sed 1d | cut -d, -f1-7 >"$TMP/rows"
+        printf '%s\n' "$IDX_FILE#1,1,gxi,2,Pullover,2,Pullover" "$IDX_FILE#2,2,gxi,1,Trouser,1,Trouser" \
+            "$IDX_FILE#3,3,gxi,1,Trouser,1,Trouser" >"$TMP/want"
+        cmp -s "$TMP/rows" "$TMP/want" || fail "idx --targets true: rows $(cat "$TMP/rows")"
+        grep -qF '"target": "true"' "$OUT/t.json" || fail "idx --targets true: json target"
+    fi
+    rm -rf "$OUT"; mkdir "$OUT"
     refused 2 "--offset 10000" "idx offset past the end" -- "$VGG" --images "idx:$IDX_FILE" --offset 10000 --csv "$OUT/x.csv"
 else
     echo "$(basename "$0"): $IDX_FILE not installed (apt-get install dataset-fashion-mnist): IDX not tested"
 fi
 rm -rf "$OUT"; mkdir "$OUT"
+
+# --true-labels FILE: one class or label per image of the list; with
+# --targets true they, not the top classes, are explained.
+printf 'Bag\n3\nCoat\n5\n' >"$TMP/truth"
+if expect_exit 0 "--true-labels" -- "$DMBP" eval "$VGG" --images "$TMP/list" --methods gxi --targets true \
+    --true-labels "$TMP/truth" --randomization-images 0 --csv "$OUT/l.csv"; then
+    tr -d '\r' <"$OUT/l.csv" | sed 1d | cut -d, -f4,6 >"$TMP/rows"
+    printf '8,8\n3,3\n4,4\n5,5\n' >"$TMP/want"
+    cmp -s "$TMP/rows" "$TMP/want" || fail "--true-labels: target,true_class $(cat "$TMP/rows")"
+fi
+rm -rf "$OUT"; mkdir "$OUT"
+printf 'Bag\n3\nCaot\n5\n' >"$TMP/badtruth"
+refused 2 "has no true label" "--targets true without labels" -- "$VGG" --images "$TMP/list" --methods gxi \
+    --targets true --csv "$OUT/x.csv"
+refused 2 "eval takes only 'true'" "--targets FILE" -- "$VGG" --images "$TMP/list" --methods gxi \
+    --targets "$TMP/truth" --csv "$OUT/x.csv"
+refused 4 "$TMP/badtruth: line 3 'Caot'" "bad --true-labels line" -- "$VGG" --images "$TMP/list" --methods gxi \
+    --true-labels "$TMP/badtruth" --csv "$OUT/x.csv"
+printf 'Bag\n' >"$TMP/shorttruth"
+refused 4 "1 lines, no true label for image 1" "short --true-labels" -- "$VGG" --images "$TMP/list" --methods gxi \
+    --true-labels "$TMP/shorttruth" --csv "$OUT/x.csv"
 
 # Refused before any work: usage (2), unreadable input (3), bad format (4).
 refused 2 "unknown method 'nope'" "unknown method" -- "$VGG" --images "$TMP/list" --methods gxi,nope --csv "$OUT/x.csv"

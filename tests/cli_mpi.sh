@@ -157,7 +157,7 @@ expect_exit 0 "eval on 3 ranks" -- mpi 3 $ev --csv "$TMP/e3.csv" \
 mv "$TMP/out" "$TMP/e3.txt"
 cmp -s "$TMP/e1.csv" "$TMP/e3.csv" || fail "eval: CSV differs"
 cmp -s "$TMP/e1.svg" "$TMP/e3.svg" || fail "eval: SVG differs"
-untimed() { sed 's/"seconds": {[^}]*}//; s/"seconds": [0-9.e+-]*//; s/Run time [0-9]* s//; s/[0-9.]* |$//; s/ *[0-9.]*$//' "$1"; }
+untimed() { sed 's/"date": "[^"]*"//; s/"seconds": {[^}]*}//; s/"seconds": [0-9.e+-]*//; s/Run time [0-9]* s//; s/[0-9.]* |$//; s/ *[0-9.]*$//' "$1"; }
 for k in txt json md; do
     [ "$(untimed "$TMP/e1.$k")" = "$(untimed "$TMP/e3.$k")" ] || fail "eval: $k differs beyond timings"
 done

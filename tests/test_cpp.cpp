@@ -67,6 +67,16 @@ int main()
                 std::strstr(err.what(), "/nonexistent/x.png") != nullptr;
     }
     CHECK(threw, "load_image of a missing file did not throw");
+    // The image-set, labels and evaluation handles free their objects.
+    {
+        dmbp_image_set *raw = nullptr;
+        dmbp::check(dmbp_image_set_open(test_path("models/samples"), &raw));
+        dmbp::image_set set(raw);
+        CHECK(dmbp_image_set_count(set) == 10, "image_set handle");
+        dmbp::labels none;
+        dmbp::eval_run run;
+        CHECK(!none && !run, "empty handles");
+    }
     if (failures) {
         std::fprintf(stderr, "test_cpp: %d failures\n", failures);
         return 1;

@@ -172,20 +172,29 @@ int cli_check_writable_dir(const char *path);
 
 void cli_names_free(cli_names *l);
 int cli_names_add(cli_names *l, const char *s);
-/* dir's PNG and JPEG files (by extension, *.truth.png and hidden files
- * excepted), sorted by name, appended to out; EXIT_IO if there are none. */
+/* dir's PNG and JPEG files (dmbp_image_set_add_dir: by extension,
+ * *.truth.png and hidden files excepted, sorted by name) appended to out;
+ * EXIT_IO if there are none. */
 int cli_list_dir(const char *dir, cli_names *out);
 /* IMAGE arguments: a directory becomes its images, "-" stays (standard
  * input, at most once), anything else is a file. Message printed and exit
  * status returned on failure; free out with cli_names_free either way. */
 int cli_expand_images(const char *const *args, int n, cli_names *out);
-/* Largest line of an --images list (a path). */
-#define CLI_LIST_LINE_MAX 8192
-/* --images FILE: one path per line appended to out; blank lines and lines
- * starting with '#' skipped, CR LF taken as LF. A PNG given instead is a
- * usage error saying what --images takes; a longer line is EXIT_FORMAT
- * naming it. Message printed and status returned on failure. */
-int cli_read_list(const char *file, const char *takes, cli_names *out);
+/* --images SPEC, the same forms in every subcommand: a file listing image
+ * paths (one per line; blank lines and lines starting with '#' skipped,
+ * CR LF taken as LF), a directory or idx:FILE (dmbp_image_set_open). A
+ * PNG given instead is a usage error saying what --images takes, an empty
+ * set a usage error; other problems as the library says them. The set is
+ * kept until exit (*out borrows it); cli_read_list appends its names to
+ * out. Message printed and status returned on failure. */
+#define CLI_IMAGES_TAKES "a file listing image paths, a directory or idx:FILE"
+int cli_images_open(const char *spec, const char *takes,
+                    const dmbp_image_set **out);
+int cli_read_list(const char *spec, const char *takes, cli_names *out);
+/* Image name of a kept idx: set ("FILE#K"): loaded with o, *found set;
+ * otherwise *found false and nothing done. */
+dmbp_status cli_set_image(const char *name, const dmbp_image_load_options *o,
+                          dmbp_image *out, bool *found);
 /* Basename of path without a final .png/.jpg/.jpeg (any case), "stdin"
  * for "-"; malloc'ed. */
 char *cli_stem(const char *path);
@@ -208,6 +217,12 @@ int cli_targets_load(const cli_flags *f, const dmbp_model *m,
                      const cli_names *labels, int set_size, bool top_ok,
                      cli_targets *t);
 void cli_targets_free(cli_targets *t);
+/* --true-labels FILE: line index[i] + 1 of file (a class or a label, as
+ * --target takes them) into cls[i] for each of the n images; a missing or
+ * bad line is EXIT_FORMAT naming the file and the line. */
+int cli_class_lines(const char *file, const dmbp_model *m,
+                    const cli_names *labels, int n, const int *index,
+                    int *cls);
 /* targets[i] of images first .. first + n - 1 (xs: their inputs, n x c x
  * h x w, for top:K). */
 int cli_targets_resolve(const cli_targets *t, const dmbp_model *m,

@@ -69,6 +69,10 @@ dmbp_status cli_load_image(const char *path, const cli_flags *f,
     if (f->given[CLI_O_MAX_PIXELS])
         o.max_pixels = f->max_pixels > INT64_MAX ? INT64_MAX
                                                  : (int64_t)f->max_pixels;
+    bool in_set;
+    dmbp_status set_st = cli_set_image(path, &o, out, &in_set);
+    if (in_set) /* image K of an --images idx:FILE */
+        return set_st;
     if (!strcmp(path, "-"))
         return dmbp_image_load_fd(0, "standard input", &o, out);
     /* A device or a FIFO could be endless: files only (the loader bounds

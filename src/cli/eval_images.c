@@ -1,19 +1,11 @@
-/* dmbp eval --images: a list file, a directory of PNGs, or an IDX3 file
- * (the MNIST format, as Debian's dataset-fashion-mnist ships it, gzipped),
- * each image preprocessed for the model as it is read. */
+/* dmbp eval --images: the library's image set (a list file, a directory,
+ * or idx:FILE), each image preprocessed for the model as it is read, with
+ * its true class and, with --ground-truth, its NAME.truth.png. */
 #include "eval.h"
 
-#include <dirent.h>
-#include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <zlib.h>
-
-/* IDX magic: two zero bytes, type 0x08 (unsigned byte), 3 dimensions. */
-#define IDX3_UBYTE_MAGIC 0x00000803u
 
 void ev_images_free(ev_images *im)
 {
@@ -24,6 +16,7 @@ void ev_images_free(ev_images *im)
     free(im->index);
     free(im->x);
     free(im->truth);
+    free(im->true_cls);
     memset(im, 0, sizeof *im);
 }
 
@@ -31,7 +24,12 @@ static int alloc_images(ev_images *im, int n)
 {
     im->names = calloc((size_t)n, sizeof *im->names);
     im->index = calloc((size_t)n, sizeof *im->index);
-    return im->names && im->index ? EXIT_OK : cli_oom();
+    im->true_cls = malloc((size_t)n * sizeof *im->true_cls);
+    if (!im->names || !im->index || !im->true_cls)
+        return cli_oom();
+    for (int i = 0; i < n; i++)
+        im->true_cls[i] = -1;
+    return EXIT_OK;
 }
 
 /* Preprocess raw into slot i of im (the first image fixes the size). */
@@ -66,122 +64,6 @@ static int add_image(ev_images *im, int i, const dmbp_image *raw,
     return rc;
 }
 
-/* ------------------------------------------------------------------ */
-/* IDX3                                                               */
-/* ------------------------------------------------------------------ */
-
-static int idx_read(gzFile g, const char *path, void *buf, unsigned len,
-                    const char *what)
-{
-    int got = gzread(g, buf, len);
-    if (got == (int)len)
-        return EXIT_OK;
-    int zerr;
-    const char *msg = gzerror(g, &zerr);
-    if (got < 0 || zerr < 0) {
-        if (zerr == Z_ERRNO)
-            fprintf(stderr, "dmbp: %s: read error: %s\n", path,
-                    strerror(errno));
-        else
-            fprintf(stderr, "dmbp: %s: corrupt compressed data: %s\n", path,
-                    msg);
-        return zerr == Z_ERRNO ? EXIT_IO : EXIT_FORMAT;
-    }
-    fprintf(stderr, "dmbp: %s: truncated: the file ends in %s\n", path,
-            what);
-    return EXIT_FORMAT;
-}
-
-static uint32_t be32(const unsigned char *b)
-{
-    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
-           (uint32_t)b[2] << 8 | b[3];
-}
-
-static int load_idx(const char *path, int offset, int count,
-                    const dmbp_preprocess_options *pre, ev_images *im)
-{
-    errno = 0;
-    gzFile g = gzopen(path, "rb");
-    if (!g) {
-        fprintf(stderr, "dmbp: %s: cannot open: %s\n", path,
-                errno ? strerror(errno) : "out of memory");
-        return errno ? EXIT_IO : EXIT_INTERNAL;
-    }
-    unsigned char head[16];
-    int rc = idx_read(g, path, head, sizeof head, "its header");
-    uint32_t magic = be32(head), total = be32(head + 4);
-    uint32_t rows = be32(head + 8), cols = be32(head + 12);
-    if (!rc && magic != IDX3_UBYTE_MAGIC) {
-        fprintf(stderr, "dmbp: %s: not an IDX3 file of unsigned bytes "
-                "(magic 0x%08x, expected 0x%08x)\n", path, (unsigned)magic,
-                IDX3_UBYTE_MAGIC);
-        rc = EXIT_FORMAT;
-    }
-    if (!rc && (rows < 1 || cols < 1 || rows > DMBP_IMAGE_MAX_SIDE ||
-                cols > DMBP_IMAGE_MAX_SIDE || total > INT32_MAX)) {
-        fprintf(stderr, "dmbp: %s: implausible IDX3 sizes %u x %u x %u\n",
-                path, (unsigned)total, (unsigned)rows, (unsigned)cols);
-        rc = EXIT_FORMAT;
-    }
-    if (!rc && (uint32_t)offset >= total) {
-        rc = cli_usage_error("--offset %d: %s holds %u images", offset, path,
-                             (unsigned)total);
-    }
-    int n = 0;
-    if (!rc) {
-        n = (int)total - offset;
-        if (count > 0 && count < n)
-            n = count;
-        rc = alloc_images(im, n);
-    }
-    size_t plane = (size_t)rows * cols;
-    unsigned char *bytes = rc ? NULL : malloc(plane);
-    float *data = rc ? NULL : malloc(plane * sizeof(float));
-    if (!rc && (!bytes || !data))
-        rc = cli_oom();
-    /* Skip to the offset by reading: gzseek would do the same. */
-    for (int i = 0; !rc && i < offset; i++)
-        rc = idx_read(g, path, bytes, (unsigned)plane, "an image");
-    size_t len = strlen(path) + 16;
-    for (int i = 0; !rc && i < n; i++) {
-        char what[64];
-        snprintf(what, sizeof what, "image %d", offset + i);
-        rc = idx_read(g, path, bytes, (unsigned)plane, what);
-        if (rc)
-            break;
-        im->names[i] = malloc(len);
-        if (!im->names[i]) {
-            rc = cli_oom();
-            break;
-        }
-        snprintf(im->names[i], len, "%s#%d", path, offset + i);
-        im->index[i] = offset + i;
-        im->n = i + 1;
-        for (size_t p = 0; p < plane; p++)
-            data[p] = bytes[p] / 255.0f;
-        dmbp_image raw = {1, (int)rows, (int)cols, data};
-        rc = add_image(im, i, &raw, pre, n);
-    }
-    free(bytes);
-    free(data);
-    gzclose(g);
-    return rc;
-}
-
-/* ------------------------------------------------------------------ */
-/* PNG paths: a directory or a list file                              */
-/* ------------------------------------------------------------------ */
-
-static int list_file(const char *file, cli_names *ps)
-{
-    int rc = cli_read_list(file, "a file listing PNG paths, a directory or "
-                           "idx:PATH", ps);
-    if (!rc && ps->n == 0)
-        rc = cli_usage_error("--images %s: the list names no image", file);
-    return rc;
-}
-
 /* NAME.truth.png of image i (raw: the image as read), brought to the
  * model's input grid by the image's own resize and crop
  * (dmbp_eval_truth_load). */
@@ -192,14 +74,14 @@ static int add_truth(ev_images *im, int i, const dmbp_image *raw,
     size_t len = strlen(name);
     if (len < 4 || strcasecmp(name + len - 4, ".png")) {
         fprintf(stderr, "dmbp: %s: --ground-truth needs PNG files named "
-                "NAME.png (the truth is NAME%s)\n", name, EV_TRUTH_SUFFIX);
+                "NAME.png (the truth is NAME%s)\n", name, DMBP_TRUTH_SUFFIX);
         return EXIT_USAGE;
     }
-    size_t cap = len + strlen(EV_TRUTH_SUFFIX) + 1;
+    size_t cap = len + strlen(DMBP_TRUTH_SUFFIX) + 1;
     char *path = malloc(cap);
     if (!path)
         return cli_oom();
-    snprintf(path, cap, "%.*s%s", (int)(len - 4), name, EV_TRUTH_SUFFIX);
+    snprintf(path, cap, "%.*s%s", (int)(len - 4), name, DMBP_TRUTH_SUFFIX);
     dmbp_status st = cli_image_file_ok(path, "ground truths");
     if (!st)
         st = dmbp_eval_truth_load(path, raw->height, raw->width, pre, im->h,
@@ -209,27 +91,39 @@ static int add_truth(ev_images *im, int i, const dmbp_image *raw,
     return st ? cli_fail(st) : EXIT_OK;
 }
 
-static int load_files(const char *spec, bool dir, int offset, int count,
-                      const dmbp_preprocess_options *pre,
-                      const cli_flags *f, ev_images *im)
+int ev_images_load(const char *spec, int offset, int count, int classes,
+                   const dmbp_preprocess_options *pre, const cli_flags *f,
+                   ev_images *im)
 {
+    memset(im, 0, sizeof *im);
     bool truth = f->ground_truth;
-    cli_names ps = {0};
-    int rc = dir ? cli_list_dir(spec, &ps) : list_file(spec, &ps);
-    if (!rc && offset >= ps.n)
+    if (truth && !strncmp(spec, "idx:", 4))
+        return cli_usage_error("--ground-truth needs PNG images with "
+                               "NAME%s beside each NAME.png, not "
+                               "--images %s", DMBP_TRUTH_SUFFIX, spec);
+    const dmbp_image_set *s = NULL;
+    int rc = cli_images_open(spec, CLI_IMAGES_TAKES, &s);
+    int total = rc ? 0 : dmbp_image_set_count(s);
+    if (!rc && offset >= total)
         rc = cli_usage_error("--offset %d: %s has %d images", offset, spec,
-                             ps.n);
-    int n = rc ? 0 : ps.n - offset;
+                             total);
+    int n = rc ? 0 : total - offset;
     if (count > 0 && count < n)
         n = count;
     if (!rc)
         rc = alloc_images(im, n);
     for (int i = 0; !rc && i < n; i++) {
-        /* The name moves to im. */
-        im->names[i] = ps.v[offset + i];
-        ps.v[offset + i] = NULL;
+        im->names[i] = strdup(dmbp_image_set_name(s, offset + i));
+        if (!im->names[i])
+            return cli_oom();
         im->index[i] = offset + i;
         im->n = i + 1;
+        im->true_cls[i] = dmbp_image_set_true_class(s, offset + i);
+        if (im->true_cls[i] >= classes) {
+            fprintf(stderr, "dmbp: %s: true class %d, the model has %d "
+                    "classes\n", im->names[i], im->true_cls[i], classes);
+            return EXIT_FORMAT;
+        }
         dmbp_image raw = {0};
         dmbp_status st = cli_load_image(im->names[i], f, &raw);
         if (st)
@@ -245,30 +139,5 @@ static int load_files(const char *spec, bool dir, int offset, int count,
             rc = add_truth(im, i, &raw, pre);
         dmbp_image_free(&raw);
     }
-    cli_names_free(&ps);
     return rc;
-}
-
-int ev_images_load(const char *spec, int offset, int count,
-                   const dmbp_preprocess_options *pre, const cli_flags *f,
-                   ev_images *out)
-{
-    memset(out, 0, sizeof *out);
-    bool truth = f->ground_truth;
-    if (!strncmp(spec, "idx:", 4)) {
-        if (!spec[4])
-            return cli_usage_error("--images idx: needs a file name");
-        if (truth)
-            return cli_usage_error("--ground-truth needs PNG images with "
-                                   "NAME%s beside each NAME.png, not "
-                                   "--images %s", EV_TRUTH_SUFFIX, spec);
-        return load_idx(spec + 4, offset, count, pre, out);
-    }
-    struct stat sb;
-    if (stat(spec, &sb) != 0) {
-        fprintf(stderr, "dmbp: %s: cannot open: %s\n", spec, strerror(errno));
-        return EXIT_IO;
-    }
-    return load_files(spec, S_ISDIR(sb.st_mode), offset, count, pre, f,
-                      out);
 }

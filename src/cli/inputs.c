@@ -1,9 +1,10 @@
-/* IMAGE arguments: files, directories of images, and - (standard input);
- * the one function that loads an image for every subcommand; output
- * paths checked against the inputs and existing files. */
+/* IMAGE arguments (files, directories of images, and - for standard
+ * input) and --images SPEC (a list file, a directory or idx:FILE: the
+ * library's image sets, kept for the run so that an idx: set's images
+ * load through cli_load_image); output paths checked against the inputs
+ * and existing files. */
 #include "cli.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,9 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Ground-truth masks beside images (another tool's input): not images. */
-#define TRUTH_SUFFIX ".truth.png"
-/* Extensions of the images a directory contributes. */
+/* Extensions cli_stem drops. */
 static const char *const image_ext[] = {".png", ".jpg", ".jpeg"};
 #define N_IMAGE_EXT (sizeof image_ext / sizeof image_ext[0])
 
@@ -21,16 +20,6 @@ static bool ends_with(const char *s, const char *suffix)
 {
     size_t ls = strlen(s), lx = strlen(suffix);
     return ls > lx && !strcasecmp(s + ls - lx, suffix);
-}
-
-static bool is_image_name(const char *name)
-{
-    if (name[0] == '.' || ends_with(name, TRUTH_SUFFIX))
-        return false;
-    for (size_t k = 0; k < N_IMAGE_EXT; k++)
-        if (ends_with(name, image_ext[k]))
-            return true;
-    return false;
 }
 
 /* ------------------------------------------------------------------ */
@@ -61,47 +50,103 @@ int cli_names_add(cli_names *l, const char *s)
     return EXIT_OK;
 }
 
-static int by_name(const void *a, const void *b)
+/* ------------------------------------------------------------------ */
+/* Image sets (the library's dmbp_image_set)                          */
+/* ------------------------------------------------------------------ */
+
+/* Every set opened by this process: kept until exit, so that an idx:
+ * set's "FILE#K" names load through cli_load_image. */
+static struct {
+    dmbp_image_set **v;
+    int n;
+} sets;
+
+static void free_sets(void)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    for (int k = 0; k < sets.n; k++)
+        dmbp_image_set_free(sets.v[k]);
+    free(sets.v);
+    memset(&sets, 0, sizeof sets);
+}
+
+static int keep(dmbp_image_set *s)
+{
+    dmbp_image_set **nv = realloc(sets.v, (size_t)(sets.n + 1) * sizeof *nv);
+    if (!nv) {
+        dmbp_image_set_free(s);
+        return cli_oom();
+    }
+    if (!sets.n)
+        atexit(free_sets);
+    sets.v = nv;
+    sets.v[sets.n++] = s;
+    return EXIT_OK;
+}
+
+static int append(const dmbp_image_set *s, cli_names *out)
+{
+    int rc = EXIT_OK;
+    for (int i = 0; !rc && i < dmbp_image_set_count(s); i++)
+        rc = cli_names_add(out, dmbp_image_set_name(s, i));
+    return rc;
 }
 
 int cli_list_dir(const char *dir, cli_names *out)
 {
-    DIR *d = opendir(dir);
-    if (!d) {
-        fprintf(stderr, "dmbp: %s: cannot open: %s\n", dir, strerror(errno));
-        return EXIT_IO;
-    }
-    int first = out->n, rc = EXIT_OK;
-    size_t dl = strlen(dir);
-    bool slash = dl && dir[dl - 1] == '/';
-    struct dirent *e;
-    while (!rc && (e = readdir(d))) {
-        if (!is_image_name(e->d_name))
-            continue;
-        size_t cap = dl + strlen(e->d_name) + 2;
-        char *full = malloc(cap);
-        if (!full) {
-            rc = cli_oom();
-            break;
-        }
-        snprintf(full, cap, "%s%s%s", dir, slash ? "" : "/", e->d_name);
-        struct stat sb;
-        if (stat(full, &sb) == 0 && S_ISREG(sb.st_mode))
-            rc = cli_names_add(out, full);
-        free(full);
-    }
-    closedir(d);
-    if (!rc && out->n == first) {
-        fprintf(stderr, "dmbp: %s: the directory has no PNG or JPEG file\n",
-                dir);
-        rc = EXIT_IO;
-    }
-    if (!rc)
-        qsort(out->v + first, (size_t)(out->n - first), sizeof *out->v,
-              by_name);
+    dmbp_image_set *s = NULL;
+    dmbp_status st = dmbp_image_set_create(&s);
+    if (!st)
+        st = dmbp_image_set_add_dir(s, dir);
+    int rc = st ? cli_fail(st) : append(s, out);
+    dmbp_image_set_free(s);
     return rc;
+}
+
+int cli_images_open(const char *spec, const char *takes,
+                    const dmbp_image_set **out)
+{
+    dmbp_image_set *s = NULL;
+    dmbp_status st = dmbp_image_set_open(spec, &s);
+    if (st == DMBP_ERR_ARG && strncmp(spec, "idx:", 4))
+        return cli_usage_error("--images %s: a PNG image; --images takes %s",
+                               spec, takes);
+    if (st)
+        return cli_fail(st);
+    if (dmbp_image_set_count(s) == 0) {
+        dmbp_image_set_free(s);
+        return cli_usage_error("--images %s: the list names no image", spec);
+    }
+    *out = s;
+    return keep(s);
+}
+
+int cli_read_list(const char *spec, const char *takes, cli_names *out)
+{
+    const dmbp_image_set *s = NULL;
+    int rc = cli_images_open(spec, takes, &s);
+    return rc ? rc : append(s, out);
+}
+
+dmbp_status cli_set_image(const char *name, const dmbp_image_load_options *o,
+                          dmbp_image *out, bool *found)
+{
+    *found = false;
+    for (int k = 0; k < sets.n; k++) {
+        const dmbp_image_set *s = sets.v[k];
+        if (!dmbp_image_set_is_idx(s))
+            continue;
+        /* Its names are FILE#0 .. FILE#(n-1), in order. */
+        const char *hash = strrchr(name, '#');
+        int n = dmbp_image_set_count(s), i;
+        const char *first = dmbp_image_set_name(s, 0);
+        if (!hash || strncmp(first, name, (size_t)(hash - name) + 1) ||
+            !cli_parse_int(hash + 1, 0, n - 1, &i) ||
+            strcmp(dmbp_image_set_name(s, i), name))
+            continue;
+        *found = true;
+        return dmbp_image_set_load(s, i, o, out);
+    }
+    return DMBP_OK;
 }
 
 int cli_expand_images(const char *const *args, int n, cli_names *out)
@@ -272,45 +317,5 @@ int cli_unique_outputs(char *const *outs, const char *const *images, int n,
                                  images[a], images[b], sorted[i], tail);
         }
     free(sorted);
-    return rc;
-}
-
-int cli_read_list(const char *file, const char *takes, cli_names *out)
-{
-    FILE *f = fopen(file, "r");
-    if (!f) {
-        fprintf(stderr, "dmbp: %s: cannot open: %s\n", file, strerror(errno));
-        return EXIT_IO;
-    }
-    static const unsigned char png_sig[8] = {137, 80, 78, 71, 13, 10, 26, 10};
-    unsigned char sig[8];
-    size_t got = fread(sig, 1, sizeof sig, f);
-    if (got == sizeof sig && !memcmp(sig, png_sig, sizeof sig)) {
-        fclose(f);
-        return cli_usage_error("--images %s: a PNG image; --images takes %s",
-                               file, takes);
-    }
-    rewind(f);
-    char line[CLI_LIST_LINE_MAX];
-    int rc = EXIT_OK, lineno = 0;
-    while (!rc && fgets(line, sizeof line, f)) {
-        lineno++;
-        size_t len = strlen(line);
-        if (len == sizeof line - 1 && line[len - 1] != '\n') {
-            fprintf(stderr, "dmbp: %s: line %d is longer than %d bytes\n",
-                    file, lineno, CLI_LIST_LINE_MAX - 2);
-            rc = EXIT_FORMAT;
-            break;
-        }
-        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-            line[--len] = 0;
-        if (len && line[0] != '#')
-            rc = cli_names_add(out, line);
-    }
-    if (!rc && ferror(f)) {
-        fprintf(stderr, "dmbp: %s: read error: %s\n", file, strerror(errno));
-        rc = EXIT_IO;
-    }
-    fclose(f);
     return rc;
 }

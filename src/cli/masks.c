@@ -14,39 +14,6 @@
 
 #define MASKS_DEFAULT_TOP 5
 
-static void json_masks(FILE *f, const cli_xrun *run, int image,
-                       const char *image_name)
-{
-    const dmbp_result *r = run->r;
-    fputs("{\"image\": ", f);
-    cli_json_str(f, image_name);
-    fprintf(f, ", \"target\": %d, \"layers\": [",
-            dmbp_result_target(r, image));
-    const float *set[2] = {dmbp_result_masks(r, image, 0),
-                           dmbp_result_masks(r, image, 1)};
-    for (int l = 0; l < dmbp_result_num_mask_layers(r); l++) {
-        const char *name;
-        int channels;
-        int64_t offset;
-        if (dmbp_result_mask_layer(r, l, &name, &channels, &offset))
-            continue; /* l is in range: cannot fail */
-        fprintf(f, "%s{\"name\": ", l ? ", " : "");
-        cli_json_str(f, name);
-        fprintf(f, ", \"channels\": %d", channels);
-        for (int s = 0; s < 2; s++) {
-            fprintf(f, ", \"%s\": [", s ? "m_neg" : "m_pos");
-            for (int k = 0; k < channels; k++) {
-                if (k)
-                    fputs(", ", f);
-                cli_json_num(f, set[s][offset + k]);
-            }
-            fputc(']', f);
-        }
-        fputc('}', f);
-    }
-    fputs("]}\n", f);
-}
-
 /* Written to a temporary file beside path, renamed over it once complete:
  * a failure leaves neither a partial file nor the temporary one. */
 typedef struct masks_ctx {
@@ -58,7 +25,11 @@ typedef struct masks_ctx {
 static void write_masks(FILE *f, const void *ctx)
 {
     const masks_ctx *c = ctx;
-    json_masks(f, c->run, c->image, c->image_name);
+    /* A write error shows in ferror(f), which cli_write_atomic reports;
+     * the result has masks (it is DMBP's). */
+    dmbp_status st = dmbp_result_write_masks_json(c->run->r, c->image,
+                                                  c->image_name, f);
+    (void)st;
 }
 
 int cli_masks_write(const char *path, const cli_xrun *run, int image,
@@ -68,42 +39,14 @@ int cli_masks_write(const char *path, const cli_xrun *run, int image,
     return cli_write_atomic(path, write_masks, &c);
 }
 
-/* The k largest of v[0..n), ties to the lower index, into idx. */
-static int top_k(const float *v, int n, int k, int *idx, char *taken)
-{
-    memset(taken, 0, (size_t)n);
-    if (k > n)
-        k = n;
-    for (int j = 0; j < k; j++) {
-        int best = -1;
-        for (int i = 0; i < n; i++)
-            if (!taken[i] && (best < 0 || v[i] > v[best]))
-                best = i;
-        taken[best] = 1;
-        idx[j] = best;
-    }
-    return k;
-}
-
+/* Each mask layer's top masks of m+ and m-, "channel:value". */
 static int print_top(FILE *f, const cli_xrun *run, int top)
 {
     const dmbp_result *r = run->r;
-    int max_ch = 0, nl = dmbp_result_num_mask_layers(r);
-    for (int l = 0; l < nl; l++) {
-        const char *name;
-        int ch;
-        int64_t off;
-        if (!dmbp_result_mask_layer(r, l, &name, &ch, &off) && ch > max_ch)
-            max_ch = ch;
-    }
-    int *idx = malloc((size_t)(max_ch ? max_ch : 1) * sizeof *idx);
-    char *taken = malloc((size_t)(max_ch ? max_ch : 1));
-    if (!idx || !taken) {
-        free(idx);
-        free(taken);
+    int *idx = malloc((size_t)(top > 0 ? top : 1) * sizeof *idx);
+    if (!idx)
         return cli_oom();
-    }
-    for (int l = 0; l < nl; l++) {
+    for (int l = 0; l < dmbp_result_num_mask_layers(r); l++) {
         const char *name;
         int ch;
         int64_t off;
@@ -112,7 +55,7 @@ static int print_top(FILE *f, const cli_xrun *run, int top)
         fprintf(f, "%s (%d channels)\n", name, ch);
         for (int s = 0; s < 2; s++) {
             const float *m = dmbp_result_masks(r, 0, s) + off;
-            int k = top_k(m, ch, top, idx, taken);
+            int k = dmbp_result_top_masks(r, 0, l, s, top, idx);
             fprintf(f, "  %s", s ? "m-" : "m+");
             for (int j = 0; j < k; j++)
                 fprintf(f, "  %d:%.4f", idx[j], m[idx[j]]);
@@ -120,7 +63,6 @@ static int print_top(FILE *f, const cli_xrun *run, int top)
         }
     }
     free(idx);
-    free(taken);
     return EXIT_OK;
 }
 
@@ -188,8 +130,10 @@ static int masks_item(void *vctx, cli_item *it)
     fprintf(f, "}");
     if (!set && c->a->f.json) {
         /* --json: the file's document, one line, on stdout too. */
-        json_masks(it->text, &c->run, 0, c->images[idx]);
-        return EXIT_OK;
+        dmbp_status st = dmbp_result_write_masks_json(c->run.r, 0,
+                                                      c->images[idx],
+                                                      it->text);
+        return st ? cli_fail(st) : EXIT_OK;
     }
     print_line(it->text, &c->run, c->images[idx], c->paths[idx]);
     fputc('\n', it->text);
@@ -232,7 +176,7 @@ int cmd_masks(int argc, char **argv)
     int rc = cli_args_parse(CMD_MASKS, argc, argv, &a);
     if (!rc && a.n_pos < 1)
         rc = cli_usage_error("masks: which model?");
-    if (!rc && a.n_pos < 2)
+    if (!rc && a.n_pos < 2 && !a.f.images)
         rc = cli_usage_error("masks: no image given");
     const char *dir = rc ? NULL : a.f.output_dir;
     if (!rc && a.n_pos > 2 && !dir)
@@ -252,6 +196,8 @@ int cmd_masks(int argc, char **argv)
     if (dir) {
         char **paths = NULL;
         rc = cli_expand_images(&a.pos[1], a.n_pos - 1, &imgs);
+        if (!rc && a.f.images)
+            rc = cli_read_list(a.f.images, CLI_IMAGES_TAKES, &imgs);
         if (!rc)
             rc = cli_set_paths(dir, (const char *const *)imgs.v, imgs.n,
                                "-masks.json", &paths);
@@ -265,10 +211,13 @@ int cmd_masks(int argc, char **argv)
     }
     rc = cli_refuse_replicated("masks");
     if (!rc)
-        rc = cli_expand_images(&a.pos[1], 1, &imgs);
+        rc = cli_expand_images(&a.pos[1], a.n_pos - 1, &imgs);
+    if (!rc && a.f.images)
+        rc = cli_read_list(a.f.images, CLI_IMAGES_TAKES, &imgs);
     if (!rc && imgs.n != 1)
-        rc = cli_usage_error("masks: one image at a time (%s holds %d)",
-                             a.pos[1], imgs.n);
+        rc = cli_usage_error("masks: one image at a time (%s holds %d; "
+                             "-O DIR for an image set)",
+                             a.n_pos > 1 ? a.pos[1] : a.f.images, imgs.n);
     if (rc) {
         cli_names_free(&imgs);
         cli_args_free(&a);

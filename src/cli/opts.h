@@ -231,9 +231,9 @@ typedef float cli_float3[3];
       NULL, CMD_EXPLAIN, 0, NULL,                                            \
       "one colour scale for all images of the run (not with -O)")           \
     X(IMAGES, "images", 0, K_NAME, const char *, images, 0, 0, NULL,         \
-      CMD_EXPLAIN | CMD_EVAL, 0, "SPEC",                                     \
-      "eval: a file listing image paths, a directory, or idx:FILE "          \
-      "(required); explain: a file listing image paths")                    \
+      CMD_SETS, 0, "SPEC",                                                   \
+      "a file listing image paths, a directory, or idx:FILE (eval: "         \
+      "required)")                                                           \
     X(RESUME, "resume", 0, K_SWITCH, bool, resume, 0, 0, NULL, CMD_SETS,     \
       0, NULL, "with -O: skip the images DIR/manifest.jsonl proves done "   \
       "(see IMAGE SETS AND MPI and FILES in dmbp(1))")   \
@@ -278,7 +278,14 @@ typedef float cli_float3[3];
       CMD_EVAL, 0, "FILE", "the tables as Markdown")                         \
     X(GROUND_TRUTH, "ground-truth", 0, K_SWITCH, bool, ground_truth, 0, 0,   \
       NULL, CMD_EVAL, 0, NULL,                                               \
-      "also score the maps against NAME.truth.png beside each image")
+      "also score the maps against NAME.truth.png beside each image")      \
+    X(EVAL_TARGETS, "targets", 0, K_NAME, const char *, eval_targets, 0, 0,  \
+      NULL, CMD_EVAL, 0, "true",                                             \
+      "explain each image's true class (--true-labels, or an idx: set's "    \
+      "labels file)")                                                        \
+    X(TRUE_LABELS, "true-labels", 0, K_NAME, const char *, true_labels, 0,   \
+      0, NULL, CMD_EVAL, 0, "FILE",                                          \
+      "each image's true class (a class or label), one line per image")
 
 #define CLI_OPT_ID(ID, ...) CLI_O_##ID,
 enum { CLI_OPTIONS(CLI_OPT_ID) CLI_O_COUNT };

@@ -91,7 +91,7 @@ static int parse(int argc, char **argv, cli_args *a, predict_opts *o,
     o->outdir = f->output_dir;
     if (a->n_pos < 1)
         return cli_usage_error("predict: which model?");
-    if (a->n_pos < 2)
+    if (a->n_pos < 2 && !f->images)
         return cli_usage_error("predict: no images given");
     *model = a->pos[0];
     *images = a->pos + 1;
@@ -99,10 +99,13 @@ static int parse(int argc, char **argv, cli_args *a, predict_opts *o,
     return EXIT_OK;
 }
 
-/* The images: directories listed, "-" kept. */
-static int expand(cli_names *l, const char ***images, int *n_images)
+/* The images: directories listed, "-" kept, then those of --images. */
+static int expand(const cli_args *a, cli_names *l, const char ***images,
+                  int *n_images)
 {
     int rc = cli_expand_images(*images, *n_images, l);
+    if (!rc && a->f.images)
+        rc = cli_read_list(a->f.images, CLI_IMAGES_TAKES, l);
     *images = (const char **)l->v;
     *n_images = l->n;
     return rc;
@@ -324,7 +327,7 @@ int cmd_predict(int argc, char **argv)
     cli_names names = {0};
     int rc = parse(argc, argv, &a, &o, &model, &images, &n_images);
     if (!rc)
-        rc = expand(&names, &images, &n_images);
+        rc = expand(&a, &names, &images, &n_images);
     dmbp_preprocess_options pre;
     if (rc < 0) {
         rc = EXIT_OK; /* --help */

@@ -8,91 +8,33 @@
 #include <string.h>
 #include <strings.h>
 
-/* Longest line of a labels or targets file, its line end not counted. */
-#define LINE_TEXT_MAX 4094
 /* "top:K" selects the K-th most probable class; "label:NAME" a label even
  * when NAME reads as a number, auto or top:K. */
 #define TOP_PREFIX "top:"
 #define LABEL_PREFIX "label:"
 
-/* The lines of path (a final "\n" or "\r\n" removed) into l; what names
- * the file's role in messages. A line of more than LINE_TEXT_MAX bytes or
- * with a NUL byte is a format error naming the line (a NUL would cut the
- * label short and shift nothing visibly). */
-static int read_lines(const char *path, const char *what, cli_names *l)
+/* The lines of path (dmbp_labels_read: at least `classes` of them) into
+ * l. */
+static int read_lines(const char *path, int classes, cli_names *l)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        fprintf(stderr, "dmbp: %s: cannot open %s: %s\n", path, what,
-                strerror(errno));
-        return EXIT_IO;
-    }
-    /* Room for the text, a '\r' before the '\n', and the terminator. */
-    char line[LINE_TEXT_MAX + 2];
-    size_t len = 0;
-    int rc = EXIT_OK, c;
-    bool pending = false;   /* a line begun and not yet added */
-    while (!rc && (c = getc(f)) != EOF) {
-        if (c == '\n') {
-            if (len && line[len - 1] == '\r')
-                len--;
-            line[len] = 0;
-            rc = cli_names_add(l, line);
-            len = 0;
-            pending = false;
-            continue;
-        }
-        pending = true;
-        if (c == 0) {
-            fprintf(stderr, "dmbp: %s: line %d holds a NUL byte (%s are "
-                    "text)\n", path, l->n + 1, what);
-            rc = EXIT_FORMAT;
-        } else if (len == LINE_TEXT_MAX + 1 ||
-                   (len == LINE_TEXT_MAX && c != '\r')) {
-            fprintf(stderr, "dmbp: %s: line %d is longer than %d bytes\n",
-                    path, l->n + 1, LINE_TEXT_MAX);
-            rc = EXIT_FORMAT;
-        } else {
-            line[len++] = (char)c;
-        }
-    }
-    if (!rc && ferror(f)) {
-        fprintf(stderr, "dmbp: %s: read error: %s\n", path, strerror(errno));
-        rc = EXIT_IO;
-    }
-    if (!rc && pending) {
-        /* A last line without its end; a lone '\r' there is kept out too. */
-        if (len && line[len - 1] == '\r')
-            len--;
-        if (len > LINE_TEXT_MAX) {
-            fprintf(stderr, "dmbp: %s: line %d is longer than %d bytes\n",
-                    path, l->n + 1, LINE_TEXT_MAX);
-            rc = EXIT_FORMAT;
-        } else {
-            line[len] = 0;
-            rc = cli_names_add(l, line);
-        }
-    }
-    fclose(f);
+    dmbp_labels *dl = NULL;
+    dmbp_status st = dmbp_labels_read(path, classes, &dl);
+    int rc = st ? cli_fail(st) : EXIT_OK;
+    for (int i = 0; !rc && i < dmbp_labels_count(dl); i++)
+        rc = cli_names_add(l, dmbp_labels_get(dl, i));
+    dmbp_labels_free(dl);
     return rc;
 }
 
 int cli_labels_read(const char *path, int classes, cli_names *l)
 {
-    int rc = read_lines(path, "labels", l);
-    if (!rc && l->n < classes) {
-        fprintf(stderr, "dmbp: %s: %d labels for a model with %d classes\n",
-                path, l->n, classes);
-        rc = EXIT_FORMAT;
-    }
-    return rc;
+    return read_lines(path, classes, l);
 }
 
 const char *cli_label(const dmbp_model *m, const cli_names *l, int c)
 {
-    if (l && l->n)
-        return c >= 0 && c < l->n ? l->v[c] : NULL;
-    return dmbp_model_label(m, c);
+    return dmbp_class_label(m, l ? (const char *const *)l->v : NULL,
+                            l ? l->n : 0, c);
 }
 
 /* A target's problem, in the words of where it came from: --target is a
@@ -114,39 +56,29 @@ static int spec_error(const char *file, int line, const char *spec,
     return EXIT_FORMAT;
 }
 
-/* The class labelled name: exactly, else ignoring case; two classes of
- * that label (exactly, or ignoring case when none is exact) are
- * ambiguous. */
+/* The class labelled name (dmbp_label_find), or the error of spec. */
 static int find_label(const char *name, const char *file, int line,
                       const char *spec, const dmbp_model *m,
                       const cli_names *l, int *cls)
 {
-    int classes = dmbp_model_num_classes(m);
-    for (int pass = 0; pass < 2; pass++) {
-        int hit = -1;
-        for (int c = 0; c < classes; c++) {
-            const char *lab = cli_label(m, l, c);
-            if (!lab || (pass ? strcasecmp(lab, name) : strcmp(lab, name)))
-                continue;
-            if (hit >= 0)
-                return spec_error(file, line, spec, "classes %d and %d are "
-                                  "both labelled '%s' (give the class "
-                                  "index)", hit, c, cli_label(m, l, hit));
-            hit = c;
-        }
-        if (hit >= 0) {
-            *cls = hit;
-            return EXIT_OK;
-        }
-    }
+    const char *near = NULL;
+    dmbp_status st = dmbp_label_find(m, (const char *const *)l->v, l->n,
+                                     name, cls, &near);
+    if (!st)
+        return EXIT_OK;
+    if (strstr(dmbp_last_error(), "both labelled"))
+        return spec_error(file, line, spec, "%s", dmbp_last_error());
     const char *first = cli_label(m, l, 0);
     if (!first)
         return spec_error(file, line, spec, "the model has no labels (give "
                           "a class index or --labels FILE)");
+    char hint[DMBP_LABEL_MAX + 32] = "";
+    if (near)
+        snprintf(hint, sizeof hint, "; did you mean '%s'?", near);
     return spec_error(file, line, spec, "expected auto, top:K, a class from "
                       "0 to %d or a label such as '%s' (label:NAME for a "
-                      "label that reads as one of the others)", classes - 1,
-                      first);
+                      "label that reads as one of the others)%s",
+                      dmbp_model_num_classes(m) - 1, first, hint);
 }
 
 /* One target: *cls a class or -1 (the top class), or *rank >= 2 for
@@ -235,7 +167,7 @@ int cli_targets_load(const cli_flags *f, const dmbp_model *m,
     cli_names specs = {0};
     int rc = EXIT_OK;
     if (f->targets) {
-        rc = read_lines(f->targets, "targets", &specs);
+        rc = read_lines(f->targets, 0, &specs);
         if (!rc && specs.n != set_size) {
             fprintf(stderr, "dmbp: %s: %d targets for %d images (one line "
                     "per image)\n", f->targets, specs.n, set_size);
@@ -284,5 +216,31 @@ int cli_targets_resolve(const cli_targets *t, const dmbp_model *m,
                                t->rank[k], &targets[i]);
     }
     dmbp_plan_free(plan);
+    return rc;
+}
+
+int cli_class_lines(const char *file, const dmbp_model *m,
+                    const cli_names *labels, int n, const int *index,
+                    int *cls)
+{
+    cli_names lines = {0};
+    int rc = read_lines(file, 0, &lines);
+    for (int i = 0; !rc && i < n; i++) {
+        int rank;
+        if (index[i] >= lines.n) {
+            fprintf(stderr, "dmbp: %s: %d lines, no true label for image %d "
+                    "(one line per image of --images)\n", file, lines.n,
+                    index[i]);
+            rc = EXIT_FORMAT;
+        } else {
+            const char *spec = lines.v[index[i]];
+            rc = parse_one(spec, file, index[i] + 1, m, labels, &cls[i],
+                           &rank);
+            if (!rc && (cls[i] < 0 || rank))
+                rc = spec_error(file, index[i] + 1, spec, "a true label is "
+                                "a class or a label, not auto or top:K");
+        }
+    }
+    cli_names_free(&lines);
     return rc;
 }

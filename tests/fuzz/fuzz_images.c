@@ -28,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FILE *saved = stderr;
     stderr = fopen("/dev/null", "w");
     /* At most a few images: the reader's framing is what is tested. */
-    (void)ev_images_load(spec, 0, 4, &pre, &flags, &im);
+    (void)ev_images_load(spec, 0, 4, 10, &pre, &flags, &im);
     if (stderr)
         fclose(stderr);
     stderr = saved;

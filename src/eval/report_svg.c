@@ -1,5 +1,6 @@
-/* dmbp eval --plot FILE.svg: the mean deletion and insertion curves of
- * every method, two panels side by side, written by hand as SVG 1.1. */
+/* The SVG report of an evaluation (dmbp_eval_run_write): the mean
+ * deletion and insertion curves of every method, two panels side by side,
+ * written by hand as SVG 1.1. */
 #include "eval.h"
 
 #include <math.h>
@@ -94,24 +95,24 @@ static void panel_frame(FILE *f, int left, const char *title,
             "target class</text>\n", left - 44, PANEL_TOP + PANEL_H / 2);
 }
 
-static void curve(FILE *f, const ev_run *r, int left, const ev_method *m,
+static void curve(FILE *f, const dmbp_eval_run *r, int left, const dmbp__ev_method *m,
                   const double *y)
 {
-    bool dmbp = m->method == DMBP_METHOD_DMBP;
+    bool dmbp = m->o.method == DMBP_METHOD_DMBP;
     fputs("<polyline", f);
-    stroke(f, m->method, dmbp ? 3 : 1.8);
+    stroke(f, m->o.method, dmbp ? 3 : 1.8);
     fputs(" stroke-linejoin=\"round\" points=\"", f);
     for (int i = 0; i < r->points; i++) {
         double v = y[i] < 0 ? 0 : y[i] > 1 ? 1 : y[i];
         fprintf(f, "%s%.1f,%.1f", i ? " " : "",
-                left + ev_curve_x(r, i) * PANEL_W,
+                left + dmbp__ev_curve_x(r, i) * PANEL_W,
                 PANEL_TOP + (1 - v) * PANEL_H);
     }
     fprintf(f, "\"><title>%s</title></polyline>\n",
-            dmbp_method_name(m->method));
+            dmbp_method_name(m->o.method));
 }
 
-void ev_write_svg(FILE *f, const ev_run *r)
+void dmbp__ev_write_svg(FILE *f, const dmbp_eval_run *r)
 {
     int rows = (r->n_methods + LEGEND_COLS - 1) / LEGEND_COLS;
     int height = LEGEND_TOP + rows * LEGEND_ROW_H + 16;
@@ -128,8 +129,8 @@ void ev_write_svg(FILE *f, const ev_run *r)
           ".legend { font-size: 12.5px; }\n"
           "</style>\n"
           "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n", f);
-    const char *base = strrchr(r->model_path, '/');
-    base = base ? base + 1 : r->model_path;
+    const char *base = strrchr(r->model_name, '/');
+    base = base ? base + 1 : r->model_name;
     fputs("<text x=\"16\" y=\"26\" class=\"title\">", f);
     xml_text(f, base);
     fprintf(f, ": mean curves over %d images</text>\n", r->n);
@@ -156,8 +157,8 @@ void ev_write_svg(FILE *f, const ev_run *r)
     /* DMBP last, on top of the others. */
     for (int pass = 0; pass < 2; pass++)
         for (int k = 0; k < r->n_methods; k++) {
-            const ev_method *m = &r->m[k];
-            if ((m->method == DMBP_METHOD_DMBP) != (pass == 1))
+            const dmbp__ev_method *m = &r->m[k];
+            if ((m->o.method == DMBP_METHOD_DMBP) != (pass == 1))
                 continue;
             curve(f, r, PANEL_LEFT0, m, m->del_curve);
             curve(f, r, PANEL_LEFT1, m, m->ins_curve);
@@ -166,19 +167,19 @@ void ev_write_svg(FILE *f, const ev_run *r)
             "its mean AUC: deletion / insertion</text>\n", PANEL_LEFT0,
             LEGEND_TOP - 24);
     for (int k = 0; k < r->n_methods; k++) {
-        const ev_method *m = &r->m[k];
+        const dmbp__ev_method *m = &r->m[k];
         int x = PANEL_LEFT0 + (k % LEGEND_COLS) * LEGEND_COL_W;
         int y = LEGEND_TOP + (k / LEGEND_COLS) * LEGEND_ROW_H;
-        bool dmbp = m->method == DMBP_METHOD_DMBP;
+        bool dmbp = m->o.method == DMBP_METHOD_DMBP;
         fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"", x, y - 4,
                 x + 28, y - 4);
-        stroke(f, m->method, dmbp ? 3 : 1.8);
-        ev_stat del = ev_stats(m->v + EV_DELETION, r->n, EV_METRICS);
-        ev_stat ins = ev_stats(m->v + EV_INSERTION, r->n, EV_METRICS);
+        stroke(f, m->o.method, dmbp ? 3 : 1.8);
+        dmbp__ev_stat del = dmbp__ev_stats(m->v + DMBP_EVAL_DELETION, r->n, DMBP_EVAL_NUM_METRICS);
+        dmbp__ev_stat ins = dmbp__ev_stats(m->v + DMBP_EVAL_INSERTION, r->n, DMBP_EVAL_NUM_METRICS);
         fprintf(f, "/>\n<text x=\"%d\" y=\"%d\" class=\"legend\"%s>%s  "
                 "%.3f / %.3f</text>\n", x + 36, y,
                 dmbp ? " font-weight=\"bold\"" : "",
-                dmbp_method_name(m->method), del.mean, ins.mean);
+                dmbp_method_name(m->o.method), del.mean, ins.mean);
     }
     fputs("</svg>\n", f);
 }

@@ -1,44 +1,45 @@
-/* dmbp eval's reports: the table on stdout, and the CSV, JSON and Markdown
- * files (the SVG plot is in eval_plot.c). */
+/* The reports of an evaluation (dmbp_eval_run_write): the text table, the
+ * CSV, JSON and Markdown files (the SVG plot is in report_svg.c), and the
+ * statistics they print: means, standard errors, paired differences. */
 #include "eval.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <math.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
 /* |mean| beyond this many standard errors is flagged in the paired table
  * (roughly p < 0.05 for a normal mean). */
-#define EV_FLAG_SE 2.0
+#define FLAG_SE 2.0
 
-const ev_metric_info ev_metric[EV_METRICS] = {
-    [EV_DELETION] = {"deletion_auc", "deletion", -1},
-    [EV_INSERTION] = {"insertion_auc", "insertion", +1},
-    [EV_NEG5] = {"neg_rise_5", "neg 5%", +1},
-    [EV_NEG10] = {"neg_rise_10", "neg 10%", +1},
-    [EV_NEG20] = {"neg_rise_20", "neg 20%", +1},
-    [EV_AOPC] = {"aopc", "AOPC", +1},
-    [EV_RAND] = {"randomization_rho", "rand rho", -1},
-    [EV_POS_MASS] = {"pos_mass_accuracy", "pos mass", +1},
-    [EV_NEG_MASS] = {"neg_mass_accuracy", "neg mass", +1},
-    [EV_POS_RANK] = {"pos_rank_accuracy", "pos rank", +1},
-    [EV_NEG_RANK] = {"neg_rank_accuracy", "neg rank", +1},
-    [EV_POS_POINT] = {"pos_pointing", "pos pointing", +1},
-    [EV_NEG_POINT] = {"neg_pointing", "neg pointing", +1},
+typedef struct ev_metric_info {
+    const char *title;   /* table heading */
+    int better;          /* +1 higher is better, -1 lower */
+} ev_metric_info;
+
+static const ev_metric_info metric_info[DMBP_EVAL_NUM_METRICS] = {
+    [DMBP_EVAL_DELETION] = {"deletion", -1},
+    [DMBP_EVAL_INSERTION] = {"insertion", +1},
+    [DMBP_EVAL_NEG5] = {"neg 5%", +1},
+    [DMBP_EVAL_NEG10] = {"neg 10%", +1},
+    [DMBP_EVAL_NEG20] = {"neg 20%", +1},
+    [DMBP_EVAL_AOPC] = {"AOPC", +1},
+    [DMBP_EVAL_RAND] = {"rand rho", -1},
+    [DMBP_EVAL_POS_MASS] = {"pos mass", +1},
+    [DMBP_EVAL_NEG_MASS] = {"neg mass", +1},
+    [DMBP_EVAL_POS_RANK] = {"pos rank", +1},
+    [DMBP_EVAL_NEG_RANK] = {"neg rank", +1},
+    [DMBP_EVAL_POS_POINT] = {"pos pointing", +1},
+    [DMBP_EVAL_NEG_POINT] = {"neg pointing", +1},
 };
 
-int ev_num_metrics(const ev_run *r)
+int dmbp__ev_num_metrics(const dmbp_eval_run *r)
 {
-    return r->ground_truth ? EV_METRICS : EV_GT_FIRST;
+    return r->o.ground_truth ? DMBP_EVAL_NUM_METRICS : DMBP_EVAL_TRUTH_FIRST;
 }
 
 /* ------------------------------------------------------------------ */
 /* Statistics                                                         */
 /* ------------------------------------------------------------------ */
 
-ev_stat ev_stats(const double *v, int n, int stride)
+dmbp__ev_stat dmbp__ev_stats(const double *v, int n, int stride)
 {
     double s = 0;
     int k = 0;
@@ -47,7 +48,7 @@ ev_stat ev_stats(const double *v, int n, int stride)
             s += v[(size_t)i * stride];
             k++;
         }
-    ev_stat st = {NAN, NAN, k};
+    dmbp__ev_stat st = {NAN, NAN, k};
     if (k == 0)
         return st;
     st.mean = s / k;
@@ -64,89 +65,70 @@ ev_stat ev_stats(const double *v, int n, int stride)
     return st;
 }
 
-void ev_paired(const ev_run *r, int method, int k, double *d)
+static void paired(const dmbp_eval_run *r, int method, int k, double *d)
 {
-    const ev_method *m = &r->m[method], *a = &r->m[r->against];
+    const dmbp__ev_method *m = &r->m[method], *a = &r->m[r->against];
     for (int i = 0; i < r->n; i++)
-        d[i] = m->v[(size_t)i * EV_METRICS + k] -
-               a->v[(size_t)i * EV_METRICS + k];
+        d[i] = m->v[(size_t)i * DMBP_EVAL_NUM_METRICS + k] -
+               a->v[(size_t)i * DMBP_EVAL_NUM_METRICS + k];
 }
 
-double ev_curve_x(const ev_run *r, int i)
+double dmbp__ev_curve_x(const dmbp_eval_run *r, int i)
 {
-    int64_t hw = (int64_t)r->images->h * r->images->w;
+    int64_t hw = (int64_t)r->h * r->w;
     int64_t n = r->eo.step_pixels > 0 ? (int64_t)i * r->eo.step_pixels
                                       : (int64_t)i * hw / r->eo.steps;
     return (double)(n < hw ? n : hw) / (double)hw;
 }
 
-const char *ev_substrate_name(dmbp_substrate s)
+const char *dmbp__ev_substrate_name(dmbp_substrate s)
 {
     return s == DMBP_SUBSTRATE_BLUR ? "blur"
            : s == DMBP_SUBSTRATE_MEAN ? "mean" : "zero";
 }
 
-typedef struct ev_write_ctx {
-    void (*write)(FILE *, const ev_run *);
-    const ev_run *run;
-} ev_write_ctx;
-
-static void ev_write_thunk(FILE *f, const void *ctx)
+dmbp__ev_stat dmbp__ev_metric_stat(const dmbp_eval_run *r, int method, int k)
 {
-    const ev_write_ctx *c = ctx;
-    c->write(f, c->run);
+    return dmbp__ev_stats(r->m[method].v + k, r->n, DMBP_EVAL_NUM_METRICS);
 }
 
-int ev_write_atomic(const char *path, void (*write)(FILE *, const ev_run *),
-                    const ev_run *r)
-{
-    ev_write_ctx c = {write, r};
-    cli_write_begin();
-    return cli_write_end(cli_write_atomic(path, ev_write_thunk, &c));
-}
-
-static ev_stat metric_stat(const ev_run *r, int method, int k)
-{
-    return ev_stats(r->m[method].v + k, r->n, EV_METRICS);
-}
-
-static ev_stat paired_stat(const ev_run *r, int method, int k)
+dmbp__ev_stat dmbp__ev_paired_stat(const dmbp_eval_run *r, int method, int k)
 {
     double *d = malloc((size_t)r->n * sizeof *d);
-    ev_stat s = {NAN, NAN, 0};
+    dmbp__ev_stat s = {NAN, NAN, 0};
     if (d) {
-        ev_paired(r, method, k, d);
-        s = ev_stats(d, r->n, 1);
+        paired(r, method, k, d);
+        s = dmbp__ev_stats(d, r->n, 1);
         free(d);
     }
     return s;
 }
 
-static ev_stat rho_stat(const ev_run *r, int method, int stage)
+dmbp__ev_stat dmbp__ev_rho_stat(const dmbp_eval_run *r, int method, int stage)
 {
-    return ev_stats(r->m[method].rho + stage, r->rand_images, r->stages);
+    return dmbp__ev_stats(r->m[method].rho + stage, r->rand_images, r->stages);
 }
 
 /* Seconds per image for the maps and the metrics (not randomisation). */
-static double per_image(const ev_method *m, int n)
+static double per_image(const dmbp__ev_method *m, int n)
 {
     return (m->t_explain + m->t_metrics) / (n > 0 ? n : 1);
 }
 
-static const char *name_of(const ev_run *r, int k)
+static const char *name_of(const dmbp_eval_run *r, int k)
 {
-    return dmbp_method_name(r->m[k].method);
+    return dmbp_method_name(r->m[k].o.method);
 }
 
-/* "the 5/10/20 %" from EV_NEG_FRACTIONS. */
-static const double neg_fractions[3] = EV_NEG_FRACTIONS;
+/* "the 5/10/20 %" from DMBP_EVAL_NEG_FRACTIONS. */
+static const double neg_fractions[3] = DMBP_EVAL_NEG_FRACTIONS;
 
-static void settings_line(FILE *f, const ev_run *r)
+static void settings_line(FILE *f, const dmbp_eval_run *r)
 {
     const dmbp_eval_options *o = &r->eo;
     fprintf(f, "deletion to %s, insertion from %s, ",
-            ev_substrate_name(o->deletion_substrate),
-            ev_substrate_name(o->insertion_start));
+            dmbp__ev_substrate_name(o->deletion_substrate),
+            dmbp__ev_substrate_name(o->insertion_start));
     if (o->step_pixels > 0)
         fprintf(f, "%d pixels per step", o->step_pixels);
     else
@@ -159,7 +141,7 @@ static void settings_line(FILE *f, const ev_run *r)
 
 #define CELL 16
 
-static void cell(FILE *f, ev_stat s, bool flag)
+static void cell(FILE *f, dmbp__ev_stat s, bool flag)
 {
     char buf[64];
     if (s.n == 0)
@@ -176,12 +158,12 @@ static void header(FILE *f, const char *first, int k0, int k1)
 {
     fprintf(f, "%-10s", first);
     for (int k = k0; k < k1; k++)
-        fprintf(f, "  %-*s", CELL, ev_metric[k].title);
+        fprintf(f, "  %-*s", CELL, metric_info[k].title);
 }
 
 /* The metrics [k0, k1) of every method, as mean (s.e.) or, with paired,
  * as paired differences to --against. */
-static void table_rows(FILE *f, const ev_run *r, int k0, int k1,
+static void table_rows(FILE *f, const dmbp_eval_run *r, int k0, int k1,
                        bool paired, bool time)
 {
     header(f, "method", k0, k1);
@@ -192,11 +174,11 @@ static void table_rows(FILE *f, const ev_run *r, int k0, int k1,
         fprintf(f, "%-10s", name_of(r, m));
         for (int k = k0; k < k1; k++) {
             if (!paired) {
-                cell(f, metric_stat(r, m, k), false);
+                cell(f, dmbp__ev_metric_stat(r, m, k), false);
                 continue;
             }
-            ev_stat s = paired_stat(r, m, k);
-            cell(f, s, isfinite(s.se) && fabs(s.mean) > EV_FLAG_SE * s.se);
+            dmbp__ev_stat s = dmbp__ev_paired_stat(r, m, k);
+            cell(f, s, isfinite(s.se) && fabs(s.mean) > FLAG_SE * s.se);
         }
         if (time)
             fprintf(f, "  %.3f", per_image(&r->m[m], r->n));
@@ -210,18 +192,19 @@ static void truth_line(FILE *f)
             "pixels of evidence for the class, the negative against those "
             "of evidence against it; mass and rank accuracy, pointing game "
             "within %d pixels; higher is better; unsigned maps have no "
-            "negative columns\n", EV_TRUTH_SUFFIX, DMBP_POINTING_TOLERANCE);
+            "negative columns\n", DMBP_TRUTH_SUFFIX, DMBP_POINTING_TOLERANCE);
 }
 
-void ev_print_table(FILE *f, const ev_run *r)
+static void write_table(FILE *f, const dmbp_eval_run *r)
 {
-    fprintf(f, "%s: %d images (%s", r->model_path, r->n, r->images_spec);
-    if (r->offset)
-        fprintf(f, " from %d", r->offset);
-    if (r->target >= 0)
-        fprintf(f, "); target: class %d\n", r->target);
+    fprintf(f, "%s: %d images (%s", r->model_name, r->n, r->images_name);
+    if (r->o.offset)
+        fprintf(f, " from %d", r->o.offset);
+    if (r->o.target >= 0)
+        fprintf(f, "); target: class %d\n", r->o.target);
     else
-        fprintf(f, "); target: each image's top class\n");
+        fprintf(f, "); target: each image's %s class\n",
+                r->o.target == DMBP_EVAL_TARGET_TRUE ? "true" : "top");
     settings_line(f, r);
     fprintf(f, "; negative evidence: target logit rise after removing the "
             "%g/%g/%g %% most negative pixels; AOPC: %d regions of %dx%d, "
@@ -232,11 +215,11 @@ void ev_print_table(FILE *f, const ev_run *r)
             (unsigned long long)r->eo.seed);
     fprintf(f, "mean (standard error); lower is better for deletion and "
             "rand rho, higher for the others\n\n");
-    table_rows(f, r, 0, EV_GT_FIRST, false, true);
-    if (r->ground_truth) {
+    table_rows(f, r, 0, DMBP_EVAL_TRUTH_FIRST, false, true);
+    if (r->o.ground_truth) {
         fputc('\n', f);
         truth_line(f);
-        table_rows(f, r, EV_GT_FIRST, EV_METRICS, false, false);
+        table_rows(f, r, DMBP_EVAL_TRUTH_FIRST, DMBP_EVAL_NUM_METRICS, false, false);
     }
     if (r->rand_images > 0) {
         int lw = 5;
@@ -253,7 +236,7 @@ void ev_print_table(FILE *f, const ev_run *r)
             const char *ln = r->layer_names[s] ? r->layer_names[s] : "?";
             fprintf(f, "%-6d %-*s", s + 1, lw, ln);
             for (int m = 0; m < r->n_methods; m++) {
-                ev_stat st = rho_stat(r, m, s);
+                dmbp__ev_stat st = dmbp__ev_rho_stat(r, m, s);
                 if (st.n)
                     fprintf(f, " %10.3f", st.mean);
                 else
@@ -265,8 +248,8 @@ void ev_print_table(FILE *f, const ev_run *r)
     if (r->against >= 0) {
         fprintf(f, "\npaired differences, method - %s: mean (standard "
                 "error), * where |mean| > %g s.e.\n", name_of(r, r->against),
-                EV_FLAG_SE);
-        table_rows(f, r, 0, ev_num_metrics(r), true, false);
+                FLAG_SE);
+        table_rows(f, r, 0, dmbp__ev_num_metrics(r), true, false);
     }
 }
 
@@ -297,26 +280,32 @@ static void csv_num(FILE *f, double v)
         fprintf(f, "%.9g", v);
 }
 
-void ev_write_csv(FILE *f, const ev_run *r)
+static void write_csv(FILE *f, const dmbp_eval_run *r)
 {
-    int nk = ev_num_metrics(r);
-    fputs("image,index,method,target,label,prob", f);
+    int nk = dmbp__ev_num_metrics(r);
+    fputs("image,index,method,target,label,true_class,true_label,prob", f);
     for (int k = 0; k < nk; k++)
-        fprintf(f, ",%s", ev_metric[k].key);
+        fprintf(f, ",%s", dmbp_eval_metric_name(k));
     for (int s = 0; s < r->stages; s++)
         fprintf(f, ",rho_stage_%d", s + 1);
     fputs("\r\n", f);
     for (int i = 0; i < r->n; i++)
         for (int m = 0; m < r->n_methods; m++) {
-            const ev_method *em = &r->m[m];
-            csv_str(f, r->images->names[i]);
-            fprintf(f, ",%d,%s,%d,", r->images->index[i], name_of(r, m),
+            const dmbp__ev_method *em = &r->m[m];
+            csv_str(f, r->names[i]);
+            fprintf(f, ",%d,%s,%d,", r->index[i], name_of(r, m),
                     em->target[i]);
-            const char *label = cli_label(r->model, r->labels, em->target[i]);
+            const char *label = dmbp__ev_label(r, em->target[i]);
+            csv_str(f, label ? label : "");
+            fputc(',', f);
+            if (r->truth_cls[i] >= 0)
+                fprintf(f, "%d", r->truth_cls[i]);
+            fputc(',', f);
+            label = dmbp__ev_label(r, r->truth_cls[i]);
             csv_str(f, label ? label : "");
             csv_num(f, em->prob[i]);
             for (int k = 0; k < nk; k++)
-                csv_num(f, em->v[(size_t)i * EV_METRICS + k]);
+                csv_num(f, em->v[(size_t)i * DMBP_EVAL_NUM_METRICS + k]);
             for (int s = 0; s < r->stages; s++)
                 csv_num(f, i < r->rand_images
                                ? em->rho[(size_t)i * r->stages + s]
@@ -326,143 +315,37 @@ void ev_write_csv(FILE *f, const ev_run *r)
 }
 
 /* ------------------------------------------------------------------ */
-/* JSON: the settings and one object per method                       */
-/* ------------------------------------------------------------------ */
-
-static void json_stat(FILE *f, ev_stat s)
-{
-    fputs("{\"mean\": ", f);
-    cli_json_num(f, s.mean);
-    fputs(", \"se\": ", f);
-    cli_json_num(f, s.se);
-    fprintf(f, ", \"n\": %d}", s.n);
-}
-
-static void json_curve(FILE *f, const double *v, int n)
-{
-    fputc('[', f);
-    for (int i = 0; i < n; i++) {
-        if (i)
-            fputs(", ", f);
-        cli_json_num(f, v[i]);
-    }
-    fputc(']', f);
-}
-
-void ev_write_json(FILE *f, const ev_run *r)
-{
-    const dmbp_eval_options *o = &r->eo;
-    fputs("{\"model\": ", f);
-    cli_json_str(f, r->model_path);
-    fputs(", \"images\": ", f);
-    cli_json_str(f, r->images_spec);
-    fprintf(f, ", \"n\": %d, \"offset\": %d, \"target\": ", r->n,
-            r->offset);
-    if (r->target >= 0)
-        fprintf(f, "%d", r->target);
-    else
-        fputs("\"auto\"", f);
-    fputs(", \"seconds\": ", f);
-    cli_json_num(f, r->seconds);
-    fprintf(f, ",\n \"settings\": {\"steps\": %d, \"step_pixels\": %d, "
-            "\"curve_points\": %d, \"substrate\": \"%s\", "
-            "\"insertion_start\": \"%s\", \"negative_fractions\": [%g, %g, "
-            "%g], \"regions\": %d, \"region_size\": %d, \"seed\": %llu, "
-            "\"randomization_images\": %d, \"ground_truth\": %s, "
-            "\"pointing_tolerance\": %d, \"dmbp\": ",
-            o->step_pixels > 0 ? 0 : o->steps, o->step_pixels, r->points,
-            ev_substrate_name(o->deletion_substrate),
-            ev_substrate_name(o->insertion_start),
-            neg_fractions[0], neg_fractions[1], neg_fractions[2],
-            r->aopc_points - 1, o->region_size, (unsigned long long)o->seed,
-            r->rand_images, r->ground_truth ? "true" : "false",
-            DMBP_POINTING_TOLERANCE);
-    if (r->dmbp_settings[0])
-        cli_json_str(f, r->dmbp_settings);
-    else
-        fputs("null", f);
-    fputs("},\n \"curve_x\": [", f);
-    for (int i = 0; i < r->points; i++)
-        fprintf(f, "%s%.9g", i ? ", " : "", ev_curve_x(r, i));
-    fputs("],\n \"randomization_layers\": [", f);
-    for (int s = 0; s < r->stages && r->rand_images > 0; s++) {
-        fputs(s ? ", " : "", f);
-        cli_json_str(f, r->layer_names[s] ? r->layer_names[s] : "");
-    }
-    fputs("],\n \"methods\": [", f);
-    for (int m = 0; m < r->n_methods; m++) {
-        const ev_method *em = &r->m[m];
-        fprintf(f, "%s\n  {\"method\": \"%s\", \"signed\": %s, "
-                "\"seconds\": {\"maps\": ", m ? "," : "", name_of(r, m),
-                em->has_negative ? "true" : "false");
-        cli_json_num(f, em->t_explain);
-        fputs(", \"metrics\": ", f);
-        cli_json_num(f, em->t_metrics);
-        fputs(", \"randomization\": ", f);
-        cli_json_num(f, em->t_rand);
-        fputs("},\n   \"metrics\": {", f);
-        for (int k = 0; k < ev_num_metrics(r); k++) {
-            fprintf(f, "%s\"%s\": ", k ? ", " : "", ev_metric[k].key);
-            json_stat(f, metric_stat(r, m, k));
-        }
-        fputs("},\n   \"curves\": {\"deletion\": ", f);
-        json_curve(f, em->del_curve, r->points);
-        fputs(", \"insertion\": ", f);
-        json_curve(f, em->ins_curve, r->points);
-        fputs(", \"aopc\": ", f);
-        json_curve(f, em->aopc_curve, r->aopc_points);
-        fputs("},\n   \"randomization\": [", f);
-        for (int s = 0; s < r->stages && r->rand_images > 0; s++) {
-            fputs(s ? ", " : "", f);
-            json_stat(f, rho_stat(r, m, s));
-        }
-        fputs("]", f);
-        if (r->against >= 0 && m != r->against) {
-            fprintf(f, ",\n   \"against\": {\"method\": \"%s\", "
-                    "\"metrics\": {", name_of(r, r->against));
-            for (int k = 0; k < ev_num_metrics(r); k++) {
-                fprintf(f, "%s\"%s\": ", k ? ", " : "", ev_metric[k].key);
-                json_stat(f, paired_stat(r, m, k));
-            }
-            fputs("}}", f);
-        }
-        fputs("}", f);
-    }
-    fputs("\n ]}\n", f);
-}
-
-/* ------------------------------------------------------------------ */
 /* Markdown: the tables of one model, for docs/results.md             */
 /* ------------------------------------------------------------------ */
 
-static const char *const md_title[EV_METRICS] = {
-    [EV_DELETION] = "deletion AUC ↓",
-    [EV_INSERTION] = "insertion AUC ↑",
-    [EV_NEG5] = "logit rise, 5 % ↑",
-    [EV_NEG10] = "10 % ↑",
-    [EV_NEG20] = "20 % ↑",
-    [EV_AOPC] = "AOPC ↑",
-    [EV_RAND] = "randomisation ρ ↓",
-    [EV_POS_MASS] = "+ mass ↑",
-    [EV_NEG_MASS] = "− mass ↑",
-    [EV_POS_RANK] = "+ rank ↑",
-    [EV_NEG_RANK] = "− rank ↑",
-    [EV_POS_POINT] = "+ pointing ↑",
-    [EV_NEG_POINT] = "− pointing ↑",
+static const char *const md_title[DMBP_EVAL_NUM_METRICS] = {
+    [DMBP_EVAL_DELETION] = "deletion AUC ↓",
+    [DMBP_EVAL_INSERTION] = "insertion AUC ↑",
+    [DMBP_EVAL_NEG5] = "logit rise, 5 % ↑",
+    [DMBP_EVAL_NEG10] = "10 % ↑",
+    [DMBP_EVAL_NEG20] = "20 % ↑",
+    [DMBP_EVAL_AOPC] = "AOPC ↑",
+    [DMBP_EVAL_RAND] = "randomisation ρ ↓",
+    [DMBP_EVAL_POS_MASS] = "+ mass ↑",
+    [DMBP_EVAL_NEG_MASS] = "− mass ↑",
+    [DMBP_EVAL_POS_RANK] = "+ rank ↑",
+    [DMBP_EVAL_NEG_RANK] = "− rank ↑",
+    [DMBP_EVAL_POS_POINT] = "+ pointing ↑",
+    [DMBP_EVAL_NEG_POINT] = "− pointing ↑",
 };
 
 /* The method with the best mean for metric k (-1: none): the randomisation
  * check is passed best by the correlation nearest 0. */
-static int best_method(const ev_run *r, int k)
+static int best_method(const dmbp_eval_run *r, int k)
 {
     int best = -1;
     double bv = 0;
     for (int m = 0; m < r->n_methods; m++) {
-        ev_stat s = metric_stat(r, m, k);
+        dmbp__ev_stat s = dmbp__ev_metric_stat(r, m, k);
         if (!s.n)
             continue;
-        double v = k == EV_RAND ? -fabs(s.mean)
-                                : ev_metric[k].better * s.mean;
+        double v = k == DMBP_EVAL_RAND ? -fabs(s.mean)
+                                : metric_info[k].better * s.mean;
         if (best < 0 || v > bv) {
             best = m;
             bv = v;
@@ -471,7 +354,7 @@ static int best_method(const ev_run *r, int k)
     return best;
 }
 
-static void md_cell(FILE *f, ev_stat s, bool bold, bool flag)
+static void md_cell(FILE *f, dmbp__ev_stat s, bool bold, bool flag)
 {
     if (!s.n) {
         fputs(" n/a |", f);
@@ -502,10 +385,10 @@ static void md_header(FILE *f, const char *first, int k0, int k1,
 
 /* The metrics [k0, k1) of every method: means with the best in bold and
  * the time per image, or (paired) differences to --against. */
-static void md_rows(FILE *f, const ev_run *r, int k0, int k1, bool paired)
+static void md_rows(FILE *f, const dmbp_eval_run *r, int k0, int k1, bool paired)
 {
     md_header(f, "method", k0, k1, !paired);
-    int best[EV_METRICS];
+    int best[DMBP_EVAL_NUM_METRICS];
     for (int k = k0; k < k1; k++)
         best[k] = best_method(r, k);
     for (int m = 0; m < r->n_methods; m++) {
@@ -514,12 +397,12 @@ static void md_rows(FILE *f, const ev_run *r, int k0, int k1, bool paired)
         fprintf(f, "| %s |", name_of(r, m));
         for (int k = k0; k < k1; k++) {
             if (!paired) {
-                md_cell(f, metric_stat(r, m, k), m == best[k], false);
+                md_cell(f, dmbp__ev_metric_stat(r, m, k), m == best[k], false);
                 continue;
             }
-            ev_stat s = paired_stat(r, m, k);
+            dmbp__ev_stat s = dmbp__ev_paired_stat(r, m, k);
             md_cell(f, s, false,
-                    isfinite(s.se) && fabs(s.mean) > EV_FLAG_SE * s.se);
+                    isfinite(s.se) && fabs(s.mean) > FLAG_SE * s.se);
         }
         if (!paired)
             fprintf(f, " %.3f |", per_image(&r->m[m], r->n));
@@ -527,41 +410,42 @@ static void md_rows(FILE *f, const ev_run *r, int k0, int k1, bool paired)
     }
 }
 
-void ev_write_markdown(FILE *f, const ev_run *r)
+static void write_markdown(FILE *f, const dmbp_eval_run *r)
 {
-    const char *base = strrchr(r->model_path, '/');
-    base = base ? base + 1 : r->model_path;
+    const char *base = strrchr(r->model_name, '/');
+    base = base ? base + 1 : r->model_name;
     fprintf(f, "### %s\n\n", base);
-    fprintf(f, "%d images (`%s`", r->n, r->images_spec);
-    if (r->offset)
-        fprintf(f, " from index %d", r->offset);
-    if (r->target >= 0)
-        fprintf(f, "), each explained for class %d; ", r->target);
+    fprintf(f, "%d images (`%s`", r->n, r->images_name);
+    if (r->o.offset)
+        fprintf(f, " from index %d", r->o.offset);
+    if (r->o.target >= 0)
+        fprintf(f, "), each explained for class %d; ", r->o.target);
     else
-        fputs("), each explained for its top class; ", f);
+        fprintf(f, "), each explained for its %s class; ",
+                r->o.target == DMBP_EVAL_TARGET_TRUE ? "true" : "top");
     settings_line(f, r);
     fprintf(f, ". Mean ± standard error over the images; the best mean of "
             "each column in bold. Run time %.0f s.\n\n", r->seconds);
-    md_rows(f, r, 0, EV_GT_FIRST, false);
-    if (r->ground_truth) {
+    md_rows(f, r, 0, DMBP_EVAL_TRUTH_FIRST, false);
+    if (r->o.ground_truth) {
         fprintf(f, "\nGround truth (`NAME%s` beside each image): the "
                 "positive evidence (+) against the pixels of evidence for "
                 "the class, the negative (−) against those of evidence "
                 "against it: relevance mass and rank accuracy, pointing "
                 "game within %d pixels. Unsigned maps have no − columns; an "
                 "image without pixels of a kind does not count in its "
-                "columns.\n\n", EV_TRUTH_SUFFIX, DMBP_POINTING_TOLERANCE);
-        md_rows(f, r, EV_GT_FIRST, EV_METRICS, false);
+                "columns.\n\n", DMBP_TRUTH_SUFFIX, DMBP_POINTING_TOLERANCE);
+        md_rows(f, r, DMBP_EVAL_TRUTH_FIRST, DMBP_EVAL_NUM_METRICS, false);
     }
     if (r->against >= 0) {
         fprintf(f, "\nPaired differences, method − %s, over the same "
                 "images (for ↓ columns a negative difference favours the "
                 "method); \\* where |mean| > %g s.e.:\n\n",
-                name_of(r, r->against), EV_FLAG_SE);
-        md_rows(f, r, 0, EV_GT_FIRST, true);
-        if (r->ground_truth) {
+                name_of(r, r->against), FLAG_SE);
+        md_rows(f, r, 0, DMBP_EVAL_TRUTH_FIRST, true);
+        if (r->o.ground_truth) {
             fputc('\n', f);
-            md_rows(f, r, EV_GT_FIRST, EV_METRICS, true);
+            md_rows(f, r, DMBP_EVAL_TRUTH_FIRST, DMBP_EVAL_NUM_METRICS, true);
         }
     }
     if (r->rand_images > 0) {
@@ -580,7 +464,7 @@ void ev_write_markdown(FILE *f, const ev_run *r)
             fprintf(f, "| %d | `%s` |", s + 1,
                     r->layer_names[s] ? r->layer_names[s] : "?");
             for (int m = 0; m < r->n_methods; m++) {
-                ev_stat st = rho_stat(r, m, s);
+                dmbp__ev_stat st = dmbp__ev_rho_stat(r, m, s);
                 if (st.n)
                     fprintf(f, " %.3f |", st.mean);
                 else
@@ -589,4 +473,26 @@ void ev_write_markdown(FILE *f, const ev_run *r)
             fputc('\n', f);
         }
     }
+}
+
+dmbp_status dmbp_eval_run_write(const dmbp_eval_run *r,
+                                dmbp_eval_report format, FILE *f)
+{
+    static void (*const write[])(FILE *, const dmbp_eval_run *) = {
+        [DMBP_EVAL_REPORT_TABLE] = write_table,
+        [DMBP_EVAL_REPORT_CSV] = write_csv,
+        [DMBP_EVAL_REPORT_JSON] = dmbp__ev_write_json,
+        [DMBP_EVAL_REPORT_MARKDOWN] = write_markdown,
+        [DMBP_EVAL_REPORT_SVG] = dmbp__ev_write_svg};
+    if (!r || !f || (unsigned)format >= sizeof write / sizeof *write)
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_eval_run_write: NULL "
+                              "argument or report %d unknown", (int)format);
+    if (!r->finished)
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_eval_run_write: the run "
+                              "is not finished (dmbp_eval_run_finish)");
+    write[format](f, r);
+    if (ferror(f))
+        return dmbp_set_error(DMBP_ERR_IO, "write error: %s",
+                              strerror(errno));
+    return DMBP_OK;
 }

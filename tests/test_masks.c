@@ -1,0 +1,114 @@
+/* DMBP's masks of a result written as JSON and ranked
+ * (dmbp_result_write_masks_json, dmbp_result_top_masks in dmbp_render.h):
+ * every value of the JSON read back equals the result's mask, and the top
+ * masks equal a ranking done here by sorting (ties to the lower channel);
+ * other methods' results and bad arguments are refused. */
+#include "testlib.h"
+
+#include <dmbp.h>
+#include <dmbp_render.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#define TOP 5
+
+/* Channel order by value, largest first, ties to the lower channel. */
+static const float *sort_vals;
+static int by_value(const void *a, const void *b)
+{
+    int i = *(const int *)a, j = *(const int *)b;
+    if (sort_vals[i] != sort_vals[j])
+        return sort_vals[i] > sort_vals[j] ? -1 : 1;
+    return i - j;
+}
+
+static dmbp_result *explain(dmbp_model *m, const float *x, int c, int h,
+                            int w, dmbp_method method)
+{
+    dmbp_explain_options o;
+    tl_quick q = {2, 2, 3};
+    tl_quick_options(&o, method, &q);
+    dmbp_session *s = NULL;
+    dmbp_result *r = NULL;
+    int target = -1;
+    CHECK(dmbp_session_create(m, &s) == DMBP_OK &&
+              dmbp_explain(s, x, 1, c, h, w, &target, &o, &r) == DMBP_OK,
+          "explain: %s", dmbp_last_error());
+    dmbp_session_free(s);
+    return r;
+}
+
+int main(void)
+{
+    dmbp_model *m = tl_model("models/fmnist_vgg.onnx");
+    dmbp_image x = {0};
+    if (!m || tl_input(m, "models/samples/coat.png", &x))
+        return 1;
+    dmbp_result *r = explain(m, x.data, x.channels, x.height, x.width,
+                             DMBP_METHOD_DMBP);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    CHECK(r && dmbp_result_write_masks_json(r, 0, "coat \"1\"", f) ==
+                   DMBP_OK,
+          "write: %s", dmbp_last_error());
+    fclose(f);
+    CHECK(buf && !strncmp(buf, "{\"image\": \"coat \\\"1\\\"\", \"target\": ",
+                          34),
+          "head: %.60s", buf ? buf : "");
+    const char *p = buf;
+    for (int l = 0; r && l < dmbp_result_num_mask_layers(r); l++) {
+        const char *name;
+        int ch;
+        int64_t off;
+        CHECK(dmbp_result_mask_layer(r, l, &name, &ch, &off) == DMBP_OK,
+              "layer %d", l);
+        for (int s = 0; s < 2; s++) {
+            const char *key = s ? "\"m_neg\": [" : "\"m_pos\": [";
+            p = p ? strstr(p, key) : NULL;
+            CHECK(p, "layer %s: no %s", name, key);
+            if (!p)
+                break;
+            p += strlen(key);
+            const float *want = dmbp_result_masks(r, 0, s) + off;
+            for (int k = 0; k < ch; k++) {
+                char *end;
+                float v = strtof(p, &end);
+                CHECK(end != p && v == want[k], "layer %s set %d channel "
+                      "%d: %.9g, want %.9g", name, s, k, (double)v,
+                      (double)want[k]);
+                p = end + (*end == ',' ? 2 : 0);
+            }
+            /* The ranking, against a sort. */
+            int *order = malloc((size_t)ch * sizeof *order);
+            int idx[TOP];
+            for (int k = 0; k < ch; k++)
+                order[k] = k;
+            sort_vals = want;
+            qsort(order, (size_t)ch, sizeof *order, by_value);
+            int got = dmbp_result_top_masks(r, 0, l, s, TOP, idx);
+            CHECK(got == (ch < TOP ? ch : TOP), "top: %d", got);
+            for (int j = 0; j < got; j++)
+                CHECK(idx[j] == order[j], "layer %s set %d rank %d: "
+                      "channel %d, want %d", name, s, j, idx[j], order[j]);
+            free(order);
+        }
+    }
+    free(buf);
+    int idx[TOP];
+    CHECK(dmbp_result_top_masks(r, 0, -1, 0, TOP, idx) == -1 &&
+              dmbp_result_top_masks(r, 0, 0, 2, TOP, idx) == -1 &&
+              dmbp_result_top_masks(r, 1, 0, 0, TOP, idx) == -1,
+          "top: bad layer, set or image");
+    dmbp_result_free(r);
+    r = explain(m, x.data, x.channels, x.height, x.width, DMBP_METHOD_GXI);
+    CHECK(r && dmbp_result_write_masks_json(r, 0, "x", stdout) ==
+                   DMBP_ERR_ARG,
+          "gxi has no masks");
+    dmbp_result_free(r);
+    dmbp_image_free(&x);
+    dmbp_model_free(m);
+    printf("test_masks: %d checks, %d failures\n", checks, failures);
+    return failures != 0;
+}
