@@ -283,74 +283,113 @@ static void valid_range(int64_t in, int64_t out, int64_t s, int64_t p,
     *hi = b < out ? b : out;
 }
 
-static void conv_map_fwd(const void *ctx, const float *w, const float *x,
-                         float *y)
+/* Sums in double, per output (forward) or input (transposed) plane: a
+ * thread's plane of accumulators, NULL (out of memory) flags *failed. */
+static double *acc_plane(int64_t n, int *failed)
 {
-    const conv_geo *g = ctx;
-    int64_t icg = g->C / g->group, ocg = g->OC / g->group;
-#pragma omp parallel for schedule(dynamic)
-    for (int64_t oc = 0; oc < g->OC; oc++) {
-        float *yo = y + oc * g->OH * g->OW;
-        memset(yo, 0, (size_t)(g->OH * g->OW) * sizeof(float));
-        for (int64_t j = 0; j < icg; j++) {
-            const float *xc = x + ((oc / ocg) * icg + j) * g->H * g->W;
-            for (int64_t ky = 0; ky < g->KH; ky++) {
-                int64_t y0, y1;
-                valid_range(g->H, g->OH, g->sh, g->ph, ky * g->dh, &y0, &y1);
-                for (int64_t kx = 0; kx < g->KW; kx++) {
-                    float wv = w[((oc * icg + j) * g->KH + ky) * g->KW + kx];
-                    int64_t x0, x1;
-                    valid_range(g->W, g->OW, g->sw, g->pw, kx * g->dw, &x0,
-                                &x1);
-                    if (wv == 0)
-                        continue;
-                    for (int64_t oy = y0; oy < y1; oy++) {
-                        const float *xr =
-                            xc + (oy * g->sh - g->ph + ky * g->dh) * g->W -
-                            g->pw + kx * g->dw;
-                        float *yr = yo + oy * g->OW;
-                        for (int64_t ox = x0; ox < x1; ox++)
-                            yr[ox] += wv * xr[ox * g->sw];
-                    }
-                }
-            }
-        }
+    double *a = malloc((size_t)n * sizeof(double));
+    if (!a) {
+#pragma omp atomic write
+        *failed = 1;
     }
+    return a;
 }
 
-static void conv_map_bwd(const void *ctx, const float *w, const float *dy,
-                         float *dx)
+static dmbp_status conv_map_fwd(const void *ctx, const float *w,
+                                const float *x, float *y)
 {
     const conv_geo *g = ctx;
     int64_t icg = g->C / g->group, ocg = g->OC / g->group;
-#pragma omp parallel for schedule(dynamic)
-    for (int64_t ic = 0; ic < g->C; ic++) {
-        float *xc = dx + ic * g->H * g->W;
-        memset(xc, 0, (size_t)(g->H * g->W) * sizeof(float));
-        int64_t gi = ic / icg, j = ic % icg;
-        for (int64_t oc = gi * ocg; oc < (gi + 1) * ocg; oc++) {
-            const float *yo = dy + oc * g->OH * g->OW;
-            for (int64_t ky = 0; ky < g->KH; ky++) {
-                int64_t y0, y1;
-                valid_range(g->H, g->OH, g->sh, g->ph, ky * g->dh, &y0, &y1);
-                for (int64_t kx = 0; kx < g->KW; kx++) {
-                    float wv = w[((oc * icg + j) * g->KH + ky) * g->KW + kx];
-                    int64_t x0, x1;
-                    valid_range(g->W, g->OW, g->sw, g->pw, kx * g->dw, &x0,
-                                &x1);
-                    if (wv == 0)
-                        continue;
-                    for (int64_t oy = y0; oy < y1; oy++) {
-                        float *xr = xc + (oy * g->sh - g->ph + ky * g->dh) *
-                                             g->W - g->pw + kx * g->dw;
-                        const float *yr = yo + oy * g->OW;
-                        for (int64_t ox = x0; ox < x1; ox++)
-                            xr[ox * g->sw] += wv * yr[ox];
+    int64_t plane = g->OH * g->OW;
+    int failed = 0;
+#pragma omp parallel
+    {
+        double *acc = acc_plane(plane, &failed);
+#pragma omp for schedule(dynamic)
+        for (int64_t oc = 0; oc < g->OC; oc++) {
+            if (!acc)
+                continue;
+            memset(acc, 0, (size_t)plane * sizeof(double));
+            for (int64_t j = 0; j < icg; j++) {
+                const float *xc = x + ((oc / ocg) * icg + j) * g->H * g->W;
+                for (int64_t ky = 0; ky < g->KH; ky++) {
+                    int64_t y0, y1;
+                    valid_range(g->H, g->OH, g->sh, g->ph, ky * g->dh, &y0,
+                                &y1);
+                    for (int64_t kx = 0; kx < g->KW; kx++) {
+                        double wv =
+                            w[((oc * icg + j) * g->KH + ky) * g->KW + kx];
+                        int64_t x0, x1;
+                        valid_range(g->W, g->OW, g->sw, g->pw, kx * g->dw,
+                                    &x0, &x1);
+                        if (wv == 0)
+                            continue;
+                        for (int64_t oy = y0; oy < y1; oy++) {
+                            const float *xr =
+                                xc + (oy * g->sh - g->ph + ky * g->dh) * g->W -
+                                g->pw + kx * g->dw;
+                            double *ar = acc + oy * g->OW;
+                            for (int64_t ox = x0; ox < x1; ox++)
+                                ar[ox] += wv * xr[ox * g->sw];
+                        }
                     }
                 }
             }
+            for (int64_t i = 0; i < plane; i++)
+                y[oc * plane + i] = (float)acc[i];
         }
+        free(acc);
     }
+    return failed ? DMBP_ERR_NOMEM : DMBP_OK;
+}
+
+static dmbp_status conv_map_bwd(const void *ctx, const float *w,
+                                const float *dy, float *dx)
+{
+    const conv_geo *g = ctx;
+    int64_t icg = g->C / g->group, ocg = g->OC / g->group;
+    int64_t plane = g->H * g->W;
+    int failed = 0;
+#pragma omp parallel
+    {
+        double *acc = acc_plane(plane, &failed);
+#pragma omp for schedule(dynamic)
+        for (int64_t ic = 0; ic < g->C; ic++) {
+            if (!acc)
+                continue;
+            memset(acc, 0, (size_t)plane * sizeof(double));
+            int64_t gi = ic / icg, j = ic % icg;
+            for (int64_t oc = gi * ocg; oc < (gi + 1) * ocg; oc++) {
+                const float *yo = dy + oc * g->OH * g->OW;
+                for (int64_t ky = 0; ky < g->KH; ky++) {
+                    int64_t y0, y1;
+                    valid_range(g->H, g->OH, g->sh, g->ph, ky * g->dh, &y0,
+                                &y1);
+                    for (int64_t kx = 0; kx < g->KW; kx++) {
+                        double wv =
+                            w[((oc * icg + j) * g->KH + ky) * g->KW + kx];
+                        int64_t x0, x1;
+                        valid_range(g->W, g->OW, g->sw, g->pw, kx * g->dw,
+                                    &x0, &x1);
+                        if (wv == 0)
+                            continue;
+                        for (int64_t oy = y0; oy < y1; oy++) {
+                            double *ar =
+                                acc + (oy * g->sh - g->ph + ky * g->dh) * g->W -
+                                g->pw + kx * g->dw;
+                            const float *yr = yo + oy * g->OW;
+                            for (int64_t ox = x0; ox < x1; ox++)
+                                ar[ox * g->sw] += wv * yr[ox];
+                        }
+                    }
+                }
+            }
+            for (int64_t i = 0; i < plane; i++)
+                dx[ic * plane + i] = (float)acc[i];
+        }
+        free(acc);
+    }
+    return failed ? DMBP_ERR_NOMEM : DMBP_OK;
 }
 
 static dmbp_status conv_lrp(const dmbp_node *n, const dmbp__lrp_io *io)

@@ -466,35 +466,35 @@ typedef struct gemm_geo {
     int64_t rows, k, n;
 } gemm_geo;
 
-static void gemm_map_fwd(const void *ctx, const float *w, const float *x,
-                         float *y)
+static dmbp_status gemm_map_fwd(const void *ctx, const float *w,
+                                const float *x, float *y)
 {
     const gemm_geo *g = ctx;
-    for (int64_t r = 0; r < g->rows; r++) {
-        float *yr = y + r * g->n;
-        memset(yr, 0, (size_t)g->n * sizeof(float));
-        for (int64_t i = 0; i < g->k; i++) {
-            float xv = x[r * g->k + i];
-            const float *wr = w + i * g->n;
-            for (int64_t j = 0; j < g->n; j++)
-                yr[j] += xv * wr[j];
+    for (int64_t r = 0; r < g->rows; r++)
+#pragma omp parallel for
+        for (int64_t j = 0; j < g->n; j++) {
+            double acc = 0;
+            for (int64_t i = 0; i < g->k; i++)
+                acc += (double)x[r * g->k + i] * w[i * g->n + j];
+            y[r * g->n + j] = (float)acc;
         }
-    }
+    return DMBP_OK;
 }
 
-static void gemm_map_bwd(const void *ctx, const float *w, const float *dy,
-                         float *dx)
+static dmbp_status gemm_map_bwd(const void *ctx, const float *w,
+                                const float *dy, float *dx)
 {
     const gemm_geo *g = ctx;
     for (int64_t r = 0; r < g->rows; r++)
 #pragma omp parallel for
         for (int64_t i = 0; i < g->k; i++) {
             const float *wr = w + i * g->n, *yr = dy + r * g->n;
-            float acc = 0;
+            double acc = 0;
             for (int64_t j = 0; j < g->n; j++)
-                acc += wr[j] * yr[j];
-            dx[r * g->k + i] = acc;
+                acc += (double)wr[j] * yr[j];
+            dx[r * g->k + i] = (float)acc;
         }
+    return DMBP_OK;
 }
 
 static dmbp_status gemm_lrp(const dmbp_node *n, const dmbp__lrp_io *io)

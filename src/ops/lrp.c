@@ -46,6 +46,13 @@ static void ratio(const float *R, float *z, int64_t n, float eps)
         z[i] = R[i] / dmbp__lrp_stab(z[i], eps);
 }
 
+/* A map's failure (memory) ends the rule. */
+#define MAP(call)                                                           \
+    do {                                                                    \
+        if ((st = (call)) != DMBP_OK)                                       \
+            goto done;                                                      \
+    } while (0)
+
 dmbp_status dmbp__lrp_linear_rule(const dmbp__lrp_linear *L,
                                   const dmbp_lrp_rule *r, const float *a,
                                   const float *R, float *rin)
@@ -68,10 +75,10 @@ dmbp_status dmbp__lrp_linear_rule(const dmbp__lrp_linear *L,
     case DMBP_LRP_GAMMA: {
         float gamma = r->kind == DMBP_LRP_GAMMA ? r->gamma : 0.f;
         weights_of(L->w, nw, W_ALL, gamma, wa);
-        L->fwd(L->ctx, wa, a, z);
+        MAP(L->fwd(L->ctx, wa, a, z));
         add_bias(L, gamma, z);
         ratio(R, z, no, eps);
-        L->bwd(L->ctx, wa, z, g);
+        MAP(L->bwd(L->ctx, wa, z, g));
         for (int64_t i = 0; i < ni; i++)
             rin[i] = a[i] * g[i];
         break;
@@ -80,9 +87,9 @@ dmbp_status dmbp__lrp_linear_rule(const dmbp__lrp_linear *L,
         weights_of(L->w, nw, W_POS, 0, wa);
         for (int64_t i = 0; i < ni; i++)
             xa[i] = a[i] > 0 ? a[i] : 0;
-        L->fwd(L->ctx, wa, xa, z);
+        MAP(L->fwd(L->ctx, wa, xa, z));
         ratio(R, z, no, eps);
-        L->bwd(L->ctx, wa, z, g);
+        MAP(L->bwd(L->ctx, wa, z, g));
         for (int64_t i = 0; i < ni; i++)
             rin[i] = xa[i] * g[i];
         break;
@@ -90,9 +97,9 @@ dmbp_status dmbp__lrp_linear_rule(const dmbp__lrp_linear *L,
         weights_of(L->w, nw, W_ONE, 0, wa);
         for (int64_t i = 0; i < ni; i++)
             xa[i] = 1;
-        L->fwd(L->ctx, wa, xa, z);
+        MAP(L->fwd(L->ctx, wa, xa, z));
         ratio(R, z, no, eps);
-        L->bwd(L->ctx, wa, z, rin);
+        MAP(L->bwd(L->ctx, wa, z, rin));
         break;
     case DMBP_LRP_ALPHA_BETA: {
         /* wa = W+, wb = W-, xa = a+, xb = a-. */
@@ -109,15 +116,15 @@ dmbp_status dmbp__lrp_linear_rule(const dmbp__lrp_linear *L,
                 continue;
             /* Positive part: W+ a+ + W- a-; negative: W- a+ + W+ a-. */
             const float *w1 = part ? wb : wa, *w2 = part ? wa : wb;
-            L->fwd(L->ctx, w1, xa, z);
-            L->fwd(L->ctx, w2, xb, z2);
+            MAP(L->fwd(L->ctx, w1, xa, z));
+            MAP(L->fwd(L->ctx, w2, xb, z2));
             for (int64_t o = 0; o < no; o++)
                 z[o] += z2[o];
             ratio(R, z, no, eps);
-            L->bwd(L->ctx, w1, z, g);
+            MAP(L->bwd(L->ctx, w1, z, g));
             for (int64_t i = 0; i < ni; i++)
                 rin[i] += coef * xa[i] * g[i];
-            L->bwd(L->ctx, w2, z, g);
+            MAP(L->bwd(L->ctx, w2, z, g));
             for (int64_t i = 0; i < ni; i++)
                 rin[i] += coef * xb[i] * g[i];
         }
@@ -130,21 +137,21 @@ dmbp_status dmbp__lrp_linear_rule(const dmbp__lrp_linear *L,
         }
         weights_of(L->w, nw, W_POS, 0, wa);
         weights_of(L->w, nw, W_NEG, 0, wb);
-        L->fwd(L->ctx, L->w, a, z);
-        L->fwd(L->ctx, wa, r->low, z2);
+        MAP(L->fwd(L->ctx, L->w, a, z));
+        MAP(L->fwd(L->ctx, wa, r->low, z2));
         for (int64_t o = 0; o < no; o++)
             z[o] -= z2[o];
-        L->fwd(L->ctx, wb, r->high, z2);
+        MAP(L->fwd(L->ctx, wb, r->high, z2));
         for (int64_t o = 0; o < no; o++)
             z[o] -= z2[o];
         ratio(R, z, no, eps);
-        L->bwd(L->ctx, L->w, z, g);
+        MAP(L->bwd(L->ctx, L->w, z, g));
         for (int64_t i = 0; i < ni; i++)
             rin[i] = a[i] * g[i];
-        L->bwd(L->ctx, wa, z, g);
+        MAP(L->bwd(L->ctx, wa, z, g));
         for (int64_t i = 0; i < ni; i++)
             rin[i] -= r->low[i] * g[i];
-        L->bwd(L->ctx, wb, z, g);
+        MAP(L->bwd(L->ctx, wb, z, g));
         for (int64_t i = 0; i < ni; i++)
             rin[i] -= r->high[i] * g[i];
         break;

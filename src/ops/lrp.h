@@ -8,14 +8,14 @@
 float dmbp__lrp_stab(float z, float eps);
 
 /* A linear layer z = W a + b on plain tensors of one image. */
-typedef void (*dmbp__lrp_map)(const void *ctx, const float *w,
-                              const float *x, float *y);
+typedef dmbp_status (*dmbp__lrp_map)(const void *ctx, const float *w,
+                                     const float *x, float *y);
 typedef struct dmbp__lrp_linear {
     const void *ctx;
     int64_t n_in, n_out, n_w;
     const float *w;             /* the weights as fwd and bwd read them   */
-    dmbp__lrp_map fwd;          /* y = W x (no bias), overwrites y        */
-    dmbp__lrp_map bwd;          /* x = W^T y, overwrites x                */
+    dmbp__lrp_map fwd;          /* y = W x (no bias), overwrites y; sums  */
+    dmbp__lrp_map bwd;          /* x = W^T y, overwrites x; in double     */
     const float *bias;          /* NULL: none; output o has bias          */
     int64_t bias_len, bias_inner; /* bias[(o / bias_inner) % bias_len]    */
 } dmbp__lrp_linear;
