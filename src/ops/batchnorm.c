@@ -237,7 +237,7 @@ static dmbp_status bn_lrp(const dmbp_node *n, const dmbp__lrp_io *io)
     dmbp__lrp_linear L = {.ctx = &g, .n_in = count, .n_out = count,
                           .n_w = bp->channels, .w = bp->scale, .fwd = bn_map,
                           .bwd = bn_map, .bias = bp->shift,
-                          .bias_len = bp->channels, .bias_inner = g.inner};
+                          .bias_len = bp->channels, .bias_inner = g.inner, .z = io->out[0]};
     return dmbp__lrp_linear_rule(&L, io->rule, io->in[0], io->rout[0],
                                  io->rin[0]);
 }

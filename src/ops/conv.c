@@ -424,7 +424,7 @@ static dmbp_status conv_lrp(const dmbp_node *n, const dmbp__lrp_io *io)
             .ctx = &g, .n_in = dmbp_shape_numel(x), .n_out =
             dmbp_shape_numel(y), .n_w = dmbp_shape_numel(&wv->shape),
             .w = w, .fwd = conv_map_fwd, .bwd = conv_map_bwd, .bias = bias,
-            .bias_len = g.OC, .bias_inner = g.OH * g.OW};
+            .bias_len = g.OC, .bias_inner = g.OH * g.OW, .z = io->out[0]};
         st = dmbp__lrp_linear_rule(&L, io->rule, io->in[0], io->rout[0],
                                    io->rin[0]);
     }

@@ -531,7 +531,7 @@ static dmbp_status gemm_lrp(const dmbp_node *n, const dmbp__lrp_io *io)
             .ctx = &geo, .n_in = geo.rows * g->k, .n_out = geo.rows * g->n,
             .n_w = g->k * g->n, .w = w, .fwd = gemm_map_fwd,
             .bwd = gemm_map_bwd, .bias = g->matmul ? NULL : c ? c : g->c,
-            .bias_len = g->c_rows * g->n, .bias_inner = 1};
+            .bias_len = g->c_rows * g->n, .bias_inner = 1, .z = io->out[0]};
         st = dmbp__lrp_linear_rule(&L, io->rule, io->in[0], io->rout[0],
                                    io->rin[0]);
     }

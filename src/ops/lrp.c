@@ -75,8 +75,12 @@ dmbp_status dmbp__lrp_linear_rule(const dmbp__lrp_linear *L,
     case DMBP_LRP_GAMMA: {
         float gamma = r->kind == DMBP_LRP_GAMMA ? r->gamma : 0.f;
         weights_of(L->w, nw, W_ALL, gamma, wa);
-        MAP(L->fwd(L->ctx, wa, a, z));
-        add_bias(L, gamma, z);
+        if (gamma == 0 && L->z) {
+            memcpy(z, L->z, (size_t)no * sizeof(float));
+        } else {
+            MAP(L->fwd(L->ctx, wa, a, z));
+            add_bias(L, gamma, z);
+        }
         ratio(R, z, no, eps);
         MAP(L->bwd(L->ctx, wa, z, g));
         for (int64_t i = 0; i < ni; i++)
@@ -213,4 +217,22 @@ void dmbp__lrp_weight_done(const dmbp_node *n, int i, bool pinned)
 {
     if (pinned)
         dmbp__weight_unpin(n->model, n->in[i]);
+}
+
+int64_t dmbp__lrp_place(const dmbp_shape *big, const dmbp_shape *small,
+                        const int64_t *offs, const int *perm, int64_t i)
+{
+    int64_t stride[DMBP_MAX_DIMS], s = 1;
+    for (int d = big->ndim - 1; d >= 0; d--) {
+        stride[d] = s;
+        s *= big->dims[d];
+    }
+    int64_t off = 0;
+    for (int d = small->ndim - 1; d >= 0; d--) {
+        int64_t c = i % small->dims[d];
+        i /= small->dims[d];
+        int a = perm ? perm[d] : d;
+        off += (c + (offs ? offs[a] : 0)) * stride[a];
+    }
+    return off;
 }
