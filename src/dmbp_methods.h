@@ -25,11 +25,13 @@ typedef enum dmbp_method {
     DMBP_METHOD_OCCLUSION,    /* occlusion (a sliding patch)             */
     DMBP_METHOD_GRADCAMPP,    /* Grad-CAM++                              */
     DMBP_METHOD_SCORECAM,     /* Score-CAM                               */
-    DMBP_METHOD_RISE          /* RISE (random masks)                     */
+    DMBP_METHOD_RISE,         /* RISE (random masks)                     */
+    DMBP_METHOD_LRP           /* layer-wise relevance propagation        */
 } dmbp_method;
-#define DMBP_NUM_METHODS 11 /* the methods of this header: 0 to 10 */
+#define DMBP_NUM_METHODS 12 /* the methods of this header: 0 to 11 */
 /* "saliency", "gxi", "ig", "smoothgrad", "guided", "gradcam", "dmbp",
- * "occlusion", "gradcam++" (also read: "gradcampp"), "scorecam", "rise". */
+ * "occlusion", "gradcam++" (also read: "gradcampp"), "scorecam", "rise",
+ * "lrp". */
 DMBP_API const char *dmbp_method_name(dmbp_method m);
 DMBP_API DMBP_NODISCARD dmbp_status dmbp_method_from_name(const char *name,
                                                           dmbp_method *out);
@@ -156,6 +158,53 @@ typedef struct dmbp_rise_options {
     dmbp_progress_fn progress; void *progress_user; /* NULL: none */
 } dmbp_rise_options;
 
+/* LRP (libdmbp(3), "Layer-wise relevance propagation"): relevance
+ * propagated from R = f_t(x) e_t at the logits down to the input through
+ * each op's rule (dmbp_lrp_rule in dmbp_plugin.h); rules per layer by
+ * composite, with Zennit's names. "First" is the first layer with
+ * weights; "conv" a convolution; "dense" another layer with weights (Gemm,
+ * MatMul) and a BatchNormalization that follows no convolution:
+ *  - EPSILON:             epsilon everywhere
+ *  - EPSILON_PLUS:        zplus on conv, epsilon on dense
+ *  - EPSILON_PLUS_FLAT:   as EPSILON_PLUS, flat on the first layer
+ *  - EPSILON_GAMMA_BOX:   zbox on the first layer (bounds: the image's 0
+ *                         and 1 after the preprocessing's mean and std),
+ *                         gamma on conv, epsilon on dense
+ *  - EPSILON_ALPHA2_BETA1: alpha 2, beta 1 on conv, epsilon on dense
+ *  - EPSILON_ALPHA1_BETA0: alpha 1, beta 0 on conv, epsilon on dense (not
+ *                         one of Zennit's)
+ * Activations pass relevance through, max pooling gives it to the input
+ * it took, sums and average pooling split it in proportion to the inputs
+ * (with the epsilon stabiliser), views route it. A model whose logits
+ * depend on an op without a rule is refused (DMBP_ERR_UNSUPPORTED, the
+ * message names the node and op). Result: the signed map "map" (C x H x
+ * W, the input's relevance) and the scalar "conservation", the sum of
+ * the map over f_t(x): 1 only where every rule conserves (epsilon -> 0
+ * with no biases; biases, epsilon, zplus's dropped negative parts,
+ * alpha-beta with alpha - beta = 1 only on balanced layers, flat and
+ * zbox in general do not). */
+typedef enum dmbp_lrp_composite {
+    DMBP_LRP_COMPOSITE_EPSILON = 0,
+    DMBP_LRP_COMPOSITE_EPSILON_PLUS,
+    DMBP_LRP_COMPOSITE_EPSILON_PLUS_FLAT,
+    DMBP_LRP_COMPOSITE_EPSILON_GAMMA_BOX,
+    DMBP_LRP_COMPOSITE_EPSILON_ALPHA2_BETA1,
+    DMBP_LRP_COMPOSITE_EPSILON_ALPHA1_BETA0
+} dmbp_lrp_composite;
+/* "epsilon", "epsilon-plus", "epsilon-plus-flat", "epsilon-gamma-box",
+ * "epsilon-alpha2-beta1", "epsilon-alpha1-beta0". */
+DMBP_API const char *dmbp_lrp_composite_name(dmbp_lrp_composite c);
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_lrp_composite_from_name(const char *name, dmbp_lrp_composite *out);
+
+typedef struct dmbp_lrp_options {
+    dmbp_lrp_composite composite; /* default EPSILON_PLUS_FLAT           */
+    float epsilon;           /* stabiliser, > 0, default 1e-6             */
+    float gamma;             /* >= 0, default 0.25                        */
+} dmbp_lrp_options;
+#define DMBP_LRP_EPSILON_DEFAULT 1e-6f
+#define DMBP_LRP_GAMMA_DEFAULT 0.25f
+
 typedef struct dmbp_explain_options {
     size_t struct_size;      /* sizeof, set by the _init macro: leave it  */
     dmbp_method method;      /* default DMBP_METHOD_DMBP                 */
@@ -195,6 +244,7 @@ typedef struct dmbp_explain_options {
      * (see dmbp_progress_fn); the other methods always finish. */
     dmbp_progress_fn progress;
     void *progress_user;
+    dmbp_lrp_options lrp;    /* added in 0.3 */
 } dmbp_explain_options;
 
 /* Defaults as documented above (method DMBP, preset "dmbp"). */

@@ -73,6 +73,37 @@ enum dmbp_op_trait {
     DMBP_OP_OUTPUT_NORMALIZER = 1u << 8
 };
 
+/* A layer's LRP rule (libdmbp(3), "Layer-wise relevance propagation"),
+ * for a layer z = W a + b with relevance R at z; stab(z) = z + epsilon
+ * sign(z), sign(0) = 1, and W+ = max(W, 0), W- = min(W, 0):
+ *  - EPSILON:  R_in = a . W^T (R / stab(W a + b))
+ *  - ZPLUS:    a+ . W+^T (R / stab(W+ a+)), a+ = max(a, 0), no bias
+ *  - GAMMA:    W' = W + gamma W+, b' = b + gamma b+: the epsilon rule on W'
+ *  - ALPHA_BETA: alpha (a+ . W+^T s+ + a- . W-^T s+) - beta (a+ . W-^T s-
+ *              + a- . W+^T s-), s+ = R / stab(W+ a+ + W- a-), s- = R /
+ *              stab(W- a+ + W+ a-), no bias
+ *  - FLAT:     W' = 1, a' = 1, no bias: R spread uniformly over each
+ *              output's receptive field
+ *  - ZBOX:     z = W a - W+ l - W- h, R_in = a . W^T s - l . W+^T s - h .
+ *              W-^T s, s = R / stab(z), l and h the input's bounds
+ * Ops without weights use epsilon as their stabiliser (Add and average
+ * pooling: R_i = a_i R / stab(z)). */
+typedef enum dmbp_lrp_kind {
+    DMBP_LRP_EPSILON = 0,
+    DMBP_LRP_ZPLUS,
+    DMBP_LRP_GAMMA,
+    DMBP_LRP_ALPHA_BETA,
+    DMBP_LRP_FLAT,
+    DMBP_LRP_ZBOX
+} dmbp_lrp_kind;
+typedef struct dmbp_lrp_rule {
+    dmbp_lrp_kind kind;
+    float epsilon;           /* the stabiliser, every rule                */
+    float gamma;             /* GAMMA                                     */
+    float alpha, beta;       /* ALPHA_BETA (2, 1 or 1, 0)                 */
+    const float *low, *high; /* ZBOX: bounds of each input element        */
+} dmbp_lrp_rule;
+
 /* One table entry per ONNX op type. Built-in ops are entries of the same
  * table; a program (or a `dmbp --plugin` shared object) adds its own with
  * dmbp_op_register before loading the models that use it. Tensors given
@@ -130,6 +161,20 @@ typedef struct dmbp_op_def {
                            const dmbp_shape *out_shapes,
                            const float *const *out,
                            const float *const *tin, float *const *tout);
+    /* Added in 0.3 (LRP, libdmbp(3) "Layer-wise relevance propagation"):
+     * the op's relevance rule, or NULL: `lrp` refuses a model whose
+     * logits depend on the op. From the relevance of the outputs
+     * rout[0..n_out) (NULL: none arrives), write (overwrite) the
+     * relevance of each input rin[i] (NULL where none is wanted), with
+     * the forward pass's in and out as in backward. An element-wise
+     * activation passes rout[0] through; a layer follows rule. */
+    dmbp_status (*relevance)(void *user, const dmbp_node *node,
+                             const struct dmbp_lrp_rule *rule, int n_in,
+                             const dmbp_shape *in_shapes,
+                             const float *const *in, int n_out,
+                             const dmbp_shape *out_shapes,
+                             const float *const *out,
+                             const float *const *rout, float *const *rin);
 } dmbp_op_def;
 
 /* Zero *def (the first struct_size bytes) and set def->struct_size. */

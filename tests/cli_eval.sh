@@ -231,6 +231,14 @@ if expect_exit 0 "eval occlusion,gradcam++,scorecam,rise" -- "$DMBP" eval "$VGG"
     done
     [ "$(grep -c ',occlusion,' "$OUT/p.csv")" -eq 4 ] || fail "csv: occlusion rows: $(cat "$OUT/p.csv")"
 fi
+# LRP: signed (negative evidence), with its composite; its curves plotted.
+num='-\{0,1\}[0-9][0-9]*\.[0-9]* ([0-9.]*)'
+if expect_exit 0 "eval lrp" -- "$DMBP" eval "$VGG" --images "$TMP/list" --methods lrp,gxi \
+    --composite epsilon-gamma-box --randomization-images 2 --csv "$OUT/l.csv" --plot "$OUT/l.svg"; then
+    grep -q "^lrp  *$num  *$num  *$num  *$num  *$num  *$num  *$num  *[0-9.]*$" "$TMP/out" ||
+        fail "table: lrp row: $(cat "$TMP/out")"
+    grep -q 'stroke="#F0E442"' "$OUT/l.svg" || fail "plot: no lrp curve"
+fi
 rm -rf "$OUT"; mkdir "$OUT"
 refused 2 "--window applies only to occlusion" "--window without occlusion" -- "$VGG" --images "$TMP/list" --methods gxi --window 3 --csv "$OUT/x.csv"
 if [ -r "$IDX_FILE" ]; then

@@ -40,7 +40,7 @@ refused() {
 }
 
 # The baselines: PREFIX.png (a PNG) and PREFIX.npy of the right shape.
-for m in saliency gxi ig smoothgrad guided gradcam gradcam++ scorecam occlusion rise; do
+for m in saliency gxi ig smoothgrad guided gradcam gradcam++ scorecam occlusion rise lrp; do
     case $m in ig) few="--steps 8" ;; smoothgrad) few="--samples 4" ;;
         occlusion) few="--window 5 --stride 4" ;; rise) few="--samples 40 --grid 5 --keep 0.3" ;; *) few= ;; esac
     # shellcheck disable=SC2086 # $few is empty or two words
@@ -97,6 +97,14 @@ refused 2 "--grid applies only to rise" "--grid with occlusion" -- explain "$VGG
 refused 2 "occlusion.window 29" "--window 29" -- explain "$VGG" "$PNG" --method occlusion --window 29 -o "$OUT/x"
 refused 2 "--keep '1.5'" "--keep 1.5" -- explain "$VGG" "$PNG" --method rise --keep 1.5 -o "$OUT/x"
 refused 2 "rise.grid 29" "--grid 29" -- explain "$VGG" "$PNG" --method rise --grid 29 -o "$OUT/x"
+refused 2 "--composite applies only to lrp" "--composite with gxi" -- explain "$VGG" "$PNG" --method gxi --composite epsilon -o "$OUT/x"
+refused 2 "--epsilon '0'" "--epsilon 0" -- explain "$VGG" "$PNG" --method lrp --epsilon 0 -o "$OUT/x"
+refused 2 "--composite 'zennit'" "--composite zennit" -- explain "$VGG" "$PNG" --method lrp --composite zennit -o "$OUT/x"
+refused 5 "LRP has no rule for op Sub" "lrp on ConvNeXt" -- explain "$top_srcdir/tests/ref/data/convnext_tiny_small_op13.onnx" "$MODELS/evidence/test_00000.png" --method lrp --no-resize -o "$OUT/x"
+for c in epsilon epsilon-plus epsilon-gamma-box epsilon-alpha2-beta1 epsilon-alpha1-beta0; do
+    expect_exit 0 "lrp --composite $c" -- "$DMBP" explain "$VGG" "$PNG" --method lrp --composite $c --epsilon 1e-5 --gamma 0.5 --json -o "$TMP/lrp-$c" &&
+        { grep -q '"conservation": [-0-9.e+]*' "$TMP/out" || fail "lrp $c: no conservation: $(cat "$TMP/out")"; }
+done
 refused 2 "no layer 'nope'" "scorecam --layer nope" -- explain "$VGG" "$PNG" --method scorecam --layer nope -o "$OUT/x"
 refused 2 "--steps" "--steps with saliency" -- explain "$VGG" "$PNG" --method saliency --steps 4 -o "$OUT/x"
 refused 2 "--masks" "--masks with gxi" -- explain "$VGG" "$PNG" --method gxi --masks "$OUT/m.json" -o "$OUT/x"

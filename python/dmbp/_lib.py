@@ -123,13 +123,31 @@ class DmbpOptions(ctypes.Structure):
                 ("path_steps", c_int), ("mask_init", c_int)]
 
 
+class OcclusionOptions(ctypes.Structure):
+    _fields_ = [("window", c_int), ("stride", c_int), ("baseline", c_int)]
+
+
+class RiseOptions(ctypes.Structure):
+    _fields_ = [("masks", c_int), ("grid", c_int), ("p", c_float),
+                ("seed", c_uint64), ("progress", PROGRESS_FN),
+                ("progress_user", c_void_p)]
+
+
+class LrpOptions(ctypes.Structure):
+    _fields_ = [("composite", c_int), ("epsilon", c_float),
+                ("gamma", c_float)]
+
+
 class ExplainOptions(ctypes.Structure):
     _fields_ = [("struct_size", c_size_t), ("method", c_int),
                 ("preprocess", P(PreprocessOptions)), ("fpmath", c_int),
                 ("max_memory", c_size_t), ("max_lanes", c_int),
                 ("saliency", SaliencyOptions), ("ig", IgOptions),
                 ("smoothgrad", SmoothgradOptions),
-                ("gradcam", GradcamOptions), ("dmbp", DmbpOptions)]
+                ("gradcam", GradcamOptions), ("dmbp", DmbpOptions),
+                # libdmbp 0.3
+                ("occlusion", OcclusionOptions), ("rise", RiseOptions),
+                ("lrp", LrpOptions)]
 
 
 class RenderOptions(ctypes.Structure):

@@ -27,6 +27,9 @@ _CHOICES = {
     "of": {"grad": 1, "gxi": 0},
     "mask_init": {"constant": 0, "contribution": 1},
     "fpmath": {"strict": 0, "f32": 0, "bf16": 1},
+    "composite": {"epsilon": 0, "epsilon-plus": 1, "epsilon-plus-flat": 2,
+                  "epsilon-gamma-box": 3, "epsilon-alpha2-beta1": 4,
+                  "epsilon-alpha1-beta0": 5},
 }
 _OPTIONS = {
     "max_lanes": (("max_lanes",), None),
@@ -55,6 +58,9 @@ _OPTIONS = {
     "tol": (("dmbp", "tol"), _DMBP),
     "tol_window": (("dmbp", "tol_window"), _DMBP),
     "progress": (None, _DMBP),
+    "composite": (("lrp", "composite"), ("lrp",)),
+    "epsilon": (("lrp", "epsilon"), ("lrp",)),
+    "gamma": (("lrp", "gamma"), ("lrp",)),
 }
 _SYNONYMS = {"iterations": "iters"}
 # Preprocessing of images given as files (the program's flags).
@@ -358,13 +364,15 @@ class Model:
         exif_rotate, max_pixels override it); or model inputs as an array
         (C x H x W or N x C x H x W, float32; numpy or torch).
         method: "dmbp", "saliency", "gxi", "ig", "smoothgrad", "guided",
-        "gradcam" (dmbp_method_name's names).
+        "gradcam", "gradcam++", "scorecam", "occlusion", "rise", "lrp"
+        (dmbp_method_name's names).
         target: None (each image's top class), a class index or label for
         all, or one per image.
         options: the program's method options with '_' for '-' (steps,
         baseline, ig_rule, samples, sigma, seed, of, layer, abs, iters,
         lr, init_logit, preset, path_steps, mask_init, w_*, tol,
-        tol_window, max_lanes, fpmath, max_memory) and progress, a
+        tol_window, composite, epsilon, gamma, max_lanes, fpmath,
+        max_memory) and progress, a
         callable(first_image, n_images, iteration, iterations, loss)
         whose true return stops that group of images early.
         Returns a Result."""

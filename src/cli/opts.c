@@ -694,6 +694,12 @@ int cli_explain_options(const cli_flags *f, dmbp_method m,
         o->rise.grid = f->grid;
     if (APPLIES(KEEP))
         o->rise.p = f->keep;
+    if (APPLIES(COMPOSITE))
+        o->lrp.composite = (dmbp_lrp_composite)f->composite;
+    if (APPLIES(EPSILON))
+        o->lrp.epsilon = f->epsilon;
+    if (APPLIES(GAMMA))
+        o->lrp.gamma = f->gamma;
     if (APPLIES(ITERS))
         d->iterations = f->iters;
     if (APPLIES(LR))

@@ -40,7 +40,7 @@ enum {
 #define MB(x) (1u << DMBP_METHOD_##x)
 #define MB_ALL (MB(SALIENCY) | MB(GXI) | MB(IG) | MB(SMOOTHGRAD) | \
                 MB(GUIDED) | MB(GRADCAM) | MB(DMBP) | MB(OCCLUSION) |   \
-                MB(GRADCAMPP) | MB(SCORECAM) | MB(RISE))
+                MB(GRADCAMPP) | MB(SCORECAM) | MB(RISE) | MB(LRP))
 /* The methods of Grad-CAM's layer. */
 #define MB_CAMS (MB(GRADCAM) | MB(GRADCAMPP) | MB(SCORECAM))
 
@@ -112,7 +112,7 @@ typedef float cli_float3[3];
       "normalisation standard deviation, 1 or 3 numbers, not 0")             \
     X(METHOD, "method", 'm', K_CHOICE, int, method, 0, 0,                    \
       "saliency|gxi|ig|smoothgrad|guided|gradcam|dmbp|occlusion|gradcam++|"  \
-      "scorecam|rise|gradcampp", CMD_DRAW, 0, "M",                        \
+      "scorecam|rise|lrp|gradcampp", CMD_DRAW, 0, "M",                        \
       "attribution method (dmbp)")                                           \
     X(TARGET, "target", 0, K_NAME, const char *, target, 0, 0, NULL,         \
       CMD_ATTR | CMD_RENDER, 0, "T",                                                      \
@@ -172,6 +172,15 @@ typedef float cli_float3[3];
     X(KEEP, "keep", 0, K_FLOAT_POS, float, keep, 0, 0, NULL,                 \
       CMD_EXPLAIN | CMD_EVAL, MB(RISE), "P",                                 \
       "RISE's probability that a cell is kept, at most 1 (0.5)")            \
+    X(COMPOSITE, "composite", 0, K_CHOICE, int, composite, 0, 0,             \
+      "epsilon|epsilon-plus|epsilon-plus-flat|epsilon-gamma-box|"            \
+      "epsilon-alpha2-beta1|epsilon-alpha1-beta0", CMD_EXPLAIN | CMD_EVAL,   \
+      MB(LRP), "NAME", "LRP's rules per layer (epsilon-plus-flat)")          \
+    X(EPSILON, "epsilon", 0, K_FLOAT_POS, float, epsilon, 0, 0, NULL,        \
+      CMD_EXPLAIN | CMD_EVAL, MB(LRP), "X", "LRP's stabiliser (1e-6)")       \
+    X(GAMMA, "gamma", 0, K_FLOAT_NONNEG, float, gamma, 0, 0, NULL,           \
+      CMD_EXPLAIN | CMD_EVAL, MB(LRP), "G",                                  \
+      "LRP's gamma rule weight (0.25)")                                      \
     X(ITERS, "iters", 0, K_INT, int, iters, 1, 1000000, NULL, CMD_ATTR,      \
       MB(DMBP), "N",                                                         \
       "DMBP's iterations (preset's: path 40, classic 200)")                  \

@@ -35,7 +35,10 @@ static const struct {
     [DMBP_METHOD_GRADCAMPP] = {"#555555", "6 2 2 2"},
     [DMBP_METHOD_SCORECAM] = {"#999999", "2 3"},
     [DMBP_METHOD_RISE] = {"#000000", "4 4"},
+    [DMBP_METHOD_LRP] = {"#F0E442", "8 3"},
 };
+_Static_assert(sizeof style / sizeof style[0] == DMBP_NUM_METHODS,
+               "a style for every method");
 
 static void xml_text(FILE *f, const char *s)
 {

@@ -20,7 +20,7 @@
 
 static const char *const method_names[] = {
     "saliency", "gxi", "ig", "smoothgrad", "guided", "gradcam", "dmbp",
-    "occlusion", "gradcam++", "scorecam", "rise"};
+    "occlusion", "gradcam++", "scorecam", "rise", "lrp"};
 #define N_METHODS ((int)(sizeof method_names / sizeof method_names[0]))
 _Static_assert(N_METHODS == DMBP_NUM_METHODS, "a name for every method");
 /* Another spelling of "gradcam++" (for file names and shells). */
@@ -52,7 +52,7 @@ dmbp_status dmbp_method_from_name(const char *name, dmbp_method *out)
     }
     return dmbp_set_error(DMBP_ERR_ARG, "unknown method '%s' (methods: "
                           "saliency, gxi, ig, smoothgrad, guided, gradcam, "
-                          "dmbp, occlusion, gradcam++, scorecam, rise)",
+                          "dmbp, occlusion, gradcam++, scorecam, rise, lrp)",
                           name ? name : "(null)");
 }
 
@@ -119,6 +119,9 @@ static void explain_defaults(dmbp_explain_options *o)
     o->rise.masks = DEFAULT_RISE_MASKS;
     o->rise.grid = DEFAULT_RISE_GRID;
     o->rise.p = DEFAULT_RISE_P;
+    o->lrp.composite = DMBP_LRP_COMPOSITE_EPSILON_PLUS_FLAT;
+    o->lrp.epsilon = DMBP_LRP_EPSILON_DEFAULT;
+    o->lrp.gamma = DMBP_LRP_GAMMA_DEFAULT;
     dmbp_status known = set_preset(&o->dmbp, "dmbp"); /* cannot fail */
     (void)known;
 }
@@ -198,6 +201,7 @@ static dmbp_status check_options(const dmbp_explain_options *o,
     if (!(ri->p > 0 && ri->p <= 1))
         return dmbp_set_error(DMBP_ERR_ARG, "rise.p %g: must be in (0, 1]",
                               ri->p);
+    TRY(dmbp__lrp_check(&o->lrp));
     if ((int)o->ig.rule < 0 || o->ig.rule > DMBP_IG_RIGHT)
         return dmbp_set_error(DMBP_ERR_ARG, "unknown integration rule %d",
                               o->ig.rule);
@@ -435,6 +439,9 @@ dmbp_status dmbp__explain_cached(const dmbp_model *m,
             break;
         case DMBP_METHOD_RISE:
             st = dmbp__method_rise(&ctx, r);
+            break;
+        case DMBP_METHOD_LRP:
+            st = dmbp__method_lrp(&ctx, r);
             break;
         case DMBP_METHOD_DMBP:
             st = dmbp__method_dmbp(&ctx, r);

@@ -145,5 +145,9 @@ dmbp_status dmbp__method_dmbp(const dmbp__explain_ctx *c, dmbp_result *r);
 dmbp_status dmbp__method_occlusion(const dmbp__explain_ctx *c, dmbp_result *r);
 dmbp_status dmbp__method_scorecam(const dmbp__explain_ctx *c, dmbp_result *r);
 dmbp_status dmbp__method_rise(const dmbp__explain_ctx *c, dmbp_result *r);
+dmbp_status dmbp__method_lrp(const dmbp__explain_ctx *c, dmbp_result *r);
+/* LRP's options (lrp.c): DMBP_ERR_ARG or DMBP_ERR_NONFINITE naming the
+ * bad one. */
+dmbp_status dmbp__lrp_check(const dmbp_lrp_options *o);
 
 #endif

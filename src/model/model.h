@@ -233,6 +233,19 @@ const float *dmbp__weight_keep(const dmbp_model *m, int v);
 
 typedef struct dmbp_plan_builder dmbp__builder;
 
+/* What an op's LRP rule gets: the layer's rule, weight overrides (one
+ * per model value, NULL: the model's), and plain row-major tensors of
+ * one image: the forward pass's inputs and outputs, the relevance of the
+ * outputs (rout[k] NULL: none) and where to write the inputs' (rin[i]
+ * NULL: not wanted; constants are never wanted). */
+typedef struct dmbp__lrp_io {
+    const dmbp_lrp_rule *rule;
+    const float *const *over;
+    const dmbp_shape *in_shapes, *out_shapes;
+    const float *const *in, *const *out, *const *rout;
+    float *const *rin;
+} dmbp__lrp_io;
+
 struct dmbp__op_entry {
     const char *type;
     /* Parse and validate attributes once at load; may set n->priv. */
@@ -265,6 +278,9 @@ struct dmbp__op_entry {
      * arrays owned by the node (valid after check). */
     void (*channel_affine)(const dmbp_node *n, int *channels,
                            const float **scale, const float **shift);
+    /* LRP (methods/lrp.c): the relevance of n's inputs from its output's
+     * on the forward pass's plain tensors (one image); NULL: no rule. */
+    dmbp_status (*lrp)(const dmbp_node *n, const struct dmbp__lrp_io *io);
     bool user;          /* registered through dmbp_op_register */
     dmbp_op_def def;    /* user ops: the program's callbacks */
 };

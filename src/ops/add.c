@@ -3,6 +3,7 @@
  * must have the output's shape). oneDNN binary in the layout of the
  * first operand. */
 #include "ops/ops.h"
+#include "ops/lrp.h"
 #include "ops/nd.h"
 
 static dmbp_status add_check(dmbp_model *m, dmbp_node *n)
@@ -125,4 +126,5 @@ static dmbp_status add_tangent(dmbp__builder *b, const dmbp_node *n)
 
 const dmbp__op_entry dmbp__op_add = {
     .type = "Add", .check = add_check, .infer = add_infer,
-    .plan = add_plan, .backward = add_backward, .tangent = add_tangent};
+    .plan = add_plan, .backward = add_backward, .tangent = add_tangent,
+    .lrp = dmbp__lrp_sum};

@@ -6,6 +6,7 @@
 #include "ops/ops.h"
 
 #include "ops/bn.h"
+#include "ops/lrp.h"
 
 static void bn_release(void *priv)
 {
@@ -207,9 +208,43 @@ static void bn_affine(const dmbp_node *n, int *channels, const float **scale,
     *shift = bp->shift;
 }
 
+/* LRP of a BatchNormalization that follows no Conv (the others are
+ * folded into it at load): a linear layer of its own, y = scale x +
+ * shift per channel, under the rule it is given. */
+typedef struct bn_geo {
+    int64_t channels, inner;
+} bn_geo;
+
+static dmbp_status bn_map(const void *ctx, const float *w, const float *x,
+                          float *y)
+{
+    const bn_geo *g = ctx;
+    for (int64_t c = 0; c < g->channels; c++)
+        for (int64_t i = 0; i < g->inner; i++)
+            y[c * g->inner + i] = w[c] * x[c * g->inner + i];
+    return DMBP_OK;
+}
+
+static dmbp_status bn_lrp(const dmbp_node *n, const dmbp__lrp_io *io)
+{
+    const dmbp__bn_params *bp = n->priv;
+    const dmbp_shape *x = &io->in_shapes[0];
+    int64_t count = dmbp_shape_numel(x);
+    if (x->ndim < 2 || x->dims[0] != 1 || x->dims[1] != bp->channels)
+        return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "LRP: not [1, C, "
+                                "...] with the op's channels");
+    bn_geo g = {bp->channels, count / bp->channels};
+    dmbp__lrp_linear L = {.ctx = &g, .n_in = count, .n_out = count,
+                          .n_w = bp->channels, .w = bp->scale, .fwd = bn_map,
+                          .bwd = bn_map, .bias = bp->shift,
+                          .bias_len = bp->channels, .bias_inner = g.inner, .z = io->out[0]};
+    return dmbp__lrp_linear_rule(&L, io->rule, io->in[0], io->rout[0],
+                                 io->rin[0]);
+}
+
 const dmbp__op_entry dmbp__op_batchnorm = {
     .type = "BatchNormalization", .check = bn_check, .infer = bn_infer,
     .plan = bn_plan, .backward = bn_backward, .tangent = bn_tangent,
-    .release = bn_release,
+    .lrp = bn_lrp, .release = bn_release,
     .traits = DMBP_OP_CHANNEL_AFFINE,
     .channel_affine = bn_affine};

@@ -1,6 +1,7 @@
 /* Concat along any axis (SqueezeNet's fire modules and DenseNet's blocks
  * along channels): oneDNN concat, inputs in whatever layouts they have. */
 #include "ops/ops.h"
+#include "ops/lrp.h"
 
 #define CONCAT_MAX_INPUTS DMBP_MAX_NODE_IO
 
@@ -158,8 +159,33 @@ static dmbp_status concat_tangent(dmbp__builder *b, const dmbp_node *n)
     return dmbp__plan_prim(b, n, pd, args, n->n_in + 1);
 }
 
+/* LRP: each input gets its part of the output's relevance. */
+static dmbp_status concat_lrp(const dmbp_node *n, const dmbp__lrp_io *io)
+{
+    int64_t axis;
+    int ax;
+    TRY(dmbp__attr_int(n, "axis", 0, &axis));
+    TRY(dmbp__axis(n, axis, io->out_shapes[0].ndim, &ax));
+    int64_t outer = 1, total = 1;
+    for (int d = 0; d < ax; d++)
+        outer *= io->out_shapes[0].dims[d];
+    for (int d = ax; d < io->out_shapes[0].ndim; d++)
+        total *= io->out_shapes[0].dims[d];
+    int64_t at = 0;
+    for (int i = 0; i < n->n_in; i++) {
+        int64_t inner = 1;
+        for (int d = ax; d < io->in_shapes[i].ndim; d++)
+            inner *= io->in_shapes[i].dims[d];
+        for (int64_t o = 0; io->rin[i] && o < outer; o++)
+            memcpy(io->rin[i] + o * inner, io->rout[0] + o * total + at,
+                   (size_t)inner * sizeof(float));
+        at += inner;
+    }
+    return DMBP_OK;
+}
+
 const dmbp__op_entry dmbp__op_concat = {
     .type = "Concat", .check = concat_check, .infer = concat_infer,
     .plan = concat_plan, .backward = concat_backward,
-    .tangent = concat_tangent,
+    .tangent = concat_tangent, .lrp = concat_lrp,
     .traits = DMBP_OP_LAYOUT};

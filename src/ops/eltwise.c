@@ -2,6 +2,7 @@
  * the layout of the input (no reorder). Their gates are what the reverse
  * passes freeze (dmbp-method.md section 1). */
 #include "ops/ops.h"
+#include "ops/lrp.h"
 #include "ops/nd.h"
 
 #include <float.h>
@@ -195,15 +196,15 @@ static dmbp_status eltwise_tangent(dmbp__builder *b, const dmbp_node *n)
 const dmbp__op_entry dmbp__op_relu = {
     .type = "Relu", .check = relu_check, .infer = same_infer,
     .plan = eltwise_plan, .backward = eltwise_backward,
-    .tangent = eltwise_tangent, .release = free,
+    .tangent = eltwise_tangent, .lrp = dmbp__lrp_pass, .release = free,
     .traits = DMBP_OP_GATE};
 const dmbp__op_entry dmbp__op_leakyrelu = {
     .type = "LeakyRelu", .check = leakyrelu_check, .infer = same_infer,
     .plan = eltwise_plan, .backward = eltwise_backward,
-    .tangent = eltwise_tangent, .release = free,
+    .tangent = eltwise_tangent, .lrp = dmbp__lrp_pass, .release = free,
     .traits = DMBP_OP_GATE};
 const dmbp__op_entry dmbp__op_clip = {
     .type = "Clip", .check = clip_check, .infer = same_infer,
     .plan = eltwise_plan, .backward = eltwise_backward,
-    .tangent = eltwise_tangent, .release = free,
+    .tangent = eltwise_tangent, .lrp = dmbp__lrp_pass, .release = free,
     .traits = DMBP_OP_GATE};

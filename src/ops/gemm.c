@@ -14,6 +14,7 @@
  * for several rows, which may split the reduction). float32 plans use
  * the inner product there (`one_row`), the matmul otherwise. */
 #include "ops/ops.h"
+#include "ops/lrp.h"
 
 typedef struct gemm_params {
     int64_t k, n;
@@ -460,13 +461,94 @@ static dmbp_status gemm_tangent(dmbp__builder *b, const dmbp_node *n)
     return DMBP_OK;
 }
 
+/* LRP: rows x [K] times w [K, N] on plain tensors, and its transpose. */
+typedef struct gemm_geo {
+    int64_t rows, k, n;
+} gemm_geo;
+
+static dmbp_status gemm_map_fwd(const void *ctx, const float *w,
+                                const float *x, float *y)
+{
+    const gemm_geo *g = ctx;
+    for (int64_t r = 0; r < g->rows; r++)
+#pragma omp parallel for
+        for (int64_t j = 0; j < g->n; j++) {
+            double acc = 0;
+            for (int64_t i = 0; i < g->k; i++)
+                acc += (double)x[r * g->k + i] * w[i * g->n + j];
+            y[r * g->n + j] = (float)acc;
+        }
+    return DMBP_OK;
+}
+
+static dmbp_status gemm_map_bwd(const void *ctx, const float *w,
+                                const float *dy, float *dx)
+{
+    const gemm_geo *g = ctx;
+    for (int64_t r = 0; r < g->rows; r++)
+#pragma omp parallel for
+        for (int64_t i = 0; i < g->k; i++) {
+            const float *wr = w + i * g->n, *yr = dy + r * g->n;
+            double acc = 0;
+            for (int64_t j = 0; j < g->n; j++)
+                acc += (double)wr[j] * yr[j];
+            dx[r * g->k + i] = (float)acc;
+        }
+    return DMBP_OK;
+}
+
+static dmbp_status gemm_lrp(const dmbp_node *n, const dmbp__lrp_io *io)
+{
+    const gemm_params *g = n->priv;
+    if (g->matmul && g->b_shape.ndim != 2)
+        return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "LRP: a batched B");
+    gemm_geo geo = {dmbp_shape_numel(&io->in_shapes[0]) / g->k, g->k, g->n};
+    bool pin_b = false;
+    const float *B = dmbp__lrp_weight(n, io, 1, &pin_b);
+    float *w = dmbp__malloc((size_t)(g->k * g->n) * sizeof(float));
+    float *c = NULL;
+    dmbp_status st = w ? DMBP_OK : DMBP_ERR_NOMEM;
+    if (!st && !B)
+        st = dmbp__node_error(n, DMBP_ERR_IO, "LRP: cannot read the weights");
+    if (!st) {
+        if (g->matmul)
+            memcpy(w, B, (size_t)(g->k * g->n) * sizeof(float));
+        else
+            fold_w(g, B, w);
+    }
+    /* Gemm's bias: beta C folded at load, again for an override of C. */
+    bool over_c = !g->matmul && dmbp__has_in(n, 2) && io->over &&
+                  io->over[n->in[2]];
+    if (!st && over_c) {
+        c = dmbp__malloc((size_t)(g->c_rows * g->n) * sizeof(float));
+        if (c)
+            fold_c(g, io->over[n->in[2]], c);
+        else
+            st = DMBP_ERR_NOMEM;
+    }
+    if (!st) {
+        dmbp__lrp_linear L = {
+            .ctx = &geo, .n_in = geo.rows * g->k, .n_out = geo.rows * g->n,
+            .n_w = g->k * g->n, .w = w, .fwd = gemm_map_fwd,
+            .bwd = gemm_map_bwd, .bias = g->matmul ? NULL : c ? c : g->c,
+            .bias_len = g->c_rows * g->n, .bias_inner = 1, .z = io->out[0]};
+        st = dmbp__lrp_linear_rule(&L, io->rule, io->in[0], io->rout[0],
+                                   io->rin[0]);
+    }
+    if (B)
+        dmbp__lrp_weight_done(n, 1, pin_b);
+    free(w);
+    free(c);
+    return st;
+}
+
 const dmbp__op_entry dmbp__op_gemm = {
     .type = "Gemm", .check = gemm_check, .infer = gemm_infer,
     .plan = gemm_plan, .backward = gemm_backward, .tangent = gemm_tangent,
-    .release = gemm_release,
+    .lrp = gemm_lrp, .release = gemm_release,
     .traits = DMBP_OP_WEIGHTS};
 const dmbp__op_entry dmbp__op_matmul = {
     .type = "MatMul", .check = matmul_check, .infer = gemm_infer,
     .plan = gemm_plan, .backward = gemm_backward, .tangent = gemm_tangent,
-    .release = gemm_release,
+    .lrp = gemm_lrp, .release = gemm_release,
     .traits = DMBP_OP_WEIGHTS};

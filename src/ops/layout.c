@@ -5,6 +5,7 @@
  * may touch the batch axis 0 (its images must stay independent). Both
  * are linear: backward is the inverse movement (Slice: into zeros). */
 #include "nd.h"
+#include "ops/lrp.h"
 
 /* ---- Transpose ---------------------------------------------------------- */
 
@@ -119,10 +120,22 @@ static dmbp_status transpose_tangent(dmbp__builder *b, const dmbp_node *n)
     return dmbp__reorder_step(b, x->tan, &x->md, view, &pmd);
 }
 
+/* LRP: relevance goes back to where each element came from. */
+static dmbp_status transpose_lrp(const dmbp_node *n, const dmbp__lrp_io *io)
+{
+    int perm[DMBP_MAX_DIMS];
+    const dmbp_shape *x = &io->in_shapes[0], *y = &io->out_shapes[0];
+    TRY(get_perm(n, x->ndim, perm));
+    int64_t count = dmbp_shape_numel(y);
+    for (int64_t j = 0; io->rin[0] && j < count; j++)
+        io->rin[0][dmbp__lrp_place(x, y, NULL, perm, j)] = io->rout[0][j];
+    return DMBP_OK;
+}
+
 const dmbp__op_entry dmbp__op_transpose = {
     .type = "Transpose", .check = transpose_check, .infer = transpose_infer,
     .plan = transpose_plan, .backward = transpose_backward,
-    .tangent = transpose_tangent, .release = free,
+    .tangent = transpose_tangent, .lrp = transpose_lrp, .release = free,
     .traits = DMBP_OP_LAYOUT};
 
 /* ---- Slice --------------------------------------------------------------- */
@@ -297,8 +310,26 @@ static dmbp_status slice_tangent(dmbp__builder *b, const dmbp_node *n)
     return dmbp__reorder_step(b, view, &sub, y->tan, &y->md);
 }
 
+/* LRP: the sliced elements get the output's relevance, the others none. */
+static dmbp_status slice_lrp(const dmbp_node *n, const dmbp__lrp_io *io)
+{
+    const dmbp_shape *x = &io->in_shapes[0];
+    dmbp_shape y;
+    dnnl_dims_t offs;
+    TRY(slice_geom(n, x, &y, offs));
+    if (!io->rin[0])
+        return DMBP_OK;
+    memset(io->rin[0], 0, (size_t)dmbp_shape_numel(x) * sizeof(float));
+    int64_t o64[DMBP_MAX_DIMS], count = dmbp_shape_numel(&y);
+    for (int d = 0; d < y.ndim; d++)
+        o64[d] = offs[d];
+    for (int64_t j = 0; j < count; j++)
+        io->rin[0][dmbp__lrp_place(x, &y, o64, NULL, j)] = io->rout[0][j];
+    return DMBP_OK;
+}
+
 const dmbp__op_entry dmbp__op_slice = {
     .type = "Slice", .check = slice_check, .infer = slice_infer,
     .plan = slice_plan, .backward = slice_backward,
-    .tangent = slice_tangent, .release = free,
+    .tangent = slice_tangent, .lrp = slice_lrp, .release = free,
     .traits = DMBP_OP_LAYOUT};

@@ -101,6 +101,8 @@ static dmbp_status op_register(const dmbp_op_def *def_in, size_t size)
         e->backward = NULL;
         e->tangent = NULL;
     }
+    if (!def.relevance)
+        e->lrp = NULL; /* no rule: `lrp` names the node */
     pthread_mutex_lock(&table_lock);
     dmbp__op_entry **nu = realloc(user_ops, (size_t)(n_user_ops + 1) * sizeof *nu);
     if (!nu) {

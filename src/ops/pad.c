@@ -1,6 +1,7 @@
 /* Pad, mode "constant" (zero or another constant), non-negative pads on
  * any axes: a hand-written copy on plain layout. */
 #include "ops/ops.h"
+#include "ops/lrp.h"
 
 typedef struct pad_params {
     int n;                        /* 2 * rank entries as in ONNX */
@@ -234,8 +235,24 @@ static dmbp_status pad_tangent(dmbp__builder *b, const dmbp_node *n)
     return dmbp__plan_fn(b, n, pad_run_fn, pr, args, 2);
 }
 
+/* LRP: each input element gets the relevance of where it lies in the
+ * output; the padding's (a constant's) is dropped. */
+static dmbp_status pad_lrp(const dmbp_node *n, const dmbp__lrp_io *io)
+{
+    const pad_params *pp = n->priv;
+    const dmbp_shape *x = &io->in_shapes[0], *y = &io->out_shapes[0];
+    if (pp->n != 2 * x->ndim)
+        return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "LRP: pads for "
+                                "another rank");
+    int64_t count = dmbp_shape_numel(x);
+    for (int64_t i = 0; io->rin[0] && i < count; i++)
+        io->rin[0][i] =
+            io->rout[0][dmbp__lrp_place(y, x, pp->pads, NULL, i)];
+    return DMBP_OK;
+}
+
 const dmbp__op_entry dmbp__op_pad = {
     .type = "Pad", .check = pad_check, .infer = pad_infer,
     .plan = pad_plan, .backward = pad_backward, .tangent = pad_tangent,
-    .release = free,
+    .lrp = pad_lrp, .release = free,
     .traits = DMBP_OP_LAYOUT};

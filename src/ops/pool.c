@@ -3,6 +3,7 @@
  * which input each output took (its workspace): the reverse passes use
  * those choices. */
 #include "ops/ops.h"
+#include "ops/lrp.h"
 
 typedef struct pool_params {
     dmbp__window w;
@@ -433,18 +434,75 @@ static dmbp_status pool_plan(dmbp__builder *b, const dmbp_node *n)
     return DMBP_OK;
 }
 
+/* LRP: max pooling gives each output's relevance to the input it took
+ * (the first maximum, as its gradient); average pooling to each input in
+ * proportion to its share x_i / count of the output: R_i = sum over the
+ * windows on i of x_i / count R / stab(y). */
+static dmbp_status pool_lrp(const dmbp_node *n, const dmbp__lrp_io *io)
+{
+    const pool_params *pp = n->priv;
+    pool_run r;
+    memset(&r, 0, sizeof r);
+    int64_t o[DMBP_MAX_SPATIAL], pe[DMBP_MAX_SPATIAL];
+    TRY(pool_window(n, &io->in_shapes[0], &r.w));
+    TRY(dmbp__window_out(n, &r.w, io->in_shapes[0].dims + 2, o, r.pb, pe));
+    r.x = io->in_shapes[0];
+    r.y = io->out_shapes[0];
+    int64_t planes = r.x.dims[0] * r.x.dims[1];
+    int64_t xs = spatial(&r.x), ys = spatial(&r.y), ks = kernel_size(&r.w);
+    const float *x = io->in[0], *R = io->rout[0], *y = io->out[0];
+    float *rin = io->rin[0];
+    if (!rin)
+        return DMBP_OK;
+#pragma omp parallel for
+    for (int64_t pl = 0; pl < planes; pl++) {
+        const float *xp = x + pl * xs;
+        float *rp = rin + pl * xs;
+        memset(rp, 0, (size_t)xs * sizeof(float));
+        for (int64_t oy = 0; oy < ys; oy++) {
+            float ro = R[pl * ys + oy];
+            if (pp->alg == DMBP__BE_POOL_MAX) {
+                int64_t best = -1;
+                for (int64_t k = 0; k < ks; k++) {
+                    int64_t i = window_at(&r, oy, k);
+                    if (i >= 0 && (best < 0 || xp[i] > xp[best]))
+                        best = i;
+                }
+                if (best >= 0)
+                    rp[best] += ro;
+                continue;
+            }
+            int64_t count = 0;
+            for (int64_t k = 0; k < ks; k++)
+                count += window_at(&r, oy, k) >= 0;
+            if (pp->alg == DMBP__BE_POOL_AVG_PAD)
+                count = ks;
+            if (!count)
+                continue;
+            float s = ro / dmbp__lrp_stab(y[pl * ys + oy], io->rule->epsilon) /
+                      (float)count;
+            for (int64_t k = 0; k < ks; k++) {
+                int64_t i = window_at(&r, oy, k);
+                if (i >= 0)
+                    rp[i] += xp[i] * s;
+            }
+        }
+    }
+    return DMBP_OK;
+}
+
 const dmbp__op_entry dmbp__op_maxpool = {
     .type = "MaxPool", .check = maxpool_check, .infer = pool_infer,
     .plan = pool_plan, .backward = maxpool_backward,
-    .tangent = maxpool_tangent, .release = free,
+    .tangent = maxpool_tangent, .lrp = pool_lrp, .release = free,
     .traits = DMBP_OP_POOL};
 const dmbp__op_entry dmbp__op_averagepool = {
     .type = "AveragePool", .check = averagepool_check, .infer = pool_infer,
     .plan = pool_plan, .backward = avgpool_backward,
-    .tangent = avgpool_tangent, .release = free,
+    .tangent = avgpool_tangent, .lrp = pool_lrp, .release = free,
     .traits = DMBP_OP_POOL};
 const dmbp__op_entry dmbp__op_globalaveragepool = {
     .type = "GlobalAveragePool", .check = gap_check, .infer = pool_infer,
     .plan = pool_plan, .backward = avgpool_backward,
-    .tangent = avgpool_tangent, .release = free,
+    .tangent = avgpool_tangent, .lrp = pool_lrp, .release = free,
     .traits = DMBP_OP_POOL};

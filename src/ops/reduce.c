@@ -3,6 +3,7 @@
  * the tangent is the forward pass without biases and the backward pass
  * spreads each output's diff evenly over the positions it averaged. */
 #include "nd.h"
+#include "ops/lrp.h"
 
 typedef struct reduce_params {
     int n_axes;                    /* -1: all axes (refused at infer) */
@@ -128,8 +129,36 @@ static dmbp_status reducemean_tangent(dmbp__builder *b, const dmbp_node *n)
     return mean_step(b, n, t, dmbp__val_tan(b, n->out[0]));
 }
 
+/* LRP: as average pooling, input i gets x_i / count R / stab(y) of the
+ * mean it enters. */
+static dmbp_status reducemean_lrp(const dmbp_node *n, const dmbp__lrp_io *io)
+{
+    const reduce_params *rp = n->priv;
+    const dmbp_shape *x = &io->in_shapes[0];
+    dmbp_shape k;
+    int64_t count;
+    TRY(kept_shape(n, x, &k, &count));
+    bool mask[DMBP_MAX_DIMS];
+    TRY(dmbp__nd_axes_mask(n, rp->axes, rp->n_axes, x->ndim, mask));
+    int64_t total = dmbp_shape_numel(x);
+    for (int64_t i = 0; io->rin[0] && i < total; i++) {
+        /* The kept output this element averages into. */
+        int64_t rest = i, o = 0, stride = 1;
+        for (int d = x->ndim - 1; d >= 0; d--) {
+            int64_t c = rest % x->dims[d];
+            rest /= x->dims[d];
+            if (!mask[d])
+                o += c * stride;
+            stride *= k.dims[d];
+        }
+        io->rin[0][i] = io->in[0][i] / (float)count * io->rout[0][o] /
+                        dmbp__lrp_stab(io->out[0][o], io->rule->epsilon);
+    }
+    return DMBP_OK;
+}
+
 const dmbp__op_entry dmbp__op_reducemean = {
     .type = "ReduceMean", .check = reducemean_check,
     .infer = reducemean_infer, .plan = reducemean_plan,
     .backward = reducemean_backward, .tangent = reducemean_tangent,
-    .release = free};
+    .lrp = reducemean_lrp, .release = free};

@@ -3,6 +3,7 @@
  * brought to plain row-major layout (a reorder only if it was blocked) and
  * the output is a view of it: no copy. */
 #include "nd.h"
+#include "ops/lrp.h"
 
 static dmbp_status flatten_check(dmbp_model *m, dmbp_node *n)
 {
@@ -260,19 +261,23 @@ static dmbp_status unsqueeze_infer(const dmbp_node *n, const dmbp_shape *in,
 const dmbp__op_entry dmbp__op_flatten = {
     .type = "Flatten", .check = flatten_check, .infer = flatten_infer,
     .plan = view_plan, .backward = view_backward, .tangent = view_tangent,
+    .lrp = dmbp__lrp_pass,
     .traits = DMBP_OP_LAYOUT};
 const dmbp__op_entry dmbp__op_reshape = {
     .type = "Reshape", .check = reshape_check, .infer = reshape_infer,
     .infer_lanes = reshape_infer_lanes, .plan = view_plan, .backward = view_backward, .tangent = view_tangent,
+    .lrp = dmbp__lrp_pass,
     .release = free,
     .traits = DMBP_OP_LAYOUT};
 const dmbp__op_entry dmbp__op_squeeze = {
     .type = "Squeeze", .check = squeeze_check, .infer = squeeze_infer,
     .plan = view_plan, .backward = view_backward, .tangent = view_tangent,
+    .lrp = dmbp__lrp_pass,
     .release = free,
     .traits = DMBP_OP_LAYOUT};
 const dmbp__op_entry dmbp__op_unsqueeze = {
     .type = "Unsqueeze", .check = squeeze_check, .infer = unsqueeze_infer,
     .plan = view_plan, .backward = view_backward, .tangent = view_tangent,
+    .lrp = dmbp__lrp_pass,
     .release = free,
     .traits = DMBP_OP_LAYOUT};

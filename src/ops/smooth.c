@@ -7,6 +7,7 @@
  * section 1), so backward and tangent are the transposes of one linear
  * map and backward is exactly autograd's gradient. */
 #include "ops/ops.h"
+#include "ops/lrp.h"
 #include "ops/nd.h"
 
 #include <float.h>
@@ -266,17 +267,21 @@ static dmbp_status smooth_tangent(dmbp__builder *b, const dmbp_node *n)
     return dmbp__plan_fn(b, n, smooth_lin_fn, r, args, 3);
 }
 
-#define SMOOTH_ENTRY(var, name, chk)                                        \
+/* LRP: activations pass relevance through (Zennit's Pass); Erf, Sqrt
+ * and Pow are parts of normalisations and GELU, which have no rule. */
+#define SMOOTH_ENTRY(var, name, chk, rule)                                  \
     const dmbp__op_entry var = {                                                  \
         .type = name, .check = chk, .infer = same_infer,                    \
         .plan = smooth_plan, .backward = smooth_backward,                   \
-        .tangent = smooth_tangent, .release = free,                         \
+        .tangent = smooth_tangent, .lrp = rule, .release = free,            \
         .traits = DMBP_OP_GATE}
 
-SMOOTH_ENTRY(dmbp__op_sigmoid, "Sigmoid", sigmoid_check);
-SMOOTH_ENTRY(dmbp__op_hardsigmoid, "HardSigmoid", hardsigmoid_check);
-SMOOTH_ENTRY(dmbp__op_hardswish, "HardSwish", hardswish_check);
-SMOOTH_ENTRY(dmbp__op_tanh, "Tanh", tanh_check);
-SMOOTH_ENTRY(dmbp__op_erf, "Erf", erf_check);
-SMOOTH_ENTRY(dmbp__op_sqrt, "Sqrt", sqrt_check);
-SMOOTH_ENTRY(dmbp__op_pow, "Pow", pow_check);
+SMOOTH_ENTRY(dmbp__op_sigmoid, "Sigmoid", sigmoid_check, dmbp__lrp_pass);
+SMOOTH_ENTRY(dmbp__op_hardsigmoid, "HardSigmoid", hardsigmoid_check,
+             dmbp__lrp_pass);
+SMOOTH_ENTRY(dmbp__op_hardswish, "HardSwish", hardswish_check,
+             dmbp__lrp_pass);
+SMOOTH_ENTRY(dmbp__op_tanh, "Tanh", tanh_check, dmbp__lrp_pass);
+SMOOTH_ENTRY(dmbp__op_erf, "Erf", erf_check, NULL);
+SMOOTH_ENTRY(dmbp__op_sqrt, "Sqrt", sqrt_check, NULL);
+SMOOTH_ENTRY(dmbp__op_pow, "Pow", pow_check, NULL);

@@ -282,6 +282,17 @@ static dmbp_status user_tangent(dmbp__builder *b, const dmbp_node *n)
 
 /* The template of registered entries: dmbp_op_register copies it and
  * drops the reverse hooks when the plugin gives no reverse callbacks. */
+/* LRP: the program's relevance callback on the plain tensors. */
+static dmbp_status user_lrp(const dmbp_node *n, const dmbp__lrp_io *io)
+{
+    const dmbp_op_def *d = &n->op->def;
+    dmbp_status st = d->relevance(d->user, n, io->rule, n->n_in,
+                                  io->in_shapes, io->in, n->n_out,
+                                  io->out_shapes, io->out, io->rout, io->rin);
+    return st ? user_error(n, st, "relevance") : DMBP_OK;
+}
+
 const dmbp__op_entry dmbp__op_user = {
     .type = "(user)", .check = user_check, .infer = user_infer,
-    .plan = user_plan, .backward = user_backward, .tangent = user_tangent};
+    .plan = user_plan, .backward = user_backward, .tangent = user_tangent,
+    .lrp = user_lrp};

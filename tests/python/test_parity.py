@@ -30,6 +30,10 @@ CASES = [
     ("guided", {}, []),
     ("gradcam", {}, []),
     ("dmbp", {"iters": 3}, ["--iters", "3"]),
+    ("lrp", {}, []),
+    ("lrp", {"composite": "epsilon-gamma-box", "epsilon": 0.01, "gamma": 0.5},
+     ["--composite", "epsilon-gamma-box", "--epsilon", "0.01", "--gamma",
+      "0.5"]),
 ]
 # More DMBP settings, on one model: presets, smoothing, weights, targets.
 DMBP_CASES = [
