@@ -4,6 +4,7 @@ in directory R: every candidate paired with the default (path-K4-i40-sign)
 on the images both have.
 
     /usr/bin/python3 bench/dmbp_study/neg_tables.py R val|test|perturb
+    (R = run_neg.sh's directory, or bench/dmbp_study/data/neg)
 """
 import gzip
 import json
@@ -20,6 +21,8 @@ EV = ("evidence_cnn", "evidence_vgg", "evidence_resnet")
 
 def load(path):
     rows = defaultdict(dict)
+    if not os.path.exists(path) and os.path.exists(path + ".gz"):
+        path += ".gz"        # the committed data/neg/*.jsonl.gz
     if os.path.exists(path):
         for line in (gzip.open(path, "rt") if path.endswith(".gz") else open(path)):
             r = json.loads(line)

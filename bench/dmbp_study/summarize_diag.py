@@ -4,6 +4,7 @@ images; per-layer lists from the input (layer 0) to the last mask layer.
 
     /usr/bin/python3 bench/dmbp_study/summarize_diag.py FILE.jsonl...
 """
+import gzip
 import json
 import sys
 
@@ -24,7 +25,8 @@ def main():
     print("|---|---:|---:|---:|---:|---:|---:|")
     per = []
     for p in sys.argv[1:]:
-        rows = [json.loads(line) for line in open(p)]
+        rows = [json.loads(line) for line in (gzip.open(p, "rt") if p.endswith(".gz")
+                                              else open(p))]
         m = rows[0]["model"]
         print("| %s (%d, %d) | %.2f | %.2f (%.0f %%) | %.1f | %.2f / %.2f | %.0f %% | %.0f %% |" % (
             m, len(rows), rows[0]["L"], med(rows, "F"), med(rows, "Fneg_from")[0],
