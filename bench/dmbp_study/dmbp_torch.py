@@ -18,6 +18,8 @@ gates; m+ and m- are shared by all copies; the maps are A+- = mean_j W_j(m+-)
 midpoint steps).  Classic DMBP = one copy at a = 1 (x itself) and theta = 2.
 """
 
+import re
+
 import numpy as np
 import onnx
 import torch
@@ -241,8 +243,41 @@ def start_thetas(net, x, t, rec, K, rule, theta0=THETA0):
     raise ValueError(rule)
 
 
+def neg_thetas(net, x, t, rec, K, rule, theta0=THETA0):
+    """theta- for a negative-lane rule (section 8 of RESULTS.md); the
+    positive lane keeps its own start:
+      const       theta0 everywhere (the classic start)
+      top<k>      the independent sign split (c < 0) on the last k mask
+                  layers only, +theta0 (on) on the layers below
+      comp        the composed split on every layer (start_thetas'
+                  `composed`, negative lane only)
+      comptop<k>  the composed split on the last k mask layers, the layers
+                  below on
+    """
+    sizes = net.mask_sizes(x)
+    L = len(sizes)
+    if rule == "const":
+        return [torch.full((s,), theta0) for s in sizes]
+    m = re.fullmatch(r"(comp)?top(\d+)|comp", rule)
+    if not m:
+        raise ValueError(rule)
+    k = L if rule == "comp" else min(int(m.group(2)), L)
+    th = [torch.full((s,), theta0) for s in sizes]
+    if rule.startswith("top"):
+        c, _ = contributions(net, x, t, rec, K)
+        for l in range(L - k, L):
+            th[l] = _pm(c[l] < 0, theta0)
+        return th
+    hard = [torch.ones(1, s) for s in sizes]
+    for l in reversed(range(L - k, L)):
+        c, _ = contributions(net, x, t, rec, K, masks=hard)
+        hard[l] = (c[l] < 0).float().view(1, -1)
+        th[l] = _pm(c[l] < 0, theta0)
+    return th
+
+
 def dmbp(net, x, t, K=1, iters=200, lr=LR, weights=None, start="const", classic=False,
-         theta0=THETA0, return_curve=False):
+         theta0=THETA0, return_curve=False, neg=None, neg_theta=None):
     """Classic (classic=True: one copy at x) or path DMBP for one image
     x (1xCxHxW).  Returns dict with A+, A-, W+, W-, A1 (= W(1) x), N, masks."""
     w = dict(DEFAULT_W, **(weights or {}))
@@ -258,6 +293,8 @@ def dmbp(net, x, t, K=1, iters=200, lr=LR, weights=None, start="const", classic=
     S = A1.abs().sum()
     Fv = A1.sum()
     tp, tn = start_thetas(net, x, t, rec, K, start, theta0)
+    if neg is not None:
+        tn = neg_thetas(net, x, t, rec, K, neg, neg_theta or theta0)
     thetas = [torch.stack([p, n]).requires_grad_(True) for p, n in zip(tp, tn)]
     rec2 = tile_rec(rec, 2)
     opt = torch.optim.Adam(thetas, lr=lr, betas=BETAS, eps=ADAM_EPS)

@@ -15,8 +15,10 @@ Rows already in FILE.jsonl are skipped, so a run can be resumed.
 Method specs:
   gxi | ig<steps> | sgx<samples>s<sigma>  (e.g. sgx32s0.15: SmoothGrad x input)
   classic[-i<its>]                        classic DMBP (theta 2, one copy at x)
-  path-K<k>-i<its>-<start>[-lr<x>][-wc<x>][-ws<x>][-wn<x>][-we<x>][-wsp<x>][-th<x>]
-      path DMBP; start in const, sign, top, composed (dmbp_torch.start_thetas)
+  path-K<k>-i<its>-<start>[-lr<x>][-wc<x>][-ws<x>][-wn<x>][-we<x>][-wsp<x>][-th<x>][-neg<rule>][-nth<x>]
+      path DMBP; start in const, sign, top, composed (dmbp_torch.start_thetas);
+      neg<rule>: the negative lane's own start (dmbp_torch.neg_thetas: const,
+      top<k>, comp, comptop<k>); nth<x>: its |theta| at the start (default th)
 """
 import argparse
 import json
@@ -36,10 +38,15 @@ WKEYS = {"wc": "completeness", "ws": "sign", "wn": "nuisance", "we": "evidence",
 def parse(spec):
     parts = spec.split("-")
     kind = parts[0]
-    o = dict(kind=kind, K=1, its=200, start="const", lr=D.LR, w={}, th=D.THETA0)
+    o = dict(kind=kind, K=1, its=200, start="const", lr=D.LR, w={}, th=D.THETA0, neg=None,
+             nth=None)
     for p in parts[1:]:
         if p in ("const", "sign", "top", "composed"):
             o["start"] = p
+        elif p.startswith("neg"):
+            o["neg"] = p[3:]
+        elif p.startswith("nth"):
+            o["nth"] = float(p[3:])
         elif p.startswith("K"):
             o["K"] = int(p[1:])
         elif p.startswith("i"):
@@ -72,7 +79,8 @@ def raw_maps(net, x, t, spec, seed):
         return A, A, {}
     o = parse(spec)
     r = D.dmbp(net, x, t, K=o["K"], iters=o["its"], lr=o["lr"], weights=o["w"],
-               start=o["start"], classic=(o["kind"] == "classic"), theta0=o["th"])
+               start=o["start"], classic=(o["kind"] == "classic"), theta0=o["th"],
+               neg=o["neg"], neg_theta=o["nth"])
     Ap, An = r["Ap"].double(), r["An"].double()
     extra = dict(F=float(r["A1"].double().sum()), Fp=float(Ap.sum()), Fn=float(An.sum()),
                  an_pos_share=float(torch.relu(An).sum() / max(float(An.abs().sum()), 1e-30)),
