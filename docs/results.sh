@@ -104,6 +104,13 @@ command_slow() {
         "--methods $SLOW_METHODS --randomization-images 0 --csv $OUT/$1-slow.csv" \
         "--json-out $OUT/$1-slow.json --markdown $OUT/$1-slow.md"
 }
+# LRP (each composite is its own method setting; the default composite,
+# epsilon-plus-flat) on the same images as the main run, its own table.
+command_lrp() {
+    echo "dmbp eval models/fmnist_$1.onnx --images idx:$IDX --n $N" \
+        "--methods gxi,lrp --against gxi --csv $OUT/$1-lrp.csv" \
+        "--json-out $OUT/$1-lrp.json --markdown $OUT/$1-lrp.md"
+}
 command_classic() {
     echo "dmbp eval models/fmnist_$1.onnx --images idx:$IDX --n $N" \
         "--methods dmbp --preset classic --randomization-images 0 --csv $OUT/$1-classic.csv" \
@@ -112,7 +119,7 @@ command_classic() {
 
 run_model() {
     start=$(date +%s)
-    for what in for slow classic; do
+    for what in for slow lrp classic; do
         # shellcheck disable=SC2046 # the command's words
         OMP_NUM_THREADS=1 "$DMBP" $(command_$what "$1" | cut -d' ' -f2-) \
             >"$OUT/$1.txt.tmp" 2>"$OUT/$1.err" || return 1
@@ -335,6 +342,7 @@ EOF
     for m in $MODELS; do
         command_for "$m"
         command_slow "$m"
+        command_lrp "$m"
         command_classic "$m"
     done
     cat <<EOF
@@ -376,6 +384,12 @@ EOF
             echo "fmnist_$m, the slow methods on the first $SLOW_N images (the same protocol):"
             echo
             sed '/^### /d' "$OUT/$m-slow.md"
+            echo
+        fi
+        if [ -r "$OUT/$m-lrp.md" ]; then
+            echo "fmnist_$m, LRP (composite epsilon-plus-flat) on the same $N images, beside gradient x input again (the same protocol):"
+            echo
+            sed '/^### /d' "$OUT/$m-lrp.md"
             echo
         fi
     done
