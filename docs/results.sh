@@ -360,7 +360,19 @@ EOF
 
 Protocol (see dmbp(1), \`dmbp eval\`): the first $N images of the
 Fashion-MNIST test set, each explained for the model's top class with
-every method at its defaults (DMBP: $(sed -n 's/.*"dmbp": "\([^"]*\)".*/\1/p' "$OUT/vgg.json" | head -n 1)).
+every method at its defaults (DMBP: its default preset, path DMBP, dmbp(1) \`--preset\`; as the run's JSON records it: $("$PY" - "$OUT/vgg.json" <<'PYEOF'
+import json, sys
+j = json.load(open(sys.argv[1]))
+# dmbp eval's JSON since 0.3: each method's settings by field name;
+# before: one line of prose under "settings".
+for m in j.get("methods", []):
+    if m.get("method") == "dmbp" and isinstance(m.get("settings"), dict):
+        print(", ".join("%s %s" % kv for kv in m["settings"].items()))
+        break
+else:
+    print(j.get("settings", {}).get("dmbp", "not recorded"))
+PYEOF
+)).
 Deletion removes the map's most positive pixels first, replacing them by 0
 in normalised space (the dataset mean), insertion copies them into the
 blurred image; 20 steps of 5 %, score the target's softmax probability,
