@@ -147,6 +147,7 @@ class ExplainOptions(ctypes.Structure):
                 ("gradcam", GradcamOptions), ("dmbp", DmbpOptions),
                 # libdmbp 0.3
                 ("occlusion", OcclusionOptions), ("rise", RiseOptions),
+                ("progress", PROGRESS_FN), ("progress_user", c_void_p),
                 ("lrp", LrpOptions)]
 
 

@@ -175,7 +175,9 @@ typedef float cli_float3[3];
     X(COMPOSITE, "composite", 0, K_CHOICE, int, composite, 0, 0,             \
       "epsilon|epsilon-plus|epsilon-plus-flat|epsilon-gamma-box|"            \
       "epsilon-alpha2-beta1|epsilon-alpha1-beta0", CMD_EXPLAIN | CMD_EVAL,   \
-      MB(LRP), "NAME", "LRP's rules per layer (epsilon-plus-flat)")          \
+      MB(LRP), "NAME", "LRP's rules per layer: epsilon, epsilon-plus, "      \
+      "epsilon-plus-flat (default), epsilon-gamma-box, epsilon-alpha2-beta1 " \
+      "or epsilon-alpha1-beta0")                                             \
     X(EPSILON, "epsilon", 0, K_FLOAT_POS, float, epsilon, 0, 0, NULL,        \
       CMD_EXPLAIN | CMD_EVAL, MB(LRP), "X", "LRP's stabiliser (1e-6)")       \
     X(GAMMA, "gamma", 0, K_FLOAT_NONNEG, float, gamma, 0, 0, NULL,           \

@@ -313,6 +313,8 @@ dmbp_status dmbp__method_lrp(const dmbp__explain_ctx *c, dmbp_result *r)
         if (!st)
             st = walk_image(&w, r->target[i], dmbp__result_array(r, i, 0),
                             &r->scalars[i]);
+        if (!st)
+            dmbp__progress(c, 0, c->n, i + 1, c->n);
     }
     free(w.R);
     free(w.low);
