@@ -35,6 +35,18 @@ before_work "--path-steps" "path and smoothed DMBP" --path-steps 2 --samples 2
 before_work "--layer" "a layer the model lacks" -m gradcam --layer nosuch
 before_work "--shared-scale" "--shared-scale with -O" -m gxi --shared-scale
 
+# eval the same: a method option refused in the program's words before
+# any image (before, at the first image, as "FILE#0: rise.p 1.5: ...").
+for bad in "--keep|rise|--keep 1.5" "--layer|gradcam|--layer nosuch"; do
+    _needle=${bad%%|*}; _rest=${bad#*|}; _m=${_rest%%|*}; _opts=${_rest#*|}
+    rm -rf "$TMP/evset"
+    # shellcheck disable=SC2086 # the options are words
+    refused 2 "$_needle" "eval $_opts" -- "$DMBP" eval "$RESNET" \
+        --images "$SAMPLES" --methods "gxi,$_m" $_opts --quiet -O "$TMP/evset"
+    grep -q "#0\|dmbp_[a-z_]*:\|rise\.p" "$TMP/err" &&
+        fail "eval $_opts: refused at an image or in the library's words: $(cat "$TMP/err")"
+done
+
 # Without -O, image after image: interrupted once the first image's
 # files are there (IG's steps make each image take seconds), the first
 # is complete and the last was never started. Before, every image was

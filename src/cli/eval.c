@@ -298,6 +298,10 @@ static int setup(eval_opts *e, const char *model_path, dmbp_model **model,
     cli_targets_free(&tg);
     if (!rc)
         rc = cli_apply_pre(*model, f, &pre);
+    /* Every method's options checked before any image is read or
+     * explained, as explain does (cli_check_explain). */
+    for (int k = 0; k < e->n_methods && !rc; k++)
+        rc = cli_check_explain(f, e->m[k], *model);
     if (!rc)
         rc = ev_images_load(f->images, e->offset, e->n,
                             dmbp_model_num_classes(*model), &pre, f, im);
