@@ -46,6 +46,12 @@ for bad in "--keep|rise|--keep 1.5" "--layer|gradcam|--layer nosuch"; do
     grep -q "#0\|dmbp_[a-z_]*:\|rise\.p" "$TMP/err" &&
         fail "eval $_opts: refused at an image or in the library's words: $(cat "$TMP/err")"
 done
+# masks too (before: in the library's words, "dmbp.path_steps 2", once
+# the set's manifest was written).
+rm -rf "$TMP/mkset"
+refused 2 "--path-steps 2" "masks --path-steps 2 --samples 2" -- "$DMBP" masks \
+    "$RESNET" --images "$SAMPLES" -O "$TMP/mkset" --path-steps 2 --samples 2 --quiet
+[ -e "$TMP/mkset" ] && fail "masks refused after work began: $(ls "$TMP/mkset")"
 
 # Without -O, image after image: interrupted once the first image's
 # files are there (IG's steps make each image take seconds), the first

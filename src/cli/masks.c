@@ -187,6 +187,9 @@ int cmd_masks(int argc, char **argv)
                              "other");
     if (!rc)
         rc = cli_check_methods(&a, MB(DMBP), "masks (DMBP)");
+    /* DMBP's options checked before any work, as explain does. */
+    if (!rc)
+        rc = cli_check_explain(&a.f, DMBP_METHOD_DMBP, NULL);
     if (rc) {
         cli_args_free(&a);
         return rc < 0 ? EXIT_OK : rc;
