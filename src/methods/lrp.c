@@ -99,13 +99,16 @@ static void rule_for(const dmbp_lrp_options *o, const dmbp_node *n,
     }
 }
 
-/* The walk's state for one plan: relevance per value (NULL: none yet). */
+/* The walk's state for one plan: relevance per value (NULL: none yet) and
+ * the activations read from the plan, each once per image: a value is
+ * needed as its producer's output and as every consumer's input. */
 typedef struct lrp_walk {
     const dmbp__explain_ctx *c;
     dmbp_plan *p;
     float **R;
     int first;          /* node index of the first layer with weights */
     float *low, *high;  /* zbox bounds of the first layer's input */
+    float **A;          /* activations read so far (NULL: not yet)      */
 } lrp_walk;
 
 static const dmbp_shape *vshape(dmbp_plan *p, int v)
@@ -171,17 +174,20 @@ static dmbp_status box_bounds(lrp_walk *w)
     return DMBP_OK;
 }
 
-static float *read_value(dmbp_plan *p, int v, dmbp_status *st)
+/* Value v's activation for this image, read from the plan on first use. */
+static const float *act(lrp_walk *w, int v, dmbp_status *st)
 {
-    const dmbp_shape *s = vshape(p, v);
+    if (w->A[v])
+        return w->A[v];
+    const dmbp_shape *s = vshape(w->p, v);
     float *buf = dmbp__malloc((size_t)dmbp_shape_numel(s) * sizeof(float));
     if (!buf)
         *st = DMBP_ERR_NOMEM;
-    else if ((*st = dmbp__plan_read(p, v, 0, buf)) != DMBP_OK) {
+    else if ((*st = dmbp__plan_read(w->p, v, 0, buf)) != DMBP_OK) {
         free(buf);
         buf = NULL;
     }
-    return buf;
+    return w->A[v] = buf;
 }
 
 /* Node n's rule: its inputs' relevance added into w->R. */
@@ -198,7 +204,7 @@ static dmbp_status node_step(lrp_walk *w, const dmbp_node *n, int idx)
     if (!any)
         return DMBP_OK;
     dmbp_shape is[DMBP_MAX_NODE_IO], os[DMBP_MAX_NODE_IO];
-    float *in[DMBP_MAX_NODE_IO] = {0}, *out[DMBP_MAX_NODE_IO] = {0};
+    const float *in[DMBP_MAX_NODE_IO] = {0}, *out[DMBP_MAX_NODE_IO] = {0};
     float *rin[DMBP_MAX_NODE_IO] = {0};
     dmbp_status st = DMBP_OK;
     for (int i = 0; !st && i < n->n_in; i++) {
@@ -206,7 +212,7 @@ static dmbp_status node_step(lrp_walk *w, const dmbp_node *n, int idx)
         if (!dmbp__has_in(n, i) || m->values[n->in[i]].is_const)
             continue;
         is[i] = *vshape(w->p, n->in[i]);
-        in[i] = read_value(w->p, n->in[i], &st);
+        in[i] = act(w, n->in[i], &st);
         if (!st && !(rin[i] = dmbp__malloc((size_t)dmbp_shape_numel(&is[i]) *
                                            sizeof(float))))
             st = DMBP_ERR_NOMEM;
@@ -216,16 +222,14 @@ static dmbp_status node_step(lrp_walk *w, const dmbp_node *n, int idx)
         if (n->out[k] < 0 || !rout[k])
             continue;
         os[k] = *vshape(w->p, n->out[k]);
-        out[k] = read_value(w->p, n->out[k], &st);
+        out[k] = act(w, n->out[k], &st);
     }
     dmbp_lrp_rule rule;
     rule_for(&w->c->o->lrp, n, idx == w->first, &rule);
     rule.low = w->low;
     rule.high = w->high;
     if (!st) {
-        dmbp__lrp_io io = {&rule, w->c->over, is, os,
-                           (const float *const *)in,
-                           (const float *const *)out, rout, rin};
+        dmbp__lrp_io io = {&rule, w->c->over, is, os, in, out, rout, rin};
         st = n->op->lrp(n, &io);
     }
     for (int i = 0; !st && i < n->n_in; i++) {
@@ -241,11 +245,8 @@ static dmbp_status node_step(lrp_walk *w, const dmbp_node *n, int idx)
                 w->R[v][j] += rin[i][j];
         }
     }
-    for (int i = 0; i < DMBP_MAX_NODE_IO; i++) {
-        free(in[i]);
-        free(out[i]);
+    for (int i = 0; i < DMBP_MAX_NODE_IO; i++)
         free(rin[i]);
-    }
     return st;
 }
 
@@ -256,27 +257,29 @@ static dmbp_status walk_image(lrp_walk *w, int target, float *map,
     const dmbp__explain_ctx *c = w->c;
     const dmbp_model *m = c->m;
     dmbp_status st = DMBP_OK;
-    float *logits = read_value(w->p, m->logits, &st);
+    const float *logits = act(w, m->logits, &st);
     if (st)
         return st;
     int k = dmbp_model_num_classes(m);
     w->R[m->logits] = dmbp__calloc((size_t)k, sizeof(float));
-    if (!w->R[m->logits]) {
-        free(logits);
-        return DMBP_ERR_NOMEM;
-    }
-    float f = logits[target];
-    w->R[m->logits][target] = f;
-    free(logits);
+    if (!w->R[m->logits])
+        st = DMBP_ERR_NOMEM;
+    float f = st ? 0.f : logits[target];
+    if (!st)
+        w->R[m->logits][target] = f;
     for (int i = m->n_nodes - 1; !st && i >= 0; i--) {
         const dmbp_node *n = &m->nodes[i];
         if (n->dead)
             continue;
         st = node_step(w, n, i);
+        /* Every consumer of n's outputs came later in the graph and has
+         * been walked: their relevance and activations are done with. */
         for (int k2 = 0; k2 < n->n_out; k2++)
             if (n->out[k2] >= 0 && n->out[k2] != m->input) {
                 free(w->R[n->out[k2]]);
                 w->R[n->out[k2]] = NULL;
+                free(w->A[n->out[k2]]);
+                w->A[n->out[k2]] = NULL;
             }
     }
     size_t per = (size_t)c->c * c->h * c->w;
@@ -290,6 +293,8 @@ static dmbp_status walk_image(lrp_walk *w, int target, float *map,
     for (int v = 0; v < m->n_values; v++) {
         free(w->R[v]);
         w->R[v] = NULL;
+        free(w->A[v]);
+        w->A[v] = NULL;
     }
     return st;
 }
@@ -303,8 +308,9 @@ dmbp_status dmbp__method_lrp(const dmbp__explain_ctx *c, dmbp_result *r)
     dmbp_plan *p;
     TRY(dmbp__explain_plan(c, 1, true, &p));
     lrp_walk w = {c, p, dmbp__calloc((size_t)c->m->n_values, sizeof(float *)),
-                  -1, NULL, NULL};
-    dmbp_status st = w.R ? check_rules(&w) : DMBP_ERR_NOMEM;
+                  -1, NULL, NULL,
+                  dmbp__calloc((size_t)c->m->n_values, sizeof(float *))};
+    dmbp_status st = w.R && w.A ? check_rules(&w) : DMBP_ERR_NOMEM;
     if (!st && w.first >= 0 &&
         c->o->lrp.composite == DMBP_LRP_COMPOSITE_EPSILON_GAMMA_BOX)
         st = box_bounds(&w);
@@ -317,6 +323,7 @@ dmbp_status dmbp__method_lrp(const dmbp__explain_ctx *c, dmbp_result *r)
             dmbp__progress(c, 0, c->n, i + 1, c->n);
     }
     free(w.R);
+    free(w.A);
     free(w.low);
     free(w.high);
     dmbp__explain_plan_done(c, p);
