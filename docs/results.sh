@@ -70,6 +70,17 @@ GT_N=${EVAL_GT_N:-500}
 GT_VAL_N=${EVAL_GT_VAL_N:-100}
 GT_SMOOTH_N=${EVAL_GT_SMOOTH_N:-100}
 GT_FMNIST_N=${EVAL_GT_FMNIST_N:-100}
+# The ground-truth models: the one with a per-object head (EV, the sweep and
+# DMBP's variants are run on it) and the two trained with cross-entropy only
+# (models/train_evidence.py), whose run prefixes in OUT are their names.
+GT_CE_MODELS="evidence_vgg evidence_resnet"
+# Every method of the Fashion-MNIST part, and LRP (its default composite).
+GT_METHODS=$METHODS,lrp
+# SmoothGrad x input as the comparison of the issue that made path DMBP the
+# default: 32 samples, the noise level that is best on the validation split
+# of each model by the mean of the + and - mass (results_truth.py pick-sg).
+SG_SIGMAS="0.05 0.1 0.15"
+SG_SAMPLES=32
 # The smoothed variant as in dmbp-method.md section 3 (the prototype's K, sigma).
 SMOOTH="--samples 8 --sigma 0.1"
 # The sweep: a name and the options it changes from DMBP's defaults (the
@@ -131,17 +142,48 @@ run_model() {
 }
 
 # gt_eval NAME DIR N OPTIONS...: dmbp eval of the evidence model on the
-# first N images of DIR with the ground truth, into $OUT/NAME.*.
+# first N images of DIR with the ground truth, into $OUT/NAME.*;
+# gt_evalm MODEL NAME DIR N OPTIONS...: the same of models/MODEL.onnx.
 gt_eval() {
-    name=$1 dir=$2 n=$3
-    shift 3
+    gt_evalm "$(basename "$EV" .onnx)" "$@"
+}
+gt_evalm() {
+    model=models/$1.onnx name=$2 dir=$3 n=$4
+    shift 4
     start=$(date +%s)
-    OMP_NUM_THREADS=1 "$DMBP" eval "$EV" --images "$dir" --n "$n" --ground-truth \
+    OMP_NUM_THREADS=1 "$DMBP" eval "$model" --images "$dir" --n "$n" --ground-truth \
         --csv "$OUT/$name.csv" --json-out "$OUT/$name.json" --markdown "$OUT/$name.md" \
-        "$@" >"$OUT/$name.txt.tmp" 2>"$OUT/$name.err"
+        "$@" >"$OUT/$name.txt.tmp" 2>"$OUT/$name.err" </dev/null
     mv "$OUT/$name.txt.tmp" "$OUT/$name.txt"
     echo $(($(date +%s) - start)) >"$OUT/$name.seconds"
     rm -f "$OUT/$name.err"
+}
+
+# bg COMMAND...: run it in the background, at most GT_JOBS at a time
+# (waiting for the oldest); bg_wait: wait for all. A failure ends the run.
+GT_JOBS=2
+bg_pids=
+bg() {
+    "$@" &
+    bg_pids="$bg_pids $!"
+    # shellcheck disable=SC2086 # the pids are words
+    set -- $bg_pids
+    if [ $# -ge "$GT_JOBS" ]; then
+        wait "$1" || gt_fail
+        shift
+        bg_pids="$*"
+    fi
+}
+bg_wait() {
+    for p in $bg_pids; do
+        wait "$p" || gt_fail
+    done
+    bg_pids=
+}
+
+# The prefix of model $1's runs in OUT.
+gt_prefix() {
+    if [ "models/$1.onnx" = "$EV" ]; then echo evidence; else echo "$1"; fi
 }
 
 run_truth() {
@@ -156,72 +198,90 @@ run_truth() {
     "$PY" models/make_evidence.py --split val --n "$GT_VAL_N" --out "$tmp/val"
     cp "$tmp/test/labels.csv" "$OUT/evidence-labels.csv"
     "$PY" docs/results_truth.py chance "$tmp/test" "$GT_N" >"$OUT/evidence-chance.json"
-    echo "eval-report: ground truth: $GT_N test images x $NUM_METHODS methods (${SLOW_METHODS} on $SLOW_N), DMBP's classic and evidence presets and smoothed variant, a sweep of $(echo "$SWEEP" | wc -l) DMBP settings on $GT_VAL_N validation images; see $OUT/evidence*.err while it runs" >&2
+    ev=$(basename "$EV" .onnx)
+    all_models="$ev $GT_CE_MODELS"
+    echo "eval-report: ground truth: $all_models: $GT_N test images x $(echo "$GT_METHODS,$SLOW_METHODS" | tr ',' '\n' | wc -l) methods (${SLOW_METHODS} on $SLOW_N) and DMBP's classic preset; SmoothGrad x input at the sigma best on $GT_VAL_N validation images; on $ev also DMBP's evidence preset and smoothed variant and a sweep of $(echo "$SWEEP" | wc -l) DMBP settings; see $OUT/evidence*.err while it runs" >&2
     gt_start=$(date +%s)
-    # The sweep, two settings at a time.
+    # Validation: the DMBP sweep on EV, SmoothGrad's noise on every model.
     echo "$SWEEP" >"$OUT/evidence-sweep.txt"
     names=
-    set --
     while IFS=: read -r name opts; do
         names="$names $name"
         # shellcheck disable=SC2086 # the setting's options are words
-        gt_eval "evidence-sweep-$name" "$tmp/val" "$GT_VAL_N" --methods dmbp \
-            --randomization-images 0 $opts </dev/null &
-        set -- "$@" $!
-        if [ $# -eq 2 ]; then
-            wait "$1" || gt_fail
-            wait "$2" || gt_fail
-            set --
-        fi
+        bg gt_eval "evidence-sweep-$name" "$tmp/val" "$GT_VAL_N" --methods dmbp \
+            --randomization-images 0 $opts
     done <"$OUT/evidence-sweep.txt"
-    [ $# -eq 0 ] || wait "$1" || gt_fail
+    for m in $all_models; do
+        for s in $SG_SIGMAS; do
+            bg gt_evalm "$m" "$(gt_prefix "$m")-sgval-$s" "$tmp/val" "$GT_VAL_N" \
+                --methods smoothgrad --samples "$SG_SAMPLES" --sigma "$s" --randomization-images 0
+        done
+    done
+    bg_wait
     # shellcheck disable=SC2046,SC2086 # the names are words
     best=$("$PY" docs/results_truth.py pick "$OUT" $(echo $names | sed 's/[^ ]*/evidence-sweep-&/g'))
     best=${best#evidence-sweep-}
     best_opts=$(echo "$SWEEP" | sed -n "s/^$best://p")
     echo "$best $best_opts" >"$OUT/evidence-choice.txt"
+    : >"$OUT/evidence-sg-choice.txt"
+    for m in $all_models; do
+        pre=$(gt_prefix "$m")
+        # shellcheck disable=SC2046 # the names are words
+        sg=$("$PY" docs/results_truth.py pick-sg "$OUT" $(for s in $SG_SIGMAS; do echo "$pre-sgval-$s"; done))
+        echo "$m ${sg#"$pre"-sgval-}" >>"$OUT/evidence-sg-choice.txt"
+    done
     {
-        echo "$(command_truth evidence) --methods $METHODS --against $AGAINST"
-        echo "$(command_truth evidence-slow "$SLOW_N") --methods $SLOW_METHODS --randomization-images 0"
-        echo "$(command_truth evidence-classic) --methods dmbp --preset classic --randomization-images 0"
-        echo "$(command_truth evidence-preset) --methods dmbp --preset evidence --randomization-images 0"
-        echo "$(command_truth evidence-smooth "$GT_SMOOTH_N") --methods dmbp $SMOOTH --randomization-images 0"
+        for m in $all_models; do
+            pre=$(gt_prefix "$m")
+            sg=$(sed -n "s/^$m //p" "$OUT/evidence-sg-choice.txt")
+            echo "$(command_truth "$m" "$pre") --methods $GT_METHODS --against $AGAINST"
+            echo "$(command_truth "$m" "$pre-slow" "$SLOW_N") --methods $SLOW_METHODS --randomization-images 0"
+            echo "$(command_truth "$m" "$pre-classic") --methods dmbp --preset classic --randomization-images 0"
+            echo "$(command_truth "$m" "$pre-sg") --methods smoothgrad --samples $SG_SAMPLES --sigma $sg --randomization-images 0"
+        done
+        echo "$(command_truth "$ev" evidence-preset) --methods dmbp --preset evidence --randomization-images 0"
+        echo "$(command_truth "$ev" evidence-smooth "$GT_SMOOTH_N") --methods dmbp $SMOOTH --randomization-images 0"
+        echo "# validation: SmoothGrad's noise, for each model and sigma in $SG_SIGMAS (results_truth.py pick-sg)"
+        echo "dmbp eval models/MODEL.onnx --images VAL --n $GT_VAL_N --ground-truth --methods smoothgrad --samples $SG_SAMPLES --sigma SIGMA --randomization-images 0"
         echo "# the sweep: each line of SWEEP in docs/results.sh, on the validation split"
         echo "dmbp eval $EV --images VAL --n $GT_VAL_N --ground-truth --methods dmbp --randomization-images 0 OPTIONS"
         [ "$best" = default ] || [ "$best_opts" = "--preset evidence" ] ||
-            echo "$(command_truth evidence-best) --methods dmbp --randomization-images 0 $best_opts"
+            echo "$(command_truth "$ev" evidence-best) --methods dmbp --randomization-images 0 $best_opts"
     } >"$OUT/evidence-commands.txt"
-    # Every method, then DMBP's variants, on the test split.
-    gt_eval evidence "$tmp/test" "$GT_N" --methods "$METHODS" --against "$AGAINST" &
-    p1=$!
+    # The test split: every method on every model first (the longest runs).
+    for m in $all_models; do
+        bg gt_evalm "$m" "$(gt_prefix "$m")" "$tmp/test" "$GT_N" --methods "$GT_METHODS" --against "$AGAINST"
+    done
+    for m in $all_models; do
+        pre=$(gt_prefix "$m")
+        sg=$(sed -n "s/^$m //p" "$OUT/evidence-sg-choice.txt")
+        bg gt_evalm "$m" "$pre-sg" "$tmp/test" "$GT_N" --methods smoothgrad \
+            --samples "$SG_SAMPLES" --sigma "$sg" --randomization-images 0
+        bg gt_evalm "$m" "$pre-classic" "$tmp/test" "$GT_N" --methods dmbp --preset classic \
+            --randomization-images 0
+        bg gt_evalm "$m" "$pre-slow" "$tmp/test" "$SLOW_N" --methods "$SLOW_METHODS" \
+            --randomization-images 0
+    done
     # shellcheck disable=SC2086 # SMOOTH is words
-    gt_eval evidence-smooth "$tmp/test" "$GT_SMOOTH_N" --methods dmbp $SMOOTH \
-        --randomization-images 0 &
-    p2=$!
-    wait $p1 || gt_fail
-    gt_eval evidence-slow "$tmp/test" "$SLOW_N" --methods "$SLOW_METHODS" \
-        --randomization-images 0 &
-    p1=$!
-    gt_eval evidence-classic "$tmp/test" "$GT_N" --methods dmbp --preset classic \
-        --randomization-images 0 || gt_fail
-    wait $p1 || gt_fail
-    gt_eval evidence-preset "$tmp/test" "$GT_N" --methods dmbp --preset evidence \
-        --randomization-images 0 || gt_fail
+    bg gt_eval evidence-smooth "$tmp/test" "$GT_SMOOTH_N" --methods dmbp $SMOOTH \
+        --randomization-images 0
+    bg gt_eval evidence-preset "$tmp/test" "$GT_N" --methods dmbp --preset evidence \
+        --randomization-images 0
     if [ "$best" != default ] && [ "$best_opts" != "--preset evidence" ]; then
-        # (the evidence preset has just been run on the test split)
+        # (the evidence preset is run on the test split anyway)
         # shellcheck disable=SC2086 # the setting's options are words
-        gt_eval evidence-best "$tmp/test" "$GT_N" --methods dmbp \
-            --randomization-images 0 $best_opts || gt_fail
+        bg gt_eval evidence-best "$tmp/test" "$GT_N" --methods dmbp \
+            --randomization-images 0 $best_opts
     else
         rm -f "$OUT"/evidence-best.*
     fi
-    wait $p2 || gt_fail
+    bg_wait
     if [ "$best" != default ]; then
         fmnist_check "$best_opts"
     else
         rm -f "$OUT"/evidence-fmnist-*
     fi
-    echo "Finished $(date -u '+%Y-%m-%d %H:%M UTC'), $("$DMBP" --version | head -n 1), load average at the start $gt_load; all of it took $(minutes $(($(date +%s) - gt_start))) of wall time, two processes at a time (\`OMP_NUM_THREADS=1\`), on a machine shared with other jobs." >"$OUT/evidence-run.txt"
+    echo "Finished $(date -u '+%Y-%m-%d %H:%M UTC'), $("$DMBP" --version | head -n 1), load average at the start $gt_load; all of it took $(minutes $(($(date +%s) - gt_start))) of wall time, $GT_JOBS processes at a time (\`OMP_NUM_THREADS=1\`), on a machine shared with other jobs." >"$OUT/evidence-run.txt"
 }
 
 # fmnist_check OPTIONS: the sweep's choice against DMBP's defaults on the
@@ -253,11 +313,11 @@ fmnist_check() {
         >>"$OUT/evidence-commands.txt"
 }
 
-# The command of a ground-truth run, as shown in results.md (TEST: the
-# generated test images).
+# The command of a ground-truth run of model $1 into OUT/$2.*, as shown in
+# results.md (TEST: the generated test images; $3: the images, GT_N).
 command_truth() {
-    echo "dmbp eval $EV --images TEST --n ${2:-$GT_N} --ground-truth --csv $OUT/$1.csv" \
-        "--json-out $OUT/$1.json --markdown $OUT/$1.md"
+    echo "dmbp eval models/$1.onnx --images TEST --n ${3:-$GT_N} --ground-truth --csv $OUT/$2.csv" \
+        "--json-out $OUT/$2.json --markdown $OUT/$2.md"
 }
 
 gt_fail() {

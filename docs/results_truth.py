@@ -8,6 +8,9 @@
     results_truth.py pick OUT NAME...
         the sweep configuration with the best validation criterion (see
         CRITERION); prints its name
+    results_truth.py pick-sg OUT NAME...
+        the SmoothGrad run (one noise level each) with the best mean of
+        the + and - mass accuracy on validation; prints its name
     results_truth.py section OUT
         the Markdown of the ground-truth section, on standard output
     results_truth.py classic OUT
@@ -26,6 +29,7 @@ import math
 import os
 import sys
 
+CE_MODELS = ["evidence_vgg", "evidence_resnet"]
 COLUMNS = ["pos_mass_accuracy", "neg_mass_accuracy", "pos_rank_accuracy",
            "neg_rank_accuracy", "pos_pointing", "neg_pointing"]
 HEAD = ["+ mass", "− mass", "+ rank", "− rank", "+ pointing", "− pointing"]
@@ -119,9 +123,129 @@ def pick(args):
     print(best)
 
 
+# SmoothGrad's noise level is chosen on validation by the mean of the two
+# mass accuracies: the quantities the comparison with DMBP is made on.
+SG_CRITERION = COLUMNS[:2]
+
+
+def pick_sg(args):
+    out, names = args[0], args[1:]
+
+    def score(n):
+        met = load(out, n)["methods"][0]["metrics"]
+        vals = [met[c]["mean"] for c in SG_CRITERION]
+        return -1 if any(v is None for v in vals) else sum(vals) / len(vals)
+    print(max(names, key=score))
+
+
+# DMBP's settings shown beside its rows (dmbp eval's JSON records them all).
+DMBP_SHOWN = ["path_steps", "iterations", "lr", "mask_init", "samples", "sigma"]
+
+
 def options_of(j):
-    d = j["settings"]["dmbp"]
-    return d if d else ""
+    for m in j.get("methods", []):
+        st = m.get("settings")
+        if m.get("method") == "dmbp" and isinstance(st, dict):
+            return ", ".join("%s %s" % (k, ("%g" % st[k]) if isinstance(st[k], float) else st[k])
+                             for k in DMBP_SHOWN if k in st)
+    return j.get("settings", {}).get("dmbp", "")      # before 0.3: prose
+
+
+def sg_choice(out):
+    """{model: sigma} chosen on validation (docs/results.sh)."""
+    path = os.path.join(out, "evidence-sg-choice.txt")
+    if not os.path.exists(path):
+        return {}
+    with open(path) as f:
+        return dict(line.split() for line in f if line.strip())
+
+
+def paired_cell(base, other, c, units=False):
+    m, se, n = paired(base, other, c)
+    if m is None:
+        return "n/a"
+    star = " \\*" if abs(m) > 2 * se else ""
+    if units:
+        return "%+.3f ± %.3f (%+.1f SE)%s" % (m, se, m / se if se > 0 else 0.0, star)
+    return "%+.3f ± %.3f%s" % (m, se, star)
+
+
+def ce_model(out, model):
+    """The tables of a ground-truth model trained with cross-entropy only:
+    every method, the slow ones, the classic preset and SmoothGrad x input
+    at its validation noise; paired differences against the default."""
+    p = print
+    main = load(out, model)
+    sg = sg_choice(out).get(model)
+    runs = [(m["method"], model, m["method"]) for m in main["methods"]]
+    if os.path.exists(os.path.join(out, model + "-slow.json")):
+        runs += [(m["method"] + " (%d images)" % load(out, model + "-slow")["n"],
+                  model + "-slow", m["method"]) for m in load(out, model + "-slow")["methods"]]
+    runs += [("dmbp, preset classic", model + "-classic", "dmbp")]
+    if sg:
+        runs += [("smoothgrad, σ %s, %d samples (val choice)" % (
+            sg, load(out, model + "-sg")["methods"][0]["settings"]["samples"]),
+            model + "-sg", "smoothgrad")]
+    p("### %s\n" % model)
+    p("`models/%s.onnx`: trained on the same generator with cross-entropy "
+      "only (no per-object head, models/train_evidence.py); the same %d "
+      "test images, each map for the model's top class (%d of them are "
+      "explained for a class other than their label). DMBP: %s.\n"
+      % (model, main["n"], wrong_top(out, model), options_of(main)))
+    p("| method | " + " | ".join(h + " ↑" for h in HEAD) + " | s / image |")
+    p("|---|" + "---:|" * (len(HEAD) + 1))
+    for label, name, method in runs:
+        j = load(out, name)
+        m = [x for x in j["methods"] if x["method"] == method][0]
+        secs_img = (m["seconds"]["maps"] + m["seconds"]["metrics"]) / j["n"]
+        p("| %s | %s | %.3f |" % (label, " | ".join(cell(m["metrics"].get(c)) for c in COLUMNS),
+                                  secs_img))
+    p()
+    p("Paired differences, the default DMBP minus the method (\\* more than "
+      "two standard errors; positive: DMBP puts more on the truth):\n")
+    p("| method | " + " | ".join(HEAD) + " |")
+    p("|---|" + "---:|" * len(HEAD))
+    base = rows_of(out, model, "dmbp")
+    for label, name, method in runs:
+        if name == model and method == "dmbp":
+            continue
+        other = rows_of(out, name, method)
+        p("| %s | %s |" % (label, " | ".join(paired_cell(other, base, c) for c in COLUMNS)))
+    p()
+
+
+def bar(out):
+    """The bar path DMBP was made the default against: its + and - mass
+    above IG's and SmoothGrad x input's (at the validation noise) on the
+    test split of each ground-truth model, paired, by more than 2 SE."""
+    p = print
+    sg = sg_choice(out)
+    models = [("evidence_cnn", "evidence")] + [(m, m) for m in CE_MODELS
+                                               if os.path.exists(os.path.join(out, m + ".json"))]
+    p("### The default DMBP against IG and SmoothGrad x input, all three models\n")
+    p("Paired over the test images (the − mass over those with evidence "
+      "against the class), the default DMBP minus the method, ± one "
+      "standard error and in standard-error units; \\* more than two. "
+      "IG: 32 steps (its default); SmoothGrad x input: %s samples at the "
+      "noise level best on the validation split by the mean of the two "
+      "masses (σ per model in the row).\n" % (
+          load(out, "evidence-sg")["methods"][0]["settings"]["samples"]
+          if os.path.exists(os.path.join(out, "evidence-sg.json")) else "n/a"))
+    p("| model | default + mass | default − mass | − IG, + mass | − IG, − mass | − SG×I, + mass | − SG×I, − mass |")
+    p("|---|---:|---:|---:|---:|---:|---:|")
+    for model, pre in models:
+        base = rows_of(out, pre, "dmbp")
+        ig = rows_of(out, pre, "ig")
+        met = [m for m in load(out, pre)["methods"] if m["method"] == "dmbp"][0]["metrics"]
+        cells = [cell(met["pos_mass_accuracy"]), cell(met["neg_mass_accuracy"])]
+        cells += [paired_cell(ig, base, c, True) for c in COLUMNS[:2]]
+        if os.path.exists(os.path.join(out, pre + "-sg.csv")):
+            sgr = rows_of(out, pre + "-sg", "smoothgrad")
+            cells += [paired_cell(sgr, base, c, True) for c in COLUMNS[:2]]
+        else:
+            cells += ["n/a", "n/a"]
+        p("| %s (σ %s) | %s |" % (model, sg.get(model, "n/a"), " | ".join(cells)))
+    p()
 
 
 def section(args):
@@ -136,6 +260,10 @@ def section(args):
     variants = [("evidence-classic", "dmbp, preset classic", "dmbp"),
                 ("evidence-preset", "dmbp, preset evidence", "dmbp"),
                 ("evidence-smooth", "dmbp, smoothed", "dmbp")]
+    if os.path.exists(os.path.join(out, "evidence-sg.json")):
+        variants.append(("evidence-sg", "smoothgrad, σ %s, %d samples (val choice)" % (
+            sg_choice(out).get("evidence_cnn"),
+            load(out, "evidence-sg")["methods"][0]["settings"]["samples"]), "smoothgrad"))
     variants = [v for v in variants if os.path.exists(os.path.join(out, v[0] + ".json"))]
     if os.path.exists(os.path.join(out, "evidence-slow.json")):
         variants = [("evidence-slow", m["method"], m["method"])
@@ -219,8 +347,9 @@ def section(args):
                              else " (%d images)" % len(rows),
                              " | ".join(mean_se([r[c] for r in rows]) for c in COLUMNS)))
     p()
-    p("Paired differences against DMBP's default preset (image by image, "
-      "mean ± standard error; \\* more than two standard errors):\n")
+    p("Paired differences, DMBP's default minus the method (image by image, "
+      "mean ± standard error; \\* more than two standard errors; positive: "
+      "DMBP puts more on the truth):\n")
     p("| method | " + " | ".join(HEAD) + " |")
     p("|---|" + "---:|" * len(HEAD))
     base = rows_of(out, "evidence", "dmbp")
@@ -229,12 +358,7 @@ def section(args):
     others += [(label, name, method) for name, label, method in variants]
     for label, name, method in others:
         other = rows_of(out, name, method)
-        cells = []
-        for c in COLUMNS:
-            m, se, n = paired(base, other, c)
-            cells.append("n/a" if m is None else "%+.3f ± %.3f%s" % (
-                m, se, " \\*" if abs(m) > 2 * se else ""))
-        p("| %s | %s |" % (label, " | ".join(cells)))
+        p("| %s | %s |" % (label, " | ".join(paired_cell(other, base, c) for c in COLUMNS)))
     p()
 
     p("### Sweep of DMBP's settings (validation split)\n")
@@ -267,6 +391,10 @@ def section(args):
           "third).\n" % (best, crit(bj), crit(dj)))
     if best != "default":
         fmnist(out, best)
+    bar(out)
+    for m in CE_MODELS:
+        if os.path.exists(os.path.join(out, m + ".json")):
+            ce_model(out, m)
 
 
 # The Fashion-MNIST perturbation metrics, and whether higher is better.
@@ -349,9 +477,9 @@ def fmnist(out, best):
             " (it is the existing preset `evidence`)" if named else ""))
 
 
-def wrong_top(out):
+def wrong_top(out, name="evidence"):
     n = 0
-    with open(os.path.join(out, "evidence.csv")) as f:
+    with open(os.path.join(out, name + ".csv")) as f:
         for r in csv.DictReader(f):
             if r["method"] == "gxi":
                 name = os.path.basename(r["image"])[:-len(".png")]
@@ -371,9 +499,10 @@ def load_labels(out):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 3 or sys.argv[1] not in ("chance", "pick", "section", "classic"):
+    if len(sys.argv) < 3 or sys.argv[1] not in ("chance", "pick", "pick-sg", "section",
+                                                   "classic"):
         sys.exit(__doc__)
     if sys.argv[1] == "section":
         load_labels(sys.argv[2])
-    {"chance": chance, "pick": pick, "section": section,
+    {"chance": chance, "pick": pick, "pick-sg": pick_sg, "section": section,
      "classic": classic}[sys.argv[1]](sys.argv[2:])
