@@ -27,14 +27,15 @@ grep -q "index.html: 6 pictures" "$TMP/err" || fail "report DIR: $(cat "$TMP/err
 check_page() {
     if command -v chromium >/dev/null 2>&1; then
         # A copy of the page with a script that, once everything loaded,
-        # marks the body with whether every image decoded.
-        sed 's|</body>|<script>onload = function () { var ok = document.images.length == '"$2"'; for (var i = 0; i < document.images.length; i++) ok = ok \&\& document.images[i].complete \&\& document.images[i].naturalWidth > 0; document.body.setAttribute("data-check", ok ? "decoded" : "broken"); };</script></body>|' \
+        # marks the body with whether every image decoded and whether at
+        # least TABLES tables were laid out (rows, a height on the page).
+        sed 's|</body>|<script>onload = function () { var ok = document.images.length == '"$2"'; for (var i = 0; i < document.images.length; i++) ok = ok \&\& document.images[i].complete \&\& document.images[i].naturalWidth > 0; var t = document.getElementsByTagName("table"), laid = 0; for (var i = 0; i < t.length; i++) if (t[i].rows.length > 0 \&\& t[i].offsetHeight > 0) laid++; document.body.setAttribute("data-check", !ok ? "broken" : laid < '"$3"' ? "tables" : "decoded"); };</script></body>|' \
             "$1" >"$1.check.html"
         chromium --headless --disable-gpu --no-sandbox --virtual-time-budget=10000 \
             --dump-dom "file://$1.check.html" >"$TMP/dom" 2>/dev/null ||
             fail "chromium could not load $1"
         grep -q 'data-check="decoded"' "$TMP/dom" ||
-            fail "$1: chromium: not every image decoded: $(grep -o 'data-check="[a-z]*"' "$TMP/dom")"
+            fail "$1: chromium: not every image decoded, or fewer than $3 tables laid out: $(grep -o 'data-check="[a-z]*"' "$TMP/dom")"
         rm -f "$1.check.html"
     fi
     /usr/bin/python3 - "$1" "$2" "$3" <<'EOF' || fail "$1: $(cat "$TMP/pyerr")"
