@@ -116,7 +116,7 @@ DMBP_API dmbp_status dmbp_set_error(dmbp_status status, const char *fmt, ...)
  * was compiled against) with dmbp_version_number() (the library it runs
  * with). */
 #define DMBP_VERSION_MAJOR 0
-#define DMBP_VERSION_MINOR 2
+#define DMBP_VERSION_MINOR 3
 #define DMBP_VERSION_PATCH 0
 #define DMBP_VERSION_NUMBER                                                 \
     (DMBP_VERSION_MAJOR * 10000 + DMBP_VERSION_MINOR * 100 +                \
