@@ -29,6 +29,11 @@ typedef struct dmbp__pvalue {
     bool diff_written;          /* a backward step already wrote diff */
     bool relevant;              /* an ancestor of the logits */
     dnnl_memory_t choice;       /* max pooling outputs: the chosen inputs */
+    /* dmbp__plan_read: the reorder to the plain layout and its destination
+     * (pointed at the caller's buffer each call), made at the first read,
+     * NULL when the layout is plain already (then a copy). */
+    dnnl_primitive_t read_prim;
+    dnnl_memory_t read_dst;
 } dmbp__pvalue;
 
 typedef struct dmbp__step dmbp__step;

@@ -5,6 +5,7 @@
 #include "plan/kernels.h"
 #include "plan/plan_int.h"
 
+#include <string.h>
 #include <unistd.h>
 
 /* Arena slices start on cache-line (and AVX-512 vector) boundaries. */
@@ -573,6 +574,12 @@ void dmbp_plan_free(dmbp_plan *p)
     free(p->bind_mem);
     free(p->bind_buf);
     free(p->arena);
+    for (int v = 0; p->vals && v < p->m->n_values; v++) {
+        if (p->vals[v].read_prim)
+            dnnl_primitive_destroy(p->vals[v].read_prim);
+        if (p->vals[v].read_dst)
+            dnnl_memory_destroy(p->vals[v].read_dst);
+    }
     free(p->vals);
     if (p->strm)
         dnnl_stream_destroy(p->strm);
@@ -696,25 +703,37 @@ dmbp_status dmbp__plan_read(dmbp_plan *p, int v, int diff, float *out)
                                    : "activation");
     dnnl_memory_desc_t md;
     TRY(dmbp__md_plain(&pv->shape, &md));
-    dnnl_memory_t dst;
-    DNNL_TRY(dnnl_memory_create(&dst, &md, p->eng, out));
-    dnnl_primitive_desc_t pd;
-    dnnl_primitive_t prim = NULL;
-    dnnl_status_t s = dnnl_reorder_primitive_desc_create(&pd, &pv->md, p->eng,
-                                                         &md, p->eng, NULL);
-    if (s == dnnl_success) {
-        s = dnnl_primitive_create(&prim, pd);
-        dnnl_primitive_desc_destroy(pd);
-    }
-    if (s == dnnl_success) {
-        dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}};
-        s = dnnl_primitive_execute(prim, p->strm, 2, args);
+    dnnl_status_t s = dnnl_success;
+    if (dnnl_memory_desc_equal(&pv->md, &md)) {
+        /* Plain already (the activation and its gradient share a layout). */
+        void *h = NULL;
+        s = dnnl_memory_get_data_handle(src, &h);
+        if (s == dnnl_success) {
+            memcpy(out, h, dnnl_memory_desc_get_size(&md));
+            return DMBP_OK;
+        }
+    } else {
+        if (!pv->read_prim) {
+            dnnl_primitive_desc_t pd;
+            s = dnnl_reorder_primitive_desc_create(&pd, &pv->md, p->eng, &md,
+                                                   p->eng, NULL);
+            if (s == dnnl_success) {
+                s = dnnl_primitive_create(&pv->read_prim, pd);
+                dnnl_primitive_desc_destroy(pd);
+            }
+            if (s == dnnl_success)
+                s = dnnl_memory_create(&pv->read_dst, &md, p->eng, out);
+        }
+        if (s == dnnl_success)
+            s = dnnl_memory_set_data_handle(pv->read_dst, out);
+        if (s == dnnl_success) {
+            dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, src},
+                                       {DNNL_ARG_TO, pv->read_dst}};
+            s = dnnl_primitive_execute(pv->read_prim, p->strm, 2, args);
+        }
         if (s == dnnl_success)
             s = dnnl_stream_wait(p->strm);
     }
-    if (prim)
-        dnnl_primitive_destroy(prim);
-    dnnl_memory_destroy(dst);
     if (s != dnnl_success)
         return dmbp_set_error(DMBP_ERR_BACKEND, "oneDNN: reading '%s' failed "
                               "(%s)", p->m->values[v].name,
