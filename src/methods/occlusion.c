@@ -6,7 +6,12 @@
  * pixel's map value is the mean, over the patches covering it, of
  * f_t(x) - f_t(x patched) (target logits). The patched copies of one image
  * are lanes of one forward plan, as many as max_lanes and the memory
- * budget allow. */
+ * budget allow. f_t(x) comes from the same plan (a spare lane of the last
+ * pass, or one pass more when there is none), not from the result's
+ * logits: those are computed with the other images of the call as lanes,
+ * and a map must not depend, even in its last bits, on which images were
+ * explained with it (the program explains one image per call, a library
+ * caller may pass many). */
 #include "methods/methods.h"
 
 /* The default window is the shorter side over DMBP_OCCLUSION_SCALE (8 at
@@ -83,15 +88,22 @@ dmbp_status dmbp__method_occlusion(const dmbp__explain_ctx *c, dmbp_result *r)
         positions(c->h, win, stride, py);
         positions(c->w, win, stride, px);
     }
+    /* The passes over an image's patches, and one more when the last has
+     * no spare lane for x itself (unused lanes hold x unpatched). */
+    int passes = (total + lanes - 1) / lanes + (total % lanes == 0);
+    int ref_lane = total % lanes;   /* of the last pass */
     for (int img = 0; !st && img < c->n; img++) {
         const float *x = c->x + (size_t)img * per;
         int t = r->target[img];
-        double fx = r->logit[img];
+        double fx = 0;
         dmbp__baseline(c, o->occlusion.baseline, x, x0, tmp);
         memset(acc, 0, plane * sizeof(double));
         memset(cnt, 0, plane * sizeof(int));
-        for (int w0 = 0; !st && w0 < total; w0 += lanes) {
+        for (int pass = 0; !st && pass < passes; pass++) {
+            int w0 = pass * lanes;
             int used = total - w0 < lanes ? total - w0 : lanes;
+            if (used < 0)
+                used = 0;
             for (int l = 0; l < lanes; l++) {
                 float *xi = in + (size_t)l * per;
                 memcpy(xi, x, per * sizeof(float));
@@ -105,8 +117,11 @@ dmbp_status dmbp__method_occlusion(const dmbp__explain_ctx *c, dmbp_result *r)
                     }
             }
             st = dmbp_plan_forward(p, in, lg);
+            if (!st && pass == passes - 1)
+                fx = lg[(size_t)ref_lane * k + t];
             for (int l = 0; !st && l < used; l++) {
-                double d = fx - (double)lg[(size_t)l * k + t];
+                /* the patched logit now, f_t(x) once the last pass ran */
+                double d = -(double)lg[(size_t)l * k + t];
                 int y0 = py[(w0 + l) / nx], xx0 = px[(w0 + l) % nx];
                 for (int y = y0; y < y0 + win; y++)
                     for (int xx = xx0; xx < xx0 + win; xx++) {
@@ -114,12 +129,12 @@ dmbp_status dmbp__method_occlusion(const dmbp__explain_ctx *c, dmbp_result *r)
                         cnt[(size_t)y * c->w + xx]++;
                     }
             }
-            if (!st)
+            if (!st && used)
                 dmbp__progress(c, img, 1, w0 + used, total);
         }
         float *out = dmbp__result_array(r, img, 0);
         for (size_t s = 0; !st && s < plane; s++)
-            out[s] = (float)(acc[s] / cnt[s]);
+            out[s] = (float)(fx + acc[s] / cnt[s]);
     }
     free(in);
     free(lg);
