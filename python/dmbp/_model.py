@@ -37,13 +37,17 @@ _OPTIONS = {
     "max_memory": (("max_memory",), None),
     "abs": (("saliency", "abs"), ("saliency",)),
     "steps": (("ig", "steps"), ("ig",)),
-    "baseline": (("ig", "baseline"), ("ig",)),
+    "baseline": (None, ("ig", "occlusion")),
     "ig_rule": (("ig", "rule"), ("ig",)),
-    "samples": (None, ("smoothgrad", "dmbp")),
+    "samples": (None, ("smoothgrad", "dmbp", "rise")),
     "sigma": (None, ("smoothgrad", "dmbp")),
-    "seed": (None, ("smoothgrad", "dmbp")),
+    "seed": (None, ("smoothgrad", "dmbp", "rise")),
     "of": (("smoothgrad", "of_gradient"), ("smoothgrad",)),
-    "layer": (("gradcam", "layer"), ("gradcam",)),
+    "layer": (("gradcam", "layer"), ("gradcam", "gradcam++", "scorecam")),
+    "window": (("occlusion", "window"), ("occlusion",)),
+    "stride": (("occlusion", "stride"), ("occlusion",)),
+    "grid": (("rise", "grid"), ("rise",)),
+    "keep": (("rise", "p"), ("rise",)),
     "iters": (("dmbp", "iterations"), _DMBP),
     "lr": (("dmbp", "lr"), _DMBP),
     "init_logit": (("dmbp", "init_logit"), _DMBP),
@@ -320,9 +324,14 @@ class Model:
                     raise arg_error("%s must be one of %s, not %r" % (
                         name, "|".join(_CHOICES[key]), v))
                 v = _CHOICES[key][v]
+            if key == "baseline":         # as the program: IG's and occlusion's
+                o.ig.baseline = o.occlusion.baseline = v
+                continue
             if key in ("samples", "sigma", "seed"):
                 for part in ("smoothgrad", "dmbp"):
                     setattr(getattr(o, part), key, v)
+                if key != "sigma":            # RISE's masks and their seed
+                    setattr(o.rise, "masks" if key == "samples" else key, v)
                 # As the program: DMBP's smoothed variant is the classic
                 # formulation with noisy copies in place of the path's.
                 if key == "samples" and method == "dmbp" and v > 1:
@@ -371,7 +380,8 @@ class Model:
         options: the program's method options with '_' for '-' (steps,
         baseline, ig_rule, samples, sigma, seed, of, layer, abs, iters,
         lr, init_logit, preset, path_steps, mask_init, w_*, tol,
-        tol_window, composite, epsilon, gamma, max_lanes, fpmath,
+        tol_window, window, stride, grid, keep, composite, epsilon, gamma,
+        max_lanes, fpmath,
         max_memory) and progress, a
         callable(first_image, n_images, iteration, iterations, loss)
         whose true return stops that group of images early.
