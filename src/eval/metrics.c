@@ -50,18 +50,27 @@
 /* The first layout with struct_size (0.2.0) ends at max_lanes. */
 #define EVAL_OPTIONS_MIN DMBP__END(dmbp_eval_options, max_lanes)
 
+/* The defaults dmbp_eval_options_init gives (dmbp_eval.h documents them):
+ * the deletion/insertion curve's steps, AOPC's square regions and their
+ * count (Samek et al. 2017's 9x9), and the perturbed images per forward
+ * call (the explain options' default). */
+#define DEFAULT_STEPS 20
+#define DEFAULT_REGION_SIZE 9
+#define DEFAULT_REGIONS 20
+#define DEFAULT_MAX_LANES 32
+
 static void eval_defaults(dmbp_eval_options *o)
 {
     memset(o, 0, sizeof *o);
     o->struct_size = sizeof *o;
-    o->steps = 20;
+    o->steps = DEFAULT_STEPS;
     o->step_pixels = 0;
     o->deletion_substrate = DMBP_SUBSTRATE_ZERO;
     o->insertion_start = DMBP_SUBSTRATE_BLUR;
     o->seed = 0;
-    o->region_size = 9;
-    o->regions = 20;
-    o->max_lanes = 32;
+    o->region_size = DEFAULT_REGION_SIZE;
+    o->regions = DEFAULT_REGIONS;
+    o->max_lanes = DEFAULT_MAX_LANES;
 }
 
 void dmbp_eval_options_init_sized(dmbp_eval_options *o, size_t struct_size)
