@@ -46,6 +46,12 @@ def load(out, name):
         return json.load(f)
 
 
+def maybe_load(out, name):
+    """load, or {} when the run is missing (a report assembled early)."""
+    path = os.path.join(out, name + ".json")
+    return load(out, name) if os.path.exists(path) else {}
+
+
 def crit(metrics):
     vals = [metrics[c]["mean"] for c in CRITERION]
     return None if any(v is None for v in vals) else sum(vals) / len(vals)
@@ -300,7 +306,9 @@ def section(args):
         path = os.path.join(out, name + ".seconds")
         if os.path.exists(path):
             secs[name] = int(open(path).read())
-    total = open(os.path.join(out, "evidence-run.txt")).read().strip()
+    run = os.path.join(out, "evidence-run.txt")
+    total = (open(run).read().strip() if os.path.exists(run) else
+             "The run did not finish: the rows below are the runs that did.")
     p("- %s" % total)
     p("- Test split: the first %d generated test images (`--split test`); "
       "%d of them have evidence against the labelled class (a hollow shape "
@@ -330,8 +338,8 @@ def section(args):
             m, j["n"])
     p()
     p("DMBP settings: default %s; smoothed: `%s`; preset evidence: `%s`.\n"
-      % (options_of(main), options_of(load(out, "evidence-smooth")),
-         options_of(load(out, "evidence-preset"))))
+      % (options_of(main), options_of(maybe_load(out, "evidence-smooth")),
+         options_of(maybe_load(out, "evidence-preset"))))
 
     p("The same over the %d images whose top class is their label (the "
       "truth is about the class explained), from the CSV rows:\n"
@@ -383,13 +391,13 @@ def section(args):
     if best == "default":
         p("The default preset has the best criterion on validation: nothing "
           "to carry to the test split.\n")
-    else:
+    elif os.path.exists(os.path.join(out, best_run + ".json")):
         bj = load(out, best_run)["methods"][0]["metrics"]
         dj = [m for m in main["methods"] if m["method"] == "dmbp"][0]["metrics"]
         p("On the test split the choice `%s` scores %.3f on the criterion, "
           "the default preset %.3f (the first table; paired differences in the "
           "third).\n" % (best, crit(bj), crit(dj)))
-    if best != "default":
+    if best != "default" and os.path.exists(os.path.join(out, "evidence-fmnist-resnet-best.csv")):
         fmnist(out, best)
     bar(out)
     for m in CE_MODELS:
