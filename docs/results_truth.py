@@ -187,8 +187,9 @@ def ce_model(out, model):
     if os.path.exists(os.path.join(out, model + "-slow.json")):
         runs += [(m["method"] + " (%d images)" % load(out, model + "-slow")["n"],
                   model + "-slow", m["method"]) for m in load(out, model + "-slow")["methods"]]
-    runs += [("dmbp, preset classic", model + "-classic", "dmbp")]
-    if sg:
+    if os.path.exists(os.path.join(out, model + "-classic.json")):
+        runs += [("dmbp, preset classic", model + "-classic", "dmbp")]
+    if sg and os.path.exists(os.path.join(out, model + "-sg.json")):
         runs += [("smoothgrad, σ %s, %d samples (val choice)" % (
             sg, load(out, model + "-sg")["methods"][0]["settings"]["samples"]),
             model + "-sg", "smoothgrad")]
