@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """Draw the house of libdmbp from its own includes and calls.
 
-Usage: tools/house.py [BUILDDIR]   (after `make`; BUILDDIR defaults to .)
+Usage: tools/house.py [--why] [BUILDDIR]   (after `make`; BUILDDIR: .)
+--why also lists, for every circle, its arrows and the symbols each one
+calls: where a circle could be cut.
 
 Files are the .c files under src/; an arrow A -> B means A calls (or
 reads data of) something B defines, found with `nm` on the built objects
@@ -18,7 +20,10 @@ import subprocess
 import sys
 from collections import defaultdict
 
-build = sys.argv[1] if len(sys.argv) > 1 else "."
+args = sys.argv[1:]
+why = "--why" in args
+args = [a for a in args if a != "--why"]
+build = args[0] if args else "."
 src_root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 src = os.path.join(src_root, "src")
 
@@ -73,11 +78,13 @@ for c, o in obj_of.items():
             defs.setdefault((c.startswith("cli/"), parts[2]), c)
 
 edges = defaultdict(int)      # (a, b) -> calls
+syms = defaultdict(list)      # (a, b) -> the symbols
 for c, us in undefs.items():
     for u in us:
         t = defs.get((c.startswith("cli/"), u))
         if t and t != c:
             edges[(c, t)] += 1
+            syms[(c, t)].append(u)
 
 # ---- includes: a header belongs to its folder --------------------------------
 inc_re = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
@@ -185,6 +192,12 @@ for c in comps:
         fos = sorted({folder_of(v) for v in c})
         where = "inside " + fos[0] if len(fos) == 1 else "ACROSS " + ",".join(fos)
         print(f"  {where}: {' '.join(c)}")
+        if why:
+            for a in c:
+                for b in sorted(succ[a]):
+                    if b in c:
+                        print(f"      {a} -> {b}: "
+                              f"{' '.join(sorted(syms[(a, b)]))}")
 if not n_circ:
     print("  none")
 print("\nfloors (top first):")

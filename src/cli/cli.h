@@ -92,7 +92,7 @@ void cli_signals_install(void);
 void cli_write_begin(void);
 int cli_write_end(int rc);
 
-/* --max-memory (main.c): each plan's budget in bytes, 0 for the
+/* --max-memory (opts.c): each plan's budget in bytes, 0 for the
  * library's default. */
 extern size_t cli_max_memory;
 /* "SIZE" with an optional K, M, G or T (powers of 1024) suffix. */

@@ -48,39 +48,6 @@ int cli_fail_about(const char *what, dmbp_status st)
     return cli_fail(st);
 }
 
-dmbp_status cli_image_file_ok(const char *path, const char *what)
-{
-    struct stat sb;
-    if (!strcmp(path, "-") || stat(path, &sb) != 0 || S_ISREG(sb.st_mode) ||
-        S_ISDIR(sb.st_mode))
-        return DMBP_OK; /* the loader names what is wrong with those */
-    return dmbp_set_error(DMBP_ERR_FORMAT, "%s: not a regular file (%s are "
-                          "read from files%s)", path, what,
-                          strcmp(what, "images") ? ""
-                          : ", or from - for standard input");
-}
-
-dmbp_status cli_load_image(const char *path, const cli_flags *f,
-                           dmbp_image *out)
-{
-    dmbp_image_load_options o;
-    dmbp_image_load_options_init(&o);
-    o.exif_rotate = f->exif_rotate;
-    if (f->given[CLI_O_MAX_PIXELS])
-        o.max_pixels = f->max_pixels > INT64_MAX ? INT64_MAX
-                                                 : (int64_t)f->max_pixels;
-    bool in_set;
-    dmbp_status set_st = cli_set_image(path, &o, out, &in_set);
-    if (in_set) /* image K of an --images idx:FILE */
-        return set_st;
-    if (!strcmp(path, "-"))
-        return dmbp_image_load_fd(0, "standard input", &o, out);
-    /* A device or a FIFO could be endless: files only (the loader bounds
-     * what it reads from one anyway). */
-    dmbp_status st = cli_image_file_ok(path, "images");
-    return st ? st : dmbp_image_load(path, &o, out);
-}
-
 /* --colormap's choices are the enum's values in order. */
 _Static_assert(DMBP_COLORMAP_DEFAULT == 0 && DMBP_COLORMAP_SEISMIC == 1 &&
                    DMBP_COLORMAP_BWR == 2 && DMBP_COLORMAP_REDS == 3 &&
