@@ -54,16 +54,23 @@ for p in cfiles + headers:
 
 # ---- calls from the objects -------------------------------------------------
 obj_of = {}
+prog_objs = []
 for dp, _, fns in os.walk(os.path.join(build, "src")):
     if "/.libs" in dp or dp.endswith(".libs"):
         continue
     for fn in fns:
-        m = re.match(r"(?:libdmbp_core_la|dmbp)-(.*)\.o$", fn)
+        m = re.match(r"(libdmbp_core_la|dmbp)-(.*)\.o$", fn)
         if not m:
             continue
         d = os.path.relpath(dp, os.path.join(build, "src"))
-        c = os.path.normpath(os.path.join(d, m.group(1) + ".c"))
-        if c in lines:
+        c = os.path.normpath(os.path.join(d, m.group(2) + ".c"))
+        if c not in lines:
+            continue
+        if m.group(1) == "dmbp" and not c.startswith("cli/"):
+            # a library file the program compiles in too (json.c): its
+            # definitions serve the program's world
+            prog_objs.append((c, os.path.join(dp, fn)))
+        else:
             obj_of[c] = os.path.join(dp, fn)
 
 defs, undefs = {}, defaultdict(set)
@@ -76,6 +83,12 @@ for c, o in obj_of.items():
         elif len(parts) == 3 and parts[1] in "TDBRC":
             # the program's files and the library's are separate worlds
             defs.setdefault((c.startswith("cli/"), parts[2]), c)
+for c, o in prog_objs:
+    out = subprocess.run(["nm", o], capture_output=True, text=True).stdout
+    for ln in out.splitlines():
+        parts = ln.split()
+        if len(parts) == 3 and parts[1] in "TDBRC":
+            defs.setdefault((True, parts[2]), c)
 
 edges = defaultdict(int)      # (a, b) -> calls
 syms = defaultdict(list)      # (a, b) -> the symbols

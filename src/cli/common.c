@@ -32,14 +32,6 @@ int cli_oom(void)
     return EXIT_INTERNAL;
 }
 
-void cli_json_num(FILE *f, double v)
-{
-    if (isfinite(v))
-        fprintf(f, "%.9g", v);
-    else
-        fputs("null", f);
-}
-
 int cli_fail_about(const char *what, dmbp_status st)
 {
     char detail[1024];
@@ -165,26 +157,6 @@ int cli_apply_pre(const dmbp_model *m, const cli_flags *f,
     if (f->given[CLI_O_STD])
         memcpy(o->std, f->std, sizeof o->std);
     return EXIT_OK;
-}
-
-void cli_json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        switch (*c) {
-        case '"': fputs("\\\"", f); break;
-        case '\\': fputs("\\\\", f); break;
-        case '\n': fputs("\\n", f); break;
-        case '\r': fputs("\\r", f); break;
-        case '\t': fputs("\\t", f); break;
-        default:
-            if (*c < 0x20)
-                fprintf(f, "\\u%04x", *c);
-            else
-                fputc(*c, f);
-        }
-    }
-    fputc('"', f);
 }
 
 /* New output files get the usual mode less the umask. */

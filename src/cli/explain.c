@@ -340,7 +340,7 @@ static void json_members(FILE *f, const cli_xrun *run, int i,
     fprintf(f, "\"method\": \"%s\", \"target\": %d, \"label\": ",
             dmbp_method_name(dmbp_result_method(r)), t);
     if (label)
-        cli_json_str(f, label);
+        dmbp__json_str(f, label);
     else
         fprintf(f, "null");
     fprintf(f, ", \"logit\": ");
@@ -363,13 +363,13 @@ static void json_members(FILE *f, const cli_xrun *run, int i,
         if (!paths[k])
             continue;
         fprintf(f, "%s\"%s\": ", first ? "" : ", ", out_kind[k]);
-        cli_json_str(f, paths[k]);
+        dmbp__json_str(f, paths[k]);
         first = 0;
     }
     fprintf(f, "}, \"scalars\": {");
     for (int k = 0; k < dmbp_result_num_scalars(r); k++) {
         fprintf(f, "%s", k ? ", " : "");
-        cli_json_str(f, dmbp_result_scalar_name(r, k));
+        dmbp__json_str(f, dmbp_result_scalar_name(r, k));
         fprintf(f, ": ");
         cli_json_num(f, dmbp_result_scalar(r, i, k));
     }
@@ -386,7 +386,7 @@ static void print_image(FILE *f, const cli_xrun *run, int i,
     dmbp_method method = dmbp_result_method(r);
     if (json) {
         fprintf(f, "{\"image\": ");
-        cli_json_str(f, image);
+        dmbp__json_str(f, image);
         fprintf(f, ", ");
         json_members(f, run, i, paths);
         fprintf(f, "}");

@@ -11,116 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-const char *cli_json_skip_ws(const char *p)
-{
-    while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
-        p++;
-    return p;
-}
-#define skip_ws cli_json_skip_ws
-
-static void put_utf8(char **o, unsigned long u)
-{
-    char *s = *o;
-    if (u < 0x80) {
-        *s++ = (char)u;
-    } else if (u < 0x800) {
-        *s++ = (char)(0xc0 | u >> 6);
-        *s++ = (char)(0x80 | (u & 0x3f));
-    } else if (u < 0x10000) {
-        *s++ = (char)(0xe0 | u >> 12);
-        *s++ = (char)(0x80 | ((u >> 6) & 0x3f));
-        *s++ = (char)(0x80 | (u & 0x3f));
-    } else {
-        *s++ = (char)(0xf0 | u >> 18);
-        *s++ = (char)(0x80 | ((u >> 12) & 0x3f));
-        *s++ = (char)(0x80 | ((u >> 6) & 0x3f));
-        *s++ = (char)(0x80 | (u & 0x3f));
-    }
-    *o = s;
-}
-
-/* Four hex digits at p, or -1. */
-static long hex4(const char *p)
-{
-    long u = 0;
-    for (int k = 0; k < 4; k++) {
-        char h = p[k];
-        int d = h >= '0' && h <= '9' ? h - '0'
-                : h >= 'a' && h <= 'f' ? h - 'a' + 10
-                : h >= 'A' && h <= 'F' ? h - 'A' + 10 : -1;
-        if (d < 0)
-            return -1;
-        u = u * 16 + d;
-    }
-    return u;
-}
-
-/* UTF-16 surrogates: a high one must be followed by a low one. */
-#define SURROGATE_HIGH 0xd800
-#define SURROGATE_LOW 0xdc00
-#define SURROGATE_END 0xe000
-
-const char *cli_json_string(const char *p, char **out)
-{
-    *out = NULL;
-    p = skip_ws(p);
-    if (*p != '"')
-        return NULL;
-    const char *q = ++p;
-    while (*q && *q != '"')
-        q += (*q == '\\' && q[1]) ? 2 : 1;
-    if (*q != '"')
-        return NULL;
-    /* Every escape is at least as long as the bytes it stands for. */
-    char *s = malloc((size_t)(q - p) + 1), *o = s;
-    if (!s)
-        return NULL;
-    while (p < q) {
-        if ((unsigned char)*p < 0x20)
-            goto bad; /* raw control characters are not JSON */
-        if (*p != '\\') {
-            *o++ = *p++;
-            continue;
-        }
-        p++;
-        char c = *p++;
-        switch (c) {
-        case 'n': *o++ = '\n'; break;
-        case 'r': *o++ = '\r'; break;
-        case 't': *o++ = '\t'; break;
-        case 'b': *o++ = '\b'; break;
-        case 'f': *o++ = '\f'; break;
-        case '"': case '\\': case '/': *o++ = c; break;
-        case 'u': {
-            long u = q - p >= 4 ? hex4(p) : -1;
-            if (u <= 0) /* malformed, or a NUL that would cut the name */
-                goto bad;
-            p += 4;
-            if (u >= SURROGATE_LOW && u < SURROGATE_END)
-                goto bad;
-            if (u >= SURROGATE_HIGH && u < SURROGATE_LOW) {
-                long lo = q - p >= 6 && p[0] == '\\' && p[1] == 'u'
-                              ? hex4(p + 2) : -1;
-                if (lo < SURROGATE_LOW || lo >= SURROGATE_END)
-                    goto bad;
-                p += 6;
-                u = 0x10000 + ((u - SURROGATE_HIGH) << 10) +
-                    (lo - SURROGATE_LOW);
-            }
-            put_utf8(&o, (unsigned long)u);
-            break;
-        }
-        default: goto bad;
-        }
-    }
-    *o = 0;
-    *out = s;
-    return q + 1;
-bad:
-    free(s);
-    return NULL;
-}
+#define skip_ws dmbp__json_skip_ws
 
 /* Past one JSON value of any kind, at most depth levels deep; NULL if
  * malformed or deeper. */
@@ -129,7 +20,7 @@ static const char *json_skip(const char *p, int depth)
     p = skip_ws(p);
     if (*p == '"') {
         char *s;
-        p = cli_json_string(p, &s);
+        p = dmbp__json_parse_str(p, &s);
         free(s);
         return p;
     }
@@ -143,7 +34,7 @@ static const char *json_skip(const char *p, int depth)
         for (;;) {
             if (close == '}') {
                 char *key;
-                if (!(p = cli_json_string(p, &key)))
+                if (!(p = dmbp__json_parse_str(p, &key)))
                     return NULL;
                 free(key);
                 p = skip_ws(p);
@@ -191,10 +82,10 @@ static const char *json_strings(const char *p, cli_names *keys,
         return p + 1;
     for (;;) {
         char *k, *v;
-        if (!(p = cli_json_string(p, &k)))
+        if (!(p = dmbp__json_parse_str(p, &k)))
             return NULL;
         p = skip_ws(p);
-        if (*p++ != ':' || !(p = cli_json_string(p, &v))) {
+        if (*p++ != ':' || !(p = dmbp__json_parse_str(p, &v))) {
             free(k);
             return NULL;
         }
@@ -242,7 +133,7 @@ int cli_manifest_parse(const char *line, size_t len, cli_mrecord *r,
     int fields = 0;
     for (;;) {
         char *key, *v = NULL;
-        if (!(p = cli_json_string(p, &key)))
+        if (!(p = dmbp__json_parse_str(p, &key)))
             goto bad;
         p = skip_ws(p);
         if (*p++ != ':') {
@@ -255,9 +146,9 @@ int cli_manifest_parse(const char *line, size_t len, cli_mrecord *r,
             p = json_strings(p, &fp->keys, &fp->values);
         } else if (!strcmp(key, "input")) {
             free(r->input);
-            p = cli_json_string(p, &r->input);
+            p = dmbp__json_parse_str(p, &r->input);
         } else if (!strcmp(key, "status")) {
-            if ((p = cli_json_string(p, &v))) {
+            if ((p = dmbp__json_parse_str(p, &v))) {
                 has_status = true;
                 if (!strcmp(v, "ok"))
                     r->status = MREC_OK;
@@ -327,9 +218,9 @@ void cli_fingerprint_write(FILE *f, const cli_fingerprint *fp)
     fputs("{\"set\": {", f);
     for (int k = 0; k < fp->keys.n; k++) {
         fputs(k ? ", " : "", f);
-        cli_json_str(f, fp->keys.v[k]);
+        dmbp__json_str(f, fp->keys.v[k]);
         fputs(": ", f);
-        cli_json_str(f, fp->values.v[k]);
+        dmbp__json_str(f, fp->values.v[k]);
     }
     fputs("}}\n", f);
 }

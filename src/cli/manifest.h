@@ -38,11 +38,6 @@ typedef struct cli_fingerprint {
     cli_names keys, values;
 } cli_fingerprint;
 
-/* A JSON string at p (after whitespace): malloc'ed value in *out, the end
- * returned; NULL if malformed (also for \u0000, a raw control character,
- * a lone surrogate). */
-const char *cli_json_string(const char *p, char **out);
-const char *cli_json_skip_ws(const char *p);
 
 enum { MLINE_BAD, MLINE_ITEM, MLINE_SET };
 

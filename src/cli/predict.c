@@ -45,14 +45,14 @@ static void print_result(FILE *f, bool json, const dmbp_model *m,
     }
     if (json) {
         fprintf(f, "{\"image\": ");
-        cli_json_str(f, image);
+        dmbp__json_str(f, image);
         fprintf(f, ", \"top\": [");
         for (int i = 0; i < top; i++) {
             const char *lab = cli_label(m, l, order[i]);
             fprintf(f, "%s{\"class\": %d, \"label\": ", i ? ", " : "",
                     order[i]);
             if (lab)
-                cli_json_str(f, lab);
+                dmbp__json_str(f, lab);
             else
                 fprintf(f, "null");
             fprintf(f, ", \"prob\": %.9g}", prob[order[i]]);
@@ -278,11 +278,11 @@ static int set_item(void *vctx, cli_item *it)
     FILE *f = it->fragment;
     fprintf(f, "\"target\": %d, \"label\": ", t);
     if (lab)
-        cli_json_str(f, lab);
+        dmbp__json_str(f, lab);
     else
         fprintf(f, "null");
     fprintf(f, ", \"prob\": %.9g, \"outputs\": {\"json\": ", c->r.prob[t]);
-    cli_json_str(f, c->paths[idx]);
+    dmbp__json_str(f, c->paths[idx]);
     fprintf(f, "}");
     print_result(it->text, false, c->r.m, &c->labels, c->o, image,
                  c->r.logits, c->r.prob, c->r.order, c->k);

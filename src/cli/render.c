@@ -327,7 +327,7 @@ static int draw_all(drawing *d, const char *prefix, bool force, bool json,
     for (int k = 0; k < 4 && !rc && paths[k]; k++) {
         fputs(k ? (json ? ", " : " ") : "", out);
         if (json)
-            cli_json_str(out, paths[k]);
+            dmbp__json_str(out, paths[k]);
         else
             fputs(paths[k], out);
     }
