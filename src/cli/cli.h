@@ -276,13 +276,5 @@ int cmd_report(int argc, char **argv);
  * eval's reports there (src/cli/report.c): exit status, message printed;
  * "dmbp: DIR/index.html: N pictures" on stderr unless quiet. */
 int cli_report_dir(const char *dir, bool quiet);
-/* The --caption line of a picture (render.c): the class, the method and
- * the attribution's totals (DMBP: F+, F- and Fn as the sums of A+, A- and
- * N; signed maps: their sum), computed from the arrays as saved, so that
- * dmbp render draws the same line. arrays: DMBP's a_pos, a_neg, nuisance,
- * or the map alone; per: the elements of one. */
-void cli_caption(char *buf, size_t cap, int target, const char *label,
-                 dmbp_method method, int is_signed,
-                 const float *const *arrays, size_t per);
 
 #endif
