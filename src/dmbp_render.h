@@ -278,7 +278,7 @@ DMBP_API int dmbp_result_top_masks(const dmbp_result *r, int image,
                                    int layer, int set, int k, int *idx);
 
 /* ------------------------------------------------------------------ */
-/* The files `dmbp explain` writes for one image (0.4)                */
+/* The files `dmbp explain` writes for one image (0.3)                */
 /* ------------------------------------------------------------------ */
 
 /* One image's files, in the order they are written, named from a prefix
