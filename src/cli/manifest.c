@@ -1,5 +1,5 @@
-/* Reading manifest lines back, and the set's fingerprint (manifest.h).
- * Just enough JSON to read what we wrote; anything else is a bad line. */
+/* Manifest lines as the ledger reads them back (the library's
+ * dmbp_manifest_parse), and the set's fingerprint (manifest.h). */
 #include "manifest.h"
 
 #include <dmbp.h>
@@ -10,98 +10,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#define skip_ws dmbp__json_skip_ws
-
-/* Past one JSON value of any kind, at most depth levels deep; NULL if
- * malformed or deeper. */
-static const char *json_skip(const char *p, int depth)
-{
-    p = skip_ws(p);
-    if (*p == '"') {
-        char *s;
-        p = dmbp__json_parse_str(p, &s);
-        free(s);
-        return p;
-    }
-    if (*p == '{' || *p == '[') {
-        if (depth <= 0)
-            return NULL;
-        char close = *p == '{' ? '}' : ']';
-        p = skip_ws(p + 1);
-        if (*p == close)
-            return p + 1;
-        for (;;) {
-            if (close == '}') {
-                char *key;
-                if (!(p = dmbp__json_parse_str(p, &key)))
-                    return NULL;
-                free(key);
-                p = skip_ws(p);
-                if (*p++ != ':')
-                    return NULL;
-            }
-            if (!(p = json_skip(p, depth - 1)))
-                return NULL;
-            p = skip_ws(p);
-            if (*p == close)
-                return p + 1;
-            if (*p++ != ',')
-                return NULL;
-        }
-    }
-    const char *start = p;
-    while (*p && !strchr(",}] \t\r\n", *p))
-        p++;
-    return p > start ? p : NULL;
-}
-
-/* A whole decimal integer >= 0 at p. */
-static const char *json_count(const char *p, long long *v)
-{
-    p = skip_ws(p);
-    if (*p < '0' || *p > '9')
-        return NULL;
-    char *end;
-    errno = 0;
-    *v = strtoll(p, &end, 10);
-    if (errno || strchr(".eE", *end))
-        return NULL;
-    return end;
-}
-
-/* {"k": "v", ...} of strings into keys/values (keys may be NULL). */
-static const char *json_strings(const char *p, cli_names *keys,
-                                cli_names *values)
-{
-    p = skip_ws(p);
-    if (*p++ != '{')
-        return NULL;
-    p = skip_ws(p);
-    if (*p == '}')
-        return p + 1;
-    for (;;) {
-        char *k, *v;
-        if (!(p = dmbp__json_parse_str(p, &k)))
-            return NULL;
-        p = skip_ws(p);
-        if (*p++ != ':' || !(p = dmbp__json_parse_str(p, &v))) {
-            free(k);
-            return NULL;
-        }
-        int rc = (keys ? cli_names_add(keys, k) : EXIT_OK) ||
-                 cli_names_add(values, v);
-        free(k);
-        free(v);
-        if (rc)
-            return NULL;
-        p = skip_ws(p);
-        if (*p == '}')
-            return p + 1;
-        if (*p++ != ',')
-            return NULL;
-    }
-}
 
 void cli_mrecord_free(cli_mrecord *r)
 {
@@ -117,86 +25,32 @@ void cli_fingerprint_free(cli_fingerprint *fp)
     cli_names_free(&fp->values);
 }
 
+/* The library reads the line (dmbp_manifest_parse); here it becomes the
+ * ledger's record or fingerprint. */
 int cli_manifest_parse(const char *line, size_t len, cli_mrecord *r,
                        cli_fingerprint *fp)
 {
     memset(r, 0, sizeof *r);
     memset(fp, 0, sizeof *fp);
-    if (memchr(line, 0, len))
-        return MLINE_BAD;
-    const char *p = skip_ws(line);
-    if (*p++ != '{')
-        return MLINE_BAD;
-    bool has_status = false, has_size = false, has_mtime = false,
-         has_outputs = false;
-    bool is_set = false;
-    int fields = 0;
-    for (;;) {
-        char *key, *v = NULL;
-        if (!(p = dmbp__json_parse_str(p, &key)))
-            goto bad;
-        p = skip_ws(p);
-        if (*p++ != ':') {
-            free(key);
-            goto bad;
-        }
-        fields++;
-        if (!strcmp(key, "set")) {
-            is_set = true;
-            p = json_strings(p, &fp->keys, &fp->values);
-        } else if (!strcmp(key, "input")) {
-            free(r->input);
-            p = dmbp__json_parse_str(p, &r->input);
-        } else if (!strcmp(key, "status")) {
-            if ((p = dmbp__json_parse_str(p, &v))) {
-                has_status = true;
-                if (!strcmp(v, "ok"))
-                    r->status = MREC_OK;
-                else if (!strcmp(v, "failed"))
-                    r->status = MREC_FAILED;
-                else if (!strcmp(v, "claimed"))
-                    r->status = MREC_CLAIMED;
-                else
-                    p = NULL;
-                free(v);
-            }
-        } else if (!strcmp(key, "outputs")) {
-            cli_names_free(&r->outputs);
-            p = json_strings(p, NULL, &r->outputs);
-            has_outputs = true;
-        } else if (!strcmp(key, "input_size")) {
-            p = json_count(p, &r->size);
-            has_size = true;
-        } else if (!strcmp(key, "input_mtime_ns")) {
-            p = json_count(p, &r->mtime_ns);
-            has_mtime = true;
-        } else {
-            p = json_skip(p, MANIFEST_MAX_DEPTH);
-        }
-        free(key);
-        if (!p)
-            goto bad;
-        p = skip_ws(p);
-        if (*p == '}')
-            break;
-        if (*p++ != ',')
-            goto bad;
+    dmbp_manifest_line *l;
+    int kind = dmbp_manifest_parse(line, len, &l);
+    int rc = EXIT_OK;
+    if (kind == DMBP_MANIFEST_SET) {
+        for (int k = 0; k < dmbp_manifest_num_keys(l) && !rc; k++)
+            rc = cli_fingerprint_add(fp, dmbp_manifest_key(l, k),
+                                     dmbp_manifest_value(l, k));
+    } else if (kind == DMBP_MANIFEST_ITEM) {
+        r->status = (cli_mstatus)dmbp_manifest_item_status(l);
+        r->has_stat = dmbp_manifest_input_stat(l, &r->size, &r->mtime_ns);
+        if (!(r->input = strdup(dmbp_manifest_input(l))))
+            rc = EXIT_INTERNAL;
+        for (int k = 0; k < dmbp_manifest_num_outputs(l) && !rc; k++)
+            rc = cli_names_add(&r->outputs, dmbp_manifest_output(l, k));
     }
-    if (*skip_ws(p + 1))
-        goto bad; /* something after the object */
-    if (is_set) {
-        if (fields != 1 || r->input)
-            goto bad;
-        return MLINE_SET;
-    }
-    /* An "ok" record lists what it wrote (eval's: nothing); the ledger
-     * checks the list against what the run would write. */
-    if (!r->input || !has_status || (r->status == MREC_OK && !has_outputs))
-        goto bad;
-    r->has_stat = has_size && has_mtime;
-    cli_fingerprint_free(fp);
-    return MLINE_ITEM;
-bad:
+    dmbp_manifest_line_free(l);
+    if (!rc)
+        return kind == DMBP_MANIFEST_SET ? MLINE_SET
+               : kind == DMBP_MANIFEST_ITEM ? MLINE_ITEM : MLINE_BAD;
     cli_mrecord_free(r);
     cli_fingerprint_free(fp);
     return MLINE_BAD;
