@@ -217,6 +217,12 @@ DMBP_API DMBP_NODISCARD dmbp_status dmbp_write_npy(const char *path,
                                                    const float *data,
                                                    const int64_t *dims,
                                                    int ndim);
+/* size bytes of data at path, written as every writer here writes (whole
+ * or not at all), for a program's other files (0.3): its JSON, its
+ * reports. data may be NULL when size is 0. */
+DMBP_API DMBP_NODISCARD dmbp_status dmbp_write_file(const char *path,
+                                                    const void *data,
+                                                    size_t size);
 
 /* ------------------------------------------------------------------ */
 /* An HTML report of pictures (0.3)                                   */

@@ -6,7 +6,8 @@
  * have, the .npy against the result's arrays, the masks against
  * dmbp_result_write_masks_json, the JSON members' paths and label; a
  * non-negative map of three channels against the sequential rendering of
- * their mean; bad arguments refused. */
+ * their mean; bad arguments refused. And dmbp_write_file: the bytes
+ * read back, nothing left where it cannot write. */
 #include "testlib.h"
 
 #include <dmbp.h>
@@ -264,6 +265,29 @@ static void test_mean(const dmbp_image *orig,
     free(mean);
 }
 
+static void test_write_file(void)
+{
+    const char text[] = "{\"a\": 1}\n";
+    size_t n = 0;
+    unsigned char *back = NULL;
+    CHECK(dmbp_write_file(path("w.json"), text, sizeof text - 1) == DMBP_OK &&
+              (back = tl_read_file(path("w.json"), &n)) &&
+              n == sizeof text - 1 && !memcmp(back, text, n),
+          "dmbp_write_file: %s", dmbp_last_error());
+    free(back);
+    CHECK(dmbp_write_file(path("w.json"), NULL, 0) == DMBP_OK &&
+              (back = tl_read_file(path("w.json"), &n)) && n == 0,
+          "an empty file over it");
+    free(back);
+    CHECK(dmbp_write_file(path("no/such/w.json"), text, 3) == DMBP_ERR_IO &&
+              strstr(dmbp_last_error(), "no/such/w.json") &&
+              access(path("no/such/w.json"), F_OK) != 0,
+          "a missing directory: %s", dmbp_last_error());
+    CHECK(dmbp_write_file(NULL, text, 3) == DMBP_ERR_ARG &&
+              dmbp_write_file(path("w.json"), NULL, 3) == DMBP_ERR_ARG,
+          "NULL path or data");
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/test_outputs.XXXXXX");
@@ -281,6 +305,7 @@ int main(void)
     test_dmbp(m, &orig, &pre, &x);
     test_gxi(m, &orig, &pre, &x);
     test_mean(&orig, &pre, x.height, x.width);
+    test_write_file();
     dmbp_image_free(&x);
     dmbp_image_free(&orig);
     dmbp_model_free(m);

@@ -2,7 +2,6 @@
 #include "cli.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -159,60 +158,27 @@ int cli_apply_pre(const dmbp_model *m, const cli_flags *f,
     return EXIT_OK;
 }
 
-/* New output files get the usual mode less the umask. */
-#define NEW_FILE_MODE 0666
-/* Temporary names tried before giving up (another process's leftovers). */
-#define TMP_NAME_TRIES 100
-
-/* Written to a temporary file beside path, renamed over it once complete:
- * a failure leaves neither a partial file nor the temporary one. */
+/* What write() makes, in memory, then written whole or not at all by the
+ * library (dmbp_write_file): a failure leaves neither a partial file nor
+ * a temporary one. */
 int cli_write_atomic(const char *path, void (*write)(FILE *, const void *),
                      const void *ctx)
 {
-    size_t cap = strlen(path) + 64;
-    char *tmp = malloc(cap);
-    if (!tmp) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return cli_oom();
+    write(f, ctx);
+    bool bad = ferror(f);
+    if (fclose(f) != 0 || bad) {
+        free(buf);
         return cli_oom();
     }
-    int fd = -1, err = 0;
-    for (int t = 0; t < TMP_NAME_TRIES && fd < 0; t++) {
-        snprintf(tmp, cap, "%s.tmp.%ld.%d", path, (long)getpid(), t);
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-                  NEW_FILE_MODE);
-        err = errno;
-        if (fd < 0 && err != EEXIST)
-            break;
-    }
-    if (fd < 0) {
-        fprintf(stderr, "dmbp: %s: cannot create temporary file %s: %s\n",
-                path, tmp, strerror(err));
-        free(tmp);
-        return EXIT_IO;
-    }
-    FILE *f = fdopen(fd, "w");
-    if (!f) {
-        err = errno;
-        close(fd);
-    } else {
-        errno = 0;
-        write(f, ctx);
-        err = ferror(f) ? (errno ? errno : EIO) : 0;
-        /* fclose reports what the buffer deferred (a full disk, NFS). */
-        if (fclose(f) != 0 && !err)
-            err = errno ? errno : EIO;
-        if (!err && rename(tmp, path) != 0)
-            err = errno;
-    }
-    if (err) {
-        unlink(tmp);
-        fprintf(stderr, "dmbp: %s: write error: %s\n", path, strerror(err));
-        free(tmp);
-        return EXIT_IO;
-    }
-    free(tmp);
-    return EXIT_OK;
+    dmbp_status st = dmbp_write_file(path, buf, len);
+    free(buf);
+    return st ? cli_fail(st) : EXIT_OK;
 }
-
 
 /* Redraw the progress line at most this often (seconds). */
 #define PROGRESS_INTERVAL 0.1

@@ -168,6 +168,14 @@ dmbp_status dmbp__write_whole(const char *path, const void *buf, size_t n)
     return out_commit(&f);
 }
 
+dmbp_status dmbp_write_file(const char *path, const void *data, size_t size)
+{
+    if (!path || (size && !data))
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_write_file: %s is NULL",
+                              !path ? "path" : "data");
+    return dmbp__write_whole(path, data, size);
+}
+
 static void png_rgb8_init(png_image *png, int height, int width)
 {
     memset(png, 0, sizeof *png);
