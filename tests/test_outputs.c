@@ -56,18 +56,9 @@ static const float *array(const dmbp_result *r, const char *name)
 static dmbp_result *explain(dmbp_model *m, const dmbp_image *x,
                             dmbp_method method)
 {
-    dmbp_explain_options o;
     tl_quick q = {2, 2, 3};
-    tl_quick_options(&o, method, &q);
-    dmbp_session *s = NULL;
-    dmbp_result *r = NULL;
-    int target = -1;
-    CHECK(dmbp_session_create(m, &s) == DMBP_OK &&
-              dmbp_explain(s, x->data, 1, x->channels, x->height, x->width,
-                           &target, &o, &r) == DMBP_OK,
-          "explain: %s", dmbp_last_error());
-    dmbp_session_free(s);
-    return r;
+    return tl_explain_one(m, x->data, x->channels, x->height, x->width,
+                          method, &q);
 }
 
 static void test_dmbp(dmbp_model *m, const dmbp_image *orig,
