@@ -43,13 +43,8 @@ void dmbp__threads_apply(void);
 void *dmbp__malloc(size_t n);            /* sets DMBP_ERR_NOMEM on NULL */
 void *dmbp__calloc(size_t n, size_t size);
 char *dmbp__strdup(const char *s);
-/* JSON text (the reports of an evaluation, DMBP's masks): sep then v with
- * digits significant digits (null when not finite); a string literal;
- * a string literal parsed at p into *out (malloc'ed; NULL when it is not
- * one), returning the end. */
-void dmbp__json_num(FILE *f, const char *sep, double v, int digits);
-void dmbp__json_str(FILE *f, const char *s);
-const char *dmbp__json_parse_str(const char *p, char **out);
+/* JSON text (json.h, json.c). */
+#include "json.h"
 /* "[2, 3, 224, 224]" into buf. */
 const char *dmbp__shape_str(const dmbp_shape *s, char *buf, size_t cap);
 bool dmbp__shape_eq(const dmbp_shape *a, const dmbp_shape *b);

@@ -363,6 +363,48 @@ dmbp_image_set_load(const dmbp_image_set *s, int i,
                     const dmbp_image_load_options *o, dmbp_image *out);
 DMBP_API void dmbp_image_set_free(dmbp_image_set *s);
 
+/* A line of an image set's manifest, DIR/manifest.jsonl (dmbp(1) FILES),
+ * read back as --resume and `dmbp report` trust it (0.3): a record
+ * {"input": NAME, "status": "ok"|"failed"|"claimed", "outputs": {KIND:
+ * PATH, ...}, "input_size": N, "input_mtime_ns": N, ...} (other members
+ * skipped; an "ok" record lists its outputs) or the set's fingerprint
+ * {"set": {KEY: VALUE, ...}}. Anything else is DMBP_MANIFEST_BAD: not
+ * such an object, a NUL byte, a string JSON cannot hold (a raw control
+ * character, \u0000, a lone surrogate), nesting deeper than
+ * DMBP_MANIFEST_MAX_DEPTH (a crafted line cannot exhaust the stack). */
+#define DMBP_MANIFEST_MAX_DEPTH 32
+typedef enum dmbp_manifest_kind {
+    DMBP_MANIFEST_BAD = 0,
+    DMBP_MANIFEST_ITEM,
+    DMBP_MANIFEST_SET
+} dmbp_manifest_kind;
+typedef enum dmbp_manifest_status {
+    DMBP_MANIFEST_OK,      /* the item finished, its outputs listed      */
+    DMBP_MANIFEST_FAILED,  /* the item failed                            */
+    DMBP_MANIFEST_CLAIMED  /* the set was about to write its outputs     */
+} dmbp_manifest_status;
+typedef struct dmbp_manifest_line dmbp_manifest_line;
+/* Parse line (len bytes, without its '\n'): its kind, and *out (free
+ * with dmbp_manifest_line_free) unless DMBP_MANIFEST_BAD (*out NULL; also
+ * out of memory, with DMBP_ERR_NOMEM as the last error). */
+DMBP_API dmbp_manifest_kind dmbp_manifest_parse(const char *line, size_t len,
+                                                dmbp_manifest_line **out);
+DMBP_API void dmbp_manifest_line_free(dmbp_manifest_line *l);
+/* A record's input, status and output paths (NULL / -1 / 0 for a set's
+ * line); 1 and the input's size and mtime (ns) when the record has both,
+ * else 0. A set's keys and values, in the line's order. */
+DMBP_API const char *dmbp_manifest_input(const dmbp_manifest_line *l);
+DMBP_API int dmbp_manifest_item_status(const dmbp_manifest_line *l);
+DMBP_API int dmbp_manifest_num_outputs(const dmbp_manifest_line *l);
+DMBP_API const char *dmbp_manifest_output(const dmbp_manifest_line *l,
+                                          int k);
+DMBP_API int dmbp_manifest_input_stat(const dmbp_manifest_line *l,
+                                      long long *size, long long *mtime_ns);
+DMBP_API int dmbp_manifest_num_keys(const dmbp_manifest_line *l);
+DMBP_API const char *dmbp_manifest_key(const dmbp_manifest_line *l, int k);
+DMBP_API const char *dmbp_manifest_value(const dmbp_manifest_line *l,
+                                         int k);
+
 /* Metadata keys through which a model carries its preprocessing. */
 #define DMBP_META_RESIZE "dmbp.resize"   /* "256"; "0" = no resize      */
 #define DMBP_META_CROP "dmbp.crop"       /* "224"; "0" = no crop        */

@@ -59,6 +59,12 @@ template <> struct handle_traits<dmbp_labels> {
 template <> struct handle_traits<dmbp_eval_run> {
     static void destroy(dmbp_eval_run *p) noexcept { dmbp_eval_run_free(p); }
 };
+template <> struct handle_traits<dmbp_manifest_line> {
+    static void destroy(dmbp_manifest_line *p) noexcept
+    {
+        dmbp_manifest_line_free(p);
+    }
+};
 
 // An owning, movable, non-copyable handle of a libdmbp object: freed with
 // its C *_free function when the handle goes. It converts to T * so that
@@ -86,6 +92,7 @@ using session = handle<dmbp_session>;
 using image_set = handle<dmbp_image_set>;
 using labels = handle<dmbp_labels>;
 using eval_run = handle<dmbp_eval_run>;
+using manifest_line = handle<dmbp_manifest_line>;
 // The names of earlier releases.
 using model_ptr = model;
 using plan_ptr = plan;

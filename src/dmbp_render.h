@@ -217,6 +217,12 @@ DMBP_API DMBP_NODISCARD dmbp_status dmbp_write_npy(const char *path,
                                                    const float *data,
                                                    const int64_t *dims,
                                                    int ndim);
+/* size bytes of data at path, written as every writer here writes (whole
+ * or not at all), for a program's other files (0.3): its JSON, its
+ * reports. data may be NULL when size is 0. */
+DMBP_API DMBP_NODISCARD dmbp_status dmbp_write_file(const char *path,
+                                                    const void *data,
+                                                    size_t size);
 
 /* ------------------------------------------------------------------ */
 /* An HTML report of pictures (0.3)                                   */
@@ -276,6 +282,98 @@ dmbp_result_write_masks_json(const dmbp_result *r, int image,
  * bad arguments. */
 DMBP_API int dmbp_result_top_masks(const dmbp_result *r, int image,
                                    int layer, int set, int k, int *idx);
+
+/* ------------------------------------------------------------------ */
+/* The files `dmbp explain` writes for one image (0.3)                */
+/* ------------------------------------------------------------------ */
+
+/* One image's files, in the order they are written, named from a prefix
+ * P (dmbp_output_path): P.png, the map over the picture; DMBP only:
+ * P-pos.png and P-neg.png (one part each, on the scale of both) and
+ * P-mappings.png (W+ and W-); P.npy, the arrays (DMBP: 5 x C x H x W,
+ * W+, W-, A+, A-, N; else the map, C x H x W); and, when asked for,
+ * DMBP's masks as JSON (dmbp_result_write_masks_json) at o->masks. */
+typedef enum dmbp_output {
+    DMBP_OUTPUT_PNG,
+    DMBP_OUTPUT_POS,
+    DMBP_OUTPUT_NEG,
+    DMBP_OUTPUT_MAPPINGS,
+    DMBP_OUTPUT_NPY,
+    DMBP_OUTPUT_MASKS,
+    DMBP_OUTPUT_COUNT
+} dmbp_output;
+
+typedef struct dmbp_output_options {
+    size_t struct_size; /* sizeof, set by the _init macro: leave it   */
+    /* How the pictures are drawn; NULL (default): the defaults. Its part
+     * and caption are the call's own (see caption). Read, not kept. */
+    const dmbp_render_options *render;
+    /* Non-zero: the pictures of the map (P.png, P-pos.png, P-neg.png)
+     * carry a caption line: "LABEL (T) METHOD" or "class T METHOD", then
+     * DMBP's totals "F+ x F- y Fn z" (the sums of A+, A- and N) or a
+     * signed map's "sum x". Default 0. */
+    int caption;
+    /* The target's label, for the caption and the JSON; NULL (default):
+     * none. */
+    const char *label;
+    /* DMBP: also the masks as JSON at this path; NULL (default): none.
+     * Another method with masks set is DMBP_ERR_ARG. */
+    const char *masks;
+    /* The image's name in the masks JSON; NULL (default): "". */
+    const char *image_name;
+} dmbp_output_options;
+
+DMBP_API void dmbp_output_options_init_sized(dmbp_output_options *o,
+                                             size_t struct_size);
+#define dmbp_output_options_init(o)                                         \
+    dmbp_output_options_init_sized((o), sizeof *(o))
+
+/* The name of output k in JSON ("png", "pos", "neg", "mappings", "npy",
+ * "masks"), NULL for k out of range. */
+DMBP_API const char *dmbp_output_kind(int k);
+/* Output k's path for the files of prefix as a method writes them, into
+ * buf (cap bytes, NUL-terminated, cut if short). Returns the path's
+ * length (as snprintf: compare with cap), or 0 when the method does not
+ * write output k (o NULL: the defaults; DMBP_OUTPUT_MASKS is o->masks). */
+DMBP_API size_t dmbp_output_path(dmbp_method method, const char *prefix,
+                                 const dmbp_output_options *o, int k,
+                                 char *buf, size_t cap);
+
+/* Draw the pictures of one image's arrays, as `dmbp explain` and `dmbp
+ * render` draw them, to prefix's P.png (and DMBP's P-pos.png, P-neg.png,
+ * P-mappings.png): arrays in the layout of P.npy (above), channels x
+ * height x width each, drawn on the picture as loaded (original, before
+ * dmbp_image_preprocess with pre) with dmbp_render_signed_original, or
+ * for a non-negative map (is_signed 0) dmbp_render_sequential_original of
+ * its channels' mean. target is the class for the caption. Failures as
+ * the renderers'. */
+DMBP_API DMBP_NODISCARD dmbp_status dmbp_render_pictures(
+    dmbp_method method, int is_signed, int target, const float *arrays,
+    int channels, int height, int width, const dmbp_image *original,
+    const dmbp_preprocess_options *pre, const char *prefix,
+    const dmbp_output_options *o);
+
+/* Every file of image `image` of r (explained from original, before
+ * dmbp_image_preprocess with pre) at prefix, each written whole or not
+ * at all, in the order of dmbp_output; the first failure stops the call
+ * (files written before it stay). json (NULL: none) then receives the
+ * image's result as JSON object members without braces, what `dmbp
+ * explain --json` prints after "image" and records in its manifest:
+ * "method", "target", "label", "logit", "prob", "near_zero": true when
+ * dmbp_result_near_zero, "F" (the map's sum; not DMBP), "outputs" (kind:
+ * path) and "scalars" (name: value), numbers with 9 significant digits.
+ * DMBP_ERR_ARG for bad arguments, else the renderers' failures. */
+DMBP_API DMBP_NODISCARD dmbp_status dmbp_result_write_outputs(
+    const dmbp_result *r, int image, const dmbp_image *original,
+    const dmbp_preprocess_options *pre, const char *prefix,
+    const dmbp_output_options *o, FILE *json);
+
+/* The scale (dmbp_render_scale) of image's map as dmbp_result_write_outputs
+ * draws it with render options ro (NULL: the defaults), so that a caller
+ * can draw several images on one scale (the largest, as ro->scale). */
+DMBP_API DMBP_NODISCARD dmbp_status dmbp_result_render_scale(
+    const dmbp_result *r, int image, const dmbp_render_options *ro,
+    double *scale);
 
 #ifdef __cplusplus
 }

@@ -76,6 +76,14 @@ int main()
         dmbp::labels none;
         dmbp::eval_run run;
         CHECK(!none && !run, "empty handles");
+        const char line[] = "{\"input\": \"a.png\", \"status\": \"failed\"}";
+        dmbp_manifest_line *ml = nullptr;
+        CHECK(dmbp_manifest_parse(line, sizeof line - 1, &ml) ==
+                  DMBP_MANIFEST_ITEM,
+              "manifest line");
+        dmbp::manifest_line rec(ml);
+        CHECK(rec && std::strcmp(dmbp_manifest_input(rec), "a.png") == 0,
+              "manifest_line handle");
     }
     if (failures) {
         std::fprintf(stderr, "test_cpp: %d failures\n", failures);

@@ -26,17 +26,8 @@ static int by_value(const void *a, const void *b)
 static dmbp_result *explain(dmbp_model *m, const float *x, int c, int h,
                             int w, dmbp_method method)
 {
-    dmbp_explain_options o;
     tl_quick q = {2, 2, 3};
-    tl_quick_options(&o, method, &q);
-    dmbp_session *s = NULL;
-    dmbp_result *r = NULL;
-    int target = -1;
-    CHECK(dmbp_session_create(m, &s) == DMBP_OK &&
-              dmbp_explain(s, x, 1, c, h, w, &target, &o, &r) == DMBP_OK,
-          "explain: %s", dmbp_last_error());
-    dmbp_session_free(s);
-    return r;
+    return tl_explain_one(m, x, c, h, w, method, &q);
 }
 
 int main(void)

@@ -240,6 +240,16 @@ static void test_public_readers(void)
         EXPECT_REFUSED(dmbp_report_write(out_png, NULL, 0, &bre),
                        "dmbp_report_options");
 
+        dmbp_output_options boo;
+        dmbp_output_options_init(&boo);
+        CHECK(boo.struct_size == sizeof boo, "output options: size %zu",
+              boo.struct_size);
+        boo.struct_size = bad_size(i, sizeof boo);
+        EXPECT_REFUSED(dmbp_render_pictures(DMBP_METHOD_SALIENCY, 0, 0, zeros,
+                                            1, 28, 28, &img, &pre, out_png,
+                                            &boo),
+                       "dmbp_output_options");
+
         dmbp_explain_options beo = eo;
         beo.method = DMBP_METHOD_SALIENCY;
         beo.struct_size = bad_size(i, sizeof eo);

@@ -165,6 +165,21 @@ void tl_quick_options(dmbp_explain_options *o, dmbp_method meth,
     o->smoothgrad.seed = o->dmbp.seed = o->rise.seed = TL_SEED;
 }
 
+dmbp_result *tl_explain_one(dmbp_model *m, const float *x, int c, int h,
+                            int w, dmbp_method meth, const tl_quick *q)
+{
+    dmbp_explain_options o;
+    tl_quick_options(&o, meth, q);
+    dmbp_session *s = NULL;
+    dmbp_result *r = NULL;
+    int target = -1;
+    if (dmbp_session_create(m, &s) != DMBP_OK ||
+        dmbp_explain(s, x, 1, c, h, w, &target, &o, &r) != DMBP_OK)
+        FAIL("explain %s: %s", dmbp_method_name(meth), dmbp_last_error());
+    dmbp_session_free(s);
+    return r;
+}
+
 static int same_floats(const float *a, const float *b, int64_t n)
 {
     return (a == NULL) == (b == NULL) &&

@@ -1,7 +1,8 @@
 /* testlib.h - what the C tests share: the CHECK assertion and its
  * counters, Pearson's correlation, a result's scalar by name, loading a
  * shipped model and its preprocessed inputs, the small explain settings
- * the threads and session tests run, a bitwise comparison of two
+ * the threads and session tests run, one image explained with them
+ * (tl_explain_one), a bitwise comparison of two
  * results, and reading a file or an RGB PNG back. Paths are relative to
  * the source tree (test_path, npy.h). Nothing here is for threads except
  * tl_same_result (it only reads). */
@@ -83,6 +84,10 @@ typedef struct tl_quick {
 /* Defaults for `meth`, with q's sizes and TL_SEED. */
 void tl_quick_options(dmbp_explain_options *o, dmbp_method meth,
                       const tl_quick *q);
+/* One image (c x h x w at x) explained by meth with q's settings on a
+ * session of its own, target auto; NULL after a FAIL line. */
+dmbp_result *tl_explain_one(dmbp_model *m, const float *x, int c, int h,
+                            int w, dmbp_method meth, const tl_quick *q);
 
 /* Whether two results hold the same bits: targets, logits,
  * probabilities, every array, scalar, mask and loss curve (DMBP's

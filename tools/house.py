@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """Draw the house of libdmbp from its own includes and calls.
 
-Usage: tools/house.py [BUILDDIR]   (after `make`; BUILDDIR defaults to .)
+Usage: tools/house.py [--why] [BUILDDIR]   (after `make`; BUILDDIR: .)
+--why also lists, for every circle, its arrows and the symbols each one
+calls: where a circle could be cut.
 
 Files are the .c files under src/; an arrow A -> B means A calls (or
 reads data of) something B defines, found with `nm` on the built objects
@@ -18,7 +20,10 @@ import subprocess
 import sys
 from collections import defaultdict
 
-build = sys.argv[1] if len(sys.argv) > 1 else "."
+args = sys.argv[1:]
+why = "--why" in args
+args = [a for a in args if a != "--why"]
+build = args[0] if args else "."
 src_root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 src = os.path.join(src_root, "src")
 
@@ -49,16 +54,23 @@ for p in cfiles + headers:
 
 # ---- calls from the objects -------------------------------------------------
 obj_of = {}
+prog_objs = []
 for dp, _, fns in os.walk(os.path.join(build, "src")):
     if "/.libs" in dp or dp.endswith(".libs"):
         continue
     for fn in fns:
-        m = re.match(r"(?:libdmbp_core_la|dmbp)-(.*)\.o$", fn)
+        m = re.match(r"(libdmbp_core_la|dmbp)-(.*)\.o$", fn)
         if not m:
             continue
         d = os.path.relpath(dp, os.path.join(build, "src"))
-        c = os.path.normpath(os.path.join(d, m.group(1) + ".c"))
-        if c in lines:
+        c = os.path.normpath(os.path.join(d, m.group(2) + ".c"))
+        if c not in lines:
+            continue
+        if m.group(1) == "dmbp" and not c.startswith("cli/"):
+            # a library file the program compiles in too (json.c): its
+            # definitions serve the program's world
+            prog_objs.append((c, os.path.join(dp, fn)))
+        else:
             obj_of[c] = os.path.join(dp, fn)
 
 defs, undefs = {}, defaultdict(set)
@@ -71,13 +83,21 @@ for c, o in obj_of.items():
         elif len(parts) == 3 and parts[1] in "TDBRC":
             # the program's files and the library's are separate worlds
             defs.setdefault((c.startswith("cli/"), parts[2]), c)
+for c, o in prog_objs:
+    out = subprocess.run(["nm", o], capture_output=True, text=True).stdout
+    for ln in out.splitlines():
+        parts = ln.split()
+        if len(parts) == 3 and parts[1] in "TDBRC":
+            defs.setdefault((True, parts[2]), c)
 
 edges = defaultdict(int)      # (a, b) -> calls
+syms = defaultdict(list)      # (a, b) -> the symbols
 for c, us in undefs.items():
     for u in us:
         t = defs.get((c.startswith("cli/"), u))
         if t and t != c:
             edges[(c, t)] += 1
+            syms[(c, t)].append(u)
 
 # ---- includes: a header belongs to its folder --------------------------------
 inc_re = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
@@ -185,6 +205,12 @@ for c in comps:
         fos = sorted({folder_of(v) for v in c})
         where = "inside " + fos[0] if len(fos) == 1 else "ACROSS " + ",".join(fos)
         print(f"  {where}: {' '.join(c)}")
+        if why:
+            for a in c:
+                for b in sorted(succ[a]):
+                    if b in c:
+                        print(f"      {a} -> {b}: "
+                              f"{' '.join(sorted(syms[(a, b)]))}")
 if not n_circ:
     print("  none")
 print("\nfloors (top first):")

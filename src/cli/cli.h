@@ -1,4 +1,5 @@
-/* The dmbp program: a thin client of the public API (dmbp.h only). */
+/* The dmbp program: a thin client of the public API (dmbp.h and the
+ * headers it names), with the library's JSON text compiled in (json.h). */
 #ifndef DMBP_CLI_H
 #define DMBP_CLI_H
 
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "json.h" /* the library's JSON text, compiled in (src/json.c) */
 #include "opts.h"
 
 /* Exit statuses, documented in dmbp(1). */
@@ -45,7 +47,8 @@ int cli_fail(dmbp_status st);
 /* Print "dmbp: out of memory"; returns EXIT_INTERNAL. */
 int cli_oom(void);
 /* v as a JSON number (%.9g: a float exactly), null when not finite. */
-void cli_json_num(FILE *f, double v);
+#define CLI_JSON_DIGITS 9
+#define cli_json_num(f, v) dmbp__json_num((f), "", (v), CLI_JSON_DIGITS)
 /* Print "dmbp: WHAT: <library detail>" and return the exit status for st
  * (as cli_fail). */
 int cli_fail_about(const char *what, dmbp_status st);
@@ -92,7 +95,7 @@ void cli_signals_install(void);
 void cli_write_begin(void);
 int cli_write_end(int rc);
 
-/* --max-memory (main.c): each plan's budget in bytes, 0 for the
+/* --max-memory (opts.c): each plan's budget in bytes, 0 for the
  * library's default. */
 extern size_t cli_max_memory;
 /* "SIZE" with an optional K, M, G or T (powers of 1024) suffix. */
@@ -131,8 +134,6 @@ void cli_capture_begin(void);
 void cli_capture_end(void);
 const char *cli_captured(void);
 
-/* JSON string literal of s on f. */
-void cli_json_str(FILE *f, const char *s);
 
 /* Preprocessed images explained together, and what came back. */
 typedef struct cli_xrun {
@@ -275,13 +276,5 @@ int cmd_report(int argc, char **argv);
  * eval's reports there (src/cli/report.c): exit status, message printed;
  * "dmbp: DIR/index.html: N pictures" on stderr unless quiet. */
 int cli_report_dir(const char *dir, bool quiet);
-/* The --caption line of a picture (render.c): the class, the method and
- * the attribution's totals (DMBP: F+, F- and Fn as the sums of A+, A- and
- * N; signed maps: their sum), computed from the arrays as saved, so that
- * dmbp render draws the same line. arrays: DMBP's a_pos, a_neg, nuisance,
- * or the map alone; per: the elements of one. */
-void cli_caption(char *buf, size_t cap, int target, const char *label,
-                 dmbp_method method, int is_signed,
-                 const float *const *arrays, size_t per);
 
 #endif

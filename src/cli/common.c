@@ -2,7 +2,6 @@
 #include "cli.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -32,53 +31,12 @@ int cli_oom(void)
     return EXIT_INTERNAL;
 }
 
-void cli_json_num(FILE *f, double v)
-{
-    if (isfinite(v))
-        fprintf(f, "%.9g", v);
-    else
-        fputs("null", f);
-}
-
 int cli_fail_about(const char *what, dmbp_status st)
 {
     char detail[1024];
     snprintf(detail, sizeof detail, "%s", dmbp_last_error());
     dmbp_set_error(st, "%s: %s", what, detail);
     return cli_fail(st);
-}
-
-dmbp_status cli_image_file_ok(const char *path, const char *what)
-{
-    struct stat sb;
-    if (!strcmp(path, "-") || stat(path, &sb) != 0 || S_ISREG(sb.st_mode) ||
-        S_ISDIR(sb.st_mode))
-        return DMBP_OK; /* the loader names what is wrong with those */
-    return dmbp_set_error(DMBP_ERR_FORMAT, "%s: not a regular file (%s are "
-                          "read from files%s)", path, what,
-                          strcmp(what, "images") ? ""
-                          : ", or from - for standard input");
-}
-
-dmbp_status cli_load_image(const char *path, const cli_flags *f,
-                           dmbp_image *out)
-{
-    dmbp_image_load_options o;
-    dmbp_image_load_options_init(&o);
-    o.exif_rotate = f->exif_rotate;
-    if (f->given[CLI_O_MAX_PIXELS])
-        o.max_pixels = f->max_pixels > INT64_MAX ? INT64_MAX
-                                                 : (int64_t)f->max_pixels;
-    bool in_set;
-    dmbp_status set_st = cli_set_image(path, &o, out, &in_set);
-    if (in_set) /* image K of an --images idx:FILE */
-        return set_st;
-    if (!strcmp(path, "-"))
-        return dmbp_image_load_fd(0, "standard input", &o, out);
-    /* A device or a FIFO could be endless: files only (the loader bounds
-     * what it reads from one anyway). */
-    dmbp_status st = cli_image_file_ok(path, "images");
-    return st ? st : dmbp_image_load(path, &o, out);
 }
 
 /* --colormap's choices are the enum's values in order. */
@@ -200,80 +158,27 @@ int cli_apply_pre(const dmbp_model *m, const cli_flags *f,
     return EXIT_OK;
 }
 
-void cli_json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        switch (*c) {
-        case '"': fputs("\\\"", f); break;
-        case '\\': fputs("\\\\", f); break;
-        case '\n': fputs("\\n", f); break;
-        case '\r': fputs("\\r", f); break;
-        case '\t': fputs("\\t", f); break;
-        default:
-            if (*c < 0x20)
-                fprintf(f, "\\u%04x", *c);
-            else
-                fputc(*c, f);
-        }
-    }
-    fputc('"', f);
-}
-
-/* New output files get the usual mode less the umask. */
-#define NEW_FILE_MODE 0666
-/* Temporary names tried before giving up (another process's leftovers). */
-#define TMP_NAME_TRIES 100
-
-/* Written to a temporary file beside path, renamed over it once complete:
- * a failure leaves neither a partial file nor the temporary one. */
+/* What write() makes, in memory, then written whole or not at all by the
+ * library (dmbp_write_file): a failure leaves neither a partial file nor
+ * a temporary one. */
 int cli_write_atomic(const char *path, void (*write)(FILE *, const void *),
                      const void *ctx)
 {
-    size_t cap = strlen(path) + 64;
-    char *tmp = malloc(cap);
-    if (!tmp) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return cli_oom();
+    write(f, ctx);
+    bool bad = ferror(f);
+    if (fclose(f) != 0 || bad) {
+        free(buf);
         return cli_oom();
     }
-    int fd = -1, err = 0;
-    for (int t = 0; t < TMP_NAME_TRIES && fd < 0; t++) {
-        snprintf(tmp, cap, "%s.tmp.%ld.%d", path, (long)getpid(), t);
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-                  NEW_FILE_MODE);
-        err = errno;
-        if (fd < 0 && err != EEXIST)
-            break;
-    }
-    if (fd < 0) {
-        fprintf(stderr, "dmbp: %s: cannot create temporary file %s: %s\n",
-                path, tmp, strerror(err));
-        free(tmp);
-        return EXIT_IO;
-    }
-    FILE *f = fdopen(fd, "w");
-    if (!f) {
-        err = errno;
-        close(fd);
-    } else {
-        errno = 0;
-        write(f, ctx);
-        err = ferror(f) ? (errno ? errno : EIO) : 0;
-        /* fclose reports what the buffer deferred (a full disk, NFS). */
-        if (fclose(f) != 0 && !err)
-            err = errno ? errno : EIO;
-        if (!err && rename(tmp, path) != 0)
-            err = errno;
-    }
-    if (err) {
-        unlink(tmp);
-        fprintf(stderr, "dmbp: %s: write error: %s\n", path, strerror(err));
-        free(tmp);
-        return EXIT_IO;
-    }
-    free(tmp);
-    return EXIT_OK;
+    dmbp_status st = dmbp_write_file(path, buf, len);
+    free(buf);
+    return st ? cli_fail(st) : EXIT_OK;
 }
-
 
 /* Redraw the progress line at most this often (seconds). */
 #define PROGRESS_INTERVAL 0.1

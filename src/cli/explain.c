@@ -140,245 +140,53 @@ static char *masks_path_for(const char *file, int i, int n)
 }
 
 /* ------------------------------------------------------------------ */
-/* Writing the results                                                */
+/* Writing the results (dmbp_result_write_outputs)                    */
 /* ------------------------------------------------------------------ */
-
-
-/* Items handed to a rank at a time unless --chunk says otherwise: small,
- * so that the last images spread over the ranks; an agent asks for the
- * next chunk while its worker computes, so no rank waits for one. */
-
-/* One image's output files, in the order they are written. */
-enum { OUT_PNG, OUT_POS, OUT_NEG, OUT_MAPPINGS, OUT_NPY, OUT_MASKS, OUT_N };
-static const char *const out_kind[OUT_N] = {"png", "pos", "neg", "mappings",
-                                             "npy", "masks"};
 
 typedef struct writer {
     const cli_xrun *run;
-    int64_t dims[3];    /* the result's C x H x W */
-    size_t per;         /* elements of one array */
-    float *scratch;     /* 5 arrays: the DMBP .npy, or a channel mean */
-    int dmbp_idx[5];    /* w_pos, w_neg, a_pos, a_neg, nuisance */
     dmbp_render_options ro; /* from the flags; scale set by --shared-scale */
 } writer;
 
-static const char *const dmbp_arrays[5] = {"w_pos", "w_neg", "a_pos",
-                                           "a_neg", "nuisance"};
-
-/* Image i's map as rendered: a signed pair (*neg non-NULL) or a
- * non-negative one-channel map (channels averaged into wr->scratch). */
-static void image_map(writer *wr, int i, const float **pos,
-                      const float **neg, int *channels)
+/* The library's output options of image i of a run with e. */
+static void output_options(const explain_opts *e, const writer *wr, int i,
+                           const char *image, const char *masks,
+                           dmbp_output_options *o)
 {
-    const dmbp_result *r = wr->run->r;
-    int c = (int)wr->dims[0];
-    size_t np = (size_t)wr->dims[1] * (size_t)wr->dims[2];
-    *channels = c;
-    if (dmbp_result_method(r) == DMBP_METHOD_DMBP) {
-        *pos = dmbp_result_array(r, i, wr->dmbp_idx[2]);
-        *neg = dmbp_result_array(r, i, wr->dmbp_idx[3]);
-        return;
-    }
-    const float *map = dmbp_result_array(r, i, 0);
-    if (dmbp_result_signed(r)) {
-        *pos = *neg = map;
-        return;
-    }
-    *neg = NULL;
-    *pos = map;
-    *channels = 1;
-    if (c > 1) {
-        for (size_t p = 0; p < np; p++) {
-            double s = 0;
-            for (int ch = 0; ch < c; ch++)
-                s += map[ch * np + p];
-            wr->scratch[p] = (float)(s / c);
-        }
-        *pos = wr->scratch;
-    }
+    dmbp_output_options_init(o);
+    o->render = &wr->ro;
+    o->caption = e->a.f.caption;
+    o->label = wr->run ? cli_xrun_label(wr->run,
+                                        dmbp_result_target(wr->run->r, i))
+                       : NULL;
+    o->masks = masks;
+    o->image_name = image;
 }
 
 /* --shared-scale: the largest of the images' own scales for all. */
-static int shared_scale(writer *wr)
+static int writer_init(writer *wr, const cli_xrun *run, const cli_flags *f)
 {
+    wr->run = run;
+    cli_render_options(f, &wr->ro);
     double most = 0;
-    for (int i = 0; i < wr->run->n; i++) {
-        const float *pos, *neg;
-        int c;
-        image_map(wr, i, &pos, &neg, &c);
+    for (int i = 0; f->shared_scale && i < run->n; i++) {
         double s;
-        dmbp_status st = dmbp_render_scale(pos, neg, c, (int)wr->dims[1],
-                                           (int)wr->dims[2], &wr->ro, &s);
+        dmbp_status st = dmbp_result_render_scale(run->r, i, &wr->ro, &s);
         if (st)
             return cli_fail(st);
         most = s > most ? s : most;
     }
     /* All maps zero: nothing to share; each renders as all 0. */
-    wr->ro.scale = most;
-    return EXIT_OK;
-}
-
-static int writer_init(writer *wr, const cli_xrun *run, const cli_flags *f)
-{
-    wr->run = run;
-    cli_render_options(f, &wr->ro);
-    dmbp_shape s = dmbp_result_array_shape(run->r);
-    if (s.ndim != 3) {
-        fprintf(stderr, "dmbp: internal error: the result's arrays have %d "
-                "dimensions, not 3\n", s.ndim);
-        return EXIT_INTERNAL;
-    }
-    memcpy(wr->dims, s.dims, sizeof wr->dims);
-    wr->per = (size_t)dmbp_shape_numel(&s);
-    if (dmbp_result_method(run->r) == DMBP_METHOD_DMBP) {
-        for (int k = 0; k < 5; k++) {
-            int j = 0, na = dmbp_result_num_arrays(run->r);
-            while (j < na && strcmp(dmbp_result_array_name(run->r, j),
-                                    dmbp_arrays[k]))
-                j++;
-            if (j == na) {
-                fprintf(stderr, "dmbp: internal error: the result has no "
-                        "array '%s'\n", dmbp_arrays[k]);
-                return EXIT_INTERNAL;
-            }
-            wr->dmbp_idx[k] = j;
-        }
-    }
-    wr->scratch = malloc(5 * wr->per * sizeof(float));
-    if (!wr->scratch)
-        return cli_oom();
     if (f->shared_scale)
-        return shared_scale(wr);
+        wr->ro.scale = most;
     return EXIT_OK;
 }
 
-static void writer_free(writer *wr)
-{
-    free(wr->scratch);
-}
-
-/* Draw a map on the picture as loaded (mapped back through the resize
- * and crop). */
-static dmbp_status draw(const writer *wr, int i, const float *pos,
-                        const float *neg, int c, const char *path)
-{
-    const cli_xrun *run = wr->run;
-    int h = (int)wr->dims[1], w = (int)wr->dims[2];
-    if (neg)
-        return dmbp_render_signed_original(pos, neg, c, h, w, &run->bg[i],
-                                           &run->pre, &wr->ro, path);
-    return dmbp_render_sequential_original(pos, h, w, &run->bg[i],
-                                           &run->pre, &wr->ro, path);
-}
-
-/* Write image i's files; paths[k] is NULL for outputs not written. */
-static int write_image(writer *wr, int i, const char *image,
-                       char *const *paths)
-{
-    const dmbp_result *r = wr->run->r;
-    int c = (int)wr->dims[0], h = (int)wr->dims[1], w = (int)wr->dims[2];
-    const float *pos, *neg;
-    int mc;
-    image_map(wr, i, &pos, &neg, &mc);
-    char caption[DMBP_RENDER_CAPTION_MAX + 1];
-    if (wr->ro.caption) { /* --caption (cli_render_options) */
-        const float *parts[3] = {dmbp_result_array(r, i, 0)};
-        for (int k = 0; dmbp_result_method(r) == DMBP_METHOD_DMBP && k < 3;
-             k++)
-            parts[k] = dmbp_result_array(r, i, wr->dmbp_idx[2 + k]);
-        cli_caption(caption, sizeof caption, dmbp_result_target(r, i),
-                    cli_xrun_label(wr->run, dmbp_result_target(r, i)),
-                    dmbp_result_method(r), dmbp_result_signed(r), parts,
-                    wr->per);
-        wr->ro.caption = caption;
-    }
-    dmbp_status st = draw(wr, i, pos, neg, mc, paths[OUT_PNG]);
-    if (dmbp_result_method(r) != DMBP_METHOD_DMBP) {
-        if (!st)
-            st = dmbp_write_npy(paths[OUT_NPY], dmbp_result_array(r, i, 0),
-                                wr->dims, 3);
-        wr->ro.caption = wr->ro.caption ? "" : NULL;
-        return st ? cli_fail(st) : EXIT_OK;
-    }
-    const float *a[5];
-    for (int k = 0; k < 5; k++)
-        a[k] = dmbp_result_array(r, i, wr->dmbp_idx[k]);
-    const float *w_pos = a[0], *w_neg = a[1], *a_pos = a[2], *a_neg = a[3];
-    /* -pos and -neg: one part each, on the scale of both. */
-    wr->ro.part = DMBP_RENDER_POSITIVE;
-    if (!st)
-        st = draw(wr, i, a_pos, a_neg, c, paths[OUT_POS]);
-    wr->ro.part = DMBP_RENDER_NEGATIVE;
-    if (!st)
-        st = draw(wr, i, a_pos, a_neg, c, paths[OUT_NEG]);
-    wr->ro.part = DMBP_RENDER_BOTH;
-    wr->ro.caption = wr->ro.caption ? "" : NULL;
-    if (!st)
-        st = dmbp_render_mappings(w_pos, w_neg, c, h, w, &wr->ro,
-                                  paths[OUT_MAPPINGS]);
-    if (!st) {
-        for (int k = 0; k < 5; k++)
-            memcpy(wr->scratch + k * wr->per, a[k], wr->per * sizeof(float));
-        int64_t dims[4] = {5, wr->dims[0], wr->dims[1], wr->dims[2]};
-        st = dmbp_write_npy(paths[OUT_NPY], wr->scratch, dims, 4);
-    }
-    if (st)
-        return cli_fail(st);
-    if (paths[OUT_MASKS])
-        return cli_masks_write(paths[OUT_MASKS], wr->run, i, image);
-    return EXIT_OK;
-}
-
-/* Image i's result as JSON object members (no braces): what --json prints
- * after "image", and what the manifest records. */
-static void json_members(FILE *f, const cli_xrun *run, int i,
-                         char *const *paths)
-{
-    const dmbp_result *r = run->r;
-    int t = dmbp_result_target(r, i);
-    const char *label = cli_xrun_label(run, t);
-    fprintf(f, "\"method\": \"%s\", \"target\": %d, \"label\": ",
-            dmbp_method_name(dmbp_result_method(r)), t);
-    if (label)
-        cli_json_str(f, label);
-    else
-        fprintf(f, "null");
-    fprintf(f, ", \"logit\": ");
-    cli_json_num(f, dmbp_result_logit(r, i));
-    fprintf(f, ", \"prob\": ");
-    cli_json_num(f, dmbp_result_prob(r, i));
-    if (dmbp_result_near_zero(r, i) == 1)
-        fprintf(f, ", \"near_zero\": true");
-    if (dmbp_result_method(r) != DMBP_METHOD_DMBP) { /* DMBP: its scalars */
-        dmbp_shape s = dmbp_result_array_shape(r);
-        const float *map = dmbp_result_array(r, i, 0);
-        double sum = 0;
-        for (int64_t k = 0; map && k < dmbp_shape_numel(&s); k++)
-            sum += map[k];
-        fprintf(f, ", \"F\": ");
-        cli_json_num(f, sum);
-    }
-    fprintf(f, ", \"outputs\": {");
-    for (int k = 0, first = 1; k < OUT_N; k++) {
-        if (!paths[k])
-            continue;
-        fprintf(f, "%s\"%s\": ", first ? "" : ", ", out_kind[k]);
-        cli_json_str(f, paths[k]);
-        first = 0;
-    }
-    fprintf(f, "}, \"scalars\": {");
-    for (int k = 0; k < dmbp_result_num_scalars(r); k++) {
-        fprintf(f, "%s", k ? ", " : "");
-        cli_json_str(f, dmbp_result_scalar_name(r, k));
-        fprintf(f, ": ");
-        cli_json_num(f, dmbp_result_scalar(r, i, k));
-    }
-    fprintf(f, "}");
-}
-
-/* The line printed for image i (without its newline). */
+/* The line printed for image i (without its newline); members: its JSON
+ * (dmbp_result_write_outputs). */
 static void print_image(FILE *f, const cli_xrun *run, int i,
-                        const char *image, char *const *paths, bool json)
+                        const char *image, const char *png,
+                        const char *members, bool json)
 {
     const dmbp_result *r = run->r;
     int t = dmbp_result_target(r, i);
@@ -386,14 +194,12 @@ static void print_image(FILE *f, const cli_xrun *run, int i,
     dmbp_method method = dmbp_result_method(r);
     if (json) {
         fprintf(f, "{\"image\": ");
-        cli_json_str(f, image);
-        fprintf(f, ", ");
-        json_members(f, run, i, paths);
-        fprintf(f, "}");
+        dmbp__json_str(f, image);
+        fprintf(f, ", %s}", members);
     } else {
         fprintf(f, "%s: class %d (%s) logit %.4f p=%.4f -> %s", image, t,
                 label ? label : "-", dmbp_result_logit(r, i),
-                dmbp_result_prob(r, i), paths[OUT_PNG]);
+                dmbp_result_prob(r, i), png);
         int k = dmbp_result_find_scalar(r, "completeness_gap");
         if (method == DMBP_METHOD_IG && k >= 0)
             fprintf(f, " completeness gap %.4g", dmbp_result_scalar(r, i, k));
@@ -414,29 +220,31 @@ static void print_image(FILE *f, const cli_xrun *run, int i,
     }
 }
 
-static void free_paths(char **paths)
+/* Every output file of image i of n, from its prefix
+ * (dmbp_output_path), appended to out. */
+static int add_paths(const explain_opts *e, const char *prefix, int i,
+                     int n, cli_names *out)
 {
-    for (int k = 0; k < OUT_N; k++) {
-        free(paths[k]);
-        paths[k] = NULL;
-    }
-}
-
-/* The file names of image i of n, from its prefix (NULL where not
- * written). */
-static int make_paths(const explain_opts *e, const char *prefix, int i,
-                      int n, char **paths)
-{
-    static const char *const suffix[OUT_MASKS] = {
-        ".png", "-pos.png", "-neg.png", "-mappings.png", ".npy"};
-    bool dmbp = e->method == DMBP_METHOD_DMBP;
-    for (int k = 0; k < OUT_MASKS; k++)
-        if ((dmbp || k == OUT_PNG || k == OUT_NPY) &&
-            !(paths[k] = concat3(prefix, suffix[k], "")))
-            return cli_oom();
-    if (e->masks && !(paths[OUT_MASKS] = masks_path_for(e->masks, i, n)))
+    char *masks = e->masks ? masks_path_for(e->masks, i, n) : NULL;
+    if (e->masks && !masks)
         return cli_oom();
-    return EXIT_OK;
+    dmbp_output_options o;
+    dmbp_output_options_init(&o);
+    o.masks = masks;
+    int rc = EXIT_OK;
+    for (int k = 0; k < DMBP_OUTPUT_COUNT && !rc; k++) {
+        size_t len = dmbp_output_path(e->method, prefix, &o, k, NULL, 0);
+        char *p = len ? malloc(len + 1) : NULL;
+        if (len && !p)
+            rc = cli_oom();
+        else if (p)
+            dmbp_output_path(e->method, prefix, &o, k, p, len + 1);
+        if (p && !rc)
+            rc = cli_names_add(out, p);
+        free(p);
+    }
+    free(masks);
+    return rc;
 }
 
 /* ------------------------------------------------------------------ */
@@ -521,12 +329,11 @@ static int check_outputs(const explain_opts *e, const char *model,
     if (!rc && e->masks)
         rc = cli_check_writable_dir(e->masks);
     for (int i = 0; i < imgs->n && !rc; i++) {
-        char *paths[OUT_N] = {NULL};
-        rc = make_paths(e, prefixes[i], i, imgs->n, paths);
-        for (int k = 0; k < OUT_N && !rc; k++)
-            if (paths[k])
-                rc = cli_check_output_in(paths[k], &inputs, f->force);
-        free_paths(paths);
+        cli_names paths = {0};
+        rc = add_paths(e, prefixes[i], i, imgs->n, &paths);
+        for (int k = 0; k < paths.n && !rc; k++)
+            rc = cli_check_output_in(paths.v[k], &inputs, f->force);
+        cli_names_free(&paths);
     }
     cli_inodes_free(&inputs);
     return rc;
@@ -559,7 +366,6 @@ static int explain_item(void *vctx, cli_item *it)
     bool set = c->e->outdir, one = set || !c->e->a.f.shared_scale;
     if (idx < c->first || idx >= c->first + c->count) {
         c->count = 0;
-        writer_free(&c->wr);
         memset(&c->wr, 0, sizeof c->wr);
         c->run.first = one ? idx : 0;
         c->run.set_size = one ? c->n : 0;
@@ -575,22 +381,37 @@ static int explain_item(void *vctx, cli_item *it)
         c->first = c->run.first;
         c->count = c->run.n;
     }
-    int j = idx - c->first;
-    char *paths[OUT_N] = {NULL};
-    rc = make_paths(c->e, c->prefixes[idx], set ? 0 : idx, set ? 1 : c->n,
-                    paths);
-    if (!rc) {
+    int j = idx - c->first, i = set ? 0 : idx, n = set ? 1 : c->n;
+    char *masks = c->e->masks ? masks_path_for(c->e->masks, i, n) : NULL;
+    char *members = NULL;
+    size_t len = 0;
+    FILE *json = open_memstream(&members, &len);
+    if ((c->e->masks && !masks) || !json) {
+        rc = cli_oom();
+    } else {
+        dmbp_output_options o;
+        output_options(c->e, &c->wr, j, c->images[idx], masks, &o);
         cli_write_begin();
-        rc = cli_write_end(write_image(&c->wr, j, c->images[idx], paths));
+        dmbp_status st = dmbp_result_write_outputs(
+            c->run.r, j, &c->run.bg[j], &c->run.pre, c->prefixes[idx], &o,
+            json);
+        rc = cli_write_end(st ? cli_fail(st) : EXIT_OK);
     }
+    if (json && fclose(json) && !rc)
+        rc = cli_oom();
     if (rc) {
         rc = cli_item_failed(it, rc);
     } else {
-        json_members(it->fragment, &c->run, j, paths);
-        print_image(it->text, &c->run, j, c->images[idx], paths,
-                    !set && c->e->json);
+        cli_names paths = {0};
+        rc = add_paths(c->e, c->prefixes[idx], i, n, &paths);
+        fputs(members, it->fragment);
+        if (!rc)
+            print_image(it->text, &c->run, j, c->images[idx], paths.v[0],
+                        members, !set && c->e->json);
+        cli_names_free(&paths);
     }
-    free_paths(paths);
+    free(members);
+    free(masks);
     return rc; /* EXIT_OK, or what stops the run (cli_item_failed) */
 }
 
@@ -598,13 +419,7 @@ static int explain_item(void *vctx, cli_item *it)
 static int set_outputs(void *vctx, int idx, cli_names *out)
 {
     set_ctx *c = vctx;
-    char *paths[OUT_N] = {NULL};
-    int rc = make_paths(c->e, c->prefixes[idx], 0, 1, paths);
-    for (int k = 0; k < OUT_N && !rc; k++)
-        if (paths[k])
-            rc = cli_names_add(out, paths[k]);
-    free_paths(paths);
-    return rc;
+    return add_paths(c->e, c->prefixes[idx], 0, 1, out);
 }
 
 /* The images through the runner: an image set with -O DIR (its
@@ -642,7 +457,6 @@ static int explain_images(const explain_opts *e, const char *model,
                     .outputs = set_outputs, .args = &e->a, .model = model,
                     .fp_extra = fp_extra, .n_fp_extra = 1};
     rc = cli_run(&b);
-    writer_free(&c.wr);
     cli_xrun_free(&c.run);
     /* --html: the set's report, by the process that kept its ledger, also
      * when some images failed (their cells stay empty). */

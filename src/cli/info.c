@@ -61,9 +61,9 @@ static void print_layers(const dmbp_model *m, const dmbp_plan *p, bool json)
         for (int i = 0; i < n; i++) {
             dmbp_shape s = dmbp_plan_node_output_shape(p, i);
             printf("%s{\"name\": ", i ? ", " : "");
-            cli_json_str(stdout, dmbp_model_node_name(m, i));
+            dmbp__json_str(stdout, dmbp_model_node_name(m, i));
             printf(", \"op\": ");
-            cli_json_str(stdout, dmbp_model_node_op(m, i));
+            dmbp__json_str(stdout, dmbp_model_node_op(m, i));
             printf(", \"shape\": [");
             for (int d = 0; d < s.ndim; d++)
                 printf("%s%lld", d ? ", " : "", (long long)s.dims[d]);
@@ -142,23 +142,23 @@ int cmd_info(int argc, char **argv)
     int classes = dmbp_model_num_classes(m);
     if (json) {
         printf("{\"model\": ");
-        cli_json_str(stdout, path);
+        dmbp__json_str(stdout, path);
         printf(", \"producer\": ");
-        cli_json_str(stdout, dmbp_model_producer(m));
+        dmbp__json_str(stdout, dmbp_model_producer(m));
         printf(", \"opset\": %d, \"input\": {\"name\": ", dmbp_model_opset(m));
-        cli_json_str(stdout, dmbp_model_input_name(m));
+        dmbp__json_str(stdout, dmbp_model_input_name(m));
         printf(", \"shape\": [");
         for (int i = 0; i < in.ndim; i++)
             printf("%s%lld", i ? ", " : "", (long long)in.dims[i]);
         printf("]}, \"output\": {\"name\": ");
-        cli_json_str(stdout, dmbp_model_output_name(m));
+        dmbp__json_str(stdout, dmbp_model_output_name(m));
         printf(", \"classes\": %d, \"softmax\": %s}, \"params\": %lld, "
                "\"ops\": {", classes,
                dmbp_model_has_softmax(m) ? "true" : "false",
                (long long)dmbp_model_num_params(m));
         for (int k = 0; k < nt; k++) {
             printf("%s", k ? ", " : "");
-            cli_json_str(stdout, types[k]);
+            dmbp__json_str(stdout, types[k]);
             printf(": %d", counts[k]);
         }
         printf("}, \"preprocess\": {\"resize\": %d, \"crop\": %d, "
@@ -168,7 +168,7 @@ int cmd_info(int argc, char **argv)
                pre.mean[2], pre.std[0], pre.std[1], pre.std[2]);
         for (int c = 0; c < classes && dmbp_model_label(m, c); c++) {
             printf("%s", c ? ", " : "");
-            cli_json_str(stdout, dmbp_model_label(m, c));
+            dmbp__json_str(stdout, dmbp_model_label(m, c));
         }
         printf("]");
         if (plan)

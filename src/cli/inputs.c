@@ -2,7 +2,8 @@
  * input) and --images SPEC (a list file, a directory or idx:FILE: the
  * library's image sets, kept for the run so that an idx: set's images
  * load through cli_load_image); output paths checked against the inputs
- * and existing files. */
+ * and existing files; every image the program reads is loaded here
+ * (cli_load_image). */
 #include "cli.h"
 
 #include <errno.h>
@@ -147,6 +148,39 @@ dmbp_status cli_set_image(const char *name, const dmbp_image_load_options *o,
         return dmbp_image_set_load(s, i, o, out);
     }
     return DMBP_OK;
+}
+
+dmbp_status cli_image_file_ok(const char *path, const char *what)
+{
+    struct stat sb;
+    if (!strcmp(path, "-") || stat(path, &sb) != 0 || S_ISREG(sb.st_mode) ||
+        S_ISDIR(sb.st_mode))
+        return DMBP_OK; /* the loader names what is wrong with those */
+    return dmbp_set_error(DMBP_ERR_FORMAT, "%s: not a regular file (%s are "
+                          "read from files%s)", path, what,
+                          strcmp(what, "images") ? ""
+                          : ", or from - for standard input");
+}
+
+dmbp_status cli_load_image(const char *path, const cli_flags *f,
+                           dmbp_image *out)
+{
+    dmbp_image_load_options o;
+    dmbp_image_load_options_init(&o);
+    o.exif_rotate = f->exif_rotate;
+    if (f->given[CLI_O_MAX_PIXELS])
+        o.max_pixels = f->max_pixels > INT64_MAX ? INT64_MAX
+                                                 : (int64_t)f->max_pixels;
+    bool in_set;
+    dmbp_status set_st = cli_set_image(path, &o, out, &in_set);
+    if (in_set) /* image K of an --images idx:FILE */
+        return set_st;
+    if (!strcmp(path, "-"))
+        return dmbp_image_load_fd(0, "standard input", &o, out);
+    /* A device or a FIFO could be endless: files only (the loader bounds
+     * what it reads from one anyway). */
+    dmbp_status st = cli_image_file_ok(path, "images");
+    return st ? st : dmbp_image_load(path, &o, out);
 }
 
 int cli_expand_images(const char *const *args, int n, cli_names *out)

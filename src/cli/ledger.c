@@ -162,13 +162,13 @@ int cli_ledger_record(cli_ledger *l, const char *line, int rank)
     if (!ok)
         status = (int)strtol(p, (char **)&p, 10);
     double secs = strtod(p, (char **)&p);
-    p = cli_json_string(p, ok ? &text : &error);
+    p = dmbp__json_parse_str(p, ok ? &text : &error);
     if (!p) {
         fprintf(stderr, "dmbp: internal error: bad result from rank %d\n",
                 rank);
         return EXIT_INTERNAL;
     }
-    const char *fragment = cli_json_skip_ws(p);
+    const char *fragment = dmbp__json_skip_ws(p);
 
     char *buf = NULL;
     size_t len = 0;
@@ -179,13 +179,13 @@ int cli_ledger_record(cli_ledger *l, const char *line, int rank)
         return EXIT_INTERNAL;
     }
     fputs("{\"input\": ", f);
-    cli_json_str(f, b->inputs[idx]);
+    dmbp__json_str(f, b->inputs[idx]);
     if (ok) {
         fprintf(f, ", \"status\": \"ok\", %s", fragment);
     } else {
         fprintf(f, ", \"status\": \"failed\", \"exit_status\": %d, "
                 "\"error\": ", status);
-        cli_json_str(f, error);
+        dmbp__json_str(f, error);
     }
     fprintf(f, ", \"rank\": %d, \"seconds\": %.3f}\n", rank, secs);
     fclose(f);

@@ -25,9 +25,6 @@ static int finish(int rc)
     return rc;
 }
 
-size_t cli_max_memory;
-
-
 static int run(int argc, char **argv)
 {
     cli_argv = argv;

@@ -1,5 +1,5 @@
-/* Reading manifest lines back, and the set's fingerprint (manifest.h).
- * Just enough JSON to read what we wrote; anything else is a bad line. */
+/* Manifest lines as the ledger reads them back (the library's
+ * dmbp_manifest_parse), and the set's fingerprint (manifest.h). */
 #include "manifest.h"
 
 #include <dmbp.h>
@@ -10,207 +10,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-const char *cli_json_skip_ws(const char *p)
-{
-    while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
-        p++;
-    return p;
-}
-#define skip_ws cli_json_skip_ws
-
-static void put_utf8(char **o, unsigned long u)
-{
-    char *s = *o;
-    if (u < 0x80) {
-        *s++ = (char)u;
-    } else if (u < 0x800) {
-        *s++ = (char)(0xc0 | u >> 6);
-        *s++ = (char)(0x80 | (u & 0x3f));
-    } else if (u < 0x10000) {
-        *s++ = (char)(0xe0 | u >> 12);
-        *s++ = (char)(0x80 | ((u >> 6) & 0x3f));
-        *s++ = (char)(0x80 | (u & 0x3f));
-    } else {
-        *s++ = (char)(0xf0 | u >> 18);
-        *s++ = (char)(0x80 | ((u >> 12) & 0x3f));
-        *s++ = (char)(0x80 | ((u >> 6) & 0x3f));
-        *s++ = (char)(0x80 | (u & 0x3f));
-    }
-    *o = s;
-}
-
-/* Four hex digits at p, or -1. */
-static long hex4(const char *p)
-{
-    long u = 0;
-    for (int k = 0; k < 4; k++) {
-        char h = p[k];
-        int d = h >= '0' && h <= '9' ? h - '0'
-                : h >= 'a' && h <= 'f' ? h - 'a' + 10
-                : h >= 'A' && h <= 'F' ? h - 'A' + 10 : -1;
-        if (d < 0)
-            return -1;
-        u = u * 16 + d;
-    }
-    return u;
-}
-
-/* UTF-16 surrogates: a high one must be followed by a low one. */
-#define SURROGATE_HIGH 0xd800
-#define SURROGATE_LOW 0xdc00
-#define SURROGATE_END 0xe000
-
-const char *cli_json_string(const char *p, char **out)
-{
-    *out = NULL;
-    p = skip_ws(p);
-    if (*p != '"')
-        return NULL;
-    const char *q = ++p;
-    while (*q && *q != '"')
-        q += (*q == '\\' && q[1]) ? 2 : 1;
-    if (*q != '"')
-        return NULL;
-    /* Every escape is at least as long as the bytes it stands for. */
-    char *s = malloc((size_t)(q - p) + 1), *o = s;
-    if (!s)
-        return NULL;
-    while (p < q) {
-        if ((unsigned char)*p < 0x20)
-            goto bad; /* raw control characters are not JSON */
-        if (*p != '\\') {
-            *o++ = *p++;
-            continue;
-        }
-        p++;
-        char c = *p++;
-        switch (c) {
-        case 'n': *o++ = '\n'; break;
-        case 'r': *o++ = '\r'; break;
-        case 't': *o++ = '\t'; break;
-        case 'b': *o++ = '\b'; break;
-        case 'f': *o++ = '\f'; break;
-        case '"': case '\\': case '/': *o++ = c; break;
-        case 'u': {
-            long u = q - p >= 4 ? hex4(p) : -1;
-            if (u <= 0) /* malformed, or a NUL that would cut the name */
-                goto bad;
-            p += 4;
-            if (u >= SURROGATE_LOW && u < SURROGATE_END)
-                goto bad;
-            if (u >= SURROGATE_HIGH && u < SURROGATE_LOW) {
-                long lo = q - p >= 6 && p[0] == '\\' && p[1] == 'u'
-                              ? hex4(p + 2) : -1;
-                if (lo < SURROGATE_LOW || lo >= SURROGATE_END)
-                    goto bad;
-                p += 6;
-                u = 0x10000 + ((u - SURROGATE_HIGH) << 10) +
-                    (lo - SURROGATE_LOW);
-            }
-            put_utf8(&o, (unsigned long)u);
-            break;
-        }
-        default: goto bad;
-        }
-    }
-    *o = 0;
-    *out = s;
-    return q + 1;
-bad:
-    free(s);
-    return NULL;
-}
-
-/* Past one JSON value of any kind, at most depth levels deep; NULL if
- * malformed or deeper. */
-static const char *json_skip(const char *p, int depth)
-{
-    p = skip_ws(p);
-    if (*p == '"') {
-        char *s;
-        p = cli_json_string(p, &s);
-        free(s);
-        return p;
-    }
-    if (*p == '{' || *p == '[') {
-        if (depth <= 0)
-            return NULL;
-        char close = *p == '{' ? '}' : ']';
-        p = skip_ws(p + 1);
-        if (*p == close)
-            return p + 1;
-        for (;;) {
-            if (close == '}') {
-                char *key;
-                if (!(p = cli_json_string(p, &key)))
-                    return NULL;
-                free(key);
-                p = skip_ws(p);
-                if (*p++ != ':')
-                    return NULL;
-            }
-            if (!(p = json_skip(p, depth - 1)))
-                return NULL;
-            p = skip_ws(p);
-            if (*p == close)
-                return p + 1;
-            if (*p++ != ',')
-                return NULL;
-        }
-    }
-    const char *start = p;
-    while (*p && !strchr(",}] \t\r\n", *p))
-        p++;
-    return p > start ? p : NULL;
-}
-
-/* A whole decimal integer >= 0 at p. */
-static const char *json_count(const char *p, long long *v)
-{
-    p = skip_ws(p);
-    if (*p < '0' || *p > '9')
-        return NULL;
-    char *end;
-    errno = 0;
-    *v = strtoll(p, &end, 10);
-    if (errno || strchr(".eE", *end))
-        return NULL;
-    return end;
-}
-
-/* {"k": "v", ...} of strings into keys/values (keys may be NULL). */
-static const char *json_strings(const char *p, cli_names *keys,
-                                cli_names *values)
-{
-    p = skip_ws(p);
-    if (*p++ != '{')
-        return NULL;
-    p = skip_ws(p);
-    if (*p == '}')
-        return p + 1;
-    for (;;) {
-        char *k, *v;
-        if (!(p = cli_json_string(p, &k)))
-            return NULL;
-        p = skip_ws(p);
-        if (*p++ != ':' || !(p = cli_json_string(p, &v))) {
-            free(k);
-            return NULL;
-        }
-        int rc = (keys ? cli_names_add(keys, k) : EXIT_OK) ||
-                 cli_names_add(values, v);
-        free(k);
-        free(v);
-        if (rc)
-            return NULL;
-        p = skip_ws(p);
-        if (*p == '}')
-            return p + 1;
-        if (*p++ != ',')
-            return NULL;
-    }
-}
 
 void cli_mrecord_free(cli_mrecord *r)
 {
@@ -226,86 +25,32 @@ void cli_fingerprint_free(cli_fingerprint *fp)
     cli_names_free(&fp->values);
 }
 
+/* The library reads the line (dmbp_manifest_parse); here it becomes the
+ * ledger's record or fingerprint. */
 int cli_manifest_parse(const char *line, size_t len, cli_mrecord *r,
                        cli_fingerprint *fp)
 {
     memset(r, 0, sizeof *r);
     memset(fp, 0, sizeof *fp);
-    if (memchr(line, 0, len))
-        return MLINE_BAD;
-    const char *p = skip_ws(line);
-    if (*p++ != '{')
-        return MLINE_BAD;
-    bool has_status = false, has_size = false, has_mtime = false,
-         has_outputs = false;
-    bool is_set = false;
-    int fields = 0;
-    for (;;) {
-        char *key, *v = NULL;
-        if (!(p = cli_json_string(p, &key)))
-            goto bad;
-        p = skip_ws(p);
-        if (*p++ != ':') {
-            free(key);
-            goto bad;
-        }
-        fields++;
-        if (!strcmp(key, "set")) {
-            is_set = true;
-            p = json_strings(p, &fp->keys, &fp->values);
-        } else if (!strcmp(key, "input")) {
-            free(r->input);
-            p = cli_json_string(p, &r->input);
-        } else if (!strcmp(key, "status")) {
-            if ((p = cli_json_string(p, &v))) {
-                has_status = true;
-                if (!strcmp(v, "ok"))
-                    r->status = MREC_OK;
-                else if (!strcmp(v, "failed"))
-                    r->status = MREC_FAILED;
-                else if (!strcmp(v, "claimed"))
-                    r->status = MREC_CLAIMED;
-                else
-                    p = NULL;
-                free(v);
-            }
-        } else if (!strcmp(key, "outputs")) {
-            cli_names_free(&r->outputs);
-            p = json_strings(p, NULL, &r->outputs);
-            has_outputs = true;
-        } else if (!strcmp(key, "input_size")) {
-            p = json_count(p, &r->size);
-            has_size = true;
-        } else if (!strcmp(key, "input_mtime_ns")) {
-            p = json_count(p, &r->mtime_ns);
-            has_mtime = true;
-        } else {
-            p = json_skip(p, MANIFEST_MAX_DEPTH);
-        }
-        free(key);
-        if (!p)
-            goto bad;
-        p = skip_ws(p);
-        if (*p == '}')
-            break;
-        if (*p++ != ',')
-            goto bad;
+    dmbp_manifest_line *l;
+    int kind = dmbp_manifest_parse(line, len, &l);
+    int rc = EXIT_OK;
+    if (kind == DMBP_MANIFEST_SET) {
+        for (int k = 0; k < dmbp_manifest_num_keys(l) && !rc; k++)
+            rc = cli_fingerprint_add(fp, dmbp_manifest_key(l, k),
+                                     dmbp_manifest_value(l, k));
+    } else if (kind == DMBP_MANIFEST_ITEM) {
+        r->status = (cli_mstatus)dmbp_manifest_item_status(l);
+        r->has_stat = dmbp_manifest_input_stat(l, &r->size, &r->mtime_ns);
+        if (!(r->input = strdup(dmbp_manifest_input(l))))
+            rc = EXIT_INTERNAL;
+        for (int k = 0; k < dmbp_manifest_num_outputs(l) && !rc; k++)
+            rc = cli_names_add(&r->outputs, dmbp_manifest_output(l, k));
     }
-    if (*skip_ws(p + 1))
-        goto bad; /* something after the object */
-    if (is_set) {
-        if (fields != 1 || r->input)
-            goto bad;
-        return MLINE_SET;
-    }
-    /* An "ok" record lists what it wrote (eval's: nothing); the ledger
-     * checks the list against what the run would write. */
-    if (!r->input || !has_status || (r->status == MREC_OK && !has_outputs))
-        goto bad;
-    r->has_stat = has_size && has_mtime;
-    cli_fingerprint_free(fp);
-    return MLINE_ITEM;
-bad:
+    dmbp_manifest_line_free(l);
+    if (!rc)
+        return kind == DMBP_MANIFEST_SET ? MLINE_SET
+               : kind == DMBP_MANIFEST_ITEM ? MLINE_ITEM : MLINE_BAD;
     cli_mrecord_free(r);
     cli_fingerprint_free(fp);
     return MLINE_BAD;
@@ -327,9 +72,9 @@ void cli_fingerprint_write(FILE *f, const cli_fingerprint *fp)
     fputs("{\"set\": {", f);
     for (int k = 0; k < fp->keys.n; k++) {
         fputs(k ? ", " : "", f);
-        cli_json_str(f, fp->keys.v[k]);
+        dmbp__json_str(f, fp->keys.v[k]);
         fputs(": ", f);
-        cli_json_str(f, fp->values.v[k]);
+        dmbp__json_str(f, fp->values.v[k]);
     }
     fputs("}}\n", f);
 }

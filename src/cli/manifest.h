@@ -11,14 +11,13 @@
 
 #include "cli.h"
 
-/* Nesting a manifest line may have (ours have 2): deeper lines are
- * unreadable, so that a crafted line cannot exhaust the stack. */
-#define MANIFEST_MAX_DEPTH 32
-
 typedef enum cli_mstatus {
-    MREC_OK,        /* the item finished, its outputs listed */
-    MREC_FAILED,    /* the item failed (it is computed again) */
-    MREC_CLAIMED    /* the set is about to write the listed outputs */
+    MREC_OK = DMBP_MANIFEST_OK,         /* the item finished, its outputs
+                                           listed */
+    MREC_FAILED = DMBP_MANIFEST_FAILED, /* the item failed (it is
+                                           computed again) */
+    MREC_CLAIMED = DMBP_MANIFEST_CLAIMED /* the set is about to write the
+                                            listed outputs */
 } cli_mstatus;
 
 /* One item's record. */
@@ -38,19 +37,13 @@ typedef struct cli_fingerprint {
     cli_names keys, values;
 } cli_fingerprint;
 
-/* A JSON string at p (after whitespace): malloc'ed value in *out, the end
- * returned; NULL if malformed (also for \u0000, a raw control character,
- * a lone surrogate). */
-const char *cli_json_string(const char *p, char **out);
-const char *cli_json_skip_ws(const char *p);
 
 enum { MLINE_BAD, MLINE_ITEM, MLINE_SET };
 
-/* Parse one line (len bytes, without its '\n'): MLINE_ITEM fills *r,
- * MLINE_SET fills *fp, MLINE_BAD (malformed, a NUL byte in it or in a
- * string, nested deeper than MANIFEST_MAX_DEPTH, an unknown status)
- * leaves both empty. Free with cli_mrecord_free / cli_fingerprint_free
- * either way. */
+/* Parse one line (len bytes, without its '\n'; dmbp_manifest_parse):
+ * MLINE_ITEM fills *r, MLINE_SET fills *fp, MLINE_BAD (what the library
+ * calls DMBP_MANIFEST_BAD, or out of memory) leaves both empty. Free
+ * with cli_mrecord_free / cli_fingerprint_free either way. */
 int cli_manifest_parse(const char *line, size_t len, cli_mrecord *r,
                        cli_fingerprint *fp);
 void cli_mrecord_free(cli_mrecord *r);

@@ -118,7 +118,7 @@ static int masks_item(void *vctx, cli_item *it)
     FILE *f = it->fragment;
     fprintf(f, "\"method\": \"dmbp\", \"target\": %d, \"label\": ", t);
     if (label)
-        cli_json_str(f, label);
+        dmbp__json_str(f, label);
     else
         fprintf(f, "null");
     fprintf(f, ", \"logit\": ");
@@ -126,7 +126,7 @@ static int masks_item(void *vctx, cli_item *it)
     fprintf(f, ", \"prob\": ");
     cli_json_num(f, dmbp_result_prob(r, 0));
     fprintf(f, ", \"outputs\": {\"masks\": ");
-    cli_json_str(f, c->paths[idx]);
+    dmbp__json_str(f, c->paths[idx]);
     fprintf(f, "}");
     if (!set && c->a->f.json) {
         /* --json: the file's document, one line, on stdout too. */

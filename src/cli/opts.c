@@ -592,6 +592,8 @@ int cli_args_parse(unsigned cmd, int argc, char **argv, cli_args *a)
     return EXIT_OK;
 }
 
+size_t cli_max_memory;
+
 /* ------------------------------------------------------------------ */
 /* Flags -> the library's options                                     */
 /* ------------------------------------------------------------------ */

@@ -1,7 +1,9 @@
-/* dmbp predict MODEL IMAGE...: class, label and probability per image.
- * Images are preprocessed one by one and run through the network in
- * batches (one plan, one forward call per batch). With -O DIR, an image
- * set (runner.h): one image per forward call, DIR/<stem>-predict.json per
+/* dmbp predict MODEL IMAGE...: class, label and probability per image,
+ * through the image-set runner (runner.h). Images are preprocessed one by
+ * one and run through the network in batches (one plan, one forward call
+ * per batch of --batch images of one size: the runner's items read their
+ * results from the batch their first image started). With -O DIR, an
+ * image set: one image per forward call, DIR/<stem>-predict.json per
  * image, the manifest, --resume, MPI ranks. */
 #include "runner.h"
 #include "cli.h"
@@ -21,17 +23,15 @@ typedef struct predict_opts {
     const char *outdir;   /* -O DIR: the image-set mode */
 } predict_opts;
 
-static void print_result(FILE *f, bool json, const dmbp_model *m,
-                         const cli_names *l, const predict_opts *o,
-                         const char *image, const float *logits, float *prob,
-                         int *order, int k)
+/* The softmax of logits into prob, and order's first top entries the
+ * classes by logit (probabilities of nearly equal logits round to the
+ * same float), ties to the lower index. */
+static void rank_classes(const float *logits, int k, int top, float *prob,
+                         int *order)
 {
     dmbp_softmax(logits, k, prob);
     for (int i = 0; i < k; i++)
         order[i] = i;
-    /* Selection of the top entries by logit (probabilities of nearly
-     * equal logits round to the same float), ties to the lower index. */
-    int top = o->top < k ? o->top : k;
     for (int i = 0; i < top; i++) {
         int best = i;
         for (int j = i + 1; j < k; j++)
@@ -43,16 +43,24 @@ static void print_result(FILE *f, bool json, const dmbp_model *m,
         order[i] = order[best];
         order[best] = t;
     }
+}
+
+static void print_result(FILE *f, bool json, const dmbp_model *m,
+                         const cli_names *l, int top, const char *image,
+                         const float *logits, const float *prob,
+                         const int *order, int k)
+{
+    top = top < k ? top : k;
     if (json) {
         fprintf(f, "{\"image\": ");
-        cli_json_str(f, image);
+        dmbp__json_str(f, image);
         fprintf(f, ", \"top\": [");
         for (int i = 0; i < top; i++) {
             const char *lab = cli_label(m, l, order[i]);
             fprintf(f, "%s{\"class\": %d, \"label\": ", i ? ", " : "",
                     order[i]);
             if (lab)
-                cli_json_str(f, lab);
+                dmbp__json_str(f, lab);
             else
                 fprintf(f, "null");
             fprintf(f, ", \"prob\": %.9g}", prob[order[i]]);
@@ -111,40 +119,75 @@ static int expand(const cli_args *a, cli_names *l, const char ***images,
     return rc;
 }
 
-typedef struct run {
+/* The run: the model, and the window of images whose logits the last
+ * forward call computed (as eval keeps its window of maps). */
+typedef struct ctx {
+    char **paths;          /* -O: per image DIR/<stem>-predict.json (the
+                              first member: cli_set_paths_outputs) */
+    const char *model;
+    const cli_args *a;
+    const predict_opts *o;
+    const char *const *images;
+    int n;
+    int batch;             /* images per forward call (1 with -O) */
     dmbp_model *m;
-    dmbp_plan *plan;
-    int batch;            /* the plan's batch */
-    int c, h, w;          /* the plan's image shape */
-    float *input;         /* batch x c x h x w */
-    float *logits, *prob;
+    cli_names labels;
+    dmbp_preprocess_options pre;
+    int k;                 /* classes */
+    dmbp_plan *plan;       /* of the window's image size, batch images */
+    int c, h, w;
+    float *input, *logits, *prob;
     int *order;
-    const char **names;   /* images in the pending batch */
-    int pending;
-} run;
+    int first, count;      /* the window: images first .. first+count-1 */
+    int at;                /* the item being described */
+    /* The image after the window when it ended it: loaded with another
+     * size (kept, so that standard input is read once), or failing to
+     * load (its message kept for its own item). */
+    int next;              /* its index, or -1 */
+    dmbp_image next_x;
+    dmbp_status next_st;
+    char next_msg[1024];
+} ctx;
 
-static int flush(run *r, const cli_names *l, const predict_opts *o, int k)
+static int load(ctx *c)
 {
-    if (!r->pending)
-        return EXIT_OK;
-    size_t per = (size_t)r->c * r->h * r->w;
-    /* A short last batch repeats its last image; those results are not
-     * printed. */
-    for (int i = r->pending; i < r->batch; i++)
-        memcpy(r->input + i * per, r->input + (r->pending - 1) * per,
-               per * sizeof(float));
-    dmbp_status st = dmbp_plan_forward(r->plan, r->input, r->logits);
+    dmbp_status st = dmbp_model_load(c->model, &c->m);
     if (st)
         return cli_fail(st);
-    for (int i = 0; i < r->pending; i++)
-        print_result(stdout, o->json, r->m, l, o, r->names[i],
-                     r->logits + (size_t)i * k, r->prob, r->order, k);
-    fflush(stdout);
-    r->pending = 0;
+    int rc = cli_apply_pre(c->m, &c->a->f, &c->pre);
+    c->k = dmbp_model_num_classes(c->m);
+    if (!rc && c->o->labels_path)
+        rc = cli_labels_read(c->o->labels_path, c->k, &c->labels);
+    if (rc)
+        return rc;
+    c->logits = malloc((size_t)c->batch * c->k * sizeof(float));
+    c->prob = malloc((size_t)c->k * sizeof(float));
+    c->order = malloc((size_t)c->k * sizeof(int));
+    if (!c->logits || !c->prob || !c->order)
+        return cli_oom();
     return EXIT_OK;
 }
 
-static int ensure_plan(run *r, const dmbp_image *x, int batch)
+static void unload(ctx *c)
+{
+    dmbp_plan_free(c->plan);
+    dmbp_model_free(c->m);
+    free(c->input);
+    free(c->logits);
+    free(c->prob);
+    free(c->order);
+    cli_names_free(&c->labels);
+    dmbp_image_free(&c->next_x);
+    c->plan = NULL;
+    c->m = NULL;
+    c->input = c->logits = c->prob = NULL;
+    c->order = NULL;
+    c->count = 0;
+    c->next = -1;
+}
+
+/* A plan for images of x's size (the one kept when it fits). */
+static int ensure_plan(ctx *r, const dmbp_image *x)
 {
     if (r->plan && r->c == x->channels && r->h == x->height &&
         r->w == x->width)
@@ -156,7 +199,7 @@ static int ensure_plan(run *r, const dmbp_image *x, int batch)
     dmbp_plan_options po;
     dmbp_plan_options_init(&po);
     po.max_memory = cli_max_memory;
-    po.batch = batch;
+    po.batch = r->batch;
     po.height = x->height;
     po.width = x->width;
     dmbp_shape decl = dmbp_model_input_shape(r->m);
@@ -169,149 +212,119 @@ static int ensure_plan(run *r, const dmbp_image *x, int batch)
     dmbp_status st = dmbp_plan_create(r->m, &po, &r->plan);
     if (st)
         return cli_fail(st);
-    r->batch = batch;
     r->c = x->channels;
     r->h = x->height;
     r->w = x->width;
-    r->input = malloc((size_t)batch * r->c * r->h * r->w * sizeof(float));
-    if (!r->input) {
-        return cli_oom();
+    r->input = malloc((size_t)r->batch * r->c * r->h * r->w * sizeof(float));
+    return r->input ? EXIT_OK : cli_oom();
+}
+
+/* Image i preprocessed into *x: the one kept after the last window, or
+ * loaded now. */
+static dmbp_status image_at(ctx *c, int i, dmbp_image *x)
+{
+    if (c->next == i) {
+        c->next = -1;
+        *x = c->next_x;
+        memset(&c->next_x, 0, sizeof c->next_x);
+        return c->next_st ? dmbp_set_error(c->next_st, "%s", c->next_msg)
+                          : DMBP_OK;
     }
-    return EXIT_OK;
+    dmbp_image img = {0};
+    dmbp_status st = cli_load_image(c->images[i], &c->a->f, &img);
+    if (!st)
+        st = dmbp_image_preprocess(&img, &c->pre, x);
+    dmbp_image_free(&img);
+    return st;
 }
 
-/* ------------------------------------------------------------------ */
-/* Image sets: --output-dir (runner.h), alone or on MPI ranks           */
-/* ------------------------------------------------------------------ */
-
-typedef struct set_ctx {
-    char **paths;          /* per image: DIR/<stem>-predict.json (first:
-                              cli_set_paths_outputs reads it) */
-    const char *model;
-    const cli_args *a;
-    const predict_opts *o;
-    const char *const *images;
-    run r;                 /* the model (loaded by the first item), the
-                              plan of the last image's shape, batch 1 */
-    cli_names labels;
-    dmbp_preprocess_options pre;
-    int k;
-} set_ctx;
-
-typedef struct json_ctx {
-    set_ctx *c;
-    const char *image;
-} json_ctx;
-
-static void write_json(FILE *f, const void *ctx)
+/* The window from image idx: up to batch images of idx's size, ended
+ * early by one of another size or one that fails to load (kept for its
+ * own item), through one forward call; a short window repeats its last
+ * image, whose results are not used. */
+static int window(ctx *c, int idx)
 {
-    const json_ctx *j = ctx;
-    set_ctx *c = j->c;
-    print_result(f, true, c->r.m, &c->labels, c->o, j->image, c->r.logits,
-                 c->r.prob, c->r.order, c->k);
-}
-
-static int set_load(set_ctx *c)
-{
-    dmbp_status st = dmbp_model_load(c->model, &c->r.m);
-    if (st)
-        return cli_fail(st);
-    int rc = cli_apply_pre(c->r.m, &c->a->f, &c->pre);
-    c->k = dmbp_model_num_classes(c->r.m);
-    if (!rc && c->o->labels_path)
-        rc = cli_labels_read(c->o->labels_path, c->k, &c->labels);
-    if (rc)
-        return rc;
-    c->r.logits = malloc((size_t)c->k * sizeof(float));
-    c->r.prob = malloc((size_t)c->k * sizeof(float));
-    c->r.order = malloc((size_t)c->k * sizeof(int));
-    if (!c->r.logits || !c->r.prob || !c->r.order) {
-        return cli_oom();
+    c->first = idx;
+    c->count = 0;
+    int rc = EXIT_OK;
+    size_t per = 0;
+    for (int i = idx; i < c->n && c->count < c->batch && !rc; i++) {
+        dmbp_image x = {0};
+        dmbp_status st = image_at(c, i, &x);
+        if (st && i == idx)
+            return cli_fail(st);
+        if (st || (c->count && (x.channels != c->c || x.height != c->h ||
+                                x.width != c->w))) {
+            c->next = i;
+            c->next_x = x;
+            c->next_st = st;
+            snprintf(c->next_msg, sizeof c->next_msg, "%s",
+                     st ? dmbp_last_error() : "");
+            break;
+        }
+        if (!c->count && !(rc = ensure_plan(c, &x)))
+            per = (size_t)c->c * c->h * c->w;
+        if (!rc)
+            memcpy(c->input + c->count++ * per, x.data, per * sizeof(float));
+        dmbp_image_free(&x);
     }
-    return EXIT_OK;
+    for (int i = c->count; !rc && i < c->batch; i++)
+        memcpy(c->input + i * per, c->input + (c->count - 1) * per,
+               per * sizeof(float));
+    dmbp_status st = rc ? DMBP_OK
+                        : dmbp_plan_forward(c->plan, c->input, c->logits);
+    if (rc || st)
+        c->count = 0;
+    return rc ? rc : st ? cli_fail(st) : EXIT_OK;
 }
 
-static void set_unload(set_ctx *c)
+static void write_json(FILE *f, const void *vctx)
 {
-    dmbp_plan_free(c->r.plan);
-    dmbp_model_free(c->r.m);
-    free(c->r.input);
-    free(c->r.logits);
-    free(c->r.prob);
-    free(c->r.order);
-    cli_names_free(&c->labels);
-    memset(&c->r, 0, sizeof c->r);
+    const ctx *c = vctx;
+    print_result(f, true, c->m, &c->labels, c->o->top, c->images[c->at],
+                 c->logits + (size_t)(c->at - c->first) * c->k, c->prob,
+                 c->order, c->k);
 }
 
-/* One image on its own (batch 1, so that its numbers do not depend on
- * which images share its batch, or its rank): the JSON file written, then
- * described. Images of one shape share a plan. */
-static int set_item(void *vctx, cli_item *it)
+/* Item idx: its logits (from the window holding it, else a new window),
+ * its JSON file written (-O), then described. */
+static int item(void *vctx, cli_item *it)
 {
-    set_ctx *c = vctx;
+    ctx *c = vctx;
     int rc, idx = it->index;
-    if (!c->r.m && (rc = set_load(c)))
+    if (!c->m && (rc = load(c)))
         return rc;
     dmbp_set_error(DMBP_OK, "%s", "");
-    const char *image = c->images[idx];
-    dmbp_image img = {0}, x = {0};
-    dmbp_status st = cli_load_image(image, &c->a->f, &img);
-    if (!st)
-        st = dmbp_image_preprocess(&img, &c->pre, &x);
-    dmbp_image_free(&img);
-    rc = st ? cli_fail(st) : ensure_plan(&c->r, &x, 1);
-    if (!rc) {
-        memcpy(c->r.input, x.data,
-               (size_t)c->r.c * c->r.h * c->r.w * sizeof(float));
-        st = dmbp_plan_forward(c->r.plan, c->r.input, c->r.logits);
-        rc = st ? cli_fail(st) : EXIT_OK;
-    }
-    dmbp_image_free(&x);
-    json_ctx j = {c, image};
+    if (idx < c->first || idx >= c->first + c->count)
+        rc = window(c, idx);
+    else
+        rc = EXIT_OK;
+    const float *logits = c->logits + (size_t)(idx - c->first) * c->k;
+    int top = c->o->top < c->k ? c->o->top : c->k;
     if (!rc)
-        rc = cli_write_atomic(c->paths[idx], write_json, &j);
+        rank_classes(logits, c->k, top, c->prob, c->order);
+    c->at = idx;
+    if (!rc && c->paths)
+        rc = cli_write_atomic(c->paths[idx], write_json, c);
     if (rc)
         return cli_item_failed(it, rc);
-    /* write_json left the softmax and the order of the top classes. */
-    int t = c->r.order[0];
-    const char *lab = cli_label(c->r.m, &c->labels, t);
+    int t = c->order[0];
+    const char *lab = cli_label(c->m, &c->labels, t);
     FILE *f = it->fragment;
     fprintf(f, "\"target\": %d, \"label\": ", t);
     if (lab)
-        cli_json_str(f, lab);
+        dmbp__json_str(f, lab);
     else
         fprintf(f, "null");
-    fprintf(f, ", \"prob\": %.9g, \"outputs\": {\"json\": ", c->r.prob[t]);
-    cli_json_str(f, c->paths[idx]);
-    fprintf(f, "}");
-    print_result(it->text, false, c->r.m, &c->labels, c->o, image,
-                 c->r.logits, c->r.prob, c->r.order, c->k);
+    fprintf(f, ", \"prob\": %.9g", c->prob[t]);
+    if (c->paths) {
+        fprintf(f, ", \"outputs\": {\"json\": ");
+        dmbp__json_str(f, c->paths[idx]);
+        fprintf(f, "}");
+    }
+    print_result(it->text, !c->paths && c->o->json, c->m, &c->labels, top,
+                 c->images[idx], logits, c->prob, c->order, c->k);
     return EXIT_OK;
-}
-
-static int predict_set(const cli_args *a, const predict_opts *o,
-                       const char *model, const char **images, int n)
-{
-    const cli_flags *f = &a->f;
-    set_ctx c = {.model = model, .a = a, .o = o, .images = images};
-    int rc = cli_set_paths(o->outdir, images, n, "-predict.json", &c.paths);
-    /* The model's problems end the run before any rank starts; the items
-     * load it again where they run (an MPI rank's worker). */
-    if (!rc)
-        rc = set_load(&c);
-    set_unload(&c);
-    cli_runner b = {.inputs = images, .n = n, .dir = o->outdir,
-                   .resume = f->resume, .quiet = f->quiet, .json = o->json,
-                   .max_failures = f->max_failures,
-                   .chunk = f->chunk ? f->chunk : CLI_DEFAULT_CHUNK,
-                   .fn = set_item, .ctx = &c,
-                   .outputs = cli_set_paths_outputs, .args = a,
-                   .model = model};
-    if (!rc)
-        rc = cli_run(&b);
-    set_unload(&c);
-    cli_set_paths_free(c.paths, n);
-    return rc;
 }
 
 int cmd_predict(int argc, char **argv)
@@ -319,93 +332,43 @@ int cmd_predict(int argc, char **argv)
     predict_opts o = {PREDICT_DEFAULT_TOP, PREDICT_DEFAULT_BATCH, false, NULL,
                       NULL};
     cli_args a;
-    const char *model = NULL;
     const char **images = NULL;
-    int n_images = 0;
-    cli_names l = {0};
-    run r = {0};
+    int n = 0;
     cli_names names = {0};
-    int rc = parse(argc, argv, &a, &o, &model, &images, &n_images);
+    ctx c = {.a = &a, .o = &o, .next = -1};
+    int rc = parse(argc, argv, &a, &o, &c.model, &images, &n);
     if (!rc)
-        rc = expand(&a, &names, &images, &n_images);
-    dmbp_preprocess_options pre;
+        rc = expand(&a, &names, &images, &n);
     if (rc < 0) {
-        rc = EXIT_OK; /* --help */
-        goto done;
+        cli_args_free(&a);
+        return EXIT_OK; /* --help */
     }
-    if (rc)
-        goto done;
-    if (o.outdir) {
-        rc = predict_set(&a, &o, model, images, n_images);
-        goto done;
-    }
-    rc = cli_refuse_replicated("predict");
-    if (rc)
-        goto done;
-    dmbp_status st = dmbp_model_load(model, &r.m);
-    if (st) {
-        rc = cli_fail(st);
-        goto done;
-    }
-    rc = cli_apply_pre(r.m, &a.f, &pre);
-    if (rc)
-        goto done;
-    int k = dmbp_model_num_classes(r.m);
-    if (o.labels_path) {
-        rc = cli_labels_read(o.labels_path, k, &l);
-        if (rc)
-            goto done;
-    }
-    int batch = n_images < o.batch ? n_images : o.batch;
-    r.logits = malloc((size_t)batch * k * sizeof(float));
-    r.prob = malloc((size_t)k * sizeof(float));
-    r.order = malloc((size_t)k * sizeof(int));
-    r.names = calloc((size_t)batch, sizeof *r.names);
-    if (!r.logits || !r.prob || !r.order || !r.names) {
-        rc = cli_oom();
-        goto done;
-    }
-    for (int i = 0; i < n_images && !rc; i++) {
-        dmbp_image img = {0}, x = {0};
-        st = cli_load_image(images[i], &a.f, &img);
-        if (!st)
-            st = dmbp_image_preprocess(&img, &pre, &x);
-        dmbp_image_free(&img);
-        if (st) {
-            /* Print what was already computed, then the error. */
-            dmbp_status err = st;
-            char msg[1024];
-            snprintf(msg, sizeof msg, "%s", dmbp_last_error());
-            if (r.plan)
-                flush(&r, &l, &o, k);
-            rc = cli_fail(dmbp_set_error(err, "%s", msg));
-            break;
-        }
-        if (r.plan && (r.c != x.channels || r.h != x.height ||
-                       r.w != x.width))
-            rc = flush(&r, &l, &o, k);
-        if (!rc)
-            rc = ensure_plan(&r, &x, batch);
-        if (!rc) {
-            size_t per = (size_t)r.c * r.h * r.w;
-            memcpy(r.input + r.pending * per, x.data, per * sizeof(float));
-            r.names[r.pending++] = images[i];
-            if (r.pending == r.batch)
-                rc = flush(&r, &l, &o, k);
-        }
-        dmbp_image_free(&x);
-    }
+    c.images = images;
+    c.n = n;
+    c.batch = o.outdir ? 1 : n < o.batch ? n : o.batch;
+    if (!rc && o.outdir)
+        rc = cli_set_paths(o.outdir, images, n, "-predict.json", &c.paths);
+    else if (!rc)
+        rc = cli_refuse_replicated("predict");
+    /* The model's problems end the run before any image (or rank)
+     * starts; under a launcher the items load it again where they run. */
     if (!rc)
-        rc = flush(&r, &l, &o, k);
-done:
-    dmbp_plan_free(r.plan);
-    dmbp_model_free(r.m);
-    free(r.input);
-    free(r.logits);
-    free(r.prob);
-    free(r.order);
-    free(r.names);
-    cli_names_free(&l);
+        rc = load(&c);
+    if (rc || (o.outdir && cli_mpi_launcher()))
+        unload(&c);
+    const cli_flags *f = &a.f;
+    cli_runner b = {.inputs = images, .n = n, .dir = o.outdir,
+                    .resume = f->resume, .quiet = f->quiet || !o.outdir,
+                    .json = o.json && o.outdir,
+                    .max_failures = o.outdir ? f->max_failures : 1,
+                    .chunk = f->chunk ? f->chunk : CLI_DEFAULT_CHUNK,
+                    .local = !o.outdir, .fn = item, .ctx = &c,
+                    .outputs = o.outdir ? cli_set_paths_outputs : NULL,
+                    .args = &a, .model = c.model};
+    if (!rc)
+        rc = cli_run(&b);
+    unload(&c);
+    cli_set_paths_free(c.paths, n);
     cli_names_free(&names);
     cli_args_free(&a);
     return rc;

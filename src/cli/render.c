@@ -5,7 +5,7 @@
  * .npy holds the arrays (DMBP: W+, W-, A+, A-, N; else the map); the model
  * gives the preprocessing that maps them back onto the picture, the labels
  * and, for --caption without --target, the top class (one forward pass).
- * Also the caption line both subcommands draw (cli_caption). */
+ * The pictures are the library's (dmbp_render_pictures), as explain's. */
 #include "cli.h"
 
 #include <errno.h>
@@ -22,38 +22,6 @@
 #define NPY_HEADER_MAX 65536
 /* DMBP's .npy stacks its five arrays: W+, W-, A+, A-, N. */
 #define DMBP_PARTS 5
-enum { P_W_POS, P_W_NEG, P_A_POS, P_A_NEG, P_NUISANCE };
-
-/* ------------------------------------------------------------------ */
-/* The caption                                                        */
-/* ------------------------------------------------------------------ */
-
-static double total(const float *a, size_t n)
-{
-    double s = 0.0;
-    for (size_t i = 0; i < n; i++)
-        s += a[i];
-    return s;
-}
-
-void cli_caption(char *buf, size_t cap, int target, const char *label,
-                 dmbp_method method, int is_signed,
-                 const float *const *arrays, size_t per)
-{
-    int len = label ? snprintf(buf, cap, "%s (%d) %s", label, target,
-                               dmbp_method_name(method))
-                    : snprintf(buf, cap, "class %d %s", target,
-                               dmbp_method_name(method));
-    if (len < 0 || (size_t)len >= cap)
-        return;
-    if (method == DMBP_METHOD_DMBP)
-        snprintf(buf + len, cap - (size_t)len, " F+ %.4g F- %.4g Fn %.4g",
-                 total(arrays[0], per), total(arrays[1], per),
-                 total(arrays[2], per));
-    else if (is_signed)
-        snprintf(buf + len, cap - (size_t)len, " sum %.4g",
-                 total(arrays[0], per));
-}
 
 /* ------------------------------------------------------------------ */
 /* Reading the .npy                                                   */
@@ -237,105 +205,47 @@ static char *out_prefix(const char *npy_path, const char *o)
     return strndup(src, len);
 }
 
-typedef struct drawing {
-    const npy *a;
-    const dmbp_image *orig;
-    dmbp_preprocess_options pre;
-    dmbp_render_options ro;
-    dmbp_method method;
-    int is_signed;
-} drawing;
-
-static dmbp_status draw(const drawing *d, const float *pos, const float *neg,
-                        int c, const char *path)
+/* Explain's pictures of the arrays (dmbp_render_pictures), each path
+ * checked first; the paths printed on out. */
+static int draw_all(const npy *a, dmbp_method method, int is_signed,
+                    int target, const dmbp_image *orig,
+                    const dmbp_preprocess_options *pre,
+                    const dmbp_output_options *o, const char *prefix,
+                    bool force, bool json, const char *const *inputs,
+                    FILE *out)
 {
-    int h = (int)d->a->dims[d->a->ndim - 2], w = (int)d->a->dims[d->a->ndim - 1];
-    if (neg)
-        return dmbp_render_signed_original(pos, neg, c, h, w, d->orig,
-                                           &d->pre, &d->ro, path);
-    return dmbp_render_sequential_original(pos, h, w, d->orig, &d->pre,
-                                           &d->ro, path);
-}
-
-/* Explain's pictures for the method (explain.c's write_image). */
-static int draw_all(drawing *d, const char *prefix, bool force, bool json,
-                    const char *const *inputs, FILE *out)
-{
-    static const char *const suffix[4] = {".png", "-pos.png", "-neg.png",
-                                          "-mappings.png"};
-    const npy *a = d->a;
-    bool dmbp = d->method == DMBP_METHOD_DMBP;
-    int c = (int)a->dims[a->ndim - 3];
-    size_t per = (size_t)c * (size_t)a->dims[a->ndim - 2] *
-                 (size_t)a->dims[a->ndim - 1];
-    size_t np = per / (size_t)c;
-    char *paths[4] = {NULL};
+    cli_names paths = {0};
     int rc = EXIT_OK;
-    for (int k = 0; k < (dmbp ? 4 : 1) && !rc; k++) {
-        size_t len = strlen(prefix) + strlen(suffix[k]) + 1;
-        if (!(paths[k] = malloc(len))) {
-            fprintf(stderr, "dmbp: out of memory\n");
-            rc = EXIT_INTERNAL;
-            break;
-        }
-        snprintf(paths[k], len, "%s%s", prefix, suffix[k]);
-        rc = cli_check_output(paths[k], inputs, 3, force);
+    for (int k = 0; k < DMBP_OUTPUT_NPY && !rc; k++) {
+        size_t len = dmbp_output_path(method, prefix, o, k, NULL, 0);
+        char *p = len ? malloc(len + 1) : NULL;
+        if (len && !p)
+            rc = cli_oom();
+        else if (p)
+            dmbp_output_path(method, prefix, o, k, p, len + 1);
+        if (p && !rc && !(rc = cli_names_add(&paths, p)))
+            rc = cli_check_output(p, inputs, 3, force);
+        free(p);
     }
-    float *mean = NULL;
-    dmbp_status st = DMBP_OK;
-    if (!rc && dmbp) {
-        const float *p = a->data + P_A_POS * per, *n = a->data + P_A_NEG * per;
-        st = draw(d, p, n, c, paths[0]);
-        d->ro.part = DMBP_RENDER_POSITIVE;
-        if (!st)
-            st = draw(d, p, n, c, paths[1]);
-        d->ro.part = DMBP_RENDER_NEGATIVE;
-        if (!st)
-            st = draw(d, p, n, c, paths[2]);
-        d->ro.part = DMBP_RENDER_BOTH;
-        d->ro.caption = d->ro.caption ? "" : NULL;
-        if (!st)
-            st = dmbp_render_mappings(a->data + P_W_POS * per,
-                                      a->data + P_W_NEG * per, c,
-                                      (int)a->dims[2], (int)a->dims[3],
-                                      &d->ro, paths[3]);
-    } else if (!rc && d->is_signed) {
-        st = draw(d, a->data, a->data, c, paths[0]);
-    } else if (!rc) {
-        /* A non-negative map of several channels: their mean, as
-         * explain draws it. */
-        const float *map = a->data;
-        if (c > 1) {
-            mean = malloc(np * sizeof *mean);
-            if (!mean)
-                st = DMBP_ERR_NOMEM;
-            for (size_t i = 0; mean && i < np; i++) {
-                double s = 0;
-                for (int ch = 0; ch < c; ch++)
-                    s += a->data[ch * np + i];
-                mean[i] = (float)(s / c);
-            }
-            map = mean;
-        }
-        if (!st)
-            st = draw(d, map, NULL, 1, paths[0]);
+    if (!rc) {
+        int n = a->ndim;
+        dmbp_status st = dmbp_render_pictures(
+            method, is_signed, target, a->data, (int)a->dims[n - 3],
+            (int)a->dims[n - 2], (int)a->dims[n - 1], orig, pre, prefix, o);
+        rc = st ? cli_fail(st) : EXIT_OK;
     }
-    if (st)
-        rc = cli_fail(st);
     if (!rc && json)
         fputs("{\"outputs\": [", out);
-    for (int k = 0; k < 4 && !rc && paths[k]; k++) {
+    for (int k = 0; k < paths.n && !rc; k++) {
         fputs(k ? (json ? ", " : " ") : "", out);
         if (json)
-            cli_json_str(out, paths[k]);
+            dmbp__json_str(out, paths.v[k]);
         else
-            fputs(paths[k], out);
+            fputs(paths.v[k], out);
     }
     if (!rc)
         fputs(json ? "]}\n" : "\n", out);
-    free(mean);
-    for (int k = 0; k < 4; k++)
-        free(paths[k]);
+    cli_names_free(&paths);
     return rc;
 }
 
@@ -353,8 +263,8 @@ int cmd_render(int argc, char **argv)
     dmbp_image orig = {0}, x = {0};
     npy a = {0};
     char *prefix = NULL;
-    char caption[DMBP_RENDER_CAPTION_MAX + 1];
-    drawing d = {.a = &a, .orig = &orig};
+    dmbp_method method;
+    dmbp_preprocess_options pre;
     if (args.n_pos != 1) {
         rc = args.n_pos ? cli_usage_error("render: one FILE.npy at a time")
                         : cli_usage_error("render: which FILE.npy?");
@@ -373,7 +283,7 @@ int cmd_render(int argc, char **argv)
     if ((rc = npy_read(npy_path, &a)))
         goto done;
     bool dmbp = a.ndim == 4;
-    d.method = f->given[CLI_O_METHOD] ? (dmbp_method)f->method
+    method = f->given[CLI_O_METHOD] ? (dmbp_method)f->method
                                       : DMBP_METHOD_DMBP;
     if (!dmbp && !f->given[CLI_O_METHOD]) {
         rc = cli_usage_error("%s holds one map (C x H x W), not DMBP's five "
@@ -381,19 +291,19 @@ int cmd_render(int argc, char **argv)
                              npy_path);
         goto done;
     }
-    if (dmbp != (d.method == DMBP_METHOD_DMBP)) {
+    if (dmbp != (method == DMBP_METHOD_DMBP)) {
         rc = cli_usage_error("%s: --method %s, but the file holds %s",
-                             npy_path, dmbp_method_name(d.method),
+                             npy_path, dmbp_method_name(method),
                              dmbp ? "DMBP's five arrays" : "one map");
         goto done;
     }
-    if ((rc = cli_check_methods(&args, 1u << d.method, "--method")))
+    if ((rc = cli_check_methods(&args, 1u << method, "--method")))
         goto done;
     dmbp_explain_options eo;
-    if ((rc = cli_explain_options(f, d.method, NULL, &eo)))
+    if ((rc = cli_explain_options(f, method, NULL, &eo)))
         goto done;
-    d.is_signed = dmbp_explain_signed(&eo);
-    if ((rc = cli_check_colormap(f, d.method, d.is_signed)))
+    int is_signed = dmbp_explain_signed(&eo);
+    if ((rc = cli_check_colormap(f, method, is_signed)))
         goto done;
     dmbp_status st = dmbp_model_load(f->model, &m);
     if (!st)
@@ -402,13 +312,13 @@ int cmd_render(int argc, char **argv)
         rc = cli_fail(st);
         goto done;
     }
-    if ((rc = cli_apply_pre(m, f, &d.pre)))
+    if ((rc = cli_apply_pre(m, f, &pre)))
         goto done;
     if (f->labels && (rc = cli_labels_read(f->labels,
                                            dmbp_model_num_classes(m),
                                            &labels)))
         goto done;
-    if ((st = dmbp_image_preprocess(&orig, &d.pre, &x))) {
+    if ((st = dmbp_image_preprocess(&orig, &pre, &x))) {
         rc = cli_fail(st);
         goto done;
     }
@@ -423,26 +333,25 @@ int cmd_render(int argc, char **argv)
         rc = EXIT_SHAPE;
         goto done;
     }
-    cli_render_options(f, &d.ro);
-    if (f->caption) {
-        int t;
-        if ((rc = caption_target(&args, m, &labels, &x, &t)))
-            goto done;
-        size_t per = (size_t)c * (size_t)x.height * (size_t)x.width;
-        const float *parts[3] = {a.data};
-        for (int k = 0; dmbp && k < 3; k++)
-            parts[k] = a.data + (size_t)(P_A_POS + k) * per;
-        cli_caption(caption, sizeof caption, t, cli_label(m, &labels, t),
-                    d.method, d.is_signed, parts, per);
-        d.ro.caption = caption;
-    }
+    /* The caption's class: --target, or the model's top class. */
+    int t = 0;
+    if (f->caption && (rc = caption_target(&args, m, &labels, &x, &t)))
+        goto done;
+    dmbp_render_options ro;
+    cli_render_options(f, &ro);
+    dmbp_output_options o;
+    dmbp_output_options_init(&o);
+    o.render = &ro;
+    o.caption = f->caption;
+    o.label = f->caption ? cli_label(m, &labels, t) : NULL;
     if (!(prefix = out_prefix(npy_path, f->output))) {
         fprintf(stderr, "dmbp: out of memory\n");
         rc = EXIT_INTERNAL;
         goto done;
     }
     const char *inputs[3] = {npy_path, f->image, f->model};
-    rc = draw_all(&d, prefix, f->force, f->json, inputs, stdout);
+    rc = draw_all(&a, method, is_signed, t, &orig, &pre, &o, prefix,
+                  f->force, f->json, inputs, stdout);
 done:
     cli_names_free(&labels);
     free(prefix);

@@ -21,7 +21,7 @@ static char *member_str(const char *line, const char *key)
     const char *p = strstr(line, pat);
     char *s = NULL;
     if (p && p[strlen(pat)] == '"')
-        cli_json_string(p + strlen(pat), &s);
+        dmbp__json_parse_str(p + strlen(pat), &s);
     return s;
 }
 

@@ -283,11 +283,11 @@ static int write_head(const cli_runner *b, const cli_fingerprint *fp,
         if (b->outputs)
             rc = b->outputs(b->ctx, todo[k], &want);
         fputs("{\"input\": ", f);
-        cli_json_str(f, b->inputs[todo[k]]);
+        dmbp__json_str(f, b->inputs[todo[k]]);
         fputs(", \"status\": \"claimed\", \"outputs\": {", f);
         for (int j = 0; j < want.n; j++) {
             fprintf(f, "%s\"%d\": ", j ? ", " : "", j);
-            cli_json_str(f, want.v[j]);
+            dmbp__json_str(f, want.v[j]);
         }
         fputs("}}\n", f);
         cli_names_free(&want);

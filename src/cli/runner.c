@@ -61,7 +61,7 @@ static char *result_format(const cli_runner *b, int index, int *rc)
             text[--tlen] = 0;
         if (it.status == EXIT_OK) {
             fprintf(f, "%d ok %.6f ", index, secs);
-            cli_json_str(f, text);
+            dmbp__json_str(f, text);
             if (have_stat)
                 fprintf(f, " \"input_size\": %lld, \"input_mtime_ns\": "
                         "%lld%s", (long long)sb.st_size,
@@ -70,7 +70,7 @@ static char *result_format(const cli_runner *b, int index, int *rc)
             fprintf(f, " %s", frag);
         } else {
             fprintf(f, "%d fail %d %.6f ", index, it.status, secs);
-            cli_json_str(f, it.error[0] ? it.error : "failed");
+            dmbp__json_str(f, it.error[0] ? it.error : "failed");
         }
         fclose(f);
     } else if (!*rc) {

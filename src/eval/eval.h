@@ -63,8 +63,9 @@ const char *dmbp__ev_label(const dmbp_eval_run *r, int cls);
 /* The JSON and SVG reports (report_json.c, report_svg.c). */
 void dmbp__ev_write_json(FILE *f, const dmbp_eval_run *r);
 void dmbp__ev_write_svg(FILE *f, const dmbp_eval_run *r);
-/* The metrics reported: all with ground truth, else those before
- * DMBP_EVAL_TRUTH_FIRST. "zero", "blur" or "mean". */
+/* The statistics of the reports (report_stats.c). The metrics reported:
+ * all with ground truth, else those before DMBP_EVAL_TRUTH_FIRST.
+ * "zero", "blur" or "mean". */
 int dmbp__ev_num_metrics(const dmbp_eval_run *r);
 const char *dmbp__ev_substrate_name(dmbp_substrate s);
 

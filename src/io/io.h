@@ -40,11 +40,11 @@ dmbp_status dmbp__preprocess_geometry(int h, int w,
                                       int *rh, int *rw, int *top, int *left,
                                       int *ch, int *cw);
 
-/* ---- rendering (render.c, render_view.c) ----------------------------- */
+/* ---- rendering (render.c, render_view.c; render_px.c below both) ---- */
 
 unsigned char dmbp__render_byte(double v);          /* [0, 1] to 0..255 */
 /* buf written to path whole or not at all (a temporary file renamed over
- * it; render.c), also the HTML report's (report.c). */
+ * it; render_px.c), also the HTML report's (report.c). */
 dmbp_status dmbp__write_whole(const char *path, const void *buf, size_t n);
 double dmbp__percentile(double *v, size_t n, double pct); /* sorts v */
 dmbp_status dmbp__write_png_rgb8(const char *path, const unsigned char *rgb,

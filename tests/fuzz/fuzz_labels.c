@@ -4,7 +4,6 @@
 
 #include "cli/cli.h"
 
-size_t cli_max_memory;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -6,7 +6,6 @@
 
 #include "cli/manifest.h"
 
-size_t cli_max_memory;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

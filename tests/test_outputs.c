@@ -1,0 +1,309 @@
+/* One image's files from one call (dmbp_result_write_outputs,
+ * dmbp_render_pictures, dmbp_output_path, dmbp_result_render_scale in
+ * dmbp_render.h), each against what the lower public calls it stands for
+ * write here: every picture byte for byte against dmbp_render_*_original
+ * and dmbp_render_mappings with the options and caption that file should
+ * have, the .npy against the result's arrays, the masks against
+ * dmbp_result_write_masks_json, the JSON members' paths and label; a
+ * non-negative map of three channels against the sequential rendering of
+ * their mean; bad arguments refused. And dmbp_write_file: the bytes
+ * read back, nothing left where it cannot write. */
+#include "testlib.h"
+
+#include <dmbp.h>
+#include <dmbp_render.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char dir[64];
+
+static char *path(const char *name)
+{
+    static char buf[4][256];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
+    return buf[k];
+}
+
+/* Two files hold the same bytes. */
+static int same_file(const char *a, const char *b)
+{
+    size_t na, nb;
+    unsigned char *x = tl_read_file(a, &na), *y = tl_read_file(b, &nb);
+    int same = x && y && na == nb && !memcmp(x, y, na);
+    free(x);
+    free(y);
+    return same;
+}
+
+static double sum(const float *v, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += v[i];
+    return s;
+}
+
+static const float *array(const dmbp_result *r, const char *name)
+{
+    int k = dmbp_result_find_array(r, name);
+    return k < 0 ? NULL : dmbp_result_array(r, 0, k);
+}
+
+static dmbp_result *explain(dmbp_model *m, const dmbp_image *x,
+                            dmbp_method method)
+{
+    tl_quick q = {2, 2, 3};
+    return tl_explain_one(m, x->data, x->channels, x->height, x->width,
+                          method, &q);
+}
+
+static void test_dmbp(dmbp_model *m, const dmbp_image *orig,
+                      const dmbp_preprocess_options *pre,
+                      const dmbp_image *x)
+{
+    dmbp_result *r = explain(m, x, DMBP_METHOD_DMBP);
+    if (!r)
+        return;
+    int c = x->channels, h = x->height, w = x->width;
+    size_t per = (size_t)c * h * w;
+    const float *wp = array(r, "w_pos"), *wn = array(r, "w_neg"),
+                *ap = array(r, "a_pos"), *an = array(r, "a_neg"),
+                *nu = array(r, "nuisance");
+    dmbp_render_options ro;
+    dmbp_render_options_init(&ro);
+    ro.colorbar = 1;
+    dmbp_output_options o;
+    dmbp_output_options_init(&o);
+    o.render = &ro;
+    o.caption = 1;
+    o.label = "coat";
+    char masks[256];
+    snprintf(masks, sizeof masks, "%s", path("m.json"));
+    o.masks = masks;
+    o.image_name = "coat.png";
+    char *members = NULL;
+    size_t len = 0;
+    FILE *json = open_memstream(&members, &len);
+    char prefix[256];
+    snprintf(prefix, sizeof prefix, "%s", path("x"));
+    CHECK(dmbp_result_write_outputs(r, 0, orig, pre, prefix, &o, json) ==
+              DMBP_OK,
+          "write: %s", dmbp_last_error());
+    fclose(json);
+
+    /* The references, by the calls each file stands for. */
+    char caption[DMBP_RENDER_CAPTION_MAX + 1];
+    snprintf(caption, sizeof caption, "coat (%d) dmbp F+ %.4g F- %.4g "
+             "Fn %.4g", dmbp_result_target(r, 0), sum(ap, per),
+             sum(an, per), sum(nu, per));
+    ro.caption = caption;
+    CHECK(dmbp_render_signed_original(ap, an, c, h, w, orig, pre, &ro,
+                                      path("ref.png")) == DMBP_OK &&
+              same_file(path("x.png"), path("ref.png")),
+          "x.png differs from dmbp_render_signed_original with caption '%s'",
+          caption);
+    ro.part = DMBP_RENDER_POSITIVE;
+    CHECK(dmbp_render_signed_original(ap, an, c, h, w, orig, pre, &ro,
+                                      path("ref.png")) == DMBP_OK &&
+              same_file(path("x-pos.png"), path("ref.png")),
+          "x-pos.png differs");
+    ro.part = DMBP_RENDER_NEGATIVE;
+    CHECK(dmbp_render_signed_original(ap, an, c, h, w, orig, pre, &ro,
+                                      path("ref.png")) == DMBP_OK &&
+              same_file(path("x-neg.png"), path("ref.png")),
+          "x-neg.png differs");
+    ro.part = DMBP_RENDER_BOTH;
+    ro.caption = NULL;
+    CHECK(dmbp_render_mappings(wp, wn, c, h, w, &ro, path("ref.png")) ==
+                  DMBP_OK &&
+              same_file(path("x-mappings.png"), path("ref.png")),
+          "x-mappings.png differs");
+    float *v = NULL;
+    int64_t dims[NPY_MAX_DIMS];
+    int nd = 0;
+    CHECK(npy_read_f32(path("x.npy"), &v, dims, &nd) == 0 && nd == 4 &&
+              dims[0] == 5 && dims[1] == c && dims[2] == h && dims[3] == w,
+          "x.npy: shape");
+    const float *parts[5] = {wp, wn, ap, an, nu};
+    for (int k = 0; v && nd == 4 && k < 5; k++)
+        CHECK(!memcmp(v + k * per, parts[k], per * sizeof *v),
+              "x.npy: array %d differs", k);
+    free(v);
+    FILE *mf = fopen(path("ref.json"), "w");
+    CHECK(mf && dmbp_result_write_masks_json(r, 0, "coat.png", mf) ==
+                    DMBP_OK,
+          "masks reference");
+    if (mf)
+        fclose(mf);
+    CHECK(same_file(path("m.json"), path("ref.json")), "m.json differs");
+
+    char want[1024];
+    snprintf(want, sizeof want, "\"outputs\": {\"png\": \"%s.png\", "
+             "\"pos\": \"%s-pos.png\", \"neg\": \"%s-neg.png\", "
+             "\"mappings\": \"%s-mappings.png\", \"npy\": \"%s.npy\", "
+             "\"masks\": \"%s\"}", prefix, prefix, prefix, prefix, prefix,
+             o.masks);
+    CHECK(members && strstr(members, want), "json: no '%s' in %s", want,
+          members ? members : "");
+    /* DMBP's F is among its scalars, not before its outputs. */
+    const char *F = members ? strstr(members, "\"F\": ") : NULL;
+    const char *outs = members ? strstr(members, "\"outputs\"") : NULL;
+    CHECK(members && !strncmp(members, "\"method\": \"dmbp\", \"target\": ",
+                              28) &&
+              strstr(members, "\"label\": \"coat\"") &&
+              strstr(members, "\"scalars\": {") && outs && F > outs,
+          "json: %s", members ? members : "");
+    free(members);
+
+    double s, want_s;
+    CHECK(dmbp_result_render_scale(r, 0, NULL, &s) == DMBP_OK &&
+              dmbp_render_scale(ap, an, c, h, w, NULL, &want_s) == DMBP_OK &&
+              s == want_s && s > 0,
+          "render scale %g, want %g", s, want_s);
+    CHECK(dmbp_result_write_outputs(r, 1, orig, pre, prefix, &o, NULL) ==
+                  DMBP_ERR_ARG &&
+              dmbp_result_write_outputs(r, 0, orig, pre, NULL, &o, NULL) ==
+                  DMBP_ERR_ARG,
+          "image out of range, or no prefix");
+    dmbp_output_options bad = o;
+    bad.struct_size = 0;
+    CHECK(dmbp_result_write_outputs(r, 0, orig, pre, prefix, &bad, NULL) ==
+              DMBP_ERR_ARG,
+          "struct_size 0 accepted");
+    dmbp_result_free(r);
+}
+
+static void test_gxi(dmbp_model *m, const dmbp_image *orig,
+                     const dmbp_preprocess_options *pre, const dmbp_image *x)
+{
+    dmbp_result *r = explain(m, x, DMBP_METHOD_GXI);
+    if (!r)
+        return;
+    int c = x->channels, h = x->height, w = x->width;
+    const float *map = array(r, "map");
+    char prefix[256];
+    snprintf(prefix, sizeof prefix, "%s", path("g"));
+    CHECK(dmbp_result_write_outputs(r, 0, orig, pre, prefix, NULL, NULL) ==
+              DMBP_OK,
+          "gxi: %s", dmbp_last_error());
+    CHECK(dmbp_result_signed(r) &&
+              dmbp_render_signed_original(map, map, c, h, w, orig, pre, NULL,
+                                          path("ref.png")) == DMBP_OK &&
+              same_file(path("g.png"), path("ref.png")),
+          "g.png differs");
+    CHECK(access(path("g-pos.png"), F_OK) != 0, "gxi wrote g-pos.png");
+    float *v = NULL;
+    int64_t dims[NPY_MAX_DIMS];
+    int nd = 0;
+    CHECK(npy_read_f32(path("g.npy"), &v, dims, &nd) == 0 && nd == 3 &&
+              !memcmp(v, map, (size_t)c * h * w * sizeof *v),
+          "g.npy differs");
+    free(v);
+    dmbp_output_options o;
+    dmbp_output_options_init(&o);
+    o.masks = path("g.json");
+    CHECK(dmbp_result_write_outputs(r, 0, orig, pre, prefix, &o, NULL) ==
+              DMBP_ERR_ARG,
+          "masks of a gxi result accepted");
+    /* The names: what gxi writes, and a short buffer. */
+    char buf[8];
+    size_t n = dmbp_output_path(DMBP_METHOD_GXI, prefix, &o, DMBP_OUTPUT_PNG,
+                                buf, sizeof buf);
+    CHECK(n == strlen(prefix) + 4 && strlen(buf) == sizeof buf - 1 &&
+              !strncmp(buf, prefix, sizeof buf - 1),
+          "short buffer: %zu '%s'", n, buf);
+    CHECK(dmbp_output_path(DMBP_METHOD_GXI, prefix, &o, DMBP_OUTPUT_POS,
+                           buf, sizeof buf) == 0 &&
+              dmbp_output_path(DMBP_METHOD_GXI, prefix, &o,
+                               DMBP_OUTPUT_MASKS, buf, sizeof buf) == 0 &&
+              dmbp_output_path(DMBP_METHOD_DMBP, prefix, NULL,
+                               DMBP_OUTPUT_MASKS, buf, sizeof buf) == 0 &&
+              dmbp_output_path(DMBP_METHOD_DMBP, prefix, NULL,
+                               DMBP_OUTPUT_COUNT, buf, sizeof buf) == 0,
+          "paths a method does not write");
+    CHECK(!strcmp(dmbp_output_kind(DMBP_OUTPUT_MAPPINGS), "mappings") &&
+              dmbp_output_kind(DMBP_OUTPUT_COUNT) == NULL,
+          "kinds");
+    dmbp_result_free(r);
+}
+
+/* A non-negative map of three channels is drawn as their mean. */
+static void test_mean(const dmbp_image *orig,
+                      const dmbp_preprocess_options *pre, int h, int w)
+{
+    size_t np = (size_t)h * w;
+    float *a = malloc(3 * np * sizeof *a), *mean = malloc(np * sizeof *a);
+    for (size_t p = 0; a && mean && p < np; p++) {
+        for (int c = 0; c < 3; c++)
+            a[c * np + p] = (float)((p * (c + 1)) % 17);
+        mean[p] = (float)(((double)a[p] + a[np + p] + a[2 * np + p]) / 3);
+    }
+    CHECK(a && mean &&
+              dmbp_render_pictures(DMBP_METHOD_SALIENCY, 0, 3, a, 3, h, w,
+                                   orig, pre, path("s"), NULL) == DMBP_OK &&
+              dmbp_render_sequential_original(mean, h, w, orig, pre, NULL,
+                                              path("ref.png")) == DMBP_OK &&
+              same_file(path("s.png"), path("ref.png")),
+          "the channels' mean: %s", dmbp_last_error());
+    CHECK(dmbp_render_pictures(DMBP_METHOD_SALIENCY, 0, 3, NULL, 3, h, w,
+                               orig, pre, path("s"), NULL) == DMBP_ERR_ARG,
+          "NULL arrays accepted");
+    free(a);
+    free(mean);
+}
+
+static void test_write_file(void)
+{
+    const char text[] = "{\"a\": 1}\n";
+    size_t n = 0;
+    unsigned char *back = NULL;
+    CHECK(dmbp_write_file(path("w.json"), text, sizeof text - 1) == DMBP_OK &&
+              (back = tl_read_file(path("w.json"), &n)) &&
+              n == sizeof text - 1 && !memcmp(back, text, n),
+          "dmbp_write_file: %s", dmbp_last_error());
+    free(back);
+    CHECK(dmbp_write_file(path("w.json"), NULL, 0) == DMBP_OK &&
+              (back = tl_read_file(path("w.json"), &n)) && n == 0,
+          "an empty file over it");
+    free(back);
+    CHECK(dmbp_write_file(path("no/such/w.json"), text, 3) == DMBP_ERR_IO &&
+              strstr(dmbp_last_error(), "no/such/w.json") &&
+              access(path("no/such/w.json"), F_OK) != 0,
+          "a missing directory: %s", dmbp_last_error());
+    CHECK(dmbp_write_file(NULL, text, 3) == DMBP_ERR_ARG &&
+              dmbp_write_file(path("w.json"), NULL, 3) == DMBP_ERR_ARG,
+          "NULL path or data");
+}
+
+int main(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/test_outputs.XXXXXX");
+    if (!mkdtemp(dir))
+        return 1;
+    dmbp_model *m = tl_model("models/fmnist_vgg.onnx");
+    dmbp_preprocess_options pre;
+    dmbp_image orig = {0}, x = {0};
+    if (!m || dmbp_model_preprocess_defaults(m, &pre) ||
+        dmbp_image_load(test_path("models/samples/coat.png"), NULL, &orig) ||
+        dmbp_image_preprocess(&orig, &pre, &x)) {
+        FAIL("setup: %s", dmbp_last_error());
+        return 1;
+    }
+    test_dmbp(m, &orig, &pre, &x);
+    test_gxi(m, &orig, &pre, &x);
+    test_mean(&orig, &pre, x.height, x.width);
+    test_write_file();
+    dmbp_image_free(&x);
+    dmbp_image_free(&orig);
+    dmbp_model_free(m);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        FAIL("cannot remove %s", dir);
+    printf("test_outputs: %d checks, %d failures\n", checks, failures);
+    return failures != 0;
+}
