@@ -277,7 +277,8 @@ def section(args):
                     for m in load(out, "evidence-slow")["methods"]] + variants
     # The sweep's test run: its own, or the preset run when it is that.
     best_run = "evidence-preset" if best == "preset-evidence" else "evidence-best"
-    if best not in ("default", "preset-evidence"):
+    if best not in ("default", "preset-evidence") and \
+            os.path.exists(os.path.join(out, "evidence-best.json")):
         variants.append(("evidence-best", "dmbp, sweep's choice `%s`" % best, "dmbp"))
 
     p("## Ground truth: the evidence benchmark\n")
