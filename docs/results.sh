@@ -159,20 +159,31 @@ gt_evalm() {
     rm -f "$OUT/$name.err"
 }
 
-# bg COMMAND...: run it in the background, at most GT_JOBS at a time
-# (waiting for the oldest); bg_wait: wait for all. A failure ends the run.
+# bg COMMAND...: run it in the background, at most GT_JOBS at a time (a
+# new job starts as soon as any one ends: polled, since POSIX sh has no
+# wait -n); bg_wait: wait for all. A failure ends the run.
 GT_JOBS=2
 bg_pids=
+bg_reap() { # wait for the jobs that ended; bg_running: how many still run
+    left= bg_running=0
+    for p in $bg_pids; do
+        if kill -0 "$p" 2>/dev/null; then
+            left="$left $p"
+            bg_running=$((bg_running + 1))
+        else
+            wait "$p" || gt_fail
+        fi
+    done
+    bg_pids=$left
+}
 bg() {
     "$@" &
     bg_pids="$bg_pids $!"
-    # shellcheck disable=SC2086 # the pids are words
-    set -- $bg_pids
-    if [ $# -ge "$GT_JOBS" ]; then
-        wait "$1" || gt_fail
-        shift
-        bg_pids="$*"
-    fi
+    bg_reap
+    while [ "$bg_running" -ge "$GT_JOBS" ]; do
+        sleep 2
+        bg_reap
+    done
 }
 bg_wait() {
     for p in $bg_pids; do
