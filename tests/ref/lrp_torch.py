@@ -296,11 +296,18 @@ class Net:
         raise NotImplementedError(t)
 
     def forward(self, x):
+        """Every value; those in self.acts (name -> tensor: another
+        implementation's activations, e.g. dmbp's float32 ones from
+        tests/lrp_trace) replace the computed ones, so that the rules run on
+        them (and max pooling picks their winners)."""
         env = dict(self.p)
         env[self.input] = x
+        acts = getattr(self, "acts", None) or {}
         for n in self.nodes:
             ins = [env[v] if v else None for v in n.input]
-            env[n.output[0]] = self.node_fwd(n, ins)
+            y = self.node_fwd(n, ins)
+            a = acts.get(n.output[0])
+            env[n.output[0]] = y if a is None else a.to(self.dtype).reshape(y.shape)
         return env
 
     # ---- relevance -------------------------------------------------------
