@@ -22,6 +22,7 @@ to run it again). Exit status 1 if any entry is WRONG.
 """
 
 import argparse
+import glob
 import json
 import os
 import resource
@@ -40,6 +41,7 @@ OPSET = 13
 # Cut-down settings: what the sweep runs instead of the defaults (named
 # in the table's header).
 SETTINGS = {
+    "lrp": ["--composite", "epsilon-plus-flat"],
     "dmbp": ["--iters", "2"],
     "saliency": [],
     "gxi": [],
@@ -48,13 +50,28 @@ SETTINGS = {
     "guided": [],
     "gradcam": [],
     "gradcam++": [],
-    "scorecam": [],
+    "scorecam": [],  # and --layer: the Conv with the fewest channels (cam_layer)
     "occlusion": ["--window", "56", "--stride", "56"],
     "rise": ["--samples", "16"],
-    "lrp": ["--composite", "epsilon-plus-flat"],
 }
 # Exit statuses dmbp documents for a model or option it refuses (dmbp(1)).
 REFUSALS = {2, 3, 4, 5, 6}
+
+
+def cam_layer(dmbp, model):
+    """The first Conv with the fewest output channels (`dmbp info
+    --layers`): Score-CAM runs one forward pass per channel of its layer
+    (2048 at ResNet50's default layer, 64 at its first Conv)."""
+    p = subprocess.run([dmbp, "info", "--layers", model], capture_output=True, text=True,
+                       check=True)
+    best = None
+    for line in p.stdout.splitlines():
+        f = line.split()
+        if len(f) >= 4 and f[0].isdigit() and f[2] == "Conv":
+            ch = int(line.split("[", 1)[1].split(",")[1])
+            if best is None or ch < best[0]:
+                best = (ch, f[1])
+    return ["--layer", best[1]] if best else []
 
 
 def run_one(dmbp, model, png, method, out, cpu_limit):
@@ -62,6 +79,8 @@ def run_one(dmbp, model, png, method, out, cpu_limit):
     busy machine a run may wait for hours)."""
     cmd = [dmbp, "explain", model, png, "--method", method, "--no-resize", "--quiet",
            "--force", "--threads", "1", "-o", out] + SETTINGS[method]
+    if method == "scorecam":
+        cmd += cam_layer(dmbp, model)
 
     def limit():
         resource.setrlimit(resource.RLIMIT_CPU, (int(cpu_limit), int(cpu_limit) + 5))
@@ -124,12 +143,14 @@ def main():
     os.makedirs(rowdir, exist_ok=True)
     models, methods = args.models.split(","), args.methods.split(",")
     rows = {}
-    for name in models:
-        size = size_of(name)
-        png = os.path.join(args.cache, "input%d.png" % size)
-        ensure_png(png, "random", size)
-        path = os.path.join(args.cache, "%s_op%d_static.onnx" % (name, OPSET))
-        for method in methods:
+    # Method by method (LRP first, as listed), so that a sweep cut short
+    # has every model for the first methods.
+    for method in methods:
+        for name in models:
+            size = size_of(name)
+            png = os.path.join(args.cache, "input%d.png" % size)
+            ensure_png(png, "random", size)
+            path = os.path.join(args.cache, "%s_op%d_static.onnx" % (name, OPSET))
             keep = os.path.join(rowdir, "%s.%s.json" % (name, method))
             if os.path.exists(keep):
                 with open(keep) as f:
@@ -138,14 +159,13 @@ def main():
             ensure_onnx(name, build(name), path, OPSET, "static")
             out = os.path.join(rowdir, "%s-%s" % (name, method))
             row = run_one(args.dmbp, path, png, method, out, args.cpu_limit)
-            for ext in (".npy", ".png"):
-                if os.path.exists(out + ext):
-                    os.remove(out + ext)
+            for f in glob.glob(glob.escape(out) + "*"):
+                os.remove(f)
             rows[(name, method)] = row
             with open(keep, "w") as f:
                 json.dump(row, f)
             print("%-20s %-10s %-7s %6.1f s CPU  %s" % (name, method, row["status"],
-                                                  row.get("seconds", 0), row.get("why", "")),
+                                                      row.get("seconds", 0), row.get("why", "")),
                   flush=True)
     md = table(rows, models, methods)
     print(md)
