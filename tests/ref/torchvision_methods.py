@@ -11,9 +11,11 @@ For each of torchvision_parity.py's 32 CNNs (random weights, seeded, the
 same static opset-13 export and cache files) it runs `dmbp explain` on the
 seeded 224x224 noise image (299 for inception_v3) with --threads 1 and
 --no-resize, once per method, and records per model and method: `ok` (exit
-0, a finite map that is not all zero), `refused` (a documented non-zero
-exit status with its one-line message), or `WRONG` (a crash, a signal, a
-non-finite or all-zero map, no map file, or a timeout). The settings are
+0, a finite map that is not all zero), `zero` (a CAM method's all-zero
+map: the ReLU of a weighted sum can be zero), `refused` (a documented
+non-zero exit status with its one-line message), or `WRONG` (a crash, a
+signal, a non-finite map, another method's all-zero map, no map file, or
+more than --cpu-limit seconds of CPU). The settings are
 cut down so that the sweep takes about an hour of one core (SETTINGS); it
 checks that each method runs and what it refuses, not the maps' values
 (tests/ref/torchvision_parity.py and torchvision_lrp.py do that for some).
@@ -54,6 +56,8 @@ SETTINGS = {
     "occlusion": ["--window", "56", "--stride", "56"],
     "rise": ["--samples", "16"],
 }
+# Maps that end in a ReLU of a weighted sum: all zero is possible.
+CAMS = {"gradcam", "gradcam++", "scorecam"}
 # Exit statuses dmbp documents for a model or option it refuses (dmbp(1)).
 REFUSALS = {2, 3, 4, 5, 6}
 
@@ -108,6 +112,9 @@ def run_one(dmbp, model, png, method, out, cpu_limit):
     row["max_abs"] = float(np.abs(m).max()) if m.size else 0.0
     if not np.isfinite(m).all():
         row.update(status="WRONG", why="non-finite map (%d values)" % int((~np.isfinite(m)).sum()))
+    elif row["max_abs"] == 0 and method in CAMS:
+        row.update(status="zero", why="all-zero map (the ReLU of a sum with no positive "
+                                      "part; to be checked against PyTorch)")
     elif row["max_abs"] == 0:
         row.update(status="WRONG", why="all-zero map")
     else:
@@ -122,6 +129,7 @@ def table(rows, models, methods):
         for me in methods:
             r = rows.get((mo, me))
             cells.append("-" if r is None else {"ok": "ok", "refused": "refused",
+                                                "zero": "zero",
                                                 "WRONG": "**WRONG**"}[r["status"]])
         out.append("| %s | %s |" % (mo, " | ".join(cells)))
     return "\n".join(out)
