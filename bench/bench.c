@@ -25,6 +25,12 @@
  *   dmbp8      dmbp_explain DMBP over every image of --input (8) with
  *              max_lanes --lanes (default 16): 16 = all images as lanes of
  *              one plan, 2 = one image at a time
+ *   lrp        dmbp_explain, DMBP_METHOD_LRP, its default composite
+ *              (epsilon-plus-flat), one image
+ *   occlusion  dmbp_explain, DMBP_METHOD_OCCLUSION, a BENCH_OCC_WINDOW patch
+ *              moved by BENCH_OCC_STRIDE (at 224: 9 x 9 patches, as the slow
+ *              tier tests/ref/torchvision_perturb.py), zero baseline, its
+ *              patches as lanes (max_lanes default or --lanes L)
  *
  * The thread count is OMP_NUM_THREADS (the API has no thread setting); the
  * JSON reports it.  Peak RSS is getrusage(RUSAGE_SELF).ru_maxrss.
@@ -47,6 +53,11 @@
             exit(1);                                                        \
         }                                                                   \
     } while (0)
+
+/* Occlusion's patch and step for `--what occlusion`: 81 patches at 224
+ * (the library's default, 8 moved by 4, would be 3025 forward passes). */
+#define BENCH_OCC_WINDOW 32
+#define BENCH_OCC_STRIDE 24
 
 static double now(void)
 {
@@ -185,7 +196,8 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: bench --model M.onnx --input X.npy --what "
-            "forward|grad|dmbp_iter|dmbp|dmbp_default|ig|dmbp8\n"
+            "forward|grad|dmbp_iter|dmbp|dmbp_default|ig|dmbp8|lrp|"
+            "occlusion\n"
             "             [--repeat R] [--warmup W] [--iterations N] "
             "[--lanes L] [--fpmath f32|bf16] [--preset P]\n");
     exit(2);
@@ -330,6 +342,11 @@ int main(int argc, char **argv)
                  "\"iterations\":%d", n, lanes, iterations);
     else if (!strcmp(what, "ig"))
         snprintf(extra, sizeof extra, ",\"max_lanes\":%d", lanes);
+    else if (!strcmp(what, "lrp"))
+        snprintf(extra, sizeof extra, ",\"composite\":\"epsilon-plus-flat\"");
+    else if (!strcmp(what, "occlusion"))
+        snprintf(extra, sizeof extra, ",\"window\":%d,\"stride\":%d,"
+                 "\"max_lanes\":%d", BENCH_OCC_WINDOW, BENCH_OCC_STRIDE, lanes);
     else if (!strcmp(what, "dmbp_default")) {
         dmbp_explain_options d;
         dmbp_explain_options_init(&d);
@@ -355,7 +372,8 @@ int main(int argc, char **argv)
             iterate(&it);
             check = it.loss;
         } else if (!strcmp(what, "dmbp") || !strcmp(what, "ig") ||
-                   !strcmp(what, "dmbp8") || !strcmp(what, "dmbp_default")) {
+                   !strcmp(what, "dmbp8") || !strcmp(what, "dmbp_default") ||
+                   !strcmp(what, "lrp") || !strcmp(what, "occlusion")) {
             dmbp_explain_options eo;
             dmbp_explain_options_init(&eo);
             eo.fpmath = fpm;
@@ -364,6 +382,12 @@ int main(int argc, char **argv)
                 eo.max_lanes = lanes;
             if (!strcmp(what, "ig")) {
                 eo.method = DMBP_METHOD_IG;
+            } else if (!strcmp(what, "lrp")) {
+                eo.method = DMBP_METHOD_LRP;
+            } else if (!strcmp(what, "occlusion")) {
+                eo.method = DMBP_METHOD_OCCLUSION;
+                eo.occlusion.window = BENCH_OCC_WINDOW;
+                eo.occlusion.stride = BENCH_OCC_STRIDE;
             } else {
                 eo.method = DMBP_METHOD_DMBP;
                 if (preset)
@@ -384,14 +408,21 @@ int main(int argc, char **argv)
             CHECK(dmbp_explain(session, x, nimg, c, h, w, NULL, &eo, &res));
             dmbp_session_free(session);
             /* DMBP: F+ + F- of image 0 (comparable with the PyTorch
-             * peer's check); IG: the completeness gap. */
+             * peer's check); IG: the completeness gap; LRP: the
+             * conservation; occlusion: the map's sum. */
             check = 0;
             for (int k = 0; k < dmbp_result_num_scalars(res); k++) {
                 const char *sn = dmbp_result_scalar_name(res, k);
                 if (!strcmp(sn, "F_pos") || !strcmp(sn, "F_neg") ||
-                    !strcmp(sn, "completeness_gap"))
+                    !strcmp(sn, "completeness_gap") ||
+                    !strcmp(sn, "conservation"))
                     check += dmbp_result_scalar(res, 0, k);
             }
+            dmbp_tensor_view mv;
+            if (!strcmp(what, "occlusion") &&
+                !dmbp_result_find(res, 0, "map", &mv))
+                for (int64_t q = 0; q < dmbp_shape_numel(&mv.shape); q++)
+                    check += mv.data[q];
             dmbp_result_free(res);
         } else {
             usage();

@@ -20,6 +20,8 @@ NAMES = [
     ("dmbp_iter", "one DMBP iteration"),
     ("ig", "IG, 32 steps{iglanes}"),
     ("dmbp", "full DMBP, {iters} iterations"),
+    ("lrp", "LRP, epsilon-plus-flat"),
+    ("occlusion", "occlusion, 32 x 32 patch moved by 24"),
 ]
 
 
@@ -150,6 +152,8 @@ def main():
                 vname = {"torch": "autograd",
                          "torch-explicit": "explicit formula",
                          "torch-autograd": "double backward"}[impl]
+                vname = {"lrp": "tests/ref/lrp_torch.py (float32)",
+                         "occlusion": "patches in batches of 16"}.get(what, vname)
                 w("| %s | %s | %s | %s | %s | %s | %s | %s |"
                   % (m, label, fmt_s(ours), fmt_s(theirs), vname,
                      ratio(theirs, ours), fmt_mib(peak(m, what, "libdmbp", th)),

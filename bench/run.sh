@@ -160,6 +160,18 @@ for m in $MODELS; do
     done
 done
 
+# ---- LRP and occlusion beside tests/ref's PyTorch implementations (#24) ----
+for m in $MODELS; do
+    for i in $(seq "$REPEAT"); do
+        ours "$THREADS" "$m" lrp 1 0
+        peer "$THREADS" "$m" lrp 1 0
+    done
+    for i in $(seq "$REPEAT"); do
+        ours "$THREADS" "$m" occlusion 1 0
+        peer "$THREADS" "$m" occlusion 1 0
+    done
+done
+
 # ---- the full DMBP (every iteration run, none extrapolated) ----------------
 for m in $MODELS; do
     for i in $(seq "$FULL_REPEAT"); do

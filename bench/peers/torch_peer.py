@@ -31,6 +31,14 @@ WHAT is one of
   ig             integrated gradients, 32 midpoint steps as one batch of 32,
                  zero baseline, plus f(x) and f(baseline) for the
                  completeness gap (as libdmbp does)
+  lrp            LRP, composite epsilon-plus-flat, by tests/ref/lrp_torch.py
+                 (the fixtures' reference: the exported CACHE/<model>.onnx
+                 run on its own interpreter in float32, each rule as the
+                 gradient trick); check: the conservation
+  occlusion      a 32 x 32 zero patch moved by 24 (9 x 9 patches at 224, the
+                 last flush with the border, as bench.c and
+                 tests/ref/torchvision_perturb.py), batches of 16 on the
+                 torchvision module; check: the map's sum
 
 Threads: torch.set_num_threads(--threads) (and OMP_NUM_THREADS from the
 caller).  Weights: bench/export_models.build(), i.e. the constructor and seed
@@ -59,11 +67,13 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from export_models import build, cache_dir  # noqa: E402
+REF = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "ref")
 
 # dmbp-method.md section 3, preset "dmbp".
 W_COMPL, W_SIGN, W_NUIS, W_EVID, W_SPARS = 10.0, 3.0, 1.0, 0.0, 0.01
 LR, INIT_LOGIT = 0.05, 2.0
 IG_STEPS = 32
+OCC_WINDOW, OCC_STRIDE, OCC_BATCH = 32, 24, 16
 
 
 # ---------------------------------------------------------------------------
@@ -345,7 +355,8 @@ def main():
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", required=True)
     ap.add_argument("--what", required=True,
-                    choices=["forward", "grad", "dmbp_iter", "dmbp", "ig"])
+                    choices=["forward", "grad", "dmbp_iter", "dmbp", "ig", "lrp",
+                             "occlusion"])
     ap.add_argument("--variant", default="explicit", choices=["autograd", "explicit"])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=3)
@@ -394,6 +405,42 @@ def main():
             g, = torch.autograd.grad(out[:, t].sum(), xs)
             ig = g.mean(0, keepdim=True) * (x - x0)
             return float(ig.sum() - (ends[0, t] - ends[1, t]))
+    elif args.what == "lrp":
+        sys.path.insert(0, REF)
+        import lrp_torch
+        net = lrp_torch.Net(os.path.join(args.cache, args.model + ".onnx"), torch.float32)
+        xn = x.numpy()
+
+        def run():
+            with ac():
+                _, cons = lrp_torch.explain(net, xn, target, "epsilon-plus-flat",
+                                            lrp_torch.EPSILON, lrp_torch.GAMMA,
+                                            [0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
+            return cons
+    elif args.what == "occlusion":
+        sys.path.insert(0, REF)
+        from make_perturb_fixtures import positions
+        _, _, h, w = x.shape
+        patches = [(a, b) for a in positions(h, OCC_WINDOW, OCC_STRIDE)
+                   for b in positions(w, OCC_WINDOW, OCC_STRIDE)]
+        extra.update(window=OCC_WINDOW, stride=OCC_STRIDE)
+
+        def run():
+            with torch.no_grad():
+                f0 = float(model(x)[0, target])
+                fs = []
+                for i in range(0, len(patches), OCC_BATCH):
+                    xs = x.repeat(len(patches[i:i + OCC_BATCH]), 1, 1, 1)
+                    for j, (a, b) in enumerate(patches[i:i + OCC_BATCH]):
+                        xs[j, :, a:a + OCC_WINDOW, b:b + OCC_WINDOW] = 0
+                    fs.append(model(xs)[:, target])
+                f = torch.cat(fs).double()
+            acc = torch.zeros(h, w, dtype=torch.float64)
+            cnt = torch.zeros(h, w, dtype=torch.float64)
+            for i, (a, b) in enumerate(patches):
+                acc[a:a + OCC_WINDOW, b:b + OCC_WINDOW] += f0 - f[i]
+                cnt[a:a + OCC_WINDOW, b:b + OCC_WINDOW] += 1
+            return float((acc / cnt).sum())
     elif args.what in ("dmbp_iter", "dmbp"):
         impl = "torch-" + args.variant
         with ac():

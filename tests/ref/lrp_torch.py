@@ -296,11 +296,18 @@ class Net:
         raise NotImplementedError(t)
 
     def forward(self, x):
+        """Every value; those in self.acts (name -> tensor: another
+        implementation's activations, e.g. dmbp's float32 ones from
+        tests/lrp_trace) replace the computed ones, so that the rules run on
+        them (and max pooling picks their winners)."""
         env = dict(self.p)
         env[self.input] = x
+        acts = getattr(self, "acts", None) or {}
         for n in self.nodes:
             ins = [env[v] if v else None for v in n.input]
-            env[n.output[0]] = self.node_fwd(n, ins)
+            y = self.node_fwd(n, ins)
+            a = acts.get(n.output[0])
+            env[n.output[0]] = y if a is None else a.to(self.dtype).reshape(y.shape)
         return env
 
     # ---- relevance -------------------------------------------------------
@@ -325,6 +332,11 @@ class Net:
     def rule(self, n, ins, z, Ro, composite, eps, gamma, first, low, high):
         t = n.op_type
         a = ins[0]
+        # With another implementation's activations (self.acts), a rule
+        # that divides by the layer's own output (epsilon with the layer's
+        # weights and bias, the proportional sums) takes that output as it
+        # is, as the forward pass made it, not recomputed from the inputs.
+        zf = z if n.output[0] in (getattr(self, "acts", None) or {}) else None
         if t in PASS:
             return [Ro]
         if t in VIEW:
@@ -342,7 +354,7 @@ class Net:
             xs = [i.clone().requires_grad_() if c else i for i, c in zip(ins, comp)]
             comp = comp[:1] if t == "ReduceMean" else comp
             zz = self.node_fwd(n, xs)
-            s = Ro / stab(zz.detach(), eps)
+            s = Ro / stab((zz if zf is None else zf).detach(), eps)
             grads = torch.autograd.grad(zz, [v for v, c in zip(xs, comp) if c], s)
             out, it = [], iter(grads)
             for i, c in zip(ins, comp):
@@ -361,7 +373,7 @@ class Net:
                 kind = {"epsilon": "epsilon", "epsilon-plus": "zplus",
                         "epsilon-plus-flat": "zplus", "epsilon-gamma-box": "gamma",
                         "epsilon-alpha2-beta1": "ab21", "epsilon-alpha1-beta0": "ab10"}[composite]
-        return [linear_rule(fn, kind, a, W, b, Ro, eps, gamma, low, high)]
+        return [linear_rule(fn, kind, a, W, b, Ro, eps, gamma, low, high, zf)]
 
 
 def grad_of(fn, x, W, b, s):
@@ -370,13 +382,15 @@ def grad_of(fn, x, W, b, s):
     return g
 
 
-def linear_rule(fn, kind, a, W, b, R, eps, gamma, low, high):
+def linear_rule(fn, kind, a, W, b, R, eps, gamma, low, high, z=None):
+    """z: the layer's output as given (epsilon only), else fn(a, W, b)."""
     pos, neg = W.clamp(min=0), W.clamp(max=0)
     if kind in ("epsilon", "gamma"):
         if kind == "gamma":
             W = W + gamma * pos
             b = b + gamma * b.clamp(min=0) if b is not None else None
-        s = R / stab(fn(a, W, b), eps)
+            z = None
+        s = R / stab(fn(a, W, b) if z is None else z, eps)
         return a * grad_of(fn, a, W, b, s)
     if kind == "zplus":
         ap = a.clamp(min=0)
