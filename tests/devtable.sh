@@ -1,5 +1,5 @@
 #!/bin/sh
-# DEVELOPERS.md's file table lists every source file of src/ and nothing
+# docs/files.md's file table lists every source file of src/ and nothing
 # that is gone (tools/devtable.sh --check; run tools/devtable.sh to
 # refresh it after adding, moving or removing a file).
 top_srcdir=${top_srcdir:-.}

@@ -1,9 +1,9 @@
 #!/bin/sh
-# tools/devtable.sh - DEVELOPERS.md's file table, made from the tree: every
+# tools/devtable.sh - docs/files.md's file table, made from the tree: every
 # source file under src/ (any folders, any depth: *.c, *.h, *.hpp, *.cpp),
 # its line count and the first sentence of its first comment.
 #
-#   tools/devtable.sh            rewrite the table in DEVELOPERS.md, between
+#   tools/devtable.sh            rewrite the table in docs/files.md, between
 #                                its "devtable:begin" and "devtable:end" lines
 #   tools/devtable.sh --print    print the table only
 #   tools/devtable.sh --check    exit 1, naming them, if files were added or
@@ -16,7 +16,7 @@
 set -eu
 
 top=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
-doc=$top/DEVELOPERS.md
+doc=$top/docs/files.md
 begin='<!-- devtable:begin (tools/devtable.sh writes this table) -->'
 end='<!-- devtable:end -->'
 
@@ -82,13 +82,13 @@ case ${1-} in
     files > "$tmp.have"
     listed > "$tmp.listed"
     if ! cmp -s "$tmp.have" "$tmp.listed"; then
-        echo "DEVELOPERS.md's file table is out of date (run tools/devtable.sh):"
+        echo "docs/files.md's file table is out of date (run tools/devtable.sh):"
         comm -23 "$tmp.have" "$tmp.listed" | sed 's/^/  not listed: /'
         comm -13 "$tmp.have" "$tmp.listed" | sed 's/^/  gone:       /'
         rm -f "$tmp.have" "$tmp.listed"
         exit 1
     fi
-    echo "DEVELOPERS.md lists the $(wc -l < "$tmp.have" | tr -d ' ') files of src/"
+    echo "docs/files.md lists the $(wc -l < "$tmp.have" | tr -d ' ') files of src/"
     rm -f "$tmp.have" "$tmp.listed" ;;
 '')
     grep -qxF "$begin" "$doc" && grep -qxF "$end" "$doc" ||
@@ -102,7 +102,7 @@ case ${1-} in
     ' "$doc" > "$tmp"
     rm -f "$tmp.table"
     mv "$tmp" "$doc"
-    echo "DEVELOPERS.md: $(files | wc -l | tr -d ' ') files of src/ listed" ;;
+    echo "docs/files.md: $(files | wc -l | tr -d ' ') files of src/ listed" ;;
 *)
     sed -n '2,16s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 esac
