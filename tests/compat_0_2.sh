@@ -31,10 +31,10 @@ for v in old new; do
     $CC -std=c11 ${CFLAGS:-} -I"$inc" -o "$TMP/client_$v" \
         "$top_srcdir/tests/compat/client_0_2.c" -L"$(dirname "$NEW_SO")" \
         -Wl,-rpath,"$(dirname "$NEW_SO")" -ldmbp ${LDFLAGS:-} ||
-        fail "building the client against the $v headers"
+        { fail "building the client against the $v headers"; finish; }
     "$TMP/client_$v" "$MODELS/fmnist_vgg.onnx" "$TMP/$v.bin" "$TMP/$v.png" \
         >"$TMP/$v.sizes" 2>"$TMP/$v.err" ||
-        fail "the client built against the $v headers: $(cat "$TMP/$v.err")"
+        { fail "the client built against the $v headers: $(cat "$TMP/$v.err")"; finish; }
 done
 # The test means something only if the structs differ.
 cmp -s "$TMP/old.sizes" "$TMP/new.sizes" &&
