@@ -176,6 +176,21 @@ def paired_cell(base, other, c, units=False):
     return "%+.3f ± %.3f%s" % (m, se, star)
 
 
+def method_row(label, m, n_img):
+    """One method's row: its metrics' means and its seconds per image."""
+    secs_img = (m["seconds"]["maps"] + m["seconds"]["metrics"]) / n_img
+    print("| %s | %s | %.3f |" % (label, " | ".join(cell(m["metrics"].get(c)) for c in COLUMNS),
+                                  secs_img))
+
+
+def paired_rows(out, base, runs):
+    """Rows of paired differences, base (DMBP's default) minus each run's
+    method: runs are (label, run name, method)."""
+    for label, name, method in runs:
+        other = rows_of(out, name, method)
+        print("| %s | %s |" % (label, " | ".join(paired_cell(other, base, c) for c in COLUMNS)))
+
+
 def ce_model(out, model):
     """The tables of a ground-truth model trained with cross-entropy only:
     every method, the slow ones, the classic preset and SmoothGrad x input
@@ -203,21 +218,14 @@ def ce_model(out, model):
     p("|---|" + "---:|" * (len(HEAD) + 1))
     for label, name, method in runs:
         j = load(out, name)
-        m = [x for x in j["methods"] if x["method"] == method][0]
-        secs_img = (m["seconds"]["maps"] + m["seconds"]["metrics"]) / j["n"]
-        p("| %s | %s | %.3f |" % (label, " | ".join(cell(m["metrics"].get(c)) for c in COLUMNS),
-                                  secs_img))
+        method_row(label, [x for x in j["methods"] if x["method"] == method][0], j["n"])
     p()
     p("Paired differences, the default DMBP minus the method (\\* more than "
       "two standard errors; positive: DMBP puts more on the truth):\n")
     p("| method | " + " | ".join(HEAD) + " |")
     p("|---|" + "---:|" * len(HEAD))
-    base = rows_of(out, model, "dmbp")
-    for label, name, method in runs:
-        if name == model and method == "dmbp":
-            continue
-        other = rows_of(out, name, method)
-        p("| %s | %s |" % (label, " | ".join(paired_cell(other, base, c) for c in COLUMNS)))
+    paired_rows(out, rows_of(out, model, "dmbp"),
+                [r for r in runs if r[1:] != (model, "dmbp")])
     p()
 
 
@@ -325,19 +333,13 @@ def section(args):
 
     p("| method | " + " | ".join(h + " ↑" for h in HEAD) + " | s / image |")
     p("|---|" + "---:|" * (len(HEAD) + 1))
-
-    def row(label, m, n_img):
-        met = m["metrics"]
-        secs_img = (m["seconds"]["maps"] + m["seconds"]["metrics"]) / n_img
-        p("| %s | %s | %.3f |" % (label, " | ".join(cell(met.get(c)) for c in COLUMNS),
-                                  secs_img))
     for m in main["methods"]:
-        row(m["method"] if m["method"] != "dmbp" else "dmbp (preset dmbp)", m, main["n"])
+        method_row(m["method"] if m["method"] != "dmbp" else "dmbp (preset dmbp)", m, main["n"])
     for name, label, method in variants:
         j = load(out, name)
         m = [x for x in j["methods"] if x["method"] == method][0]
-        row("%s (%d images)" % (label, j["n"]) if j["n"] != main["n"] else label,
-            m, j["n"])
+        method_row("%s (%d images)" % (label, j["n"]) if j["n"] != main["n"] else label,
+                   m, j["n"])
     p()
     p("DMBP settings: default %s; smoothed: `%s`; preset evidence: `%s`.\n"
       % (options_of(main), options_of(maybe_load(out, "evidence-smooth")),
@@ -362,13 +364,10 @@ def section(args):
       "DMBP puts more on the truth):\n")
     p("| method | " + " | ".join(HEAD) + " |")
     p("|---|" + "---:|" * len(HEAD))
-    base = rows_of(out, "evidence", "dmbp")
     others = [(m["method"], "evidence", m["method"]) for m in main["methods"]
               if m["method"] != "dmbp"]
     others += [(label, name, method) for name, label, method in variants]
-    for label, name, method in others:
-        other = rows_of(out, name, method)
-        p("| %s | %s |" % (label, " | ".join(paired_cell(other, base, c) for c in COLUMNS)))
+    paired_rows(out, rows_of(out, "evidence", "dmbp"), others)
     p()
 
     p("### Sweep of DMBP's settings (validation split)\n")
