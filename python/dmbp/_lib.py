@@ -64,8 +64,15 @@ lib, path = _load()
 c_int, c_float, c_double = ctypes.c_int, ctypes.c_float, ctypes.c_double
 c_size_t, c_char_p, c_void_p = ctypes.c_size_t, ctypes.c_char_p, ctypes.c_void_p
 c_int64, c_uint64 = ctypes.c_int64, ctypes.c_uint64
+c_uint8 = ctypes.c_uint8
 P = ctypes.POINTER
 MAX_DIMS = 8
+# dmbp_eval.h's ground-truth constants (tests/python/test_eval.py checks
+# them against the header): the truth mask's values, the pointing game's
+# tolerance, the truth file beside an image.
+TRUTH_FOR, TRUTH_AGAINST = 1, 2
+POINTING_TOLERANCE = 4
+TRUTH_SUFFIX = ".truth.png"
 
 
 class Shape(ctypes.Structure):
@@ -262,3 +269,12 @@ _sig("dmbp_eval_negative", _status, c_void_p, FP, c_int, c_int, c_int,
      c_int, FP, P(c_double), c_int, P(EvalOptions), P(c_double))
 _sig("dmbp_eval_aopc", _status, c_void_p, FP, c_int, c_int, c_int, c_int,
      FP, P(EvalOptions), FP, P(c_double))
+_sig("dmbp_eval_truth_maps", _status, FP, c_int, c_int, c_int, FP, FP)
+_sig("dmbp_eval_truth_maps_split", _status, FP, FP, c_int, c_int, c_int, FP,
+     FP)
+_sig("dmbp_truth_scores_init_sized", None, P(TruthScores), c_size_t)
+_sig("dmbp_eval_truth", _status, FP, P(c_uint8), c_int, c_int, c_int, c_int,
+     P(TruthScores))
+_sig("dmbp_eval_truth_load", _status, c_char_p, c_int, c_int,
+     P(PreprocessOptions), c_int, c_int, P(c_uint8))
+_sig("dmbp_eval_metric_name", c_char_p, c_int)

@@ -557,12 +557,95 @@ def _eval_options(kw):
     return o
 
 
+# The ground-truth metrics, by the program's CSV names (dmbp_eval_metric's
+# order: mass, rank, pointing; positive then negative evidence).
+TRUTH_KEYS = ("pos_mass_accuracy", "neg_mass_accuracy", "pos_rank_accuracy",
+              "neg_rank_accuracy", "pos_pointing", "neg_pointing")
+
+
+def _truth_masks(result, truth):
+    """truth (see Model.eval) as n x h x w uint8 masks on the input grid."""
+    n, _, h, w = result.inputs.shape
+    if isinstance(truth, np.ndarray) or (
+            isinstance(truth, (list, tuple)) and truth and
+            isinstance(truth[0], np.ndarray)):
+        t = np.asarray(truth)
+        if t.ndim == 2:
+            t = t[None]
+        if t.shape != (n, h, w) or t.dtype != np.uint8:
+            raise arg_error("truth: %d masks of %d x %d uint8 (the input "
+                            "grid), not %s %s" % (n, h, w, t.dtype,
+                                                  "x".join(map(str, t.shape))))
+        return np.ascontiguousarray(t)
+    if truth is True:
+        if result.images is None:
+            raise arg_error("truth=True finds NAME%s beside each image file; "
+                            "this result was made from arrays: give the "
+                            "masks" % L.TRUTH_SUFFIX)
+        paths = [os.path.splitext(p)[0] + L.TRUTH_SUFFIX
+                 for p in result.images]
+    else:
+        paths = [truth] if isinstance(truth, (str, bytes, os.PathLike)) \
+            else list(truth)
+    if len(paths) != n:
+        raise arg_error("%d truth file%s for %d images" % (
+            len(paths), "" if len(paths) == 1 else "s", n))
+    if result.pictures is None:
+        raise arg_error("truth files need the images' files (their size and "
+                        "preprocessing); this result was made from arrays: "
+                        "give the masks")
+    out = np.empty((n, h, w), np.uint8)
+    for i, p in enumerate(paths):
+        pic = result.pictures[i]
+        check(L.dmbp_eval_truth_load(
+            _b(os.fspath(p)), pic.shape[1], pic.shape[2],
+            ctypes.byref(result._pre_struct), h, w,
+            out[i].ctypes.data_as(ctypes.POINTER(ctypes.c_uint8))))
+    return out
+
+
+def _truth_scores(result, masks, out):
+    """The ground-truth metrics of every image, as the program's eval."""
+    n, _, h, w = result.inputs.shape
+    dmbp = result.method == "dmbp"
+    maps = result.arrays["a_pos" if dmbp else "map"]
+    mc = maps.shape[1]
+    pos = np.empty((h, w), np.float32)
+    neg = np.empty((h, w), np.float32)
+    pp, pn = pos.ctypes.data_as(L.FP), neg.ctypes.data_as(L.FP)
+    for k in TRUTH_KEYS:
+        out[k] = np.full(n, np.nan)
+    t = L.TruthScores()
+    for i in range(n):
+        mp = np.ascontiguousarray(maps[i]).ctypes.data_as(L.FP)
+        if dmbp:
+            an = np.ascontiguousarray(result.arrays["a_neg"][i])
+            check(L.dmbp_eval_truth_maps_split(mp, an.ctypes.data_as(L.FP),
+                                               mc, h, w, pp, pn))
+        else:
+            check(L.dmbp_eval_truth_maps(mp, mc, h, w, pp, pn))
+        mask = masks[i].ctypes.data_as(ctypes.POINTER(ctypes.c_uint8))
+        for s, (ev, value) in enumerate(((pp, L.TRUTH_FOR),
+                                         (pn, L.TRUTH_AGAINST))):
+            if s and not result.signed:
+                break
+            L.dmbp_truth_scores_init_sized(ctypes.byref(t), ctypes.sizeof(t))
+            check(L.dmbp_eval_truth(ev, mask, h, w, value,
+                                    L.POINTING_TOLERANCE, ctypes.byref(t)))
+            out[TRUTH_KEYS[s]][i] = t.mass_accuracy
+            out[TRUTH_KEYS[2 + s]][i] = t.rank_accuracy
+            out[TRUTH_KEYS[4 + s]][i] = t.pointing
+
+
 def evaluate(model, result, steps=None, step_pixels=None, substrate=None,
              insertion_start=None, seed=None, regions=None,
-             region_size=None, max_lanes=None):
+             region_size=None, max_lanes=None, truth=None):
     """The program's faithfulness metrics of every image of result (see
     Model.eval)."""
-    known = dict(steps=steps, step_pixels=step_pixels, substrate=substrate,
+    masks = None if truth is None or truth is False \
+        else _truth_masks(result, truth)
+    known = dict(
+steps=steps, step_pixels=step_pixels, substrate=substrate,
                  insertion_start=insertion_start, seed=seed, regions=regions,
                  region_size=region_size, max_lanes=max_lanes)
     o = _eval_options(known)
@@ -610,6 +693,8 @@ def evaluate(model, result, steps=None, step_pixels=None, substrate=None,
                                            len(NEG_FRACTIONS), po, rise))
                 for k, f in enumerate(NEG_FRACTIONS):
                     out["neg_rise_%d" % round(100 * f)][i] = rise[k]
+    if masks is not None:
+        _truth_scores(result, masks, out)
     return out
 
 
@@ -621,7 +706,15 @@ def _model_eval(self, result, **options):
     removing 5, 10 and 20 % of the pixels (neg_rise_5, _10, _20). Options:
     eval's (steps, step_pixels, substrate and insertion_start "zero",
     "blur" or "mean", seed, regions, region_size, max_lanes). A dict of
-    numpy arrays, one entry per image."""
+    numpy arrays, one entry per image.
+    truth adds the program's ground-truth metrics (dmbp eval
+    --ground-truth: pos_mass_accuracy, neg_mass_accuracy,
+    pos_rank_accuracy, neg_rank_accuracy, pos_pointing, neg_pointing; the
+    negative ones NaN for unsigned maps, all NaN for an image whose mask
+    has no such evidence): True (each image file's NAME.truth.png beside
+    it), a path or one path per image (resampled by the images'
+    preprocessing), or n x H x W uint8 masks on the input grid (values
+    0 none, 1 evidence for the class, 2 against it)."""
     if result.model is not self:
         raise arg_error("the result is another model's")
     return evaluate(self, result, **options)
