@@ -60,8 +60,9 @@ dmbp_status dmbp__method_occlusion(const dmbp__explain_ctx *c, dmbp_result *r)
     int win, stride;
     dmbp__occlusion_geometry(c->h, c->w, &o->occlusion, &win, &stride);
     if (win > c->h || win > c->w)
-        return dmbp_set_error(DMBP_ERR_ARG, "occlusion.window %d: larger "
-                              "than the %dx%d image", win, c->h, c->w);
+        return dmbp_set_error(DMBP_ERR_ARG, "occlusion.window %d (dmbp "
+                              "--window): larger than the %dx%d model input",
+                              win, c->h, c->w);
     TRY(dmbp__result_alloc(r, 1, map_names, 1, c->h, c->w, 0, NULL));
     r->signed_map = 1;
     int ny = positions(c->h, win, stride, NULL);

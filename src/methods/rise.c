@@ -41,8 +41,9 @@ dmbp_status dmbp__method_rise(const dmbp__explain_ctx *c, dmbp_result *r)
     r->signed_map = 0;
     int n = ro->masks, g = ro->grid;
     if (g > c->h || g > c->w)
-        return dmbp_set_error(DMBP_ERR_ARG, "rise.grid %d: more cells than "
-                              "pixels of the %dx%d image", g, c->h, c->w);
+        return dmbp_set_error(DMBP_ERR_ARG, "rise.grid %d (dmbp --grid): "
+                              "more cells than pixels of the %dx%d model "
+                              "input", g, c->h, c->w);
     int want = n < o->max_lanes ? n : o->max_lanes;
     int k = dmbp_model_num_classes(c->m);
     size_t plane = (size_t)c->h * c->w, per = (size_t)c->c * plane;
