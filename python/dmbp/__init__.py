@@ -16,16 +16,26 @@ from ._errors import (ArgumentError, BackendError, DmbpError, FormatError,
                       InternalError, IOFailure, NonFiniteError, OutOfMemory,
                       ShapeError, UnsupportedError)
 from ._model import ALIASES, Model, Result
+from ._evalrun import Evaluation
 from ._render import caption, render
 
-__all__ = ["Model", "Result", "render", "caption", "DmbpError", "ArgumentError",
+__all__ = ["Model", "Result", "Evaluation", "render", "caption", "DmbpError", "ArgumentError",
            "IOFailure", "FormatError", "UnsupportedError", "ShapeError",
            "NonFiniteError", "OutOfMemory", "BackendError", "InternalError",
            "version", "set_num_threads", "get_num_threads", "METHODS",
            "ALIASES", "library_path"]
 
-METHODS = ("saliency", "gxi", "ig", "smoothgrad", "guided", "gradcam",
-           "dmbp")
+def _method_names():
+    out = []
+    while True:  # dmbp_method_name says "unknown" past the last method
+        name = _lib.dmbp_method_name(len(out)).decode()
+        if name == "unknown":
+            return tuple(out)
+        out.append(name)
+
+
+#: Every method the library computes, by dmbp_method_name's names.
+METHODS = _method_names()
 
 #: The shared library this package loaded (see dmbp._lib).
 library_path = _lib.path

@@ -176,6 +176,14 @@ class EvalOptions(ctypes.Structure):
                 ("max_lanes", c_int)]
 
 
+class EvalRunOptions(ctypes.Structure):
+    _fields_ = [("struct_size", c_size_t), ("metrics", P(EvalOptions)),
+                ("randomization_images", c_int), ("ground_truth", c_int),
+                ("seed", c_uint64), ("target", c_int),
+                ("model_name", c_char_p), ("images_name", c_char_p),
+                ("offset", c_int)]
+
+
 class TensorView(ctypes.Structure):
     _fields_ = [("name", c_char_p), ("data", P(c_float)), ("shape", Shape),
                 ("value", c_double)]
@@ -278,3 +286,16 @@ _sig("dmbp_eval_truth", _status, FP, P(c_uint8), c_int, c_int, c_int, c_int,
 _sig("dmbp_eval_truth_load", _status, c_char_p, c_int, c_int,
      P(PreprocessOptions), c_int, c_int, P(c_uint8))
 _sig("dmbp_eval_metric_name", c_char_p, c_int)
+_sig("dmbp_eval_run_options_init_sized", None, P(EvalRunOptions), c_size_t)
+_sig("dmbp_eval_run_create", _status, c_void_p, c_int, c_int, c_int, c_int,
+     P(c_void_p), c_int, P(EvalRunOptions), P(c_void_p))
+_sig("dmbp_eval_run_free", None, c_void_p)
+_sig("dmbp_eval_run_set_image", _status, c_void_p, c_int, c_char_p, c_int,
+     c_int)
+_sig("dmbp_eval_run_set_against", _status, c_void_p, c_int)
+_sig("dmbp_eval_run_compute", _status, c_void_p, c_int, c_int, FP,
+     P(c_uint8))
+_sig("dmbp_eval_run_finish", _status, c_void_p, c_double)
+_sig("dmbp_eval_run_value", c_double, c_void_p, c_int, c_int, c_int)
+_sig("dmbp_eval_run_target", c_int, c_void_p, c_int, c_int)
+_sig("dmbp_eval_run_write", _status, c_void_p, c_int, c_void_p)
