@@ -125,6 +125,8 @@ typedef struct work {
     int64_t iy[TILE_M], ix[TILE_M];      /* positions' input origins   */
     int64_t koff[TILE_K], ky[TILE_K], kx[TILE_K]; /* reduction index's
                                                    * plane and tap offsets */
+    int64_t coff[TILE_N], cy[TILE_N], cx[TILE_N]; /* transpose: column's
+                                                   * plane and tap offsets */
 } work;
 
 static int64_t round_up(int64_t v, int64_t m)
@@ -191,6 +193,26 @@ static void tile_product(const kernel *k, work *w, int64_t kc, int64_t mp,
                    w->c + p * k->mr * TILE_N + q * k->nr, TILE_N);
 }
 
+/* a = columns n0 .. n0 + m - 1 of a row-major matrix src (row stride
+ * ld), rows k0 .. k0 + kc - 1, as rows of panels of MR (the transposed
+ * block); rows past m are zero. Reads each source row in order. */
+static void pack_columns(const kernel *k, work *w, const float *src,
+                         int64_t ld, int64_t n0, int64_t m, int64_t k0,
+                         int64_t kc)
+{
+    int64_t mr = k->mr, whole = m / mr * mr;
+    for (int64_t kk = 0; kk < kc; kk++) {
+        const float *row = src + (k0 + kk) * ld + n0;
+        double *dst = w->a + kk * mr;
+        for (int64_t p = 0; p < whole; p += mr, dst += kc * mr)
+            for (int64_t i = 0; i < mr; i++)
+                dst[i] = row[p + i];
+        if (whole < m)
+            for (int64_t i = 0; i < mr; i++)
+                dst[i] = whole + i < m ? row[whole + i] : 0;
+    }
+}
+
 /* a = the input's im2col rows for m positions (origins set), reduction
  * indices k0 .. k0 + kc - 1 = (channel, ky, kx) of group input xg; rows
  * past m are zero. */
@@ -201,13 +223,7 @@ static void pack_im2col(const dmbp__conv_geo *g, const kernel *k, work *w,
     int64_t taps = g->KH * g->KW, hw = g->H * g->W, mr = k->mr;
     int64_t mp = round_up(m, mr);
     if (pointwise(g)) {
-        for (int64_t p = 0; p < mp; p += mr)
-            for (int64_t kk = 0; kk < kc; kk++) {
-                const float *src = xg + (k0 + kk) * hw + n0;
-                double *dst = w->a + p * kc + kk * mr;
-                for (int64_t i = 0; i < mr; i++)
-                    dst[i] = p + i < m ? src[p + i] : 0;
-            }
+        pack_columns(k, w, xg, hw, n0, m, k0, kc);
         return;
     }
     for (int64_t kk = 0; kk < kc; kk++) {
@@ -274,21 +290,6 @@ static void pack_b(const kernel *k, work *w, const float *src, int64_t ld,
             for (int64_t kk = 0; kk < kc; kk++)
                 dst[kk * nr + j] = 0;
     }
-}
-
-/* a = rows n0 .. n0 + m - 1 of DY^T (DY: rows of length ld), reduction
- * (output channels) k0 .. k0 + kc - 1 of dyg; rows past m are zero. */
-static void pack_dy(const kernel *k, work *w, const float *dyg, int64_t ld,
-                    int64_t n0, int64_t m, int64_t k0, int64_t kc)
-{
-    int64_t mr = k->mr, mp = round_up(m, mr);
-    for (int64_t p = 0; p < mp; p += mr)
-        for (int64_t kk = 0; kk < kc; kk++) {
-            const float *src = dyg + (k0 + kk) * ld + n0;
-            double *dst = w->a + p * kc + kk * mr;
-            for (int64_t i = 0; i < mr; i++)
-                dst[i] = p + i < m ? src[p + i] : 0;
-        }
 }
 
 /* ---- the direct loops (few output channels per group) --------------- */
@@ -484,6 +485,36 @@ static int64_t channel_block(const dmbp__conv_geo *g, const kernel *k,
     return jb < 1 ? 1 : jb;
 }
 
+/* planes += the tile c (m positions, origins set; columns c0 .. c0 +
+ * nn - 1 of the block, each an (input channel, tap)): col2im, position
+ * by position, so that c is read in order. */
+static void col2im(const dmbp__conv_geo *g, work *w, int64_t c0, int64_t nn,
+                   int64_t m)
+{
+    int64_t taps = g->KH * g->KW, hw = g->H * g->W;
+    int64_t ylast = (g->KH - 1) * g->dh, xlast = (g->KW - 1) * g->dw;
+    for (int64_t j = 0; j < nn; j++) {
+        int64_t t = (c0 + j) % taps;
+        w->cy[j] = t / g->KW * g->dh;
+        w->cx[j] = t % g->KW * g->dw;
+        w->coff[j] = (c0 + j) / taps * hw + w->cy[j] * g->W + w->cx[j];
+    }
+    for (int64_t i = 0; i < m; i++) {
+        const double *ci = w->c + i * TILE_N;
+        int64_t iy = w->iy[i], ix = w->ix[i], at = iy * g->W + ix;
+        if (iy >= 0 && iy + ylast < g->H && ix >= 0 && ix + xlast < g->W) {
+            for (int64_t j = 0; j < nn; j++)
+                w->planes[at + w->coff[j]] += ci[j];
+            continue;
+        }
+        for (int64_t j = 0; j < nn; j++) {
+            int64_t yy = iy + w->cy[j], xx = ix + w->cx[j];
+            if (yy >= 0 && yy < g->H && xx >= 0 && xx < g->W)
+                w->planes[at + w->coff[j]] += ci[j];
+        }
+    }
+}
+
 /* Item: (group, block of jb input channels): their planes, all
  * positions. */
 static void bwd_item(const dmbp__conv_geo *g, const kernel *k, work *w,
@@ -497,7 +528,6 @@ static void bwd_item(const dmbp__conv_geo *g, const kernel *k, work *w,
     int64_t nj = icg - j0 < jb ? icg - j0 : jb, cols = nj * taps;
     const float *dyg = dy + gi * ocg * N;
     const float *wg = wt + gi * ocg * K + j0 * taps;
-    bool pw = pointwise(g);
     memset(w->planes, 0, (size_t)(nj * hw) * sizeof(double));
     for (int64_t n0 = 0; n0 < N; n0 += TILE_M) {
         int64_t m = N - n0 < TILE_M ? N - n0 : TILE_M;
@@ -508,27 +538,11 @@ static void bwd_item(const dmbp__conv_geo *g, const kernel *k, work *w,
             clear_c(w, mp);
             for (int64_t k0 = 0; k0 < ocg; k0 += TILE_K) {
                 int64_t kc = ocg - k0 < TILE_K ? ocg - k0 : TILE_K;
-                pack_dy(k, w, dyg, N, n0, m, k0, kc);
+                pack_columns(k, w, dyg, N, n0, m, k0, kc);
                 pack_b(k, w, wg, K, false, c0, nn, k0, kc);
                 tile_product(k, w, kc, mp, round_up(nn, k->nr));
             }
-            /* col2im: column c0 + j is (channel, tap). */
-            for (int64_t j = 0; j < nn; j++) {
-                int64_t col = c0 + j, t = col % taps;
-                int64_t ky = t / g->KW * g->dh, kx = t % g->KW * g->dw;
-                double *pl = w->planes + col / taps * hw;
-                const double *cj = w->c + j;
-                if (pw) {
-                    for (int64_t i = 0; i < m; i++)
-                        pl[n0 + i] += cj[i * TILE_N];
-                    continue;
-                }
-                for (int64_t i = 0; i < m; i++) {
-                    int64_t yy = w->iy[i] + ky, xx = w->ix[i] + kx;
-                    if (yy >= 0 && yy < g->H && xx >= 0 && xx < g->W)
-                        pl[yy * g->W + xx] += cj[i * TILE_N];
-                }
-            }
+            col2im(g, w, c0, nn, m);
         }
     }
     float *out = dx + (gi * icg + j0) * hw;

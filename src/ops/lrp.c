@@ -11,12 +11,19 @@ float dmbp__lrp_stab(float z, float eps)
     return z + (z >= 0 ? eps : -eps);
 }
 
+/* The element-wise loops below run on the threads from this many
+ * elements up (below, a team costs more than it saves). */
+#define PAR_MIN 32768
+#define PRAGMA(x) _Pragma(#x)
+#define PAR_FOR(n) PRAGMA(omp parallel for schedule(static) if ((n) >= PAR_MIN))
+
 /* Which weights a rule's pass reads. */
 enum { W_ALL, W_POS, W_NEG, W_ONE };
 
 static void weights_of(const float *w, int64_t n, int kind, float gamma,
                        float *out)
 {
+    PAR_FOR(n)
     for (int64_t i = 0; i < n; i++) {
         float v = w[i];
         switch (kind) {
@@ -33,15 +40,20 @@ static void add_bias(const dmbp__lrp_linear *L, float gamma, float *y)
 {
     if (!L->bias)
         return;
-    for (int64_t o = 0; o < L->n_out; o++) {
-        float b = L->bias[(o / L->bias_inner) % L->bias_len];
-        y[o] += b + gamma * (b > 0 ? b : 0);
+    int64_t inner = L->bias_inner, n = L->n_out / inner;
+    PAR_FOR(n)
+    for (int64_t blk = 0; blk < n; blk++) {
+        float b = L->bias[blk % L->bias_len];
+        float add = b + gamma * (b > 0 ? b : 0);
+        for (int64_t o = blk * inner; o < (blk + 1) * inner; o++)
+            y[o] += add;
     }
 }
 
 /* s = R / stab(z), in place in z. */
 static void ratio(const float *R, float *z, int64_t n, float eps)
 {
+    PAR_FOR(n)
     for (int64_t i = 0; i < n; i++)
         z[i] = R[i] / dmbp__lrp_stab(z[i], eps);
 }
@@ -83,22 +95,26 @@ dmbp_status dmbp__lrp_linear_rule(const dmbp__lrp_linear *L,
         }
         ratio(R, z, no, eps);
         MAP(L->bwd(L->ctx, wa, z, g));
+        PAR_FOR(ni)
         for (int64_t i = 0; i < ni; i++)
             rin[i] = a[i] * g[i];
         break;
     }
     case DMBP_LRP_ZPLUS:
         weights_of(L->w, nw, W_POS, 0, wa);
+        PAR_FOR(ni)
         for (int64_t i = 0; i < ni; i++)
             xa[i] = a[i] > 0 ? a[i] : 0;
         MAP(L->fwd(L->ctx, wa, xa, z));
         ratio(R, z, no, eps);
         MAP(L->bwd(L->ctx, wa, z, g));
+        PAR_FOR(ni)
         for (int64_t i = 0; i < ni; i++)
             rin[i] = xa[i] * g[i];
         break;
     case DMBP_LRP_FLAT:
         weights_of(L->w, nw, W_ONE, 0, wa);
+        PAR_FOR(ni)
         for (int64_t i = 0; i < ni; i++)
             xa[i] = 1;
         MAP(L->fwd(L->ctx, wa, xa, z));
@@ -109,6 +125,7 @@ dmbp_status dmbp__lrp_linear_rule(const dmbp__lrp_linear *L,
         /* wa = W+, wb = W-, xa = a+, xb = a-. */
         weights_of(L->w, nw, W_POS, 0, wa);
         weights_of(L->w, nw, W_NEG, 0, wb);
+        PAR_FOR(ni)
         for (int64_t i = 0; i < ni; i++) {
             xa[i] = a[i] > 0 ? a[i] : 0;
             xb[i] = a[i] < 0 ? a[i] : 0;
@@ -122,13 +139,16 @@ dmbp_status dmbp__lrp_linear_rule(const dmbp__lrp_linear *L,
             const float *w1 = part ? wb : wa, *w2 = part ? wa : wb;
             MAP(L->fwd(L->ctx, w1, xa, z));
             MAP(L->fwd(L->ctx, w2, xb, z2));
+            PAR_FOR(no)
             for (int64_t o = 0; o < no; o++)
                 z[o] += z2[o];
             ratio(R, z, no, eps);
             MAP(L->bwd(L->ctx, w1, z, g));
+            PAR_FOR(ni)
             for (int64_t i = 0; i < ni; i++)
                 rin[i] += coef * xa[i] * g[i];
             MAP(L->bwd(L->ctx, w2, z, g));
+            PAR_FOR(ni)
             for (int64_t i = 0; i < ni; i++)
                 rin[i] += coef * xb[i] * g[i];
         }
@@ -143,19 +163,24 @@ dmbp_status dmbp__lrp_linear_rule(const dmbp__lrp_linear *L,
         weights_of(L->w, nw, W_NEG, 0, wb);
         MAP(L->fwd(L->ctx, L->w, a, z));
         MAP(L->fwd(L->ctx, wa, r->low, z2));
+        PAR_FOR(no)
         for (int64_t o = 0; o < no; o++)
             z[o] -= z2[o];
         MAP(L->fwd(L->ctx, wb, r->high, z2));
+        PAR_FOR(no)
         for (int64_t o = 0; o < no; o++)
             z[o] -= z2[o];
         ratio(R, z, no, eps);
         MAP(L->bwd(L->ctx, L->w, z, g));
+        PAR_FOR(ni)
         for (int64_t i = 0; i < ni; i++)
             rin[i] = a[i] * g[i];
         MAP(L->bwd(L->ctx, wa, z, g));
+        PAR_FOR(ni)
         for (int64_t i = 0; i < ni; i++)
             rin[i] -= r->low[i] * g[i];
         MAP(L->bwd(L->ctx, wb, z, g));
+        PAR_FOR(ni)
         for (int64_t i = 0; i < ni; i++)
             rin[i] -= r->high[i] * g[i];
         break;
@@ -194,6 +219,7 @@ dmbp_status dmbp__lrp_sum(const dmbp_node *n, const dmbp__lrp_io *io)
         if (dmbp_shape_numel(&io->in_shapes[i]) != no)
             return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "LRP: a computed "
                                     "input broadcast in a sum");
+        PAR_FOR(no)
         for (int64_t o = 0; o < no; o++)
             io->rin[i][o] = io->in[i][o] * io->rout[0][o] /
                             dmbp__lrp_stab(io->out[0][o], io->rule->epsilon);
