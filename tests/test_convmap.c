@@ -158,7 +158,8 @@ static bool make_case(int i, conv_geo *g)
     static const conv_geo fixed[] = {
         /* C  H   W   OC OH OW KH KW sh sw dh dw ph pw group: OH, OW set
          * below */
-        {3, 30, 29, 20, 0, 0, 7, 7, 2, 2, 1, 1, 3, 3, 1},   /* a stem     */
+        {3, 45, 44, 20, 0, 0, 7, 7, 2, 2, 1, 1, 3, 3, 1},   /* a stem     */
+        {40, 20, 21, 24, 0, 0, 3, 3, 1, 1, 1, 1, 1, 1, 1},  /* N, columns */
         {150, 5, 6, 140, 0, 0, 3, 3, 1, 1, 1, 1, 1, 1, 1},  /* K, N tiles */
         {40, 11, 13, 50, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 1},  /* pointwise  */
         {300, 4, 4, 7, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 1},    /* deep 1x1   */
