@@ -86,15 +86,21 @@ dmbp_status dmbp__lrp_linear_rule(const dmbp__lrp_linear *L,
     case DMBP_LRP_EPSILON:
     case DMBP_LRP_GAMMA: {
         float gamma = r->kind == DMBP_LRP_GAMMA ? r->gamma : 0.f;
-        weights_of(L->w, nw, W_ALL, gamma, wa);
+        /* Gamma 0: W itself, no copy (W + 0 W+ is W; a zero's sign
+         * changes no sum). */
+        const float *wg = L->w;
+        if (gamma != 0) {
+            weights_of(L->w, nw, W_ALL, gamma, wa);
+            wg = wa;
+        }
         if (gamma == 0 && L->z) {
             memcpy(z, L->z, (size_t)no * sizeof(float));
         } else {
-            MAP(L->fwd(L->ctx, wa, a, z));
+            MAP(L->fwd(L->ctx, wg, a, z));
             add_bias(L, gamma, z);
         }
         ratio(R, z, no, eps);
-        MAP(L->bwd(L->ctx, wa, z, g));
+        MAP(L->bwd(L->ctx, wg, z, g));
         PAR_FOR(ni)
         for (int64_t i = 0; i < ni; i++)
             rin[i] = a[i] * g[i];
