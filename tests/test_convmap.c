@@ -4,6 +4,8 @@
  * dilations, groups (depthwise included), 1x1, 1-D, tiles with partial
  * edges, several threads, every matrix kernel the CPU has.
  *
+ * Each weight part the rules read (W, W+, W-, ones: the maps apply it as
+ * they read W) against the reference on a copy of W so transformed.
  * The forward sums each output over the same terms in the same order as
  * the reference, so it must give the same bits. The transpose sums in
  * another order: each output within one float rounding of the
@@ -13,6 +15,7 @@
 #include "testlib.h"
 
 #include "ops/convmap.h"
+#include "ops/lrp.h"
 
 #include <float.h>
 #include <math.h>
@@ -209,14 +212,18 @@ static void absolute(float *v, int64_t n)
         v[i] = fabsf(v[i]);
 }
 
-/* One geometry on the current kernel and threads; returns false after
- * a failure. */
-static bool check_case(int i, const conv_geo *g, const char *isa, int nt)
+/* One geometry and weight part on the current kernel and threads;
+ * returns false after a failure. */
+static bool check_case(int i, const conv_geo *g, int part, const char *isa,
+                       int nt)
 {
     int64_t nx = g->C * g->H * g->W, ny = g->OC * g->OH * g->OW;
     int64_t nw = g->OC * (g->C / g->group) * g->KH * g->KW;
-    float *w = randoms(nw, ZERO_WEIGHTS), *x = randoms(nx, 0);
+    float *w_in = randoms(nw, ZERO_WEIGHTS), *x = randoms(nx, 0);
     float *dy = randoms(ny, 0);
+    float *w = malloc((size_t)nw * sizeof(float));
+    for (int64_t j = 0; j < nw; j++)
+        w[j] = dmbp__lrp_wpart(w_in[j], part);
     float *y = malloc((size_t)ny * sizeof(float));
     float *y_ref = malloc((size_t)ny * sizeof(float));
     float *dx = malloc((size_t)nx * sizeof(float));
@@ -225,16 +232,17 @@ static bool check_case(int i, const conv_geo *g, const char *isa, int nt)
     int before = failures;
     ref_fwd(g, w, x, y_ref);
     ref_bwd(g, w, dy, dx_ref);
-    CHECK(dmbp__conv_map_fwd(g, w, x, y) == DMBP_OK, "case %d: forward", i);
-    CHECK(dmbp__conv_map_bwd(g, w, dy, dx) == DMBP_OK, "case %d: transpose",
-          i);
+    CHECK(dmbp__conv_map_fwd(g, w_in, part, x, y) == DMBP_OK,
+          "case %d: forward", i);
+    CHECK(dmbp__conv_map_bwd(g, w_in, part, dy, dx) == DMBP_OK,
+          "case %d: transpose", i);
     int64_t bad = 0, first = -1;
     for (int64_t o = 0; o < ny; o++)
         if (memcmp(&y[o], &y_ref[o], sizeof(float)) && bad++ == 0)
             first = o;
-    CHECK(bad == 0, "case %d (%s, %d threads): forward differs from the "
-          "direct loop at %lld of %lld outputs, first %lld: %.9g vs %.9g",
-          i, isa, nt, (long long)bad, (long long)ny, (long long)first,
+    CHECK(bad == 0, "case %d (%s, %d threads, part %d): forward differs "
+          "from the direct loop at %lld of %lld outputs, first %lld: %.9g "
+          "vs %.9g", i, isa, nt, part, (long long)bad, (long long)ny, (long long)first,
           bad ? y[first] : 0., bad ? y_ref[first] : 0.);
     absolute(w, nw);
     absolute(dy, ny);
@@ -250,9 +258,9 @@ static bool check_case(int i, const conv_geo *g, const char *isa, int nt)
         if (dx_abs[o] > 0 && d / dx_abs[o] > worst)
             worst = d / dx_abs[o];
     }
-    CHECK(bad == 0, "case %d (%s, %d threads): transpose differs from the "
-          "direct loop at %lld of %lld inputs, first %lld: %.9g vs %.9g",
-          i, isa, nt, (long long)bad, (long long)nx, (long long)first,
+    CHECK(bad == 0, "case %d (%s, %d threads, part %d): transpose differs "
+          "from the direct loop at %lld of %lld inputs, first %lld: %.9g "
+          "vs %.9g", i, isa, nt, part, (long long)bad, (long long)nx, (long long)first,
           bad ? dx[first] : 0., bad ? dx_ref[first] : 0.);
     if (failures != before)
         fprintf(stderr, "  geometry C %lld H %lld W %lld OC %lld OH %lld "
@@ -265,6 +273,7 @@ static bool check_case(int i, const conv_geo *g, const char *isa, int nt)
                 (long long)g->dw, (long long)g->ph, (long long)g->pw,
                 (long long)g->group, worst);
     free(w);
+    free(w_in);
     free(x);
     free(dy);
     free(y);
@@ -295,8 +304,11 @@ int main(void)
             rng = 0x9e3779b97f4a7c15u; /* the same cases each time */
             for (int i = 0; i < CASES; i++) {
                 conv_geo g;
-                if (make_case(i, &g))
-                    ran += check_case(i, &g, isas[k].name, threads[t]);
+                if (!make_case(i, &g))
+                    continue;
+                for (int part = DMBP__LRP_W; part <= DMBP__LRP_WONE; part++)
+                    ran += check_case(i, &g, part, isas[k].name,
+                                      threads[t]);
             }
         }
     }

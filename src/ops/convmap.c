@@ -17,6 +17,7 @@
  * output channels (depthwise) keep the direct loops, which the matrix
  * form would pad eightfold. */
 #include "ops/convmap.h"
+#include "ops/lrp.h"
 
 #include <omp.h>
 
@@ -261,13 +262,13 @@ static void pack_im2col(const dmbp__conv_geo *g, const kernel *k, work *w,
     }
 }
 
-/* b = columns col0 .. col0 + nn - 1 of a row-major matrix src (row
- * stride ld), rows k0 .. k0 + kc - 1, as panels of NR columns; columns
- * past nn are zero. trans: src is the transpose (column c's row k at
- * src[c ld + k]). */
-static void pack_b(const kernel *k, work *w, const float *src, int64_t ld,
-                   bool trans, int64_t col0, int64_t nn, int64_t k0,
-                   int64_t kc)
+/* b = columns col0 .. col0 + nn - 1 of a row-major matrix of weights src
+ * (row stride ld; their part `part`), rows k0 .. k0 + kc - 1, as panels
+ * of NR columns; columns past nn are zero. trans: src is the transpose
+ * (column c's row k at src[c ld + k]). */
+static void pack_b(const kernel *k, work *w, const float *src, int part,
+                   int64_t ld, bool trans, int64_t col0, int64_t nn,
+                   int64_t k0, int64_t kc)
 {
     int64_t nr = k->nr, np = round_up(nn, nr);
     for (int64_t q = 0; q < np; q += nr) {
@@ -277,13 +278,13 @@ static void pack_b(const kernel *k, work *w, const float *src, int64_t ld,
             for (int64_t j = 0; j < full; j++) {
                 const float *s = src + (col0 + q + j) * ld + k0;
                 for (int64_t kk = 0; kk < kc; kk++)
-                    dst[kk * nr + j] = s[kk];
+                    dst[kk * nr + j] = dmbp__lrp_wpart(s[kk], part);
             }
         } else {
             for (int64_t kk = 0; kk < kc; kk++) {
                 const float *s = src + (k0 + kk) * ld + col0 + q;
                 for (int64_t j = 0; j < full; j++)
-                    dst[kk * nr + j] = s[j];
+                    dst[kk * nr + j] = dmbp__lrp_wpart(s[j], part);
             }
         }
         for (int64_t j = full; j < nr; j++)
@@ -308,7 +309,7 @@ static void valid_range(int64_t in, int64_t out, int64_t s, int64_t p,
 
 /* Output channel oc's plane into acc (forward), or input channel ic's
  * (transpose), each a sum in double over taps in order. */
-static void direct_fwd(const dmbp__conv_geo *g, const float *w,
+static void direct_fwd(const dmbp__conv_geo *g, const float *w, int part,
                        const float *x, int64_t oc, double *acc)
 {
     int64_t icg = g->C / g->group, ocg = g->OC / g->group;
@@ -319,7 +320,8 @@ static void direct_fwd(const dmbp__conv_geo *g, const float *w,
             int64_t y0, y1;
             valid_range(g->H, g->OH, g->sh, g->ph, ky * g->dh, &y0, &y1);
             for (int64_t kx = 0; kx < g->KW; kx++) {
-                double wv = w[((oc * icg + j) * g->KH + ky) * g->KW + kx];
+                double wv = dmbp__lrp_wpart(
+                    w[((oc * icg + j) * g->KH + ky) * g->KW + kx], part);
                 int64_t x0, x1;
                 valid_range(g->W, g->OW, g->sw, g->pw, kx * g->dw, &x0, &x1);
                 if (wv == 0)
@@ -337,7 +339,7 @@ static void direct_fwd(const dmbp__conv_geo *g, const float *w,
     }
 }
 
-static void direct_bwd(const dmbp__conv_geo *g, const float *w,
+static void direct_bwd(const dmbp__conv_geo *g, const float *w, int part,
                        const float *dy, int64_t ic, double *acc)
 {
     int64_t icg = g->C / g->group, ocg = g->OC / g->group;
@@ -349,7 +351,8 @@ static void direct_bwd(const dmbp__conv_geo *g, const float *w,
             int64_t y0, y1;
             valid_range(g->H, g->OH, g->sh, g->ph, ky * g->dh, &y0, &y1);
             for (int64_t kx = 0; kx < g->KW; kx++) {
-                double wv = w[((oc * icg + j) * g->KH + ky) * g->KW + kx];
+                double wv = dmbp__lrp_wpart(
+                    w[((oc * icg + j) * g->KH + ky) * g->KW + kx], part);
                 int64_t x0, x1;
                 valid_range(g->W, g->OW, g->sw, g->pw, kx * g->dw, &x0, &x1);
                 if (wv == 0)
@@ -369,7 +372,7 @@ static void direct_bwd(const dmbp__conv_geo *g, const float *w,
 
 /* Forward or transpose, one plane per channel, channels across threads. */
 static dmbp_status direct(const dmbp__conv_geo *g, const float *w,
-                          const float *src, float *dst, bool fwd)
+                          int part, const float *src, float *dst, bool fwd)
 {
     int64_t plane = fwd ? g->OH * g->OW : g->H * g->W;
     int64_t n = fwd ? g->OC : g->C;
@@ -383,9 +386,9 @@ static dmbp_status direct(const dmbp__conv_geo *g, const float *w,
 #pragma omp for schedule(dynamic)
         for (int64_t c = 0; c < n; c++) {
             if (fwd)
-                direct_fwd(g, w, src, c, a);
+                direct_fwd(g, w, part, src, c, a);
             else
-                direct_bwd(g, w, src, c, a);
+                direct_bwd(g, w, part, src, c, a);
             for (int64_t i = 0; i < plane; i++)
                 dst[c * plane + i] = (float)a[i];
         }
@@ -399,7 +402,8 @@ static dmbp_status direct(const dmbp__conv_geo *g, const float *w,
 /* Item: (group, block of TILE_N output channels, tile of TILE_M
  * positions). */
 static void fwd_item(const dmbp__conv_geo *g, const kernel *k, work *w,
-                     const float *wt, const float *x, float *y, int64_t item)
+                     const float *wt, int part, const float *x, float *y,
+                     int64_t item)
 {
     int64_t icg = g->C / g->group, ocg = g->OC / g->group;
     int64_t taps = g->KH * g->KW, K = icg * taps, N = g->OH * g->OW;
@@ -417,7 +421,7 @@ static void fwd_item(const dmbp__conv_geo *g, const kernel *k, work *w,
     for (int64_t k0 = 0; k0 < K; k0 += TILE_K) {
         int64_t kc = K - k0 < TILE_K ? K - k0 : TILE_K;
         pack_im2col(g, k, w, xg, n0, m, k0, kc);
-        pack_b(k, w, wg, K, true, oc0, nn, k0, kc);
+        pack_b(k, w, wg, part, K, true, oc0, nn, k0, kc);
         tile_product(k, w, kc, mp, np);
     }
     float *yg = y + (gi * ocg + oc0) * N + n0;
@@ -426,13 +430,13 @@ static void fwd_item(const dmbp__conv_geo *g, const kernel *k, work *w,
             yg[j * N + i] = (float)w->c[i * TILE_N + j];
 }
 
-dmbp_status dmbp__conv_map_fwd(const void *ctx, const float *wt,
+dmbp_status dmbp__conv_map_fwd(const void *ctx, const float *wt, int part,
                                const float *x, float *y)
 {
     const dmbp__conv_geo *g = ctx;
     int64_t ocg = g->OC / g->group, N = g->OH * g->OW;
     if (ocg <= DIRECT_MAX_OCG)
-        return direct(g, wt, x, y, true);
+        return direct(g, wt, part, x, y, true);
     kernel k = pick_kernel();
     int nt = omp_get_max_threads();
     work *w = dmbp__calloc((size_t)nt, sizeof *w);
@@ -445,7 +449,7 @@ dmbp_status dmbp__conv_map_fwd(const void *ctx, const float *wt,
                     ((N + TILE_M - 1) / TILE_M);
 #pragma omp parallel for schedule(dynamic) num_threads(nt)
     for (int64_t it = 0; it < items; it++)
-        fwd_item(g, &k, &w[omp_get_thread_num()], wt, x, y, it);
+        fwd_item(g, &k, &w[omp_get_thread_num()], wt, part, x, y, it);
     free(block);
     free(w);
     return DMBP_OK;
@@ -518,7 +522,7 @@ static void col2im(const dmbp__conv_geo *g, work *w, int64_t c0, int64_t nn,
 /* Item: (group, block of jb input channels): their planes, all
  * positions. */
 static void bwd_item(const dmbp__conv_geo *g, const kernel *k, work *w,
-                     const float *wt, const float *dy, float *dx,
+                     const float *wt, int part, const float *dy, float *dx,
                      int64_t jb, int64_t item)
 {
     int64_t icg = g->C / g->group, ocg = g->OC / g->group;
@@ -539,7 +543,7 @@ static void bwd_item(const dmbp__conv_geo *g, const kernel *k, work *w,
             for (int64_t k0 = 0; k0 < ocg; k0 += TILE_K) {
                 int64_t kc = ocg - k0 < TILE_K ? ocg - k0 : TILE_K;
                 pack_columns(k, w, dyg, N, n0, m, k0, kc);
-                pack_b(k, w, wg, K, false, c0, nn, k0, kc);
+                pack_b(k, w, wg, part, K, false, c0, nn, k0, kc);
                 tile_product(k, w, kc, mp, round_up(nn, k->nr));
             }
             col2im(g, w, c0, nn, m);
@@ -550,13 +554,13 @@ static void bwd_item(const dmbp__conv_geo *g, const kernel *k, work *w,
         out[i] = (float)w->planes[i];
 }
 
-dmbp_status dmbp__conv_map_bwd(const void *ctx, const float *wt,
+dmbp_status dmbp__conv_map_bwd(const void *ctx, const float *wt, int part,
                                const float *dy, float *dx)
 {
     const dmbp__conv_geo *g = ctx;
     int64_t icg = g->C / g->group, ocg = g->OC / g->group;
     if (ocg <= DIRECT_MAX_OCG)
-        return direct(g, wt, dy, dx, false);
+        return direct(g, wt, part, dy, dx, false);
     kernel k = pick_kernel();
     int nt = omp_get_max_threads();
     int64_t jb = channel_block(g, &k, nt);
@@ -569,7 +573,7 @@ dmbp_status dmbp__conv_map_bwd(const void *ctx, const float *wt,
     int64_t items = g->group * ((icg + jb - 1) / jb);
 #pragma omp parallel for schedule(dynamic) num_threads(nt)
     for (int64_t it = 0; it < items; it++)
-        bwd_item(g, &k, &w[omp_get_thread_num()], wt, dy, dx, jb, it);
+        bwd_item(g, &k, &w[omp_get_thread_num()], wt, part, dy, dx, jb, it);
     free(block);
     free(w);
     return DMBP_OK;

@@ -12,14 +12,15 @@ typedef struct dmbp__conv_geo {
     int64_t C, H, W, OC, OH, OW, KH, KW, sh, sw, dh, dw, ph, pw, group;
 } dmbp__conv_geo;
 
-/* ops/lrp.h's dmbp__lrp_map with ctx a dmbp__conv_geo: y = W * x (no
- * bias), and its transpose dx = W^T * dy. Each output is one sum in
- * double, rounded once to float; DMBP_ERR_NOMEM if the work buffers
- * (a few hundred KB per thread, the transpose's input planes up to
- * DMBP__CONV_PLANES_BYTES) cannot be had. */
-dmbp_status dmbp__conv_map_fwd(const void *ctx, const float *w,
+/* ops/lrp.h's dmbp__lrp_map with ctx a dmbp__conv_geo: y = W' * x (no
+ * bias), and its transpose dx = W'^T * dy, W' the weights' part `part`
+ * (dmbp__lrp_wpart). Each output is one sum in double, rounded once to
+ * float; DMBP_ERR_NOMEM if the work buffers (about a MB per thread, and
+ * for the transpose up to 2 MB of input planes per thread, at least one
+ * plane) cannot be had. */
+dmbp_status dmbp__conv_map_fwd(const void *ctx, const float *w, int part,
                                const float *x, float *y);
-dmbp_status dmbp__conv_map_bwd(const void *ctx, const float *w,
+dmbp_status dmbp__conv_map_bwd(const void *ctx, const float *w, int part,
                                const float *dy, float *dx);
 
 /* Which matrix kernel the maps use: DMBP__CONV_AUTO (the best the CPU

@@ -470,7 +470,7 @@ typedef struct gemm_geo {
  * task walks its strip of w row by row (w is [k, n], row-major). */
 #define GEMM_LRP_COLS 256
 
-static dmbp_status gemm_map_fwd(const void *ctx, const float *w,
+static dmbp_status gemm_map_fwd(const void *ctx, const float *w, int part,
                                 const float *x, float *y)
 {
     const gemm_geo *g = ctx;
@@ -485,7 +485,7 @@ static dmbp_status gemm_map_fwd(const void *ctx, const float *w,
                 double xv = x[r * g->k + i];
                 const float *wr = w + i * g->n + j0;
                 for (int64_t j = 0; j < nj; j++)
-                    acc[j] += xv * wr[j];
+                    acc[j] += xv * dmbp__lrp_wpart(wr[j], part);
             }
             for (int64_t j = 0; j < nj; j++)
                 y[r * g->n + j0 + j] = (float)acc[j];
@@ -493,7 +493,7 @@ static dmbp_status gemm_map_fwd(const void *ctx, const float *w,
     return DMBP_OK;
 }
 
-static dmbp_status gemm_map_bwd(const void *ctx, const float *w,
+static dmbp_status gemm_map_bwd(const void *ctx, const float *w, int part,
                                 const float *dy, float *dx)
 {
     const gemm_geo *g = ctx;
@@ -503,7 +503,7 @@ static dmbp_status gemm_map_bwd(const void *ctx, const float *w,
             const float *wr = w + i * g->n, *yr = dy + r * g->n;
             double acc = 0;
             for (int64_t j = 0; j < g->n; j++)
-                acc += (double)wr[j] * yr[j];
+                acc += (double)dmbp__lrp_wpart(wr[j], part) * yr[j];
             dx[r * g->k + i] = (float)acc;
         }
     return DMBP_OK;
