@@ -262,6 +262,20 @@ static void pack_im2col(const dmbp__conv_geo *g, const kernel *k, work *w,
     }
 }
 
+/* v = max(v, 0) (pos) or min(v, 0), n even, v aligned: a mask, no
+ * branch (the signs of weights are a coin toss for a predictor). NaN
+ * becomes 0, as in dmbp__lrp_wpart. */
+static void keep_sign(double *v, int64_t n, bool pos)
+{
+    typedef long long v2l __attribute__((vector_size(16), may_alias));
+    const v2d zero = {0, 0};
+    v2d *p = (v2d *)v;
+    for (int64_t i = 0; i < n / 2; i++) {
+        v2l m = pos ? p[i] > zero : p[i] < zero;
+        p[i] = (v2d)((v2l)p[i] & m);
+    }
+}
+
 /* b = columns col0 .. col0 + nn - 1 of a row-major matrix of weights src
  * (row stride ld; their part `part`), rows k0 .. k0 + kc - 1, as panels
  * of NR columns; columns past nn are zero. trans: src is the transpose
@@ -278,19 +292,26 @@ static void pack_b(const kernel *k, work *w, const float *src, int part,
             for (int64_t j = 0; j < full; j++) {
                 const float *s = src + (col0 + q + j) * ld + k0;
                 for (int64_t kk = 0; kk < kc; kk++)
-                    dst[kk * nr + j] = dmbp__lrp_wpart(s[kk], part);
+                    dst[kk * nr + j] = s[kk];
             }
         } else {
             for (int64_t kk = 0; kk < kc; kk++) {
                 const float *s = src + (k0 + kk) * ld + col0 + q;
                 for (int64_t j = 0; j < full; j++)
-                    dst[kk * nr + j] = dmbp__lrp_wpart(s[j], part);
+                    dst[kk * nr + j] = s[j];
             }
         }
         for (int64_t j = full; j < nr; j++)
             for (int64_t kk = 0; kk < kc; kk++)
                 dst[kk * nr + j] = 0;
     }
+    /* The part, in one pass over the block (under ones the padding
+     * columns become ones too: their outputs are never read). */
+    if (part == DMBP__LRP_WPOS || part == DMBP__LRP_WNEG)
+        keep_sign(w->b, np * kc, part == DMBP__LRP_WPOS);
+    else if (part == DMBP__LRP_WONE)
+        for (int64_t i = 0; i < np * kc; i++)
+            w->b[i] = 1;
 }
 
 /* ---- the direct loops (few output channels per group) --------------- */
