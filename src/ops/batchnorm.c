@@ -215,13 +215,15 @@ typedef struct bn_geo {
     int64_t channels, inner;
 } bn_geo;
 
-static dmbp_status bn_map(const void *ctx, const float *w, const float *x,
-                          float *y)
+static dmbp_status bn_map(const void *ctx, const float *w, int part,
+                          const float *x, float *y)
 {
     const bn_geo *g = ctx;
-    for (int64_t c = 0; c < g->channels; c++)
+    for (int64_t c = 0; c < g->channels; c++) {
+        float wc = dmbp__lrp_wpart(w[c], part);
         for (int64_t i = 0; i < g->inner; i++)
-            y[c * g->inner + i] = w[c] * x[c * g->inner + i];
+            y[c * g->inner + i] = wc * x[c * g->inner + i];
+    }
     return DMBP_OK;
 }
 

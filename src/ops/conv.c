@@ -3,6 +3,7 @@
  * included), dilations, strides, pads, auto_pad. */
 #include "ops/ops.h"
 #include "ops/lrp.h"
+#include "ops/convmap.h"
 
 typedef struct conv_params {
     dmbp__window w;
@@ -265,133 +266,6 @@ static dmbp_status conv_tangent(dmbp__builder *b, const dmbp_node *n)
     return DMBP_OK;
 }
 
-/* LRP: the convolution and its transpose on plain tensors of one image
- * (1-D as 2-D of height 1), for the rules of ops/lrp.c. */
-typedef struct conv_geo {
-    int64_t C, H, W, OC, OH, OW, KH, KW, sh, sw, dh, dw, ph, pw, group;
-} conv_geo;
-
-/* Output positions o (0 <= o < out) whose input o s - p + k d is in
- * [0, in): [*lo, *hi). */
-static void valid_range(int64_t in, int64_t out, int64_t s, int64_t p,
-                        int64_t kd, int64_t *lo, int64_t *hi)
-{
-    int64_t off = kd - p; /* input = o s + off */
-    int64_t a = off >= 0 ? 0 : (-off + s - 1) / s;
-    int64_t b = in - 1 - off < 0 ? 0 : (in - 1 - off) / s + 1;
-    *lo = a;
-    *hi = b < out ? b : out;
-}
-
-/* Sums in double, per output (forward) or input (transposed) plane: a
- * thread's plane of accumulators, NULL (out of memory) flags *failed. */
-static double *acc_plane(int64_t n, int *failed)
-{
-    double *a = malloc((size_t)n * sizeof(double));
-    if (!a) {
-#pragma omp atomic write
-        *failed = 1;
-    }
-    return a;
-}
-
-static dmbp_status conv_map_fwd(const void *ctx, const float *w,
-                                const float *x, float *y)
-{
-    const conv_geo *g = ctx;
-    int64_t icg = g->C / g->group, ocg = g->OC / g->group;
-    int64_t plane = g->OH * g->OW;
-    int failed = 0;
-#pragma omp parallel
-    {
-        double *acc = acc_plane(plane, &failed);
-#pragma omp for schedule(dynamic)
-        for (int64_t oc = 0; oc < g->OC; oc++) {
-            if (!acc)
-                continue;
-            memset(acc, 0, (size_t)plane * sizeof(double));
-            for (int64_t j = 0; j < icg; j++) {
-                const float *xc = x + ((oc / ocg) * icg + j) * g->H * g->W;
-                for (int64_t ky = 0; ky < g->KH; ky++) {
-                    int64_t y0, y1;
-                    valid_range(g->H, g->OH, g->sh, g->ph, ky * g->dh, &y0,
-                                &y1);
-                    for (int64_t kx = 0; kx < g->KW; kx++) {
-                        double wv =
-                            w[((oc * icg + j) * g->KH + ky) * g->KW + kx];
-                        int64_t x0, x1;
-                        valid_range(g->W, g->OW, g->sw, g->pw, kx * g->dw,
-                                    &x0, &x1);
-                        if (wv == 0)
-                            continue;
-                        for (int64_t oy = y0; oy < y1; oy++) {
-                            const float *xr =
-                                xc + (oy * g->sh - g->ph + ky * g->dh) * g->W -
-                                g->pw + kx * g->dw;
-                            double *ar = acc + oy * g->OW;
-                            for (int64_t ox = x0; ox < x1; ox++)
-                                ar[ox] += wv * xr[ox * g->sw];
-                        }
-                    }
-                }
-            }
-            for (int64_t i = 0; i < plane; i++)
-                y[oc * plane + i] = (float)acc[i];
-        }
-        free(acc);
-    }
-    return failed ? DMBP_ERR_NOMEM : DMBP_OK;
-}
-
-static dmbp_status conv_map_bwd(const void *ctx, const float *w,
-                                const float *dy, float *dx)
-{
-    const conv_geo *g = ctx;
-    int64_t icg = g->C / g->group, ocg = g->OC / g->group;
-    int64_t plane = g->H * g->W;
-    int failed = 0;
-#pragma omp parallel
-    {
-        double *acc = acc_plane(plane, &failed);
-#pragma omp for schedule(dynamic)
-        for (int64_t ic = 0; ic < g->C; ic++) {
-            if (!acc)
-                continue;
-            memset(acc, 0, (size_t)plane * sizeof(double));
-            int64_t gi = ic / icg, j = ic % icg;
-            for (int64_t oc = gi * ocg; oc < (gi + 1) * ocg; oc++) {
-                const float *yo = dy + oc * g->OH * g->OW;
-                for (int64_t ky = 0; ky < g->KH; ky++) {
-                    int64_t y0, y1;
-                    valid_range(g->H, g->OH, g->sh, g->ph, ky * g->dh, &y0,
-                                &y1);
-                    for (int64_t kx = 0; kx < g->KW; kx++) {
-                        double wv =
-                            w[((oc * icg + j) * g->KH + ky) * g->KW + kx];
-                        int64_t x0, x1;
-                        valid_range(g->W, g->OW, g->sw, g->pw, kx * g->dw,
-                                    &x0, &x1);
-                        if (wv == 0)
-                            continue;
-                        for (int64_t oy = y0; oy < y1; oy++) {
-                            double *ar =
-                                acc + (oy * g->sh - g->ph + ky * g->dh) * g->W -
-                                g->pw + kx * g->dw;
-                            const float *yr = yo + oy * g->OW;
-                            for (int64_t ox = x0; ox < x1; ox++)
-                                ar[ox * g->sw] += wv * yr[ox];
-                        }
-                    }
-                }
-            }
-            for (int64_t i = 0; i < plane; i++)
-                dx[ic * plane + i] = (float)acc[i];
-        }
-        free(acc);
-    }
-    return failed ? DMBP_ERR_NOMEM : DMBP_OK;
-}
-
 static dmbp_status conv_lrp(const dmbp_node *n, const dmbp__lrp_io *io)
 {
     const conv_params *cp = n->priv;
@@ -403,7 +277,7 @@ static dmbp_status conv_lrp(const dmbp_node *n, const dmbp__lrp_io *io)
     TRY(dmbp__window_out(n, &cp->w, x->dims + 2, o, pb, pe));
     bool two = cp->w.nsp == 2;
     const dmbp__value *wv = &n->model->values[n->in[1]];
-    conv_geo g = {
+    dmbp__conv_geo g = {
         .C = x->dims[1], .H = two ? x->dims[2] : 1,
         .W = x->dims[two ? 3 : 2], .OC = y->dims[1],
         .OH = two ? y->dims[2] : 1, .OW = y->dims[two ? 3 : 2],
@@ -423,7 +297,8 @@ static dmbp_status conv_lrp(const dmbp_node *n, const dmbp__lrp_io *io)
         dmbp__lrp_linear L = {
             .ctx = &g, .n_in = dmbp_shape_numel(x), .n_out =
             dmbp_shape_numel(y), .n_w = dmbp_shape_numel(&wv->shape),
-            .w = w, .fwd = conv_map_fwd, .bwd = conv_map_bwd, .bias = bias,
+            .w = w, .fwd = dmbp__conv_map_fwd,
+            .bwd = dmbp__conv_map_bwd, .bias = bias,
             .bias_len = g.OC, .bias_inner = g.OH * g.OW, .z = io->out[0]};
         st = dmbp__lrp_linear_rule(&L, io->rule, io->in[0], io->rout[0],
                                    io->rin[0]);

@@ -466,22 +466,34 @@ typedef struct gemm_geo {
     int64_t rows, k, n;
 } gemm_geo;
 
-static dmbp_status gemm_map_fwd(const void *ctx, const float *w,
+/* Columns of y per task of the forward: its sums stay in L1 while the
+ * task walks its strip of w row by row (w is [k, n], row-major). */
+#define GEMM_LRP_COLS 256
+
+static dmbp_status gemm_map_fwd(const void *ctx, const float *w, int part,
                                 const float *x, float *y)
 {
     const gemm_geo *g = ctx;
+    int64_t strips = (g->n + GEMM_LRP_COLS - 1) / GEMM_LRP_COLS;
     for (int64_t r = 0; r < g->rows; r++)
-#pragma omp parallel for
-        for (int64_t j = 0; j < g->n; j++) {
-            double acc = 0;
-            for (int64_t i = 0; i < g->k; i++)
-                acc += (double)x[r * g->k + i] * w[i * g->n + j];
-            y[r * g->n + j] = (float)acc;
+#pragma omp parallel for schedule(dynamic)
+        for (int64_t s = 0; s < strips; s++) {
+            double acc[GEMM_LRP_COLS] = {0};
+            int64_t j0 = s * GEMM_LRP_COLS;
+            int64_t nj = g->n - j0 < GEMM_LRP_COLS ? g->n - j0 : GEMM_LRP_COLS;
+            for (int64_t i = 0; i < g->k; i++) {
+                double xv = x[r * g->k + i];
+                const float *wr = w + i * g->n + j0;
+                for (int64_t j = 0; j < nj; j++)
+                    acc[j] += xv * dmbp__lrp_wpart(wr[j], part);
+            }
+            for (int64_t j = 0; j < nj; j++)
+                y[r * g->n + j0 + j] = (float)acc[j];
         }
     return DMBP_OK;
 }
 
-static dmbp_status gemm_map_bwd(const void *ctx, const float *w,
+static dmbp_status gemm_map_bwd(const void *ctx, const float *w, int part,
                                 const float *dy, float *dx)
 {
     const gemm_geo *g = ctx;
@@ -491,7 +503,7 @@ static dmbp_status gemm_map_bwd(const void *ctx, const float *w,
             const float *wr = w + i * g->n, *yr = dy + r * g->n;
             double acc = 0;
             for (int64_t j = 0; j < g->n; j++)
-                acc += (double)wr[j] * yr[j];
+                acc += (double)dmbp__lrp_wpart(wr[j], part) * yr[j];
             dx[r * g->k + i] = (float)acc;
         }
     return DMBP_OK;

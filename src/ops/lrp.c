@@ -11,21 +11,18 @@ float dmbp__lrp_stab(float z, float eps)
     return z + (z >= 0 ? eps : -eps);
 }
 
-/* Which weights a rule's pass reads. */
-enum { W_ALL, W_POS, W_NEG, W_ONE };
+/* The element-wise loops below run on the threads from this many
+ * elements up (below, a team costs more than it saves). */
+#define PAR_MIN 32768
+#define PRAGMA(x) _Pragma(#x)
+#define PAR_FOR(n) PRAGMA(omp parallel for schedule(static) if ((n) >= PAR_MIN))
 
-static void weights_of(const float *w, int64_t n, int kind, float gamma,
-                       float *out)
+/* W + gamma W+. */
+static void gamma_weights(const float *w, int64_t n, float gamma, float *out)
 {
-    for (int64_t i = 0; i < n; i++) {
-        float v = w[i];
-        switch (kind) {
-        case W_POS: out[i] = v > 0 ? v : 0; break;
-        case W_NEG: out[i] = v < 0 ? v : 0; break;
-        case W_ONE: out[i] = 1; break;
-        default: out[i] = v + gamma * (v > 0 ? v : 0); break;
-        }
-    }
+    PAR_FOR(n)
+    for (int64_t i = 0; i < n; i++)
+        out[i] = w[i] + gamma * (w[i] > 0 ? w[i] : 0);
 }
 
 /* y += b' (b' = b + gamma b+), broadcast as the layer says. */
@@ -33,15 +30,20 @@ static void add_bias(const dmbp__lrp_linear *L, float gamma, float *y)
 {
     if (!L->bias)
         return;
-    for (int64_t o = 0; o < L->n_out; o++) {
-        float b = L->bias[(o / L->bias_inner) % L->bias_len];
-        y[o] += b + gamma * (b > 0 ? b : 0);
+    int64_t inner = L->bias_inner, n = L->n_out / inner;
+    PAR_FOR(n)
+    for (int64_t blk = 0; blk < n; blk++) {
+        float b = L->bias[blk % L->bias_len];
+        float add = b + gamma * (b > 0 ? b : 0);
+        for (int64_t o = blk * inner; o < (blk + 1) * inner; o++)
+            y[o] += add;
     }
 }
 
 /* s = R / stab(z), in place in z. */
 static void ratio(const float *R, float *z, int64_t n, float eps)
 {
+    PAR_FOR(n)
     for (int64_t i = 0; i < n; i++)
         z[i] = R[i] / dmbp__lrp_stab(z[i], eps);
 }
@@ -58,15 +60,17 @@ dmbp_status dmbp__lrp_linear_rule(const dmbp__lrp_linear *L,
                                   const float *R, float *rin)
 {
     int64_t ni = L->n_in, no = L->n_out, nw = L->n_w;
-    float *wa = dmbp__malloc((size_t)nw * sizeof(float));
-    float *wb = dmbp__malloc((size_t)nw * sizeof(float));
+    /* Only gamma reads a copy of the weights. */
+    bool copy = r->kind == DMBP_LRP_GAMMA && r->gamma != 0;
+    float *wa = copy ? dmbp__malloc((size_t)nw * sizeof(float)) : NULL;
     float *xa = dmbp__malloc((size_t)ni * sizeof(float));
     float *xb = dmbp__malloc((size_t)ni * sizeof(float));
     float *g = dmbp__malloc((size_t)ni * sizeof(float));
     float *z = dmbp__malloc((size_t)no * sizeof(float));
     float *z2 = dmbp__malloc((size_t)no * sizeof(float));
-    dmbp_status st = wa && wb && xa && xb && g && z && z2 ? DMBP_OK
-                                                          : DMBP_ERR_NOMEM;
+    dmbp_status st = (wa || !copy) && xa && xb && g && z && z2
+                         ? DMBP_OK
+                         : DMBP_ERR_NOMEM;
     float eps = r->epsilon;
     if (st)
         goto done;
@@ -74,61 +78,72 @@ dmbp_status dmbp__lrp_linear_rule(const dmbp__lrp_linear *L,
     case DMBP_LRP_EPSILON:
     case DMBP_LRP_GAMMA: {
         float gamma = r->kind == DMBP_LRP_GAMMA ? r->gamma : 0.f;
-        weights_of(L->w, nw, W_ALL, gamma, wa);
+        /* Gamma 0: W itself, no copy (W + 0 W+ is W; a zero's sign
+         * changes no sum). */
+        const float *wg = L->w;
+        if (gamma != 0) {
+            gamma_weights(L->w, nw, gamma, wa);
+            wg = wa;
+        }
         if (gamma == 0 && L->z) {
             memcpy(z, L->z, (size_t)no * sizeof(float));
         } else {
-            MAP(L->fwd(L->ctx, wa, a, z));
+            MAP(L->fwd(L->ctx, wg, DMBP__LRP_W, a, z));
             add_bias(L, gamma, z);
         }
         ratio(R, z, no, eps);
-        MAP(L->bwd(L->ctx, wa, z, g));
+        MAP(L->bwd(L->ctx, wg, DMBP__LRP_W, z, g));
+        PAR_FOR(ni)
         for (int64_t i = 0; i < ni; i++)
             rin[i] = a[i] * g[i];
         break;
     }
     case DMBP_LRP_ZPLUS:
-        weights_of(L->w, nw, W_POS, 0, wa);
+        PAR_FOR(ni)
         for (int64_t i = 0; i < ni; i++)
             xa[i] = a[i] > 0 ? a[i] : 0;
-        MAP(L->fwd(L->ctx, wa, xa, z));
+        MAP(L->fwd(L->ctx, L->w, DMBP__LRP_WPOS, xa, z));
         ratio(R, z, no, eps);
-        MAP(L->bwd(L->ctx, wa, z, g));
+        MAP(L->bwd(L->ctx, L->w, DMBP__LRP_WPOS, z, g));
+        PAR_FOR(ni)
         for (int64_t i = 0; i < ni; i++)
             rin[i] = xa[i] * g[i];
         break;
     case DMBP_LRP_FLAT:
-        weights_of(L->w, nw, W_ONE, 0, wa);
+        PAR_FOR(ni)
         for (int64_t i = 0; i < ni; i++)
             xa[i] = 1;
-        MAP(L->fwd(L->ctx, wa, xa, z));
+        MAP(L->fwd(L->ctx, L->w, DMBP__LRP_WONE, xa, z));
         ratio(R, z, no, eps);
-        MAP(L->bwd(L->ctx, wa, z, rin));
+        MAP(L->bwd(L->ctx, L->w, DMBP__LRP_WONE, z, rin));
         break;
     case DMBP_LRP_ALPHA_BETA: {
-        /* wa = W+, wb = W-, xa = a+, xb = a-. */
-        weights_of(L->w, nw, W_POS, 0, wa);
-        weights_of(L->w, nw, W_NEG, 0, wb);
+        /* xa = a+, xb = a-. */
+        PAR_FOR(ni)
         for (int64_t i = 0; i < ni; i++) {
             xa[i] = a[i] > 0 ? a[i] : 0;
             xb[i] = a[i] < 0 ? a[i] : 0;
             rin[i] = 0;
         }
-        for (int part = 0; part < 2; part++) {
-            float coef = part ? -r->beta : r->alpha;
+        for (int neg = 0; neg < 2; neg++) {
+            float coef = neg ? -r->beta : r->alpha;
             if (coef == 0)
                 continue;
             /* Positive part: W+ a+ + W- a-; negative: W- a+ + W+ a-. */
-            const float *w1 = part ? wb : wa, *w2 = part ? wa : wb;
-            MAP(L->fwd(L->ctx, w1, xa, z));
-            MAP(L->fwd(L->ctx, w2, xb, z2));
+            int w1 = neg ? DMBP__LRP_WNEG : DMBP__LRP_WPOS;
+            int w2 = neg ? DMBP__LRP_WPOS : DMBP__LRP_WNEG;
+            MAP(L->fwd(L->ctx, L->w, w1, xa, z));
+            MAP(L->fwd(L->ctx, L->w, w2, xb, z2));
+            PAR_FOR(no)
             for (int64_t o = 0; o < no; o++)
                 z[o] += z2[o];
             ratio(R, z, no, eps);
-            MAP(L->bwd(L->ctx, w1, z, g));
+            MAP(L->bwd(L->ctx, L->w, w1, z, g));
+            PAR_FOR(ni)
             for (int64_t i = 0; i < ni; i++)
                 rin[i] += coef * xa[i] * g[i];
-            MAP(L->bwd(L->ctx, w2, z, g));
+            MAP(L->bwd(L->ctx, L->w, w2, z, g));
+            PAR_FOR(ni)
             for (int64_t i = 0; i < ni; i++)
                 rin[i] += coef * xb[i] * g[i];
         }
@@ -139,23 +154,26 @@ dmbp_status dmbp__lrp_linear_rule(const dmbp__lrp_linear *L,
             st = dmbp_set_error(DMBP_ERR_ARG, "LRP zbox: no input bounds");
             break;
         }
-        weights_of(L->w, nw, W_POS, 0, wa);
-        weights_of(L->w, nw, W_NEG, 0, wb);
-        MAP(L->fwd(L->ctx, L->w, a, z));
-        MAP(L->fwd(L->ctx, wa, r->low, z2));
+        MAP(L->fwd(L->ctx, L->w, DMBP__LRP_W, a, z));
+        MAP(L->fwd(L->ctx, L->w, DMBP__LRP_WPOS, r->low, z2));
+        PAR_FOR(no)
         for (int64_t o = 0; o < no; o++)
             z[o] -= z2[o];
-        MAP(L->fwd(L->ctx, wb, r->high, z2));
+        MAP(L->fwd(L->ctx, L->w, DMBP__LRP_WNEG, r->high, z2));
+        PAR_FOR(no)
         for (int64_t o = 0; o < no; o++)
             z[o] -= z2[o];
         ratio(R, z, no, eps);
-        MAP(L->bwd(L->ctx, L->w, z, g));
+        MAP(L->bwd(L->ctx, L->w, DMBP__LRP_W, z, g));
+        PAR_FOR(ni)
         for (int64_t i = 0; i < ni; i++)
             rin[i] = a[i] * g[i];
-        MAP(L->bwd(L->ctx, wa, z, g));
+        MAP(L->bwd(L->ctx, L->w, DMBP__LRP_WPOS, z, g));
+        PAR_FOR(ni)
         for (int64_t i = 0; i < ni; i++)
             rin[i] -= r->low[i] * g[i];
-        MAP(L->bwd(L->ctx, wb, z, g));
+        MAP(L->bwd(L->ctx, L->w, DMBP__LRP_WNEG, z, g));
+        PAR_FOR(ni)
         for (int64_t i = 0; i < ni; i++)
             rin[i] -= r->high[i] * g[i];
         break;
@@ -165,7 +183,6 @@ dmbp_status dmbp__lrp_linear_rule(const dmbp__lrp_linear *L,
     }
 done:
     free(wa);
-    free(wb);
     free(xa);
     free(xb);
     free(g);
@@ -194,6 +211,7 @@ dmbp_status dmbp__lrp_sum(const dmbp_node *n, const dmbp__lrp_io *io)
         if (dmbp_shape_numel(&io->in_shapes[i]) != no)
             return dmbp__node_error(n, DMBP_ERR_UNSUPPORTED, "LRP: a computed "
                                     "input broadcast in a sum");
+        PAR_FOR(no)
         for (int64_t o = 0; o < no; o++)
             io->rin[i][o] = io->in[i][o] * io->rout[0][o] /
                             dmbp__lrp_stab(io->out[0][o], io->rule->epsilon);

@@ -7,9 +7,24 @@
 /* z + eps sign(z), sign(0) = 1. */
 float dmbp__lrp_stab(float z, float eps);
 
-/* A linear layer z = W a + b on plain tensors of one image. */
+/* Which weights a map reads: W, W+ = max(W, 0), W- = min(W, 0), or all
+ * ones (the flat rule). The maps apply it as they read W, so that no
+ * rule copies a layer's weights (but gamma's W + gamma W+). */
+enum { DMBP__LRP_W, DMBP__LRP_WPOS, DMBP__LRP_WNEG, DMBP__LRP_WONE };
+static inline float dmbp__lrp_wpart(float v, int part)
+{
+    switch (part) {
+    case DMBP__LRP_WPOS: return v > 0 ? v : 0;
+    case DMBP__LRP_WNEG: return v < 0 ? v : 0;
+    case DMBP__LRP_WONE: return 1;
+    default: return v;
+    }
+}
+
+/* A linear layer z = W a + b on plain tensors of one image; a map reads
+ * its weights w through dmbp__lrp_wpart(w[i], part). */
 typedef dmbp_status (*dmbp__lrp_map)(const void *ctx, const float *w,
-                                     const float *x, float *y);
+                                     int part, const float *x, float *y);
 typedef struct dmbp__lrp_linear {
     const void *ctx;
     int64_t n_in, n_out, n_w;
