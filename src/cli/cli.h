@@ -7,6 +7,7 @@
 #include <dmbp_eval.h>
 #include <dmbp_plugin.h>
 #include <dmbp_render.h>
+#include <dmbp_setrun.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <sys/types.h>
@@ -230,31 +231,11 @@ int cli_targets_resolve(const cli_targets *t, const dmbp_model *m,
                         const float *xs, int n, int c, int h, int w,
                         int first, int *targets);
 
-/* May the run write path? Not if it is one of the inputs (status 2) or a
- * directory (3); an existing file only with force (else 2). */
-int cli_check_output(const char *path, const char *const *inputs,
-                     int n_inputs, bool force);
-/* The inputs of a run by device and inode (a path, a hard link and a
- * symbolic link to one file are the same input): built once for a set,
- * looked up in log n. Names are borrowed, not copied. */
-typedef struct cli_inodes {
-    struct cli_inode {
-        dev_t dev;
-        ino_t ino;
-        const char *name;
-    } *v;
-    int n, cap;
-    bool sorted;
-} cli_inodes;
-/* Add path (missing files and "-" are skipped). */
-int cli_inodes_add(cli_inodes *s, const char *path);
-/* The name of the input with this identity, or NULL. */
-const char *cli_inodes_find(cli_inodes *s, dev_t dev, ino_t ino);
-void cli_inodes_free(cli_inodes *s);
-/* cli_check_output against a set: an input is never overwritten, even with
- * force (also not through a symbolic link at path). */
-int cli_check_output_in(const char *path, cli_inodes *inputs, bool force);
-
+/* May the run write each of outs? Not over one of the inputs (status 2)
+ * or a directory (3); an existing file only with force (else 2):
+ * dmbp_check_outputs, its message printed. */
+int cli_check_outputs(const char *const *outs, int n_outs,
+                      const char *const *inputs, int n_inputs, bool force);
 
 /* Before any work: images[a] and images[b] whose outputs outs[] are one
  * name are a usage error ("... would both write OUT<tail>"). */

@@ -379,15 +379,15 @@ int cmd_eval(int argc, char **argv)
     const char *outs[4] = {f->csv, f->json_out, f->plot, f->markdown};
     const char *others[4] = {model_path, f->labels, f->images,
                              f->true_labels};
-    cli_inodes inputs = {0};
+    cli_names in = {0};
     for (int k = 0; k < 4 && !rc; k++)
-        rc = cli_inodes_add(&inputs, others[k]);
+        rc = others[k] ? cli_names_add(&in, others[k]) : EXIT_OK;
     for (int i = 0; i < im.n && !rc; i++)
-        rc = cli_inodes_add(&inputs, im.names[i]);
-    for (int k = 0; k < 4 && !rc; k++)
-        if (outs[k])
-            rc = cli_check_output_in(outs[k], &inputs, true);
-    cli_inodes_free(&inputs);
+        rc = cli_names_add(&in, im.names[i]);
+    if (!rc)
+        rc = cli_check_outputs(outs, 4, (const char *const *)in.v, in.n,
+                               true);
+    cli_names_free(&in);
     char methods[160];
     snprintf(methods, sizeof methods, "%s",
              f->methods ? f->methods : EV_DEFAULT_METHODS);

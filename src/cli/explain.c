@@ -315,27 +315,25 @@ static int parse(int argc, char **argv, explain_opts *e, const char **model,
 static int check_outputs(const explain_opts *e, const char *model,
                          const cli_names *imgs, char **prefixes)
 {
-    /* The inputs by identity, once (sets are large). */
-    cli_inodes inputs = {0};
     const cli_flags *f = &e->a.f;
+    cli_names in = {0}, outs = {0};
     const char *others[] = {model, f->labels, f->targets, f->images};
     int rc = EXIT_OK;
     for (size_t k = 0; k < sizeof others / sizeof *others && !rc; k++)
-        rc = cli_inodes_add(&inputs, others[k]);
+        rc = others[k] ? cli_names_add(&in, others[k]) : EXIT_OK;
     for (int i = 0; i < imgs->n && !rc; i++)
-        rc = cli_inodes_add(&inputs, imgs->v[i]);
+        rc = cli_names_add(&in, imgs->v[i]);
     if (!rc)
         rc = cli_check_writable_dir(prefixes[0]);
     if (!rc && e->masks)
         rc = cli_check_writable_dir(e->masks);
-    for (int i = 0; i < imgs->n && !rc; i++) {
-        cli_names paths = {0};
-        rc = add_paths(e, prefixes[i], i, imgs->n, &paths);
-        for (int k = 0; k < paths.n && !rc; k++)
-            rc = cli_check_output_in(paths.v[k], &inputs, f->force);
-        cli_names_free(&paths);
-    }
-    cli_inodes_free(&inputs);
+    for (int i = 0; i < imgs->n && !rc; i++)
+        rc = add_paths(e, prefixes[i], i, imgs->n, &outs);
+    if (!rc)
+        rc = cli_check_outputs((const char *const *)outs.v, outs.n,
+                               (const char *const *)in.v, in.n, f->force);
+    cli_names_free(&in);
+    cli_names_free(&outs);
     return rc;
 }
 

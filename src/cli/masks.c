@@ -248,7 +248,8 @@ int cmd_masks(int argc, char **argv)
     rc = cli_check_writable_dir(path);
     const char *inputs[2] = {model, image};
     if (!rc)
-        rc = cli_check_output(path, inputs, 2, a.f.force);
+        rc = cli_check_outputs((const char *const *)&path, 1, inputs, 2,
+                               a.f.force);
     if (!rc)
         rc = masks_images(&a, model, &image, 1, top, &path);
     free(path);

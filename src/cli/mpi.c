@@ -229,7 +229,7 @@ static void worker_reason(pid_t pid, char *why, size_t cap)
 
 typedef struct sched {
     const cli_runner *b;
-    cli_ledger *ledger;
+    dmbp_setrun *ledger;
     const int *todo;
     int n_todo, next;
     int *back, n_back;     /* items given back by a rank whose worker died */
@@ -239,7 +239,7 @@ typedef struct sched {
 
 static int sched_available(const sched *s)
 {
-    return cli_ledger_stop(s->ledger) ? 0 : s->n_back + s->n_todo - s->next;
+    return dmbp_setrun_stopped(s->ledger) ? 0 : s->n_back + s->n_todo - s->next;
 }
 
 /* Answer the ranks waiting for work: a chunk while there are items; an
@@ -255,7 +255,7 @@ static int sched_answer(sched *s, sends *out)
         if (!s->waiting[r])
             continue;
         int avail = sched_available(s);
-        if (!avail && holders && !cli_ledger_stop(s->ledger))
+        if (!avail && holders && !dmbp_setrun_stopped(s->ledger))
             continue;
         int n = avail < s->b->chunk ? avail : s->b->chunk;
         int *chunk = malloc(((size_t)n + 1) * sizeof *chunk);
@@ -277,14 +277,13 @@ static int sched_message(sched *s, const char *m, int src, sends *out)
     if (!strcmp(m, "req")) {
         s->waiting[src] = true;
     } else if (!strncmp(m, "res ", 4)) {
-        int rc = cli_ledger_record(s->ledger, m + 4, src);
-        if (rc)
-            return rc;
+        dmbp_status st = dmbp_setrun_record(s->ledger, m + 4, src);
+        if (st)
+            return cli_fail(st);
     } else if (!strncmp(m, "lost ", 5)) {
         char *end;
         long idx = strtol(m + 5, &end, 10);
-        if (idx >= 0 && idx < s->b->n)
-            cli_ledger_lost(s->ledger, (int)idx, *end ? end + 1 : "");
+        dmbp_setrun_lost(s->ledger, (int)idx, *end ? end + 1 : "");
     } else if (!strncmp(m, "back ", 5)) {
         const char *p = m + 5;
         char *end;
@@ -414,12 +413,18 @@ static int run(const cli_runner *b, agent *a, int rank, int ranks)
 {
     sends out = {0};
     sched s = {.b = b, .ranks = ranks};
+    cli_setrun lo;
     int rc = EXIT_OK;
     if (rank == 0) {
-        rc = cli_ledger_open(b, ranks, true, &s.ledger);
-        if (rc)
-            return rc;
-        s.todo = cli_ledger_todo(s.ledger, &s.n_todo);
+        dmbp_status st = DMBP_OK;
+        rc = cli_setrun_init(b, true, ranks, &lo);
+        if (!rc)
+            st = dmbp_setrun_open(b->inputs, b->n, &lo.o, &s.ledger);
+        if (rc || st) {
+            cli_setrun_free(&lo);
+            return rc ? rc : cli_fail(st);
+        }
+        s.todo = dmbp_setrun_todo(s.ledger, &s.n_todo);
         s.back = malloc(((size_t)b->n + 1) * sizeof *s.back);
         s.bye = calloc((size_t)ranks, sizeof *s.bye);
         s.waiting = calloc((size_t)ranks, sizeof *s.waiting);
@@ -507,8 +512,11 @@ static int run(const cli_runner *b, agent *a, int rank, int ranks)
     free(s.bye);
     free(s.waiting);
     if (rank == 0) {
-        int rc2 = cli_ledger_close(s.ledger);
+        dmbp_setrun_summary sum;
+        dmbp_status st = dmbp_setrun_close(s.ledger, &sum);
+        int rc2 = cli_setrun_exit(b, st, &sum);
         rc = rc ? rc : rc2;
+        cli_setrun_free(&lo);
     }
     return rc;
 }

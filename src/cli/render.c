@@ -224,7 +224,7 @@ static int draw_all(const npy *a, dmbp_method method, int is_signed,
         else if (p)
             dmbp_output_path(method, prefix, o, k, p, len + 1);
         if (p && !rc && !(rc = cli_names_add(&paths, p)))
-            rc = cli_check_output(p, inputs, 3, force);
+            rc = cli_check_outputs((const char *const *)&p, 1, inputs, 3, force);
         free(p);
     }
     if (!rc) {

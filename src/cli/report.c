@@ -2,7 +2,6 @@
  * sets in DIR and its subdirectories (their manifest.jsonl: one column per
  * method) and dmbp eval's reports there (eval.md, eval.svg), written by the
  * library's dmbp_report_write. */
-#include "manifest.h"
 #include "cli.h"
 
 #include <dirent.h>
@@ -82,14 +81,16 @@ static int read_set(report *r, const char *dir)
     ssize_t len;
     int rc = EXIT_OK;
     while (!rc && (len = getline(&line, &cap, f)) > 0) {
-        cli_mrecord m = {0};
-        cli_fingerprint fp = {0};
+        dmbp_manifest_line *m;
         if (line[len - 1] == '\n')
             line[--len] = 0;
-        if (cli_manifest_parse(line, (size_t)len, &m, &fp) == MLINE_ITEM &&
-            m.status == MREC_OK && m.outputs.n > 0 &&
-            strlen(m.outputs.v[0]) > 4 &&
-            !strcmp(m.outputs.v[0] + strlen(m.outputs.v[0]) - 4, ".png")) {
+        const char *png = dmbp_manifest_parse(line, (size_t)len, &m) ==
+                                  DMBP_MANIFEST_ITEM &&
+                              dmbp_manifest_item_status(m) ==
+                                  DMBP_MANIFEST_OK &&
+                              dmbp_manifest_num_outputs(m) > 0
+                          ? dmbp_manifest_output(m, 0) : "";
+        if (strlen(png) > 4 && !strcmp(png + strlen(png) - 4, ".png")) {
             char *method = member_str(line, "method"),
                  *label = member_str(line, "label");
             char cap_[256];
@@ -116,18 +117,17 @@ static int read_set(report *r, const char *dir)
                 r->cells = p ? p : r->cells;
                 r->cap = p ? nc : r->cap;
             }
-            char *stem = rc ? NULL : cli_stem(m.input);
+            char *stem = rc ? NULL : cli_stem(dmbp_manifest_input(m));
             dmbp_report_cell c = {keep(r, stem),
                                   keep(r, method ? method : strdup("?")),
-                                  keep(r, locate(dir, m.outputs.v[0])),
+                                  keep(r, locate(dir, png)),
                                   keep(r, strdup(cap_))};
             if (!rc && !(c.image && c.method && c.picture && c.caption))
                 rc = cli_oom();
             if (!rc)
                 r->cells[r->n++] = c;
         }
-        cli_mrecord_free(&m);
-        cli_fingerprint_free(&fp);
+        dmbp_manifest_line_free(m);
     }
     free(line);
     fclose(f);
