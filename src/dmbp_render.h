@@ -375,6 +375,31 @@ DMBP_API DMBP_NODISCARD dmbp_status dmbp_result_render_scale(
     const dmbp_result *r, int image, const dmbp_render_options *ro,
     double *scale);
 
+/* DIR/index.html (dmbp_report_write) from the image sets in dir and its
+ * subdirectories, in name order: each manifest.jsonl's "ok" records whose
+ * first output is a PNG become cells (the input's name without its
+ * extension, the record's "method", the picture found where the record
+ * says or beside the manifest, a caption "LABEL (T) logit L F ..."), and
+ * the first eval.md and eval.svg found become the tables and the plot,
+ * unless o says otherwise (NULL: the defaults; title "dmbp report: DIR").
+ * *pictures (may be NULL): the cells written. DMBP_ERR_IO when dir cannot
+ * be read or holds neither a set nor an eval report; then
+ * dmbp_report_write's errors. */
+DMBP_API DMBP_NODISCARD dmbp_status dmbp_report_write_dir(
+    const char *dir, const dmbp_report_options *o, int *pictures);
+
+/* What `dmbp info` prints about m, on out: name (the model's path as
+ * shown), producer, opset, input and output, parameters, op counts, the
+ * preprocessing defaults, labels and metadata; with layers, every node's
+ * name, op and output shape for one preprocessed image and its DMBP mask
+ * site (a reverse plan is made: its failures are dmbp_plan_create's).
+ * Text, or with json one JSON object and a newline. DMBP_ERR_IO when out
+ * reports a write error. */
+DMBP_API DMBP_NODISCARD dmbp_status dmbp_model_describe(const dmbp_model *m,
+                                                        const char *name,
+                                                        int layers, int json,
+                                                        FILE *out);
+
 #ifdef __cplusplus
 }
 #endif

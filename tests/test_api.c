@@ -496,6 +496,106 @@ static void test_report(void)
     remove(dir);
 }
 
+/* dmbp_report_write_dir: the sets of a directory and of its
+ * subdirectories become one page (a record's picture found beside its
+ * manifest when its path moved, its caption from the record); a
+ * directory without a set is refused by name, and nothing written. */
+static void test_report_dir(void)
+{
+    char dir[] = "/tmp/dmbp-reportdir-XXXXXX";
+    if (!mkdtemp(dir)) {
+        CHECK(0, "mkdtemp");
+        return;
+    }
+    char path[512], cmd[1024];
+    int pictures = -1;
+    dmbp_status st = dmbp_report_write_dir(dir, NULL, &pictures);
+    CHECK(st == DMBP_ERR_IO && strstr(dmbp_last_error(), dir) &&
+              strstr(dmbp_last_error(), "no image set") && pictures == 0,
+          "an empty directory: %s", dmbp_last_error());
+    snprintf(cmd, sizeof cmd, "mkdir %s/ig && cp %s %s/a-gxi.png && "
+             "cp %s %s/ig/a-ig.png", dir, test_path("models/samples/bag.png"),
+             dir, test_path("models/samples/coat.png"), dir);
+    CHECK(system(cmd) == 0, "%s", cmd);
+    const char *sets[2][2] = {{"", "gxi"}, {"/ig", "ig"}};
+    for (int k = 0; k < 2; k++) {
+        snprintf(path, sizeof path, "%s%s/manifest.jsonl", dir, sets[k][0]);
+        FILE *f = fopen(path, "w");
+        /* The picture's path as another directory wrote it. */
+        if (f) {
+            fprintf(f, "{\"set\": {}}\n{\"input\": \"imgs/a.png\", "
+                    "\"status\": \"ok\", \"method\": \"%s\", \"target\": "
+                    "8, \"label\": \"Bag\", \"logit\": 9.5, \"F\": 1.25, "
+                    "\"outputs\": {\"png\": \"elsewhere/a-%s.png\"}}\n",
+                    sets[k][1], sets[k][1]);
+            fclose(f);
+        }
+    }
+    st = dmbp_report_write_dir(dir, NULL, &pictures);
+    CHECK(!st && pictures == 2, "report of two sets: %d pictures, %s",
+          pictures, dmbp_last_error());
+    snprintf(path, sizeof path, "%s/index.html", dir);
+    size_t n = 0;
+    char *page = (char *)tl_read_file(path, &n);
+    CHECK(page && strstr(page, "<th>a</th>") && strstr(page, "alt=\"a, gxi\"")
+              && strstr(page, "alt=\"a, ig\"") &&
+              strstr(page, "Bag (8) logit 9.5 F 1.25") &&
+              strstr(page, "dmbp report: "),
+          "report page: %.300s", page ? page : "(none)");
+    free(page);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0, "%s", cmd);
+}
+
+static int count(const char *s, const char *needle)
+{
+    int n = 0;
+    for (const char *p = s; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+/* dmbp_model_describe: the model's numbers as the accessors give them,
+ * every node once in the layers (JSON and text), some mask sites. */
+static void test_describe(void)
+{
+    dmbp_model *m = NULL;
+    dmbp_status st = dmbp_model_load(test_path("models/evidence_cnn.onnx"),
+                                     &m);
+    CHECK(!st, "load: %s", dmbp_last_error());
+    if (st)
+        return;
+    int nodes = dmbp_model_num_nodes(m);
+    char want[128];
+    for (int json = 0; json < 2; json++) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        st = dmbp_model_describe(m, "the-model", 1, json, f);
+        fclose(f);
+        CHECK(!st, "describe: %s", dmbp_last_error());
+        snprintf(want, sizeof want, json ? "\"classes\": %d," : ", %d classes",
+                 dmbp_model_num_classes(m));
+        CHECK(buf && strstr(buf, want) && strstr(buf, "the-model"),
+              "describe (json %d) lacks '%s': %.200s", json, want, buf);
+        snprintf(want, sizeof want, json ? "\"params\": %lld," :
+                 "parameters  %lld\n", (long long)dmbp_model_num_params(m));
+        CHECK(buf && strstr(buf, want), "describe (json %d): no '%s'", json,
+              want);
+        int got = json ? count(buf, "\"op\": ") : count(buf, "\n  ") - 1;
+        CHECK(got == nodes, "describe (json %d): %d layers, the model has %d",
+              json, got, nodes);
+        CHECK(count(buf, json ? "\"mask_site\": true" : " yes (") > 0,
+              "describe (json %d): no mask site", json);
+        CHECK(!json || (len && buf[len - 1] == '\n' && buf[0] == '{'),
+              "describe: one JSON object and a newline");
+        free(buf);
+    }
+    st = dmbp_model_describe(m, NULL, 0, 0, stdout);
+    CHECK(st == DMBP_ERR_ARG, "describe without a name: %d", st);
+    dmbp_model_free(m);
+}
+
 int main(void)
 {
     expect_load_error("unsupported_op.onnx", DMBP_ERR_UNSUPPORTED, "Selu");
@@ -512,6 +612,8 @@ int main(void)
     test_declared_size_defaults();
     test_progress_and_checks();
     test_report();
+    test_describe();
+    test_report_dir();
     printf("api: %d failures\n", failures);
     return failures ? 1 : 0;
 }
