@@ -217,6 +217,16 @@ DMBP_API DMBP_NODISCARD dmbp_status dmbp_write_npy(const char *path,
                                                    const float *data,
                                                    const int64_t *dims,
                                                    int ndim);
+/* An attribution array as dmbp_write_npy wrote it for dmbp_explain's
+ * outputs (0.3): little-endian float32 in C order, C x H x W (one map) or
+ * 5 x C x H x W (DMBP's W+, W-, A+, A-, N), C 1 or 3, H and W at most
+ * DMBP_IMAGE_MAX_SIDE, nothing after the data. *ndim (3 or 4), dims[0..
+ * *ndim) and *data (malloc'ed: free() it) on success. DMBP_ERR_IO when
+ * the file cannot be opened, DMBP_ERR_FORMAT (naming the file and what
+ * is wrong) for anything else, DMBP_ERR_NONFINITE for NaN or infinity. */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_read_attribution_npy(const char *path, int *ndim, int64_t *dims,
+                          float **data);
 /* size bytes of data at path, written as every writer here writes (whole
  * or not at all), for a program's other files (0.3): its JSON, its
  * reports. data may be NULL when size is 0. */

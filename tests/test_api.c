@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 
 static const char *api(const char *name)
@@ -547,6 +548,68 @@ static void test_report_dir(void)
     CHECK(system(cmd) == 0, "%s", cmd);
 }
 
+/* dmbp_read_attribution_npy: what dmbp_write_npy wrote comes back bit for
+ * bit (one map, DMBP's five arrays); another shape, a truncated file, a
+ * text file and a NaN are refused naming the file. */
+static void test_read_npy(void)
+{
+    char path[] = "/tmp/dmbp-npy-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0, "mkstemp");
+    if (fd < 0)
+        return;
+    close(fd);
+    float v[5 * 3 * 4 * 2];
+    for (size_t i = 0; i < sizeof v / sizeof *v; i++)
+        v[i] = (float)i * 0.25f - 3.0f;
+    const int64_t shapes[3][4] = {{3, 4, 2}, {5, 3, 4, 2}, {2, 4, 2}};
+    const int ndims[3] = {3, 4, 3};
+    for (int k = 0; k < 3; k++) {
+        dmbp_status st = dmbp_write_npy(path, v, shapes[k], ndims[k]);
+        CHECK(!st, "write: %s", dmbp_last_error());
+        int nd = 0;
+        int64_t dims[4];
+        float *data = NULL;
+        st = dmbp_read_attribution_npy(path, &nd, dims, &data);
+        size_t n = 1;
+        for (int d = 0; d < ndims[k]; d++)
+            n *= (size_t)shapes[k][d];
+        if (k < 2)
+            CHECK(!st && nd == ndims[k] &&
+                      !memcmp(dims, shapes[k], sizeof *dims * (size_t)nd) &&
+                      data && !memcmp(data, v, n * sizeof *v),
+                  "read back shape %d: %s", k, dmbp_last_error());
+        else
+            CHECK(st == DMBP_ERR_FORMAT && !data &&
+                      strstr(dmbp_last_error(), path) &&
+                      strstr(dmbp_last_error(), "shape"),
+                  "2 channels accepted: %s", dmbp_last_error());
+        free(data);
+    }
+    /* Cut short, then text, then a NaN. */
+    CHECK(!dmbp_write_npy(path, v, shapes[0], 3) && truncate(path, 100) == 0,
+          "truncate");
+    int nd;
+    int64_t dims[4];
+    float *data = NULL;
+    dmbp_status st = dmbp_read_attribution_npy(path, &nd, dims, &data);
+    CHECK(st == DMBP_ERR_FORMAT && strstr(dmbp_last_error(), "truncated"),
+          "truncated: %s", dmbp_last_error());
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fputs("not an array\n", f);
+        fclose(f);
+    }
+    st = dmbp_read_attribution_npy(path, &nd, dims, &data);
+    CHECK(st == DMBP_ERR_FORMAT && strstr(dmbp_last_error(), "not a .npy"),
+          "text: %s", dmbp_last_error());
+    v[7] = NAN;
+    CHECK(!dmbp_write_npy(path, v, shapes[0], 3), "write NaN");
+    st = dmbp_read_attribution_npy(path, &nd, dims, &data);
+    CHECK(st == DMBP_ERR_NONFINITE && !data, "NaN: %s", dmbp_last_error());
+    remove(path);
+}
+
 static int count(const char *s, const char *needle)
 {
     int n = 0;
@@ -614,6 +677,7 @@ int main(void)
     test_report();
     test_describe();
     test_report_dir();
+    test_read_npy();
     printf("api: %d failures\n", failures);
     return failures ? 1 : 0;
 }
