@@ -77,6 +77,13 @@ template <> struct handle_traits<dmbp_setrun> {
     }
 };
 
+template <> struct handle_traits<dmbp_setrun_worker> {
+    static void destroy(dmbp_setrun_worker *p) noexcept
+    {
+        dmbp_setrun_worker_free(p);
+    }
+};
+
 // An owning, movable, non-copyable handle of a libdmbp object: freed with
 // its C *_free function when the handle goes. It converts to T * so that
 // it can be passed to the C functions as it is.
@@ -105,6 +112,7 @@ using labels = handle<dmbp_labels>;
 using eval_run = handle<dmbp_eval_run>;
 using manifest_line = handle<dmbp_manifest_line>;
 using setrun = handle<dmbp_setrun>;
+using setrun_worker = handle<dmbp_setrun_worker>;
 // The names of earlier releases.
 using model_ptr = model;
 using plan_ptr = plan;

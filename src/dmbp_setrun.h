@@ -141,6 +141,48 @@ DMBP_API DMBP_NODISCARD dmbp_status
 dmbp_setrun_run(const char *const *inputs, int n,
                 const dmbp_setrun_options *o, dmbp_setrun_summary *sum);
 
+/* ---- several processes ------------------------------------------------ */
+
+/* How the ranks of a run reach each other (the dmbp program's MPI): text
+ * messages, each NUL-terminated, handed over whole. */
+typedef struct dmbp_setrun_transport {
+    int rank, ranks;    /* this process, and how many take part            */
+    /* Send len bytes of buf (malloc'ed: the transport's from here on, to
+     * free once sent, also on failure) to rank dest; non-zero: failed. */
+    int (*send)(void *user, int dest, void *buf, size_t len);
+    /* A message for this rank if one came: 1 with *buf (malloc'ed: the
+     * library frees it), *len and the sender *src; 0 when none; < 0 on
+     * failure. Never waits. */
+    int (*receive)(void *user, void **buf, size_t *len, int *src);
+    /* Move sends along: how many are still on their way; < 0 on failure. */
+    int (*flush)(void *user);
+    void *user;
+} dmbp_setrun_transport;
+
+/* A worker process: the caller's program started again (path, argv, the
+ * environment with env set to "IN:OUT:RANK", the descriptors of its two
+ * pipes and rank), which should call dmbp_setrun_serve(IN, OUT). Start it
+ * before the transport exists (nothing of it is forked). */
+typedef struct dmbp_setrun_worker dmbp_setrun_worker;
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_setrun_worker_start(const char *path, char *const *argv,
+                         const char *env, int rank,
+                         dmbp_setrun_worker **out);
+/* Ends the worker (its pipes closed, waited for). NULL is fine. */
+DMBP_API void dmbp_setrun_worker_free(dmbp_setrun_worker *w);
+
+/* This process's part of a run over t->ranks processes: its agent feeds
+ * worker w the items it gets, a chunk at a time, and passes the results
+ * on; rank 0 also keeps the ledger (dmbp_setrun_open with o: set
+ * o->ranks), hands out the items and records them (*sum, rank 0 only). A
+ * worker that dies costs its one in-flight item, counted lost; the rest
+ * of its chunk goes to the others. */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_setrun_rank(const char *const *inputs, int n,
+                 const dmbp_setrun_options *o,
+                 const dmbp_setrun_transport *t, int chunk,
+                 dmbp_setrun_worker *w, dmbp_setrun_summary *sum);
+
 /* May the run write each of outputs? Not over one of inputs (missing
  * files and "-" are skipped; by device and inode, also through a symbolic
  * link at the output's path: DMBP_ERR_ARG), not over a directory

@@ -6,15 +6,27 @@
  * ledger) gives the manifest of a one-process run; a changed input is
  * computed again; max_failures stops the run; bad manifests, a bad result
  * line and outputs over inputs are refused, each with one line naming the
- * file and the problem. */
+ * file and the problem; dmbp_setrun_rank over two ranks (threads with an
+ * in-memory transport, each with a worker process: this program again)
+ * gives the one-process manifest, and a worker killed on an item costs
+ * only that item. */
 #include "testlib.h"
 
 #include <dmbp_setrun.h>
 
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* This program as a worker of dmbp_setrun_rank: "IN:OUT:RANK". */
+#define WORKER_ENV "TEST_SETRUN_WORKER"
+/* A worker dies when given this item. */
+#define DIE_ENV "TEST_SETRUN_DIE"
+#define RANKS 2
+#define CHUNK 2
 
 #define N_ITEMS 5
 #define STOP_CODE 42
@@ -91,14 +103,22 @@ static void options(ctx *c, dmbp_setrun_options *o, FILE *log)
     o->user = c;
 }
 
-static void setup(ctx *c, const char *dir)
+static void setup_names(ctx *c, const char *dir)
 {
     memset(c, 0, sizeof *c);
     c->dir = dir;
     c->stop_at = c->fail_at = -1;
-    mkdir(dir, 0777);
     for (int i = 0; i < N_ITEMS; i++) {
         snprintf(c->in[i], sizeof c->in[i], "%s.in%d", dir, i);
+        c->inputs[i] = c->in[i];
+    }
+}
+
+static void setup(ctx *c, const char *dir)
+{
+    setup_names(c, dir);
+    mkdir(dir, 0777);
+    for (int i = 0; i < N_ITEMS; i++) {
         FILE *f = fopen(c->in[i], "w");
         if (f) {
             fprintf(f, "input %d\n", i);
@@ -413,8 +433,196 @@ static void test_refusals(const char *tmp)
     CHECK(st == DMBP_ERR_ARG && !s, "options without struct_size accepted");
 }
 
-int main(void)
+/* ---- ranks: an in-memory transport between two threads ---------------- */
+
+typedef struct msg {
+    int src;
+    size_t len;
+    void *buf;
+    struct msg *next;
+} msg;
+
+typedef struct mailbox {
+    pthread_mutex_t mu;
+    msg *head[RANKS], *tail[RANKS];
+} mailbox;
+
+typedef struct endpoint {
+    mailbox *box;
+    int rank;
+} endpoint;
+
+static int tp_send(void *user, int dest, void *buf, size_t len)
 {
+    endpoint *e = user;
+    msg *m = malloc(sizeof *m);
+    if (!m || dest < 0 || dest >= RANKS) {
+        free(m);
+        free(buf);
+        return -1;
+    }
+    *m = (msg){e->rank, len, buf, NULL};
+    pthread_mutex_lock(&e->box->mu);
+    if (e->box->tail[dest])
+        e->box->tail[dest]->next = m;
+    else
+        e->box->head[dest] = m;
+    e->box->tail[dest] = m;
+    pthread_mutex_unlock(&e->box->mu);
+    return 0;
+}
+
+static int tp_receive(void *user, void **buf, size_t *len, int *src)
+{
+    endpoint *e = user;
+    pthread_mutex_lock(&e->box->mu);
+    msg *m = e->box->head[e->rank];
+    if (m && !(e->box->head[e->rank] = m->next))
+        e->box->tail[e->rank] = NULL;
+    pthread_mutex_unlock(&e->box->mu);
+    if (!m)
+        return 0;
+    *buf = m->buf;
+    *len = m->len;
+    *src = m->src;
+    free(m);
+    return 1;
+}
+
+static int tp_flush(void *user)
+{
+    (void)user;
+    return 0; /* delivered when sent */
+}
+
+typedef struct rank_job {
+    ctx *c;
+    dmbp_setrun_transport t;
+    dmbp_setrun_worker *w;
+    dmbp_setrun_summary sum;
+    dmbp_status st;
+} rank_job;
+
+static void *rank_thread(void *arg)
+{
+    rank_job *j = arg;
+    dmbp_setrun_options o;
+    options(j->c, &o, NULL);
+    o.ranks = RANKS;
+    j->st = dmbp_setrun_rank(j->c->inputs, N_ITEMS, &o, &j->t, CHUNK, j->w,
+                             &j->sum);
+    return NULL;
+}
+
+/* The set in two ranks, each with a worker process (this program); die:
+ * the item a worker dies on (-1: none). */
+static void run_ranks(ctx *c, const char *self, int die,
+                      dmbp_setrun_summary *sum)
+{
+    char die_s[16];
+    snprintf(die_s, sizeof die_s, "%d", die);
+    setenv(DIE_ENV, die_s, 1);
+    mailbox box = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    endpoint ep[RANKS];
+    rank_job job[RANKS];
+    char *argv[] = {(char *)self, (char *)c->dir, NULL};
+    for (int r = 0; r < RANKS; r++) {
+        ep[r] = (endpoint){&box, r};
+        job[r] = (rank_job){.c = c, .t = {r, RANKS, tp_send, tp_receive,
+                                          tp_flush, &ep[r]}};
+        dmbp_status st = dmbp_setrun_worker_start(self, argv, WORKER_ENV, r,
+                                                  &job[r].w);
+        CHECK(!st, "worker %d: %s", r, dmbp_last_error());
+    }
+    pthread_t th;
+    CHECK(pthread_create(&th, NULL, rank_thread, &job[1]) == 0, "thread");
+    rank_thread(&job[0]);
+    pthread_join(th, NULL);
+    for (int r = 0; r < RANKS; r++) {
+        CHECK(!job[r].st, "rank %d: %s", r, dmbp_last_error());
+        dmbp_setrun_worker_free(job[r].w);
+    }
+    *sum = job[0].sum;
+}
+
+static void test_ranks(const char *tmp, const char *self)
+{
+    char one[512], two[512], lost[512];
+    snprintf(one, sizeof one, "%s/r-one", tmp);
+    snprintf(two, sizeof two, "%s/r-two", tmp);
+    snprintf(lost, sizeof lost, "%s/r-lost", tmp);
+    ctx c1, c2, c3;
+    setup(&c1, one);
+    setup(&c2, two);
+    setup(&c3, lost);
+    dmbp_setrun_options o;
+    options(&c1, &o, NULL);
+    dmbp_setrun_summary sum;
+    c1.fail_at = 3; /* the workers fail item 3 too (worker_main) */
+    dmbp_status st = dmbp_setrun_run(c1.inputs, N_ITEMS, &o, &sum);
+    CHECK(!st, "one process: %s", dmbp_last_error());
+    /* Each set its own inputs (the workers name them as the ledger). */
+    run_ranks(&c2, self, -1, &sum);
+    CHECK(sum.done == N_ITEMS - 1 && sum.failed == 1 && !sum.lost &&
+              !sum.not_started,
+          "two ranks: done %d failed %d lost %d", sum.done, sum.failed,
+          sum.lost);
+    char *a = records(one), *b = records(two);
+    for (char *p = b; p && (p = strstr(p, "/r-two")); p += 6)
+        memcpy(p, "/r-one", 6);
+    CHECK(a && b && *a && !strcmp(a, b), "two ranks' manifest differs from "
+          "one process's:\n%s\n--\n%s", a, b);
+    free(a);
+    free(b);
+    /* The worker given item 2 dies: that item is lost, the rest of its
+     * chunk goes to the other rank, and resume computes only the lost
+     * one (and the failing one). */
+    run_ranks(&c3, self, 2, &sum);
+    CHECK(sum.lost == 1 && sum.done + sum.failed == N_ITEMS - 1 &&
+              !sum.not_started,
+          "a dead worker: done %d failed %d lost %d not started %d",
+          sum.done, sum.failed, sum.lost, sum.not_started);
+    options(&c3, &o, NULL);
+    o.resume = 1;
+    c3.fail_at = 3;
+    st = dmbp_setrun_run(c3.inputs, N_ITEMS, &o, &sum);
+    CHECK(!st && sum.skipped == N_ITEMS - 2 && sum.done == 1 &&
+              sum.failed == 1 && c3.calls[2] == 1,
+          "resume after a lost item: skipped %d done %d (item 2 computed "
+          "%d times)", sum.skipped, sum.done, c3.calls[2]);
+}
+
+/* This program started by dmbp_setrun_worker_start: serve the items. */
+static int worker_main(const char *spec, const char *dir)
+{
+    int in, out, rank;
+    if (sscanf(spec, "%d:%d:%d", &in, &out, &rank) != 3)
+        return 2;
+    ctx c;
+    setup_names(&c, dir);
+    c.fail_at = 3;
+    const char *die = getenv(DIE_ENV);
+    int die_at = die ? atoi(die) : -1;
+    (void)rank;
+    dmbp_setrun_options o;
+    options(&c, &o, NULL);
+    o.dir = NULL;
+    if (die_at >= 0) {
+        /* Killed as the OOM killer would, when given that item. */
+        c.stop_at = die_at;
+    }
+    int stop = 0;
+    dmbp_status st = dmbp_setrun_serve(c.inputs, N_ITEMS, &o, in, out,
+                                       &stop);
+    if (stop == STOP_CODE)
+        raise(SIGKILL);
+    return st ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (getenv(WORKER_ENV))
+        return worker_main(getenv(WORKER_ENV), argc > 1 ? argv[1] : "");
     char tmp[] = "/tmp/dmbp-setrun-XXXXXX";
     if (!mkdtemp(tmp)) {
         perror("mkdtemp");
@@ -424,6 +632,7 @@ int main(void)
     test_failures(tmp);
     test_shards(tmp);
     test_refusals(tmp);
+    test_ranks(tmp, argv[0]);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
     if (!failures && system(cmd) != 0)
