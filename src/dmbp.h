@@ -636,6 +636,26 @@ dmbp_explain(dmbp_session *s, const float *x, int n, int channels,
              int height, int width, const int *targets,
              const dmbp_explain_options *o, dmbp_result **out);
 
+/* Explain n pictures as loaded (originals, e.g. from dmbp_image_load, in
+ * [0, 1]): each through dmbp_image_preprocess with pre (NULL: the model's
+ * defaults), all of one size (DMBP_ERR_SHAPE naming two that differ, or
+ * one the model's fixed input size refuses), then dmbp_explain. names
+ * (may be NULL) name the images in messages. targets as dmbp_explain's,
+ * and -K (K >= 2) for the image's K-th most probable class (a forward
+ * pass of its own; ties to the lower index). (0.3) */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_explain_images(dmbp_session *s, const dmbp_image *originals,
+                    const char *const *names, int n,
+                    const dmbp_preprocess_options *pre, const int *targets,
+                    const dmbp_explain_options *o, dmbp_result **out);
+
+/* The class of rank k (1: the most probable) of one preprocessed image x
+ * (channels x height x width), by a forward pass of a plan of its own;
+ * ties to the lower index, as dmbp_explain's top class. (0.3) */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_model_class_of_rank(const dmbp_model *m, const float *x, int channels,
+                         int height, int width, int k, int *cls);
+
 DMBP_API void dmbp_result_free(dmbp_result *r);
 DMBP_API int dmbp_result_num_images(const dmbp_result *r);
 DMBP_API dmbp_method dmbp_result_method(const dmbp_result *r);

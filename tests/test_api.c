@@ -610,6 +610,79 @@ static void test_read_npy(void)
     remove(path);
 }
 
+/* dmbp_explain_images: the result of dmbp_explain on the images
+ * preprocessed by hand, bit for bit; -2 is the class dmbp_model_class_of_rank
+ * ranks second, -1 the top class; images of two sizes, or of a size the
+ * model refuses, are refused naming them. */
+static void test_explain_images(void)
+{
+    dmbp_model *m = NULL;
+    dmbp_session *s = NULL;
+    dmbp_image img[3] = {{0}}, x[2] = {{0}};
+    const char *names[3] = {"bag", "coat", "big"};
+    const char *files[3] = {"models/samples/bag.png", "models/samples/coat.png",
+                            "models/evidence/test_00000.png"};
+    dmbp_status st = dmbp_model_load(test_path("models/fmnist_vgg.onnx"), &m);
+    if (!st)
+        st = dmbp_session_create(m, &s);
+    for (int i = 0; !st && i < 3; i++)
+        st = dmbp_image_load(test_path(files[i]), NULL, &img[i]);
+    dmbp_preprocess_options pre;
+    if (!st)
+        st = dmbp_model_preprocess_defaults(m, &pre);
+    for (int i = 0; !st && i < 2; i++)
+        st = dmbp_image_preprocess(&img[i], &pre, &x[i]);
+    CHECK(!st, "setup: %s", dmbp_last_error());
+    if (st)
+        goto done;
+    size_t per = (size_t)x[0].channels * x[0].height * x[0].width;
+    float *xs = malloc(2 * per * sizeof *xs);
+    memcpy(xs, x[0].data, per * sizeof *xs);
+    memcpy(xs + per, x[1].data, per * sizeof *xs);
+    int second = -1;
+    st = dmbp_model_class_of_rank(m, x[1].data, x[1].channels, x[1].height,
+                                  x[1].width, 2, &second);
+    CHECK(!st && second >= 0, "class of rank 2: %s", dmbp_last_error());
+    dmbp_explain_options o;
+    dmbp_explain_options_init(&o);
+    o.method = DMBP_METHOD_GXI;
+    const int want_t[2] = {-1, second}, ask_t[2] = {-1, -2};
+    dmbp_result *a = NULL, *b = NULL;
+    st = dmbp_explain(s, xs, 2, x[0].channels, x[0].height, x[0].width,
+                      want_t, &o, &a);
+    if (!st)
+        st = dmbp_explain_images(s, img, names, 2, NULL, ask_t, &o, &b);
+    CHECK(!st && tl_same_result(a, b), "explain_images differs from "
+          "explain: %s", dmbp_last_error());
+    CHECK(b && dmbp_result_target(b, 1) == second,
+          "top:2 explained %d, want %d", b ? dmbp_result_target(b, 1) : -9,
+          second);
+    dmbp_result_free(a);
+    dmbp_result_free(b);
+    free(xs);
+    /* Without resize and crop: 28 x 28 and 64 x 64. */
+    dmbp_preprocess_options raw = pre;
+    raw.resize = raw.crop = 0;
+    dmbp_image mixed[2] = {img[0], img[2]};
+    const char *mixed_names[2] = {"bag", "big"};
+    b = NULL;
+    st = dmbp_explain_images(s, mixed, mixed_names, 2, &raw, NULL, &o, &b);
+    CHECK(st == DMBP_ERR_SHAPE && !b && strstr(dmbp_last_error(), "big") &&
+              strstr(dmbp_last_error(), "one size"),
+          "two sizes: %s", dmbp_last_error());
+    st = dmbp_explain_images(s, &img[2], &names[2], 1, &raw, NULL, &o, &b);
+    CHECK(st == DMBP_ERR_SHAPE && !b && strstr(dmbp_last_error(), "big:") &&
+              strstr(dmbp_last_error(), "the model takes"),
+          "a size the model refuses: %s", dmbp_last_error());
+done:
+    for (int i = 0; i < 3; i++)
+        dmbp_image_free(&img[i]);
+    for (int i = 0; i < 2; i++)
+        dmbp_image_free(&x[i]);
+    dmbp_session_free(s);
+    dmbp_model_free(m);
+}
+
 static int count(const char *s, const char *needle)
 {
     int n = 0;
@@ -678,6 +751,7 @@ int main(void)
     test_describe();
     test_report_dir();
     test_read_npy();
+    test_explain_images();
     printf("api: %d failures\n", failures);
     return failures ? 1 : 0;
 }

@@ -147,7 +147,7 @@ typedef struct cli_xrun {
     dmbp_result *r;
     dmbp_image *bg;        /* per image: the picture as loaded, in [0,1] */
     dmbp_preprocess_options pre; /* what made the model's input of it */
-    int n, c, h, w;
+    int n;
     /* The images explained now are images first .. first + n - 1 of a set
      * of set_size (0: of n), for --targets FILE's lines (image sets
      * explain one image at a time). */
@@ -225,11 +225,9 @@ void cli_targets_free(cli_targets *t);
 int cli_class_lines(const char *file, const dmbp_model *m,
                     const cli_names *labels, int n, const int *index,
                     int *cls);
-/* targets[i] of images first .. first + n - 1 (xs: their inputs, n x c x
- * h x w, for top:K). */
-int cli_targets_resolve(const cli_targets *t, const dmbp_model *m,
-                        const float *xs, int n, int c, int h, int w,
-                        int first, int *targets);
+/* targets[i] of images first .. first + n - 1, as dmbp_explain_images
+ * takes them (-K for top:K). */
+int cli_targets_for(const cli_targets *t, int first, int n, int *targets);
 
 /* May the run write each of outs? Not over one of the inputs (status 2)
  * or a directory (3); an existing file only with force (else 2):

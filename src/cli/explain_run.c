@@ -141,17 +141,6 @@ const char *cli_xrun_label(const cli_xrun *run, int cls)
     return cli_label(run->m, &run->labels, cls);
 }
 
-/* Image i as the model's input, and as loaded (the picture the maps are
- * drawn on, mapped back through the resize and crop). */
-static int load_image(const char *path, const dmbp_preprocess_options *pre,
-                      const cli_flags *f, dmbp_image *x, dmbp_image *orig)
-{
-    dmbp_status st = cli_load_image(path, f, orig);
-    if (!st)
-        st = dmbp_image_preprocess(orig, pre, x);
-    return st ? cli_fail(st) : EXIT_OK;
-}
-
 int cli_xrun_prepare(cli_xrun *run, const char *model, const cli_args *a)
 {
     const cli_flags *f = &a->f;
@@ -199,73 +188,23 @@ int cli_xrun_images(cli_xrun *run, const char **images, int n,
 
     run->pre = pre;
     run->bg = calloc((size_t)n, sizeof *run->bg);
-    if (!run->bg)
+    int *targets = malloc((size_t)n * sizeof *targets);
+    if (!run->bg || !targets) {
+        free(targets);
         return cli_oom();
+    }
     run->n = n;
-    float *xs = NULL;
-    int *targets = NULL;
-    size_t per = 0;
-    for (int i = 0; i < n; i++) {
-        dmbp_image img = {0};
-        rc = load_image(images[i], &pre, f, &img, &run->bg[i]);
-        if (rc)
-            goto done;
-        if (i == 0) {
-            run->c = img.channels;
-            run->h = img.height;
-            run->w = img.width;
-            per = (size_t)run->c * run->h * run->w;
-            xs = malloc((size_t)n * per * sizeof *xs);
-            if (!xs) {
-                dmbp_image_free(&img);
-                rc = cli_oom();
-                goto done;
-            }
-        } else if (img.channels != run->c || img.height != run->h ||
-                   img.width != run->w) {
-            fprintf(stderr, "dmbp: %s: preprocessed to %dx%dx%d, %s to "
-                    "%dx%dx%d: images explained together must have one "
-                    "size (see --crop)\n", images[i], img.channels,
-                    img.height, img.width, images[0], run->c, run->h,
-                    run->w);
-            dmbp_image_free(&img);
-            rc = EXIT_SHAPE;
-            goto done;
-        }
-        memcpy(xs + (size_t)i * per, img.data, per * sizeof *xs);
-        dmbp_image_free(&img);
-    }
-    dmbp_shape decl = dmbp_model_input_shape(run->m);
-    if (decl.ndim == 4 && decl.dims[1] && decl.dims[1] != run->c) {
-        fprintf(stderr, "dmbp: the model takes %lld channels, the "
-                "preprocessed images have %d\n", (long long)decl.dims[1],
-                run->c);
-        rc = EXIT_SHAPE;
-        goto done;
-    }
-    /* A fixed height and width: the image named (the library's message
-     * names only the model). */
-    if (decl.ndim == 4 && decl.dims[2] && decl.dims[3] &&
-        (decl.dims[2] != run->h || decl.dims[3] != run->w)) {
-        fprintf(stderr, "dmbp: %s: preprocessed to %dx%d, the model takes "
-                "%lldx%lld (see --resize and --crop)\n", images[0], run->h,
-                run->w, (long long)decl.dims[2], (long long)decl.dims[3]);
-        rc = EXIT_SHAPE;
-        goto done;
-    }
-    targets = malloc((size_t)n * sizeof *targets);
-    if (!targets) {
-        rc = cli_oom();
-        goto done;
-    }
-    if (!run->tg.n)
+    for (int i = 0; i < n && !rc; i++)
+        if ((st = cli_load_image(images[i], f, &run->bg[i])))
+            rc = cli_fail(st);
+    if (!rc && !run->tg.n)
         rc = cli_targets_load(f, run->m, &run->labels, n, true, &run->tg);
     if (!rc)
-        rc = cli_targets_resolve(&run->tg, run->m, xs, n, run->c, run->h,
-                                 run->w, run->first, targets);
-    if (rc)
-        goto done;
-
+        rc = cli_targets_for(&run->tg, run->first, n, targets);
+    if (rc) {
+        free(targets);
+        return rc;
+    }
     cli_progress p;
     cli_progress_start(&p, f->quiet);
     /* Every method's progress (an image set's images come one at a
@@ -289,15 +228,11 @@ int cli_xrun_images(cli_xrun *run, const char **images, int n,
      * session's plans serve them all. One call alone frees each plan
      * before it makes the next, which keeps its peak memory lower. */
     dmbp_session_keep_plans(run->ex, run->set_size > 0);
-    st = dmbp_explain(run->ex, xs, n, run->c, run->h, run->w, targets, &o,
-                      &run->r);
+    st = dmbp_explain_images(run->ex, run->bg, images, n, &pre, targets, &o,
+                             &run->r);
     cli_progress_clear(&p);
-    if (st)
-        rc = cli_fail(st);
-done:
-    free(xs);
     free(targets);
-    return rc;
+    return st ? cli_fail(st) : EXIT_OK;
 }
 
 /* ------------------------------------------------------------------ */

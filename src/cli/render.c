@@ -28,30 +28,13 @@ static int caption_target(const cli_args *a, const dmbp_model *m,
     cli_targets tg = {0};
     int rc = cli_targets_load(&a->f, m, labels, 1, true, &tg);
     if (!rc)
-        rc = cli_targets_resolve(&tg, m, x->data, 1, x->channels, x->height,
-                                 x->width, 0, target);
+        rc = cli_targets_for(&tg, 0, 1, target);
     cli_targets_free(&tg);
     if (rc || *target >= 0)
         return rc;
-    int classes = dmbp_model_num_classes(m);
-    float *logits = malloc((size_t)classes * sizeof *logits);
-    dmbp_plan_options po;
-    dmbp_plan_options_init(&po);
-    po.height = x->height;
-    po.width = x->width;
-    dmbp_plan *plan = NULL;
-    dmbp_status st = logits ? dmbp_plan_create(m, &po, &plan)
-                            : DMBP_ERR_NOMEM;
-    if (!st)
-        st = dmbp_plan_forward(plan, x->data, logits);
-    if (!st) {
-        *target = 0;
-        for (int k = 1; k < classes; k++)
-            if (logits[k] > logits[*target])
-                *target = k;
-    }
-    dmbp_plan_free(plan);
-    free(logits);
+    dmbp_status st = dmbp_model_class_of_rank(m, x->data, x->channels,
+                                              x->height, x->width, -*target,
+                                              target);
     return st ? cli_fail(st) : EXIT_OK;
 }
 

@@ -112,44 +112,6 @@ static int parse_one(const char *spec, const char *file, int line,
     return find_label(spec, file, line, spec, m, l, cls);
 }
 
-/* The class of rank k (1: the top) of image x: one forward pass. */
-static int class_of_rank(dmbp_plan **plan, const dmbp_model *m,
-                         const float *x, int c, int h, int w, int k,
-                         int *cls)
-{
-    (void)c;
-    dmbp_status st = DMBP_OK;
-    if (!*plan) {
-        dmbp_plan_options po;
-        dmbp_plan_options_init(&po);
-        po.height = h;
-        po.width = w;
-        st = dmbp_plan_create(m, &po, plan);
-    }
-    int classes = dmbp_model_num_classes(m);
-    float *logits = malloc((size_t)classes * sizeof *logits);
-    char *taken = calloc((size_t)classes, 1);
-    if (!logits || !taken) {
-        free(logits);
-        free(taken);
-        return cli_oom();
-    }
-    if (!st)
-        st = dmbp_plan_forward(*plan, x, logits);
-    /* k selections of the largest, ties to the lower index (as predict). */
-    for (int j = 0; !st && j < k; j++) {
-        int best = -1;
-        for (int i = 0; i < classes; i++)
-            if (!taken[i] && (best < 0 || logits[i] > logits[best]))
-                best = i;
-        taken[best] = 1;
-        *cls = best;
-    }
-    free(logits);
-    free(taken);
-    return st ? cli_fail(st) : EXIT_OK;
-}
-
 void cli_targets_free(cli_targets *t)
 {
     free(t->cls);
@@ -196,27 +158,18 @@ int cli_targets_load(const cli_flags *f, const dmbp_model *m,
     return rc;
 }
 
-int cli_targets_resolve(const cli_targets *t, const dmbp_model *m,
-                        const float *xs, int n, int c, int h, int w,
-                        int first, int *targets)
+int cli_targets_for(const cli_targets *t, int first, int n, int *targets)
 {
     if (!t->n || (t->n > 1 && first + n > t->n)) {
         fprintf(stderr, "dmbp: internal error: images %d to %d of %d "
                 "targets\n", first, first + n - 1, t->n);
         return EXIT_INTERNAL;
     }
-    dmbp_plan *plan = NULL;
-    size_t per = (size_t)c * h * w;
-    int rc = EXIT_OK;
-    for (int i = 0; !rc && i < n; i++) {
+    for (int i = 0; i < n; i++) {
         int k = t->n == 1 ? 0 : first + i;
-        targets[i] = t->cls[k];
-        if (t->rank[k])
-            rc = class_of_rank(&plan, m, xs + (size_t)i * per, c, h, w,
-                               t->rank[k], &targets[i]);
+        targets[i] = t->rank[k] ? -t->rank[k] : t->cls[k];
     }
-    dmbp_plan_free(plan);
-    return rc;
+    return EXIT_OK;
 }
 
 int cli_class_lines(const char *file, const dmbp_model *m,
