@@ -233,6 +233,16 @@ DMBP_API DMBP_NODISCARD dmbp_status
 dmbp_label_find(const dmbp_model *m, const char *const *labels, int n,
                 const char *name, int *cls, const char **nearest);
 
+/* A target as the dmbp program reads it (0.3): "auto" (-1: the top
+ * class), "top:K" (-K, K from 1 to the classes: the K-th most probable,
+ * as dmbp_explain_images takes it), a class index, a label (as
+ * dmbp_label_find), or "label:NAME" for a label that reads as one of the
+ * others. DMBP_ERR_ARG saying what is expected (the message does not
+ * repeat spec). */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_target_parse(const dmbp_model *m, const char *const *labels, int n,
+                  const char *spec, int *target);
+
 /* ------------------------------------------------------------------ */
 /* Images and preprocessing                                           */
 /* ------------------------------------------------------------------ */

@@ -37,7 +37,7 @@ typedef struct cli_names {
 /* Every image's target (cli_targets_load, below). */
 typedef struct cli_targets {
     int n;          /* 1 (--target or auto) or set_size (--targets) */
-    int *cls, *rank;
+    int *t;         /* a class, -1 (auto) or -K (top:K): dmbp_target_parse */
 } cli_targets;
 /* Load every `--plugin FILE` of argv (src/cli/plugin.c) and remove those
  * flags from argv; an exit status (message printed) on failure. */

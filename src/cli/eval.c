@@ -294,7 +294,7 @@ static int setup(eval_opts *e, const char *model_path, dmbp_model **model,
     if (!rc && !f->eval_targets)
         rc = cli_targets_load(f, *model, labels, 1, false, &tg);
     if (!rc)
-        target = f->eval_targets ? DMBP_EVAL_TARGET_TRUE : tg.cls[0];
+        target = f->eval_targets ? DMBP_EVAL_TARGET_TRUE : tg.t[0];
     cli_targets_free(&tg);
     if (!rc)
         rc = cli_apply_pre(*model, f, &pre);
