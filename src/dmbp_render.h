@@ -398,6 +398,20 @@ DMBP_API DMBP_NODISCARD dmbp_status dmbp_result_render_scale(
 DMBP_API DMBP_NODISCARD dmbp_status dmbp_report_write_dir(
     const char *dir, const dmbp_report_options *o, int *pictures);
 
+/* The softmax of logits (k classes) into prob, and order[0..top) the
+ * classes by logit, the largest first, ties to the lower index (0.3). */
+DMBP_API void dmbp_rank_classes(const float *logits, int k, int top,
+                                float *prob, int *order);
+/* What `dmbp predict` prints for one image (0.3): its name and its top
+ * classes (top at most k) with their labels (labels as dmbp_class_label)
+ * and probabilities, as text, or with json one JSON line that also holds
+ * every logit. DMBP_ERR_IO when f reports a write error. */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_write_prediction(FILE *f, int json, const char *image,
+                      const float *logits, int k, int top,
+                      const dmbp_model *m, const char *const *labels,
+                      int n_labels);
+
 /* What `dmbp info` prints about m, on out: name (the model's path as
  * shown), producer, opset, input and output, parameters, op counts, the
  * preprocessing defaults, labels and metadata; with layers, every node's

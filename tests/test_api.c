@@ -683,6 +683,43 @@ done:
     dmbp_model_free(m);
 }
 
+/* dmbp_rank_classes and dmbp_write_prediction: ties to the lower index,
+ * probabilities from the softmax, the two forms predict prints. */
+static void test_prediction(void)
+{
+    dmbp_model *m = NULL;
+    CHECK(!dmbp_model_load(test_path("models/fmnist_vgg.onnx"), &m),
+          "load: %s", dmbp_last_error());
+    const float logits[4] = {1, 3, 3, 0};
+    float prob[4];
+    int order[4];
+    dmbp_rank_classes(logits, 4, 3, prob, order);
+    double e = exp(1) + 2 * exp(3) + 1;
+    CHECK(order[0] == 1 && order[1] == 2 && order[2] == 0 &&
+              fabs(prob[1] - exp(3) / e) < 1e-6 && fabs(prob[3] - 1 / e) < 1e-6,
+          "rank: %d %d %d, p %g", order[0], order[1], order[2], prob[1]);
+    const char *labels[4] = {"a", "b", "c", "d"};
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    dmbp_status st = dmbp_write_prediction(f, 0, "x.png", logits, 4, 9, m,
+                                           labels, 4);
+    st = st ? st : dmbp_write_prediction(f, 1, "x.png", logits, 4, 2, m,
+                                         labels, 4);
+    fclose(f);
+    char want[512];
+    snprintf(want, sizeof want, "x.png\n      1  b%23s %.4f\n      2  c%23s "
+             "%.4f\n      0  a%23s %.4f\n      3  d%23s %.4f\n{\"image\": "
+             "\"x.png\", \"top\": [{\"class\": 1, \"label\": \"b\", "
+             "\"prob\": %.9g}, {\"class\": 2, \"label\": \"c\", \"prob\": "
+             "%.9g}], \"logits\": [1, 3, 3, 0]}\n", "", prob[1], "",
+             prob[2], "", prob[0], "", prob[3], prob[1], prob[2]);
+    CHECK(!st && buf && !strcmp(buf, want), "prediction:\n%s\nwant:\n%s",
+          buf ? buf : "", want);
+    free(buf);
+    dmbp_model_free(m);
+}
+
 static int count(const char *s, const char *needle)
 {
     int n = 0;
@@ -752,6 +789,7 @@ int main(void)
     test_report_dir();
     test_read_npy();
     test_explain_images();
+    test_prediction();
     printf("api: %d failures\n", failures);
     return failures ? 1 : 0;
 }

@@ -1,6 +1,8 @@
-/* dmbp_model_describe (dmbp_render.h): what dmbp info prints about a
- * model, as text or one JSON object; with the layers, a reverse plan for
- * one preprocessed image gives every node's output shape and mask site. */
+/* What the program prints about a model and a prediction (dmbp_render.h):
+ * dmbp_model_describe, dmbp info's text or JSON (with the layers, a
+ * reverse plan for one preprocessed image gives every node's output shape
+ * and mask site); dmbp_rank_classes and dmbp_write_prediction, dmbp
+ * predict's. */
 #include "methods.h"
 
 #define INFO_MAX_OP_TYPES 64
@@ -200,4 +202,72 @@ dmbp_status dmbp_model_describe(const dmbp_model *m, const char *name,
     return ferror(out) ? dmbp_set_error(DMBP_ERR_IO, "%s: write error",
                                         name)
                        : DMBP_OK;
+}
+
+void dmbp_rank_classes(const float *logits, int k, int top, float *prob,
+                       int *order)
+{
+    dmbp_softmax(logits, k, prob);
+    for (int i = 0; i < k; i++)
+        order[i] = i;
+    for (int i = 0; i < top && i < k; i++) {
+        int best = i;
+        for (int j = i + 1; j < k; j++)
+            if (logits[order[j]] > logits[order[best]] ||
+                (logits[order[j]] == logits[order[best]] &&
+                 order[j] < order[best]))
+                best = j;
+        int t = order[i];
+        order[i] = order[best];
+        order[best] = t;
+    }
+}
+
+dmbp_status dmbp_write_prediction(FILE *f, int json, const char *image,
+                                  const float *logits, int k, int top,
+                                  const dmbp_model *m,
+                                  const char *const *labels, int n_labels)
+{
+    if (!f || !image || !logits || k < 1 || !m)
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_write_prediction: NULL "
+                              "argument or no classes");
+    float *prob = dmbp__malloc((size_t)k * sizeof *prob);
+    int *order = dmbp__malloc((size_t)k * sizeof *order);
+    if (!prob || !order) {
+        free(prob);
+        free(order);
+        return DMBP_ERR_NOMEM;
+    }
+    top = top < k ? top : k;
+    dmbp_rank_classes(logits, k, top, prob, order);
+    if (json) {
+        fprintf(f, "{\"image\": ");
+        dmbp__json_str(f, image);
+        fprintf(f, ", \"top\": [");
+        for (int i = 0; i < top; i++) {
+            const char *lab = dmbp_class_label(m, labels, n_labels, order[i]);
+            fprintf(f, "%s{\"class\": %d, \"label\": ", i ? ", " : "",
+                    order[i]);
+            if (lab)
+                dmbp__json_str(f, lab);
+            else
+                fprintf(f, "null");
+            fprintf(f, ", \"prob\": %.9g}", prob[order[i]]);
+        }
+        fprintf(f, "], \"logits\": [");
+        for (int i = 0; i < k; i++)
+            fprintf(f, "%s%.9g", i ? ", " : "", logits[i]);
+        fprintf(f, "]}\n");
+    } else {
+        fprintf(f, "%s\n", image);
+        for (int i = 0; i < top; i++) {
+            const char *lab = dmbp_class_label(m, labels, n_labels, order[i]);
+            fprintf(f, "  %5d  %-24s %.4f\n", order[i], lab ? lab : "-",
+                    prob[order[i]]);
+        }
+    }
+    free(prob);
+    free(order);
+    return ferror(f) ? dmbp_set_error(DMBP_ERR_IO, "%s: write error", image)
+                     : DMBP_OK;
 }
