@@ -338,6 +338,19 @@ DMBP_API void dmbp_output_options_init_sized(dmbp_output_options *o,
 #define dmbp_output_options_init(o)                                         \
     dmbp_output_options_init_sized((o), sizeof *(o))
 
+/* dmbp explain's names (0.3), malloc'ed (free() them; NULL when out of
+ * memory): an image's stem (its base name without .png, .jpg or .jpeg in
+ * any case; "stdin" for "-"); the output prefix of image i of n: prefix
+ * itself for one image, PREFIX-<NN>-<stem> for several (NN from 1, at
+ * least two digits, as many as n needs), else dir/<stem>-<method> (dir
+ * NULL: <stem>-<method>); and the masks file of image i of n: file for
+ * one image, else with "-<i+1>" before a final ".json" (or appended). */
+DMBP_API char *dmbp_output_stem(const char *image);
+DMBP_API char *dmbp_output_prefix(const char *dir, const char *prefix,
+                                  const char *image, int i, int n,
+                                  dmbp_method method);
+DMBP_API char *dmbp_output_masks_path(const char *file, int i, int n);
+
 /* The name of output k in JSON ("png", "pos", "neg", "mappings", "npy",
  * "masks"), NULL for k out of range. */
 DMBP_API const char *dmbp_output_kind(int k);

@@ -191,6 +191,12 @@ DMBP_API DMBP_NODISCARD dmbp_status
 dmbp_check_outputs(const char *const *outputs, int n_outputs,
                    const char *const *inputs, int n_inputs, int force);
 
+/* Two of the n outputs that are one name: DMBP_ERR_ARG "A and B would
+ * both write OUT", A and B from names (the items' names). */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_check_unique_outputs(const char *const *outputs,
+                          const char *const *names, int n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -10,6 +10,8 @@
  * read back, nothing left where it cannot write. */
 #include "testlib.h"
 
+#include <dmbp_setrun.h>
+
 #include <dmbp.h>
 #include <dmbp_render.h>
 
@@ -279,8 +281,52 @@ static void test_write_file(void)
           "NULL path or data");
 }
 
+/* dmbp explain's names: stems, prefixes with and without -o, numbered
+ * to sort, masks files; and two outputs of one name refused. */
+static void test_names(void)
+{
+    static const struct {
+        const char *dir, *prefix, *image;
+        int i, n;
+        const char *want;
+    } p[] = {{NULL, NULL, "x/Coat.PNG", 0, 1, "Coat-gxi"},
+             {"out", NULL, "a.jpeg", 3, 9, "out/a-gxi"},
+             {"/", NULL, "a.jpg", 0, 2, "/a-gxi"},
+             {NULL, "pre", "a.png", 0, 1, "pre"},
+             {NULL, "pre", "d/b.png", 1, 2, "pre-02-b"},
+             {NULL, "pre", "c.png", 4, 120, "pre-005-c"},
+             {NULL, NULL, "-", 0, 1, "stdin-gxi"}};
+    for (size_t k = 0; k < sizeof p / sizeof *p; k++) {
+        char *s = dmbp_output_prefix(p[k].dir, p[k].prefix, p[k].image,
+                                     p[k].i, p[k].n, DMBP_METHOD_GXI);
+        CHECK(s && !strcmp(s, p[k].want), "prefix %zu: %s, want %s", k,
+              s ? s : "NULL", p[k].want);
+        free(s);
+    }
+    static const struct {
+        const char *file;
+        int i, n;
+        const char *want;
+    } m[] = {{"m.json", 0, 1, "m.json"}, {"m.JSON", 1, 3, "m-2.JSON"},
+             {"m", 2, 3, "m-3"}};
+    for (size_t k = 0; k < sizeof m / sizeof *m; k++) {
+        char *s = dmbp_output_masks_path(m[k].file, m[k].i, m[k].n);
+        CHECK(s && !strcmp(s, m[k].want), "masks %zu: %s, want %s", k,
+              s ? s : "NULL", m[k].want);
+        free(s);
+    }
+    const char *outs[4] = {"o/a", "o/b", "o/c", "o/b"};
+    const char *names[4] = {"a.png", "b.png", "c.png", "x/b.jpg"};
+    CHECK(!dmbp_check_unique_outputs(outs, names, 3), "three names");
+    CHECK(dmbp_check_unique_outputs(outs, names, 4) == DMBP_ERR_ARG &&
+              !strcmp(dmbp_last_error(),
+                      "b.png and x/b.jpg would both write o/b"),
+          "one name twice: %s", dmbp_last_error());
+}
+
 int main(void)
 {
+    test_names();
     snprintf(dir, sizeof dir, "/tmp/test_outputs.XXXXXX");
     if (!mkdtemp(dir))
         return 1;

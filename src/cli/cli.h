@@ -197,9 +197,6 @@ int cli_read_list(const char *spec, const char *takes, cli_names *out);
  * otherwise *found false and nothing done. */
 dmbp_status cli_set_image(const char *name, const dmbp_image_load_options *o,
                           dmbp_image *out, bool *found);
-/* Basename of path without a final .png/.jpg/.jpeg (any case), "stdin"
- * for "-"; malloc'ed. */
-char *cli_stem(const char *path);
 /* ---- labels and targets (src/cli/targets.c) ---- */
 
 /* --labels FILE: one per line; fewer than classes is EXIT_FORMAT. */

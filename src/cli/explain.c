@@ -14,19 +14,6 @@
 /* Output names                                                       */
 /* ------------------------------------------------------------------ */
 
-/* malloc'ed "<a><b><c>". */
-static char *concat3(const char *a, const char *b, const char *c)
-{
-    size_t la = strlen(a), lb = strlen(b), lc = strlen(c);
-    char *s = malloc(la + lb + lc + 1);
-    if (s) {
-        memcpy(s, a, la);
-        memcpy(s + la, b, lb);
-        memcpy(s + la + lb, c, lc + 1);
-    }
-    return s;
-}
-
 typedef struct explain_opts {
     cli_args a;
     dmbp_method method;
@@ -83,60 +70,6 @@ static int naming_init(const explain_opts *e, out_naming *nm)
             return cli_oom();
     }
     return EXIT_OK;
-}
-
-/* Image i of n's output prefix: DIR/<stem>-<method>, the -o prefix for one
- * image, PREFIX-<NN>-<stem> for several (numbers zero-padded so that they
- * sort), else <stem>-<method> in the current directory. */
-static char *prefix_for(const out_naming *nm, const char *image, int i,
-                        int n, dmbp_method method)
-{
-    if (nm->prefix && n == 1)
-        return strdup(nm->prefix);
-    char *stem = cli_stem(image);
-    if (!stem)
-        return NULL;
-    int digits = 2;
-    for (int m = n; m >= 100; m /= 10)
-        digits++;
-    const char *dir = nm->dir ? nm->dir : "";
-    size_t cap = strlen(dir) + strlen(stem) + 64 +
-                 (nm->prefix ? strlen(nm->prefix) : 0);
-    char *s = malloc(cap);
-    if (s) {
-        char num[16];
-        snprintf(num, sizeof num, "%0*d", digits & 15, i + 1);
-        if (nm->prefix)
-            snprintf(s, cap, "%s-%s-%s", nm->prefix, num, stem);
-        else
-            snprintf(s, cap, "%s%s%s-%s", dir,
-                     nm->dir && strcmp(dir, "/") ? "/" : "", stem,
-                     dmbp_method_name(method));
-    }
-    free(stem);
-    return s;
-}
-
-/* --masks FILE for image i of n: FILE itself for one image, else with
- * "-<i>" before a final ".json" (appended when there is none). */
-static char *masks_path_for(const char *file, int i, int n)
-{
-    if (n == 1)
-        return concat3(file, "", "");
-    char num[16];
-    snprintf(num, sizeof num, "-%d", i + 1);
-    size_t len = strlen(file);
-    if (len > 5 && !strcasecmp(file + len - 5, ".json")) {
-        char *head = malloc(len - 4);
-        if (!head)
-            return NULL;
-        memcpy(head, file, len - 5);
-        head[len - 5] = 0;
-        char *s = concat3(head, num, file + len - 5);
-        free(head);
-        return s;
-    }
-    return concat3(file, num, "");
 }
 
 /* ------------------------------------------------------------------ */
@@ -225,7 +158,7 @@ static void print_image(FILE *f, const cli_xrun *run, int i,
 static int add_paths(const explain_opts *e, const char *prefix, int i,
                      int n, cli_names *out)
 {
-    char *masks = e->masks ? masks_path_for(e->masks, i, n) : NULL;
+    char *masks = e->masks ? dmbp_output_masks_path(e->masks, i, n) : NULL;
     if (e->masks && !masks)
         return cli_oom();
     dmbp_output_options o;
@@ -380,7 +313,7 @@ static int explain_item(void *vctx, cli_item *it)
         c->count = c->run.n;
     }
     int j = idx - c->first, i = set ? 0 : idx, n = set ? 1 : c->n;
-    char *masks = c->e->masks ? masks_path_for(c->e->masks, i, n) : NULL;
+    char *masks = c->e->masks ? dmbp_output_masks_path(c->e->masks, i, n) : NULL;
     char *members = NULL;
     size_t len = 0;
     FILE *json = open_memstream(&members, &len);
@@ -495,7 +428,8 @@ int cmd_explain(int argc, char **argv)
         goto done;
     }
     for (int i = 0; i < n && !rc; i++) {
-        prefixes[i] = prefix_for(&nm, images[i], i, n, e.method);
+        prefixes[i] = dmbp_output_prefix(nm.dir, nm.prefix, images[i], i, n,
+                                         e.method);
         if (!prefixes[i])
             rc = cli_oom();
     }

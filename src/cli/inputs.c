@@ -13,16 +13,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Extensions cli_stem drops. */
-static const char *const image_ext[] = {".png", ".jpg", ".jpeg"};
-#define N_IMAGE_EXT (sizeof image_ext / sizeof image_ext[0])
-
-static bool ends_with(const char *s, const char *suffix)
-{
-    size_t ls = strlen(s), lx = strlen(suffix);
-    return ls > lx && !strcasecmp(s + ls - lx, suffix);
-}
-
 /* ------------------------------------------------------------------ */
 /* Lists of names                                                     */
 /* ------------------------------------------------------------------ */
@@ -206,26 +196,6 @@ int cli_expand_images(const char *const *args, int n, cli_names *out)
 }
 
 
-char *cli_stem(const char *path)
-{
-    if (!strcmp(path, "-"))
-        return strdup("stdin");
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    size_t len = strlen(base);
-    for (size_t k = 0; k < N_IMAGE_EXT; k++)
-        if (ends_with(base, image_ext[k])) {
-            len -= strlen(image_ext[k]);
-            break;
-        }
-    char *s = malloc(len + 1);
-    if (s) {
-        memcpy(s, base, len);
-        s[len] = 0;
-    }
-    return s;
-}
-
 /* ------------------------------------------------------------------ */
 /* Outputs                                                            */
 /* ------------------------------------------------------------------ */
@@ -238,32 +208,12 @@ int cli_check_outputs(const char *const *outs, int n_outs,
     return st ? cli_fail(st) : EXIT_OK;
 }
 
-static int cmp_name(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 int cli_unique_outputs(char *const *outs, const char *const *images, int n,
                        const char *tail)
 {
-    /* Sorted copies find duplicate names in n log n (sets are large). */
-    char **sorted = malloc(((size_t)n + 1) * sizeof *sorted);
-    if (!sorted)
-        return cli_oom();
-    memcpy(sorted, outs, (size_t)n * sizeof *sorted);
-    qsort(sorted, (size_t)n, sizeof *sorted, cmp_name);
-    int rc = EXIT_OK;
-    for (int i = 1; i < n && !rc; i++)
-        if (!strcmp(sorted[i], sorted[i - 1])) {
-            int a = -1, b = -1;
-            for (int j = 0; j < n && b < 0; j++)
-                if (!strcmp(outs[j], sorted[i])) {
-                    b = a < 0 ? -1 : j;
-                    a = a < 0 ? j : a;
-                }
-            rc = cli_usage_error("%s and %s would both write %s%s",
-                                 images[a], images[b], sorted[i], tail);
-        }
-    free(sorted);
-    return rc;
+    dmbp_status st = dmbp_check_unique_outputs((const char *const *)outs,
+                                               images, n);
+    if (st == DMBP_ERR_ARG)
+        return cli_usage_error("%s%s", dmbp_last_error(), tail);
+    return st ? cli_fail(st) : EXIT_OK;
 }

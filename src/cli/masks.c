@@ -233,7 +233,7 @@ int cmd_masks(int argc, char **argv)
     if (out) {
         path = strdup(out);
     } else {
-        char *stem = cli_stem(image);
+        char *stem = dmbp_output_stem(image);
         if (stem) {
             size_t len = strlen(stem) + sizeof "-masks.json";
             path = malloc(len);

@@ -148,7 +148,7 @@ int cli_set_paths(const char *dir, const char *const *images, int n,
     *out = p;
     int rc = p ? EXIT_OK : EXIT_INTERNAL;
     for (int i = 0; i < n && !rc; i++) {
-        char *stem = cli_stem(images[i]);
+        char *stem = dmbp_output_stem(images[i]);
         size_t len = stem ? strlen(dir) + strlen(stem) + strlen(suffix) + 2
                           : 0;
         p[i] = stem ? malloc(len) : NULL;

@@ -110,6 +110,36 @@ dmbp_status dmbp_check_outputs(const char *const *outputs, int n_outputs,
     return st;
 }
 
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+dmbp_status dmbp_check_unique_outputs(const char *const *outputs,
+                                      const char *const *names, int n)
+{
+    /* A sorted copy finds duplicate names in n log n (sets are large). */
+    const char **sorted = malloc(((size_t)n + 1) * sizeof *sorted);
+    if (!sorted)
+        return OOM();
+    memcpy(sorted, outputs, (size_t)n * sizeof *sorted);
+    qsort(sorted, (size_t)n, sizeof *sorted, by_name);
+    dmbp_status st = DMBP_OK;
+    for (int i = 1; i < n && !st; i++)
+        if (!strcmp(sorted[i], sorted[i - 1])) {
+            int a = -1, b = -1;
+            for (int j = 0; j < n && b < 0; j++)
+                if (!strcmp(outputs[j], sorted[i])) {
+                    b = a < 0 ? -1 : j;
+                    a = a < 0 ? j : a;
+                }
+            st = dmbp_set_error(DMBP_ERR_ARG, "%s and %s would both write "
+                                "%s", names[a], names[b], sorted[i]);
+        }
+    free(sorted);
+    return st;
+}
+
 /* ------------------------------------------------------------------ */
 /* Reading the manifest back                                          */
 /* ------------------------------------------------------------------ */

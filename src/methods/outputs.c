@@ -389,3 +389,81 @@ dmbp_status dmbp_result_render_scale(const dmbp_result *r, int image,
     free(owned);
     return st;
 }
+
+/* ---- names (dmbp explain's) --------------------------------------------- */
+
+/* Extensions a stem drops. */
+static const char *const image_ext[] = {".png", ".jpg", ".jpeg"};
+/* Numbers in PREFIX-NN-<stem> have at least this many digits. */
+#define PREFIX_DIGITS 2
+#define PREFIX_EXTRA 64
+
+char *dmbp_output_stem(const char *image)
+{
+    if (!image) {
+        dmbp_set_error(DMBP_ERR_ARG, "dmbp_output_stem: NULL");
+        return NULL;
+    }
+    if (!strcmp(image, "-"))
+        return dmbp__strdup("stdin");
+    const char *base = strrchr(image, '/');
+    base = base ? base + 1 : image;
+    size_t len = strlen(base);
+    for (size_t k = 0; k < sizeof image_ext / sizeof *image_ext; k++) {
+        size_t lx = strlen(image_ext[k]);
+        if (len > lx && !strcasecmp(base + len - lx, image_ext[k])) {
+            len -= lx;
+            break;
+        }
+    }
+    char *s = strndup(base, len);
+    if (!s)
+        dmbp_set_error(DMBP_ERR_NOMEM, "out of memory");
+    return s;
+}
+
+char *dmbp_output_prefix(const char *dir, const char *prefix,
+                         const char *image, int i, int n, dmbp_method method)
+{
+    if (prefix && n == 1)
+        return dmbp__strdup(prefix);
+    char *stem = dmbp_output_stem(image);
+    if (!stem)
+        return NULL;
+    int digits = PREFIX_DIGITS;
+    for (int m = n; m >= 100; m /= 10)
+        digits++;
+    const char *d = dir ? dir : "";
+    size_t cap = strlen(d) + strlen(stem) + PREFIX_EXTRA +
+                 (prefix ? strlen(prefix) : 0);
+    char *s = dmbp__malloc(cap);
+    if (s) {
+        char num[16];
+        snprintf(num, sizeof num, "%0*d", digits & 15, i + 1);
+        if (prefix)
+            snprintf(s, cap, "%s-%s-%s", prefix, num, stem);
+        else
+            snprintf(s, cap, "%s%s%s-%s", d, dir && strcmp(d, "/") ? "/" : "",
+                     stem, dmbp_method_name(method));
+    }
+    free(stem);
+    return s;
+}
+
+char *dmbp_output_masks_path(const char *file, int i, int n)
+{
+    size_t len = file ? strlen(file) : 0;
+    char *s = file ? dmbp__malloc(len + 16) : NULL;
+    if (!s)
+        return NULL;
+    if (n == 1) {
+        memcpy(s, file, len + 1);
+        return s;
+    }
+    /* "-<i>" before a final ".json", appended when there is none. */
+    bool json = len > 5 && !strcasecmp(file + len - 5, ".json");
+    size_t head = json ? len - 5 : len;
+    snprintf(s, len + 16, "%.*s-%d%s", (int)head, file, i + 1,
+             json ? file + head : "");
+    return s;
+}
