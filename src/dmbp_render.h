@@ -338,6 +338,22 @@ DMBP_API void dmbp_output_options_init_sized(dmbp_output_options *o,
 #define dmbp_output_options_init(o)                                         \
     dmbp_output_options_init_sized((o), sizeof *(o))
 
+/* The line dmbp explain prints for image `image` of r (0.3), without its
+ * newline: "NAME: class T (LABEL) logit L p=P -> PATH" (label NULL: "-"),
+ * with details also IG's completeness gap, DMBP's F+, F- and Fn, and the
+ * warning of a near-zero map (dmbp masks prints it without them). And
+ * each mask layer's top masks of m+ and m- as dmbp masks prints them
+ * (dmbp_result_top_masks): "LAYER (C channels)", then "  m+  CH:VALUE
+ * ..." and "  m-  ...". DMBP_ERR_ARG for bad arguments, DMBP_ERR_IO when
+ * f reports a write error. */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_result_write_line(const dmbp_result *r, int image, const char *name,
+                       const char *label, const char *path, int details,
+                       FILE *f);
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_result_write_top_masks(const dmbp_result *r, int image, int top,
+                            FILE *f);
+
 /* dmbp explain's names (0.3), malloc'ed (free() them; NULL when out of
  * memory): an image's stem (its base name without .png, .jpg or .jpeg in
  * any case; "stdin" for "-"); the output prefix of image i of n: prefix

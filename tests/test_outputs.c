@@ -179,6 +179,52 @@ static void test_dmbp(dmbp_model *m, const dmbp_image *orig,
     dmbp_result_free(r);
 }
 
+/* dmbp_result_write_line and _write_top_masks against the accessors. */
+static void test_lines(dmbp_model *m, const dmbp_image *x)
+{
+    dmbp_result *r = explain(m, x, DMBP_METHOD_DMBP);
+    if (!r)
+        return;
+    char *buf = NULL, want[512];
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    dmbp_status st = dmbp_result_write_line(r, 0, "c.png", NULL, "o.png", 0,
+                                            f);
+    fflush(f);
+    snprintf(want, sizeof want, "c.png: class %d (-) logit %.4f p=%.4f -> "
+             "o.png", dmbp_result_target(r, 0), dmbp_result_logit(r, 0),
+             dmbp_result_prob(r, 0));
+    CHECK(!st && buf && !strcmp(buf, want), "line: %s, want %s", buf, want);
+    rewind(f);
+    st = dmbp_result_write_line(r, 0, "c.png", "Coat", "o.png", 1, f);
+    fflush(f);
+    double fp = tl_scalar(r, 0, "F_pos");
+    snprintf(want, sizeof want, " F+ %.4g F- ", fp);
+    CHECK(!st && strstr(buf, "(Coat)") && strstr(buf, want) &&
+              strstr(buf, " Fn "), "line with details: %s", buf);
+    rewind(f);
+    st = dmbp_result_write_top_masks(r, 0, 2, f);
+    fflush(f);
+    const char *name;
+    int ch, idx[2];
+    int64_t off;
+    CHECK(!st && !dmbp_result_mask_layer(r, 0, &name, &ch, &off) &&
+              dmbp_result_top_masks(r, 0, 0, 0, 2, idx) == 2,
+          "masks: %s", dmbp_last_error());
+    snprintf(want, sizeof want, "%s (%d channels)\n  m+  %d:%.4f  %d:%.4f\n",
+             name, ch, idx[0], dmbp_result_masks(r, 0, 0)[off + idx[0]],
+             idx[1], dmbp_result_masks(r, 0, 0)[off + idx[1]]);
+    int lines = 0;
+    for (const char *p = buf; (p = strchr(p, '\n')); p++)
+        lines++;
+    CHECK(!strncmp(buf, want, strlen(want)) &&
+              lines == 3 * dmbp_result_num_mask_layers(r),
+          "top masks:\n%s\nwant first:\n%s", buf, want);
+    fclose(f);
+    free(buf);
+    dmbp_result_free(r);
+}
+
 static void test_gxi(dmbp_model *m, const dmbp_image *orig,
                      const dmbp_preprocess_options *pre, const dmbp_image *x)
 {
@@ -341,6 +387,7 @@ int main(void)
     }
     test_dmbp(m, &orig, &pre, &x);
     test_gxi(m, &orig, &pre, &x);
+    test_lines(m, &x);
     test_mean(&orig, &pre, x.height, x.width);
     test_write_file();
     dmbp_image_free(&x);

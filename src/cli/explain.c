@@ -117,40 +117,20 @@ static int writer_init(writer *wr, const cli_xrun *run, const cli_flags *f)
 
 /* The line printed for image i (without its newline); members: its JSON
  * (dmbp_result_write_outputs). */
-static void print_image(FILE *f, const cli_xrun *run, int i,
-                        const char *image, const char *png,
-                        const char *members, bool json)
+static int print_image(FILE *f, const cli_xrun *run, int i,
+                       const char *image, const char *png,
+                       const char *members, bool json)
 {
-    const dmbp_result *r = run->r;
-    int t = dmbp_result_target(r, i);
-    const char *label = cli_xrun_label(run, t);
-    dmbp_method method = dmbp_result_method(r);
     if (json) {
         fprintf(f, "{\"image\": ");
         dmbp__json_str(f, image);
         fprintf(f, ", %s}", members);
-    } else {
-        fprintf(f, "%s: class %d (%s) logit %.4f p=%.4f -> %s", image, t,
-                label ? label : "-", dmbp_result_logit(r, i),
-                dmbp_result_prob(r, i), png);
-        int k = dmbp_result_find_scalar(r, "completeness_gap");
-        if (method == DMBP_METHOD_IG && k >= 0)
-            fprintf(f, " completeness gap %.4g", dmbp_result_scalar(r, i, k));
-        if (method == DMBP_METHOD_DMBP) {
-            static const char *const shown[3][2] = {
-                {"F+", "F_pos"}, {"F-", "F_neg"}, {"Fn", "F_nuisance"}};
-            for (int s = 0; s < 3; s++) {
-                k = dmbp_result_find_scalar(r, shown[s][1]);
-                if (k >= 0)
-                    fprintf(f, " %s %.4g", shown[s][0],
-                            dmbp_result_scalar(r, i, k));
-            }
-        }
-        if (dmbp_result_near_zero(r, i) == 1)
-            fprintf(f, " warning: the map is near zero (sum of |map| below "
-                    "%g x max(|logit|, 1)): its picture shows noise at full "
-                    "strength", DMBP_NEAR_ZERO_RATIO);
+        return EXIT_OK;
     }
+    dmbp_status st = dmbp_result_write_line(
+        run->r, i, image, cli_xrun_label(run, dmbp_result_target(run->r, i)),
+        png, 1, f);
+    return st ? cli_fail(st) : EXIT_OK;
 }
 
 /* Every output file of image i of n, from its prefix
@@ -337,8 +317,8 @@ static int explain_item(void *vctx, cli_item *it)
         rc = add_paths(c->e, c->prefixes[idx], i, n, &paths);
         fputs(members, it->fragment);
         if (!rc)
-            print_image(it->text, &c->run, j, c->images[idx], paths.v[0],
-                        members, !set && c->e->json);
+            rc = print_image(it->text, &c->run, j, c->images[idx],
+                             paths.v[0], members, !set && c->e->json);
         cli_names_free(&paths);
     }
     free(members);

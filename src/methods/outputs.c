@@ -467,3 +467,66 @@ char *dmbp_output_masks_path(const char *file, int i, int n)
              json ? file + head : "");
     return s;
 }
+
+/* ---- lines (dmbp explain's and dmbp masks') -------------------------- */
+
+dmbp_status dmbp_result_write_line(const dmbp_result *r, int image,
+                                   const char *name, const char *label,
+                                   const char *path, int details, FILE *f)
+{
+    if (!r || !name || !path || !f || image < 0 ||
+        image >= dmbp_result_num_images(r))
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_result_write_line: NULL "
+                              "argument or image %d out of range", image);
+    int t = dmbp_result_target(r, image);
+    dmbp_method method = dmbp_result_method(r);
+    fprintf(f, "%s: class %d (%s) logit %.4f p=%.4f -> %s", name, t,
+            label ? label : "-", dmbp_result_logit(r, image),
+            dmbp_result_prob(r, image), path);
+    int k = dmbp_result_find_scalar(r, "completeness_gap");
+    if (details && method == DMBP_METHOD_IG && k >= 0)
+        fprintf(f, " completeness gap %.4g", dmbp_result_scalar(r, image, k));
+    static const char *const shown[3][2] = {
+        {"F+", "F_pos"}, {"F-", "F_neg"}, {"Fn", "F_nuisance"}};
+    for (int s = 0; details && method == DMBP_METHOD_DMBP && s < 3; s++) {
+        k = dmbp_result_find_scalar(r, shown[s][1]);
+        if (k >= 0)
+            fprintf(f, " %s %.4g", shown[s][0], dmbp_result_scalar(r, image, k));
+    }
+    if (details && dmbp_result_near_zero(r, image) == 1)
+        fprintf(f, " warning: the map is near zero (sum of |map| below %g x "
+                "max(|logit|, 1)): its picture shows noise at full strength",
+                DMBP_NEAR_ZERO_RATIO);
+    return ferror(f) ? dmbp_set_error(DMBP_ERR_IO, "%s: write error", name)
+                     : DMBP_OK;
+}
+
+dmbp_status dmbp_result_write_top_masks(const dmbp_result *r, int image,
+                                        int top, FILE *f)
+{
+    if (!r || !f || image < 0 || image >= dmbp_result_num_images(r))
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_result_write_top_masks: "
+                              "NULL argument or image %d out of range",
+                              image);
+    int *idx = dmbp__malloc((size_t)(top > 0 ? top : 1) * sizeof *idx);
+    if (!idx)
+        return DMBP_ERR_NOMEM;
+    for (int l = 0; l < dmbp_result_num_mask_layers(r); l++) {
+        const char *name;
+        int ch;
+        int64_t off;
+        if (dmbp_result_mask_layer(r, l, &name, &ch, &off))
+            continue;
+        fprintf(f, "%s (%d channels)\n", name, ch);
+        for (int s = 0; s < 2; s++) {
+            const float *m = dmbp_result_masks(r, image, s) + off;
+            int k = dmbp_result_top_masks(r, image, l, s, top, idx);
+            fprintf(f, "  %s", s ? "m-" : "m+");
+            for (int j = 0; j < k; j++)
+                fprintf(f, "  %d:%.4f", idx[j], m[idx[j]]);
+            fprintf(f, "\n");
+        }
+    }
+    free(idx);
+    return ferror(f) ? dmbp_set_error(DMBP_ERR_IO, "write error") : DMBP_OK;
+}
