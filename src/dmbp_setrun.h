@@ -191,6 +191,11 @@ DMBP_API DMBP_NODISCARD dmbp_status
 dmbp_check_outputs(const char *const *outputs, int n_outputs,
                    const char *const *inputs, int n_inputs, int force);
 
+/* The directory part of path (".": none, "/" for "/NAME") exists, is a
+ * directory and writable: else DMBP_ERR_IO "PATH: cannot write into DIR:
+ * WHY", checked before a long computation whose result would be lost. */
+DMBP_API DMBP_NODISCARD dmbp_status dmbp_check_writable_dir(const char *path);
+
 /* Two of the n outputs that are one name: DMBP_ERR_ARG "A and B would
  * both write OUT", A and B from names (the items' names). */
 DMBP_API DMBP_NODISCARD dmbp_status

@@ -425,6 +425,17 @@ static void test_refusals(const char *tmp)
           dmbp_last_error());
     st = dmbp_check_outputs(outs, 1, c.inputs, N_ITEMS, 0);
     expect_refused(st, DMBP_ERR_ARG, out, "the file exists");
+    /* Where an output would go: a missing directory, a file, none. */
+    char where[700];
+    snprintf(where, sizeof where, "%s/nodir/x.png", tmp);
+    st = dmbp_check_writable_dir(where);
+    expect_refused(st, DMBP_ERR_IO, "nodir: No such file", "cannot write into");
+    snprintf(where, sizeof where, "%s/x.png", c.in[0]);
+    st = dmbp_check_writable_dir(where);
+    expect_refused(st, DMBP_ERR_IO, "not a directory", "cannot write into");
+    snprintf(where, sizeof where, "%s/x.png", tmp);
+    CHECK(!dmbp_check_writable_dir(where) && !dmbp_check_writable_dir("x.png"),
+          "a writable directory refused: %s", dmbp_last_error());
     /* A struct without struct_size. */
     dmbp_setrun_options zero;
     memset(&zero, 0, sizeof zero);

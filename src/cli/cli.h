@@ -167,7 +167,8 @@ void cli_xrun_free(cli_xrun *run);
 /* Label of the class, or NULL. */
 const char *cli_xrun_label(const cli_xrun *run, int cls);
 /* Fail with EXIT_IO unless the directory part of path exists and is
- * writable: checked before a long computation whose result would be lost. */
+ * writable (dmbp_check_writable_dir, message printed): checked before a
+ * long computation whose result would be lost. */
 int cli_check_writable_dir(const char *path);
 /* ---- inputs and outputs (src/cli/inputs.c) ---- */
 

@@ -208,6 +208,12 @@ int cli_check_outputs(const char *const *outs, int n_outs,
     return st ? cli_fail(st) : EXIT_OK;
 }
 
+int cli_check_writable_dir(const char *path)
+{
+    dmbp_status st = dmbp_check_writable_dir(path);
+    return st ? cli_fail(st) : EXIT_OK;
+}
+
 int cli_unique_outputs(char *const *outs, const char *const *images, int n,
                        const char *tail)
 {

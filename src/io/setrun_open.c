@@ -110,6 +110,36 @@ dmbp_status dmbp_check_outputs(const char *const *outputs, int n_outputs,
     return st;
 }
 
+dmbp_status dmbp_check_writable_dir(const char *path)
+{
+    if (!path)
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_check_writable_dir: NULL");
+    const char *slash = strrchr(path, '/');
+    size_t len = slash ? (size_t)(slash - path) : 1;
+    char *dir = malloc(len + 2);
+    if (!dir)
+        return OOM();
+    if (!slash)
+        strcpy(dir, ".");
+    else if (len == 0)
+        strcpy(dir, "/");
+    else
+        snprintf(dir, len + 1, "%s", path);
+    struct stat sb;
+    const char *why = NULL;
+    if (stat(dir, &sb) != 0)
+        why = strerror(errno);
+    else if (!S_ISDIR(sb.st_mode))
+        why = "not a directory";
+    else if (access(dir, W_OK | X_OK) != 0)
+        why = strerror(errno);
+    dmbp_status st = why ? dmbp_set_error(DMBP_ERR_IO, "%s: cannot write "
+                                          "into %s: %s", path, dir, why)
+                         : DMBP_OK;
+    free(dir);
+    return st;
+}
+
 static int by_name(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
