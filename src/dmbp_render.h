@@ -354,6 +354,30 @@ DMBP_API DMBP_NODISCARD dmbp_status
 dmbp_result_write_top_masks(const dmbp_result *r, int image, int top,
                             FILE *f);
 
+/* dmbp explain's progress line (0.3), for a terminal: start it with the
+ * call's method, its first image in a run of total images (an image set
+ * explains one image per call) and the images of the call (call), then
+ * pass dmbp_progress_explain as dmbp_explain_options.progress and p as
+ * progress_user. It redraws "dmbp: image 3 of 9  iteration 10/40  loss
+ * 0.52  ETA 0:07" (the method's steps, samples, patches, channels or
+ * masks, or the images done) in place at most ten times a second, with
+ * '\r' and spaces only; dmbp_progress_clear erases it. out NULL: nothing
+ * drawn. The t0, last and width fields are the library's. */
+typedef struct dmbp_progress {
+    FILE *out;
+    dmbp_method method;
+    int first, call, total;
+    double t0, last;
+    int width;
+} dmbp_progress;
+DMBP_API void dmbp_progress_start(dmbp_progress *p, FILE *out,
+                                  dmbp_method method, int first, int call,
+                                  int total);
+DMBP_API int dmbp_progress_explain(void *p, int first_image, int n_images,
+                                   int iteration, int iterations,
+                                   double loss);
+DMBP_API void dmbp_progress_clear(dmbp_progress *p);
+
 /* dmbp explain's names (0.3), malloc'ed (free() them; NULL when out of
  * memory): an image's stem (its base name without .png, .jpg or .jpeg in
  * any case; "stdin" for "-"); the output prefix of image i of n: prefix

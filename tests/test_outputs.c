@@ -15,6 +15,7 @@
 #include <dmbp.h>
 #include <dmbp_render.h>
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -177,6 +178,28 @@ static void test_dmbp(dmbp_model *m, const dmbp_image *orig,
               DMBP_ERR_ARG,
           "struct_size 0 accepted");
     dmbp_result_free(r);
+}
+
+/* dmbp_progress: each form of the line, redrawn over the last. */
+static void test_progress(void)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    dmbp_progress p;
+    dmbp_progress_start(&p, f, DMBP_METHOD_IG, 2, 1, 9);
+    dmbp_progress_explain(&p, 0, 1, 4, 4, NAN);
+    dmbp_progress_start(&p, f, DMBP_METHOD_DMBP, 0, 2, 4);
+    dmbp_progress_explain(&p, 0, 2, 40, 40, 0.5);
+    dmbp_progress_start(&p, f, DMBP_METHOD_SALIENCY, 0, 5, 5);
+    dmbp_progress_explain(&p, 0, 5, 5, 5, NAN);
+    dmbp_progress_clear(&p);
+    fclose(f);
+    const char *want = "\rdmbp: image 3 of 9  steps 4/4"
+                       "\rdmbp: images 1-2 of 4  iteration 40/40  loss 0.5"
+                       "\rdmbp: image 5 of 5\r                  \r";
+    CHECK(buf && !strcmp(buf, want), "progress: '%s'", buf ? buf : "");
+    free(buf);
 }
 
 /* dmbp_result_write_line and _write_top_masks against the accessors. */
@@ -373,6 +396,7 @@ static void test_names(void)
 int main(void)
 {
     test_names();
+    test_progress();
     snprintf(dir, sizeof dir, "/tmp/test_outputs.XXXXXX");
     if (!mkdtemp(dir))
         return 1;

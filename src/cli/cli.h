@@ -110,24 +110,8 @@ bool cli_parse_u64(const char *s, uint64_t *out);
 int cli_write_atomic(const char *path, void (*write)(FILE *, const void *),
                      const void *ctx);
 
-/* A progress line on standard error, redrawn in place; only on a terminal
- * and without --quiet. */
-typedef struct cli_progress {
-    bool on;
-    double t0, last;    /* start and last redraw, seconds */
-    int width;          /* length of the line on screen; 0: none */
-    int total;          /* images in the whole run, for the caller */
-    int first, call;    /* explain: the call's first image, its images */
-    const char *unit;   /* explain: what the method counts */
-} cli_progress;
-
+/* A monotonic clock, seconds. */
 double cli_now(void);
-void cli_progress_start(cli_progress *p, bool quiet);
-/* Redraw (at most every 0.1 s unless forced). */
-void cli_progress_draw(cli_progress *p, bool force, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-void cli_progress_clear(cli_progress *p);
-
 /* Around one item of an image set: what it prints on stderr still goes
  * there, and the last "dmbp: " line is kept, without that prefix, for the
  * manifest's error field (cli_captured: "" when none). */

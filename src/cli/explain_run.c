@@ -11,60 +11,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* ------------------------------------------------------------------ */
-/* Progress on a terminal                                             */
-/* ------------------------------------------------------------------ */
-
-/* What a method's progress counts (dmbp_explain_options.progress). */
-static const char *progress_unit(dmbp_method m)
-{
-    switch (m) {
-    case DMBP_METHOD_IG: return "steps";
-    case DMBP_METHOD_SMOOTHGRAD: return "samples";
-    case DMBP_METHOD_OCCLUSION: return "patches";
-    case DMBP_METHOD_SCORECAM: return "channels";
-    case DMBP_METHOD_RISE: return "masks";
-    default: return "images"; /* the gradients, the Grad-CAMs */
-    }
-}
-
-/* The progress of one dmbp_explain call over images p->first .. of a run
- * of p->total (image sets call it one image at a time). */
-static int on_progress(void *user, int first_image, int n_images,
-                       int iteration, int iterations, double loss)
-{
-    cli_progress *p = user;
-    int n = p->total, call = p->call;
-    double now = cli_now();
-    /* Lane groups run one after the other, each for every iteration. */
-    double done = (first_image + (double)n_images * iteration /
-                                     (iterations > 0 ? iterations : 1)) /
-                  call;
-    char eta[32] = "";
-    if (done > 0 && done < 1) {
-        long s = lround((now - p->t0) * (1 - done) / done);
-        snprintf(eta, sizeof eta, "  ETA %ld:%02ld", s / 60, s % 60);
-    }
-    int first = p->first + first_image + 1;
-    bool last = iteration >= iterations;
-    char which[48]; /* "image 3 of 9", "images 3-6 of 9" */
-    if (n_images == 1)
-        snprintf(which, sizeof which, "image %d of %d", first, n);
-    else
-        snprintf(which, sizeof which, "images %d-%d of %d", first,
-                 first + n_images - 1, n);
-    if (!isnan(loss)) /* DMBP */
-        cli_progress_draw(p, last, "dmbp: %s  iteration %d/%d  loss %.4g%s",
-                          which, iteration, iterations, loss, eta);
-    else if (strcmp(p->unit, "images")) /* steps, samples, patches ... */
-        cli_progress_draw(p, last, "dmbp: %s  %s %d/%d%s", which, p->unit,
-                          iteration, iterations, eta);
-    else /* images as lanes: those done */
-        cli_progress_draw(p, last, "dmbp: image %d of %d%s",
-                          p->first + iteration, n, eta);
-    return 0;
-}
-
 int cli_check_colormap(const cli_flags *f, dmbp_method method,
                        bool is_signed)
 {
@@ -205,16 +151,14 @@ int cli_xrun_images(cli_xrun *run, const char **images, int n,
         free(targets);
         return rc;
     }
-    cli_progress p;
-    cli_progress_start(&p, f->quiet);
-    /* Every method's progress (an image set's images come one at a
-     * time: their line counts the set's). */
-    p.call = n;
-    p.total = run->set_size > 0 ? run->set_size : n;
-    p.first = run->set_size > 0 ? run->first : 0;
-    p.unit = progress_unit(method);
-    if (p.on) {
-        o.progress = on_progress;
+    /* Every method's progress on a terminal (an image set's images come
+     * one at a time: their line counts the set's). */
+    dmbp_progress p;
+    dmbp_progress_start(&p, !f->quiet && isatty(2) ? stderr : NULL, method,
+                        run->set_size > 0 ? run->first : 0, n,
+                        run->set_size > 0 ? run->set_size : n);
+    if (p.out) {
+        o.progress = dmbp_progress_explain;
         o.progress_user = &p;
     }
     /* Image i of a call draws its noise from seed + i (SmoothGrad, DMBP's
@@ -230,7 +174,7 @@ int cli_xrun_images(cli_xrun *run, const char **images, int n,
     dmbp_session_keep_plans(run->ex, run->set_size > 0);
     st = dmbp_explain_images(run->ex, run->bg, images, n, &pre, targets, &o,
                              &run->r);
-    cli_progress_clear(&p);
+    dmbp_progress_clear(&p);
     free(targets);
     return st ? cli_fail(st) : EXIT_OK;
 }
