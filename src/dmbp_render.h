@@ -465,6 +465,15 @@ dmbp_write_prediction(FILE *f, int json, const char *image,
                       const dmbp_model *m, const char *const *labels,
                       int n_labels);
 
+/* A comma-separated list of method names (dmbp_method_from_name), as
+ * `dmbp eval --methods` takes it (0.3): into out (room for
+ * DMBP_NUM_METHODS), *n of them. DMBP_ERR_ARG for an empty name, an
+ * unknown one (the message lists them all) or one listed twice, each
+ * message starting with what (NULL: "methods"). */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_method_list_parse(const char *list, const char *what, dmbp_method *out,
+                       int *n);
+
 /* What `dmbp info` prints about m, on out: name (the model's path as
  * shown), producer, opset, input and output, parameters, op counts, the
  * preprocessing defaults, labels and metadata; with layers, every node's

@@ -180,6 +180,26 @@ static void test_dmbp(dmbp_model *m, const dmbp_image *orig,
     dmbp_result_free(r);
 }
 
+/* dmbp_method_list_parse: a list in order, and each refusal. */
+static void test_method_list(void)
+{
+    dmbp_method m[DMBP_NUM_METHODS];
+    int n = -1;
+    CHECK(!dmbp_method_list_parse("gxi,dmbp,gradcam++", "--methods", m, &n) &&
+              n == 3 && m[0] == DMBP_METHOD_GXI && m[1] == DMBP_METHOD_DMBP &&
+              m[2] == DMBP_METHOD_GRADCAMPP,
+          "a list: %d (%s)", n, dmbp_last_error());
+    static const char *const bad[][2] = {
+        {"gxi,,ig", "--methods 'gxi,,ig': an empty method name"},
+        {"gxi,nope", "--methods: unknown method 'nope' (expected saliency, "},
+        {"ig,gxi,ig", "--methods: ig is listed twice"}};
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++)
+        CHECK(dmbp_method_list_parse(bad[k][0], "--methods", m, &n) ==
+                      DMBP_ERR_ARG &&
+                  !strncmp(dmbp_last_error(), bad[k][1], strlen(bad[k][1])),
+              "'%s': %s", bad[k][0], dmbp_last_error());
+}
+
 /* dmbp_progress: each form of the line, redrawn over the last. */
 static void test_progress(void)
 {
@@ -397,6 +417,7 @@ int main(void)
 {
     test_names();
     test_progress();
+    test_method_list();
     snprintf(dir, sizeof dir, "/tmp/test_outputs.XXXXXX");
     if (!mkdtemp(dir))
         return 1;

@@ -271,3 +271,54 @@ dmbp_status dmbp_write_prediction(FILE *f, int json, const char *image,
     return ferror(f) ? dmbp_set_error(DMBP_ERR_IO, "%s: write error", image)
                      : DMBP_OK;
 }
+
+/* "saliency, gxi, ... or lrp": every method's name. */
+static void all_methods(char *buf, size_t cap)
+{
+    buf[0] = 0;
+    for (int m = 0; m < DMBP_NUM_METHODS; m++) {
+        size_t len = strlen(buf);
+        snprintf(buf + len, cap - len, "%s%s",
+                 m == 0 ? "" : m == DMBP_NUM_METHODS - 1 ? " or " : ", ",
+                 dmbp_method_name((dmbp_method)m));
+    }
+}
+
+/* The longest method name read. */
+#define METHOD_NAME_MAX 32
+#define ALL_METHODS_MAX 256
+
+dmbp_status dmbp_method_list_parse(const char *list, const char *what,
+                                   dmbp_method *out, int *n)
+{
+    if (!list || !out || !n)
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_method_list_parse: NULL");
+    what = what ? what : "methods";
+    char names[ALL_METHODS_MAX];
+    all_methods(names, sizeof names);
+    *n = 0;
+    for (const char *c = list;;) {
+        const char *end = strchr(c, ',');
+        size_t len = end ? (size_t)(end - c) : strlen(c);
+        char name[METHOD_NAME_MAX];
+        dmbp_method m;
+        if (len == 0)
+            return dmbp_set_error(DMBP_ERR_ARG, "%s '%s': an empty method "
+                                  "name", what, list);
+        snprintf(name, sizeof name, "%.*s",
+                 (int)(len < sizeof name - 1 ? len : sizeof name - 1), c);
+        if (len >= sizeof name || dmbp_method_from_name(name, &m))
+            return dmbp_set_error(DMBP_ERR_ARG, "%s: unknown method '%.*s' "
+                                  "(expected %s)", what, (int)len, c, names);
+        for (int k = 0; k < *n; k++)
+            if (out[k] == m)
+                return dmbp_set_error(DMBP_ERR_ARG, "%s: %s is listed twice",
+                                      what, name);
+        if (*n == DMBP_NUM_METHODS)
+            return dmbp_set_error(DMBP_ERR_ARG, "%s: too many", what);
+        out[(*n)++] = m;
+        if (!end)
+            return DMBP_OK;
+        c = end + 1;
+    }
+}
