@@ -191,6 +191,13 @@ DMBP_API DMBP_NODISCARD dmbp_status
 dmbp_check_outputs(const char *const *outputs, int n_outputs,
                    const char *const *inputs, int n_inputs, int force);
 
+/* A file's bytes as "fnv1a64:HEX size N" (FNV-1a 64) into buf (cap
+ * bytes; 64 hold it), for a set's fingerprint: it tells files apart, it
+ * is not a digest against an adversary. DMBP_ERR_IO "PATH: cannot open:
+ * WHY" or "PATH: read error: WHY". */
+DMBP_API DMBP_NODISCARD dmbp_status dmbp_file_hash(const char *path,
+                                                   char *buf, size_t cap);
+
 /* The directory part of path (".": none, "/" for "/NAME") exists, is a
  * directory and writable: else DMBP_ERR_IO "PATH: cannot write into DIR:
  * WHY", checked before a long computation whose result would be lost. */

@@ -436,6 +436,20 @@ static void test_refusals(const char *tmp)
     snprintf(where, sizeof where, "%s/x.png", tmp);
     CHECK(!dmbp_check_writable_dir(where) && !dmbp_check_writable_dir("x.png"),
           "a writable directory refused: %s", dmbp_last_error());
+    /* A file's hash: FNV-1a 64 of its bytes (of "a": the published
+     * af63dc4c8601ec8c), and a missing file named. */
+    char hash[64];
+    FILE *hf = fopen(where, "w");
+    if (hf) {
+        fputc('a', hf);
+        fclose(hf);
+    }
+    CHECK(!dmbp_file_hash(where, hash, sizeof hash) &&
+              !strcmp(hash, "fnv1a64:af63dc4c8601ec8c size 1"),
+          "hash: %s", hash);
+    unlink(where);
+    st = dmbp_file_hash(where, hash, sizeof hash);
+    expect_refused(st, DMBP_ERR_IO, where, "cannot open");
     /* A struct without struct_size. */
     dmbp_setrun_options zero;
     memset(&zero, 0, sizeof zero);

@@ -3,55 +3,14 @@
 #include "runner.h"
 #include "cli.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-/* Read in pieces of this size while hashing. */
-#define HASH_CHUNK (1 << 20)
-#define FNV64_OFFSET 0xcbf29ce484222325ull
-#define FNV64_PRIME 0x100000001b3ull
-
-/* FNV-1a 64 of a file's bytes as "fnv1a64:HEX size N": tells files
- * apart; not a digest against an adversary. */
+/* dmbp_file_hash, its message printed. */
 static int file_hash(const char *path, char *buf, size_t cap)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        fprintf(stderr, "dmbp: %s: cannot open: %s\n", path,
-                strerror(errno));
-        return EXIT_IO;
-    }
-    unsigned char *chunk = malloc(HASH_CHUNK);
-    if (!chunk) {
-        close(fd);
-        return cli_oom();
-    }
-    uint64_t h = FNV64_OFFSET;
-    unsigned long long size = 0;
-    ssize_t got;
-    while ((got = read(fd, chunk, HASH_CHUNK)) != 0) {
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            fprintf(stderr, "dmbp: %s: read error: %s\n", path,
-                    strerror(errno));
-            free(chunk);
-            close(fd);
-            return EXIT_IO;
-        }
-        for (ssize_t k = 0; k < got; k++)
-            h = (h ^ chunk[k]) * FNV64_PRIME;
-        size += (unsigned long long)got;
-    }
-    free(chunk);
-    close(fd);
-    snprintf(buf, cap, "fnv1a64:%016llx size %llu", (unsigned long long)h,
-             size);
-    return EXIT_OK;
+    dmbp_status st = dmbp_file_hash(path, buf, cap);
+    return st ? cli_fail(st) : EXIT_OK;
 }
 
 /* Options that never change a set's results (how it runs, where it goes,

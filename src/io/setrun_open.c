@@ -110,6 +110,48 @@ dmbp_status dmbp_check_outputs(const char *const *outputs, int n_outputs,
     return st;
 }
 
+/* Read in pieces of this size while hashing. */
+#define HASH_CHUNK (1 << 20)
+#define FNV64_OFFSET 0xcbf29ce484222325ull
+#define FNV64_PRIME 0x100000001b3ull
+
+dmbp_status dmbp_file_hash(const char *path, char *buf, size_t cap)
+{
+    if (!path || !buf)
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_file_hash: NULL");
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return dmbp_set_error(DMBP_ERR_IO, "%s: cannot open: %s", path,
+                              strerror(errno));
+    unsigned char *chunk = malloc(HASH_CHUNK);
+    if (!chunk) {
+        close(fd);
+        return OOM();
+    }
+    uint64_t h = FNV64_OFFSET;
+    unsigned long long size = 0;
+    ssize_t got;
+    dmbp_status st = DMBP_OK;
+    while (!st && (got = read(fd, chunk, HASH_CHUNK)) != 0) {
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            st = dmbp_set_error(DMBP_ERR_IO, "%s: read error: %s", path,
+                                strerror(errno));
+            break;
+        }
+        for (ssize_t k = 0; k < got; k++)
+            h = (h ^ chunk[k]) * FNV64_PRIME;
+        size += (unsigned long long)got;
+    }
+    free(chunk);
+    close(fd);
+    if (!st)
+        snprintf(buf, cap, "fnv1a64:%016llx size %llu", (unsigned long long)h,
+                 size);
+    return st;
+}
+
 dmbp_status dmbp_check_writable_dir(const char *path)
 {
     if (!path)
