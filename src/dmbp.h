@@ -659,6 +659,19 @@ dmbp_explain_images(dmbp_session *s, const dmbp_image *originals,
                     const dmbp_preprocess_options *pre, const int *targets,
                     const dmbp_explain_options *o, dmbp_result **out);
 
+/* Method option `name` of o->method, by the dmbp program's name for it
+ * (its --NAME without the dashes: "iters", "w-sign", "baseline", "seed",
+ * "preset", ...; see dmbp(1)) and its value as text (numbers as strtol,
+ * strtof, strtoull read them; choices by name; "abs" on or off), as the
+ * program sets it (0.3): "samples" is SmoothGrad's samples, RISE's masks
+ * and DMBP's noisy copies (which for DMBP above 1 turn the path off),
+ * "seed" and "sigma" every method's that has one. "layer" keeps value
+ * (borrowed). DMBP_ERR_ARG for an unknown name or a value that does not
+ * read; "preset" is dmbp_explain_preset. */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_explain_options_set(dmbp_explain_options *o, const char *name,
+                         const char *value);
+
 /* The class of rank k (1: the most probable) of one preprocessed image x
  * (channels x height x width), by a forward pass of a plan of its own;
  * ties to the lower index, as dmbp_explain's top class. (0.3) */
