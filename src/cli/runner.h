@@ -4,8 +4,9 @@
  * fingerprint from the command line. One process is the library's run
  * alone; under an MPI launcher the same ledger runs on rank 0 and the
  * items in each rank's worker process (src/cli/mpi.c, the transport).
- * Files: runner.c (the options, the one-process run, cli_run), mpi.c,
- * manifest.c (the fingerprint). Calls go one way: runner.c -> mpi.c. */
+ * Files: runner.c (cli_run: one process, a worker, or MPI), mpi.c (the
+ * transport), manifest.c (the library's options: the fingerprint, the
+ * item wrapper). Calls go one way: runner.c -> mpi.c -> manifest.c. */
 #ifndef DMBP_CLI_RUNNER_H
 #define DMBP_CLI_RUNNER_H
 
@@ -102,7 +103,7 @@ int cli_set_paths(const char *dir, const char *const *images, int n,
 int cli_set_paths_outputs(void *ctx, int index, struct cli_names *out);
 void cli_set_paths_free(char **paths, int n);
 
-/* ---- the library's run (runner.c) -------------------------------------- */
+/* ---- the library's options (manifest.c) -------------------------------- */
 
 /* The library's options for b (dmbp_setrun.h), with what they point to:
  * the set's fingerprint and the protected inputs (only for the ledger's

@@ -17,6 +17,72 @@
 #define OOM() dmbp_set_error(DMBP_ERR_NOMEM, "out of memory")
 
 /* ------------------------------------------------------------------ */
+/* What the ledger and the manifest share (setrun.c calls them)       */
+/* ------------------------------------------------------------------ */
+
+dmbp_status dmbp_setrun_paths_add(dmbp_setrun_paths *p, const char *path)
+{
+    if (p->n == p->cap) {
+        int cap = p->cap ? 2 * p->cap : 8;
+        char **v = realloc(p->v, (size_t)cap * sizeof *v);
+        if (!v)
+            return dmbp_set_error(DMBP_ERR_NOMEM, "out of memory");
+        p->v = v;
+        p->cap = cap;
+    }
+    if (!(p->v[p->n] = strdup(path)))
+        return dmbp_set_error(DMBP_ERR_NOMEM, "out of memory");
+    p->n++;
+    return DMBP_OK;
+}
+
+void dmbp__setrun_paths_free(dmbp_setrun_paths *p)
+{
+    for (int k = 0; k < p->n; k++)
+        free(p->v[k]);
+    free(p->v);
+    memset(p, 0, sizeof *p);
+}
+
+int dmbp__input_stat(const char *name, struct stat *sb)
+{
+    if (!strcmp(name, "-"))
+        return -1;
+    if (stat(name, sb) == 0)
+        return 0;
+    /* An IDX set's "PATH#INDEX": the file's size and time. */
+    const char *hash = strrchr(name, '#');
+    if (!hash || !hash[1] || strspn(hash + 1, "0123456789") !=
+                                 strlen(hash + 1))
+        return -1;
+    char *path = strndup(name, (size_t)(hash - name));
+    int r = path ? stat(path, sb) : -1;
+    free(path);
+    return r;
+}
+
+dmbp_status dmbp__setrun_append(const char *path, int fd, const char *buf,
+                                size_t len)
+{
+    size_t off = 0;
+    while (off < len) {
+        ssize_t w = write(fd, buf + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return dmbp_set_error(DMBP_ERR_IO, "%s: %s", path,
+                                  strerror(errno));
+        off += (size_t)w;
+    }
+    /* On disk before we go on: a reader never sees half a line unless
+     * the writer died inside write(), and then only as the last line,
+     * which resume cuts off. */
+    if (fsync(fd) != 0 && errno != EINVAL)
+        return dmbp_set_error(DMBP_ERR_IO, "%s: %s", path, strerror(errno));
+    return DMBP_OK;
+}
+
+/* ------------------------------------------------------------------ */
 /* The inputs of a run, by file identity                              */
 /* ------------------------------------------------------------------ */
 
