@@ -11,6 +11,7 @@
 #include "dmbp_eval.h"
 #include "dmbp_plugin.h"
 #include "dmbp_render.h"
+#include "dmbp_setrun.h"
 
 #include <math.h>
 #include <stddef.h>

@@ -233,6 +233,16 @@ DMBP_API DMBP_NODISCARD dmbp_status
 dmbp_label_find(const dmbp_model *m, const char *const *labels, int n,
                 const char *name, int *cls, const char **nearest);
 
+/* A target as the dmbp program reads it (0.3): "auto" (-1: the top
+ * class), "top:K" (-K, K from 1 to the classes: the K-th most probable,
+ * as dmbp_explain_images takes it), a class index, a label (as
+ * dmbp_label_find), or "label:NAME" for a label that reads as one of the
+ * others. DMBP_ERR_ARG saying what is expected (the message does not
+ * repeat spec). */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_target_parse(const dmbp_model *m, const char *const *labels, int n,
+                  const char *spec, int *target);
+
 /* ------------------------------------------------------------------ */
 /* Images and preprocessing                                           */
 /* ------------------------------------------------------------------ */
@@ -635,6 +645,39 @@ DMBP_API DMBP_NODISCARD dmbp_status
 dmbp_explain(dmbp_session *s, const float *x, int n, int channels,
              int height, int width, const int *targets,
              const dmbp_explain_options *o, dmbp_result **out);
+
+/* Explain n pictures as loaded (originals, e.g. from dmbp_image_load, in
+ * [0, 1]): each through dmbp_image_preprocess with pre (NULL: the model's
+ * defaults), all of one size (DMBP_ERR_SHAPE naming two that differ, or
+ * one the model's fixed input size refuses), then dmbp_explain. names
+ * (may be NULL) name the images in messages. targets as dmbp_explain's,
+ * and -K (K >= 2) for the image's K-th most probable class (a forward
+ * pass of its own; ties to the lower index). (0.3) */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_explain_images(dmbp_session *s, const dmbp_image *originals,
+                    const char *const *names, int n,
+                    const dmbp_preprocess_options *pre, const int *targets,
+                    const dmbp_explain_options *o, dmbp_result **out);
+
+/* Method option `name` of o->method, by the dmbp program's name for it
+ * (its --NAME without the dashes: "iters", "w-sign", "baseline", "seed",
+ * "preset", ...; see dmbp(1)) and its value as text (numbers as strtol,
+ * strtof, strtoull read them; choices by name; "abs" on or off), as the
+ * program sets it (0.3): "samples" is SmoothGrad's samples, RISE's masks
+ * and DMBP's noisy copies (which for DMBP above 1 turn the path off),
+ * "seed" and "sigma" every method's that has one. "layer" keeps value
+ * (borrowed). DMBP_ERR_ARG for an unknown name or a value that does not
+ * read; "preset" is dmbp_explain_preset. */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_explain_options_set(dmbp_explain_options *o, const char *name,
+                         const char *value);
+
+/* The class of rank k (1: the most probable) of one preprocessed image x
+ * (channels x height x width), by a forward pass of a plan of its own;
+ * ties to the lower index, as dmbp_explain's top class. (0.3) */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_model_class_of_rank(const dmbp_model *m, const float *x, int channels,
+                         int height, int width, int k, int *cls);
 
 DMBP_API void dmbp_result_free(dmbp_result *r);
 DMBP_API int dmbp_result_num_images(const dmbp_result *r);

@@ -8,6 +8,7 @@
 
 #include <dmbp.h>
 #include <dmbp_eval.h>
+#include <dmbp_setrun.h>
 
 #include <memory>
 #include <stdexcept>
@@ -66,6 +67,23 @@ template <> struct handle_traits<dmbp_manifest_line> {
     }
 };
 
+// A set's ledger closes with its handle; a caller that wants the summary
+// or the status of closing calls dmbp_setrun_close(h.release(), &sum).
+template <> struct handle_traits<dmbp_setrun> {
+    static void destroy(dmbp_setrun *p) noexcept
+    {
+        dmbp_status st = dmbp_setrun_close(p, nullptr);
+        (void)st;
+    }
+};
+
+template <> struct handle_traits<dmbp_setrun_worker> {
+    static void destroy(dmbp_setrun_worker *p) noexcept
+    {
+        dmbp_setrun_worker_free(p);
+    }
+};
+
 // An owning, movable, non-copyable handle of a libdmbp object: freed with
 // its C *_free function when the handle goes. It converts to T * so that
 // it can be passed to the C functions as it is.
@@ -93,6 +111,8 @@ using image_set = handle<dmbp_image_set>;
 using labels = handle<dmbp_labels>;
 using eval_run = handle<dmbp_eval_run>;
 using manifest_line = handle<dmbp_manifest_line>;
+using setrun = handle<dmbp_setrun>;
+using setrun_worker = handle<dmbp_setrun_worker>;
 // The names of earlier releases.
 using model_ptr = model;
 using plan_ptr = plan;

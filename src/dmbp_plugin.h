@@ -197,6 +197,15 @@ DMBP_API DMBP_NODISCARD dmbp_status dmbp_op_register_sized(
 #define DMBP_PLUGIN_REGISTER_SYMBOL "dmbp_plugin_register"
 typedef dmbp_status (*dmbp_plugin_register_fn)(void);
 
+/* Load the plugin at path (0.3): dlopen it (a name without '/' from the
+ * current directory, as ./NAME), kept open until the process ends, and
+ * run its DMBP_PLUGIN_REGISTER_SYMBOL. DMBP_ERR_IO when path cannot be
+ * opened, DMBP_ERR_FORMAT when it is not a loadable shared object,
+ * DMBP_ERR_UNSUPPORTED when it lacks the function, else the function's
+ * own status with "PATH: dmbp_plugin_register failed: " before its
+ * message. Not thread-safe against concurrent loads. */
+DMBP_API DMBP_NODISCARD dmbp_status dmbp_plugin_load(const char *path);
+
 /* Names of every op in the table, comma separated (static storage until
  * the next dmbp_op_register). */
 DMBP_API const char *dmbp_op_list(void);

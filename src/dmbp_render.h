@@ -217,6 +217,16 @@ DMBP_API DMBP_NODISCARD dmbp_status dmbp_write_npy(const char *path,
                                                    const float *data,
                                                    const int64_t *dims,
                                                    int ndim);
+/* An attribution array as dmbp_write_npy wrote it for dmbp_explain's
+ * outputs (0.3): little-endian float32 in C order, C x H x W (one map) or
+ * 5 x C x H x W (DMBP's W+, W-, A+, A-, N), C 1 or 3, H and W at most
+ * DMBP_IMAGE_MAX_SIDE, nothing after the data. *ndim (3 or 4), dims[0..
+ * *ndim) and *data (malloc'ed: free() it) on success. DMBP_ERR_IO when
+ * the file cannot be opened, DMBP_ERR_FORMAT (naming the file and what
+ * is wrong) for anything else, DMBP_ERR_NONFINITE for NaN or infinity. */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_read_attribution_npy(const char *path, int *ndim, int64_t *dims,
+                          float **data);
 /* size bytes of data at path, written as every writer here writes (whole
  * or not at all), for a program's other files (0.3): its JSON, its
  * reports. data may be NULL when size is 0. */
@@ -328,6 +338,59 @@ DMBP_API void dmbp_output_options_init_sized(dmbp_output_options *o,
 #define dmbp_output_options_init(o)                                         \
     dmbp_output_options_init_sized((o), sizeof *(o))
 
+/* The line dmbp explain prints for image `image` of r (0.3), without its
+ * newline: "NAME: class T (LABEL) logit L p=P -> PATH" (label NULL: "-"),
+ * with details also IG's completeness gap, DMBP's F+, F- and Fn, and the
+ * warning of a near-zero map (dmbp masks prints it without them). And
+ * each mask layer's top masks of m+ and m- as dmbp masks prints them
+ * (dmbp_result_top_masks): "LAYER (C channels)", then "  m+  CH:VALUE
+ * ..." and "  m-  ...". DMBP_ERR_ARG for bad arguments, DMBP_ERR_IO when
+ * f reports a write error. */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_result_write_line(const dmbp_result *r, int image, const char *name,
+                       const char *label, const char *path, int details,
+                       FILE *f);
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_result_write_top_masks(const dmbp_result *r, int image, int top,
+                            FILE *f);
+
+/* dmbp explain's progress line (0.3), for a terminal: start it with the
+ * call's method, its first image in a run of total images (an image set
+ * explains one image per call) and the images of the call (call), then
+ * pass dmbp_progress_explain as dmbp_explain_options.progress and p as
+ * progress_user. It redraws "dmbp: image 3 of 9  iteration 10/40  loss
+ * 0.52  ETA 0:07" (the method's steps, samples, patches, channels or
+ * masks, or the images done) in place at most ten times a second, with
+ * '\r' and spaces only; dmbp_progress_clear erases it. out NULL: nothing
+ * drawn. The t0, last and width fields are the library's. */
+typedef struct dmbp_progress {
+    FILE *out;
+    dmbp_method method;
+    int first, call, total;
+    double t0, last;
+    int width;
+} dmbp_progress;
+DMBP_API void dmbp_progress_start(dmbp_progress *p, FILE *out,
+                                  dmbp_method method, int first, int call,
+                                  int total);
+DMBP_API int dmbp_progress_explain(void *p, int first_image, int n_images,
+                                   int iteration, int iterations,
+                                   double loss);
+DMBP_API void dmbp_progress_clear(dmbp_progress *p);
+
+/* dmbp explain's names (0.3), malloc'ed (free() them; NULL when out of
+ * memory): an image's stem (its base name without .png, .jpg or .jpeg in
+ * any case; "stdin" for "-"); the output prefix of image i of n: prefix
+ * itself for one image, PREFIX-<NN>-<stem> for several (NN from 1, at
+ * least two digits, as many as n needs), else dir/<stem>-<method> (dir
+ * NULL: <stem>-<method>); and the masks file of image i of n: file for
+ * one image, else with "-<i+1>" before a final ".json" (or appended). */
+DMBP_API char *dmbp_output_stem(const char *image);
+DMBP_API char *dmbp_output_prefix(const char *dir, const char *prefix,
+                                  const char *image, int i, int n,
+                                  dmbp_method method);
+DMBP_API char *dmbp_output_masks_path(const char *file, int i, int n);
+
 /* The name of output k in JSON ("png", "pos", "neg", "mappings", "npy",
  * "masks"), NULL for k out of range. */
 DMBP_API const char *dmbp_output_kind(int k);
@@ -374,6 +437,54 @@ DMBP_API DMBP_NODISCARD dmbp_status dmbp_result_write_outputs(
 DMBP_API DMBP_NODISCARD dmbp_status dmbp_result_render_scale(
     const dmbp_result *r, int image, const dmbp_render_options *ro,
     double *scale);
+
+/* DIR/index.html (dmbp_report_write) from the image sets in dir and its
+ * subdirectories, in name order: each manifest.jsonl's "ok" records whose
+ * first output is a PNG become cells (the input's name without its
+ * extension, the record's "method", the picture found where the record
+ * says or beside the manifest, a caption "LABEL (T) logit L F ..."), and
+ * the first eval.md and eval.svg found become the tables and the plot,
+ * unless o says otherwise (NULL: the defaults; title "dmbp report: DIR").
+ * *pictures (may be NULL): the cells written. DMBP_ERR_IO when dir cannot
+ * be read or holds neither a set nor an eval report; then
+ * dmbp_report_write's errors. */
+DMBP_API DMBP_NODISCARD dmbp_status dmbp_report_write_dir(
+    const char *dir, const dmbp_report_options *o, int *pictures);
+
+/* The softmax of logits (k classes) into prob, and order[0..top) the
+ * classes by logit, the largest first, ties to the lower index (0.3). */
+DMBP_API void dmbp_rank_classes(const float *logits, int k, int top,
+                                float *prob, int *order);
+/* What `dmbp predict` prints for one image (0.3): its name and its top
+ * classes (top at most k) with their labels (labels as dmbp_class_label)
+ * and probabilities, as text, or with json one JSON line that also holds
+ * every logit. DMBP_ERR_IO when f reports a write error. */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_write_prediction(FILE *f, int json, const char *image,
+                      const float *logits, int k, int top,
+                      const dmbp_model *m, const char *const *labels,
+                      int n_labels);
+
+/* A comma-separated list of method names (dmbp_method_from_name), as
+ * `dmbp eval --methods` takes it (0.3): into out (room for
+ * DMBP_NUM_METHODS), *n of them. DMBP_ERR_ARG for an empty name, an
+ * unknown one (the message lists them all) or one listed twice, each
+ * message starting with what (NULL: "methods"). */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_method_list_parse(const char *list, const char *what, dmbp_method *out,
+                       int *n);
+
+/* What `dmbp info` prints about m, on out: name (the model's path as
+ * shown), producer, opset, input and output, parameters, op counts, the
+ * preprocessing defaults, labels and metadata; with layers, every node's
+ * name, op and output shape for one preprocessed image and its DMBP mask
+ * site (a reverse plan is made: its failures are dmbp_plan_create's).
+ * Text, or with json one JSON object and a newline. DMBP_ERR_IO when out
+ * reports a write error. */
+DMBP_API DMBP_NODISCARD dmbp_status dmbp_model_describe(const dmbp_model *m,
+                                                        const char *name,
+                                                        int layers, int json,
+                                                        FILE *out);
 
 #ifdef __cplusplus
 }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 
 static const char *api(const char *name)
@@ -496,6 +497,278 @@ static void test_report(void)
     remove(dir);
 }
 
+/* dmbp_report_write_dir: the sets of a directory and of its
+ * subdirectories become one page (a record's picture found beside its
+ * manifest when its path moved, its caption from the record); a
+ * directory without a set is refused by name, and nothing written. */
+static void test_report_dir(void)
+{
+    char dir[] = "/tmp/dmbp-reportdir-XXXXXX";
+    if (!mkdtemp(dir)) {
+        CHECK(0, "mkdtemp");
+        return;
+    }
+    char path[512], cmd[1024];
+    int pictures = -1;
+    dmbp_status st = dmbp_report_write_dir(dir, NULL, &pictures);
+    CHECK(st == DMBP_ERR_IO && strstr(dmbp_last_error(), dir) &&
+              strstr(dmbp_last_error(), "no image set") && pictures == 0,
+          "an empty directory: %s", dmbp_last_error());
+    snprintf(cmd, sizeof cmd, "mkdir %s/ig && cp %s %s/a-gxi.png && "
+             "cp %s %s/ig/a-ig.png", dir, test_path("models/samples/bag.png"),
+             dir, test_path("models/samples/coat.png"), dir);
+    CHECK(system(cmd) == 0, "%s", cmd);
+    const char *sets[2][2] = {{"", "gxi"}, {"/ig", "ig"}};
+    for (int k = 0; k < 2; k++) {
+        snprintf(path, sizeof path, "%s%s/manifest.jsonl", dir, sets[k][0]);
+        FILE *f = fopen(path, "w");
+        /* The picture's path as another directory wrote it. */
+        if (f) {
+            fprintf(f, "{\"set\": {}}\n{\"input\": \"imgs/a.png\", "
+                    "\"status\": \"ok\", \"method\": \"%s\", \"target\": "
+                    "8, \"label\": \"Bag\", \"logit\": 9.5, \"F\": 1.25, "
+                    "\"outputs\": {\"png\": \"elsewhere/a-%s.png\"}}\n",
+                    sets[k][1], sets[k][1]);
+            fclose(f);
+        }
+    }
+    st = dmbp_report_write_dir(dir, NULL, &pictures);
+    CHECK(!st && pictures == 2, "report of two sets: %d pictures, %s",
+          pictures, dmbp_last_error());
+    snprintf(path, sizeof path, "%s/index.html", dir);
+    size_t n = 0;
+    char *page = (char *)tl_read_file(path, &n);
+    CHECK(page && strstr(page, "<th>a</th>") && strstr(page, "alt=\"a, gxi\"")
+              && strstr(page, "alt=\"a, ig\"") &&
+              strstr(page, "Bag (8) logit 9.5 F 1.25") &&
+              strstr(page, "dmbp report: "),
+          "report page: %.300s", page ? page : "(none)");
+    free(page);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0, "%s", cmd);
+}
+
+/* dmbp_read_attribution_npy: what dmbp_write_npy wrote comes back bit for
+ * bit (one map, DMBP's five arrays); another shape, a truncated file, a
+ * text file and a NaN are refused naming the file. */
+static void test_read_npy(void)
+{
+    char path[] = "/tmp/dmbp-npy-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0, "mkstemp");
+    if (fd < 0)
+        return;
+    close(fd);
+    float v[5 * 3 * 4 * 2];
+    for (size_t i = 0; i < sizeof v / sizeof *v; i++)
+        v[i] = (float)i * 0.25f - 3.0f;
+    const int64_t shapes[3][4] = {{3, 4, 2}, {5, 3, 4, 2}, {2, 4, 2}};
+    const int ndims[3] = {3, 4, 3};
+    for (int k = 0; k < 3; k++) {
+        dmbp_status st = dmbp_write_npy(path, v, shapes[k], ndims[k]);
+        CHECK(!st, "write: %s", dmbp_last_error());
+        int nd = 0;
+        int64_t dims[4];
+        float *data = NULL;
+        st = dmbp_read_attribution_npy(path, &nd, dims, &data);
+        size_t n = 1;
+        for (int d = 0; d < ndims[k]; d++)
+            n *= (size_t)shapes[k][d];
+        if (k < 2)
+            CHECK(!st && nd == ndims[k] &&
+                      !memcmp(dims, shapes[k], sizeof *dims * (size_t)nd) &&
+                      data && !memcmp(data, v, n * sizeof *v),
+                  "read back shape %d: %s", k, dmbp_last_error());
+        else
+            CHECK(st == DMBP_ERR_FORMAT && !data &&
+                      strstr(dmbp_last_error(), path) &&
+                      strstr(dmbp_last_error(), "shape"),
+                  "2 channels accepted: %s", dmbp_last_error());
+        free(data);
+    }
+    /* Cut short, then text, then a NaN. */
+    CHECK(!dmbp_write_npy(path, v, shapes[0], 3) && truncate(path, 100) == 0,
+          "truncate");
+    int nd;
+    int64_t dims[4];
+    float *data = NULL;
+    dmbp_status st = dmbp_read_attribution_npy(path, &nd, dims, &data);
+    CHECK(st == DMBP_ERR_FORMAT && strstr(dmbp_last_error(), "truncated"),
+          "truncated: %s", dmbp_last_error());
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fputs("not an array\n", f);
+        fclose(f);
+    }
+    st = dmbp_read_attribution_npy(path, &nd, dims, &data);
+    CHECK(st == DMBP_ERR_FORMAT && strstr(dmbp_last_error(), "not a .npy"),
+          "text: %s", dmbp_last_error());
+    v[7] = NAN;
+    CHECK(!dmbp_write_npy(path, v, shapes[0], 3), "write NaN");
+    st = dmbp_read_attribution_npy(path, &nd, dims, &data);
+    CHECK(st == DMBP_ERR_NONFINITE && !data, "NaN: %s", dmbp_last_error());
+    remove(path);
+}
+
+/* dmbp_explain_images: the result of dmbp_explain on the images
+ * preprocessed by hand, bit for bit; -2 is the class dmbp_model_class_of_rank
+ * ranks second, -1 the top class; images of two sizes, or of a size the
+ * model refuses, are refused naming them. */
+static void test_explain_images(void)
+{
+    dmbp_model *m = NULL;
+    dmbp_session *s = NULL;
+    dmbp_image img[3] = {{0}}, x[2] = {{0}};
+    const char *names[3] = {"bag", "coat", "big"};
+    const char *files[3] = {"models/samples/bag.png", "models/samples/coat.png",
+                            "models/evidence/test_00000.png"};
+    dmbp_status st = dmbp_model_load(test_path("models/fmnist_vgg.onnx"), &m);
+    if (!st)
+        st = dmbp_session_create(m, &s);
+    for (int i = 0; !st && i < 3; i++)
+        st = dmbp_image_load(test_path(files[i]), NULL, &img[i]);
+    dmbp_preprocess_options pre;
+    if (!st)
+        st = dmbp_model_preprocess_defaults(m, &pre);
+    for (int i = 0; !st && i < 2; i++)
+        st = dmbp_image_preprocess(&img[i], &pre, &x[i]);
+    CHECK(!st, "setup: %s", dmbp_last_error());
+    if (st)
+        goto done;
+    size_t per = (size_t)x[0].channels * x[0].height * x[0].width;
+    float *xs = malloc(2 * per * sizeof *xs);
+    memcpy(xs, x[0].data, per * sizeof *xs);
+    memcpy(xs + per, x[1].data, per * sizeof *xs);
+    int second = -1;
+    st = dmbp_model_class_of_rank(m, x[1].data, x[1].channels, x[1].height,
+                                  x[1].width, 2, &second);
+    CHECK(!st && second >= 0, "class of rank 2: %s", dmbp_last_error());
+    dmbp_explain_options o;
+    dmbp_explain_options_init(&o);
+    o.method = DMBP_METHOD_GXI;
+    const int want_t[2] = {-1, second}, ask_t[2] = {-1, -2};
+    dmbp_result *a = NULL, *b = NULL;
+    st = dmbp_explain(s, xs, 2, x[0].channels, x[0].height, x[0].width,
+                      want_t, &o, &a);
+    if (!st)
+        st = dmbp_explain_images(s, img, names, 2, NULL, ask_t, &o, &b);
+    CHECK(!st && tl_same_result(a, b), "explain_images differs from "
+          "explain: %s", dmbp_last_error());
+    CHECK(b && dmbp_result_target(b, 1) == second,
+          "top:2 explained %d, want %d", b ? dmbp_result_target(b, 1) : -9,
+          second);
+    dmbp_result_free(a);
+    dmbp_result_free(b);
+    free(xs);
+    /* Without resize and crop: 28 x 28 and 64 x 64. */
+    dmbp_preprocess_options raw = pre;
+    raw.resize = raw.crop = 0;
+    dmbp_image mixed[2] = {img[0], img[2]};
+    const char *mixed_names[2] = {"bag", "big"};
+    b = NULL;
+    st = dmbp_explain_images(s, mixed, mixed_names, 2, &raw, NULL, &o, &b);
+    CHECK(st == DMBP_ERR_SHAPE && !b && strstr(dmbp_last_error(), "big") &&
+              strstr(dmbp_last_error(), "one size"),
+          "two sizes: %s", dmbp_last_error());
+    st = dmbp_explain_images(s, &img[2], &names[2], 1, &raw, NULL, &o, &b);
+    CHECK(st == DMBP_ERR_SHAPE && !b && strstr(dmbp_last_error(), "big:") &&
+              strstr(dmbp_last_error(), "the model takes"),
+          "a size the model refuses: %s", dmbp_last_error());
+done:
+    for (int i = 0; i < 3; i++)
+        dmbp_image_free(&img[i]);
+    for (int i = 0; i < 2; i++)
+        dmbp_image_free(&x[i]);
+    dmbp_session_free(s);
+    dmbp_model_free(m);
+}
+
+/* dmbp_rank_classes and dmbp_write_prediction: ties to the lower index,
+ * probabilities from the softmax, the two forms predict prints. */
+static void test_prediction(void)
+{
+    dmbp_model *m = NULL;
+    CHECK(!dmbp_model_load(test_path("models/fmnist_vgg.onnx"), &m),
+          "load: %s", dmbp_last_error());
+    const float logits[4] = {1, 3, 3, 0};
+    float prob[4];
+    int order[4];
+    dmbp_rank_classes(logits, 4, 3, prob, order);
+    double e = exp(1) + 2 * exp(3) + 1;
+    CHECK(order[0] == 1 && order[1] == 2 && order[2] == 0 &&
+              fabs(prob[1] - exp(3) / e) < 1e-6 && fabs(prob[3] - 1 / e) < 1e-6,
+          "rank: %d %d %d, p %g", order[0], order[1], order[2], prob[1]);
+    const char *labels[4] = {"a", "b", "c", "d"};
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    dmbp_status st = dmbp_write_prediction(f, 0, "x.png", logits, 4, 9, m,
+                                           labels, 4);
+    st = st ? st : dmbp_write_prediction(f, 1, "x.png", logits, 4, 2, m,
+                                         labels, 4);
+    fclose(f);
+    char want[512];
+    snprintf(want, sizeof want, "x.png\n      1  b%23s %.4f\n      2  c%23s "
+             "%.4f\n      0  a%23s %.4f\n      3  d%23s %.4f\n{\"image\": "
+             "\"x.png\", \"top\": [{\"class\": 1, \"label\": \"b\", "
+             "\"prob\": %.9g}, {\"class\": 2, \"label\": \"c\", \"prob\": "
+             "%.9g}], \"logits\": [1, 3, 3, 0]}\n", "", prob[1], "",
+             prob[2], "", prob[0], "", prob[3], prob[1], prob[2]);
+    CHECK(!st && buf && !strcmp(buf, want), "prediction:\n%s\nwant:\n%s",
+          buf ? buf : "", want);
+    free(buf);
+    dmbp_model_free(m);
+}
+
+static int count(const char *s, const char *needle)
+{
+    int n = 0;
+    for (const char *p = s; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+/* dmbp_model_describe: the model's numbers as the accessors give them,
+ * every node once in the layers (JSON and text), some mask sites. */
+static void test_describe(void)
+{
+    dmbp_model *m = NULL;
+    dmbp_status st = dmbp_model_load(test_path("models/evidence_cnn.onnx"),
+                                     &m);
+    CHECK(!st, "load: %s", dmbp_last_error());
+    if (st)
+        return;
+    int nodes = dmbp_model_num_nodes(m);
+    char want[128];
+    for (int json = 0; json < 2; json++) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        st = dmbp_model_describe(m, "the-model", 1, json, f);
+        fclose(f);
+        CHECK(!st, "describe: %s", dmbp_last_error());
+        snprintf(want, sizeof want, json ? "\"classes\": %d," : ", %d classes",
+                 dmbp_model_num_classes(m));
+        CHECK(buf && strstr(buf, want) && strstr(buf, "the-model"),
+              "describe (json %d) lacks '%s': %.200s", json, want, buf);
+        snprintf(want, sizeof want, json ? "\"params\": %lld," :
+                 "parameters  %lld\n", (long long)dmbp_model_num_params(m));
+        CHECK(buf && strstr(buf, want), "describe (json %d): no '%s'", json,
+              want);
+        int got = json ? count(buf, "\"op\": ") : count(buf, "\n  ") - 1;
+        CHECK(got == nodes, "describe (json %d): %d layers, the model has %d",
+              json, got, nodes);
+        CHECK(count(buf, json ? "\"mask_site\": true" : " yes (") > 0,
+              "describe (json %d): no mask site", json);
+        CHECK(!json || (len && buf[len - 1] == '\n' && buf[0] == '{'),
+              "describe: one JSON object and a newline");
+        free(buf);
+    }
+    st = dmbp_model_describe(m, NULL, 0, 0, stdout);
+    CHECK(st == DMBP_ERR_ARG, "describe without a name: %d", st);
+    dmbp_model_free(m);
+}
+
 int main(void)
 {
     expect_load_error("unsupported_op.onnx", DMBP_ERR_UNSUPPORTED, "Selu");
@@ -512,6 +785,11 @@ int main(void)
     test_declared_size_defaults();
     test_progress_and_checks();
     test_report();
+    test_describe();
+    test_report_dir();
+    test_read_npy();
+    test_explain_images();
+    test_prediction();
     printf("api: %d failures\n", failures);
     return failures ? 1 : 0;
 }

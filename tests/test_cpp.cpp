@@ -84,6 +84,16 @@ int main()
         dmbp::manifest_line rec(ml);
         CHECK(rec && std::strcmp(dmbp_manifest_input(rec), "a.png") == 0,
               "manifest_line handle");
+        // A set's ledger (no manifest: nothing on disk) closes with it.
+        const char *inputs[] = {"a.png", "b.png"};
+        dmbp_setrun_options so;
+        dmbp_setrun_options_init(&so);
+        dmbp_setrun *sr = nullptr;
+        dmbp::check(dmbp_setrun_open(inputs, 2, &so, &sr));
+        dmbp::setrun ledger(sr);
+        int todo = 0;
+        CHECK(ledger && dmbp_setrun_todo(ledger, &todo) && todo == 2,
+              "setrun handle");
     }
     if (failures) {
         std::fprintf(stderr, "test_cpp: %d failures\n", failures);

@@ -103,6 +103,50 @@ static void test_find(void)
     dmbp_model_free(m);
 }
 
+/* dmbp_target_parse: each form of a target, and the refusals saying
+ * what is expected. */
+static void test_target(void)
+{
+    dmbp_model *m = NULL;
+    CHECK(dmbp_model_load(test_path("models/fmnist_vgg.onnx"), &m) ==
+              DMBP_OK, "load: %s", dmbp_last_error());
+    if (!m)
+        return;
+    static const struct {
+        const char *spec;
+        int want;
+    } ok[] = {{"auto", -1}, {"top:1", -1}, {"top:3", -3}, {"top:+2", -2},
+              {"7", 7}, {"0", 0}, {"Sandal", 5}, {"ankle boot", 9},
+              {"label:Bag", 8}};
+    for (size_t k = 0; k < sizeof ok / sizeof *ok; k++) {
+        int t = 99;
+        dmbp_status st = dmbp_target_parse(m, NULL, 0, ok[k].spec, &t);
+        CHECK(!st && t == ok[k].want, "'%s': %d (%s), want %d", ok[k].spec,
+              t, st ? dmbp_last_error() : "ok", ok[k].want);
+    }
+    static const struct {
+        const char *spec, *says;
+    } bad[] = {{"top:11", "top:K needs K from 1 to 10"},
+               {"top:0", "top:K needs K"},
+               {"10", "a class from 0 to 9"},
+               {"Sandel", "did you mean 'Sandal'?"},
+               {"label:3", "label:NAME for a label"}};
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+        int t;
+        dmbp_status st = dmbp_target_parse(m, NULL, 0, bad[k].spec, &t);
+        CHECK(st == DMBP_ERR_ARG && strstr(dmbp_last_error(), bad[k].says),
+              "'%s' accepted or told otherwise: %s", bad[k].spec,
+              dmbp_last_error());
+    }
+    /* The caller's labels, a number among them only as label:NAME. */
+    const char *mine[10] = {"a", "b", "3", "d", "e", "f", "g", "h", "i", "j"};
+    int t;
+    CHECK(!dmbp_target_parse(m, mine, 10, "label:3", &t) && t == 2 &&
+              !dmbp_target_parse(m, mine, 10, "3", &t) && t == 3,
+          "a label that reads as a number: %d", t);
+    dmbp_model_free(m);
+}
+
 int main(void)
 {
     int fd = mkstemp(path);
@@ -113,6 +157,7 @@ int main(void)
     close(fd);
     test_read();
     test_find();
+    test_target();
     unlink(path);
     printf("test_labels: %d checks, %d failures\n", checks, failures);
     return failures != 0;

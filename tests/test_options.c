@@ -371,9 +371,51 @@ static void test_find(void)
     dmbp_model_free(m);
 }
 
+/* dmbp_explain_options_set: each kind of option lands in its fields, the
+ * method-dependent --samples, and the refusals. */
+static void test_options_set(void)
+{
+    dmbp_explain_options o, want;
+    dmbp_explain_options_init(&o);
+    dmbp_explain_options_init(&want);
+    o.method = want.method = DMBP_METHOD_DMBP;
+    static const char *const set[][2] = {
+        {"preset", "classic"}, {"iters", "7"}, {"lr", "0.125"},
+        {"seed", "18446744073709551615"}, {"baseline", "blur"},
+        {"samples", "3"}, {"path-steps", "2"}, {"abs", "on"},
+        {"layer", "conv9"}, {"composite", "epsilon-plus"},
+        {"fpmath", "bf16"}, {"ig-rule", "left"}, {"of", "grad"}};
+    for (size_t k = 0; k < sizeof set / sizeof *set; k++)
+        CHECK(!dmbp_explain_options_set(&o, set[k][0], set[k][1]), "%s %s: %s",
+              set[k][0], set[k][1], dmbp_last_error());
+    CHECK(!dmbp_explain_preset(&want, "classic"), "preset");
+    want.dmbp.iterations = 7;
+    want.dmbp.lr = 0.125f;
+    want.smoothgrad.seed = want.rise.seed = want.dmbp.seed = UINT64_MAX;
+    want.ig.baseline = want.occlusion.baseline = DMBP_BASELINE_BLUR;
+    want.smoothgrad.samples = want.rise.masks = want.dmbp.samples = 3;
+    want.dmbp.mask_init = DMBP_MASK_INIT_CONSTANT; /* samples > 1 */
+    want.dmbp.path_steps = 2;                      /* given after it */
+    want.saliency.abs = 1;
+    want.gradcam.layer = set[8][1];
+    want.lrp.composite = DMBP_LRP_COMPOSITE_EPSILON_PLUS;
+    want.fpmath = DMBP_FPMATH_BF16;
+    want.ig.rule = DMBP_IG_LEFT;
+    want.smoothgrad.of_gradient = 1;
+    CHECK(!memcmp(&o, &want, sizeof o), "the options differ from the fields "
+          "set by hand");
+    CHECK(dmbp_explain_options_set(&o, "nope", "1") == DMBP_ERR_ARG &&
+              strstr(dmbp_last_error(), "no option 'nope'") &&
+              dmbp_explain_options_set(&o, "iters", "7x") == DMBP_ERR_ARG &&
+              dmbp_explain_options_set(&o, "baseline", "grey") ==
+                  DMBP_ERR_ARG,
+          "refusals: %s", dmbp_last_error());
+}
+
 int main(void)
 {
     test_version();
+    test_options_set();
     test_two_versions();
     test_public_readers();
     test_find();

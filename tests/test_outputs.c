@@ -10,9 +10,12 @@
  * read back, nothing left where it cannot write. */
 #include "testlib.h"
 
+#include <dmbp_setrun.h>
+
 #include <dmbp.h>
 #include <dmbp_render.h>
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -177,6 +180,94 @@ static void test_dmbp(dmbp_model *m, const dmbp_image *orig,
     dmbp_result_free(r);
 }
 
+/* dmbp_method_list_parse: a list in order, and each refusal. */
+static void test_method_list(void)
+{
+    dmbp_method m[DMBP_NUM_METHODS];
+    int n = -1;
+    CHECK(!dmbp_method_list_parse("gxi,dmbp,gradcam++", "--methods", m, &n) &&
+              n == 3 && m[0] == DMBP_METHOD_GXI && m[1] == DMBP_METHOD_DMBP &&
+              m[2] == DMBP_METHOD_GRADCAMPP,
+          "a list: %d (%s)", n, dmbp_last_error());
+    static const char *const bad[][2] = {
+        {"gxi,,ig", "--methods 'gxi,,ig': an empty method name"},
+        {"gxi,nope", "--methods: unknown method 'nope' (expected saliency, "},
+        {"ig,gxi,ig", "--methods: ig is listed twice"}};
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++)
+        CHECK(dmbp_method_list_parse(bad[k][0], "--methods", m, &n) ==
+                      DMBP_ERR_ARG &&
+                  !strncmp(dmbp_last_error(), bad[k][1], strlen(bad[k][1])),
+              "'%s': %s", bad[k][0], dmbp_last_error());
+}
+
+/* dmbp_progress: each form of the line, redrawn over the last. */
+static void test_progress(void)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    dmbp_progress p;
+    dmbp_progress_start(&p, f, DMBP_METHOD_IG, 2, 1, 9);
+    dmbp_progress_explain(&p, 0, 1, 4, 4, NAN);
+    dmbp_progress_start(&p, f, DMBP_METHOD_DMBP, 0, 2, 4);
+    dmbp_progress_explain(&p, 0, 2, 40, 40, 0.5);
+    dmbp_progress_start(&p, f, DMBP_METHOD_SALIENCY, 0, 5, 5);
+    dmbp_progress_explain(&p, 0, 5, 5, 5, NAN);
+    dmbp_progress_clear(&p);
+    fclose(f);
+    const char *want = "\rdmbp: image 3 of 9  steps 4/4"
+                       "\rdmbp: images 1-2 of 4  iteration 40/40  loss 0.5"
+                       "\rdmbp: image 5 of 5\r                  \r";
+    CHECK(buf && !strcmp(buf, want), "progress: '%s'", buf ? buf : "");
+    free(buf);
+}
+
+/* dmbp_result_write_line and _write_top_masks against the accessors. */
+static void test_lines(dmbp_model *m, const dmbp_image *x)
+{
+    dmbp_result *r = explain(m, x, DMBP_METHOD_DMBP);
+    if (!r)
+        return;
+    char *buf = NULL, want[512];
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    dmbp_status st = dmbp_result_write_line(r, 0, "c.png", NULL, "o.png", 0,
+                                            f);
+    fflush(f);
+    snprintf(want, sizeof want, "c.png: class %d (-) logit %.4f p=%.4f -> "
+             "o.png", dmbp_result_target(r, 0), dmbp_result_logit(r, 0),
+             dmbp_result_prob(r, 0));
+    CHECK(!st && buf && !strcmp(buf, want), "line: %s, want %s", buf, want);
+    rewind(f);
+    st = dmbp_result_write_line(r, 0, "c.png", "Coat", "o.png", 1, f);
+    fflush(f);
+    double fp = tl_scalar(r, 0, "F_pos");
+    snprintf(want, sizeof want, " F+ %.4g F- ", fp);
+    CHECK(!st && strstr(buf, "(Coat)") && strstr(buf, want) &&
+              strstr(buf, " Fn "), "line with details: %s", buf);
+    rewind(f);
+    st = dmbp_result_write_top_masks(r, 0, 2, f);
+    fflush(f);
+    const char *name;
+    int ch, idx[2];
+    int64_t off;
+    CHECK(!st && !dmbp_result_mask_layer(r, 0, &name, &ch, &off) &&
+              dmbp_result_top_masks(r, 0, 0, 0, 2, idx) == 2,
+          "masks: %s", dmbp_last_error());
+    snprintf(want, sizeof want, "%s (%d channels)\n  m+  %d:%.4f  %d:%.4f\n",
+             name, ch, idx[0], dmbp_result_masks(r, 0, 0)[off + idx[0]],
+             idx[1], dmbp_result_masks(r, 0, 0)[off + idx[1]]);
+    int lines = 0;
+    for (const char *p = buf; (p = strchr(p, '\n')); p++)
+        lines++;
+    CHECK(!strncmp(buf, want, strlen(want)) &&
+              lines == 3 * dmbp_result_num_mask_layers(r),
+          "top masks:\n%s\nwant first:\n%s", buf, want);
+    fclose(f);
+    free(buf);
+    dmbp_result_free(r);
+}
+
 static void test_gxi(dmbp_model *m, const dmbp_image *orig,
                      const dmbp_preprocess_options *pre, const dmbp_image *x)
 {
@@ -279,8 +370,54 @@ static void test_write_file(void)
           "NULL path or data");
 }
 
+/* dmbp explain's names: stems, prefixes with and without -o, numbered
+ * to sort, masks files; and two outputs of one name refused. */
+static void test_names(void)
+{
+    static const struct {
+        const char *dir, *prefix, *image;
+        int i, n;
+        const char *want;
+    } p[] = {{NULL, NULL, "x/Coat.PNG", 0, 1, "Coat-gxi"},
+             {"out", NULL, "a.jpeg", 3, 9, "out/a-gxi"},
+             {"/", NULL, "a.jpg", 0, 2, "/a-gxi"},
+             {NULL, "pre", "a.png", 0, 1, "pre"},
+             {NULL, "pre", "d/b.png", 1, 2, "pre-02-b"},
+             {NULL, "pre", "c.png", 4, 120, "pre-005-c"},
+             {NULL, NULL, "-", 0, 1, "stdin-gxi"}};
+    for (size_t k = 0; k < sizeof p / sizeof *p; k++) {
+        char *s = dmbp_output_prefix(p[k].dir, p[k].prefix, p[k].image,
+                                     p[k].i, p[k].n, DMBP_METHOD_GXI);
+        CHECK(s && !strcmp(s, p[k].want), "prefix %zu: %s, want %s", k,
+              s ? s : "NULL", p[k].want);
+        free(s);
+    }
+    static const struct {
+        const char *file;
+        int i, n;
+        const char *want;
+    } m[] = {{"m.json", 0, 1, "m.json"}, {"m.JSON", 1, 3, "m-2.JSON"},
+             {"m", 2, 3, "m-3"}};
+    for (size_t k = 0; k < sizeof m / sizeof *m; k++) {
+        char *s = dmbp_output_masks_path(m[k].file, m[k].i, m[k].n);
+        CHECK(s && !strcmp(s, m[k].want), "masks %zu: %s, want %s", k,
+              s ? s : "NULL", m[k].want);
+        free(s);
+    }
+    const char *outs[4] = {"o/a", "o/b", "o/c", "o/b"};
+    const char *names[4] = {"a.png", "b.png", "c.png", "x/b.jpg"};
+    CHECK(!dmbp_check_unique_outputs(outs, names, 3), "three names");
+    CHECK(dmbp_check_unique_outputs(outs, names, 4) == DMBP_ERR_ARG &&
+              !strcmp(dmbp_last_error(),
+                      "b.png and x/b.jpg would both write o/b"),
+          "one name twice: %s", dmbp_last_error());
+}
+
 int main(void)
 {
+    test_names();
+    test_progress();
+    test_method_list();
     snprintf(dir, sizeof dir, "/tmp/test_outputs.XXXXXX");
     if (!mkdtemp(dir))
         return 1;
@@ -295,6 +432,7 @@ int main(void)
     }
     test_dmbp(m, &orig, &pre, &x);
     test_gxi(m, &orig, &pre, &x);
+    test_lines(m, &x);
     test_mean(&orig, &pre, x.height, x.width);
     test_write_file();
     dmbp_image_free(&x);

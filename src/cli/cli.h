@@ -7,6 +7,7 @@
 #include <dmbp_eval.h>
 #include <dmbp_plugin.h>
 #include <dmbp_render.h>
+#include <dmbp_setrun.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <sys/types.h>
@@ -36,7 +37,7 @@ typedef struct cli_names {
 /* Every image's target (cli_targets_load, below). */
 typedef struct cli_targets {
     int n;          /* 1 (--target or auto) or set_size (--targets) */
-    int *cls, *rank;
+    int *t;         /* a class, -1 (auto) or -K (top:K): dmbp_target_parse */
 } cli_targets;
 /* Load every `--plugin FILE` of argv (src/cli/plugin.c) and remove those
  * flags from argv; an exit status (message printed) on failure. */
@@ -109,24 +110,8 @@ bool cli_parse_u64(const char *s, uint64_t *out);
 int cli_write_atomic(const char *path, void (*write)(FILE *, const void *),
                      const void *ctx);
 
-/* A progress line on standard error, redrawn in place; only on a terminal
- * and without --quiet. */
-typedef struct cli_progress {
-    bool on;
-    double t0, last;    /* start and last redraw, seconds */
-    int width;          /* length of the line on screen; 0: none */
-    int total;          /* images in the whole run, for the caller */
-    int first, call;    /* explain: the call's first image, its images */
-    const char *unit;   /* explain: what the method counts */
-} cli_progress;
-
+/* A monotonic clock, seconds. */
 double cli_now(void);
-void cli_progress_start(cli_progress *p, bool quiet);
-/* Redraw (at most every 0.1 s unless forced). */
-void cli_progress_draw(cli_progress *p, bool force, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-void cli_progress_clear(cli_progress *p);
-
 /* Around one item of an image set: what it prints on stderr still goes
  * there, and the last "dmbp: " line is kept, without that prefix, for the
  * manifest's error field (cli_captured: "" when none). */
@@ -146,7 +131,7 @@ typedef struct cli_xrun {
     dmbp_result *r;
     dmbp_image *bg;        /* per image: the picture as loaded, in [0,1] */
     dmbp_preprocess_options pre; /* what made the model's input of it */
-    int n, c, h, w;
+    int n;
     /* The images explained now are images first .. first + n - 1 of a set
      * of set_size (0: of n), for --targets FILE's lines (image sets
      * explain one image at a time). */
@@ -166,7 +151,8 @@ void cli_xrun_free(cli_xrun *run);
 /* Label of the class, or NULL. */
 const char *cli_xrun_label(const cli_xrun *run, int cls);
 /* Fail with EXIT_IO unless the directory part of path exists and is
- * writable: checked before a long computation whose result would be lost. */
+ * writable (dmbp_check_writable_dir, message printed): checked before a
+ * long computation whose result would be lost. */
 int cli_check_writable_dir(const char *path);
 /* ---- inputs and outputs (src/cli/inputs.c) ---- */
 
@@ -196,9 +182,6 @@ int cli_read_list(const char *spec, const char *takes, cli_names *out);
  * otherwise *found false and nothing done. */
 dmbp_status cli_set_image(const char *name, const dmbp_image_load_options *o,
                           dmbp_image *out, bool *found);
-/* Basename of path without a final .png/.jpg/.jpeg (any case), "stdin"
- * for "-"; malloc'ed. */
-char *cli_stem(const char *path);
 /* ---- labels and targets (src/cli/targets.c) ---- */
 
 /* --labels FILE: one per line; fewer than classes is EXIT_FORMAT. */
@@ -224,37 +207,15 @@ void cli_targets_free(cli_targets *t);
 int cli_class_lines(const char *file, const dmbp_model *m,
                     const cli_names *labels, int n, const int *index,
                     int *cls);
-/* targets[i] of images first .. first + n - 1 (xs: their inputs, n x c x
- * h x w, for top:K). */
-int cli_targets_resolve(const cli_targets *t, const dmbp_model *m,
-                        const float *xs, int n, int c, int h, int w,
-                        int first, int *targets);
+/* targets[i] of images first .. first + n - 1, as dmbp_explain_images
+ * takes them (-K for top:K). */
+int cli_targets_for(const cli_targets *t, int first, int n, int *targets);
 
-/* May the run write path? Not if it is one of the inputs (status 2) or a
- * directory (3); an existing file only with force (else 2). */
-int cli_check_output(const char *path, const char *const *inputs,
-                     int n_inputs, bool force);
-/* The inputs of a run by device and inode (a path, a hard link and a
- * symbolic link to one file are the same input): built once for a set,
- * looked up in log n. Names are borrowed, not copied. */
-typedef struct cli_inodes {
-    struct cli_inode {
-        dev_t dev;
-        ino_t ino;
-        const char *name;
-    } *v;
-    int n, cap;
-    bool sorted;
-} cli_inodes;
-/* Add path (missing files and "-" are skipped). */
-int cli_inodes_add(cli_inodes *s, const char *path);
-/* The name of the input with this identity, or NULL. */
-const char *cli_inodes_find(cli_inodes *s, dev_t dev, ino_t ino);
-void cli_inodes_free(cli_inodes *s);
-/* cli_check_output against a set: an input is never overwritten, even with
- * force (also not through a symbolic link at path). */
-int cli_check_output_in(const char *path, cli_inodes *inputs, bool force);
-
+/* May the run write each of outs? Not over one of the inputs (status 2)
+ * or a directory (3); an existing file only with force (else 2):
+ * dmbp_check_outputs, its message printed. */
+int cli_check_outputs(const char *const *outs, int n_outs,
+                      const char *const *inputs, int n_inputs, bool force);
 
 /* Before any work: images[a] and images[b] whose outputs outs[] are one
  * name are a usage error ("... would both write OUT<tail>"). */

@@ -180,56 +180,11 @@ int cli_write_atomic(const char *path, void (*write)(FILE *, const void *),
     return st ? cli_fail(st) : EXIT_OK;
 }
 
-/* Redraw the progress line at most this often (seconds). */
-#define PROGRESS_INTERVAL 0.1
-
 double cli_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-void cli_progress_start(cli_progress *p, bool quiet)
-{
-    memset(p, 0, sizeof *p);
-    p->on = !quiet && isatty(2);
-    p->t0 = cli_now();
-}
-
-void cli_progress_draw(cli_progress *p, bool force, const char *fmt, ...)
-{
-    if (!p->on)
-        return;
-    double now = cli_now();
-    if (!force && p->width && now - p->last < PROGRESS_INTERVAL)
-        return;
-    p->last = now;
-    char line[200];
-    va_list ap;
-    va_start(ap, fmt);
-    int len = vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    if (len < 0)
-        return;
-    if (len >= (int)sizeof line)
-        len = (int)sizeof line - 1;
-    /* One line redrawn in place, padded over a longer previous one; no
-     * escape sequences, so that a dumb terminal shows it right. */
-    fprintf(stderr, "\r%s%*s", line, p->width > len ? p->width - len : 0,
-            "");
-    fflush(stderr);
-    if (len > p->width)
-        p->width = len;
-}
-
-void cli_progress_clear(cli_progress *p)
-{
-    if (p->on && p->width) {
-        fprintf(stderr, "\r%*s\r", p->width, "");
-        fflush(stderr);
-    }
-    p->width = 0;
 }
 
 /* "SIZE" with an optional K, M, G or T (powers of 1024) suffix. */

@@ -38,51 +38,25 @@ typedef struct eval_opts {
     int n_methods, against;           /* --against: index in m, or -1 */
 } eval_opts;
 
-/* "saliency, gxi, ... or dmbp". */
-static void all_methods(char *buf, size_t cap)
-{
-    buf[0] = 0;
-    for (int m = 0; m < DMBP_NUM_METHODS; m++) {
-        size_t len = strlen(buf);
-        snprintf(buf + len, cap - len, "%s%s",
-                 m == 0 ? "" : m == DMBP_NUM_METHODS - 1 ? " or " : ", ",
-                 dmbp_method_name((dmbp_method)m));
-    }
-}
-
 /* --methods LIST into e->m, --against into e->against. */
 static int parse_methods(eval_opts *e, eval_opts *r)
 {
     const char *list = e->a.f.methods ? e->a.f.methods : EV_DEFAULT_METHODS;
-    char names[256];
-    all_methods(names, sizeof names);
     r->against = -1;
-    for (const char *c = list;;) {
-        const char *end = strchr(c, ',');
-        size_t len = end ? (size_t)(end - c) : strlen(c);
-        char name[32];
-        dmbp_method m;
-        if (len == 0)
-            return cli_usage_error("--methods '%s': an empty method name",
-                                   list);
-        snprintf(name, sizeof name, "%.*s", (int)(len < 31 ? len : 31), c);
-        if (len >= sizeof name || dmbp_method_from_name(name, &m))
-            return cli_usage_error("--methods: unknown method '%.*s' "
-                                   "(expected %s)", (int)len, c, names);
-        for (int k = 0; k < r->n_methods; k++)
-            if (r->m[k] == m)
-                return cli_usage_error("--methods: %s is listed twice", name);
-        r->m[r->n_methods++] = m;
-        if (!end)
-            break;
-        c = end + 1;
-    }
+    if (dmbp_method_list_parse(list, "--methods", r->m, &r->n_methods))
+        return cli_usage_error("%s", dmbp_last_error());
     const char *against = e->a.f.against;
     if (against) {
         dmbp_method a;
-        if (dmbp_method_from_name(against, &a))
+        if (dmbp_method_from_name(against, &a)) {
+            char names[256] = "";
+            for (int m = 0; m < DMBP_NUM_METHODS; m++)
+                snprintf(names + strlen(names), sizeof names - strlen(names),
+                         "%s%s", m == 0 ? "" : m == DMBP_NUM_METHODS - 1
+                         ? " or " : ", ", dmbp_method_name((dmbp_method)m));
             return cli_usage_error("--against '%s': expected %s", against,
                                    names);
+        }
         for (int k = 0; k < r->n_methods; k++)
             if (r->m[k] == a)
                 r->against = k;
@@ -294,7 +268,7 @@ static int setup(eval_opts *e, const char *model_path, dmbp_model **model,
     if (!rc && !f->eval_targets)
         rc = cli_targets_load(f, *model, labels, 1, false, &tg);
     if (!rc)
-        target = f->eval_targets ? DMBP_EVAL_TARGET_TRUE : tg.cls[0];
+        target = f->eval_targets ? DMBP_EVAL_TARGET_TRUE : tg.t[0];
     cli_targets_free(&tg);
     if (!rc)
         rc = cli_apply_pre(*model, f, &pre);
@@ -379,15 +353,15 @@ int cmd_eval(int argc, char **argv)
     const char *outs[4] = {f->csv, f->json_out, f->plot, f->markdown};
     const char *others[4] = {model_path, f->labels, f->images,
                              f->true_labels};
-    cli_inodes inputs = {0};
+    cli_names in = {0};
     for (int k = 0; k < 4 && !rc; k++)
-        rc = cli_inodes_add(&inputs, others[k]);
+        rc = others[k] ? cli_names_add(&in, others[k]) : EXIT_OK;
     for (int i = 0; i < im.n && !rc; i++)
-        rc = cli_inodes_add(&inputs, im.names[i]);
-    for (int k = 0; k < 4 && !rc; k++)
-        if (outs[k])
-            rc = cli_check_output_in(outs[k], &inputs, true);
-    cli_inodes_free(&inputs);
+        rc = cli_names_add(&in, im.names[i]);
+    if (!rc)
+        rc = cli_check_outputs(outs, 4, (const char *const *)in.v, in.n,
+                               true);
+    cli_names_free(&in);
     char methods[160];
     snprintf(methods, sizeof methods, "%s",
              f->methods ? f->methods : EV_DEFAULT_METHODS);

@@ -14,19 +14,6 @@
 /* Output names                                                       */
 /* ------------------------------------------------------------------ */
 
-/* malloc'ed "<a><b><c>". */
-static char *concat3(const char *a, const char *b, const char *c)
-{
-    size_t la = strlen(a), lb = strlen(b), lc = strlen(c);
-    char *s = malloc(la + lb + lc + 1);
-    if (s) {
-        memcpy(s, a, la);
-        memcpy(s + la, b, lb);
-        memcpy(s + la + lb, c, lc + 1);
-    }
-    return s;
-}
-
 typedef struct explain_opts {
     cli_args a;
     dmbp_method method;
@@ -85,60 +72,6 @@ static int naming_init(const explain_opts *e, out_naming *nm)
     return EXIT_OK;
 }
 
-/* Image i of n's output prefix: DIR/<stem>-<method>, the -o prefix for one
- * image, PREFIX-<NN>-<stem> for several (numbers zero-padded so that they
- * sort), else <stem>-<method> in the current directory. */
-static char *prefix_for(const out_naming *nm, const char *image, int i,
-                        int n, dmbp_method method)
-{
-    if (nm->prefix && n == 1)
-        return strdup(nm->prefix);
-    char *stem = cli_stem(image);
-    if (!stem)
-        return NULL;
-    int digits = 2;
-    for (int m = n; m >= 100; m /= 10)
-        digits++;
-    const char *dir = nm->dir ? nm->dir : "";
-    size_t cap = strlen(dir) + strlen(stem) + 64 +
-                 (nm->prefix ? strlen(nm->prefix) : 0);
-    char *s = malloc(cap);
-    if (s) {
-        char num[16];
-        snprintf(num, sizeof num, "%0*d", digits & 15, i + 1);
-        if (nm->prefix)
-            snprintf(s, cap, "%s-%s-%s", nm->prefix, num, stem);
-        else
-            snprintf(s, cap, "%s%s%s-%s", dir,
-                     nm->dir && strcmp(dir, "/") ? "/" : "", stem,
-                     dmbp_method_name(method));
-    }
-    free(stem);
-    return s;
-}
-
-/* --masks FILE for image i of n: FILE itself for one image, else with
- * "-<i>" before a final ".json" (appended when there is none). */
-static char *masks_path_for(const char *file, int i, int n)
-{
-    if (n == 1)
-        return concat3(file, "", "");
-    char num[16];
-    snprintf(num, sizeof num, "-%d", i + 1);
-    size_t len = strlen(file);
-    if (len > 5 && !strcasecmp(file + len - 5, ".json")) {
-        char *head = malloc(len - 4);
-        if (!head)
-            return NULL;
-        memcpy(head, file, len - 5);
-        head[len - 5] = 0;
-        char *s = concat3(head, num, file + len - 5);
-        free(head);
-        return s;
-    }
-    return concat3(file, num, "");
-}
-
 /* ------------------------------------------------------------------ */
 /* Writing the results (dmbp_result_write_outputs)                    */
 /* ------------------------------------------------------------------ */
@@ -184,40 +117,20 @@ static int writer_init(writer *wr, const cli_xrun *run, const cli_flags *f)
 
 /* The line printed for image i (without its newline); members: its JSON
  * (dmbp_result_write_outputs). */
-static void print_image(FILE *f, const cli_xrun *run, int i,
-                        const char *image, const char *png,
-                        const char *members, bool json)
+static int print_image(FILE *f, const cli_xrun *run, int i,
+                       const char *image, const char *png,
+                       const char *members, bool json)
 {
-    const dmbp_result *r = run->r;
-    int t = dmbp_result_target(r, i);
-    const char *label = cli_xrun_label(run, t);
-    dmbp_method method = dmbp_result_method(r);
     if (json) {
         fprintf(f, "{\"image\": ");
         dmbp__json_str(f, image);
         fprintf(f, ", %s}", members);
-    } else {
-        fprintf(f, "%s: class %d (%s) logit %.4f p=%.4f -> %s", image, t,
-                label ? label : "-", dmbp_result_logit(r, i),
-                dmbp_result_prob(r, i), png);
-        int k = dmbp_result_find_scalar(r, "completeness_gap");
-        if (method == DMBP_METHOD_IG && k >= 0)
-            fprintf(f, " completeness gap %.4g", dmbp_result_scalar(r, i, k));
-        if (method == DMBP_METHOD_DMBP) {
-            static const char *const shown[3][2] = {
-                {"F+", "F_pos"}, {"F-", "F_neg"}, {"Fn", "F_nuisance"}};
-            for (int s = 0; s < 3; s++) {
-                k = dmbp_result_find_scalar(r, shown[s][1]);
-                if (k >= 0)
-                    fprintf(f, " %s %.4g", shown[s][0],
-                            dmbp_result_scalar(r, i, k));
-            }
-        }
-        if (dmbp_result_near_zero(r, i) == 1)
-            fprintf(f, " warning: the map is near zero (sum of |map| below "
-                    "%g x max(|logit|, 1)): its picture shows noise at full "
-                    "strength", DMBP_NEAR_ZERO_RATIO);
+        return EXIT_OK;
     }
+    dmbp_status st = dmbp_result_write_line(
+        run->r, i, image, cli_xrun_label(run, dmbp_result_target(run->r, i)),
+        png, 1, f);
+    return st ? cli_fail(st) : EXIT_OK;
 }
 
 /* Every output file of image i of n, from its prefix
@@ -225,7 +138,7 @@ static void print_image(FILE *f, const cli_xrun *run, int i,
 static int add_paths(const explain_opts *e, const char *prefix, int i,
                      int n, cli_names *out)
 {
-    char *masks = e->masks ? masks_path_for(e->masks, i, n) : NULL;
+    char *masks = e->masks ? dmbp_output_masks_path(e->masks, i, n) : NULL;
     if (e->masks && !masks)
         return cli_oom();
     dmbp_output_options o;
@@ -315,27 +228,25 @@ static int parse(int argc, char **argv, explain_opts *e, const char **model,
 static int check_outputs(const explain_opts *e, const char *model,
                          const cli_names *imgs, char **prefixes)
 {
-    /* The inputs by identity, once (sets are large). */
-    cli_inodes inputs = {0};
     const cli_flags *f = &e->a.f;
+    cli_names in = {0}, outs = {0};
     const char *others[] = {model, f->labels, f->targets, f->images};
     int rc = EXIT_OK;
     for (size_t k = 0; k < sizeof others / sizeof *others && !rc; k++)
-        rc = cli_inodes_add(&inputs, others[k]);
+        rc = others[k] ? cli_names_add(&in, others[k]) : EXIT_OK;
     for (int i = 0; i < imgs->n && !rc; i++)
-        rc = cli_inodes_add(&inputs, imgs->v[i]);
+        rc = cli_names_add(&in, imgs->v[i]);
     if (!rc)
         rc = cli_check_writable_dir(prefixes[0]);
     if (!rc && e->masks)
         rc = cli_check_writable_dir(e->masks);
-    for (int i = 0; i < imgs->n && !rc; i++) {
-        cli_names paths = {0};
-        rc = add_paths(e, prefixes[i], i, imgs->n, &paths);
-        for (int k = 0; k < paths.n && !rc; k++)
-            rc = cli_check_output_in(paths.v[k], &inputs, f->force);
-        cli_names_free(&paths);
-    }
-    cli_inodes_free(&inputs);
+    for (int i = 0; i < imgs->n && !rc; i++)
+        rc = add_paths(e, prefixes[i], i, imgs->n, &outs);
+    if (!rc)
+        rc = cli_check_outputs((const char *const *)outs.v, outs.n,
+                               (const char *const *)in.v, in.n, f->force);
+    cli_names_free(&in);
+    cli_names_free(&outs);
     return rc;
 }
 
@@ -382,7 +293,7 @@ static int explain_item(void *vctx, cli_item *it)
         c->count = c->run.n;
     }
     int j = idx - c->first, i = set ? 0 : idx, n = set ? 1 : c->n;
-    char *masks = c->e->masks ? masks_path_for(c->e->masks, i, n) : NULL;
+    char *masks = c->e->masks ? dmbp_output_masks_path(c->e->masks, i, n) : NULL;
     char *members = NULL;
     size_t len = 0;
     FILE *json = open_memstream(&members, &len);
@@ -406,8 +317,8 @@ static int explain_item(void *vctx, cli_item *it)
         rc = add_paths(c->e, c->prefixes[idx], i, n, &paths);
         fputs(members, it->fragment);
         if (!rc)
-            print_image(it->text, &c->run, j, c->images[idx], paths.v[0],
-                        members, !set && c->e->json);
+            rc = print_image(it->text, &c->run, j, c->images[idx],
+                             paths.v[0], members, !set && c->e->json);
         cli_names_free(&paths);
     }
     free(members);
@@ -497,7 +408,8 @@ int cmd_explain(int argc, char **argv)
         goto done;
     }
     for (int i = 0; i < n && !rc; i++) {
-        prefixes[i] = prefix_for(&nm, images[i], i, n, e.method);
+        prefixes[i] = dmbp_output_prefix(nm.dir, nm.prefix, images[i], i, n,
+                                         e.method);
         if (!prefixes[i])
             rc = cli_oom();
     }

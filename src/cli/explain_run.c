@@ -11,60 +11,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* ------------------------------------------------------------------ */
-/* Progress on a terminal                                             */
-/* ------------------------------------------------------------------ */
-
-/* What a method's progress counts (dmbp_explain_options.progress). */
-static const char *progress_unit(dmbp_method m)
-{
-    switch (m) {
-    case DMBP_METHOD_IG: return "steps";
-    case DMBP_METHOD_SMOOTHGRAD: return "samples";
-    case DMBP_METHOD_OCCLUSION: return "patches";
-    case DMBP_METHOD_SCORECAM: return "channels";
-    case DMBP_METHOD_RISE: return "masks";
-    default: return "images"; /* the gradients, the Grad-CAMs */
-    }
-}
-
-/* The progress of one dmbp_explain call over images p->first .. of a run
- * of p->total (image sets call it one image at a time). */
-static int on_progress(void *user, int first_image, int n_images,
-                       int iteration, int iterations, double loss)
-{
-    cli_progress *p = user;
-    int n = p->total, call = p->call;
-    double now = cli_now();
-    /* Lane groups run one after the other, each for every iteration. */
-    double done = (first_image + (double)n_images * iteration /
-                                     (iterations > 0 ? iterations : 1)) /
-                  call;
-    char eta[32] = "";
-    if (done > 0 && done < 1) {
-        long s = lround((now - p->t0) * (1 - done) / done);
-        snprintf(eta, sizeof eta, "  ETA %ld:%02ld", s / 60, s % 60);
-    }
-    int first = p->first + first_image + 1;
-    bool last = iteration >= iterations;
-    char which[48]; /* "image 3 of 9", "images 3-6 of 9" */
-    if (n_images == 1)
-        snprintf(which, sizeof which, "image %d of %d", first, n);
-    else
-        snprintf(which, sizeof which, "images %d-%d of %d", first,
-                 first + n_images - 1, n);
-    if (!isnan(loss)) /* DMBP */
-        cli_progress_draw(p, last, "dmbp: %s  iteration %d/%d  loss %.4g%s",
-                          which, iteration, iterations, loss, eta);
-    else if (strcmp(p->unit, "images")) /* steps, samples, patches ... */
-        cli_progress_draw(p, last, "dmbp: %s  %s %d/%d%s", which, p->unit,
-                          iteration, iterations, eta);
-    else /* images as lanes: those done */
-        cli_progress_draw(p, last, "dmbp: image %d of %d%s",
-                          p->first + iteration, n, eta);
-    return 0;
-}
-
 int cli_check_colormap(const cli_flags *f, dmbp_method method,
                        bool is_signed)
 {
@@ -141,17 +87,6 @@ const char *cli_xrun_label(const cli_xrun *run, int cls)
     return cli_label(run->m, &run->labels, cls);
 }
 
-/* Image i as the model's input, and as loaded (the picture the maps are
- * drawn on, mapped back through the resize and crop). */
-static int load_image(const char *path, const dmbp_preprocess_options *pre,
-                      const cli_flags *f, dmbp_image *x, dmbp_image *orig)
-{
-    dmbp_status st = cli_load_image(path, f, orig);
-    if (!st)
-        st = dmbp_image_preprocess(orig, pre, x);
-    return st ? cli_fail(st) : EXIT_OK;
-}
-
 int cli_xrun_prepare(cli_xrun *run, const char *model, const cli_args *a)
 {
     const cli_flags *f = &a->f;
@@ -199,83 +134,31 @@ int cli_xrun_images(cli_xrun *run, const char **images, int n,
 
     run->pre = pre;
     run->bg = calloc((size_t)n, sizeof *run->bg);
-    if (!run->bg)
+    int *targets = malloc((size_t)n * sizeof *targets);
+    if (!run->bg || !targets) {
+        free(targets);
         return cli_oom();
+    }
     run->n = n;
-    float *xs = NULL;
-    int *targets = NULL;
-    size_t per = 0;
-    for (int i = 0; i < n; i++) {
-        dmbp_image img = {0};
-        rc = load_image(images[i], &pre, f, &img, &run->bg[i]);
-        if (rc)
-            goto done;
-        if (i == 0) {
-            run->c = img.channels;
-            run->h = img.height;
-            run->w = img.width;
-            per = (size_t)run->c * run->h * run->w;
-            xs = malloc((size_t)n * per * sizeof *xs);
-            if (!xs) {
-                dmbp_image_free(&img);
-                rc = cli_oom();
-                goto done;
-            }
-        } else if (img.channels != run->c || img.height != run->h ||
-                   img.width != run->w) {
-            fprintf(stderr, "dmbp: %s: preprocessed to %dx%dx%d, %s to "
-                    "%dx%dx%d: images explained together must have one "
-                    "size (see --crop)\n", images[i], img.channels,
-                    img.height, img.width, images[0], run->c, run->h,
-                    run->w);
-            dmbp_image_free(&img);
-            rc = EXIT_SHAPE;
-            goto done;
-        }
-        memcpy(xs + (size_t)i * per, img.data, per * sizeof *xs);
-        dmbp_image_free(&img);
-    }
-    dmbp_shape decl = dmbp_model_input_shape(run->m);
-    if (decl.ndim == 4 && decl.dims[1] && decl.dims[1] != run->c) {
-        fprintf(stderr, "dmbp: the model takes %lld channels, the "
-                "preprocessed images have %d\n", (long long)decl.dims[1],
-                run->c);
-        rc = EXIT_SHAPE;
-        goto done;
-    }
-    /* A fixed height and width: the image named (the library's message
-     * names only the model). */
-    if (decl.ndim == 4 && decl.dims[2] && decl.dims[3] &&
-        (decl.dims[2] != run->h || decl.dims[3] != run->w)) {
-        fprintf(stderr, "dmbp: %s: preprocessed to %dx%d, the model takes "
-                "%lldx%lld (see --resize and --crop)\n", images[0], run->h,
-                run->w, (long long)decl.dims[2], (long long)decl.dims[3]);
-        rc = EXIT_SHAPE;
-        goto done;
-    }
-    targets = malloc((size_t)n * sizeof *targets);
-    if (!targets) {
-        rc = cli_oom();
-        goto done;
-    }
-    if (!run->tg.n)
+    for (int i = 0; i < n && !rc; i++)
+        if ((st = cli_load_image(images[i], f, &run->bg[i])))
+            rc = cli_fail(st);
+    if (!rc && !run->tg.n)
         rc = cli_targets_load(f, run->m, &run->labels, n, true, &run->tg);
     if (!rc)
-        rc = cli_targets_resolve(&run->tg, run->m, xs, n, run->c, run->h,
-                                 run->w, run->first, targets);
-    if (rc)
-        goto done;
-
-    cli_progress p;
-    cli_progress_start(&p, f->quiet);
-    /* Every method's progress (an image set's images come one at a
-     * time: their line counts the set's). */
-    p.call = n;
-    p.total = run->set_size > 0 ? run->set_size : n;
-    p.first = run->set_size > 0 ? run->first : 0;
-    p.unit = progress_unit(method);
-    if (p.on) {
-        o.progress = on_progress;
+        rc = cli_targets_for(&run->tg, run->first, n, targets);
+    if (rc) {
+        free(targets);
+        return rc;
+    }
+    /* Every method's progress on a terminal (an image set's images come
+     * one at a time: their line counts the set's). */
+    dmbp_progress p;
+    dmbp_progress_start(&p, !f->quiet && isatty(2) ? stderr : NULL, method,
+                        run->set_size > 0 ? run->first : 0, n,
+                        run->set_size > 0 ? run->set_size : n);
+    if (p.out) {
+        o.progress = dmbp_progress_explain;
         o.progress_user = &p;
     }
     /* Image i of a call draws its noise from seed + i (SmoothGrad, DMBP's
@@ -289,51 +172,9 @@ int cli_xrun_images(cli_xrun *run, const char **images, int n,
      * session's plans serve them all. One call alone frees each plan
      * before it makes the next, which keeps its peak memory lower. */
     dmbp_session_keep_plans(run->ex, run->set_size > 0);
-    st = dmbp_explain(run->ex, xs, n, run->c, run->h, run->w, targets, &o,
-                      &run->r);
-    cli_progress_clear(&p);
-    if (st)
-        rc = cli_fail(st);
-done:
-    free(xs);
+    st = dmbp_explain_images(run->ex, run->bg, images, n, &pre, targets, &o,
+                             &run->r);
+    dmbp_progress_clear(&p);
     free(targets);
-    return rc;
-}
-
-/* ------------------------------------------------------------------ */
-/* Output names                                                       */
-/* ------------------------------------------------------------------ */
-
-int cli_check_writable_dir(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    size_t len = slash ? (size_t)(slash - path) : 1;
-    char *dir = malloc(len + 2);
-    if (!dir)
-        return cli_oom();
-    if (!slash)
-        strcpy(dir, ".");
-    else if (len == 0)
-        strcpy(dir, "/");
-    else {
-        memcpy(dir, path, len);
-        dir[len] = 0;
-    }
-    struct stat sb;
-    int rc = EXIT_OK;
-    if (stat(dir, &sb) != 0) {
-        fprintf(stderr, "dmbp: %s: cannot write into %s: %s\n", path, dir,
-                strerror(errno));
-        rc = EXIT_IO;
-    } else if (!S_ISDIR(sb.st_mode)) {
-        fprintf(stderr, "dmbp: %s: cannot write into %s: not a directory\n",
-                path, dir);
-        rc = EXIT_IO;
-    } else if (access(dir, W_OK | X_OK) != 0) {
-        fprintf(stderr, "dmbp: %s: cannot write into %s: %s\n", path, dir,
-                strerror(errno));
-        rc = EXIT_IO;
-    }
-    free(dir);
-    return rc;
+    return st ? cli_fail(st) : EXIT_OK;
 }

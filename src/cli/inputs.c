@@ -13,16 +13,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Extensions cli_stem drops. */
-static const char *const image_ext[] = {".png", ".jpg", ".jpeg"};
-#define N_IMAGE_EXT (sizeof image_ext / sizeof image_ext[0])
-
-static bool ends_with(const char *s, const char *suffix)
-{
-    size_t ls = strlen(s), lx = strlen(suffix);
-    return ls > lx && !strcasecmp(s + ls - lx, suffix);
-}
-
 /* ------------------------------------------------------------------ */
 /* Lists of names                                                     */
 /* ------------------------------------------------------------------ */
@@ -206,150 +196,30 @@ int cli_expand_images(const char *const *args, int n, cli_names *out)
 }
 
 
-char *cli_stem(const char *path)
-{
-    if (!strcmp(path, "-"))
-        return strdup("stdin");
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    size_t len = strlen(base);
-    for (size_t k = 0; k < N_IMAGE_EXT; k++)
-        if (ends_with(base, image_ext[k])) {
-            len -= strlen(image_ext[k]);
-            break;
-        }
-    char *s = malloc(len + 1);
-    if (s) {
-        memcpy(s, base, len);
-        s[len] = 0;
-    }
-    return s;
-}
-
 /* ------------------------------------------------------------------ */
 /* Outputs                                                            */
 /* ------------------------------------------------------------------ */
 
-/* ------------------------------------------------------------------ */
-/* The inputs of a run, by file identity                              */
-/* ------------------------------------------------------------------ */
-
-void cli_inodes_free(cli_inodes *s)
+int cli_check_outputs(const char *const *outs, int n_outs,
+                      const char *const *inputs, int n_inputs, bool force)
 {
-    free(s->v);
-    memset(s, 0, sizeof *s);
+    dmbp_status st = dmbp_check_outputs(outs, n_outs, inputs, n_inputs,
+                                        force);
+    return st ? cli_fail(st) : EXIT_OK;
 }
 
-int cli_inodes_add(cli_inodes *s, const char *path)
+int cli_check_writable_dir(const char *path)
 {
-    struct stat sb;
-    if (!path || !strcmp(path, "-") || stat(path, &sb) != 0)
-        return EXIT_OK; /* nothing there to overwrite */
-    if (s->n == s->cap) {
-        int cap = s->cap ? 2 * s->cap : 16;
-        void *nv = realloc(s->v, (size_t)cap * sizeof *s->v);
-        if (!nv)
-            return cli_oom();
-        s->v = nv;
-        s->cap = cap;
-    }
-    s->v[s->n].dev = sb.st_dev;
-    s->v[s->n].ino = sb.st_ino;
-    s->v[s->n].name = path;
-    s->n++;
-    s->sorted = false;
-    return EXIT_OK;
-}
-
-static int by_inode(const void *a, const void *b)
-{
-    const struct cli_inode *x = a, *y = b;
-    if (x->dev != y->dev)
-        return x->dev < y->dev ? -1 : 1;
-    return x->ino < y->ino ? -1 : x->ino > y->ino;
-}
-
-const char *cli_inodes_find(cli_inodes *s, dev_t dev, ino_t ino)
-{
-    if (!s->sorted) {
-        if (s->n)
-            qsort(s->v, (size_t)s->n, sizeof *s->v, by_inode);
-        s->sorted = true;
-    }
-    struct cli_inode key = {dev, ino, NULL};
-    const struct cli_inode *hit =
-        s->n ? bsearch(&key, s->v, (size_t)s->n, sizeof *s->v, by_inode)
-             : NULL;
-    return hit ? hit->name : NULL;
-}
-
-int cli_check_output_in(const char *path, cli_inodes *inputs, bool force)
-{
-    struct stat sb;
-    if (lstat(path, &sb) != 0)
-        return EXIT_OK; /* a new file */
-    /* The file itself, and what a link there points at. */
-    struct stat tb;
-    const char *in = cli_inodes_find(inputs, sb.st_dev, sb.st_ino);
-    if (!in && S_ISLNK(sb.st_mode) && stat(path, &tb) == 0)
-        in = cli_inodes_find(inputs, tb.st_dev, tb.st_ino);
-    if (in) {
-        fprintf(stderr, "dmbp: %s: refusing to overwrite the input %s "
-                "with an output (choose another -o or -O)\n", path, in);
-        return EXIT_USAGE;
-    }
-    if (S_ISDIR(sb.st_mode)) {
-        fprintf(stderr, "dmbp: %s: a directory is in the way of an output "
-                "file\n", path);
-        return EXIT_IO;
-    }
-    if (!force) {
-        fprintf(stderr, "dmbp: %s: the file exists; --force overwrites it\n",
-                path);
-        return EXIT_USAGE;
-    }
-    return EXIT_OK;
-}
-
-int cli_check_output(const char *path, const char *const *inputs,
-                     int n_inputs, bool force)
-{
-    cli_inodes set = {0};
-    int rc = EXIT_OK;
-    for (int i = 0; i < n_inputs && !rc; i++)
-        rc = cli_inodes_add(&set, inputs[i]);
-    if (!rc)
-        rc = cli_check_output_in(path, &set, force);
-    cli_inodes_free(&set);
-    return rc;
-}
-
-static int cmp_name(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    dmbp_status st = dmbp_check_writable_dir(path);
+    return st ? cli_fail(st) : EXIT_OK;
 }
 
 int cli_unique_outputs(char *const *outs, const char *const *images, int n,
                        const char *tail)
 {
-    /* Sorted copies find duplicate names in n log n (sets are large). */
-    char **sorted = malloc(((size_t)n + 1) * sizeof *sorted);
-    if (!sorted)
-        return cli_oom();
-    memcpy(sorted, outs, (size_t)n * sizeof *sorted);
-    qsort(sorted, (size_t)n, sizeof *sorted, cmp_name);
-    int rc = EXIT_OK;
-    for (int i = 1; i < n && !rc; i++)
-        if (!strcmp(sorted[i], sorted[i - 1])) {
-            int a = -1, b = -1;
-            for (int j = 0; j < n && b < 0; j++)
-                if (!strcmp(outs[j], sorted[i])) {
-                    b = a < 0 ? -1 : j;
-                    a = a < 0 ? j : a;
-                }
-            rc = cli_usage_error("%s and %s would both write %s%s",
-                                 images[a], images[b], sorted[i], tail);
-        }
-    free(sorted);
-    return rc;
+    dmbp_status st = dmbp_check_unique_outputs((const char *const *)outs,
+                                               images, n);
+    if (st == DMBP_ERR_ARG)
+        return cli_usage_error("%s%s", dmbp_last_error(), tail);
+    return st ? cli_fail(st) : EXIT_OK;
 }

@@ -1,180 +1,20 @@
-/* Manifest lines as the ledger reads them back (the library's
- * dmbp_manifest_parse), and the set's fingerprint (manifest.h). */
-#include "manifest.h"
+/* The library's options of a set from the command line (runner.h): the
+ * set's fingerprint (what makes its results), the protected inputs, the
+ * item wrapper (what an item printed becomes its error; the worker's
+ * test hook), and the exit status from the summary. runner.c and mpi.c
+ * run the set with them. */
+#include "runner.h"
+#include "cli.h"
 
-#include <dmbp.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <stdint.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-void cli_mrecord_free(cli_mrecord *r)
+/* dmbp_file_hash, its message printed. */
+static int file_hash(const char *path, char *buf, size_t cap)
 {
-    free(r->input);
-    free(r->line);
-    cli_names_free(&r->outputs);
-    memset(r, 0, sizeof *r);
-}
-
-void cli_fingerprint_free(cli_fingerprint *fp)
-{
-    cli_names_free(&fp->keys);
-    cli_names_free(&fp->values);
-}
-
-/* The library reads the line (dmbp_manifest_parse); here it becomes the
- * ledger's record or fingerprint. */
-int cli_manifest_parse(const char *line, size_t len, cli_mrecord *r,
-                       cli_fingerprint *fp)
-{
-    memset(r, 0, sizeof *r);
-    memset(fp, 0, sizeof *fp);
-    dmbp_manifest_line *l;
-    int kind = dmbp_manifest_parse(line, len, &l);
-    int rc = EXIT_OK;
-    if (kind == DMBP_MANIFEST_SET) {
-        for (int k = 0; k < dmbp_manifest_num_keys(l) && !rc; k++)
-            rc = cli_fingerprint_add(fp, dmbp_manifest_key(l, k),
-                                     dmbp_manifest_value(l, k));
-    } else if (kind == DMBP_MANIFEST_ITEM) {
-        r->status = (cli_mstatus)dmbp_manifest_item_status(l);
-        r->has_stat = dmbp_manifest_input_stat(l, &r->size, &r->mtime_ns);
-        if (!(r->input = strdup(dmbp_manifest_input(l))))
-            rc = EXIT_INTERNAL;
-        for (int k = 0; k < dmbp_manifest_num_outputs(l) && !rc; k++)
-            rc = cli_names_add(&r->outputs, dmbp_manifest_output(l, k));
-    }
-    dmbp_manifest_line_free(l);
-    if (!rc)
-        return kind == DMBP_MANIFEST_SET ? MLINE_SET
-               : kind == DMBP_MANIFEST_ITEM ? MLINE_ITEM : MLINE_BAD;
-    cli_mrecord_free(r);
-    cli_fingerprint_free(fp);
-    return MLINE_BAD;
-}
-
-/* ------------------------------------------------------------------ */
-/* The fingerprint                                                    */
-/* ------------------------------------------------------------------ */
-
-int cli_fingerprint_add(cli_fingerprint *fp, const char *key,
-                        const char *value)
-{
-    int rc = cli_names_add(&fp->keys, key);
-    return rc ? rc : cli_names_add(&fp->values, value);
-}
-
-void cli_fingerprint_write(FILE *f, const cli_fingerprint *fp)
-{
-    fputs("{\"set\": {", f);
-    for (int k = 0; k < fp->keys.n; k++) {
-        fputs(k ? ", " : "", f);
-        dmbp__json_str(f, fp->keys.v[k]);
-        fputs(": ", f);
-        dmbp__json_str(f, fp->values.v[k]);
-    }
-    fputs("}}\n", f);
-}
-
-static const char *lookup(const cli_fingerprint *fp, const char *key)
-{
-    for (int k = 0; k < fp->keys.n; k++)
-        if (!strcmp(fp->keys.v[k], key))
-            return fp->values.v[k];
-    return NULL;
-}
-
-char *cli_fingerprint_diff(const cli_fingerprint *then,
-                           const cli_fingerprint *now)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    if (!f)
-        return NULL;
-    int n = 0;
-    for (int side = 0; side < 2; side++) {
-        const cli_fingerprint *a = side ? now : then, *b = side ? then : now;
-        for (int k = 0; k < a->keys.n; k++) {
-            const char *key = a->keys.v[k], *other = lookup(b, key);
-            if (side && other)
-                continue; /* compared in the first pass */
-            if (other && !strcmp(other, a->values.v[k]))
-                continue;
-            const char *was = side ? "none" : a->values.v[k];
-            const char *is = side ? a->values.v[k] : other ? other : "none";
-            fprintf(f, "%s%s was '%s', now '%s'", n++ ? "; " : "", key, was,
-                    is);
-        }
-    }
-    fclose(f);
-    if (!n) {
-        free(buf);
-        return NULL;
-    }
-    return buf;
-}
-
-int cli_input_stat(const char *name, struct stat *sb)
-{
-    if (!strcmp(name, "-"))
-        return -1;
-    if (stat(name, sb) == 0)
-        return 0;
-    /* eval's "PATH#INDEX" of an IDX file: the file's size and time. */
-    const char *hash = strrchr(name, '#');
-    if (!hash || !hash[1] || strspn(hash + 1, "0123456789") !=
-                                 strlen(hash + 1))
-        return -1;
-    char *path = strndup(name, (size_t)(hash - name));
-    int r = path ? stat(path, sb) : -1;
-    free(path);
-    return r;
-}
-
-/* Read in pieces of this size while hashing. */
-#define HASH_CHUNK (1 << 20)
-#define FNV64_OFFSET 0xcbf29ce484222325ull
-#define FNV64_PRIME 0x100000001b3ull
-
-int cli_file_hash(const char *path, char *buf, size_t cap)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        fprintf(stderr, "dmbp: %s: cannot open: %s\n", path,
-                strerror(errno));
-        return EXIT_IO;
-    }
-    unsigned char *chunk = malloc(HASH_CHUNK);
-    if (!chunk) {
-        close(fd);
-        return cli_oom();
-    }
-    uint64_t h = FNV64_OFFSET;
-    unsigned long long size = 0;
-    ssize_t got;
-    while ((got = read(fd, chunk, HASH_CHUNK)) != 0) {
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            fprintf(stderr, "dmbp: %s: read error: %s\n", path,
-                    strerror(errno));
-            free(chunk);
-            close(fd);
-            return EXIT_IO;
-        }
-        for (ssize_t k = 0; k < got; k++)
-            h = (h ^ chunk[k]) * FNV64_PRIME;
-        size += (unsigned long long)got;
-    }
-    free(chunk);
-    close(fd);
-    snprintf(buf, cap, "fnv1a64:%016llx size %llu", (unsigned long long)h,
-             size);
-    return EXIT_OK;
+    dmbp_status st = dmbp_file_hash(path, buf, cap);
+    return st ? cli_fail(st) : EXIT_OK;
 }
 
 /* Options that never change a set's results (how it runs, where it goes,
@@ -198,38 +38,154 @@ static bool result_neutral(int id)
 /* Longest option value text kept in a fingerprint. */
 #define FP_VALUE_MAX 4096
 
-int cli_set_fingerprint(const cli_args *a, const char *model,
-                        const char *const *extra, int n_extra,
-                        cli_fingerprint *fp)
+static int add(cli_names *kv, const char *key, const char *value)
 {
-    memset(fp, 0, sizeof *fp);
+    int rc = cli_names_add(kv, key);
+    return rc ? rc : cli_names_add(kv, value);
+}
+
+static bool has_key(const cli_names *kv, const char *key)
+{
+    for (int k = 0; k + 1 < kv->n; k += 2)
+        if (!strcmp(kv->v[k], key))
+            return true;
+    return false;
+}
+
+int cli_set_fingerprint(const cli_args *a, const char *model,
+                        const char *const *extra, int n_extra, cli_names *kv)
+{
     char hash[96], val[FP_VALUE_MAX], key[80];
-    int rc = cli_fingerprint_add(fp, "dmbp", dmbp_version());
+    int rc = add(kv, "dmbp", dmbp_version());
     if (!rc)
-        rc = cli_fingerprint_add(fp, "command", a->cmd_name);
+        rc = add(kv, "command", a->cmd_name);
     if (!rc)
-        rc = cli_file_hash(model, hash, sizeof hash);
+        rc = file_hash(model, hash, sizeof hash);
     if (!rc)
-        rc = cli_fingerprint_add(fp, "model", hash);
+        rc = add(kv, "model", hash);
     for (int k = 0; k + 1 < 2 * n_extra && !rc; k += 2)
-        rc = cli_fingerprint_add(fp, extra[k], extra[k + 1]);
+        rc = add(kv, extra[k], extra[k + 1]);
     const cli_flags *f = &a->f;
     if (!rc && !f->given[CLI_O_TARGET] && !f->given[CLI_O_TARGETS] &&
         (a->cmd & CMD_ATTR))
-        rc = cli_fingerprint_add(fp, "--target", "auto");
+        rc = add(kv, "--target", "auto");
     for (int id = 0; id < CLI_O_COUNT && !rc; id++) {
         if (!f->given[id] || result_neutral(id))
             continue;
         snprintf(key, sizeof key, "--%s", cli_option_name(id));
-        if (lookup(fp, key))
+        if (has_key(kv, key))
             continue; /* the caller's extra says it (explain's method) */
         if (id == CLI_O_LABELS || id == CLI_O_TARGETS)
-            rc = cli_file_hash(id == CLI_O_LABELS ? f->labels : f->targets,
-                               val, sizeof val);
+            rc = file_hash(id == CLI_O_LABELS ? f->labels : f->targets, val,
+                           sizeof val);
         else
             cli_option_text(f, id, val, sizeof val);
         if (!rc)
-            rc = cli_fingerprint_add(fp, key, val);
+            rc = add(kv, key, val);
     }
     return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* The library's options                                              */
+/* ------------------------------------------------------------------ */
+
+/* The item callback: b->fn with what it prints captured. */
+static int item(void *user, dmbp_setrun_item *it)
+{
+    cli_setrun *s = user;
+    /* Test hook (tests/cli_mpi.sh): the worker is killed when given its
+     * item after DMBP_TEST_DIE_AFTER finished ones, as the OOM killer
+     * would. */
+    if (s->die_after >= 0 && s->finished++ >= s->die_after)
+        raise(SIGKILL);
+    cli_capture_begin();
+    int rc = s->b->fn(s->b->ctx, it);
+    cli_capture_end();
+    return rc;
+}
+
+static dmbp_status outputs(void *user, int index, dmbp_setrun_paths *out)
+{
+    const cli_setrun *s = user;
+    cli_names l = {0};
+    dmbp_status st = s->b->outputs(s->b->ctx, index, &l)
+                         ? dmbp_set_error(DMBP_ERR_NOMEM, "out of memory")
+                         : DMBP_OK;
+    for (int k = 0; k < l.n && !st; k++)
+        st = dmbp_setrun_paths_add(out, l.v[k]);
+    cli_names_free(&l);
+    return st;
+}
+
+static int record(void *user, int index, const char *line)
+{
+    const cli_setrun *s = user;
+    return s->b->record(s->b->ctx, index, line);
+}
+
+int cli_setrun_init(const cli_runner *b, bool ledger, int ranks,
+                    cli_setrun *s)
+{
+    memset(s, 0, sizeof *s);
+    s->b = b;
+    s->die_after = -1;
+    dmbp_setrun_options *o = &s->o;
+    dmbp_setrun_options_init(o);
+    o->dir = b->dir;
+    o->resume = b->resume;
+    o->force = b->args->f.force;
+    o->json = b->json;
+    o->quiet = b->quiet;
+    o->max_failures = b->max_failures;
+    o->ranks = ranks;
+    o->log = stderr;
+    o->out = stdout;
+    o->item = item;
+    o->outputs = b->outputs ? outputs : NULL;
+    o->record = b->record ? record : NULL;
+    o->user = s;
+    if (!ledger || !b->dir)
+        return EXIT_OK;
+    /* The run's other inputs: never overwritten, not even by the
+     * manifest. */
+    const cli_flags *f = &b->args->f;
+    const char *images = f->images && !strncmp(f->images, "idx:", 4)
+                             ? f->images + 4 : f->images;
+    const char *others[] = {b->model, f->labels, f->targets, images};
+    for (int k = 0; k < 4; k++)
+        if (others[k])
+            s->protect[o->n_protect++] = others[k];
+    o->protect = s->protect;
+    if (!(s->fp = calloc(1, sizeof *s->fp)))
+        return cli_oom();
+    int rc = cli_set_fingerprint(b->args, b->model, b->fp_extra,
+                                 b->n_fp_extra, s->fp);
+    o->fingerprint = (const char *const *)s->fp->v;
+    o->n_fingerprint = s->fp->n / 2;
+    return rc;
+}
+
+void cli_setrun_free(cli_setrun *s)
+{
+    if (s->fp)
+        cli_names_free(s->fp);
+    free(s->fp);
+    s->fp = NULL;
+}
+
+int cli_setrun_exit(const cli_runner *b, dmbp_status st,
+                    const dmbp_setrun_summary *sum)
+{
+    if (sum->stop)
+        return sum->stop; /* the item said why */
+    if (st)
+        return cli_fail(st);
+    if (sum->failed + sum->lost + sum->not_started == 0)
+        return EXIT_OK;
+    /* Without a manifest nothing can be resumed: the run failed as its
+     * first failed item did. */
+    if (!b->dir && sum->failed && sum->first_status)
+        return sum->first_status;
+    return EXIT_INCOMPLETE;
 }

@@ -39,44 +39,6 @@ int cli_masks_write(const char *path, const cli_xrun *run, int image,
     return cli_write_atomic(path, write_masks, &c);
 }
 
-/* Each mask layer's top masks of m+ and m-, "channel:value". */
-static int print_top(FILE *f, const cli_xrun *run, int top)
-{
-    const dmbp_result *r = run->r;
-    int *idx = malloc((size_t)(top > 0 ? top : 1) * sizeof *idx);
-    if (!idx)
-        return cli_oom();
-    for (int l = 0; l < dmbp_result_num_mask_layers(r); l++) {
-        const char *name;
-        int ch;
-        int64_t off;
-        if (dmbp_result_mask_layer(r, l, &name, &ch, &off))
-            continue;
-        fprintf(f, "%s (%d channels)\n", name, ch);
-        for (int s = 0; s < 2; s++) {
-            const float *m = dmbp_result_masks(r, 0, s) + off;
-            int k = dmbp_result_top_masks(r, 0, l, s, top, idx);
-            fprintf(f, "  %s", s ? "m-" : "m+");
-            for (int j = 0; j < k; j++)
-                fprintf(f, "  %d:%.4f", idx[j], m[idx[j]]);
-            fprintf(f, "\n");
-        }
-    }
-    free(idx);
-    return EXIT_OK;
-}
-
-/* The line printed for an image (without its newline). */
-static void print_line(FILE *f, const cli_xrun *run, const char *image,
-                       const char *path)
-{
-    int t = dmbp_result_target(run->r, 0);
-    const char *label = cli_xrun_label(run, t);
-    fprintf(f, "%s: class %d (%s) logit %.4f p=%.4f -> %s", image, t,
-            label ? label : "-", dmbp_result_logit(run->r, 0),
-            dmbp_result_prob(run->r, 0), path);
-}
-
 /* ------------------------------------------------------------------ */
 /* Image sets: --output-dir (runner.h), alone or on MPI ranks           */
 /* ------------------------------------------------------------------ */
@@ -135,9 +97,13 @@ static int masks_item(void *vctx, cli_item *it)
                                                       it->text);
         return st ? cli_fail(st) : EXIT_OK;
     }
-    print_line(it->text, &c->run, c->images[idx], c->paths[idx]);
-    fputc('\n', it->text);
-    return print_top(it->text, &c->run, c->top);
+    dmbp_status st = dmbp_result_write_line(
+        r, 0, c->images[idx], label, c->paths[idx], 0, it->text);
+    if (!st && fputc('\n', it->text) == EOF)
+        st = dmbp_set_error(DMBP_ERR_IO, "write error");
+    if (!st)
+        st = dmbp_result_write_top_masks(r, 0, c->top, it->text);
+    return st ? cli_fail(st) : EXIT_OK;
 }
 
 /* The images through the runner: an image set with -O DIR (its manifest,
@@ -233,7 +199,7 @@ int cmd_masks(int argc, char **argv)
     if (out) {
         path = strdup(out);
     } else {
-        char *stem = cli_stem(image);
+        char *stem = dmbp_output_stem(image);
         if (stem) {
             size_t len = strlen(stem) + sizeof "-masks.json";
             path = malloc(len);
@@ -248,7 +214,8 @@ int cmd_masks(int argc, char **argv)
     rc = cli_check_writable_dir(path);
     const char *inputs[2] = {model, image};
     if (!rc)
-        rc = cli_check_output(path, inputs, 2, a.f.force);
+        rc = cli_check_outputs((const char *const *)&path, 1, inputs, 2,
+                               a.f.force);
     if (!rc)
         rc = masks_images(&a, model, &image, 1, top, &path);
     free(path);

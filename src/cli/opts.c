@@ -619,100 +619,25 @@ int cli_explain_options(const cli_flags *f, dmbp_method m,
     dmbp_explain_options_init(o);
     o->method = m;
     o->max_memory = cli_max_memory;
-/* Given on the command line, and a setting of method m. */
-#define APPLIES(ID) \
-    (f->given[CLI_O_##ID] && ((table[CLI_O_##ID].methods >> m) & 1))
-    if (APPLIES(PRESET)) {
-        char name[32];
-        /* First, so that the single weights override it. */
-        dmbp_status st = dmbp_explain_preset(
-            o, cli_choice(CLI_O_PRESET, f->preset, name, sizeof name));
-        if (st)
-            return cli_fail(st);
-    }
-    dmbp_dmbp_options *d = &o->dmbp;
-    if (APPLIES(TOL))
-        d->tol = f->tol;
-    if (APPLIES(W_COMPLETENESS))
-        d->w_completeness = f->w_completeness;
-    if (APPLIES(W_SIGN))
-        d->w_sign = f->w_sign;
-    if (APPLIES(W_NUISANCE))
-        d->w_nuisance = f->w_nuisance;
-    if (APPLIES(W_EVIDENCE))
-        d->w_evidence = f->w_evidence;
-    if (APPLIES(W_SPARSITY))
-        d->w_sparsity = f->w_sparsity;
-    if (APPLIES(ABS))
-        o->saliency.abs = 1;
-    if (APPLIES(STEPS))
-        o->ig.steps = f->steps;
-    if (APPLIES(BASELINE)) {
-        static const dmbp_baseline b[] = {
-            DMBP_BASELINE_ZERO, DMBP_BASELINE_BLACK, DMBP_BASELINE_BLUR};
-        o->ig.baseline = o->occlusion.baseline = b[f->baseline];
-    }
-    if (APPLIES(IG_RULE)) {
-        static const dmbp_ig_rule r[] = {DMBP_IG_MIDPOINT, DMBP_IG_TRAPEZOID,
-                                         DMBP_IG_LEFT, DMBP_IG_RIGHT};
-        o->ig.rule = r[f->ig_rule];
-    }
-    /* --samples, --sigma and --seed are SmoothGrad's or DMBP's smoothing,
-     * whichever method runs. */
-    if (APPLIES(SAMPLES)) {
-        o->smoothgrad.samples = f->samples;
-        o->rise.masks = f->samples;
-        d->samples = f->samples;
-        /* DMBP's smoothed variant is a variant of the classic formulation
-         * (dmbp-method.md section 3): noisy copies replace the path's. */
-        if (m == DMBP_METHOD_DMBP && f->samples > 1) {
-            d->path_steps = 0;
-            d->mask_init = DMBP_MASK_INIT_CONSTANT;
+    /* Every method option given that applies to m, by name
+     * (dmbp_explain_options_set): the preset first, so that the single
+     * weights override it, then the others in the table's order. --masks
+     * is DMBP's output, not a setting. */
+    for (int pass = 0; pass < 2; pass++)
+        for (int id = 0; id < CLI_O_COUNT; id++) {
+            if (!f->given[id] || !((table[id].methods >> m) & 1) ||
+                id == CLI_O_MASKS || (id == CLI_O_PRESET) != (pass == 0))
+                continue;
+            char buf[64];
+            const char *v = buf;
+            if (table[id].kind == K_NAME || table[id].kind == K_STRING)
+                v = *(const char *const *)((const char *)f + table[id].offset);
+            else
+                cli_option_text(f, id, buf, sizeof buf);
+            dmbp_status st = dmbp_explain_options_set(o, table[id].name, v);
+            if (st)
+                return cli_fail(st);
         }
-    }
-    if (APPLIES(PATH_STEPS))
-        d->path_steps = f->path_steps;
-    if (APPLIES(MASK_INIT))
-        d->mask_init = f->mask_init ? DMBP_MASK_INIT_CONTRIBUTION
-                                    : DMBP_MASK_INIT_CONSTANT;
-    if (APPLIES(SIGMA)) {
-        o->smoothgrad.sigma = f->sigma;
-        d->sigma = f->sigma;
-    }
-    if (APPLIES(SEED)) {
-        o->smoothgrad.seed = f->seed;
-        o->rise.seed = f->seed;
-        d->seed = f->seed;
-    }
-    if (APPLIES(OF))
-        o->smoothgrad.of_gradient = f->of == 0; /* "grad|gxi" */
-    if (APPLIES(LAYER))
-        o->gradcam.layer = f->layer;
-    if (APPLIES(WINDOW))
-        o->occlusion.window = f->window;
-    if (APPLIES(STRIDE))
-        o->occlusion.stride = f->stride;
-    if (APPLIES(GRID))
-        o->rise.grid = f->grid;
-    if (APPLIES(KEEP))
-        o->rise.p = f->keep;
-    if (APPLIES(COMPOSITE))
-        o->lrp.composite = (dmbp_lrp_composite)f->composite;
-    if (APPLIES(EPSILON))
-        o->lrp.epsilon = f->epsilon;
-    if (APPLIES(GAMMA))
-        o->lrp.gamma = f->gamma;
-    if (APPLIES(ITERS))
-        d->iterations = f->iters;
-    if (APPLIES(LR))
-        d->lr = f->lr;
-    if (APPLIES(INIT_LOGIT))
-        d->init_logit = f->init_logit;
-    if (APPLIES(MAX_LANES))
-        o->max_lanes = f->max_lanes;
-    if (APPLIES(FPMATH))
-        o->fpmath = f->fpmath == 2 ? DMBP_FPMATH_BF16 : DMBP_FPMATH_STRICT;
-#undef APPLIES
     /* Read by the library during the call: pre outlives it. */
     o->preprocess = pre;
     return EXIT_OK;

@@ -23,62 +23,6 @@ typedef struct predict_opts {
     const char *outdir;   /* -O DIR: the image-set mode */
 } predict_opts;
 
-/* The softmax of logits into prob, and order's first top entries the
- * classes by logit (probabilities of nearly equal logits round to the
- * same float), ties to the lower index. */
-static void rank_classes(const float *logits, int k, int top, float *prob,
-                         int *order)
-{
-    dmbp_softmax(logits, k, prob);
-    for (int i = 0; i < k; i++)
-        order[i] = i;
-    for (int i = 0; i < top; i++) {
-        int best = i;
-        for (int j = i + 1; j < k; j++)
-            if (logits[order[j]] > logits[order[best]] ||
-                (logits[order[j]] == logits[order[best]] &&
-                 order[j] < order[best]))
-                best = j;
-        int t = order[i];
-        order[i] = order[best];
-        order[best] = t;
-    }
-}
-
-static void print_result(FILE *f, bool json, const dmbp_model *m,
-                         const cli_names *l, int top, const char *image,
-                         const float *logits, const float *prob,
-                         const int *order, int k)
-{
-    top = top < k ? top : k;
-    if (json) {
-        fprintf(f, "{\"image\": ");
-        dmbp__json_str(f, image);
-        fprintf(f, ", \"top\": [");
-        for (int i = 0; i < top; i++) {
-            const char *lab = cli_label(m, l, order[i]);
-            fprintf(f, "%s{\"class\": %d, \"label\": ", i ? ", " : "",
-                    order[i]);
-            if (lab)
-                dmbp__json_str(f, lab);
-            else
-                fprintf(f, "null");
-            fprintf(f, ", \"prob\": %.9g}", prob[order[i]]);
-        }
-        fprintf(f, "], \"logits\": [");
-        for (int i = 0; i < k; i++)
-            fprintf(f, "%s%.9g", i ? ", " : "", logits[i]);
-        fprintf(f, "]}\n");
-    } else {
-        fprintf(f, "%s\n", image);
-        for (int i = 0; i < top; i++) {
-            const char *lab = cli_label(m, l, order[i]);
-            fprintf(f, "  %5d  %-24s %.4f\n", order[i], lab ? lab : "-",
-                    prob[order[i]]);
-        }
-    }
-}
-
 static int parse(int argc, char **argv, cli_args *a, predict_opts *o,
                  const char **model, const char ***images, int *n_images)
 {
@@ -281,9 +225,12 @@ static int window(ctx *c, int idx)
 static void write_json(FILE *f, const void *vctx)
 {
     const ctx *c = vctx;
-    print_result(f, true, c->m, &c->labels, c->o->top, c->images[c->at],
-                 c->logits + (size_t)(c->at - c->first) * c->k, c->prob,
-                 c->order, c->k);
+    /* A write error shows in ferror(f), which cli_write_atomic reports. */
+    dmbp_status st = dmbp_write_prediction(
+        f, 1, c->images[c->at], c->logits + (size_t)(c->at - c->first) * c->k,
+        c->k, c->o->top, c->m, (const char *const *)c->labels.v,
+        c->labels.n);
+    (void)st;
 }
 
 /* Item idx: its logits (from the window holding it, else a new window),
@@ -302,7 +249,7 @@ static int item(void *vctx, cli_item *it)
     const float *logits = c->logits + (size_t)(idx - c->first) * c->k;
     int top = c->o->top < c->k ? c->o->top : c->k;
     if (!rc)
-        rank_classes(logits, c->k, top, c->prob, c->order);
+        dmbp_rank_classes(logits, c->k, 1, c->prob, c->order);
     c->at = idx;
     if (!rc && c->paths)
         rc = cli_write_atomic(c->paths[idx], write_json, c);
@@ -322,9 +269,10 @@ static int item(void *vctx, cli_item *it)
         dmbp__json_str(f, c->paths[idx]);
         fprintf(f, "}");
     }
-    print_result(it->text, !c->paths && c->o->json, c->m, &c->labels, top,
-                 c->images[idx], logits, c->prob, c->order, c->k);
-    return EXIT_OK;
+    dmbp_status st = dmbp_write_prediction(
+        it->text, !c->paths && c->o->json, c->images[idx], logits, c->k, top,
+        c->m, (const char *const *)c->labels.v, c->labels.n);
+    return st ? cli_fail(st) : EXIT_OK;
 }
 
 int cmd_predict(int argc, char **argv)

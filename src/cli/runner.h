@@ -1,34 +1,27 @@
-/* The image-set runner: a list of items, one per-item function that a
- * subcommand supplies, its manifest fragment and stdout line, the ledger
- * (DIR/manifest.jsonl, --resume, failures, progress; without -O the same
- * ledger without a manifest). One process is the runner alone; under an
- * MPI launcher the same runner runs over ranks (src/cli/mpi.c), each item
- * in a rank's worker process. Nothing here knows what an item computes
- * (DEVELOPERS.md, "The image-set runner").
- *
- * Files: runner.c (items, the worker, the one-process loop, cli_run),
- * ledger.c (rank 0's bookkeeping), mpi.c (the scheduler over ranks),
- * resume.c and manifest.c (the manifest's rules, dmbp(1) FILES). Calls go
- * one way: runner.c -> mpi.c -> ledger.c -> resume.c -> manifest.c. */
+/* The image-set runner: the library's (dmbp_setrun.h: the manifest,
+ * --resume, failures, progress; without -O the same ledger without a
+ * manifest) fed by the subcommands' per-item functions, with the set's
+ * fingerprint from the command line. One process is the library's run
+ * alone; under an MPI launcher the same ledger runs on rank 0 and the
+ * items in each rank's worker process (src/cli/mpi.c, the transport).
+ * Files: runner.c (cli_run: one process, a worker, or MPI), mpi.c (the
+ * transport), manifest.c (the library's options: the fingerprint, the
+ * item wrapper). Calls go one way: runner.c -> mpi.c -> manifest.c. */
 #ifndef DMBP_CLI_RUNNER_H
 #define DMBP_CLI_RUNNER_H
 
 #include <stdbool.h>
 #include <stdio.h>
 
+#include <dmbp_setrun.h>
+
 struct cli_names;
 struct cli_args;
 
-/* One item as the per-item function sees it. */
-typedef struct cli_item {
-    int index;         /* in the runner's inputs */
-    FILE *fragment;    /* on success: JSON object members for the manifest
-                          ("outputs": {"kind": "path", ...}, "target": T,
-                          ...), written by the function */
-    FILE *text;        /* on success: the line for stdout (none if empty) */
-    int status;        /* EXIT_OK, or the exit status the item failed with */
-    char error[512];   /* on failure: the one-line reason */
-} cli_item;
+/* One item as the per-item function sees it (dmbp_setrun.h): its index,
+ * the manifest fragment and stdout line it writes on success, its status
+ * and error on failure. */
+typedef dmbp_setrun_item cli_item;
 
 /* Compute item it->index (outputs written, atomically, before it returns)
  * and describe it. Returns EXIT_OK when the item was handled, failed or
@@ -110,26 +103,36 @@ int cli_set_paths(const char *dir, const char *const *images, int n,
 int cli_set_paths_outputs(void *ctx, int index, struct cli_names *out);
 void cli_set_paths_free(char **paths, int n);
 
-/* ---- the ledger (ledger.c): rank 0's bookkeeping ---------------------- */
+/* ---- the library's options (manifest.c) -------------------------------- */
 
-typedef struct cli_ledger cli_ledger;
+/* The library's options for b (dmbp_setrun.h), with what they point to:
+ * the set's fingerprint and the protected inputs (only for the ledger's
+ * process: ledger), the item wrapper's state. */
+typedef struct cli_setrun {
+    dmbp_setrun_options o;
+    const cli_runner *b;
+    struct cli_names *fp;  /* keys and values, interleaved */
+    const char *protect[4];
+    long die_after, finished; /* test hook: DMBP_TEST_DIE_AFTER (worker) */
+} cli_setrun;
+/* Message printed and status returned on failure; free with
+ * cli_setrun_free either way. ranks: 0 for one process. */
+int cli_setrun_init(const cli_runner *b, bool ledger, int ranks,
+                    cli_setrun *s);
+void cli_setrun_free(cli_setrun *s);
+/* The run's exit status from the library's status and summary. */
+int cli_setrun_exit(const cli_runner *b, dmbp_status st,
+                    const dmbp_setrun_summary *sum);
 
-/* Open the manifest (cli_manifest_open) unless b->dir is NULL; mpi: say
- * what the ranks share out. */
-int cli_ledger_open(const cli_runner *b, int ranks, bool mpi,
-                    cli_ledger **out);
-/* Items still to compute, in order (valid until the ledger is freed). */
-const int *cli_ledger_todo(const cli_ledger *l, int *count);
-/* Record a finished item from a worker's result line (see
- * cli_result_format); prints its stdout line, appends the manifest line
- * and hands it to b->record. Returns EXIT_OK or an error status. */
-int cli_ledger_record(cli_ledger *l, const char *line, int rank);
-/* An item lost with its rank. */
-void cli_ledger_lost(cli_ledger *l, int index, const char *why);
-/* True once failures + lost reached --max-failures. */
-bool cli_ledger_stop(const cli_ledger *l);
-/* Final summary on stderr; returns the run's exit status; frees l. */
-int cli_ledger_close(cli_ledger *l);
+/* The fingerprint of a set computed by subcommand a->cmd_name from model
+ * (manifest.c), as interleaved (key, value) pairs appended to kv: the
+ * library's version, the model file's hash, every option given that can
+ * change a result (files such as --labels and --targets by their
+ * contents' hash), the target rule, and extra (key, value) pairs
+ * (explain: the method). Message printed and status returned on failure. */
+int cli_set_fingerprint(const struct cli_args *a, const char *model,
+                        const char *const *extra, int n_extra,
+                        struct cli_names *kv);
 
 /* ---- MPI (mpi.c) ------------------------------------------------------- */
 

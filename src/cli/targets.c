@@ -8,11 +8,6 @@
 #include <string.h>
 #include <strings.h>
 
-/* "top:K" selects the K-th most probable class; "label:NAME" a label even
- * when NAME reads as a number, auto or top:K. */
-#define TOP_PREFIX "top:"
-#define LABEL_PREFIX "label:"
-
 /* The lines of path (dmbp_labels_read: at least `classes` of them) into
  * l. */
 static int read_lines(const char *path, int classes, cli_names *l)
@@ -56,104 +51,19 @@ static int spec_error(const char *file, int line, const char *spec,
     return EXIT_FORMAT;
 }
 
-/* The class labelled name (dmbp_label_find), or the error of spec. */
-static int find_label(const char *name, const char *file, int line,
-                      const char *spec, const dmbp_model *m,
-                      const cli_names *l, int *cls)
-{
-    const char *near = NULL;
-    dmbp_status st = dmbp_label_find(m, (const char *const *)l->v, l->n,
-                                     name, cls, &near);
-    if (!st)
-        return EXIT_OK;
-    if (strstr(dmbp_last_error(), "both labelled"))
-        return spec_error(file, line, spec, "%s", dmbp_last_error());
-    const char *first = cli_label(m, l, 0);
-    if (!first)
-        return spec_error(file, line, spec, "the model has no labels (give "
-                          "a class index or --labels FILE)");
-    char hint[DMBP_LABEL_MAX + 32] = "";
-    if (near)
-        snprintf(hint, sizeof hint, "; did you mean '%s'?", near);
-    return spec_error(file, line, spec, "expected auto, top:K, a class from "
-                      "0 to %d or a label such as '%s' (label:NAME for a "
-                      "label that reads as one of the others)%s",
-                      dmbp_model_num_classes(m) - 1, first, hint);
-}
-
-/* One target: *cls a class or -1 (the top class), or *rank >= 2 for
- * top:K. */
+/* One target (dmbp_target_parse), its problem in the words of where it
+ * came from. */
 static int parse_one(const char *spec, const char *file, int line,
-                     const dmbp_model *m, const cli_names *l, int *cls,
-                     int *rank)
+                     const dmbp_model *m, const cli_names *l, int *target)
 {
-    int classes = dmbp_model_num_classes(m);
-    *cls = -1;
-    *rank = 0;
-    if (!strncmp(spec, LABEL_PREFIX, strlen(LABEL_PREFIX)))
-        return find_label(spec + strlen(LABEL_PREFIX), file, line, spec, m,
-                          l, cls);
-    if (!strcmp(spec, "auto"))
-        return EXIT_OK;
-    if (!strncmp(spec, TOP_PREFIX, strlen(TOP_PREFIX))) {
-        int k;
-        if (!cli_parse_int(spec + strlen(TOP_PREFIX), 1, classes, &k))
-            return spec_error(file, line, spec, "top:K needs K from 1 to %d",
-                              classes);
-        *rank = k > 1 ? k : 0;
-        return EXIT_OK;
-    }
-    if (spec[0] >= '0' && spec[0] <= '9') {
-        if (!cli_parse_int(spec, 0, classes - 1, cls))
-            return spec_error(file, line, spec, "expected a class from 0 to "
-                              "%d", classes - 1);
-        return EXIT_OK;
-    }
-    return find_label(spec, file, line, spec, m, l, cls);
-}
-
-/* The class of rank k (1: the top) of image x: one forward pass. */
-static int class_of_rank(dmbp_plan **plan, const dmbp_model *m,
-                         const float *x, int c, int h, int w, int k,
-                         int *cls)
-{
-    (void)c;
-    dmbp_status st = DMBP_OK;
-    if (!*plan) {
-        dmbp_plan_options po;
-        dmbp_plan_options_init(&po);
-        po.height = h;
-        po.width = w;
-        st = dmbp_plan_create(m, &po, plan);
-    }
-    int classes = dmbp_model_num_classes(m);
-    float *logits = malloc((size_t)classes * sizeof *logits);
-    char *taken = calloc((size_t)classes, 1);
-    if (!logits || !taken) {
-        free(logits);
-        free(taken);
-        return cli_oom();
-    }
-    if (!st)
-        st = dmbp_plan_forward(*plan, x, logits);
-    /* k selections of the largest, ties to the lower index (as predict). */
-    for (int j = 0; !st && j < k; j++) {
-        int best = -1;
-        for (int i = 0; i < classes; i++)
-            if (!taken[i] && (best < 0 || logits[i] > logits[best]))
-                best = i;
-        taken[best] = 1;
-        *cls = best;
-    }
-    free(logits);
-    free(taken);
-    return st ? cli_fail(st) : EXIT_OK;
+    if (dmbp_target_parse(m, (const char *const *)l->v, l->n, spec, target))
+        return spec_error(file, line, spec, "%s", dmbp_last_error());
+    return EXIT_OK;
 }
 
 void cli_targets_free(cli_targets *t)
 {
-    free(t->cls);
-    free(t->rank);
+    free(t->t);
     memset(t, 0, sizeof *t);
 }
 
@@ -176,16 +86,11 @@ int cli_targets_load(const cli_flags *f, const dmbp_model *m,
     } else {
         rc = cli_names_add(&specs, f->target ? f->target : "auto");
     }
-    if (!rc) {
-        t->cls = malloc((size_t)specs.n * sizeof *t->cls);
-        t->rank = malloc((size_t)specs.n * sizeof *t->rank);
-        if (!t->cls || !t->rank)
-            rc = cli_oom();
-    }
+    if (!rc && !(t->t = malloc((size_t)specs.n * sizeof *t->t)))
+        rc = cli_oom();
     for (int i = 0; !rc && i < specs.n; i++) {
-        rc = parse_one(specs.v[i], f->targets, i + 1, m, labels, &t->cls[i],
-                       &t->rank[i]);
-        if (!rc && t->rank[i] && !top_ok)
+        rc = parse_one(specs.v[i], f->targets, i + 1, m, labels, &t->t[i]);
+        if (!rc && t->t[i] < -1 && !top_ok)
             rc = spec_error(f->targets, i + 1, specs.v[i], "top:K is for "
                             "explain and masks");
     }
@@ -196,27 +101,16 @@ int cli_targets_load(const cli_flags *f, const dmbp_model *m,
     return rc;
 }
 
-int cli_targets_resolve(const cli_targets *t, const dmbp_model *m,
-                        const float *xs, int n, int c, int h, int w,
-                        int first, int *targets)
+int cli_targets_for(const cli_targets *t, int first, int n, int *targets)
 {
     if (!t->n || (t->n > 1 && first + n > t->n)) {
         fprintf(stderr, "dmbp: internal error: images %d to %d of %d "
                 "targets\n", first, first + n - 1, t->n);
         return EXIT_INTERNAL;
     }
-    dmbp_plan *plan = NULL;
-    size_t per = (size_t)c * h * w;
-    int rc = EXIT_OK;
-    for (int i = 0; !rc && i < n; i++) {
-        int k = t->n == 1 ? 0 : first + i;
-        targets[i] = t->cls[k];
-        if (t->rank[k])
-            rc = class_of_rank(&plan, m, xs + (size_t)i * per, c, h, w,
-                               t->rank[k], &targets[i]);
-    }
-    dmbp_plan_free(plan);
-    return rc;
+    for (int i = 0; i < n; i++)
+        targets[i] = t->t[t->n == 1 ? 0 : first + i];
+    return EXIT_OK;
 }
 
 int cli_class_lines(const char *file, const dmbp_model *m,
@@ -226,7 +120,6 @@ int cli_class_lines(const char *file, const dmbp_model *m,
     cli_names lines = {0};
     int rc = read_lines(file, 0, &lines);
     for (int i = 0; !rc && i < n; i++) {
-        int rank;
         if (index[i] >= lines.n) {
             fprintf(stderr, "dmbp: %s: %d lines, no true label for image %d "
                     "(one line per image of --images)\n", file, lines.n,
@@ -234,9 +127,8 @@ int cli_class_lines(const char *file, const dmbp_model *m,
             rc = EXIT_FORMAT;
         } else {
             const char *spec = lines.v[index[i]];
-            rc = parse_one(spec, file, index[i] + 1, m, labels, &cls[i],
-                           &rank);
-            if (!rc && (cls[i] < 0 || rank))
+            rc = parse_one(spec, file, index[i] + 1, m, labels, &cls[i]);
+            if (!rc && cls[i] < 0)
                 rc = spec_error(file, index[i] + 1, spec, "a true label is "
                                 "a class or a label, not auto or top:K");
         }

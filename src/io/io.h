@@ -71,4 +71,33 @@ dmbp_status dmbp__render_compose(const char *fn, const char *path,
                                  const dmbp_preprocess_options *pre,
                                  const dmbp_render_options *o);
 
+/* ---- image sets item by item (setrun.c, setrun_open.c) ---- */
+
+struct dmbp_setrun_paths {
+    int n, cap;
+    char **v;
+};
+void dmbp__setrun_paths_free(dmbp_setrun_paths *p);
+dmbp_status dmbp__setrun_options_in(const dmbp_setrun_options *in,
+                                    dmbp_setrun_options *out);
+/* stat() of an item's input: a file, or an IDX set's "PATH#INDEX" (the
+ * file PATH); -1 for "-" (standard input) and a missing file. */
+struct stat;
+int dmbp__input_stat(const char *name, struct stat *sb);
+/* len bytes appended to the manifest in one write() and on disk. */
+dmbp_status dmbp__setrun_append(const char *path, int fd, const char *buf,
+                                size_t len);
+/* Open the manifest at path for the set (before any work): done[i] for
+ * each item it proves done (resume), the other items' outputs checked,
+ * the head appended. *fd_out: the manifest, O_APPEND; *skipped: items
+ * done; *changed: items whose input changed since their record. */
+dmbp_status dmbp__setrun_manifest(const char *const *inputs, int n,
+                                  const dmbp_setrun_options *o,
+                                  const char *path, bool *done, int *fd_out,
+                                  int *skipped, int *changed);
+/* NULL when the fingerprints ((key, value) pairs) are equal, else a
+ * malloc'ed "KEY was A, now B; ..." ("none" where one side lacks it). */
+char *dmbp__setrun_fp_diff(const char *const *then, int n_then,
+                           const char *const *now, int n_now);
+
 #endif /* DMBP_IO_H */

@@ -389,3 +389,144 @@ dmbp_status dmbp_result_render_scale(const dmbp_result *r, int image,
     free(owned);
     return st;
 }
+
+/* ---- names (dmbp explain's) --------------------------------------------- */
+
+/* Extensions a stem drops. */
+static const char *const image_ext[] = {".png", ".jpg", ".jpeg"};
+/* Numbers in PREFIX-NN-<stem> have at least this many digits. */
+#define PREFIX_DIGITS 2
+#define PREFIX_EXTRA 64
+
+char *dmbp_output_stem(const char *image)
+{
+    if (!image) {
+        dmbp_set_error(DMBP_ERR_ARG, "dmbp_output_stem: NULL");
+        return NULL;
+    }
+    if (!strcmp(image, "-"))
+        return dmbp__strdup("stdin");
+    const char *base = strrchr(image, '/');
+    base = base ? base + 1 : image;
+    size_t len = strlen(base);
+    for (size_t k = 0; k < sizeof image_ext / sizeof *image_ext; k++) {
+        size_t lx = strlen(image_ext[k]);
+        if (len > lx && !strcasecmp(base + len - lx, image_ext[k])) {
+            len -= lx;
+            break;
+        }
+    }
+    char *s = strndup(base, len);
+    if (!s)
+        dmbp_set_error(DMBP_ERR_NOMEM, "out of memory");
+    return s;
+}
+
+char *dmbp_output_prefix(const char *dir, const char *prefix,
+                         const char *image, int i, int n, dmbp_method method)
+{
+    if (prefix && n == 1)
+        return dmbp__strdup(prefix);
+    char *stem = dmbp_output_stem(image);
+    if (!stem)
+        return NULL;
+    int digits = PREFIX_DIGITS;
+    for (int m = n; m >= 100; m /= 10)
+        digits++;
+    const char *d = dir ? dir : "";
+    size_t cap = strlen(d) + strlen(stem) + PREFIX_EXTRA +
+                 (prefix ? strlen(prefix) : 0);
+    char *s = dmbp__malloc(cap);
+    if (s) {
+        char num[16];
+        snprintf(num, sizeof num, "%0*d", digits & 15, i + 1);
+        if (prefix)
+            snprintf(s, cap, "%s-%s-%s", prefix, num, stem);
+        else
+            snprintf(s, cap, "%s%s%s-%s", d, dir && strcmp(d, "/") ? "/" : "",
+                     stem, dmbp_method_name(method));
+    }
+    free(stem);
+    return s;
+}
+
+char *dmbp_output_masks_path(const char *file, int i, int n)
+{
+    size_t len = file ? strlen(file) : 0;
+    char *s = file ? dmbp__malloc(len + 16) : NULL;
+    if (!s)
+        return NULL;
+    if (n == 1) {
+        memcpy(s, file, len + 1);
+        return s;
+    }
+    /* "-<i>" before a final ".json", appended when there is none. */
+    bool json = len > 5 && !strcasecmp(file + len - 5, ".json");
+    size_t head = json ? len - 5 : len;
+    snprintf(s, len + 16, "%.*s-%d%s", (int)head, file, i + 1,
+             json ? file + head : "");
+    return s;
+}
+
+/* ---- lines (dmbp explain's and dmbp masks') -------------------------- */
+
+dmbp_status dmbp_result_write_line(const dmbp_result *r, int image,
+                                   const char *name, const char *label,
+                                   const char *path, int details, FILE *f)
+{
+    if (!r || !name || !path || !f || image < 0 ||
+        image >= dmbp_result_num_images(r))
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_result_write_line: NULL "
+                              "argument or image %d out of range", image);
+    int t = dmbp_result_target(r, image);
+    dmbp_method method = dmbp_result_method(r);
+    fprintf(f, "%s: class %d (%s) logit %.4f p=%.4f -> %s", name, t,
+            label ? label : "-", dmbp_result_logit(r, image),
+            dmbp_result_prob(r, image), path);
+    int k = dmbp_result_find_scalar(r, "completeness_gap");
+    if (details && method == DMBP_METHOD_IG && k >= 0)
+        fprintf(f, " completeness gap %.4g", dmbp_result_scalar(r, image, k));
+    static const char *const shown[3][2] = {
+        {"F+", "F_pos"}, {"F-", "F_neg"}, {"Fn", "F_nuisance"}};
+    for (int s = 0; details && method == DMBP_METHOD_DMBP && s < 3; s++) {
+        k = dmbp_result_find_scalar(r, shown[s][1]);
+        if (k >= 0)
+            fprintf(f, " %s %.4g", shown[s][0], dmbp_result_scalar(r, image, k));
+    }
+    if (details && dmbp_result_near_zero(r, image) == 1)
+        fprintf(f, " warning: the map is near zero (sum of |map| below %g x "
+                "max(|logit|, 1)): its picture shows noise at full strength",
+                DMBP_NEAR_ZERO_RATIO);
+    return ferror(f) ? dmbp_set_error(DMBP_ERR_IO, "%s: write error", name)
+                     : DMBP_OK;
+}
+
+dmbp_status dmbp_result_write_top_masks(const dmbp_result *r, int image,
+                                        int top, FILE *f)
+{
+    if (!r || !f || image < 0 || image >= dmbp_result_num_images(r))
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_result_write_top_masks: "
+                              "NULL argument or image %d out of range",
+                              image);
+    int *idx = dmbp__malloc((size_t)(top > 0 ? top : 1) * sizeof *idx);
+    if (!idx)
+        return DMBP_ERR_NOMEM;
+    for (int l = 0; l < dmbp_result_num_mask_layers(r); l++) {
+        const char *name;
+        int ch;
+        int64_t off;
+        if (dmbp_result_mask_layer(r, l, &name, &ch, &off))
+            continue;
+        fprintf(f, "%s (%d channels)\n", name, ch);
+        for (int s = 0; s < 2; s++) {
+            const float *m = dmbp_result_masks(r, image, s) + off;
+            int k = dmbp_result_top_masks(r, image, l, s, top, idx);
+            fprintf(f, "  %s", s ? "m-" : "m+");
+            for (int j = 0; j < k; j++)
+                fprintf(f, "  %d:%.4f", idx[j], m[idx[j]]);
+            fprintf(f, "\n");
+        }
+    }
+    free(idx);
+    return ferror(f) ? dmbp_set_error(DMBP_ERR_IO, "write error") : DMBP_OK;
+}

@@ -213,3 +213,67 @@ dmbp_status dmbp_label_find(const dmbp_model *m, const char *const *l,
                               "you mean '%s'?", name, near);
     return dmbp_set_error(DMBP_ERR_ARG, "no class is labelled '%s'", name);
 }
+
+/* "top:K" selects the K-th most probable class; "label:NAME" a label even
+ * when NAME reads as a number, auto or top:K. */
+#define TOP_PREFIX "top:"
+#define LABEL_PREFIX "label:"
+
+/* The class labelled name, or why not in the words of a target. */
+static dmbp_status target_label(const dmbp_model *m, const char *const *l,
+                                int n, const char *name, int *target)
+{
+    const char *near = NULL;
+    dmbp_status st = dmbp_label_find(m, l, n, name, target, &near);
+    if (!st || strstr(dmbp_last_error(), "both labelled"))
+        return st;
+    const char *first = dmbp_class_label(m, l, n, 0);
+    if (!first)
+        return dmbp_set_error(DMBP_ERR_ARG, "the model has no labels (give "
+                              "a class index or --labels FILE)");
+    char hint[DMBP_LABEL_MAX + 32] = "";
+    if (near)
+        snprintf(hint, sizeof hint, "; did you mean '%s'?", near);
+    return dmbp_set_error(DMBP_ERR_ARG, "expected auto, top:K, a class from "
+                          "0 to %d or a label such as '%s' (label:NAME for a "
+                          "label that reads as one of the others)%s",
+                          dmbp_model_num_classes(m) - 1, first, hint);
+}
+
+/* A whole number in [lo, hi], as strtol reads one. */
+static bool whole(const char *s, long lo, long hi, int *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || v < lo || v > hi)
+        return false;
+    *out = (int)v;
+    return true;
+}
+
+dmbp_status dmbp_target_parse(const dmbp_model *m, const char *const *l,
+                              int n, const char *spec, int *target)
+{
+    if (!m || !spec || !target)
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_target_parse: NULL");
+    int classes = dmbp_model_num_classes(m), k;
+    *target = -1;
+    if (!strncmp(spec, LABEL_PREFIX, strlen(LABEL_PREFIX)))
+        return target_label(m, l, n, spec + strlen(LABEL_PREFIX), target);
+    if (!strcmp(spec, "auto"))
+        return DMBP_OK;
+    if (!strncmp(spec, TOP_PREFIX, strlen(TOP_PREFIX))) {
+        if (!whole(spec + strlen(TOP_PREFIX), 1, classes, &k))
+            return dmbp_set_error(DMBP_ERR_ARG, "top:K needs K from 1 to %d",
+                                  classes);
+        *target = -k;
+        return DMBP_OK;
+    }
+    if (spec[0] >= '0' && spec[0] <= '9') {
+        if (!whole(spec, 0, classes - 1, target))
+            return dmbp_set_error(DMBP_ERR_ARG, "expected a class from 0 to "
+                                  "%d", classes - 1);
+        return DMBP_OK;
+    }
+    return target_label(m, l, n, spec, target);
+}
