@@ -193,6 +193,31 @@ dmbp_eval_truth_load(const char *path, int image_h, int image_w,
                      const dmbp_preprocess_options *pre, int h, int w,
                      uint8_t *out);
 
+/* An image set's images as an evaluation takes them (added in 0.3):
+ * images first .. first + n - 1 of s (n 0: to the end), each read
+ * (load: NULL for the defaults; a file must be a regular file) and
+ * preprocessed by pre, all to one size, with their true classes
+ * (dmbp_image_set_true_class, -1 unknown; one >= classes is
+ * DMBP_ERR_FORMAT) and, with ground_truth, each NAME.png's
+ * NAME.truth.png brought to the input grid (dmbp_eval_truth_load). Errors
+ * name the image or truth file; an idx: set with ground_truth and bad
+ * ranges are DMBP_ERR_ARG. Free with dmbp_eval_images_free. */
+typedef struct dmbp_eval_images {
+    int n;            /* images                                       */
+    int c, h, w;      /* the size each was preprocessed to            */
+    char **names;     /* n: the set's names                           */
+    int *index;       /* n: the position in the set                   */
+    float *x;         /* n x c x h x w: dmbp_eval_run_compute's x     */
+    uint8_t *truth;   /* n x h x w DMBP_TRUTH_* values, or NULL       */
+    int *true_class;  /* n: a class, or -1                            */
+} dmbp_eval_images;
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_eval_images_load(const dmbp_image_set *s, int first, int n, int classes,
+                      const dmbp_image_load_options *load,
+                      const dmbp_preprocess_options *pre, int ground_truth,
+                      dmbp_eval_images **out);
+DMBP_API void dmbp_eval_images_free(dmbp_eval_images *im);
+
 /* ------------------------------------------------------------------ */
 /* Evaluations: methods over a set of images, and their reports       */
 /* ------------------------------------------------------------------ */

@@ -22,6 +22,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define N_IMAGES 3
 #define IG_STEPS 4
@@ -264,6 +265,117 @@ static void test_true_targets(void)
     dmbp_eval_run_free(run);
 }
 
+/* dmbp_eval_images_load against the calls it stands for: each image loaded
+ * and preprocessed alone, each truth by dmbp_eval_truth_load; and its
+ * refusals. */
+static void test_images_load(void)
+{
+    enum { NE = 3 };
+    char list[] = "/tmp/dmbp-test-evimagesXXXXXX";
+    int fd = mkstemp(list);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        CHECK(0, "temporary list");
+        return;
+    }
+    for (int i = 0; i < NE; i++)
+        fprintf(f, "%s/models/evidence/test_%05d.png\n",
+                test_path("."), i + 1);
+    fclose(f);
+    dmbp_model *em = tl_model("models/evidence_cnn.onnx");
+    dmbp_image_set *s = NULL;
+    dmbp_eval_images *im = NULL;
+    dmbp_preprocess_options pre;
+    if (!em || dmbp_model_preprocess_defaults(em, &pre) ||
+        dmbp_image_set_open(list, &s)) {
+        CHECK(0, "setup: %s", dmbp_last_error());
+        goto out;
+    }
+    CHECK(dmbp_eval_images_load(s, 1, 0, 4, NULL, &pre, 1, &im) == DMBP_OK &&
+              im->n == NE - 1 && im->index[0] == 1 && im->truth,
+          "load 1..: %s", dmbp_last_error());
+    for (int i = 0; im && i < im->n; i++) {
+        dmbp_image raw = {0}, x = {0};
+        const char *name = dmbp_image_set_name(s, 1 + i);
+        CHECK(!strcmp(im->names[i], name) && im->true_class[i] == -1,
+              "image %d: name %s, class %d", i, im->names[i],
+              im->true_class[i]);
+        if (dmbp_image_load(name, NULL, &raw) ||
+            dmbp_image_preprocess(&raw, &pre, &x)) {
+            CHECK(0, "%s: %s", name, dmbp_last_error());
+            dmbp_image_free(&raw);
+            continue;
+        }
+        size_t per = (size_t)im->c * im->h * im->w, hw = per / im->c;
+        CHECK(x.channels == im->c && x.height == im->h && x.width == im->w &&
+                  !memcmp(x.data, im->x + i * per, per * sizeof(float)),
+              "image %d: the preprocessed input", i);
+        char truth[512];
+        snprintf(truth, sizeof truth, "%.*s.truth.png",
+                 (int)(strlen(name) - 4), name);
+        uint8_t *t = malloc(hw);
+        CHECK(t && !dmbp_eval_truth_load(truth, raw.height, raw.width, &pre,
+                                         im->h, im->w, t) &&
+                  !memcmp(t, im->truth + i * hw, hw),
+              "image %d: its truth", i);
+        free(t);
+        dmbp_image_free(&x);
+        dmbp_image_free(&raw);
+    }
+    dmbp_eval_images_free(im);
+    im = NULL;
+    /* An idx: set has no truth; classes the model does not have: two 2x2
+     * images and their labels 3 and 7 beside them. */
+    char dir[] = "/tmp/dmbp-test-idxXXXXXX", img[600], lab[600];
+    if (mkdtemp(dir)) {
+        snprintf(img, sizeof img, "%s/t-images-idx3-ubyte", dir);
+        snprintf(lab, sizeof lab, "%s/t-labels-idx1-ubyte", dir);
+        static const unsigned char idx3[] = {0, 0, 8, 3, 0, 0, 0, 2, 0, 0,
+                                             0, 2, 0, 0, 0, 2, 1, 2, 3, 4,
+                                             5, 6, 7, 8};
+        static const unsigned char idx1[] = {0, 0, 8, 1, 0, 0, 0, 2, 3, 7};
+        FILE *a = fopen(img, "wb"), *b = fopen(lab, "wb");
+        if (a)
+            fwrite(idx3, 1, sizeof idx3, a), fclose(a);
+        if (b)
+            fwrite(idx1, 1, sizeof idx1, b), fclose(b);
+        char spec[620];
+        snprintf(spec, sizeof spec, "idx:%s", img);
+        dmbp_image_set *ix = NULL;
+        dmbp_preprocess_options p1;
+        dmbp_preprocess_options_init(&p1);
+        p1.resize = p1.crop = 0;
+        CHECK(dmbp_image_set_open(spec, &ix) == DMBP_OK, "%s: %s", spec,
+              dmbp_last_error());
+        CHECK(ix && dmbp_eval_images_load(ix, 0, 2, 10, NULL, &p1, 1,
+                                          &im) == DMBP_ERR_ARG && !im,
+              "idx: with ground truth");
+        CHECK(ix && dmbp_eval_images_load(ix, 0, 0, 10, NULL, &p1, 0,
+                                          &im) == DMBP_OK && im->n == 2 &&
+                  im->true_class[0] == 3 && im->true_class[1] == 7 &&
+                  im->h == 2 && im->w == 2,
+              "idx: images and labels: %s", dmbp_last_error());
+        dmbp_eval_images_free(im);
+        im = NULL;
+        CHECK(ix && dmbp_eval_images_load(ix, 0, 2, 5, NULL, &p1, 0, &im) ==
+                        DMBP_ERR_FORMAT && !im &&
+                  strstr(dmbp_last_error(), "the model has 5 classes"),
+              "a true class the model does not have: %s",
+              dmbp_last_error());
+        dmbp_image_set_free(ix);
+        unlink(img);
+        unlink(lab);
+        rmdir(dir);
+    }
+    CHECK(dmbp_eval_images_load(s, NE, 1, 4, NULL, &pre, 0, &im) ==
+                  DMBP_ERR_ARG && !im,
+          "first past the end");
+out:
+    dmbp_image_set_free(s);
+    dmbp_model_free(em);
+    unlink(list);
+}
+
 static void test_arguments(void)
 {
     dmbp_explain_options o;
@@ -305,6 +417,7 @@ int main(void)
         test_numbers_and_reports();
         test_true_targets();
         test_arguments();
+        test_images_load();
     }
     free(xs);
     dmbp_model_free(m);

@@ -66,6 +66,8 @@ int cli_apply_pre(const dmbp_model *m, const cli_flags *f,
  * library's status (message set, not printed). */
 dmbp_status cli_load_image(const char *path, const cli_flags *f,
                            dmbp_image *out);
+/* The image load options the flags give (--exif-rotate, --max-pixels). */
+void cli_load_options(const cli_flags *f, dmbp_image_load_options *o);
 /* DMBP_ERR_FORMAT (message set, not printed) when path exists and is not
  * a regular file or a directory (a device, a FIFO: endless data); what
  * names its role ("images", "ground truths"). "-" is standard input. */

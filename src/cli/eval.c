@@ -6,7 +6,7 @@
  * ledger's process reads every image's numbers back from those lines
  * (fresh, or proven done by --resume), then the library writes the table,
  * CSV, JSON, SVG and Markdown. */
-#include "eval.h"
+#include "cli.h"
 #include "runner.h"
 
 #include <errno.h>
@@ -144,7 +144,7 @@ static int parse(int argc, char **argv, eval_opts *e, const char **model)
 typedef struct ev_ctx {
     dmbp_eval_run *run;
     const eval_opts *e;
-    const ev_images *im;
+    const dmbp_eval_images *im;
     bool *done;               /* n: numbers known (recorded) */
     int win0, win1;           /* images computed by the last window */
 } ev_ctx;
@@ -155,7 +155,7 @@ typedef struct ev_ctx {
 static int eval_item(void *vctx, cli_item *it)
 {
     ev_ctx *x = vctx;
-    const ev_images *im = x->im;
+    const dmbp_eval_images *im = x->im;
     int i = it->index;
     dmbp_set_error(DMBP_OK, "%s", "");
     if (i < x->win0 || i >= x->win1) {
@@ -227,26 +227,51 @@ static int report(const dmbp_eval_run *run, const cli_flags *f)
 }
 
 /* Every image's true class (--true-labels FILE, else the data set's
- * labels, else unknown) into im->true_cls; with --targets true each
+ * labels, else unknown) into im->true_class; with --targets true each
  * image must have one. */
 static int true_classes(const cli_flags *f, const dmbp_model *model,
-                        const cli_names *labels, ev_images *im)
+                        const cli_names *labels, dmbp_eval_images *im)
 {
     int rc = EXIT_OK;
     if (f->true_labels)
         rc = cli_class_lines(f->true_labels, model, labels, im->n, im->index,
-                             im->true_cls);
+                             im->true_class);
     for (int i = 0; !rc && f->eval_targets && i < im->n; i++)
-        if (im->true_cls[i] < 0)
+        if (im->true_class[i] < 0)
             rc = cli_usage_error("--targets true: %s has no true label "
                                  "(give --true-labels FILE)", im->names[i]);
     return rc;
 }
 
+/* --images: the library's set, and from it the images to evaluate
+ * (dmbp_eval_images_load). */
+static int load_images(const cli_flags *f, const eval_opts *e, int classes,
+                       const dmbp_preprocess_options *pre,
+                       dmbp_eval_images **im)
+{
+    if (f->ground_truth && !strncmp(f->images, "idx:", 4))
+        return cli_usage_error("--ground-truth needs PNG images with "
+                               "NAME%s beside each NAME.png, not "
+                               "--images %s", DMBP_TRUTH_SUFFIX, f->images);
+    const dmbp_image_set *s = NULL;
+    int rc = cli_images_open(f->images, CLI_IMAGES_TAKES, &s);
+    if (!rc && e->offset >= dmbp_image_set_count(s))
+        rc = cli_usage_error("--offset %d: %s has %d images", e->offset,
+                             f->images, dmbp_image_set_count(s));
+    if (rc)
+        return rc;
+    dmbp_image_load_options lo;
+    cli_load_options(f, &lo);
+    dmbp_status st = dmbp_eval_images_load(s, e->offset, e->n, classes, &lo,
+                                           pre, f->ground_truth, im);
+    return st ? cli_fail(st) : EXIT_OK;
+}
+
 /* The model, its labels, the target and the images, as every process of
  * the run loads them, and the library's evaluation of them. */
 static int setup(eval_opts *e, const char *model_path, dmbp_model **model,
-                 cli_names *labels, ev_images *im, dmbp_eval_run **run)
+                 cli_names *labels, dmbp_eval_images **im,
+                 dmbp_eval_run **run)
 {
     const cli_flags *f = &e->a.f;
     dmbp_preprocess_options pre;
@@ -277,10 +302,9 @@ static int setup(eval_opts *e, const char *model_path, dmbp_model **model,
     for (int k = 0; k < e->n_methods && !rc; k++)
         rc = cli_check_explain(f, e->m[k], *model);
     if (!rc)
-        rc = ev_images_load(f->images, e->offset, e->n,
-                            dmbp_model_num_classes(*model), &pre, f, im);
+        rc = load_images(f, e, dmbp_model_num_classes(*model), &pre, im);
     if (!rc)
-        rc = true_classes(f, *model, labels, im);
+        rc = true_classes(f, *model, labels, *im);
     dmbp_explain_options o[DMBP_NUM_METHODS];
     const dmbp_explain_options *op[DMBP_NUM_METHODS];
     for (int k = 0; k < e->n_methods && !rc; k++) {
@@ -299,14 +323,15 @@ static int setup(eval_opts *e, const char *model_path, dmbp_model **model,
     ro.model_name = model_path;
     ro.images_name = f->images;
     ro.offset = e->offset;
-    st = dmbp_eval_run_create(*model, im->n, im->c, im->h, im->w, op,
+    const dmbp_eval_images *m = *im;
+    st = dmbp_eval_run_create(*model, m->n, m->c, m->h, m->w, op,
                               e->n_methods, &ro, run);
     if (st == DMBP_ERR_ARG && e->eo.step_pixels > 0)
         return cli_usage_error("--step-pixels %d: the curves need at least "
                                "two points", e->eo.step_pixels);
-    for (int i = 0; !st && i < im->n; i++)
-        st = dmbp_eval_run_set_image(*run, i, im->names[i], im->index[i],
-                                     im->true_cls[i]);
+    for (int i = 0; !st && i < m->n; i++)
+        st = dmbp_eval_run_set_image(*run, i, m->names[i], m->index[i],
+                                     m->true_class[i]);
     if (!st && labels->n)
         st = dmbp_eval_run_set_labels(*run, (const char *const *)labels->v,
                                       labels->n);
@@ -321,10 +346,10 @@ int cmd_eval(int argc, char **argv)
                    .rand_images = EV_DEFAULT_RAND_IMAGES, .against = -1};
     dmbp_eval_options_init(&e.eo);
     cli_names labels = {0};
-    ev_images im = {0};
+    dmbp_eval_images *im = NULL;
     dmbp_model *model = NULL;
     dmbp_eval_run *run = NULL;
-    ev_ctx x = {.e = &e, .im = &im};
+    ev_ctx x = {.e = &e};
     const char *model_path = NULL;
     double t_start = cli_now();
     int rc = parse(argc, argv, &e, &model_path);
@@ -338,7 +363,8 @@ int cmd_eval(int argc, char **argv)
     if (rc)
         goto done;
     x.run = run;
-    x.done = calloc((size_t)im.n + 1, sizeof *x.done);
+    x.im = im;
+    x.done = calloc((size_t)im->n + 1, sizeof *x.done);
     if (!x.done) {
         rc = cli_oom();
         goto done;
@@ -356,8 +382,8 @@ int cmd_eval(int argc, char **argv)
     cli_names in = {0};
     for (int k = 0; k < 4 && !rc; k++)
         rc = others[k] ? cli_names_add(&in, others[k]) : EXIT_OK;
-    for (int i = 0; i < im.n && !rc; i++)
-        rc = cli_names_add(&in, im.names[i]);
+    for (int i = 0; i < im->n && !rc; i++)
+        rc = cli_names_add(&in, im->names[i]);
     if (!rc)
         rc = cli_check_outputs(outs, 4, (const char *const *)in.v, in.n,
                                true);
@@ -367,7 +393,7 @@ int cmd_eval(int argc, char **argv)
              f->methods ? f->methods : EV_DEFAULT_METHODS);
     const char *fp_extra[2] = {"--methods", methods};
     /* Windows of --batch images: one rank's chunk is one window. */
-    cli_runner b = {.inputs = (const char *const *)im.names, .n = im.n,
+    cli_runner b = {.inputs = (const char *const *)im->names, .n = im->n,
                     .dir = e.outdir, .resume = f->resume,
                     .quiet = f->quiet || (!e.outdir && !isatty(2)),
                     .max_failures = e.outdir ? f->max_failures : 1,
@@ -383,7 +409,7 @@ int cmd_eval(int argc, char **argv)
     rc = st ? cli_fail(st) : report(run, f);
 done:
     free(x.done);
-    ev_images_free(&im);
+    dmbp_eval_images_free(im);
     dmbp_eval_run_free(run);
     dmbp_model_free(model);
     cli_names_free(&labels);

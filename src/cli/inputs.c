@@ -152,15 +152,20 @@ dmbp_status cli_image_file_ok(const char *path, const char *what)
                           : ", or from - for standard input");
 }
 
+void cli_load_options(const cli_flags *f, dmbp_image_load_options *o)
+{
+    dmbp_image_load_options_init(o);
+    o->exif_rotate = f->exif_rotate;
+    if (f->given[CLI_O_MAX_PIXELS])
+        o->max_pixels = f->max_pixels > INT64_MAX ? INT64_MAX
+                                                  : (int64_t)f->max_pixels;
+}
+
 dmbp_status cli_load_image(const char *path, const cli_flags *f,
                            dmbp_image *out)
 {
     dmbp_image_load_options o;
-    dmbp_image_load_options_init(&o);
-    o.exif_rotate = f->exif_rotate;
-    if (f->given[CLI_O_MAX_PIXELS])
-        o.max_pixels = f->max_pixels > INT64_MAX ? INT64_MAX
-                                                 : (int64_t)f->max_pixels;
+    cli_load_options(f, &o);
     bool in_set;
     dmbp_status set_st = cli_set_image(path, &o, out, &in_set);
     if (in_set) /* image K of an --images idx:FILE */

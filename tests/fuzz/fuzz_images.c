@@ -1,11 +1,11 @@
-/* Fuzz target: dmbp eval's image sources (src/cli/eval_images.c): the
- * first byte picks the IDX reader (idx:FILE) or the image-list reader (a
- * file listing PNG paths); the rest is the file. */
+/* Fuzz target: dmbp eval's image sources (dmbp_image_set_open and
+ * dmbp_eval_images_load): the first byte picks the IDX reader (idx:FILE)
+ * or the image-list reader (a file listing PNG paths); the rest is the
+ * file. */
 #include "fuzz.h"
 
-#include "cli/eval.h"
-
-size_t cli_max_memory;
+#include <dmbp_eval.h>
+#include <stdbool.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -21,18 +21,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     dmbp_preprocess_options_init(&pre);
     pre.resize = 0;
     pre.crop = 0;
-    ev_images im;
-    memset(&im, 0, sizeof im);
-    cli_flags flags; /* the defaults: no option given */
-    memset(&flags, 0, sizeof flags);
-    FILE *saved = stderr;
-    stderr = fopen("/dev/null", "w");
+    dmbp_image_set *s = NULL;
+    dmbp_eval_images *im = NULL;
     /* At most a few images: the reader's framing is what is tested. */
-    (void)ev_images_load(spec, 0, 4, 10, &pre, &flags, &im);
-    if (stderr)
-        fclose(stderr);
-    stderr = saved;
-    ev_images_free(&im);
+    if (!dmbp_image_set_open(spec, &s) && dmbp_image_set_count(s) > 0 &&
+        dmbp_eval_images_load(s, 0, 4, 10, NULL, &pre, 0, &im))
+        im = NULL; /* refused: nothing to free */
+    dmbp_eval_images_free(im);
+    dmbp_image_set_free(s);
     unlink(path);
     return 0;
 }
