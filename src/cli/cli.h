@@ -50,9 +50,6 @@ int cli_oom(void);
 /* v as a JSON number (%.9g: a float exactly), null when not finite. */
 #define CLI_JSON_DIGITS 9
 #define cli_json_num(f, v) dmbp__json_num((f), "", (v), CLI_JSON_DIGITS)
-/* Print "dmbp: WHAT: <library detail>" and return the exit status for st
- * (as cli_fail). */
-int cli_fail_about(const char *what, dmbp_status st);
 /* Print "dmbp: <message>" for a command-line problem; returns EXIT_USAGE. */
 int cli_usage_error(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));

@@ -31,14 +31,6 @@ int cli_oom(void)
     return EXIT_INTERNAL;
 }
 
-int cli_fail_about(const char *what, dmbp_status st)
-{
-    char detail[1024];
-    snprintf(detail, sizeof detail, "%s", dmbp_last_error());
-    dmbp_set_error(st, "%s: %s", what, detail);
-    return cli_fail(st);
-}
-
 /* --colormap's choices are the enum's values in order. */
 _Static_assert(DMBP_COLORMAP_DEFAULT == 0 && DMBP_COLORMAP_SEISMIC == 1 &&
                    DMBP_COLORMAP_BWR == 2 && DMBP_COLORMAP_REDS == 3 &&
