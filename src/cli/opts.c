@@ -672,6 +672,8 @@ int cli_explain_options(const cli_flags *f, dmbp_method m,
     }
     if (APPLIES(PATH_STEPS))
         d->path_steps = f->path_steps;
+    if (APPLIES(PATH_REFRESH))
+        o->dmbp_path_refresh = f->path_refresh;
     if (APPLIES(MASK_INIT))
         d->mask_init = f->mask_init ? DMBP_MASK_INIT_CONTRIBUTION
                                     : DMBP_MASK_INIT_CONSTANT;
