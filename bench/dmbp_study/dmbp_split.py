@@ -11,10 +11,11 @@ its Adam iterations uses Kit copies only:
   strat  Kit points drawn stratified, (j + u_j)/Kit with u_j ~ U(0, 1)
          (torch generator seeded by the image index), gates re-recorded
          at every iteration (a forward pass of Kit copies)
-  rr     round robin over the Kout copies: iteration i refreshes the Kit
-         copies {i mod (Kout/Kit) + k Kout/Kit}; the loss is on the
-         aggregate of the refreshed maps and the others' last (stale)
-         maps; the refreshed copies' gradient is scaled by Kout/Kit
+  rr     round robin over the Kout copies in G = ceil(Kout/Kit) groups
+         (copy k in group k mod G): iteration i refreshes group i mod G;
+         the loss is on the aggregate of the refreshed maps and the
+         others' last (stale) maps; the refreshed copies' gradient is
+         scaled by Kout / (copies in the group)
 A1 (IG, the completeness and nuisance target) is the iteration copies'
 own (fixed) or the Kout copies' (strat, rr, and fixed with -a1out).
 
@@ -97,7 +98,7 @@ def dmbp_split(net, x, t, Kout=8, Kit=2, its=100, mode="fixed", lr=D.LR, a1="it"
     if mode == "rr":
         Wst = net.mapping(D.tile_rec(rec_out, 2), D.masks_of(net, thetas, Kout), t,
                           (2 * Kout,) + shp, False).detach().view(2, Kout, *shp).clone()
-        group = Kout // Kit
+        group = -(-Kout // Kit)
     for i in range(its):
         opt.zero_grad()
         if mode == "fixed":
@@ -110,12 +111,13 @@ def dmbp_split(net, x, t, Kout=8, Kit=2, its=100, mode="fixed", lr=D.LR, a1="it"
                             (2 * Kit,) + shp, True)
             Wp, Wn = W[:Kit].mean(0, keepdim=True), W[Kit:].mean(0, keepdim=True)
         else:
-            idx = [i % group + k * group for k in range(Kit)]
+            idx = list(range(i % group, Kout, group))
+            n = len(idx)
             rec = {key: v[idx] for key, v in rec_out.items()}
-            W = net.mapping(D.tile_rec(rec, 2), D.masks_of(net, thetas, Kit), t,
-                            (2 * Kit,) + shp, True).view(2, Kit, *shp)
+            W = net.mapping(D.tile_rec(rec, 2), D.masks_of(net, thetas, n), t,
+                            (2 * n,) + shp, True).view(2, n, *shp)
             Wd = W.detach()
-            Wg = Wd + (Kout / Kit) * (W - Wd)
+            Wg = Wd + (Kout / n) * (W - Wd)
             Wst[:, idx] = Wd
             others = Wst.sum(1) - Wd.sum(1)
             Wagg = (others + Wg.sum(1)) / Kout

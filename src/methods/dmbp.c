@@ -3,8 +3,9 @@
  *
  * Lanes: image j, noisy copy k (K = samples, 1 without smoothing), mask set
  * s (0: m+, 1: m-) is lane (j K + k) 2 + s of one reverse plan (path DMBP
- * with a round robin of G groups: lane ((g imgs + j) R + k / G) 2 + s,
- * group g = k mod G of R = K / G copies, each group its own plan). Per
+ * with a round robin of G groups: group g = k mod G has n_g copies and its
+ * own plan, lane (j n_g + k / G) 2 + s of it, the groups' lanes one after
+ * the other in the run's buffers). Per
  * iteration: one backward pass gives W(m) on every lane, the loss and its
  * closed-form derivative V = dl/dW are computed per copy, one tangent pass
  * turns V into dl/dm (section 2), and Adam steps the mask logits. */
@@ -42,7 +43,7 @@ typedef struct dmbp_run {
     const dmbp__explain_ctx *c;
     dmbp_plan **p;     /* G plans, group g's lanes from g imgs R 2 on */
     int K;             /* copies per image */
-    int G, R;          /* round robin: G groups of R copies (G 1: none) */
+    int G;             /* round robin: G groups of copies (1: none) */
     bool path;         /* copies on the integration path (section 7), the
                           loss on their aggregate maps                    */
     int imgs;          /* images in this chunk */
@@ -71,15 +72,24 @@ static float sigmoid(double t)
     return (float)(1.0 / (1.0 + exp(-t)));
 }
 
-static int lane_of(const dmbp_run *r, int j, int k, int s)
+/* Copies in group g (k = g, g + G, ... < K), and its first lane. */
+static int group_n(const dmbp_run *r, int g)
 {
-    return (((k % r->G) * r->imgs + j) * r->R + k / r->G) * 2 + s;
+    return (r->K - g + r->G - 1) / r->G;
 }
 
-/* Group g's first lane, and its plan's passes on the run's buffers. */
 static size_t glane(const dmbp_run *r, int g)
 {
-    return (size_t)g * r->imgs * r->R * 2;
+    size_t before = 0;
+    for (int h = 0; h < g; h++)
+        before += (size_t)group_n(r, h);
+    return before * r->imgs * 2;
+}
+
+static int lane_of(const dmbp_run *r, int j, int k, int s)
+{
+    int g = k % r->G;
+    return (int)glane(r, g) + (j * group_n(r, g) + k / r->G) * 2 + s;
 }
 
 static dmbp_status forward_group(dmbp_run *r, int g)
@@ -258,12 +268,13 @@ static terms loss_of(dmbp_run *r, int j, bool want_v)
 }
 
 /* One Adam step on every image's logits from the plan's mask gradient:
- * round robin (G > 1), group g's copies only, counted G times. */
+ * round robin (G > 1), group g's copies only, counted K / n_g times. */
 static void adam_step(dmbp_run *r, int step, int g)
 {
     const dmbp_explain_options *o = r->c->o;
     double bc1 = 1 - pow(ADAM_BETA1, step), bc2 = 1 - pow(ADAM_BETA2, step);
     double sp_grad = o->dmbp.w_sparsity / (double)r->nm;
+    double scale = (double)r->K / group_n(r, g);
     for (int j = 0; j < r->imgs; j++)
         for (int s = 0; s < 2 && !r->done[j]; s++) {
             size_t base = ((size_t)j * 2 + s) * r->nm;
@@ -273,7 +284,7 @@ static void adam_step(dmbp_run *r, int step, int g)
                 for (int k = rr ? g : 0; k < r->K; k += rr ? r->G : 1)
                     gr += r->mgrad[(size_t)lane_of(r, j, k, s) * r->nm + q];
                 double m = sigmoid(r->theta[base + q]);
-                double d = (rr ? sp_grad + gr * r->G : gr) * m * (1 - m);
+                double d = (rr ? sp_grad + gr * scale : gr) * m * (1 - m);
                 double *am = &r->am[base + q], *av = &r->av[base + q];
                 *am = ADAM_BETA1 * *am + (1 - ADAM_BETA1) * d;
                 *av = ADAM_BETA2 * *av + (1 - ADAM_BETA2) * d * d;
@@ -589,7 +600,6 @@ static dmbp_status run_alloc(dmbp_run *r, const dmbp__explain_ctx *c, int K,
     r->c = c;
     r->K = K;
     r->G = G;
-    r->R = K / G;
     r->path = path;
     r->imgs = imgs;
     r->lanes = 2 * K * imgs;
@@ -603,7 +613,8 @@ static dmbp_status run_alloc(dmbp_run *r, const dmbp__explain_ctx *c, int K,
     dmbp__explain_ctx own = *c;
     own.cache = NULL;
     for (int g = 0; g < G; g++)
-        TRY(dmbp__explain_plan(g ? &own : c, 2 * r->R * imgs, true, &r->p[g]));
+        TRY(dmbp__explain_plan(g ? &own : c, 2 * group_n(r, g) * imgs, true,
+                               &r->p[g]));
     r->nm = dmbp_plan_num_masks(r->p[0]);
     if (r->nm < 1)
         return dmbp_set_error(DMBP_ERR_UNSUPPORTED, "%s: no layer with "
@@ -659,7 +670,7 @@ dmbp_status dmbp__method_dmbp(const dmbp__explain_ctx *c, dmbp_result *res)
     bool path = o->dmbp.path_steps > 0;
     int K = path ? o->dmbp.path_steps : o->dmbp.samples;
     int R = o->dmbp_path_refresh;
-    int G = path && R > 0 && R < K ? K / R : 1;
+    int G = path && R > 0 && R < K ? (K + R - 1) / R : 1;
     TRY(dmbp__result_alloc(res, N_ARRAYS, array_names, c->c, c->h, c->w,
                            N_SCALARS, scalar_names));
     res->signed_map = 1;

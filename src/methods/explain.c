@@ -246,13 +246,10 @@ static dmbp_status check_options(const dmbp_explain_options *o,
                               "and the smoothed variant (dmbp.samples %d) "
                               "cannot be combined", d->path_steps,
                               d->samples);
-    /* Read only on the path (dmbp.path_steps > 0). */
-    int refresh = o->dmbp_path_refresh;
-    if (refresh < 0 || (refresh > 0 && d->path_steps > 0 &&
-                        d->path_steps % refresh))
+    if (o->dmbp_path_refresh < 0 || o->dmbp_path_refresh > MAX_PATH_STEPS)
         return dmbp_set_error(DMBP_ERR_ARG, "dmbp_path_refresh %d: must be "
-                              "0 (every copy) or divide dmbp.path_steps %d",
-                              refresh, d->path_steps);
+                              "from 0 (every copy) to %d",
+                              o->dmbp_path_refresh, MAX_PATH_STEPS);
     if ((int)d->mask_init < 0 || d->mask_init > DMBP_MASK_INIT_CONTRIBUTION)
         return dmbp_set_error(DMBP_ERR_ARG, "unknown dmbp.mask_init %d",
                               d->mask_init);
