@@ -247,14 +247,15 @@ typedef struct dmbp_explain_options {
     dmbp_lrp_options lrp;    /* added in 0.3 */
     /* Path DMBP's round robin (dmbp-method.md section 7; added in 0.3, a
      * DMBP option kept here so that the layouts before it stay): the
-     * copies whose masked passes each iteration runs. 0 (presets
-     * "classic", "path"): all dmbp.path_steps copies. R in 1 ..
-     * path_steps, dividing it: the K copies form G = K / R groups (copy k
-     * in group k mod G, each group its own plan of 2 R lanes per image);
+     * copies whose masked passes each iteration runs, 0 to 1024. 0
+     * (presets "classic", "path") or >= K = dmbp.path_steps: all. R < K:
+     * the copies form G = ceil(K / R) groups (copy k in group k mod G, n_g
+     * <= R copies, each group its own plan of 2 n_g lanes per image);
      * iteration i runs group i mod G only, the loss is taken on the
      * aggregate of its new maps and the other groups' last ones, and its
-     * mask gradient counts G times. The start and the results use every
-     * copy. Cost per iteration: R copies instead of K. */
+     * mask gradient counts K / n_g times. The start and the results use
+     * every copy. An iteration costs n_g copies instead of K. Read only
+     * with path_steps > 0. */
     int dmbp_path_refresh;
 } dmbp_explain_options;
 
@@ -281,8 +282,8 @@ DMBP_API void dmbp_explain_options_init_sized(dmbp_explain_options *o,
 #define DMBP_PATH_STEPS 4
 #define DMBP_PATH_ITERATIONS 40
 #define DMBP_RR_STEPS 8
-#define DMBP_RR_REFRESH 2
-#define DMBP_RR_ITERATIONS 90
+#define DMBP_RR_REFRESH 1
+#define DMBP_RR_ITERATIONS 180
 #define DMBP_DEFAULT_PRESET "path"
 DMBP_API DMBP_NODISCARD dmbp_status
 dmbp_explain_preset(dmbp_explain_options *o, const char *preset);

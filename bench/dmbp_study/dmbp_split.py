@@ -2,7 +2,7 @@
 """Path DMBP with the copies of the start / outputs decoupled from the
 copies of each iteration (RESULTS.md section 9, issue #23's cost target).
 
-    split-O<Kout>-K<Kit>-i<its>-<mode>[-lr<x>][-a1out]
+    split-O<Kout>-K<Kit>-i<its>-<mode>[-lr<x>][-a1out][-negfix]
 
 The start (contribution sign, dmbp_torch.start_thetas 'sign') and the
 returned maps use Kout copies at the midpoints (j + 1/2)/Kout; each of the
@@ -16,6 +16,8 @@ its Adam iterations uses Kit copies only:
          the loss is on the aggregate of the refreshed maps and the
          others' last (stale) maps; the refreshed copies' gradient is
          scaled by Kout / (copies in the group)
+-negfix: the negative lane's logits stay at the start (its gradient is
+zeroed before each Adam step), only m+ is optimised.
 A1 (IG, the completeness and nuisance target) is the iteration copies'
 own (fixed) or the Kout copies' (strat, rr, and fixed with -a1out).
 
@@ -31,12 +33,14 @@ import dmbp_torch as D
 
 def parse(spec):
     parts = spec.split("-")
-    o = dict(Kout=8, Kit=2, its=100, mode="fixed", lr=D.LR, a1="it")
+    o = dict(Kout=8, Kit=2, its=100, mode="fixed", lr=D.LR, a1="it", negfix=False)
     for p in parts[1:]:
         if p in ("fixed", "strat", "rr"):
             o["mode"] = p
         elif p == "a1out":
             o["a1"] = "out"
+        elif p == "negfix":
+            o["negfix"] = True
         elif p.startswith("O"):
             o["Kout"] = int(p[1:])
         elif p.startswith("K"):
@@ -71,7 +75,7 @@ def path_cost(K, its):
 
 
 def dmbp_split(net, x, t, Kout=8, Kit=2, its=100, mode="fixed", lr=D.LR, a1="it",
-               seed=0, theta0=D.THETA0):
+               seed=0, theta0=D.THETA0, negfix=False):
     w = D.DEFAULT_W
     sizes = net.mask_sizes(x)
     shp = tuple(x.shape[1:])
@@ -131,6 +135,9 @@ def dmbp_split(net, x, t, Kout=8, Kit=2, its=100, mode="fixed", lr=D.LR, a1="it"
                 + w["nuisance"] * N.abs().sum() / S
                 + w["sparsity"] * (ms[0].mean() + ms[1].mean()))
         loss.backward()
+        if negfix:
+            for th in thetas:
+                th.grad[1].zero_()
         opt.step()
     W = net.mapping(D.tile_rec(rec_out, 2), D.masks_of(net, thetas, Kout), t,
                     (2 * Kout,) + shp, False).detach()

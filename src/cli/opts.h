@@ -185,7 +185,7 @@ typedef float cli_float3[3];
       "LRP's gamma rule weight (0.25)")                                      \
     X(ITERS, "iters", 0, K_INT, int, iters, 1, 1000000, NULL, CMD_ATTR,      \
       MB(DMBP), "N",                                                         \
-      "DMBP's iterations (preset's: path 40, classic 200)")                  \
+      "DMBP's iterations (preset's: path-rr 180, path 40, classic 200)")     \
     X(LR, "lr", 0, K_FLOAT_POS, float, lr, 0, 0, NULL, CMD_ATTR, MB(DMBP),   \
       "X", "DMBP's learning rate (0.05)")                                    \
     X(INIT_LOGIT, "init-logit", 0, K_FLOAT, float, init_logit, 0, 0, NULL,   \

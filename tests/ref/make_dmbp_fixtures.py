@@ -122,7 +122,7 @@ The loss is taken ONCE on the aggregate maps, not per copy:
   else -2.  Outputs as the smoothed case: W+-, A+- = W+- * x, N.
   cases.txt's ninth column is K (0 or absent: no path).
 
-Round robin (preset "path-rr", dmbp_path_refresh R = 2, K = 8): the K
+Round robin (preset "path-rr", dmbp_path_refresh R = 1, K = 8): the K
 copies form G = ceil(K/R) groups, copy k in group k mod G.  Before the
 first iteration every copy's W+-_k(m) is computed at the start masks
 (no graph); iteration i recomputes group g = i mod G's maps with the graph
@@ -136,7 +136,7 @@ Case set: fmnist_{vgg,resnet}_{ankle_boot,trouser}: preset classic, 200
 iterations, K = 1; fmnist_resnet_bag_k4: K = 4, sigma 0.1, seed 0, 50
 iterations; fmnist_vgg_sneaker_evidence: preset evidence, 100 iterations;
 fmnist_{vgg,resnet}_*_path: preset path, K = 4, 40 iterations;
-fmnist_{vgg,resnet}_*_rr: preset path-rr, K = 8, R = 2, 90 iterations.
+fmnist_{vgg,resnet}_*_rr: preset path-rr, K = 8, R = 1, 180 iterations.
 """
 
 import argparse
@@ -188,8 +188,8 @@ def case_list():
                       preset="path", path=4))
     for mdl, slug in (("fmnist_vgg", "coat"), ("fmnist_resnet", "pullover")):
         c.append(dict(name="%s_%s_rr" % (mdl, slug), model="models/%s.onnx" % mdl,
-                      slug=slug, iterations=90, samples=1, sigma=0.0, seed=0,
-                      preset="path-rr", path=8, refresh=2))
+                      slug=slug, iterations=180, samples=1, sigma=0.0, seed=0,
+                      preset="path-rr", path=8, refresh=1))
     for x in c:
         x.setdefault("path", 0)
         x.setdefault("refresh", 0)
