@@ -245,6 +245,18 @@ typedef struct dmbp_explain_options {
     dmbp_progress_fn progress;
     void *progress_user;
     dmbp_lrp_options lrp;    /* added in 0.3 */
+    /* Path DMBP's round robin (dmbp-method.md section 7; added in 0.3, a
+     * DMBP option kept here so that the layouts before it stay): the
+     * copies whose masked passes each iteration runs, 0 to 1024. 0
+     * (presets "classic", "path") or >= K = dmbp.path_steps: all. R < K:
+     * the copies form G = ceil(K / R) groups (copy k in group k mod G, n_g
+     * <= R copies, each group its own plan of 2 n_g lanes per image);
+     * iteration i runs group i mod G only, the loss is taken on the
+     * aggregate of its new maps and the other groups' last ones, and its
+     * mask gradient counts K / n_g times. The start and the results use
+     * every copy. An iteration costs n_g copies instead of K. Read only
+     * with path_steps > 0. */
+    int dmbp_path_refresh;
 } dmbp_explain_options;
 
 /* Defaults as documented above (method DMBP, preset "dmbp"). */
@@ -259,12 +271,19 @@ DMBP_API void dmbp_explain_options_init_sized(dmbp_explain_options *o,
  *    sign 3, nuisance 1, evidence 0, sparsity 0.01;
  *  - "path" (section 7): path_steps DMBP_PATH_STEPS, contribution-sign
  *    start, DMBP_PATH_ITERATIONS iterations, the classic weights;
+ *  - "path-rr" (section 7, round robin): path_steps DMBP_RR_STEPS,
+ *    dmbp_path_refresh DMBP_RR_REFRESH, DMBP_RR_ITERATIONS iterations,
+ *    contribution-sign start, the classic weights;
  *  - "evidence": the classic formulation with weights evidence 1,
  *    sign 0.3, sparsity 0.01, the others 0;
  *  - "dmbp": the default preset (DMBP_DEFAULT_PRESET).
- * Sets iterations, path_steps, mask_init, the five weights; nothing else. */
+ * Sets iterations, path_steps, mask_init, dmbp_path_refresh, the five
+ * weights; nothing else. */
 #define DMBP_PATH_STEPS 4
 #define DMBP_PATH_ITERATIONS 40
+#define DMBP_RR_STEPS 8
+#define DMBP_RR_REFRESH 1
+#define DMBP_RR_ITERATIONS 180
 #define DMBP_DEFAULT_PRESET "path"
 DMBP_API DMBP_NODISCARD dmbp_status
 dmbp_explain_preset(dmbp_explain_options *o, const char *preset);

@@ -311,6 +311,17 @@ static void properties(void)
               DMBP_ERR_NONFINITE && strstr(dmbp_last_error(), "w_sign"),
           "NaN weight");
     dmbp_explain_options_init(&o);
+    o.dmbp_path_refresh = -1;
+    CHECK(explain_once(m, a.data, 1, 1, 28, 28, NULL, &o, &r) == DMBP_ERR_ARG
+          && strstr(dmbp_last_error(), "dmbp_path_refresh"),
+          "negative dmbp_path_refresh");
+    dmbp_explain_options_init(&o);
+    CHECK(o.dmbp_path_refresh == 0 && !dmbp_explain_preset(&o, "path-rr") &&
+              o.dmbp_path_refresh == DMBP_RR_REFRESH &&
+              o.dmbp.path_steps == DMBP_RR_STEPS &&
+              o.dmbp.iterations == DMBP_RR_ITERATIONS &&
+              !dmbp_explain_preset(&o, "path") && o.dmbp_path_refresh == 0,
+          "preset path-rr sets the round robin, path clears it");
     CHECK(dmbp_explain_preset(&o, "nope") == DMBP_ERR_ARG &&
               strstr(dmbp_last_error(), "nope"), "unknown preset");
     o.dmbp.lr = 0;

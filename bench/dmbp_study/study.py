@@ -19,6 +19,8 @@ Method specs:
       path DMBP; start in const, sign, top, composed (dmbp_torch.start_thetas);
       neg<rule>: the negative lane's own start (dmbp_torch.neg_thetas: const,
       top<k>, comp, comptop<k>); nth<x>: its |theta| at the start (default th)
+  split-O<Kout>-K<Kit>-i<its>-<fixed|strat|rr>[-lr<x>][-a1out]
+      path DMBP, start / outputs at Kout copies, iterations at Kit (dmbp_split.py)
 """
 import argparse
 import json
@@ -30,6 +32,7 @@ import torch
 
 import common as C
 import dmbp_torch as D
+import dmbp_split as SP
 
 WKEYS = {"wc": "completeness", "ws": "sign", "wn": "nuisance", "we": "evidence",
          "wsp": "sparsity"}
@@ -77,17 +80,23 @@ def raw_maps(net, x, t, spec, seed):
         k, s = spec[3:].split("s")
         A = D.smoothgrad_x_input(net, x, t, int(k), float(s), seed)
         return A, A, {}
+    if spec.startswith("split"):
+        r = SP.dmbp_split(net, x, t, seed=seed, **SP.parse(spec))
+        return r["Ap"], r["An"], _dmbp_extra(r)
     o = parse(spec)
     r = D.dmbp(net, x, t, K=o["K"], iters=o["its"], lr=o["lr"], weights=o["w"],
                start=o["start"], classic=(o["kind"] == "classic"), theta0=o["th"],
                neg=o["neg"], neg_theta=o["nth"])
+    return r["Ap"], r["An"], _dmbp_extra(r)
+
+
+def _dmbp_extra(r):
     Ap, An = r["Ap"].double(), r["An"].double()
-    extra = dict(F=float(r["A1"].double().sum()), Fp=float(Ap.sum()), Fn=float(An.sum()),
+    return dict(F=float(r["A1"].double().sum()), Fp=float(Ap.sum()), Fn=float(An.sum()),
                  an_pos_share=float(torch.relu(An).sum() / max(float(An.abs().sum()), 1e-30)),
                  ap_neg_share=float(torch.relu(-Ap).sum() / max(float(Ap.abs().sum()), 1e-30)),
                  nuis=float(r["N"].double().abs().sum()
                             / max(float(r["A1"].double().abs().sum()), 1e-30)))
-    return r["Ap"], r["An"], extra
 
 
 def run_method(net, x, t, spec, seed):

@@ -155,7 +155,7 @@ class ExplainOptions(ctypes.Structure):
                 # libdmbp 0.3
                 ("occlusion", OcclusionOptions), ("rise", RiseOptions),
                 ("progress", PROGRESS_FN), ("progress_user", c_void_p),
-                ("lrp", LrpOptions)]
+                ("lrp", LrpOptions), ("dmbp_path_refresh", c_int)]
 
 
 class RenderOptions(ctypes.Structure):

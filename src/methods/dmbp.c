@@ -2,7 +2,10 @@
  * ICCV 2021), exactly as dmbp-method.md sections 3-4 fix it.
  *
  * Lanes: image j, noisy copy k (K = samples, 1 without smoothing), mask set
- * s (0: m+, 1: m-) is lane (j K + k) 2 + s of one reverse plan. Per
+ * s (0: m+, 1: m-) is lane (j K + k) 2 + s of one reverse plan (path DMBP
+ * with a round robin of G groups: group g = k mod G has n_g copies and its
+ * own plan, lane (j n_g + k / G) 2 + s of it, the groups' lanes one after
+ * the other in the run's buffers). Per
  * iteration: one backward pass gives W(m) on every lane, the loss and its
  * closed-form derivative V = dl/dW are computed per copy, one tangent pass
  * turns V into dl/dm (section 2), and Adam steps the mask logits. */
@@ -38,8 +41,9 @@ typedef struct terms {
 
 typedef struct dmbp_run {
     const dmbp__explain_ctx *c;
-    dmbp_plan *p;
+    dmbp_plan **p;     /* G plans, group g's lanes from g imgs R 2 on */
     int K;             /* copies per image */
+    int G;             /* round robin: G groups of copies (1: none) */
     bool path;         /* copies on the integration path (section 7), the
                           loss on their aggregate maps                    */
     int imgs;          /* images in this chunk */
@@ -68,9 +72,45 @@ static float sigmoid(double t)
     return (float)(1.0 / (1.0 + exp(-t)));
 }
 
+/* Copies in group g (k = g, g + G, ... < K), and its first lane. */
+static int group_n(const dmbp_run *r, int g)
+{
+    return (r->K - g + r->G - 1) / r->G;
+}
+
+static size_t glane(const dmbp_run *r, int g)
+{
+    size_t before = 0;
+    for (int h = 0; h < g; h++)
+        before += (size_t)group_n(r, h);
+    return before * r->imgs * 2;
+}
+
 static int lane_of(const dmbp_run *r, int j, int k, int s)
 {
-    return (j * r->K + k) * 2 + s;
+    int g = k % r->G;
+    return (int)glane(r, g) + (j * group_n(r, g) + k / r->G) * 2 + s;
+}
+
+static dmbp_status forward_group(dmbp_run *r, int g)
+{
+    return dmbp_plan_forward(r->p[g], r->in + glane(r, g) * r->per, NULL);
+}
+
+static dmbp_status backward_group(dmbp_run *r, int g, const float *masks,
+                                  float *out)
+{
+    size_t l = glane(r, g);
+    return dmbp_plan_backward(r->p[g], r->seed + l * r->classes,
+                              masks ? masks + l * r->nm : NULL, 0,
+                              out + l * r->per);
+}
+
+static dmbp_status grad_group(dmbp_run *r, int g)
+{
+    size_t l = glane(r, g);
+    return dmbp_plan_mask_grad(r->p[g], r->v + l * r->per,
+                               r->mgrad + l * r->nm);
 }
 
 static void set_masks(dmbp_run *r)
@@ -227,24 +267,27 @@ static terms loss_of(dmbp_run *r, int j, bool want_v)
     return t;
 }
 
-/* One Adam step on every image's logits from the plan's mask gradient. */
-static void adam_step(dmbp_run *r, int step)
+/* One Adam step on every image's logits from the plan's mask gradient:
+ * round robin (G > 1), group g's copies only, counted K / n_g times. */
+static void adam_step(dmbp_run *r, int step, int g)
 {
     const dmbp_explain_options *o = r->c->o;
     double bc1 = 1 - pow(ADAM_BETA1, step), bc2 = 1 - pow(ADAM_BETA2, step);
     double sp_grad = o->dmbp.w_sparsity / (double)r->nm;
+    double scale = (double)r->K / group_n(r, g);
     for (int j = 0; j < r->imgs; j++)
         for (int s = 0; s < 2 && !r->done[j]; s++) {
             size_t base = ((size_t)j * 2 + s) * r->nm;
             for (int64_t q = 0; q < r->nm; q++) {
-                double g = sp_grad;
-                for (int k = 0; k < r->K; k++)
-                    g += r->mgrad[(size_t)lane_of(r, j, k, s) * r->nm + q];
+                bool rr = r->G > 1;
+                double gr = rr ? 0 : sp_grad; /* G 1: the sum as before */
+                for (int k = rr ? g : 0; k < r->K; k += rr ? r->G : 1)
+                    gr += r->mgrad[(size_t)lane_of(r, j, k, s) * r->nm + q];
                 double m = sigmoid(r->theta[base + q]);
-                g *= m * (1 - m);
+                double d = (rr ? sp_grad + gr * scale : gr) * m * (1 - m);
                 double *am = &r->am[base + q], *av = &r->av[base + q];
-                *am = ADAM_BETA1 * *am + (1 - ADAM_BETA1) * g;
-                *av = ADAM_BETA2 * *av + (1 - ADAM_BETA2) * g * g;
+                *am = ADAM_BETA1 * *am + (1 - ADAM_BETA1) * d;
+                *av = ADAM_BETA2 * *av + (1 - ADAM_BETA2) * d * d;
                 /* torch.optim.Adam's arithmetic, step for step. */
                 double denom = sqrt(*av) / sqrt(bc2) + ADAM_EPS;
                 r->theta[base + q] -= o->dmbp.lr / bc1 * *am / denom;
@@ -254,7 +297,16 @@ static void adam_step(dmbp_run *r, int step)
 
 static dmbp_status backward_all(dmbp_run *r, const float *masks, float *out)
 {
-    return dmbp_plan_backward(r->p, r->seed, masks, 0, out);
+    for (int g = 0; g < r->G; g++)
+        TRY(backward_group(r, g, masks, out));
+    return DMBP_OK;
+}
+
+static dmbp_status grad_all(dmbp_run *r)
+{
+    for (int g = 0; g < r->G; g++)
+        TRY(grad_group(r, g));
+    return DMBP_OK;
 }
 
 static void write_outputs(dmbp_run *r, int j0, dmbp_result *res,
@@ -391,7 +443,7 @@ static dmbp_status contribution_start(dmbp_run *r)
                 memcpy(r->v + (size_t)lane_of(r, j, k, s) * r->per, x,
                        r->per * sizeof(float));
     }
-    TRY(dmbp_plan_mask_grad(r->p, r->v, r->mgrad));
+    TRY(grad_all(r));
     for (int j = 0; j < r->imgs; j++)
         for (int64_t q = 0; q < r->nm; q++) {
             double c = 0;
@@ -436,12 +488,15 @@ static dmbp_status run_chunk(dmbp_run *r, int j0, dmbp_result *res)
     int *tg = dmbp__malloc((size_t)r->lanes * sizeof(int));
     if (!tg)
         return DMBP_ERR_NOMEM;
-    for (int l = 0; l < r->lanes; l++)
-        tg[l] = res->target[j0 + l / (2 * r->K)];
+    for (int j = 0; j < r->imgs; j++)
+        for (int k = 0; k < r->K; k++)
+            for (int s = 0; s < 2; s++)
+                tg[lane_of(r, j, k, s)] = res->target[j0 + j];
     dmbp__one_hot(r->seed, r->lanes, r->classes, tg);
     free(tg);
     r->j0 = j0;
-    TRY(dmbp_plan_forward(r->p, r->in, NULL));
+    for (int g = 0; g < r->G; g++)
+        TRY(forward_group(r, g));
     TRY(backward_all(r, NULL, r->w1));
     TRY(r->path ? path_scale(r) : copy_scale(r));
     for (size_t q = 0; q < (size_t)r->imgs * 2 * r->nm; q++) {
@@ -456,9 +511,17 @@ static dmbp_status run_chunk(dmbp_run *r, int j0, dmbp_result *res)
         r->iters[j] = 0;
         r->done[j] = false;
     }
-    for (int it = 0; it < o->dmbp.iterations; it++) {
+    /* Round robin: every group's maps at the start, the stale ones the
+     * first iterations aggregate with. */
+    if (r->G > 1) {
         set_masks(r);
         TRY(backward_all(r, r->mvals, r->w));
+    }
+    for (int it = 0; it < o->dmbp.iterations; it++) {
+        int g = it % r->G;
+        set_masks(r);
+        TRY(r->G > 1 ? backward_group(r, g, r->mvals, r->w)
+                     : backward_all(r, r->mvals, r->w));
         double mean = 0;
         int active = 0;
         for (int j = 0; j < r->imgs; j++) {
@@ -485,8 +548,8 @@ static dmbp_status run_chunk(dmbp_run *r, int j0, dmbp_result *res)
         /* Frozen images' lanes still run (they share the plan's passes);
          * their V is what loss_of left there last, and their gradient is
          * not used. */
-        TRY(dmbp_plan_mask_grad(r->p, r->v, r->mgrad));
-        adam_step(r, it + 1);
+        TRY(r->G > 1 ? grad_group(r, g) : grad_all(r));
+        adam_step(r, it + 1, g);
         for (int j = 0; j < r->imgs; j++)
             if (!r->done[j])
                 r->iters[j] = it + 1;
@@ -509,8 +572,9 @@ static dmbp_status run_chunk(dmbp_run *r, int j0, dmbp_result *res)
 
 static void run_free(dmbp_run *r)
 {
-    if (r->c)
-        dmbp__explain_plan_done(r->c, r->p);
+    for (int g = 0; r->c && r->p && g < r->G; g++)
+        dmbp__explain_plan_done(r->c, r->p[g]);
+    free(r->p);
     free(r->in);
     free(r->seed);
     free(r->w1);
@@ -530,18 +594,28 @@ static void run_free(dmbp_run *r)
 }
 
 static dmbp_status run_alloc(dmbp_run *r, const dmbp__explain_ctx *c, int K,
-                             bool path, int imgs)
+                             int G, bool path, int imgs)
 {
     memset(r, 0, sizeof *r);
     r->c = c;
     r->K = K;
+    r->G = G;
     r->path = path;
     r->imgs = imgs;
     r->lanes = 2 * K * imgs;
     r->classes = dmbp_model_num_classes(c->m);
     r->per = (size_t)c->c * c->h * c->w;
-    TRY(dmbp__explain_plan(c, r->lanes, true, &r->p));
-    r->nm = dmbp_plan_num_masks(r->p);
+    r->p = dmbp__calloc((size_t)G, sizeof *r->p);
+    if (!r->p)
+        return DMBP_ERR_NOMEM;
+    /* Group 0's plan may be the session's; the others are the run's own
+     * (the session would hand back the same plan for the same size). */
+    dmbp__explain_ctx own = *c;
+    own.cache = NULL;
+    for (int g = 0; g < G; g++)
+        TRY(dmbp__explain_plan(g ? &own : c, 2 * group_n(r, g) * imgs, true,
+                               &r->p[g]));
+    r->nm = dmbp_plan_num_masks(r->p[0]);
     if (r->nm < 1)
         return dmbp_set_error(DMBP_ERR_UNSUPPORTED, "%s: no layer with "
                               "weights to mask (the classifier itself is "
@@ -595,6 +669,8 @@ dmbp_status dmbp__method_dmbp(const dmbp__explain_ctx *c, dmbp_result *res)
     const dmbp_explain_options *o = c->o;
     bool path = o->dmbp.path_steps > 0;
     int K = path ? o->dmbp.path_steps : o->dmbp.samples;
+    int R = o->dmbp_path_refresh;
+    int G = path && R > 0 && R < K ? (K + R - 1) / R : 1;
     TRY(dmbp__result_alloc(res, N_ARRAYS, array_names, c->c, c->h, c->w,
                            N_SCALARS, scalar_names));
     res->signed_map = 1;
@@ -611,12 +687,12 @@ dmbp_status dmbp__method_dmbp(const dmbp__explain_ctx *c, dmbp_result *res)
         int imgs = c->n - j0 < per_chunk ? c->n - j0 : per_chunk;
         if (r.imgs != imgs) {
             run_free(&r);
-            st = run_alloc(&r, c, K, path, imgs);
+            st = run_alloc(&r, c, K, G, path, imgs);
             if (!st && !res->masks) {
                 res->n_masks = r.nm;
                 res->masks = dmbp__calloc((size_t)c->n * 2 * r.nm,
                                           sizeof(float));
-                st = res->masks ? mask_layers(res, r.p) : DMBP_ERR_NOMEM;
+                st = res->masks ? mask_layers(res, r.p[0]) : DMBP_ERR_NOMEM;
             }
         }
         if (!st)

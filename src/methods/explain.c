@@ -69,20 +69,24 @@ static void classic_weights(dmbp_dmbp_options *o)
     o->w_sparsity = 0.01f;
 }
 
-static dmbp_status set_preset(dmbp_dmbp_options *o, const char *preset)
+static dmbp_status set_preset(dmbp_explain_options *e, const char *preset)
 {
+    dmbp_dmbp_options *o = &e->dmbp;
     if (!strcmp(preset, "dmbp"))
         preset = DMBP_DEFAULT_PRESET;
+    e->dmbp_path_refresh = 0;
     if (!strcmp(preset, "classic")) {
         classic_weights(o);
         o->iterations = DEFAULT_DMBP_ITERATIONS;
         o->path_steps = 0;
         o->mask_init = DMBP_MASK_INIT_CONSTANT;
-    } else if (!strcmp(preset, "path")) {
+    } else if (!strcmp(preset, "path") || !strcmp(preset, "path-rr")) {
+        bool rr = !strcmp(preset, "path-rr");
         classic_weights(o);
-        o->iterations = DMBP_PATH_ITERATIONS;
-        o->path_steps = DMBP_PATH_STEPS;
+        o->iterations = rr ? DMBP_RR_ITERATIONS : DMBP_PATH_ITERATIONS;
+        o->path_steps = rr ? DMBP_RR_STEPS : DMBP_PATH_STEPS;
         o->mask_init = DMBP_MASK_INIT_CONTRIBUTION;
+        e->dmbp_path_refresh = rr ? DMBP_RR_REFRESH : 0;
     } else if (!strcmp(preset, "evidence")) {
         o->w_completeness = 0.f;
         o->w_sign = 0.3f;
@@ -94,7 +98,8 @@ static dmbp_status set_preset(dmbp_dmbp_options *o, const char *preset)
         o->mask_init = DMBP_MASK_INIT_CONSTANT;
     } else {
         return dmbp_set_error(DMBP_ERR_ARG, "unknown preset '%s' (presets: "
-                              "dmbp, classic, path, evidence)", preset);
+                              "dmbp, classic, path, path-rr, evidence)",
+                              preset);
     }
     return DMBP_OK;
 }
@@ -122,7 +127,7 @@ static void explain_defaults(dmbp_explain_options *o)
     o->lrp.composite = DMBP_LRP_COMPOSITE_EPSILON_PLUS_FLAT;
     o->lrp.epsilon = DMBP_LRP_EPSILON_DEFAULT;
     o->lrp.gamma = DMBP_LRP_GAMMA_DEFAULT;
-    dmbp_status known = set_preset(&o->dmbp, "dmbp"); /* cannot fail */
+    dmbp_status known = set_preset(o, "dmbp"); /* cannot fail */
     (void)known;
 }
 
@@ -150,7 +155,7 @@ dmbp_status dmbp_explain_preset(dmbp_explain_options *o, const char *preset)
     /* Through the full struct: the caller's may end before the weights. */
     dmbp_explain_options full;
     TRY(explain_options_in(o, &full));
-    TRY(set_preset(&full.dmbp, preset));
+    TRY(set_preset(&full, preset));
     return dmbp__options_out(&full, o, EXPLAIN_OPTIONS_MIN, sizeof full,
                              "dmbp_explain_options");
 }
@@ -241,6 +246,10 @@ static dmbp_status check_options(const dmbp_explain_options *o,
                               "and the smoothed variant (dmbp.samples %d) "
                               "cannot be combined", d->path_steps,
                               d->samples);
+    if (o->dmbp_path_refresh < 0 || o->dmbp_path_refresh > MAX_PATH_STEPS)
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_path_refresh %d: must be "
+                              "from 0 (every copy) to %d",
+                              o->dmbp_path_refresh, MAX_PATH_STEPS);
     if ((int)d->mask_init < 0 || d->mask_init > DMBP_MASK_INIT_CONTRIBUTION)
         return dmbp_set_error(DMBP_ERR_ARG, "unknown dmbp.mask_init %d",
                               d->mask_init);

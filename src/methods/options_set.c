@@ -16,7 +16,8 @@ static const struct opt {
     {"tol", FLOAT}, {"w-completeness", FLOAT}, {"w-sign", FLOAT},
     {"w-nuisance", FLOAT}, {"w-evidence", FLOAT}, {"w-sparsity", FLOAT},
     {"abs", WORD}, {"steps", INT}, {"baseline", WORD}, {"ig-rule", WORD},
-    {"samples", INT}, {"path-steps", INT}, {"mask-init", WORD},
+    {"samples", INT}, {"path-steps", INT}, {"path-refresh", INT},
+    {"mask-init", WORD},
     {"sigma", FLOAT}, {"seed", U64}, {"of", WORD}, {"layer", WORD},
     {"window", INT}, {"stride", INT}, {"grid", INT}, {"keep", FLOAT},
     {"composite", WORD}, {"epsilon", FLOAT}, {"gamma", FLOAT},
@@ -110,6 +111,8 @@ dmbp_status dmbp_explain_options_set(dmbp_explain_options *o,
         }
     } else if (IS("path-steps"))
         d->path_steps = (int)i;
+    else if (IS("path-refresh"))
+        o->dmbp_path_refresh = (int)i;
     else if (IS("mask-init")) {
         CHOICE("constant|contribution");
         d->mask_init = c ? DMBP_MASK_INIT_CONTRIBUTION

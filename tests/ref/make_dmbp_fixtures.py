@@ -122,10 +122,21 @@ The loss is taken ONCE on the aggregate maps, not per copy:
   else -2.  Outputs as the smoothed case: W+-, A+- = W+- * x, N.
   cases.txt's ninth column is K (0 or absent: no path).
 
+Round robin (preset "path-rr", dmbp_path_refresh R = 1, K = 8): the K
+copies form G = ceil(K/R) groups, copy k in group k mod G.  Before the
+first iteration every copy's W+-_k(m) is computed at the start masks
+(no graph); iteration i recomputes group g = i mod G's maps with the graph
+and stores them, the loss is the aggregate loss above on the stored maps
+of every copy (the other groups' from their last iteration), and the
+group's maps enter the gradient K / n_g times (n_g its copies):
+W = W.detach() + (K / n_g) (W - W.detach()) (the sparsity term is not
+scaled).  Start, A1 and the outputs use all K copies.
+
 Case set: fmnist_{vgg,resnet}_{ankle_boot,trouser}: preset classic, 200
 iterations, K = 1; fmnist_resnet_bag_k4: K = 4, sigma 0.1, seed 0, 50
 iterations; fmnist_vgg_sneaker_evidence: preset evidence, 100 iterations;
-fmnist_{vgg,resnet}_*_path: preset path, K = 4, 40 iterations.
+fmnist_{vgg,resnet}_*_path: preset path, K = 4, 40 iterations;
+fmnist_{vgg,resnet}_*_rr: preset path-rr, K = 8, R = 1, 180 iterations.
 """
 
 import argparse
@@ -148,6 +159,7 @@ OUT = os.path.join(HERE, "data", "dmbp")
 PRESETS = {
     "classic": dict(completeness=10.0, sign=3.0, nuisance=1.0, evidence=0.0, sparsity=0.01),
     "path": dict(completeness=10.0, sign=3.0, nuisance=1.0, evidence=0.0, sparsity=0.01),
+    "path-rr": dict(completeness=10.0, sign=3.0, nuisance=1.0, evidence=0.0, sparsity=0.01),
     "evidence": dict(completeness=0.0, sign=0.3, nuisance=0.0, evidence=1.0, sparsity=0.01),
 }
 TERMS = ["completeness", "sign", "nuisance", "evidence", "sparsity"]
@@ -174,8 +186,13 @@ def case_list():
         c.append(dict(name="%s_%s_path" % (mdl, slug), model="models/%s.onnx" % mdl,
                       slug=slug, iterations=40, samples=1, sigma=0.0, seed=0,
                       preset="path", path=4))
+    for mdl, slug in (("fmnist_vgg", "coat"), ("fmnist_resnet", "pullover")):
+        c.append(dict(name="%s_%s_rr" % (mdl, slug), model="models/%s.onnx" % mdl,
+                      slug=slug, iterations=180, samples=1, sigma=0.0, seed=0,
+                      preset="path-rr", path=8, refresh=1))
     for x in c:
         x.setdefault("path", 0)
+        x.setdefault("refresh", 0)
         x["png"] = "models/samples/%s.png" % x["slug"]
         x["image_index"] = G.SLUGS.index(x["slug"])
         x["noise_index"] = 0  # one image per dmbp_explain call
@@ -207,9 +224,13 @@ def make_noise(x, case):
 class Problem:
     """One DMBP problem in one dtype: the input copies with frozen gates."""
 
-    def __init__(self, net, x, t, copies, recs, weights, path=False):
+    def __init__(self, net, x, t, copies, recs, weights, path=False, refresh=0):
         self.net, self.x, self.t = net, x, t
         self.path = path              # loss on the copies' aggregate maps
+        K = len(copies)
+        self.G = -(-K // refresh) if path and 0 < refresh < K else 1
+        self.stale = None             # round robin: every copy's last maps
+        self.group = None             # the group evaluate_path recomputes
         self.copies = copies          # list of 1xCxHxW tensors (net dtype)
         self.recs = recs              # frozen gates/choices per copy
         self.w = weights
@@ -249,10 +270,17 @@ class Problem:
     def evaluate_path(self, mp, mn, create_graph):
         """Section 7: the terms of the aggregate maps (clean x)."""
         K = len(self.copies)
-        Wps = [G.masked_grad(self.net, xk, self.t, rk, mp, create_graph)
-               for xk, rk in zip(self.copies, self.recs)]
-        Wns = [G.masked_grad(self.net, xk, self.t, rk, mn, create_graph)
-               for xk, rk in zip(self.copies, self.recs)]
+        ks = range(K) if self.group is None else range(self.group, K, self.G)
+        Wps, Wns = (list(v) for v in self.stale) if self.group is not None else ([None] * K,
+                                                                                [None] * K)
+        for k in ks:
+            for Ws, m in ((Wps, mp), (Wns, mn)):
+                W = G.masked_grad(self.net, self.copies[k], self.t, self.recs[k], m,
+                                  create_graph)
+                if self.group is not None:
+                    self.stale[Ws is Wns][k] = W.detach()
+                    W = W.detach() + (K / len(ks)) * (W - W.detach())
+                Ws[k] = W
         A1 = sum(self.W1) / K * self.x
         Ap, An = sum(Wps) / K * self.x, sum(Wns) / K * self.x
         F, S = A1.sum(), A1.abs().sum()
@@ -323,12 +351,21 @@ def optimise(prob, iterations, f):
                for s in sizes_of(prob.net)]
     opt = torch.optim.Adam(thp + thn, lr=LR, betas=BETAS, eps=ADAM_EPS)
     curve, tcurve = [], []
+    if prob.G > 1:   # round robin: every copy's maps at the start masks
+        with torch.no_grad():
+            mp = [torch.sigmoid(v) for v in thp]
+            mn = [torch.sigmoid(v) for v in thn]
+        with torch.enable_grad():
+            _, _, Wps, Wns = prob.evaluate(mp, mn, False)
+        prob.stale = [[w.detach() for w in Wps], [w.detach() for w in Wns]]
     t0 = time.time()
-    for _ in range(iterations):
+    for i in range(iterations):
         opt.zero_grad()
         mp = [torch.sigmoid(v) for v in thp]
         mn = [torch.sigmoid(v) for v in thn]
+        prob.group = i % prob.G if prob.G > 1 else None
         loss, terms, _, _ = prob.evaluate(mp, mn, True)
+        prob.group = None
         curve.append(float(loss))
         tcurve.append([float(v) for v in terms])
         loss.backward()
@@ -397,7 +434,7 @@ def build(net, x, t, case, eps):
         recs.append({k: v for k, v in rec.items() if not isinstance(k, tuple)})
     copies = [xk.to(dt) for xk in copies32]
     return Problem(net, x.to(dt), t, copies, recs, PRESETS[case["preset"]],
-                   path=case["path"] > 0)
+                   path=case["path"] > 0, refresh=case["refresh"])
 
 
 _net32 = {}
@@ -438,7 +475,7 @@ def run_case(case, out, do64):
                 input_shape=list(x.shape), target=t, logits=[float(v) for v in logits[0]],
                 iterations=case["iterations"], samples=case["samples"],
                 sigma=case["sigma"], seed=case["seed"], preset=case["preset"],
-                path_steps=case["path"],
+                path_steps=case["path"], path_refresh=case["refresh"],
                 weights=PRESETS[case["preset"]], theta0=THETA0,
                 adam=dict(lr=LR, betas=list(BETAS), eps=ADAM_EPS, impl="torch %s Adam"
                           % torch.__version__),
