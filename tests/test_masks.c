@@ -26,7 +26,7 @@ static int by_value(const void *a, const void *b)
 static dmbp_result *explain(dmbp_model *m, const float *x, int c, int h,
                             int w, dmbp_method method)
 {
-    tl_quick q = {2, 2, 3};
+    tl_quick q = {.ig_steps = 2, .sg_samples = 2, .dmbp_iters = 3};
     return tl_explain_one(m, x, c, h, w, method, &q);
 }
 

@@ -59,7 +59,7 @@ static const float *array(const dmbp_result *r, const char *name)
 static dmbp_result *explain(dmbp_model *m, const dmbp_image *x,
                             dmbp_method method)
 {
-    tl_quick q = {2, 2, 3};
+    tl_quick q = {.ig_steps = 2, .sg_samples = 2, .dmbp_iters = 3};
     return tl_explain_one(m, x->data, x->channels, x->height, x->width,
                           method, &q);
 }
