@@ -257,6 +257,12 @@ typedef struct dmbp_explain_options {
      * every copy. An iteration costs n_g copies instead of K. Read only
      * with path_steps > 0. */
     int dmbp_path_refresh;
+    /* 1: DMBP's negative masks stay at their start (only the positive
+     * set learns; with mask_init contribution the negative set is then
+     * the contribution-sign choice of the filters that push the class
+     * down, and the negative map keeps that amount). 0 (default): both
+     * sets learn. Added in 0.3 after dmbp_path_refresh. */
+    int dmbp_fix_negative;
 } dmbp_explain_options;
 
 /* Defaults as documented above (method DMBP, preset "dmbp"). */

@@ -205,6 +205,55 @@ static void convergence_stop(const dmbp_model *m, const float *two,
     dmbp_result_free(r);
 }
 
+/* dmbp_fix_negative: the negative set stays at its contribution-sign start
+ * (every m- is sigmoid(+-init_logit), and equal after 1 and after 6
+ * iterations) while the positive set learns; without it m- moves. */
+static void fix_negative(dmbp_model *m, const dmbp_image *a)
+{
+    dmbp_explain_options o;
+    dmbp_explain_options_init(&o);
+    dmbp_result *r[3] = {NULL, NULL, NULL};
+    static const int iters[3] = {1, 6, 6}, fixed[3] = {1, 1, 0};
+    for (int k = 0; k < 3; k++) {
+        o.dmbp.iterations = iters[k];
+        o.dmbp_fix_negative = fixed[k];
+        CHECK(!explain_once(m, a->data, 1, a->channels, a->height, a->width,
+                            NULL, &o, &r[k]),
+              "fix_negative %d, %d iterations: %s", fixed[k], iters[k],
+              dmbp_last_error());
+    }
+    if (r[0] && r[1] && r[2]) {
+        int64_t nm = dmbp_result_num_masks(r[0]);
+        const float *n1 = dmbp_result_masks(r[0], 0, 1);
+        const float *n6 = dmbp_result_masks(r[1], 0, 1);
+        const float *p1 = dmbp_result_masks(r[0], 0, 0);
+        const float *p6 = dmbp_result_masks(r[1], 0, 0);
+        const float *free6 = dmbp_result_masks(r[2], 0, 1);
+        float hi = 1.f / (1.f + expf(-o.dmbp.init_logit));
+        float lo = 1.f / (1.f + expf(o.dmbp.init_logit));
+        int64_t off_start = 0, moved = 0, pos_moved = 0;
+        for (int64_t q = 0; q < nm; q++) {
+            off_start += fabsf(n6[q] - hi) > 1e-6f && fabsf(n6[q] - lo) > 1e-6f;
+            moved += fabsf(free6[q] - n6[q]) > 1e-4f;
+            pos_moved += fabsf(p6[q] - p1[q]) > 1e-4f;
+        }
+        CHECK(!memcmp(n1, n6, (size_t)nm * sizeof *n1) && off_start == 0,
+              "fixed m-: %lld of %lld masks off the start values",
+              (long long)off_start, (long long)nm);
+        CHECK(pos_moved > 0 && moved > 0,
+              "m+ learns (%lld moved) and m- learns without the option "
+              "(%lld moved)", (long long)pos_moved, (long long)moved);
+    }
+    for (int k = 0; k < 3; k++)
+        dmbp_result_free(r[k]);
+    o.dmbp_fix_negative = 2;
+    dmbp_result *bad = NULL;
+    CHECK(explain_once(m, a->data, 1, a->channels, a->height, a->width, NULL,
+                       &o, &bad) == DMBP_ERR_ARG &&
+              strstr(dmbp_last_error(), "dmbp_fix_negative"),
+          "dmbp_fix_negative 2");
+}
+
 static void properties(void)
 {
     dmbp_model *m = tl_model("models/fmnist_resnet.onnx");
@@ -224,6 +273,7 @@ static void properties(void)
     float *two = malloc(2 * per * sizeof *two);
     memcpy(two, a.data, per * sizeof *two);
     memcpy(two + per, b.data, per * sizeof *two);
+    fix_negative(m, &a);
     dmbp_explain_options o;
     dmbp_explain_options_init(&o);
     o.dmbp.iterations = 60;

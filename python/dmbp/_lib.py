@@ -155,7 +155,8 @@ class ExplainOptions(ctypes.Structure):
                 # libdmbp 0.3
                 ("occlusion", OcclusionOptions), ("rise", RiseOptions),
                 ("progress", PROGRESS_FN), ("progress_user", c_void_p),
-                ("lrp", LrpOptions), ("dmbp_path_refresh", c_int)]
+                ("lrp", LrpOptions), ("dmbp_path_refresh", c_int),
+                ("dmbp_fix_negative", c_int)]
 
 
 class RenderOptions(ctypes.Structure):

@@ -54,6 +54,7 @@ _OPTIONS = {
     "preset": (None, _DMBP),
     "path_steps": (("dmbp", "path_steps"), _DMBP),
     "path_refresh": (("dmbp_path_refresh",), _DMBP),
+    "fix_negative": (("dmbp_fix_negative",), _DMBP),
     "mask_init": (("dmbp", "mask_init"), _DMBP),
     "w_completeness": (("dmbp", "w_completeness"), _DMBP),
     "w_sign": (("dmbp", "w_sign"), _DMBP),
@@ -380,7 +381,8 @@ class Model:
         all, or one per image.
         options: the program's method options with '_' for '-' (steps,
         baseline, ig_rule, samples, sigma, seed, of, layer, abs, iters,
-        lr, init_logit, preset, path_steps, path_refresh, mask_init, w_*, tol,
+        lr, init_logit, preset, path_steps, path_refresh, fix_negative,
+        mask_init, w_*, tol,
         tol_window, window, stride, grid, keep, composite, epsilon, gamma,
         max_lanes, fpmath,
         max_memory) and progress, a

@@ -198,6 +198,9 @@ typedef float cli_float3[3];
     X(PATH_REFRESH, "path-refresh", 0, K_INT, int, path_refresh, 0, 1024,    \
       NULL, CMD_ATTR, MB(DMBP), "R",                                         \
       "path copies run per iteration, 0: all (preset)")                      \
+    X(FIX_NEGATIVE, "fix-negative", 0, K_SWITCH, bool, fix_negative, 0, 0,   \
+      NULL, CMD_ATTR, MB(DMBP), NULL,                                        \
+      "negative masks stay at their start; only m+ learns")                  \
     X(MASK_INIT, "mask-init", 0, K_CHOICE, int, mask_init, 0, 0,             \
       "constant|contribution", CMD_ATTR, MB(DMBP), "I",                      \
       "DMBP's mask start (preset)")                                          \

@@ -277,6 +277,8 @@ static void adam_step(dmbp_run *r, int step, int g)
     double scale = (double)r->K / group_n(r, g);
     for (int j = 0; j < r->imgs; j++)
         for (int s = 0; s < 2 && !r->done[j]; s++) {
+            if (s == 1 && o->dmbp_fix_negative)
+                break; /* the negative set stays at its start */
             size_t base = ((size_t)j * 2 + s) * r->nm;
             for (int64_t q = 0; q < r->nm; q++) {
                 bool rr = r->G > 1;

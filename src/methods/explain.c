@@ -250,6 +250,9 @@ static dmbp_status check_options(const dmbp_explain_options *o,
         return dmbp_set_error(DMBP_ERR_ARG, "dmbp_path_refresh %d: must be "
                               "from 0 (every copy) to %d",
                               o->dmbp_path_refresh, MAX_PATH_STEPS);
+    if (o->dmbp_fix_negative != 0 && o->dmbp_fix_negative != 1)
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_fix_negative %d: must be 0 "
+                              "or 1", o->dmbp_fix_negative);
     if ((int)d->mask_init < 0 || d->mask_init > DMBP_MASK_INIT_CONTRIBUTION)
         return dmbp_set_error(DMBP_ERR_ARG, "unknown dmbp.mask_init %d",
                               d->mask_init);

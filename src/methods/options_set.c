@@ -17,6 +17,7 @@ static const struct opt {
     {"w-nuisance", FLOAT}, {"w-evidence", FLOAT}, {"w-sparsity", FLOAT},
     {"abs", WORD}, {"steps", INT}, {"baseline", WORD}, {"ig-rule", WORD},
     {"samples", INT}, {"path-steps", INT}, {"path-refresh", INT},
+    {"fix-negative", WORD},
     {"mask-init", WORD},
     {"sigma", FLOAT}, {"seed", U64}, {"of", WORD}, {"layer", WORD},
     {"window", INT}, {"stride", INT}, {"grid", INT}, {"keep", FLOAT},
@@ -113,6 +114,10 @@ dmbp_status dmbp_explain_options_set(dmbp_explain_options *o,
         d->path_steps = (int)i;
     else if (IS("path-refresh"))
         o->dmbp_path_refresh = (int)i;
+    else if (IS("fix-negative")) {
+        CHOICE("off|on");
+        o->dmbp_fix_negative = c;
+    }
     else if (IS("mask-init")) {
         CHOICE("constant|contribution");
         d->mask_init = c ? DMBP_MASK_INIT_CONTRIBUTION
