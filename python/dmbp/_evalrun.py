@@ -154,36 +154,16 @@ def _model_evaluate(self, images, methods=("dmbp",), truth=None,
                         % ("s" if len(options) > 1 else "",
                            ", ".join(sorted(options))))
     pre = self._pre(pre_kw)
-    if isinstance(images, (str, bytes, os.PathLike)):
-        images = [images]
-    pictures = None
-    if isinstance(images, (list, tuple)) and images and \
-            isinstance(images[0], (str, bytes, os.PathLike)):
-        loaded = [self._load(p, pre, pre_kw) for p in images]
-        x = np.ascontiguousarray(np.stack([a for a, _ in loaded]))
-        pictures = [b for _, b in loaded]
-        names = [os.fspath(p) for p in images]
-    else:
-        from ._model import _floats
-        if pre_kw:
-            raise arg_error("%s: preprocessing options apply to image "
-                            "files, not to arrays" % ", ".join(pre_kw))
-        x = np.ascontiguousarray(_floats(images))
-        if x.ndim != 4:
-            raise arg_error("images: N x C x H x W floats, not %d "
-                            "dimensions" % x.ndim)
+    x, pictures, names = self._inputs(images, pre, pre_kw)
+    if names is None:  # arrays: the reports name image i "i"
         names = ["%d" % i for i in range(x.shape[0])]
     n, c, h, w = x.shape
     if n < 1:
         raise arg_error("no images to evaluate")
     masks = None
     if truth is not None and truth is not False:
-        class _Probe:           # what _truth_masks reads of a Result
-            pass
-        probe = _Probe()
-        probe.inputs, probe.pictures, probe._pre_struct = x, pictures, pre
-        probe.images = names if pictures is not None else None
-        masks = _truth_masks(probe, truth)
+        masks = _truth_masks(x, pictures, names if pictures else None, pre,
+                             truth)
     if target is None:
         tgt = TARGET_TOP
     elif isinstance(target, str) and target == "true":

@@ -256,6 +256,28 @@ class Model:
                                       ctypes.byref(x.img)))
         return x.array(), orig.array()
 
+    def _inputs(self, images, pre, pre_kw):
+        """(x, pictures, names): image files loaded and preprocessed as the
+        program does, or model inputs given as an array (pictures and names
+        None); x is N x C x H x W, contiguous float32."""
+        if isinstance(images, (str, bytes, os.PathLike)):
+            images = [images]
+        if isinstance(images, (list, tuple)) and images and \
+                isinstance(images[0], (str, bytes, os.PathLike)):
+            loaded = [self._load(p, pre, pre_kw) for p in images]
+            x = np.ascontiguousarray(np.stack([a for a, _ in loaded]))
+            return x, [b for _, b in loaded], [os.fspath(p) for p in images]
+        if pre_kw:
+            raise arg_error("%s: preprocessing options apply to image "
+                            "files, not to arrays" % ", ".join(pre_kw))
+        x = _floats(images)
+        if x.ndim == 3:
+            x = x[None]
+        if x.ndim != 4:
+            raise arg_error("images: an array of C x H x W or N x C x H "
+                            "x W floats, not %d dimensions" % x.ndim)
+        return np.ascontiguousarray(x), None, None
+
     # ---- explaining -----------------------------------------------------
 
     def _targets(self, target, n):
@@ -392,27 +414,7 @@ class Model:
         pre_kw = {k: options.pop(k) for k in list(options)
                   if k in _PRE_OPTIONS}
         pre = self._pre(pre_kw)
-        pictures = None
-        if isinstance(images, (str, bytes, os.PathLike)):
-            images = [images]
-        if isinstance(images, (list, tuple)) and images and \
-                isinstance(images[0], (str, bytes, os.PathLike)):
-            loaded = [self._load(p, pre, pre_kw) for p in images]
-            x = np.ascontiguousarray(np.stack([a for a, _ in loaded]))
-            pictures = [b for _, b in loaded]
-            names = [os.fspath(p) for p in images]
-        else:
-            if pre_kw:
-                raise arg_error("%s: preprocessing options apply to image "
-                                "files, not to arrays" % ", ".join(pre_kw))
-            x = _floats(images)
-            if x.ndim == 3:
-                x = x[None]
-            if x.ndim != 4:
-                raise arg_error("images: an array of C x H x W or N x C x H "
-                                "x W floats, not %d dimensions" % x.ndim)
-            x = np.ascontiguousarray(x)
-            names = None
+        x, pictures, names = self._inputs(images, pre, pre_kw)
         n = x.shape[0]
         if n < 1:
             raise arg_error("no images to explain")
@@ -566,9 +568,11 @@ TRUTH_KEYS = ("pos_mass_accuracy", "neg_mass_accuracy", "pos_rank_accuracy",
               "neg_rank_accuracy", "pos_pointing", "neg_pointing")
 
 
-def _truth_masks(result, truth):
-    """truth (see Model.eval) as n x h x w uint8 masks on the input grid."""
-    n, _, h, w = result.inputs.shape
+def _truth_masks(inputs, pictures, images, pre, truth):
+    """truth (see Model.eval) as n x h x w uint8 masks on the input grid of
+    inputs (n x c x h x w), the images loaded as pictures from the files
+    images with the preprocessing pre (both None for arrays)."""
+    n, _, h, w = inputs.shape
     if isinstance(truth, np.ndarray) or (
             isinstance(truth, (list, tuple)) and truth and
             isinstance(truth[0], np.ndarray)):
@@ -581,28 +585,28 @@ def _truth_masks(result, truth):
                                                   "x".join(map(str, t.shape))))
         return np.ascontiguousarray(t)
     if truth is True:
-        if result.images is None:
+        if images is None:
             raise arg_error("truth=True finds NAME%s beside each image file; "
                             "this result was made from arrays: give the "
                             "masks" % L.TRUTH_SUFFIX)
         paths = [os.path.splitext(p)[0] + L.TRUTH_SUFFIX
-                 for p in result.images]
+                 for p in images]
     else:
         paths = [truth] if isinstance(truth, (str, bytes, os.PathLike)) \
             else list(truth)
     if len(paths) != n:
         raise arg_error("%d truth file%s for %d images" % (
             len(paths), "" if len(paths) == 1 else "s", n))
-    if result.pictures is None:
+    if pictures is None:
         raise arg_error("truth files need the images' files (their size and "
                         "preprocessing); this result was made from arrays: "
                         "give the masks")
     out = np.empty((n, h, w), np.uint8)
     for i, p in enumerate(paths):
-        pic = result.pictures[i]
+        pic = pictures[i]
         check(L.dmbp_eval_truth_load(
             _b(os.fspath(p)), pic.shape[1], pic.shape[2],
-            ctypes.byref(result._pre_struct), h, w,
+            ctypes.byref(pre), h, w,
             out[i].ctypes.data_as(ctypes.POINTER(ctypes.c_uint8))))
     return out
 
@@ -646,7 +650,8 @@ def evaluate(model, result, steps=None, step_pixels=None, substrate=None,
     """The program's faithfulness metrics of every image of result (see
     Model.eval)."""
     masks = None if truth is None or truth is False \
-        else _truth_masks(result, truth)
+        else _truth_masks(result.inputs, result.pictures, result.images,
+                          result._pre_struct, truth)
     known = dict(
 steps=steps, step_pixels=step_pixels, substrate=substrate,
                  insertion_start=insertion_start, seed=seed, regions=regions,
