@@ -98,9 +98,17 @@ class Evaluation:
         name, then renamed)."""
         text = self.report(fmt)
         tmp = "%s.tmp%d" % (os.fspath(path), os.getpid())
-        with open(tmp, "w", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
+        try:
+            with open(tmp, "w", newline="") as f:
+                f.write(text)
+            os.replace(tmp, path)
+        except BaseException as ex:
+            if os.path.exists(tmp):
+                os.unlink(tmp)  # no partial file left behind
+            if isinstance(ex, OSError):  # name the file asked for
+                raise OSError(ex.errno, "%s: cannot write the report: %s"
+                              % (os.fspath(path), ex.strerror)) from ex
+            raise
 
     def __repr__(self):
         return "<dmbp.Evaluation %d images x %s>" % (self.n,
