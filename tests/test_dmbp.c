@@ -38,7 +38,7 @@ static float *fixture(const char *cs, const char *name, int64_t *n)
 static void reference_case(const char *cs, const char *model, const char *png,
                            int iters, int samples, float sigma,
                            unsigned long long seed, const char *preset,
-                           int path)
+                           int path, int fix_negative)
 {
     dmbp_model *m = tl_model(model);
     if (!m)
@@ -66,6 +66,7 @@ static void reference_case(const char *cs, const char *model, const char *png,
     o.dmbp.sigma = sigma;
     o.dmbp.seed = seed;
     o.dmbp.path_steps = path;
+    o.dmbp_fix_negative = fix_negative;
     dmbp_result *r;
     dmbp_status st = explain_once(m, x.data, 1, x.channels, x.height, x.width,
                                   NULL, &o, &r);
@@ -397,14 +398,15 @@ int main(void)
         if (line[0] == '#' || line[0] == '\n')
             continue;
         char cs[128], model[256], png[256], preset[64];
-        int iters, samples, path = 0;
+        int iters, samples, path = 0, fix_negative = 0;
         float sigma;
         unsigned long long seed;
-        if (sscanf(line, "%127s %255s %255s %d %d %f %llu %63s %d", cs, model,
-                   png, &iters, &samples, &sigma, &seed, preset, &path) < 8)
+        if (sscanf(line, "%127s %255s %255s %d %d %f %llu %63s %d %d", cs,
+                   model, png, &iters, &samples, &sigma, &seed, preset, &path,
+                   &fix_negative) < 8)
             continue;
         reference_case(cs, model, png, iters, samples, sigma, seed, preset,
-                       path);
+                       path, fix_negative);
         cases++;
     }
     if (f)

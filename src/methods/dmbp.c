@@ -1,15 +1,11 @@
 /* DMBP, Disentangled Masked Backpropagation (Ruiz, Agudo, Moreno-Noguer,
  * ICCV 2021), exactly as dmbp-method.md sections 3-4 fix it.
  *
- * Lanes: image j, noisy copy k (K = samples, 1 without smoothing), mask set
- * s (0: m+, 1: m-) is lane (j K + k) 2 + s of one reverse plan (path DMBP
- * with a round robin of G groups: group g = k mod G has n_g copies and its
- * own plan, lane (j n_g + k / G) 2 + s of it, the groups' lanes one after
- * the other in the run's buffers). Per
- * iteration: one backward pass gives W(m) on every lane, the loss and its
- * closed-form derivative V = dl/dW are computed per copy, one tangent pass
- * turns V into dl/dm (section 2), and Adam steps the mask logits. */
-#include "methods/methods.h"
+ * Lanes and plans: dmbp_run.h. Per iteration: one backward pass gives W(m)
+ * on every lane, the loss and its closed-form derivative V = dl/dW are
+ * computed per copy, one tangent pass turns V into dl/dm (section 2), and
+ * Adam steps the mask logits. */
+#include "methods/dmbp_run.h"
 
 #include <time.h>
 
@@ -39,87 +35,21 @@ typedef struct terms {
     double compl, sign, nuis, evid, spars, loss;
 } terms;
 
-typedef struct dmbp_run {
-    const dmbp__explain_ctx *c;
-    dmbp_plan **p;     /* G plans, group g's lanes from g imgs R 2 on */
-    int K;             /* copies per image */
-    int G;             /* round robin: G groups of copies (1: none) */
-    bool path;         /* copies on the integration path (section 7), the
-                          loss on their aggregate maps                    */
-    int imgs;          /* images in this chunk */
-    int j0;            /* the chunk's first image */
-    int lanes;
-    int classes;
-    size_t per;        /* values per image */
-    int64_t nm;        /* masks per set */
-    float *in;         /* lanes x per: the copies (both sets) */
-    float *seed;
-    float *w1;         /* lanes x per: W(1) */
-    float *w;          /* lanes x per: W(m) this iteration */
-    float *v;          /* lanes x per: dl/dW */
-    float *mvals;      /* lanes x nm: masks as the plan takes them */
-    float *mgrad;      /* lanes x nm */
-    double *theta, *am, *av; /* imgs x 2 x nm: logits, Adam moments */
-    double *F, *S;     /* per copy: sum A1, sum |A1| (path: per image, at
-                          copy 0's index, of the aggregate A1)           */
-    double *agg;       /* path: per value A+, A-, N of one image          */
-    int *iters;        /* per image: Adam steps taken */
-    bool *done;        /* per image: converged (options tol), frozen */
-} dmbp_run;
 
 static float sigmoid(double t)
 {
     return (float)(1.0 / (1.0 + exp(-t)));
 }
 
-/* Copies in group g (k = g, g + G, ... < K), and its first lane. */
-static int group_n(const dmbp_run *r, int g)
-{
-    return (r->K - g + r->G - 1) / r->G;
-}
 
-static size_t glane(const dmbp_run *r, int g)
-{
-    size_t before = 0;
-    for (int h = 0; h < g; h++)
-        before += (size_t)group_n(r, h);
-    return before * r->imgs * 2;
-}
-
-static int lane_of(const dmbp_run *r, int j, int k, int s)
-{
-    int g = k % r->G;
-    return (int)glane(r, g) + (j * group_n(r, g) + k / r->G) * 2 + s;
-}
-
-static dmbp_status forward_group(dmbp_run *r, int g)
-{
-    return dmbp_plan_forward(r->p[g], r->in + glane(r, g) * r->per, NULL);
-}
-
-static dmbp_status backward_group(dmbp_run *r, int g, const float *masks,
-                                  float *out)
-{
-    size_t l = glane(r, g);
-    return dmbp_plan_backward(r->p[g], r->seed + l * r->classes,
-                              masks ? masks + l * r->nm : NULL, 0,
-                              out + l * r->per);
-}
-
-static dmbp_status grad_group(dmbp_run *r, int g)
-{
-    size_t l = glane(r, g);
-    return dmbp_plan_mask_grad(r->p[g], r->v + l * r->per,
-                               r->mgrad + l * r->nm);
-}
-
-static void set_masks(dmbp_run *r)
+static void set_masks(dmbp__run *r)
 {
     for (int j = 0; j < r->imgs; j++)
         for (int s = 0; s < 2; s++) {
             const double *th = r->theta + ((size_t)j * 2 + s) * r->nm;
             for (int k = 0; k < r->K; k++) {
-                float *m = r->mvals + (size_t)lane_of(r, j, k, s) * r->nm;
+                float *m =
+                    r->mvals + (size_t)dmbp__run_lane(r, j, k, s) * r->nm;
                 for (int64_t q = 0; q < r->nm; q++)
                     m[q] = sigmoid(th[q]);
             }
@@ -140,7 +70,7 @@ static void dl_dA(const dmbp_dmbp_options *d, double common, double ap,
     *gn = common + d->w_sign * (an > 0) - d->w_nuisance * sn + d->w_evidence;
 }
 
-static double sparsity_of(const dmbp_run *r, int j)
+static double sparsity_of(const dmbp__run *r, int j)
 {
     double sp = 0;
     for (int s = 0; s < 2; s++) {
@@ -163,7 +93,7 @@ static void weigh(const dmbp_explain_options *o, terms *t)
 /* Path DMBP (section 7): the loss of image j on the aggregate maps
  * A+- = mean_k W+-_k (.) x and A1 = mean_k W1_k (.) x (IG with K midpoint
  * steps), and V_k = dl/dW_k = (1/K) dl/dW-bar for every copy k. */
-static terms loss_path(dmbp_run *r, int j, bool want_v)
+static terms loss_path(dmbp__run *r, int j, bool want_v)
 {
     const dmbp_explain_options *o = r->c->o;
     const float *x = r->c->x + (size_t)(r->j0 + j) * r->per;
@@ -172,9 +102,9 @@ static terms loss_path(dmbp_run *r, int j, bool want_v)
     for (size_t i = 0; i < r->per; i++) {
         double wp = 0, wn = 0, w1 = 0;
         for (int k = 0; k < r->K; k++) {
-            wp += r->w[(size_t)lane_of(r, j, k, 0) * r->per + i];
-            wn += r->w[(size_t)lane_of(r, j, k, 1) * r->per + i];
-            w1 += r->w1[(size_t)lane_of(r, j, k, 0) * r->per + i];
+            wp += r->w[(size_t)dmbp__run_lane(r, j, k, 0) * r->per + i];
+            wn += r->w[(size_t)dmbp__run_lane(r, j, k, 1) * r->per + i];
+            w1 += r->w1[(size_t)dmbp__run_lane(r, j, k, 0) * r->per + i];
         }
         double ap = wp / r->K * x[i], an = wn / r->K * x[i];
         double nu = w1 / r->K * x[i] - ap - an;
@@ -198,8 +128,8 @@ static terms loss_path(dmbp_run *r, int j, bool want_v)
     if (!want_v)
         return t;
     double common = 2 * o->dmbp.w_completeness * rr;
-    float *vp0 = r->v + (size_t)lane_of(r, j, 0, 0) * r->per;
-    float *vn0 = r->v + (size_t)lane_of(r, j, 0, 1) * r->per;
+    float *vp0 = r->v + (size_t)dmbp__run_lane(r, j, 0, 0) * r->per;
+    float *vn0 = r->v + (size_t)dmbp__run_lane(r, j, 0, 1) * r->per;
     for (size_t i = 0; i < r->per; i++) {
         double ap = r->agg[3 * i], an = r->agg[3 * i + 1];
         double nu = r->agg[3 * i + 2];
@@ -209,22 +139,22 @@ static terms loss_path(dmbp_run *r, int j, bool want_v)
         vn0[i] = (float)(x[i] * gn / (S * r->K));
     }
     for (int k = 1; k < r->K; k++) {
-        memcpy(r->v + (size_t)lane_of(r, j, k, 0) * r->per, vp0,
+        memcpy(r->v + (size_t)dmbp__run_lane(r, j, k, 0) * r->per, vp0,
                r->per * sizeof(float));
-        memcpy(r->v + (size_t)lane_of(r, j, k, 1) * r->per, vn0,
+        memcpy(r->v + (size_t)dmbp__run_lane(r, j, k, 1) * r->per, vn0,
                r->per * sizeof(float));
     }
     return t;
 }
 
-static terms loss_of(dmbp_run *r, int j, bool want_v)
+static terms loss_of(dmbp__run *r, int j, bool want_v)
 {
     const dmbp_explain_options *o = r->c->o;
     if (r->path)
         return loss_path(r, j, want_v);
     terms t = {0};
     for (int k = 0; k < r->K; k++) {
-        int lp = lane_of(r, j, k, 0), ln = lane_of(r, j, k, 1);
+        int lp = dmbp__run_lane(r, j, k, 0), ln = dmbp__run_lane(r, j, k, 1);
         const float *x = r->in + (size_t)lp * r->per;
         const float *wp = r->w + (size_t)lp * r->per;
         const float *wn = r->w + (size_t)ln * r->per;
@@ -269,12 +199,12 @@ static terms loss_of(dmbp_run *r, int j, bool want_v)
 
 /* One Adam step on every image's logits from the plan's mask gradient:
  * round robin (G > 1), group g's copies only, counted K / n_g times. */
-static void adam_step(dmbp_run *r, int step, int g)
+static void adam_step(dmbp__run *r, int step, int g)
 {
     const dmbp_explain_options *o = r->c->o;
     double bc1 = 1 - pow(ADAM_BETA1, step), bc2 = 1 - pow(ADAM_BETA2, step);
     double sp_grad = o->dmbp.w_sparsity / (double)r->nm;
-    double scale = (double)r->K / group_n(r, g);
+    double scale = (double)r->K / dmbp__run_group_n(r, g);
     for (int j = 0; j < r->imgs; j++)
         for (int s = 0; s < 2 && !r->done[j]; s++) {
             if (s == 1 && o->dmbp_fix_negative)
@@ -284,7 +214,8 @@ static void adam_step(dmbp_run *r, int step, int g)
                 bool rr = r->G > 1;
                 double gr = rr ? 0 : sp_grad; /* G 1: the sum as before */
                 for (int k = rr ? g : 0; k < r->K; k += rr ? r->G : 1)
-                    gr += r->mgrad[(size_t)lane_of(r, j, k, s) * r->nm + q];
+                    gr += r->mgrad[(size_t)dmbp__run_lane(r, j, k, s) *
+                                       r->nm + q];
                 double m = sigmoid(r->theta[base + q]);
                 double d = (rr ? sp_grad + gr * scale : gr) * m * (1 - m);
                 double *am = &r->am[base + q], *av = &r->av[base + q];
@@ -297,21 +228,7 @@ static void adam_step(dmbp_run *r, int step, int g)
         }
 }
 
-static dmbp_status backward_all(dmbp_run *r, const float *masks, float *out)
-{
-    for (int g = 0; g < r->G; g++)
-        TRY(backward_group(r, g, masks, out));
-    return DMBP_OK;
-}
-
-static dmbp_status grad_all(dmbp_run *r)
-{
-    for (int g = 0; g < r->G; g++)
-        TRY(grad_group(r, g));
-    return DMBP_OK;
-}
-
-static void write_outputs(dmbp_run *r, int j0, dmbp_result *res,
+static void write_outputs(dmbp__run *r, int j0, dmbp_result *res,
                           const terms *t, double seconds)
 {
     for (int j = 0; j < r->imgs; j++) {
@@ -326,8 +243,8 @@ static void write_outputs(dmbp_run *r, int j0, dmbp_result *res,
         for (size_t i = 0; i < r->per; i++) {
             double sp = 0, sn = 0, s1 = 0;
             for (int k = 0; k < r->K; k++) {
-                size_t lp = (size_t)lane_of(r, j, k, 0) * r->per + i;
-                size_t ln = (size_t)lane_of(r, j, k, 1) * r->per + i;
+                size_t lp = (size_t)dmbp__run_lane(r, j, k, 0) * r->per + i;
+                size_t ln = (size_t)dmbp__run_lane(r, j, k, 1) * r->per + i;
                 sp += r->w[lp];
                 sn += r->w[ln];
                 s1 += r->w1[lp];
@@ -383,11 +300,11 @@ static float path_point(int k, int K)
 }
 
 /* Classic and smoothed: F and S of each copy's own A1 = W1_k (.) x_k. */
-static dmbp_status copy_scale(dmbp_run *r)
+static dmbp_status copy_scale(dmbp__run *r)
 {
     for (int j = 0; j < r->imgs; j++)
         for (int k = 0; k < r->K; k++) {
-            size_t l = (size_t)lane_of(r, j, k, 0) * r->per;
+            size_t l = (size_t)dmbp__run_lane(r, j, k, 0) * r->per;
             double F = 0, S = 0;
             for (size_t i = 0; i < r->per; i++) {
                 double a = (double)r->w1[l + i] * r->in[l + i];
@@ -406,7 +323,7 @@ static dmbp_status copy_scale(dmbp_run *r)
 }
 
 /* Path: F and S of each image's aggregate A1 = mean_k W1_k (.) x. */
-static dmbp_status path_scale(dmbp_run *r)
+static dmbp_status path_scale(dmbp__run *r)
 {
     for (int j = 0; j < r->imgs; j++) {
         const float *x = r->c->x + (size_t)(r->j0 + j) * r->per;
@@ -414,7 +331,7 @@ static dmbp_status path_scale(dmbp_run *r)
         for (size_t i = 0; i < r->per; i++) {
             double w1 = 0;
             for (int k = 0; k < r->K; k++)
-                w1 += r->w1[(size_t)lane_of(r, j, k, 0) * r->per + i];
+                w1 += r->w1[(size_t)dmbp__run_lane(r, j, k, 0) * r->per + i];
             double a = w1 / r->K * x[i];
             F += a;
             S += fabs(a);
@@ -435,22 +352,22 @@ static dmbp_status path_scale(dmbp_run *r)
  * gradient for V = x (section 2), summed over the copies (the 1/K does not
  * change a sign). theta+ = +init where c > 0 else -init; theta- mirrored.
  * Needs the all-ones backward pass that gave W1 to be the plan's last. */
-static dmbp_status contribution_start(dmbp_run *r)
+static dmbp_status contribution_start(dmbp__run *r)
 {
     const float init = r->c->o->dmbp.init_logit;
     for (int j = 0; j < r->imgs; j++) {
         const float *x = r->c->x + (size_t)(r->j0 + j) * r->per;
         for (int k = 0; k < r->K; k++)
             for (int s = 0; s < 2; s++)
-                memcpy(r->v + (size_t)lane_of(r, j, k, s) * r->per, x,
+                memcpy(r->v + (size_t)dmbp__run_lane(r, j, k, s) * r->per, x,
                        r->per * sizeof(float));
     }
-    TRY(grad_all(r));
+    TRY(dmbp__run_grad_all(r));
     for (int j = 0; j < r->imgs; j++)
         for (int64_t q = 0; q < r->nm; q++) {
             double c = 0;
             for (int k = 0; k < r->K; k++)
-                c += r->mgrad[(size_t)lane_of(r, j, k, 0) * r->nm + q];
+                c += r->mgrad[(size_t)dmbp__run_lane(r, j, k, 0) * r->nm + q];
             r->theta[((size_t)j * 2) * r->nm + q] = c > 0 ? init : -init;
             r->theta[((size_t)j * 2 + 1) * r->nm + q] = c < 0 ? init : -init;
         }
@@ -458,7 +375,7 @@ static dmbp_status contribution_start(dmbp_run *r)
 }
 
 /* Optimise images j0 .. j0 + r->imgs - 1. */
-static dmbp_status run_chunk(dmbp_run *r, int j0, dmbp_result *res)
+static dmbp_status run_chunk(dmbp__run *r, int j0, dmbp_result *res)
 {
     const dmbp__explain_ctx *c = r->c;
     const dmbp_explain_options *o = c->o;
@@ -471,7 +388,7 @@ static dmbp_status run_chunk(dmbp_run *r, int j0, dmbp_result *res)
         dmbp__rng rng;
         dmbp__rng_init(&rng, o->dmbp.seed + (uint64_t)(j0 + j));
         for (int k = 0; k < r->K; k++) {
-            float *dst = r->in + (size_t)lane_of(r, j, k, 0) * r->per;
+            float *dst = r->in + (size_t)dmbp__run_lane(r, j, k, 0) * r->per;
             if (r->path) {
                 float a = path_point(k, r->K);
                 for (size_t i = 0; i < r->per; i++)
@@ -483,7 +400,7 @@ static dmbp_status run_chunk(dmbp_run *r, int j0, dmbp_result *res)
             } else {
                 memcpy(dst, x, r->per * sizeof(float));
             }
-            memcpy(r->in + (size_t)lane_of(r, j, k, 1) * r->per, dst,
+            memcpy(r->in + (size_t)dmbp__run_lane(r, j, k, 1) * r->per, dst,
                    r->per * sizeof(float));
         }
     }
@@ -493,13 +410,13 @@ static dmbp_status run_chunk(dmbp_run *r, int j0, dmbp_result *res)
     for (int j = 0; j < r->imgs; j++)
         for (int k = 0; k < r->K; k++)
             for (int s = 0; s < 2; s++)
-                tg[lane_of(r, j, k, s)] = res->target[j0 + j];
+                tg[dmbp__run_lane(r, j, k, s)] = res->target[j0 + j];
     dmbp__one_hot(r->seed, r->lanes, r->classes, tg);
     free(tg);
     r->j0 = j0;
     for (int g = 0; g < r->G; g++)
-        TRY(forward_group(r, g));
-    TRY(backward_all(r, NULL, r->w1));
+        TRY(dmbp__run_forward(r, g));
+    TRY(dmbp__run_backward_all(r, NULL, r->w1, DMBP__BOTH_SETS));
     TRY(r->path ? path_scale(r) : copy_scale(r));
     for (size_t q = 0; q < (size_t)r->imgs * 2 * r->nm; q++) {
         r->theta[q] = o->dmbp.init_logit;
@@ -514,16 +431,19 @@ static dmbp_status run_chunk(dmbp_run *r, int j0, dmbp_result *res)
         r->done[j] = false;
     }
     /* Round robin: every group's maps at the start, the stale ones the
-     * first iterations aggregate with. */
-    if (r->G > 1) {
+     * first iterations aggregate with. Half mode: the negative set's, for
+     * good (its masks stay). */
+    if (r->G > 1 || r->half) {
         set_masks(r);
-        TRY(backward_all(r, r->mvals, r->w));
+        TRY(dmbp__run_backward_all(r, r->mvals, r->w, DMBP__BOTH_SETS));
     }
+    /* What the iterations and the final maps recompute. */
+    int set = r->half ? DMBP__POS_SET : DMBP__BOTH_SETS;
     for (int it = 0; it < o->dmbp.iterations; it++) {
         int g = it % r->G;
         set_masks(r);
-        TRY(r->G > 1 ? backward_group(r, g, r->mvals, r->w)
-                     : backward_all(r, r->mvals, r->w));
+        TRY(r->G > 1 ? dmbp__run_backward(r, g, r->mvals, r->w, set)
+                     : dmbp__run_backward_all(r, r->mvals, r->w, set));
         double mean = 0;
         int active = 0;
         for (int j = 0; j < r->imgs; j++) {
@@ -550,7 +470,7 @@ static dmbp_status run_chunk(dmbp_run *r, int j0, dmbp_result *res)
         /* Frozen images' lanes still run (they share the plan's passes);
          * their V is what loss_of left there last, and their gradient is
          * not used. */
-        TRY(r->G > 1 ? grad_group(r, g) : grad_all(r));
+        TRY(r->G > 1 ? dmbp__run_grad(r, g) : dmbp__run_grad_all(r));
         adam_step(r, it + 1, g);
         for (int j = 0; j < r->imgs; j++)
             if (!r->done[j])
@@ -565,83 +485,10 @@ static dmbp_status run_chunk(dmbp_run *r, int j0, dmbp_result *res)
     }
     /* The result at the final logits. */
     set_masks(r);
-    TRY(backward_all(r, r->mvals, r->w));
+    TRY(dmbp__run_backward_all(r, r->mvals, r->w, set));
     for (int j = 0; j < r->imgs; j++)
         t[j] = loss_of(r, j, false);
     write_outputs(r, j0, res, t, now() - t0);
-    return DMBP_OK;
-}
-
-static void run_free(dmbp_run *r)
-{
-    for (int g = 0; r->c && r->p && g < r->G; g++)
-        dmbp__explain_plan_done(r->c, r->p[g]);
-    free(r->p);
-    free(r->in);
-    free(r->seed);
-    free(r->w1);
-    free(r->w);
-    free(r->v);
-    free(r->mvals);
-    free(r->mgrad);
-    free(r->theta);
-    free(r->am);
-    free(r->av);
-    free(r->F);
-    free(r->S);
-    free(r->agg);
-    free(r->iters);
-    free(r->done);
-    memset(r, 0, sizeof *r);
-}
-
-static dmbp_status run_alloc(dmbp_run *r, const dmbp__explain_ctx *c, int K,
-                             int G, bool path, int imgs)
-{
-    memset(r, 0, sizeof *r);
-    r->c = c;
-    r->K = K;
-    r->G = G;
-    r->path = path;
-    r->imgs = imgs;
-    r->lanes = 2 * K * imgs;
-    r->classes = dmbp_model_num_classes(c->m);
-    r->per = (size_t)c->c * c->h * c->w;
-    r->p = dmbp__calloc((size_t)G, sizeof *r->p);
-    if (!r->p)
-        return DMBP_ERR_NOMEM;
-    /* Group 0's plan may be the session's; the others are the run's own
-     * (the session would hand back the same plan for the same size). */
-    dmbp__explain_ctx own = *c;
-    own.cache = NULL;
-    for (int g = 0; g < G; g++)
-        TRY(dmbp__explain_plan(g ? &own : c, 2 * group_n(r, g) * imgs, true,
-                               &r->p[g]));
-    r->nm = dmbp_plan_num_masks(r->p[0]);
-    if (r->nm < 1)
-        return dmbp_set_error(DMBP_ERR_UNSUPPORTED, "%s: no layer with "
-                              "weights to mask (the classifier itself is "
-                              "never masked)", c->m->name);
-    size_t L = (size_t)r->lanes, P = r->per, M = (size_t)r->nm;
-    r->in = dmbp__malloc(L * P * sizeof(float));
-    r->seed = dmbp__malloc(L * (size_t)r->classes * sizeof(float));
-    r->w1 = dmbp__malloc(L * P * sizeof(float));
-    r->w = dmbp__malloc(L * P * sizeof(float));
-    r->v = dmbp__malloc(L * P * sizeof(float));
-    r->mvals = dmbp__malloc(L * M * sizeof(float));
-    r->mgrad = dmbp__malloc(L * M * sizeof(float));
-    r->theta = dmbp__malloc((size_t)imgs * 2 * M * sizeof(double));
-    r->am = dmbp__malloc((size_t)imgs * 2 * M * sizeof(double));
-    r->av = dmbp__malloc((size_t)imgs * 2 * M * sizeof(double));
-    r->F = dmbp__malloc((size_t)imgs * K * sizeof(double));
-    r->S = dmbp__malloc((size_t)imgs * K * sizeof(double));
-    r->agg = dmbp__malloc(P * 3 * sizeof(double));
-    r->iters = dmbp__calloc((size_t)imgs, sizeof(int));
-    r->done = dmbp__calloc((size_t)imgs, sizeof(bool));
-    if (!r->in || !r->seed || !r->w1 || !r->w || !r->v || !r->mvals ||
-        !r->mgrad || !r->theta || !r->am || !r->av || !r->F || !r->S ||
-        !r->agg || !r->iters || !r->done)
-        return DMBP_ERR_NOMEM;
     return DMBP_OK;
 }
 
@@ -683,13 +530,13 @@ dmbp_status dmbp__method_dmbp(const dmbp__explain_ctx *c, dmbp_result *res)
     int per_chunk = o->max_lanes / (2 * K);
     if (per_chunk < 1)
         per_chunk = 1;
-    dmbp_run r = {0};
+    dmbp__run r = {0};
     dmbp_status st = DMBP_OK;
     for (int j0 = 0; !st && j0 < c->n; j0 += per_chunk) {
         int imgs = c->n - j0 < per_chunk ? c->n - j0 : per_chunk;
         if (r.imgs != imgs) {
-            run_free(&r);
-            st = run_alloc(&r, c, K, G, path, imgs);
+            dmbp__run_free(&r);
+            st = dmbp__run_alloc(&r, c, K, G, path, imgs);
             if (!st && !res->masks) {
                 res->n_masks = r.nm;
                 res->masks = dmbp__calloc((size_t)c->n * 2 * r.nm,
@@ -700,6 +547,6 @@ dmbp_status dmbp__method_dmbp(const dmbp__explain_ctx *c, dmbp_result *res)
         if (!st)
             st = run_chunk(&r, j0, res);
     }
-    run_free(&r);
+    dmbp__run_free(&r);
     return st;
 }

@@ -270,6 +270,7 @@ static dmbp_status place_buffers(dmbp_plan *p, size_t *total)
             p->buf_off[i] = off;
             off += dmbp__arena_align_up(p->buf_size[i] ? p->buf_size[i] : 1);
         }
+    p->trace_size = off;
     size_t base = off, top = off;
     int nt = 0;
     for (int i = 0; i < nb; i++)
@@ -569,6 +570,7 @@ void dmbp_plan_free(dmbp_plan *p)
     for (int i = 0; i < p->n_owned_ptr; i++)
         free(p->owned_ptr[i]);
     free(p->owned_ptr);
+    dmbp__traces_free(p);
     free(p->buf_size);
     free(p->buf_off);
     free(p->bind_mem);

@@ -25,6 +25,23 @@ size_t dmbp__ig_default_budget(void);
  * without seeing the plan's insides. */
 void dmbp__plan_sizes(const dmbp_plan *p, size_t *arena, size_t *used);
 
+/* Traces: a plan holds n traces of its passes and runs on one at a time.
+ * A trace is what a forward pass records and later passes read (every
+ * value's activation and pooling choices, the signals kept at mask layers,
+ * the input's gradient and tangent, the mask values and gradients and
+ * whether a forward and a backward have run): the persistent part of the
+ * arena (plan.c's place_buffers). Weights, primitives and the transient
+ * buffers are the plan's, once. So n inputs of the plan's shape each keep
+ * their forward between calls at the cost of n persistent parts, not of n
+ * plans. dmbp__plan_set_traces(p, n) makes traces 1..n-1 (zeroed, nothing
+ * run; 1 frees them) and binds trace 0, the plan's own; charged to the
+ * plan's memory budget. dmbp__plan_use_trace binds trace t: the passes
+ * and reads that follow use it. dmbp_plan_output reads the last forward's
+ * output, whichever trace ran it. DMBP_ERR_UNSUPPORTED for a plan that
+ * runs its lanes one at a time (it already binds an arena per lane). */
+dmbp_status dmbp__plan_set_traces(dmbp_plan *p, int n);
+dmbp_status dmbp__plan_use_trace(dmbp_plan *p, int t);
+
 /* Value v's tensor (diff: its gradient) after a pass, plain row-major in
  * out (its shape's element count). */
 dmbp_status dmbp__plan_read(dmbp_plan *p, int v, int diff, float *out);

@@ -44,6 +44,8 @@ static inline size_t dmbp__arena_align_up(size_t n)
     return (n + DMBP__ARENA_ALIGN - 1) / DMBP__ARENA_ALIGN * DMBP__ARENA_ALIGN;
 }
 
+/* Several traces of one plan (traces.c). */
+typedef struct dmbp__traces dmbp__traces;
 /* Lanes run one at a time (lanesplit.c). */
 typedef struct dmbp__lane_split dmbp__lane_split;
 
@@ -81,6 +83,9 @@ struct dmbp_plan {
     int *bind_buf;
     char *arena;
     size_t arena_size;
+    size_t trace_size;          /* the arena's persistent part [0, this) */
+    dmbp__traces *traces;       /* NULL: one trace, the arena (traces.c) */
+    size_t traces_charged;      /* their bytes in mem_used */
     /* Memories and allocations owned by the plan (constants reordered to
      * the primitive's layout, temporaries' memory objects). */
     int n_owned_mem, cap_owned_mem;
@@ -126,6 +131,11 @@ struct dmbp_plan {
      * mask counts, no steps of its own. */
     dmbp__lane_split *split;
 };
+
+/* ---- traces (traces.c) --------------------------------------------------- */
+
+/* Free a plan's extra traces (trace 0, the arena, bound again). */
+void dmbp__traces_free(dmbp_plan *p);
 
 /* ---- lanes one at a time (lanesplit.c) --------------------------------- */
 

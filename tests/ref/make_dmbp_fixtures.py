@@ -12,7 +12,8 @@ float32 iteration on an idle core (vgg, resnet), K times that for the
 smoothed case; whole run 5-15 min depending on machine load, more than half
 of it the float64 conditioning runs and checks, which --no-f64 skips.
 Output is byte-identical for --threads 1 and 2 (checked on one case).
---only CASE... redoes some cases without rewriting cases.txt.
+--only CASE... redoes some cases and replaces (or adds) only their lines in
+cases.txt.
 
 Independence
 ------------
@@ -132,11 +133,16 @@ group's maps enter the gradient K / n_g times (n_g its copies):
 W = W.detach() + (K / n_g) (W - W.detach()) (the sparsity term is not
 scaled).  Start, A1 and the outputs use all K copies.
 
+Negative set fixed (dmbp_fix_negative, cases.txt's tenth column 1): the
+optimiser steps theta+ only (theta- is not among Adam's parameters), so
+m- stays at the contribution-sign start; everything else as above.
+
 Case set: fmnist_{vgg,resnet}_{ankle_boot,trouser}: preset classic, 200
 iterations, K = 1; fmnist_resnet_bag_k4: K = 4, sigma 0.1, seed 0, 50
 iterations; fmnist_vgg_sneaker_evidence: preset evidence, 100 iterations;
 fmnist_{vgg,resnet}_*_path: preset path, K = 4, 40 iterations;
-fmnist_{vgg,resnet}_*_rr: preset path-rr, K = 8, R = 1, 180 iterations.
+fmnist_{vgg,resnet}_*_rr: preset path-rr, K = 8, R = 1, 180 iterations;
+fmnist_resnet_sneaker_rrfix: the same with the negative set fixed.
 """
 
 import argparse
@@ -190,7 +196,11 @@ def case_list():
         c.append(dict(name="%s_%s_rr" % (mdl, slug), model="models/%s.onnx" % mdl,
                       slug=slug, iterations=180, samples=1, sigma=0.0, seed=0,
                       preset="path-rr", path=8, refresh=1))
+    c.append(dict(name="fmnist_resnet_sneaker_rrfix", model="models/fmnist_resnet.onnx",
+                  slug="sneaker", iterations=180, samples=1, sigma=0.0, seed=0,
+                  preset="path-rr", path=8, refresh=1, fix_negative=1))
     for x in c:
+        x.setdefault("fix_negative", 0)
         x.setdefault("path", 0)
         x.setdefault("refresh", 0)
         x["png"] = "models/samples/%s.png" % x["slug"]
@@ -337,7 +347,7 @@ def sizes_of(net):
     return _sizes[net.path]
 
 
-def optimise(prob, iterations, f):
+def optimise(prob, iterations, f, fix_negative=0):
     dt = prob.x.dtype
     if prob.path:
         p0, n0, contrib = prob.contribution_start()
@@ -349,7 +359,9 @@ def optimise(prob, iterations, f):
                for s in sizes_of(prob.net)]
         thn = [torch.full((s,), THETA0, dtype=dt, requires_grad=True)
                for s in sizes_of(prob.net)]
-    opt = torch.optim.Adam(thp + thn, lr=LR, betas=BETAS, eps=ADAM_EPS)
+    # The negative set fixed: theta- is no parameter of the optimiser.
+    opt = torch.optim.Adam(thp if fix_negative else thp + thn, lr=LR, betas=BETAS,
+                           eps=ADAM_EPS)
     curve, tcurve = [], []
     if prob.G > 1:   # round robin: every copy's maps at the start masks
         with torch.no_grad():
@@ -467,7 +479,7 @@ def run_case(case, out, do64):
     g, _ = G.input_grad(net, x, t)
     w1_err = float((prob.W1[0] - g).abs().max()) if (
         case["samples"] == 1 and case["path"] == 0) else None
-    r32 = optimise(prob, case["iterations"], f)
+    r32 = optimise(prob, case["iterations"], f, case["fix_negative"])
 
     info = dict(case=name, model=case["model"], png=case["png"],
                 image_index=case["image_index"],
@@ -476,6 +488,7 @@ def run_case(case, out, do64):
                 iterations=case["iterations"], samples=case["samples"],
                 sigma=case["sigma"], seed=case["seed"], preset=case["preset"],
                 path_steps=case["path"], path_refresh=case["refresh"],
+                fix_negative=case["fix_negative"],
                 weights=PRESETS[case["preset"]], theta0=THETA0,
                 adam=dict(lr=LR, betas=list(BETAS), eps=ADAM_EPS, impl="torch %s Adam"
                           % torch.__version__),
@@ -503,7 +516,7 @@ def run_case(case, out, do64):
     if do64:
         net64 = G.OnnxNet(path).to(torch.float64)
         prob64 = build(net64, x, t, case, eps)
-        r64 = optimise(prob64, case["iterations"], f)
+        r64 = optimise(prob64, case["iterations"], f, case["fix_negative"])
         cond = {k: pearson(r32["arrays"][k].numpy(), r64["arrays"][k].numpy())
                 for k in r32["arrays"]}
         cond["min"] = min(cond.values())
@@ -561,9 +574,10 @@ def run_case(case, out, do64):
               "; final loss rel %.2e; fd check %.1e" %
               (c["final_loss_rel_diff"], info["fd_check"]["max_err_over_max_abs"]),
               flush=True)
-    return "%s %s %s %d %d %g %d %s %d" % (name, case["model"], case["png"],
-                                           case["iterations"], case["samples"], case["sigma"],
-                                           case["seed"], case["preset"], case["path"])
+    return "%s %s %s %d %d %g %d %s %d %d" % (name, case["model"], case["png"],
+                                              case["iterations"], case["samples"],
+                                              case["sigma"], case["seed"], case["preset"],
+                                              case["path"], case["fix_negative"])
 
 
 def main():
@@ -580,13 +594,19 @@ def main():
         if args.only and c["name"] not in args.only:
             continue
         lines.append(run_case(c, args.out, not args.no_f64))
-    if not args.only:
-        with open(os.path.join(args.out, "cases.txt"), "w") as fh:
-            fh.write("# DMBP optimiser fixtures (tests/ref/make_dmbp_fixtures.py).\n"
-                     "# <case> <model> <sample png> <iterations> <samples> <sigma> "
-                     "<seed> <preset> <path_steps>\n"
-                     "# Files: <case>.json and <case>.<name>.npy in this directory.\n")
-            fh.write("\n".join(lines) + "\n")
+    cases_txt = os.path.join(args.out, "cases.txt")
+    if args.only and os.path.exists(cases_txt):
+        # The cases redone replace their lines (new ones go at the end).
+        new = {ln.split()[0]: ln for ln in lines}
+        old = [ln.rstrip("\n") for ln in open(cases_txt) if not ln.startswith("#")]
+        kept = [new.pop(ln.split()[0], ln) for ln in old if ln.strip()]
+        lines = kept + list(new.values())
+    with open(cases_txt, "w") as fh:
+        fh.write("# DMBP optimiser fixtures (tests/ref/make_dmbp_fixtures.py).\n"
+                 "# <case> <model> <sample png> <iterations> <samples> <sigma> "
+                 "<seed> <preset> <path_steps> <fix_negative>\n"
+                 "# Files: <case>.json and <case>.<name>.npy in this directory.\n")
+        fh.write("\n".join(lines) + "\n")
     total = sum(os.path.getsize(os.path.join(args.out, f)) for f in os.listdir(args.out))
     print("%s: %.2f MB" % (args.out, total / 1e6))
 
