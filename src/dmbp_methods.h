@@ -260,8 +260,10 @@ typedef struct dmbp_explain_options {
     /* 1: DMBP's negative masks stay at their start (only the positive
      * set learns; with mask_init contribution the negative set is then
      * the contribution-sign choice of the filters that push the class
-     * down, and the negative map keeps that amount). 0 (default): both
-     * sets learn. Added in 0.3 after dmbp_path_refresh. */
+     * down, and the negative map keeps that amount). Its maps are then
+     * computed once and each iteration runs the positive set's lanes
+     * only: about half the cost. 0 (default): both sets learn. Added in
+     * 0.3 after dmbp_path_refresh. */
     int dmbp_fix_negative;
 } dmbp_explain_options;
 
@@ -280,17 +282,23 @@ DMBP_API void dmbp_explain_options_init_sized(dmbp_explain_options *o,
  *  - "path-rr" (section 7, round robin): path_steps DMBP_RR_STEPS,
  *    dmbp_path_refresh DMBP_RR_REFRESH, DMBP_RR_ITERATIONS iterations,
  *    contribution-sign start, the classic weights;
+ *  - "path-rr-fixneg": "path-rr" with dmbp_fix_negative 1 (the negative
+ *    set stays at its contribution-sign start; issue #23's study,
+ *    bench/dmbp_study/ROUNDROBIN.md);
  *  - "evidence": the classic formulation with weights evidence 1,
  *    sign 0.3, sparsity 0.01, the others 0;
  *  - "dmbp": the default preset (DMBP_DEFAULT_PRESET).
- * Sets iterations, path_steps, mask_init, dmbp_path_refresh, the five
- * weights; nothing else. */
+ * Sets iterations, path_steps, mask_init, dmbp_path_refresh,
+ * dmbp_fix_negative, the five weights; nothing else. A struct that ends
+ * before dmbp_fix_negative (built against 0.2) gets the default preset's
+ * dmbp_path_refresh and dmbp_fix_negative when its path_steps and
+ * mask_init are the default preset's, else 0. */
 #define DMBP_PATH_STEPS 4
 #define DMBP_PATH_ITERATIONS 40
 #define DMBP_RR_STEPS 8
 #define DMBP_RR_REFRESH 1
 #define DMBP_RR_ITERATIONS 180
-#define DMBP_DEFAULT_PRESET "path"
+#define DMBP_DEFAULT_PRESET "path-rr-fixneg"
 DMBP_API DMBP_NODISCARD dmbp_status
 dmbp_explain_preset(dmbp_explain_options *o, const char *preset);
 

@@ -10,6 +10,7 @@
 #include <dmbp.h>
 
 #include <math.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -255,6 +256,40 @@ static void fix_negative(dmbp_model *m, const dmbp_image *a)
           "dmbp_fix_negative 2");
 }
 
+/* A struct that ends before dmbp_path_refresh (a program built against
+ * 0.2) gets the default preset's round robin and fixed negative set when
+ * its copies and start are the default's, and 0 for both otherwise,
+ * whatever the bytes past its struct_size hold: its maps equal a full
+ * struct's with the same fields and those values. */
+static void old_struct(dmbp_model *m, const dmbp_image *a)
+{
+    size_t cut = offsetof(dmbp_explain_options, dmbp_path_refresh);
+    for (int k = 0; k < 2; k++) {
+        dmbp_explain_options o, full;
+        dmbp_explain_options_init(&full);
+        if (k == 1 && dmbp_explain_preset(&full, "path"))
+            CHECK(0, "preset path");
+        full.dmbp.iterations = 3;
+        o = full;
+        o.struct_size = cut;
+        /* Past struct_size: what the library must not read. */
+        o.dmbp_path_refresh = k ? 1 : 0;
+        o.dmbp_fix_negative = k ? 1 : 0;
+        dmbp_result *r1 = NULL, *r2 = NULL;
+        dmbp_status s1 = explain_once(m, a->data, 1, 1, 28, 28, NULL, &o,
+                                      &r1);
+        dmbp_status s2 = explain_once(m, a->data, 1, 1, 28, 28, NULL, &full,
+                                      &r2);
+        CHECK(!s1 && !s2, "old struct: %s", dmbp_last_error());
+        if (!s1 && !s2)
+            CHECK(tl_same_result(r1, r2), "a 0.2-sized struct with the %s "
+                  "preset's fields differs from the full struct's",
+                  k ? "path" : "default");
+        dmbp_result_free(r1);
+        dmbp_result_free(r2);
+    }
+}
+
 static void properties(void)
 {
     dmbp_model *m = tl_model("models/fmnist_resnet.onnx");
@@ -367,14 +402,25 @@ static void properties(void)
           && strstr(dmbp_last_error(), "dmbp_path_refresh"),
           "negative dmbp_path_refresh");
     dmbp_explain_options_init(&o);
-    CHECK(o.dmbp_path_refresh == 0 && !dmbp_explain_preset(&o, "path-rr") &&
-              o.dmbp_path_refresh == DMBP_RR_REFRESH &&
+    /* The default (path-rr-fixneg): the round robin, the negative set
+     * fixed; path-rr learns both sets; path clears both. */
+    CHECK(o.dmbp_path_refresh == DMBP_RR_REFRESH && o.dmbp_fix_negative == 1 &&
               o.dmbp.path_steps == DMBP_RR_STEPS &&
               o.dmbp.iterations == DMBP_RR_ITERATIONS &&
-              !dmbp_explain_preset(&o, "path") && o.dmbp_path_refresh == 0,
-          "preset path-rr sets the round robin, path clears it");
+              o.dmbp.mask_init == DMBP_MASK_INIT_CONTRIBUTION,
+          "the default preset is path-rr-fixneg");
+    CHECK(!dmbp_explain_preset(&o, "path-rr") &&
+              o.dmbp_path_refresh == DMBP_RR_REFRESH &&
+              o.dmbp_fix_negative == 0 &&
+              !dmbp_explain_preset(&o, "path") && o.dmbp_path_refresh == 0 &&
+              o.dmbp.path_steps == DMBP_PATH_STEPS &&
+              !dmbp_explain_preset(&o, "dmbp") && o.dmbp_fix_negative == 1 &&
+              !dmbp_explain_preset(&o, "classic") && o.dmbp_fix_negative == 0,
+          "presets path-rr, path, dmbp, classic: round robin and fixed set");
     CHECK(dmbp_explain_preset(&o, "nope") == DMBP_ERR_ARG &&
               strstr(dmbp_last_error(), "nope"), "unknown preset");
+    old_struct(m, &a);
+    dmbp_explain_options_init(&o);
     o.dmbp.lr = 0;
     CHECK(explain_once(m, a.data, 1, 1, 28, 28, NULL, &o, &r) == DMBP_ERR_ARG,
           "lr 0");

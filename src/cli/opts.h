@@ -185,13 +185,14 @@ typedef float cli_float3[3];
       "LRP's gamma rule weight (0.25)")                                      \
     X(ITERS, "iters", 0, K_INT, int, iters, 1, 1000000, NULL, CMD_ATTR,      \
       MB(DMBP), "N",                                                         \
-      "DMBP's iterations (preset's: path-rr 180, path 40, classic 200)")     \
+      "DMBP's iterations (preset's: 180, path 40, classic 200)")             \
     X(LR, "lr", 0, K_FLOAT_POS, float, lr, 0, 0, NULL, CMD_ATTR, MB(DMBP),   \
       "X", "DMBP's learning rate (0.05)")                                    \
     X(INIT_LOGIT, "init-logit", 0, K_FLOAT, float, init_logit, 0, 0, NULL,   \
       CMD_ATTR, MB(DMBP), "X", "DMBP's initial mask logit (2)")              \
     X(PRESET, "preset", 0, K_CHOICE, int, preset, 0, 0,                      \
-      "dmbp|classic|path|path-rr|evidence", CMD_ATTR, MB(DMBP), "P",         \
+      "dmbp|classic|path|path-rr|path-rr-fixneg|evidence", CMD_ATTR,         \
+      MB(DMBP), "P",                                                         \
       "DMBP's formulation and weights (dmbp)")                               \
     X(PATH_STEPS, "path-steps", 0, K_INT, int, path_steps, 0, 1024, NULL,    \
       CMD_ATTR, MB(DMBP), "K", "DMBP's copies on the path, 0: at x (preset)")\

@@ -528,7 +528,11 @@ dmbp_status dmbp__method_dmbp(const dmbp__explain_ctx *c, dmbp_result *res)
     if (!res->loss)
         return DMBP_ERR_NOMEM;
     int per_chunk = o->max_lanes / (2 * K);
-    if (per_chunk < 1)
+    /* The negative set fixed with one copy per group: a plan of one lane
+     * per image, and oneDNN takes other kernels for one lane than for
+     * several (the last bits differ). One image per chunk keeps every
+     * image's maps the same bits whichever images share the call. */
+    if (per_chunk < 1 || (o->dmbp_fix_negative && (K + G - 1) / G == 1))
         per_chunk = 1;
     dmbp__run r = {0};
     dmbp_status st = DMBP_OK;

@@ -75,18 +75,21 @@ static dmbp_status set_preset(dmbp_explain_options *e, const char *preset)
     if (!strcmp(preset, "dmbp"))
         preset = DMBP_DEFAULT_PRESET;
     e->dmbp_path_refresh = 0;
+    e->dmbp_fix_negative = 0;
     if (!strcmp(preset, "classic")) {
         classic_weights(o);
         o->iterations = DEFAULT_DMBP_ITERATIONS;
         o->path_steps = 0;
         o->mask_init = DMBP_MASK_INIT_CONSTANT;
-    } else if (!strcmp(preset, "path") || !strcmp(preset, "path-rr")) {
-        bool rr = !strcmp(preset, "path-rr");
+    } else if (!strcmp(preset, "path") || !strcmp(preset, "path-rr") ||
+               !strcmp(preset, "path-rr-fixneg")) {
+        bool rr = strcmp(preset, "path") != 0;
         classic_weights(o);
         o->iterations = rr ? DMBP_RR_ITERATIONS : DMBP_PATH_ITERATIONS;
         o->path_steps = rr ? DMBP_RR_STEPS : DMBP_PATH_STEPS;
         o->mask_init = DMBP_MASK_INIT_CONTRIBUTION;
         e->dmbp_path_refresh = rr ? DMBP_RR_REFRESH : 0;
+        e->dmbp_fix_negative = !strcmp(preset, "path-rr-fixneg");
     } else if (!strcmp(preset, "evidence")) {
         o->w_completeness = 0.f;
         o->w_sign = 0.3f;
@@ -98,7 +101,8 @@ static dmbp_status set_preset(dmbp_explain_options *e, const char *preset)
         o->mask_init = DMBP_MASK_INIT_CONSTANT;
     } else {
         return dmbp_set_error(DMBP_ERR_ARG, "unknown preset '%s' (presets: "
-                              "dmbp, classic, path, path-rr, evidence)",
+                              "dmbp, classic, path, path-rr, "
+                              "path-rr-fixneg, evidence)",
                               preset);
     }
     return DMBP_OK;
@@ -139,12 +143,38 @@ void dmbp_explain_options_init_sized(dmbp_explain_options *o,
     dmbp__options_init(o, struct_size, &d, EXPLAIN_OPTIONS_MIN, sizeof d);
 }
 
+/* A caller's struct that ends before the 0.3 fields dmbp_path_refresh
+ * and dmbp_fix_negative (a program built against 0.2) chose its preset
+ * through the fields it has: it gets the default preset's values of them
+ * when its copies are the default preset's (DMBP_RR_STEPS path copies,
+ * the contribution-sign start: its own init, whatever its iterations or
+ * weights), and 0 (every copy each iteration, both sets learn: what 0.2
+ * ran) for any other formulation, e.g. 0.2's "path" or "classic". */
+static void old_tail(const dmbp_explain_options *in, dmbp_explain_options *o)
+{
+    size_t size;
+    memcpy(&size, in, sizeof size);
+    if (size >= offsetof(dmbp_explain_options, dmbp_fix_negative) +
+                    sizeof o->dmbp_fix_negative)
+        return;
+    bool dflt = o->dmbp.path_steps == DMBP_RR_STEPS &&
+                o->dmbp.mask_init == DMBP_MASK_INIT_CONTRIBUTION;
+    if (size < offsetof(dmbp_explain_options, dmbp_path_refresh) +
+                   sizeof o->dmbp_path_refresh && !dflt)
+        o->dmbp_path_refresh = 0;
+    if (!dflt)
+        o->dmbp_fix_negative = 0;
+}
+
 static dmbp_status explain_options_in(const dmbp_explain_options *in,
                                       dmbp_explain_options *out)
 {
     explain_defaults(out);
-    return dmbp__options_in(in, out, EXPLAIN_OPTIONS_MIN, sizeof *out,
-                            "dmbp_explain_options");
+    TRY(dmbp__options_in(in, out, EXPLAIN_OPTIONS_MIN, sizeof *out,
+                         "dmbp_explain_options"));
+    if (in)
+        old_tail(in, out);
+    return DMBP_OK;
 }
 
 dmbp_status dmbp_explain_preset(dmbp_explain_options *o, const char *preset)
