@@ -451,6 +451,40 @@ DMBP_API DMBP_NODISCARD dmbp_status dmbp_result_render_scale(
 DMBP_API DMBP_NODISCARD dmbp_status dmbp_report_write_dir(
     const char *dir, const dmbp_report_options *o, int *pictures);
 
+/* Images 0 .. n-1 classified in batches, as `dmbp predict` runs them
+ * (0.3): the logits of image i come from the batch holding it, else from
+ * a new batch from i: up to batch images of i's size, each made by load,
+ * ended early by one of another size or one whose load fails (kept for
+ * its own call, so that each image is loaded once), through one forward
+ * call of a plan for that size (made again when the size changes). */
+typedef struct dmbp_classifier dmbp_classifier;
+typedef struct dmbp_classifier_options {
+    size_t struct_size; /* sizeof, set by the _init macro: leave it       */
+    int batch;          /* images per forward call; default 8 (at most n)  */
+    size_t max_memory;  /* the plans' budget (dmbp_plan_options)          */
+    /* Image index preprocessed (dmbp_image_preprocess) into *x, which
+     * the classifier frees; a failure's status and message are that
+     * image's, returned by its dmbp_classifier_logits. Required. */
+    dmbp_status (*load)(void *user, int index, dmbp_image *x);
+    void *user;
+} dmbp_classifier_options;
+DMBP_API void dmbp_classifier_options_init_sized(dmbp_classifier_options *o,
+                                                 size_t struct_size);
+#define dmbp_classifier_options_init(o)                                     \
+    dmbp_classifier_options_init_sized((o), sizeof *(o))
+/* m must outlive the classifier. DMBP_ERR_ARG for n < 1, no load, batch
+ * < 1. */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_classifier_create(const dmbp_model *m, int n,
+                       const dmbp_classifier_options *o,
+                       dmbp_classifier **out);
+/* *logits: image index's dmbp_model_num_classes logits, valid until the
+ * next call; its load's error, or DMBP_ERR_SHAPE when the model takes
+ * another number of channels, or the plan's and the forward pass's. */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_classifier_logits(dmbp_classifier *c, int index, const float **logits);
+DMBP_API void dmbp_classifier_free(dmbp_classifier *c);
+
 /* The softmax of logits (k classes) into prob, and order[0..top) the
  * classes by logit, the largest first, ties to the lower index (0.3). */
 DMBP_API void dmbp_rank_classes(const float *logits, int k, int top,
