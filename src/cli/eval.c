@@ -94,28 +94,20 @@ static int parse(int argc, char **argv, eval_opts *e, const char **model)
         e->batch = f->batch;
     if (f->given[CLI_O_RAND_IMAGES])
         e->rand_images = f->rand_images;
-    if (f->given[CLI_O_CURVE_STEPS])
-        e->eo.steps = f->curve_steps;
-    if (f->given[CLI_O_STEP_PIXELS])
-        e->eo.step_pixels = f->step_pixels;
-    if (f->given[CLI_O_REGIONS])
-        e->eo.regions = f->regions;
-    if (f->given[CLI_O_REGION_SIZE])
-        e->eo.region_size = f->region_size;
-    if (f->given[CLI_O_MAX_LANES])
-        e->eo.max_lanes = f->max_lanes;
-    static const dmbp_substrate sub[3] = {
-        DMBP_SUBSTRATE_ZERO, DMBP_SUBSTRATE_BLUR, DMBP_SUBSTRATE_MEAN};
-    static const dmbp_substrate ins[3] = {
-        DMBP_SUBSTRATE_BLUR, DMBP_SUBSTRATE_ZERO, DMBP_SUBSTRATE_MEAN};
-    if (f->given[CLI_O_SUBSTRATE])
-        e->eo.deletion_substrate = sub[f->substrate];
-    if (f->given[CLI_O_INSERTION_START])
-        e->eo.insertion_start = ins[f->insertion_start];
-    if (f->given[CLI_O_EVAL_SEED]) {
-        e->seed = f->eval_seed;
-        e->eo.seed = f->eval_seed;
+    /* The metrics' options by name (dmbp_eval_options_set). */
+    static const int metric[] = {
+        CLI_O_CURVE_STEPS, CLI_O_STEP_PIXELS, CLI_O_REGIONS,
+        CLI_O_REGION_SIZE, CLI_O_MAX_LANES, CLI_O_SUBSTRATE,
+        CLI_O_INSERTION_START, CLI_O_EVAL_SEED};
+    for (size_t k = 0; k < sizeof metric / sizeof *metric; k++) {
+        char v[64];
+        cli_option_text(f, metric[k], v, sizeof v);
+        dmbp_status st = f->given[metric[k]] ? dmbp_eval_options_set(
+            &e->eo, cli_option_name(metric[k]), v) : DMBP_OK;
+        if (st)
+            return cli_fail(st);
     }
+    e->seed = f->eval_seed; /* 0 when not given, the default */
     rc = parse_methods(e, e);
     if (rc)
         return rc;
