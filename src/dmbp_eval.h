@@ -358,6 +358,12 @@ typedef enum dmbp_eval_report {
 DMBP_API DMBP_NODISCARD dmbp_status
 dmbp_eval_run_write(const dmbp_eval_run *run, dmbp_eval_report format,
                     FILE *f);
+/* The same report as a file at path (0.3), written whole or not at all
+ * (dmbp_write_file): dmbp_eval_run_write's errors, then the file's
+ * (DMBP_ERR_IO naming path). */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_eval_run_write_file(const dmbp_eval_run *run, dmbp_eval_report format,
+                         const char *path);
 
 #ifdef __cplusplus
 }

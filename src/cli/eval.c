@@ -184,18 +184,8 @@ static int eval_record(void *vctx, int i, const char *line)
 /* The command                                                        */
 /* ------------------------------------------------------------------ */
 
-/* The reports asked for: written by the library, each through a
- * temporary file renamed into place; the table (or --json) on stdout. */
-static void write_report(FILE *f, const void *ctx)
-{
-    const void *const *p = ctx;
-    /* A write error shows in ferror(f), which cli_write_atomic reports;
-     * the run is finished and the report known. */
-    dmbp_status st = dmbp_eval_run_write(p[0],
-                                         *(const dmbp_eval_report *)p[1], f);
-    (void)st;
-}
-
+/* The reports asked for: written by the library, each whole or not at
+ * all (dmbp_eval_run_write_file); the table (or --json) on stdout. */
 static int report(const dmbp_eval_run *run, const cli_flags *f)
 {
     const char *path[4] = {f->csv, f->json_out, f->plot, f->markdown};
@@ -205,9 +195,9 @@ static int report(const dmbp_eval_run *run, const cli_flags *f)
     int rc = EXIT_OK;
     for (int k = 0; k < 4 && !rc; k++)
         if (path[k]) {
-            const void *ctx[2] = {run, &kind[k]};
             cli_write_begin();
-            rc = cli_write_end(cli_write_atomic(path[k], write_report, ctx));
+            dmbp_status st = dmbp_eval_run_write_file(run, kind[k], path[k]);
+            rc = cli_write_end(st ? cli_fail(st) : EXIT_OK);
         }
     if (rc)
         return rc;
