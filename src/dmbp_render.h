@@ -286,6 +286,12 @@ DMBP_API DMBP_NODISCARD dmbp_status dmbp_report_write(
 DMBP_API DMBP_NODISCARD dmbp_status
 dmbp_result_write_masks_json(const dmbp_result *r, int image,
                              const char *image_name, FILE *f);
+/* The same line as the file path (0.3), whole or not at all
+ * (dmbp_write_file): dmbp_result_write_masks_json's errors, then the
+ * file's (DMBP_ERR_IO naming path). */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_result_write_masks_file(const dmbp_result *r, int image,
+                             const char *image_name, const char *path);
 /* The k largest masks of mask layer `layer` of image `image` (set 0: m+,
  * 1: m-), largest first, ties to the lower channel: their channels into
  * idx. Returns how many (k, or the layer's channels when fewer), -1 for

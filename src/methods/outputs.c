@@ -266,10 +266,13 @@ static dmbp_status check_result(const char *fn, const dmbp_result *r,
     return DMBP_OK;
 }
 
-/* DMBP's masks of image i as JSON at path, whole or not at all. */
-static dmbp_status write_masks(const dmbp_result *r, int i,
-                               const char *image_name, const char *path)
+dmbp_status dmbp_result_write_masks_file(const dmbp_result *r, int i,
+                                         const char *image_name,
+                                         const char *path)
 {
+    if (!path)
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_result_write_masks_file: "
+                              "NULL path");
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
@@ -359,7 +362,8 @@ dmbp_status dmbp_result_write_outputs(const dmbp_result *r, int image,
                             dmbp ? 4 : 3);
     }
     if (!st && opt.masks)
-        st = write_masks(r, image, opt.image_name, opt.masks);
+        st = dmbp_result_write_masks_file(r, image, opt.image_name,
+                                              opt.masks);
     if (!st && json)
         json_members(json, r, image, &opt, prefix, arrays, per);
     free(npy);
