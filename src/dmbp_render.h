@@ -443,6 +443,11 @@ DMBP_API DMBP_NODISCARD dmbp_status dmbp_result_write_outputs(
 DMBP_API DMBP_NODISCARD dmbp_status dmbp_result_render_scale(
     const dmbp_result *r, int image, const dmbp_render_options *ro,
     double *scale);
+/* The largest of those scales over r's images (0.3): one scale for all
+ * (ro->scale, as dmbp explain --shared-scale draws); 0 when every map is
+ * zero. scale may point at ro->scale. */
+DMBP_API DMBP_NODISCARD dmbp_status dmbp_result_shared_scale(
+    const dmbp_result *r, const dmbp_render_options *ro, double *scale);
 
 /* DIR/index.html (dmbp_report_write) from the image sets in dir and its
  * subdirectories, in name order: each manifest.jsonl's "ok" records whose

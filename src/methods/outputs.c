@@ -394,6 +394,23 @@ dmbp_status dmbp_result_render_scale(const dmbp_result *r, int image,
     return st;
 }
 
+dmbp_status dmbp_result_shared_scale(const dmbp_result *r,
+                                     const dmbp_render_options *ro,
+                                     double *scale)
+{
+    if (!r || !scale)
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_result_shared_scale: "
+                              "NULL argument");
+    double most = 0;
+    for (int i = 0; i < dmbp_result_num_images(r); i++) {
+        double s;
+        TRY(dmbp_result_render_scale(r, i, ro, &s));
+        most = s > most ? s : most;
+    }
+    *scale = most; /* may be ro->scale: written last */
+    return DMBP_OK;
+}
+
 /* ---- names (dmbp explain's) --------------------------------------------- */
 
 /* Extensions a stem drops. */
