@@ -221,7 +221,6 @@ int cli_check_outputs(const char *const *outs, int n_outs,
 int cli_unique_outputs(char *const *outs, const char *const *images, int n,
                        const char *tail);
 
-
 int cmd_info(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
