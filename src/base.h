@@ -44,6 +44,8 @@ void dmbp__threads_apply(void);
 void *dmbp__malloc(size_t n);            /* sets DMBP_ERR_NOMEM on NULL */
 void *dmbp__calloc(size_t n, size_t size);
 char *dmbp__strdup(const char *s);
+/* The index of word in "a|b|c", or -1 (the options setters' choices). */
+int dmbp__choice(const char *choices, const char *word);
 /* JSON text (json.h, json.c). */
 #include "json.h"
 /* "[2, 3, 224, 224]" into buf. */

@@ -8,6 +8,7 @@
 
 #include <dmbp.h>
 #include <dmbp_eval.h>
+#include <dmbp_render.h>
 #include <dmbp_setrun.h>
 
 #include <memory>
@@ -60,6 +61,12 @@ template <> struct handle_traits<dmbp_labels> {
 template <> struct handle_traits<dmbp_eval_run> {
     static void destroy(dmbp_eval_run *p) noexcept { dmbp_eval_run_free(p); }
 };
+template <> struct handle_traits<dmbp_classifier> {
+    static void destroy(dmbp_classifier *p) noexcept
+    {
+        dmbp_classifier_free(p);
+    }
+};
 template <> struct handle_traits<dmbp_manifest_line> {
     static void destroy(dmbp_manifest_line *p) noexcept
     {
@@ -110,6 +117,7 @@ using session = handle<dmbp_session>;
 using image_set = handle<dmbp_image_set>;
 using labels = handle<dmbp_labels>;
 using eval_run = handle<dmbp_eval_run>;
+using classifier = handle<dmbp_classifier>;
 using manifest_line = handle<dmbp_manifest_line>;
 using setrun = handle<dmbp_setrun>;
 using setrun_worker = handle<dmbp_setrun_worker>;

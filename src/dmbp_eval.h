@@ -43,6 +43,15 @@ DMBP_API void dmbp_eval_options_init_sized(dmbp_eval_options *o,
                                            size_t struct_size);
 #define dmbp_eval_options_init(o)                                           \
     dmbp_eval_options_init_sized((o), sizeof *(o))
+/* Option `name` of o by dmbp eval's name for it (its --NAME without the
+ * dashes: "curve-steps", "step-pixels", "regions", "region-size",
+ * "max-lanes", "seed", "substrate" zero|blur|mean, "insertion-start"
+ * blur|zero|mean) and its value as text (0.3); the numbers are checked
+ * where they are used. DMBP_ERR_ARG for an unknown name, a value that does
+ * not read or an o not made by dmbp_eval_options_init. */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_eval_options_set(dmbp_eval_options *o, const char *name,
+                      const char *value);
 
 /* The score of every pixel (h x w) from an attribution of c x h x w:
  * mean over channels of the positive part (sign > 0) or of the negative
@@ -349,6 +358,12 @@ typedef enum dmbp_eval_report {
 DMBP_API DMBP_NODISCARD dmbp_status
 dmbp_eval_run_write(const dmbp_eval_run *run, dmbp_eval_report format,
                     FILE *f);
+/* The same report as a file at path (0.3), written whole or not at all
+ * (dmbp_write_file): dmbp_eval_run_write's errors, then the file's
+ * (DMBP_ERR_IO naming path). */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_eval_run_write_file(const dmbp_eval_run *run, dmbp_eval_report format,
+                         const char *path);
 
 #ifdef __cplusplus
 }

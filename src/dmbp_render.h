@@ -286,6 +286,12 @@ DMBP_API DMBP_NODISCARD dmbp_status dmbp_report_write(
 DMBP_API DMBP_NODISCARD dmbp_status
 dmbp_result_write_masks_json(const dmbp_result *r, int image,
                              const char *image_name, FILE *f);
+/* The same line as the file path (0.3), whole or not at all
+ * (dmbp_write_file): dmbp_result_write_masks_json's errors, then the
+ * file's (DMBP_ERR_IO naming path). */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_result_write_masks_file(const dmbp_result *r, int image,
+                             const char *image_name, const char *path);
 /* The k largest masks of mask layer `layer` of image `image` (set 0: m+,
  * 1: m-), largest first, ties to the lower channel: their channels into
  * idx. Returns how many (k, or the layer's channels when fewer), -1 for
@@ -437,6 +443,11 @@ DMBP_API DMBP_NODISCARD dmbp_status dmbp_result_write_outputs(
 DMBP_API DMBP_NODISCARD dmbp_status dmbp_result_render_scale(
     const dmbp_result *r, int image, const dmbp_render_options *ro,
     double *scale);
+/* The largest of those scales over r's images (0.3): one scale for all
+ * (ro->scale, as dmbp explain --shared-scale draws); 0 when every map is
+ * zero. scale may point at ro->scale. */
+DMBP_API DMBP_NODISCARD dmbp_status dmbp_result_shared_scale(
+    const dmbp_result *r, const dmbp_render_options *ro, double *scale);
 
 /* DIR/index.html (dmbp_report_write) from the image sets in dir and its
  * subdirectories, in name order: each manifest.jsonl's "ok" records whose
@@ -450,6 +461,40 @@ DMBP_API DMBP_NODISCARD dmbp_status dmbp_result_render_scale(
  * dmbp_report_write's errors. */
 DMBP_API DMBP_NODISCARD dmbp_status dmbp_report_write_dir(
     const char *dir, const dmbp_report_options *o, int *pictures);
+
+/* Images 0 .. n-1 classified in batches, as `dmbp predict` runs them
+ * (0.3): the logits of image i come from the batch holding it, else from
+ * a new batch from i: up to batch images of i's size, each made by load,
+ * ended early by one of another size or one whose load fails (kept for
+ * its own call, so that each image is loaded once), through one forward
+ * call of a plan for that size (made again when the size changes). */
+typedef struct dmbp_classifier dmbp_classifier;
+typedef struct dmbp_classifier_options {
+    size_t struct_size; /* sizeof, set by the _init macro: leave it       */
+    int batch;          /* images per forward call; default 8 (at most n)  */
+    size_t max_memory;  /* the plans' budget (dmbp_plan_options)          */
+    /* Image index preprocessed (dmbp_image_preprocess) into *x, which
+     * the classifier frees; a failure's status and message are that
+     * image's, returned by its dmbp_classifier_logits. Required. */
+    dmbp_status (*load)(void *user, int index, dmbp_image *x);
+    void *user;
+} dmbp_classifier_options;
+DMBP_API void dmbp_classifier_options_init_sized(dmbp_classifier_options *o,
+                                                 size_t struct_size);
+#define dmbp_classifier_options_init(o)                                     \
+    dmbp_classifier_options_init_sized((o), sizeof *(o))
+/* m must outlive the classifier. DMBP_ERR_ARG for n < 1, no load, batch
+ * < 1. */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_classifier_create(const dmbp_model *m, int n,
+                       const dmbp_classifier_options *o,
+                       dmbp_classifier **out);
+/* *logits: image index's dmbp_model_num_classes logits, valid until the
+ * next call; its load's error, or DMBP_ERR_SHAPE when the model takes
+ * another number of channels, or the plan's and the forward pass's. */
+DMBP_API DMBP_NODISCARD dmbp_status
+dmbp_classifier_logits(dmbp_classifier *c, int index, const float **logits);
+DMBP_API void dmbp_classifier_free(dmbp_classifier *c);
 
 /* The softmax of logits (k classes) into prob, and order[0..top) the
  * classes by logit, the largest first, ties to the lower index (0.3). */

@@ -61,6 +61,18 @@ void *dmbp__calloc(size_t n, size_t size)
     return p;
 }
 
+int dmbp__choice(const char *choices, const char *word)
+{
+    size_t len = strlen(word);
+    for (int k = 0; *choices; k++) {
+        size_t n = strcspn(choices, "|");
+        if (n == len && !strncmp(choices, word, n))
+            return k;
+        choices += n + (choices[n] == '|');
+    }
+    return -1;
+}
+
 char *dmbp__strdup(const char *s)
 {
     size_t n = strlen(s) + 1;

@@ -50,6 +50,29 @@ int main()
     CHECK(p && s && dmbp_session_model(s) == m.get(),
           "plan / session handles");
 
+    // A classifier of one image (the preprocessed ankle boot, copied).
+    dmbp_classifier_options co;
+    dmbp_classifier_options_init(&co);
+    co.user = &y;
+    co.load = [](void *u, int, dmbp_image *out) {
+        const dmbp_image *in = static_cast<dmbp::image *>(u)->get();
+        dmbp_preprocess_options same;
+        dmbp_preprocess_options_init(&same);
+        same.resize = same.crop = 0;
+        same.channels = in->channels;
+        for (int k = 0; k < 3; k++)
+            same.mean[k] = 0.f, same.std[k] = 1.f;
+        return dmbp_image_preprocess(in, &same, out);
+    };
+    dmbp_classifier *raw_cl = nullptr;
+    dmbp::check(dmbp_classifier_create(m, 1, &co, &raw_cl));
+    dmbp::classifier cl(raw_cl);
+    const float *logits = nullptr;
+    dmbp::check(dmbp_classifier_logits(cl, 0, &logits));
+    CHECK(std::fabs(logits[9] - dmbp_result_logit(r, 0)) < 1e-3f,
+          "classifier handle: logit %g, explain's %g", logits[9],
+          dmbp_result_logit(r, 0));
+
     bool threw = false;
     try {
         (void)dmbp::find(r, 0, "nope");

@@ -11,7 +11,8 @@
  *    without one is an error naming it.
  * 4. The reports: the CSV's true-class column, the JSON's settings by
  *    name (IG's steps, SmoothGrad's samples and sigma), the library
- *    version, the CPU and the date; a report before dmbp_eval_run_finish
+ *    version, the CPU and the date; a report file holds the same bytes
+ *    (dmbp_eval_run_write_file); a report before dmbp_eval_run_finish
  *    and bad arguments are refused.
  */
 #include "testlib.h"
@@ -207,8 +208,34 @@ static void test_numbers_and_reports(void)
           "a report before dmbp_eval_run_finish");
     fclose(f);
     free(buf);
+    char dir[] = "/tmp/dmbp-test-reportXXXXXX", path[600], gone[640];
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    snprintf(path, sizeof path, "%s/eval.csv", dir);
+    snprintf(gone, sizeof gone, "%s/no/eval.csv", dir);
+    CHECK(dmbp_eval_run_write_file(run, DMBP_EVAL_REPORT_CSV, path) ==
+                  DMBP_ERR_ARG && access(path, F_OK) != 0,
+          "a report file before dmbp_eval_run_finish");
     CHECK(dmbp_eval_run_finish(run, 1.5) == DMBP_OK, "finish");
     char *csv = report(run, DMBP_EVAL_REPORT_CSV);
+    /* The report file: the stream's report, byte for byte; a path that
+     * cannot be written is an I/O error naming it, leaving nothing. */
+    size_t file_len = 0;
+    unsigned char *file = NULL;
+    CHECK(dmbp_eval_run_write_file(run, DMBP_EVAL_REPORT_CSV, path) ==
+              DMBP_OK && (file = tl_read_file(path, &file_len)) != NULL,
+          "write_file: %s", dmbp_last_error());
+    CHECK(file && csv && file_len == strlen(csv) &&
+              !memcmp(file, csv, file_len),
+          "the CSV file differs from dmbp_eval_run_write's CSV");
+    CHECK(dmbp_eval_run_write_file(run, DMBP_EVAL_REPORT_CSV, gone) ==
+                  DMBP_ERR_IO && strstr(dmbp_last_error(), gone),
+          "an unwritable report path: '%s'", dmbp_last_error());
+    CHECK(dmbp_eval_run_write_file(run, DMBP_EVAL_REPORT_CSV, NULL) ==
+              DMBP_ERR_ARG,
+          "a NULL report path");
+    free(file);
+    unlink(path);
+    rmdir(dir);
     CHECK(csv && !strncmp(csv, "image,index,method,target,label,true_class,"
                           "true_label,prob,deletion_auc", 53),
           "csv header: %.80s", csv ? csv : "");

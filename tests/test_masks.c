@@ -1,6 +1,7 @@
 /* DMBP's masks of a result written as JSON and ranked
- * (dmbp_result_write_masks_json, dmbp_result_top_masks in dmbp_render.h):
- * every value of the JSON read back equals the result's mask, and the top
+ * (dmbp_result_write_masks_json, _file, dmbp_result_top_masks in
+ * dmbp_render.h): every value of the JSON read back equals the result's
+ * mask, the file holds the same line, and the top
  * masks equal a ranking done here by sorting (ties to the lower channel);
  * other methods' results and bad arguments are refused. */
 #include "testlib.h"
@@ -10,6 +11,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define TOP 5
 
@@ -86,6 +88,24 @@ int main(void)
             free(order);
         }
     }
+    /* The file: the same line, whole; an unwritable path names itself. */
+    char dir[] = "/tmp/dmbp-test-masksXXXXXX", path[600], gone[640];
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    snprintf(path, sizeof path, "%s/m.json", dir);
+    snprintf(gone, sizeof gone, "%s/no/m.json", dir);
+    size_t flen = 0;
+    unsigned char *file = NULL;
+    CHECK(r && dmbp_result_write_masks_file(r, 0, "coat \"1\"", path) ==
+                   DMBP_OK && (file = tl_read_file(path, &flen)) != NULL,
+          "write file: %s", dmbp_last_error());
+    CHECK(file && buf && flen == strlen(buf) && !memcmp(file, buf, flen),
+          "the masks file differs from dmbp_result_write_masks_json's line");
+    CHECK(r && dmbp_result_write_masks_file(r, 0, "x", gone) == DMBP_ERR_IO &&
+              strstr(dmbp_last_error(), gone),
+          "an unwritable masks path: '%s'", dmbp_last_error());
+    free(file);
+    unlink(path);
+    rmdir(dir);
     free(buf);
     int idx[TOP];
     CHECK(dmbp_result_top_masks(r, 0, -1, 0, TOP, idx) == -1 &&
@@ -95,7 +115,10 @@ int main(void)
     dmbp_result_free(r);
     r = explain(m, x.data, x.channels, x.height, x.width, DMBP_METHOD_GXI);
     CHECK(r && dmbp_result_write_masks_json(r, 0, "x", stdout) ==
-                   DMBP_ERR_ARG,
+                   DMBP_ERR_ARG &&
+              dmbp_result_write_masks_file(r, 0, "x",
+                                           "/nonexistent/x.json") ==
+                  DMBP_ERR_ARG,
           "gxi has no masks");
     dmbp_result_free(r);
     dmbp_image_free(&x);

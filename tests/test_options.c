@@ -11,6 +11,8 @@
 
 #include "testlib.h"
 
+#include <dmbp_eval.h>
+
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -412,10 +414,60 @@ static void test_options_set(void)
           "refusals: %s", dmbp_last_error());
 }
 
+/* dmbp_eval_options_set: every option into its field (the same struct as
+ * set by hand), each substrate list in its own order, and the refusals. */
+static void test_eval_options_set(void)
+{
+    dmbp_eval_options o, want;
+    dmbp_eval_options_init(&o);
+    dmbp_eval_options_init(&want);
+    static const char *const set[][2] = {
+        {"curve-steps", "7"}, {"step-pixels", "224"}, {"regions", "5"},
+        {"region-size", "3"}, {"max-lanes", "9"},
+        {"seed", "18446744073709551615"}, {"substrate", "mean"},
+        {"insertion-start", "zero"}};
+    for (size_t k = 0; k < sizeof set / sizeof *set; k++)
+        CHECK(!dmbp_eval_options_set(&o, set[k][0], set[k][1]), "%s %s: %s",
+              set[k][0], set[k][1], dmbp_last_error());
+    want.steps = 7;
+    want.step_pixels = 224;
+    want.regions = 5;
+    want.region_size = 3;
+    want.max_lanes = 9;
+    want.seed = UINT64_MAX;
+    want.deletion_substrate = DMBP_SUBSTRATE_MEAN;
+    want.insertion_start = DMBP_SUBSTRATE_ZERO;
+    CHECK(!memcmp(&o, &want, sizeof o), "the eval options differ from the "
+          "fields set by hand");
+    CHECK(!dmbp_eval_options_set(&o, "substrate", "blur") &&
+              o.deletion_substrate == DMBP_SUBSTRATE_BLUR &&
+              !dmbp_eval_options_set(&o, "insertion-start", "blur") &&
+              o.insertion_start == DMBP_SUBSTRATE_BLUR,
+          "blur: %s", dmbp_last_error());
+    static const char *const bad[][3] = {
+        {"nope", "1", "no option 'nope'"},
+        {"curve-steps", "7x", "curve-steps '7x'"},
+        {"regions", "99999999999", "regions '99999999999'"},
+        {"seed", "-1", "seed '-1'"},
+        {"substrate", "grey", "substrate 'grey': expected one of zero|"}};
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++)
+        CHECK(dmbp_eval_options_set(&o, bad[k][0], bad[k][1]) ==
+                      DMBP_ERR_ARG &&
+                  strstr(dmbp_last_error(), bad[k][2]),
+              "%s %s: '%s'", bad[k][0], bad[k][1], dmbp_last_error());
+    CHECK(o.steps == 7 && o.regions == 5 && o.seed == UINT64_MAX,
+          "a refusal changed the options");
+    o.struct_size = 0; /* not made by the _init macro */
+    CHECK(dmbp_eval_options_set(&o, "regions", "4") == DMBP_ERR_ARG &&
+              o.regions == 5,
+          "struct_size 0 accepted");
+}
+
 int main(void)
 {
     test_version();
     test_options_set();
+    test_eval_options_set();
     test_two_versions();
     test_public_readers();
     test_find();

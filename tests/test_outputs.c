@@ -1,6 +1,6 @@
 /* One image's files from one call (dmbp_result_write_outputs,
- * dmbp_render_pictures, dmbp_output_path, dmbp_result_render_scale in
- * dmbp_render.h), each against what the lower public calls it stands for
+ * dmbp_render_pictures, dmbp_output_path, dmbp_result_render_scale and
+ * dmbp_result_shared_scale in dmbp_render.h), each against what the lower public calls it stands for
  * write here: every picture byte for byte against dmbp_render_*_original
  * and dmbp_render_mappings with the options and caption that file should
  * have, the .npy against the result's arrays, the masks against
@@ -413,6 +413,48 @@ static void test_names(void)
           "one name twice: %s", dmbp_last_error());
 }
 
+/* dmbp_result_shared_scale: the larger of two images' own scales (two
+ * samples whose scales differ, in both orders), NULL refused. */
+static void test_shared_scale(dmbp_model *m)
+{
+    static const char *const rels[2][2] = {
+        {"models/samples/coat.png", "models/samples/trouser.png"},
+        {"models/samples/trouser.png", "models/samples/coat.png"}};
+    dmbp_explain_options o;
+    dmbp_explain_options_init(&o);
+    o.method = DMBP_METHOD_GXI;
+    dmbp_session *s = NULL;
+    CHECK(!dmbp_session_create(m, &s), "session: %s", dmbp_last_error());
+    for (int order = 0; s && order < 2; order++) {
+        int c, h, w;
+        float *xs = tl_inputs(m, rels[order], 2, &c, &h, &w);
+        dmbp_result *r = NULL;
+        CHECK(xs && !dmbp_explain(s, xs, 2, c, h, w, NULL, &o, &r),
+              "explain two images: %s", dmbp_last_error());
+        double s0 = 0, s1 = 0, shared = -1;
+        CHECK(r && !dmbp_result_render_scale(r, 0, NULL, &s0) &&
+                  !dmbp_result_render_scale(r, 1, NULL, &s1) && s0 != s1 &&
+                  s0 > 0 && s1 > 0,
+              "the two images' scales %g and %g", s0, s1);
+        dmbp_render_options ro;
+        dmbp_render_options_init(&ro);
+        CHECK(r && !dmbp_result_shared_scale(r, &ro, &ro.scale) &&
+                  ro.scale == fmax(s0, s1),
+              "order %d: shared scale %g, want %g", order, ro.scale,
+              fmax(s0, s1));
+        CHECK(r && !dmbp_result_shared_scale(r, NULL, &shared) &&
+                  shared == fmax(s0, s1),
+              "shared scale with the default options %g", shared);
+        CHECK(dmbp_result_shared_scale(NULL, NULL, &shared) ==
+                      DMBP_ERR_ARG &&
+                  dmbp_result_shared_scale(r, NULL, NULL) == DMBP_ERR_ARG,
+              "NULL accepted");
+        dmbp_result_free(r);
+        free(xs);
+    }
+    dmbp_session_free(s);
+}
+
 int main(void)
 {
     test_names();
@@ -431,6 +473,7 @@ int main(void)
         return 1;
     }
     test_dmbp(m, &orig, &pre, &x);
+    test_shared_scale(m);
     test_gxi(m, &orig, &pre, &x);
     test_lines(m, &x);
     test_mean(&orig, &pre, x.height, x.width);

@@ -221,10 +221,6 @@ int cli_check_outputs(const char *const *outs, int n_outs,
 int cli_unique_outputs(char *const *outs, const char *const *images, int n,
                        const char *tail);
 
-/* DMBP masks of image i as JSON at path, atomically (src/cli/masks.c). */
-int cli_masks_write(const char *path, const cli_xrun *run, int image,
-                    const char *image_name);
-
 int cmd_info(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_explain(int argc, char **argv);

@@ -94,28 +94,20 @@ static int parse(int argc, char **argv, eval_opts *e, const char **model)
         e->batch = f->batch;
     if (f->given[CLI_O_RAND_IMAGES])
         e->rand_images = f->rand_images;
-    if (f->given[CLI_O_CURVE_STEPS])
-        e->eo.steps = f->curve_steps;
-    if (f->given[CLI_O_STEP_PIXELS])
-        e->eo.step_pixels = f->step_pixels;
-    if (f->given[CLI_O_REGIONS])
-        e->eo.regions = f->regions;
-    if (f->given[CLI_O_REGION_SIZE])
-        e->eo.region_size = f->region_size;
-    if (f->given[CLI_O_MAX_LANES])
-        e->eo.max_lanes = f->max_lanes;
-    static const dmbp_substrate sub[3] = {
-        DMBP_SUBSTRATE_ZERO, DMBP_SUBSTRATE_BLUR, DMBP_SUBSTRATE_MEAN};
-    static const dmbp_substrate ins[3] = {
-        DMBP_SUBSTRATE_BLUR, DMBP_SUBSTRATE_ZERO, DMBP_SUBSTRATE_MEAN};
-    if (f->given[CLI_O_SUBSTRATE])
-        e->eo.deletion_substrate = sub[f->substrate];
-    if (f->given[CLI_O_INSERTION_START])
-        e->eo.insertion_start = ins[f->insertion_start];
-    if (f->given[CLI_O_EVAL_SEED]) {
-        e->seed = f->eval_seed;
-        e->eo.seed = f->eval_seed;
+    /* The metrics' options by name (dmbp_eval_options_set). */
+    static const int metric[] = {
+        CLI_O_CURVE_STEPS, CLI_O_STEP_PIXELS, CLI_O_REGIONS,
+        CLI_O_REGION_SIZE, CLI_O_MAX_LANES, CLI_O_SUBSTRATE,
+        CLI_O_INSERTION_START, CLI_O_EVAL_SEED};
+    for (size_t k = 0; k < sizeof metric / sizeof *metric; k++) {
+        char v[64];
+        cli_option_text(f, metric[k], v, sizeof v);
+        dmbp_status st = f->given[metric[k]] ? dmbp_eval_options_set(
+            &e->eo, cli_option_name(metric[k]), v) : DMBP_OK;
+        if (st)
+            return cli_fail(st);
     }
+    e->seed = f->eval_seed; /* 0 when not given, the default */
     rc = parse_methods(e, e);
     if (rc)
         return rc;
@@ -192,18 +184,8 @@ static int eval_record(void *vctx, int i, const char *line)
 /* The command                                                        */
 /* ------------------------------------------------------------------ */
 
-/* The reports asked for: written by the library, each through a
- * temporary file renamed into place; the table (or --json) on stdout. */
-static void write_report(FILE *f, const void *ctx)
-{
-    const void *const *p = ctx;
-    /* A write error shows in ferror(f), which cli_write_atomic reports;
-     * the run is finished and the report known. */
-    dmbp_status st = dmbp_eval_run_write(p[0],
-                                         *(const dmbp_eval_report *)p[1], f);
-    (void)st;
-}
-
+/* The reports asked for: written by the library, each whole or not at
+ * all (dmbp_eval_run_write_file); the table (or --json) on stdout. */
 static int report(const dmbp_eval_run *run, const cli_flags *f)
 {
     const char *path[4] = {f->csv, f->json_out, f->plot, f->markdown};
@@ -213,9 +195,9 @@ static int report(const dmbp_eval_run *run, const cli_flags *f)
     int rc = EXIT_OK;
     for (int k = 0; k < 4 && !rc; k++)
         if (path[k]) {
-            const void *ctx[2] = {run, &kind[k]};
             cli_write_begin();
-            rc = cli_write_end(cli_write_atomic(path[k], write_report, ctx));
+            dmbp_status st = dmbp_eval_run_write_file(run, kind[k], path[k]);
+            rc = cli_write_end(st ? cli_fail(st) : EXIT_OK);
         }
     if (rc)
         return rc;

@@ -96,23 +96,15 @@ static void output_options(const explain_opts *e, const writer *wr, int i,
     o->image_name = image;
 }
 
-/* --shared-scale: the largest of the images' own scales for all. */
+/* --shared-scale: the largest of the images' own scales for all
+ * (dmbp_result_shared_scale; all maps zero: each renders as all 0). */
 static int writer_init(writer *wr, const cli_xrun *run, const cli_flags *f)
 {
     wr->run = run;
     cli_render_options(f, &wr->ro);
-    double most = 0;
-    for (int i = 0; f->shared_scale && i < run->n; i++) {
-        double s;
-        dmbp_status st = dmbp_result_render_scale(run->r, i, &wr->ro, &s);
-        if (st)
-            return cli_fail(st);
-        most = s > most ? s : most;
-    }
-    /* All maps zero: nothing to share; each renders as all 0. */
-    if (f->shared_scale)
-        wr->ro.scale = most;
-    return EXIT_OK;
+    dmbp_status st = f->shared_scale ? dmbp_result_shared_scale(
+        run->r, &wr->ro, &wr->ro.scale) : DMBP_OK;
+    return st ? cli_fail(st) : EXIT_OK;
 }
 
 /* The line printed for image i (without its newline); members: its JSON
@@ -334,15 +326,11 @@ static int set_outputs(void *vctx, int idx, cli_names *out)
 }
 
 /* The images through the runner: an image set with -O DIR (its
- * manifest, --resume, MPI ranks), else in this process, no manifest. */
+ * manifest, --resume, MPI ranks; naming_init made DIR), else in this
+ * process, no manifest. */
 static int explain_images(const explain_opts *e, const char *model,
                           const char **images, int n, char **prefixes)
 {
-    if (e->outdir && mkdir(e->outdir, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "dmbp: %s: cannot create the directory: %s\n",
-                e->outdir, strerror(errno));
-        return EXIT_IO;
-    }
     const cli_flags *f = &e->a.f;
     set_ctx c = {.e = e, .model = model, .images = images, .n = n,
                  .prefixes = prefixes, .run = {.set_size = n}};

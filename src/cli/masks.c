@@ -14,31 +14,6 @@
 
 #define MASKS_DEFAULT_TOP 5
 
-/* Written to a temporary file beside path, renamed over it once complete:
- * a failure leaves neither a partial file nor the temporary one. */
-typedef struct masks_ctx {
-    const cli_xrun *run;
-    int image;
-    const char *image_name;
-} masks_ctx;
-
-static void write_masks(FILE *f, const void *ctx)
-{
-    const masks_ctx *c = ctx;
-    /* A write error shows in ferror(f), which cli_write_atomic reports;
-     * the result has masks (it is DMBP's). */
-    dmbp_status st = dmbp_result_write_masks_json(c->run->r, c->image,
-                                                  c->image_name, f);
-    (void)st;
-}
-
-int cli_masks_write(const char *path, const cli_xrun *run, int image,
-                    const char *image_name)
-{
-    masks_ctx c = {run, image, image_name};
-    return cli_write_atomic(path, write_masks, &c);
-}
-
 /* ------------------------------------------------------------------ */
 /* Image sets: --output-dir (runner.h), alone or on MPI ranks           */
 /* ------------------------------------------------------------------ */
@@ -69,8 +44,9 @@ static int masks_item(void *vctx, cli_item *it)
                          DMBP_METHOD_DMBP);
     if (!rc) {
         cli_write_begin();
-        rc = cli_write_end(cli_masks_write(c->paths[idx], &c->run, 0,
-                                           c->images[idx]));
+        dmbp_status st = dmbp_result_write_masks_file(
+            c->run.r, 0, c->images[idx], c->paths[idx]);
+        rc = cli_write_end(st ? cli_fail(st) : EXIT_OK);
     }
     if (rc)
         return cli_item_failed(it, rc);

@@ -1,8 +1,8 @@
 /* dmbp predict MODEL IMAGE...: class, label and probability per image,
  * through the image-set runner (runner.h). Images are preprocessed one by
- * one and run through the network in batches (one plan, one forward call
- * per batch of --batch images of one size: the runner's items read their
- * results from the batch their first image started). With -O DIR, an
+ * one and run through the network in batches of --batch images of one
+ * size by the library's classifier (dmbp_classifier): the runner's items
+ * read their logits from the batch holding them. With -O DIR, an
  * image set: one image per forward call, DIR/<stem>-predict.json per
  * image, the manifest, --resume, MPI ranks. */
 #include "runner.h"
@@ -63,8 +63,8 @@ static int expand(const cli_args *a, cli_names *l, const char ***images,
     return rc;
 }
 
-/* The run: the model, and the window of images whose logits the last
- * forward call computed (as eval keeps its window of maps). */
+/* The run: the model, and the library's classifier of the images in
+ * batches (dmbp_classifier: each image loaded once, in order). */
 typedef struct ctx {
     char **paths;          /* -O: per image DIR/<stem>-predict.json (the
                               first member: cli_set_paths_outputs) */
@@ -78,20 +78,24 @@ typedef struct ctx {
     cli_names labels;
     dmbp_preprocess_options pre;
     int k;                 /* classes */
-    dmbp_plan *plan;       /* of the window's image size, batch images */
-    int c, h, w;
-    float *input, *logits, *prob;
+    dmbp_classifier *cl;
+    const float *logits;   /* of the item being described */
+    float *prob;
     int *order;
-    int first, count;      /* the window: images first .. first+count-1 */
     int at;                /* the item being described */
-    /* The image after the window when it ended it: loaded with another
-     * size (kept, so that standard input is read once), or failing to
-     * load (its message kept for its own item). */
-    int next;              /* its index, or -1 */
-    dmbp_image next_x;
-    dmbp_status next_st;
-    char next_msg[1024];
 } ctx;
+
+/* Image i preprocessed into *x (the classifier's load). */
+static dmbp_status load_image(void *vctx, int i, dmbp_image *x)
+{
+    const ctx *c = vctx;
+    dmbp_image img = {0};
+    dmbp_status st = cli_load_image(c->images[i], &c->a->f, &img);
+    if (!st)
+        st = dmbp_image_preprocess(&img, &c->pre, x);
+    dmbp_image_free(&img);
+    return st;
+}
 
 static int load(ctx *c)
 {
@@ -104,122 +108,32 @@ static int load(ctx *c)
         rc = cli_labels_read(c->o->labels_path, c->k, &c->labels);
     if (rc)
         return rc;
-    c->logits = malloc((size_t)c->batch * c->k * sizeof(float));
+    dmbp_classifier_options co;
+    dmbp_classifier_options_init(&co);
+    co.batch = c->batch;
+    co.max_memory = cli_max_memory;
+    co.load = load_image;
+    co.user = c;
+    if ((st = dmbp_classifier_create(c->m, c->n, &co, &c->cl)))
+        return cli_fail(st);
     c->prob = malloc((size_t)c->k * sizeof(float));
     c->order = malloc((size_t)c->k * sizeof(int));
-    if (!c->logits || !c->prob || !c->order)
+    if (!c->prob || !c->order)
         return cli_oom();
     return EXIT_OK;
 }
 
 static void unload(ctx *c)
 {
-    dmbp_plan_free(c->plan);
+    dmbp_classifier_free(c->cl);
     dmbp_model_free(c->m);
-    free(c->input);
-    free(c->logits);
     free(c->prob);
     free(c->order);
     cli_names_free(&c->labels);
-    dmbp_image_free(&c->next_x);
-    c->plan = NULL;
+    c->cl = NULL;
     c->m = NULL;
-    c->input = c->logits = c->prob = NULL;
+    c->prob = NULL;
     c->order = NULL;
-    c->count = 0;
-    c->next = -1;
-}
-
-/* A plan for images of x's size (the one kept when it fits). */
-static int ensure_plan(ctx *r, const dmbp_image *x)
-{
-    if (r->plan && r->c == x->channels && r->h == x->height &&
-        r->w == x->width)
-        return EXIT_OK;
-    dmbp_plan_free(r->plan);
-    r->plan = NULL;
-    free(r->input);
-    r->input = NULL;
-    dmbp_plan_options po;
-    dmbp_plan_options_init(&po);
-    po.max_memory = cli_max_memory;
-    po.batch = r->batch;
-    po.height = x->height;
-    po.width = x->width;
-    dmbp_shape decl = dmbp_model_input_shape(r->m);
-    if (decl.ndim == 4 && decl.dims[1] && decl.dims[1] != x->channels) {
-        fprintf(stderr, "dmbp: the model takes %lld channels, the "
-                "preprocessed image has %d\n", (long long)decl.dims[1],
-                x->channels);
-        return EXIT_SHAPE;
-    }
-    dmbp_status st = dmbp_plan_create(r->m, &po, &r->plan);
-    if (st)
-        return cli_fail(st);
-    r->c = x->channels;
-    r->h = x->height;
-    r->w = x->width;
-    r->input = malloc((size_t)r->batch * r->c * r->h * r->w * sizeof(float));
-    return r->input ? EXIT_OK : cli_oom();
-}
-
-/* Image i preprocessed into *x: the one kept after the last window, or
- * loaded now. */
-static dmbp_status image_at(ctx *c, int i, dmbp_image *x)
-{
-    if (c->next == i) {
-        c->next = -1;
-        *x = c->next_x;
-        memset(&c->next_x, 0, sizeof c->next_x);
-        return c->next_st ? dmbp_set_error(c->next_st, "%s", c->next_msg)
-                          : DMBP_OK;
-    }
-    dmbp_image img = {0};
-    dmbp_status st = cli_load_image(c->images[i], &c->a->f, &img);
-    if (!st)
-        st = dmbp_image_preprocess(&img, &c->pre, x);
-    dmbp_image_free(&img);
-    return st;
-}
-
-/* The window from image idx: up to batch images of idx's size, ended
- * early by one of another size or one that fails to load (kept for its
- * own item), through one forward call; a short window repeats its last
- * image, whose results are not used. */
-static int window(ctx *c, int idx)
-{
-    c->first = idx;
-    c->count = 0;
-    int rc = EXIT_OK;
-    size_t per = 0;
-    for (int i = idx; i < c->n && c->count < c->batch && !rc; i++) {
-        dmbp_image x = {0};
-        dmbp_status st = image_at(c, i, &x);
-        if (st && i == idx)
-            return cli_fail(st);
-        if (st || (c->count && (x.channels != c->c || x.height != c->h ||
-                                x.width != c->w))) {
-            c->next = i;
-            c->next_x = x;
-            c->next_st = st;
-            snprintf(c->next_msg, sizeof c->next_msg, "%s",
-                     st ? dmbp_last_error() : "");
-            break;
-        }
-        if (!c->count && !(rc = ensure_plan(c, &x)))
-            per = (size_t)c->c * c->h * c->w;
-        if (!rc)
-            memcpy(c->input + c->count++ * per, x.data, per * sizeof(float));
-        dmbp_image_free(&x);
-    }
-    for (int i = c->count; !rc && i < c->batch; i++)
-        memcpy(c->input + i * per, c->input + (c->count - 1) * per,
-               per * sizeof(float));
-    dmbp_status st = rc ? DMBP_OK
-                        : dmbp_plan_forward(c->plan, c->input, c->logits);
-    if (rc || st)
-        c->count = 0;
-    return rc ? rc : st ? cli_fail(st) : EXIT_OK;
 }
 
 static void write_json(FILE *f, const void *vctx)
@@ -227,14 +141,13 @@ static void write_json(FILE *f, const void *vctx)
     const ctx *c = vctx;
     /* A write error shows in ferror(f), which cli_write_atomic reports. */
     dmbp_status st = dmbp_write_prediction(
-        f, 1, c->images[c->at], c->logits + (size_t)(c->at - c->first) * c->k,
-        c->k, c->o->top, c->m, (const char *const *)c->labels.v,
-        c->labels.n);
+        f, 1, c->images[c->at], c->logits, c->k, c->o->top, c->m,
+        (const char *const *)c->labels.v, c->labels.n);
     (void)st;
 }
 
-/* Item idx: its logits (from the window holding it, else a new window),
- * its JSON file written (-O), then described. */
+/* Item idx: its logits (from the classifier's batch holding it), its
+ * JSON file written (-O), then described. */
 static int item(void *vctx, cli_item *it)
 {
     ctx *c = vctx;
@@ -242,14 +155,11 @@ static int item(void *vctx, cli_item *it)
     if (!c->m && (rc = load(c)))
         return rc;
     dmbp_set_error(DMBP_OK, "%s", "");
-    if (idx < c->first || idx >= c->first + c->count)
-        rc = window(c, idx);
-    else
-        rc = EXIT_OK;
-    const float *logits = c->logits + (size_t)(idx - c->first) * c->k;
+    dmbp_status lst = dmbp_classifier_logits(c->cl, idx, &c->logits);
+    rc = lst ? cli_fail(lst) : EXIT_OK;
     int top = c->o->top < c->k ? c->o->top : c->k;
     if (!rc)
-        dmbp_rank_classes(logits, c->k, 1, c->prob, c->order);
+        dmbp_rank_classes(c->logits, c->k, 1, c->prob, c->order);
     c->at = idx;
     if (!rc && c->paths)
         rc = cli_write_atomic(c->paths[idx], write_json, c);
@@ -270,8 +180,8 @@ static int item(void *vctx, cli_item *it)
         fprintf(f, "}");
     }
     dmbp_status st = dmbp_write_prediction(
-        it->text, !c->paths && c->o->json, c->images[idx], logits, c->k, top,
-        c->m, (const char *const *)c->labels.v, c->labels.n);
+        it->text, !c->paths && c->o->json, c->images[idx], c->logits, c->k,
+        top, c->m, (const char *const *)c->labels.v, c->labels.n);
     return st ? cli_fail(st) : EXIT_OK;
 }
 
@@ -283,7 +193,7 @@ int cmd_predict(int argc, char **argv)
     const char **images = NULL;
     int n = 0;
     cli_names names = {0};
-    ctx c = {.a = &a, .o = &o, .next = -1};
+    ctx c = {.a = &a, .o = &o};
     int rc = parse(argc, argv, &a, &o, &c.model, &images, &n);
     if (!rc)
         rc = expand(&a, &names, &images, &n);

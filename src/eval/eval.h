@@ -14,6 +14,10 @@ dmbp_status dmbp__check_map_sizes(const char *fn, int c, int h, int w);
 dmbp_status dmbp__check_finite(const char *fn, const char *what,
                                const float *v, int64_t n);
 
+/* The first layout of dmbp_eval_options with struct_size (0.2.0) ends at
+ * max_lanes (metrics.c, options_set.c). */
+#define EVAL_OPTIONS_MIN DMBP__END(dmbp_eval_options, max_lanes)
+
 /* ---- evaluations (evalrun.c, evalimage.c, report.c, report_svg.c) ---- */
 
 typedef struct dmbp__ev_method {

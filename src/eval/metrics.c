@@ -47,9 +47,6 @@
 #include "eval/eval.h"
 #include "methods/methods.h"
 
-/* The first layout with struct_size (0.2.0) ends at max_lanes. */
-#define EVAL_OPTIONS_MIN DMBP__END(dmbp_eval_options, max_lanes)
-
 /* The defaults dmbp_eval_options_init gives (dmbp_eval.h documents them):
  * the deletion/insertion curve's steps, AOPC's square regions and their
  * count (Samek et al. 2017's 9x9), and the perturbed images per forward

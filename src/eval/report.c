@@ -418,3 +418,25 @@ dmbp_status dmbp_eval_run_write(const dmbp_eval_run *r,
                               strerror(errno));
     return DMBP_OK;
 }
+
+dmbp_status dmbp_eval_run_write_file(const dmbp_eval_run *r,
+                                     dmbp_eval_report format,
+                                     const char *path)
+{
+    if (!path)
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_eval_run_write_file: "
+                              "NULL path");
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return dmbp_set_error(DMBP_ERR_NOMEM, "out of memory");
+    dmbp_status st = dmbp_eval_run_write(r, format, f);
+    if (fclose(f) != 0 && !st)
+        st = dmbp_set_error(DMBP_ERR_NOMEM, "out of memory");
+    /* Whole or not at all, as every writer of the library writes. */
+    if (!st)
+        st = dmbp_write_file(path, buf, len);
+    free(buf);
+    return st;
+}

@@ -26,19 +26,6 @@ static const struct opt {
     {"max-lanes", INT}, {"fpmath", WORD}, {"preset", WORD},
 };
 
-/* The index of word in "a|b|c", or -1. */
-static int choice(const char *choices, const char *word)
-{
-    size_t len = strlen(word);
-    for (int k = 0; *choices; k++) {
-        size_t n = strcspn(choices, "|");
-        if (n == len && !strncmp(choices, word, n))
-            return k;
-        choices += n + (choices[n] == '|');
-    }
-    return -1;
-}
-
 dmbp_status dmbp_explain_options_set(dmbp_explain_options *o,
                                      const char *name, const char *value)
 {
@@ -69,7 +56,7 @@ dmbp_status dmbp_explain_options_set(dmbp_explain_options *o,
     int c = 0;
 #define IS(s) (!strcmp(name, s))
 #define CHOICE(list)                                                        \
-    if ((c = choice(list, value)) < 0)                                      \
+    if ((c = dmbp__choice(list, value)) < 0)                                      \
         return dmbp_set_error(DMBP_ERR_ARG, "%s: %s '%s': expected one of " \
                               "%s", fn, name, value, list);
     if (IS("preset"))

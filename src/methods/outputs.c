@@ -266,10 +266,13 @@ static dmbp_status check_result(const char *fn, const dmbp_result *r,
     return DMBP_OK;
 }
 
-/* DMBP's masks of image i as JSON at path, whole or not at all. */
-static dmbp_status write_masks(const dmbp_result *r, int i,
-                               const char *image_name, const char *path)
+dmbp_status dmbp_result_write_masks_file(const dmbp_result *r, int i,
+                                         const char *image_name,
+                                         const char *path)
 {
+    if (!path)
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_result_write_masks_file: "
+                              "NULL path");
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
@@ -359,7 +362,8 @@ dmbp_status dmbp_result_write_outputs(const dmbp_result *r, int image,
                             dmbp ? 4 : 3);
     }
     if (!st && opt.masks)
-        st = write_masks(r, image, opt.image_name, opt.masks);
+        st = dmbp_result_write_masks_file(r, image, opt.image_name,
+                                              opt.masks);
     if (!st && json)
         json_members(json, r, image, &opt, prefix, arrays, per);
     free(npy);
@@ -388,6 +392,23 @@ dmbp_status dmbp_result_render_scale(const dmbp_result *r, int image,
     free(mean);
     free(owned);
     return st;
+}
+
+dmbp_status dmbp_result_shared_scale(const dmbp_result *r,
+                                     const dmbp_render_options *ro,
+                                     double *scale)
+{
+    if (!r || !scale)
+        return dmbp_set_error(DMBP_ERR_ARG, "dmbp_result_shared_scale: "
+                              "NULL argument");
+    double most = 0;
+    for (int i = 0; i < dmbp_result_num_images(r); i++) {
+        double s;
+        TRY(dmbp_result_render_scale(r, i, ro, &s));
+        most = s > most ? s : most;
+    }
+    *scale = most; /* may be ro->scale: written last */
+    return DMBP_OK;
 }
 
 /* ---- names (dmbp explain's) --------------------------------------------- */
