@@ -282,9 +282,10 @@ DMBP_API void dmbp_explain_options_init_sized(dmbp_explain_options *o,
  *  - "path-rr" (section 7, round robin): path_steps DMBP_RR_STEPS,
  *    dmbp_path_refresh DMBP_RR_REFRESH, DMBP_RR_ITERATIONS iterations,
  *    contribution-sign start, the classic weights;
- *  - "path-rr-fixneg": "path-rr" with dmbp_fix_negative 1 (the negative
- *    set stays at its contribution-sign start; issue #23's study,
- *    bench/dmbp_study/ROUNDROBIN.md);
+ *  - "path-evidence": "path-rr" with dmbp_fix_negative 1 (the negative
+ *    set stays at its contribution-sign start) and the evidence weight
+ *    DMBP_PATH_EVIDENCE_WEIGHT (issue #23's study,
+ *    bench/dmbp_study/ROUNDROBIN.md and VGG.md);
  *  - "evidence": the classic formulation with weights evidence 1,
  *    sign 0.3, sparsity 0.01, the others 0;
  *  - "dmbp": the default preset (DMBP_DEFAULT_PRESET).
@@ -298,7 +299,8 @@ DMBP_API void dmbp_explain_options_init_sized(dmbp_explain_options *o,
 #define DMBP_RR_STEPS 8
 #define DMBP_RR_REFRESH 1
 #define DMBP_RR_ITERATIONS 180
-#define DMBP_DEFAULT_PRESET "path-rr-fixneg"
+#define DMBP_PATH_EVIDENCE_WEIGHT 1.f
+#define DMBP_DEFAULT_PRESET "path-evidence"
 DMBP_API DMBP_NODISCARD dmbp_status
 dmbp_explain_preset(dmbp_explain_options *o, const char *preset);
 

@@ -402,16 +402,18 @@ static void properties(void)
           && strstr(dmbp_last_error(), "dmbp_path_refresh"),
           "negative dmbp_path_refresh");
     dmbp_explain_options_init(&o);
-    /* The default (path-rr-fixneg): the round robin, the negative set
-     * fixed; path-rr learns both sets; path clears both. */
+    /* The default (path-evidence): the round robin, the negative set
+     * fixed, the evidence term; path-rr learns both sets without it;
+     * path clears both. */
     CHECK(o.dmbp_path_refresh == DMBP_RR_REFRESH && o.dmbp_fix_negative == 1 &&
               o.dmbp.path_steps == DMBP_RR_STEPS &&
               o.dmbp.iterations == DMBP_RR_ITERATIONS &&
-              o.dmbp.mask_init == DMBP_MASK_INIT_CONTRIBUTION,
-          "the default preset is path-rr-fixneg");
+              o.dmbp.mask_init == DMBP_MASK_INIT_CONTRIBUTION &&
+              o.dmbp.w_evidence == DMBP_PATH_EVIDENCE_WEIGHT,
+          "the default preset is path-evidence");
     CHECK(!dmbp_explain_preset(&o, "path-rr") &&
               o.dmbp_path_refresh == DMBP_RR_REFRESH &&
-              o.dmbp_fix_negative == 0 &&
+              o.dmbp_fix_negative == 0 && o.dmbp.w_evidence == 0 &&
               !dmbp_explain_preset(&o, "path") && o.dmbp_path_refresh == 0 &&
               o.dmbp.path_steps == DMBP_PATH_STEPS &&
               !dmbp_explain_preset(&o, "dmbp") && o.dmbp_fix_negative == 1 &&

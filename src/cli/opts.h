@@ -191,7 +191,7 @@ typedef float cli_float3[3];
     X(INIT_LOGIT, "init-logit", 0, K_FLOAT, float, init_logit, 0, 0, NULL,   \
       CMD_ATTR, MB(DMBP), "X", "DMBP's initial mask logit (2)")              \
     X(PRESET, "preset", 0, K_CHOICE, int, preset, 0, 0,                      \
-      "dmbp|classic|path|path-rr|path-rr-fixneg|evidence", CMD_ATTR,         \
+      "dmbp|classic|path|path-rr|path-evidence|evidence", CMD_ATTR,         \
       MB(DMBP), "P",                                                         \
       "DMBP's formulation and weights (dmbp)")                               \
     X(PATH_STEPS, "path-steps", 0, K_INT, int, path_steps, 0, 1024, NULL,    \

@@ -82,14 +82,18 @@ static dmbp_status set_preset(dmbp_explain_options *e, const char *preset)
         o->path_steps = 0;
         o->mask_init = DMBP_MASK_INIT_CONSTANT;
     } else if (!strcmp(preset, "path") || !strcmp(preset, "path-rr") ||
-               !strcmp(preset, "path-rr-fixneg")) {
+               !strcmp(preset, "path-evidence")) {
         bool rr = strcmp(preset, "path") != 0;
         classic_weights(o);
         o->iterations = rr ? DMBP_RR_ITERATIONS : DMBP_PATH_ITERATIONS;
         o->path_steps = rr ? DMBP_RR_STEPS : DMBP_PATH_STEPS;
         o->mask_init = DMBP_MASK_INIT_CONTRIBUTION;
         e->dmbp_path_refresh = rr ? DMBP_RR_REFRESH : 0;
-        e->dmbp_fix_negative = !strcmp(preset, "path-rr-fixneg");
+        /* path-evidence: the negative set fixed, the evidence term on
+         * (bench/dmbp_study/VGG.md). */
+        e->dmbp_fix_negative = !strcmp(preset, "path-evidence");
+        if (e->dmbp_fix_negative)
+            o->w_evidence = DMBP_PATH_EVIDENCE_WEIGHT;
     } else if (!strcmp(preset, "evidence")) {
         o->w_completeness = 0.f;
         o->w_sign = 0.3f;
@@ -102,7 +106,7 @@ static dmbp_status set_preset(dmbp_explain_options *e, const char *preset)
     } else {
         return dmbp_set_error(DMBP_ERR_ARG, "unknown preset '%s' (presets: "
                               "dmbp, classic, path, path-rr, "
-                              "path-rr-fixneg, evidence)",
+                              "path-evidence, evidence)",
                               preset);
     }
     return DMBP_OK;

@@ -142,7 +142,9 @@ iterations, K = 1; fmnist_resnet_bag_k4: K = 4, sigma 0.1, seed 0, 50
 iterations; fmnist_vgg_sneaker_evidence: preset evidence, 100 iterations;
 fmnist_{vgg,resnet}_*_path: preset path, K = 4, 40 iterations;
 fmnist_{vgg,resnet}_*_rr: preset path-rr, K = 8, R = 1, 180 iterations;
-fmnist_resnet_sneaker_rrfix: the same with the negative set fixed.
+fmnist_resnet_sneaker_rrfix: the same with the negative set fixed;
+fmnist_vgg_trouser_default: the default preset, path-evidence (path-rr,
+the negative set fixed, evidence weight 1).
 """
 
 import argparse
@@ -166,6 +168,8 @@ PRESETS = {
     "classic": dict(completeness=10.0, sign=3.0, nuisance=1.0, evidence=0.0, sparsity=0.01),
     "path": dict(completeness=10.0, sign=3.0, nuisance=1.0, evidence=0.0, sparsity=0.01),
     "path-rr": dict(completeness=10.0, sign=3.0, nuisance=1.0, evidence=0.0, sparsity=0.01),
+    "path-evidence": dict(completeness=10.0, sign=3.0, nuisance=1.0, evidence=1.0,
+                          sparsity=0.01),
     "evidence": dict(completeness=0.0, sign=0.3, nuisance=0.0, evidence=1.0, sparsity=0.01),
 }
 TERMS = ["completeness", "sign", "nuisance", "evidence", "sparsity"]
@@ -199,6 +203,9 @@ def case_list():
     c.append(dict(name="fmnist_resnet_sneaker_rrfix", model="models/fmnist_resnet.onnx",
                   slug="sneaker", iterations=180, samples=1, sigma=0.0, seed=0,
                   preset="path-rr", path=8, refresh=1, fix_negative=1))
+    c.append(dict(name="fmnist_vgg_trouser_default", model="models/fmnist_vgg.onnx",
+                  slug="trouser", iterations=180, samples=1, sigma=0.0, seed=0,
+                  preset="path-evidence", path=8, refresh=1, fix_negative=1))
     for x in c:
         x.setdefault("fix_negative", 0)
         x.setdefault("path", 0)
