@@ -147,26 +147,24 @@ static dmbp_status group_plans(dmbp__run *r, const dmbp__explain_ctx *c,
 {
     dmbp__explain_ctx own = *c;
     own.cache = NULL;
-    bool shared = true;
+    int spare = 0; /* traces of the last plan no group has yet */
     for (int g = 0; g < r->G; g++) {
-        int n = dmbp__run_group_n(r, g);
-        if (g > 0 && shared && n == dmbp__run_group_n(r, g - 1)) {
+        if (spare > 0) {
             r->p[g] = r->p[g - 1];
             r->tr[g] = r->tr[g - 1] + 1;
+            spare--;
             continue;
         }
+        int n = dmbp__run_group_n(r, g);
         TRY(dmbp__explain_plan(g ? &own : c, (r->half ? 1 : 2) * n * imgs,
                                true, &r->p[g]));
         r->own[g] = true;
         int same = 1;
         while (g + same < r->G && dmbp__run_group_n(r, g + same) == n)
             same++;
-        if (shared && same > 1) {
-            dmbp_status st = dmbp__plan_set_traces(r->p[g], same);
-            if (st == DMBP_ERR_UNSUPPORTED)
-                shared = false;
-            else
-                TRY(st);
+        if (same > 1 && dmbp__plan_can_trace(r->p[g])) {
+            TRY(dmbp__plan_set_traces(r->p[g], same));
+            spare = same - 1;
         }
     }
     return DMBP_OK;

@@ -40,6 +40,8 @@ void dmbp__plan_sizes(const dmbp_plan *p, size_t *arena, size_t *used);
  * output, whichever trace ran it. DMBP_ERR_UNSUPPORTED for a plan that
  * runs its lanes one at a time (it already binds an arena per lane). */
 dmbp_status dmbp__plan_set_traces(dmbp_plan *p, int n);
+/* Whether p can hold several traces (not a plan of lanes one at a time). */
+bool dmbp__plan_can_trace(const dmbp_plan *p);
 dmbp_status dmbp__plan_use_trace(dmbp_plan *p, int t);
 
 /* Value v's tensor (diff: its gradient) after a pass, plain row-major in

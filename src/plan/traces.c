@@ -125,6 +125,11 @@ dmbp_status dmbp__plan_set_traces(dmbp_plan *p, int n)
     return DMBP_OK;
 }
 
+bool dmbp__plan_can_trace(const dmbp_plan *p)
+{
+    return p && !p->split;
+}
+
 dmbp_status dmbp__plan_use_trace(dmbp_plan *p, int k)
 {
     int n = p && p->traces ? p->traces->n : 1;
