@@ -3,6 +3,7 @@
  * report_json.c's and report_svg.c's; the statistics all of them print
  * are report_stats.c's). */
 #include "eval.h"
+#include "io/io.h" /* dmbp__write_whole_from */
 
 #include <errno.h>
 
@@ -419,6 +420,17 @@ dmbp_status dmbp_eval_run_write(const dmbp_eval_run *r,
     return DMBP_OK;
 }
 
+struct report_job {
+    const dmbp_eval_run *r;
+    dmbp_eval_report format;
+};
+
+static dmbp_status write_report_job(const void *ctx, FILE *f)
+{
+    const struct report_job *j = ctx;
+    return dmbp_eval_run_write(j->r, j->format, f);
+}
+
 dmbp_status dmbp_eval_run_write_file(const dmbp_eval_run *r,
                                      dmbp_eval_report format,
                                      const char *path)
@@ -426,17 +438,7 @@ dmbp_status dmbp_eval_run_write_file(const dmbp_eval_run *r,
     if (!path)
         return dmbp_set_error(DMBP_ERR_ARG, "dmbp_eval_run_write_file: "
                               "NULL path");
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    if (!f)
-        return dmbp_set_error(DMBP_ERR_NOMEM, "out of memory");
-    dmbp_status st = dmbp_eval_run_write(r, format, f);
-    if (fclose(f) != 0 && !st)
-        st = dmbp_set_error(DMBP_ERR_NOMEM, "out of memory");
     /* Whole or not at all, as every writer of the library writes. */
-    if (!st)
-        st = dmbp_write_file(path, buf, len);
-    free(buf);
-    return st;
+    struct report_job job = {r, format};
+    return dmbp__write_whole_from(path, write_report_job, &job);
 }

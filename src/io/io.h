@@ -46,6 +46,12 @@ unsigned char dmbp__render_byte(double v);          /* [0, 1] to 0..255 */
 /* buf written to path whole or not at all (a temporary file renamed over
  * it; render_px.c), also the HTML report's (report.c). */
 dmbp_status dmbp__write_whole(const char *path, const void *buf, size_t n);
+/* What write(ctx, f) writes, made in memory, then dmbp__write_whole: a
+ * failing writer or a full memory leave no file (write's status first;
+ * a failed stream is DMBP_ERR_NOMEM). */
+typedef dmbp_status (*dmbp__stream_writer)(const void *ctx, FILE *f);
+dmbp_status dmbp__write_whole_from(const char *path, dmbp__stream_writer write,
+                                   const void *ctx);
 double dmbp__percentile(double *v, size_t n, double pct); /* sorts v */
 dmbp_status dmbp__write_png_rgb8(const char *path, const unsigned char *rgb,
                                  int height, int width);

@@ -168,6 +168,23 @@ dmbp_status dmbp__write_whole(const char *path, const void *buf, size_t n)
     return out_commit(&f);
 }
 
+dmbp_status dmbp__write_whole_from(const char *path, dmbp__stream_writer write,
+                                   const void *ctx)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return dmbp_set_error(DMBP_ERR_NOMEM, "out of memory");
+    dmbp_status st = write(ctx, f);
+    if (fclose(f) != 0 && !st)
+        st = dmbp_set_error(DMBP_ERR_NOMEM, "out of memory");
+    if (!st)
+        st = dmbp__write_whole(path, buf, len);
+    free(buf);
+    return st;
+}
+
 dmbp_status dmbp_write_file(const char *path, const void *data, size_t size)
 {
     if (!path || (size && !data))

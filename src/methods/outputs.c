@@ -266,6 +266,18 @@ static dmbp_status check_result(const char *fn, const dmbp_result *r,
     return DMBP_OK;
 }
 
+struct masks_job {
+    const dmbp_result *r;
+    int i;
+    const char *image_name;
+};
+
+static dmbp_status write_masks_job(const void *ctx, FILE *f)
+{
+    const struct masks_job *j = ctx;
+    return dmbp_result_write_masks_json(j->r, j->i, j->image_name, f);
+}
+
 dmbp_status dmbp_result_write_masks_file(const dmbp_result *r, int i,
                                          const char *image_name,
                                          const char *path)
@@ -273,18 +285,8 @@ dmbp_status dmbp_result_write_masks_file(const dmbp_result *r, int i,
     if (!path)
         return dmbp_set_error(DMBP_ERR_ARG, "dmbp_result_write_masks_file: "
                               "NULL path");
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (!f)
-        return dmbp_set_error(DMBP_ERR_NOMEM, "out of memory");
-    dmbp_status st = dmbp_result_write_masks_json(r, i, image_name, f);
-    if (fclose(f) && !st)
-        st = dmbp_set_error(DMBP_ERR_NOMEM, "out of memory");
-    if (!st)
-        st = dmbp__write_whole(path, text, len);
-    free(text);
-    return st;
+    struct masks_job job = {r, i, image_name};
+    return dmbp__write_whole_from(path, write_masks_job, &job);
 }
 
 static void json_members(FILE *f, const dmbp_result *r, int i,
