@@ -84,7 +84,8 @@ SG_SAMPLES=32
 # The smoothed variant as in dmbp-method.md section 3 (the prototype's K, sigma).
 SMOOTH="--samples 8 --sigma 0.1"
 # The sweep: a name and the options it changes from DMBP's defaults (the
-# preset "dmbp", lr 0.05), one change at a time.
+# default preset path-evidence, whose evidence weight is 1; lr 0.05), one
+# change at a time; preset-path is the default before 0.3's path-evidence.
 SWEEP="default:
 lr0.02:--lr 0.02
 lr0.2:--lr 0.2
@@ -94,9 +95,11 @@ sign1:--w-sign 1
 sign10:--w-sign 10
 nuisance0:--w-nuisance 0
 nuisance3:--w-nuisance 3
+evidence0:--w-evidence 0
 evidence0.3:--w-evidence 0.3
-evidence1:--w-evidence 1
+evidence3:--w-evidence 3
 sparsity0.1:--w-sparsity 0.1
+preset-path:--preset path
 preset-evidence:--preset evidence"
 
 # The command for model $1, as run and as shown in results.md.

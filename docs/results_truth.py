@@ -334,7 +334,7 @@ def section(args):
     p("| method | " + " | ".join(h + " ↑" for h in HEAD) + " | s / image |")
     p("|---|" + "---:|" * (len(HEAD) + 1))
     for m in main["methods"]:
-        method_row(m["method"] if m["method"] != "dmbp" else "dmbp (preset dmbp)", m, main["n"])
+        method_row(m["method"] if m["method"] != "dmbp" else "dmbp (default preset)", m, main["n"])
     for name, label, method in variants:
         j = load(out, name)
         m = [x for x in j["methods"] if x["method"] == method][0]
@@ -350,7 +350,7 @@ def section(args):
       % (main["n"] - wrong_top(out)))
     p("| method | " + " | ".join(h + " ↑" for h in HEAD) + " |")
     p("|---|" + "---:|" * len(HEAD))
-    runs = [(m["method"] if m["method"] != "dmbp" else "dmbp (preset dmbp)", "evidence",
+    runs = [(m["method"] if m["method"] != "dmbp" else "dmbp (default preset)", "evidence",
              m["method"]) for m in main["methods"]]
     runs += [(label, name, method) for name, label, method in variants]
     for label, name, method in runs:
@@ -478,7 +478,7 @@ def fmnist(out, best):
     named = best == "preset-evidence"
     if lost:
         p("So the choice does not keep the Fashion-MNIST faithfulness, and the "
-          "default stays the preset `dmbp`%s.\n" % (
+          "default preset is kept%s.\n" % (
               "; the choice is the existing preset `evidence`, which stays as it is"
               if named else "; the choice is not added as a preset"))
     else:

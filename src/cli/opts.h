@@ -213,7 +213,8 @@ typedef float cli_float3[3];
     X(W_NUISANCE, "w-nuisance", 0, K_FLOAT_NONNEG, float, w_nuisance, 0, 0,  \
       NULL, CMD_ATTR, MB(DMBP), "X", "DMBP's nuisance weight (1)")           \
     X(W_EVIDENCE, "w-evidence", 0, K_FLOAT_NONNEG, float, w_evidence, 0, 0,  \
-      NULL, CMD_ATTR, MB(DMBP), "X", "DMBP's evidence weight (0)")           \
+      NULL, CMD_ATTR, MB(DMBP), "X",                                         \
+      "DMBP's evidence weight (preset's: 1; classic, path, path-rr 0)")      \
     X(W_SPARSITY, "w-sparsity", 0, K_FLOAT_NONNEG, float, w_sparsity, 0, 0,  \
       NULL, CMD_ATTR, MB(DMBP), "X", "DMBP's sparsity weight (0.01)")        \
     X(EXIF_ROTATE, "exif-rotate", 0, K_SWITCH, bool, exif_rotate, 0, 0,     \
