@@ -414,6 +414,45 @@ static void test_options_set(void)
           "refusals: %s", dmbp_last_error());
 }
 
+/* --samples K > 1 for DMBP from the default preset (a path formulation)
+ * is the classic preset with noisy copies: both mask sets learn, the
+ * classic iterations and weights; from the evidence preset (already at x)
+ * it keeps that preset's weights; options set after it win. */
+static void test_options_set_samples(void)
+{
+    dmbp_explain_options o, want;
+    dmbp_explain_options_init(&o);
+    dmbp_explain_options_init(&want);
+    o.method = want.method = DMBP_METHOD_DMBP;
+    CHECK(!dmbp_explain_options_set(&o, "samples", "8"), "samples: %s",
+          dmbp_last_error());
+    CHECK(!dmbp_explain_preset(&want, "classic"), "preset");
+    want.smoothgrad.samples = want.rise.masks = want.dmbp.samples = 8;
+    CHECK(!memcmp(&o, &want, sizeof o) && o.dmbp_fix_negative == 0 &&
+              o.dmbp.path_steps == 0 && o.dmbp.w_evidence == 0.f,
+          "the default preset with samples 8 is not the classic preset with "
+          "8 samples (fix_negative %d, path_steps %d, iterations %d, "
+          "w_evidence %g)", o.dmbp_fix_negative, o.dmbp.path_steps,
+          o.dmbp.iterations, (double)o.dmbp.w_evidence);
+    CHECK(!dmbp_explain_options_set(&o, "iters", "9") &&
+              !dmbp_explain_options_set(&o, "w-evidence", "0.5") &&
+              !dmbp_explain_options_set(&o, "fix-negative", "on"),
+          "after samples: %s", dmbp_last_error());
+    CHECK(o.dmbp.iterations == 9 && o.dmbp.w_evidence == 0.5f &&
+              o.dmbp_fix_negative == 1 && o.dmbp.samples == 8,
+          "options set after samples did not win");
+    dmbp_explain_options_init(&o);
+    dmbp_explain_options_init(&want);
+    o.method = want.method = DMBP_METHOD_DMBP;
+    CHECK(!dmbp_explain_options_set(&o, "preset", "evidence") &&
+              !dmbp_explain_options_set(&o, "samples", "8") &&
+              !dmbp_explain_preset(&want, "evidence"),
+          "evidence preset: %s", dmbp_last_error());
+    want.smoothgrad.samples = want.rise.masks = want.dmbp.samples = 8;
+    CHECK(!memcmp(&o, &want, sizeof o),
+          "samples changed the evidence preset's settings");
+}
+
 /* dmbp_eval_options_set: every option into its field (the same struct as
  * set by hand), each substrate list in its own order, and the refusals. */
 static void test_eval_options_set(void)
@@ -467,6 +506,7 @@ int main(void)
 {
     test_version();
     test_options_set();
+    test_options_set_samples();
     test_eval_options_set();
     test_two_versions();
     test_public_readers();

@@ -339,7 +339,10 @@ class Model:
                                    method))
         if "preset" in kw:
             check(L.dmbp_explain_preset(ctypes.byref(o), _b(kw["preset"])))
-        for name, v in kw.items():
+        # As the program: samples before the others, which may undo what
+        # it implies for DMBP (below).
+        for name, v in sorted(kw.items(), key=lambda kv: _SYNONYMS.get(
+                kv[0], kv[0]) != "samples"):
             key = _SYNONYMS.get(name, name)
             if v is None or key == "preset":
                 continue
@@ -357,10 +360,16 @@ class Model:
                 if key != "sigma":            # RISE's masks and their seed
                     setattr(o.rise, "masks" if key == "samples" else key, v)
                 # As the program: DMBP's smoothed variant is the classic
-                # formulation with noisy copies in place of the path's.
+                # formulation with noisy copies in place of the path's;
+                # from a path formulation, the classic preset whole.
                 if key == "samples" and method == "dmbp" and v > 1:
+                    if o.dmbp.path_steps > 0:
+                        check(L.dmbp_explain_preset(ctypes.byref(o),
+                                                    b"classic"))
                     o.dmbp.path_steps = 0
                     o.dmbp.mask_init = 0
+                    o.dmbp_path_refresh = 0
+                    o.dmbp_fix_negative = 0
                 continue
             if key == "progress":
                 fn = L.PROGRESS_FN(

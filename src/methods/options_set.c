@@ -7,8 +7,9 @@
 
 typedef enum kind { INT, FLOAT, U64, WORD } kind;
 
-/* The options, in the order the program applies them (--samples before
- * --path-steps and --mask-init, which may undo what it implies). */
+/* The options by name and kind. The program applies --preset first, then
+ * --samples before --iters, --path-steps, --path-refresh, --fix-negative,
+ * --mask-init and the weights, which may undo what it implies. */
 static const struct opt {
     const char *name;
     kind k;
@@ -92,10 +93,18 @@ dmbp_status dmbp_explain_options_set(dmbp_explain_options *o,
         /* SmoothGrad's samples, RISE's masks or DMBP's noisy copies. */
         o->smoothgrad.samples = o->rise.masks = d->samples = (int)i;
         /* DMBP's smoothed variant is a variant of the classic formulation
-         * (dmbp-method.md section 3): noisy copies replace the path's. */
+         * (dmbp-method.md section 3): noisy copies replace the path's.
+         * From a path formulation (the default preset's) it takes the
+         * classic preset whole: its iterations and weights, and both mask
+         * sets learning (a negative set fixed at the constant start would
+         * never leave it). Options set after it override. */
         if (o->method == DMBP_METHOD_DMBP && i > 1) {
+            if (d->path_steps > 0)
+                TRY(dmbp_explain_preset(o, "classic"));
             d->path_steps = 0;
             d->mask_init = DMBP_MASK_INIT_CONSTANT;
+            o->dmbp_path_refresh = 0;
+            o->dmbp_fix_negative = 0;
         }
     } else if (IS("path-steps"))
         d->path_steps = (int)i;

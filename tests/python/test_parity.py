@@ -49,6 +49,11 @@ DMBP_CASES = [
     ({"preset": "classic", "iters": 2, "samples": 2, "sigma": 0.05,
       "seed": 3}, ["--preset", "classic", "--iters", "2", "--samples", "2",
                    "--sigma", "0.05", "--seed", "3"]),
+    # From the default preset, samples selects the classic preset; the
+    # options given before it in the call still win, as in the program.
+    ({"iters": 3, "w_evidence": 0.5, "samples": 2, "sigma": 0.05,
+      "seed": 3}, ["--iters", "3", "--w-evidence", "0.5", "--samples", "2",
+                   "--sigma", "0.05", "--seed", "3"]),
     ({"iters": 2, "path_steps": 3, "mask_init": "constant",
       "init_logit": 1.5, "tol": 0.001},
      ["--iters", "2", "--path-steps", "3", "--mask-init", "constant",
