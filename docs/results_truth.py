@@ -145,7 +145,8 @@ def pick_sg(args):
 
 
 # DMBP's settings shown beside its rows (dmbp eval's JSON records them all).
-DMBP_SHOWN = ["path_steps", "iterations", "lr", "mask_init", "samples", "sigma"]
+DMBP_SHOWN = ["path_steps", "path_refresh", "fix_negative", "iterations", "lr", "mask_init",
+              "samples", "sigma"]
 
 
 def options_of(j):

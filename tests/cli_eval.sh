@@ -71,7 +71,8 @@ if expect_exit 0 "eval" -- "$DMBP" eval "$VGG" --images "$TMP/list" $CHEAP --aga
         '"method": "gxi"' '"method": "gradcam"' '"method": "dmbp"' '"deletion_auc": {"mean": ' \
         '"against": {"method": "gxi"' '"randomization_layers": [' \
         '"library": {"name": "libdmbp", "version": "' '"cpu": ' '"date": "20' \
-        '"settings": {"max_lanes": ' '"iterations": 3' '"w_completeness": '; do
+        '"settings": {"max_lanes": ' '"iterations": 3' '"w_completeness": ' \
+        '"path_refresh": 1' '"fix_negative": 1'; do
         grep -qF -- "$key" "$OUT/e.json" || fail "json lacks $key"
     done
     if command -v python3 >/dev/null 2>&1; then

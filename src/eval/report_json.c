@@ -105,6 +105,8 @@ static void method_settings(FILE *f, const dmbp_eval_run *r,
         kv_int(f, "path_steps", d->path_steps);
         kv_str(f, "mask_init", d->mask_init == DMBP_MASK_INIT_CONTRIBUTION
                                    ? "contribution" : "constant");
+        kv_int(f, "path_refresh", o->dmbp_path_refresh);
+        kv_int(f, "fix_negative", o->dmbp_fix_negative);
         break;
     default:
         break;
