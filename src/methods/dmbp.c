@@ -99,12 +99,17 @@ static terms loss_path(dmbp__run *r, int j, bool want_v)
     const float *x = r->c->x + (size_t)(r->j0 + j) * r->per;
     double S = r->S[j * r->K], F = r->F[j * r->K];
     double Fp = 0, Fn = 0, neg_pos = 0, pos_neg = 0, nabs = 0;
+    /* Copy k's positive lane (its negative one follows), out of the pixel
+     * loop: dmbp__run_lane walks the groups. */
+    size_t off[r->K];
+    for (int k = 0; k < r->K; k++)
+        off[k] = (size_t)dmbp__run_lane(r, j, k, 0) * r->per;
     for (size_t i = 0; i < r->per; i++) {
         double wp = 0, wn = 0, w1 = 0;
         for (int k = 0; k < r->K; k++) {
-            wp += r->w[(size_t)dmbp__run_lane(r, j, k, 0) * r->per + i];
-            wn += r->w[(size_t)dmbp__run_lane(r, j, k, 1) * r->per + i];
-            w1 += r->w1[(size_t)dmbp__run_lane(r, j, k, 0) * r->per + i];
+            wp += r->w[off[k] + i];
+            wn += r->w[off[k] + r->per + i];
+            w1 += r->w1[off[k] + i];
         }
         double ap = wp / r->K * x[i], an = wn / r->K * x[i];
         double nu = w1 / r->K * x[i] - ap - an;
@@ -128,8 +133,7 @@ static terms loss_path(dmbp__run *r, int j, bool want_v)
     if (!want_v)
         return t;
     double common = 2 * o->dmbp.w_completeness * rr;
-    float *vp0 = r->v + (size_t)dmbp__run_lane(r, j, 0, 0) * r->per;
-    float *vn0 = r->v + (size_t)dmbp__run_lane(r, j, 0, 1) * r->per;
+    float *vp0 = r->v + off[0], *vn0 = vp0 + r->per;
     for (size_t i = 0; i < r->per; i++) {
         double ap = r->agg[3 * i], an = r->agg[3 * i + 1];
         double nu = r->agg[3 * i + 2];
@@ -139,10 +143,8 @@ static terms loss_path(dmbp__run *r, int j, bool want_v)
         vn0[i] = (float)(x[i] * gn / (S * r->K));
     }
     for (int k = 1; k < r->K; k++) {
-        memcpy(r->v + (size_t)dmbp__run_lane(r, j, k, 0) * r->per, vp0,
-               r->per * sizeof(float));
-        memcpy(r->v + (size_t)dmbp__run_lane(r, j, k, 1) * r->per, vn0,
-               r->per * sizeof(float));
+        memcpy(r->v + off[k], vp0, r->per * sizeof(float));
+        memcpy(r->v + off[k] + r->per, vn0, r->per * sizeof(float));
     }
     return t;
 }
@@ -205,17 +207,23 @@ static void adam_step(dmbp__run *r, int step, int g)
     double bc1 = 1 - pow(ADAM_BETA1, step), bc2 = 1 - pow(ADAM_BETA2, step);
     double sp_grad = o->dmbp.w_sparsity / (double)r->nm;
     double scale = (double)r->K / dmbp__run_group_n(r, g);
+    bool rr = r->G > 1;
+    /* Group g's copies: k = g, g + G, ... (G 1: every copy). */
+    int n_g = dmbp__run_group_n(r, g);
     for (int j = 0; j < r->imgs; j++)
         for (int s = 0; s < 2 && !r->done[j]; s++) {
             if (s == 1 && o->dmbp_fix_negative)
                 break; /* the negative set stays at its start */
             size_t base = ((size_t)j * 2 + s) * r->nm;
+            /* The copies' gradient rows, out of the mask loop. */
+            const float *row[n_g];
+            for (int c = 0; c < n_g; c++)
+                row[c] = r->mgrad + (size_t)dmbp__run_lane(
+                                        r, j, g + c * r->G, s) * r->nm;
             for (int64_t q = 0; q < r->nm; q++) {
-                bool rr = r->G > 1;
                 double gr = rr ? 0 : sp_grad; /* G 1: the sum as before */
-                for (int k = rr ? g : 0; k < r->K; k += rr ? r->G : 1)
-                    gr += r->mgrad[(size_t)dmbp__run_lane(r, j, k, s) *
-                                       r->nm + q];
+                for (int c = 0; c < n_g; c++)
+                    gr += row[c][q];
                 double m = sigmoid(r->theta[base + q]);
                 double d = (rr ? sp_grad + gr * scale : gr) * m * (1 - m);
                 double *am = &r->am[base + q], *av = &r->av[base + q];
@@ -439,11 +447,13 @@ static dmbp_status run_chunk(dmbp__run *r, int j0, dmbp_result *res)
     }
     /* What the iterations and the final maps recompute. */
     int set = r->half ? DMBP__POS_SET : DMBP__BOTH_SETS;
+    /* Its own callback, else the explain options' (0.3). */
+    dmbp_progress_fn fn = o->dmbp.progress ? o->dmbp.progress : o->progress;
+    void *user = o->dmbp.progress ? o->dmbp.progress_user : o->progress_user;
     for (int it = 0; it < o->dmbp.iterations; it++) {
         int g = it % r->G;
         set_masks(r);
-        TRY(r->G > 1 ? dmbp__run_backward(r, g, r->mvals, r->w, set)
-                     : dmbp__run_backward_all(r, r->mvals, r->w, set));
+        TRY(dmbp__run_backward(r, g, r->mvals, r->w, set));
         double mean = 0;
         int active = 0;
         for (int j = 0; j < r->imgs; j++) {
@@ -470,16 +480,11 @@ static dmbp_status run_chunk(dmbp__run *r, int j0, dmbp_result *res)
         /* Frozen images' lanes still run (they share the plan's passes);
          * their V is what loss_of left there last, and their gradient is
          * not used. */
-        TRY(r->G > 1 ? dmbp__run_grad(r, g) : dmbp__run_grad_all(r));
+        TRY(dmbp__run_grad(r, g));
         adam_step(r, it + 1, g);
         for (int j = 0; j < r->imgs; j++)
             if (!r->done[j])
                 r->iters[j] = it + 1;
-        /* Its own callback, else the explain options' (0.3). */
-        dmbp_progress_fn fn = o->dmbp.progress ? o->dmbp.progress
-                                               : o->progress;
-        void *user = o->dmbp.progress ? o->dmbp.progress_user
-                                      : o->progress_user;
         if (fn && fn(user, j0, r->imgs, it + 1, o->dmbp.iterations, mean))
             break;
     }
