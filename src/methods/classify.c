@@ -108,11 +108,7 @@ static dmbp_status ensure_plan(dmbp_classifier *c, const dmbp_image *x)
     po.batch = c->o.batch;
     po.height = x->height;
     po.width = x->width;
-    dmbp_shape decl = dmbp_model_input_shape(c->m);
-    if (decl.ndim == 4 && decl.dims[1] && decl.dims[1] != x->channels)
-        return dmbp_set_error(DMBP_ERR_SHAPE, "the model takes %lld "
-                              "channels, the preprocessed image has %d",
-                              (long long)decl.dims[1], x->channels);
+    TRY(dmbp__check_channels(c->m, x->channels));
     TRY(dmbp_plan_create(c->m, &po, &c->plan));
     c->c = x->channels;
     c->h = x->height;

@@ -52,6 +52,16 @@ dmbp_status dmbp_model_class_of_rank(const dmbp_model *m, const float *x,
 }
 
 /* Every image's target: -1 stays (dmbp_explain's top class), -K its K-th. */
+dmbp_status dmbp__check_channels(const dmbp_model *m, int c)
+{
+    dmbp_shape decl = dmbp_model_input_shape(m);
+    if (decl.ndim == 4 && decl.dims[1] && decl.dims[1] != c)
+        return dmbp_set_error(DMBP_ERR_SHAPE, "the model takes %lld "
+                              "channels, the preprocessed images have %d",
+                              (long long)decl.dims[1], c);
+    return DMBP_OK;
+}
+
 static dmbp_status resolve(const dmbp_model *m, const float *xs, int n,
                            int c, int h, int w, const int *targets, int *out)
 {
@@ -117,10 +127,8 @@ dmbp_status dmbp_explain_images(dmbp_session *s, const dmbp_image *originals,
         dmbp_image_free(&x);
     }
     dmbp_shape decl = dmbp_model_input_shape(m);
-    if (!st && decl.ndim == 4 && decl.dims[1] && decl.dims[1] != c)
-        st = dmbp_set_error(DMBP_ERR_SHAPE, "the model takes %lld channels, "
-                            "the preprocessed images have %d",
-                            (long long)decl.dims[1], c);
+    if (!st)
+        st = dmbp__check_channels(m, c);
     /* A fixed height and width: the image named (dmbp_explain's message
      * names only the model). */
     if (!st && decl.ndim == 4 && decl.dims[2] && decl.dims[3] &&

@@ -61,6 +61,10 @@ dmbp_status dmbp__explain_cached(const dmbp_model *m,
                                  const int *targets,
                                  const dmbp_explain_options *o,
                                  dmbp_result **out);
+/* DMBP_ERR_SHAPE (with its message) when m declares a channel count other
+ * than the preprocessed images' c (explain_images.c). */
+dmbp_status dmbp__check_channels(const dmbp_model *m, int c);
+
 /* dmbp_explain with some weights replaced (see dmbp__plan_create_with). */
 dmbp_status dmbp__explain_with(const dmbp_model *m, const float *const *over,
                                const float *x, int n, int channels,
