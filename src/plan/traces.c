@@ -8,10 +8,28 @@
 
 struct dmbp__traces {
     int n, cur;
-    char **part;              /* n persistent parts; [0] is the arena */
-    float **mval, **mgrad;    /* n: lanes x n_masks each; [0] the plan's */
-    bool *run, *kept;         /* n: has_run, kept_valid */
+    /* Each of n, in the same allocation as the struct (traces_new). */
+    char **part;              /* persistent parts; [0] is the arena */
+    float **mval, **mgrad;    /* lanes x n_masks each; [0] the plan's */
+    bool *run, *kept;         /* has_run, kept_valid */
 };
+
+/* The struct and its five arrays of n, zeroed, in one allocation. */
+static dmbp__traces *traces_new(int n)
+{
+    size_t each = sizeof(char *) + 2 * sizeof(float *) +
+                  2 * sizeof(bool);
+    dmbp__traces *t = dmbp__calloc(1, sizeof *t + (size_t)n * each);
+    if (!t)
+        return NULL;
+    t->n = n;
+    t->part = (char **)(t + 1);
+    t->mval = (float **)(t->part + n);
+    t->mgrad = t->mval + n;
+    t->run = (bool *)(t->mgrad + n);
+    t->kept = t->run + n;
+    return t;
+}
 
 static void save(dmbp_plan *p)
 {
@@ -51,11 +69,6 @@ void dmbp__traces_free(dmbp_plan *p)
         free(t->mval[k]);
         free(t->mgrad[k]);
     }
-    free(t->part);
-    free(t->mval);
-    free(t->mgrad);
-    free(t->run);
-    free(t->kept);
     free(t);
     p->traces = NULL;
     /* Give back what the extra parts were charged. */
@@ -84,29 +97,13 @@ dmbp_status dmbp__plan_set_traces(dmbp_plan *p, int n)
                               p->m->name, n);
     TRY(dmbp__plan_charge(p, bytes, "its traces"));
     p->traces_charged = bytes;
-    dmbp__traces *t = dmbp__calloc(1, sizeof *t);
-    if (t) {
-        t->part = dmbp__calloc((size_t)n, sizeof *t->part);
-        t->mval = dmbp__calloc((size_t)n, sizeof *t->mval);
-        t->mgrad = dmbp__calloc((size_t)n, sizeof *t->mgrad);
-        t->run = dmbp__calloc((size_t)n, sizeof *t->run);
-        t->kept = dmbp__calloc((size_t)n, sizeof *t->kept);
-    }
-    if (!t || !t->part || !t->mval || !t->mgrad || !t->run || !t->kept) {
-        if (t) {
-            free(t->part);
-            free(t->mval);
-            free(t->mgrad);
-            free(t->run);
-            free(t->kept);
-            free(t);
-        }
+    dmbp__traces *t = traces_new(n);
+    if (!t) {
         p->mem_used -= bytes;
         p->traces_charged = 0;
         return DMBP_ERR_NOMEM;
     }
     p->traces = t;
-    t->n = n;
     t->part[0] = p->arena;
     save(p);
     for (int k = 1; k < n; k++) {
